@@ -1,0 +1,248 @@
+/**
+ * Every error the kernel throws. Each has a string `code` and a message that names the operation
+ * and the id, the consequence, and what to do. Identity checks use `is()` on a `Symbol.for` marker,
+ * which survives duplicate installs and realms (an `instanceof` across two copies would not).
+ */
+const MARK = Symbol.for("agentd.kernel.error");
+
+export type KernelErrorCode =
+  | "fatal"
+  | "retryable"
+  | "non_determinism"
+  | "not_serializable"
+  | "value_too_large"
+  | "duplicate_workflow"
+  | "unknown_workflow"
+  | "run_not_found"
+  | "run_finished"
+  | "invalid_duration"
+  | "invalid_retry_policy"
+  | "invalid_argument"
+  | "lease_lost"
+  | "step_timeout"
+  | "run_timeout"
+  | "cancelled"
+  | "step_failed"
+  | "child_failed"
+  | "run_failed"
+  | "store_closed";
+
+/** Base class of all kernel errors; `KernelError.is(e)` works across copies of the package. */
+export class KernelError extends Error {
+  readonly code: KernelErrorCode;
+  constructor(code: KernelErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+    Object.defineProperty(this, MARK, { value: true });
+  }
+  static is(e: unknown): e is KernelError {
+    return typeof e === "object" && e !== null && (e as Record<symbol, unknown>)[MARK] === true;
+  }
+}
+
+function hasCode(e: unknown, code: KernelErrorCode): boolean {
+  return KernelError.is(e) && e.code === code;
+}
+
+/** Thrown by a step body: the step fails now, without retrying. */
+export class FatalError extends KernelError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("fatal", message, options);
+  }
+  static override is(e: unknown): e is FatalError {
+    return hasCode(e, "fatal");
+  }
+}
+
+/** Thrown by a step body: the attempt failed; retry after `retryAfterMs` (overrides the policy's delay). */
+export class RetryableError extends KernelError {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options?: ErrorOptions & { retryAfterMs?: number }) {
+    super("retryable", message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+  static override is(e: unknown): e is RetryableError {
+    return hasCode(e, "retryable");
+  }
+}
+
+/** Replay met a command that does not match the journal: the code changed under a running run. */
+export class NonDeterminismError extends KernelError {
+  constructor(runId: string, seq: number, expected: string, actual: string) {
+    super(
+      "non_determinism",
+      `run ${runId} diverged from its journal at command #${seq}: the journal has ${expected} but the code now issues ${actual}. ` +
+        "The workflow's code changed while this run was in flight; restore the old code (or version the workflow) and retry the run with kernel.retry().",
+    );
+  }
+}
+
+/** A step result, input or event payload is not plain JSON. */
+export class NotSerializableError extends KernelError {
+  constructor(what: string, path: string, why: string) {
+    super(
+      "not_serializable",
+      `${what} is not JSON-serialisable at ${path}: ${why}. Return plain objects, arrays, strings, finite numbers, booleans or null ` +
+        "(convert dates to ISO strings, maps to objects; store binary data as a blob and return its reference).",
+    );
+  }
+}
+
+/** A value is larger than the store accepts. */
+export class ValueTooLargeError extends KernelError {
+  constructor(what: string, bytes: number, limit: number) {
+    super(
+      "value_too_large",
+      `${what} is ${bytes} bytes, over the limit of ${limit} bytes. Store large or binary data in a blob store and return its reference, ` +
+        "or raise maxValueBytes in the kernel options.",
+    );
+  }
+}
+
+export class DuplicateWorkflowError extends KernelError {
+  constructor(name: string) {
+    super("duplicate_workflow", `workflow "${name}" is registered twice; give each workflow a unique name.`);
+  }
+}
+
+export class UnknownWorkflowError extends KernelError {
+  constructor(name: string, known: string[]) {
+    super(
+      "unknown_workflow",
+      `workflow "${name}" is not registered with this kernel (known: ${known.length ? known.join(", ") : "none"}); pass it in the kernel's \`workflows\` option.`,
+    );
+  }
+}
+
+export class RunNotFoundError extends KernelError {
+  constructor(what: string) {
+    super("run_not_found", `no run ${what}; check the id (kernel.listRuns() lists runs).`);
+  }
+}
+
+/** An operation needs a run in another state (an event for a finished run, a retry of a run that did not fail). */
+export class RunFinishedError extends KernelError {
+  readonly status: string;
+  constructor(runId: string, status: string, operation: string) {
+    super("run_finished", `cannot ${operation} run ${runId}: it is ${status}.`);
+    this.status = status;
+  }
+}
+
+export class InvalidDurationError extends KernelError {
+  constructor(value: unknown) {
+    super(
+      "invalid_duration",
+      `invalid duration ${JSON.stringify(value) ?? String(value)}: use a non-negative number of milliseconds or a string such as "500ms", "30s", "10m", "1h30m", "2d".`,
+    );
+  }
+}
+
+export class InvalidRetryPolicyError extends KernelError {
+  constructor(field: string, value: unknown, rule: string) {
+    super("invalid_retry_policy", `invalid retry policy: ${field} is ${JSON.stringify(value)}, but ${rule}.`);
+  }
+}
+
+export class InvalidArgumentError extends KernelError {
+  constructor(message: string) {
+    super("invalid_argument", message);
+  }
+}
+
+/** This worker no longer holds the run (its lease expired and another worker took it, or it was cancelled). */
+export class LeaseLostError extends KernelError {
+  constructor(runId: string, epoch: number) {
+    super(
+      "lease_lost",
+      `lease on run ${runId} (epoch ${epoch}) is no longer held by this worker; its writes were refused. Another worker took the run over or it was cancelled; nothing to do.`,
+    );
+  }
+}
+
+export class StepTimeoutError extends KernelError {
+  constructor(runId: string, step: string, ms: number) {
+    super("step_timeout", `step "${step}" of run ${runId} timed out after ${ms} ms; its signal was aborted. Raise the step's timeout if it needs longer.`);
+  }
+}
+
+export class RunTimeoutError extends KernelError {
+  constructor(runId: string, ms: number) {
+    super("run_timeout", `run ${runId} exceeded its timeout of ${ms} ms and was stopped. Raise the run's timeout, or retry it with kernel.retry().`);
+  }
+}
+
+export class CancelledError extends KernelError {
+  constructor(runId: string) {
+    super("cancelled", `run ${runId} was cancelled.`);
+  }
+}
+
+/** A step failed for good (fatal error or retries exhausted). Thrown into the workflow, identically on replay. */
+export class StepFailedError extends KernelError {
+  readonly step: string;
+  readonly attempts: number;
+  readonly causeName: string;
+  readonly causeMessage: string;
+  constructor(runId: string, step: string, attempts: number, causeName: string, causeMessage: string) {
+    super(
+      "step_failed",
+      `step "${step}" of run ${runId} failed after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${causeName}: ${causeMessage}. ` +
+        `Fix the cause and resume the run from its last checkpoint with kernel.retry("${runId}").`,
+    );
+    this.step = step;
+    this.attempts = attempts;
+    this.causeName = causeName;
+    this.causeMessage = causeMessage;
+  }
+}
+
+/** A child run invoked with ctx.invoke ended failed or cancelled. */
+export class ChildFailedError extends KernelError {
+  readonly childRunId: string;
+  constructor(childRunId: string, workflow: string, status: string, message: string) {
+    super("child_failed", `child run ${childRunId} of workflow "${workflow}" ended ${status}: ${message}`);
+    this.childRunId = childRunId;
+  }
+}
+
+/** Awaiting the result of a run that ended failed or cancelled. */
+export class RunFailedError extends KernelError {
+  readonly runId: string;
+  readonly status: string;
+  constructor(runId: string, status: string, message: string) {
+    super(
+      "run_failed",
+      status === "failed"
+        ? `run ${runId} failed: ${message}`
+        : `run ${runId} was ${status}${message ? `: ${message}` : ""}.`,
+    );
+    this.runId = runId;
+    this.status = status;
+  }
+}
+
+export class StoreClosedError extends KernelError {
+  constructor() {
+    super("store_closed", "the kernel's store is closed; create a new kernel to continue.");
+  }
+}
+
+/** The stored form of an error: enough for a person to read and for the workflow to rethrow on replay. */
+export interface StoredError {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+}
+
+export function toStoredError(e: unknown): StoredError {
+  if (e instanceof Error) {
+    const out: StoredError = { name: e.name, message: e.message };
+    if (KernelError.is(e)) out.code = e.code;
+    if (e.stack) out.stack = e.stack.split("\n").slice(0, 12).join("\n");
+    return out;
+  }
+  return { name: "Error", message: typeof e === "string" ? e : (JSON.stringify(e) ?? String(e)) };
+}

@@ -1,0 +1,260 @@
+import { randomUUID } from "node:crypto";
+import { type Clock, systemClock } from "./clock.ts";
+import { Committer } from "./committer.ts";
+import { type Duration, toMs } from "./duration.ts";
+import { CancelledError, InvalidArgumentError, RunFailedError, RunNotFoundError, type StoredError } from "./errors.ts";
+import { decodeJson, encodeJson } from "./json.ts";
+import type { EntryKind, EntryStatus, NewRun, RunFilter, RunRecord, RunStatus, SendEventResult, Store } from "./store/types.ts";
+import { type FinishedRun, Worker, type WorkerOptions } from "./worker.ts";
+import { Registry, type Workflow } from "./workflow.ts";
+
+export interface KernelOptions {
+  store: Store;
+  /** The workflows this kernel's worker executes (and that can be started by name). */
+  workflows?: readonly Workflow<never, unknown>[];
+  clock?: Clock;
+  /** Worker settings; false for a client-only kernel that starts runs and sends events but executes none. */
+  worker?: WorkerOptions | false;
+  /** Largest step result, input, output or event payload accepted, in bytes (default 1 MiB). */
+  maxValueBytes?: number;
+  /** Called with errors that have no caller to go to (a failed claim, a lost connection). */
+  onError?: (error: unknown, where: string) => void;
+}
+
+export interface StartOptions {
+  /** Idempotency key: starting the same workflow with an existing key returns the existing run. */
+  key?: string;
+  /** The run fails with RunTimeoutError after this long. */
+  timeout?: Duration;
+  /** Tenant or other partition the run belongs to. */
+  namespace?: string;
+}
+
+export interface RunHandle<O> {
+  readonly id: string;
+  /** False when the idempotency key matched an existing run. */
+  readonly created: boolean;
+  /** Waits for the run to end: its output, or RunFailedError. */
+  result(): Promise<O>;
+}
+
+/** A run as people and APIs see it: values decoded. */
+export interface RunInfo {
+  id: string;
+  namespace: string;
+  workflow: string;
+  key: string | null;
+  status: RunStatus;
+  input: unknown;
+  output: unknown;
+  error: StoredError | null;
+  parentId: string | null;
+  wakeAt: number | null;
+  waiting: RunRecord["waiting"];
+  leaseOwner: string | null;
+  epoch: number;
+  createdAt: number;
+  updatedAt: number;
+  completedAt: number | null;
+}
+
+export interface JournalEntry {
+  seq: number;
+  kind: EntryKind;
+  name: string;
+  status: EntryStatus;
+  attempt: number;
+  wakeAt: number | null;
+  value: unknown;
+  error: StoredError | null;
+  ref: string | null;
+  startedAt: number;
+  updatedAt: number;
+}
+
+export type EventTarget = string | { workflow: string | Workflow<never, unknown>; key: string };
+
+/**
+ * A durable-execution kernel: starts runs, delivers events, and (unless `worker: false`) executes
+ * the runs of its workflows. No global state: several kernels can share a process or a store.
+ */
+export class Kernel {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly registry: Registry;
+  readonly worker: Worker | null;
+  readonly #committer: Committer;
+  readonly #maxValueBytes: number;
+  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #onError: (e: unknown, where: string) => void;
+
+  constructor(opts: KernelOptions) {
+    this.store = opts.store;
+    this.clock = opts.clock ?? systemClock;
+    this.registry = new Registry(opts.workflows ?? []);
+    this.#maxValueBytes = opts.maxValueBytes ?? 1024 * 1024;
+    this.#committer = new Committer(this.store, this.clock);
+    this.#onError = opts.onError ?? ((e, where) => console.error(JSON.stringify({ level: "error", msg: `kernel: ${where}`, error: String(e) })));
+    this.worker =
+      opts.worker === false
+        ? null
+        : new Worker(
+            {
+              store: this.store, committer: this.#committer, clock: this.clock, registry: this.registry,
+              maxValueBytes: this.#maxValueBytes, onFinished: (r) => this.#finished(r), onError: this.#onError,
+            },
+            opts.worker,
+          );
+  }
+
+  /** Starts executing runs (the worker). Idempotent. */
+  startWorker(): this {
+    this.worker?.start();
+    return this;
+  }
+
+  /** Stops the worker, hands its runs back, and waits for pending writes. Does not close the store. */
+  async close(): Promise<void> {
+    await this.worker?.stop();
+    await this.#committer.drain();
+    for (const set of this.#waiters.values()) for (const w of set) w();
+  }
+
+  /** Starts a run of `workflow` (a definition or a registered name). */
+  async start<I, O>(workflow: Workflow<I, O> | string, input: I, options: StartOptions = {}): Promise<RunHandle<O>> {
+    const wf = (typeof workflow === "string" ? this.registry.require(workflow) : workflow) as Workflow<never, unknown>;
+    if (options.key !== undefined && (typeof options.key !== "string" || options.key.length === 0 || options.key.length > 512))
+      throw new InvalidArgumentError(`the idempotency key must be a string of 1 to 512 characters, got ${JSON.stringify(options.key)}.`);
+    const namespace = options.namespace ?? "default";
+    const json = encodeJson(input, `the input of workflow "${wf.name}"`, this.#maxValueBytes);
+    const timeoutMs = options.timeout === undefined ? wf.timeoutMs : toMs(options.timeout);
+    if (options.key !== undefined) {
+      const existing = await this.store.findRunByKey(wf.name, options.key);
+      if (existing) return this.#handle<O>(existing.id, false);
+    }
+    const run: NewRun = {
+      id: randomUUID(), namespace, workflow: wf.name, key: options.key ?? null, input: json,
+      parentId: null, parentSeq: null, timeoutMs, claimedBy: null,
+    };
+    const local = this.worker?.startLocal(this.registry.get(wf.name) ?? wf, run);
+    const res = await (local ?? this.#committer.write(run.id, 0, "", { op: "insertRun", run }));
+    if (!res.ok && res.reason === "conflict") return this.#handle<O>(res.existingRunId, false);
+    if (!local) this.worker?.signal();
+    return this.#handle<O>(run.id, true);
+  }
+
+  /** Waits for a run to end and returns its output; throws RunFailedError if it failed or was cancelled. */
+  async result<O = unknown>(runId: string): Promise<O> {
+    for (;;) {
+      const run = await this.store.getRun(runId);
+      if (!run) throw new RunNotFoundError(`with id ${runId}`);
+      if (run.status === "completed") return decodeJson(run.output) as O;
+      if (run.status === "failed" || run.status === "cancelled") throw new RunFailedError(runId, run.status, run.error?.message ?? "");
+      await this.#waitFinished(runId, 250);
+    }
+  }
+
+  /**
+   * Delivers an event to a run, by id or by workflow + idempotency key. Buffered until the run waits
+   * for it; a second delivery with the same `eventId` is ignored.
+   */
+  async sendEvent(target: EventTarget, name: string, payload?: unknown, options: { eventId?: string } = {}): Promise<SendEventResult> {
+    if (typeof name !== "string" || name.length === 0 || name.length > 200)
+      throw new InvalidArgumentError(`an event needs a name of 1 to 200 characters, got ${JSON.stringify(name)}.`);
+    if (options.eventId !== undefined && (typeof options.eventId !== "string" || options.eventId.length === 0 || options.eventId.length > 512))
+      throw new InvalidArgumentError(`eventId must be a string of 1 to 512 characters, got ${JSON.stringify(options.eventId)}.`);
+    const json = encodeJson(payload, `the payload of event "${name}"`, this.#maxValueBytes);
+    const runId = await this.#resolveTarget(target);
+    const res = await this.store.sendEvent(runId, { name, eventId: options.eventId ?? randomUUID(), payload: json }, this.clock.now());
+    if (res.delivered) {
+      this.worker?.poke(runId);
+      this.worker?.signal();
+    }
+    return res;
+  }
+
+  /** Cancels a run that has not ended, and its unfinished children; running steps see their signal aborted. */
+  async cancel(runId: string): Promise<string[]> {
+    const ids = await this.store.cancelRun(runId, this.clock.now());
+    for (const id of ids) {
+      this.worker?.drop(id, new CancelledError(id));
+      this.#wake(id);
+    }
+    this.worker?.signal();
+    return ids;
+  }
+
+  /** Resumes a failed run from its last checkpoint: failed steps run again, completed ones do not. */
+  async retry(runId: string): Promise<void> {
+    await this.store.retryRun(runId, this.clock.now());
+    this.worker?.signal();
+  }
+
+  async getRun(runId: string): Promise<RunInfo | null> {
+    const r = await this.store.getRun(runId);
+    return r ? toInfo(r) : null;
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunInfo[]> {
+    return (await this.store.listRuns(filter)).map(toInfo);
+  }
+
+  /** The dead-letter queue: runs that ended failed, newest first. */
+  async failedRuns(limit = 100): Promise<RunInfo[]> {
+    return this.listRuns({ status: "failed", limit });
+  }
+
+  /** A run's journal: one entry per command it issued. */
+  async journal(runId: string): Promise<JournalEntry[]> {
+    if (!(await this.store.getRun(runId))) throw new RunNotFoundError(`with id ${runId}`);
+    return (await this.store.loadJournal(runId)).map((e) => ({
+      seq: e.seq, kind: e.kind, name: e.name, status: e.status, attempt: e.attempt, wakeAt: e.wakeAt,
+      value: decodeJson(e.value) ?? null, error: e.error, ref: e.ref, startedAt: e.startedAt, updatedAt: e.updatedAt,
+    }));
+  }
+
+  async #resolveTarget(t: EventTarget): Promise<string> {
+    if (typeof t === "string") return t;
+    const wf = typeof t.workflow === "string" ? t.workflow : t.workflow.name;
+    const run = await this.store.findRunByKey(wf, t.key);
+    if (!run) throw new RunNotFoundError(`of workflow "${wf}" with key "${t.key}"`);
+    return run.id;
+  }
+
+  #handle<O>(id: string, created: boolean): RunHandle<O> {
+    return { id, created, result: () => this.result<O>(id) };
+  }
+
+  #finished(r: FinishedRun): void {
+    this.#wake(r.id);
+  }
+
+  #wake(runId: string): void {
+    const set = this.#waiters.get(runId);
+    if (!set) return;
+    this.#waiters.delete(runId);
+    for (const w of set) w();
+  }
+
+  #waitFinished(runId: string, pollMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let set = this.#waiters.get(runId);
+      if (!set) this.#waiters.set(runId, (set = new Set()));
+      const done = () => {
+        clearTimeout(t);
+        set.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, pollMs);
+      set.add(done);
+    });
+  }
+}
+
+function toInfo(r: RunRecord): RunInfo {
+  return {
+    id: r.id, namespace: r.namespace, workflow: r.workflow, key: r.key, status: r.status, input: decodeJson(r.input),
+    output: decodeJson(r.output), error: r.error, parentId: r.parentId, wakeAt: r.wakeAt, waiting: r.waiting,
+    leaseOwner: r.leaseOwner, epoch: r.epoch, createdAt: r.createdAt, updatedAt: r.updatedAt, completedAt: r.completedAt,
+  };
+}

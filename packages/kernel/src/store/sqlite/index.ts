@@ -1,0 +1,260 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { RunFinishedError, RunNotFoundError, StoreClosedError } from "../../errors.ts";
+import type {
+  ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, RunFilter, RunRecord, SendEventResult, Store,
+  StoreStats, WriteGroup,
+} from "../types.ts";
+import { toEntry, toEvent, toRun } from "./rows.ts";
+import { migrate } from "./schema.ts";
+import { SqliteWrites } from "./writes.ts";
+
+export interface SqliteStoreOptions {
+  /** Database file; created with its folder if missing. ":memory:" for a throwaway store. */
+  path: string;
+  /** "full" fsyncs every commit (durable across power loss); "normal" survives process crashes only. */
+  synchronous?: "full" | "normal";
+  /** How long a writer waits for another process's lock, in ms. */
+  busyTimeoutMs?: number;
+}
+
+const TERMINAL_SQL = "('completed', 'failed', 'cancelled')";
+
+/** The embedded store: one SQLite file in WAL mode through the built-in `node:sqlite`. */
+export class SqliteStore implements Store {
+  readonly kind = "sqlite";
+  readonly stats: StoreStats = { commits: 0, reads: 0, rowsRead: 0 };
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #writes: SqliteWrites;
+  readonly #q: Record<string, StatementSync>;
+  #closed = false;
+
+  constructor(opts: SqliteStoreOptions) {
+    this.path = opts.path;
+    if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
+    this.#db = new DatabaseSync(opts.path);
+    this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(opts.busyTimeoutMs ?? 10_000)}`);
+    this.#db.exec("PRAGMA journal_mode = WAL");
+    this.#db.exec(`PRAGMA synchronous = ${opts.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+    migrate(this.#db, opts.path);
+    this.#writes = new SqliteWrites(this.#db);
+    const p = (sql: string) => this.#db.prepare(sql);
+    this.#q = {
+      getRun: p("SELECT * FROM runs WHERE id = ?"),
+      getRuns: p("SELECT * FROM runs WHERE id IN (SELECT value FROM json_each(?))"),
+      byKey: p("SELECT * FROM runs WHERE workflow = ? AND key = ?"),
+      journal: p("SELECT * FROM entries WHERE run_id = ? ORDER BY seq"),
+      events: p("SELECT * FROM events WHERE run_id = ? AND consumed_seq IS NULL ORDER BY id"),
+      claim: p(`
+        UPDATE runs SET status = 'running', epoch = epoch + 1, lease_owner = ?, lease_expires_at = ?, updated_at = ?, waiting = NULL
+        WHERE id IN (
+          SELECT id FROM (
+            SELECT id, wake_at AS t FROM runs WHERE status IN ('pending', 'suspended') AND wake_at <= ?
+              AND workflow IN (SELECT value FROM json_each(?))
+            UNION ALL
+            SELECT id, lease_expires_at AS t FROM runs WHERE status = 'running' AND lease_expires_at <= ?
+              AND workflow IN (SELECT value FROM json_each(?))
+          ) ORDER BY t LIMIT ?)
+        RETURNING *`),
+      renew: p("UPDATE runs SET lease_expires_at = ? WHERE id = ? AND epoch = ? AND lease_owner = ? AND status = 'running'"),
+      nextWake: p(`
+        SELECT min(t) AS t FROM (
+          SELECT min(wake_at) AS t FROM runs WHERE status IN ('pending', 'suspended') AND wake_at IS NOT NULL
+            AND workflow IN (SELECT value FROM json_each(?))
+          UNION ALL
+          SELECT min(lease_expires_at) AS t FROM runs WHERE status = 'running' AND lease_owner != ?
+            AND workflow IN (SELECT value FROM json_each(?)))`),
+      status: p("SELECT status FROM runs WHERE id = ?"),
+      insertEvent: p(`INSERT INTO events (run_id, name, event_id, payload, created_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (run_id, event_id) DO NOTHING`),
+      wakeForEvent: p(`UPDATE runs SET wake_at = ? WHERE id = ? AND status = 'suspended'
+        AND EXISTS (SELECT 1 FROM json_each(runs.waiting, '$.events') WHERE value = ?)`),
+      cancelTree: p(`
+        WITH RECURSIVE tree(id) AS (SELECT ? UNION ALL SELECT r.id FROM runs r JOIN tree t ON r.parent_id = t.id)
+        UPDATE runs SET status = 'cancelled', epoch = epoch + 1, lease_owner = NULL, lease_expires_at = NULL,
+          wake_at = NULL, waiting = NULL, completed_at = ?, updated_at = ?, error = ?
+        WHERE id IN (SELECT id FROM tree) AND status NOT IN ${TERMINAL_SQL} RETURNING id`),
+      wakeParentOf: p("UPDATE runs SET wake_at = ? WHERE id = (SELECT parent_id FROM runs WHERE id = ?) AND status = 'suspended'"),
+      failedInvokes: p(`SELECT e.seq, e.ref, c.status AS child_status FROM entries e JOIN runs c ON c.id = e.ref
+        WHERE e.run_id = ? AND e.kind = 'invoke' AND e.status = 'failed'`),
+      reopenEntry: p("UPDATE entries SET status = 'waiting', error = NULL, updated_at = ? WHERE run_id = ? AND seq = ?"),
+      deleteFailed: p("DELETE FROM entries WHERE run_id = ? AND status = 'failed'"),
+      reopenRun: p(`UPDATE runs SET status = 'pending', error = NULL, output = NULL, completed_at = NULL, wake_at = ?,
+        updated_at = ?, deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE ? + timeout_ms END WHERE id = ?`),
+    };
+  }
+
+  async commit(groups: WriteGroup[], now: number): Promise<GroupResult[]> {
+    this.#open();
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const out = groups.map((g) => this.#writes.apply(g, now));
+      this.#db.exec("COMMIT");
+      this.stats.commits++;
+      return out;
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  async claim(req: ClaimRequest): Promise<RunRecord[]> {
+    this.#open();
+    if (req.limit <= 0 || req.workflows.length === 0) return [];
+    const wf = JSON.stringify(req.workflows);
+    const rows = this.#q.claim!.all(req.owner, req.now + req.leaseMs, req.now, req.now, wf, req.now, wf, req.limit);
+    this.stats.commits++;
+    return this.#rows(rows).map(toRun);
+  }
+
+  async renewLeases(owner: string, runs: { id: string; epoch: number }[], expiresAt: number): Promise<string[]> {
+    this.#open();
+    if (runs.length === 0) return [];
+    const lost: string[] = [];
+    this.#tx(() => {
+      for (const r of runs) if (Number(this.#q.renew!.run(expiresAt, r.id, r.epoch, owner).changes) === 0) lost.push(r.id);
+    });
+    return lost;
+  }
+
+  async nextWakeAt(workflows: string[], owner: string): Promise<number | null> {
+    this.#open();
+    if (workflows.length === 0) return null;
+    const wf = JSON.stringify(workflows);
+    const row = this.#q.nextWake!.get(wf, owner, wf) as { t: number | null };
+    this.stats.reads++;
+    return row.t;
+  }
+
+  async getRun(id: string): Promise<RunRecord | null> {
+    this.#open();
+    const row = this.#q.getRun!.get(id);
+    this.#count(row ? 1 : 0);
+    return row ? toRun(row) : null;
+  }
+
+  async getRuns(ids: string[]): Promise<RunRecord[]> {
+    this.#open();
+    if (ids.length === 0) return [];
+    return this.#rows(this.#q.getRuns!.all(JSON.stringify(ids))).map(toRun);
+  }
+
+  async findRunByKey(workflow: string, key: string): Promise<RunRecord | null> {
+    this.#open();
+    const row = this.#q.byKey!.get(workflow, key);
+    this.#count(row ? 1 : 0);
+    return row ? toRun(row) : null;
+  }
+
+  async listRuns(f: RunFilter): Promise<RunRecord[]> {
+    this.#open();
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (f.status !== undefined) {
+      const s = Array.isArray(f.status) ? f.status : [f.status];
+      where.push(`status IN (${s.map(() => "?").join(", ")})`);
+      args.push(...s);
+    }
+    if (f.workflow !== undefined) (where.push("workflow = ?"), args.push(f.workflow));
+    if (f.namespace !== undefined) (where.push("namespace = ?"), args.push(f.namespace));
+    if (f.parentId !== undefined) (where.push("parent_id = ?"), args.push(f.parentId));
+    if (f.before !== undefined) (where.push("created_at < ?"), args.push(f.before));
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT ?`;
+    return this.#rows(this.#db.prepare(sql).all(...args, f.limit ?? 100)).map(toRun);
+  }
+
+  async loadJournal(runId: string): Promise<EntryRecord[]> {
+    this.#open();
+    return this.#rows(this.#q.journal!.all(runId)).map(toEntry);
+  }
+
+  async loadEvents(runId: string): Promise<EventRecord[]> {
+    this.#open();
+    return this.#rows(this.#q.events!.all(runId)).map(toEvent);
+  }
+
+  async sendEvent(runId: string, ev: EventInput, now: number): Promise<SendEventResult> {
+    this.#open();
+    return this.#tx(() => {
+      const row = this.#q.status!.get(runId) as { status: string } | undefined;
+      if (!row) throw new RunNotFoundError(`with id ${runId}`);
+      if (["completed", "failed", "cancelled"].includes(row.status)) throw new RunFinishedError(runId, row.status, `send event "${ev.name}" to`);
+      const res = this.#q.insertEvent!.run(runId, ev.name, ev.eventId, ev.payload, now);
+      if (Number(res.changes) === 0) return { delivered: false as const, runId, reason: "duplicate" as const };
+      this.#q.wakeForEvent!.run(now, runId, ev.name);
+      return { delivered: true as const, runId };
+    });
+  }
+
+  async cancelRun(runId: string, now: number): Promise<string[]> {
+    this.#open();
+    return this.#tx(() => {
+      const row = this.#q.status!.get(runId) as { status: string } | undefined;
+      if (!row) throw new RunNotFoundError(`with id ${runId}`);
+      if (["completed", "failed", "cancelled"].includes(row.status)) throw new RunFinishedError(runId, row.status, "cancel");
+      const error = JSON.stringify({ name: "CancelledError", message: `run ${runId} was cancelled`, code: "cancelled" });
+      const ids = (this.#q.cancelTree!.all(runId, now, now, error) as { id: string }[]).map((r) => r.id);
+      this.#q.wakeParentOf!.run(now, runId);
+      return ids;
+    });
+  }
+
+  async retryRun(runId: string, now: number): Promise<void> {
+    this.#open();
+    this.#tx(() => this.#retry(runId, now));
+  }
+
+  #retry(runId: string, now: number): void {
+    const row = this.#q.status!.get(runId) as { status: string } | undefined;
+    if (!row) throw new RunNotFoundError(`with id ${runId}`);
+    if (row.status !== "failed") throw new RunFinishedError(runId, row.status, "retry (only failed runs can be retried)");
+    // A failed child is resumed with its parent, so the parent's invoke waits for it again rather than starting a new one.
+    for (const f of this.#q.failedInvokes!.all(runId) as { seq: number; ref: string; child_status: string }[]) {
+      if (f.child_status !== "failed") continue;
+      this.#retry(f.ref, now);
+      this.#q.reopenEntry!.run(now, runId, f.seq);
+    }
+    this.#q.deleteFailed!.run(runId);
+    this.#q.reopenRun!.run(now, now, now, runId);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  #tx<T>(fn: () => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const out = fn();
+      this.#db.exec("COMMIT");
+      this.stats.commits++;
+      return out;
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  #rows<T>(rows: T[]): T[] {
+    this.#count(rows.length);
+    return rows;
+  }
+
+  #count(n: number): void {
+    this.stats.reads++;
+    this.stats.rowsRead += n;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new StoreClosedError();
+  }
+}
+
+/** Opens (creating and migrating if needed) a SQLite store. */
+export async function openSqliteStore(opts: SqliteStoreOptions | string): Promise<SqliteStore> {
+  return new SqliteStore(typeof opts === "string" ? { path: opts } : opts);
+}

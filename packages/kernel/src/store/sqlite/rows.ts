@@ -1,0 +1,61 @@
+import type { StoredError } from "../../errors.ts";
+import type { EntryKind, EntryRecord, EntryStatus, EventRecord, RunRecord, RunStatus } from "../types.ts";
+
+type Row = Record<string, unknown>;
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const err = (v: unknown): StoredError | null => (v === null || v === undefined ? null : (JSON.parse(String(v)) as StoredError));
+
+export function toRun(r: Row): RunRecord {
+  return {
+    id: String(r.id),
+    namespace: String(r.namespace),
+    workflow: String(r.workflow),
+    key: str(r.key),
+    status: r.status as RunStatus,
+    input: str(r.input),
+    output: str(r.output),
+    error: err(r.error),
+    parentId: str(r.parent_id),
+    parentSeq: num(r.parent_seq),
+    epoch: Number(r.epoch),
+    leaseOwner: str(r.lease_owner),
+    leaseExpiresAt: num(r.lease_expires_at),
+    wakeAt: num(r.wake_at),
+    waiting: r.waiting ? (JSON.parse(String(r.waiting)) as RunRecord["waiting"]) : null,
+    timeoutMs: num(r.timeout_ms),
+    deadlineAt: num(r.deadline_at),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    completedAt: num(r.completed_at),
+  };
+}
+
+export function toEntry(r: Row): EntryRecord {
+  return {
+    runId: String(r.run_id),
+    seq: Number(r.seq),
+    kind: r.kind as EntryKind,
+    name: String(r.name),
+    status: r.status as EntryStatus,
+    attempt: Number(r.attempt),
+    wakeAt: num(r.wake_at),
+    value: str(r.value),
+    error: err(r.error),
+    ref: str(r.ref),
+    startedAt: Number(r.started_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+export function toEvent(r: Row): EventRecord {
+  return {
+    id: Number(r.id),
+    runId: String(r.run_id),
+    name: String(r.name),
+    eventId: String(r.event_id),
+    payload: str(r.payload),
+    createdAt: Number(r.created_at),
+  };
+}

@@ -1,0 +1,102 @@
+import type { DatabaseSync } from "node:sqlite";
+import { KernelError } from "../../errors.ts";
+
+/**
+ * Versioned migrations. Each runs once, in order, inside a transaction; a database written by a
+ * newer kernel is refused rather than guessed at. Never edit a shipped migration: add the next one.
+ */
+const MIGRATIONS: { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  namespace TEXT NOT NULL,
+  workflow TEXT NOT NULL,
+  key TEXT,
+  status TEXT NOT NULL,
+  input TEXT,
+  output TEXT,
+  error TEXT,
+  parent_id TEXT,
+  parent_seq INTEGER,
+  epoch INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT,
+  lease_expires_at INTEGER,
+  wake_at INTEGER,
+  waiting TEXT,
+  timeout_ms INTEGER,
+  deadline_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  completed_at INTEGER
+);
+CREATE UNIQUE INDEX runs_key ON runs(workflow, key) WHERE key IS NOT NULL;
+CREATE INDEX runs_wake ON runs(wake_at) WHERE status IN ('pending', 'suspended');
+CREATE INDEX runs_lease ON runs(lease_expires_at) WHERE status = 'running';
+CREATE INDEX runs_status ON runs(status, created_at);
+CREATE INDEX runs_created ON runs(created_at);
+CREATE INDEX runs_parent ON runs(parent_id) WHERE parent_id IS NOT NULL;
+
+CREATE TABLE entries (
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  wake_at INTEGER,
+  value TEXT,
+  error TEXT,
+  ref TEXT,
+  started_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  payload TEXT,
+  created_at INTEGER NOT NULL,
+  consumed_seq INTEGER,
+  UNIQUE (run_id, event_id)
+);
+CREATE INDEX events_pending ON events(run_id, id) WHERE consumed_seq IS NULL;
+`,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
+
+/** The database's schema is newer than this code knows. */
+export class SchemaTooNewError extends KernelError {
+  constructor(file: string, found: number, known: number) {
+    super(
+      "invalid_argument",
+      `the database ${file} has schema version ${found}, but this agentd knows versions up to ${known}. ` +
+        "Upgrade agentd to open it; the database was left unchanged.",
+    );
+  }
+}
+
+export function migrate(db: DatabaseSync, file: string): void {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+  const row = db.prepare("SELECT max(version) AS v FROM schema_migrations").get() as { v: number | null };
+  const current = row.v ?? 0;
+  if (current > SCHEMA_VERSION) throw new SchemaTooNewError(file, current, SCHEMA_VERSION);
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(m.sql);
+      db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(m.version, Date.now());
+      db.exec("COMMIT");
+    } catch (e) {
+      db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { GroupResult, WriteGroup, WriteOp } from "../types.ts";
+
+/** Prepared statements for the write path, compiled once per connection. */
+export class SqliteWrites {
+  readonly #insertRun: StatementSync;
+  readonly #findByKey: StatementSync;
+  readonly #fence: StatementSync;
+  readonly #putEntry: StatementSync;
+  readonly #consume: StatementSync;
+  readonly #suspend: StatementSync;
+  readonly #finish: StatementSync;
+  readonly #wakeParent: StatementSync;
+  readonly #release: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.#insertRun = db.prepare(`
+      INSERT INTO runs (id, namespace, workflow, key, status, input, parent_id, parent_seq, epoch, lease_owner,
+        lease_expires_at, wake_at, timeout_ms, deadline_at, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+    this.#findByKey = db.prepare("SELECT id FROM runs WHERE workflow = ? AND key = ?");
+    this.#fence = db.prepare("SELECT epoch, lease_owner, status FROM runs WHERE id = ?");
+    this.#putEntry = db.prepare(`
+      INSERT INTO entries (run_id, seq, kind, name, status, attempt, wake_at, value, error, ref, started_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (run_id, seq) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
+        wake_at = excluded.wake_at, value = excluded.value, error = excluded.error, ref = excluded.ref,
+        updated_at = excluded.updated_at`);
+    this.#consume = db.prepare("UPDATE events SET consumed_seq = ? WHERE id = ? AND run_id = ? AND consumed_seq IS NULL");
+    // A suspending run becomes due at once if what it waits for already happened: this closes the race
+    // with an event or a child's completion that arrived while the run was still executing.
+    this.#suspend = db.prepare(`
+      UPDATE runs SET status = 'suspended', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?, waiting = ?,
+        wake_at = CASE
+          WHEN EXISTS (SELECT 1 FROM events e WHERE e.run_id = runs.id AND e.consumed_seq IS NULL
+                       AND e.name IN (SELECT value FROM json_each(?)))
+            OR EXISTS (SELECT 1 FROM runs c WHERE c.id IN (SELECT value FROM json_each(?))
+                       AND c.status IN ('completed', 'failed', 'cancelled'))
+          THEN ? ELSE ? END
+      WHERE id = ?`);
+    this.#finish = db.prepare(`
+      UPDATE runs SET status = ?, output = ?, error = ?, completed_at = ?, updated_at = ?, lease_owner = NULL,
+        lease_expires_at = NULL, wake_at = NULL, waiting = NULL WHERE id = ?`);
+    this.#release = db.prepare(`
+      UPDATE runs SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, wake_at = ?, updated_at = ? WHERE id = ?`);
+    this.#wakeParent = db.prepare(`
+      UPDATE runs SET wake_at = ? WHERE id = (SELECT parent_id FROM runs WHERE id = ?) AND status = 'suspended'`);
+  }
+
+  /** Applies one group inside the caller's transaction. Checks the fence before writing anything. */
+  apply(g: WriteGroup, now: number): GroupResult {
+    let i = 0;
+    const first = g.ops[0];
+    if (first?.op === "insertRun" && first.run.id === g.runId) {
+      if (!this.#insert(first, now)) {
+        const existing = first.run.key ? (this.#findByKey.get(first.run.workflow, first.run.key) as { id: string } | undefined) : undefined;
+        return { ok: false, reason: "conflict", existingRunId: existing?.id ?? first.run.id };
+      }
+      i = 1;
+      if (g.epoch === 0) return { ok: true };
+    }
+    const row = this.#fence.get(g.runId) as { epoch: number; lease_owner: string | null; status: string } | undefined;
+    if (!row || row.epoch !== g.epoch || row.lease_owner !== g.owner || row.status !== "running") {
+      return { ok: false, reason: "lease_lost" };
+    }
+    for (; i < g.ops.length; i++) this.#op(g.runId, g.ops[i] as WriteOp, now);
+    return { ok: true };
+  }
+
+  #insert(o: Extract<WriteOp, { op: "insertRun" }>, now: number): boolean {
+    const r = o.run;
+    const c = r.claimedBy;
+    const res = this.#insertRun.run(
+      r.id, r.namespace, r.workflow, r.key, c ? "running" : "pending", r.input, r.parentId, r.parentSeq,
+      c ? 1 : 0, c?.owner ?? null, c?.leaseExpiresAt ?? null, c ? null : now, r.timeoutMs,
+      r.timeoutMs === null ? null : now + r.timeoutMs, now, now,
+    );
+    return Number(res.changes) === 1;
+  }
+
+  #op(runId: string, o: WriteOp, now: number): void {
+    switch (o.op) {
+      case "insertRun":
+        this.#insert(o, now);
+        return;
+      case "putEntry": {
+        const e = o.entry;
+        this.#putEntry.run(runId, e.seq, e.kind, e.name, e.status, e.attempt, e.wakeAt, e.value,
+          e.error ? JSON.stringify(e.error) : null, e.ref, e.startedAt, now);
+        return;
+      }
+      case "consumeEvent":
+        this.#consume.run(o.seq, o.eventRowId, runId);
+        return;
+      case "suspend":
+        this.#suspend.run(now, JSON.stringify({ events: o.events, children: o.children }), JSON.stringify(o.events),
+          JSON.stringify(o.children), now, o.wakeAt, runId);
+        return;
+      case "finish":
+        this.#finish.run(o.status, o.output, o.error ? JSON.stringify(o.error) : null, now, now, runId);
+        this.#wakeParent.run(now, runId);
+        return;
+      case "release":
+        this.#release.run(now, now, runId);
+        return;
+    }
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The Store port. The engine talks to durable state only through this interface; every
+ * implementation (SQLite here, Postgres next) must pass the same conformance suite.
+ *
+ * Writes reach the store as *groups*: the ops one run produced since its last commit, fenced by the
+ * lease epoch the writer holds. `commit` applies many groups in one transaction (group commit), and
+ * a group whose fence fails is rolled back alone while the others commit.
+ */
+import type { StoredError } from "../errors.ts";
+
+export type RunStatus = "pending" | "running" | "suspended" | "completed" | "failed" | "cancelled";
+export const TERMINAL_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled"];
+
+export interface RunRecord {
+  id: string;
+  namespace: string;
+  workflow: string;
+  key: string | null;
+  status: RunStatus;
+  input: string | null;
+  output: string | null;
+  error: StoredError | null;
+  parentId: string | null;
+  parentSeq: number | null;
+  epoch: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  /** When a pending or suspended run becomes runnable; null while it waits only for an event or a child. */
+  wakeAt: number | null;
+  /** What a suspended run waits for, for people reading it. */
+  waiting: { events: string[]; children: string[] } | null;
+  timeoutMs: number | null;
+  deadlineAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  completedAt: number | null;
+}
+
+export type EntryKind = "step" | "sleep" | "event" | "invoke" | "now" | "uuid" | "random";
+export type EntryStatus = "running" | "retrying" | "waiting" | "completed" | "failed";
+
+/** One journal entry: the durable record of the seq-th command a run issued. */
+export interface EntryRecord {
+  runId: string;
+  seq: number;
+  kind: EntryKind;
+  name: string;
+  status: EntryStatus;
+  /** Step attempts started so far (durable, so a crash does not reset the retry budget). */
+  attempt: number;
+  /** Due time of a sleep, an event timeout or a retry. */
+  wakeAt: number | null;
+  value: string | null;
+  error: StoredError | null;
+  /** Child run id (invoke) or event id (event). */
+  ref: string | null;
+  startedAt: number;
+  updatedAt: number;
+}
+
+export interface EventRecord {
+  id: number;
+  runId: string;
+  name: string;
+  eventId: string;
+  payload: string | null;
+  createdAt: number;
+}
+
+export interface NewRun {
+  id: string;
+  namespace: string;
+  workflow: string;
+  key: string | null;
+  input: string | null;
+  parentId: string | null;
+  parentSeq: number | null;
+  timeoutMs: number | null;
+  /** Set when the run is inserted already claimed by the starting worker (its first epoch is 1). */
+  claimedBy: { owner: string; leaseExpiresAt: number } | null;
+}
+
+export type WriteOp =
+  | { op: "insertRun"; run: NewRun }
+  | { op: "putEntry"; entry: EntryRecord }
+  | { op: "consumeEvent"; eventRowId: number; seq: number }
+  | { op: "suspend"; wakeAt: number | null; events: string[]; children: string[] }
+  | { op: "finish"; status: "completed" | "failed"; output: string | null; error: StoredError | null }
+  /** Gives the run back untouched (a worker shutting down): runnable again at once by any worker. */
+  | { op: "release" };
+
+export interface WriteGroup {
+  runId: string;
+  /** The lease epoch the writer holds; 0 for a group that only inserts a new, unclaimed run. */
+  epoch: number;
+  owner: string;
+  ops: WriteOp[];
+}
+
+export type GroupResult =
+  | { ok: true }
+  | { ok: false; reason: "lease_lost" }
+  | { ok: false; reason: "conflict"; existingRunId: string };
+
+export interface ClaimRequest {
+  owner: string;
+  limit: number;
+  now: number;
+  leaseMs: number;
+  workflows: string[];
+}
+
+export interface RunFilter {
+  status?: RunStatus | RunStatus[];
+  workflow?: string;
+  namespace?: string;
+  parentId?: string;
+  limit?: number;
+  /** Runs created before this time (for paging, newest first). */
+  before?: number;
+}
+
+export interface EventInput {
+  name: string;
+  eventId: string;
+  payload: string | null;
+}
+
+export type SendEventResult = { delivered: true; runId: string } | { delivered: false; runId: string; reason: "duplicate" };
+
+/** Counters for benchmarks: how much a run costs the store. */
+export interface StoreStats {
+  commits: number;
+  reads: number;
+  rowsRead: number;
+}
+
+export interface Store {
+  readonly kind: string;
+  readonly stats: StoreStats;
+  /** Applies groups in one transaction; each group fenced by its epoch. */
+  commit(groups: WriteGroup[], now: number): Promise<GroupResult[]>;
+  claim(req: ClaimRequest): Promise<RunRecord[]>;
+  /** Extends the leases this owner holds; returns the ids it no longer holds. */
+  renewLeases(owner: string, runs: { id: string; epoch: number }[], expiresAt: number): Promise<string[]>;
+  /** Earliest time at which some run becomes claimable (timer due or lease expired); null if none. */
+  nextWakeAt(workflows: string[], owner: string): Promise<number | null>;
+  getRun(id: string): Promise<RunRecord | null>;
+  getRuns(ids: string[]): Promise<RunRecord[]>;
+  findRunByKey(workflow: string, key: string): Promise<RunRecord | null>;
+  listRuns(filter: RunFilter): Promise<RunRecord[]>;
+  loadJournal(runId: string): Promise<EntryRecord[]>;
+  /** Events delivered to the run and not consumed yet, oldest first. */
+  loadEvents(runId: string): Promise<EventRecord[]>;
+  /** Delivers an event (deduplicated by eventId) and wakes the run; throws if the run is unknown or finished. */
+  sendEvent(runId: string, event: EventInput, now: number): Promise<SendEventResult>;
+  /** Cancels the run and its unfinished descendants; returns the ids cancelled. */
+  cancelRun(runId: string, now: number): Promise<string[]>;
+  /** Resets a failed run to resume from its last checkpoint: failed entries are removed. */
+  retryRun(runId: string, now: number): Promise<void>;
+  close(): Promise<void>;
+}

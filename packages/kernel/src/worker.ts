@@ -1,0 +1,266 @@
+import { randomUUID } from "node:crypto";
+import type { Clock } from "./clock.ts";
+import type { Committer } from "./committer.ts";
+import { LeaseLostError, type StoredError } from "./errors.ts";
+import { Execution, type ExecutionHost } from "./execution.ts";
+import type { GroupResult, NewRun, RunRecord, Store } from "./store/types.ts";
+import type { Registry, Workflow } from "./workflow.ts";
+
+export interface WorkerOptions {
+  /** Runs held at once. */
+  concurrency?: number;
+  /** How long a claim lasts without renewal; a crashed worker's runs are taken over after this. */
+  leaseMs?: number;
+  /** Safety-net poll (real time) for work this process was not told about, e.g. written by another process. */
+  pollMs?: number;
+  /** Suspended runs kept hot (resumed without replay) at most. */
+  hotCacheSize?: number;
+  /** Only a run due again within this window is kept hot; one sleeping longer is replayed when it wakes. */
+  hotWindowMs?: number;
+  /** Stable id of this worker in leases; random by default. */
+  id?: string;
+}
+
+export interface FinishedRun {
+  id: string;
+  parentId: string | null;
+  status: "completed" | "failed";
+  output: string | null;
+  error: StoredError | null;
+}
+
+interface WorkerDeps {
+  store: Store;
+  committer: Committer;
+  clock: Clock;
+  registry: Registry;
+  maxValueBytes: number;
+  onFinished(run: FinishedRun): void;
+  onError(e: unknown, where: string): void;
+}
+
+/**
+ * Claims runnable runs and executes them. Wakes exactly at the next due timer (read from the store),
+ * at once when this process creates work (signal), and on a slow safety poll.
+ */
+export class Worker implements ExecutionHost {
+  readonly id: string;
+  readonly store: Store;
+  readonly committer: Committer;
+  readonly clock: Clock;
+  readonly maxValueBytes: number;
+  readonly #deps: WorkerDeps;
+  readonly #concurrency: number;
+  readonly #leaseMs: number;
+  readonly #pollMs: number;
+  readonly #hotSize: number;
+  readonly #hotWindowMs: number;
+  readonly #active = new Map<string, Execution>();
+  readonly #loading = new Map<string, number>();
+  readonly #hot = new Map<string, Execution>();
+  #running = false;
+  #ticking = false;
+  #again = false;
+  #wakeTimer: unknown = null;
+  #wakeAt: number | null = null;
+  #pollTimer: NodeJS.Timeout | null = null;
+  #renewTimer: unknown = null;
+
+  constructor(deps: WorkerDeps, opts: WorkerOptions = {}) {
+    this.#deps = deps;
+    this.store = deps.store;
+    this.committer = deps.committer;
+    this.clock = deps.clock;
+    this.maxValueBytes = deps.maxValueBytes;
+    this.id = opts.id ?? `w-${randomUUID()}`;
+    this.#concurrency = opts.concurrency ?? 500;
+    this.#leaseMs = opts.leaseMs ?? 30_000;
+    this.#pollMs = opts.pollMs ?? 1_000;
+    this.#hotSize = opts.hotCacheSize ?? 1_000;
+    this.#hotWindowMs = opts.hotWindowMs ?? 60_000;
+  }
+
+  get owner(): string {
+    return this.id;
+  }
+
+  /** Runs this worker holds now, and suspended runs it keeps hot. */
+  get load(): { active: number; hot: number } {
+    return { active: this.#active.size + this.#loading.size, hot: this.#hot.size };
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#poll();
+    this.#renew();
+    this.signal();
+  }
+
+  /** Stops claiming, stops the runs it holds and gives them back so any worker can take them at once. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    if (this.#pollTimer) clearTimeout(this.#pollTimer);
+    this.#clearWake();
+    if (this.#renewTimer !== null) this.clock.clearTimer(this.#renewTimer);
+    const held = [...this.#active.values()];
+    for (const e of held) {
+      const epoch = e.epoch;
+      e.abandon(new Error("the worker is shutting down"));
+      void this.committer.write(e.runId, epoch, this.id, { op: "release" });
+    }
+    this.#hot.clear();
+    await this.committer.drain();
+  }
+
+  /** There may be new runnable work: claim now. */
+  signal(): void {
+    if (!this.#running) return;
+    if (this.#ticking) {
+      this.#again = true;
+      return;
+    }
+    void this.#tick();
+  }
+
+  /** Starts a new run on this worker directly, its insert committed with its first step. Null if it cannot take it. */
+  startLocal(wf: Workflow<never, unknown>, run: NewRun): Promise<GroupResult> | null {
+    if (!this.#running || this.#room() <= 0 || this.#deps.registry.get(wf.name) !== wf) return null;
+    const now = this.clock.now();
+    run.claimedBy = { owner: this.id, leaseExpiresAt: now + this.#leaseMs };
+    const exec = new Execution(this, wf, {
+      id: run.id, namespace: run.namespace, input: run.input, parentId: run.parentId, timeoutMs: run.timeoutMs,
+      epoch: 1, deadlineAt: run.timeoutMs === null ? null : now + run.timeoutMs,
+    });
+    this.#active.set(run.id, exec);
+    return exec.begin(run) ?? null;
+  }
+
+  /** Tells the execution holding `runId` here, if any, to look at its events and children again. */
+  poke(runId: string): void {
+    this.#active.get(runId)?.poke();
+  }
+
+  /** Stops the local execution of a run that was cancelled elsewhere. */
+  drop(runId: string, reason: Error): void {
+    this.#active.get(runId)?.abandon(reason);
+    this.#hot.delete(runId);
+  }
+
+  // ---- ExecutionHost ----
+
+  released(exec: Execution, outcome: "finished" | "suspended" | "lost"): void {
+    if (this.#active.get(exec.runId) === exec) this.#active.delete(exec.runId);
+    if (outcome === "suspended" && this.#running && this.#keepHot(exec)) {
+      this.#hot.set(exec.runId, exec);
+      if (this.#hot.size > this.#hotSize) this.#hot.delete(this.#hot.keys().next().value as string);
+    }
+    this.signal();
+  }
+
+  finished(run: FinishedRun): void {
+    if (run.parentId) this.poke(run.parentId);
+    this.#deps.onFinished(run);
+  }
+
+  // ---- claiming ----
+
+  #room(): number {
+    return this.#concurrency - this.#active.size - this.#loading.size;
+  }
+
+  #keepHot(exec: Execution): boolean {
+    return this.#hotSize > 0 && (exec.wakeAt === null || exec.wakeAt - this.clock.now() <= this.#hotWindowMs);
+  }
+
+  async #tick(): Promise<void> {
+    this.#ticking = true;
+    try {
+      do {
+        this.#again = false;
+        const limit = Math.min(this.#room(), 256);
+        if (limit <= 0) break;
+        const runs = await this.store.claim({
+          owner: this.id, limit, now: this.clock.now(), leaseMs: this.#leaseMs, workflows: this.#deps.registry.names(),
+        });
+        for (const r of runs) this.#adopt(r);
+        if (runs.length === limit) this.#again = true;
+      } while (this.#again && this.#running);
+      if (this.#running && this.#room() > 0) this.#armWake(await this.store.nextWakeAt(this.#deps.registry.names(), this.id));
+    } catch (e) {
+      this.#deps.onError(e, "claiming runs");
+    } finally {
+      this.#ticking = false;
+    }
+    if (this.#again) this.signal();
+  }
+
+  #adopt(run: RunRecord): void {
+    const wf = this.#deps.registry.get(run.workflow);
+    if (!wf) return;
+    const hot = this.#hot.get(run.id);
+    this.#hot.delete(run.id);
+    // Hot only if nobody else held the run since it suspended here: the journal is then exactly what the coroutine saw.
+    if (hot && hot.state === "suspended" && hot.epoch + 1 === run.epoch) {
+      this.#active.set(run.id, hot);
+      hot.resume(run);
+      return;
+    }
+    this.#loading.set(run.id, run.epoch);
+    Execution.load(this, wf, run).then(
+      (exec) => {
+        this.#loading.delete(run.id);
+        if (!this.#running) return;
+        this.#active.set(run.id, exec);
+        exec.begin();
+      },
+      (e) => {
+        this.#loading.delete(run.id);
+        this.#deps.onError(e, `loading run ${run.id}`);
+      },
+    );
+  }
+
+  #armWake(at: number | null): void {
+    if (at === this.#wakeAt) return;
+    this.#clearWake();
+    if (at === null) return;
+    this.#wakeAt = at;
+    this.#wakeTimer = this.clock.setTimer(() => {
+      this.#wakeTimer = null;
+      this.#wakeAt = null;
+      this.signal();
+    }, Math.max(0, at - this.clock.now()));
+  }
+
+  #clearWake(): void {
+    if (this.#wakeTimer !== null) this.clock.clearTimer(this.#wakeTimer);
+    this.#wakeTimer = null;
+    this.#wakeAt = null;
+  }
+
+  #poll(): void {
+    this.#pollTimer = setTimeout(() => {
+      if (!this.#running) return;
+      this.signal();
+      this.#poll();
+    }, this.#pollMs);
+    this.#pollTimer.unref();
+  }
+
+  #renew(): void {
+    this.#renewTimer = this.clock.setTimer(async () => {
+      if (!this.#running) return;
+      const held = [...this.#active.values()].map((e) => ({ id: e.runId, epoch: e.epoch }));
+      for (const [id, epoch] of this.#loading) held.push({ id, epoch });
+      try {
+        const lost = await this.store.renewLeases(this.id, held, this.clock.now() + this.#leaseMs);
+        for (const id of lost) this.#active.get(id)?.abandon(new LeaseLostError(id, this.#active.get(id)?.epoch ?? 0));
+      } catch (e) {
+        this.#deps.onError(e, "renewing leases");
+      }
+      this.#renew();
+    }, Math.max(1, Math.floor(this.#leaseMs / 3)));
+  }
+}

@@ -1,0 +1,105 @@
+import { type Duration, toMs } from "./duration.ts";
+import { DuplicateWorkflowError, InvalidArgumentError, UnknownWorkflowError } from "./errors.ts";
+import { DEFAULT_RETRY, type ResolvedRetryPolicy, type RetryPolicy, resolveRetry } from "./retry.ts";
+
+/** What a step body receives. */
+export interface StepContext {
+  /** Aborted when the attempt times out, the run is cancelled or this worker loses the run. */
+  readonly signal: AbortSignal;
+  /** `runId:seq`, the same on every attempt and replay: pass it to external APIs as their idempotency key. */
+  readonly idempotencyKey: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  readonly runId: string;
+}
+
+export interface StepOptions {
+  /** Overrides the workflow's retry policy for this step. */
+  retry?: RetryPolicy;
+  /** Each attempt is aborted and counted failed after this long. */
+  timeout?: Duration;
+}
+
+/**
+ * The durable API a workflow uses. Everything non-deterministic goes through it and is journaled.
+ * Await only these promises (and combinations of them such as Promise.all) in workflow code.
+ */
+export interface WorkflowContext {
+  readonly runId: string;
+  readonly workflow: string;
+  /** Runs `fn` at most once per success; its JSON result is checkpointed and replayed. */
+  step<T>(name: string, fn: (step: StepContext) => Promise<T> | T, options?: StepOptions): Promise<T>;
+  /** A durable timer: the run holds no memory and no lease while it sleeps. */
+  sleep(name: string, duration: Duration): Promise<void>;
+  sleepUntil(name: string, at: Date | number): Promise<void>;
+  /** Waits for an event sent to this run; null when the timeout passes first. Events sent earlier are buffered. */
+  waitForEvent<T = unknown>(name: string, options?: { timeout?: Duration }): Promise<T | null>;
+  /** Starts a child run and waits for its result; a failed child throws ChildFailedError. */
+  invoke<I, O>(workflow: Workflow<I, O>, input: I, options?: { timeout?: Duration }): Promise<O>;
+  /** Current time in ms, recorded so that replay sees the same value. */
+  now(): Promise<number>;
+  uuid(): Promise<string>;
+  /** A float in [0, 1), recorded. */
+  random(): Promise<number>;
+}
+
+export interface WorkflowOptions {
+  /** Default retry policy of this workflow's steps. */
+  retry?: RetryPolicy;
+  /** Default timeout of each step attempt. */
+  stepTimeout?: Duration;
+  /** Default timeout of a whole run, from its start. */
+  timeout?: Duration;
+}
+
+export interface Workflow<I = unknown, O = unknown> {
+  readonly name: string;
+  readonly fn: (ctx: WorkflowContext, input: I) => Promise<O>;
+  readonly retry: ResolvedRetryPolicy;
+  readonly stepTimeoutMs: number | null;
+  readonly timeoutMs: number | null;
+}
+
+const NAME = /^[A-Za-z0-9_.:/-]{1,200}$/;
+
+/** Defines a workflow. Register it with a kernel (`new Kernel({ workflows: [...] })`) to run it. */
+export function workflow<I = unknown, O = unknown>(
+  name: string,
+  fn: (ctx: WorkflowContext, input: I) => Promise<O>,
+  options: WorkflowOptions = {},
+): Workflow<I, O> {
+  if (typeof name !== "string" || !NAME.test(name))
+    throw new InvalidArgumentError(`workflow name ${JSON.stringify(name)} is invalid: use 1 to 200 letters, digits or _ . : / -.`);
+  if (typeof fn !== "function") throw new InvalidArgumentError(`workflow "${name}" needs a function, got ${typeof fn}.`);
+  return Object.freeze({
+    name,
+    fn,
+    retry: resolveRetry(options.retry, DEFAULT_RETRY),
+    stepTimeoutMs: options.stepTimeout === undefined ? null : toMs(options.stepTimeout),
+    timeoutMs: options.timeout === undefined ? null : toMs(options.timeout),
+  });
+}
+
+/** The workflows one kernel can execute, by name. */
+export class Registry {
+  readonly #byName = new Map<string, Workflow<never, unknown>>();
+
+  constructor(workflows: readonly Workflow<never, unknown>[] = []) {
+    for (const w of workflows) this.add(w);
+  }
+  add(w: Workflow<never, unknown>): void {
+    if (this.#byName.has(w.name)) throw new DuplicateWorkflowError(w.name);
+    this.#byName.set(w.name, w);
+  }
+  get(name: string): Workflow<never, unknown> | undefined {
+    return this.#byName.get(name);
+  }
+  require(name: string): Workflow<never, unknown> {
+    const w = this.#byName.get(name);
+    if (!w) throw new UnknownWorkflowError(name, this.names());
+    return w;
+  }
+  names(): string[] {
+    return [...this.#byName.keys()];
+  }
+}
