@@ -1,0 +1,43 @@
+import type { GroupResult, EntryKind, EntryRecord, EventRecord, RunRecord, WriteOp } from "../store/types.ts";
+import type { ExecutionHost } from "../execution.ts";
+import type { Workflow } from "../workflow.ts";
+
+/** A blocked command: completes itself when `poll` finds what it waits for. */
+export interface Waiter {
+  wakeAt: number | null;
+  event?: string;
+  child?: string;
+  /** Completes the wait if it can; true when it did. */
+  poll(now: number): boolean;
+}
+
+/**
+ * What a command needs from the execution running it. Commands are plain functions over this scope,
+ * one file per kind, so each reads on its own.
+ */
+export interface CommandScope {
+  readonly runId: string;
+  readonly namespace: string;
+  readonly host: ExecutionHost;
+  readonly wf: Workflow<never, unknown>;
+  /** Buffered, unconsumed events (refreshed on wake-up). */
+  readonly events: readonly EventRecord[];
+  readonly consumed: Set<number>;
+  readonly children: ReadonlyMap<string, RunRecord>;
+  /** True while this worker still holds the run and it has not ended. */
+  readonly live: boolean;
+  /** The next command number, checked against the journal; null when the run diverged (it is being failed). */
+  next(kind: EntryKind, name: string): [number, EntryRecord | undefined] | null;
+  entry(seq: number, kind: EntryKind, name: string, status: EntryRecord["status"]): EntryRecord;
+  put(rec: EntryRecord): void;
+  write(op: WriteOp): Promise<GroupResult>;
+  /** Waits until the run's writes so far are durable; false if this worker no longer holds the run. */
+  durable(): Promise<boolean>;
+  until(at: number): Promise<void>;
+  wait(w: Waiter): void;
+  track<T>(p: Promise<T>): Promise<T>;
+  controllers: Set<AbortController>;
+}
+
+/** A promise that never settles: a command of a run this worker no longer holds. Fresh each time so it can be collected. */
+export const never = <T>(): Promise<T> => new Promise<T>(() => {});

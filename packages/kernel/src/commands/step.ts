@@ -1,0 +1,82 @@
+import { toMs } from "../duration.ts";
+import { FatalError, InvalidArgumentError, KernelError, StepFailedError, StepTimeoutError, type StoredError, toStoredError } from "../errors.ts";
+import { decodeJson, encodeJson } from "../json.ts";
+import { resolveRetry, retryDelay } from "../retry.ts";
+import type { EntryRecord } from "../store/types.ts";
+import type { StepContext, StepOptions } from "../workflow.ts";
+import { checkName } from "./names.ts";
+import { type CommandScope, never } from "./scope.ts";
+
+/**
+ * ctx.step: the attempt marker is made durable before the body runs (so a crash spends an attempt),
+ * the result is queued and committed with whatever the run does next (group commit).
+ */
+export async function step<T>(s: CommandScope, name: string, fn: (c: StepContext) => Promise<T> | T, options: StepOptions = {}): Promise<T> {
+  checkName("ctx.step", name);
+  if (typeof fn !== "function") throw new InvalidArgumentError(`ctx.step("${name}") needs a function as its second argument.`);
+  const policy = resolveRetry(options.retry, s.wf.retry);
+  const timeoutMs = options.timeout === undefined ? s.wf.stepTimeoutMs : toMs(options.timeout);
+  const at = s.next("step", name);
+  if (!at) return never();
+  const [seq, entry] = at;
+  if (entry?.status === "completed") return decodeJson(entry.value) as T;
+  if (entry?.status === "failed") throw stepFailed(s.runId, entry);
+  const rec = entry ? { ...entry } : s.entry(seq, "step", name, "running");
+  if (rec.status === "retrying" && rec.wakeAt !== null) await s.until(rec.wakeAt);
+  else if (rec.status === "running" && rec.attempt >= policy.maxAttempts) {
+    // The worker running the last allowed attempt stopped: that attempt counts, so the budget is spent.
+    return failStep(s, rec, { name: "WorkerLost", message: `the worker stopped during attempt ${rec.attempt}` });
+  }
+  for (;;) {
+    rec.attempt++;
+    rec.status = "running";
+    rec.wakeAt = null;
+    s.put(rec);
+    if (!(await s.durable())) return never();
+    try {
+      const value = await attempt(s, seq, name, rec.attempt, fn, timeoutMs);
+      rec.value = encodeJson(value, `the result of step "${name}" (run ${s.runId})`, s.host.maxValueBytes);
+      rec.status = "completed"; // error keeps the last failed attempt's, for people reading the journal
+      s.put(rec);
+      return value as T;
+    } catch (e) {
+      if (!s.live) return never();
+      const code = KernelError.is(e) ? e.code : "";
+      const fatal = FatalError.is(e) || code === "not_serializable" || code === "value_too_large";
+      if (fatal || rec.attempt >= policy.maxAttempts) return failStep(s, rec, toStoredError(e));
+      rec.status = "retrying";
+      rec.wakeAt = s.host.clock.now() + retryDelay(policy, rec.attempt, e);
+      rec.error = toStoredError(e);
+      s.put(rec);
+      await s.until(rec.wakeAt);
+    }
+  }
+}
+
+async function attempt<T>(s: CommandScope, seq: number, name: string, n: number, fn: (c: StepContext) => Promise<T> | T, timeoutMs: number | null): Promise<T> {
+  const ac = new AbortController();
+  s.controllers.add(ac);
+  const ctx: StepContext = { signal: ac.signal, idempotencyKey: `${s.runId}:${seq}`, attempt: n, runId: s.runId };
+  const clock = s.host.clock;
+  const timer = timeoutMs === null ? null : clock.setTimer(() => ac.abort(new StepTimeoutError(s.runId, name, timeoutMs)), timeoutMs);
+  // The body may ignore its signal; the attempt ends at the abort regardless and a late result is dropped.
+  const aborted = new Promise<never>((_, reject) => ac.signal.addEventListener("abort", () => reject(ac.signal.reason), { once: true }));
+  try {
+    return await s.track(Promise.race([Promise.resolve().then(() => fn(ctx)), aborted]));
+  } finally {
+    if (timer !== null) clock.clearTimer(timer);
+    s.controllers.delete(ac);
+  }
+}
+
+function stepFailed(runId: string, e: EntryRecord): StepFailedError {
+  return new StepFailedError(runId, e.name, e.attempt, e.error?.name ?? "Error", e.error?.message ?? "");
+}
+
+function failStep(s: CommandScope, rec: EntryRecord, error: StoredError): never {
+  rec.status = "failed";
+  rec.error = error;
+  rec.wakeAt = null;
+  s.put(rec);
+  throw stepFailed(s.runId, rec);
+}
