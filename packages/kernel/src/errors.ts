@@ -34,24 +34,23 @@ export class KernelError extends Error {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
-    Object.defineProperty(this, MARK, { value: true });
+    // The names of the class and its ancestors: what `X.is(e)` compares, so it works across package copies.
+    const names: string[] = [];
+    for (let c: unknown = new.target; typeof c === "function" && c !== Error; c = Object.getPrototypeOf(c)) names.push((c as { name: string }).name);
+    Object.defineProperty(this, MARK, { value: names });
   }
-  static is(e: unknown): e is KernelError {
-    return typeof e === "object" && e !== null && (e as Record<symbol, unknown>)[MARK] === true;
+  /** True if `e` is an instance of this class (or a subclass), even from another copy of the package. */
+  static is<T extends abstract new (...args: never[]) => KernelError>(this: T, e: unknown): e is InstanceType<T> {
+    if (typeof e !== "object" || e === null) return false;
+    const names = (e as Record<symbol, unknown>)[MARK];
+    return Array.isArray(names) && names.includes(this.name);
   }
-}
-
-function hasCode(e: unknown, code: KernelErrorCode): boolean {
-  return KernelError.is(e) && e.code === code;
 }
 
 /** Thrown by a step body: the step fails now, without retrying. */
 export class FatalError extends KernelError {
   constructor(message: string, options?: ErrorOptions) {
     super("fatal", message, options);
-  }
-  static override is(e: unknown): e is FatalError {
-    return hasCode(e, "fatal");
   }
 }
 
@@ -61,9 +60,6 @@ export class RetryableError extends KernelError {
   constructor(message: string, options?: ErrorOptions & { retryAfterMs?: number }) {
     super("retryable", message, options);
     this.retryAfterMs = options?.retryAfterMs;
-  }
-  static override is(e: unknown): e is RetryableError {
-    return hasCode(e, "retryable");
   }
 }
 

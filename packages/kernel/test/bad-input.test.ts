@@ -73,3 +73,18 @@ test("the result of a run that is not plain JSON fails the run with the reason",
   const { kernel } = fakeKernel(t, store, [wf]);
   await assert.rejects((await kernel.start(wf, null)).result(), /the result of run .* a Map is not a plain object/);
 });
+
+test("X.is(e) tells error classes apart, and survives a copy of the class from another package install", async () => {
+  const { FatalError, RetryableError, StepFailedError } = await import("../src/index.ts");
+  const fatal = new FatalError("no");
+  assert.equal(FatalError.is(fatal), true);
+  assert.equal(KernelError.is(fatal), true);
+  assert.equal(RetryableError.is(fatal), false);
+  assert.equal(StepFailedError.is(fatal), false);
+  assert.equal(FatalError.is(new Error("plain")), false);
+  // A second copy of the module (as with two installs of the package) still recognises the same errors.
+  const copy = (await import(`../src/errors.ts?copy=${Date.now()}`)) as typeof import("../src/errors.ts");
+  assert.notEqual(copy.FatalError, FatalError);
+  assert.equal(copy.FatalError.is(fatal), true);
+  assert.equal(FatalError.is(new copy.FatalError("x")), true);
+});
