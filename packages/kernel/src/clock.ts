@@ -39,7 +39,14 @@ export class FakeClock implements Clock {
   setTimer(fn: () => void, ms: number): unknown {
     const t = { id: this.#nextId++, at: this.#now + Math.max(0, ms), fn };
     this.#timers.push(t);
+    // A timer already due fires without waiting for the next advance, as a real one would.
+    if (ms <= 0) setImmediate(() => this.#fireDue());
     return t.id;
+  }
+  #fireDue(): void {
+    const due = this.#timers.filter((t) => t.at <= this.#now).sort((a, b) => a.at - b.at || a.id - b.id);
+    this.#timers = this.#timers.filter((t) => t.at > this.#now);
+    for (const t of due) t.fn();
   }
   clearTimer(handle: unknown): void {
     this.#timers = this.#timers.filter((t) => t.id !== handle);

@@ -25,7 +25,9 @@ export type KernelErrorCode =
   | "step_failed"
   | "child_failed"
   | "run_failed"
-  | "store_closed";
+  | "store_closed"
+  | "schema_too_new"
+  | "store_unreachable";
 
 /** Base class of all kernel errors; `KernelError.is(e)` works across copies of the package. */
 export class KernelError extends Error {
@@ -241,4 +243,22 @@ export function toStoredError(e: unknown): StoredError {
     return out;
   }
   return { name: "Error", message: typeof e === "string" ? e : (JSON.stringify(e) ?? String(e)) };
+}
+
+/** The database was written by a newer kernel; opening it would risk it. */
+export class SchemaTooNewError extends KernelError {
+  constructor(where: string, found: number, known: number) {
+    super(
+      "schema_too_new",
+      `the database ${where} has schema version ${found}, but this agentd knows versions up to ${known}. ` +
+        "Upgrade agentd to open it; the database was left unchanged.",
+    );
+  }
+}
+
+/** The store's server cannot be reached or refused us. */
+export class StoreUnreachableError extends KernelError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("store_unreachable", message, options);
+  }
 }

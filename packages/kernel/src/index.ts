@@ -29,7 +29,7 @@ export {
   KernelError, NonDeterminismError, NotSerializableError, ValueTooLargeError, DuplicateWorkflowError,
   UnknownWorkflowError, RunNotFoundError, RunFinishedError, InvalidDurationError, InvalidRetryPolicyError,
   InvalidArgumentError, LeaseLostError, StepTimeoutError, RunTimeoutError, CancelledError, StepFailedError,
-  ChildFailedError, RunFailedError, StoreClosedError,
+  ChildFailedError, RunFailedError, StoreClosedError, SchemaTooNewError, StoreUnreachableError,
 } from "./errors.ts";
 export type { KernelErrorCode, StoredError } from "./errors.ts";
 

@@ -65,6 +65,7 @@ export class Worker implements ExecutionHost {
   #wakeAt: number | null = null;
   #pollTimer: NodeJS.Timeout | null = null;
   #renewTimer: unknown = null;
+  #unsubscribe: (() => void) | null = null;
 
   constructor(deps: WorkerDeps, opts: WorkerOptions = {}) {
     this.#deps = deps;
@@ -92,6 +93,7 @@ export class Worker implements ExecutionHost {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#unsubscribe = this.store.onWork?.(() => this.signal()) ?? null;
     this.#poll();
     this.#renew();
     this.signal();
@@ -101,6 +103,7 @@ export class Worker implements ExecutionHost {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    this.#unsubscribe?.();
     if (this.#pollTimer) clearTimeout(this.#pollTimer);
     this.#clearWake();
     if (this.#renewTimer !== null) this.clock.clearTimer(this.#renewTimer);

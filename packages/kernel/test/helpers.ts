@@ -1,30 +1,29 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { FakeClock, Kernel, type KernelOptions, openSqliteStore, type SqliteStore, type Workflow } from "../src/index.ts";
+import { FakeClock, Kernel, type KernelOptions, type Store, type Workflow } from "../src/index.ts";
+import { type Backend, sqlite } from "./backends.ts";
 
-/** A fresh SQLite file in a temp folder, removed when the test ends. */
-export async function tempStore(t: { after(fn: () => unknown): void }, name = "kernel.db"): Promise<{ store: SqliteStore; path: string; open(): Promise<SqliteStore> }> {
-  const dir = mkdtempSync(join(tmpdir(), "agentd-kernel-"));
-  const path = join(dir, name);
-  const opened: SqliteStore[] = [];
-  const open = async () => {
-    const s = await openSqliteStore(path);
-    opened.push(s);
-    return s;
-  };
-  const store = await open();
+/** A fresh, empty store of the given backend (SQLite by default), removed when the test ends. */
+export async function tempStore(t: { after(fn: () => unknown): void }, backend: Backend = sqlite): Promise<{ store: Store; open(): Promise<Store>; where: string }> {
+  // Kernels made in this test close before its stores do (after-hooks run in the order they were added).
   t.after(async () => {
-    for (const s of opened) await s.close();
-    rmSync(dir, { recursive: true, force: true });
+    for (const k of kernelsOf.get(t) ?? []) await k.close();
   });
-  return { store, path, open };
+  return backend.temp(t);
+}
+
+const kernelsOf = new WeakMap<object, Kernel[]>();
+
+/** Registers a kernel to be closed at the end of the test, before its stores. */
+export function closes(t: { after(fn: () => unknown): void }, kernel: Kernel): Kernel {
+  const list = kernelsOf.get(t) ?? [];
+  list.push(kernel);
+  kernelsOf.set(t, list);
+  return kernel;
 }
 
 /** A kernel with a fake clock and a worker that never polls on its own: everything moves by signals and timers. */
 export function fakeKernel(
   t: { after(fn: () => unknown): void },
-  store: SqliteStore,
+  store: Store,
   workflows: Workflow<never, unknown>[],
   extra: Partial<KernelOptions> = {},
 ): { kernel: Kernel; clock: FakeClock } {
@@ -32,7 +31,7 @@ export function fakeKernel(
   const worker = extra.worker === false ? false : { pollMs: 3_600_000, leaseMs: 30_000, ...(extra.worker ?? {}) };
   const kernel = new Kernel({ store, onError: () => {}, ...extra, workflows, clock, worker });
   if (worker) kernel.startWorker();
-  t.after(() => kernel.close());
+  closes(t, kernel);
   return { kernel, clock };
 }
 

@@ -158,5 +158,7 @@ export interface Store {
   cancelRun(runId: string, now: number): Promise<string[]>;
   /** Resets a failed run to resume from its last checkpoint: failed entries are removed. */
   retryRun(runId: string, now: number): Promise<void>;
+  /** Calls `fn` when any process commits runnable work (stores shared between processes); returns an unsubscribe. */
+  onWork?(fn: () => void): () => void;
   close(): Promise<void>;
 }

@@ -6,7 +6,7 @@ import type {
   ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, RunFilter, RunRecord, SendEventResult, Store,
   StoreStats, WriteGroup,
 } from "../types.ts";
-import { toEntry, toEvent, toRun } from "./rows.ts";
+import { toEntry, toEvent, toRun } from "../rows.ts";
 import { migrate } from "./schema.ts";
 import { SqliteWrites } from "./writes.ts";
 

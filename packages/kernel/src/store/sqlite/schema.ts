@@ -1,5 +1,5 @@
 import type { DatabaseSync } from "node:sqlite";
-import { KernelError } from "../../errors.ts";
+import { SchemaTooNewError } from "../../errors.ts";
 
 /**
  * Versioned migrations. Each runs once, in order, inside a transaction; a database written by a
@@ -70,17 +70,6 @@ CREATE INDEX events_pending ON events(run_id, id) WHERE consumed_seq IS NULL;
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
-
-/** The database's schema is newer than this code knows. */
-export class SchemaTooNewError extends KernelError {
-  constructor(file: string, found: number, known: number) {
-    super(
-      "invalid_argument",
-      `the database ${file} has schema version ${found}, but this agentd knows versions up to ${known}. ` +
-        "Upgrade agentd to open it; the database was left unchanged.",
-    );
-  }
-}
 
 export function migrate(db: DatabaseSync, file: string): void {
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");

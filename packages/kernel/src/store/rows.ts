@@ -1,5 +1,5 @@
-import type { StoredError } from "../../errors.ts";
-import type { EntryKind, EntryRecord, EntryStatus, EventRecord, RunRecord, RunStatus } from "../types.ts";
+import type { StoredError } from "../errors.ts";
+import type { EntryKind, EntryRecord, EntryStatus, EventRecord, RunRecord, RunStatus } from "./types.ts";
 
 type Row = Record<string, unknown>;
 

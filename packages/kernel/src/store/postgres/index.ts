@@ -1,0 +1,282 @@
+import pg from "pg";
+import { InvalidArgumentError, RunFinishedError, RunNotFoundError, StoreClosedError } from "../../errors.ts";
+import { toEntry, toEvent, toRun } from "../rows.ts";
+import type {
+  ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, RunFilter, RunRecord, SendEventResult, Store,
+  StoreStats, WriteGroup,
+} from "../types.ts";
+import { connectionError, describeUrl, isInvalidUrl, pgTypes } from "./connect.ts";
+import { Listener } from "./listen.ts";
+import { migratePostgres } from "./schema.ts";
+
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:port/database (DATABASE_URL). */
+  url: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** Schema that holds the kernel's tables (default "public"); created if missing. */
+  schema?: string;
+}
+
+const TERMINAL = ["completed", "failed", "cancelled"];
+const CHANNEL = "agentd_kernel_work";
+
+/**
+ * The multi-node store: any number of workers share one Postgres. Claims use FOR UPDATE SKIP LOCKED,
+ * a group commit is one call of a server-side function that fences every group under a row lock,
+ * and new work is announced with NOTIFY.
+ */
+export class PostgresStore implements Store {
+  readonly kind = "postgres";
+  readonly stats: StoreStats = { commits: 0, reads: 0, rowsRead: 0 };
+  readonly where: string;
+  readonly #pool: pg.Pool;
+  readonly #listener: Listener;
+  readonly #channel: string;
+  #closed = false;
+
+  private constructor(pool: pg.Pool, listener: Listener, channel: string, where: string) {
+    this.#pool = pool;
+    this.#listener = listener;
+    this.#channel = channel;
+    this.where = where;
+  }
+
+  /** Connects, creates the schema if needed and applies migrations. Throws one clear error if the server can't be used. */
+  static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
+    if (typeof opts.url !== "string" || isInvalidUrl(opts.url))
+      throw new InvalidArgumentError(`DATABASE_URL must look like postgres://user:password@host:5432/database, got ${JSON.stringify(redact(opts.url))}.`);
+    const schema = opts.schema ?? "public";
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new InvalidArgumentError(`schema name ${JSON.stringify(schema)} must be a lower-case SQL identifier.`);
+    const base: pg.ClientConfig = { connectionString: opts.url, types: pgTypes, options: `-c search_path=${schema}`, connectionTimeoutMillis: 10_000 };
+    const pool = new pg.Pool({ ...base, max: opts.poolSize ?? 10, idleTimeoutMillis: 30_000 });
+    // An idle client whose server went away must not crash the process; the pool replaces it.
+    pool.on("error", () => {});
+    const where = describeUrl(opts.url).where;
+    try {
+      const client = await pool.connect();
+      try {
+        if (schema !== "public") await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+        await migratePostgres(client, `postgres ${where} (schema ${schema})`);
+      } finally {
+        client.release();
+      }
+    } catch (e) {
+      await pool.end().catch(() => {});
+      if ((e as { code?: string }).code === "schema_too_new") throw e;
+      throw connectionError(opts.url, e);
+    }
+    const channel = `${CHANNEL}_${schema}`;
+    return new PostgresStore(pool, new Listener(base, channel), channel, where);
+  }
+
+  /** Calls `fn` whenever another process (or this one) commits runnable work. */
+  onWork(fn: () => void): () => void {
+    return this.#listener.subscribe(fn);
+  }
+
+  async commit(groups: WriteGroup[], now: number): Promise<GroupResult[]> {
+    const { rows } = await this.#q<{ r: GroupResult[] }>("SELECT kernel_commit($1::jsonb, $2, $3) AS r", [JSON.stringify(groups), now, this.#channel]);
+    this.stats.commits++;
+    return rows[0]?.r ?? [];
+  }
+
+  async claim(req: ClaimRequest): Promise<RunRecord[]> {
+    if (req.limit <= 0 || req.workflows.length === 0) return [];
+    const { rows } = await this.#q(
+      `WITH c AS (
+         SELECT id FROM runs
+         WHERE workflow = ANY($5::text[])
+           AND ((status IN ('pending', 'suspended') AND wake_at <= $3) OR (status = 'running' AND lease_expires_at <= $3))
+         ORDER BY coalesce(wake_at, lease_expires_at) LIMIT $4 FOR UPDATE SKIP LOCKED)
+       UPDATE runs r SET status = 'running', epoch = r.epoch + 1, lease_owner = $1, lease_expires_at = $2, updated_at = $3, waiting = NULL
+       FROM c WHERE r.id = c.id RETURNING r.*`,
+      [req.owner, req.now + req.leaseMs, req.now, req.limit, req.workflows],
+    );
+    this.stats.commits++;
+    return this.#count(rows).map(toRun);
+  }
+
+  async renewLeases(owner: string, runs: { id: string; epoch: number }[], expiresAt: number): Promise<string[]> {
+    if (runs.length === 0) return [];
+    const { rows } = await this.#q<{ id: string }>(
+      `UPDATE runs SET lease_expires_at = $1 WHERE lease_owner = $2 AND status = 'running'
+         AND (id, epoch) IN (SELECT * FROM unnest($3::text[], $4::int[])) RETURNING id`,
+      [expiresAt, owner, runs.map((r) => r.id), runs.map((r) => r.epoch)],
+    );
+    const kept = new Set(rows.map((r) => r.id));
+    return runs.filter((r) => !kept.has(r.id)).map((r) => r.id);
+  }
+
+  async nextWakeAt(workflows: string[], owner: string): Promise<number | null> {
+    if (workflows.length === 0) return null;
+    const { rows } = await this.#q<{ t: number | null }>(
+      `SELECT least(
+         (SELECT min(wake_at) FROM runs WHERE status IN ('pending', 'suspended') AND wake_at IS NOT NULL AND workflow = ANY($1::text[])),
+         (SELECT min(lease_expires_at) FROM runs WHERE status = 'running' AND lease_owner <> $2 AND workflow = ANY($1::text[]))) AS t`,
+      [workflows, owner],
+    );
+    this.stats.reads++;
+    return rows[0]?.t ?? null;
+  }
+
+  async getRun(id: string): Promise<RunRecord | null> {
+    const { rows } = await this.#q("SELECT * FROM runs WHERE id = $1", [id]);
+    return this.#count(rows).map(toRun)[0] ?? null;
+  }
+
+  async getRuns(ids: string[]): Promise<RunRecord[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.#q("SELECT * FROM runs WHERE id = ANY($1::text[])", [ids]);
+    return this.#count(rows).map(toRun);
+  }
+
+  async findRunByKey(workflow: string, key: string): Promise<RunRecord | null> {
+    const { rows } = await this.#q("SELECT * FROM runs WHERE workflow = $1 AND key = $2", [workflow, key]);
+    return this.#count(rows).map(toRun)[0] ?? null;
+  }
+
+  async listRuns(f: RunFilter): Promise<RunRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (sql: string, v: unknown) => (args.push(v), where.push(sql.replace("?", `$${args.length}`)));
+    if (f.status !== undefined) add("status = ANY(?::text[])", Array.isArray(f.status) ? f.status : [f.status]);
+    if (f.workflow !== undefined) add("workflow = ?", f.workflow);
+    if (f.namespace !== undefined) add("namespace = ?", f.namespace);
+    if (f.parentId !== undefined) add("parent_id = ?", f.parentId);
+    if (f.before !== undefined) add("created_at < ?", f.before);
+    args.push(f.limit ?? 100);
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`;
+    const { rows } = await this.#q(sql, args);
+    return this.#count(rows).map(toRun);
+  }
+
+  async loadJournal(runId: string): Promise<EntryRecord[]> {
+    const { rows } = await this.#q("SELECT * FROM entries WHERE run_id = $1 ORDER BY seq", [runId]);
+    return this.#count(rows).map(toEntry);
+  }
+
+  async loadEvents(runId: string): Promise<EventRecord[]> {
+    const { rows } = await this.#q("SELECT * FROM events WHERE run_id = $1 AND consumed_seq IS NULL ORDER BY id", [runId]);
+    return this.#count(rows).map(toEvent);
+  }
+
+  async sendEvent(runId: string, ev: EventInput, now: number): Promise<SendEventResult> {
+    return this.#tx(async (c) => {
+      const { rows } = await c.query<{ status: string }>("SELECT status FROM runs WHERE id = $1 FOR UPDATE", [runId]);
+      const status = rows[0]?.status;
+      if (!status) throw new RunNotFoundError(`with id ${runId}`);
+      if (TERMINAL.includes(status)) throw new RunFinishedError(runId, status, `send event "${ev.name}" to`);
+      const ins = await c.query(
+        "INSERT INTO events (run_id, name, event_id, payload, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_id, event_id) DO NOTHING",
+        [runId, ev.name, ev.eventId, ev.payload, now],
+      );
+      if (ins.rowCount === 0) return { delivered: false as const, runId, reason: "duplicate" as const };
+      const woke = await c.query(
+        `UPDATE runs SET wake_at = $1 WHERE id = $2 AND status = 'suspended' AND (waiting::jsonb -> 'events') ? $3`,
+        [now, runId, ev.name],
+      );
+      if (woke.rowCount) await c.query("SELECT pg_notify($1, '')", [this.#channel]);
+      return { delivered: true as const, runId };
+    });
+  }
+
+  async cancelRun(runId: string, now: number): Promise<string[]> {
+    return this.#tx(async (c) => {
+      const { rows } = await c.query<{ status: string }>("SELECT status FROM runs WHERE id = $1 FOR UPDATE", [runId]);
+      const status = rows[0]?.status;
+      if (!status) throw new RunNotFoundError(`with id ${runId}`);
+      if (TERMINAL.includes(status)) throw new RunFinishedError(runId, status, "cancel");
+      const error = JSON.stringify({ name: "CancelledError", message: `run ${runId} was cancelled`, code: "cancelled" });
+      const res = await c.query<{ id: string }>(
+        `WITH RECURSIVE tree(id) AS (SELECT $1::text UNION ALL SELECT r.id FROM runs r JOIN tree t ON r.parent_id = t.id)
+         UPDATE runs SET status = 'cancelled', epoch = epoch + 1, lease_owner = NULL, lease_expires_at = NULL,
+           wake_at = NULL, waiting = NULL, completed_at = $2, updated_at = $2, error = $3
+         WHERE id IN (SELECT id FROM tree) AND status NOT IN ('completed', 'failed', 'cancelled') RETURNING id`,
+        [runId, now, error],
+      );
+      await c.query("UPDATE runs SET wake_at = $1 WHERE id = (SELECT parent_id FROM runs WHERE id = $2) AND status = 'suspended'", [now, runId]);
+      await c.query("SELECT pg_notify($1, '')", [this.#channel]);
+      return res.rows.map((r) => r.id);
+    });
+  }
+
+  async retryRun(runId: string, now: number): Promise<void> {
+    await this.#tx(async (c) => {
+      const retry = async (id: string): Promise<void> => {
+        const { rows } = await c.query<{ status: string }>("SELECT status FROM runs WHERE id = $1 FOR UPDATE", [id]);
+        const status = rows[0]?.status;
+        if (!status) throw new RunNotFoundError(`with id ${id}`);
+        if (status !== "failed") throw new RunFinishedError(id, status, "retry (only failed runs can be retried)");
+        // A failed child is resumed with its parent, so the parent's invoke waits for it again.
+        const failed = await c.query<{ seq: number; ref: string; child_status: string }>(
+          `SELECT e.seq, e.ref, ch.status AS child_status FROM entries e JOIN runs ch ON ch.id = e.ref
+           WHERE e.run_id = $1 AND e.kind = 'invoke' AND e.status = 'failed'`,
+          [id],
+        );
+        for (const f of failed.rows) {
+          if (f.child_status !== "failed") continue;
+          await retry(f.ref);
+          await c.query("UPDATE entries SET status = 'waiting', error = NULL, updated_at = $1 WHERE run_id = $2 AND seq = $3", [now, id, f.seq]);
+        }
+        await c.query("DELETE FROM entries WHERE run_id = $1 AND status = 'failed'", [id]);
+        await c.query(
+          `UPDATE runs SET status = 'pending', error = NULL, output = NULL, completed_at = NULL, wake_at = $1, updated_at = $1,
+             deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE $1 + timeout_ms END WHERE id = $2`,
+          [now, id],
+        );
+      };
+      await retry(runId);
+      await c.query("SELECT pg_notify($1, '')", [this.#channel]);
+    });
+  }
+
+  /** Runs SQL on the pool (for tests and tools that need to look underneath). */
+  async query<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, args: unknown[] = []): Promise<R[]> {
+    return (await this.#q<R>(sql, args)).rows;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#listener.close();
+    await this.#pool.end();
+  }
+
+  async #q<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, args: unknown[]): Promise<pg.QueryResult<R>> {
+    if (this.#closed) throw new StoreClosedError();
+    return this.#pool.query<R>(sql, args);
+  }
+
+  async #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StoreClosedError();
+    const c = await this.#pool.connect();
+    try {
+      await c.query("BEGIN");
+      const out = await fn(c);
+      await c.query("COMMIT");
+      this.stats.commits++;
+      return out;
+    } catch (e) {
+      await c.query("ROLLBACK").catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  #count<T>(rows: T[]): T[] {
+    this.stats.reads++;
+    this.stats.rowsRead += rows.length;
+    return rows;
+  }
+}
+
+function redact(url: unknown): unknown {
+  return typeof url === "string" ? url.replace(/\/\/([^:/@]*):[^@]*@/, "//$1:***@") : url;
+}
+
+/** Opens (creating and migrating if needed) a Postgres store. */
+export async function openPostgresStore(opts: PostgresStoreOptions | string): Promise<PostgresStore> {
+  return PostgresStore.open(typeof opts === "string" ? { url: opts } : opts);
+}

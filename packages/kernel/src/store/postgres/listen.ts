@@ -1,0 +1,66 @@
+import pg from "pg";
+
+/**
+ * LISTEN on a dedicated connection (a pooled one would be handed to others), reconnecting with
+ * back-off when the server goes away. Each notification calls every subscriber.
+ */
+export class Listener {
+  readonly #config: pg.ClientConfig;
+  readonly #channel: string;
+  readonly #subs = new Set<() => void>();
+  #client: pg.Client | null = null;
+  #closed = false;
+  #retryMs = 100;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(config: pg.ClientConfig, channel: string) {
+    this.#config = config;
+    this.#channel = channel;
+  }
+
+  subscribe(fn: () => void): () => void {
+    this.#subs.add(fn);
+    if (!this.#client && !this.#timer) void this.#connect();
+    return () => this.#subs.delete(fn);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    const c = this.#client;
+    this.#client = null;
+    await c?.end().catch(() => {});
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#closed) return;
+    const c = new pg.Client(this.#config);
+    c.on("error", () => this.#lost(c));
+    c.on("end", () => this.#lost(c));
+    c.on("notification", () => {
+      for (const fn of this.#subs) fn();
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${this.#channel}`);
+      this.#client = c;
+      this.#retryMs = 100;
+      // Anything may have happened while we were not listening.
+      for (const fn of this.#subs) fn();
+    } catch {
+      this.#lost(c);
+    }
+  }
+
+  #lost(c: pg.Client): void {
+    if (this.#client === c) this.#client = null;
+    c.end().catch(() => {});
+    if (this.#closed || this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.#connect();
+    }, this.#retryMs);
+    this.#timer.unref();
+    this.#retryMs = Math.min(this.#retryMs * 2, 5_000);
+  }
+}
