@@ -27,6 +27,9 @@ export type KernelErrorCode =
   | "run_failed"
   | "store_closed"
   | "schema_too_new"
+  | "invalid_schedule"
+  | "schedule_not_found"
+  | "schedule_exists"
   | "store_unreachable";
 
 /** Base class of all kernel errors; `KernelError.is(e)` works across copies of the package. */
@@ -260,5 +263,24 @@ export class SchemaTooNewError extends KernelError {
 export class StoreUnreachableError extends KernelError {
   constructor(message: string, options?: ErrorOptions) {
     super("store_unreachable", message, options);
+  }
+}
+
+/** A cron expression, time zone or policy that cannot be used; nothing was stored. */
+export class InvalidScheduleError extends KernelError {
+  constructor(message: string) {
+    super("invalid_schedule", message);
+  }
+}
+
+export class ScheduleNotFoundError extends KernelError {
+  constructor(id: string) {
+    super("schedule_not_found", `no schedule with id "${id}"; kernel.schedules.list() lists them.`);
+  }
+}
+
+export class ScheduleExistsError extends KernelError {
+  constructor(id: string) {
+    super("schedule_exists", `a schedule with id "${id}" already exists; update it with kernel.schedules.update("${id}", ...) or choose another id.`);
   }
 }

@@ -21,6 +21,9 @@ export type { KernelOptions, StartOptions, RunHandle, RunInfo, JournalEntry, Eve
 /** The embedded store: one SQLite file (node:sqlite, WAL). */
 export { openSqliteStore, SqliteStore } from "./store/sqlite/index.ts";
 export type { SqliteStoreOptions } from "./store/sqlite/index.ts";
+/** Cron schedules (kernel.schedules): types of their definitions and tick records. */
+export type { ScheduleInfo } from "./schedule/schedules.ts";
+export type { ScheduleSpec, OverlapPolicy, CatchUpPolicy, TickRecord, TickStatus } from "./schedule/types.ts";
 /** Errors a step throws to steer retries. */
 export { FatalError, RetryableError } from "./errors.ts";
 
@@ -30,6 +33,7 @@ export {
   UnknownWorkflowError, RunNotFoundError, RunFinishedError, InvalidDurationError, InvalidRetryPolicyError,
   InvalidArgumentError, LeaseLostError, StepTimeoutError, RunTimeoutError, CancelledError, StepFailedError,
   ChildFailedError, RunFailedError, StoreClosedError, SchemaTooNewError, StoreUnreachableError,
+  InvalidScheduleError, ScheduleNotFoundError, ScheduleExistsError,
 } from "./errors.ts";
 export type { KernelErrorCode, StoredError } from "./errors.ts";
 

@@ -6,6 +6,7 @@ import { CancelledError, InvalidArgumentError, RunFailedError, RunNotFoundError,
 import { decodeJson, encodeJson } from "./json.ts";
 import type { EntryKind, EntryStatus, NewRun, RunFilter, RunRecord, RunStatus, SendEventResult, Store } from "./store/types.ts";
 import { type FinishedRun, Worker, type WorkerOptions } from "./worker.ts";
+import { Schedules } from "./schedule/schedules.ts";
 import { Registry, type Workflow } from "./workflow.ts";
 
 export interface KernelOptions {
@@ -83,6 +84,8 @@ export class Kernel {
   readonly clock: Clock;
   readonly registry: Registry;
   readonly worker: Worker | null;
+  /** Cron schedules that start runs: create, update, pause, resume, delete, list with next fire times. */
+  readonly schedules: Schedules;
   readonly #committer: Committer;
   readonly #maxValueBytes: number;
   readonly #waiters = new Map<string, Set<() => void>>();
@@ -105,6 +108,7 @@ export class Kernel {
             },
             opts.worker,
           );
+    this.schedules = new Schedules(this.store, this.clock, this.registry, this.#maxValueBytes, () => this.worker?.schedulesChanged());
   }
 
   /** Starts executing runs (the worker). Idempotent. */

@@ -3,6 +3,7 @@ import type { Clock } from "./clock.ts";
 import type { Committer } from "./committer.ts";
 import { LeaseLostError, type StoredError } from "./errors.ts";
 import { Execution, type ExecutionHost } from "./execution.ts";
+import { planSchedule } from "./schedule/plan.ts";
 import type { GroupResult, NewRun, RunRecord, Store } from "./store/types.ts";
 import type { Registry, Workflow } from "./workflow.ts";
 
@@ -61,6 +62,8 @@ export class Worker implements ExecutionHost {
   #running = false;
   #ticking = false;
   #again = false;
+  /** When a schedule is next due (0: look now); the tick loop fires schedules only then. */
+  #schedulesDueAt = 0;
   #wakeTimer: unknown = null;
   #wakeAt: number | null = null;
   #pollTimer: NodeJS.Timeout | null = null;
@@ -90,6 +93,11 @@ export class Worker implements ExecutionHost {
     return { active: this.#active.size + this.#loading.size, hot: this.#hot.size };
   }
 
+  /** When this worker's wake-up timer is set to fire (null: none armed). */
+  get wakeAt(): number | null {
+    return this.#wakeAt;
+  }
+
   start(): void {
     if (this.#running) return;
     this.#running = true;
@@ -115,6 +123,12 @@ export class Worker implements ExecutionHost {
     }
     this.#hot.clear();
     await this.committer.drain();
+  }
+
+  /** Schedules changed: look at them on the next pass. */
+  schedulesChanged(): void {
+    this.#schedulesDueAt = 0;
+    this.signal();
   }
 
   /** There may be new runnable work: claim now. */
@@ -182,6 +196,12 @@ export class Worker implements ExecutionHost {
     try {
       do {
         this.#again = false;
+        // Due schedule ticks become pending runs (whatever this worker's load); then claim what is runnable.
+        const now = this.clock.now();
+        if (now >= this.#schedulesDueAt) {
+          this.#schedulesDueAt = Number.POSITIVE_INFINITY;
+          if ((await this.store.fireSchedules(now, 100, (s) => planSchedule(s, now))) > 0) this.#again = true;
+        }
         const limit = Math.min(this.#room(), 256);
         if (limit <= 0) break;
         const runs = await this.store.claim({
@@ -190,7 +210,13 @@ export class Worker implements ExecutionHost {
         for (const r of runs) this.#adopt(r);
         if (runs.length === limit) this.#again = true;
       } while (this.#again && this.#running);
-      if (this.#running && this.#room() > 0) this.#armWake(await this.store.nextWakeAt(this.#deps.registry.names(), this.id));
+      if (this.#running) {
+        const next = await this.store.nextWakeAt(this.#deps.registry.names(), this.id);
+        this.#schedulesDueAt = next.schedules ?? Number.POSITIVE_INFINITY;
+        // At capacity, a due run cannot be claimed anyway: wake for schedules only (a release signals for runs).
+        const runs = this.#room() > 0 ? next.runs : null;
+        this.#armWake(runs === null ? next.schedules : next.schedules === null ? runs : Math.min(runs, next.schedules));
+      }
     } catch (e) {
       this.#deps.onError(e, "claiming runs");
     } finally {

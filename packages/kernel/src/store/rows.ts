@@ -1,4 +1,5 @@
 import type { StoredError } from "../errors.ts";
+import type { ScheduleRecord, TickRecord } from "../schedule/types.ts";
 import type { EntryKind, EntryRecord, EntryStatus, EventRecord, RunRecord, RunStatus } from "./types.ts";
 
 type Row = Record<string, unknown>;
@@ -58,4 +59,41 @@ export function toEvent(r: Row): EventRecord {
     payload: str(r.payload),
     createdAt: Number(r.created_at),
   };
+}
+
+export function toSchedule(r: Row): ScheduleRecord {
+  return {
+    id: String(r.id),
+    namespace: String(r.namespace),
+    workflow: String(r.workflow),
+    cron: String(r.cron),
+    timezone: String(r.timezone),
+    input: str(r.input),
+    overlap: r.overlap as ScheduleRecord["overlap"],
+    catchUp: r.catch_up as ScheduleRecord["catchUp"],
+    catchUpMax: Number(r.catch_up_max),
+    paused: Boolean(r.paused),
+    nextAt: num(r.next_at),
+    dueAt: num(r.due_at),
+    lastRunId: str(r.last_run_id),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+export function toTick(r: Row): TickRecord {
+  return {
+    scheduleId: String(r.schedule_id),
+    tickAt: Number(r.tick_at),
+    status: r.status as TickRecord["status"],
+    runId: str(r.run_id),
+    reason: str(r.reason),
+    firedAt: Number(r.fired_at),
+  };
+}
+
+/** Column values of a schedule row, in the order of SCHEDULE_COLUMNS. */
+export const SCHEDULE_COLUMNS = "id, namespace, workflow, cron, timezone, input, overlap, catch_up, catch_up_max, paused, next_at, due_at, last_run_id, created_at, updated_at";
+export function scheduleValues(s: ScheduleRecord): (string | number | null)[] {
+  return [s.id, s.namespace, s.workflow, s.cron, s.timezone, s.input, s.overlap, s.catchUp, s.catchUpMax, s.paused ? 1 : 0, s.nextAt, s.dueAt, s.lastRunId, s.createdAt, s.updatedAt];
 }

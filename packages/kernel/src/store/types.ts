@@ -7,6 +7,7 @@
  * a group whose fence fails is rolled back alone while the others commit.
  */
 import type { StoredError } from "../errors.ts";
+import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../schedule/types.ts";
 
 export type RunStatus = "pending" | "running" | "suspended" | "completed" | "failed" | "cancelled";
 export const TERMINAL_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled"];
@@ -143,8 +144,8 @@ export interface Store {
   claim(req: ClaimRequest): Promise<RunRecord[]>;
   /** Extends the leases this owner holds; returns the ids it no longer holds. */
   renewLeases(owner: string, runs: { id: string; epoch: number }[], expiresAt: number): Promise<string[]>;
-  /** Earliest time at which some run becomes claimable (timer due or lease expired); null if none. */
-  nextWakeAt(workflows: string[], owner: string): Promise<number | null>;
+  /** Earliest time at which some run becomes claimable (timer due or another owner's lease expired), and the earliest due schedule. */
+  nextWakeAt(workflows: string[], owner: string): Promise<{ runs: number | null; schedules: number | null }>;
   getRun(id: string): Promise<RunRecord | null>;
   getRuns(ids: string[]): Promise<RunRecord[]>;
   findRunByKey(workflow: string, key: string): Promise<RunRecord | null>;
@@ -158,6 +159,20 @@ export interface Store {
   cancelRun(runId: string, now: number): Promise<string[]>;
   /** Resets a failed run to resume from its last checkpoint: failed entries are removed. */
   retryRun(runId: string, now: number): Promise<void>;
+  /** Inserts a schedule; false if one with that id exists. */
+  insertSchedule(s: ScheduleRecord): Promise<boolean>;
+  /** Replaces a schedule's definition; false if there is none with that id. */
+  updateSchedule(s: ScheduleRecord): Promise<boolean>;
+  deleteSchedule(id: string): Promise<boolean>;
+  getSchedule(id: string): Promise<ScheduleRecord | null>;
+  listSchedules(filter: { namespace?: string }): Promise<ScheduleRecord[]>;
+  /** A schedule's handled ticks, newest first. */
+  listTicks(scheduleId: string, limit: number): Promise<TickRecord[]>;
+  /**
+   * Locks the schedules due at `now` (each by one worker only), asks `plan` what to do with each, and
+   * applies the plans (runs, tick records, next due time) in the same transaction. Returns the runs started.
+   */
+  fireSchedules(now: number, limit: number, plan: (s: DueSchedule) => SchedulePlan): Promise<number>;
   /** Calls `fn` when any process commits runnable work (stores shared between processes); returns an unsubscribe. */
   onWork?(fn: () => void): () => void;
   close(): Promise<void>;

@@ -1,12 +1,14 @@
 import pg from "pg";
 import { InvalidArgumentError, RunFinishedError, RunNotFoundError, StoreClosedError } from "../../errors.ts";
-import { toEntry, toEvent, toRun } from "../rows.ts";
+import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
+import { toEntry, toEvent, toRun, toSchedule } from "../rows.ts";
 import type {
   ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, RunFilter, RunRecord, SendEventResult, Store,
   StoreStats, WriteGroup,
 } from "../types.ts";
 import { connectionError, describeUrl, isInvalidUrl, pgTypes } from "./connect.ts";
 import { Listener } from "./listen.ts";
+import * as sched from "./schedules.ts";
 import { migratePostgres } from "./schema.ts";
 
 export interface PostgresStoreOptions {
@@ -108,16 +110,16 @@ export class PostgresStore implements Store {
     return runs.filter((r) => !kept.has(r.id)).map((r) => r.id);
   }
 
-  async nextWakeAt(workflows: string[], owner: string): Promise<number | null> {
-    if (workflows.length === 0) return null;
-    const { rows } = await this.#q<{ t: number | null }>(
+  async nextWakeAt(workflows: string[], owner: string): Promise<{ runs: number | null; schedules: number | null }> {
+    const { rows } = await this.#q<{ runs: number | null; schedules: number | null }>(
       `SELECT least(
          (SELECT min(wake_at) FROM runs WHERE status IN ('pending', 'suspended') AND wake_at IS NOT NULL AND workflow = ANY($1::text[])),
-         (SELECT min(lease_expires_at) FROM runs WHERE status = 'running' AND lease_owner <> $2 AND workflow = ANY($1::text[]))) AS t`,
+         (SELECT min(lease_expires_at) FROM runs WHERE status = 'running' AND lease_owner <> $2 AND workflow = ANY($1::text[]))) AS runs,
+       (SELECT min(due_at) FROM schedules WHERE paused = 0) AS schedules`,
       [workflows, owner],
     );
     this.stats.reads++;
-    return rows[0]?.t ?? null;
+    return { runs: rows[0]?.runs ?? null, schedules: rows[0]?.schedules ?? null };
   }
 
   async getRun(id: string): Promise<RunRecord | null> {
@@ -231,6 +233,41 @@ export class PostgresStore implements Store {
     });
   }
 
+  async insertSchedule(s: ScheduleRecord): Promise<boolean> {
+    return sched.insertSchedule(this.#rows, s);
+  }
+
+  async updateSchedule(s: ScheduleRecord): Promise<boolean> {
+    return sched.updateSchedule(this.#rows, s);
+  }
+
+  async deleteSchedule(id: string): Promise<boolean> {
+    return this.#tx(async (c) => {
+      await c.query("DELETE FROM schedule_ticks WHERE schedule_id = $1", [id]);
+      return ((await c.query("DELETE FROM schedules WHERE id = $1", [id])).rowCount ?? 0) === 1;
+    });
+  }
+
+  async getSchedule(id: string): Promise<ScheduleRecord | null> {
+    return (await this.#rows("SELECT * FROM schedules WHERE id = $1", [id])).map(toSchedule)[0] ?? null;
+  }
+
+  async listSchedules(filter: { namespace?: string }): Promise<ScheduleRecord[]> {
+    return sched.listSchedules(this.#rows, filter.namespace);
+  }
+
+  async listTicks(scheduleId: string, limit: number): Promise<TickRecord[]> {
+    return sched.listTicks(this.#rows, scheduleId, limit);
+  }
+
+  async fireSchedules(now: number, limit: number, plan: (s: DueSchedule) => SchedulePlan): Promise<number> {
+    return this.#tx(async (c) => {
+      const started = await sched.fireSchedules(c, now, limit, plan);
+      if (started > 0) await c.query("SELECT pg_notify($1, '')", [this.#channel]);
+      return started;
+    });
+  }
+
   /** Runs SQL on the pool (for tests and tools that need to look underneath). */
   async query<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, args: unknown[] = []): Promise<R[]> {
     return (await this.#q<R>(sql, args)).rows;
@@ -242,6 +279,9 @@ export class PostgresStore implements Store {
     await this.#listener.close();
     await this.#pool.end();
   }
+
+  readonly #rows = async <R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, args: unknown[] = []): Promise<R[]> =>
+    (await this.#q<R>(sql, args)).rows;
 
   async #q<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, args: unknown[]): Promise<pg.QueryResult<R>> {
     if (this.#closed) throw new StoreClosedError();

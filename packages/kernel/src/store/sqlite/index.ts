@@ -6,8 +6,10 @@ import type {
   ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, RunFilter, RunRecord, SendEventResult, Store,
   StoreStats, WriteGroup,
 } from "../types.ts";
+import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
 import { toEntry, toEvent, toRun } from "../rows.ts";
 import { migrate } from "./schema.ts";
+import { SqliteSchedules } from "./schedules.ts";
 import { SqliteWrites } from "./writes.ts";
 
 export interface SqliteStoreOptions {
@@ -28,6 +30,7 @@ export class SqliteStore implements Store {
   readonly path: string;
   readonly #db: DatabaseSync;
   readonly #writes: SqliteWrites;
+  readonly #schedules: SqliteSchedules;
   readonly #q: Record<string, StatementSync>;
   #closed = false;
 
@@ -40,6 +43,7 @@ export class SqliteStore implements Store {
     this.#db.exec(`PRAGMA synchronous = ${opts.synchronous === "normal" ? "NORMAL" : "FULL"}`);
     migrate(this.#db, opts.path);
     this.#writes = new SqliteWrites(this.#db);
+    this.#schedules = new SqliteSchedules(this.#db);
     const p = (sql: string) => this.#db.prepare(sql);
     this.#q = {
       getRun: p("SELECT * FROM runs WHERE id = ?"),
@@ -60,7 +64,7 @@ export class SqliteStore implements Store {
         RETURNING *`),
       renew: p("UPDATE runs SET lease_expires_at = ? WHERE id = ? AND epoch = ? AND lease_owner = ? AND status = 'running'"),
       nextWake: p(`
-        SELECT min(t) AS t FROM (
+        SELECT min(t) AS runs, (SELECT min(due_at) FROM schedules WHERE paused = 0) AS schedules FROM (
           SELECT min(wake_at) AS t FROM runs WHERE status IN ('pending', 'suspended') AND wake_at IS NOT NULL
             AND workflow IN (SELECT value FROM json_each(?))
           UNION ALL
@@ -119,13 +123,12 @@ export class SqliteStore implements Store {
     return lost;
   }
 
-  async nextWakeAt(workflows: string[], owner: string): Promise<number | null> {
+  async nextWakeAt(workflows: string[], owner: string): Promise<{ runs: number | null; schedules: number | null }> {
     this.#open();
-    if (workflows.length === 0) return null;
     const wf = JSON.stringify(workflows);
-    const row = this.#q.nextWake!.get(wf, owner, wf) as { t: number | null };
+    const row = this.#q.nextWake!.get(wf, owner, wf) as { runs: number | null; schedules: number | null };
     this.stats.reads++;
-    return row.t;
+    return { runs: row.runs, schedules: row.schedules };
   }
 
   async getRun(id: string): Promise<RunRecord | null> {
@@ -218,6 +221,41 @@ export class SqliteStore implements Store {
     }
     this.#q.deleteFailed!.run(runId);
     this.#q.reopenRun!.run(now, now, now, runId);
+  }
+
+  async insertSchedule(s: ScheduleRecord): Promise<boolean> {
+    this.#open();
+    return this.#tx(() => this.#schedules.insert(s));
+  }
+
+  async updateSchedule(s: ScheduleRecord): Promise<boolean> {
+    this.#open();
+    return this.#tx(() => this.#schedules.update(s));
+  }
+
+  async deleteSchedule(id: string): Promise<boolean> {
+    this.#open();
+    return this.#tx(() => this.#schedules.delete(id));
+  }
+
+  async getSchedule(id: string): Promise<ScheduleRecord | null> {
+    this.#open();
+    return this.#schedules.get(id);
+  }
+
+  async listSchedules(filter: { namespace?: string }): Promise<ScheduleRecord[]> {
+    this.#open();
+    return this.#schedules.list(filter.namespace);
+  }
+
+  async listTicks(scheduleId: string, limit: number): Promise<TickRecord[]> {
+    this.#open();
+    return this.#schedules.ticks(scheduleId, limit);
+  }
+
+  async fireSchedules(now: number, limit: number, plan: (s: DueSchedule) => SchedulePlan): Promise<number> {
+    this.#open();
+    return this.#tx(() => this.#schedules.fire(now, limit, plan));
   }
 
   async close(): Promise<void> {

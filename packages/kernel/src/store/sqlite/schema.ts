@@ -67,6 +67,40 @@ CREATE TABLE events (
 CREATE INDEX events_pending ON events(run_id, id) WHERE consumed_seq IS NULL;
 `,
   },
+  {
+    version: 2,
+    sql: `
+CREATE TABLE schedules (
+  id TEXT PRIMARY KEY,
+  namespace TEXT NOT NULL,
+  workflow TEXT NOT NULL,
+  cron TEXT NOT NULL,
+  timezone TEXT NOT NULL,
+  input TEXT,
+  overlap TEXT NOT NULL,
+  catch_up TEXT NOT NULL,
+  catch_up_max INTEGER NOT NULL,
+  paused INTEGER NOT NULL,
+  next_at INTEGER,
+  due_at INTEGER,
+  last_run_id TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX schedules_due ON schedules(due_at) WHERE paused = 0;
+
+CREATE TABLE schedule_ticks (
+  schedule_id TEXT NOT NULL,
+  tick_at INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  run_id TEXT,
+  reason TEXT,
+  fired_at INTEGER NOT NULL,
+  PRIMARY KEY (schedule_id, tick_at)
+) WITHOUT ROWID;
+CREATE INDEX schedule_ticks_queued ON schedule_ticks(schedule_id, tick_at) WHERE status = 'queued';
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
