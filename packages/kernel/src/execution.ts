@@ -285,7 +285,8 @@ export class Execution implements CommandScope {
 
   async #finish(status: "completed" | "failed", output: string | null, error: StoredError | null): Promise<void> {
     this.#state = "finishing";
-    this.#stop(new CancelledError(this.runId));
+    // Steps still running when the run ends (not awaited, or the run failed) are aborted.
+    this.#stop(this.controllers.size > 0 ? new CancelledError(this.runId) : undefined);
     let r: GroupResult;
     try {
       r = await this.write({ op: "finish", status, output, error });
@@ -302,7 +303,7 @@ export class Execution implements CommandScope {
     this.abandon(new LeaseLostError(this.runId, this.epoch));
   }
 
-  #stop(reason: Error): void {
+  #stop(reason: Error | undefined): void {
     for (const ac of this.controllers) ac.abort(reason);
     this.controllers.clear();
     this.#waiters.clear();

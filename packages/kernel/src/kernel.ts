@@ -73,6 +73,8 @@ export interface JournalEntry {
   updatedAt: number;
 }
 
+const TERMINAL = new Set<RunStatus>(["completed", "failed", "cancelled"]);
+
 export type EventTarget = string | { workflow: string | Workflow<never, unknown>; key: string };
 
 /**
@@ -88,7 +90,7 @@ export class Kernel {
   readonly schedules: Schedules;
   readonly #committer: Committer;
   readonly #maxValueBytes: number;
-  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #waiters = new Map<string, Set<(r: FinishedRun | null) => void>>();
   readonly #onError: (e: unknown, where: string) => void;
 
   constructor(opts: KernelOptions) {
@@ -121,7 +123,7 @@ export class Kernel {
   async close(): Promise<void> {
     await this.worker?.stop();
     await this.#committer.drain();
-    for (const set of this.#waiters.values()) for (const w of set) w();
+    for (const set of this.#waiters.values()) for (const w of set) w(null);
   }
 
   /** Starts a run of `workflow` (a definition or a registered name). */
@@ -152,9 +154,10 @@ export class Kernel {
     for (;;) {
       const run = await this.store.getRun(runId);
       if (!run) throw new RunNotFoundError(`with id ${runId}`);
-      if (run.status === "completed") return decodeJson(run.output) as O;
-      if (run.status === "failed" || run.status === "cancelled") throw new RunFailedError(runId, run.status, run.error?.message ?? "");
-      await this.#waitFinished(runId, 250);
+      // A run that ends on this worker is announced with its outcome: no need to read it again.
+      const end = TERMINAL.has(run.status) ? run : await this.#waitFinished(runId, 250);
+      if (end?.status === "completed") return decodeJson(end.output) as O;
+      if (end) throw new RunFailedError(runId, end.status, end.error?.message ?? "");
     }
   }
 
@@ -230,26 +233,27 @@ export class Kernel {
   }
 
   #finished(r: FinishedRun): void {
-    this.#wake(r.id);
+    this.#wake(r.id, r);
   }
 
-  #wake(runId: string): void {
+  #wake(runId: string, end: FinishedRun | null = null): void {
     const set = this.#waiters.get(runId);
     if (!set) return;
     this.#waiters.delete(runId);
-    for (const w of set) w();
+    for (const w of set) w(end);
   }
 
-  #waitFinished(runId: string, pollMs: number): Promise<void> {
-    return new Promise<void>((resolve) => {
+  /** Resolves with the run's outcome when it ends on this worker, or null after `pollMs` (or a cancel): look again. */
+  #waitFinished(runId: string, pollMs: number): Promise<FinishedRun | null> {
+    return new Promise((resolve) => {
       let set = this.#waiters.get(runId);
       if (!set) this.#waiters.set(runId, (set = new Set()));
-      const done = () => {
+      const done = (end: FinishedRun | null) => {
         clearTimeout(t);
         set.delete(done);
-        resolve();
+        resolve(end);
       };
-      const t = setTimeout(done, pollMs);
+      const t = setTimeout(() => done(null), pollMs);
       set.add(done);
     });
   }

@@ -61,6 +61,7 @@ export class Worker implements ExecutionHost {
   readonly #hot = new Map<string, Execution>();
   #running = false;
   #ticking = false;
+  #tickQueued = false;
   #again = false;
   /** When a schedule is next due (0: look now); the tick loop fires schedules only then. */
   #schedulesDueAt = 0;
@@ -109,6 +110,12 @@ export class Worker implements ExecutionHost {
 
   /** Stops claiming, stops the runs it holds and gives them back so any worker can take them at once. */
   async stop(): Promise<void> {
+    await this.#stopping();
+    // A pass that was already talking to the store finishes before the store may be closed.
+    while (this.#ticking) await new Promise((r) => setImmediate(r));
+  }
+
+  async #stopping(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
     this.#unsubscribe?.();
@@ -131,14 +138,20 @@ export class Worker implements ExecutionHost {
     this.signal();
   }
 
-  /** There may be new runnable work: claim now. */
+  /** There may be new runnable work: claim on the next turn of the event loop (signals in one turn coalesce). */
   signal(): void {
     if (!this.#running) return;
     if (this.#ticking) {
       this.#again = true;
       return;
     }
-    void this.#tick();
+    if (this.#tickQueued) return;
+    this.#tickQueued = true;
+    setImmediate(() => {
+      this.#tickQueued = false;
+      if (this.#ticking) this.#again = true;
+      else void this.#tick();
+    });
   }
 
   /** Starts a new run on this worker directly, its insert committed with its first step. Null if it cannot take it. */
@@ -218,7 +231,7 @@ export class Worker implements ExecutionHost {
         this.#armWake(runs === null ? next.schedules : next.schedules === null ? runs : Math.min(runs, next.schedules));
       }
     } catch (e) {
-      this.#deps.onError(e, "claiming runs");
+      if (this.#running) this.#deps.onError(e, "claiming runs");
     } finally {
       this.#ticking = false;
     }
@@ -246,7 +259,7 @@ export class Worker implements ExecutionHost {
       },
       (e) => {
         this.#loading.delete(run.id);
-        this.#deps.onError(e, `loading run ${run.id}`);
+        if (this.#running) this.#deps.onError(e, `loading run ${run.id}`);
       },
     );
   }
@@ -287,7 +300,7 @@ export class Worker implements ExecutionHost {
         const lost = await this.store.renewLeases(this.id, held, this.clock.now() + this.#leaseMs);
         for (const id of lost) this.#active.get(id)?.abandon(new LeaseLostError(id, this.#active.get(id)?.epoch ?? 0));
       } catch (e) {
-        this.#deps.onError(e, "renewing leases");
+        if (this.#running) this.#deps.onError(e, "renewing leases");
       }
       this.#renew();
     }, Math.max(1, Math.floor(this.#leaseMs / 3)));

@@ -12,6 +12,7 @@ export class Listener {
   #closed = false;
   #retryMs = 100;
   #timer: NodeJS.Timeout | null = null;
+  #connecting: Promise<void> | null = null;
 
   constructor(config: pg.ClientConfig, channel: string) {
     this.#config = config;
@@ -20,7 +21,7 @@ export class Listener {
 
   subscribe(fn: () => void): () => void {
     this.#subs.add(fn);
-    if (!this.#client && !this.#timer) void this.#connect();
+    if (!this.#client && !this.#timer && !this.#connecting) this.#connecting = this.#connect().finally(() => (this.#connecting = null));
     return () => this.#subs.delete(fn);
   }
 
@@ -30,6 +31,7 @@ export class Listener {
     const c = this.#client;
     this.#client = null;
     await c?.end().catch(() => {});
+    await this.#connecting?.catch(() => {});
   }
 
   async #connect(): Promise<void> {
@@ -43,6 +45,10 @@ export class Listener {
     try {
       await c.connect();
       await c.query(`LISTEN ${this.#channel}`);
+      if (this.#closed) {
+        await c.end().catch(() => {});
+        return;
+      }
       this.#client = c;
       this.#retryMs = 100;
       // Anything may have happened while we were not listening.
@@ -58,7 +64,7 @@ export class Listener {
     if (this.#closed || this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      void this.#connect();
+      this.#connecting = this.#connect().finally(() => (this.#connecting = null));
     }, this.#retryMs);
     this.#timer.unref();
     this.#retryMs = Math.min(this.#retryMs * 2, 5_000);

@@ -5,7 +5,7 @@ import type { GroupResult, WriteGroup, WriteOp } from "../types.ts";
 export class SqliteWrites {
   readonly #insertRun: StatementSync;
   readonly #findByKey: StatementSync;
-  readonly #fence: StatementSync;
+  readonly #fences: StatementSync;
   readonly #putEntry: StatementSync;
   readonly #consume: StatementSync;
   readonly #suspend: StatementSync;
@@ -19,7 +19,7 @@ export class SqliteWrites {
         lease_expires_at, wake_at, timeout_ms, deadline_at, created_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
     this.#findByKey = db.prepare("SELECT id FROM runs WHERE workflow = ? AND key = ?");
-    this.#fence = db.prepare("SELECT epoch, lease_owner, status FROM runs WHERE id = ?");
+    this.#fences = db.prepare("SELECT id, epoch, lease_owner, status FROM runs WHERE id IN (SELECT value FROM json_each(?))");
     this.#putEntry = db.prepare(`
       INSERT INTO entries (run_id, seq, kind, name, status, attempt, wake_at, value, error, ref, started_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -47,8 +47,16 @@ export class SqliteWrites {
       UPDATE runs SET wake_at = ? WHERE id = (SELECT parent_id FROM runs WHERE id = ?) AND status = 'suspended'`);
   }
 
-  /** Applies one group inside the caller's transaction. Checks the fence before writing anything. */
-  apply(g: WriteGroup, now: number): GroupResult {
+  /** Applies groups inside the caller's transaction. Each group's fence is checked before it writes anything. */
+  applyAll(groups: WriteGroup[], now: number): GroupResult[] {
+    // One read for every fence in the batch (each run has one group per batch).
+    const fenced = groups.filter((g) => g.epoch > 0).map((g) => g.runId);
+    const fences = new Map<string, { epoch: number; lease_owner: string | null; status: string }>();
+    if (fenced.length > 0) for (const r of this.#fences.all(JSON.stringify(fenced)) as { id: string; epoch: number; lease_owner: string | null; status: string }[]) fences.set(r.id, r);
+    return groups.map((g) => this.#apply(g, now, fences.get(g.runId)));
+  }
+
+  #apply(g: WriteGroup, now: number, fence: { epoch: number; lease_owner: string | null; status: string } | undefined): GroupResult {
     let i = 0;
     const first = g.ops[0];
     if (first?.op === "insertRun" && first.run.id === g.runId) {
@@ -58,9 +66,10 @@ export class SqliteWrites {
       }
       i = 1;
       if (g.epoch === 0) return { ok: true };
+      // Just inserted, claimed by its writer at epoch 1.
+      fence = { epoch: 1, lease_owner: first.run.claimedBy?.owner ?? null, status: first.run.claimedBy ? "running" : "pending" };
     }
-    const row = this.#fence.get(g.runId) as { epoch: number; lease_owner: string | null; status: string } | undefined;
-    if (!row || row.epoch !== g.epoch || row.lease_owner !== g.owner || row.status !== "running") {
+    if (!fence || fence.epoch !== g.epoch || fence.lease_owner !== g.owner || fence.status !== "running") {
       return { ok: false, reason: "lease_lost" };
     }
     for (; i < g.ops.length; i++) this.#op(g.runId, g.ops[i] as WriteOp, now);
