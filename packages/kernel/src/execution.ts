@@ -47,6 +47,8 @@ export class Execution implements CommandScope {
   #deadline: number | null;
   readonly #journal: Map<number, EntryRecord>;
   #seq = 0;
+  /** Highest seq written so far: first writes of entries happen in seq order, so a higher one is new. */
+  #written: number;
   #inflight = 0;
   readonly #waiters = new Set<Waiter>();
   #timer: unknown = null;
@@ -63,6 +65,7 @@ export class Execution implements CommandScope {
     this.epoch = run.epoch;
     this.#deadline = run.deadlineAt;
     this.#journal = new Map(journal.map((e) => [e.seq, e]));
+    this.#written = journal.reduce((m, e) => Math.max(m, e.seq), 0);
     this.events = events;
     for (const c of children) this.children.set(c.id, c);
     this.ctx = makeContext(this);
@@ -138,7 +141,9 @@ export class Execution implements CommandScope {
   }
 
   put(rec: EntryRecord): void {
-    this.write({ op: "putEntry", entry: { ...rec } });
+    const update = rec.seq <= this.#written;
+    if (!update) this.#written = rec.seq;
+    this.write({ op: "putEntry", entry: { ...rec }, update });
   }
 
   write(op: WriteOp): Promise<GroupResult> {

@@ -7,6 +7,7 @@ import { decodeJson, encodeJson } from "./json.ts";
 import type { EntryKind, EntryStatus, NewRun, RunFilter, RunRecord, RunStatus, SendEventResult, Store } from "./store/types.ts";
 import { type FinishedRun, Worker, type WorkerOptions } from "./worker.ts";
 import { Schedules } from "./schedule/schedules.ts";
+import { uuidv7 } from "./ids.ts";
 import { Registry, type Workflow } from "./workflow.ts";
 
 export interface KernelOptions {
@@ -139,7 +140,7 @@ export class Kernel {
       if (existing) return this.#handle<O>(existing.id, false);
     }
     const run: NewRun = {
-      id: randomUUID(), namespace, workflow: wf.name, key: options.key ?? null, input: json,
+      id: uuidv7(), namespace, workflow: wf.name, key: options.key ?? null, input: json,
       parentId: null, parentSeq: null, timeoutMs, claimedBy: null,
     };
     const local = this.worker?.startLocal(this.registry.get(wf.name) ?? wf, run);
@@ -151,6 +152,12 @@ export class Kernel {
 
   /** Waits for a run to end and returns its output; throws RunFailedError if it failed or was cancelled. */
   async result<O = unknown>(runId: string): Promise<O> {
+    // A run this worker is executing has not ended: wait for its finish notice before reading anything.
+    if (this.worker?.holds(runId)) {
+      const end = await this.#waitFinished(runId, 250);
+      if (end?.status === "completed") return decodeJson(end.output) as O;
+      if (end) throw new RunFailedError(runId, end.status, end.error?.message ?? "");
+    }
     for (;;) {
       const run = await this.store.getRun(runId);
       if (!run) throw new RunNotFoundError(`with id ${runId}`);

@@ -167,6 +167,11 @@ export class Worker implements ExecutionHost {
     return exec.begin(run) ?? null;
   }
 
+  /** True while this worker executes the run (so it has not ended). */
+  holds(runId: string): boolean {
+    return this.#active.has(runId) || this.#loading.has(runId);
+  }
+
   /** Tells the execution holding `runId` here, if any, to look at its events and children again. */
   poke(runId: string): void {
     this.#active.get(runId)?.poke();

@@ -1,4 +1,5 @@
 import { type Duration, toMs } from "../duration.ts";
+import { uuidv7 } from "../ids.ts";
 import { ChildFailedError, InvalidArgumentError } from "../errors.ts";
 import { decodeJson, encodeJson } from "../json.ts";
 import type { EntryKind } from "../store/types.ts";
@@ -15,7 +16,7 @@ export async function invoke<I, O>(s: CommandScope, wf: Workflow<I, O>, input: I
   const [seq, entry] = at;
   if (entry?.status === "completed") return decodeJson(entry.value) as O;
   if (entry?.status === "failed") throw new ChildFailedError(entry.ref ?? "?", wf.name, "failed", entry.error?.message ?? "");
-  const rec = entry ? { ...entry } : { ...s.entry(seq, "invoke", wf.name, "waiting"), ref: crypto.randomUUID() };
+  const rec = entry ? { ...entry } : { ...s.entry(seq, "invoke", wf.name, "waiting"), ref: uuidv7() };
   const childId = rec.ref as string;
   if (!entry) {
     const json = encodeJson(input, `the input of child workflow "${wf.name}"`, s.host.maxValueBytes);

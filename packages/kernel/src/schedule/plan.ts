@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { uuidv7 } from "../ids.ts";
 import { nextTick, parseCron, ticksBetween } from "./cron.ts";
 import type { DueSchedule, SchedulePlan, TickRecord } from "./types.ts";
 
@@ -21,7 +21,7 @@ export function planSchedule(s: DueSchedule, now: number): SchedulePlan {
   let busy = s.lastRunStatus !== null && !TERMINAL.has(s.lastRunStatus);
   let queued = s.queued;
   const start = (tickAt: number): string => {
-    const id = randomUUID();
+    const id = uuidv7();
     plan.runs.push({ id, key: `schedule:${s.id}:${new Date(tickAt).toISOString()}`, tickAt });
     plan.lastRunId = id;
     busy = true;

@@ -83,7 +83,8 @@ export interface NewRun {
 
 export type WriteOp =
   | { op: "insertRun"; run: NewRun }
-  | { op: "putEntry"; entry: EntryRecord }
+  /** `update`: the entry was written before (an update suffices); otherwise it may be new. */
+  | { op: "putEntry"; entry: EntryRecord; update?: boolean }
   | { op: "consumeEvent"; eventRowId: number; seq: number }
   | { op: "suspend"; wakeAt: number | null; events: string[]; children: string[] }
   | { op: "finish"; status: "completed" | "failed"; output: string | null; error: StoredError | null }

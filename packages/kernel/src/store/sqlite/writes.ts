@@ -7,6 +7,7 @@ export class SqliteWrites {
   readonly #findByKey: StatementSync;
   readonly #fences: StatementSync;
   readonly #putEntry: StatementSync;
+  readonly #updateEntry: StatementSync;
   readonly #consume: StatementSync;
   readonly #suspend: StatementSync;
   readonly #finish: StatementSync;
@@ -26,6 +27,8 @@ export class SqliteWrites {
       ON CONFLICT (run_id, seq) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
         wake_at = excluded.wake_at, value = excluded.value, error = excluded.error, ref = excluded.ref,
         updated_at = excluded.updated_at`);
+    this.#updateEntry = db.prepare(`
+      UPDATE entries SET status = ?, attempt = ?, wake_at = ?, value = ?, error = ?, ref = ?, updated_at = ? WHERE run_id = ? AND seq = ?`);
     this.#consume = db.prepare("UPDATE events SET consumed_seq = ? WHERE id = ? AND run_id = ? AND consumed_seq IS NULL");
     // A suspending run becomes due at once if what it waits for already happened: this closes the race
     // with an event or a child's completion that arrived while the run was still executing.
@@ -94,8 +97,9 @@ export class SqliteWrites {
         return;
       case "putEntry": {
         const e = o.entry;
-        this.#putEntry.run(runId, e.seq, e.kind, e.name, e.status, e.attempt, e.wakeAt, e.value,
-          e.error ? JSON.stringify(e.error) : null, e.ref, e.startedAt, now);
+        const error = e.error ? JSON.stringify(e.error) : null;
+        if (o.update && Number(this.#updateEntry.run(e.status, e.attempt, e.wakeAt, e.value, error, e.ref, now, runId, e.seq).changes) === 1) return;
+        this.#putEntry.run(runId, e.seq, e.kind, e.name, e.status, e.attempt, e.wakeAt, e.value, error, e.ref, e.startedAt, now);
         return;
       }
       case "consumeEvent":
