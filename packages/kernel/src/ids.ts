@@ -1,6 +1,9 @@
 import { randomFillSync } from "node:crypto";
 
 const bytes = new Uint8Array(16);
+// Random bytes are drawn 4 KiB at a time: one syscall per 256 ids instead of one per id.
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
 let last = 0;
 let seq = 0;
 
@@ -11,7 +14,11 @@ let seq = 0;
  * 12-bit counter keeps them ordered.
  */
 export function uuidv7(now = Date.now()): string {
-  randomFillSync(bytes);
+  if (poolAt + 16 > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  bytes.set(pool.subarray(poolAt, (poolAt += 16)));
   if (now <= last) {
     now = last;
     seq = (seq + 1) & 0xfff;

@@ -10,7 +10,7 @@ import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../.
 import { toEntry, toEvent, toRun } from "../rows.ts";
 import { migrate } from "./schema.ts";
 import { SqliteSchedules } from "./schedules.ts";
-import { SqliteWrites } from "./writes.ts";
+import { type FenceCache, SqliteWrites } from "./writes.ts";
 
 export interface SqliteStoreOptions {
   /** Database file; created with its folder if missing. ":memory:" for a throwaway store. */
@@ -33,6 +33,13 @@ export class SqliteStore implements Store {
   readonly #schedules: SqliteSchedules;
   readonly #q: Record<string, StatementSync>;
   #closed = false;
+  /**
+   * The leases of runs this connection claimed or inserted, so a commit need not read each run's row
+   * to fence it. Valid while no other connection has written: PRAGMA data_version tells, and any
+   * change there empties it.
+   */
+  readonly #fences: FenceCache = new Map();
+  #dataVersion = -1;
 
   constructor(opts: SqliteStoreOptions) {
     this.path = opts.path;
@@ -46,6 +53,7 @@ export class SqliteStore implements Store {
     this.#schedules = new SqliteSchedules(this.#db);
     const p = (sql: string) => this.#db.prepare(sql);
     this.#q = {
+      dataVersion: p("PRAGMA data_version"),
       getRun: p("SELECT * FROM runs WHERE id = ?"),
       getRuns: p("SELECT * FROM runs WHERE id IN (SELECT value FROM json_each(?))"),
       byKey: p("SELECT * FROM runs WHERE workflow = ? AND key = ?"),
@@ -95,7 +103,12 @@ export class SqliteStore implements Store {
     this.#open();
     this.#db.exec("BEGIN IMMEDIATE");
     try {
-      const out = this.#writes.applyAll(groups, now);
+      const dv = (this.#q.dataVersion!.get() as { data_version: number }).data_version;
+      if (dv !== this.#dataVersion) {
+        this.#fences.clear();
+        this.#dataVersion = dv;
+      }
+      const out = this.#writes.applyAll(groups, now, this.#fences);
       this.#db.exec("COMMIT");
       this.stats.commits++;
       return out;
@@ -111,7 +124,9 @@ export class SqliteStore implements Store {
     const wf = JSON.stringify(req.workflows);
     const rows = this.#q.claim!.all(req.owner, req.now + req.leaseMs, req.now, req.now, wf, req.now, wf, req.limit);
     this.stats.commits++;
-    return this.#rows(rows).map(toRun);
+    const runs = this.#rows(rows).map(toRun);
+    for (const r of runs) this.#fences.set(r.id, { epoch: r.epoch, lease_owner: r.leaseOwner, status: "running" });
+    return runs;
   }
 
   async renewLeases(owner: string, runs: { id: string; epoch: number }[], expiresAt: number): Promise<string[]> {
@@ -200,6 +215,7 @@ export class SqliteStore implements Store {
       if (["completed", "failed", "cancelled"].includes(row.status)) throw new RunFinishedError(runId, row.status, "cancel");
       const error = JSON.stringify({ name: "CancelledError", message: `run ${runId} was cancelled`, code: "cancelled" });
       const ids = (this.#q.cancelTree!.all(runId, now, now, error) as { id: string }[]).map((r) => r.id);
+      for (const id of ids) this.#fences.delete(id);
       this.#q.wakeParentOf!.run(now, runId);
       return ids;
     });
@@ -207,6 +223,7 @@ export class SqliteStore implements Store {
 
   async retryRun(runId: string, now: number): Promise<void> {
     this.#open();
+    this.#fences.clear();
     this.#tx(() => this.#retry(runId, now));
   }
 

@@ -1,11 +1,20 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { GroupResult, WriteGroup, WriteOp } from "../types.ts";
 
+/** What fences a group: the run row's lease as last seen. */
+export interface Fence {
+  epoch: number;
+  lease_owner: string | null;
+  status: string;
+}
+
+export type FenceCache = Map<string, Fence>;
+
 /** Prepared statements for the write path, compiled once per connection. */
 export class SqliteWrites {
   readonly #insertRun: StatementSync;
   readonly #findByKey: StatementSync;
-  readonly #fences: StatementSync;
+  readonly #fence: StatementSync;
   readonly #putEntry: StatementSync;
   readonly #updateEntry: StatementSync;
   readonly #consume: StatementSync;
@@ -20,7 +29,7 @@ export class SqliteWrites {
         lease_expires_at, wake_at, timeout_ms, deadline_at, created_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
     this.#findByKey = db.prepare("SELECT id FROM runs WHERE workflow = ? AND key = ?");
-    this.#fences = db.prepare("SELECT id, epoch, lease_owner, status FROM runs WHERE id IN (SELECT value FROM json_each(?))");
+    this.#fence = db.prepare("SELECT epoch, lease_owner, status FROM runs WHERE id = ?");
     this.#putEntry = db.prepare(`
       INSERT INTO entries (run_id, seq, kind, name, status, attempt, wake_at, value, error, ref, started_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -50,16 +59,29 @@ export class SqliteWrites {
       UPDATE runs SET wake_at = ? WHERE id = (SELECT parent_id FROM runs WHERE id = ?) AND status = 'suspended'`);
   }
 
-  /** Applies groups inside the caller's transaction. Each group's fence is checked before it writes anything. */
-  applyAll(groups: WriteGroup[], now: number): GroupResult[] {
-    // One read for every fence in the batch (each run has one group per batch).
-    const fenced = groups.filter((g) => g.epoch > 0).map((g) => g.runId);
-    const fences = new Map<string, { epoch: number; lease_owner: string | null; status: string }>();
-    if (fenced.length > 0) for (const r of this.#fences.all(JSON.stringify(fenced)) as { id: string; epoch: number; lease_owner: string | null; status: string }[]) fences.set(r.id, r);
-    return groups.map((g) => this.#apply(g, now, fences.get(g.runId)));
+  /**
+   * Applies groups inside the caller's write transaction. Each group's fence is checked before it
+   * writes anything, against `fences` (what this connection knows of its runs' leases; a miss reads the row).
+   */
+  applyAll(groups: WriteGroup[], now: number, fences: FenceCache): GroupResult[] {
+    return groups.map((g) => {
+      const ownInsert = g.ops[0]?.op === "insertRun" && g.ops[0].run.id === g.runId;
+      let fence = g.epoch > 0 ? fences.get(g.runId) : undefined;
+      if (g.epoch > 0 && !fence && !ownInsert) {
+        fence = this.#fence.get(g.runId) as Fence | undefined;
+        if (fence) fences.set(g.runId, fence);
+      }
+      const res = this.#apply(g, now, fence);
+      if (res.ok && g.epoch > 0) {
+        // The run left "running", or was just inserted claimed: what we know of its row changes with it.
+        if (g.ops.some((o) => o.op === "finish" || o.op === "suspend" || o.op === "release")) fences.delete(g.runId);
+        else if (ownInsert) fences.set(g.runId, { epoch: 1, lease_owner: g.owner, status: "running" });
+      }
+      return res;
+    });
   }
 
-  #apply(g: WriteGroup, now: number, fence: { epoch: number; lease_owner: string | null; status: string } | undefined): GroupResult {
+  #apply(g: WriteGroup, now: number, fence: Fence | undefined): GroupResult {
     let i = 0;
     const first = g.ops[0];
     if (first?.op === "insertRun" && first.run.id === g.runId) {
