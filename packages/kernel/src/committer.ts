@@ -2,6 +2,7 @@ import type { Clock } from "./clock.ts";
 import type { GroupResult, Store, WriteGroup, WriteOp } from "./store/types.ts";
 
 interface Pending {
+  key: string;
   group: WriteGroup;
   promise: Promise<GroupResult>;
   resolve: (r: GroupResult) => void;
@@ -35,13 +36,9 @@ export class Committer {
       let resolve!: (r: GroupResult) => void;
       let reject!: (e: unknown) => void;
       const promise = new Promise<GroupResult>((res, rej) => ((resolve = res), (reject = rej)));
-      p = { group: { runId, epoch, owner, ops: [] }, promise, resolve, reject };
+      p = { key: k, group: { runId, epoch, owner, ops: [] }, promise, resolve, reject };
       this.#next.set(k, p);
       this.#last.set(k, promise);
-      const forget = () => {
-        if (this.#last.get(k) === promise) this.#last.delete(k);
-      };
-      promise.then(forget, forget);
     }
     p.group.ops.push(op);
     this.#schedule();
@@ -77,11 +74,18 @@ export class Committer {
     const batch = [...this.#next.values()];
     this.#next = new Map();
     if (batch.length === 0) return;
+    let results: GroupResult[] | null = null;
+    let error: unknown;
     try {
-      const results = await this.#store.commit(batch.map((p) => p.group), this.#clock.now());
-      for (let i = 0; i < batch.length; i++) (batch[i] as Pending).resolve(results[i] as GroupResult);
+      results = await this.#store.commit(batch.map((p) => p.group), this.#clock.now());
     } catch (e) {
-      for (const p of batch) p.reject(e);
+      error = e;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i] as Pending;
+      if (this.#last.get(p.key) === p.promise) this.#last.delete(p.key);
+      if (results) p.resolve(results[i] as GroupResult);
+      else p.reject(error);
     }
   }
 }
