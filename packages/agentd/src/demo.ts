@@ -1,4 +1,4 @@
-import { Kernel, openSqliteStore, workflow } from "@agentd/kernel";
+import { Kernel, type Store, workflow } from "@agentd/kernel";
 
 /** The demo workflow `npm start` runs: steps in sequence and in parallel, a durable timer, an event, a child run. */
 const summarize = workflow("demo.summarize", async (ctx, words: string[]) =>
@@ -17,14 +17,13 @@ const onboard = workflow("demo.onboard", async (ctx, input: { user: string }) =>
   return { plan, greeting, workspace, approvedBy: approval?.by ?? null, stats, at: new Date(await ctx.now()).toISOString() };
 });
 
-/** Runs the demo on the embedded store and prints what happened, step by step. */
-export async function runDemo(dataDir: string, print: (line: string) => void): Promise<void> {
-  const store = await openSqliteStore(`${dataDir}/agentd.db`);
+/** Runs the demo on the given store and prints what happened, step by step. */
+export async function runDemo(store: Store, where: string, print: (line: string) => void): Promise<void> {
   const kernel = new Kernel({ store, workflows: [onboard, summarize] }).startWorker();
   try {
     const t0 = performance.now();
     const run = await kernel.start(onboard, { user: "ada" });
-    print(`started run ${run.id} of workflow "demo.onboard" (store: ${store.path})`);
+    print(`started run ${run.id} of workflow "demo.onboard" (store: ${where})`);
     setTimeout(() => void kernel.sendEvent(run.id, "approval", { by: "operator" }, { eventId: "demo-approval" }), 300);
     const result = await run.result();
     print(`finished in ${Math.round(performance.now() - t0)} ms with ${JSON.stringify(result)}`);
@@ -34,9 +33,8 @@ export async function runDemo(dataDir: string, print: (line: string) => void): P
       print(`  #${e.seq} ${e.kind.padEnd(6)} ${e.name.padEnd(10)} ${e.status} in ${took} ms${e.attempt > 1 ? ` after ${e.attempt} attempts` : ""} -> ${JSON.stringify(e.value)}`);
     }
     const all = await kernel.listRuns({ limit: 1000 });
-    print(`${all.length} runs in ${store.path} so far (${all.filter((r) => r.status === "completed").length} completed)`);
+    print(`${all.length} runs in ${where} so far (${all.filter((r) => r.status === "completed").length} completed)`);
   } finally {
     await kernel.close();
-    await store.close();
   }
 }

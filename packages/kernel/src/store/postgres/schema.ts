@@ -197,7 +197,8 @@ CREATE INDEX schedule_ticks_queued ON schedule_ticks(schedule_id, tick_at) WHERE
 export const PG_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
 const LOCK_KEY = 7_305_112_001; // advisory lock id for migrations
 
-export async function migratePostgres(client: pg.ClientBase, where: string): Promise<void> {
+/** Applies the migrations this database lacks, up to `target` (the newest by default; older targets are for upgrade tests). */
+export async function migratePostgres(client: pg.ClientBase, where: string, target = PG_SCHEMA_VERSION): Promise<void> {
   await client.query("BEGIN");
   try {
     await client.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
@@ -206,7 +207,7 @@ export async function migratePostgres(client: pg.ClientBase, where: string): Pro
     const current = rows[0]?.v ?? 0;
     if (current > PG_SCHEMA_VERSION) throw new SchemaTooNewError(where, current, PG_SCHEMA_VERSION);
     for (const m of MIGRATIONS) {
-      if (m.version <= current) continue;
+      if (m.version <= current || m.version > target) continue;
       await client.query(m.sql);
       await client.query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", [m.version, Date.now()]);
     }

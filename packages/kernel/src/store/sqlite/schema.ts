@@ -105,13 +105,14 @@ CREATE INDEX schedule_ticks_queued ON schedule_ticks(schedule_id, tick_at) WHERE
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
 
-export function migrate(db: DatabaseSync, file: string): void {
+/** Applies the migrations this database lacks, up to `target` (the newest by default; older targets are for upgrade tests). */
+export function migrate(db: DatabaseSync, file: string, target = SCHEMA_VERSION): void {
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
   const row = db.prepare("SELECT max(version) AS v FROM schema_migrations").get() as { v: number | null };
   const current = row.v ?? 0;
   if (current > SCHEMA_VERSION) throw new SchemaTooNewError(file, current, SCHEMA_VERSION);
   for (const m of MIGRATIONS) {
-    if (m.version <= current) continue;
+    if (m.version <= current || m.version > target) continue;
     db.exec("BEGIN IMMEDIATE");
     try {
       db.exec(m.sql);
