@@ -8,7 +8,7 @@ import type { EntryKind, EntryStatus, NewRun, RunFilter, RunRecord, RunStatus, S
 import { type FinishedRun, Worker, type WorkerOptions } from "./worker.ts";
 import { Schedules } from "./schedule/schedules.ts";
 import { uuidv7 } from "./ids.ts";
-import { Registry, type Workflow } from "./workflow.ts";
+import { concurrencyOf, Registry, type Workflow } from "./workflow.ts";
 
 export interface KernelOptions {
   store: Store;
@@ -55,6 +55,9 @@ export interface RunInfo {
   waiting: RunRecord["waiting"];
   leaseOwner: string | null;
   epoch: number;
+  concurrencyKey: string | null;
+  /** Waiting for a slot of its concurrency key. */
+  queued: boolean;
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;
@@ -139,11 +142,13 @@ export class Kernel {
       const existing = await this.store.findRunByKey(wf.name, options.key);
       if (existing) return this.#handle<O>(existing.id, false);
     }
+    const lane = concurrencyOf(wf, input as never, namespace);
     const run: NewRun = {
       id: uuidv7(), namespace, workflow: wf.name, key: options.key ?? null, input: json,
-      parentId: null, parentSeq: null, timeoutMs, claimedBy: null,
+      parentId: null, parentSeq: null, timeoutMs, claimedBy: null, ...lane,
     };
-    const local = this.worker?.startLocal(this.registry.get(wf.name) ?? wf, run);
+    // A run that may have to queue for its lane is not started here speculatively: it starts when admitted.
+    const local = lane ? null : this.worker?.startLocal(this.registry.get(wf.name) ?? wf, run);
     const res = await (local ?? this.#committer.write(run.id, 0, "", { op: "insertRun", run }));
     if (!res.ok && res.reason === "conflict") return this.#handle<O>(res.existingRunId, false);
     if (!local) this.worker?.signal();
@@ -270,6 +275,6 @@ function toInfo(r: RunRecord): RunInfo {
   return {
     id: r.id, namespace: r.namespace, workflow: r.workflow, key: r.key, status: r.status, input: decodeJson(r.input),
     output: decodeJson(r.output), error: r.error, parentId: r.parentId, wakeAt: r.wakeAt, waiting: r.waiting,
-    leaseOwner: r.leaseOwner, epoch: r.epoch, createdAt: r.createdAt, updatedAt: r.updatedAt, completedAt: r.completedAt,
+    leaseOwner: r.leaseOwner, epoch: r.epoch, concurrencyKey: r.concurrencyKey, queued: r.queued, createdAt: r.createdAt, updatedAt: r.updatedAt, completedAt: r.completedAt,
   };
 }

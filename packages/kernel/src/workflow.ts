@@ -43,13 +43,22 @@ export interface WorkflowContext {
   random(): Promise<number>;
 }
 
-export interface WorkflowOptions {
+/** Runs whose key is equal run `limit` at a time (default 1), in the order they were started; the others queue. */
+export interface ConcurrencyOptions<I> {
+  /** The lane a run belongs to, from its input (e.g. a chat session id). Scoped to the run's namespace. */
+  key: (input: I) => string;
+  limit?: number;
+}
+
+export interface WorkflowOptions<I = unknown> {
   /** Default retry policy of this workflow's steps. */
   retry?: RetryPolicy;
   /** Default timeout of each step attempt. */
   stepTimeout?: Duration;
   /** Default timeout of a whole run, from its start. */
   timeout?: Duration;
+  /** Limits how many runs with the same key run at once; the rest wait their turn (FIFO). */
+  concurrency?: ConcurrencyOptions<I>;
 }
 
 export interface Workflow<I = unknown, O = unknown> {
@@ -58,6 +67,7 @@ export interface Workflow<I = unknown, O = unknown> {
   readonly retry: ResolvedRetryPolicy;
   readonly stepTimeoutMs: number | null;
   readonly timeoutMs: number | null;
+  readonly concurrency: { key: (input: I) => string; limit: number } | null;
 }
 
 const NAME = /^[A-Za-z0-9_.:/-]{1,200}$/;
@@ -66,7 +76,7 @@ const NAME = /^[A-Za-z0-9_.:/-]{1,200}$/;
 export function workflow<I = unknown, O = unknown>(
   name: string,
   fn: (ctx: WorkflowContext, input: I) => Promise<O>,
-  options: WorkflowOptions = {},
+  options: WorkflowOptions<I> = {},
 ): Workflow<I, O> {
   if (typeof name !== "string" || !NAME.test(name))
     throw new InvalidArgumentError(`workflow name ${JSON.stringify(name)} is invalid: use 1 to 200 letters, digits or _ . : / -.`);
@@ -77,7 +87,24 @@ export function workflow<I = unknown, O = unknown>(
     retry: resolveRetry(options.retry, DEFAULT_RETRY),
     stepTimeoutMs: options.stepTimeout === undefined ? null : toMs(options.stepTimeout),
     timeoutMs: options.timeout === undefined ? null : toMs(options.timeout),
+    concurrency: options.concurrency === undefined ? null : concurrency(name, options.concurrency),
   });
+}
+
+function concurrency<I>(name: string, c: ConcurrencyOptions<I>): { key: (input: I) => string; limit: number } {
+  if (typeof c?.key !== "function") throw new InvalidArgumentError(`workflow "${name}": concurrency.key must be a function of the input that returns a string.`);
+  const limit = c.limit ?? 1;
+  if (!Number.isInteger(limit) || limit < 1) throw new InvalidArgumentError(`workflow "${name}": concurrency.limit must be an integer of at least 1, got ${JSON.stringify(c.limit)}.`);
+  return { key: c.key, limit };
+}
+
+/** The stored concurrency lane of a run of `wf` with `input` in `namespace`, or null if the workflow has none. */
+export function concurrencyOf<I>(wf: Workflow<I, unknown>, input: I, namespace: string): { concurrencyKey: string; concurrencyLimit: number } | null {
+  if (!wf.concurrency) return null;
+  const key = wf.concurrency.key(input);
+  if (typeof key !== "string" || key.length === 0 || key.length > 500)
+    throw new InvalidArgumentError(`workflow "${wf.name}": its concurrency key function returned ${JSON.stringify(key)}; it must return a string of 1 to 500 characters.`);
+  return { concurrencyKey: `${namespace}:${key}`, concurrencyLimit: wf.concurrency.limit };
 }
 
 /** The workflows one kernel can execute, by name. */

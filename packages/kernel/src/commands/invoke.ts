@@ -3,7 +3,7 @@ import { uuidv7 } from "../ids.ts";
 import { ChildFailedError, InvalidArgumentError } from "../errors.ts";
 import { decodeJson, encodeJson } from "../json.ts";
 import type { EntryKind } from "../store/types.ts";
-import type { Workflow } from "../workflow.ts";
+import { concurrencyOf, type Workflow } from "../workflow.ts";
 import { type CommandScope, never } from "./scope.ts";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
@@ -23,7 +23,10 @@ export async function invoke<I, O>(s: CommandScope, wf: Workflow<I, O>, input: I
     const timeoutMs = timeout === undefined ? wf.timeoutMs : toMs(timeout);
     s.write({
       op: "insertRun",
-      run: { id: childId, namespace: s.namespace, workflow: wf.name, key: null, input: json, parentId: s.runId, parentSeq: seq, timeoutMs, claimedBy: null },
+      run: {
+        id: childId, namespace: s.namespace, workflow: wf.name, key: null, input: json, parentId: s.runId, parentSeq: seq, timeoutMs,
+        claimedBy: null, ...concurrencyOf(wf, input, s.namespace),
+      },
     });
     s.put(rec);
     void s.durable().then((ok) => ok && s.host.signal());

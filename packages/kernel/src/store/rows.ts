@@ -27,6 +27,8 @@ export function toRun(r: Row): RunRecord {
     waiting: r.waiting ? (JSON.parse(String(r.waiting)) as RunRecord["waiting"]) : null,
     timeoutMs: num(r.timeout_ms),
     deadlineAt: num(r.deadline_at),
+    concurrencyKey: str(r.concurrency_key),
+    queued: Number(r.queued ?? 0) === 1,
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     completedAt: num(r.completed_at),

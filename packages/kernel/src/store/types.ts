@@ -32,6 +32,9 @@ export interface RunRecord {
   waiting: { events: string[]; children: string[] } | null;
   timeoutMs: number | null;
   deadlineAt: number | null;
+  concurrencyKey: string | null;
+  /** True while it waits for a slot of its concurrency key. */
+  queued: boolean;
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;
@@ -79,6 +82,9 @@ export interface NewRun {
   timeoutMs: number | null;
   /** Set when the run is inserted already claimed by the starting worker (its first epoch is 1). */
   claimedBy: { owner: string; leaseExpiresAt: number } | null;
+  /** Runs with one key run at most `concurrencyLimit` at a time, in the order they were started. */
+  concurrencyKey?: string | null;
+  concurrencyLimit?: number | null;
 }
 
 export type WriteOp =

@@ -85,14 +85,20 @@ export class PostgresStore implements Store {
 
   async claim(req: ClaimRequest): Promise<RunRecord[]> {
     if (req.limit <= 0 || req.workflows.length === 0) return [];
+    // Fair across namespaces: each namespace's due runs are ranked by due time, and a claim takes every
+    // namespace's first before any namespace's second. A row another worker locked is skipped; one it
+    // claimed meanwhile fails the re-check in the UPDATE.
     const { rows } = await this.#q(
-      `WITH c AS (
-         SELECT id FROM runs
+      `WITH due AS (
+         SELECT id, namespace, coalesce(wake_at, lease_expires_at) AS t FROM runs
          WHERE workflow = ANY($5::text[])
-           AND ((status IN ('pending', 'suspended') AND wake_at <= $3) OR (status = 'running' AND lease_expires_at <= $3))
-         ORDER BY coalesce(wake_at, lease_expires_at) LIMIT $4 FOR UPDATE SKIP LOCKED)
+           AND ((status IN ('pending', 'suspended') AND wake_at <= $3) OR (status = 'running' AND lease_expires_at <= $3))),
+       ranked AS (SELECT id, t, row_number() OVER (PARTITION BY namespace ORDER BY t) AS rn FROM due ORDER BY rn, t LIMIT $4 * 4),
+       c AS (SELECT r.id FROM runs r JOIN ranked k ON k.id = r.id ORDER BY k.rn, k.t LIMIT $4 FOR UPDATE OF r SKIP LOCKED)
        UPDATE runs r SET status = 'running', epoch = r.epoch + 1, lease_owner = $1, lease_expires_at = $2, updated_at = $3, waiting = NULL
-       FROM c WHERE r.id = c.id RETURNING r.*`,
+       FROM c WHERE r.id = c.id
+         AND ((r.status IN ('pending', 'suspended') AND r.wake_at <= $3) OR (r.status = 'running' AND r.lease_expires_at <= $3))
+       RETURNING r.*`,
       [req.owner, req.now + req.leaseMs, req.now, req.limit, req.workflows],
     );
     this.stats.commits++;
@@ -198,8 +204,10 @@ export class PostgresStore implements Store {
         [runId, now, error],
       );
       await c.query("UPDATE runs SET wake_at = $1 WHERE id = (SELECT parent_id FROM runs WHERE id = $2) AND status = 'suspended'", [now, runId]);
+      const ids = res.rows.map((r) => r.id);
+      await c.query("SELECT kernel_admit_next(id, $2) FROM unnest($1::text[]) AS id", [ids, now]);
       await c.query("SELECT pg_notify($1, '')", [this.#channel]);
-      return res.rows.map((r) => r.id);
+      return ids;
     });
   }
 
@@ -222,11 +230,15 @@ export class PostgresStore implements Store {
           await c.query("UPDATE entries SET status = 'waiting', error = NULL, updated_at = $1 WHERE run_id = $2 AND seq = $3", [now, id, f.seq]);
         }
         await c.query("DELETE FROM entries WHERE run_id = $1 AND status = 'failed'", [id]);
+        // A retried run takes a slot of its concurrency key again, or queues for one.
         await c.query(
-          `UPDATE runs SET status = 'pending', error = NULL, output = NULL, completed_at = NULL, wake_at = $1, updated_at = $1,
+          `UPDATE runs SET status = 'pending', error = NULL, output = NULL, completed_at = NULL, updated_at = $1,
+             queued = CASE WHEN concurrency_key IS NOT NULL AND (SELECT count(*) FROM runs o WHERE o.concurrency_key = runs.concurrency_key AND o.id <> runs.id
+          AND o.status NOT IN ('completed', 'failed', 'cancelled')) >= concurrency_limit THEN 1 ELSE 0 END,
              deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE $1 + timeout_ms END WHERE id = $2`,
           [now, id],
         );
+        await c.query("UPDATE runs SET wake_at = CASE WHEN queued = 1 THEN NULL ELSE $1::bigint END WHERE id = $2", [now, id]);
       };
       await retry(runId);
       await c.query("SELECT pg_notify($1, '')", [this.#channel]);

@@ -81,6 +81,9 @@ BEGIN
   RETURN n = 1;
 END $f$;
 
+-- Replaced by migration 3 (concurrency keys).
+CREATE FUNCTION kernel_admit_next(ended text, now_ms bigint) RETURNS boolean LANGUAGE sql AS $f$ SELECT false $f$;
+
 -- One round trip per group commit: every group fenced by its epoch under a row lock, applied in order.
 CREATE FUNCTION kernel_commit(groups jsonb, now_ms bigint, channel text) RETURNS jsonb LANGUAGE plpgsql AS $f$
 DECLARE
@@ -145,6 +148,7 @@ BEGIN
           WHERE id = g->>'runId';
           UPDATE runs SET wake_at = now_ms WHERE id = (SELECT parent_id FROM runs WHERE id = g->>'runId') AND status = 'suspended';
           IF FOUND THEN notify := true; END IF;
+          IF kernel_admit_next(g->>'runId', now_ms) THEN notify := true; END IF;
         WHEN 'release' THEN
           UPDATE runs SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, wake_at = now_ms, updated_at = now_ms
           WHERE id = g->>'runId';
@@ -190,6 +194,54 @@ CREATE TABLE schedule_ticks (
   PRIMARY KEY (schedule_id, tick_at)
 );
 CREATE INDEX schedule_ticks_queued ON schedule_ticks(schedule_id, tick_at) WHERE status = 'queued';
+`,
+  },
+  {
+    version: 3,
+    sql: `
+ALTER TABLE runs ADD COLUMN concurrency_key TEXT;
+ALTER TABLE runs ADD COLUMN concurrency_limit INTEGER;
+-- 1 while the run waits for a slot of its concurrency key (it is not due then).
+ALTER TABLE runs ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX runs_concurrency ON runs(concurrency_key, created_at, id) WHERE concurrency_key IS NOT NULL AND status NOT IN ('completed', 'failed', 'cancelled');
+
+-- A run with a concurrency key is admitted (due) only while fewer than its limit of earlier runs with
+-- that key are unfinished; otherwise it is queued, and each run that ends admits the next in line.
+CREATE OR REPLACE FUNCTION kernel_insert_run(r jsonb, now_ms bigint) RETURNS boolean LANGUAGE plpgsql AS $f$
+DECLARE claimed boolean := jsonb_typeof(r->'claimedBy') = 'object'; n int; ckey text := r->>'concurrencyKey'; waiting boolean := false;
+BEGIN
+  IF ckey IS NOT NULL THEN
+    PERFORM pg_advisory_xact_lock(hashtext('kernel-concurrency:' || ckey));
+    SELECT count(*) >= (r->>'concurrencyLimit')::int INTO waiting FROM (
+      SELECT 1 FROM runs WHERE concurrency_key = ckey AND status NOT IN ('completed', 'failed', 'cancelled') LIMIT (r->>'concurrencyLimit')::int) x;
+    claimed := claimed AND NOT waiting;
+  END IF;
+  INSERT INTO runs (id, namespace, workflow, key, status, input, parent_id, parent_seq, epoch, lease_owner,
+    lease_expires_at, wake_at, timeout_ms, deadline_at, created_at, updated_at, concurrency_key, concurrency_limit, queued)
+  VALUES (r->>'id', r->>'namespace', r->>'workflow', r->>'key', CASE WHEN claimed THEN 'running' ELSE 'pending' END,
+    r->>'input', r->>'parentId', (r->>'parentSeq')::int, CASE WHEN claimed THEN 1 ELSE 0 END,
+    CASE WHEN claimed THEN r->'claimedBy'->>'owner' END, CASE WHEN claimed THEN (r->'claimedBy'->>'leaseExpiresAt')::bigint END,
+    CASE WHEN claimed OR waiting THEN NULL ELSE now_ms END,
+    (r->>'timeoutMs')::bigint, now_ms + (r->>'timeoutMs')::bigint, now_ms, now_ms, ckey, (r->>'concurrencyLimit')::int,
+    CASE WHEN waiting THEN 1 ELSE 0 END)
+  ON CONFLICT DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n = 1;
+END $f$;
+
+-- The run ended (or was cancelled) and held a slot of its concurrency key: the next queued run goes.
+DROP FUNCTION kernel_admit_next(text, bigint);
+CREATE FUNCTION kernel_admit_next(ended text, now_ms bigint) RETURNS boolean LANGUAGE plpgsql AS $f$
+DECLARE ckey text; n int;
+BEGIN
+  SELECT concurrency_key INTO ckey FROM runs WHERE id = ended AND queued = 0;
+  IF ckey IS NULL THEN RETURN false; END IF;
+  PERFORM pg_advisory_xact_lock(hashtext('kernel-concurrency:' || ckey));
+  UPDATE runs SET queued = 0, wake_at = now_ms, updated_at = now_ms WHERE id = (
+    SELECT id FROM runs WHERE concurrency_key = ckey AND queued = 1 AND status = 'pending' ORDER BY created_at, id LIMIT 1);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n = 1;
+END $f$;
 `,
   },
 ];

@@ -59,17 +59,20 @@ export class SqliteStore implements Store {
       byKey: p("SELECT * FROM runs WHERE workflow = ? AND key = ?"),
       journal: p("SELECT * FROM entries WHERE run_id = ? ORDER BY seq"),
       events: p("SELECT * FROM events WHERE run_id = ? AND consumed_seq IS NULL ORDER BY id"),
+      // Fair across namespaces: each namespace's due runs are ranked by due time, and a claim takes every
+      // namespace's first before any namespace's second, so one tenant's flood cannot starve another's run.
       // INDEXED BY: without ANALYZE statistics SQLite prefers runs_status and scans every sleeping run.
       claim: p(`
         UPDATE runs SET status = 'running', epoch = epoch + 1, lease_owner = ?, lease_expires_at = ?, updated_at = ?, waiting = NULL
         WHERE id IN (
           SELECT id FROM (
-            SELECT id, wake_at AS t FROM runs INDEXED BY runs_wake WHERE status IN ('pending', 'suspended') AND wake_at <= ?
-              AND workflow IN (SELECT value FROM json_each(?))
-            UNION ALL
-            SELECT id, lease_expires_at AS t FROM runs INDEXED BY runs_lease WHERE status = 'running' AND lease_expires_at <= ?
-              AND workflow IN (SELECT value FROM json_each(?))
-          ) ORDER BY t LIMIT ?)
+            SELECT id, t, row_number() OVER (PARTITION BY namespace ORDER BY t) AS rn FROM (
+              SELECT id, namespace, wake_at AS t FROM runs INDEXED BY runs_wake WHERE status IN ('pending', 'suspended') AND wake_at <= ?
+                AND workflow IN (SELECT value FROM json_each(?))
+              UNION ALL
+              SELECT id, namespace, lease_expires_at AS t FROM runs INDEXED BY runs_lease WHERE status = 'running' AND lease_expires_at <= ?
+                AND workflow IN (SELECT value FROM json_each(?))))
+          ORDER BY rn, t LIMIT ?)
         RETURNING *`),
       renew: p("UPDATE runs SET lease_expires_at = ? WHERE id = ? AND epoch = ? AND lease_owner = ? AND status = 'running'"),
       nextWake: p(`
@@ -94,8 +97,11 @@ export class SqliteStore implements Store {
         WHERE e.run_id = ? AND e.kind = 'invoke' AND e.status = 'failed'`),
       reopenEntry: p("UPDATE entries SET status = 'waiting', error = NULL, updated_at = ? WHERE run_id = ? AND seq = ?"),
       deleteFailed: p("DELETE FROM entries WHERE run_id = ? AND status = 'failed'"),
-      reopenRun: p(`UPDATE runs SET status = 'pending', error = NULL, output = NULL, completed_at = NULL, wake_at = ?,
+      // A retried run takes a slot of its concurrency key again, or queues for one.
+      reopenRun: p(`UPDATE runs SET status = 'pending', error = NULL, output = NULL, completed_at = NULL, queued = CASE WHEN concurrency_key IS NOT NULL AND (SELECT count(*) FROM runs o WHERE o.concurrency_key = runs.concurrency_key AND o.id <> runs.id
+          AND o.status NOT IN ('completed', 'failed', 'cancelled')) >= concurrency_limit THEN 1 ELSE 0 END,
         updated_at = ?, deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE ? + timeout_ms END WHERE id = ?`),
+      wakeReopened: p("UPDATE runs SET wake_at = CASE WHEN queued = 1 THEN NULL ELSE ? END WHERE id = ?"),
     };
   }
 
@@ -215,7 +221,10 @@ export class SqliteStore implements Store {
       if (["completed", "failed", "cancelled"].includes(row.status)) throw new RunFinishedError(runId, row.status, "cancel");
       const error = JSON.stringify({ name: "CancelledError", message: `run ${runId} was cancelled`, code: "cancelled" });
       const ids = (this.#q.cancelTree!.all(runId, now, now, error) as { id: string }[]).map((r) => r.id);
-      for (const id of ids) this.#fences.delete(id);
+      for (const id of ids) {
+        this.#fences.delete(id);
+        this.#writes.admitNext(id, now);
+      }
       this.#q.wakeParentOf!.run(now, runId);
       return ids;
     });
@@ -238,7 +247,8 @@ export class SqliteStore implements Store {
       this.#q.reopenEntry!.run(now, runId, f.seq);
     }
     this.#q.deleteFailed!.run(runId);
-    this.#q.reopenRun!.run(now, now, now, runId);
+    this.#q.reopenRun!.run(now, now, runId);
+    this.#q.wakeReopened!.run(now, runId);
   }
 
   async insertSchedule(s: ScheduleRecord): Promise<boolean> {

@@ -101,6 +101,16 @@ CREATE TABLE schedule_ticks (
 CREATE INDEX schedule_ticks_queued ON schedule_ticks(schedule_id, tick_at) WHERE status = 'queued';
 `,
   },
+  {
+    version: 3,
+    sql: `
+ALTER TABLE runs ADD COLUMN concurrency_key TEXT;
+ALTER TABLE runs ADD COLUMN concurrency_limit INTEGER;
+-- 1 while the run waits for a slot of its concurrency key (it is not due then).
+ALTER TABLE runs ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX runs_concurrency ON runs(concurrency_key, created_at, id) WHERE concurrency_key IS NOT NULL AND status NOT IN ('completed', 'failed', 'cancelled');
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

@@ -22,12 +22,20 @@ export class SqliteWrites {
   readonly #finish: StatementSync;
   readonly #wakeParent: StatementSync;
   readonly #release: StatementSync;
+  readonly #slotsTaken: StatementSync;
+  readonly #admitNext: StatementSync;
 
   constructor(db: DatabaseSync) {
     this.#insertRun = db.prepare(`
       INSERT INTO runs (id, namespace, workflow, key, status, input, parent_id, parent_seq, epoch, lease_owner,
-        lease_expires_at, wake_at, timeout_ms, deadline_at, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+        lease_expires_at, wake_at, timeout_ms, deadline_at, created_at, updated_at, concurrency_key, concurrency_limit, queued)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+    this.#slotsTaken = db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM runs WHERE concurrency_key = ?
+      AND status NOT IN ('completed', 'failed', 'cancelled') LIMIT ?)`);
+    this.#admitNext = db.prepare(`
+      UPDATE runs SET queued = 0, wake_at = ?, updated_at = ? WHERE id = (
+        SELECT id FROM runs WHERE concurrency_key = (SELECT concurrency_key FROM runs WHERE id = ? AND queued = 0)
+          AND queued = 1 AND status = 'pending' ORDER BY created_at, id LIMIT 1)`);
     this.#findByKey = db.prepare("SELECT id FROM runs WHERE workflow = ? AND key = ?");
     this.#fence = db.prepare("SELECT epoch, lease_owner, status FROM runs WHERE id = ?");
     this.#putEntry = db.prepare(`
@@ -85,14 +93,15 @@ export class SqliteWrites {
     let i = 0;
     const first = g.ops[0];
     if (first?.op === "insertRun" && first.run.id === g.runId) {
-      if (!this.#insert(first, now)) {
+      const inserted = this.#insert(first, now);
+      if (inserted === "conflict") {
         const existing = first.run.key ? (this.#findByKey.get(first.run.workflow, first.run.key) as { id: string } | undefined) : undefined;
         return { ok: false, reason: "conflict", existingRunId: existing?.id ?? first.run.id };
       }
       i = 1;
       if (g.epoch === 0) return { ok: true };
-      // Just inserted, claimed by its writer at epoch 1.
-      fence = { epoch: 1, lease_owner: first.run.claimedBy?.owner ?? null, status: first.run.claimedBy ? "running" : "pending" };
+      // Just inserted: claimed by its writer at epoch 1, unless it had to queue for its concurrency key.
+      fence = inserted === "claimed" ? { epoch: 1, lease_owner: g.owner, status: "running" } : undefined;
     }
     if (!fence || fence.epoch !== g.epoch || fence.lease_owner !== g.owner || fence.status !== "running") {
       return { ok: false, reason: "lease_lost" };
@@ -101,15 +110,26 @@ export class SqliteWrites {
     return { ok: true };
   }
 
-  #insert(o: Extract<WriteOp, { op: "insertRun" }>, now: number): boolean {
+  /** Inserts a run: "claimed" by its writer, "inserted" (pending or queued for its concurrency key), or "conflict". */
+  #insert(o: Extract<WriteOp, { op: "insertRun" }>, now: number): "claimed" | "inserted" | "conflict" {
     const r = o.run;
-    const c = r.claimedBy;
+    const key = r.concurrencyKey ?? null;
+    const limit = r.concurrencyLimit ?? 1;
+    // SQLite runs one writer at a time, so counting the key's unfinished runs here cannot race another insert.
+    const waiting = key !== null && Number((this.#slotsTaken.get(key, limit) as { n: number }).n) >= limit;
+    const c = waiting ? null : r.claimedBy;
     const res = this.#insertRun.run(
       r.id, r.namespace, r.workflow, r.key, c ? "running" : "pending", r.input, r.parentId, r.parentSeq,
-      c ? 1 : 0, c?.owner ?? null, c?.leaseExpiresAt ?? null, c ? null : now, r.timeoutMs,
-      r.timeoutMs === null ? null : now + r.timeoutMs, now, now,
+      c ? 1 : 0, c?.owner ?? null, c?.leaseExpiresAt ?? null, c || waiting ? null : now, r.timeoutMs,
+      r.timeoutMs === null ? null : now + r.timeoutMs, now, now, key, key === null ? null : limit, waiting ? 1 : 0,
     );
-    return Number(res.changes) === 1;
+    if (Number(res.changes) !== 1) return "conflict";
+    return c ? "claimed" : "inserted";
+  }
+
+  /** The run ended or was cancelled: if it held a slot of a concurrency key, the next queued run becomes due. */
+  admitNext(runId: string, now: number): boolean {
+    return Number(this.#admitNext.run(now, now, runId).changes) === 1;
   }
 
   #op(runId: string, o: WriteOp, now: number): void {
@@ -134,6 +154,7 @@ export class SqliteWrites {
       case "finish":
         this.#finish.run(o.status, o.output, o.error ? JSON.stringify(o.error) : null, now, now, runId);
         this.#wakeParent.run(now, runId);
+        this.admitNext(runId, now);
         return;
       case "release":
         this.#release.run(now, now, runId);
