@@ -1,5 +1,6 @@
 import type { Clock } from "./clock.ts";
 import { type CommandScope, makeContext, type Waiter } from "./commands/index.ts";
+import { never } from "./commands/scope.ts";
 import type { Committer } from "./committer.ts";
 import { CancelledError, LeaseLostError, NonDeterminismError, RunTimeoutError, type StoredError, toStoredError } from "./errors.ts";
 import { decodeJson, encodeJson } from "./json.ts";
@@ -187,6 +188,23 @@ export class Execution implements CommandScope {
     });
   }
 
+  continueAsNew(input: unknown): Promise<never> {
+    if (this.#state !== "running") return never();
+    const json = encodeJson(input, `the input of run ${this.runId} continuing as new`, this.host.maxValueBytes);
+    if (this.#diverged()) return never();
+    this.#state = "finishing";
+    this.#stop(this.controllers.size > 0 ? new CancelledError(this.runId) : undefined);
+    this.write({ op: "continueAsNew", input: json }).then(
+      (r) => {
+        if (this.#state !== "finishing" || !r.ok) return;
+        this.#state = "done";
+        this.host.released(this, "finished");
+      },
+      () => {},
+    );
+    return never();
+  }
+
   // ---- suspension and the end of the run ----
 
   #schedule(): void {
@@ -270,10 +288,15 @@ export class Execution implements CommandScope {
     this.#schedule();
   }
 
-  #complete(value: unknown): void {
-    if (this.#state !== "running") return;
+  /** At the end of the workflow code, journal entries left unvisited mean the code changed: fail the run. */
+  #diverged(): boolean {
     const left = [...this.#journal.values()].sort((a, b) => a.seq - b.seq)[0];
-    if (left) return this.#fail(new NonDeterminismError(this.runId, left.seq, `${left.kind} "${left.name}"`, "the end of the workflow"));
+    if (left) this.#fail(new NonDeterminismError(this.runId, left.seq, `${left.kind} "${left.name}"`, "the end of the workflow"));
+    return left !== undefined;
+  }
+
+  #complete(value: unknown): void {
+    if (this.#state !== "running" || this.#diverged()) return;
     let output: string | null;
     try {
       output = encodeJson(value, `the result of run ${this.runId}`, this.host.maxValueBytes);

@@ -58,6 +58,8 @@ export interface RunInfo {
   concurrencyKey: string | null;
   /** Waiting for a slot of its concurrency key. */
   queued: boolean;
+  /** Times it continued as new. */
+  generation: number;
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;
@@ -275,6 +277,6 @@ function toInfo(r: RunRecord): RunInfo {
   return {
     id: r.id, namespace: r.namespace, workflow: r.workflow, key: r.key, status: r.status, input: decodeJson(r.input),
     output: decodeJson(r.output), error: r.error, parentId: r.parentId, wakeAt: r.wakeAt, waiting: r.waiting,
-    leaseOwner: r.leaseOwner, epoch: r.epoch, concurrencyKey: r.concurrencyKey, queued: r.queued, createdAt: r.createdAt, updatedAt: r.updatedAt, completedAt: r.completedAt,
+    leaseOwner: r.leaseOwner, epoch: r.epoch, concurrencyKey: r.concurrencyKey, queued: r.queued, generation: r.generation, createdAt: r.createdAt, updatedAt: r.updatedAt, completedAt: r.completedAt,
   };
 }

@@ -41,6 +41,11 @@ export interface WorkflowContext {
   uuid(): Promise<string>;
   /** A float in [0, 1), recorded. */
   random(): Promise<number>;
+  /**
+   * Ends this execution and starts the run again from the top with `input` and an empty journal
+   * (same run id; buffered events stay). Keeps an endless workflow's history bounded: `return ctx.continueAsNew(next)`.
+   */
+  continueAsNew(input: unknown): Promise<never>;
 }
 
 /** Runs whose key is equal run `limit` at a time (default 1), in the order they were started; the others queue. */

@@ -22,5 +22,6 @@ export function makeContext(s: CommandScope): WorkflowContext {
     now: () => recorded(s, "now", () => s.host.clock.now()),
     uuid: () => recorded(s, "uuid", () => randomUUID()),
     random: () => recorded(s, "random", () => Math.random()),
+    continueAsNew: (input) => s.continueAsNew(input),
   };
 }

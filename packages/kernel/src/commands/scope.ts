@@ -36,6 +36,7 @@ export interface CommandScope {
   until(at: number): Promise<void>;
   wait(w: Waiter): void;
   track<T>(p: Promise<T>): Promise<T>;
+  continueAsNew(input: unknown): Promise<never>;
   controllers: Set<AbortController>;
 }
 

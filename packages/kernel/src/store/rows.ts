@@ -29,6 +29,7 @@ export function toRun(r: Row): RunRecord {
     deadlineAt: num(r.deadline_at),
     concurrencyKey: str(r.concurrency_key),
     queued: Number(r.queued ?? 0) === 1,
+    generation: Number(r.generation ?? 0),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     completedAt: num(r.completed_at),

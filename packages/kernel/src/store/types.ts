@@ -35,6 +35,8 @@ export interface RunRecord {
   concurrencyKey: string | null;
   /** True while it waits for a slot of its concurrency key. */
   queued: boolean;
+  /** Times the run continued as new. */
+  generation: number;
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;
@@ -94,6 +96,8 @@ export type WriteOp =
   | { op: "consumeEvent"; eventRowId: number; seq: number }
   | { op: "suspend"; wakeAt: number | null; events: string[]; children: string[] }
   | { op: "finish"; status: "completed" | "failed"; output: string | null; error: StoredError | null }
+  /** Restarts the run with fresh input and an empty journal (its consumed events go too), runnable at once. */
+  | { op: "continueAsNew"; input: string | null }
   /** Gives the run back untouched (a worker shutting down): runnable again at once by any worker. */
   | { op: "release" };
 

@@ -149,6 +149,14 @@ BEGIN
           UPDATE runs SET wake_at = now_ms WHERE id = (SELECT parent_id FROM runs WHERE id = g->>'runId') AND status = 'suspended';
           IF FOUND THEN notify := true; END IF;
           IF kernel_admit_next(g->>'runId', now_ms) THEN notify := true; END IF;
+        WHEN 'continueAsNew' THEN
+          DELETE FROM entries WHERE run_id = g->>'runId';
+          DELETE FROM events WHERE run_id = g->>'runId' AND consumed_seq IS NOT NULL;
+          UPDATE runs SET input = op->>'input', generation = generation + 1, status = 'pending', lease_owner = NULL,
+            lease_expires_at = NULL, wake_at = now_ms, waiting = NULL, updated_at = now_ms,
+            deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE now_ms + timeout_ms END
+          WHERE id = g->>'runId';
+          notify := true;
         WHEN 'release' THEN
           UPDATE runs SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, wake_at = now_ms, updated_at = now_ms
           WHERE id = g->>'runId';
@@ -203,6 +211,8 @@ ALTER TABLE runs ADD COLUMN concurrency_key TEXT;
 ALTER TABLE runs ADD COLUMN concurrency_limit INTEGER;
 -- 1 while the run waits for a slot of its concurrency key (it is not due then).
 ALTER TABLE runs ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
+-- How many times the run continued as new (each time with fresh input and an empty journal).
+ALTER TABLE runs ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX runs_concurrency ON runs(concurrency_key, created_at, id) WHERE concurrency_key IS NOT NULL AND status NOT IN ('completed', 'failed', 'cancelled');
 
 -- A run with a concurrency key is admitted (due) only while fewer than its limit of earlier runs with

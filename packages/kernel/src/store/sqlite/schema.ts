@@ -108,6 +108,8 @@ ALTER TABLE runs ADD COLUMN concurrency_key TEXT;
 ALTER TABLE runs ADD COLUMN concurrency_limit INTEGER;
 -- 1 while the run waits for a slot of its concurrency key (it is not due then).
 ALTER TABLE runs ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
+-- How many times the run continued as new (each time with fresh input and an empty journal).
+ALTER TABLE runs ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX runs_concurrency ON runs(concurrency_key, created_at, id) WHERE concurrency_key IS NOT NULL AND status NOT IN ('completed', 'failed', 'cancelled');
 `,
   },

@@ -22,7 +22,9 @@ export class SqliteWrites {
   readonly #finish: StatementSync;
   readonly #wakeParent: StatementSync;
   readonly #release: StatementSync;
+  readonly #continue: StatementSync;
   readonly #slotsTaken: StatementSync;
+  readonly #renew: StatementSync[];
   readonly #admitNext: StatementSync;
 
   constructor(db: DatabaseSync) {
@@ -30,6 +32,10 @@ export class SqliteWrites {
       INSERT INTO runs (id, namespace, workflow, key, status, input, parent_id, parent_seq, epoch, lease_owner,
         lease_expires_at, wake_at, timeout_ms, deadline_at, created_at, updated_at, concurrency_key, concurrency_limit, queued)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+    this.#renew = [
+      db.prepare("DELETE FROM entries WHERE run_id = ?"),
+      db.prepare("DELETE FROM events WHERE run_id = ? AND consumed_seq IS NOT NULL"),
+    ];
     this.#slotsTaken = db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM runs WHERE concurrency_key = ?
       AND status NOT IN ('completed', 'failed', 'cancelled') LIMIT ?)`);
     this.#admitNext = db.prepare(`
@@ -63,6 +69,10 @@ export class SqliteWrites {
         lease_expires_at = NULL, wake_at = NULL, waiting = NULL WHERE id = ?`);
     this.#release = db.prepare(`
       UPDATE runs SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, wake_at = ?, updated_at = ? WHERE id = ?`);
+    this.#continue = db.prepare(`
+      UPDATE runs SET input = ?, generation = generation + 1, status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
+        wake_at = ?, waiting = NULL, updated_at = ?, deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE ? + timeout_ms END
+      WHERE id = ?`);
     this.#wakeParent = db.prepare(`
       UPDATE runs SET wake_at = ? WHERE id = (SELECT parent_id FROM runs WHERE id = ?) AND status = 'suspended'`);
   }
@@ -82,7 +92,7 @@ export class SqliteWrites {
       const res = this.#apply(g, now, fence);
       if (res.ok && g.epoch > 0) {
         // The run left "running", or was just inserted claimed: what we know of its row changes with it.
-        if (g.ops.some((o) => o.op === "finish" || o.op === "suspend" || o.op === "release")) fences.delete(g.runId);
+        if (g.ops.some((o) => o.op === "finish" || o.op === "suspend" || o.op === "release" || o.op === "continueAsNew")) fences.delete(g.runId);
         else if (ownInsert) fences.set(g.runId, { epoch: 1, lease_owner: g.owner, status: "running" });
       }
       return res;
@@ -158,6 +168,10 @@ export class SqliteWrites {
         return;
       case "release":
         this.#release.run(now, now, runId);
+        return;
+      case "continueAsNew":
+        for (const st of this.#renew) st.run(runId);
+        this.#continue.run(o.input, now, now, now, runId);
         return;
     }
   }
