@@ -14,7 +14,7 @@
 // ---- Commonly used ----
 /** Defines a workflow: a deterministic async function whose side effects go through its context. */
 export { workflow } from "./workflow.ts";
-export type { Workflow, WorkflowContext, WorkflowOptions, StepContext, StepOptions } from "./workflow.ts";
+export type { Workflow, WorkflowContext, WorkflowOptions, StepContext, StepOptions, ConcurrencyOptions } from "./workflow.ts";
 /** The kernel: start runs, send events, cancel, retry, inspect; its worker executes runs. */
 export { Kernel } from "./kernel.ts";
 export type { KernelOptions, StartOptions, RunHandle, RunInfo, JournalEntry, EventTarget } from "./kernel.ts";
@@ -23,7 +23,7 @@ export { openSqliteStore, SqliteStore } from "./store/sqlite/index.ts";
 export type { SqliteStoreOptions } from "./store/sqlite/index.ts";
 /** Cron schedules (kernel.schedules): types of their definitions and tick records. */
 export type { ScheduleInfo } from "./schedule/schedules.ts";
-export type { ScheduleSpec, OverlapPolicy, CatchUpPolicy, TickRecord, TickStatus } from "./schedule/types.ts";
+export type { ScheduleSpec, OverlapPolicy, CatchUpPolicy, TickRecord, TickStatus, ScheduleRecord, DueSchedule, SchedulePlan } from "./schedule/types.ts";
 /** Errors a step throws to steer retries. */
 export { FatalError, RetryableError } from "./errors.ts";
 
@@ -48,5 +48,5 @@ export type { WorkerOptions } from "./worker.ts";
 /** The store port, for implementing another store. */
 export type {
   Store, StoreStats, RunRecord, RunStatus, EntryRecord, EntryKind, EntryStatus, EventRecord, NewRun, WriteOp,
-  WriteGroup, GroupResult, ClaimRequest, RunFilter, EventInput, SendEventResult,
+  WriteGroup, GroupResult, ClaimRequest, RunFilter, EventInput, SendEventResult, Served, WorkerRecord,
 } from "./store/types.ts";

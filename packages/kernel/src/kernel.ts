@@ -4,7 +4,7 @@ import { Committer } from "./committer.ts";
 import { type Duration, toMs } from "./duration.ts";
 import { CancelledError, InvalidArgumentError, RunFailedError, RunNotFoundError, type StoredError } from "./errors.ts";
 import { decodeJson, encodeJson } from "./json.ts";
-import type { EntryKind, EntryStatus, NewRun, RunFilter, RunRecord, RunStatus, SendEventResult, Store } from "./store/types.ts";
+import type { EntryKind, EntryStatus, NewRun, RunFilter, RunRecord, RunStatus, SendEventResult, Store, WorkerRecord } from "./store/types.ts";
 import { type FinishedRun, Worker, type WorkerOptions } from "./worker.ts";
 import { Schedules } from "./schedule/schedules.ts";
 import { uuidv7 } from "./ids.ts";
@@ -60,6 +60,8 @@ export interface RunInfo {
   queued: boolean;
   /** Times it continued as new. */
   generation: number;
+  /** The workflow version it is pinned to (null until first claimed, for runs started by a schedule). */
+  version: string | null;
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;
@@ -147,7 +149,7 @@ export class Kernel {
     const lane = concurrencyOf(wf, input as never, namespace);
     const run: NewRun = {
       id: uuidv7(), namespace, workflow: wf.name, key: options.key ?? null, input: json,
-      parentId: null, parentSeq: null, timeoutMs, claimedBy: null, ...lane,
+      parentId: null, parentSeq: null, timeoutMs, claimedBy: null, version: wf.version, ...lane,
     };
     // A run that may have to queue for its lane is not started here speculatively: it starts when admitted.
     const local = lane ? null : this.worker?.startLocal(this.registry.get(wf.name) ?? wf, run);
@@ -225,6 +227,25 @@ export class Kernel {
     return this.listRuns({ status: "failed", limit });
   }
 
+  /** Workers that renewed their heartbeat within `staleMs` (default 3 leases of 30 s), with the workflow versions they run. */
+  async workers(staleMs = 90_000): Promise<WorkerRecord[]> {
+    const now = this.clock.now();
+    return (await this.store.listWorkers()).filter((w) => now - w.heartbeatAt <= staleMs);
+  }
+
+  /**
+   * Runs that are due but that no live worker can execute: their workflow or its pinned version is
+   * served by none (e.g. v1 runs after every worker moved to v2). They wait, visibly, here.
+   */
+  async unservedRuns(limit = 100, staleMs = 90_000): Promise<RunInfo[]> {
+    const live = await this.workers(staleMs);
+    const served = (r: RunRecord) => live.some((w) => r.workflow in w.workflows && (r.version === null || w.workflows[r.workflow] === r.version));
+    const now = this.clock.now();
+    const due = (r: RunRecord) => (r.status === "pending" && !r.queued) || (r.status === "suspended" && r.wakeAt !== null && r.wakeAt <= now);
+    const waiting = await this.store.listRuns({ status: ["pending", "suspended"], limit: 10_000 });
+    return waiting.filter((r) => due(r) && !served(r)).slice(0, limit).map(toInfo);
+  }
+
   /** A run's journal: one entry per command it issued. */
   async journal(runId: string): Promise<JournalEntry[]> {
     if (!(await this.store.getRun(runId))) throw new RunNotFoundError(`with id ${runId}`);
@@ -277,6 +298,6 @@ function toInfo(r: RunRecord): RunInfo {
   return {
     id: r.id, namespace: r.namespace, workflow: r.workflow, key: r.key, status: r.status, input: decodeJson(r.input),
     output: decodeJson(r.output), error: r.error, parentId: r.parentId, wakeAt: r.wakeAt, waiting: r.waiting,
-    leaseOwner: r.leaseOwner, epoch: r.epoch, concurrencyKey: r.concurrencyKey, queued: r.queued, generation: r.generation, createdAt: r.createdAt, updatedAt: r.updatedAt, completedAt: r.completedAt,
+    leaseOwner: r.leaseOwner, epoch: r.epoch, concurrencyKey: r.concurrencyKey, queued: r.queued, generation: r.generation, version: r.version, createdAt: r.createdAt, updatedAt: r.updatedAt, completedAt: r.completedAt,
   };
 }

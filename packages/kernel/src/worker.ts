@@ -70,6 +70,7 @@ export class Worker implements ExecutionHost {
   #pollTimer: NodeJS.Timeout | null = null;
   #renewTimer: unknown = null;
   #unsubscribe: (() => void) | null = null;
+  #startedAt = 0;
 
   constructor(deps: WorkerDeps, opts: WorkerOptions = {}) {
     this.#deps = deps;
@@ -102,6 +103,8 @@ export class Worker implements ExecutionHost {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#startedAt = this.clock.now();
+    void this.#heartbeat();
     this.#unsubscribe = this.store.onWork?.(() => this.signal()) ?? null;
     this.#poll();
     this.#renew();
@@ -130,6 +133,16 @@ export class Worker implements ExecutionHost {
     }
     this.#hot.clear();
     await this.committer.drain();
+    await this.store.removeWorker(this.id).catch(() => {});
+  }
+
+  /** Tells the store this worker is alive and which workflow versions it executes. */
+  async #heartbeat(): Promise<void> {
+    try {
+      await this.store.heartbeat({ id: this.id, workflows: this.#deps.registry.served(), startedAt: this.#startedAt, heartbeatAt: this.clock.now() });
+    } catch (e) {
+      if (this.#running) this.#deps.onError(e, "recording the worker's heartbeat");
+    }
   }
 
   /** Schedules changed: look at them on the next pass. */
@@ -223,13 +236,13 @@ export class Worker implements ExecutionHost {
         const limit = Math.min(this.#room(), 256);
         if (limit <= 0) break;
         const runs = await this.store.claim({
-          owner: this.id, limit, now: this.clock.now(), leaseMs: this.#leaseMs, workflows: this.#deps.registry.names(),
+          owner: this.id, limit, now: this.clock.now(), leaseMs: this.#leaseMs, workflows: this.#deps.registry.served(),
         });
         for (const r of runs) this.#adopt(r);
         if (runs.length === limit) this.#again = true;
       } while (this.#again && this.#running);
       if (this.#running) {
-        const next = await this.store.nextWakeAt(this.#deps.registry.names(), this.id);
+        const next = await this.store.nextWakeAt(this.#deps.registry.served(), this.id);
         this.#schedulesDueAt = next.schedules ?? Number.POSITIVE_INFINITY;
         // At capacity, a due run cannot be claimed anyway: wake for schedules only (a release signals for runs).
         const runs = this.#room() > 0 ? next.runs : null;
@@ -301,6 +314,7 @@ export class Worker implements ExecutionHost {
       if (!this.#running) return;
       const held = [...this.#active.values()].map((e) => ({ id: e.runId, epoch: e.epoch }));
       for (const [id, epoch] of this.#loading) held.push({ id, epoch });
+      await this.#heartbeat();
       try {
         const lost = await this.store.renewLeases(this.id, held, this.clock.now() + this.#leaseMs);
         for (const id of lost) this.#active.get(id)?.abandon(new LeaseLostError(id, this.#active.get(id)?.epoch ?? 0));

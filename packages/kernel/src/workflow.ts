@@ -64,6 +64,11 @@ export interface WorkflowOptions<I = unknown> {
   timeout?: Duration;
   /** Limits how many runs with the same key run at once; the rest wait their turn (FIFO). */
   concurrency?: ConcurrencyOptions<I>;
+  /**
+   * The version of this code (default "1"). A run is pinned to the version that started it and is only
+   * ever executed by a worker that has that version; bump it when a change would break runs in flight.
+   */
+  version?: string;
 }
 
 export interface Workflow<I = unknown, O = unknown> {
@@ -73,6 +78,7 @@ export interface Workflow<I = unknown, O = unknown> {
   readonly stepTimeoutMs: number | null;
   readonly timeoutMs: number | null;
   readonly concurrency: { key: (input: I) => string; limit: number } | null;
+  readonly version: string;
 }
 
 const NAME = /^[A-Za-z0-9_.:/-]{1,200}$/;
@@ -93,7 +99,15 @@ export function workflow<I = unknown, O = unknown>(
     stepTimeoutMs: options.stepTimeout === undefined ? null : toMs(options.stepTimeout),
     timeoutMs: options.timeout === undefined ? null : toMs(options.timeout),
     concurrency: options.concurrency === undefined ? null : concurrency(name, options.concurrency),
+    version: versionOf(name, options.version),
   });
+}
+
+function versionOf(name: string, v: unknown): string {
+  if (v === undefined) return "1";
+  if (typeof v !== "string" || !/^[A-Za-z0-9_.:+-]{1,100}$/.test(v))
+    throw new InvalidArgumentError(`workflow "${name}": version ${JSON.stringify(v)} is invalid; use 1 to 100 letters, digits or _ . : + -.`);
+  return v;
 }
 
 function concurrency<I>(name: string, c: ConcurrencyOptions<I>): { key: (input: I) => string; limit: number } {
@@ -133,5 +147,9 @@ export class Registry {
   }
   names(): string[] {
     return [...this.#byName.keys()];
+  }
+  /** name → version of every registered workflow: what a worker of this registry executes. */
+  served(): Record<string, string> {
+    return Object.fromEntries([...this.#byName.values()].map((w) => [w.name, w.version]));
   }
 }

@@ -1,6 +1,6 @@
 import type { StoredError } from "../errors.ts";
 import type { ScheduleRecord, TickRecord } from "../schedule/types.ts";
-import type { EntryKind, EntryRecord, EntryStatus, EventRecord, RunRecord, RunStatus } from "./types.ts";
+import type { EntryKind, EntryRecord, EntryStatus, EventRecord, RunRecord, RunStatus, WorkerRecord } from "./types.ts";
 
 type Row = Record<string, unknown>;
 
@@ -30,6 +30,7 @@ export function toRun(r: Row): RunRecord {
     concurrencyKey: str(r.concurrency_key),
     queued: Number(r.queued ?? 0) === 1,
     generation: Number(r.generation ?? 0),
+    version: str(r.version),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     completedAt: num(r.completed_at),
@@ -99,4 +100,8 @@ export function toTick(r: Row): TickRecord {
 export const SCHEDULE_COLUMNS = "id, namespace, workflow, cron, timezone, input, overlap, catch_up, catch_up_max, paused, next_at, due_at, last_run_id, created_at, updated_at";
 export function scheduleValues(s: ScheduleRecord): (string | number | null)[] {
   return [s.id, s.namespace, s.workflow, s.cron, s.timezone, s.input, s.overlap, s.catchUp, s.catchUpMax, s.paused ? 1 : 0, s.nextAt, s.dueAt, s.lastRunId, s.createdAt, s.updatedAt];
+}
+
+export function toWorker(r: Row): WorkerRecord {
+  return { id: String(r.id), workflows: JSON.parse(String(r.workflows)) as WorkerRecord["workflows"], startedAt: Number(r.started_at), heartbeatAt: Number(r.heartbeat_at) };
 }

@@ -37,6 +37,8 @@ export interface RunRecord {
   queued: boolean;
   /** Times the run continued as new. */
   generation: number;
+  /** The workflow version it is pinned to (null until a worker first claims it, for runs started without code). */
+  version: string | null;
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;
@@ -82,6 +84,8 @@ export interface NewRun {
   parentId: string | null;
   parentSeq: number | null;
   timeoutMs: number | null;
+  /** The version of the workflow that started it; null to pin it to the first worker that claims it. */
+  version?: string | null;
   /** Set when the run is inserted already claimed by the starting worker (its first epoch is 1). */
   claimedBy: { owner: string; leaseExpiresAt: number } | null;
   /** Runs with one key run at most `concurrencyLimit` at a time, in the order they were started. */
@@ -114,12 +118,22 @@ export type GroupResult =
   | { ok: false; reason: "lease_lost" }
   | { ok: false; reason: "conflict"; existingRunId: string };
 
+/** The workflows a worker executes: name → version. It claims only runs pinned to those versions (or not pinned yet, pinning them). */
+export type Served = Record<string, string>;
+
 export interface ClaimRequest {
   owner: string;
   limit: number;
   now: number;
   leaseMs: number;
-  workflows: string[];
+  workflows: Served;
+}
+
+export interface WorkerRecord {
+  id: string;
+  workflows: Served;
+  startedAt: number;
+  heartbeatAt: number;
 }
 
 export interface RunFilter {
@@ -156,7 +170,7 @@ export interface Store {
   /** Extends the leases this owner holds; returns the ids it no longer holds. */
   renewLeases(owner: string, runs: { id: string; epoch: number }[], expiresAt: number): Promise<string[]>;
   /** Earliest time at which some run becomes claimable (timer due or another owner's lease expired), and the earliest due schedule. */
-  nextWakeAt(workflows: string[], owner: string): Promise<{ runs: number | null; schedules: number | null }>;
+  nextWakeAt(workflows: Served, owner: string): Promise<{ runs: number | null; schedules: number | null }>;
   getRun(id: string): Promise<RunRecord | null>;
   getRuns(ids: string[]): Promise<RunRecord[]>;
   findRunByKey(workflow: string, key: string): Promise<RunRecord | null>;
@@ -184,6 +198,10 @@ export interface Store {
    * applies the plans (runs, tick records, next due time) in the same transaction. Returns the runs started.
    */
   fireSchedules(now: number, limit: number, plan: (s: DueSchedule) => SchedulePlan): Promise<number>;
+  /** Records (or refreshes) a live worker and the workflow versions it executes. */
+  heartbeat(worker: WorkerRecord): Promise<void>;
+  removeWorker(id: string): Promise<void>;
+  listWorkers(): Promise<WorkerRecord[]>;
   /** Calls `fn` when any process commits runnable work (stores shared between processes); returns an unsubscribe. */
   onWork?(fn: () => void): () => void;
   close(): Promise<void>;

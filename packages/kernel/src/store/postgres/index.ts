@@ -1,10 +1,10 @@
 import pg from "pg";
 import { InvalidArgumentError, RunFinishedError, RunNotFoundError, StoreClosedError } from "../../errors.ts";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
-import { toEntry, toEvent, toRun, toSchedule } from "../rows.ts";
+import { toEntry, toEvent, toRun, toSchedule, toWorker } from "../rows.ts";
 import type {
   ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, RunFilter, RunRecord, SendEventResult, Store,
-  StoreStats, WriteGroup,
+  Served, StoreStats, WorkerRecord, WriteGroup,
 } from "../types.ts";
 import { connectionError, describeUrl, isInvalidUrl, pgTypes } from "./connect.ts";
 import { Listener } from "./listen.ts";
@@ -84,22 +84,23 @@ export class PostgresStore implements Store {
   }
 
   async claim(req: ClaimRequest): Promise<RunRecord[]> {
-    if (req.limit <= 0 || req.workflows.length === 0) return [];
+    if (req.limit <= 0 || Object.keys(req.workflows).length === 0) return [];
     // Fair across namespaces: each namespace's due runs are ranked by due time, and a claim takes every
     // namespace's first before any namespace's second. A row another worker locked is skipped; one it
     // claimed meanwhile fails the re-check in the UPDATE.
     const { rows } = await this.#q(
       `WITH due AS (
          SELECT id, namespace, coalesce(wake_at, lease_expires_at) AS t FROM runs
-         WHERE workflow = ANY($5::text[])
+         WHERE $5::jsonb ? workflow AND (version IS NULL OR version = $5::jsonb ->> workflow)
            AND ((status IN ('pending', 'suspended') AND wake_at <= $3) OR (status = 'running' AND lease_expires_at <= $3))),
        ranked AS (SELECT id, t, row_number() OVER (PARTITION BY namespace ORDER BY t) AS rn FROM due ORDER BY rn, t LIMIT $4 * 4),
        c AS (SELECT r.id FROM runs r JOIN ranked k ON k.id = r.id ORDER BY k.rn, k.t LIMIT $4 FOR UPDATE OF r SKIP LOCKED)
-       UPDATE runs r SET status = 'running', epoch = r.epoch + 1, lease_owner = $1, lease_expires_at = $2, updated_at = $3, waiting = NULL
+       UPDATE runs r SET status = 'running', epoch = r.epoch + 1, lease_owner = $1, lease_expires_at = $2, updated_at = $3, waiting = NULL,
+         version = coalesce(r.version, $5::jsonb ->> r.workflow)
        FROM c WHERE r.id = c.id
          AND ((r.status IN ('pending', 'suspended') AND r.wake_at <= $3) OR (r.status = 'running' AND r.lease_expires_at <= $3))
        RETURNING r.*`,
-      [req.owner, req.now + req.leaseMs, req.now, req.limit, req.workflows],
+      [req.owner, req.now + req.leaseMs, req.now, req.limit, JSON.stringify(req.workflows)],
     );
     this.stats.commits++;
     return this.#count(rows).map(toRun);
@@ -116,13 +117,15 @@ export class PostgresStore implements Store {
     return runs.filter((r) => !kept.has(r.id)).map((r) => r.id);
   }
 
-  async nextWakeAt(workflows: string[], owner: string): Promise<{ runs: number | null; schedules: number | null }> {
+  async nextWakeAt(workflows: Served, owner: string): Promise<{ runs: number | null; schedules: number | null }> {
     const { rows } = await this.#q<{ runs: number | null; schedules: number | null }>(
       `SELECT least(
-         (SELECT min(wake_at) FROM runs WHERE status IN ('pending', 'suspended') AND wake_at IS NOT NULL AND workflow = ANY($1::text[])),
-         (SELECT min(lease_expires_at) FROM runs WHERE status = 'running' AND lease_owner <> $2 AND workflow = ANY($1::text[]))) AS runs,
+         (SELECT min(wake_at) FROM runs WHERE status IN ('pending', 'suspended') AND wake_at IS NOT NULL
+            AND $1::jsonb ? workflow AND (version IS NULL OR version = $1::jsonb ->> workflow)),
+         (SELECT min(lease_expires_at) FROM runs WHERE status = 'running' AND lease_owner <> $2
+            AND $1::jsonb ? workflow AND (version IS NULL OR version = $1::jsonb ->> workflow))) AS runs,
        (SELECT min(due_at) FROM schedules WHERE paused = 0) AS schedules`,
-      [workflows, owner],
+      [JSON.stringify(workflows), owner],
     );
     this.stats.reads++;
     return { runs: rows[0]?.runs ?? null, schedules: rows[0]?.schedules ?? null };
@@ -243,6 +246,22 @@ export class PostgresStore implements Store {
       await retry(runId);
       await c.query("SELECT pg_notify($1, '')", [this.#channel]);
     });
+  }
+
+  async heartbeat(w: WorkerRecord): Promise<void> {
+    await this.#q(
+      `INSERT INTO workers (id, workflows, started_at, heartbeat_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (id) DO UPDATE SET workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at`,
+      [w.id, JSON.stringify(w.workflows), w.startedAt, w.heartbeatAt],
+    );
+  }
+
+  async removeWorker(id: string): Promise<void> {
+    await this.#q("DELETE FROM workers WHERE id = $1", [id]);
+  }
+
+  async listWorkers(): Promise<WorkerRecord[]> {
+    return (await this.#rows("SELECT * FROM workers ORDER BY started_at")).map(toWorker);
   }
 
   async insertSchedule(s: ScheduleRecord): Promise<boolean> {

@@ -213,6 +213,10 @@ ALTER TABLE runs ADD COLUMN concurrency_limit INTEGER;
 ALTER TABLE runs ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
 -- How many times the run continued as new (each time with fresh input and an empty journal).
 ALTER TABLE runs ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+-- The version of its workflow a run is pinned to (set at start, or by the first worker to claim it).
+ALTER TABLE runs ADD COLUMN version TEXT;
+-- Live workers and the workflow versions they execute, refreshed with their lease renewals.
+CREATE TABLE workers (id TEXT PRIMARY KEY, workflows TEXT NOT NULL, started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL);
 CREATE INDEX runs_concurrency ON runs(concurrency_key, created_at, id) WHERE concurrency_key IS NOT NULL AND status NOT IN ('completed', 'failed', 'cancelled');
 
 -- A run with a concurrency key is admitted (due) only while fewer than its limit of earlier runs with
@@ -227,13 +231,13 @@ BEGIN
     claimed := claimed AND NOT waiting;
   END IF;
   INSERT INTO runs (id, namespace, workflow, key, status, input, parent_id, parent_seq, epoch, lease_owner,
-    lease_expires_at, wake_at, timeout_ms, deadline_at, created_at, updated_at, concurrency_key, concurrency_limit, queued)
+    lease_expires_at, wake_at, timeout_ms, deadline_at, created_at, updated_at, concurrency_key, concurrency_limit, queued, version)
   VALUES (r->>'id', r->>'namespace', r->>'workflow', r->>'key', CASE WHEN claimed THEN 'running' ELSE 'pending' END,
     r->>'input', r->>'parentId', (r->>'parentSeq')::int, CASE WHEN claimed THEN 1 ELSE 0 END,
     CASE WHEN claimed THEN r->'claimedBy'->>'owner' END, CASE WHEN claimed THEN (r->'claimedBy'->>'leaseExpiresAt')::bigint END,
     CASE WHEN claimed OR waiting THEN NULL ELSE now_ms END,
     (r->>'timeoutMs')::bigint, now_ms + (r->>'timeoutMs')::bigint, now_ms, now_ms, ckey, (r->>'concurrencyLimit')::int,
-    CASE WHEN waiting THEN 1 ELSE 0 END)
+    CASE WHEN waiting THEN 1 ELSE 0 END, r->>'version')
   ON CONFLICT DO NOTHING;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n = 1;

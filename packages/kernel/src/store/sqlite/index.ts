@@ -4,10 +4,10 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { RunFinishedError, RunNotFoundError, StoreClosedError } from "../../errors.ts";
 import type {
   ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, RunFilter, RunRecord, SendEventResult, Store,
-  StoreStats, WriteGroup,
+  Served, StoreStats, WorkerRecord, WriteGroup,
 } from "../types.ts";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
-import { toEntry, toEvent, toRun } from "../rows.ts";
+import { toEntry, toEvent, toRun, toWorker } from "../rows.ts";
 import { migrate } from "./schema.ts";
 import { SqliteSchedules } from "./schedules.ts";
 import { type FenceCache, SqliteWrites } from "./writes.ts";
@@ -63,25 +63,30 @@ export class SqliteStore implements Store {
       // namespace's first before any namespace's second, so one tenant's flood cannot starve another's run.
       // INDEXED BY: without ANALYZE statistics SQLite prefers runs_status and scans every sleeping run.
       claim: p(`
-        UPDATE runs SET status = 'running', epoch = epoch + 1, lease_owner = ?, lease_expires_at = ?, updated_at = ?, waiting = NULL
+        UPDATE runs SET status = 'running', epoch = epoch + 1, lease_owner = ?, lease_expires_at = ?, updated_at = ?, waiting = NULL,
+          version = coalesce(version, (SELECT v.value FROM json_each(?) v WHERE v.key = runs.workflow))
         WHERE id IN (
           SELECT id FROM (
             SELECT id, t, row_number() OVER (PARTITION BY namespace ORDER BY t) AS rn FROM (
               SELECT id, namespace, wake_at AS t FROM runs INDEXED BY runs_wake WHERE status IN ('pending', 'suspended') AND wake_at <= ?
-                AND workflow IN (SELECT value FROM json_each(?))
+                AND EXISTS (SELECT 1 FROM json_each(?) v WHERE v.key = runs.workflow AND (runs.version IS NULL OR runs.version = v.value))
               UNION ALL
               SELECT id, namespace, lease_expires_at AS t FROM runs INDEXED BY runs_lease WHERE status = 'running' AND lease_expires_at <= ?
-                AND workflow IN (SELECT value FROM json_each(?))))
+                AND EXISTS (SELECT 1 FROM json_each(?) v WHERE v.key = runs.workflow AND (runs.version IS NULL OR runs.version = v.value))))
           ORDER BY rn, t LIMIT ?)
         RETURNING *`),
       renew: p("UPDATE runs SET lease_expires_at = ? WHERE id = ? AND epoch = ? AND lease_owner = ? AND status = 'running'"),
       nextWake: p(`
         SELECT min(t) AS runs, (SELECT min(due_at) FROM schedules WHERE paused = 0) AS schedules FROM (
           SELECT min(wake_at) AS t FROM runs INDEXED BY runs_wake WHERE status IN ('pending', 'suspended') AND wake_at IS NOT NULL
-            AND workflow IN (SELECT value FROM json_each(?))
+            AND EXISTS (SELECT 1 FROM json_each(?) v WHERE v.key = runs.workflow AND (runs.version IS NULL OR runs.version = v.value))
           UNION ALL
           SELECT min(lease_expires_at) AS t FROM runs INDEXED BY runs_lease WHERE status = 'running' AND lease_owner != ?
-            AND workflow IN (SELECT value FROM json_each(?)))`),
+            AND EXISTS (SELECT 1 FROM json_each(?) v WHERE v.key = runs.workflow AND (runs.version IS NULL OR runs.version = v.value)))`),
+      heartbeat: p(`INSERT INTO workers (id, workflows, started_at, heartbeat_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at`),
+      removeWorker: p("DELETE FROM workers WHERE id = ?"),
+      workers: p("SELECT * FROM workers ORDER BY started_at"),
       status: p("SELECT status FROM runs WHERE id = ?"),
       insertEvent: p(`INSERT INTO events (run_id, name, event_id, payload, created_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (run_id, event_id) DO NOTHING`),
@@ -126,9 +131,9 @@ export class SqliteStore implements Store {
 
   async claim(req: ClaimRequest): Promise<RunRecord[]> {
     this.#open();
-    if (req.limit <= 0 || req.workflows.length === 0) return [];
+    if (req.limit <= 0 || Object.keys(req.workflows).length === 0) return [];
     const wf = JSON.stringify(req.workflows);
-    const rows = this.#q.claim!.all(req.owner, req.now + req.leaseMs, req.now, req.now, wf, req.now, wf, req.limit);
+    const rows = this.#q.claim!.all(req.owner, req.now + req.leaseMs, req.now, wf, req.now, wf, req.now, wf, req.limit);
     this.stats.commits++;
     const runs = this.#rows(rows).map(toRun);
     for (const r of runs) this.#fences.set(r.id, { epoch: r.epoch, lease_owner: r.leaseOwner, status: "running" });
@@ -145,7 +150,7 @@ export class SqliteStore implements Store {
     return lost;
   }
 
-  async nextWakeAt(workflows: string[], owner: string): Promise<{ runs: number | null; schedules: number | null }> {
+  async nextWakeAt(workflows: Served, owner: string): Promise<{ runs: number | null; schedules: number | null }> {
     this.#open();
     const wf = JSON.stringify(workflows);
     const row = this.#q.nextWake!.get(wf, owner, wf) as { runs: number | null; schedules: number | null };
@@ -249,6 +254,21 @@ export class SqliteStore implements Store {
     this.#q.deleteFailed!.run(runId);
     this.#q.reopenRun!.run(now, now, runId);
     this.#q.wakeReopened!.run(now, runId);
+  }
+
+  async heartbeat(w: WorkerRecord): Promise<void> {
+    this.#open();
+    this.#q.heartbeat!.run(w.id, JSON.stringify(w.workflows), w.startedAt, w.heartbeatAt);
+  }
+
+  async removeWorker(id: string): Promise<void> {
+    this.#open();
+    this.#q.removeWorker!.run(id);
+  }
+
+  async listWorkers(): Promise<WorkerRecord[]> {
+    this.#open();
+    return this.#rows(this.#q.workers!.all()).map(toWorker);
   }
 
   async insertSchedule(s: ScheduleRecord): Promise<boolean> {

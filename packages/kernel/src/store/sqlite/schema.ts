@@ -110,6 +110,10 @@ ALTER TABLE runs ADD COLUMN concurrency_limit INTEGER;
 ALTER TABLE runs ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
 -- How many times the run continued as new (each time with fresh input and an empty journal).
 ALTER TABLE runs ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+-- The version of its workflow a run is pinned to (set at start, or by the first worker to claim it).
+ALTER TABLE runs ADD COLUMN version TEXT;
+-- Live workers and the workflow versions they execute, refreshed with their lease renewals.
+CREATE TABLE workers (id TEXT PRIMARY KEY, workflows TEXT NOT NULL, started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL);
 CREATE INDEX runs_concurrency ON runs(concurrency_key, created_at, id) WHERE concurrency_key IS NOT NULL AND status NOT IN ('completed', 'failed', 'cancelled');
 `,
   },
