@@ -30,6 +30,7 @@ export type KernelErrorCode =
   | "invalid_schedule"
   | "schedule_not_found"
   | "schedule_exists"
+  | "stream_offset"
   | "store_unreachable";
 
 /** Base class of all kernel errors; `KernelError.is(e)` works across copies of the package. */
@@ -282,5 +283,21 @@ export class ScheduleNotFoundError extends KernelError {
 export class ScheduleExistsError extends KernelError {
   constructor(id: string) {
     super("schedule_exists", `a schedule with id "${id}" already exists; update it with kernel.schedules.update("${id}", ...) or choose another id.`);
+  }
+}
+
+/** A stream position that is not there: trimmed by retention, or past the end. */
+export class StreamOffsetError extends KernelError {
+  readonly first: number | null;
+  readonly last: number | null;
+  constructor(runId: string, from: number, first: number | null, last: number | null) {
+    super(
+      "stream_offset",
+      first === null && last === null
+        ? `run ${runId}'s stream has no chunk at position ${from}: it is empty; subscribe from 1.`
+        : `run ${runId}'s stream has no chunk at position ${from}: it holds positions ${first ?? "?"} to ${last ?? "?"} (older ones are dropped after the retention); subscribe from a position in that range, or from ${(last ?? 0) + 1} for new chunks only.`,
+    );
+    this.first = first;
+    this.last = last;
   }
 }

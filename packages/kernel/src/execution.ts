@@ -18,6 +18,10 @@ export interface ExecutionHost {
   released(exec: Execution, outcome: "finished" | "suspended" | "lost"): void;
   /** New runnable work was committed (a child run). */
   signal(): void;
+  /** Chunks were committed to the run's stream. */
+  published(runId: string): void;
+  /** Chunks kept per run's stream. */
+  readonly streamRetention: number;
   finished(run: { id: string; parentId: string | null; status: "completed" | "failed"; output: string | null; error: StoredError | null }): void;
 }
 
@@ -56,8 +60,20 @@ export class Execution implements CommandScope {
   #timerAt: number | null = null;
   #checkScheduled = false;
   #watched: Promise<GroupResult> | null = null;
+  /** The last position published to the run's stream. */
+  #streamPos: number;
+  #publishing: Promise<GroupResult> | null = null;
 
-  constructor(host: ExecutionHost, wf: Workflow<never, unknown>, run: RunStart, journal: EntryRecord[] = [], events: EventRecord[] = [], children: RunRecord[] = []) {
+  constructor(
+    host: ExecutionHost,
+    wf: Workflow<never, unknown>,
+    run: RunStart,
+    journal: EntryRecord[] = [],
+    events: EventRecord[] = [],
+    children: RunRecord[] = [],
+    streamPos = 0,
+  ) {
+    this.#streamPos = streamPos;
     this.host = host;
     this.wf = wf;
     this.#run = run;
@@ -78,7 +94,8 @@ export class Execution implements CommandScope {
     const events = await host.store.loadEvents(run.id);
     const waiting = journal.filter((e) => e.kind === "invoke" && e.status === "waiting" && e.ref).map((e) => e.ref as string);
     const children = waiting.length ? await host.store.getRuns(waiting) : [];
-    return new Execution(host, wf, run, journal, events, children);
+    const { last } = await host.store.readStream(run.id, 1, 0);
+    return new Execution(host, wf, run, journal, events, children, last ?? 0);
   }
 
   get state(): State {
@@ -186,6 +203,17 @@ export class Execution implements CommandScope {
     return p.finally(() => {
       if (--this.#inflight === 0) this.#schedule();
     });
+  }
+
+  publish(seq: number, attempt: number, data: unknown): void {
+    if (this.#state !== "running") return;
+    const text = encodeJson(data ?? null, `a chunk published by step #${seq} of run ${this.runId}`, this.host.maxValueBytes) as string;
+    const p = this.write({ op: "publish", pos: ++this.#streamPos, seq, attempt, data: text, retain: this.host.streamRetention });
+    // Subscribers in this process hear of it once it is committed (one notice per batch).
+    if (p !== this.#publishing) {
+      this.#publishing = p;
+      p.then((r) => r.ok && this.host.published(this.runId), () => {});
+    }
   }
 
   continueAsNew(input: unknown): Promise<never> {

@@ -24,6 +24,8 @@ export type { SqliteStoreOptions } from "./store/sqlite/index.ts";
 /** Cron schedules (kernel.schedules): types of their definitions and tick records. */
 export type { ScheduleInfo } from "./schedule/schedules.ts";
 export type { ScheduleSpec, OverlapPolicy, CatchUpPolicy, TickRecord, TickStatus, ScheduleRecord, DueSchedule, SchedulePlan } from "./schedule/types.ts";
+/** Streams: chunks a step publishes (`step.publish`), read live with `kernel.subscribe(runId, { from })`. */
+export type { Chunk, SubscribeOptions } from "./stream/subscribe.ts";
 /** Errors a step throws to steer retries. */
 export { FatalError, RetryableError } from "./errors.ts";
 
@@ -33,7 +35,7 @@ export {
   UnknownWorkflowError, RunNotFoundError, RunFinishedError, InvalidDurationError, InvalidRetryPolicyError,
   InvalidArgumentError, LeaseLostError, StepTimeoutError, RunTimeoutError, CancelledError, StepFailedError,
   ChildFailedError, RunFailedError, StoreClosedError, SchemaTooNewError, StoreUnreachableError,
-  InvalidScheduleError, ScheduleNotFoundError, ScheduleExistsError,
+  InvalidScheduleError, ScheduleNotFoundError, ScheduleExistsError, StreamOffsetError,
 } from "./errors.ts";
 export type { KernelErrorCode, StoredError } from "./errors.ts";
 
@@ -48,5 +50,5 @@ export type { WorkerOptions } from "./worker.ts";
 /** The store port, for implementing another store. */
 export type {
   Store, StoreStats, RunRecord, RunStatus, EntryRecord, EntryKind, EntryStatus, EventRecord, NewRun, WriteOp,
-  WriteGroup, GroupResult, ClaimRequest, RunFilter, EventInput, SendEventResult, Served, WorkerRecord,
+  WriteGroup, GroupResult, ClaimRequest, RunFilter, EventInput, SendEventResult, Served, WorkerRecord, StreamChunk,
 } from "./store/types.ts";

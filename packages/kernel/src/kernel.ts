@@ -7,6 +7,8 @@ import { decodeJson, encodeJson } from "./json.ts";
 import type { EntryKind, EntryStatus, NewRun, RunFilter, RunRecord, RunStatus, SendEventResult, Store, WorkerRecord } from "./store/types.ts";
 import { type FinishedRun, Worker, type WorkerOptions } from "./worker.ts";
 import { Schedules } from "./schedule/schedules.ts";
+import { StreamHub } from "./stream/hub.ts";
+import { type Chunk, type SubscribeOptions, subscribe } from "./stream/subscribe.ts";
 import { uuidv7 } from "./ids.ts";
 import { concurrencyOf, Registry, type Workflow } from "./workflow.ts";
 
@@ -19,6 +21,8 @@ export interface KernelOptions {
   worker?: WorkerOptions | false;
   /** Largest step result, input, output or event payload accepted, in bytes (default 1 MiB). */
   maxValueBytes?: number;
+  /** Chunks kept per run's stream (default 10,000); older ones are dropped as new ones come. */
+  streamRetention?: number;
   /** Called with errors that have no caller to go to (a failed claim, a lost connection). */
   onError?: (error: unknown, where: string) => void;
 }
@@ -100,6 +104,7 @@ export class Kernel {
   readonly #maxValueBytes: number;
   readonly #waiters = new Map<string, Set<(r: FinishedRun | null) => void>>();
   readonly #onError: (e: unknown, where: string) => void;
+  readonly #hub: StreamHub;
 
   constructor(opts: KernelOptions) {
     this.store = opts.store;
@@ -107,6 +112,7 @@ export class Kernel {
     this.registry = new Registry(opts.workflows ?? []);
     this.#maxValueBytes = opts.maxValueBytes ?? 1024 * 1024;
     this.#committer = new Committer(this.store, this.clock);
+    this.#hub = new StreamHub(this.store);
     this.#onError = opts.onError ?? ((e, where) => console.error(JSON.stringify({ level: "error", msg: `kernel: ${where}`, error: String(e) })));
     this.worker =
       opts.worker === false
@@ -115,6 +121,7 @@ export class Kernel {
             {
               store: this.store, committer: this.#committer, clock: this.clock, registry: this.registry,
               maxValueBytes: this.#maxValueBytes, onFinished: (r) => this.#finished(r), onError: this.#onError,
+              onPublished: (runId) => this.#hub.ring(runId), streamRetention: opts.streamRetention ?? 10_000,
             },
             opts.worker,
           );
@@ -132,6 +139,7 @@ export class Kernel {
     await this.worker?.stop();
     await this.#committer.drain();
     for (const set of this.#waiters.values()) for (const w of set) w(null);
+    this.#hub.close();
   }
 
   /** Starts a run of `workflow` (a definition or a registered name). */
@@ -225,6 +233,14 @@ export class Kernel {
   /** The dead-letter queue: runs that ended failed, newest first. */
   async failedRuns(limit = 100): Promise<RunInfo[]> {
     return this.listRuns({ status: "failed", limit });
+  }
+
+  /**
+   * A run's stream, live: the chunks its steps publish, from `from` on; it ends after the run has
+   * ended. Reconnect with `from: lastOffset + 1` to resume without loss or duplicates.
+   */
+  subscribe<T = unknown>(runId: string, options?: SubscribeOptions): AsyncGenerator<Chunk<T>> {
+    return subscribe<T>(this.store, this.#hub, runId, options);
   }
 
   /** Workers that renewed their heartbeat within `staleMs` (default 3 leases of 30 s), with the workflow versions they run. */

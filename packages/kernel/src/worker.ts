@@ -37,6 +37,8 @@ interface WorkerDeps {
   registry: Registry;
   maxValueBytes: number;
   onFinished(run: FinishedRun): void;
+  onPublished(runId: string): void;
+  streamRetention: number;
   onError(e: unknown, where: string): void;
 }
 
@@ -50,6 +52,7 @@ export class Worker implements ExecutionHost {
   readonly committer: Committer;
   readonly clock: Clock;
   readonly maxValueBytes: number;
+  readonly streamRetention: number;
   readonly #deps: WorkerDeps;
   readonly #concurrency: number;
   readonly #leaseMs: number;
@@ -78,6 +81,7 @@ export class Worker implements ExecutionHost {
     this.committer = deps.committer;
     this.clock = deps.clock;
     this.maxValueBytes = deps.maxValueBytes;
+    this.streamRetention = deps.streamRetention;
     this.id = opts.id ?? `w-${randomUUID()}`;
     this.#concurrency = opts.concurrency ?? 500;
     this.#leaseMs = opts.leaseMs ?? 30_000;
@@ -207,6 +211,10 @@ export class Worker implements ExecutionHost {
     this.signal();
   }
 
+  published(runId: string): void {
+    this.#deps.onPublished(runId);
+  }
+
   finished(run: FinishedRun): void {
     if (run.parentId) this.poke(run.parentId);
     this.#deps.onFinished(run);
@@ -277,7 +285,10 @@ export class Worker implements ExecutionHost {
       },
       (e) => {
         this.#loading.delete(run.id);
-        if (this.#running) this.#deps.onError(e, `loading run ${run.id}`);
+        if (!this.#running) return;
+        this.#deps.onError(e, `loading run ${run.id}`);
+        // Give it back rather than sit on it until the lease expires.
+        void this.committer.write(run.id, run.epoch, this.id, { op: "release" }).catch(() => {});
       },
     );
   }

@@ -11,6 +11,11 @@ export interface StepContext {
   /** 1 for the first attempt. */
   readonly attempt: number;
   readonly runId: string;
+  /**
+   * Publishes a chunk (an LLM token, progress) to the run's stream; subscribers receive it live
+   * (`kernel.subscribe`). Chunks are JSON, kept for a bounded number per run. A retried step publishes again.
+   */
+  publish(data: unknown): void;
 }
 
 export interface StepOptions {

@@ -37,6 +37,8 @@ export interface CommandScope {
   wait(w: Waiter): void;
   track<T>(p: Promise<T>): Promise<T>;
   continueAsNew(input: unknown): Promise<never>;
+  /** Appends a chunk to the run's stream (committed with the run's next writes). */
+  publish(seq: number, attempt: number, data: unknown): void;
   controllers: Set<AbortController>;
 }
 

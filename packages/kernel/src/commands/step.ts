@@ -56,7 +56,12 @@ export async function step<T>(s: CommandScope, name: string, fn: (c: StepContext
 async function attempt<T>(s: CommandScope, seq: number, name: string, n: number, fn: (c: StepContext) => Promise<T> | T, timeoutMs: number | null): Promise<T> {
   const ac = new AbortController();
   s.controllers.add(ac);
-  const ctx: StepContext = { signal: ac.signal, idempotencyKey: `${s.runId}:${seq}`, attempt: n, runId: s.runId };
+  const ctx: StepContext = {
+    signal: ac.signal, idempotencyKey: `${s.runId}:${seq}`, attempt: n, runId: s.runId,
+    publish: (data) => {
+      if (!ac.signal.aborted) s.publish(seq, n, data);
+    },
+  };
   const clock = s.host.clock;
   const timer = timeoutMs === null ? null : clock.setTimer(() => ac.abort(new StepTimeoutError(s.runId, name, timeoutMs)), timeoutMs);
   // The body may ignore its signal; the attempt ends at the abort regardless and a late result is dropped.

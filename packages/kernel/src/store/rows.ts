@@ -1,6 +1,6 @@
 import type { StoredError } from "../errors.ts";
 import type { ScheduleRecord, TickRecord } from "../schedule/types.ts";
-import type { EntryKind, EntryRecord, EntryStatus, EventRecord, RunRecord, RunStatus, WorkerRecord } from "./types.ts";
+import type { EntryKind, EntryRecord, EntryStatus, EventRecord, RunRecord, RunStatus, StreamChunk, WorkerRecord } from "./types.ts";
 
 type Row = Record<string, unknown>;
 
@@ -104,4 +104,8 @@ export function scheduleValues(s: ScheduleRecord): (string | number | null)[] {
 
 export function toWorker(r: Row): WorkerRecord {
   return { id: String(r.id), workflows: JSON.parse(String(r.workflows)) as WorkerRecord["workflows"], startedAt: Number(r.started_at), heartbeatAt: Number(r.heartbeat_at) };
+}
+
+export function toChunk(r: Row): StreamChunk {
+  return { pos: Number(r.pos), seq: Number(r.seq), attempt: Number(r.attempt), data: String(r.data), createdAt: Number(r.created_at) };
 }

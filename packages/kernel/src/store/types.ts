@@ -100,6 +100,8 @@ export type WriteOp =
   | { op: "consumeEvent"; eventRowId: number; seq: number }
   | { op: "suspend"; wakeAt: number | null; events: string[]; children: string[] }
   | { op: "finish"; status: "completed" | "failed"; output: string | null; error: StoredError | null }
+  /** A chunk a step published to the run's stream; chunks more than `retain` positions old are dropped as new ones come. */
+  | { op: "publish"; pos: number; seq: number; attempt: number; data: string; retain: number }
   /** Restarts the run with fresh input and an empty journal (its consumed events go too), runnable at once. */
   | { op: "continueAsNew"; input: string | null }
   /** Gives the run back untouched (a worker shutting down): runnable again at once by any worker. */
@@ -127,6 +129,16 @@ export interface ClaimRequest {
   now: number;
   leaseMs: number;
   workflows: Served;
+}
+
+export interface StreamChunk {
+  /** Position in the run's stream, from 1. */
+  pos: number;
+  /** The step (journal seq) and attempt that published it: a retried step publishes again. */
+  seq: number;
+  attempt: number;
+  data: string;
+  createdAt: number;
 }
 
 export interface WorkerRecord {
@@ -198,6 +210,10 @@ export interface Store {
    * applies the plans (runs, tick records, next due time) in the same transaction. Returns the runs started.
    */
   fireSchedules(now: number, limit: number, plan: (s: DueSchedule) => SchedulePlan): Promise<number>;
+  /** Chunks of a run's stream from position `from` on (at most `limit`), and the positions it still holds. */
+  readStream(runId: string, from: number, limit: number): Promise<{ chunks: StreamChunk[]; first: number | null; last: number | null }>;
+  /** Calls `fn` when another process publishes to a run's stream (stores shared between processes). */
+  onStream?(fn: (runId: string) => void): () => void;
   /** Records (or refreshes) a live worker and the workflow versions it executes. */
   heartbeat(worker: WorkerRecord): Promise<void>;
   removeWorker(id: string): Promise<void>;

@@ -131,6 +131,8 @@ export interface Proc {
   readonly messages: Message[];
   /** The first message (already received or to come) that `pred` accepts. */
   waitFor(pred: (m: Message) => boolean, ms: number, what: string): Promise<Message>;
+  /** Sends `{ type }` and resolves with the next message of that type. */
+  ask(type: string, ms: number): Promise<Message>;
   /** Asks the worker to close its kernel and exit; resolves with its exit. */
   stop(ms?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends a signal and waits for the process to end. */
@@ -181,6 +183,11 @@ export function spawnWorker(cfg: WorkerConfig): Proc {
         waiters.add(w);
       });
       return within(p, ms, `${what} (worker ${cfg.id}, pid ${proc.pid})`).finally(() => waiters.delete(w));
+    },
+    ask(type, ms) {
+      const from = messages.length;
+      proc.send({ type });
+      return self.waitFor((m) => m.type === type && messages.indexOf(m) >= from, ms, `an answer to "${type}"`);
     },
     async stop(ms = 15_000) {
       if (!exited) proc.send({ type: "stop" });

@@ -1,10 +1,10 @@
 import pg from "pg";
 import { InvalidArgumentError, RunFinishedError, RunNotFoundError, StoreClosedError } from "../../errors.ts";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
-import { toEntry, toEvent, toRun, toSchedule, toWorker } from "../rows.ts";
+import { toChunk, toEntry, toEvent, toRun, toSchedule, toWorker } from "../rows.ts";
 import type {
   ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, RunFilter, RunRecord, SendEventResult, Store,
-  Served, StoreStats, WorkerRecord, WriteGroup,
+  Served, StoreStats, StreamChunk, WorkerRecord, WriteGroup,
 } from "../types.ts";
 import { connectionError, describeUrl, isInvalidUrl, pgTypes } from "./connect.ts";
 import { Listener } from "./listen.ts";
@@ -34,12 +34,14 @@ export class PostgresStore implements Store {
   readonly where: string;
   readonly #pool: pg.Pool;
   readonly #listener: Listener;
+  readonly #streamListener: Listener;
   readonly #channel: string;
   #closed = false;
 
-  private constructor(pool: pg.Pool, listener: Listener, channel: string, where: string) {
+  private constructor(pool: pg.Pool, listener: Listener, streamListener: Listener, channel: string, where: string) {
     this.#pool = pool;
     this.#listener = listener;
+    this.#streamListener = streamListener;
     this.#channel = channel;
     this.where = where;
   }
@@ -69,7 +71,7 @@ export class PostgresStore implements Store {
       throw connectionError(opts.url, e);
     }
     const channel = `${CHANNEL}_${schema}`;
-    return new PostgresStore(pool, new Listener(base, channel), channel, where);
+    return new PostgresStore(pool, new Listener(base, channel), new Listener(base, `${channel}_stream`), channel, where);
   }
 
   /** Calls `fn` whenever another process (or this one) commits runnable work. */
@@ -248,6 +250,18 @@ export class PostgresStore implements Store {
     });
   }
 
+  async readStream(runId: string, from: number, limit: number): Promise<{ chunks: StreamChunk[]; first: number | null; last: number | null }> {
+    const ends = (await this.#rows<{ first: number | null; last: number | null }>("SELECT min(pos) AS first, max(pos) AS last FROM stream_chunks WHERE run_id = $1", [runId]))[0];
+    const rows = await this.#rows("SELECT * FROM stream_chunks WHERE run_id = $1 AND pos >= $2 ORDER BY pos LIMIT $3", [runId, from, limit]);
+    this.#count(rows);
+    return { chunks: rows.map(toChunk), first: ends?.first ?? null, last: ends?.last ?? null };
+  }
+
+  /** Calls `fn(runId)` when any process publishes to a run's stream. */
+  onStream(fn: (runId: string) => void): () => void {
+    return this.#streamListener.subscribe(fn);
+  }
+
   async heartbeat(w: WorkerRecord): Promise<void> {
     await this.#q(
       `INSERT INTO workers (id, workflows, started_at, heartbeat_at) VALUES ($1, $2, $3, $4)
@@ -308,6 +322,7 @@ export class PostgresStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     await this.#listener.close();
+    await this.#streamListener.close();
     await this.#pool.end();
   }
 

@@ -7,7 +7,7 @@ import pg from "pg";
 export class Listener {
   readonly #config: pg.ClientConfig;
   readonly #channel: string;
-  readonly #subs = new Set<() => void>();
+  readonly #subs = new Set<(payload: string) => void>();
   #client: pg.Client | null = null;
   #closed = false;
   #retryMs = 100;
@@ -19,7 +19,7 @@ export class Listener {
     this.#channel = channel;
   }
 
-  subscribe(fn: () => void): () => void {
+  subscribe(fn: (payload: string) => void): () => void {
     this.#subs.add(fn);
     if (!this.#client && !this.#timer && !this.#connecting) this.#connecting = this.#connect().finally(() => (this.#connecting = null));
     return () => this.#subs.delete(fn);
@@ -39,8 +39,8 @@ export class Listener {
     const c = new pg.Client(this.#config);
     c.on("error", () => this.#lost(c));
     c.on("end", () => this.#lost(c));
-    c.on("notification", () => {
-      for (const fn of this.#subs) fn();
+    c.on("notification", (n) => {
+      for (const fn of this.#subs) fn(n.payload ?? "");
     });
     try {
       await c.connect();
@@ -52,7 +52,7 @@ export class Listener {
       this.#client = c;
       this.#retryMs = 100;
       // Anything may have happened while we were not listening.
-      for (const fn of this.#subs) fn();
+      for (const fn of this.#subs) fn("");
     } catch {
       this.#lost(c);
     }

@@ -88,7 +88,7 @@ CREATE FUNCTION kernel_admit_next(ended text, now_ms bigint) RETURNS boolean LAN
 CREATE FUNCTION kernel_commit(groups jsonb, now_ms bigint, channel text) RETURNS jsonb LANGUAGE plpgsql AS $f$
 DECLARE
   g jsonb; op jsonb; first jsonb; e jsonb; r record; out jsonb := '[]'::jsonb; skip int; k int;
-  existing text; wake bigint; notify boolean := false;
+  existing text; wake bigint; notify boolean := false; streamed boolean;
 BEGIN
   FOR g IN SELECT value FROM jsonb_array_elements(groups) LOOP
     skip := 0;
@@ -112,6 +112,7 @@ BEGIN
       CONTINUE;
     END IF;
     k := 0;
+    streamed := false;
     FOR op IN SELECT value FROM jsonb_array_elements(g->'ops') LOOP
       k := k + 1;
       CONTINUE WHEN k <= skip;
@@ -149,6 +150,13 @@ BEGIN
           UPDATE runs SET wake_at = now_ms WHERE id = (SELECT parent_id FROM runs WHERE id = g->>'runId') AND status = 'suspended';
           IF FOUND THEN notify := true; END IF;
           IF kernel_admit_next(g->>'runId', now_ms) THEN notify := true; END IF;
+        WHEN 'publish' THEN
+          INSERT INTO stream_chunks (run_id, pos, seq, attempt, data, created_at)
+          VALUES (g->>'runId', (op->>'pos')::int, (op->>'seq')::int, (op->>'attempt')::int, op->>'data', now_ms) ON CONFLICT DO NOTHING;
+          IF (op->>'pos')::int % 1000 = 0 THEN
+            DELETE FROM stream_chunks WHERE run_id = g->>'runId' AND pos <= (op->>'pos')::int - (op->>'retain')::int;
+          END IF;
+          streamed := true;
         WHEN 'continueAsNew' THEN
           DELETE FROM entries WHERE run_id = g->>'runId';
           DELETE FROM events WHERE run_id = g->>'runId' AND consumed_seq IS NOT NULL;
@@ -163,6 +171,7 @@ BEGIN
           notify := true;
       END CASE;
     END LOOP;
+    IF streamed THEN PERFORM pg_notify(channel || '_stream', g->>'runId'); END IF;
     out := out || '[{"ok":true}]'::jsonb;
   END LOOP;
   IF notify THEN PERFORM pg_notify(channel, ''); END IF;
@@ -217,6 +226,9 @@ ALTER TABLE runs ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN version TEXT;
 -- Live workers and the workflow versions they execute, refreshed with their lease renewals.
 CREATE TABLE workers (id TEXT PRIMARY KEY, workflows TEXT NOT NULL, started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL);
+-- Chunks a run's steps publish (tokens, progress), by position; only the newest are kept per run.
+CREATE TABLE stream_chunks (run_id TEXT NOT NULL, pos INTEGER NOT NULL, seq INTEGER NOT NULL, attempt INTEGER NOT NULL, data TEXT NOT NULL,
+  created_at BIGINT NOT NULL, PRIMARY KEY (run_id, pos));
 CREATE INDEX runs_concurrency ON runs(concurrency_key, created_at, id) WHERE concurrency_key IS NOT NULL AND status NOT IN ('completed', 'failed', 'cancelled');
 
 -- A run with a concurrency key is admitted (due) only while fewer than its limit of earlier runs with

@@ -4,10 +4,10 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { RunFinishedError, RunNotFoundError, StoreClosedError } from "../../errors.ts";
 import type {
   ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, RunFilter, RunRecord, SendEventResult, Store,
-  Served, StoreStats, WorkerRecord, WriteGroup,
+  Served, StoreStats, StreamChunk, WorkerRecord, WriteGroup,
 } from "../types.ts";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
-import { toEntry, toEvent, toRun, toWorker } from "../rows.ts";
+import { toChunk, toEntry, toEvent, toRun, toWorker } from "../rows.ts";
 import { migrate } from "./schema.ts";
 import { SqliteSchedules } from "./schedules.ts";
 import { type FenceCache, SqliteWrites } from "./writes.ts";
@@ -86,6 +86,8 @@ export class SqliteStore implements Store {
       heartbeat: p(`INSERT INTO workers (id, workflows, started_at, heartbeat_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at`),
       removeWorker: p("DELETE FROM workers WHERE id = ?"),
+      stream: p("SELECT * FROM stream_chunks WHERE run_id = ? AND pos >= ? ORDER BY pos LIMIT ?"),
+      streamEnds: p("SELECT min(pos) AS first, max(pos) AS last FROM stream_chunks WHERE run_id = ?"),
       workers: p("SELECT * FROM workers ORDER BY started_at"),
       status: p("SELECT status FROM runs WHERE id = ?"),
       insertEvent: p(`INSERT INTO events (run_id, name, event_id, payload, created_at) VALUES (?, ?, ?, ?, ?)
@@ -254,6 +256,12 @@ export class SqliteStore implements Store {
     this.#q.deleteFailed!.run(runId);
     this.#q.reopenRun!.run(now, now, runId);
     this.#q.wakeReopened!.run(now, runId);
+  }
+
+  async readStream(runId: string, from: number, limit: number): Promise<{ chunks: StreamChunk[]; first: number | null; last: number | null }> {
+    this.#open();
+    const ends = this.#q.streamEnds!.get(runId) as { first: number | null; last: number | null };
+    return { chunks: this.#rows(this.#q.stream!.all(runId, from, limit)).map(toChunk), first: ends.first, last: ends.last };
   }
 
   async heartbeat(w: WorkerRecord): Promise<void> {

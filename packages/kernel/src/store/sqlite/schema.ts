@@ -114,6 +114,9 @@ ALTER TABLE runs ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN version TEXT;
 -- Live workers and the workflow versions they execute, refreshed with their lease renewals.
 CREATE TABLE workers (id TEXT PRIMARY KEY, workflows TEXT NOT NULL, started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL);
+-- Chunks a run's steps publish (tokens, progress), by position; only the newest are kept per run.
+CREATE TABLE stream_chunks (run_id TEXT NOT NULL, pos INTEGER NOT NULL, seq INTEGER NOT NULL, attempt INTEGER NOT NULL, data TEXT NOT NULL,
+  created_at INTEGER NOT NULL, PRIMARY KEY (run_id, pos)) WITHOUT ROWID;
 CREATE INDEX runs_concurrency ON runs(concurrency_key, created_at, id) WHERE concurrency_key IS NOT NULL AND status NOT IN ('completed', 'failed', 'cancelled');
 `,
   },

@@ -23,6 +23,8 @@ export class SqliteWrites {
   readonly #wakeParent: StatementSync;
   readonly #release: StatementSync;
   readonly #continue: StatementSync;
+  readonly #publish: StatementSync;
+  readonly #trim: StatementSync;
   readonly #slotsTaken: StatementSync;
   readonly #renew: StatementSync[];
   readonly #admitNext: StatementSync;
@@ -69,6 +71,8 @@ export class SqliteWrites {
         lease_expires_at = NULL, wake_at = NULL, waiting = NULL WHERE id = ?`);
     this.#release = db.prepare(`
       UPDATE runs SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, wake_at = ?, updated_at = ? WHERE id = ?`);
+    this.#publish = db.prepare("INSERT INTO stream_chunks (run_id, pos, seq, attempt, data, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    this.#trim = db.prepare("DELETE FROM stream_chunks WHERE run_id = ? AND pos <= ?");
     this.#continue = db.prepare(`
       UPDATE runs SET input = ?, generation = generation + 1, status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
         wake_at = ?, waiting = NULL, updated_at = ?, deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE ? + timeout_ms END
@@ -168,6 +172,11 @@ export class SqliteWrites {
         return;
       case "release":
         this.#release.run(now, now, runId);
+        return;
+      case "publish":
+        this.#publish.run(runId, o.pos, o.seq, o.attempt, o.data, now);
+        // Bounded retention, trimmed every 1000 chunks.
+        if (o.pos % 1000 === 0) this.#trim.run(runId, o.pos - o.retain);
         return;
       case "continueAsNew":
         for (const st of this.#renew) st.run(runId);
