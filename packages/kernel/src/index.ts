@@ -46,7 +46,7 @@ export type { Clock } from "./clock.ts";
 export { toMs } from "./duration.ts";
 export type { Duration } from "./duration.ts";
 export type { RetryPolicy } from "./retry.ts";
-export type { WorkerOptions } from "./worker.ts";
+export type { WorkerOptions, DrainReport } from "./worker.ts";
 /** The store port, for implementing another store. */
 export type {
   Store, StoreStats, RunRecord, RunStatus, EntryRecord, EntryKind, EntryStatus, EventRecord, NewRun, WriteOp,

@@ -5,7 +5,7 @@ import { type Duration, toMs } from "./duration.ts";
 import { CancelledError, InvalidArgumentError, RunFailedError, RunNotFoundError, type StoredError } from "./errors.ts";
 import { decodeJson, encodeJson } from "./json.ts";
 import type { EntryKind, EntryStatus, NewRun, RunFilter, RunRecord, RunStatus, SendEventResult, Store, WorkerRecord } from "./store/types.ts";
-import { type FinishedRun, Worker, type WorkerOptions } from "./worker.ts";
+import { type DrainReport, type FinishedRun, Worker, type WorkerOptions } from "./worker.ts";
 import { Schedules } from "./schedule/schedules.ts";
 import { StreamHub } from "./stream/hub.ts";
 import { type Chunk, type SubscribeOptions, subscribe } from "./stream/subscribe.ts";
@@ -132,6 +132,19 @@ export class Kernel {
   startWorker(): this {
     this.worker?.start();
     return this;
+  }
+
+  /**
+   * Serverless: runs due work (timers, events, schedules, new runs) for at most `budgetMs` and returns
+   * before the budget ends, every run consistent. Call it from a cron-invoked or webhook-invoked
+   * function; runs that last days advance a bit with each call. Do not start the worker as well.
+   */
+  async drain(options: { budgetMs: number }): Promise<DrainReport> {
+    if (!this.worker) throw new InvalidArgumentError("drain() needs a kernel with a worker (omit `worker: false`).");
+    const budget = options?.budgetMs;
+    if (typeof budget !== "number" || !Number.isFinite(budget) || budget < 50 || budget > 900_000)
+      throw new InvalidArgumentError(`drain needs budgetMs between 50 and 900000, got ${JSON.stringify(budget)}.`);
+    return this.worker.drain(budget);
   }
 
   /** Stops the worker, hands its runs back, and waits for pending writes. Does not close the store. */

@@ -22,6 +22,16 @@ export interface WorkerOptions {
   id?: string;
 }
 
+/** What one drain() call did. */
+export interface DrainReport {
+  claimed: number;
+  finished: number;
+  suspended: number;
+  /** Runs still executing when the budget ran out, handed back for the next call. */
+  handedBack: number;
+  ms: number;
+}
+
 export interface FinishedRun {
   id: string;
   parentId: string | null;
@@ -74,6 +84,9 @@ export class Worker implements ExecutionHost {
   #renewTimer: unknown = null;
   #unsubscribe: (() => void) | null = null;
   #startedAt = 0;
+  #draining = false;
+  #drainWake: (() => void) | null = null;
+  #report: DrainReport | null = null;
 
   constructor(deps: WorkerDeps, opts: WorkerOptions = {}) {
     this.#deps = deps;
@@ -149,6 +162,53 @@ export class Worker implements ExecutionHost {
     }
   }
 
+  /**
+   * Serverless: runs due work for at most `budgetMs` (wall time) and returns before it ends. Runs still
+   * executing near the end are stopped and handed back (a step cut short counts as an attempt), so
+   * every run is consistent when this returns and the next call, in any process, carries on.
+   */
+  async drain(budgetMs: number): Promise<DrainReport> {
+    if (this.#running) throw new Error("drain() is for a kernel whose worker is not started; a started worker already runs due work.");
+    const t0 = performance.now();
+    const margin = Math.min(250, Math.max(20, budgetMs * 0.15));
+    const deadline = t0 + budgetMs - margin;
+    const report: DrainReport = { claimed: 0, finished: 0, suspended: 0, handedBack: 0, ms: 0 };
+    this.#report = report;
+    this.#running = true;
+    this.#draining = true;
+    this.#renew();
+    try {
+      for (;;) {
+        const before = report.claimed;
+        await this.#tick();
+        const idle = this.#active.size === 0 && this.#loading.size === 0;
+        if ((idle && report.claimed === before) || performance.now() >= deadline) break;
+        // Wait for a run to finish or suspend (it signals), a due timer, or the deadline.
+        await new Promise<void>((resolve) => {
+          this.#drainWake = resolve;
+          setTimeout(resolve, Math.max(0, Math.min(deadline - performance.now(), this.#wakeAt === null ? 50 : this.#wakeAt - this.clock.now())));
+        });
+        this.#drainWake = null;
+      }
+    } finally {
+      this.#running = false;
+      this.#draining = false;
+      this.#clearWake();
+      if (this.#renewTimer !== null) this.clock.clearTimer(this.#renewTimer);
+      for (const e of [...this.#active.values()]) {
+        const epoch = e.epoch;
+        e.abandon(new Error("the drain's budget ran out"));
+        report.handedBack++;
+        void this.committer.write(e.runId, epoch, this.id, { op: "release" });
+      }
+      this.#hot.clear();
+      await this.committer.drain();
+      this.#report = null;
+    }
+    report.ms = Math.round(performance.now() - t0);
+    return report;
+  }
+
   /** Schedules changed: look at them on the next pass. */
   schedulesChanged(): void {
     this.#schedulesDueAt = 0;
@@ -158,6 +218,10 @@ export class Worker implements ExecutionHost {
   /** There may be new runnable work: claim on the next turn of the event loop (signals in one turn coalesce). */
   signal(): void {
     if (!this.#running) return;
+    if (this.#draining) {
+      this.#drainWake?.();
+      return;
+    }
     if (this.#ticking) {
       this.#again = true;
       return;
@@ -204,6 +268,7 @@ export class Worker implements ExecutionHost {
 
   released(exec: Execution, outcome: "finished" | "suspended" | "lost"): void {
     if (this.#active.get(exec.runId) === exec) this.#active.delete(exec.runId);
+    if (this.#report && outcome !== "lost") this.#report[outcome]++;
     if (outcome === "suspended" && this.#running && this.#keepHot(exec)) {
       this.#hot.set(exec.runId, exec);
       if (this.#hot.size > this.#hotSize) this.#hot.delete(this.#hot.keys().next().value as string);
@@ -247,6 +312,7 @@ export class Worker implements ExecutionHost {
           owner: this.id, limit, now: this.clock.now(), leaseMs: this.#leaseMs, workflows: this.#deps.registry.served(),
         });
         for (const r of runs) this.#adopt(r);
+        if (this.#report) this.#report.claimed += runs.length;
         if (runs.length === limit) this.#again = true;
       } while (this.#again && this.#running);
       if (this.#running) {
