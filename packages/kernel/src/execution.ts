@@ -5,6 +5,7 @@ import type { Committer } from "./committer.ts";
 import { CancelledError, LeaseLostError, NonDeterminismError, RunTimeoutError, type StoredError, toStoredError } from "./errors.ts";
 import { decodeJson, encodeJson } from "./json.ts";
 import type { EntryKind, EntryRecord, EventRecord, GroupResult, NewRun, RunRecord, Store, WriteOp } from "./store/types.ts";
+import type { ExecutionTelemetry, StepTelemetry, Telemetry } from "./telemetry/index.ts";
 import type { Workflow, WorkflowContext } from "./workflow.ts";
 
 /** What an execution needs from the worker that runs it. */
@@ -22,11 +23,12 @@ export interface ExecutionHost {
   published(runId: string): void;
   /** Chunks kept per run's stream. */
   readonly streamRetention: number;
+  readonly telemetry: Telemetry;
   finished(run: { id: string; parentId: string | null; status: "completed" | "failed"; output: string | null; error: StoredError | null }): void;
 }
 
 type State = "running" | "suspending" | "suspended" | "finishing" | "done" | "lost";
-type RunStart = Pick<RunRecord, "id" | "namespace" | "input" | "parentId" | "timeoutMs" | "epoch" | "deadlineAt">;
+type RunStart = Pick<RunRecord, "id" | "namespace" | "input" | "parentId" | "timeoutMs" | "epoch" | "deadlineAt" | "traceParent">;
 
 /**
  * One run's workflow function, executing on this worker. Commands answer from the journal while it
@@ -63,6 +65,7 @@ export class Execution implements CommandScope {
   /** The last position published to the run's stream. */
   #streamPos: number;
   #publishing: Promise<GroupResult> | null = null;
+  #tel: ExecutionTelemetry | null = null;
 
   constructor(
     host: ExecutionHost,
@@ -108,6 +111,7 @@ export class Execution implements CommandScope {
 
   /** Starts the workflow function. For a run started on this worker, `insert` is written in the same commit as its first step. */
   begin(insert?: NewRun): Promise<GroupResult> | undefined {
+    this.#trace(false);
     const inserted = insert ? this.write({ op: "insertRun", run: insert }) : undefined;
     const input = decodeJson(this.#run.input);
     Promise.resolve()
@@ -122,6 +126,7 @@ export class Execution implements CommandScope {
     this.epoch = run.epoch;
     this.#deadline = run.deadlineAt;
     this.#state = "running";
+    this.#trace(true);
     void this.#refresh();
   }
 
@@ -134,8 +139,25 @@ export class Execution implements CommandScope {
   abandon(reason: Error): void {
     if (this.#state === "done" || this.#state === "lost") return;
     this.#state = "lost";
+    this.#tel?.end("lost");
     this.#stop(reason);
     this.host.released(this, "lost");
+  }
+
+  #trace(hot: boolean): void {
+    this.#tel = this.host.telemetry.execution({
+      runId: this.runId, workflow: this.wf.name, epoch: this.epoch, traceParent: this.#run.traceParent, replayed: this.#journal.size, hot,
+    });
+  }
+
+  /** Telemetry of one step attempt (a span the body runs inside). */
+  stepTelemetry(seq: number, name: string, attempt: number, secret: boolean): StepTelemetry | null {
+    return this.#tel?.step(seq, name, attempt, secret) ?? null;
+  }
+
+  /** The traceparent a child run started now should carry: this execution's span. */
+  childTraceParent(): string | null {
+    return this.#tel ? this.host.telemetry.traceParent(this.#tel.ctx) : this.#run.traceParent;
   }
 
   // ---- CommandScope: the journal and blocking ----
@@ -226,6 +248,7 @@ export class Execution implements CommandScope {
       (r) => {
         if (this.#state !== "finishing" || !r.ok) return;
         this.#state = "done";
+        this.#tel?.end("continued");
         this.host.released(this, "finished");
       },
       () => {},
@@ -297,6 +320,7 @@ export class Execution implements CommandScope {
     if (this.#state !== "suspending" || !r.ok) return;
     this.#state = "suspended";
     this.#clearTimer();
+    this.#tel?.end("suspended");
     this.host.released(this, "suspended");
   }
 
@@ -351,6 +375,7 @@ export class Execution implements CommandScope {
     }
     if (this.#state !== "finishing" || !r.ok) return;
     this.#state = "done";
+    this.#tel?.end(status, error);
     this.host.finished({ id: this.runId, parentId: this.#run.parentId, status, output, error });
     this.host.released(this, "finished");
   }

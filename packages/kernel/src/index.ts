@@ -47,6 +47,9 @@ export { toMs } from "./duration.ts";
 export type { Duration } from "./duration.ts";
 export type { RetryPolicy } from "./retry.ts";
 export type { WorkerOptions, DrainReport } from "./worker.ts";
+/** Structured logs: pass `logger` in the kernel options (spans and metrics go through @opentelemetry/api). */
+export { jsonLogger } from "./telemetry/index.ts";
+export type { Logger, LogRecord } from "./telemetry/index.ts";
 /** The store port, for implementing another store. */
 export type {
   Store, StoreStats, RunRecord, RunStatus, EntryRecord, EntryKind, EntryStatus, EventRecord, NewRun, WriteOp,

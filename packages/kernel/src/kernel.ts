@@ -8,6 +8,7 @@ import type { EntryKind, EntryStatus, NewRun, RunFilter, RunRecord, RunStatus, S
 import { type DrainReport, type FinishedRun, Worker, type WorkerOptions } from "./worker.ts";
 import { Schedules } from "./schedule/schedules.ts";
 import { StreamHub } from "./stream/hub.ts";
+import { jsonLogger, type Logger, Telemetry } from "./telemetry/index.ts";
 import { type Chunk, type SubscribeOptions, subscribe } from "./stream/subscribe.ts";
 import { uuidv7 } from "./ids.ts";
 import { concurrencyOf, Registry, type Workflow } from "./workflow.ts";
@@ -23,8 +24,10 @@ export interface KernelOptions {
   maxValueBytes?: number;
   /** Chunks kept per run's stream (default 10,000); older ones are dropped as new ones come. */
   streamRetention?: number;
-  /** Called with errors that have no caller to go to (a failed claim, a lost connection). */
+  /** Called with errors that have no caller to go to (a failed claim, a lost connection); by default they are logged. */
   onError?: (error: unknown, where: string) => void;
+  /** Structured logs (run and step ids, never values); default: warnings and errors as JSON lines on stderr. */
+  logger?: Logger;
 }
 
 export interface StartOptions {
@@ -105,6 +108,7 @@ export class Kernel {
   readonly #waiters = new Map<string, Set<(r: FinishedRun | null) => void>>();
   readonly #onError: (e: unknown, where: string) => void;
   readonly #hub: StreamHub;
+  readonly #telemetry: Telemetry;
 
   constructor(opts: KernelOptions) {
     this.store = opts.store;
@@ -113,7 +117,9 @@ export class Kernel {
     this.#maxValueBytes = opts.maxValueBytes ?? 1024 * 1024;
     this.#committer = new Committer(this.store, this.clock);
     this.#hub = new StreamHub(this.store);
-    this.#onError = opts.onError ?? ((e, where) => console.error(JSON.stringify({ level: "error", msg: `kernel: ${where}`, error: String(e) })));
+    const log = opts.logger ?? jsonLogger();
+    this.#telemetry = new Telemetry(this.store, this.clock, log);
+    this.#onError = opts.onError ?? ((e, where) => log({ level: "error", msg: `kernel: ${where}`, error: String(e) }));
     this.worker =
       opts.worker === false
         ? null
@@ -121,7 +127,7 @@ export class Kernel {
             {
               store: this.store, committer: this.#committer, clock: this.clock, registry: this.registry,
               maxValueBytes: this.#maxValueBytes, onFinished: (r) => this.#finished(r), onError: this.#onError,
-              onPublished: (runId) => this.#hub.ring(runId), streamRetention: opts.streamRetention ?? 10_000,
+              onPublished: (runId) => this.#hub.ring(runId), streamRetention: opts.streamRetention ?? 10_000, telemetry: this.#telemetry,
             },
             opts.worker,
           );
@@ -153,6 +159,7 @@ export class Kernel {
     await this.#committer.drain();
     for (const set of this.#waiters.values()) for (const w of set) w(null);
     this.#hub.close();
+    this.#telemetry.close();
   }
 
   /** Starts a run of `workflow` (a definition or a registered name). */
@@ -170,7 +177,7 @@ export class Kernel {
     const lane = concurrencyOf(wf, input as never, namespace);
     const run: NewRun = {
       id: uuidv7(), namespace, workflow: wf.name, key: options.key ?? null, input: json,
-      parentId: null, parentSeq: null, timeoutMs, claimedBy: null, version: wf.version, ...lane,
+      parentId: null, parentSeq: null, timeoutMs, claimedBy: null, version: wf.version, traceParent: this.#telemetry.traceParent(), ...lane,
     };
     // A run that may have to queue for its lane is not started here speculatively: it starts when admitted.
     const local = lane ? null : this.worker?.startLocal(this.registry.get(wf.name) ?? wf, run);

@@ -4,6 +4,8 @@ import type { Committer } from "./committer.ts";
 import { LeaseLostError, type StoredError } from "./errors.ts";
 import { Execution, type ExecutionHost } from "./execution.ts";
 import { planSchedule } from "./schedule/plan.ts";
+import type { DueSchedule } from "./schedule/types.ts";
+import type { Telemetry } from "./telemetry/index.ts";
 import type { GroupResult, NewRun, RunRecord, Store } from "./store/types.ts";
 import type { Registry, Workflow } from "./workflow.ts";
 
@@ -49,6 +51,7 @@ interface WorkerDeps {
   onFinished(run: FinishedRun): void;
   onPublished(runId: string): void;
   streamRetention: number;
+  telemetry: Telemetry;
   onError(e: unknown, where: string): void;
 }
 
@@ -63,6 +66,7 @@ export class Worker implements ExecutionHost {
   readonly clock: Clock;
   readonly maxValueBytes: number;
   readonly streamRetention: number;
+  readonly telemetry: Telemetry;
   readonly #deps: WorkerDeps;
   readonly #concurrency: number;
   readonly #leaseMs: number;
@@ -95,6 +99,7 @@ export class Worker implements ExecutionHost {
     this.clock = deps.clock;
     this.maxValueBytes = deps.maxValueBytes;
     this.streamRetention = deps.streamRetention;
+    this.telemetry = deps.telemetry;
     this.id = opts.id ?? `w-${randomUUID()}`;
     this.#concurrency = opts.concurrency ?? 500;
     this.#leaseMs = opts.leaseMs ?? 30_000;
@@ -242,7 +247,7 @@ export class Worker implements ExecutionHost {
     run.claimedBy = { owner: this.id, leaseExpiresAt: now + this.#leaseMs };
     const exec = new Execution(this, wf, {
       id: run.id, namespace: run.namespace, input: run.input, parentId: run.parentId, timeoutMs: run.timeoutMs,
-      epoch: 1, deadlineAt: run.timeoutMs === null ? null : now + run.timeoutMs,
+      epoch: 1, deadlineAt: run.timeoutMs === null ? null : now + run.timeoutMs, traceParent: run.traceParent ?? null,
     });
     this.#active.set(run.id, exec);
     return exec.begin(run) ?? null;
@@ -304,7 +309,12 @@ export class Worker implements ExecutionHost {
         const now = this.clock.now();
         if (now >= this.#schedulesDueAt) {
           this.#schedulesDueAt = Number.POSITIVE_INFINITY;
-          if ((await this.store.fireSchedules(now, 100, (s) => planSchedule(s, now))) > 0) this.#again = true;
+          const plan = (s: DueSchedule) => {
+            const p = planSchedule(s, now);
+            for (const t of [...p.ticks, ...p.dequeued]) if (t.status === "started") this.telemetry.scheduleTick(s.id, s.workflow, now - t.tickAt);
+            return p;
+          };
+          if ((await this.store.fireSchedules(now, 100, plan)) > 0) this.#again = true;
         }
         const limit = Math.min(this.#room(), 256);
         if (limit <= 0) break;

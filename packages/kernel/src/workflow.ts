@@ -23,6 +23,8 @@ export interface StepOptions {
   retry?: RetryPolicy;
   /** Each attempt is aborted and counted failed after this long. */
   timeout?: Duration;
+  /** The step handles secrets: its error messages are redacted in the journal, logs and spans (values are never logged). */
+  secret?: boolean;
 }
 
 /**

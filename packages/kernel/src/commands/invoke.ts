@@ -25,7 +25,7 @@ export async function invoke<I, O>(s: CommandScope, wf: Workflow<I, O>, input: I
       op: "insertRun",
       run: {
         id: childId, namespace: s.namespace, workflow: wf.name, key: null, input: json, parentId: s.runId, parentSeq: seq, timeoutMs,
-        claimedBy: null, version: wf.version, ...concurrencyOf(wf, input, s.namespace),
+        claimedBy: null, version: wf.version, traceParent: s.childTraceParent(), ...concurrencyOf(wf, input, s.namespace),
       },
     });
     s.put(rec);

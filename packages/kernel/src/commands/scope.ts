@@ -1,5 +1,6 @@
 import type { GroupResult, EntryKind, EntryRecord, EventRecord, RunRecord, WriteOp } from "../store/types.ts";
 import type { ExecutionHost } from "../execution.ts";
+import type { StepTelemetry } from "../telemetry/index.ts";
 import type { Workflow } from "../workflow.ts";
 
 /** A blocked command: completes itself when `poll` finds what it waits for. */
@@ -37,6 +38,8 @@ export interface CommandScope {
   wait(w: Waiter): void;
   track<T>(p: Promise<T>): Promise<T>;
   continueAsNew(input: unknown): Promise<never>;
+  stepTelemetry(seq: number, name: string, attempt: number, secret: boolean): StepTelemetry | null;
+  childTraceParent(): string | null;
   /** Appends a chunk to the run's stream (committed with the run's next writes). */
   publish(seq: number, attempt: number, data: unknown): void;
   controllers: Set<AbortController>;

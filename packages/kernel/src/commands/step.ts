@@ -5,6 +5,8 @@ import { resolveRetry, retryDelay } from "../retry.ts";
 import type { EntryRecord } from "../store/types.ts";
 import type { StepContext, StepOptions } from "../workflow.ts";
 import { checkName } from "./names.ts";
+import type { StepTelemetry } from "../telemetry/index.ts";
+import { REDACTED } from "../telemetry/log.ts";
 import { type CommandScope, never } from "./scope.ts";
 
 /**
@@ -33,27 +35,48 @@ export async function step<T>(s: CommandScope, name: string, fn: (c: StepContext
     rec.wakeAt = null;
     s.put(rec);
     if (!(await s.durable())) return never();
+    const secret = options.secret === true;
+    const tel = s.stepTelemetry(seq, name, rec.attempt, secret);
+    // A secret step's error may quote what it handles: its message is kept out of the journal too.
+    const stored = (e: unknown): StoredError => (secret ? { ...toStoredError(e), message: REDACTED, stack: undefined } : toStoredError(e));
     try {
-      const value = await attempt(s, seq, name, rec.attempt, fn, timeoutMs);
+      const value = await attempt(s, seq, name, rec.attempt, fn, timeoutMs, tel);
       rec.value = encodeJson(value, `the result of step "${name}" (run ${s.runId})`, s.host.maxValueBytes);
+      tel?.end();
       rec.status = "completed"; // error keeps the last failed attempt's, for people reading the journal
       s.put(rec);
       return value as T;
     } catch (e) {
-      if (!s.live) return never();
+      if (!s.live) {
+        tel?.end(stored(e));
+        return never();
+      }
       const code = KernelError.is(e) ? e.code : "";
       const fatal = FatalError.is(e) || code === "not_serializable" || code === "value_too_large";
-      if (fatal || rec.attempt >= policy.maxAttempts) return failStep(s, rec, toStoredError(e));
+      if (fatal || rec.attempt >= policy.maxAttempts) {
+        tel?.end(stored(e));
+        return failStep(s, rec, stored(e));
+      }
+      const delay = retryDelay(policy, rec.attempt, e);
+      tel?.end(stored(e), delay);
       rec.status = "retrying";
-      rec.wakeAt = s.host.clock.now() + retryDelay(policy, rec.attempt, e);
-      rec.error = toStoredError(e);
+      rec.wakeAt = s.host.clock.now() + delay;
+      rec.error = stored(e);
       s.put(rec);
       await s.until(rec.wakeAt);
     }
   }
 }
 
-async function attempt<T>(s: CommandScope, seq: number, name: string, n: number, fn: (c: StepContext) => Promise<T> | T, timeoutMs: number | null): Promise<T> {
+async function attempt<T>(
+  s: CommandScope,
+  seq: number,
+  name: string,
+  n: number,
+  fn: (c: StepContext) => Promise<T> | T,
+  timeoutMs: number | null,
+  tel: StepTelemetry | null,
+): Promise<T> {
   const ac = new AbortController();
   s.controllers.add(ac);
   const ctx: StepContext = {
@@ -67,7 +90,8 @@ async function attempt<T>(s: CommandScope, seq: number, name: string, n: number,
   // The body may ignore its signal; the attempt ends at the abort regardless and a late result is dropped.
   const aborted = new Promise<never>((_, reject) => ac.signal.addEventListener("abort", () => reject(ac.signal.reason), { once: true }));
   try {
-    return await s.track(Promise.race([Promise.resolve().then(() => fn(ctx)), aborted]));
+    const body = () => fn(ctx);
+    return await s.track(Promise.race([Promise.resolve().then(() => (tel ? tel.run(body) : body())), aborted]));
   } finally {
     if (timer !== null) clock.clearTimer(timer);
     s.controllers.delete(ac);

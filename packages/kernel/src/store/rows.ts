@@ -31,6 +31,7 @@ export function toRun(r: Row): RunRecord {
     queued: Number(r.queued ?? 0) === 1,
     generation: Number(r.generation ?? 0),
     version: str(r.version),
+    traceParent: str(r.trace_parent),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     completedAt: num(r.completed_at),

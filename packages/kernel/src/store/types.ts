@@ -39,6 +39,7 @@ export interface RunRecord {
   generation: number;
   /** The workflow version it is pinned to (null until a worker first claims it, for runs started without code). */
   version: string | null;
+  traceParent: string | null;
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;
@@ -86,6 +87,8 @@ export interface NewRun {
   timeoutMs: number | null;
   /** The version of the workflow that started it; null to pin it to the first worker that claims it. */
   version?: string | null;
+  /** W3C traceparent of the span that started it: its executions' spans join that trace. */
+  traceParent?: string | null;
   /** Set when the run is inserted already claimed by the starting worker (its first epoch is 1). */
   claimedBy: { owner: string; leaseExpiresAt: number } | null;
   /** Runs with one key run at most `concurrencyLimit` at a time, in the order they were started. */
@@ -214,6 +217,8 @@ export interface Store {
   readStream(runId: string, from: number, limit: number): Promise<{ chunks: StreamChunk[]; first: number | null; last: number | null }>;
   /** Calls `fn` when another process publishes to a run's stream (stores shared between processes). */
   onStream?(fn: (runId: string) => void): () => void;
+  /** How many runs are in each status, and how many are due and waiting for a worker (for metrics). */
+  countRuns(now: number): Promise<{ byStatus: Record<string, number>; due: number }>;
   /** Records (or refreshes) a live worker and the workflow versions it executes. */
   heartbeat(worker: WorkerRecord): Promise<void>;
   removeWorker(id: string): Promise<void>;

@@ -262,6 +262,13 @@ export class PostgresStore implements Store {
     return this.#streamListener.subscribe(fn);
   }
 
+  async countRuns(now: number): Promise<{ byStatus: Record<string, number>; due: number }> {
+    const byStatus: Record<string, number> = {};
+    for (const r of await this.#rows<{ status: string; n: number }>("SELECT status, count(*) AS n FROM runs GROUP BY status")) byStatus[r.status] = Number(r.n);
+    const due = await this.#rows<{ n: number }>("SELECT count(*) AS n FROM runs WHERE status IN ('pending', 'suspended') AND wake_at <= $1", [now]);
+    return { byStatus, due: Number(due[0]?.n ?? 0) };
+  }
+
   async heartbeat(w: WorkerRecord): Promise<void> {
     await this.#q(
       `INSERT INTO workers (id, workflows, started_at, heartbeat_at) VALUES ($1, $2, $3, $4)

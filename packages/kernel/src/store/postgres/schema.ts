@@ -224,6 +224,8 @@ ALTER TABLE runs ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 -- The version of its workflow a run is pinned to (set at start, or by the first worker to claim it).
 ALTER TABLE runs ADD COLUMN version TEXT;
+-- W3C traceparent of the span that started the run: all its executions' spans join that trace.
+ALTER TABLE runs ADD COLUMN trace_parent TEXT;
 -- Live workers and the workflow versions they execute, refreshed with their lease renewals.
 CREATE TABLE workers (id TEXT PRIMARY KEY, workflows TEXT NOT NULL, started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL);
 -- Chunks a run's steps publish (tokens, progress), by position; only the newest are kept per run.
@@ -243,13 +245,13 @@ BEGIN
     claimed := claimed AND NOT waiting;
   END IF;
   INSERT INTO runs (id, namespace, workflow, key, status, input, parent_id, parent_seq, epoch, lease_owner,
-    lease_expires_at, wake_at, timeout_ms, deadline_at, created_at, updated_at, concurrency_key, concurrency_limit, queued, version)
+    lease_expires_at, wake_at, timeout_ms, deadline_at, created_at, updated_at, concurrency_key, concurrency_limit, queued, version, trace_parent)
   VALUES (r->>'id', r->>'namespace', r->>'workflow', r->>'key', CASE WHEN claimed THEN 'running' ELSE 'pending' END,
     r->>'input', r->>'parentId', (r->>'parentSeq')::int, CASE WHEN claimed THEN 1 ELSE 0 END,
     CASE WHEN claimed THEN r->'claimedBy'->>'owner' END, CASE WHEN claimed THEN (r->'claimedBy'->>'leaseExpiresAt')::bigint END,
     CASE WHEN claimed OR waiting THEN NULL ELSE now_ms END,
     (r->>'timeoutMs')::bigint, now_ms + (r->>'timeoutMs')::bigint, now_ms, now_ms, ckey, (r->>'concurrencyLimit')::int,
-    CASE WHEN waiting THEN 1 ELSE 0 END, r->>'version')
+    CASE WHEN waiting THEN 1 ELSE 0 END, r->>'version', r->>'traceParent')
   ON CONFLICT DO NOTHING;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n = 1;

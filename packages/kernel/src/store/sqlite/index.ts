@@ -86,6 +86,8 @@ export class SqliteStore implements Store {
       heartbeat: p(`INSERT INTO workers (id, workflows, started_at, heartbeat_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at`),
       removeWorker: p("DELETE FROM workers WHERE id = ?"),
+      countByStatus: p("SELECT status, count(*) AS n FROM runs GROUP BY status"),
+      countDue: p("SELECT count(*) AS n FROM runs INDEXED BY runs_wake WHERE status IN ('pending', 'suspended') AND wake_at <= ?"),
       stream: p("SELECT * FROM stream_chunks WHERE run_id = ? AND pos >= ? ORDER BY pos LIMIT ?"),
       streamEnds: p("SELECT min(pos) AS first, max(pos) AS last FROM stream_chunks WHERE run_id = ?"),
       workers: p("SELECT * FROM workers ORDER BY started_at"),
@@ -262,6 +264,13 @@ export class SqliteStore implements Store {
     this.#open();
     const ends = this.#q.streamEnds!.get(runId) as { first: number | null; last: number | null };
     return { chunks: this.#rows(this.#q.stream!.all(runId, from, limit)).map(toChunk), first: ends.first, last: ends.last };
+  }
+
+  async countRuns(now: number): Promise<{ byStatus: Record<string, number>; due: number }> {
+    this.#open();
+    const byStatus: Record<string, number> = {};
+    for (const r of this.#q.countByStatus!.all() as { status: string; n: number }[]) byStatus[r.status] = Number(r.n);
+    return { byStatus, due: Number((this.#q.countDue!.get(now) as { n: number }).n) };
   }
 
   async heartbeat(w: WorkerRecord): Promise<void> {

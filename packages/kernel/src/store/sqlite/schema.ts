@@ -112,6 +112,8 @@ ALTER TABLE runs ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 -- The version of its workflow a run is pinned to (set at start, or by the first worker to claim it).
 ALTER TABLE runs ADD COLUMN version TEXT;
+-- W3C traceparent of the span that started the run: all its executions' spans join that trace.
+ALTER TABLE runs ADD COLUMN trace_parent TEXT;
 -- Live workers and the workflow versions they execute, refreshed with their lease renewals.
 CREATE TABLE workers (id TEXT PRIMARY KEY, workflows TEXT NOT NULL, started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL);
 -- Chunks a run's steps publish (tokens, progress), by position; only the newest are kept per run.

@@ -32,8 +32,8 @@ export class SqliteWrites {
   constructor(db: DatabaseSync) {
     this.#insertRun = db.prepare(`
       INSERT INTO runs (id, namespace, workflow, key, status, input, parent_id, parent_seq, epoch, lease_owner,
-        lease_expires_at, wake_at, timeout_ms, deadline_at, created_at, updated_at, concurrency_key, concurrency_limit, queued, version)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+        lease_expires_at, wake_at, timeout_ms, deadline_at, created_at, updated_at, concurrency_key, concurrency_limit, queued, version, trace_parent)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
     this.#renew = [
       db.prepare("DELETE FROM entries WHERE run_id = ?"),
       db.prepare("DELETE FROM events WHERE run_id = ? AND consumed_seq IS NOT NULL"),
@@ -136,6 +136,7 @@ export class SqliteWrites {
       r.id, r.namespace, r.workflow, r.key, c ? "running" : "pending", r.input, r.parentId, r.parentSeq,
       c ? 1 : 0, c?.owner ?? null, c?.leaseExpiresAt ?? null, c || waiting ? null : now, r.timeoutMs,
       r.timeoutMs === null ? null : now + r.timeoutMs, now, now, key, key === null ? null : limit, waiting ? 1 : 0, r.version ?? null,
+      r.traceParent ?? null,
     );
     if (Number(res.changes) !== 1) return "conflict";
     return c ? "claimed" : "inserted";

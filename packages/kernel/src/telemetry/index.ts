@@ -1,0 +1,162 @@
+import { type BatchObservableCallback, context, type Context, metrics, propagation, ROOT_CONTEXT, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { StoredError } from "../errors.ts";
+import type { Store } from "../store/types.ts";
+import { type Logger, REDACTED } from "./log.ts";
+
+export type { LogRecord, Logger } from "./log.ts";
+export { jsonLogger } from "./log.ts";
+
+const SCOPE = "@agentd/kernel";
+
+/**
+ * Spans, metrics and logs of one kernel, through @opentelemetry/api: free when no SDK is installed,
+ * exported when one is. A run's spans share one trace across processes and replays: its W3C
+ * traceparent is stored with the run and every execution's span is its child.
+ */
+export class Telemetry {
+  readonly #tracer = trace.getTracer(SCOPE);
+  readonly #log: Logger;
+  readonly #stepDuration;
+  readonly #retries;
+  readonly #runsEnded;
+  readonly #scheduleLag;
+
+  constructor(store: Store, clock: { now(): number }, log: Logger) {
+    this.#log = log;
+    const meter = metrics.getMeter(SCOPE);
+    this.#stepDuration = meter.createHistogram("kernel.step.duration", { unit: "ms", description: "Time of one step attempt" });
+    this.#retries = meter.createCounter("kernel.step.retries", { description: "Step attempts that failed and will be retried" });
+    this.#runsEnded = meter.createCounter("kernel.runs.ended", { description: "Runs that ended, by status" });
+    this.#scheduleLag = meter.createHistogram("kernel.schedule.lag", { unit: "ms", description: "Fire time minus due time of schedule ticks" });
+    const runs = meter.createObservableGauge("kernel.runs", { description: "Runs by status" });
+    const due = meter.createObservableGauge("kernel.queue.depth", { description: "Runs due and waiting for a worker" });
+    // Only read when an SDK's metric reader collects.
+    const observe: BatchObservableCallback = async (result) => {
+      const c = await store.countRuns(clock.now());
+      for (const [status, n] of Object.entries(c.byStatus)) result.observe(runs, n, { status });
+      result.observe(due, c.due);
+    };
+    meter.addBatchObservableCallback(observe, [runs, due]);
+    this.close = () => meter.removeBatchObservableCallback(observe, [runs, due]);
+  }
+
+  /** Stops reporting this kernel's gauges. */
+  readonly close: () => void;
+
+  get log(): Logger {
+    return this.#log;
+  }
+
+  /** The traceparent of the caller's active span, stored with a new run so its executions join that trace. */
+  traceParent(ctx: Context = context.active()): string | null {
+    const carrier: Record<string, string> = {};
+    propagation.inject(ctx, carrier);
+    return carrier.traceparent ?? null;
+  }
+
+  /** A span for one execution of a run (a start, a resumption or a replay), child of the run's stored traceparent. */
+  execution(info: { runId: string; workflow: string; epoch: number; traceParent: string | null; replayed: number; hot: boolean }): ExecutionTelemetry {
+    const parent = info.traceParent ? propagation.extract(ROOT_CONTEXT, { traceparent: info.traceParent }) : ROOT_CONTEXT;
+    const span = this.#tracer.startSpan(`run ${info.workflow}`, {
+      attributes: {
+        "kernel.run_id": info.runId, "kernel.workflow": info.workflow, "kernel.epoch": info.epoch,
+        "kernel.replayed_entries": info.replayed, "kernel.resumed_hot": info.hot,
+      },
+    }, parent);
+    return new ExecutionTelemetry(this, span, trace.setSpan(parent, span), info.runId, info.workflow);
+  }
+
+  scheduleTick(scheduleId: string, workflow: string, lagMs: number): void {
+    this.#scheduleLag.record(lagMs, { "kernel.schedule": scheduleId, "kernel.workflow": workflow });
+  }
+
+  /** @internal */
+  recordStep(workflow: string, ms: number, outcome: "ok" | "retry" | "failed"): void {
+    this.#stepDuration.record(ms, { "kernel.workflow": workflow, "kernel.outcome": outcome });
+    if (outcome === "retry") this.#retries.add(1, { "kernel.workflow": workflow });
+  }
+
+  /** @internal */
+  recordRunEnd(workflow: string, status: string): void {
+    this.#runsEnded.add(1, { "kernel.workflow": workflow, "kernel.status": status });
+  }
+
+  /** @internal */
+  get tracer() {
+    return this.#tracer;
+  }
+}
+
+export class ExecutionTelemetry {
+  readonly #t: Telemetry;
+  readonly #span: Span;
+  readonly ctx: Context;
+  readonly #runId: string;
+  readonly #workflow: string;
+  #ended = false;
+
+  constructor(t: Telemetry, span: Span, ctx: Context, runId: string, workflow: string) {
+    this.#t = t;
+    this.#span = span;
+    this.ctx = ctx;
+    this.#runId = runId;
+    this.#workflow = workflow;
+  }
+
+  /** One step attempt: a child span; the body runs inside it, so spans the body makes nest under it. */
+  step(seq: number, name: string, attempt: number, secret: boolean): StepTelemetry {
+    const span = this.#t.tracer.startSpan(`step ${name}`, { attributes: { "kernel.run_id": this.#runId, "kernel.seq": seq, "kernel.attempt": attempt } }, this.ctx);
+    return new StepTelemetry(this.#t, span, trace.setSpan(this.ctx, span), { runId: this.#runId, workflow: this.#workflow, seq, name, attempt, secret });
+  }
+
+  /** The execution stopped holding the run: it suspended, ended, continued as new, or lost the run. */
+  end(outcome: "suspended" | "completed" | "failed" | "continued" | "lost", error?: StoredError | null): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#span.setAttribute("kernel.outcome", outcome);
+    if (outcome === "failed") {
+      this.#span.setStatus({ code: SpanStatusCode.ERROR, message: error?.message ?? "failed" });
+      this.#t.log({ level: "error", msg: "run failed", runId: this.#runId, workflow: this.#workflow, error: error?.message });
+    }
+    if (outcome === "completed" || outcome === "failed") this.#t.recordRunEnd(this.#workflow, outcome);
+    if (outcome === "completed") this.#t.log({ level: "info", msg: "run completed", runId: this.#runId, workflow: this.#workflow });
+    this.#span.end();
+  }
+}
+
+export class StepTelemetry {
+  readonly #t: Telemetry;
+  readonly #span: Span;
+  readonly #ctx: Context;
+  readonly #info: { runId: string; workflow: string; seq: number; name: string; attempt: number; secret: boolean };
+  readonly #t0 = performance.now();
+
+  constructor(t: Telemetry, span: Span, ctx: Context, info: StepTelemetry["info"]) {
+    this.#t = t;
+    this.#span = span;
+    this.#ctx = ctx;
+    this.#info = info;
+  }
+
+  get info() {
+    return this.#info;
+  }
+
+  run<T>(fn: () => T): T {
+    return context.with(this.#ctx, fn);
+  }
+
+  /** The attempt ended: ok, or failed (and retried after `retryInMs`, or not). */
+  end(error?: StoredError, retryInMs?: number): void {
+    const outcome = !error ? "ok" : retryInMs !== undefined ? "retry" : "failed";
+    this.#t.recordStep(this.#info.workflow, performance.now() - this.#t0, outcome);
+    if (error) {
+      const message = this.#info.secret ? REDACTED : error.message;
+      this.#span.setStatus({ code: SpanStatusCode.ERROR, message });
+      this.#span.setAttribute("kernel.error", `${error.name}: ${message}`);
+      const { runId, workflow, seq, name, attempt } = this.#info;
+      this.#t.log({ level: outcome === "retry" ? "warn" : "error", msg: outcome === "retry" ? "step failed, will retry" : "step failed", runId, workflow, seq, step: name, attempt, error: `${error.name}: ${message}`, ...(retryInMs !== undefined ? { retryInMs } : {}) });
+    }
+    this.#span.end();
+  }
+}
