@@ -29,7 +29,7 @@ export function fakeKernel(
 ): { kernel: Kernel; clock: FakeClock } {
   const clock = (extra.clock as FakeClock | undefined) ?? new FakeClock();
   const worker = extra.worker === false ? false : { pollMs: 3_600_000, leaseMs: 30_000, ...(extra.worker ?? {}) };
-  const kernel = new Kernel({ store, onError: () => {}, ...extra, workflows, clock, worker });
+  const kernel = new Kernel({ store, onError: () => {}, logger: () => {}, ...extra, workflows, clock, worker });
   if (worker) kernel.startWorker();
   closes(t, kernel);
   return { kernel, clock };

@@ -20,13 +20,15 @@ for (const backend of BACKENDS) describe(backend.name, () => {
     const { kernel, clock } = fakeKernel(t, store, [wf]);
     clockRef = clock;
     const run = await kernel.start(wf, null);
-    await until(() => at.length === 1, "attempt 1");
+    // Wait until each failure is recorded with its retry time before moving the clock (the delay counts from then).
+    const retrying = (n: number) => until(async () => { const [e] = await kernel.journal(run.id); return e?.status === "retrying" && e.attempt === n; }, `attempt ${n} to fail`);
+    await retrying(1);
     await clock.advance(999);
     assert.equal(at.length, 1, "no retry before the first interval");
     await clock.advance(1);
-    await until(() => at.length === 2, "attempt 2");
+    await retrying(2);
     await clock.advance(2_000);
-    await until(() => at.length === 3, "attempt 3");
+    await retrying(3);
     await clock.advance(3_000); // capped by maxInterval
     assert.equal(await run.result(), "ok");
     const t0 = at[0] as number;
@@ -56,7 +58,7 @@ for (const backend of BACKENDS) describe(backend.name, () => {
     await assert.rejects(f.result(), (e: Error) => /card declined/.test(e.message));
     assert.equal(fatalCalls, 1);
     const r = await kernel.start(later, null);
-    await until(() => times.length === 1, "first attempt");
+    await until(async () => (await kernel.journal(r.id))[0]?.status === "retrying", "the first attempt to fail");
     await clock.advance(41_999);
     assert.equal(times.length, 1);
     await clock.advance(1);
