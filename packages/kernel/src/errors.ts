@@ -190,7 +190,7 @@ export class StepFailedError extends KernelError {
   constructor(runId: string, step: string, attempts: number, causeName: string, causeMessage: string) {
     super(
       "step_failed",
-      `step "${step}" of run ${runId} failed after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${causeName}: ${causeMessage}. ` +
+      `step "${step}" of run ${runId} failed after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${causeName}: ${causeMessage.replace(/\.$/, "")}. ` +
         `Fix the cause and resume the run from its last checkpoint with kernel.retry("${runId}").`,
     );
     this.step = step;
