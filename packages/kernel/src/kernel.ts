@@ -190,18 +190,21 @@ export class Kernel {
   /** Waits for a run to end and returns its output; throws RunFailedError if it failed or was cancelled. */
   async result<O = unknown>(runId: string): Promise<O> {
     // A run this worker is executing has not ended: wait for its finish notice before reading anything.
-    if (this.worker?.holds(runId)) {
-      const end = await this.#waitFinished(runId, 250);
-      if (end?.status === "completed") return decodeJson(end.output) as O;
-      if (end) throw new RunFailedError(runId, end.status, end.error?.message ?? "");
-    }
+    let wait = 250;
     for (;;) {
+      if (this.worker?.holds(runId)) {
+        const end = await this.#waitFinished(runId, 5_000);
+        if (end?.status === "completed") return decodeJson(end.output) as O;
+        if (end) throw new RunFailedError(runId, end.status, end.error?.message ?? "");
+      }
       const run = await this.store.getRun(runId);
       if (!run) throw new RunNotFoundError(`with id ${runId}`);
-      // A run that ends on this worker is announced with its outcome: no need to read it again.
-      const end = TERMINAL.has(run.status) ? run : await this.#waitFinished(runId, 250);
+      // A run that ends on this worker is announced with its outcome; one that ends elsewhere is seen by
+      // reading again, less often the longer it takes.
+      const end = TERMINAL.has(run.status) ? run : await this.#waitFinished(runId, wait);
       if (end?.status === "completed") return decodeJson(end.output) as O;
       if (end) throw new RunFailedError(runId, end.status, end.error?.message ?? "");
+      wait = Math.min(wait * 1.5, 2_000);
     }
   }
 

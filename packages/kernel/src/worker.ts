@@ -404,7 +404,12 @@ export class Worker implements ExecutionHost {
       await this.#heartbeat();
       try {
         const lost = await this.store.renewLeases(this.id, held, this.clock.now() + this.#leaseMs);
-        for (const id of lost) this.#active.get(id)?.abandon(new LeaseLostError(id, this.#active.get(id)?.epoch ?? 0));
+        // A renewal answers for the epochs it sent: a run claimed again since then is not the one it lost.
+        const sent = new Map(held.map((h) => [h.id, h.epoch]));
+        for (const id of lost) {
+          const e = this.#active.get(id);
+          if (e && e.epoch === sent.get(id)) e.abandon(new LeaseLostError(id, e.epoch));
+        }
       } catch (e) {
         if (this.#running) this.#deps.onError(e, "renewing leases");
       }

@@ -115,7 +115,8 @@ export async function claimLog(store: PostgresStore): Promise<ClaimRow[]> {
   return store.query<ClaimRow & pg.QueryResultRow>("SELECT * FROM claim_log ORDER BY id");
 }
 
-// biome-ignore lint: messages are whatever the worker sends
+/** A message from a worker process: its `type`, and whatever that kind of message carries. */
+// biome-ignore lint/suspicious/noExplicitAny: the fields depend on the type, and tests read them as they need
 export type Message = { type: string; [k: string]: any };
 
 export interface Proc {
@@ -199,6 +200,27 @@ export function spawnWorker(cfg: WorkerConfig): Proc {
     },
   };
   return self;
+}
+
+export interface Renewals {
+  /** Longest time between two successful renewals: near the lease, the worker nearly lost (or lost) its runs. */
+  gapMs: number;
+  /** Most a renewal started late (after the one before it ended, plus the renewal interval): the process was starved of CPU. */
+  lateMs: number;
+  /** The slowest renewal: about 1 s, it waited on locks until Postgres's deadlock check (deadlock_timeout). */
+  slowestMs: number;
+  failed: number;
+}
+
+/** How the lease renewals of each live worker went, by worker id. */
+export async function renewalStats(procs: Iterable<Proc>): Promise<Record<string, Renewals>> {
+  const out: Record<string, Renewals> = {};
+  for (const p of procs) {
+    if (p.exited) continue;
+    const m = await p.ask("renewals", 10_000);
+    out[p.id] = { gapMs: m.maxGapMs, lateMs: m.maxLateMs, slowestMs: m.slowestMs, failed: m.failed };
+  }
+  return out;
 }
 
 /** Ends every process still alive (continuing stopped ones first, so that nothing stays behind). */

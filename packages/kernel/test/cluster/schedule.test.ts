@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "node:test";
 import { Kernel } from "../../src/index.ts";
-import { claimLog, killAll, noPg, percentile, pgUrl, type Proc, sleep, spawnWorker, tempSchema, until, within } from "./cluster.ts";
+import { claimLog, killAll, noPg, percentile, pgUrl, type Proc, renewalStats, sleep, spawnWorker, tempSchema, until, within } from "./cluster.ts";
 import { ALL_WORKFLOWS } from "./procs/workflows.ts";
 
 const ON_TIME_S = 30;
@@ -58,8 +58,10 @@ test("a schedule every second with 4 worker processes: one run per tick for 30 s
     const upAt = Date.now();
     await sleep(AFTER_S * 1_000);
 
-    // ---- the runs end (orphans of the kill are taken over), then the workers stop ----
+    // ---- no more ticks; the runs end (orphans of the kill are taken over), then the workers stop ----
+    await client.schedules.pause(ID);
     await until(async () => (await client.listRuns({ status: ["pending", "running", "suspended"], limit: 10 })).length === 0, "every run to end", 30_000);
+    const renewals = await renewalStats(workers);
     for (const p of workers) {
       assert.equal(p.exited, false, `worker ${p.id} died on its own: ${p.stderr.join("")}`);
       assert.equal((await p.stop()).code, 0, `worker ${p.id} exited badly: ${p.stderr.join("")}`);
@@ -102,7 +104,7 @@ test("a schedule every second with 4 worker processes: one run per tick for 30 s
     for (const x of started) {
       const r = byId.get(x.runId as string);
       assert.equal(r?.key, `schedule:${ID}:${iso(x.tickAt)}`, `the run of tick ${iso(x.tickAt)}`);
-      assert.equal(r?.status, "completed", `the run of tick ${iso(x.tickAt)} completed`);
+      assert.equal(r?.status, "completed", `the run of tick ${iso(x.tickAt)} completed (${r?.status}: ${JSON.stringify(r?.error)})`);
     }
     const takenOver = (await claimLog(db.store)).filter((c) => c.old_status === "running");
     for (const c of takenOver) assert.ok(c.claimed_at >= (c.old_lease_expires_at as number), `run ${c.run_id} taken over before its lease expired`);
@@ -119,7 +121,7 @@ test("a schedule every second with 4 worker processes: one run per tick for 30 s
       downMs: restartAt - killSentAt, workersUpAfterMs: upAt - killSentAt,
       missedWindow: { from: iso(lastBefore + 1_000), to: iso(latest.tickAt), skipped: skipped.length, started: 1, handledAfterRestartMs: latest.firedAt - restartAt },
       lagMs: { p50: percentile(lag, 50), p99: percentile(lag, 99), max: Math.max(...lag) }, catchUpLagMs: latest.firedAt - latest.tickAt,
-      runsOrphanedByKill: orphans.length, takeovers: takenOver.length, runsByWorker: byWorker, totalMs: Math.round(performance.now() - t0),
+      runsOrphanedByKill: orphans.length, takeovers: takenOver.length, runsByWorker: byWorker, renewals, totalMs: Math.round(performance.now() - t0),
     };
     console.log(`cluster schedule figures: ${JSON.stringify(figures)}`);
     t.diagnostic(JSON.stringify(figures));

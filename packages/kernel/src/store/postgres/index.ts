@@ -51,7 +51,8 @@ export class PostgresStore implements Store {
     if (typeof opts.url !== "string" || isInvalidUrl(opts.url))
       throw new InvalidArgumentError(`DATABASE_URL must look like postgres://user:password@host:5432/database, got ${JSON.stringify(redact(opts.url))}.`);
     const schema = opts.schema ?? "public";
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new InvalidArgumentError(`schema name ${JSON.stringify(schema)} must be a lower-case SQL identifier.`);
+    // 40 at most: the NOTIFY channels are named after the schema, and Postgres limits names to 63 bytes.
+    if (!/^[a-z_][a-z0-9_]{0,39}$/.test(schema)) throw new InvalidArgumentError(`schema name ${JSON.stringify(schema)} must be a lower-case SQL identifier of at most 40 characters.`);
     const base: pg.ClientConfig = { connectionString: opts.url, types: pgTypes, options: `-c search_path=${schema}`, connectionTimeoutMillis: 10_000 };
     const pool = new pg.Pool({ ...base, max: opts.poolSize ?? 10, idleTimeoutMillis: 30_000 });
     // An idle client whose server went away must not crash the process; the pool replaces it.
@@ -59,6 +60,7 @@ export class PostgresStore implements Store {
     const where = describeUrl(opts.url).where;
     try {
       const client = await pool.connect();
+      client.on("error", () => {});
       try {
         if (schema !== "public") await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
         await migratePostgres(client, `postgres ${where} (schema ${schema})`);
@@ -110,13 +112,25 @@ export class PostgresStore implements Store {
 
   async renewLeases(owner: string, runs: { id: string; epoch: number }[], expiresAt: number): Promise<string[]> {
     if (runs.length === 0) return [];
+    const ids = runs.map((r) => r.id);
+    const epochs = runs.map((r) => r.epoch);
+    // In id order and skipping rows a commit of ours holds right now: renewing must never deadlock with committing.
     const { rows } = await this.#q<{ id: string }>(
-      `UPDATE runs SET lease_expires_at = $1 WHERE lease_owner = $2 AND status = 'running'
-         AND (id, epoch) IN (SELECT * FROM unnest($3::text[], $4::int[])) RETURNING id`,
-      [expiresAt, owner, runs.map((r) => r.id), runs.map((r) => r.epoch)],
+      `WITH c AS (SELECT id FROM runs WHERE lease_owner = $2 AND status = 'running'
+                    AND (id, epoch) IN (SELECT * FROM unnest($3::text[], $4::int[])) ORDER BY id FOR UPDATE SKIP LOCKED)
+       UPDATE runs SET lease_expires_at = $1 FROM c WHERE runs.id = c.id RETURNING runs.id`,
+      [expiresAt, owner, ids, epochs],
     );
     const kept = new Set(rows.map((r) => r.id));
-    return runs.filter((r) => !kept.has(r.id)).map((r) => r.id);
+    const unsure = runs.filter((r) => !kept.has(r.id));
+    if (unsure.length === 0) return [];
+    // A row that was skipped because it was locked is still ours if its lease says so.
+    const still = await this.#rows<{ id: string }>(
+      `SELECT id FROM runs WHERE lease_owner = $1 AND status = 'running' AND (id, epoch) IN (SELECT * FROM unnest($2::text[], $3::int[]))`,
+      [owner, unsure.map((r) => r.id), unsure.map((r) => r.epoch)],
+    );
+    const ours = new Set(still.map((r) => r.id));
+    return unsure.filter((r) => !ours.has(r.id)).map((r) => r.id);
   }
 
   async nextWakeAt(workflows: Served, owner: string): Promise<{ runs: number | null; schedules: number | null }> {
@@ -285,12 +299,17 @@ export class PostgresStore implements Store {
     return (await this.#rows("SELECT * FROM workers ORDER BY started_at")).map(toWorker);
   }
 
+  // A changed schedule is announced like new work: every worker re-reads when the next one is due.
   async insertSchedule(s: ScheduleRecord): Promise<boolean> {
-    return sched.insertSchedule(this.#rows, s);
+    const ok = await sched.insertSchedule(this.#rows, s);
+    if (ok) await this.#q("SELECT pg_notify($1, '')", [this.#channel]);
+    return ok;
   }
 
   async updateSchedule(s: ScheduleRecord): Promise<boolean> {
-    return sched.updateSchedule(this.#rows, s);
+    const ok = await sched.updateSchedule(this.#rows, s);
+    if (ok) await this.#q("SELECT pg_notify($1, '')", [this.#channel]);
+    return ok;
   }
 
   async deleteSchedule(id: string): Promise<boolean> {
@@ -344,6 +363,9 @@ export class PostgresStore implements Store {
   async #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     if (this.#closed) throw new StoreClosedError();
     const c = await this.#pool.connect();
+    // A connection that dies mid-transaction emits 'error' on the client: the query in flight fails, the process lives.
+    const onError = () => {};
+    c.on("error", onError);
     try {
       await c.query("BEGIN");
       const out = await fn(c);
@@ -354,6 +376,7 @@ export class PostgresStore implements Store {
       await c.query("ROLLBACK").catch(() => {});
       throw e;
     } finally {
+      c.off("error", onError);
       c.release();
     }
   }

@@ -87,28 +87,30 @@ CREATE FUNCTION kernel_admit_next(ended text, now_ms bigint) RETURNS boolean LAN
 -- One round trip per group commit: every group fenced by its epoch under a row lock, applied in order.
 CREATE FUNCTION kernel_commit(groups jsonb, now_ms bigint, channel text) RETURNS jsonb LANGUAGE plpgsql AS $f$
 DECLARE
-  g jsonb; op jsonb; first jsonb; e jsonb; r record; out jsonb := '[]'::jsonb; skip int; k int;
+  g jsonb; op jsonb; first jsonb; e jsonb; r record; out jsonb[] := '{}'; skip int; k int;
   existing text; wake bigint; notify boolean := false; streamed boolean;
 BEGIN
+  -- Lock the batch's runs in id order first, as lease renewal does: the two never deadlock.
+  PERFORM 1 FROM runs WHERE id IN (SELECT value->>'runId' FROM jsonb_array_elements(groups)) ORDER BY id FOR UPDATE;
   FOR g IN SELECT value FROM jsonb_array_elements(groups) LOOP
     skip := 0;
     first := g->'ops'->0;
     IF first->>'op' = 'insertRun' AND first->'run'->>'id' = g->>'runId' THEN
       IF NOT kernel_insert_run(first->'run', now_ms) THEN
         SELECT id INTO existing FROM runs WHERE workflow = first->'run'->>'workflow' AND key = first->'run'->>'key';
-        out := out || jsonb_build_array(jsonb_build_object('ok', false, 'reason', 'conflict', 'existingRunId', coalesce(existing, g->>'runId')));
+        out := out || jsonb_build_object('ok', false, 'reason', 'conflict', 'existingRunId', coalesce(existing, g->>'runId'));
         CONTINUE;
       END IF;
       IF jsonb_typeof(first->'run'->'claimedBy') <> 'object' THEN notify := true; END IF;
       skip := 1;
       IF (g->>'epoch')::int = 0 THEN
-        out := out || '[{"ok":true}]'::jsonb;
+        out := out || '{"ok":true}'::jsonb;
         CONTINUE;
       END IF;
     END IF;
     SELECT epoch, lease_owner, status INTO r FROM runs WHERE id = g->>'runId' FOR UPDATE;
     IF NOT FOUND OR r.epoch <> (g->>'epoch')::int OR r.lease_owner IS DISTINCT FROM g->>'owner' OR r.status <> 'running' THEN
-      out := out || '[{"ok":false,"reason":"lease_lost"}]'::jsonb;
+      out := out || '{"ok":false,"reason":"lease_lost"}'::jsonb;
       CONTINUE;
     END IF;
     k := 0;
@@ -172,10 +174,11 @@ BEGIN
       END CASE;
     END LOOP;
     IF streamed THEN PERFORM pg_notify(channel || '_stream', g->>'runId'); END IF;
-    out := out || '[{"ok":true}]'::jsonb;
+    out := out || '{"ok":true}'::jsonb;
   END LOOP;
   IF notify THEN PERFORM pg_notify(channel, ''); END IF;
-  RETURN out;
+  -- Collected as an array and converted once: appending to a jsonb array copies it every time.
+  RETURN to_jsonb(out);
 END $f$;
 `,
   },

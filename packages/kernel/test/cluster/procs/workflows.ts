@@ -155,12 +155,12 @@ export const mixed = workflow(
   { retry: RETRY },
 );
 
-/** What a schedule starts: one short step that says which worker ran it. */
+/** What a schedule starts: one step of 0.6–0.9 s (so a kill leaves one behind) that says which worker ran it. */
 export const tick = workflow(
   "cluster.tick",
   async (ctx) =>
     ctx.step("work", async () => {
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 40)));
+      await new Promise((r) => setTimeout(r, 600 + Math.floor(Math.random() * 300)));
       return { w: here.id, pid: process.pid };
     }),
   { retry: RETRY },
