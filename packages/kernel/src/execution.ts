@@ -24,11 +24,11 @@ export interface ExecutionHost {
   /** Chunks kept per run's stream. */
   readonly streamRetention: number;
   readonly telemetry: Telemetry;
-  finished(run: { id: string; parentId: string | null; status: "completed" | "failed"; output: string | null; error: StoredError | null }): void;
+  finished(run: { id: string; parentId: string | null; lane: boolean; status: "completed" | "failed"; output: string | null; error: StoredError | null }): void;
 }
 
 type State = "running" | "suspending" | "suspended" | "finishing" | "done" | "lost";
-type RunStart = Pick<RunRecord, "id" | "namespace" | "input" | "parentId" | "timeoutMs" | "epoch" | "deadlineAt" | "traceParent">;
+type RunStart = Pick<RunRecord, "id" | "namespace" | "input" | "parentId" | "timeoutMs" | "epoch" | "deadlineAt" | "traceParent" | "concurrencyKey">;
 
 /**
  * One run's workflow function, executing on this worker. Commands answer from the journal while it
@@ -250,6 +250,7 @@ export class Execution implements CommandScope {
         this.#state = "done";
         this.#tel?.end("continued");
         this.host.released(this, "finished");
+        this.host.signal(); // the run is due again at once, as new
       },
       () => {},
     );
@@ -376,7 +377,7 @@ export class Execution implements CommandScope {
     if (this.#state !== "finishing" || !r.ok) return;
     this.#state = "done";
     this.#tel?.end(status, error);
-    this.host.finished({ id: this.runId, parentId: this.#run.parentId, status, output, error });
+    this.host.finished({ id: this.runId, parentId: this.#run.parentId, lane: this.#run.concurrencyKey !== null, status, output, error });
     this.host.released(this, "finished");
   }
 

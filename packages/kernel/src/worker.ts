@@ -37,6 +37,8 @@ export interface DrainReport {
 export interface FinishedRun {
   id: string;
   parentId: string | null;
+  /** It held a slot of a concurrency key (its end admits the next run in that lane). */
+  lane: boolean;
   status: "completed" | "failed";
   output: string | null;
   error: StoredError | null;
@@ -79,6 +81,8 @@ export class Worker implements ExecutionHost {
   #running = false;
   #ticking = false;
   #tickQueued = false;
+  /** The last claim may have left due runs behind (it was full, or there was no room). */
+  #backlog = true;
   #again = false;
   /** When a schedule is next due (0: look now); the tick loop fires schedules only then. */
   #schedulesDueAt = 0;
@@ -248,6 +252,7 @@ export class Worker implements ExecutionHost {
     const exec = new Execution(this, wf, {
       id: run.id, namespace: run.namespace, input: run.input, parentId: run.parentId, timeoutMs: run.timeoutMs,
       epoch: 1, deadlineAt: run.timeoutMs === null ? null : now + run.timeoutMs, traceParent: run.traceParent ?? null,
+      concurrencyKey: run.concurrencyKey ?? null,
     });
     this.#active.set(run.id, exec);
     return exec.begin(run) ?? null;
@@ -278,7 +283,9 @@ export class Worker implements ExecutionHost {
       this.#hot.set(exec.runId, exec);
       if (this.#hot.size > this.#hotSize) this.#hot.delete(this.#hot.keys().next().value as string);
     }
-    this.signal();
+    // A run that ended frees a slot: claim again only if due runs were left behind for want of room
+    // (new work from elsewhere signals on its own). That spares a claim and a wake-up query per run.
+    if (outcome !== "finished" || this.#backlog) this.signal();
   }
 
   published(runId: string): void {
@@ -287,6 +294,8 @@ export class Worker implements ExecutionHost {
 
   finished(run: FinishedRun): void {
     if (run.parentId) this.poke(run.parentId);
+    // Its parent or the next run of its lane may have become due in the same commit.
+    if (run.parentId || run.lane) this.signal();
     this.#deps.onFinished(run);
   }
 
@@ -317,11 +326,15 @@ export class Worker implements ExecutionHost {
           if ((await this.store.fireSchedules(now, 100, plan)) > 0) this.#again = true;
         }
         const limit = Math.min(this.#room(), 256);
-        if (limit <= 0) break;
+        if (limit <= 0) {
+          this.#backlog = true;
+          break;
+        }
         const runs = await this.store.claim({
           owner: this.id, limit, now: this.clock.now(), leaseMs: this.#leaseMs, workflows: this.#deps.registry.served(),
         });
         for (const r of runs) this.#adopt(r);
+        this.#backlog = runs.length === limit;
         if (this.#report) this.#report.claimed += runs.length;
         if (runs.length === limit) this.#again = true;
       } while (this.#again && this.#running);
