@@ -62,8 +62,6 @@ export class Execution implements CommandScope {
   #timerAt: number | null = null;
   #checkScheduled = false;
   #watched: Promise<GroupResult> | null = null;
-  /** The last position published to the run's stream. */
-  #streamPos: number;
   #publishing: Promise<GroupResult> | null = null;
   #tel: ExecutionTelemetry | null = null;
 
@@ -74,9 +72,7 @@ export class Execution implements CommandScope {
     journal: EntryRecord[] = [],
     events: EventRecord[] = [],
     children: RunRecord[] = [],
-    streamPos = 0,
   ) {
-    this.#streamPos = streamPos;
     this.host = host;
     this.wf = wf;
     this.#run = run;
@@ -97,8 +93,7 @@ export class Execution implements CommandScope {
     const events = await host.store.loadEvents(run.id);
     const waiting = journal.filter((e) => e.kind === "invoke" && e.status === "waiting" && e.ref).map((e) => e.ref as string);
     const children = waiting.length ? await host.store.getRuns(waiting) : [];
-    const { last } = await host.store.readStream(run.id, 1, 0);
-    return new Execution(host, wf, run, journal, events, children, last ?? 0);
+    return new Execution(host, wf, run, journal, events, children);
   }
 
   get state(): State {
@@ -230,7 +225,7 @@ export class Execution implements CommandScope {
   publish(seq: number, attempt: number, data: unknown): void {
     if (this.#state !== "running") return;
     const text = encodeJson(data ?? null, `a chunk published by step #${seq} of run ${this.runId}`, this.host.maxValueBytes) as string;
-    const p = this.write({ op: "publish", pos: ++this.#streamPos, seq, attempt, data: text, retain: this.host.streamRetention });
+    const p = this.write({ op: "publish", seq, attempt, data: text, retain: this.host.streamRetention });
     // Subscribers in this process hear of it once it is committed (one notice per batch).
     if (p !== this.#publishing) {
       this.#publishing = p;

@@ -104,7 +104,8 @@ export type WriteOp =
   | { op: "suspend"; wakeAt: number | null; events: string[]; children: string[] }
   | { op: "finish"; status: "completed" | "failed"; output: string | null; error: StoredError | null }
   /** A chunk a step published to the run's stream; chunks more than `retain` positions old are dropped as new ones come. */
-  | { op: "publish"; pos: number; seq: number; attempt: number; data: string; retain: number }
+  /** Its position is the next in the run's stream, given by the store (the writer holds the run, so positions cannot collide). */
+  | { op: "publish"; seq: number; attempt: number; data: string; retain: number }
   /** Restarts the run with fresh input and an empty journal (its consumed events go too), runnable at once. */
   | { op: "continueAsNew"; input: string | null }
   /** Gives the run back untouched (a worker shutting down): runnable again at once by any worker. */

@@ -88,7 +88,7 @@ CREATE FUNCTION kernel_admit_next(ended text, now_ms bigint) RETURNS boolean LAN
 CREATE FUNCTION kernel_commit(groups jsonb, now_ms bigint, channel text) RETURNS jsonb LANGUAGE plpgsql AS $f$
 DECLARE
   g jsonb; op jsonb; first jsonb; e jsonb; r record; out jsonb[] := '{}'; skip int; k int;
-  existing text; wake bigint; notify boolean := false; streamed boolean;
+  existing text; wake bigint; notify boolean := false; streamed boolean; k2 int;
 BEGIN
   -- Lock the batch's runs in id order first, as lease renewal does: the two never deadlock.
   PERFORM 1 FROM runs WHERE id IN (SELECT value->>'runId' FROM jsonb_array_elements(groups)) ORDER BY id FOR UPDATE;
@@ -154,9 +154,10 @@ BEGIN
           IF kernel_admit_next(g->>'runId', now_ms) THEN notify := true; END IF;
         WHEN 'publish' THEN
           INSERT INTO stream_chunks (run_id, pos, seq, attempt, data, created_at)
-          VALUES (g->>'runId', (op->>'pos')::int, (op->>'seq')::int, (op->>'attempt')::int, op->>'data', now_ms) ON CONFLICT DO NOTHING;
-          IF (op->>'pos')::int % 1000 = 0 THEN
-            DELETE FROM stream_chunks WHERE run_id = g->>'runId' AND pos <= (op->>'pos')::int - (op->>'retain')::int;
+          VALUES (g->>'runId', (SELECT coalesce(max(pos), 0) + 1 FROM stream_chunks WHERE run_id = g->>'runId'),
+            (op->>'seq')::int, (op->>'attempt')::int, op->>'data', now_ms) RETURNING pos INTO k2;
+          IF k2 % 1000 = 0 THEN
+            DELETE FROM stream_chunks WHERE run_id = g->>'runId' AND pos <= k2 - (op->>'retain')::int;
           END IF;
           streamed := true;
         WHEN 'continueAsNew' THEN

@@ -28,6 +28,7 @@ export class SqliteWrites {
   readonly #slotsTaken: StatementSync;
   readonly #renew: StatementSync[];
   readonly #admitNext: StatementSync;
+  readonly #laneOf: StatementSync;
 
   constructor(db: DatabaseSync) {
     this.#insertRun = db.prepare(`
@@ -40,10 +41,10 @@ export class SqliteWrites {
     ];
     this.#slotsTaken = db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM runs WHERE concurrency_key = ?
       AND status NOT IN ('completed', 'failed', 'cancelled') LIMIT ?)`);
+    this.#laneOf = db.prepare("SELECT concurrency_key AS k FROM runs WHERE id = ? AND queued = 0");
     this.#admitNext = db.prepare(`
       UPDATE runs SET queued = 0, wake_at = ?, updated_at = ? WHERE id = (
-        SELECT id FROM runs WHERE concurrency_key = (SELECT concurrency_key FROM runs WHERE id = ? AND queued = 0)
-          AND queued = 1 AND status = 'pending' ORDER BY created_at, id LIMIT 1)`);
+        SELECT id FROM runs WHERE concurrency_key = ? AND queued = 1 AND status = 'pending' ORDER BY created_at, id LIMIT 1)`);
     this.#findByKey = db.prepare("SELECT id FROM runs WHERE workflow = ? AND key = ?");
     this.#fence = db.prepare("SELECT epoch, lease_owner, status FROM runs WHERE id = ?");
     this.#putEntry = db.prepare(`
@@ -71,7 +72,8 @@ export class SqliteWrites {
         lease_expires_at = NULL, wake_at = NULL, waiting = NULL WHERE id = ?`);
     this.#release = db.prepare(`
       UPDATE runs SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, wake_at = ?, updated_at = ? WHERE id = ?`);
-    this.#publish = db.prepare("INSERT INTO stream_chunks (run_id, pos, seq, attempt, data, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    this.#publish = db.prepare(`INSERT INTO stream_chunks (run_id, pos, seq, attempt, data, created_at)
+      VALUES (?1, (SELECT coalesce(max(pos), 0) + 1 FROM stream_chunks WHERE run_id = ?1), ?2, ?3, ?4, ?5) RETURNING pos`);
     this.#trim = db.prepare("DELETE FROM stream_chunks WHERE run_id = ? AND pos <= ?");
     this.#continue = db.prepare(`
       UPDATE runs SET input = ?, generation = generation + 1, status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
@@ -144,7 +146,9 @@ export class SqliteWrites {
 
   /** The run ended or was cancelled: if it held a slot of a concurrency key, the next queued run becomes due. */
   admitNext(runId: string, now: number): boolean {
-    return Number(this.#admitNext.run(now, now, runId).changes) === 1;
+    // Most runs have no lane: one primary-key read settles it.
+    const lane = (this.#laneOf.get(runId) as { k: string | null } | undefined)?.k;
+    return lane !== null && lane !== undefined && Number(this.#admitNext.run(now, now, lane).changes) === 1;
   }
 
   #op(runId: string, o: WriteOp, now: number): void {
@@ -174,11 +178,12 @@ export class SqliteWrites {
       case "release":
         this.#release.run(now, now, runId);
         return;
-      case "publish":
-        this.#publish.run(runId, o.pos, o.seq, o.attempt, o.data, now);
+      case "publish": {
+        const pos = Number((this.#publish.get(runId, o.seq, o.attempt, o.data, now) as { pos: number }).pos);
         // Bounded retention, trimmed every 1000 chunks.
-        if (o.pos % 1000 === 0) this.#trim.run(runId, o.pos - o.retain);
+        if (pos % 1000 === 0) this.#trim.run(runId, pos - o.retain);
         return;
+      }
       case "continueAsNew":
         for (const st of this.#renew) st.run(runId);
         this.#continue.run(o.input, now, now, now, runId);
