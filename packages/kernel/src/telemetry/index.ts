@@ -1,4 +1,6 @@
-import { type BatchObservableCallback, context, type Context, metrics, propagation, ROOT_CONTEXT, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
+import {
+  type BatchObservableCallback, type Context, context, createNoopMeter, metrics, propagation, ROOT_CONTEXT, type Span, SpanStatusCode, trace,
+} from "@opentelemetry/api";
 import type { StoredError } from "../errors.ts";
 import type { Store } from "../store/types.ts";
 import { type Logger, REDACTED } from "./log.ts";
@@ -24,6 +26,7 @@ export class Telemetry {
   constructor(store: Store, clock: { now(): number }, log: Logger) {
     this.#log = log;
     const meter = metrics.getMeter(SCOPE);
+    this.metricsOn = meter.constructor !== createNoopMeter().constructor;
     this.#stepDuration = meter.createHistogram("kernel.step.duration", { unit: "ms", description: "Time of one step attempt" });
     this.#retries = meter.createCounter("kernel.step.retries", { description: "Step attempts that failed and will be retried" });
     this.#runsEnded = meter.createCounter("kernel.runs.ended", { description: "Runs that ended, by status" });
@@ -39,6 +42,9 @@ export class Telemetry {
     meter.addBatchObservableCallback(observe, [runs, due]);
     this.close = () => meter.removeBatchObservableCallback(observe, [runs, due]);
   }
+
+  /** False when no metrics SDK is installed: per-step work is then skipped. */
+  readonly metricsOn: boolean;
 
   /** Stops reporting this kernel's gauges. */
   readonly close: () => void;
@@ -81,6 +87,11 @@ export class Telemetry {
     this.#runsEnded.add(1, { "kernel.workflow": workflow, "kernel.status": status });
   }
 
+  /** @internal A step telemetry that only logs failures (no span, no metrics). */
+  logOnly(runId: string, workflow: string, seq: number, name: string, attempt: number, secret: boolean): StepTelemetry {
+    return new StepTelemetry(this, null, null, { runId, workflow, seq, name, attempt, secret });
+  }
+
   /** @internal */
   get tracer() {
     return this.#tracer;
@@ -104,7 +115,9 @@ export class ExecutionTelemetry {
   }
 
   /** One step attempt: a child span; the body runs inside it, so spans the body makes nest under it. */
-  step(seq: number, name: string, attempt: number, secret: boolean): StepTelemetry {
+  step(seq: number, name: string, attempt: number, secret: boolean): StepTelemetry | null {
+    // With neither a tracing nor a metrics SDK installed, a step costs nothing here.
+    if (!this.#span.isRecording() && !this.#t.metricsOn) return this.#t.logOnly(this.#runId, this.#workflow, seq, name, attempt, secret);
     const span = this.#t.tracer.startSpan(`step ${name}`, { attributes: { "kernel.run_id": this.#runId, "kernel.seq": seq, "kernel.attempt": attempt } }, this.ctx);
     return new StepTelemetry(this.#t, span, trace.setSpan(this.ctx, span), { runId: this.#runId, workflow: this.#workflow, seq, name, attempt, secret });
   }
@@ -120,18 +133,19 @@ export class ExecutionTelemetry {
     }
     if (outcome === "completed" || outcome === "failed") this.#t.recordRunEnd(this.#workflow, outcome);
     if (outcome === "completed") this.#t.log({ level: "info", msg: "run completed", runId: this.#runId, workflow: this.#workflow });
-    this.#span.end();
+    this.#span?.end();
   }
 }
 
 export class StepTelemetry {
   readonly #t: Telemetry;
-  readonly #span: Span;
-  readonly #ctx: Context;
+  readonly #span: Span | null;
+  readonly #ctx: Context | null;
   readonly #info: { runId: string; workflow: string; seq: number; name: string; attempt: number; secret: boolean };
-  readonly #t0 = performance.now();
+  readonly #t0: number;
 
-  constructor(t: Telemetry, span: Span, ctx: Context, info: StepTelemetry["info"]) {
+  constructor(t: Telemetry, span: Span | null, ctx: Context | null, info: StepTelemetry["info"]) {
+    this.#t0 = span || t.metricsOn ? performance.now() : 0;
     this.#t = t;
     this.#span = span;
     this.#ctx = ctx;
@@ -143,20 +157,20 @@ export class StepTelemetry {
   }
 
   run<T>(fn: () => T): T {
-    return context.with(this.#ctx, fn);
+    return this.#ctx ? context.with(this.#ctx, fn) : fn();
   }
 
   /** The attempt ended: ok, or failed (and retried after `retryInMs`, or not). */
   end(error?: StoredError, retryInMs?: number): void {
     const outcome = !error ? "ok" : retryInMs !== undefined ? "retry" : "failed";
-    this.#t.recordStep(this.#info.workflow, performance.now() - this.#t0, outcome);
+    if (this.#t.metricsOn) this.#t.recordStep(this.#info.workflow, performance.now() - this.#t0, outcome);
     if (error) {
       const message = this.#info.secret ? REDACTED : error.message;
-      this.#span.setStatus({ code: SpanStatusCode.ERROR, message });
-      this.#span.setAttribute("kernel.error", `${error.name}: ${message}`);
+      this.#span?.setStatus({ code: SpanStatusCode.ERROR, message });
+      this.#span?.setAttribute("kernel.error", `${error.name}: ${message}`);
       const { runId, workflow, seq, name, attempt } = this.#info;
       this.#t.log({ level: outcome === "retry" ? "warn" : "error", msg: outcome === "retry" ? "step failed, will retry" : "step failed", runId, workflow, seq, step: name, attempt, error: `${error.name}: ${message}`, ...(retryInMs !== undefined ? { retryInMs } : {}) });
     }
-    this.#span.end();
+    this.#span?.end();
   }
 }
