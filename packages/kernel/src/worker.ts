@@ -75,6 +75,7 @@ export class Worker implements ExecutionHost {
   readonly #pollMs: number;
   readonly #hotSize: number;
   readonly #hotWindowMs: number;
+  readonly #claimBatch: number;
   readonly #active = new Map<string, Execution>();
   readonly #loading = new Map<string, number>();
   readonly #hot = new Map<string, Execution>();
@@ -110,6 +111,7 @@ export class Worker implements ExecutionHost {
     this.#pollMs = opts.pollMs ?? 1_000;
     this.#hotSize = opts.hotCacheSize ?? 1_000;
     this.#hotWindowMs = opts.hotWindowMs ?? 60_000;
+    this.#claimBatch = Math.max(1, Math.min(16, Math.ceil(this.#concurrency / 8)));
   }
 
   get owner(): string {
@@ -311,6 +313,7 @@ export class Worker implements ExecutionHost {
 
   async #tick(): Promise<void> {
     this.#ticking = true;
+    let deferred = false;
     try {
       do {
         this.#again = false;
@@ -326,8 +329,11 @@ export class Worker implements ExecutionHost {
           if ((await this.store.fireSchedules(now, 100, plan)) > 0) this.#again = true;
         }
         const limit = Math.min(this.#room(), 256);
-        if (limit <= 0) {
+        // Saturated with runs waiting: claim in batches as slots free up, not one claim per finished run.
+        const busy = this.#active.size + this.#loading.size > 0;
+        if (limit <= 0 || (busy && this.#backlog && limit < this.#claimBatch)) {
           this.#backlog = true;
+          deferred = true;
           break;
         }
         const runs = await this.store.claim({
@@ -338,7 +344,8 @@ export class Worker implements ExecutionHost {
         if (this.#report) this.#report.claimed += runs.length;
         if (runs.length === limit) this.#again = true;
       } while (this.#again && this.#running);
-      if (this.#running) {
+      // A deferred claim comes back with the next run that ends: no wake-up to arm meanwhile.
+      if (this.#running && !deferred) {
         const next = await this.store.nextWakeAt(this.#deps.registry.served(), this.id);
         this.#schedulesDueAt = next.schedules ?? Number.POSITIVE_INFINITY;
         // At capacity, a due run cannot be claimed anyway: wake for schedules only (a release signals for runs).
