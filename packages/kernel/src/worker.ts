@@ -1,61 +1,17 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "./clock.ts";
 import type { Committer } from "./committer.ts";
-import { LeaseLostError, type StoredError } from "./errors.ts";
+import { LeaseLostError } from "./errors.ts";
 import { Execution, type ExecutionHost } from "./execution.ts";
+import { HotCache } from "./hot-cache.ts";
 import { planSchedule } from "./schedule/plan.ts";
 import type { DueSchedule } from "./schedule/types.ts";
-import type { Telemetry } from "./telemetry/index.ts";
 import type { GroupResult, NewRun, RunRecord, Store } from "./store/types.ts";
-import type { Registry, Workflow } from "./workflow.ts";
+import type { Telemetry } from "./telemetry/index.ts";
+import type { DrainReport, FinishedRun, WorkerDeps, WorkerOptions } from "./worker-types.ts";
+import type { Workflow } from "./workflow.ts";
 
-export interface WorkerOptions {
-  /** Runs held at once. */
-  concurrency?: number;
-  /** How long a claim lasts without renewal; a crashed worker's runs are taken over after this. */
-  leaseMs?: number;
-  /** Safety-net poll (real time) for work this process was not told about, e.g. written by another process. */
-  pollMs?: number;
-  /** Suspended runs kept hot (resumed without replay) at most. */
-  hotCacheSize?: number;
-  /** Only a run due again within this window is kept hot; one sleeping longer is replayed when it wakes. */
-  hotWindowMs?: number;
-  /** Stable id of this worker in leases; random by default. */
-  id?: string;
-}
-
-/** What one drain() call did. */
-export interface DrainReport {
-  claimed: number;
-  finished: number;
-  suspended: number;
-  /** Runs still executing when the budget ran out, handed back for the next call. */
-  handedBack: number;
-  ms: number;
-}
-
-export interface FinishedRun {
-  id: string;
-  parentId: string | null;
-  /** It held a slot of a concurrency key (its end admits the next run in that lane). */
-  lane: boolean;
-  status: "completed" | "failed";
-  output: string | null;
-  error: StoredError | null;
-}
-
-interface WorkerDeps {
-  store: Store;
-  committer: Committer;
-  clock: Clock;
-  registry: Registry;
-  maxValueBytes: number;
-  onFinished(run: FinishedRun): void;
-  onPublished(runId: string): void;
-  streamRetention: number;
-  telemetry: Telemetry;
-  onError(e: unknown, where: string): void;
-}
+export type { DrainReport, FinishedRun, WorkerOptions } from "./worker-types.ts";
 
 /**
  * Claims runnable runs and executes them. Wakes exactly at the next due timer (read from the store),
@@ -73,12 +29,10 @@ export class Worker implements ExecutionHost {
   readonly #concurrency: number;
   readonly #leaseMs: number;
   readonly #pollMs: number;
-  readonly #hotSize: number;
-  readonly #hotWindowMs: number;
   readonly #claimBatch: number;
   readonly #active = new Map<string, Execution>();
   readonly #loading = new Map<string, number>();
-  readonly #hot = new Map<string, Execution>();
+  readonly #hot: HotCache;
   #running = false;
   #ticking = false;
   #tickQueued = false;
@@ -109,8 +63,7 @@ export class Worker implements ExecutionHost {
     this.#concurrency = opts.concurrency ?? 500;
     this.#leaseMs = opts.leaseMs ?? 30_000;
     this.#pollMs = opts.pollMs ?? 1_000;
-    this.#hotSize = opts.hotCacheSize ?? 1_000;
-    this.#hotWindowMs = opts.hotWindowMs ?? 60_000;
+    this.#hot = new HotCache(opts.hotCacheSize ?? 1_000, opts.hotWindowMs ?? 60_000);
     this.#claimBatch = Math.max(1, Math.min(16, Math.ceil(this.#concurrency / 8)));
   }
 
@@ -273,7 +226,7 @@ export class Worker implements ExecutionHost {
   /** Stops the local execution of a run that was cancelled elsewhere. */
   drop(runId: string, reason: Error): void {
     this.#active.get(runId)?.abandon(reason);
-    this.#hot.delete(runId);
+    this.#hot.take(runId);
   }
 
   // ---- ExecutionHost ----
@@ -281,10 +234,7 @@ export class Worker implements ExecutionHost {
   released(exec: Execution, outcome: "finished" | "suspended" | "lost"): void {
     if (this.#active.get(exec.runId) === exec) this.#active.delete(exec.runId);
     if (this.#report && outcome !== "lost") this.#report[outcome]++;
-    if (outcome === "suspended" && this.#running && this.#keepHot(exec)) {
-      this.#hot.set(exec.runId, exec);
-      if (this.#hot.size > this.#hotSize) this.#hot.delete(this.#hot.keys().next().value as string);
-    }
+    if (outcome === "suspended" && this.#running) this.#hot.offer(exec, this.clock.now());
     // A run that ended frees a slot: claim again only if due runs were left behind for want of room
     // (new work from elsewhere signals on its own). That spares a claim and a wake-up query per run.
     if (outcome !== "finished" || this.#backlog) this.signal();
@@ -305,10 +255,6 @@ export class Worker implements ExecutionHost {
 
   #room(): number {
     return this.#concurrency - this.#active.size - this.#loading.size;
-  }
-
-  #keepHot(exec: Execution): boolean {
-    return this.#hotSize > 0 && (exec.wakeAt === null || exec.wakeAt - this.clock.now() <= this.#hotWindowMs);
   }
 
   async #tick(): Promise<void> {
@@ -363,8 +309,7 @@ export class Worker implements ExecutionHost {
   #adopt(run: RunRecord): void {
     const wf = this.#deps.registry.get(run.workflow);
     if (!wf) return;
-    const hot = this.#hot.get(run.id);
-    this.#hot.delete(run.id);
+    const hot = this.#hot.take(run.id);
     // Hot only if nobody else held the run since it suspended here: the journal is then exactly what the coroutine saw.
     if (hot && hot.state === "suspended" && hot.epoch + 1 === run.epoch) {
       this.#active.set(run.id, hot);

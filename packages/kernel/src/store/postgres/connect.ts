@@ -49,3 +49,8 @@ export function isInvalidUrl(url: string): boolean {
     return true;
   }
 }
+
+/** The URL with its password masked, for messages. */
+export function redact(url: unknown): unknown {
+  return typeof url === "string" ? url.replace(/\/\/([^:/@]*):[^@]*@/, "//$1:***@") : url;
+}

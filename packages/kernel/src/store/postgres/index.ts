@@ -1,13 +1,15 @@
 import pg from "pg";
-import { InvalidArgumentError, RunFinishedError, RunNotFoundError, StoreClosedError } from "../../errors.ts";
+import { InvalidArgumentError, StoreClosedError } from "../../errors.ts";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
-import { toChunk, toEntry, toEvent, toRun, toSchedule, toWorker } from "../rows.ts";
+import { toEntry, toEvent, toRun, toSchedule, toWorker } from "../rows.ts";
 import type {
   ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, RunFilter, RunRecord, SendEventResult, Store,
   Served, StoreStats, StreamChunk, WorkerRecord, WriteGroup,
 } from "../types.ts";
-import { connectionError, describeUrl, isInvalidUrl, pgTypes } from "./connect.ts";
+import { connectionError, describeUrl, isInvalidUrl, pgTypes, redact } from "./connect.ts";
 import { Listener } from "./listen.ts";
+import * as admin from "./admin.ts";
+import * as side from "./side.ts";
 import * as sched from "./schedules.ts";
 import { migratePostgres } from "./schema.ts";
 
@@ -20,7 +22,6 @@ export interface PostgresStoreOptions {
   schema?: string;
 }
 
-const TERMINAL = ["completed", "failed", "cancelled"];
 const CHANNEL = "agentd_kernel_work";
 
 /**
@@ -189,86 +190,21 @@ export class PostgresStore implements Store {
   }
 
   async sendEvent(runId: string, ev: EventInput, now: number): Promise<SendEventResult> {
-    return this.#tx(async (c) => {
-      const { rows } = await c.query<{ status: string }>("SELECT status FROM runs WHERE id = $1 FOR UPDATE", [runId]);
-      const status = rows[0]?.status;
-      if (!status) throw new RunNotFoundError(`with id ${runId}`);
-      if (TERMINAL.includes(status)) throw new RunFinishedError(runId, status, `send event "${ev.name}" to`);
-      const ins = await c.query(
-        "INSERT INTO events (run_id, name, event_id, payload, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_id, event_id) DO NOTHING",
-        [runId, ev.name, ev.eventId, ev.payload, now],
-      );
-      if (ins.rowCount === 0) return { delivered: false as const, runId, reason: "duplicate" as const };
-      const woke = await c.query(
-        `UPDATE runs SET wake_at = $1 WHERE id = $2 AND status = 'suspended' AND (waiting::jsonb -> 'events') ? $3`,
-        [now, runId, ev.name],
-      );
-      if (woke.rowCount) await c.query("SELECT pg_notify($1, '')", [this.#channel]);
-      return { delivered: true as const, runId };
-    });
+    return this.#tx((c) => admin.sendEvent(c, this.#channel, runId, ev, now));
   }
 
   async cancelRun(runId: string, now: number): Promise<string[]> {
-    return this.#tx(async (c) => {
-      const { rows } = await c.query<{ status: string }>("SELECT status FROM runs WHERE id = $1 FOR UPDATE", [runId]);
-      const status = rows[0]?.status;
-      if (!status) throw new RunNotFoundError(`with id ${runId}`);
-      if (TERMINAL.includes(status)) throw new RunFinishedError(runId, status, "cancel");
-      const error = JSON.stringify({ name: "CancelledError", message: `run ${runId} was cancelled`, code: "cancelled" });
-      const res = await c.query<{ id: string }>(
-        `WITH RECURSIVE tree(id) AS (SELECT $1::text UNION ALL SELECT r.id FROM runs r JOIN tree t ON r.parent_id = t.id)
-         UPDATE runs SET status = 'cancelled', epoch = epoch + 1, lease_owner = NULL, lease_expires_at = NULL,
-           wake_at = NULL, waiting = NULL, completed_at = $2, updated_at = $2, error = $3
-         WHERE id IN (SELECT id FROM tree) AND status NOT IN ('completed', 'failed', 'cancelled') RETURNING id`,
-        [runId, now, error],
-      );
-      await c.query("UPDATE runs SET wake_at = $1 WHERE id = (SELECT parent_id FROM runs WHERE id = $2) AND status = 'suspended'", [now, runId]);
-      const ids = res.rows.map((r) => r.id);
-      await c.query("SELECT kernel_admit_next(id, $2) FROM unnest($1::text[]) AS id", [ids, now]);
-      await c.query("SELECT pg_notify($1, '')", [this.#channel]);
-      return ids;
-    });
+    return this.#tx((c) => admin.cancelRun(c, this.#channel, runId, now));
   }
 
   async retryRun(runId: string, now: number): Promise<void> {
-    await this.#tx(async (c) => {
-      const retry = async (id: string): Promise<void> => {
-        const { rows } = await c.query<{ status: string }>("SELECT status FROM runs WHERE id = $1 FOR UPDATE", [id]);
-        const status = rows[0]?.status;
-        if (!status) throw new RunNotFoundError(`with id ${id}`);
-        if (status !== "failed") throw new RunFinishedError(id, status, "retry (only failed runs can be retried)");
-        // A failed child is resumed with its parent, so the parent's invoke waits for it again.
-        const failed = await c.query<{ seq: number; ref: string; child_status: string }>(
-          `SELECT e.seq, e.ref, ch.status AS child_status FROM entries e JOIN runs ch ON ch.id = e.ref
-           WHERE e.run_id = $1 AND e.kind = 'invoke' AND e.status = 'failed'`,
-          [id],
-        );
-        for (const f of failed.rows) {
-          if (f.child_status !== "failed") continue;
-          await retry(f.ref);
-          await c.query("UPDATE entries SET status = 'waiting', error = NULL, updated_at = $1 WHERE run_id = $2 AND seq = $3", [now, id, f.seq]);
-        }
-        await c.query("DELETE FROM entries WHERE run_id = $1 AND status = 'failed'", [id]);
-        // A retried run takes a slot of its concurrency key again, or queues for one.
-        await c.query(
-          `UPDATE runs SET status = 'pending', error = NULL, output = NULL, completed_at = NULL, updated_at = $1,
-             queued = CASE WHEN concurrency_key IS NOT NULL AND (SELECT count(*) FROM runs o WHERE o.concurrency_key = runs.concurrency_key AND o.id <> runs.id
-          AND o.status NOT IN ('completed', 'failed', 'cancelled')) >= concurrency_limit THEN 1 ELSE 0 END,
-             deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE $1 + timeout_ms END WHERE id = $2`,
-          [now, id],
-        );
-        await c.query("UPDATE runs SET wake_at = CASE WHEN queued = 1 THEN NULL ELSE $1::bigint END WHERE id = $2", [now, id]);
-      };
-      await retry(runId);
-      await c.query("SELECT pg_notify($1, '')", [this.#channel]);
-    });
+    await this.#tx((c) => admin.retryRun(c, this.#channel, runId, now));
   }
 
   async readStream(runId: string, from: number, limit: number): Promise<{ chunks: StreamChunk[]; first: number | null; last: number | null }> {
-    const ends = (await this.#rows<{ first: number | null; last: number | null }>("SELECT min(pos) AS first, max(pos) AS last FROM stream_chunks WHERE run_id = $1", [runId]))[0];
-    const rows = await this.#rows("SELECT * FROM stream_chunks WHERE run_id = $1 AND pos >= $2 ORDER BY pos LIMIT $3", [runId, from, limit]);
-    this.#count(rows);
-    return { chunks: rows.map(toChunk), first: ends?.first ?? null, last: ends?.last ?? null };
+    const out = await side.readStream(this.#rows, runId, from, limit);
+    this.#count(out.chunks);
+    return out;
   }
 
   /** Calls `fn(runId)` when any process publishes to a run's stream. */
@@ -277,22 +213,15 @@ export class PostgresStore implements Store {
   }
 
   async countRuns(now: number): Promise<{ byStatus: Record<string, number>; due: number }> {
-    const byStatus: Record<string, number> = {};
-    for (const r of await this.#rows<{ status: string; n: number }>("SELECT status, count(*) AS n FROM runs GROUP BY status")) byStatus[r.status] = Number(r.n);
-    const due = await this.#rows<{ n: number }>("SELECT count(*) AS n FROM runs WHERE status IN ('pending', 'suspended') AND wake_at <= $1", [now]);
-    return { byStatus, due: Number(due[0]?.n ?? 0) };
+    return side.countRuns(this.#rows, now);
   }
 
   async heartbeat(w: WorkerRecord): Promise<void> {
-    await this.#q(
-      `INSERT INTO workers (id, workflows, started_at, heartbeat_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (id) DO UPDATE SET workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at`,
-      [w.id, JSON.stringify(w.workflows), w.startedAt, w.heartbeatAt],
-    );
+    await side.heartbeat(this.#rows, w);
   }
 
   async removeWorker(id: string): Promise<void> {
-    await this.#q("DELETE FROM workers WHERE id = $1", [id]);
+    await this.#rows("DELETE FROM workers WHERE id = $1", [id]);
   }
 
   async listWorkers(): Promise<WorkerRecord[]> {
@@ -352,8 +281,7 @@ export class PostgresStore implements Store {
     await this.#pool.end();
   }
 
-  readonly #rows = async <R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, args: unknown[] = []): Promise<R[]> =>
-    (await this.#q<R>(sql, args)).rows;
+  readonly #rows = <R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, args: unknown[] = []) => this.query<R>(sql, args);
 
   async #q<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, args: unknown[]): Promise<pg.QueryResult<R>> {
     if (this.#closed) throw new StoreClosedError();
@@ -388,9 +316,6 @@ export class PostgresStore implements Store {
   }
 }
 
-function redact(url: unknown): unknown {
-  return typeof url === "string" ? url.replace(/\/\/([^:/@]*):[^@]*@/, "//$1:***@") : url;
-}
 
 /** Opens (creating and migrating if needed) a Postgres store. */
 export async function openPostgresStore(opts: PostgresStoreOptions | string): Promise<PostgresStore> {
