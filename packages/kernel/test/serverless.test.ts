@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { FakeClock, Kernel, type DrainReport, workflow } from "../src/index.ts";
 import { createFetchHandler } from "../src/serverless/index.ts";
 import { BACKENDS } from "./backends.ts";
-import { closes, fakeKernel, tempStore, until } from "./helpers.ts";
+import { closes, tempStore } from "./helpers.ts";
 
 const run = promisify(execFile);
 const DRAIN = new URL("./procs/drain.ts", import.meta.url).pathname;
@@ -113,6 +113,3 @@ describe("fetch handler", () => {
     assert.equal((await kernel.listRuns()).length, 1, "no run but the one started");
   });
 });
-
-void fakeKernel;
-void until;

@@ -27,8 +27,6 @@ export class Load {
   /** Settles when every run is started and every event sent; rejects on an unexpected answer. */
   readonly done: Promise<void>;
   #aborted = false;
-  #holdEvents = false;
-  #inflightEvents = 0;
 
   constructor(client: Kernel, opts: { runs: number; overMs: number; rand: () => number; retry?: boolean }) {
     this.#client = client;
@@ -55,14 +53,8 @@ export class Load {
       while ((starting || events.length > 0) && !this.#aborted) {
         const now = Date.now();
         for (const e of events.filter((x) => x.due <= now)) {
-          while (this.#holdEvents && !this.#aborted) await sleep(10);
           events.splice(events.indexOf(e), 1);
-          this.#inflightEvents++;
-          try {
-            await this.#send(e.n, e.dup);
-          } finally {
-            this.#inflightEvents--;
-          }
+          await this.#send(e.n, e.dup);
           if (!e.dup && opts.rand() < 0.2) events.push({ n: e.n, due: now + this.#between(0, 2_000), dup: true });
         }
         await sleep(25);
@@ -75,16 +67,6 @@ export class Load {
   /** Stops starting and sending. */
   abort(): void {
     this.#aborted = true;
-  }
-
-  /** Holds event sending and waits until no event is being sent. */
-  async holdEvents(): Promise<void> {
-    this.#holdEvents = true;
-    while (this.#inflightEvents > 0) await sleep(2);
-  }
-
-  releaseEvents(): void {
-    this.#holdEvents = false;
   }
 
   #between(lo: number, hi: number): number {
