@@ -1,8 +1,7 @@
 import type { Clock } from "./clock.ts";
 import type { Duration } from "./duration.ts";
-import type { StoredError } from "./errors.ts";
 import { decodeJson } from "./json.ts";
-import type { EntryKind, EntryStatus, RunRecord, RunStatus, Store } from "./store/types.ts";
+import type { EntryRecord, RunRecord, Store } from "./store/types.ts";
 import type { Logger } from "./telemetry/index.ts";
 import type { WorkerOptions } from "./worker-types.ts";
 import type { Workflow } from "./workflow.ts";
@@ -42,51 +41,12 @@ export interface RunHandle<O> {
 }
 
 /** A run as people and APIs see it: values decoded. */
-export interface RunInfo {
-  id: string;
-  namespace: string;
-  workflow: string;
-  key: string | null;
-  status: RunStatus;
-  input: unknown;
-  output: unknown;
-  error: StoredError | null;
-  parentId: string | null;
-  wakeAt: number | null;
-  waiting: RunRecord["waiting"];
-  leaseOwner: string | null;
-  epoch: number;
-  concurrencyKey: string | null;
-  /** Waiting for a slot of its concurrency key. */
-  queued: boolean;
-  /** Times it continued as new. */
-  generation: number;
-  /** The workflow version it is pinned to (null until first claimed, for runs started by a schedule). */
-  version: string | null;
-  createdAt: number;
-  updatedAt: number;
-  completedAt: number | null;
-}
+export type RunInfo = Omit<RunRecord, "input" | "output"> & { input: unknown; output: unknown };
 
-export interface JournalEntry {
-  seq: number;
-  kind: EntryKind;
-  name: string;
-  status: EntryStatus;
-  attempt: number;
-  wakeAt: number | null;
-  value: unknown;
-  error: StoredError | null;
-  ref: string | null;
-  startedAt: number;
-  updatedAt: number;
-}
+/** One journal entry as people and APIs see it: its value decoded. */
+export type JournalEntry = Omit<EntryRecord, "runId" | "value"> & { value: unknown };
 
 /** A run record as RunInfo: values decoded. */
 export function toInfo(r: RunRecord): RunInfo {
-  return {
-    id: r.id, namespace: r.namespace, workflow: r.workflow, key: r.key, status: r.status, input: decodeJson(r.input),
-    output: decodeJson(r.output), error: r.error, parentId: r.parentId, wakeAt: r.wakeAt, waiting: r.waiting,
-    leaseOwner: r.leaseOwner, epoch: r.epoch, concurrencyKey: r.concurrencyKey, queued: r.queued, generation: r.generation, version: r.version, createdAt: r.createdAt, updatedAt: r.updatedAt, completedAt: r.completedAt,
-  };
+  return { ...r, input: decodeJson(r.input), output: decodeJson(r.output) };
 }

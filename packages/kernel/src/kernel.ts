@@ -216,10 +216,7 @@ export class Kernel {
   /** A run's journal: one entry per command it issued. */
   async journal(runId: string): Promise<JournalEntry[]> {
     if (!(await this.store.getRun(runId))) throw new RunNotFoundError(`with id ${runId}`);
-    return (await this.store.loadJournal(runId)).map((e) => ({
-      seq: e.seq, kind: e.kind, name: e.name, status: e.status, attempt: e.attempt, wakeAt: e.wakeAt,
-      value: decodeJson(e.value) ?? null, error: e.error, ref: e.ref, startedAt: e.startedAt, updatedAt: e.updatedAt,
-    }));
+    return (await this.store.loadJournal(runId)).map(({ runId: _, ...e }) => ({ ...e, value: decodeJson(e.value) ?? null }));
   }
 
   async #resolveTarget(t: EventTarget): Promise<string> {
