@@ -1,0 +1,65 @@
+import type { Dialect } from "./types.ts";
+
+/**
+ * The OS tables. Every row carries `tenant_id`; tenant-scoped code reaches them only through a
+ * TenantScope (tenancy/scope.ts). Times are epoch milliseconds. Migrations are append-only:
+ * never edit one that has shipped, add the next.
+ */
+export interface Migration {
+  version: number;
+  sql: (d: Dialect) => string;
+}
+
+const serial = (d: Dialect) => (d === "sqlite" ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY");
+const big = (d: Dialect) => (d === "sqlite" ? "INTEGER" : "BIGINT");
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    sql: (d) => `
+CREATE TABLE os_tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, settings TEXT NOT NULL DEFAULT '{}', created_at ${big(d)} NOT NULL);
+CREATE TABLE os_api_keys (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE,
+  hash TEXT NOT NULL UNIQUE, prefix TEXT NOT NULL, created_at ${big(d)} NOT NULL, revoked_at ${big(d)});
+CREATE TABLE os_identities (channel TEXT NOT NULL, external_id TEXT NOT NULL, tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE,
+  display TEXT, created_at ${big(d)} NOT NULL, PRIMARY KEY (channel, external_id));
+CREATE INDEX os_identities_tenant ON os_identities(tenant_id);
+CREATE TABLE os_pairing_codes (code TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE,
+  expires_at ${big(d)} NOT NULL, used_at ${big(d)}, used_by TEXT);
+CREATE TABLE os_secrets (tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE, name TEXT NOT NULL, key_id TEXT NOT NULL,
+  iv TEXT NOT NULL, tag TEXT NOT NULL, ciphertext TEXT NOT NULL, created_at ${big(d)} NOT NULL, updated_at ${big(d)} NOT NULL, PRIMARY KEY (tenant_id, name));
+CREATE TABLE os_sessions (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE, channel TEXT NOT NULL,
+  conversation TEXT NOT NULL, summary TEXT NOT NULL DEFAULT '', summarized_seq ${big(d)} NOT NULL DEFAULT 0,
+  created_at ${big(d)} NOT NULL, updated_at ${big(d)} NOT NULL, UNIQUE (tenant_id, channel, conversation));
+CREATE TABLE os_messages (seq ${serial(d)}, id TEXT NOT NULL UNIQUE, tenant_id TEXT NOT NULL, session_id TEXT NOT NULL REFERENCES os_sessions(id) ON DELETE CASCADE,
+  role TEXT NOT NULL, content TEXT NOT NULL, source_key TEXT, run_id TEXT, created_at ${big(d)} NOT NULL);
+CREATE UNIQUE INDEX os_messages_source ON os_messages(session_id, source_key);
+CREATE INDEX os_messages_session ON os_messages(tenant_id, session_id, seq);
+CREATE TABLE os_memories (rid ${serial(d)}, id TEXT NOT NULL UNIQUE, tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE,
+  content TEXT NOT NULL, source TEXT NOT NULL DEFAULT 'agent', due_at ${big(d)}, done_at ${big(d)}, embedding TEXT, created_at ${big(d)} NOT NULL
+  ${d === "postgres" ? ", tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED" : ""});
+CREATE INDEX os_memories_tenant ON os_memories(tenant_id, created_at);
+CREATE INDEX os_memories_due ON os_memories(tenant_id, due_at) WHERE due_at IS NOT NULL AND done_at IS NULL;
+${
+  d === "sqlite"
+    ? `CREATE VIRTUAL TABLE os_memories_fts USING fts5(content, content='os_memories', content_rowid='rid', tokenize='unicode61');
+CREATE TRIGGER os_memories_ai AFTER INSERT ON os_memories BEGIN INSERT INTO os_memories_fts(rowid, content) VALUES (new.rid, new.content); END;
+CREATE TRIGGER os_memories_ad AFTER DELETE ON os_memories BEGIN INSERT INTO os_memories_fts(os_memories_fts, rowid, content) VALUES ('delete', old.rid, old.content); END;
+CREATE TRIGGER os_memories_au AFTER UPDATE OF content ON os_memories BEGIN
+  INSERT INTO os_memories_fts(os_memories_fts, rowid, content) VALUES ('delete', old.rid, old.content);
+  INSERT INTO os_memories_fts(rowid, content) VALUES (new.rid, new.content); END;`
+    : "CREATE INDEX os_memories_tsv ON os_memories USING GIN (tsv);"
+}
+CREATE TABLE os_policies (tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE, tool TEXT NOT NULL, pattern TEXT NOT NULL DEFAULT '',
+  decision TEXT NOT NULL, created_at ${big(d)} NOT NULL, PRIMARY KEY (tenant_id, tool, pattern));
+CREATE TABLE os_approvals (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE, run_id TEXT NOT NULL,
+  session_id TEXT, tool TEXT NOT NULL, args TEXT NOT NULL, call_hash TEXT NOT NULL, code TEXT NOT NULL, status TEXT NOT NULL,
+  created_at ${big(d)} NOT NULL, expires_at ${big(d)} NOT NULL, decided_at ${big(d)}, decided_by TEXT);
+CREATE INDEX os_approvals_pending ON os_approvals(tenant_id, status, created_at);
+CREATE TABLE os_usage (tenant_id TEXT NOT NULL, day TEXT NOT NULL, tokens ${big(d)} NOT NULL DEFAULT 0, model_calls ${big(d)} NOT NULL DEFAULT 0,
+  PRIMARY KEY (tenant_id, day));
+CREATE TABLE os_jobs (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE, kind TEXT NOT NULL,
+  prompt TEXT NOT NULL, session_id TEXT, at ${big(d)}, cron TEXT, timezone TEXT, ref TEXT, status TEXT NOT NULL, created_at ${big(d)} NOT NULL);
+CREATE INDEX os_jobs_tenant ON os_jobs(tenant_id, status);
+`,
+  },
+];

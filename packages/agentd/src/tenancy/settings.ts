@@ -1,0 +1,21 @@
+import { z } from "zod";
+
+/** A tenant's settings: quotas, background life and where background results go. */
+export const TenantSettings = z.object({
+  /** Tokens (prompt + completion) the tenant's turns may spend per UTC day; 0 = unlimited. */
+  dailyTokenBudget: z.number().int().min(0).default(0),
+  /** Model calls per turn before it stops with a note to the user. */
+  maxIterations: z.number().int().min(1).max(50).default(8),
+  /** Tokens one turn may spend; 0 = unlimited. */
+  maxTurnTokens: z.number().int().min(0).default(0),
+  /** Cron expression of the heartbeat (checks for due items; no model call when nothing is due), or null. */
+  heartbeat: z.string().min(1).max(120).nullable().default(null),
+  timezone: z.string().min(1).max(64).default("UTC"),
+  /** When on, background turns may act with tools within policy; when off they only remind and report. */
+  autopilot: z.boolean().default(false),
+  /** Where background results go when a job names no session: the tenant's last active session otherwise. */
+  homeSession: z.string().nullable().default(null),
+  /** Tools this tenant may use (null = all registered). */
+  tools: z.array(z.string()).nullable().default(null),
+});
+export type TenantSettings = z.infer<typeof TenantSettings>;

@@ -1,0 +1,74 @@
+import type { z } from "zod";
+import type { TenantScope } from "../tenancy/scope.ts";
+
+/** How risky a tool is; it sets the default policy and what an approval prompt stresses. */
+export type Risk = "low" | "medium" | "high";
+/** What the policy says about one call. */
+export type Decision = "allow" | "ask" | "deny";
+
+/** Reads a tenant's vault at call time; values go to the outside world only, never back to the model. */
+export interface SecretReader {
+  get(name: string): Promise<string | null>;
+}
+
+/** Which addresses outgoing requests (web fetch, HTTP requests) may reach. */
+export interface NetPolicy {
+  /** Private, loopback, link-local and metadata addresses are refused unless this is true (an operator setting). */
+  allowPrivate: boolean;
+  /** Hosts reachable even when private (e.g. "127.0.0.1:8080"); for tests and operators with internal services. */
+  allowHosts: readonly string[];
+}
+
+/** Background jobs the agent can create for its tenant (kernel timers and schedules underneath). */
+export interface JobsApi {
+  remind(scope: TenantScope, job: { prompt: string; at: number; sessionId: string | null }): Promise<{ id: string; at: number }>;
+  recur(scope: TenantScope, job: { prompt: string; cron: string; timezone: string; sessionId: string | null }): Promise<{ id: string; next: number[] }>;
+  list(scope: TenantScope): Promise<{ id: string; kind: string; prompt: string; at: number | null; cron: string | null; timezone: string | null }[]>;
+  cancel(scope: TenantScope, id: string): Promise<boolean>;
+}
+
+/** Turns text into vectors when an embedding model is configured. */
+export interface Embedder {
+  embed(texts: string[]): Promise<number[][]>;
+}
+
+export interface ToolServices {
+  jobs: JobsApi;
+  embedder: Embedder | null;
+  net: NetPolicy;
+}
+
+/** What a tool receives when it runs: its tenant's data, the vault at call time, and the services above. */
+export interface ToolContext {
+  tenant: TenantScope;
+  sessionId: string | null;
+  runId: string;
+  /** The model's id for this call: an idempotency key for side effects outside. */
+  callId: string;
+  now: number;
+  /** The tenant's time zone (IANA). */
+  timezone: string;
+  signal: AbortSignal;
+  secrets: SecretReader;
+  services: ToolServices;
+}
+
+export interface Tool<A = any> {
+  /** Letters, digits and underscores (what model APIs accept). */
+  name: string;
+  /** One short sentence: every word is sent with every model call. */
+  description: string;
+  input: z.ZodType<A>;
+  risk: Risk;
+  /** The decision when the tenant has no policy for this tool. */
+  defaultDecision: Decision;
+  /** Default 30 s. */
+  timeoutMs?: number;
+  /** Longer output is cut, with a note saying so (default 8,000 characters). */
+  maxOutputChars?: number;
+  /** Output that comes from outside (web pages, API bodies) is marked untrusted in the model's context. */
+  untrusted?: boolean;
+  /** The text policy patterns match and an approval prompt shows (a URL, a command); default: the arguments as JSON. */
+  subject?(args: A): string;
+  run(args: A, ctx: ToolContext): Promise<unknown>;
+}
