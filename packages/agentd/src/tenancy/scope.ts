@@ -25,17 +25,17 @@ export class TenantScope {
     return this.#db.dialect;
   }
 
-  all<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+  async all<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     const [s, p] = this.#bind(sql, params);
     return this.#db.all<T>(s, p);
   }
 
-  get<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+  async get<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
     const [s, p] = this.#bind(sql, params);
     return this.#db.get<T>(s, p);
   }
 
-  run(sql: string, params: readonly unknown[] = []): Promise<{ changes: number }> {
+  async run(sql: string, params: readonly unknown[] = []): Promise<{ changes: number }> {
     const [s, p] = this.#bind(sql, params);
     return this.#db.run(s, p);
   }
