@@ -1,0 +1,119 @@
+import { createHash } from "node:crypto";
+import { randomCode } from "../ids.ts";
+import { badRequest, conflict, notFound } from "../tenancy/errors.ts";
+import type { TenantScope } from "../tenancy/scope.ts";
+
+export type ApprovalStatus = "pending" | "approved" | "denied" | "expired";
+/** once: this call only; always: this call and, from now on, every call of the tool; deny: not this call. */
+export type ApprovalChoice = "once" | "always" | "deny";
+
+export interface Approval {
+  id: string;
+  runId: string;
+  sessionId: string | null;
+  tool: string;
+  /** The subject (a URL, a command) as the person sees it. */
+  subject: string;
+  callHash: string;
+  /** A short code for channels without buttons (reply "YES code"). */
+  code: string;
+  status: ApprovalStatus;
+  createdAt: number;
+  expiresAt: number;
+  decidedAt: number | null;
+  decidedBy: string | null;
+}
+
+/** What the run receives when a person decides. */
+export interface ApprovalEvent {
+  choice: ApprovalChoice;
+  callHash: string;
+  by: string;
+}
+
+interface Row {
+  id: string;
+  run_id: string;
+  session_id: string | null;
+  tool: string;
+  args: string;
+  call_hash: string;
+  code: string;
+  status: ApprovalStatus;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  decided_by: string | null;
+}
+
+const toApproval = (r: Row): Approval => ({
+  id: r.id, runId: r.run_id, sessionId: r.session_id, tool: r.tool, subject: r.args, callHash: r.call_hash, code: r.code, status: r.status,
+  createdAt: Number(r.created_at), expiresAt: Number(r.expires_at), decidedAt: r.decided_at === null ? null : Number(r.decided_at), decidedBy: r.decided_by,
+});
+
+/** Binds an approval to one exact call: the tool, its validated arguments and the call id. */
+export function callHash(tool: string, args: unknown, callId: string): string {
+  return createHash("sha256").update(JSON.stringify([tool, args, callId])).digest("hex").slice(0, 32);
+}
+
+export const eventName = (approvalId: string) => `approval:${approvalId}`;
+
+export const approvals = {
+  /** Records a pending approval; idempotent by id (a replayed step creates nothing new). */
+  async create(scope: TenantScope, a: { id: string; runId: string; sessionId: string | null; tool: string; subject: string; callHash: string; expiresAt: number }, now: number): Promise<Approval> {
+    await scope.run(
+      `INSERT INTO os_approvals (id, tenant_id, run_id, session_id, tool, args, call_hash, code, status, created_at, expires_at)
+       VALUES (?, $tenant, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`,
+      [a.id, a.runId, a.sessionId, a.tool, a.subject.slice(0, 2000), a.callHash, randomCode(4).toUpperCase(), now, a.expiresAt],
+    );
+    return (await this.get(scope, a.id)) as Approval;
+  },
+
+  async get(scope: TenantScope, id: string): Promise<Approval | null> {
+    const r = await scope.get<Row>("SELECT * FROM os_approvals WHERE tenant_id = $tenant AND id = ?", [id]);
+    return r ? toApproval(r) : null;
+  },
+
+  async byCode(scope: TenantScope, code: string): Promise<Approval | null> {
+    const r = await scope.get<Row>("SELECT * FROM os_approvals WHERE tenant_id = $tenant AND code = ? AND status = 'pending' ORDER BY created_at DESC", [code.toUpperCase()]);
+    return r ? toApproval(r) : null;
+  },
+
+  async list(scope: TenantScope, status: ApprovalStatus | null = "pending", limit = 100): Promise<Approval[]> {
+    const rows = status
+      ? await scope.all<Row>("SELECT * FROM os_approvals WHERE tenant_id = $tenant AND status = ? ORDER BY created_at DESC LIMIT ?", [status, limit])
+      : await scope.all<Row>("SELECT * FROM os_approvals WHERE tenant_id = $tenant ORDER BY created_at DESC LIMIT ?", [limit]);
+    return rows.map(toApproval);
+  },
+
+  /**
+   * A person's decision. The first one wins: the row moves from pending once, and the event that
+   * wakes the run carries the approval id as its event id, so a second press changes nothing.
+   */
+  async decide(
+    scope: TenantScope, id: string, choice: string, by: string, now: number,
+    wake: (runId: string, event: ApprovalEvent) => Promise<void>,
+  ): Promise<Approval> {
+    if (choice !== "once" && choice !== "always" && choice !== "deny") throw badRequest(`decision must be once, always or deny, got ${JSON.stringify(choice)}`);
+    const a = await this.get(scope, id);
+    if (!a) throw notFound(`approval ${id}`);
+    if (a.status !== "pending") throw conflict(`approval ${id} was already ${a.status}`);
+    if (a.expiresAt <= now) throw conflict(`approval ${id} expired (timeout means deny)`);
+    const status: ApprovalStatus = choice === "deny" ? "denied" : "approved";
+    // Wake the run first: were we to crash after marking the row, the run would wait for nothing. The
+    // event id is the approval id, so of two racing decisions only the first reaches the run.
+    await wake(a.runId, { choice, callHash: a.callHash, by });
+    await scope.run(
+      "UPDATE os_approvals SET status = ?, decided_at = ?, decided_by = ? WHERE tenant_id = $tenant AND id = ? AND status = 'pending'",
+      [status, now, by, id],
+    );
+    return { ...a, status, decidedAt: now, decidedBy: by };
+  },
+
+  /** The run's own record of the outcome it acted on (timeouts included): it is the authority. */
+  async settle(scope: TenantScope, id: string, status: ApprovalStatus, by: string, now: number): Promise<void> {
+    await scope.run("UPDATE os_approvals SET status = ?, decided_at = COALESCE(decided_at, ?), decided_by = COALESCE(decided_by, ?) WHERE tenant_id = $tenant AND id = ?", [
+      status, now, by, id,
+    ]);
+  },
+};

@@ -1,0 +1,59 @@
+import type { StepContext } from "@agentd/kernel";
+import { type ModelMessage, streamText, tool as aiTool, type ToolSet } from "ai";
+import type { Tool } from "../tools/types.ts";
+import { classifyModelError, type Models } from "./model.ts";
+
+export interface ModelCall {
+  id: string;
+  name: string;
+  input: unknown;
+}
+
+/** What a model step records: replayed instead of paid for again. */
+export interface ModelResult {
+  text: string;
+  calls: ModelCall[];
+  usage: { input: number; output: number };
+  finish: string;
+}
+
+/** Tool definitions as the model sees them: name, one-line description, JSON schema. */
+export function toolSet(tools: Tool[]): ToolSet {
+  const set: ToolSet = {};
+  for (const t of tools) set[t.name] = aiTool({ description: t.description, inputSchema: t.input });
+  return set;
+}
+
+/**
+ * One model call, streamed: each text delta is published to the run's stream as it arrives. Retries
+ * belong to the kernel (durable, with backoff), so the SDK's own are off.
+ */
+export async function callModel(
+  models: Models, req: { instructions: string; messages: ModelMessage[]; tools: ToolSet }, step: StepContext,
+): Promise<ModelResult> {
+  step.publish({ t: "start", attempt: step.attempt });
+  const out: ModelResult = { text: "", calls: [], usage: { input: 0, output: 0 }, finish: "unknown" };
+  try {
+    const res = streamText({
+      model: models.chat, instructions: req.instructions, messages: req.messages, tools: req.tools,
+      maxRetries: 0, abortSignal: step.signal, onError: () => {},
+    });
+    for await (const part of res.stream) {
+      if (part.type === "text-delta") {
+        if (!part.text) continue;
+        out.text += part.text;
+        step.publish({ t: "text", d: part.text });
+      } else if (part.type === "tool-call") {
+        out.calls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
+      } else if (part.type === "error") {
+        throw part.error;
+      } else if (part.type === "finish") {
+        out.finish = part.finishReason;
+        out.usage = { input: part.totalUsage.inputTokens ?? 0, output: part.totalUsage.outputTokens ?? 0 };
+      }
+    }
+  } catch (e) {
+    throw classifyModelError(e, models.describe);
+  }
+  return out;
+}

@@ -1,0 +1,31 @@
+import type { Duration, RetryPolicy } from "@agentd/kernel";
+import type { MemoryStore } from "../memory/store.ts";
+import type { Tenants } from "../tenancy/tenants.ts";
+import type { TenantScope } from "../tenancy/scope.ts";
+import type { ToolRegistry } from "../tools/registry.ts";
+import type { SecretReader, ToolServices } from "../tools/types.ts";
+import type { Channels } from "./delivery.ts";
+import type { Models } from "./model.ts";
+
+/** The vault as the agent loop sees it: readers for tools, values for redaction. */
+export interface SecretsPort {
+  reader(scope: TenantScope): SecretReader;
+  values(scope: TenantScope): Promise<string[]>;
+}
+
+/** Everything a turn needs, wired once by the app. */
+export interface AgentDeps {
+  tenants: Tenants;
+  models: Models | null;
+  tools: ToolRegistry;
+  services: ToolServices;
+  secrets: SecretsPort;
+  memory: MemoryStore;
+  channels: Channels;
+  /** Messages kept in the model's context (older ones live on in the summary and in memory). */
+  historyWindow: number;
+  /** Messages beyond the window that trigger a compaction (folding them into the summary). */
+  compactAfter: number;
+  approvalTimeout: Duration;
+  modelRetry: RetryPolicy;
+}

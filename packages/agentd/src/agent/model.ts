@@ -1,0 +1,72 @@
+import { createOpenAI } from "@ai-sdk/openai";
+import { FatalError, RetryableError } from "@agentd/kernel";
+import { APICallError, type EmbeddingModel, type LanguageModel } from "ai";
+
+/** How to reach the model: OpenAI by default, any OpenAI-compatible server by base URL, or any AI SDK model passed in code. */
+export interface ModelConfig {
+  /** A model object from any AI SDK provider; overrides the settings below. */
+  model?: LanguageModel;
+  /** Model id (AGENTD_MODEL; default gpt-4o-mini). */
+  id: string;
+  /** OPENAI_API_KEY or AGENTD_MODEL_API_KEY. */
+  apiKey?: string;
+  /** AGENTD_MODEL_BASE_URL (or OPENAI_BASE_URL): Ollama, vLLM, llama.cpp, … */
+  baseURL?: string;
+  /** AGENTD_EMBEDDING_MODEL: turns on embeddings for memory search. */
+  embeddingId?: string;
+  /** The model that folds old messages into the summary (default: the same). */
+  summaryId?: string;
+}
+
+export const NO_MODEL_HINT =
+  "no model is configured: set OPENAI_API_KEY, or AGENTD_MODEL_BASE_URL (+ AGENTD_MODEL) for an OpenAI-compatible server such as Ollama, vLLM or llama.cpp";
+
+export interface Models {
+  chat: LanguageModel;
+  summary: LanguageModel;
+  embedding: EmbeddingModel | null;
+  /** For messages: which endpoint and model, never the key. */
+  describe: string;
+}
+
+/** The models agentd uses, or null when none is configured (agentd still starts and says how to configure one). */
+export function resolveModels(c: ModelConfig): Models | null {
+  if (c.model) return { chat: c.model, summary: c.model, embedding: null, describe: "a model passed in code" };
+  if (!c.apiKey && !c.baseURL) return null;
+  // Local servers often need no key; the provider insists on one, so send a placeholder they ignore.
+  const provider = createOpenAI({ apiKey: c.apiKey ?? "unused", baseURL: c.baseURL, name: "agentd" });
+  return {
+    chat: provider.chat(c.id),
+    summary: provider.chat(c.summaryId ?? c.id),
+    embedding: c.embeddingId ? provider.embedding(c.embeddingId) : null,
+    describe: `${c.id} at ${c.baseURL ?? "https://api.openai.com/v1"}`,
+  };
+}
+
+/**
+ * Sorts a failed model call for the kernel's retry policy: rate limits, server errors and broken
+ * streams are retried (durably, with backoff); a refused key or a bad request fails at once with the
+ * setting to fix.
+ */
+export function classifyModelError(e: unknown, describe: string): Error {
+  const status = APICallError.isInstance(e) ? e.statusCode : undefined;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (status === 401 || status === 403)
+    return new FatalError(
+      `the model endpoint (${describe}) refused the API key (HTTP ${status}): check OPENAI_API_KEY or AGENTD_MODEL_API_KEY, and AGENTD_MODEL_BASE_URL`,
+    );
+  if (status === 404) return new FatalError(`the model endpoint (${describe}) does not know this model (HTTP 404): check AGENTD_MODEL`);
+  if (status === 400 || status === 413 || status === 422) return new FatalError(`the model endpoint (${describe}) rejected the request (HTTP ${status}): ${msg.slice(0, 300)}`);
+  if (status === 429) {
+    const after = retryAfterMs(e);
+    return new RetryableError(`the model endpoint is rate limiting (HTTP 429)`, after === undefined ? {} : { retryAfterMs: after });
+  }
+  return new RetryableError(`model call failed${status ? ` (HTTP ${status})` : ""}: ${msg.slice(0, 300)}`);
+}
+
+function retryAfterMs(e: unknown): number | undefined {
+  const h = APICallError.isInstance(e) ? e.responseHeaders : undefined;
+  const v = h?.["retry-after"];
+  const s = v === undefined ? NaN : Number(v);
+  return Number.isFinite(s) ? Math.min(s * 1000, 120_000) : undefined;
+}

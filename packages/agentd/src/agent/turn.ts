@@ -1,0 +1,137 @@
+import { StepFailedError, workflow, type WorkflowContext } from "@agentd/kernel";
+import type { ModelMessage } from "ai";
+import { sessions } from "../sessions/store.ts";
+import { approvals, callHash, eventName, type ApprovalEvent } from "./approvals.ts";
+import { callModel, type ModelCall, toolSet } from "./call-model.ts";
+import { compact } from "./compact.ts";
+import { loadContext, type TurnContext } from "./context.ts";
+import type { AgentDeps } from "./deps.ts";
+import { NO_MODEL_HINT } from "./model.ts";
+import { policies, subjectOf } from "./policy.ts";
+import { historyMessages, instructions } from "./prompt.ts";
+import { executeTool } from "./tool-call.ts";
+import { addUsage } from "./usage.ts";
+
+/** What starts a turn: a message (or background event) already persisted in the session. */
+export interface TurnInput {
+  tenantId: string;
+  sessionId: string;
+  /** The seq of the message this turn answers. */
+  seq: number;
+  /** Set for turns started by a reminder, a schedule or the heartbeat. */
+  background?: string;
+}
+
+export interface TurnOutput {
+  messageId: string;
+  text: string;
+  modelCalls: number;
+  tokens: number;
+  stopped: "answer" | "iterations" | "tokens" | "budget" | "error" | "no-model";
+}
+
+/**
+ * One turn = one durable run (DESIGN §2.3). Turns of a session run one at a time, in order. Each model
+ * call is a step, so a completed call is replayed from the journal, never paid for again.
+ */
+export function turnWorkflow(deps: AgentDeps) {
+  return workflow<TurnInput, TurnOutput>(
+    "agent.turn",
+    async (ctx, input) => {
+      const scope = deps.tenants.scope(input.tenantId);
+      const tc = await ctx.step("context", () => loadContext(deps, scope, input));
+      let result: Omit<TurnOutput, "messageId">;
+      try {
+        result = await loop(ctx, deps, input, tc);
+      } catch (e) {
+        // A model that can't be used (bad key, unknown model) still gets the person an answer.
+        const why = StepFailedError.is(e) ? e.message : e instanceof Error ? e.message : String(e);
+        result = { text: `Sorry, I could not answer: ${why}`, modelCalls: 0, tokens: 0, stopped: "error" };
+      }
+      const reply = await ctx.step("reply", async (step) => {
+        const { message } = await sessions.append(scope, { sessionId: input.sessionId, role: "assistant", content: result.text, sourceKey: `reply:${step.runId}`, runId: step.runId }, Date.now());
+        step.publish({ t: "done", text: result.text, messageId: message.id });
+        return { messageId: message.id };
+      });
+      await ctx.step("deliver", async (step) => {
+        const session = await sessions.require(scope, input.sessionId);
+        await deps.channels.deliver({ tenantId: input.tenantId, session, kind: "reply", text: result.text, key: `reply:${step.runId}` });
+      });
+      if (deps.models && tc.compactFrom !== null) await compact(ctx, deps, input, tc.compactFrom);
+      return { messageId: reply.messageId, ...result };
+    },
+    { concurrency: { key: (i) => `session:${i.sessionId}`, limit: 1 }, retry: { maxAttempts: 3 } },
+  );
+}
+
+async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc: TurnContext): Promise<Omit<TurnOutput, "messageId">> {
+  if (!deps.models) return { text: `agentd has ${NO_MODEL_HINT}.`, modelCalls: 0, tokens: 0, stopped: "no-model" };
+  if (tc.budgetLeft !== null && tc.budgetLeft <= 0)
+    return { text: "The daily token budget of this account is used up; I can answer again tomorrow (UTC).", modelCalls: 0, tokens: 0, stopped: "budget" };
+  const scope = deps.tenants.scope(input.tenantId);
+  const tools = deps.tools.list(tc.tools);
+  const set = toolSet(tools);
+  const system = instructions({ now: tc.now, timezone: tc.timezone, summary: tc.summary, background: input.background ?? null, autopilot: tc.autopilot });
+  const messages: ModelMessage[] = historyMessages(tc.history);
+  let tokens = 0;
+  for (let i = 0; i < tc.maxIterations; i++) {
+    const r = await ctx.step(`model:${i}`, async (step) => {
+      const out = await callModel(deps.models!, { instructions: system, messages, tools: set }, step);
+      await addUsage(scope, out.usage.input + out.usage.output, Date.now());
+      return out;
+    }, { retry: deps.modelRetry, timeout: "5m" });
+    tokens += r.usage.input + r.usage.output;
+    if (r.calls.length === 0) return { text: r.text, modelCalls: i + 1, tokens, stopped: "answer" };
+    messages.push({ role: "assistant", content: [...(r.text ? [{ type: "text" as const, text: r.text }] : []), ...r.calls.map((c) => ({ type: "tool-call" as const, toolCallId: c.id, toolName: c.name, input: c.input }))] });
+    const results = [];
+    for (const call of r.calls) results.push({ call, output: await runCall(ctx, deps, input, tc, i, call) });
+    messages.push({ role: "tool", content: results.map(({ call, output }) => ({ type: "tool-result" as const, toolCallId: call.id, toolName: call.name, output: { type: "text" as const, value: output } })) });
+    if (tc.maxTurnTokens > 0 && tokens >= tc.maxTurnTokens)
+      return { text: `${r.text ? `${r.text}\n\n` : ""}(I stopped: this turn reached its token limit of ${tc.maxTurnTokens}.)`, modelCalls: i + 1, tokens, stopped: "tokens" };
+    if (tc.budgetLeft !== null && tokens >= tc.budgetLeft)
+      return { text: "(I stopped: the daily token budget is used up.)", modelCalls: i + 1, tokens, stopped: "budget" };
+  }
+  return { text: `(I stopped after ${tc.maxIterations} steps without a final answer; ask me to continue.)`, modelCalls: tc.maxIterations, tokens, stopped: "iterations" };
+}
+
+/** Schema, then policy, then (when asked) a durable wait for a person, then the tool as a step. */
+async function runCall(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc: TurnContext, i: number, call: ModelCall): Promise<string> {
+  const tool = deps.tools.get(call.name);
+  if (!tool || (tc.tools && !tc.tools.includes(call.name))) return `error: there is no tool named ${call.name}`;
+  const parsed = tool.input.safeParse(call.input);
+  if (!parsed.success) return `error: invalid arguments for ${call.name}: ${parsed.error.issues.map((x) => `${x.path.join(".") || "(input)"}: ${x.message}`).join("; ")}`;
+  const args = parsed.data;
+  const key = `${i}:${call.id}`;
+  const scope = deps.tenants.scope(input.tenantId);
+  const subject = subjectOf(tool, args);
+  const policy = await ctx.step(`policy:${key}`, () => policies.decide(scope, tool, subject));
+  if (policy.decision === "deny") return `denied by policy (${policy.rule}); do not retry this call`;
+  if (policy.decision === "ask") {
+    const hash = callHash(tool.name, args, key);
+    const asked = await ctx.step(`ask:${key}`, async (step) => {
+      const id = `apr_${hash.slice(0, 20)}`;
+      const now = Date.now();
+      const a = await approvals.create(scope, { id, runId: step.runId, sessionId: input.sessionId, tool: tool.name, subject, callHash: hash, expiresAt: now + tc.approvalTimeoutMs }, now);
+      step.publish({ t: "approval", id: a.id, code: a.code, tool: tool.name, subject });
+      const session = await sessions.require(scope, input.sessionId);
+      await deps.channels.deliver({
+        tenantId: input.tenantId, session, kind: "approval", key: `approval:${a.id}`,
+        text: `Approve ${tool.name}: ${subject}? (reply YES ${a.code} or NO ${a.code})`, approval: { id: a.id, code: a.code, tool: tool.name, subject },
+      });
+      return { id: a.id };
+    });
+    const ev = await ctx.waitForEvent<ApprovalEvent>(eventName(asked.id), { timeout: deps.approvalTimeout });
+    const approved = ev !== null && ev.choice !== "deny" && ev.callHash === hash;
+    await ctx.step(`settle:${key}`, async () => {
+      const now = Date.now();
+      await approvals.settle(scope, asked.id, ev === null ? "expired" : approved ? "approved" : "denied", ev?.by ?? "timeout", now);
+      if (approved && ev.choice === "always") await policies.set(scope, { tool: tool.name, pattern: "", decision: "allow" }, now);
+    });
+    if (!approved) return ev === null ? "not approved in time (timeout means deny); do not retry this call" : "the user denied this call; do not retry it";
+  }
+  const res = await ctx.step(`tool:${key}`, (step) => {
+    step.publish({ t: "tool", name: tool.name, subject });
+    return executeTool(deps, scope, tool, args, { id: key, sessionId: input.sessionId, timezone: tc.timezone }, step);
+  }, { retry: { maxAttempts: 1 }, secret: true });
+  return res.output;
+}

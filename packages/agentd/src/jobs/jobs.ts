@@ -1,0 +1,91 @@
+import type { Kernel } from "@agentd/kernel";
+import { newId } from "../ids.ts";
+import { badRequest } from "../tenancy/errors.ts";
+import type { TenantScope } from "../tenancy/scope.ts";
+import type { TenantSettings } from "../tenancy/settings.ts";
+import type { JobsApi } from "../tools/types.ts";
+import type { jobWorkflows } from "./workflows.ts";
+
+type Flows = ReturnType<typeof jobWorkflows>;
+
+interface JobRow {
+  id: string;
+  kind: string;
+  prompt: string;
+  at: number | null;
+  cron: string | null;
+  timezone: string | null;
+  ref: string | null;
+  status: string;
+}
+
+const scheduleId = (jobId: string) => `job:${jobId}`;
+export const heartbeatScheduleId = (tenantId: string) => `heartbeat:${tenantId}`;
+
+/** Reminders (a run asleep until its time) and recurring jobs (kernel schedules) of a tenant, listed in os_jobs. */
+export class Jobs implements JobsApi {
+  readonly #kernel: () => Kernel;
+  readonly #flows: Flows;
+
+  constructor(kernel: () => Kernel, flows: Flows) {
+    this.#kernel = kernel;
+    this.#flows = flows;
+  }
+
+  async remind(scope: TenantScope, job: { prompt: string; at: number; sessionId: string | null }): Promise<{ id: string; at: number }> {
+    if (!Number.isFinite(job.at)) throw badRequest("a reminder needs a valid time");
+    const id = newId("job");
+    await scope.run("INSERT INTO os_jobs (id, tenant_id, kind, prompt, session_id, at, status, created_at) VALUES (?, $tenant, 'reminder', ?, ?, ?, 'active', ?)", [
+      id, job.prompt, job.sessionId, job.at, Date.now(),
+    ]);
+    const run = await this.#kernel().start(this.#flows.reminder, { tenantId: scope.tenantId, jobId: id, at: job.at }, { key: `job:${id}`, namespace: scope.tenantId });
+    await scope.run("UPDATE os_jobs SET ref = ? WHERE tenant_id = $tenant AND id = ?", [run.id, id]);
+    return { id, at: job.at };
+  }
+
+  async recur(scope: TenantScope, job: { prompt: string; cron: string; timezone: string; sessionId: string | null }): Promise<{ id: string; next: number[] }> {
+    const id = newId("job");
+    // The schedule first: a bad cron expression or zone is refused before anything is stored.
+    const info = await this.#kernel().schedules.create({
+      id: scheduleId(id), workflow: this.#flows.recurring.name, cron: job.cron, timezone: job.timezone,
+      input: { tenantId: scope.tenantId, jobId: id }, namespace: scope.tenantId, overlap: "skip", catchUp: "latest",
+    });
+    await scope.run(
+      "INSERT INTO os_jobs (id, tenant_id, kind, prompt, session_id, cron, timezone, ref, status, created_at) VALUES (?, $tenant, 'recurring', ?, ?, ?, ?, ?, 'active', ?)",
+      [id, job.prompt, job.sessionId, job.cron, job.timezone, info.id, Date.now()],
+    );
+    return { id, next: info.nextFireTimes };
+  }
+
+  async list(scope: TenantScope) {
+    const rows = await scope.all<JobRow>("SELECT * FROM os_jobs WHERE tenant_id = $tenant AND status = 'active' ORDER BY created_at");
+    return rows.map((r) => ({ id: r.id, kind: r.kind, prompt: r.prompt, at: r.at === null ? null : Number(r.at), cron: r.cron, timezone: r.timezone }));
+  }
+
+  async cancel(scope: TenantScope, id: string): Promise<boolean> {
+    const job = await scope.get<JobRow>("SELECT * FROM os_jobs WHERE tenant_id = $tenant AND id = ? AND status = 'active'", [id]);
+    if (!job) return false;
+    await scope.run("UPDATE os_jobs SET status = 'cancelled' WHERE tenant_id = $tenant AND id = ?", [id]);
+    if (job.kind === "recurring") await this.#kernel().schedules.delete(scheduleId(id)).catch(() => {});
+    else if (job.ref) await this.#kernel().cancel(job.ref).catch(() => {});
+    return true;
+  }
+
+  /** Creates, changes or removes the tenant's heartbeat schedule to match its settings. */
+  async syncHeartbeat(tenantId: string, s: TenantSettings): Promise<void> {
+    const k = this.#kernel();
+    const id = heartbeatScheduleId(tenantId);
+    const existing = await k.schedules.get(id).catch(() => null);
+    if (!s.heartbeat) {
+      if (existing) await k.schedules.delete(id);
+      return;
+    }
+    if (existing) {
+      if (existing.cron !== s.heartbeat || existing.timezone !== s.timezone) await k.schedules.update(id, { cron: s.heartbeat, timezone: s.timezone });
+      return;
+    }
+    await k.schedules.create({
+      id, workflow: this.#flows.heartbeat.name, cron: s.heartbeat, timezone: s.timezone, input: { tenantId }, namespace: tenantId, overlap: "skip", catchUp: "latest",
+    });
+  }
+}

@@ -1,0 +1,107 @@
+import type { Kernel, Workflow } from "@agentd/kernel";
+import type { TurnInput, TurnOutput } from "../agent/turn.ts";
+import type { Db } from "../db/index.ts";
+import type { Tenants } from "../tenancy/tenants.ts";
+import { type Message, type Session, sessions } from "./store.ts";
+
+export interface Received {
+  session: Session;
+  message: Message;
+  /** The turn answering this message. */
+  runId: string;
+  /** True when the same source key arrived before (a redelivery): no second turn. */
+  duplicate: boolean;
+}
+
+/** What an identity's message led to: a turn, a pairing, or instructions for someone unknown. */
+export type IdentityOutcome =
+  | { kind: "turn"; tenantId: string; received: Received }
+  | { kind: "paired"; tenantId: string; reply: string }
+  | { kind: "unpaired"; reply: string };
+
+export const UNPAIRED_REPLY =
+  "Hi! This assistant only talks to people it knows. Ask its operator for a pairing code and send it here as: /start CODE";
+
+/**
+ * The way in for every message: persisted first (deduplicated by its source key), then a turn is
+ * started for it. A crash between the two is repaired on boot by `recover`.
+ */
+export class Inbox {
+  readonly #db: Db;
+  readonly #tenants: Tenants;
+  readonly #kernel: () => Kernel;
+  readonly #turn: Workflow<TurnInput, TurnOutput>;
+  readonly #now: () => number;
+
+  constructor(db: Db, tenants: Tenants, kernel: () => Kernel, turn: Workflow<TurnInput, TurnOutput>, now: () => number = Date.now) {
+    this.#db = db;
+    this.#tenants = tenants;
+    this.#kernel = kernel;
+    this.#turn = turn;
+    this.#now = now;
+  }
+
+  /** A message from a person in a session of a known tenant. */
+  async receive(m: { tenantId: string; channel: string; conversation: string; text: string; sourceKey?: string | null }): Promise<Received> {
+    const scope = this.#tenants.scope(m.tenantId);
+    const session = await sessions.open(scope, m.channel, m.conversation, this.#now());
+    return this.#persistAndStart(m.tenantId, session, "user", m.text, m.sourceKey ?? null);
+  }
+
+  /** A background event (reminder, schedule tick, due item) becomes a turn in a session of the tenant. */
+  async background(m: { tenantId: string; sessionId: string | null; prompt: string; sourceKey: string; label: string }): Promise<Received> {
+    const scope = this.#tenants.scope(m.tenantId);
+    const tenant = await this.#tenants.require(m.tenantId);
+    const session =
+      (m.sessionId && (await sessions.get(scope, m.sessionId))) ||
+      (tenant.settings.homeSession && (await sessions.get(scope, tenant.settings.homeSession))) ||
+      (await sessions.latest(scope)) ||
+      (await sessions.open(scope, "http", "background", this.#now()));
+    return this.#persistAndStart(m.tenantId, session, "event", m.prompt, m.sourceKey, m.label);
+  }
+
+  /**
+   * A message from a channel identity: a bound one starts a turn; `/start CODE` (or `pair CODE`)
+   * binds an unknown one; anyone else gets instructions and never an agent turn.
+   */
+  async fromIdentity(m: { channel: string; externalId: string; conversation: string; text: string; sourceKey: string; display?: string }): Promise<IdentityOutcome> {
+    const pairing = /^\s*(?:\/start|pair)\s+([A-Za-z0-9]{6,12})\s*$/i.exec(m.text);
+    if (pairing) {
+      const tenantId = await this.#tenants.redeemPairingCode(pairing[1] as string, m.channel, m.externalId, m.display);
+      if (tenantId) return { kind: "paired", tenantId, reply: "Paired. You can talk to me now." };
+    }
+    const tenantId = await this.#tenants.tenantOf(m.channel, m.externalId);
+    if (!tenantId)
+      return { kind: "unpaired", reply: pairing ? "That pairing code is unknown, used or expired. Ask the operator for a new one." : UNPAIRED_REPLY };
+    return { kind: "turn", tenantId, received: await this.receive({ tenantId, channel: m.channel, conversation: m.conversation, text: m.text, sourceKey: m.sourceKey }) };
+  }
+
+  /** Starts turns for persisted messages that have none (the process died between the two). */
+  async recover(): Promise<number> {
+    const rows = await this.#db.all<{ tenant_id: string }>("SELECT DISTINCT tenant_id FROM os_messages WHERE run_id IS NULL AND role <> 'assistant'");
+    let n = 0;
+    for (const { tenant_id } of rows) {
+      const scope = this.#tenants.scope(tenant_id);
+      for (const m of await sessions.unstarted(scope)) {
+        await this.#start(tenant_id, m);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  async #persistAndStart(tenantId: string, session: Session, role: "user" | "event", text: string, sourceKey: string | null, label?: string): Promise<Received> {
+    const scope = this.#tenants.scope(tenantId);
+    const { message, duplicate } = await sessions.append(scope, { sessionId: session.id, role, content: text, sourceKey }, this.#now());
+    const runId = message.runId ?? (await this.#start(tenantId, message, label));
+    return { session, message: { ...message, runId }, runId, duplicate };
+  }
+
+  async #start(tenantId: string, m: Message, label?: string): Promise<string> {
+    const input: TurnInput = { tenantId, sessionId: m.sessionId, seq: m.seq, ...(m.role === "event" ? { background: label ?? "a background job" } : {}) };
+    // The key makes this idempotent: a recovery or a redelivery finds the run already started.
+    const run = await this.#kernel().start(this.#turn, input, { key: `turn:${m.id}`, namespace: tenantId });
+    await sessions.setRun(this.#tenants.scope(tenantId), m.id, run.id);
+    return run.id;
+  }
+}

@@ -1,0 +1,174 @@
+import { newId } from "../ids.ts";
+import { notFound } from "../tenancy/errors.ts";
+import type { TenantScope } from "../tenancy/scope.ts";
+
+/** Who said it: the person, the agent, or a background event (reminder, schedule, heartbeat) that starts a turn. */
+export type Role = "user" | "assistant" | "event";
+
+export interface Session {
+  id: string;
+  channel: string;
+  conversation: string;
+  summary: string;
+  /** Messages up to this seq are folded into the summary. */
+  summarizedSeq: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Message {
+  seq: number;
+  id: string;
+  sessionId: string;
+  role: Role;
+  content: string;
+  sourceKey: string | null;
+  runId: string | null;
+  createdAt: number;
+}
+
+interface SessionRow {
+  id: string;
+  channel: string;
+  conversation: string;
+  summary: string;
+  summarized_seq: number;
+  created_at: number;
+  updated_at: number;
+}
+interface MessageRow {
+  seq: number;
+  id: string;
+  session_id: string;
+  role: Role;
+  content: string;
+  source_key: string | null;
+  run_id: string | null;
+  created_at: number;
+}
+
+const toSession = (r: SessionRow): Session => ({
+  id: r.id, channel: r.channel, conversation: r.conversation, summary: r.summary, summarizedSeq: Number(r.summarized_seq),
+  createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+});
+const toMessage = (r: MessageRow): Message => ({
+  seq: Number(r.seq), id: r.id, sessionId: r.session_id, role: r.role, content: r.content, sourceKey: r.source_key, runId: r.run_id,
+  createdAt: Number(r.created_at),
+});
+
+/** Sessions and their messages, always through a tenant's scope. */
+export const sessions = {
+  /** The session of (channel, conversation), created on first use. */
+  async open(scope: TenantScope, channel: string, conversation: string, now: number): Promise<Session> {
+    const existing = await this.find(scope, channel, conversation);
+    if (existing) return existing;
+    await scope.run(
+      "INSERT INTO os_sessions (id, tenant_id, channel, conversation, created_at, updated_at) VALUES (?, $tenant, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      [newId("ses", now), channel, conversation, now, now],
+    );
+    return (await this.find(scope, channel, conversation)) as Session;
+  },
+
+  async find(scope: TenantScope, channel: string, conversation: string): Promise<Session | null> {
+    const r = await scope.get<SessionRow>("SELECT * FROM os_sessions WHERE tenant_id = $tenant AND channel = ? AND conversation = ?", [channel, conversation]);
+    return r ? toSession(r) : null;
+  },
+
+  async get(scope: TenantScope, id: string): Promise<Session | null> {
+    const r = await scope.get<SessionRow>("SELECT * FROM os_sessions WHERE tenant_id = $tenant AND id = ?", [id]);
+    return r ? toSession(r) : null;
+  },
+
+  async require(scope: TenantScope, id: string): Promise<Session> {
+    const s = await this.get(scope, id);
+    if (!s) throw notFound(`session ${id}`);
+    return s;
+  },
+
+  async list(scope: TenantScope, limit = 100): Promise<Session[]> {
+    const rows = await scope.all<SessionRow>("SELECT * FROM os_sessions WHERE tenant_id = $tenant ORDER BY updated_at DESC LIMIT ?", [limit]);
+    return rows.map(toSession);
+  },
+
+  /** The tenant's most recently active session: where background results go when nothing else is named. */
+  async latest(scope: TenantScope): Promise<Session | null> {
+    return (await this.list(scope, 1))[0] ?? null;
+  },
+
+  /**
+   * Appends a message once: a second append with the same source key (a redelivered webhook, a
+   * replayed reply step) returns the first one, marked duplicate.
+   */
+  async append(
+    scope: TenantScope,
+    m: { sessionId: string; role: Role; content: string; sourceKey: string | null; runId?: string | null },
+    now: number,
+  ): Promise<{ message: Message; duplicate: boolean }> {
+    if (m.sourceKey) {
+      const prior = await this.bySource(scope, m.sessionId, m.sourceKey);
+      if (prior) return { message: prior, duplicate: true };
+    }
+    const id = newId("msg", now);
+    const inserted = await scope.run(
+      "INSERT INTO os_messages (id, tenant_id, session_id, role, content, source_key, run_id, created_at) VALUES (?, $tenant, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      [id, m.sessionId, m.role, m.content, m.sourceKey, m.runId ?? null, now],
+    );
+    await scope.run("UPDATE os_sessions SET updated_at = ? WHERE tenant_id = $tenant AND id = ?", [now, m.sessionId]);
+    if (inserted.changes === 0 && m.sourceKey) return { message: (await this.bySource(scope, m.sessionId, m.sourceKey)) as Message, duplicate: true };
+    const r = await scope.get<MessageRow>("SELECT * FROM os_messages WHERE tenant_id = $tenant AND id = ?", [id]);
+    return { message: toMessage(r as MessageRow), duplicate: false };
+  },
+
+  async bySource(scope: TenantScope, sessionId: string, sourceKey: string): Promise<Message | null> {
+    const r = await scope.get<MessageRow>("SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND source_key = ?", [sessionId, sourceKey]);
+    return r ? toMessage(r) : null;
+  },
+
+  async message(scope: TenantScope, id: string): Promise<Message | null> {
+    const r = await scope.get<MessageRow>("SELECT * FROM os_messages WHERE tenant_id = $tenant AND id = ?", [id]);
+    return r ? toMessage(r) : null;
+  },
+
+  async setRun(scope: TenantScope, messageId: string, runId: string): Promise<void> {
+    await scope.run("UPDATE os_messages SET run_id = ? WHERE tenant_id = $tenant AND id = ?", [runId, messageId]);
+  },
+
+  /** The last `limit` messages with seq ≤ `upto` (all when upto is null), oldest first. */
+  async recent(scope: TenantScope, sessionId: string, limit: number, upto: number | null = null): Promise<Message[]> {
+    const rows = await scope.all<MessageRow>(
+      "SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND seq <= ? ORDER BY seq DESC LIMIT ?",
+      [sessionId, upto ?? Number.MAX_SAFE_INTEGER, limit],
+    );
+    return rows.reverse().map(toMessage);
+  },
+
+  /** Messages after `afterSeq` (for paging the history through the API). */
+  async history(scope: TenantScope, sessionId: string, afterSeq = 0, limit = 100): Promise<Message[]> {
+    const rows = await scope.all<MessageRow>(
+      "SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND seq > ? ORDER BY seq LIMIT ?", [sessionId, afterSeq, limit],
+    );
+    return rows.map(toMessage);
+  },
+
+  /** Messages not yet folded into the summary that are older than the `keep` most recent up to `upto`. */
+  async leaving(scope: TenantScope, session: Session, keep: number, upto: number): Promise<Message[]> {
+    const rows = await scope.all<MessageRow>(
+      "SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND seq > ? AND seq <= ? ORDER BY seq",
+      [session.id, session.summarizedSeq, upto],
+    );
+    return rows.slice(0, Math.max(0, rows.length - keep)).map(toMessage);
+  },
+
+  /** Inbound messages that never got a turn (a crash between persisting and starting): started again on boot. */
+  async unstarted(scope: TenantScope): Promise<Message[]> {
+    const rows = await scope.all<MessageRow>("SELECT * FROM os_messages WHERE tenant_id = $tenant AND role <> 'assistant' AND run_id IS NULL ORDER BY seq");
+    return rows.map(toMessage);
+  },
+
+  async saveSummary(scope: TenantScope, sessionId: string, summary: string, upToSeq: number, now: number): Promise<void> {
+    // Only forward: a replayed compaction never rolls the summary back.
+    await scope.run("UPDATE os_sessions SET summary = ?, summarized_seq = ?, updated_at = ? WHERE tenant_id = $tenant AND id = ? AND summarized_seq < ?", [
+      summary, upToSeq, now, sessionId, upToSeq,
+    ]);
+  },
+};
