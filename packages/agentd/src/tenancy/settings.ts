@@ -4,6 +4,8 @@ import { z } from "zod";
 export const TenantSettings = z.object({
   /** Tokens (prompt + completion) the tenant's turns may spend per UTC day; 0 = unlimited. */
   dailyTokenBudget: z.number().int().min(0).default(0),
+  /** Messages a tenant may send per minute through the API (429 beyond). */
+  runsPerMinute: z.number().int().min(1).max(100_000).default(60),
   /** Model calls per turn before it stops with a note to the user. */
   maxIterations: z.number().int().min(1).max(50).default(8),
   /** Tokens one turn may spend; 0 = unlimited. */

@@ -1,0 +1,130 @@
+import { type Clock, Kernel, type Logger, openSqliteStore, type Store, type WorkerOptions } from "@agentd/kernel";
+import { openPostgresStore } from "@agentd/kernel/postgres";
+import { embedMany, type LanguageModel } from "ai";
+import { join } from "node:path";
+import { Channels } from "./agent/delivery.ts";
+import type { AgentDeps } from "./agent/deps.ts";
+import { type Models, resolveModels } from "./agent/model.ts";
+import { turnWorkflow } from "./agent/turn.ts";
+import { type Config, loadConfig } from "./config.ts";
+import { type Db, openDb } from "./db/index.ts";
+import { Jobs } from "./jobs/jobs.ts";
+import { jobWorkflows } from "./jobs/workflows.ts";
+import { MemoryStore } from "./memory/store.ts";
+import { Inbox } from "./sessions/inbox.ts";
+import { Tenants } from "./tenancy/tenants.ts";
+import { httpRequestTool } from "./tools/http-request.ts";
+import { jobTools } from "./tools/jobs.ts";
+import { memoryTools } from "./tools/memory.ts";
+import { ToolRegistry } from "./tools/registry.ts";
+import type { Embedder, Tool } from "./tools/types.ts";
+import { webFetchTool } from "./tools/web-fetch.ts";
+import { loadMasterKeys } from "./vault/keys.ts";
+import { Vault } from "./vault/vault.ts";
+
+export interface AgentdOptions {
+  config?: Partial<Config>;
+  env?: NodeJS.ProcessEnv;
+  /** Any AI SDK language model (Anthropic, Google, Bedrock, …); overrides the OpenAI-compatible settings. */
+  model?: LanguageModel;
+  /** More tools to offer (they go through the same schema, policy and approval path). */
+  tools?: Tool[];
+  /** Worker settings; false for a process that serves the API and starts runs but executes none. */
+  worker?: WorkerOptions | false;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/**
+ * agentd in one object: the kernel with the agent's workflows, the OS data store, the vault, the
+ * tool registry and the inbox. `createAgentd` opens everything; `close` releases it.
+ */
+export class Agentd {
+  readonly config: Config;
+  readonly kernel: Kernel;
+  readonly store: Store;
+  readonly db: Db;
+  readonly tenants: Tenants;
+  readonly vault: Vault;
+  readonly memory: MemoryStore;
+  readonly tools: ToolRegistry;
+  readonly channels: Channels;
+  readonly models: Models | null;
+  readonly inbox: Inbox;
+  readonly jobs: Jobs;
+  readonly deps: AgentDeps;
+
+  constructor(parts: { config: Config; store: Store; db: Db; vault: Vault; models: Models | null; extraTools: Tool[]; worker?: WorkerOptions | false; clock?: Clock; logger?: Logger }) {
+    this.config = parts.config;
+    this.store = parts.store;
+    this.db = parts.db;
+    this.vault = parts.vault;
+    this.models = parts.models;
+    const now = parts.clock ? () => parts.clock!.now() : Date.now;
+    this.tenants = new Tenants(this.db, now);
+    this.memory = new MemoryStore({ now });
+    this.channels = new Channels();
+    this.tools = new ToolRegistry().register(...memoryTools(this.memory), ...jobTools, webFetchTool, httpRequestTool, ...parts.extraTools);
+    const flows = jobWorkflows({ tenants: this.tenants, inbox: () => this.inbox, memory: this.memory });
+    this.jobs = new Jobs(() => this.kernel, flows);
+    const embedding = this.models?.embedding ?? null;
+    const embedder: Embedder | null = embedding
+      ? { embed: async (values) => (await embedMany({ model: embedding, values, maxRetries: 2 })).embeddings }
+      : null;
+    this.deps = {
+      tenants: this.tenants, models: this.models, tools: this.tools, memory: this.memory, channels: this.channels,
+      services: { jobs: this.jobs, embedder, net: this.config.net },
+      secrets: { reader: (s) => this.vault.reader(s), values: (s) => this.vault.values(s) },
+      historyWindow: this.config.historyWindow, compactAfter: this.config.compactAfter, approvalTimeout: this.config.approvalTimeout,
+      modelRetry: { maxAttempts: 6, initialInterval: "1s", backoffFactor: 2, maxInterval: "1m" },
+    };
+    const turn = turnWorkflow(this.deps);
+    this.inbox = new Inbox(this.db, this.tenants, () => this.kernel, turn, now);
+    this.kernel = new Kernel({
+      store: this.store, workflows: [turn, flows.reminder, flows.recurring, flows.heartbeat], worker: parts.worker ?? {},
+      ...(parts.clock ? { clock: parts.clock } : {}), ...(parts.logger ? { logger: parts.logger } : {}),
+    });
+  }
+
+  /** Starts executing runs (turns, reminders, schedules) and repairs messages a crash left without a turn. */
+  async start(): Promise<this> {
+    this.kernel.startWorker();
+    await this.inbox.recover();
+    return this;
+  }
+
+  async close(): Promise<void> {
+    await this.kernel.close();
+    await this.store.close();
+    await this.db.close();
+  }
+}
+
+export async function createAgentd(opts: AgentdOptions = {}): Promise<Agentd> {
+  const env = opts.env ?? process.env;
+  const config = loadConfig(env, opts.config);
+  const models = resolveModels(opts.model ? { ...config.model, model: opts.model } : config.model);
+  const keys = loadMasterKeys(config.dataDir, env);
+  const store = config.databaseUrl
+    ? await openPostgresStore({ url: config.databaseUrl, ...(config.pgSchema ? { schema: config.pgSchema } : {}) })
+    : await openSqliteStore(join(config.dataDir, "agentd.db"));
+  let db: Db;
+  try {
+    db = await openDb({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, pgSchema: config.pgSchema, where: describePg(config.databaseUrl) });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  return new Agentd({ config, store, db, vault: new Vault(db, keys), models, extraTools: opts.tools ?? [], worker: opts.worker, clock: opts.clock, logger: opts.logger });
+}
+
+/** host:port/database of a Postgres URL, for messages: never its password. */
+function describePg(url: string | undefined): string {
+  if (!url) return "";
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return "postgres";
+  }
+}
