@@ -1,0 +1,41 @@
+import type { Clock } from "@agentd/kernel";
+import { createAgentd, type Agentd } from "../../src/app.ts";
+import type { Config } from "../../src/config.ts";
+import type { Tool } from "../../src/tools/types.ts";
+import type { Backend } from "./backends.ts";
+import { type ModelServer, startModelServer } from "./model-server.ts";
+
+/** A test's agentd: on a fresh place of the backend, talking to a local stand-in model. */
+export interface TestAgentd {
+  app: Agentd;
+  model: ModelServer;
+  place: ReturnType<Backend["place"]>;
+  /** A tenant made for the test. */
+  tenantId: string;
+}
+
+export async function testAgentd(
+  t: { after(fn: () => unknown): void },
+  b: Backend,
+  opts: { config?: Partial<Config>; clock?: Clock; tools?: Tool[]; model?: ModelServer; tenantSettings?: unknown; noModel?: boolean } = {},
+): Promise<TestAgentd> {
+  const place = b.place(t);
+  const model = opts.model ?? (await startModelServer());
+  if (!opts.model) t.after(() => model.close());
+  const app = await createAgentd({
+    env: {},
+    config: {
+      ...place,
+      adminToken: "admin-test-token",
+      model: opts.noModel ? { id: "none" } : { id: "stand-in", baseURL: model.url, apiKey: "test-key" },
+      ...opts.config,
+    },
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    tools: opts.tools ?? [],
+    logger: () => {},
+  });
+  t.after(() => app.close());
+  await app.start();
+  const tenant = await app.tenants.create("test", opts.tenantSettings ?? {});
+  return { app, model, place, tenantId: tenant.id };
+}
