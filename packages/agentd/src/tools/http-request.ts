@@ -1,0 +1,101 @@
+import { z } from "zod";
+import { guardedFetch } from "../net/guard.ts";
+import { readableText } from "../net/readable.ts";
+import { OsError } from "../tenancy/errors.ts";
+import type { Tool } from "./types.ts";
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // an HTTP header name
+
+const Args = z.object({
+  method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]).optional(),
+  url: z.url({ protocol: /^https?$/ }).max(4000),
+  headers: z.record(z.string().regex(TOKEN).max(100), z.string().max(8000)).optional(),
+  body: z.string().max(1_000_000).optional(),
+  auth: z
+    .object({
+      secret: z.string().min(1).max(200).describe("vault secret name"),
+      scheme: z.enum(["bearer", "basic", "header"]).optional(),
+      header: z.string().regex(TOKEN).max(100).optional(),
+    })
+    .optional(),
+});
+type Args = z.infer<typeof Args>;
+
+const MAX_BYTES = 1_000_000;
+const TIMEOUT_MS = 30_000;
+const MAX_TEXT = 7_000;
+/** Response headers worth a model's attention; the rest (cookies, tracing) is noise or sensitive. */
+const SHOWN = /^(content-type|content-length|location|retry-after|www-authenticate|link|etag|last-modified|x-ratelimit-.*|ratelimit-.*|x-request-id)$/;
+/** Headers the request framing owns: letting the model set them invites smuggling or a wrong length. */
+const OWNED = new Set(["host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer"]);
+export const REDACTED = "[secret]";
+
+/**
+ * http_request: a call to an API, optionally authenticated with a secret from the tenant's vault.
+ * The secret is read at call time and goes into the outgoing header only; the model sees its name,
+ * never its value, and every echo of it in the response comes back as [secret].
+ */
+export const httpRequestTool: Tool<Args> = {
+  name: "http_request",
+  description: "Make an HTTP request; auth.secret names a vault secret to send.",
+  input: Args,
+  risk: "high",
+  defaultDecision: "ask",
+  untrusted: true,
+  timeoutMs: TIMEOUT_MS + 5_000,
+  subject: (a) => `${a.method ?? "GET"} ${a.url}`,
+  async run(args, ctx) {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(args.headers ?? {})) if (!OWNED.has(k.toLowerCase())) headers[k.toLowerCase()] = v;
+    let variants: string[] = [];
+    const strip: string[] = [];
+    if (args.auth) {
+      const { secret, scheme = "bearer", header } = args.auth;
+      const value = await ctx.secrets.get(secret);
+      if (value === null)
+        throw new OsError(404, "secret_not_found", `no secret named ${JSON.stringify(secret)} in this tenant's vault; ask the user to add it, then call again`);
+      const name = scheme === "header" ? header?.toLowerCase() : "authorization";
+      if (!name) throw new OsError(400, "bad_request", 'auth.scheme "header" needs auth.header, the header to send the secret in');
+      const basic = Buffer.from(value).toString("base64");
+      headers[name] = scheme === "bearer" ? `Bearer ${value}` : scheme === "basic" ? `Basic ${basic}` : value;
+      strip.push(name);
+      variants = secretForms(value, basic);
+    }
+    const method = args.method ?? "GET";
+    const res = await guardedFetch(args.url, { method, headers, body: args.body }, ctx.services.net, {
+      maxBytes: MAX_BYTES,
+      timeoutMs: TIMEOUT_MS,
+      signal: ctx.signal,
+      stripOnRedirect: strip,
+    });
+    const shown: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) if (SHOWN.test(k)) shown[k] = redact(v, variants, false);
+    let text = method === "HEAD" ? "" : redact(readableText(res.body, res.headers["content-type"]).text, variants, res.truncated);
+    const cut = text.length > MAX_TEXT;
+    if (cut) text = `${text.slice(0, MAX_TEXT)}\n[… body cut at ${MAX_TEXT} characters]`;
+    return { status: res.status, url: redact(res.url, variants, false), headers: shown, body: text, truncated: res.truncated || cut };
+  },
+};
+
+/** The ways a server may echo a secret back: as is, base64 (Basic), JSON-escaped, URL-encoded. */
+function secretForms(value: string, basic: string): string[] {
+  const forms = new Set([value, basic, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)]);
+  return [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Replaces every occurrence of the secret's forms. When the body was cut, it may end in the first
+ * characters of a secret: that tail goes too (a prefix of a secret is part of the secret).
+ */
+export function redact(text: string, forms: readonly string[], cutTail: boolean): string {
+  let out = text;
+  for (const f of forms) out = out.replaceAll(f, REDACTED);
+  if (cutTail)
+    for (const f of forms)
+      for (let n = Math.min(f.length - 1, out.length); n >= 1; n--)
+        if (out.endsWith(f.slice(0, n))) {
+          out = out.slice(0, out.length - n) + REDACTED;
+          break;
+        }
+  return out;
+}
