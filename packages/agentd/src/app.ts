@@ -76,7 +76,7 @@ export class Agentd {
       services: { jobs: this.jobs, embedder, net: this.config.net },
       secrets: { reader: (s) => this.vault.reader(s), values: (s) => this.vault.values(s) },
       historyWindow: this.config.historyWindow, compactAfter: this.config.compactAfter, approvalTimeout: this.config.approvalTimeout,
-      modelRetry: { maxAttempts: 6, initialInterval: "1s", backoffFactor: 2, maxInterval: "1m" },
+      modelRetry: this.config.modelRetry,
     };
     const turn = turnWorkflow(this.deps);
     this.inbox = new Inbox(this.db, this.tenants, () => this.kernel, turn, now);

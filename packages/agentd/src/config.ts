@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { RetryPolicy } from "@agentd/kernel";
 import type { ModelConfig } from "./agent/model.ts";
 import type { NetPolicy } from "./tools/types.ts";
 
@@ -23,6 +24,8 @@ export interface Config {
   approvalTimeout: string;
   /** Largest request body the API accepts, in bytes. */
   maxBodyBytes: number;
+  /** How failed model calls (429, 5xx, broken streams) are retried: durably, with backoff. */
+  modelRetry: RetryPolicy;
 }
 
 export const DEFAULT_PORT = 8787;
@@ -52,6 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<C
     compactAfter: over.compactAfter ?? num(env.AGENTD_COMPACT_AFTER, 10),
     approvalTimeout: over.approvalTimeout ?? env.AGENTD_APPROVAL_TIMEOUT ?? "24h",
     maxBodyBytes: over.maxBodyBytes ?? num(env.AGENTD_MAX_BODY_BYTES, 1024 * 1024),
+    modelRetry: over.modelRetry ?? { maxAttempts: 6, initialInterval: "1s", backoffFactor: 2, maxInterval: "1m" },
   };
 }
 

@@ -133,13 +133,20 @@ export const sessions = {
     await scope.run("UPDATE os_messages SET run_id = ? WHERE tenant_id = $tenant AND id = ?", [runId, messageId]);
   },
 
-  /** The last `limit` messages with seq ≤ `upto` (all when upto is null), oldest first. */
+  /**
+   * The conversation as a turn sees it: the last `limit` messages up to its own (seq ≤ `upto`), each
+   * earlier reply placed right after the message it answered, even when later messages arrived
+   * first (they queue for their own turns and are not shown).
+   */
   async recent(scope: TenantScope, sessionId: string, limit: number, upto: number | null = null): Promise<Message[]> {
-    const rows = await scope.all<MessageRow>(
-      "SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND seq <= ? ORDER BY seq DESC LIMIT ?",
-      [sessionId, upto ?? Number.MAX_SAFE_INTEGER, limit],
-    );
-    return rows.reverse().map(toMessage);
+    const rows = (await scope.all<MessageRow>(
+      "SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND (seq <= ? OR role = 'assistant') ORDER BY seq DESC LIMIT ?",
+      [sessionId, upto ?? Number.MAX_SAFE_INTEGER, limit * 2 + 1],
+    )).map(toMessage);
+    const triggerSeq = new Map(rows.filter((m) => m.role !== "assistant" && m.runId).map((m) => [m.runId, m.seq]));
+    const anchor = (m: Message) => (m.role === "assistant" && m.runId ? (triggerSeq.get(m.runId) ?? m.seq) : m.seq);
+    rows.sort((a, b) => anchor(a) - anchor(b) || (a.role === "assistant" ? 1 : 0) - (b.role === "assistant" ? 1 : 0) || a.seq - b.seq);
+    return rows.slice(-limit);
   },
 
   /** Messages after `afterSeq` (for paging the history through the API). */
