@@ -9,7 +9,13 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // an HTTP header name
 const Args = z.object({
   method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]).optional(),
   url: z.url({ protocol: /^https?$/ }).max(4000),
-  headers: z.record(z.string().regex(TOKEN).max(100), z.string().max(8000)).optional(),
+  // Header names are checked with a refinement, not a key schema: a key schema becomes JSON Schema
+  // "propertyNames", which OpenAI-compatible endpoints do not accept.
+  headers: z
+    .object({})
+    .catchall(z.string().max(8000))
+    .refine((h) => Object.keys(h).every((k) => k.length <= 100 && TOKEN.test(k)), "header names must be HTTP tokens of at most 100 characters")
+    .optional(),
   body: z.string().max(1_000_000).optional(),
   auth: z
     .object({
