@@ -36,13 +36,10 @@ export async function compact(ctx: WorkflowContext, deps: AgentDeps, input: Turn
       throw classifyModelError(e, deps.models!.describe);
     }
   }, { retry: deps.modelRetry });
-  await ctx.step("compact:save", async () => {
+  await ctx.step("compact:save", async (step) => {
     const now = Date.now();
-    for (const fact of out.facts) {
-      // A replayed save must not remember a fact twice.
-      const known = await scope.get("SELECT 1 AS x FROM os_memories WHERE tenant_id = $tenant AND content = ?", [fact]);
-      if (!known) await deps.memory.add(scope, { content: fact, source: "conversation" });
-    }
+    // Keyed by run and position: a replayed save remembers nothing twice.
+    for (const [i, fact] of out.facts.entries()) await deps.memory.add(scope, { content: fact, source: "conversation", key: `${step.runId}:fact:${i}` });
     await sessions.saveSummary(scope, input.sessionId, out.summary, plan.upTo, now);
   });
 }

@@ -35,9 +35,11 @@ CREATE TABLE os_messages (seq ${serial(d)}, id TEXT NOT NULL UNIQUE, tenant_id T
 CREATE UNIQUE INDEX os_messages_source ON os_messages(session_id, source_key);
 CREATE INDEX os_messages_session ON os_messages(tenant_id, session_id, seq);
 CREATE TABLE os_memories (rid ${serial(d)}, id TEXT NOT NULL UNIQUE, tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE,
-  content TEXT NOT NULL, source TEXT NOT NULL DEFAULT 'agent', due_at ${big(d)}, done_at ${big(d)}, embedding TEXT, created_at ${big(d)} NOT NULL
+  content TEXT NOT NULL, source TEXT NOT NULL DEFAULT 'agent', due_at ${big(d)}, done_at ${big(d)}, embedding TEXT, created_at ${big(d)} NOT NULL,
+  idem_key TEXT
   ${d === "postgres" ? ", tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED" : ""});
 CREATE INDEX os_memories_tenant ON os_memories(tenant_id, created_at);
+CREATE UNIQUE INDEX os_memories_idem ON os_memories(tenant_id, idem_key);
 CREATE INDEX os_memories_due ON os_memories(tenant_id, due_at) WHERE due_at IS NOT NULL AND done_at IS NULL;
 ${
   d === "sqlite"

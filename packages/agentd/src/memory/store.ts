@@ -22,6 +22,8 @@ export interface NewMemory {
   source?: string;
   dueAt?: number | null;
   embedding?: readonly number[] | null;
+  /** Makes the add idempotent: a second add with the same key (a replayed tool call) returns the first entry. */
+  key?: string | null;
 }
 
 interface Row {
@@ -63,14 +65,14 @@ export class MemoryStore {
     if (m.dueAt != null && !Number.isFinite(m.dueAt)) throw badRequest("dueAt must be a time in epoch milliseconds");
     if (m.embedding && !m.embedding.every(Number.isFinite)) throw badRequest("an embedding must be finite numbers");
     const e: MemoryEntry = { id: newId("mem"), content, source: m.source ?? "agent", dueAt: m.dueAt ?? null, doneAt: null, createdAt: this.#now() };
-    await scope.run("INSERT INTO os_memories (id, tenant_id, content, source, due_at, embedding, created_at) VALUES (?, $tenant, ?, ?, ?, ?, ?)", [
-      e.id,
-      e.content,
-      e.source,
-      e.dueAt,
-      m.embedding?.length ? JSON.stringify(m.embedding) : null,
-      e.createdAt,
-    ]);
+    const ins = await scope.run(
+      "INSERT INTO os_memories (id, tenant_id, content, source, due_at, embedding, created_at, idem_key) VALUES (?, $tenant, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      [e.id, e.content, e.source, e.dueAt, m.embedding?.length ? JSON.stringify(m.embedding) : null, e.createdAt, m.key ?? null],
+    );
+    if (ins.changes === 0 && m.key) {
+      const first = await scope.get<{ id: string }>("SELECT id FROM os_memories WHERE tenant_id = $tenant AND idem_key = ?", [m.key]);
+      if (first) return (await this.get(scope, first.id)) as MemoryEntry;
+    }
     return e;
   }
 
