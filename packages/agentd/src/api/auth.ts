@@ -1,0 +1,67 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import type { Agentd } from "../app.ts";
+import { OsError } from "../tenancy/errors.ts";
+import type { ApiEnv, Caller } from "./env.ts";
+
+export const TENANT_HEADER = "x-agentd-tenant";
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/** Compares in constant time whatever the lengths (hashes have one length). */
+function sameSecret(given: string, expected: string): boolean {
+  return expected.length > 0 && timingSafeEqual(digest(given), digest(expected));
+}
+
+const HOW_TO =
+  "send Authorization: Bearer <token> with the operator's admin token (AGENTD_ADMIN_TOKEN, or the file admin.token in the data folder) " +
+  "or a tenant API key (the operator makes one with POST /v1/tenants/<id>/keys)";
+
+function unauthorized(message: string): OsError {
+  return new OsError(401, "unauthorized", message);
+}
+
+/** The caller of a request, from its bearer token. */
+export async function identify(app: Agentd, authorization: string | undefined): Promise<Caller> {
+  if (!authorization) throw unauthorized(`this route needs a token: ${HOW_TO}`);
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (!m) throw unauthorized(`the Authorization header must read "Bearer <token>": ${HOW_TO}`);
+  const token = m[1] as string;
+  if (sameSecret(token, app.config.adminToken)) return { kind: "admin", tenantId: null };
+  const tenantId = await app.tenants.tenantOfKey(token);
+  if (tenantId) return { kind: "tenant", tenantId };
+  throw unauthorized("this token is neither the admin token nor a current API key (a revoked key stops working); ask the operator for a new key");
+}
+
+/** Identifies the caller of every /v1 request (401 without a valid token). */
+export function authenticate(app: Agentd): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    c.set("caller", await identify(app, c.req.header("authorization")));
+    await next();
+  };
+}
+
+/** Tenant management and metrics are the operator's: a tenant key is refused (403). */
+export function requireAdmin(): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    if (c.get("caller").kind !== "admin") throw new OsError(403, "forbidden", "this route needs the admin token; a tenant API key reaches only its own tenant's routes");
+    await next();
+  };
+}
+
+/** A tenant route acts for one tenant: the key's, or for the admin the one named by X-Agentd-Tenant. */
+export function actAsTenant(app: Agentd): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    const caller = c.get("caller");
+    const named = c.req.header(TENANT_HEADER)?.trim() || null;
+    if (caller.kind === "tenant") {
+      if (named && named !== caller.tenantId) throw new OsError(403, "forbidden", `an API key acts for its own tenant only; drop the ${TENANT_HEADER} header`);
+      c.set("tenantId", caller.tenantId as string);
+    } else {
+      if (!named) throw new OsError(400, "tenant_required", "the admin token acts for a tenant only when the request names it: add the header X-Agentd-Tenant: <tenant id>");
+      await app.tenants.require(named);
+      c.set("tenantId", named);
+    }
+    await next();
+  };
+}

@@ -1,0 +1,41 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Agentd } from "../app.ts";
+import { actAsTenant, authenticate, requireAdmin } from "./auth.ts";
+import type { ApiEnv } from "./env.ts";
+import { errorResponse, onApiError, onNotFound } from "./errors.ts";
+import { approvalRoutes } from "./routes/approvals.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { memoryRoutes } from "./routes/memory.ts";
+import { messageRoutes } from "./routes/messages.ts";
+import { policyRoutes } from "./routes/policies.ts";
+import { runRoutes } from "./routes/runs.ts";
+import { scheduleRoutes } from "./routes/schedules.ts";
+import { secretRoutes } from "./routes/secrets.ts";
+import { tenantRoutes } from "./routes/tenants.ts";
+import { usageRoutes } from "./routes/usage.ts";
+
+/** The first segment after /v1 of every route that acts for one tenant. */
+const TENANT_PREFIXES = ["messages", "sessions", "runs", "schedules", "approvals", "memory", "secrets", "policies", "usage"];
+
+/**
+ * agentd's HTTP API as a Hono app: `/health` and `/metrics`, the operator's `/v1/tenants`, and the
+ * tenant routes under `/v1`. Serve it with `serveApi`, or call `api.request()` in tests.
+ */
+export function createApi(app: Agentd): Hono<ApiEnv> {
+  const api = new Hono<ApiEnv>();
+  const max = app.config.maxBodyBytes;
+  api.use("*", bodyLimit({
+    maxSize: max,
+    onError: (c) => errorResponse(c, 413, "too_large", `the body is over ${max} bytes, the most this server accepts (AGENTD_MAX_BODY_BYTES)`),
+  }));
+  api.route("/", healthRoutes(app));
+  api.use("/v1/*", authenticate(app));
+  for (const path of ["/v1/tenants", "/v1/tenants/*"]) api.use(path, requireAdmin());
+  for (const prefix of TENANT_PREFIXES) for (const path of [`/v1/${prefix}`, `/v1/${prefix}/*`]) api.use(path, actAsTenant(app));
+  for (const routes of [tenantRoutes, messageRoutes, runRoutes, scheduleRoutes, approvalRoutes, memoryRoutes, secretRoutes, policyRoutes, usageRoutes])
+    api.route("/v1", routes(app));
+  api.notFound(onNotFound);
+  api.onError(onApiError);
+  return api;
+}

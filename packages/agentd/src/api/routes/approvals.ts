@@ -1,0 +1,42 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Agentd } from "../../app.ts";
+import { type Approval, approvals, eventName } from "../../agent/approvals.ts";
+import type { Redactor } from "../../vault/redact.ts";
+import { readBody, readQuery } from "../body.ts";
+import { actor, type ApiEnv, scopeOf } from "../env.ts";
+import { redactorFor } from "../views.ts";
+
+const ListApprovals = z.object({
+  status: z.enum(["pending", "approved", "denied", "expired", "all"]).default("pending"),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+const Decide = z.strictObject({ decision: z.enum(["once", "always", "deny"]) });
+
+const view = (a: Approval, redact: Redactor) => ({ ...a, subject: redact.text(a.subject) });
+
+/** Tool calls waiting for a person, and the decision that wakes their run. */
+export function approvalRoutes(app: Agentd): Hono<ApiEnv> {
+  const r = new Hono<ApiEnv>();
+
+  r.get("/approvals", async (c) => {
+    const q = readQuery(c, ListApprovals);
+    const scope = scopeOf(app, c);
+    const list = await approvals.list(scope, q.status === "all" ? null : q.status, q.limit);
+    const redact = await redactorFor(app, scope);
+    return c.json({ approvals: list.map((a) => view(a, redact)) });
+  });
+
+  r.post("/approvals/:id", async (c) => {
+    const body = await readBody(c, Decide);
+    const scope = scopeOf(app, c);
+    const id = c.req.param("id");
+    // The approval id is the event id: of two racing decisions only the first reaches the run.
+    const decided = await approvals.decide(scope, id, body.decision, actor(c), app.kernel.clock.now(), async (runId, event) => {
+      await app.kernel.sendEvent(runId, eventName(id), event, { eventId: id });
+    });
+    return c.json(view(decided, await redactorFor(app, scope)));
+  });
+
+  return r;
+}

@@ -1,0 +1,51 @@
+import { Hono } from "hono";
+import type { Agentd } from "../../app.ts";
+import { NO_MODEL_HINT } from "../../agent/model.ts";
+import pkg from "../../../package.json" with { type: "json" };
+import { authenticate, requireAdmin } from "../auth.ts";
+import type { ApiEnv } from "../env.ts";
+
+export const VERSION: string = pkg.version;
+
+const utcDay = (now: number) => new Date(now).toISOString().slice(0, 10);
+
+/** GET /health (no token) and GET /metrics (admin, Prometheus text format). */
+export function healthRoutes(app: Agentd): Hono<ApiEnv> {
+  const r = new Hono<ApiEnv>();
+
+  r.get("/health", async (c) => {
+    const base = { store: app.store.kind, model: app.models?.describe ?? NO_MODEL_HINT, version: VERSION };
+    try {
+      await app.db.get("SELECT 1 AS ok");
+    } catch {
+      return c.json({ ok: false, ...base, reason: "the database does not answer" }, 503);
+    }
+    return c.json({ ok: true, ...base });
+  });
+
+  r.get("/metrics", authenticate(app), requireAdmin(), async (c) => {
+    const now = app.kernel.clock.now();
+    const runs = await app.store.countRuns(now);
+    const n = async (sql: string, params: unknown[] = []) => Number((await app.db.get<{ n: number | string | null }>(sql, params))?.n ?? 0);
+    const tenants = await n("SELECT COUNT(*) AS n FROM os_tenants");
+    const tokens = await n("SELECT COALESCE(SUM(tokens), 0) AS n FROM os_usage WHERE day = ?", [utcDay(now)]);
+    const calls = await n("SELECT COALESCE(SUM(model_calls), 0) AS n FROM os_usage WHERE day = ?", [utcDay(now)]);
+    const pending = await n("SELECT COUNT(*) AS n FROM os_approvals WHERE status = 'pending'");
+    const lines: string[] = [];
+    const metric = (name: string, help: string, samples: [labels: string, value: number][]) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+      for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+    };
+    const statuses = ["pending", "running", "suspended", "completed", "failed", "cancelled"];
+    metric("agentd_runs", "Runs by status.", statuses.map((s) => [`{status="${s}"}`, runs.byStatus[s] ?? 0]));
+    metric("agentd_runs_due", "Runs due and waiting for a worker.", [["", runs.due]]);
+    metric("agentd_tenants", "Tenants.", [["", tenants]]);
+    metric("agentd_tokens_today", "Model tokens spent today (UTC), all tenants.", [["", tokens]]);
+    metric("agentd_model_calls_today", "Model calls today (UTC), all tenants.", [["", calls]]);
+    metric("agentd_approvals_pending", "Tool calls waiting for a person's approval.", [["", pending]]);
+    metric("agentd_info", "The running agentd.", [[`{version="${VERSION}",store="${app.store.kind}"}`, 1]]);
+    return c.body(`${lines.join("\n")}\n`, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
+
+  return r;
+}

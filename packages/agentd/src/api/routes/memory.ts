@@ -1,0 +1,54 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Agentd } from "../../app.ts";
+import { MAX_MEMORY_CHARS } from "../../memory/store.ts";
+import { notFound } from "../../tenancy/errors.ts";
+import { readBody, readQuery } from "../body.ts";
+import { type ApiEnv, scopeOf } from "../env.ts";
+
+const ListMemory = z.object({
+  q: z.string().max(1000).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  /** Paging without q: the id of the last entry of the previous page. */
+  before: z.string().max(100).optional(),
+});
+const AddMemory = z.strictObject({
+  content: z.string().min(1).max(MAX_MEMORY_CHARS),
+  /** When the note becomes due: an ISO 8601 time with its offset. */
+  due: z.iso.datetime({ offset: true }).optional(),
+});
+
+/** The tenant's long-term memory: list or search, add, forget. */
+export function memoryRoutes(app: Agentd): Hono<ApiEnv> {
+  const r = new Hono<ApiEnv>();
+  // Embeddings are a bonus for search: when the embedding model fails, text search still answers.
+  const embed = async (text: string) => {
+    const embedder = app.deps.services.embedder;
+    if (!embedder) return null;
+    return (await embedder.embed([text]).catch(() => null))?.[0] ?? null;
+  };
+
+  r.get("/memory", async (c) => {
+    const q = readQuery(c, ListMemory);
+    const scope = scopeOf(app, c);
+    const memories = q.q?.trim()
+      ? await app.memory.search(scope, q.q, { limit: q.limit, embedding: await embed(q.q) })
+      : await app.memory.list(scope, { limit: q.limit, before: q.before ?? null });
+    return c.json({ memories });
+  });
+
+  r.post("/memory", async (c) => {
+    const body = await readBody(c, AddMemory);
+    const entry = await app.memory.add(scopeOf(app, c), {
+      content: body.content, source: "user", dueAt: body.due === undefined ? null : Date.parse(body.due), embedding: await embed(body.content),
+    });
+    return c.json(entry, 201);
+  });
+
+  r.delete("/memory/:id", async (c) => {
+    if (!(await app.memory.forget(scopeOf(app, c), c.req.param("id")))) throw notFound(`memory ${c.req.param("id")}`);
+    return c.body(null, 204);
+  });
+
+  return r;
+}

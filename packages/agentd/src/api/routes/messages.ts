@@ -1,0 +1,86 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Agentd } from "../../app.ts";
+import type { Received } from "../../sessions/inbox.ts";
+import { sessions } from "../../sessions/store.ts";
+import { badRequest, OsError } from "../../tenancy/errors.ts";
+import { readBody, readQuery } from "../body.ts";
+import { type ApiContext, type ApiEnv, scopeOf } from "../env.ts";
+import { RateLimiter } from "../rate-limit.ts";
+import { frame, runEvents } from "../sse.ts";
+import { redactorFor } from "../views.ts";
+
+export const MAX_TEXT_CHARS = 32_000;
+
+const PostMessage = z.strictObject({
+  text: z.string().min(1).max(MAX_TEXT_CHARS).refine((s) => s.trim().length > 0, "must not be blank"),
+  conversation: z.string().min(1).max(200).default("default"),
+  channel: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "a channel is 1 to 32 lower-case letters, digits, '_' or '-'").default("http"),
+  id: z.string().min(1).max(200).optional(),
+});
+const Stream = z.object({ stream: z.enum(["0", "1", "true", "false"]).optional() });
+const ListSessions = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+const History = z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(500).default(100) });
+
+const wantsStream = (c: ApiContext) => {
+  const q = readQuery(c, Stream).stream;
+  return q === "1" || q === "true" || (c.req.header("accept") ?? "").includes("text/event-stream");
+};
+
+/** POST /v1/messages (a person's message starts a turn; JSON or SSE) and the sessions it lands in. */
+export function messageRoutes(app: Agentd): Hono<ApiEnv> {
+  const r = new Hono<ApiEnv>();
+  const limiter = new RateLimiter();
+
+  r.post("/messages", async (c) => {
+    const body = await readBody(c, PostMessage);
+    const tenantId = c.get("tenantId");
+    const scope = scopeOf(app, c);
+    // A channel with an adapter pushes replies to the outside world (a Telegram chat, a phone): its
+    // messages come through its webhook, never from an API key naming any conversation it likes.
+    if (app.channels.has(body.channel))
+      throw badRequest(`channel "${body.channel}" is served by its own adapter and receives its messages through its webhook; use "http" (the default) or a name of your own`);
+    const sourceKey = body.id === undefined ? null : `api:${body.id}`;
+    // A retried POST is answered from what the first one stored, without counting against the limit.
+    let received: Received | null = sourceKey ? await findRetry(app, c, body.channel, body.conversation, sourceKey) : null;
+    if (!received) {
+      const tenant = await app.tenants.require(tenantId);
+      const waitMs = limiter.take(tenantId, tenant.settings.runsPerMinute, app.kernel.clock.now());
+      if (waitMs > 0) {
+        const seconds = Math.ceil(waitMs / 1000);
+        c.header("retry-after", String(seconds));
+        throw new OsError(429, "rate_limited", `this tenant may send ${tenant.settings.runsPerMinute} messages a minute (its runsPerMinute setting); try again in ${seconds} s`);
+      }
+      received = await app.inbox.receive({ tenantId, channel: body.channel, conversation: body.conversation, text: body.text, sourceKey });
+    }
+    const accepted = { sessionId: received.session.id, messageId: received.message.id, runId: received.runId, duplicate: received.duplicate };
+    if (!wantsStream(c)) return c.json(accepted, 202);
+    return runEvents(app, { runId: received.runId, from: 1, signal: c.req.raw.signal, redact: await redactorFor(app, scope), before: frame("accepted", accepted) });
+  });
+
+  r.get("/sessions", async (c) => {
+    const q = readQuery(c, ListSessions);
+    return c.json({ sessions: await sessions.list(scopeOf(app, c), q.limit) });
+  });
+
+  r.get("/sessions/:id", async (c) => c.json(await sessions.require(scopeOf(app, c), c.req.param("id"))));
+
+  r.get("/sessions/:id/messages", async (c) => {
+    const q = readQuery(c, History);
+    const scope = scopeOf(app, c);
+    const s = await sessions.require(scope, c.req.param("id"));
+    const messages = await sessions.history(scope, s.id, q.after, q.limit);
+    return c.json({ messages, next: messages.length === q.limit ? (messages.at(-1)?.seq ?? null) : null });
+  });
+
+  return r;
+}
+
+/** The message a previous POST with the same client id stored, as the inbox would answer a redelivery. */
+async function findRetry(app: Agentd, c: ApiContext, channel: string, conversation: string, sourceKey: string): Promise<Received | null> {
+  const scope = scopeOf(app, c);
+  const session = await sessions.find(scope, channel, conversation);
+  const prior = session && (await sessions.bySource(scope, session.id, sourceKey));
+  if (!session || !prior?.runId) return null;
+  return { session, message: prior, runId: prior.runId, duplicate: true };
+}

@@ -1,0 +1,41 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Agentd } from "../../app.ts";
+import { policies } from "../../agent/policy.ts";
+import { badRequest, notFound } from "../../tenancy/errors.ts";
+import { readBody, readQuery } from "../body.ts";
+import { type ApiEnv, scopeOf } from "../env.ts";
+
+const PutPolicy = z.strictObject({
+  tool: z.string().min(1).max(100),
+  /** A glob over the call's subject (`*` any run of characters); empty or absent: every call of the tool. */
+  pattern: z.string().max(500).optional(),
+  decision: z.enum(["allow", "ask", "deny"]),
+});
+const Pattern = z.object({ pattern: z.string().max(500).default("") });
+
+/** Allow / ask / deny per tool and subject pattern (GET also lists the tools and their defaults). */
+export function policyRoutes(app: Agentd): Hono<ApiEnv> {
+  const r = new Hono<ApiEnv>();
+
+  r.get("/policies", async (c) => {
+    const tools = app.tools.list(null).map((t) => ({ name: t.name, risk: t.risk, defaultDecision: t.defaultDecision }));
+    return c.json({ policies: await policies.list(scopeOf(app, c)), tools });
+  });
+
+  r.put("/policies", async (c) => {
+    const body = await readBody(c, PutPolicy);
+    if (!app.tools.get(body.tool))
+      throw badRequest(`there is no tool named "${body.tool.slice(0, 100)}"; the tools are ${app.tools.list(null).map((t) => t.name).join(", ")}`);
+    return c.json(await policies.set(scopeOf(app, c), body, app.kernel.clock.now()));
+  });
+
+  r.delete("/policies/:tool", async (c) => {
+    const q = readQuery(c, Pattern);
+    const tool = c.req.param("tool");
+    if (!(await policies.remove(scopeOf(app, c), tool, q.pattern))) throw notFound(`policy for ${tool}${q.pattern ? ` matching "${q.pattern}"` : ""}`);
+    return c.body(null, 204);
+  });
+
+  return r;
+}

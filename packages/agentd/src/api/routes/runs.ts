@@ -1,0 +1,79 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Agentd } from "../../app.ts";
+import { badRequest } from "../../tenancy/errors.ts";
+import { readQuery } from "../body.ts";
+import { type ApiEnv, scopeOf } from "../env.ts";
+import { runEvents } from "../sse.ts";
+import { journalView, redactorFor, runView, tenantRun } from "../views.ts";
+
+const STATUS = ["pending", "running", "suspended", "completed", "failed", "cancelled"] as const;
+const ListRuns = z.object({
+  /** One status or several, comma-separated. */
+  status: z.string().optional().transform((s, ctx) => {
+    if (!s) return undefined;
+    const list = s.split(",").map((x) => x.trim());
+    const bad = list.find((x) => !(STATUS as readonly string[]).includes(x));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: "custom", message: `unknown status "${bad.slice(0, 40)}"; use ${STATUS.join(", ")}` });
+      return z.NEVER;
+    }
+    return list as (typeof STATUS)[number][];
+  }),
+  workflow: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  /** Runs created before this time (epoch ms): the createdAt of the last run of the previous page. */
+  before: z.coerce.number().int().min(0).optional(),
+});
+const From = z.object({ from: z.coerce.number().int().min(1).optional() });
+
+/** Runs of the tenant (namespace = tenant id): list, inspect, journal, retry, cancel, stream. */
+export function runRoutes(app: Agentd): Hono<ApiEnv> {
+  const r = new Hono<ApiEnv>();
+
+  r.get("/runs", async (c) => {
+    const q = readQuery(c, ListRuns);
+    const runs = await app.kernel.listRuns({
+      namespace: c.get("tenantId"), limit: q.limit,
+      ...(q.status ? { status: q.status } : {}), ...(q.workflow ? { workflow: q.workflow } : {}), ...(q.before !== undefined ? { before: q.before } : {}),
+    });
+    const redact = await redactorFor(app, scopeOf(app, c));
+    return c.json({ runs: runs.map((x) => runView(x, redact)) });
+  });
+
+  r.get("/runs/:id", async (c) => {
+    const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
+    return c.json(runView(run, await redactorFor(app, scopeOf(app, c))));
+  });
+
+  r.get("/runs/:id/journal", async (c) => {
+    const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
+    const journal = await app.kernel.journal(run.id);
+    return c.json({ runId: run.id, journal: journalView(journal, await redactorFor(app, scopeOf(app, c))) });
+  });
+
+  r.post("/runs/:id/retry", async (c) => {
+    const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
+    await app.kernel.retry(run.id);
+    return c.json(runView((await app.kernel.getRun(run.id)) ?? run, await redactorFor(app, scopeOf(app, c))), 202);
+  });
+
+  r.post("/runs/:id/cancel", async (c) => {
+    const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
+    return c.json({ cancelled: await app.kernel.cancel(run.id) });
+  });
+
+  r.get("/runs/:id/stream", async (c) => {
+    const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
+    const q = readQuery(c, From);
+    const last = c.req.header("last-event-id");
+    let from = q.from ?? 1;
+    if (q.from === undefined && last !== undefined) {
+      if (!/^\d+$/.test(last.trim())) throw badRequest("Last-Event-ID must be the id of an event received from this stream (a whole number)");
+      from = Number(last) + 1;
+    }
+    return runEvents(app, { runId: run.id, from, signal: c.req.raw.signal, redact: await redactorFor(app, scopeOf(app, c)) });
+  });
+
+  return r;
+}

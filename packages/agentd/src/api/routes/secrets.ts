@@ -1,0 +1,27 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Agentd } from "../../app.ts";
+import { readBody } from "../body.ts";
+import { type ApiEnv, scopeOf } from "../env.ts";
+
+const PutSecret = z.strictObject({ value: z.string() });
+
+/** The tenant's vault: names in, names out; a value is written here and never read back. */
+export function secretRoutes(app: Agentd): Hono<ApiEnv> {
+  const r = new Hono<ApiEnv>();
+
+  r.get("/secrets", async (c) => c.json({ secrets: await app.vault.list(scopeOf(app, c)) }));
+
+  r.put("/secrets/:name", async (c) => {
+    const body = await readBody(c, PutSecret);
+    await app.vault.put(scopeOf(app, c), c.req.param("name"), body.value);
+    return c.body(null, 204);
+  });
+
+  r.delete("/secrets/:name", async (c) => {
+    await app.vault.delete(scopeOf(app, c), c.req.param("name"));
+    return c.body(null, 204);
+  });
+
+  return r;
+}

@@ -1,0 +1,85 @@
+import { KernelError } from "@agentd/kernel";
+import type { Agentd } from "../app.ts";
+import type { Redactor } from "../vault/redact.ts";
+
+const KEEPALIVE_MS = 15_000;
+const EVENT_NAME = /^[a-z_]{1,32}$/;
+
+/** One SSE frame; `id` is set for stream chunks only, so Last-Event-ID always names a stream offset. */
+export function frame(event: string, data: unknown, id?: number): string {
+  return `${id === undefined ? "" : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+export interface RunEventsOptions {
+  runId: string;
+  /** First stream offset to send. */
+  from: number;
+  /** The request's signal: a client that leaves stops the subscription. */
+  signal: AbortSignal;
+  redact: Redactor;
+  /** Frames sent before the run's chunks (the `accepted` event of POST /v1/messages). */
+  before?: string;
+  status?: number;
+}
+
+/**
+ * A run's stream as Server-Sent Events: each chunk `{ t, ... }` becomes `event: <t>`,
+ * `data: <chunk as JSON>`, `id: <offset>`. It ends after a `done` chunk; or, when the run ends
+ * without one, with `event: end` (`{ status }`) or `event: error` (`{ code, message }`) if it failed.
+ */
+export function runEvents(app: Agentd, o: RunEventsOptions): Response {
+  const enc = new TextEncoder();
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  o.signal.addEventListener("abort", onAbort, { once: true });
+  let keepalive: ReturnType<typeof setInterval> | undefined;
+  const body = new ReadableStream<Uint8Array>({
+    async start(ctrl) {
+      const send = (s: string) => {
+        if (!stop.signal.aborted) ctrl.enqueue(enc.encode(s));
+      };
+      keepalive = setInterval(() => send(": keep-alive\n\n"), KEEPALIVE_MS);
+      try {
+        if (o.before) send(o.before);
+        let done = false;
+        for await (const chunk of app.kernel.subscribe<{ t?: unknown }>(o.runId, { from: o.from, signal: stop.signal })) {
+          const data = o.redact.deep(chunk.data);
+          const t = data && typeof data === "object" && typeof data.t === "string" && EVENT_NAME.test(data.t) ? data.t : "chunk";
+          send(frame(t, data, chunk.offset));
+          if (t === "done") {
+            done = true;
+            break;
+          }
+        }
+        if (!done && !stop.signal.aborted) send(await ending(app, o.runId, o.redact));
+      } catch (e) {
+        const known = KernelError.is(e);
+        send(frame("error", { code: known ? e.code : "internal", message: known ? e.message : "the stream failed; reconnect with Last-Event-ID to resume" }));
+      } finally {
+        clearInterval(keepalive);
+        o.signal.removeEventListener("abort", onAbort);
+        try {
+          ctrl.close();
+        } catch {
+          // already closed by a client that left
+        }
+      }
+    },
+    cancel() {
+      clearInterval(keepalive);
+      stop.abort();
+    },
+  });
+  return new Response(body, {
+    status: o.status ?? 200,
+    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" },
+  });
+}
+
+/** The last frame of a stream that ended without `done`: how its run ended. */
+async function ending(app: Agentd, runId: string, redact: Redactor): Promise<string> {
+  const run = await app.kernel.getRun(runId);
+  if (run?.status === "failed") return frame("error", { code: "run_failed", status: run.status, message: redact.text(run.error?.message ?? "the run failed") });
+  if (run?.status === "cancelled") return frame("error", { code: "run_cancelled", status: run.status, message: `run ${runId} was cancelled` });
+  return frame("end", { status: run?.status ?? "unknown" });
+}
