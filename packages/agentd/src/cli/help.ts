@@ -1,0 +1,240 @@
+// The --help text of every command. Each says what the command does, its arguments and options, and
+// the settings it reads, so `agentd <command> --help` is enough to use it.
+
+const DATA = `  --data <dir>          the data folder: SQLite files, master key, admin token
+                        (default: ./data, or $AGENTD_DATA)
+  -h, --help            show this help`;
+
+const STORE_ENV = `  DATABASE_URL          postgres://user:password@host:5432/database: use Postgres instead of
+                        the SQLite files in the data folder`;
+
+export const HELP: Record<string, string> = {
+  agentd: `agentd: a self-hostable, multi-tenant agentic operating system on a durable-execution kernel
+
+Usage: agentd [command] [options]
+
+Commands:
+  start                 everything in one process: store, worker, scheduler and HTTP API (default)
+  serve                 the HTTP API only (split role for a cluster on Postgres)
+  worker                the worker and scheduler only (split role for a cluster on Postgres)
+  chat                  talk to the agent in the terminal, replies streamed token by token
+  doctor                check the store, master key, model endpoint, channels and admin token
+  tenants               list and create tenants, make API keys and pairing codes
+  runs                  list runs, show one's journal, retry or cancel one
+  schedules             list schedules with their next fire times
+  migrate               apply the database migrations and report the schema versions
+  vault rotate          re-encrypt every secret under a new master key
+
+Options (every command):
+${DATA}
+  -v, --version         print the version
+
+Run \`agentd <command> --help\` for a command's arguments and settings.
+
+Environment:
+${STORE_ENV}
+  AGENTD_HOST, AGENTD_PORT   where the API listens (default 127.0.0.1:8787)
+  OPENAI_API_KEY        the model's API key (OpenAI)
+  AGENTD_MODEL_BASE_URL an OpenAI-compatible server instead (Ollama, vLLM, llama.cpp), with
+                        AGENTD_MODEL_API_KEY if it needs a key
+  AGENTD_MODEL          the model id (default gpt-4o-mini)
+  AGENTD_ADMIN_TOKEN    the operator's token (default: <data>/admin.token, made on first start)
+  AGENTD_MASTER_KEY     the vault's master key (default: <data>/master.key, made on first start)
+`,
+
+  start: `Usage: agentd start [--data <dir>]
+
+Runs agentd in one process: opens the store (applying migrations), starts the worker that executes
+runs and fires schedules, and serves the HTTP API. Prints one line when ready; stops cleanly on
+Ctrl-C (SIGINT) or SIGTERM. Without a model configured it still starts, and says how to set one.
+Several \`agentd start\` processes can share one Postgres database.
+
+Options:
+${DATA}
+
+Environment:
+${STORE_ENV}
+  AGENTD_HOST           the address the API listens on (default 127.0.0.1)
+  AGENTD_PORT           its port (default 8787)
+  OPENAI_API_KEY        the model's API key (OpenAI)
+  AGENTD_MODEL_BASE_URL an OpenAI-compatible server instead (Ollama, vLLM, llama.cpp)
+  AGENTD_MODEL_API_KEY  its key, if it needs one
+  AGENTD_MODEL          the model id (default gpt-4o-mini)
+  AGENTD_EMBEDDING_MODEL  an embedding model: turns on semantic memory search
+  AGENTD_ADMIN_TOKEN    the operator's token (default: <data>/admin.token, made on first start)
+  AGENTD_MASTER_KEY     the vault's master key (default: <data>/master.key, made on first start)
+  AGENTD_ALLOW_PRIVATE_NET=1   let the web tools reach private and loopback addresses
+  AGENTD_ALLOW_HOSTS    hosts the web tools may reach even when private (comma-separated)
+`,
+
+  serve: `Usage: agentd serve [--data <dir>]
+
+Serves the HTTP API without executing runs: messages are accepted and turns started, and
+\`agentd worker\` processes sharing the same database execute them. For a cluster on Postgres;
+on one machine \`agentd start\` does both. Stops cleanly on SIGINT or SIGTERM.
+
+Options:
+${DATA}
+
+Environment:
+${STORE_ENV}
+  AGENTD_HOST, AGENTD_PORT   where the API listens (default 127.0.0.1:8787)
+  AGENTD_ADMIN_TOKEN    the operator's token (default: <data>/admin.token)
+  (the model settings of \`agentd start --help\` matter to workers, not to this role)
+`,
+
+  worker: `Usage: agentd worker [--data <dir>]
+
+Executes runs (agent turns, reminders, schedules) without serving the API: the split role for a
+cluster on Postgres, beside \`agentd serve\` processes. Stops cleanly on SIGINT or SIGTERM, leaving
+unfinished runs to the other workers.
+
+Options:
+${DATA}
+
+Environment:
+${STORE_ENV}
+  OPENAI_API_KEY, AGENTD_MODEL_BASE_URL, AGENTD_MODEL_API_KEY, AGENTD_MODEL   the model (see
+                        \`agentd start --help\`)
+  AGENTD_MASTER_KEY     the vault's master key (default: <data>/master.key); every process of a
+                        cluster needs the same key
+`,
+
+  chat: `Usage: agentd chat [--tenant <id>] [--conversation <name>] [--url <url>] [--data <dir>]
+
+A conversation in the terminal: each line you type is a message; the reply is streamed token by
+token. Tool use is shown on its own line; when a tool call needs approval you are asked, and answer
+y (this call), a (always, for this tool) or n (deny). /exit or Ctrl-D quits. Reads stdin line by
+line when it is a pipe too, and exits once the last reply has arrived.
+
+It talks to the agentd answering at --url. If none answers there, it runs agentd in this process
+(on the data folder, API on a free loopback port) and talks to that.
+
+Options:
+  --tenant <id>         the tenant to talk as (admin token only; default: a tenant named "local",
+                        created on first use)
+  --conversation <name> the conversation (session) to continue (default: cli)
+  --url <url>           the agentd API (default: $AGENTD_URL, else http://AGENTD_HOST:AGENTD_PORT,
+                        i.e. http://127.0.0.1:8787)
+${DATA}
+
+Environment:
+  AGENTD_URL            the agentd API, as --url
+  AGENTD_ADMIN_TOKEN    the admin token (default: read from <data>/admin.token)
+  AGENTD_API_KEY        a tenant's API key, used instead of the admin token
+  (when agentd runs in this process, the settings of \`agentd start --help\` apply)
+`,
+
+  doctor: `Usage: agentd doctor [--data <dir>]
+
+Checks that agentd can run here and prints one line per check, "ok" or "FAIL" with how to fix it:
+  store         the data folder is writable (SQLite), or DATABASE_URL is reachable (Postgres);
+                the schema is not newer than this agentd, and which migrations are pending
+  master key    AGENTD_MASTER_KEY or <data>/master.key is a valid key, and the file has mode 0600
+  model         the model endpoint answers with the configured key (GET <base URL>/models, else a
+                one-token completion) and offers the configured model
+  channels      the channels configured (this release has none: chat and the HTTP API need none)
+  admin token   AGENTD_ADMIN_TOKEN or <data>/admin.token is present and private
+Changes nothing. Exit code 0 when every check passes, 1 otherwise.
+
+Options:
+${DATA}
+
+Environment: as \`agentd start --help\`.
+`,
+
+  tenants: `Usage: agentd tenants [list]
+       agentd tenants create <name>
+       agentd tenants key <tenantId>
+       agentd tenants pair <tenantId>
+
+  list                  the tenants: id, name, created (the default)
+  create <name>         a new tenant; prints its id
+  key <tenantId>        a new API key for the tenant (shown once: only its hash is stored)
+  pair <tenantId>       a one-time pairing code: a person sends "/start CODE" from a channel to be
+                        bound to the tenant (valid 24 hours)
+
+Opens the store directly: no running agentd needed.
+
+Options:
+${DATA}
+
+Environment:
+${STORE_ENV}
+`,
+
+  runs: `Usage: agentd runs [--tenant <id>] [--status <status>] [--limit <n>]
+       agentd runs show <runId>
+       agentd runs retry <runId>
+       agentd runs cancel <runId>
+
+  (no subcommand)       the newest runs: id, workflow, status, tenant, created, error
+  show <runId>          one run and its journal (one line per step, sleep, event, child),
+                        with the tenant's secrets redacted
+  retry <runId>         resume a failed run from its last checkpoint
+  cancel <runId>        cancel a run and its unfinished child runs
+
+Options:
+  --tenant <id>         only this tenant's runs
+  --status <status>     only runs in this status: pending, running, suspended, completed, failed,
+                        cancelled
+  --limit <n>           how many (default 50)
+${DATA}
+
+Opens the store directly: no running agentd needed.
+
+Environment:
+${STORE_ENV}
+`,
+
+  schedules: `Usage: agentd schedules [--tenant <id>]
+
+Lists the schedules (recurring jobs, heartbeats): id, tenant, cron and time zone, the next fire
+time, paused or not.
+
+Options:
+  --tenant <id>         only this tenant's schedules
+${DATA}
+
+Opens the store directly: no running agentd needed.
+
+Environment:
+${STORE_ENV}
+`,
+
+  migrate: `Usage: agentd migrate [--data <dir>]
+
+Applies the migrations the database lacks (the kernel's store and the OS data) and reports the
+schema versions before and after. \`agentd start\` does the same on start; run this to upgrade
+ahead of time, e.g. once before rolling out a new version to a cluster.
+
+Options:
+${DATA}
+
+Environment:
+${STORE_ENV}
+`,
+
+  vault: `Usage: agentd vault rotate [<newKey>]
+
+Rotates the vault's master key: writes a new key ahead of the old one in <data>/master.key,
+re-encrypts every secret under it (progress shown), then retires the old key. Running agentd
+processes pick up the new key by themselves. Safe to run again if interrupted.
+
+With AGENTD_MASTER_KEY set there is no file to rewrite: given <newKey> (32 bytes as base64 or hex)
+it re-encrypts every secret under that key, and with AGENTD_MASTER_KEY_PREVIOUS it finishes a
+rotation; with neither it prints the steps of a rotation without downtime.
+
+Options:
+${DATA}
+
+Environment:
+${STORE_ENV}
+  AGENTD_MASTER_KEY, AGENTD_MASTER_KEY_PREVIOUS   keys from the environment instead of the file
+`,
+};
+
+/** The help of a command, falling back to the overview. */
+export function helpOf(command: string): string {
+  return HELP[command] ?? (HELP.agentd as string);
+}

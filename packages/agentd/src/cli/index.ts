@@ -1,0 +1,71 @@
+import { readFileSync } from "node:fs";
+import type { CommandInput } from "./args.ts";
+import { ownMessage, UsageError } from "./errors.ts";
+import { HELP, helpOf } from "./help.ts";
+
+type Command = (input: CommandInput) => Promise<number>;
+
+/** Each command's module is loaded only when it runs, so `--help` and small commands start fast. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  start: async () => (await import("./start.ts")).start,
+  serve: async () => (await import("./start.ts")).serve,
+  worker: async () => (await import("./start.ts")).worker,
+  chat: async () => (await import("./chat.ts")).chat,
+  doctor: async () => (await import("./doctor.ts")).doctor,
+  tenants: async () => (await import("./tenants.ts")).tenants,
+  runs: async () => (await import("./runs.ts")).runs,
+  schedules: async () => (await import("./schedules.ts")).schedules,
+  migrate: async () => (await import("./migrate.ts")).migrate,
+  vault: async () => (await import("./vault.ts")).vault,
+};
+
+/**
+ * Runs the `agentd` command line; resolves to the exit code. Errors of ours are one line on stderr
+ * and exit 1; a usage mistake prints help on stderr and exits 2; anything else is a bug and shows
+ * its stack.
+ */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const first = argv[0];
+  if (first === "-v" || first === "--version") {
+    process.stdout.write(`agentd ${version()}\n`);
+    return 0;
+  }
+  if (first === "help") {
+    const topic = argv[1] ?? "agentd";
+    if (!HELP[topic]) return usage(new UsageError(`agentd help: unknown command "${topic}"`), "agentd");
+    process.stdout.write(helpOf(topic));
+    return 0;
+  }
+  const explicit = first !== undefined && !first.startsWith("-");
+  const command = explicit ? first : "start";
+  const rest = explicit ? argv.slice(1) : argv;
+  if (!explicit && (rest.includes("-h") || rest.includes("--help"))) {
+    process.stdout.write(helpOf("agentd"));
+    return 0;
+  }
+  const load = COMMANDS[command];
+  if (!load) return usage(new UsageError(`agentd: unknown command "${command}"`), "agentd");
+  if (rest.includes("-h") || rest.includes("--help")) {
+    process.stdout.write(helpOf(command));
+    return 0;
+  }
+  try {
+    return await (await load())({ command, argv: rest, env });
+  } catch (e) {
+    if (e instanceof UsageError) return usage(e, command);
+    const own = ownMessage(e);
+    if (own === null) throw e;
+    process.stderr.write(`agentd: ${own.replace(/^agentd:\s*/, "")}\n`);
+    return 1;
+  }
+}
+
+function usage(e: UsageError, command: string): number {
+  process.stderr.write(`${e.message}\n\n${helpOf(command)}`);
+  return 2;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
