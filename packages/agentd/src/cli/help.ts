@@ -168,7 +168,8 @@ ${STORE_ENV}
        agentd runs retry <runId>
        agentd runs cancel <runId>
 
-  (no subcommand)       the newest runs: id, workflow, status, tenant, created, error
+  (no subcommand)       the newest runs: id, workflow, status, tenant, created, and a note (the
+                        error of a failed run, what a suspended one waits for)
   show <runId>          one run and its journal (one line per step, sleep, event, child),
                         with the tenant's secrets redacted
   retry <runId>         resume a failed run from its last checkpoint
@@ -189,8 +190,8 @@ ${STORE_ENV}
 
   schedules: `Usage: agentd schedules [--tenant <id>]
 
-Lists the schedules (recurring jobs, heartbeats): id, tenant, cron and time zone, the next fire
-time, paused or not.
+Lists the schedules (recurring jobs, heartbeats) and the pending one-off reminders: id, tenant,
+when (cron and time zone, or "once"), the next fire time (or "paused"), and what it does.
 
 Options:
   --tenant <id>         only this tenant's schedules
