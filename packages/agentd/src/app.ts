@@ -81,7 +81,7 @@ export class Agentd {
     const turn = turnWorkflow(this.deps);
     this.inbox = new Inbox(this.db, this.tenants, () => this.kernel, turn, now);
     this.kernel = new Kernel({
-      store: this.store, workflows: [turn, flows.reminder, flows.recurring, flows.heartbeat], worker: parts.worker ?? {},
+      store: this.store, workflows: [turn, flows.reminder, flows.recurring, flows.heartbeat], worker: parts.worker ?? { leaseMs: this.config.leaseMs },
       ...(parts.clock ? { clock: parts.clock } : {}), ...(parts.logger ? { logger: parts.logger } : {}),
     });
   }

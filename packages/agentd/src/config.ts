@@ -24,6 +24,8 @@ export interface Config {
   approvalTimeout: string;
   /** Largest request body the API accepts, in bytes. */
   maxBodyBytes: number;
+  /** A worker's claim on a run lasts this long unrenewed: after a crash, its turns resume elsewhere (or on restart) after at most this. */
+  leaseMs: number;
   /** How failed model calls (429, 5xx, broken streams) are retried: durably, with backoff. */
   modelRetry: RetryPolicy;
 }
@@ -55,6 +57,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<C
     compactAfter: over.compactAfter ?? num(env.AGENTD_COMPACT_AFTER, 10),
     approvalTimeout: over.approvalTimeout ?? env.AGENTD_APPROVAL_TIMEOUT ?? "24h",
     maxBodyBytes: over.maxBodyBytes ?? num(env.AGENTD_MAX_BODY_BYTES, 1024 * 1024),
+    leaseMs: over.leaseMs ?? num(env.AGENTD_LEASE_MS, 10_000),
     modelRetry: over.modelRetry ?? { maxAttempts: 6, initialInterval: "1s", backoffFactor: 2, maxInterval: "1m" },
   };
 }

@@ -132,6 +132,8 @@ async function runCall(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, 
   const res = await ctx.step(`tool:${key}`, (step) => {
     step.publish({ t: "tool", name: tool.name, subject });
     return executeTool(deps, scope, tool, args, { id: key, sessionId: input.sessionId, timezone: tc.timezone }, step);
-  }, { retry: { maxAttempts: 1 }, secret: true });
+    // A tool's own failure is an answer for the model (never thrown); attempts are spent only when
+    // the worker dies mid-call, and then the call runs again.
+  }, { retry: { maxAttempts: 3, initialInterval: "1s" }, secret: true });
   return res.output;
 }
