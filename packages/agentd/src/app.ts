@@ -65,13 +65,14 @@ export class Agentd {
     this.memory = new MemoryStore({ now });
     this.channels = new Channels();
     this.tools = new ToolRegistry().register(...memoryTools(this.memory), ...jobTools, webFetchTool, httpRequestTool, ...parts.extraTools);
-    const flows = jobWorkflows({ tenants: this.tenants, inbox: () => this.inbox, memory: this.memory });
+    const flows = jobWorkflows({ tenants: this.tenants, inbox: () => this.inbox, memory: this.memory, now });
     this.jobs = new Jobs(() => this.kernel, flows);
     const embedding = this.models?.embedding ?? null;
     const embedder: Embedder | null = embedding
       ? { embed: async (values) => (await embedMany({ model: embedding, values, maxRetries: 2 })).embeddings }
       : null;
     this.deps = {
+      now,
       tenants: this.tenants, models: this.models, tools: this.tools, memory: this.memory, channels: this.channels,
       services: { jobs: this.jobs, embedder, net: this.config.net },
       secrets: { reader: (s) => this.vault.reader(s), values: (s) => this.vault.values(s) },

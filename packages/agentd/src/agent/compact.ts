@@ -30,14 +30,14 @@ export async function compact(ctx: WorkflowContext, deps: AgentDeps, input: Turn
         model: deps.models!.summary, instructions: INSTRUCTIONS, maxRetries: 0,
         prompt: `Current summary:\n${plan.summary || "(none)"}\n\nMessages leaving the context:\n${plan.text}`,
       });
-      await addUsage(scope, (r.usage.inputTokens ?? 0) + (r.usage.outputTokens ?? 0), Date.now());
+      await addUsage(scope, (r.usage.inputTokens ?? 0) + (r.usage.outputTokens ?? 0), deps.now());
       return parseCompaction(r.text, plan.summary);
     } catch (e) {
       throw classifyModelError(e, deps.models!.describe);
     }
   }, { retry: deps.modelRetry });
   await ctx.step("compact:save", async (step) => {
-    const now = Date.now();
+    const now = deps.now();
     // Keyed by run and position: a replayed save remembers nothing twice.
     for (const [i, fact] of out.facts.entries()) await deps.memory.add(scope, { content: fact, source: "conversation", key: `${step.runId}:fact:${i}` });
     await sessions.saveSummary(scope, input.sessionId, out.summary, plan.upTo, now);

@@ -27,7 +27,7 @@ export interface TurnContext {
 }
 
 export async function loadContext(deps: AgentDeps, scope: TenantScope, input: TurnInput): Promise<TurnContext> {
-  const now = Date.now();
+  const now = deps.now();
   const tenant = await deps.tenants.require(input.tenantId);
   const session = await sessions.require(scope, input.sessionId);
   const history = await sessions.recent(scope, input.sessionId, deps.historyWindow, input.seq);

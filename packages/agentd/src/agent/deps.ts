@@ -15,6 +15,8 @@ export interface SecretsPort {
 
 /** Everything a turn needs, wired once by the app. */
 export interface AgentDeps {
+  /** The kernel's clock: fake in tests, so timers, approvals' expiry and "now" in prompts move together. */
+  now: () => number;
   tenants: Tenants;
   models: Models | null;
   tools: ToolRegistry;

@@ -24,7 +24,7 @@ export async function executeTool(
   try {
     const value = await raceAbort(
       tool.run(args, {
-        tenant: scope, sessionId: call.sessionId, runId: step.runId, callId: call.id, now: Date.now(), timezone: call.timezone,
+        tenant: scope, sessionId: call.sessionId, runId: step.runId, callId: call.id, now: deps.now(), timezone: call.timezone,
         signal, secrets: deps.secrets.reader(scope), services: deps.services,
       }),
       signal, `${tool.name} took longer than ${timeoutMs} ms and was stopped`,

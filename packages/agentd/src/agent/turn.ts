@@ -49,7 +49,7 @@ export function turnWorkflow(deps: AgentDeps) {
         result = { text: `Sorry, I could not answer: ${why}`, modelCalls: 0, tokens: 0, stopped: "error" };
       }
       const reply = await ctx.step("reply", async (step) => {
-        const { message } = await sessions.append(scope, { sessionId: input.sessionId, role: "assistant", content: result.text, sourceKey: `reply:${step.runId}`, runId: step.runId }, Date.now());
+        const { message } = await sessions.append(scope, { sessionId: input.sessionId, role: "assistant", content: result.text, sourceKey: `reply:${step.runId}`, runId: step.runId }, deps.now());
         step.publish({ t: "done", text: result.text, messageId: message.id });
         return { messageId: message.id };
       });
@@ -77,7 +77,7 @@ async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc:
   for (let i = 0; i < tc.maxIterations; i++) {
     const r = await ctx.step(`model:${i}`, async (step) => {
       const out = await callModel(deps.models!, { instructions: system, messages, tools: set }, step);
-      await addUsage(scope, out.usage.input + out.usage.output, Date.now());
+      await addUsage(scope, out.usage.input + out.usage.output, deps.now());
       return out;
     }, { retry: deps.modelRetry, timeout: "5m" });
     tokens += r.usage.input + r.usage.output;
@@ -110,7 +110,7 @@ async function runCall(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, 
     const hash = callHash(tool.name, args, key);
     const asked = await ctx.step(`ask:${key}`, async (step) => {
       const id = `apr_${hash.slice(0, 20)}`;
-      const now = Date.now();
+      const now = deps.now();
       const a = await approvals.create(scope, { id, runId: step.runId, sessionId: input.sessionId, tool: tool.name, subject, callHash: hash, expiresAt: now + tc.approvalTimeoutMs }, now);
       step.publish({ t: "approval", id: a.id, code: a.code, tool: tool.name, subject });
       const session = await sessions.require(scope, input.sessionId);
@@ -123,7 +123,7 @@ async function runCall(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, 
     const ev = await ctx.waitForEvent<ApprovalEvent>(eventName(asked.id), { timeout: deps.approvalTimeout });
     const approved = ev !== null && ev.choice !== "deny" && ev.callHash === hash;
     await ctx.step(`settle:${key}`, async () => {
-      const now = Date.now();
+      const now = deps.now();
       await approvals.settle(scope, asked.id, ev === null ? "expired" : approved ? "approved" : "denied", ev?.by ?? "timeout", now);
       if (approved && ev.choice === "always") await policies.set(scope, { tool: tool.name, pattern: "", decision: "allow" }, now);
     });

@@ -18,7 +18,7 @@ interface JobRow {
 }
 
 /** Background life (DESIGN §2.7): reminders, recurring jobs and the heartbeat start turns; the heartbeat alone never calls a model. */
-export function jobWorkflows(deps: { tenants: Tenants; inbox: () => Inbox; memory: MemoryStore }) {
+export function jobWorkflows(deps: { tenants: Tenants; inbox: () => Inbox; memory: MemoryStore; now: () => number }) {
   const fire = async (tenantId: string, jobId: string, tick: string) => {
     const scope = deps.tenants.scope(tenantId);
     const job = await scope.get<JobRow>("SELECT * FROM os_jobs WHERE tenant_id = $tenant AND id = ?", [jobId]);
@@ -42,11 +42,11 @@ export function jobWorkflows(deps: { tenants: Tenants; inbox: () => Inbox; memor
   const heartbeat = workflow<{ tenantId: string }, { due: number; runId?: string }>("agent.heartbeat", async (ctx, input) => {
     return ctx.step("check", async (step) => {
       const scope = deps.tenants.scope(input.tenantId);
-      const due = await deps.memory.due(scope, Date.now());
+      const due = await deps.memory.due(scope, deps.now());
       if (due.length === 0) return { due: 0 };
       const prompt = `These notes are due now:\n${due.map((d) => `- ${d.content}`).join("\n")}\nTell the user what needs attention.`;
       const r = await deps.inbox().background({ tenantId: input.tenantId, sessionId: null, prompt, sourceKey: `heartbeat:${step.runId}`, label: "the heartbeat (items became due)" });
-      await deps.memory.markDone(scope, due.map((d) => d.id), Date.now());
+      await deps.memory.markDone(scope, due.map((d) => d.id), deps.now());
       return { due: due.length, runId: r.runId };
     });
   });
