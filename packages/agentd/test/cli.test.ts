@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import pg from "pg";
+import { pgUrl } from "./support/backends.ts";
 import { type ModelServer, startModelServer } from "./support/model-server.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
@@ -248,9 +249,9 @@ test("agentd tenants create, list, key and pair; migrate reports the schema vers
   assert.equal(noRun.stderr, "agentd: no run 01234567-0000-7000-8000-000000000000: `agentd runs` lists the runs\n");
 });
 
-const PG = process.env.DATABASE_URL;
+const PG = pgUrl ?? undefined;
 
-test("on Postgres, `agentd serve` takes the message and `agentd worker` answers it", { skip: PG ? false : "DATABASE_URL is not set" }, async (t) => {
+test("on Postgres, `agentd serve` takes the message and `agentd worker` answers it", { skip: PG ? false : "no Postgres reachable (set DATABASE_URL)" }, async (t) => {
   const schema = `cli_${process.pid}_${Date.now() % 100_000}`;
   t.after(async () => {
     const c = new pg.Client({ connectionString: PG });
