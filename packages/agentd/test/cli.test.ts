@@ -3,37 +3,13 @@
 import assert from "node:assert/strict";
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import pg from "pg";
 import { pgUrl } from "./support/backends.ts";
 import { type ModelServer, startModelServer } from "./support/model-server.ts";
+import { cleanEnv, freePort, MAIN, tempDir } from "./support/cli.ts";
 
-const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
-
-/** The environment without the machine's own model, store or token settings (CI sets DATABASE_URL). */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(AGENTD_|OPENAI_)/.test(k)) delete env[k];
-  return { ...env, DATABASE_URL: "", ...extra };
-}
-
-function tempDir(t: { after(fn: () => unknown): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), "agentd-cli-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function modelServer(t: { after(fn: () => unknown): void }, opts: Parameters<typeof startModelServer>[0] = {}): Promise<ModelServer> {
   const server = await startModelServer(opts);

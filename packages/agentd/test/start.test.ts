@@ -2,36 +2,14 @@
 import assert from "node:assert/strict";
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { NO_MODEL_HINT } from "../src/agent/model.ts";
+import { cleanEnv, freePort, MAIN, tempDir } from "./support/cli.ts";
 
-const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 const COMMANDS = ["start", "serve", "worker", "chat", "doctor", "tenants", "runs", "schedules", "migrate", "vault"];
-
-/** The environment without the machine's own model, store or token settings (CI sets DATABASE_URL). */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(AGENTD_|OPENAI_)/.test(k)) delete env[k];
-  return { ...env, DATABASE_URL: "", ...extra };
-}
-
-function tempDir(t: { after(fn: () => unknown): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), "agentd-start-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
