@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "../db/index.ts";
 import { newId, randomCode } from "../ids.ts";
 import { badRequest, notFound } from "./errors.ts";
@@ -97,9 +97,9 @@ export class Tenants {
   /** The tenant an API key belongs to, or null for an unknown or revoked key. */
   async tenantOfKey(key: string): Promise<string | null> {
     if (!key.startsWith("ak_")) return null;
-    const r = await this.#db.get<{ tenant_id: string; hash: string }>("SELECT tenant_id, hash FROM os_api_keys WHERE hash = ? AND revoked_at IS NULL", [hashKey(key)]);
-    if (!r || !timingSafeEqual(Buffer.from(r.hash), Buffer.from(hashKey(key)))) return null;
-    return r.tenant_id;
+    // Looked up by its SHA-256: the key itself is never stored or compared.
+    const r = await this.#db.get<{ tenant_id: string }>("SELECT tenant_id FROM os_api_keys WHERE hash = ? AND revoked_at IS NULL", [hashKey(key)]);
+    return r?.tenant_id ?? null;
   }
 
   /** A one-time code a person sends from a channel (e.g. `/start CODE` on Telegram) to bind that identity to the tenant. */
