@@ -1,0 +1,217 @@
+// A local stand-in for the Telegram Bot API: the real HTTP protocol (`POST /bot<token>/<method>`,
+// JSON or form bodies, `{ ok, result }` / `{ ok: false, error_code, description, parameters }`), so the
+// real grammY client runs its production request and error paths against it.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface RecordedCall {
+  method: string;
+  params: Record<string, any>;
+  at: number;
+}
+
+export interface SentMessage {
+  message_id: number;
+  chat_id: string;
+  text: string;
+  reply_markup?: any;
+}
+
+export interface TelegramServer {
+  /** The apiRoot to give grammY (`client: { apiRoot }`). */
+  apiRoot: string;
+  token: string;
+  calls: RecordedCall[];
+  /** Every message the bot sent or edited, by message id (its latest text). */
+  messages: Map<number, SentMessage>;
+  callsOf(method: string): RecordedCall[];
+  /** Makes the next call of `method` fail with 429 and `retry_after` seconds. */
+  rateLimitNext(method: string, retryAfterSeconds: number): void;
+  /** Queues an update for getUpdates (long polling); the update id is assigned when missing. */
+  push(update: Record<string, any>): number;
+  webhook: { url: string; secret_token?: string } | null;
+  close(): Promise<void>;
+}
+
+const MAX_TEXT = 4096;
+const BOT = { id: 7000001, is_bot: true, first_name: "Agentd Test", username: "agentd_test_bot", can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false };
+
+export async function startTelegramServer(opts: { token?: string } = {}): Promise<TelegramServer> {
+  const token = opts.token ?? "123456:TEST-token";
+  const scripted = new Map<string, number[]>();
+  const queue: Record<string, any>[] = [];
+  const waiters = new Set<() => void>();
+  let nextMessageId = 1;
+  let nextUpdateId = 1000;
+
+  const server: TelegramServer = {
+    apiRoot: "",
+    token,
+    calls: [],
+    messages: new Map(),
+    callsOf: (method) => server.calls.filter((c) => c.method === method),
+    rateLimitNext(method, retryAfterSeconds) {
+      const list = scripted.get(method) ?? [];
+      list.push(retryAfterSeconds);
+      scripted.set(method, list);
+    },
+    push(update) {
+      const u = { ...update, update_id: update.update_id ?? nextUpdateId++ };
+      queue.push(u);
+      for (const w of waiters) w();
+      return u.update_id as number;
+    },
+    webhook: null,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const w of waiters) w();
+        httpServer.close(() => resolve());
+        httpServer.closeAllConnections();
+      }),
+  };
+
+  const fail = (res: ServerResponse, code: number, description: string, parameters?: object) =>
+    send(res, code, { ok: false, error_code: code, description, ...(parameters ? { parameters } : {}) });
+  const ok = (res: ServerResponse, result: unknown) => send(res, 200, { ok: true, result });
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const raw = await readBody(req);
+    const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(new URL(req.url ?? "/", "http://x").pathname);
+    if (!m) return fail(res, 404, "Not Found");
+    if (m[1] !== token) return fail(res, 401, "Unauthorized");
+    const method = m[2] as string;
+    const params = parseParams(req.headers["content-type"] ?? "", raw);
+    if (params === undefined) return fail(res, 400, "Bad Request: can't parse request body");
+    server.calls.push({ method, params, at: Date.now() });
+    const retry = scripted.get(method)?.shift();
+    if (retry !== undefined) return fail(res, 429, `Too Many Requests: retry after ${retry}`, { retry_after: retry });
+    const chatId = params.chat_id === undefined ? undefined : String(params.chat_id);
+    const message = (id: number, text: string) => ({
+      message_id: id, date: Math.floor(Date.now() / 1000), from: BOT, chat: { id: Number(chatId), type: "private" }, text,
+    });
+    switch (method) {
+      case "getMe":
+        return ok(res, BOT);
+      case "sendMessage": {
+        const text = params.text === undefined ? "" : String(params.text);
+        if (!chatId) return fail(res, 400, "Bad Request: chat not found");
+        if (text.trim() === "") return fail(res, 400, "Bad Request: message text is empty");
+        if (text.length > MAX_TEXT) return fail(res, 400, "Bad Request: message is too long");
+        const id = nextMessageId++;
+        server.messages.set(id, { message_id: id, chat_id: chatId, text, ...(params.reply_markup ? { reply_markup: params.reply_markup } : {}) });
+        return ok(res, message(id, text));
+      }
+      case "editMessageText": {
+        const id = Number(params.message_id);
+        const text = params.text === undefined ? "" : String(params.text);
+        const prev = server.messages.get(id);
+        if (!prev || prev.chat_id !== chatId) return fail(res, 400, "Bad Request: message to edit not found");
+        if (text.trim() === "") return fail(res, 400, "Bad Request: message text is empty");
+        if (text.length > MAX_TEXT) return fail(res, 400, "Bad Request: MESSAGE_TOO_LONG");
+        if (prev.text === text && JSON.stringify(prev.reply_markup ?? null) === JSON.stringify(params.reply_markup ?? null))
+          return fail(res, 400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message");
+        server.messages.set(id, { ...prev, text, reply_markup: params.reply_markup });
+        return ok(res, message(id, text));
+      }
+      case "sendChatAction":
+      case "answerCallbackQuery":
+        return ok(res, true);
+      case "setWebhook":
+        server.webhook = { url: String(params.url), ...(params.secret_token ? { secret_token: String(params.secret_token) } : {}) };
+        return ok(res, true);
+      case "deleteWebhook":
+        server.webhook = null;
+        return ok(res, true);
+      case "getUpdates":
+        return ok(res, await getUpdates(params, req));
+      default:
+        return fail(res, 404, "Not Found: method not found");
+    }
+  }
+
+  async function getUpdates(params: Record<string, any>, req: IncomingMessage) {
+    if (server.webhook) return []; // Telegram refuses getUpdates while a webhook is set; close enough for tests
+    const offset = Number(params.offset ?? 0);
+    // Confirming: every update below the offset is gone for good.
+    while (queue.length > 0 && offset > 0 && (queue[0]!.update_id as number) < offset) queue.shift();
+    const deadline = Date.now() + Math.min(Number(params.timeout ?? 0), 50) * 1000;
+    while (queue.length === 0 && Date.now() < deadline && !req.destroyed && httpServer.listening) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          waiters.delete(done);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+        waiters.add(done);
+        req.once("close", done);
+      });
+    }
+    return queue.slice(0, Number(params.limit ?? 100));
+  }
+
+  const httpServer = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) fail(res, 500, `Internal Server Error: ${String(e)}`);
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(0, "127.0.0.1", resolve);
+  });
+  server.apiRoot = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
+  return server;
+}
+
+function send(res: ServerResponse, status: number, body: unknown) {
+  if (res.destroyed) return;
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** JSON or form bodies, as the Bot API accepts them; nested values in forms are JSON-encoded. */
+function parseParams(contentType: string, raw: string): Record<string, any> | undefined {
+  if (raw === "") return {};
+  if (contentType.includes("application/json")) {
+    try {
+      const v = JSON.parse(raw);
+      return v && typeof v === "object" ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  if (contentType.includes("application/x-www-form-urlencoded")) {
+    const out: Record<string, any> = {};
+    for (const [k, v] of new URLSearchParams(raw)) out[k] = /^[[{]/.test(v) ? safeJson(v) : v;
+    return out;
+  }
+  if (contentType.includes("multipart/form-data")) {
+    const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
+    if (!boundary) return undefined;
+    const out: Record<string, any> = {};
+    for (const part of raw.split(`--${boundary[1] ?? boundary[2]}`)) {
+      const name = /name="([^"]+)"/.exec(part);
+      const sep = part.indexOf("\r\n\r\n");
+      if (!name || sep < 0 || /filename=/.test(part.slice(0, sep))) continue;
+      const v = part.slice(sep + 4).replace(/\r\n$/, "");
+      out[name[1] as string] = /^[[{]/.test(v) ? safeJson(v) : v;
+    }
+    return out;
+  }
+  return undefined;
+}
+
+function safeJson(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
