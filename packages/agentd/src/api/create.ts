@@ -22,7 +22,8 @@ const TENANT_PREFIXES = ["messages", "sessions", "runs", "schedules", "approvals
  * agentd's HTTP API as a Hono app: `/health` and `/metrics`, the operator's `/v1/tenants`, and the
  * tenant routes under `/v1`. Serve it with `serveApi`, or call `api.request()` in tests.
  */
-export function createApi(app: Agentd): Hono<ApiEnv> {
+/** `mounts`: channel webhooks, served outside /v1 (they check their own signatures, not API tokens). */
+export function createApi(app: Agentd, mounts: { path: string; app: Hono }[] = []): Hono<ApiEnv> {
   const api = new Hono<ApiEnv>();
   const max = app.config.maxBodyBytes;
   api.use("*", bodyLimit({
@@ -30,6 +31,7 @@ export function createApi(app: Agentd): Hono<ApiEnv> {
     onError: (c) => errorResponse(c, 413, "too_large", `the body is over ${max} bytes, the most this server accepts (AGENTD_MAX_BODY_BYTES)`),
   }));
   api.route("/", healthRoutes(app));
+  for (const m of mounts) api.route(m.path, m.app);
   api.use("/v1/*", authenticate(app));
   for (const path of ["/v1/tenants", "/v1/tenants/*"]) api.use(path, requireAdmin());
   for (const prefix of TENANT_PREFIXES) for (const path of [`/v1/${prefix}`, `/v1/${prefix}/*`]) api.use(path, actAsTenant(app));

@@ -7,6 +7,7 @@ import { MIGRATIONS } from "../db/schema.ts";
 import { ENV_KEY, KEY_FILE, loadMasterKeys, readKeyFile } from "../vault/keys.ts";
 import { type CommandInput, parseCommand } from "./args.ts";
 import { networkCause } from "./client.ts";
+import { checkChannels } from "./doctor-channels.ts";
 import { pgCause, probeStore, type StoreState } from "./probe.ts";
 import { describeStore } from "./store.ts";
 
@@ -34,7 +35,7 @@ export async function doctor(input: CommandInput): Promise<number> {
   report(store.check);
   report(checkMasterKey(config, input.env, store.state));
   report(await checkModel(config.model));
-  report({ name: "channels", ok: true, text: "none configured (this release has no channel adapters; `agentd chat` and the HTTP API need none)" });
+  for (const c of await checkChannels(input.env)) report(c);
   report(checkAdminToken(config.dataDir, input.env));
   process.stdout.write(failed ? `${failed} check(s) failed\n` : "all checks passed\n");
   return failed ? 1 : 0;

@@ -65,6 +65,8 @@ ${STORE_ENV}
   AGENTD_MASTER_KEY     the vault's master key (default: <data>/master.key, made on first start)
   AGENTD_ALLOW_PRIVATE_NET=1   let the web tools reach private and loopback addresses
   AGENTD_ALLOW_HOSTS    hosts the web tools may reach even when private (comma-separated)
+  TELEGRAM_BOT_TOKEN    connect a Telegram bot (long polling, or with TELEGRAM_WEBHOOK_SECRET a
+                        webhook at /channels/telegram that refuses calls without that secret)
 `,
 
   serve: `Usage: agentd serve [--data <dir>]
@@ -133,7 +135,8 @@ Checks that agentd can run here and prints one line per check, "ok" or "FAIL" wi
   master key    AGENTD_MASTER_KEY or <data>/master.key is a valid key, and the file has mode 0600
   model         the model endpoint answers with the configured key (GET <base URL>/models, else a
                 one-token completion) and offers the configured model
-  channels      the channels configured (this release has none: chat and the HTTP API need none)
+  channels      each configured channel answers with its credentials (Telegram: getMe with
+                TELEGRAM_BOT_TOKEN); none configured is fine: chat and the HTTP API need none
   admin token   AGENTD_ADMIN_TOKEN or <data>/admin.token is present and private
 Changes nothing. Exit code 0 when every check passes, 1 otherwise.
 

@@ -2,7 +2,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { NO_MODEL_HINT } from "../agent/model.ts";
 import { serveApi, type ServedApi } from "../api/index.ts";
+import type { Hono } from "hono";
 import { type Agentd, createAgentd } from "../app.ts";
+import { channelsFromEnv } from "../channels/index.ts";
 import { type CommandInput, parseCommand } from "./args.ts";
 import { CliError } from "./errors.ts";
 import { describeStore } from "./store.ts";
@@ -22,19 +24,25 @@ async function run(input: CommandInput, role: Role): Promise<number> {
   const firstToken = role !== "worker" && !input.env.AGENTD_ADMIN_TOKEN && !existsSync(tokenFile);
   const stopped = stopSignal();
   const app = await createAgentd({ env: input.env, config: p.config, ...(role === "serve" ? { worker: false } : {}) });
+  const channels = channelsFromEnv(app, input.env, { api: role !== "worker", worker: role !== "serve" });
+  const polling = new AbortController();
   let api: ServedApi | null = null;
   try {
     if (role !== "serve") await app.start();
-    if (role !== "worker") api = await listen(app);
+    if (role !== "worker") api = await listen(app, channels.mounts);
+    channels.run(polling.signal);
   } catch (e) {
+    polling.abort();
     await api?.close();
     await app.close();
     throw e;
   }
-  process.stdout.write(`${readyLine(app, role, api?.url ?? "")}\n`);
+  process.stdout.write(`${readyLine(app, role, api?.url ?? "")}${channels.names.length ? `; channels: ${channels.names.join(", ")}` : ""}\n`);
   if (firstToken && existsSync(tokenFile))
     process.stdout.write(`admin token written to ${tokenFile} (mode 0600): \`agentd chat\` reads it from there; API clients send it as Authorization: Bearer <token>\n`);
   await stopped.promise;
+  polling.abort();
+  channels.close();
   await api?.close();
   await app.close();
   return 0;
@@ -50,10 +58,10 @@ function readyLine(app: Agentd, role: Role, url: string): string {
   return `agentd ready at ${url} (${store}${model})${noModel}`;
 }
 
-async function listen(app: Agentd): Promise<ServedApi> {
+async function listen(app: Agentd, mounts: { path: string; app: Hono }[]): Promise<ServedApi> {
   const { host, port } = app.config;
   try {
-    return await serveApi(app, { host, port });
+    return await serveApi(app, { host, port, mounts });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE")

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { test } from "node:test";
+import { UNPAIRED_REPLY } from "../src/sessions/inbox.ts";
+import { cleanEnv, freePort, MAIN, tempDir } from "./support/cli.ts";
+import { startTelegramServer } from "./support/telegram-server.ts";
+
+/** `agentd start` with its environment; resolves with the ready line; killed after the test. */
+function start(t: { after(fn: () => unknown): void }, env: NodeJS.ProcessEnv): Promise<string> {
+  const child = spawn(process.execPath, [MAIN, "start", "--data", tempDir(t)], { env });
+  t.after(() => child.kill("SIGKILL"));
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    child.stdout.on("data", (d) => {
+      out += d;
+      const line = out.split("\n").find((l) => l.startsWith("agentd ready"));
+      if (line) resolve(line);
+    });
+    child.on("exit", (code) => reject(new Error(`agentd exited ${code}: ${err}`)));
+  });
+}
+
+async function until<T>(fn: () => T | undefined, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+test("agentd start with TELEGRAM_BOT_TOKEN polls Telegram and answers an unknown user with pairing instructions", async (t) => {
+  const tg = await startTelegramServer();
+  t.after(() => tg.close());
+  const line = await start(t, cleanEnv({ AGENTD_PORT: String(await freePort()), TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot }));
+  assert.match(line, /; channels: telegram \(long polling\)$/);
+  tg.push({ message: { message_id: 1, date: 1, chat: { id: 99, type: "private" }, from: { id: 99, is_bot: false, first_name: "Eve" }, text: "hello?" } });
+  const sent = await until(() => [...tg.messages.values()].find((m) => m.chat_id === "99"));
+  assert.equal(sent.text, UNPAIRED_REPLY);
+});
+
+test("with TELEGRAM_WEBHOOK_SECRET the webhook is served at /channels/telegram and refuses calls without the secret", async (t) => {
+  const tg = await startTelegramServer();
+  t.after(() => tg.close());
+  const port = await freePort();
+  const line = await start(t, cleanEnv({ AGENTD_PORT: String(port), TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_WEBHOOK_SECRET: "s3cret-token" }));
+  assert.match(line, /channels: telegram \(webhook at \/channels\/telegram\)/);
+  const update = { update_id: 10, message: { message_id: 1, date: 1, chat: { id: 98, type: "private" }, from: { id: 98, is_bot: false, first_name: "Mal" }, text: "hi" } };
+  const post = (secret?: string) =>
+    fetch(`http://127.0.0.1:${port}/channels/telegram`, {
+      method: "POST", body: JSON.stringify(update),
+      headers: { "content-type": "application/json", ...(secret ? { "x-telegram-bot-api-secret-token": secret } : {}) },
+    });
+  assert.equal((await post()).status, 401);
+  assert.equal((await post("wrong")).status, 401);
+  assert.equal(tg.callsOf("sendMessage").length, 0, "a refused call is never processed");
+  assert.equal((await post("s3cret-token")).status, 200);
+  assert.equal(tg.callsOf("sendMessage").length, 1);
+});
+
+test("agentd doctor checks the Telegram bot token with getMe", async (t) => {
+  const tg = await startTelegramServer();
+  t.after(() => tg.close());
+  const doctor = (token: string) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [MAIN, "doctor", "--data", tempDir(t)], { env: cleanEnv({ TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: tg.apiRoot }) });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.on("exit", (code) => resolve({ code, out }));
+    });
+  assert.match((await doctor(tg.token)).out, /^ok {2}\s*telegram\s+bot @agentd_test_bot, long polling$/m);
+  const bad = await doctor("1:wrong");
+  assert.match(bad.out, /^FAIL\s+telegram\s+Telegram refused TELEGRAM_BOT_TOKEN \(HTTP 401\): copy the token again from @BotFather$/m);
+  assert.equal(bad.code, 1);
+});
