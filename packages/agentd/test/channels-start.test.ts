@@ -3,7 +3,9 @@ import { spawn } from "node:child_process";
 import { test } from "node:test";
 import { UNPAIRED_REPLY } from "../src/sessions/inbox.ts";
 import { cleanEnv, freePort, MAIN, tempDir } from "./support/cli.ts";
+import twilio from "twilio";
 import { startTelegramServer } from "./support/telegram-server.ts";
+import { startTwilioServer } from "./support/twilio-server.ts";
 
 /** `agentd start` with its environment; resolves with the ready line; killed after the test. */
 function start(t: { after(fn: () => unknown): void }, env: NodeJS.ProcessEnv): Promise<string> {
@@ -75,4 +77,25 @@ test("agentd doctor checks the Telegram bot token with getMe", async (t) => {
   const bad = await doctor("1:wrong");
   assert.match(bad.out, /^FAIL\s+telegram\s+Telegram refused TELEGRAM_BOT_TOKEN \(HTTP 401\): copy the token again from @BotFather$/m);
   assert.equal(bad.code, 1);
+});
+
+test("agentd start with Twilio settings serves the signed webhook at /channels/twilio and answers through the Messages API", async (t) => {
+  const tw = await startTwilioServer();
+  t.after(() => tw.close());
+  const port = await freePort();
+  const publicBase = `http://127.0.0.1:${port}`;
+  const line = await start(t, cleanEnv({
+    AGENTD_PORT: String(port), AGENTD_PUBLIC_URL: publicBase, TWILIO_ACCOUNT_SID: tw.accountSid, TWILIO_AUTH_TOKEN: tw.authToken,
+    TWILIO_SMS_FROM: "+15550000000", TWILIO_API_BASE: tw.url,
+  }));
+  assert.match(line, /channels: twilio \(webhook http:\/\/127\.0\.0\.1:\d+\/channels\/twilio\)/);
+  const url = `${publicBase}/channels/twilio`;
+  const params = { AccountSid: tw.accountSid, From: "+15551230000", To: "+15550000000", Body: "hello", MessageSid: "SM0001", SmsMessageSid: "SM0001", NumMedia: "0" };
+  const post = (signature: string) =>
+    fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature }, body: new URLSearchParams(params).toString() });
+  assert.equal((await post("forged=")).status, 403);
+  assert.equal(tw.messages.length, 0);
+  assert.equal((await post(twilio.getExpectedTwilioSignature(tw.authToken, url, params))).status, 200);
+  const sent = await until(() => tw.messages.find((m) => m.to === "+15551230000"));
+  assert.equal(sent.body, UNPAIRED_REPLY);
 });

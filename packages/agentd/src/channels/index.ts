@@ -1,6 +1,8 @@
 import type { Hono } from "hono";
 import type { Agentd } from "../app.ts";
+import { OsError } from "../tenancy/errors.ts";
 import { telegramChannel } from "./telegram/index.ts";
+import { twilioChannel, twilioClient } from "./twilio/index.ts";
 
 /** The channels configured in the environment, ready to mount (webhooks) and to run (polling). */
 export interface ConfiguredChannels {
@@ -19,6 +21,7 @@ export interface ConfiguredChannels {
  */
 export function channelsFromEnv(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; worker: boolean }): ConfiguredChannels {
   const out: ConfiguredChannels = { names: [], mounts: [], run: () => {}, close: () => {} };
+  addTwilio(app, env, role, out);
   const token = env.TELEGRAM_BOT_TOKEN;
   if (!token) return out;
   const secret = env.TELEGRAM_WEBHOOK_SECRET;
@@ -35,4 +38,26 @@ export function channelsFromEnv(app: Agentd, env: NodeJS.ProcessEnv, role: { api
   };
   out.close = () => tg.close();
   return out;
+}
+
+/**
+ * SMS and WhatsApp: TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN, senders TWILIO_SMS_FROM and/or
+ * TWILIO_WHATSAPP_FROM, and AGENTD_PUBLIC_URL: the webhook is <AGENTD_PUBLIC_URL>/channels/twilio, the
+ * exact URL Twilio signs. TWILIO_API_BASE points the client elsewhere (a stand-in in tests).
+ */
+function addTwilio(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; worker: boolean }, out: ConfiguredChannels): void {
+  const sid = env.TWILIO_ACCOUNT_SID;
+  const auth = env.TWILIO_AUTH_TOKEN;
+  if (!sid || !auth) return;
+  if (!env.AGENTD_PUBLIC_URL)
+    throw new OsError(400, "config", "TWILIO_ACCOUNT_SID is set but AGENTD_PUBLIC_URL is not: set it to the public https URL of this agentd (Twilio signs the webhook URL)");
+  const publicUrl = `${env.AGENTD_PUBLIC_URL.replace(/\/+$/, "")}/channels/twilio`;
+  const client = twilioClient(sid, auth, env.TWILIO_API_BASE ? { apiBaseUrl: env.TWILIO_API_BASE } : {});
+  const ch = twilioChannel(app, {
+    accountSid: sid, authToken: auth, publicUrl, client, register: role.worker,
+    from: { ...(env.TWILIO_SMS_FROM ? { sms: env.TWILIO_SMS_FROM } : {}), ...(env.TWILIO_WHATSAPP_FROM ? { whatsapp: env.TWILIO_WHATSAPP_FROM } : {}) },
+    log: (m) => process.stderr.write(`agentd: twilio: ${m}\n`),
+  });
+  out.names.push(`twilio (webhook ${publicUrl})`);
+  if (role.api) out.mounts.push({ path: "/channels/twilio", app: ch.webhook });
 }
