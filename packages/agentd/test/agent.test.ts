@@ -5,6 +5,7 @@ import { policies } from "../src/agent/policy.ts";
 import { approvals, eventName } from "../src/agent/approvals.ts";
 import { BACKENDS } from "./support/backends.ts";
 import { testAgentd } from "./support/app.ts";
+import { until } from "./support/wait.ts";
 
 const fast = { modelRetry: { maxAttempts: 4, initialInterval: "10ms", backoffFactor: 1 } };
 
@@ -63,7 +64,7 @@ for (const b of BACKENDS) {
 
       model.script({ toolCalls: [{ name: "remember", arguments: { content: "birthday is May 3" } }] }, { text: "Saved." });
       const asked = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "remember my birthday" });
-      const pending = await waitFor(async () => (await approvals.list(scope))[0]);
+      const pending = await until(async () => (await approvals.list(scope))[0]);
       assert.equal(pending.tool, "remember");
       assert.equal(pending.subject, JSON.stringify({ content: "birthday is May 3" }));
       assert.equal(await app.memory.count(scope), 0, "nothing runs before the approval");
@@ -182,14 +183,4 @@ for (const b of BACKENDS) {
       assert.ok(req.messages.length <= 1 + 4, "only the window of recent messages is sent");
     });
   });
-}
-
-async function waitFor<T>(fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

@@ -4,18 +4,9 @@ import { FakeClock } from "@agentd/kernel";
 import { sessions } from "../src/sessions/store.ts";
 import { BACKENDS } from "./support/backends.ts";
 import { testAgentd } from "./support/app.ts";
+import { until } from "./support/wait.ts";
 
 const HOUR = 3_600_000;
-
-async function until<T>(fn: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 for (const b of BACKENDS) {
   describe(`background life (${b.name})`, () => {

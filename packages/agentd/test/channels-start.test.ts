@@ -6,6 +6,7 @@ import { cleanEnv, freePort, MAIN, tempDir } from "./support/cli.ts";
 import twilio from "twilio";
 import { startTelegramServer } from "./support/telegram-server.ts";
 import { startTwilioServer } from "./support/twilio-server.ts";
+import { until } from "./support/wait.ts";
 
 /** `agentd start` with its environment; resolves with the ready line; killed after the test. */
 function start(t: { after(fn: () => unknown): void }, env: NodeJS.ProcessEnv): Promise<string> {
@@ -22,16 +23,6 @@ function start(t: { after(fn: () => unknown): void }, env: NodeJS.ProcessEnv): P
     });
     child.on("exit", (code) => reject(new Error(`agentd exited ${code}: ${err}`)));
   });
-}
-
-async function until<T>(fn: () => T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 test("agentd start with TELEGRAM_BOT_TOKEN polls Telegram and answers an unknown user with pairing instructions", async (t) => {

@@ -16,6 +16,7 @@ import { createAgentd, type Agentd } from "../src/app.ts";
 import { sessions } from "../src/sessions/store.ts";
 import { BACKENDS, type Backend, type Place } from "./support/backends.ts";
 import { type ModelServer, startModelServer } from "./support/model-server.ts";
+import { until } from "./support/wait.ts";
 
 const WORKER = fileURLToPath(new URL("./procs/agentd-worker.ts", import.meta.url));
 
@@ -160,14 +161,4 @@ for (const b of BACKENDS) {
       assert.deepEqual(await history(r, msg.session.id), [["user", "stream please"], ["assistant", text]]);
     });
   });
-}
-
-async function until<T>(fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((res) => setTimeout(res, 20));
-  }
 }

@@ -9,6 +9,7 @@ import { BACKENDS } from "./support/backends.ts";
 import { testAgentd } from "./support/app.ts";
 import { Bot, GrammyError } from "grammy";
 import { startTelegramServer, type TelegramServer } from "./support/telegram-server.ts";
+import { until } from "./support/wait.ts";
 
 const SECRET = "hook-secret-123";
 const ALICE = { id: 501, is_bot: false, first_name: "Alice", username: "alice" };
@@ -26,16 +27,6 @@ const pressUpdate = (from: typeof ALICE, data: string, message: { message_id: nu
     message: { message_id: message.message_id, date: 0, chat: { id: message.chatId, type: "private" }, text: message.text },
   },
 });
-
-async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== null && v !== false) return v;
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const sentTo = (tg: TelegramServer, chatId: number) => tg.callsOf("sendMessage").filter((c) => String(c.params.chat_id) === String(chatId));
 
@@ -86,7 +77,7 @@ for (const b of BACKENDS) {
       assert.equal((await post(textUpdate(ALICE, "hi there"))).status, 200);
       // 200 means persisted: the message is already in the session.
       assert.deepEqual((await userMessages(app, tenantId)).map((m) => m.content), ["hi there"]);
-      await waitFor(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "Hi Alice, how can I help?"));
+      await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "Hi Alice, how can I help?"));
       assert.equal(model.calls, 1);
       assert.ok(tg.callsOf("sendChatAction").some((c) => c.params.action === "typing"));
     });
@@ -104,7 +95,7 @@ for (const b of BACKENDS) {
       const u = textUpdate(ALICE, "once only");
       assert.equal((await post(u)).status, 200);
       assert.equal((await post(u)).status, 200);
-      await waitFor(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "ok: once only"));
+      await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "ok: once only"));
       assert.equal((await post(u)).status, 200);
       await new Promise((r) => setTimeout(r, 200));
       assert.equal((await userMessages(app, tenantId)).length, 1);
@@ -120,7 +111,7 @@ for (const b of BACKENDS) {
       model.script({ text: long });
       const before = sentTo(tg, ALICE.id).length;
       await post(textUpdate(ALICE, "write a lot"));
-      const parts = await waitFor(() => {
+      const parts = await until(() => {
         const p = sentTo(tg, ALICE.id).slice(before);
         return p.at(-1)?.params.text.endsWith("xxxx") ? p : undefined;
       });
@@ -136,7 +127,7 @@ for (const b of BACKENDS) {
       tg.rateLimitNext("sendMessage", 1);
       model.script({ text: "after the flood" });
       await post(textUpdate(ALICE, "go"));
-      await waitFor(() => tg.messages.size > 1 && [...tg.messages.values()].find((m) => m.text === "after the flood"));
+      await until(() => tg.messages.size > 1 && [...tg.messages.values()].find((m) => m.text === "after the flood"));
       const tries = sentTo(tg, ALICE.id).filter((c) => c.params.text === "after the flood");
       assert.equal(tries.length, 2);
       assert.ok(tries[1]!.at - tries[0]!.at >= 950, `retried after ${tries[1]!.at - tries[0]!.at} ms`);
@@ -151,7 +142,7 @@ for (const b of BACKENDS) {
       await policies.set(scope, { tool: "remember", decision: "ask" }, Date.now());
       model.script({ toolCalls: [{ name: "remember", arguments: { content: "birthday is May 3" } }] }, { text: "Saved." });
       await post(textUpdate(ALICE, "remember my birthday"));
-      const ask = await waitFor(() => sentTo(tg, ALICE.id).find((c) => c.params.reply_markup));
+      const ask = await until(() => sentTo(tg, ALICE.id).find((c) => c.params.reply_markup));
       const buttons = ask.params.reply_markup.inline_keyboard.flat() as { text: string; callback_data: string }[];
       assert.deepEqual(buttons.map((k) => k.text), ["Approve once", "Always", "Deny"]);
       const pending = (await approvals.list(scope))[0]!;
@@ -172,7 +163,7 @@ for (const b of BACKENDS) {
       assert.match(tg.callsOf("answerCallbackQuery").at(-1)!.params.text, /Approved once/);
       assert.match(tg.messages.get(askMsg.message_id)!.text, /Approved once/, "the approval message says what was decided");
       assert.equal(tg.messages.get(askMsg.message_id)!.reply_markup, undefined, "and its buttons are gone");
-      await waitFor(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "Saved."));
+      await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "Saved."));
       assert.equal((await approvals.get(scope, pending.id))?.status, "approved");
       assert.equal(await app.memory.count(scope), 1);
 
@@ -200,9 +191,9 @@ for (const b of BACKENDS) {
         await loop;
       });
       tg.push(textUpdate(ALICE, `/start ${code}`, 5000));
-      await waitFor(() => sentTo(tg, ALICE.id).find((c) => /Paired/.test(c.params.text)));
+      await until(() => sentTo(tg, ALICE.id).find((c) => /Paired/.test(c.params.text)));
       tg.push(textUpdate(ALICE, "polled hello", 5001));
-      await waitFor(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "ok: polled hello"));
+      await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "ok: polled hello"));
       const offsets = tg.callsOf("getUpdates").map((c) => Number(c.params.offset ?? 0));
       assert.ok(offsets.includes(5001) && offsets.includes(5002), `offsets ${offsets}`);
       assert.ok(tg.callsOf("deleteWebhook").length >= 1);

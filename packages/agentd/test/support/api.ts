@@ -76,12 +76,4 @@ export async function served(t: { after(fn: () => unknown): void }, b: (typeof B
   return { ...ta, url: server.url, key, call, stream };
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, what: string, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { until as waitFor } from "./wait.ts";
