@@ -5,6 +5,8 @@ import { actAsTenant, authenticate, requireAdmin } from "./auth.ts";
 import type { ApiEnv } from "./env.ts";
 import { errorResponse, onApiError, onNotFound } from "./errors.ts";
 import { approvalRoutes } from "./routes/approvals.ts";
+import { blobRoutes } from "./routes/blobs.ts";
+import { botRoutes } from "./routes/bots.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { memoryRoutes } from "./routes/memory.ts";
 import { messageRoutes } from "./routes/messages.ts";
@@ -16,7 +18,7 @@ import { tenantRoutes } from "./routes/tenants.ts";
 import { usageRoutes } from "./routes/usage.ts";
 
 /** The first segment after /v1 of every route that acts for one tenant. */
-const TENANT_PREFIXES = ["messages", "sessions", "runs", "schedules", "approvals", "memory", "secrets", "policies", "usage"];
+const TENANT_PREFIXES = ["messages", "sessions", "runs", "schedules", "approvals", "memory", "secrets", "policies", "usage", "blobs", "channels"];
 
 /**
  * agentd's HTTP API as a Hono app: `/health` and `/metrics`, the operator's `/v1/tenants`, and the
@@ -35,7 +37,7 @@ export function createApi(app: Agentd, mounts: { path: string; app: Hono }[] = [
   api.use("/v1/*", authenticate(app));
   for (const path of ["/v1/tenants", "/v1/tenants/*"]) api.use(path, requireAdmin());
   for (const prefix of TENANT_PREFIXES) for (const path of [`/v1/${prefix}`, `/v1/${prefix}/*`]) api.use(path, actAsTenant(app));
-  for (const routes of [tenantRoutes, messageRoutes, runRoutes, scheduleRoutes, approvalRoutes, memoryRoutes, secretRoutes, policyRoutes, usageRoutes])
+  for (const routes of [tenantRoutes, messageRoutes, runRoutes, scheduleRoutes, approvalRoutes, memoryRoutes, secretRoutes, policyRoutes, usageRoutes, blobRoutes, botRoutes])
     api.route("/v1", routes(app));
   api.notFound(onNotFound);
   api.onError(onApiError);

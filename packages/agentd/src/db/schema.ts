@@ -64,4 +64,20 @@ CREATE TABLE os_jobs (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES os
 CREATE INDEX os_jobs_tenant ON os_jobs(tenant_id, status);
 `,
   },
+  {
+    // Channels: media in the blob store, a durable record of what was sent (the outbox), bots per tenant.
+    version: 2,
+    sql: (d) => `
+ALTER TABLE os_messages ADD COLUMN attachments TEXT;
+CREATE TABLE os_blobs (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE, sha256 TEXT NOT NULL,
+  mime TEXT NOT NULL, size ${big(d)} NOT NULL, name TEXT, source TEXT, created_at ${big(d)} NOT NULL);
+CREATE INDEX os_blobs_tenant ON os_blobs(tenant_id, created_at);
+CREATE TABLE os_outbox (tenant_id TEXT NOT NULL, key TEXT NOT NULL, part INTEGER NOT NULL, channel TEXT NOT NULL, conversation TEXT NOT NULL,
+  external_id TEXT, status TEXT NOT NULL, detail TEXT, created_at ${big(d)} NOT NULL, updated_at ${big(d)} NOT NULL, PRIMARY KEY (tenant_id, key, part));
+CREATE INDEX os_outbox_external ON os_outbox(channel, external_id);
+CREATE TABLE os_channel_bots (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE, kind TEXT NOT NULL,
+  username TEXT, mode TEXT NOT NULL, config TEXT NOT NULL DEFAULT '{}', created_at ${big(d)} NOT NULL, updated_at ${big(d)} NOT NULL);
+CREATE INDEX os_channel_bots_tenant ON os_channel_bots(tenant_id, kind);
+`,
+  },
 ];

@@ -14,7 +14,9 @@ export interface SentMessage {
   message_id: number;
   chat_id: string;
   text: string;
+  parse_mode?: string;
   reply_markup?: any;
+  deleted?: boolean;
 }
 
 export interface TelegramServer {
@@ -27,28 +29,44 @@ export interface TelegramServer {
   callsOf(method: string): RecordedCall[];
   /** Makes the next call of `method` fail with 429 and `retry_after` seconds. */
   rateLimitNext(method: string, retryAfterSeconds: number): void;
+  /** The messages a person in `chatId` sees now (sent, not deleted), oldest first. */
+  visible(chatId: string | number): SentMessage[];
+  /** The latest draft streamed to each private chat (sendMessageDraft), by chat id. */
+  drafts: Map<string, { draft_id: number; text: string }>;
+  /** Answers sendMessageDraft with 400, as for a chat or bot that can't show drafts. */
+  draftsUnsupported: boolean;
   /** Queues an update for getUpdates (long polling); the update id is assigned when missing. */
   push(update: Record<string, any>): number;
   webhook: { url: string; secret_token?: string } | null;
+  /** How many calls flood control refused with 429. */
+  floodRefusals: number;
   close(): Promise<void>;
 }
 
 const MAX_TEXT = 4096;
 const BOT = { id: 7000001, is_bot: true, first_name: "Agentd Test", username: "agentd_test_bot", can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false };
 
-export async function startTelegramServer(opts: { token?: string } = {}): Promise<TelegramServer> {
+/**
+ * `perChatPerSecond`: Telegram's flood control, roughly: more sends, edits or drafts than this to one
+ * chat within a second get 429 with `retry_after` 1.
+ */
+export async function startTelegramServer(opts: { token?: string; perChatPerSecond?: number } = {}): Promise<TelegramServer> {
   const token = opts.token ?? "123456:TEST-token";
   const scripted = new Map<string, number[]>();
   const queue: Record<string, any>[] = [];
   const waiters = new Set<() => void>();
   let nextMessageId = 1;
   let nextUpdateId = 1000;
+  const flood = new Map<string, number[]>();
 
   const server: TelegramServer = {
     apiRoot: "",
     token,
     calls: [],
     messages: new Map(),
+    visible: (chatId) => [...server.messages.values()].filter((m) => m.chat_id === String(chatId) && !m.deleted).sort((a, b) => a.message_id - b.message_id),
+    drafts: new Map(),
+    draftsUnsupported: false,
     callsOf: (method) => server.calls.filter((c) => c.method === method),
     rateLimitNext(method, retryAfterSeconds) {
       const list = scripted.get(method) ?? [];
@@ -62,6 +80,7 @@ export async function startTelegramServer(opts: { token?: string } = {}): Promis
       return u.update_id as number;
     },
     webhook: null,
+    floodRefusals: 0,
     close: () =>
       new Promise<void>((resolve) => {
         for (const w of waiters) w();
@@ -87,8 +106,22 @@ export async function startTelegramServer(opts: { token?: string } = {}): Promis
     if (retry !== undefined) return fail(res, 429, `Too Many Requests: retry after ${retry}`, { retry_after: retry });
     const chatId = params.chat_id === undefined ? undefined : String(params.chat_id);
     const message = (id: number, text: string) => ({
-      message_id: id, date: Math.floor(Date.now() / 1000), from: BOT, chat: { id: Number(chatId), type: "private" }, text,
+      message_id: id, date: Math.floor(Date.now() / 1000), from: BOT, chat: { id: Number(chatId), type: Number(chatId) > 0 ? "private" : "group" }, text,
     });
+    if (chatId && opts.perChatPerSecond && ["sendMessage", "editMessageText", "sendMessageDraft"].includes(method)) {
+      const now = Date.now();
+      const recent = (flood.get(chatId) ?? []).filter((t) => t > now - 1000);
+      if (recent.length >= opts.perChatPerSecond) {
+        flood.set(chatId, recent);
+        server.floodRefusals++;
+        return fail(res, 429, "Too Many Requests: retry after 1", { retry_after: 1 });
+      }
+      flood.set(chatId, [...recent, now]);
+    }
+    // Telegram's limit counts the text after entity parsing: markup is not counted, and bad markup is refused.
+    const parsed = params.parse_mode === "HTML" && typeof params.text === "string" ? parseHtml(params.text) : null;
+    if (parsed && "error" in parsed) return fail(res, 400, `Bad Request: can't parse entities: ${parsed.error}`);
+    const visibleLength = (text: string) => (parsed && "text" in parsed ? parsed.text.length : text.length);
     switch (method) {
       case "getMe":
         return ok(res, BOT);
@@ -96,22 +129,41 @@ export async function startTelegramServer(opts: { token?: string } = {}): Promis
         const text = params.text === undefined ? "" : String(params.text);
         if (!chatId) return fail(res, 400, "Bad Request: chat not found");
         if (text.trim() === "") return fail(res, 400, "Bad Request: message text is empty");
-        if (text.length > MAX_TEXT) return fail(res, 400, "Bad Request: message is too long");
+        if (visibleLength(text) > MAX_TEXT) return fail(res, 400, "Bad Request: message is too long");
         const id = nextMessageId++;
-        server.messages.set(id, { message_id: id, chat_id: chatId, text, ...(params.reply_markup ? { reply_markup: params.reply_markup } : {}) });
+        server.messages.set(id, {
+          message_id: id, chat_id: chatId, text, ...(params.parse_mode ? { parse_mode: String(params.parse_mode) } : {}),
+          ...(params.reply_markup ? { reply_markup: params.reply_markup } : {}),
+        });
+        server.drafts.delete(chatId); // a sent message ends the chat's draft
         return ok(res, message(id, text));
       }
       case "editMessageText": {
         const id = Number(params.message_id);
         const text = params.text === undefined ? "" : String(params.text);
         const prev = server.messages.get(id);
-        if (!prev || prev.chat_id !== chatId) return fail(res, 400, "Bad Request: message to edit not found");
+        if (!prev || prev.chat_id !== chatId || prev.deleted) return fail(res, 400, "Bad Request: message to edit not found");
         if (text.trim() === "") return fail(res, 400, "Bad Request: message text is empty");
-        if (text.length > MAX_TEXT) return fail(res, 400, "Bad Request: MESSAGE_TOO_LONG");
+        if (visibleLength(text) > MAX_TEXT) return fail(res, 400, "Bad Request: MESSAGE_TOO_LONG");
         if (prev.text === text && JSON.stringify(prev.reply_markup ?? null) === JSON.stringify(params.reply_markup ?? null))
           return fail(res, 400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message");
         server.messages.set(id, { ...prev, text, reply_markup: params.reply_markup });
         return ok(res, message(id, text));
+      }
+      case "deleteMessage": {
+        const prev = server.messages.get(Number(params.message_id));
+        if (!prev || prev.chat_id !== chatId || prev.deleted) return fail(res, 400, "Bad Request: message to delete not found");
+        prev.deleted = true;
+        return ok(res, true);
+      }
+      case "sendMessageDraft": {
+        if (!chatId || Number(chatId) <= 0 || server.draftsUnsupported) return fail(res, 400, "Bad Request: TEXTDRAFT_PEER_INVALID");
+        const draftId = Number(params.draft_id);
+        if (!Number.isInteger(draftId) || draftId === 0) return fail(res, 400, "Bad Request: draft_id must be non-zero");
+        const text = params.text === undefined ? "" : String(params.text);
+        if (visibleLength(text) > MAX_TEXT) return fail(res, 400, "Bad Request: TEXT_TOO_LONG");
+        server.drafts.set(chatId, { draft_id: draftId, text });
+        return ok(res, true);
       }
       case "sendChatAction":
       case "answerCallbackQuery":
@@ -214,4 +266,36 @@ function safeJson(v: string): unknown {
   } catch {
     return v;
   }
+}
+
+const TAGS = new Set(["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code", "pre", "blockquote", "tg-emoji"]);
+
+/** Telegram's HTML parse mode, strictly enough to refuse what Telegram refuses: unknown or unbalanced tags, bare `<` and `&`. */
+export function parseHtml(html: string): { text: string } | { error: string } {
+  const stack: string[] = [];
+  let text = "";
+  for (let i = 0; i < html.length; ) {
+    const ch = html[i] as string;
+    if (ch === "<") {
+      const m = /^<(\/?)([a-z-]+)((?:\s+[a-z-]+="[^"<>]*")*)\s*>/i.exec(html.slice(i));
+      if (!m) return { error: `Unsupported start tag at byte offset ${i}` };
+      const [all, close, name] = m as unknown as [string, string, string];
+      const tag = name.toLowerCase();
+      if (!TAGS.has(tag)) return { error: `Unsupported start tag "${tag}" at byte offset ${i}` };
+      if (close) {
+        if (stack.pop() !== tag) return { error: `Unmatched end tag at byte offset ${i}, expected "</${stack.at(-1) ?? ""}>", found "</${tag}>"` };
+      } else stack.push(tag);
+      i += all.length;
+    } else if (ch === "&") {
+      const m = /^&(lt|gt|amp|quot|#\d+|#x[0-9a-f]+);/i.exec(html.slice(i));
+      if (!m) return { error: `Character entity expected at byte offset ${i}` };
+      text += m[1] === "lt" ? "<" : m[1] === "gt" ? ">" : m[1] === "amp" ? "&" : m[1] === "quot" ? '"' : "?";
+      i += m[0].length;
+    } else {
+      text += ch;
+      i++;
+    }
+  }
+  if (stack.length > 0) return { error: `Can't find end tag corresponding to start tag "${stack.at(-1)}"` };
+  return { text };
 }

@@ -1,0 +1,75 @@
+import type { Db } from "../db/index.ts";
+import type { TenantScope } from "../tenancy/scope.ts";
+
+/**
+ * What channels have sent, durably: one row per part of a delivery (its key and index), written
+ * `sending` before the call to the provider and `sent` with the provider's message id after it.
+ * A delivery replayed after a crash skips parts already `sent`, so a reply is not sent twice; only a
+ * crash inside the provider call itself (between its request and the row's update) can repeat a part.
+ * Provider status callbacks (Twilio's delivered / failed) update rows by the provider's id.
+ */
+export interface OutboxPart {
+  key: string;
+  part: number;
+  channel: string;
+  conversation: string;
+  externalId: string | null;
+  status: string;
+  detail: string | null;
+  updatedAt: number;
+}
+
+interface Row {
+  key: string;
+  part: number;
+  channel: string;
+  conversation: string;
+  external_id: string | null;
+  status: string;
+  detail: string | null;
+  updated_at: number;
+}
+
+const toPart = (r: Row): OutboxPart => ({
+  key: r.key, part: Number(r.part), channel: r.channel, conversation: r.conversation, externalId: r.external_id, status: r.status,
+  detail: r.detail, updatedAt: Number(r.updated_at),
+});
+
+export const outbox = {
+  /** The parts recorded for a delivery key, in order. */
+  async parts(scope: TenantScope, key: string): Promise<OutboxPart[]> {
+    const rows = await scope.all<Row>("SELECT * FROM os_outbox WHERE tenant_id = $tenant AND key = ? ORDER BY part", [key]);
+    return rows.map(toPart);
+  },
+
+  async get(scope: TenantScope, key: string, part: number): Promise<OutboxPart | null> {
+    const r = await scope.get<Row>("SELECT * FROM os_outbox WHERE tenant_id = $tenant AND key = ? AND part = ?", [key, part]);
+    return r ? toPart(r) : null;
+  },
+
+  /** Records the intent to send a part (a no-op when the part is already recorded); returns the row as it is now. */
+  async begin(scope: TenantScope, p: { key: string; part: number; channel: string; conversation: string }, now: number): Promise<OutboxPart> {
+    await scope.run(
+      "INSERT INTO os_outbox (tenant_id, key, part, channel, conversation, status, created_at, updated_at) VALUES ($tenant, ?, ?, ?, ?, 'sending', ?, ?) ON CONFLICT DO NOTHING",
+      [p.key, p.part, p.channel, p.conversation, now, now],
+    );
+    return (await this.get(scope, p.key, p.part)) as OutboxPart;
+  },
+
+  /** Sets a part's status (and the provider's id for it, when given). */
+  async mark(scope: TenantScope, key: string, part: number, status: string, now: number, externalId?: string | null, detail?: string | null): Promise<void> {
+    await scope.run(
+      "UPDATE os_outbox SET status = ?, external_id = COALESCE(?, external_id), detail = COALESCE(?, detail), updated_at = ? WHERE tenant_id = $tenant AND key = ? AND part = ?",
+      [status, externalId ?? null, detail ?? null, now, key, part],
+    );
+  },
+
+  /**
+   * A provider's status report for one of its message ids. Unscoped on purpose: the callback names no
+   * tenant, and the provider's id (with the channel) is what identifies the row. Returns the rows changed.
+   */
+  async byExternalId(db: Db, channel: string, externalId: string, status: string, detail: string | null, now: number): Promise<number> {
+    const { changes } = await db.run("UPDATE os_outbox SET status = ?, detail = ?, updated_at = ? WHERE channel = ? AND external_id = ?", [status, detail, now, channel, externalId]);
+    return changes;
+  },
+};

@@ -1,0 +1,63 @@
+import type { Bot } from "grammy";
+import type { Agentd } from "../../app.ts";
+import { approvals, eventName, type ApprovalChoice } from "../../agent/approvals.ts";
+import { UNPAIRED_REPLY } from "../../sessions/inbox.ts";
+import type { Typing } from "./typing.ts";
+
+export interface InboundDeps {
+  app: Agentd;
+  /** The channel name identities and sessions are filed under ("telegram", or a tenant bot's own). */
+  channel: string;
+  typing: Typing;
+  onError: (e: unknown) => void;
+}
+
+const CHOICES: Record<ApprovalChoice, string> = { once: "Approved once.", always: "Approved, and always from now on.", deny: "Denied." };
+
+/** Messages into the inbox (persisted before the update is acknowledged), pairing, approval buttons. */
+export function handleInbound(bot: Bot, { app, channel, typing, onError }: InboundDeps): void {
+  bot.on("message:text", async (ctx) => {
+    const from = ctx.from;
+    const text = ctx.message.text;
+    const out = await app.inbox.fromIdentity({
+      channel, externalId: String(from.id), conversation: String(ctx.chat.id), text,
+      sourceKey: `tg:${ctx.update.update_id}`, ...(from.username ? { display: from.username } : {}),
+    });
+    // The message is persisted (or needed no persisting): what follows may fail without losing it.
+    if (out.kind === "turn") {
+      if (!out.received.duplicate) typing.start(String(ctx.chat.id));
+      return;
+    }
+    await ctx.reply(out.reply).catch(onError);
+  });
+
+  // Photos, voice notes, documents: not read yet, and said so rather than ignored.
+  bot.on("message", async (ctx) => {
+    const known = await app.tenants.tenantOf(channel, String(ctx.from.id));
+    await ctx.reply(known ? "I can only read text messages for now." : UNPAIRED_REPLY).catch(onError);
+  });
+
+  bot.on("callback_query:data", async (ctx) => {
+    const m = /^apr:([^:]+):(once|always|deny)$/.exec(ctx.callbackQuery.data);
+    if (!m) return void (await ctx.answerCallbackQuery({ text: "Unknown button." }).catch(onError));
+    const [, id, choice] = m as unknown as [string, string, ApprovalChoice];
+    const tenantId = await app.tenants.tenantOf(channel, String(ctx.from.id));
+    const scope = tenantId ? app.tenants.scope(tenantId) : null;
+    // Scoped to the presser's tenant: another tenant's approval is simply not found.
+    const a = scope ? await approvals.get(scope, id) : null;
+    const now = app.kernel.clock.now();
+    if (!scope || !a) return void (await ctx.answerCallbackQuery({ text: "This button is not yours." }).catch(onError));
+    if (a.status !== "pending" || a.expiresAt <= now) return void (await ctx.answerCallbackQuery({ text: `Already ${a.status === "pending" ? "expired" : a.status}.` }).catch(onError));
+    try {
+      await approvals.decide(scope, id, choice, `telegram:${ctx.from.id}`, now, async (runId, ev) => {
+        await app.kernel.sendEvent(runId, eventName(id), ev, { eventId: id });
+      });
+    } catch (e) {
+      return void (await ctx.answerCallbackQuery({ text: `Not decided: ${(e as Error).message}`.slice(0, 200) }).catch(onError));
+    }
+    await ctx.answerCallbackQuery({ text: CHOICES[choice] }).catch(onError);
+    // The buttons go away and the message says what was decided (best effort: the decision stands).
+    const msg = ctx.callbackQuery.message;
+    if (msg && "text" in msg && msg.text) await ctx.editMessageText(`${msg.text}\n\n${CHOICES[choice]}`).catch(onError);
+  });
+}

@@ -1,0 +1,36 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Bot } from "grammy";
+import type { Update } from "grammy/types";
+import { Hono } from "hono";
+
+/**
+ * Telegram's webhook calls: the secret header is checked in constant time before anything is read,
+ * and the 200 goes out only after the update is handled (persisted), so a failure is redelivered.
+ */
+export function webhookApp(bot: Bot, secretToken: string, init: () => Promise<void>, onError: (e: unknown) => void): Hono {
+  const webhook = new Hono();
+  const expected = digest(secretToken);
+  webhook.post("/", async (c) => {
+    const given = c.req.header("x-telegram-bot-api-secret-token");
+    if (given === undefined || !timingSafeEqual(digest(given), expected)) return c.json({ error: "unauthorized" }, 401);
+    let update: Update;
+    try {
+      update = (await c.req.json()) as Update;
+    } catch {
+      return c.json({ error: "bad json" }, 400);
+    }
+    if (typeof update?.update_id !== "number") return c.json({ error: "not an update" }, 400);
+    try {
+      await init();
+      await bot.handleUpdate(update);
+    } catch (e) {
+      // Not persisted: a non-200 makes Telegram deliver the update again.
+      onError(e);
+      return c.json({ error: "not processed" }, 500);
+    }
+    return c.json({ ok: true });
+  });
+  return webhook;
+}
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
