@@ -2,6 +2,7 @@ import { z } from "zod";
 import { guardedFetch } from "../net/guard.ts";
 import { readableText } from "../net/readable.ts";
 import { OsError } from "../tenancy/errors.ts";
+import { isReservedSecret, reservedSecretError } from "../vault/vault.ts";
 import type { Tool } from "./types.ts";
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // an HTTP header name
@@ -57,6 +58,8 @@ export const httpRequestTool: Tool<Args> = {
     const strip: string[] = [];
     if (args.auth) {
       const { secret, scheme = "bearer", header } = args.auth;
+      // The vault's reader refuses these too; saying so before any read keeps the reason plain.
+      if (isReservedSecret(secret)) throw reservedSecretError(secret);
       const value = await ctx.secrets.get(secret);
       if (value === null)
         throw new OsError(404, "secret_not_found", `no secret named ${JSON.stringify(secret)} in this tenant's vault; ask the user to add it, then call again`);

@@ -40,6 +40,22 @@ interface SecretRow {
 }
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * Names agentd keeps for itself (a tenant's channel bot token, its webhook secret): no tool reads
+ * them and the secrets API neither writes nor deletes them, so a model cannot use or replace them.
+ */
+export const RESERVED_PREFIX = "sys.";
+
+export function isReservedSecret(name: string): boolean {
+  return typeof name === "string" && name.toLowerCase().startsWith(RESERVED_PREFIX);
+}
+
+/** The error a tool or API caller gets for a reserved name. */
+export function reservedSecretError(name: string): OsError {
+  return new OsError(403, "secret_reserved",
+    `secret ${JSON.stringify(name.slice(0, 80))} is reserved for agentd's own use (names starting with "${RESERVED_PREFIX}", such as a channel bot's token): tools cannot read it and it is managed through its own API (e.g. /v1/channels/telegram)`);
+}
 const MAX_VALUE_BYTES = 64 * 1024;
 const BATCH = 100;
 const MAX_PASSES = 10;
@@ -103,9 +119,14 @@ export class Vault {
     if (changes === 0) throw new OsError(404, "not_found", `secret ${JSON.stringify(name)} not found in this tenant's vault; list the names it holds to check the spelling`);
   }
 
-  /** What a tool receives: reads at call time, bound to one tenant. */
+  /** What a tool receives: reads at call time, bound to one tenant; reserved names are refused. */
   reader(scope: TenantScope): SecretReader {
-    return { get: (name) => this.get(scope, name) };
+    return {
+      get: async (name) => {
+        if (isReservedSecret(name)) throw reservedSecretError(name);
+        return this.get(scope, name);
+      },
+    };
   }
 
   /** Every plaintext value of the tenant, to redact them from model context, journals and logs. Undecryptable rows are left out (no one can leak them). */
