@@ -3,6 +3,8 @@ import { openPostgresStore } from "@agentd/kernel/postgres";
 import { embedMany, type LanguageModel } from "ai";
 import { join } from "node:path";
 import { Channels } from "./agent/delivery.ts";
+import { LocalBlobStore } from "./blobs/local.ts";
+import type { BlobStore } from "./blobs/types.ts";
 import type { AgentDeps } from "./agent/deps.ts";
 import { type Models, resolveModels } from "./agent/model.ts";
 import { turnWorkflow } from "./agent/turn.ts";
@@ -53,6 +55,8 @@ export class Agentd {
   readonly inbox: Inbox;
   readonly jobs: Jobs;
   readonly deps: AgentDeps;
+  /** Media people sent (photos, voice notes, documents); messages carry references to it. */
+  readonly blobs: BlobStore;
 
   constructor(parts: { config: Config; store: Store; db: Db; vault: Vault; models: Models | null; extraTools: Tool[]; worker?: WorkerOptions | false; clock?: Clock; logger?: Logger }) {
     this.config = parts.config;
@@ -62,6 +66,7 @@ export class Agentd {
     this.models = parts.models;
     const now = parts.clock ? () => parts.clock!.now() : Date.now;
     this.tenants = new Tenants(this.db, now);
+    this.blobs = new LocalBlobStore({ dir: join(this.config.dataDir, "blobs"), scope: (t) => this.tenants.scope(t), maxBytes: this.config.maxMediaBytes, now });
     this.memory = new MemoryStore({ now });
     this.channels = new Channels();
     this.tools = new ToolRegistry().register(...memoryTools(this.memory), ...jobTools, webFetchTool, httpRequestTool, ...parts.extraTools);
@@ -73,7 +78,7 @@ export class Agentd {
       : null;
     this.deps = {
       now,
-      tenants: this.tenants, models: this.models, tools: this.tools, memory: this.memory, channels: this.channels,
+      tenants: this.tenants, models: this.models, tools: this.tools, memory: this.memory, channels: this.channels, blobs: this.blobs,
       services: { jobs: this.jobs, embedder, net: this.config.net },
       secrets: { reader: (s) => this.vault.reader(s), values: (s) => this.vault.values(s) },
       historyWindow: this.config.historyWindow, compactAfter: this.config.compactAfter, approvalTimeout: this.config.approvalTimeout,

@@ -28,6 +28,8 @@ export interface Config {
   leaseMs: number;
   /** How failed model calls (429, 5xx, broken streams) are retried: durably, with backoff. */
   modelRetry: RetryPolicy;
+  /** Largest photo, voice note or document kept in the blob store, in bytes (AGENTD_MAX_MEDIA_BYTES; 20 MB). */
+  maxMediaBytes: number;
 }
 
 export const DEFAULT_PORT = 8787;
@@ -59,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<C
     maxBodyBytes: over.maxBodyBytes ?? num(env.AGENTD_MAX_BODY_BYTES, 1024 * 1024),
     leaseMs: over.leaseMs ?? num(env.AGENTD_LEASE_MS, 10_000),
     modelRetry: over.modelRetry ?? { maxAttempts: 6, initialInterval: "1s", backoffFactor: 2, maxInterval: "1m" },
+    maxMediaBytes: over.maxMediaBytes ?? num(env.AGENTD_MAX_MEDIA_BYTES, 20 * 1024 * 1024),
   };
 }
 

@@ -1,7 +1,8 @@
 import { toMs } from "@agentd/kernel";
-import { sessions, type Role } from "../sessions/store.ts";
+import { sessions } from "../sessions/store.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { AgentDeps } from "./deps.ts";
+import type { HistoryItem } from "./prompt.ts";
 import type { TurnInput } from "./turn.ts";
 import { usageOn } from "./usage.ts";
 
@@ -13,7 +14,8 @@ export interface TurnContext {
   now: number;
   timezone: string;
   summary: string;
-  history: { role: Role; content: string }[];
+  /** Media as references only: the journal stays small, bytes are read when the model is called. */
+  history: HistoryItem[];
   /** Tokens left today, or null when the tenant has no daily budget. */
   budgetLeft: number | null;
   maxIterations: number;
@@ -41,7 +43,7 @@ export async function loadContext(deps: AgentDeps, scope: TenantScope, input: Tu
   if (input.background && !s.autopilot) tools = (tools ?? REPORT_ONLY).filter((t) => REPORT_ONLY.includes(t));
   return {
     now, timezone: s.timezone, summary: session.summary,
-    history: history.map((m) => ({ role: m.role, content: m.content })),
+    history: history.map((m) => ({ role: m.role, content: m.content, ...(m.attachments ? { attachments: m.attachments } : {}) })),
     budgetLeft: s.dailyTokenBudget > 0 ? s.dailyTokenBudget - used : null,
     maxIterations: s.maxIterations, maxTurnTokens: s.maxTurnTokens, autopilot: s.autopilot, tools,
     approvalTimeoutMs: toMs(deps.approvalTimeout),

@@ -1,4 +1,5 @@
 import type { Duration, RetryPolicy } from "@agentd/kernel";
+import type { BlobStore } from "../blobs/types.ts";
 import type { MemoryStore } from "../memory/store.ts";
 import type { Tenants } from "../tenancy/tenants.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
@@ -24,6 +25,8 @@ export interface AgentDeps {
   secrets: SecretsPort;
   memory: MemoryStore;
   channels: Channels;
+  /** Where photos and voice notes live: images are read from here at model-call time, never journaled. */
+  blobs: BlobStore;
   /** Messages kept in the model's context (older ones live on in the summary and in memory). */
   historyWindow: number;
   /** Messages beyond the window that trigger a compaction (folding them into the summary). */

@@ -1,5 +1,14 @@
 import type { ModelMessage } from "ai";
+import { formatBytes } from "../blobs/local.ts";
+import type { Attachment } from "../blobs/types.ts";
 import type { Role } from "../sessions/store.ts";
+
+/** A message as a turn's context keeps it (journaled): text and references to media, never bytes. */
+export interface HistoryItem {
+  role: Role;
+  content: string;
+  attachments?: Attachment[];
+}
 
 /**
  * The system prompt: short on purpose. Every character is sent with every model call, and a first
@@ -30,11 +39,29 @@ function localTime(ms: number, tz: string): string {
   }
 }
 
-/** History as model messages; background events read as a note from the system, not words of the user. */
-export function historyMessages(history: { role: Role; content: string }[]): ModelMessage[] {
+/**
+ * History as model messages; background events read as a note from the system, not words of the
+ * user. Media appear as short notes here; `withMedia` (media.ts) puts recent images in at call time.
+ */
+export function historyMessages(history: HistoryItem[]): ModelMessage[] {
   return history.map((m) =>
-    m.role === "assistant" ? { role: "assistant", content: m.content } : { role: "user", content: m.role === "event" ? `[background] ${m.content}` : m.content },
+    m.role === "assistant"
+      ? { role: "assistant", content: m.content }
+      : { role: "user", content: withNotes(m.role === "event" ? `[background] ${m.content}` : m.content, m.attachments ?? []) },
   );
+}
+
+/** The text of a message followed by a note per attachment, so the model knows what was sent. */
+export function withNotes(text: string, attachments: Attachment[]): string {
+  return [text, ...attachments.map((a) => mediaNote(a))].filter(Boolean).join("\n");
+}
+
+const LABELS: Record<Attachment["kind"], string> = { image: "photo", audio: "audio", video: "video", document: "document" };
+
+/** `[photo, image/jpeg, 120 KB, blob_…]`: what was sent, without its bytes. */
+export function mediaNote(a: Attachment, why?: string): string {
+  const label = a.name ? `${LABELS[a.kind]} "${a.name.replaceAll(/["\]\n]/g, "_").slice(0, 80)}"` : LABELS[a.kind];
+  return `[${label}, ${a.mime}, ${formatBytes(a.size)}, ${a.id}${why ? `, ${why}` : ""}]`;
 }
 
 /** Output of a tool that fetched outside content, fenced so the model can tell data from instructions. */

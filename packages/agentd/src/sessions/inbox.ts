@@ -1,5 +1,6 @@
 import type { Kernel, Workflow } from "@agentd/kernel";
 import type { TurnInput, TurnOutput } from "../agent/turn.ts";
+import type { Attachment } from "../blobs/types.ts";
 import type { Db } from "../db/index.ts";
 import type { Tenants } from "../tenancy/tenants.ts";
 import { type Message, type Session, sessions } from "./store.ts";
@@ -42,10 +43,10 @@ export class Inbox {
   }
 
   /** A message from a person in a session of a known tenant. */
-  async receive(m: { tenantId: string; channel: string; conversation: string; text: string; sourceKey?: string | null }): Promise<Received> {
+  async receive(m: { tenantId: string; channel: string; conversation: string; text: string; sourceKey?: string | null; attachments?: Attachment[] }): Promise<Received> {
     const scope = this.#tenants.scope(m.tenantId);
     const session = await sessions.open(scope, m.channel, m.conversation, this.#now());
-    return this.#persistAndStart(m.tenantId, session, "user", m.text, m.sourceKey ?? null);
+    return this.#persistAndStart(m.tenantId, session, "user", m.text, m.sourceKey ?? null, undefined, m.attachments);
   }
 
   /** A background event (reminder, schedule tick, due item) becomes a turn in a session of the tenant. */
@@ -64,7 +65,9 @@ export class Inbox {
    * A message from a channel identity: a bound one starts a turn; `/start CODE` (or `pair CODE`)
    * binds an unknown one; anyone else gets instructions and never an agent turn.
    */
-  async fromIdentity(m: { channel: string; externalId: string; conversation: string; text: string; sourceKey: string; display?: string }): Promise<IdentityOutcome> {
+  async fromIdentity(m: {
+    channel: string; externalId: string; conversation: string; text: string; sourceKey: string; display?: string; attachments?: Attachment[];
+  }): Promise<IdentityOutcome> {
     const pairing = /^\s*(?:\/start|pair)\s+([A-Za-z0-9]{6,12})\s*$/i.exec(m.text);
     if (pairing) {
       const tenantId = await this.#tenants.redeemPairingCode(pairing[1] as string, m.channel, m.externalId, m.display);
@@ -73,7 +76,9 @@ export class Inbox {
     const tenantId = await this.#tenants.tenantOf(m.channel, m.externalId);
     if (!tenantId)
       return { kind: "unpaired", reply: pairing ? "That pairing code is unknown, used or expired. Ask the operator for a new one." : UNPAIRED_REPLY };
-    return { kind: "turn", tenantId, received: await this.receive({ tenantId, channel: m.channel, conversation: m.conversation, text: m.text, sourceKey: m.sourceKey }) };
+    return { kind: "turn", tenantId, received: await this.receive({
+      tenantId, channel: m.channel, conversation: m.conversation, text: m.text, sourceKey: m.sourceKey, ...(m.attachments ? { attachments: m.attachments } : {}),
+    }) };
   }
 
   /** Starts turns for persisted messages that have none (the process died between the two). */
@@ -90,9 +95,11 @@ export class Inbox {
     return n;
   }
 
-  async #persistAndStart(tenantId: string, session: Session, role: "user" | "event", text: string, sourceKey: string | null, label?: string): Promise<Received> {
+  async #persistAndStart(
+    tenantId: string, session: Session, role: "user" | "event", text: string, sourceKey: string | null, label?: string, attachments?: Attachment[],
+  ): Promise<Received> {
     const scope = this.#tenants.scope(tenantId);
-    const { message, duplicate } = await sessions.append(scope, { sessionId: session.id, role, content: text, sourceKey }, this.#now());
+    const { message, duplicate } = await sessions.append(scope, { sessionId: session.id, role, content: text, sourceKey, ...(attachments ? { attachments } : {}) }, this.#now());
     const runId = message.runId ?? (await this.#start(tenantId, message, label));
     return { session, message: { ...message, runId }, runId, duplicate };
   }

@@ -1,3 +1,4 @@
+import type { Attachment } from "../blobs/types.ts";
 import { newId } from "../ids.ts";
 import { notFound } from "../tenancy/errors.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
@@ -25,6 +26,8 @@ export interface Message {
   sourceKey: string | null;
   runId: string | null;
   createdAt: number;
+  /** Photos, voice notes, documents sent with it (references into the blob store); absent when none. */
+  attachments?: Attachment[];
 }
 
 interface SessionRow {
@@ -45,16 +48,20 @@ interface MessageRow {
   source_key: string | null;
   run_id: string | null;
   created_at: number;
+  attachments?: string | null;
 }
 
 const toSession = (r: SessionRow): Session => ({
   id: r.id, channel: r.channel, conversation: r.conversation, summary: r.summary, summarizedSeq: Number(r.summarized_seq),
   createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
 });
-const toMessage = (r: MessageRow): Message => ({
-  seq: Number(r.seq), id: r.id, sessionId: r.session_id, role: r.role, content: r.content, sourceKey: r.source_key, runId: r.run_id,
-  createdAt: Number(r.created_at),
-});
+const toMessage = (r: MessageRow): Message => {
+  const attachments = r.attachments ? (JSON.parse(r.attachments) as Attachment[]) : [];
+  return {
+    seq: Number(r.seq), id: r.id, sessionId: r.session_id, role: r.role, content: r.content, sourceKey: r.source_key, runId: r.run_id,
+    createdAt: Number(r.created_at), ...(attachments.length > 0 ? { attachments } : {}),
+  };
+};
 
 /** Sessions and their messages, always through a tenant's scope. */
 export const sessions = {
@@ -101,7 +108,7 @@ export const sessions = {
    */
   async append(
     scope: TenantScope,
-    m: { sessionId: string; role: Role; content: string; sourceKey: string | null; runId?: string | null },
+    m: { sessionId: string; role: Role; content: string; sourceKey: string | null; runId?: string | null; attachments?: Attachment[] },
     now: number,
   ): Promise<{ message: Message; duplicate: boolean }> {
     if (m.sourceKey) {
@@ -110,8 +117,8 @@ export const sessions = {
     }
     const id = newId("msg", now);
     const inserted = await scope.run(
-      "INSERT INTO os_messages (id, tenant_id, session_id, role, content, source_key, run_id, created_at) VALUES (?, $tenant, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-      [id, m.sessionId, m.role, m.content, m.sourceKey, m.runId ?? null, now],
+      "INSERT INTO os_messages (id, tenant_id, session_id, role, content, source_key, run_id, created_at, attachments) VALUES (?, $tenant, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      [id, m.sessionId, m.role, m.content, m.sourceKey, m.runId ?? null, now, m.attachments?.length ? JSON.stringify(m.attachments) : null],
     );
     await scope.run("UPDATE os_sessions SET updated_at = ? WHERE tenant_id = $tenant AND id = ?", [now, m.sessionId]);
     if (inserted.changes === 0 && m.sourceKey) return { message: (await this.bySource(scope, m.sessionId, m.sourceKey)) as Message, duplicate: true };
