@@ -1,7 +1,10 @@
 import type { Hono } from "hono";
 import type { Agentd } from "../app.ts";
 import { OsError } from "../tenancy/errors.ts";
+import { pollerLockFor, superviseTenantPolling } from "./telegram/bot-polling.ts";
+import { TENANT_BOTS_PATH, telegramBots } from "./telegram/bots.ts";
 import { telegramChannel } from "./telegram/index.ts";
+import { describeBotError } from "./telegram/redact.ts";
 import { twilioChannel, twilioClient } from "./twilio/index.ts";
 
 /** The channels configured in the environment, ready to mount (webhooks) and to run (polling). */
@@ -10,6 +13,8 @@ export interface ConfiguredChannels {
   names: string[];
   /** Webhook apps to mount on the API, outside /v1 (they authenticate by their own signatures). */
   mounts: { path: string; app: Hono }[];
+  /** How many tenant bots (Telegram) are added, for the ready line. */
+  tenantBots(): Promise<number>;
   /** Starts what runs in the background (long polling) until `signal` aborts. */
   run(signal: AbortSignal): void;
   close(): void;
@@ -18,27 +23,63 @@ export interface ConfiguredChannels {
 /**
  * Telegram: TELEGRAM_BOT_TOKEN. With TELEGRAM_WEBHOOK_SECRET the webhook is served at
  * /channels/telegram (point setWebhook there with that secret_token); without it the process polls.
+ * Tenants' own bots are served whatever the environment (see addTenantBots).
  */
 export function channelsFromEnv(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; worker: boolean }): ConfiguredChannels {
-  const out: ConfiguredChannels = { names: [], mounts: [], run: () => {}, close: () => {} };
+  const out: ConfiguredChannels = { names: [], mounts: [], tenantBots: async () => 0, run: () => {}, close: () => {} };
   addTwilio(app, env, role, out);
+  const tenantBots = addTenantBots(app, env, role, out);
+  out.run = tenantBots.run;
+  out.close = tenantBots.close;
+  out.tenantBots = tenantBots.count;
   const token = env.TELEGRAM_BOT_TOKEN;
   if (!token) return out;
   const secret = env.TELEGRAM_WEBHOOK_SECRET;
   const tg = telegramChannel(app, {
     token, secretToken: secret ?? "", ...(env.TELEGRAM_API_ROOT ? { apiRoot: env.TELEGRAM_API_ROOT } : {}),
-    onError: (e) => process.stderr.write(`agentd: telegram: ${e instanceof Error ? e.message : String(e)}\n`),
+    onError: (e) => process.stderr.write(`agentd: telegram: ${describeBotError(e, token)}\n`),
   });
   // Deliveries happen where turns run: every process with a worker sends through the adapter.
   if (role.worker) app.channels.register(tg.adapter);
   out.names.push(secret ? "telegram (webhook at /channels/telegram)" : "telegram (long polling)");
   if (secret && role.api) out.mounts.push({ path: "/channels/telegram", app: tg.webhook });
   out.run = (signal) => {
+    tenantBots.run(signal);
     if (!secret && role.worker) void tg.poll(signal);
   };
-  out.close = () => tg.close();
+  out.close = () => {
+    tenantBots.close();
+    tg.close();
+  };
   return out;
 }
+
+/**
+ * Tenants' own Telegram bots (added with POST /v1/channels/telegram or `agentd bots add`): always
+ * on, since any tenant may add one at any time. Webhooks at /channels/telegram/<botId> (beside the
+ * deployment bot's /channels/telegram); deliveries found by a resolver, so a worker started before a
+ * bot was added delivers for it; polling-mode bots polled by one worker of the store (see bot-polling.ts).
+ * TELEGRAM_BOTS_RESCAN_MS: how often workers look for added and removed bots (default 10 s).
+ */
+function addTenantBots(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; worker: boolean }, out: ConfiguredChannels): { run(signal: AbortSignal): void; close(): void; count(): Promise<number> } {
+  const log = (line: string) => process.stderr.write(`agentd: ${line}\n`);
+  const bots = telegramBots(app, {
+    ...(env.TELEGRAM_API_ROOT ? { apiRoot: env.TELEGRAM_API_ROOT } : {}), ...(env.AGENTD_PUBLIC_URL ? { publicUrl: env.AGENTD_PUBLIC_URL } : {}), log,
+  });
+  if (role.worker) app.channels.addResolver(bots.resolver);
+  if (role.api) out.mounts.push({ path: TENANT_BOTS_PATH, app: bots.webhook() });
+  const rescanMs = Number(env.TELEGRAM_BOTS_RESCAN_MS) > 0 ? Number(env.TELEGRAM_BOTS_RESCAN_MS) : undefined;
+  return {
+    run: (signal) => {
+      void superviseTenantPolling(bots, signal, { lock: role.worker ? pollerLockFor(app, log) : NEVER_POLL, ...(rescanMs ? { rescanMs } : {}), log });
+    },
+    close: () => bots.close(),
+    count: async () => (await bots.sync()).length,
+  };
+}
+
+/** An API-only process never polls: it only drops cached bots that were removed. */
+const NEVER_POLL = { acquire: async () => false, release: async () => {} };
 
 /**
  * SMS and WhatsApp: TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN, senders TWILIO_SMS_FROM and/or

@@ -37,7 +37,9 @@ async function run(input: CommandInput, role: Role): Promise<number> {
     await app.close();
     throw e;
   }
-  process.stdout.write(`${readyLine(app, role, api?.url ?? "")}${channels.names.length ? `; channels: ${channels.names.join(", ")}` : ""}\n`);
+  const bots = await channels.tenantBots().catch(() => 0);
+  const names = bots > 0 ? [...channels.names, `${bots} tenant telegram bot${bots === 1 ? "" : "s"}`] : channels.names;
+  process.stdout.write(`${readyLine(app, role, api?.url ?? "")}${names.length ? `; channels: ${names.join(", ")}` : ""}\n`);
   if (firstToken && existsSync(tokenFile))
     process.stdout.write(`admin token written to ${tokenFile} (mode 0600): \`agentd chat\` reads it from there; API clients send it as Authorization: Bearer <token>\n`);
   await stopped.promise;

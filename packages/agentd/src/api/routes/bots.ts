@@ -1,8 +1,38 @@
 import { Hono } from "hono";
+import { z } from "zod";
 import type { Agentd } from "../../app.ts";
-import type { ApiEnv } from "../env.ts";
+import { type TenantBot, telegramBots } from "../../channels/telegram/bots.ts";
+import { readBody } from "../body.ts";
+import { type ApiEnv, scopeOf } from "../env.ts";
+
+const AddTelegramBot = z.strictObject({
+  /** The token BotFather gave; kept in the tenant's vault and never shown again. */
+  token: z.string().min(3).max(300),
+  /** webhook (needs AGENTD_PUBLIC_URL) or polling; default: webhook when AGENTD_PUBLIC_URL is set. */
+  mode: z.enum(["webhook", "polling"]).optional(),
+});
+
+/** What a client sees of a bot: never its token or webhook secret. */
+const view = (b: TenantBot) => ({
+  id: b.id, username: b.username, mode: b.mode, ...(b.webhookUrl ? { webhookUrl: b.webhookUrl } : {}), createdAt: b.createdAt,
+});
 
 /** A tenant's own channel bots (Telegram), their tokens kept in the vault. */
-export function botRoutes(_app: Agentd): Hono<ApiEnv> {
-  return new Hono<ApiEnv>();
+export function botRoutes(app: Agentd): Hono<ApiEnv> {
+  const r = new Hono<ApiEnv>();
+
+  r.get("/channels/telegram", async (c) => c.json({ bots: (await telegramBots(app).list(scopeOf(app, c).tenantId)).map(view) }));
+
+  r.post("/channels/telegram", async (c) => {
+    const body = await readBody(c, AddTelegramBot);
+    const bot = await telegramBots(app).create(scopeOf(app, c).tenantId, body.token, body.mode);
+    return c.json(view(bot), 201);
+  });
+
+  r.delete("/channels/telegram/:id", async (c) => {
+    await telegramBots(app).remove(scopeOf(app, c).tenantId, c.req.param("id"));
+    return c.body(null, 204);
+  });
+
+  return r;
 }
