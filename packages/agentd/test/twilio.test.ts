@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { describe, test } from "node:test";
 import twilio from "twilio";
 import { approvals } from "../src/agent/approvals.ts";
@@ -24,7 +25,7 @@ async function setup(t: { after(fn: () => unknown): void }, b: (typeof BACKENDS)
   const client = twilioClient(tw.accountSid, tw.authToken, { apiBaseUrl: tw.url, maxRetryDelay: 50 });
   const ch = twilioChannel(ta.app, { accountSid: tw.accountSid, authToken: tw.authToken, from: { sms: SMS_FROM, whatsapp: WA_FROM }, publicUrl: PUBLIC_URL, client, log: () => {} });
   /** Posts an inbound message the way Twilio does, signed with the account's auth token unless `signature` is given. */
-  const inbound = async (from: string, body: string, o: { sid?: string; signature?: string; extra?: Record<string, string> } = {}) => {
+  const inbound = async (from: string, body: string, o: { sid?: string; signature?: string; extra?: Record<string, string>; token?: string } = {}) => {
     const params: Record<string, string> = {
       ToCountry: "US", SmsMessageSid: o.sid ?? msgSid(), NumMedia: "0", SmsSid: "", Body: body, From: from,
       To: from.startsWith("whatsapp:") ? WA_FROM : SMS_FROM, AccountSid: tw.accountSid, NumSegments: "1", ApiVersion: "2010-04-01",
@@ -35,7 +36,7 @@ async function setup(t: { after(fn: () => unknown): void }, b: (typeof BACKENDS)
     const signature = o.signature ?? twilio.getExpectedTwilioSignature(tw.authToken, PUBLIC_URL, params);
     const res = await ch.webhook.request(PUBLIC_URL, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature, "i-twilio-idempotency-token": "x" },
+      headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature, "i-twilio-idempotency-token": o.token ?? randomUUID() },
       body: new URLSearchParams(params).toString(),
     });
     return { status: res.status, text: await res.text(), sid: params.MessageSid };

@@ -95,7 +95,7 @@ function addTwilio(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; wo
   const publicUrl = `${env.AGENTD_PUBLIC_URL.replace(/\/+$/, "")}/channels/twilio`;
   const client = twilioClient(sid, auth, env.TWILIO_API_BASE ? { apiBaseUrl: env.TWILIO_API_BASE } : {});
   const ch = twilioChannel(app, {
-    accountSid: sid, authToken: auth, publicUrl, client, register: role.worker,
+    accountSid: sid, authToken: auth, publicUrl, client, register: role.worker, ...(env.TWILIO_API_BASE ? { apiBaseUrl: env.TWILIO_API_BASE } : {}),
     from: { ...(env.TWILIO_SMS_FROM ? { sms: env.TWILIO_SMS_FROM } : {}), ...(env.TWILIO_WHATSAPP_FROM ? { whatsapp: env.TWILIO_WHATSAPP_FROM } : {}) },
     log: (m) => process.stderr.write(`agentd: twilio: ${m}\n`),
   });

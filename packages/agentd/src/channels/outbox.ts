@@ -73,3 +73,26 @@ export const outbox = {
     return changes;
   },
 };
+
+/**
+ * Delivery statuses in the order a message moves through them (Twilio's vocabulary; `sending` is the
+ * outbox's own "about to call the provider"). Terminal outcomes share the top ranks; `read` follows
+ * `delivered` on WhatsApp. Unknown statuses rank as terminal.
+ */
+const RANK: Record<string, number> = { sending: 0, accepted: 1, scheduled: 1, queued: 1, sent: 2, delivered: 3, undelivered: 3, failed: 3, canceled: 3, read: 4 };
+const rankOf = (status: string) => RANK[status] ?? 3;
+
+/**
+ * Like `outbox.byExternalId`, but a status only moves forward: callbacks arrive out of order and may
+ * be replayed, so `sent` after `delivered` (or the same status twice) changes nothing. Returns the
+ * rows changed.
+ */
+export async function advanceByExternalId(db: Db, channel: string, externalId: string, status: string, detail: string | null, now: number): Promise<number> {
+  const lower = Object.keys(RANK).filter((s) => RANK[s]! < rankOf(status));
+  if (!lower.length) return 0;
+  const { changes } = await db.run(
+    `UPDATE os_outbox SET status = ?, detail = COALESCE(?, detail), updated_at = ? WHERE channel = ? AND external_id = ? AND status IN (${lower.map(() => "?").join(", ")})`,
+    [status, detail, now, channel, externalId, ...lower],
+  );
+  return changes;
+}

@@ -1,0 +1,138 @@
+import { type Context, Hono } from "hono";
+import twilio from "twilio";
+import { approvals, eventName } from "../../agent/approvals.ts";
+import type { Agentd } from "../../app.ts";
+import type { Attachment } from "../../blobs/index.ts";
+import { advanceByExternalId, outbox } from "../outbox.ts";
+import { downloadMedia, type MediaOptions, TwilioMediaError } from "./media.ts";
+import { Recent } from "./recent.ts";
+import type { TwilioChannelName } from "./send.ts";
+
+const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+const DECISION = /^\s*(YES|NO|Y|N|APPROVE|DENY)\s+([A-Za-z0-9]{4,8})\s*[.!]?\s*$/i;
+const PAIRING = /^\s*(?:\/start|pair)\s+[A-Za-z0-9]{6,12}\s*$/i;
+/** More than Twilio sends (10 per MMS); a forged NumMedia cannot make us loop. */
+const MAX_MEDIA = 10;
+
+type Params = Record<string, string | string[]>;
+
+export interface WebhookOptions {
+  accountSid: string;
+  authToken: string;
+  publicUrl: string;
+  /** The status callback URL (publicUrl + "/status"): Twilio signs that exact URL. */
+  statusUrl: string;
+  media: MediaOptions;
+  /** Sends a short answer (instructions, a pairing confirmation) keyed by the inbound message: durable when a tenant is known. */
+  tell(tenantId: string | null, channel: TwilioChannelName, to: string, text: string, key: string): Promise<void>;
+  log(message: string, error?: unknown): void;
+}
+
+/**
+ * Twilio's two webhooks, each form-encoded and signed with X-Twilio-Signature over its exact URL:
+ * inbound messages at the public URL, delivery statuses at <public URL>/status. Anything not signed
+ * by this account's auth token, or naming another AccountSid, is refused with 403. Redeliveries and
+ * replays are answered 200 with nothing done (so Twilio stops retrying).
+ */
+export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
+  const recent = new Recent();
+  const webhook = new Hono();
+  const twiml = (c: Context) => c.body(EMPTY_TWIML, 200, { "content-type": "text/xml; charset=utf-8" });
+
+  webhook.post("*", async (c) => {
+    const raw = await c.req.text();
+    const params: Params = {};
+    for (const [k, v] of new URLSearchParams(raw)) {
+      const prev = params[k];
+      params[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
+    const isStatus = new URL(c.req.url).pathname.endsWith("/status");
+    const signature = c.req.header("x-twilio-signature");
+    const url = (isStatus ? o.statusUrl : o.publicUrl) + new URL(c.req.url).search;
+    if (!signature || !twilio.validateRequest(o.authToken, signature, url, params)) return c.text("forbidden", 403);
+    if (params.AccountSid !== o.accountSid) return c.text("forbidden", 403);
+    const one = (k: string) => (typeof params[k] === "string" ? (params[k] as string) : undefined);
+    const sid = one("MessageSid") ?? one("SmsMessageSid") ?? one("SmsSid");
+    if (!sid) return c.text("MessageSid is required", 400);
+    const token = c.req.header("i-twilio-idempotency-token");
+    const keys = [`${isStatus ? "status" : "in"}:${sid}:${isStatus ? (one("MessageStatus") ?? one("SmsStatus") ?? "") : ""}`, ...(token ? [`token:${token}`] : [])];
+    if (isStatus) {
+      await recent.once(keys, () => status(sid, one));
+      return twiml(c);
+    }
+    const from = one("From");
+    if (!from) return c.text("From is required", 400);
+    await recent.once(keys, () => inbound(sid, from, one));
+    return twiml(c);
+  });
+
+  /** A delivery status: the outbox row only moves forward, so replays and late callbacks change nothing. */
+  async function status(sid: string, one: (k: string) => string | undefined): Promise<void> {
+    const st = (one("MessageStatus") ?? one("SmsStatus") ?? "").toLowerCase();
+    if (!st) return;
+    const channel: TwilioChannelName = (one("From") ?? one("To") ?? "").startsWith("whatsapp:") ? "whatsapp" : "sms";
+    const code = one("ErrorCode") || null;
+    const changed = await advanceByExternalId(app.db, channel, sid, st, code, Date.now());
+    if (changed && (st === "failed" || st === "undelivered")) o.log(`message ${sid} ${st}${code ? ` (error ${code}: https://www.twilio.com/docs/api/errors/${code})` : ""}`);
+  }
+
+  async function inbound(sid: string, from: string, one: (k: string) => string | undefined): Promise<void> {
+    const channel: TwilioChannelName = from.startsWith("whatsapp:") ? "whatsapp" : "sms";
+    const text = one("Body") ?? "";
+    const answerKey = `twilio-in:${sid}`;
+    const tenantId = await app.tenants.tenantOf(channel, from);
+    const scope = tenantId ? app.tenants.scope(tenantId) : null;
+    // Something we already answered (a pairing, a refused decision): a replay answers nothing and starts nothing.
+    if (scope && (await outbox.parts(scope, answerKey)).length) return;
+
+    const decision = DECISION.exec(text);
+    if (decision && scope) {
+      const code = (decision[2] as string).toUpperCase();
+      const pending = await approvals.byCode(scope, code);
+      if (pending) {
+        const choice = /^(YES|Y|APPROVE)$/i.test(decision[1] as string) ? "once" : "deny";
+        try {
+          await approvals.decide(scope, pending.id, choice, `${channel}:${from}`, Date.now(), async (runId, ev) => {
+            await app.kernel.sendEvent(runId, eventName(pending.id), ev, { eventId: pending.id });
+          });
+        } catch (e) {
+          await o.tell(tenantId, channel, from, `That approval can no longer be decided (${e instanceof Error ? e.message : String(e)}).`, answerKey);
+        }
+        return;
+      }
+      // A replay of a decision already made (or a second answer): first wins, nothing more to do.
+      const decided = await scope.get<{ id: string }>("SELECT id FROM os_approvals WHERE tenant_id = $tenant AND code = ? AND status <> 'pending'", [code]);
+      if (decided) return;
+    }
+
+    // Media only for paired senders: an unknown number gets instructions, and nothing of it is kept.
+    let note = "";
+    const attachments: Attachment[] = [];
+    if (tenantId && !PAIRING.test(text)) {
+      const count = Math.min(Number.parseInt(one("NumMedia") ?? "0", 10) || 0, MAX_MEDIA);
+      for (let i = 0; i < count; i++) {
+        const mediaUrl = one(`MediaUrl${i}`);
+        if (!mediaUrl) continue;
+        try {
+          const { data, mime } = await downloadMedia(mediaUrl, o.media);
+          attachments.push(await app.blobs.put(tenantId, data, { mime: mime ?? one(`MediaContentType${i}`) ?? "application/octet-stream", source: "twilio" }));
+        } catch (e) {
+          // Transient (network, 5xx): fail the webhook so Twilio retries. Permanent: keep the message, say what was dropped.
+          if (!(e instanceof TwilioMediaError) || !e.permanent) throw e;
+          o.log(`media ${i} of ${sid} not kept: ${e.message}`);
+          note += `\n[an attachment was not kept: ${e.message}]`;
+        }
+      }
+    }
+
+    const outcome = await app.inbox.fromIdentity({
+      channel, externalId: from, conversation: from, text: text + note, sourceKey: `twilio:${sid}`,
+      ...(one("ProfileName") ? { display: one("ProfileName") as string } : {}),
+      ...(attachments.length ? { attachments } : {}),
+    });
+    if (outcome.kind === "turn") return;
+    await o.tell(outcome.kind === "paired" ? outcome.tenantId : null, channel, from, outcome.reply, answerKey);
+  }
+
+  return webhook;
+}
