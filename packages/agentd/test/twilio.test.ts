@@ -1,55 +1,13 @@
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { describe, test } from "node:test";
 import twilio from "twilio";
 import { approvals } from "../src/agent/approvals.ts";
 import { policies } from "../src/agent/policy.ts";
-import { splitText, twilioChannel, twilioClient } from "../src/channels/twilio/index.ts";
+import { splitText } from "../src/channels/twilio/index.ts";
 import { sessions } from "../src/sessions/store.ts";
 import { waitFor } from "./support/api.ts";
-import { testAgentd } from "./support/app.ts";
 import { BACKENDS } from "./support/backends.ts";
-import { startTwilioServer } from "./support/twilio-server.ts";
-
-const PUBLIC_URL = "https://agent.example.test/channels/twilio";
-const SMS_FROM = "+15550009999";
-const WA_FROM = "whatsapp:+15550008888";
-
-let n = 0;
-const msgSid = () => `SM${(++n).toString(16).padStart(32, "0")}`;
-
-async function setup(t: { after(fn: () => unknown): void }, b: (typeof BACKENDS)[number]) {
-  const tw = await startTwilioServer();
-  t.after(() => tw.close());
-  const ta = await testAgentd(t, b);
-  const client = twilioClient(tw.accountSid, tw.authToken, { apiBaseUrl: tw.url, maxRetryDelay: 50 });
-  const ch = twilioChannel(ta.app, { accountSid: tw.accountSid, authToken: tw.authToken, from: { sms: SMS_FROM, whatsapp: WA_FROM }, publicUrl: PUBLIC_URL, client, log: () => {} });
-  /** Posts an inbound message the way Twilio does, signed with the account's auth token unless `signature` is given. */
-  const inbound = async (from: string, body: string, o: { sid?: string; signature?: string; extra?: Record<string, string>; token?: string } = {}) => {
-    const params: Record<string, string> = {
-      ToCountry: "US", SmsMessageSid: o.sid ?? msgSid(), NumMedia: "0", SmsSid: "", Body: body, From: from,
-      To: from.startsWith("whatsapp:") ? WA_FROM : SMS_FROM, AccountSid: tw.accountSid, NumSegments: "1", ApiVersion: "2010-04-01",
-      ...o.extra,
-    };
-    params.MessageSid = params.SmsMessageSid as string;
-    params.SmsSid = params.SmsMessageSid as string;
-    const signature = o.signature ?? twilio.getExpectedTwilioSignature(tw.authToken, PUBLIC_URL, params);
-    const res = await ch.webhook.request(PUBLIC_URL, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature, "i-twilio-idempotency-token": o.token ?? randomUUID() },
-      body: new URLSearchParams(params).toString(),
-    });
-    return { status: res.status, text: await res.text(), sid: params.MessageSid };
-  };
-  const pair = async (from: string, channel = from.startsWith("whatsapp:") ? "whatsapp" : "sms") => {
-    const { code } = await ta.app.tenants.createPairingCode(ta.tenantId);
-    const r = await inbound(from, `pair ${code}`);
-    assert.equal(r.status, 200);
-    assert.equal(await ta.app.tenants.tenantOf(channel, from), ta.tenantId);
-  };
-  const turns = async () => (await ta.app.kernel.listRuns({})).length;
-  return { ...ta, tw, ch, inbound, pair, turns };
-}
+import { PUBLIC_URL, SMS_FROM, setup, WA_FROM } from "./support/twilio-rig.ts";
 
 describe("splitText", () => {
   test("splits at safe boundaries and never over the limit", () => {
