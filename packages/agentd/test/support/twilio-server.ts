@@ -39,6 +39,11 @@ export interface TwilioServer {
   report(sid: string, status: string, errorCode?: string): Promise<number>;
   /** Serves bytes as a media file of a message; returns the MediaUrl Twilio would put in the webhook (on api.twilio.com). */
   addMedia(data: Uint8Array, mime: string): string;
+  /**
+   * Called for each authenticated media request and each accepted message (recorded, not yet answered):
+   * a crash test kills agentd here, inside the download or the API call.
+   */
+  intercept?: (call: TwilioCall) => void | Promise<void>;
   /** Requests the storage origin got (the redirect target of media URLs), with their Authorization header if any. */
   storageCalls: { path: string; authorization: string | undefined }[];
   close(): Promise<void>;
@@ -123,6 +128,7 @@ export async function startTwilioServer(opts: { accountSid?: string; authToken?:
     if (mediaPath && req.method === "GET") {
       if (!authentic || mediaPath[1] !== accountSid) return reply(401, twErr(401, 20003, "Authenticate"));
       if (!media.has(mediaPath[2] as string)) return reply(404, twErr(404, 20404, "The requested resource was not found"));
+      await server.intercept?.(call);
       // Like Twilio: a redirect to a short-lived URL on storage that needs (and must get) no credentials.
       call.status = 307;
       res.writeHead(307, { location: `${storageUrl}/${mediaPath[2]}` });
@@ -156,6 +162,7 @@ export async function startTwilioServer(opts: { accountSid?: string; authToken?:
     if (body.length > limit) return reply(400, twErr(400, 21617, `The concatenated message body exceeds the ${limit} character limit`));
     const sent: SentMessage = { sid: sidOf("SM"), to, from, body, at: Date.now(), ...(form.StatusCallback ? { statusCallback: form.StatusCallback } : {}) };
     server.messages.push(sent);
+    await server.intercept?.(call);
     if (dropNext) {
       // Accepted, but the client never hears so: what a crash or a cut connection inside the call looks like.
       dropNext = false;
