@@ -10,6 +10,7 @@ import { approvals } from "../src/agent/approvals.ts";
 import { policies } from "../src/agent/policy.ts";
 import { outbox } from "../src/channels/outbox.ts";
 import { downloadMedia, mediaUrl, TwilioMediaError } from "../src/channels/twilio/index.ts";
+import { Recent } from "../src/channels/twilio/recent.ts";
 import { sessions } from "../src/sessions/store.ts";
 import { BACKENDS } from "./support/backends.ts";
 import { PUBLIC_URL, SMS_FROM, setup } from "./support/twilio-rig.ts";
@@ -206,4 +207,27 @@ test("mediaUrl: only Twilio's API origin over https, only this account, rebased 
   assert.equal(got.mime, "audio/ogg");
   await assert.rejects(downloadMedia(url, { accountSid: tw.accountSid, authToken: "wrong", apiBaseUrl: tw.url }), /HTTP 401/);
   assert.ok(twilio.validateRequest);
+});
+
+test("Recent: a retry during the first attempt waits for it; after success it does nothing; after a failure it runs", async () => {
+  const recent = new Recent(2);
+  let runs = 0;
+  let release!: () => void;
+  const first = recent.once(["a"], async () => {
+    runs++;
+    await new Promise<void>((r) => (release = r));
+  });
+  const retry = recent.once(["a"], async () => void runs++);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(runs, 1, "the retry waits while the first attempt runs");
+  release();
+  assert.deepEqual([await first, await retry], [true, false]);
+  assert.equal(runs, 1);
+  await assert.rejects(recent.once(["b"], async () => { runs++; throw new Error("boom"); }));
+  assert.equal(await recent.once(["b"], async () => void runs++), true, "a failed attempt is forgotten");
+  assert.equal(await recent.once(["x", "b"], async () => void runs++), false, "any known key is enough");
+  await recent.once(["c"], async () => {});
+  await recent.once(["d"], async () => {});
+  assert.equal(await recent.once(["a"], async () => void runs++), true, "bounded: the oldest keys are forgotten");
+  assert.equal(runs, 4);
 });
