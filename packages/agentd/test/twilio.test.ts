@@ -33,6 +33,8 @@ for (const b of BACKENDS) {
       assert.equal(forged.status, 403);
       const otherToken = await inbound("+15550001111", "hi", { signature: twilio.getExpectedTwilioSignature("not-the-token", PUBLIC_URL, { Body: "hi" }) });
       assert.equal(otherToken.status, 403);
+      const otherAccount = await inbound("+15550001111", "hi", { extra: { AccountSid: "AC00000000000000000000000000000000" } });
+      assert.equal(otherAccount.status, 403, "signed right, but for another account");
       assert.equal(await turns(), 0);
       assert.equal(tw.messages.length, before);
       assert.equal((await sessions.latest(app.tenants.scope(tenantId))), null, "no session, no message");
