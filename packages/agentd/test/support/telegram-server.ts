@@ -40,8 +40,22 @@ export interface TelegramServer {
   webhook: { url: string; secret_token?: string } | null;
   /** How many calls flood control refused with 429. */
   floodRefusals: number;
+  /** Registers a file the bot can fetch (getFile, then GET /file/bot<token>/<file_path>); put its ids in an update. */
+  addFile(bytes: Uint8Array, opts?: { extension?: string }): TelegramFile;
+  /** Every file download, by file_path, in order. */
+  downloads: string[];
   close(): Promise<void>;
 }
+
+export interface TelegramFile {
+  file_id: string;
+  file_unique_id: string;
+  file_size: number;
+  file_path: string;
+}
+
+/** The largest file Telegram lets a bot download (getFile refuses bigger ones). */
+const MAX_DOWNLOAD = 20 * 1024 * 1024;
 
 const MAX_TEXT = 4096;
 const BOT = { id: 7000001, is_bot: true, first_name: "Agentd Test", username: "agentd_test_bot", can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false };
@@ -58,6 +72,7 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
   let nextMessageId = 1;
   let nextUpdateId = 1000;
   const flood = new Map<string, number[]>();
+  const files = new Map<string, { file: TelegramFile; bytes: Uint8Array }>();
 
   const server: TelegramServer = {
     apiRoot: "",
@@ -81,6 +96,16 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
     },
     webhook: null,
     floodRefusals: 0,
+    addFile(bytes, opts = {}) {
+      const n = files.size + 1;
+      const file: TelegramFile = {
+        file_id: `FILE-${n}-${Math.random().toString(36).slice(2, 10)}`, file_unique_id: `U${n}`, file_size: bytes.byteLength,
+        file_path: `documents/file_${n}.${opts.extension ?? "bin"}`,
+      };
+      files.set(file.file_id, { file, bytes });
+      return file;
+    },
+    downloads: [],
     close: () =>
       new Promise<void>((resolve) => {
         for (const w of waiters) w();
@@ -95,6 +120,15 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const raw = await readBody(req);
+    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(new URL(req.url ?? "/", "http://x").pathname);
+    if (download) {
+      // Like Telegram's file server: plain bytes, 404 without a JSON body for anything unknown.
+      const file = download[1] === token ? [...files.values()].find((f) => f.file.file_path === download[2]) : undefined;
+      if (req.method !== "GET" || !file) return void res.writeHead(404).end();
+      server.downloads.push(file.file.file_path);
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(file.bytes.byteLength) });
+      return void res.end(file.bytes);
+    }
     const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(new URL(req.url ?? "/", "http://x").pathname);
     if (!m) return fail(res, 404, "Not Found");
     if (m[1] !== token) return fail(res, 401, "Unauthorized");
@@ -176,6 +210,12 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
         return ok(res, true);
       case "getUpdates":
         return ok(res, await getUpdates(params, req));
+      case "getFile": {
+        const f = files.get(String(params.file_id ?? ""));
+        if (!f) return fail(res, 400, "Bad Request: invalid file_id");
+        if (f.file.file_size > MAX_DOWNLOAD) return fail(res, 400, "Bad Request: file is too big");
+        return ok(res, f.file);
+      }
       default:
         return fail(res, 404, "Not Found: method not found");
     }

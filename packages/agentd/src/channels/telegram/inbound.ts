@@ -1,7 +1,10 @@
 import type { Bot } from "grammy";
 import type { Agentd } from "../../app.ts";
 import { approvals, eventName, type ApprovalChoice } from "../../agent/approvals.ts";
+import { MediaTooLargeError } from "../../blobs/local.ts";
 import { UNPAIRED_REPLY } from "../../sessions/inbox.ts";
+import { sessions } from "../../sessions/store.ts";
+import { downloadMedia, mediaOf, TELEGRAM_API_ROOT, tooLargeReply } from "./media.ts";
 import type { Typing } from "./typing.ts";
 
 export interface InboundDeps {
@@ -10,12 +13,17 @@ export interface InboundDeps {
   channel: string;
   typing: Typing;
   onError: (e: unknown) => void;
+  /** The Bot API root files are downloaded from (the same as the API's; Telegram's by default). */
+  apiRoot?: string | undefined;
 }
+
+const MEDIA: ["message:photo", "message:voice", "message:audio", "message:document", "message:video", "message:video_note"] =
+  ["message:photo", "message:voice", "message:audio", "message:document", "message:video", "message:video_note"];
 
 const CHOICES: Record<ApprovalChoice, string> = { once: "Approved once.", always: "Approved, and always from now on.", deny: "Denied." };
 
 /** Messages into the inbox (persisted before the update is acknowledged), pairing, approval buttons. */
-export function handleInbound(bot: Bot, { app, channel, typing, onError }: InboundDeps): void {
+export function handleInbound(bot: Bot, { app, channel, typing, onError, apiRoot }: InboundDeps): void {
   bot.on("message:text", async (ctx) => {
     const from = ctx.from;
     const text = ctx.message.text;
@@ -31,10 +39,54 @@ export function handleInbound(bot: Bot, { app, channel, typing, onError }: Inbou
     await ctx.reply(out.reply).catch(onError);
   });
 
-  // Photos, voice notes, documents: not read yet, and said so rather than ignored.
+  // Photos, voice notes, audio, documents, videos: into the blob store, then into the inbox with the
+  // caption as text. Downloaded before the message is persisted, and both before the update is
+  // acknowledged: a failed download throws, and Telegram delivers the update again.
+  bot.on(MEDIA, async (ctx) => {
+    const from = ctx.from;
+    const conversation = String(ctx.chat.id);
+    const sourceKey = `tg:${ctx.update.update_id}`;
+    const identity = {
+      channel, externalId: String(from.id), conversation, text: ctx.message.caption ?? "", sourceKey,
+      ...(from.username ? { display: from.username } : {}),
+    };
+    const tenantId = await app.tenants.tenantOf(channel, String(from.id));
+    // Someone unknown: instructions (or a pairing by caption), and their file is never fetched.
+    if (!tenantId) {
+      const out = await app.inbox.fromIdentity(identity);
+      if (out.kind !== "turn") await ctx.reply(out.reply).catch(onError);
+      return;
+    }
+    const scope = app.tenants.scope(tenantId);
+    const session = await sessions.find(scope, channel, conversation);
+    const seen = session ? await sessions.bySource(scope, session.id, sourceKey) : null;
+    let attachments = seen?.attachments ?? [];
+    if (!seen) {
+      const limit = app.config.maxMediaBytes;
+      const media = mediaOf(ctx.message, limit);
+      if (!media) return; // the filter guarantees one; nothing to store otherwise
+      try {
+        const data = await downloadMedia(bot, apiRoot ?? TELEGRAM_API_ROOT, media, limit);
+        attachments = [await app.blobs.put(tenantId, data, { mime: media.mime, ...(media.name ? { name: media.name } : {}), source: sourceKey })];
+      } catch (e) {
+        if (!MediaTooLargeError.is(e)) throw e;
+        // Retrying can't help: say so, and acknowledge without a turn.
+        return void (await ctx.reply(tooLargeReply(e)).catch(onError));
+      }
+    }
+    // A redelivery finds its message (and blob) already stored: no second download, blob or turn.
+    const out = await app.inbox.fromIdentity({ ...identity, attachments });
+    if (out.kind === "turn") {
+      if (!out.received.duplicate) typing.start(conversation);
+      return;
+    }
+    await ctx.reply(out.reply).catch(onError);
+  });
+
+  // Stickers, locations, contacts, …: not read, and said so rather than ignored.
   bot.on("message", async (ctx) => {
     const known = await app.tenants.tenantOf(channel, String(ctx.from.id));
-    await ctx.reply(known ? "I can only read text messages for now." : UNPAIRED_REPLY).catch(onError);
+    await ctx.reply(known ? "I can read text, photos, voice notes and documents, but not this kind of message." : UNPAIRED_REPLY).catch(onError);
   });
 
   bot.on("callback_query:data", async (ctx) => {

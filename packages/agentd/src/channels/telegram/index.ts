@@ -46,7 +46,7 @@ export function telegramChannel(app: Agentd, opts: TelegramOptions): TelegramCha
   const channel = opts.channel ?? TELEGRAM;
   honourRetryAfter(bot, opts.maxRetryAfter ?? 60);
   const typing = typingIndicator(bot, opts.maxTypingMs ?? 120_000, onError);
-  handleInbound(bot, { app, channel, typing, onError });
+  handleInbound(bot, { app, channel, typing, onError, apiRoot: opts.apiRoot });
 
   let ready: Promise<void> | null = null;
   const init = () => (ready ??= bot.init().catch((e: unknown) => {
