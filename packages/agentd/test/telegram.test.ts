@@ -173,11 +173,12 @@ for (const b of BACKENDS) {
       assert.equal((await approvals.get(scope, pending.id))?.status, "approved");
     });
 
-    test("a photo gets a short answer and no turn", async (t) => {
+    test("a sticker gets a short answer and no turn (photos and voice notes: telegram-media.test.ts)", async (t) => {
       const { model, tg, post, pair } = await setup(t);
       await pair(ALICE);
-      await post({ update_id: updateId++, message: { message_id: 9, date: 0, chat: { id: ALICE.id, type: "private" }, from: ALICE, photo: [{ file_id: "f", file_unique_id: "u", width: 1, height: 1 }] } });
-      assert.match(sentTo(tg, ALICE.id).at(-1)!.params.text, /only read text/);
+      const sticker = { file_id: "f", file_unique_id: "u", type: "regular", width: 1, height: 1, is_animated: false, is_video: false };
+      assert.equal((await post({ update_id: updateId++, message: { message_id: 9, date: 0, chat: { id: ALICE.id, type: "private" }, from: ALICE, sticker } })).status, 200);
+      assert.match(sentTo(tg, ALICE.id).at(-1)!.params.text, /not this kind of message/);
       assert.equal(model.calls, 0);
     });
 
