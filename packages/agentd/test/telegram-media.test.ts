@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, test } from "node:test";
+import { telegramChannel } from "../src/channels/telegram/index.ts";
+import { UNPAIRED_REPLY } from "../src/sessions/inbox.ts";
+import { sessions } from "../src/sessions/store.ts";
+import { testAgentd } from "./support/app.ts";
+import { BACKENDS } from "./support/backends.ts";
+import { startTelegramServer, type TelegramFile, type TelegramServer } from "./support/telegram-server.ts";
+import { until } from "./support/wait.ts";
+
+const SECRET = "hook-secret-media";
+const ALICE = { id: 601, is_bot: false, first_name: "Alice", username: "alice" };
+const MALLORY = { id: 666, is_bot: false, first_name: "Mallory" };
+
+/** Whether the model step puts images in (the one-line change in turn.ts); until then they reach the model as notes. */
+const TURN_WIRED = readFileSync(new URL("../src/agent/turn.ts", import.meta.url), "utf8").includes("withMedia(");
+
+/** Distinct bytes per file, so a test can tell which size of a photo was stored. */
+const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) % 256));
+
+let updateId = 5000;
+const mediaUpdate = (from: { id: number; first_name: string }, fields: Record<string, unknown>, update_id = updateId++) => ({
+  update_id,
+  message: { message_id: update_id, date: Math.floor(Date.now() / 1000), chat: { id: from.id, type: "private", first_name: from.first_name }, from, ...fields },
+});
+const photoSize = (f: TelegramFile, side: number, size: number | undefined = f.file_size) => ({
+  file_id: f.file_id, file_unique_id: f.file_unique_id, width: side, height: side, ...(size === undefined ? {} : { file_size: size }),
+});
+
+const sentTo = (tg: TelegramServer, chatId: number) => tg.callsOf("sendMessage").filter((c) => String(c.params.chat_id) === String(chatId));
+const userOf = (body: any) => body.messages.filter((m: any) => m.role === "user").at(-1);
+const textOf = (m: any): string => (typeof m.content === "string" ? m.content : m.content.filter((p: any) => p.type === "text").map((p: any) => p.text).join("\n"));
+const imageUrls = (m: any): string[] => (Array.isArray(m.content) ? m.content.filter((p: any) => p.type === "image_url").map((p: any) => p.image_url.url) : []);
+
+for (const b of BACKENDS) {
+  describe(`telegram media (${b.name})`, () => {
+    async function setup(t: { after(fn: () => unknown): void }, opts: Parameters<typeof testAgentd>[2] = {}) {
+      const tg = await startTelegramServer();
+      t.after(() => tg.close());
+      const env = await testAgentd(t, b, opts);
+      const ch = telegramChannel(env.app, { token: tg.token, secretToken: SECRET, apiRoot: tg.apiRoot });
+      env.app.channels.register(ch.adapter);
+      t.after(() => ch.close());
+      const post = (update: object) =>
+        ch.webhook.request("/", { method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": SECRET }, body: JSON.stringify(update) });
+      const { code } = await env.app.tenants.createPairingCode(env.tenantId);
+      assert.equal((await post(mediaUpdate(ALICE, { text: `/start ${code}` }))).status, 200);
+      const scope = env.app.tenants.scope(env.tenantId);
+      const userMessages = async () => {
+        const s = await sessions.find(scope, "telegram", String(ALICE.id));
+        return s ? (await sessions.history(scope, s.id)).filter((m) => m.role === "user") : [];
+      };
+      const blobRows = () => scope.all<{ id: string; source: string }>("SELECT id, source FROM os_blobs WHERE tenant_id = $tenant");
+      return { ...env, tg, post, userMessages, blobRows };
+    }
+
+    test("a photo with a caption: the largest size is stored, the message carries it, the model gets it; a redelivery changes nothing", async (t) => {
+      const { app, model, tg, post, userMessages, blobRows, tenantId } = await setup(t);
+      const small = tg.addFile(bytes(100, 1), { extension: "jpg" });
+      const large = tg.addFile(bytes(5000, 2), { extension: "jpg" });
+      model.script({ text: "A nice picture." });
+      const u = mediaUpdate(ALICE, { photo: [photoSize(small, 90), photoSize(large, 800)], caption: "what is in this photo?" });
+      assert.equal((await post(u)).status, 200);
+      assert.deepEqual(tg.downloads, [large.file_path]);
+
+      // 200 means persisted: the message and its blob are there already.
+      const [m] = await userMessages();
+      assert.equal(m?.content, "what is in this photo?");
+      assert.equal(m?.attachments?.length, 1);
+      const a = m!.attachments![0]!;
+      assert.deepEqual({ kind: a.kind, mime: a.mime, size: a.size }, { kind: "image", mime: "image/jpeg", size: 5000 });
+      const blob = await app.blobs.get(tenantId, a.id);
+      assert.deepEqual(Buffer.from(blob!.data), bytes(5000, 2));
+      assert.deepEqual((await blobRows()).map((r) => r.source), [`tg:${u.update_id}`]);
+
+      await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "A nice picture."), "the reply");
+      assert.ok(tg.callsOf("sendChatAction").some((c) => c.params.action === "typing"));
+      const asked = userOf(model.requests.at(-1)!.body);
+      if (TURN_WIRED) {
+        assert.deepEqual(imageUrls(asked), [`data:image/jpeg;base64,${bytes(5000, 2).toString("base64")}`]);
+        assert.equal(textOf(asked), "what is in this photo?");
+      } else assert.equal(textOf(asked), `what is in this photo?\n[photo, image/jpeg, 5 KB, ${a.id}]`);
+
+      // Telegram delivers the same update again: no second download, blob, message or turn.
+      assert.equal((await post(u)).status, 200);
+      assert.equal((await post(u)).status, 200);
+      assert.deepEqual(tg.downloads, [large.file_path]);
+      assert.equal((await blobRows()).length, 1);
+      assert.equal((await userMessages()).length, 1);
+      await app.kernel.result(m!.runId!);
+      assert.equal(model.calls, 1);
+      assert.equal(sentTo(tg, ALICE.id).filter((c) => c.params.text === "A nice picture.").length, 1);
+    });
+
+    test("the largest photo size within the limit is taken; a document over the limit gets a polite reply, no download and no turn", async (t) => {
+      const { model, tg, post, userMessages, blobRows } = await setup(t, { config: { maxMediaBytes: 4000 } });
+      const fits = tg.addFile(bytes(3000, 3));
+      const tooBig = tg.addFile(bytes(6000, 4));
+      assert.equal((await post(mediaUpdate(ALICE, { photo: [photoSize(fits, 300), photoSize(tooBig, 900)] }))).status, 200);
+      assert.deepEqual(tg.downloads, [fits.file_path]);
+      await until(() => sentTo(tg, ALICE.id).find((c) => /^ok: /.test(c.params.text)), "the reply to the photo");
+
+      const doc = tg.addFile(bytes(6000, 5), { extension: "pdf" });
+      const before = tg.callsOf("getFile").length;
+      const r = await post(mediaUpdate(ALICE, { document: { file_id: doc.file_id, file_unique_id: doc.file_unique_id, file_name: "big.pdf", mime_type: "application/pdf", file_size: 6000 } }));
+      assert.equal(r.status, 200, "acknowledged: a redelivery could not help");
+      assert.equal(sentTo(tg, ALICE.id).at(-1)!.params.text, "That file is too large for me (6 KB); I can take files up to 4 KB.");
+      assert.equal(tg.callsOf("getFile").length, before, "not even asked for");
+      assert.equal((await userMessages()).length, 1);
+      assert.equal((await blobRows()).length, 1);
+
+      // Telegram's size missing (or wrong): the download itself stops at the limit.
+      const unsized = tg.addFile(bytes(6000, 6));
+      assert.equal((await post(mediaUpdate(ALICE, { photo: [photoSize(unsized, 900, undefined)] }))).status, 200);
+      assert.match(sentTo(tg, ALICE.id).at(-1)!.params.text, /too large for me/);
+      assert.equal((await userMessages()).length, 1);
+      assert.equal((await blobRows()).length, 1);
+      assert.equal(model.calls, 1);
+    });
+
+    test("an unpaired user's photo is not downloaded: they get the instructions", async (t) => {
+      const { model, tg, post, blobRows } = await setup(t);
+      const f = tg.addFile(bytes(500, 7));
+      assert.equal((await post(mediaUpdate(MALLORY, { photo: [photoSize(f, 100)], caption: "look" }))).status, 200);
+      assert.deepEqual(sentTo(tg, MALLORY.id).map((c) => c.params.text), [UNPAIRED_REPLY]);
+      assert.equal(tg.callsOf("getFile").length, 0);
+      assert.deepEqual(tg.downloads, []);
+      assert.equal((await blobRows()).length, 0);
+      assert.equal(model.calls, 0);
+    });
+
+    test("a voice note and a document reach the model as notes; a failed download is not acknowledged and stores nothing", async (t) => {
+      const { model, tg, post, userMessages, blobRows } = await setup(t);
+      const voice = tg.addFile(bytes(12 * 1024, 8), { extension: "oga" });
+      model.script({ text: "Heard you." });
+      await post(mediaUpdate(ALICE, { voice: { file_id: voice.file_id, file_unique_id: voice.file_unique_id, duration: 3, mime_type: "audio/ogg", file_size: voice.file_size } }));
+      await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "Heard you."), "the reply to the voice note");
+      const [m] = await userMessages();
+      assert.equal(m?.content, "");
+      assert.equal(textOf(userOf(model.requests.at(-1)!.body)), `[audio "voice-note.ogg", audio/ogg, 12 KB, ${m!.attachments![0]!.id}]`);
+
+      const doc = tg.addFile(Buffer.from("%PDF-1.4 tiny"), { extension: "pdf" });
+      model.script({ text: "Got the invoice." });
+      await post(mediaUpdate(ALICE, { document: { file_id: doc.file_id, file_unique_id: doc.file_unique_id, file_name: "invoice.pdf", mime_type: "application/pdf" }, caption: "file this" }));
+      await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "Got the invoice."), "the reply to the document");
+      const docMessage = (await userMessages()).at(-1)!;
+      assert.equal(textOf(userOf(model.requests.at(-1)!.body)), `file this\n[document "invoice.pdf", application/pdf, 13 B, ${docMessage.attachments![0]!.id}]`);
+
+      // Telegram can't give the file now (unknown file_id here): a 500, so Telegram delivers the update again.
+      const calls = model.calls;
+      const r = await post(mediaUpdate(ALICE, { document: { file_id: "no-such-file", file_unique_id: "x", file_name: "a.txt", mime_type: "text/plain", file_size: 10 } }));
+      assert.equal(r.status, 500);
+      assert.equal((await userMessages()).length, 2);
+      assert.equal((await blobRows()).length, 2);
+      assert.equal(model.calls, calls);
+    });
+  });
+}
