@@ -20,6 +20,7 @@ Commands:
   chat                  talk to the agent in the terminal, replies streamed token by token
   doctor                check the store, master key, model endpoint, channels and admin token
   tenants               list and create tenants, make API keys and pairing codes
+  bots                  add, list and remove tenants' own Telegram bots
   runs                  list runs, show one's journal, retry or cancel one
   schedules             list schedules with their next fire times
   migrate               apply the database migrations and report the schema versions
@@ -70,6 +71,9 @@ ${STORE_ENV}
   TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN   connect SMS / WhatsApp through Twilio, sending from
                         TWILIO_SMS_FROM and/or TWILIO_WHATSAPP_FROM; Twilio's webhook goes to
                         $AGENTD_PUBLIC_URL/channels/twilio (signatures are checked against it)
+  AGENTD_PUBLIC_URL     also where tenants' own Telegram bots (\`agentd bots\`) get their webhooks:
+                        $AGENTD_PUBLIC_URL/channels/telegram/<botId>; without it they are polled
+  TELEGRAM_BOTS_RESCAN_MS   how often workers look for tenant bots added or removed (default 10000)
 `,
 
   serve: `Usage: agentd serve [--data <dir>]
@@ -167,6 +171,43 @@ ${DATA}
 
 Environment:
 ${STORE_ENV}
+`,
+
+  bots: `Usage: agentd bots [list] [--tenant <id>]
+       agentd bots add --tenant <id> --token-stdin [--mode webhook|polling]
+       agentd bots remove --tenant <id> <botId>
+
+A tenant's own Telegram bot: people paired through it talk to that tenant only (its sessions and
+pairings are its own, apart from the deployment's TELEGRAM_BOT_TOKEN bot and other tenants' bots).
+
+  list                  the bots: id, tenant, @username, mode, created, webhook URL (all tenants'
+                        without --tenant)
+  add                   checks the token with Telegram (getMe), keeps it in the tenant's vault (under
+                        a reserved name no tool can read) and, in webhook mode, points Telegram at
+                        $AGENTD_PUBLIC_URL/channels/telegram/<botId> with a secret of its own
+  remove <botId>        removes Telegram's webhook, the bot, its secrets and the pairings made
+                        through it (its sessions stay)
+
+Options:
+  --tenant <id>         the tenant the bot belongs to
+  --token-stdin         read the token from stdin, e.g. \`pass tg/bot | agentd bots add ...\`
+                        (it stays out of the process list and the shell history)
+  --token <token>       the token as an argument (visible to other users of this machine: prefer
+                        --token-stdin or AGENTD_BOT_TOKEN)
+  --mode <mode>         webhook (needs AGENTD_PUBLIC_URL) or polling; default: webhook when
+                        AGENTD_PUBLIC_URL is set, else polling
+${DATA}
+
+Opens the store directly: no running agentd needed; a running one picks the change up by itself
+(a polling-mode bot within TELEGRAM_BOTS_RESCAN_MS). The same is offered over HTTP:
+POST, GET /v1/channels/telegram and DELETE /v1/channels/telegram/<botId>.
+
+Environment:
+${STORE_ENV}
+  AGENTD_BOT_TOKEN      the token, when neither --token-stdin nor --token is given (not
+                        TELEGRAM_BOT_TOKEN: that one is the deployment's own bot)
+  AGENTD_PUBLIC_URL     this agentd's public https URL, for webhook mode
+  TELEGRAM_API_ROOT     another Bot API server (a local one, or a stand-in in tests)
 `,
 
   runs: `Usage: agentd runs [--tenant <id>] [--status <status>] [--limit <n>]

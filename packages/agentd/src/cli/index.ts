@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   chat: async () => (await import("./chat.ts")).chat,
   doctor: async () => (await import("./doctor.ts")).doctor,
   tenants: async () => (await import("./tenants.ts")).tenants,
+  bots: async () => (await import("./bots.ts")).bots,
   runs: async () => (await import("./runs.ts")).runs,
   schedules: async () => (await import("./schedules.ts")).schedules,
   migrate: async () => (await import("./migrate.ts")).migrate,
