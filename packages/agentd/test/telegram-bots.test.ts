@@ -155,6 +155,12 @@ for (const b of BACKENDS) {
       assert.ok(!mode.text.includes(TOKEN_A));
       assert.equal((await s.call("GET", "/v1/channels/telegram")).body.bots.length, 0);
       assert.equal(s.tgA.calls.length, 0, "a refused request never reached Telegram");
+      // The deployment's own bot (TELEGRAM_BOT_TOKEN) is not a tenant's to add.
+      telegramBots(s.app, { apiRoot: s.apiRoot, publicUrl: s.server.url, deploymentToken: TOKEN_B });
+      const deployment = await s.call("POST", "/v1/channels/telegram", { body: { token: TOKEN_B } });
+      assert.equal(deployment.status, 409);
+      assert.match(deployment.body.error.message, /deployment's own bot/);
+      assert.equal(s.tgB.calls.length, 0);
     });
 
     test("webhook mode without AGENTD_PUBLIC_URL is refused; the default is then polling", async (t) => {

@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import type { Agentd } from "../app.ts";
 import { OsError } from "../tenancy/errors.ts";
 import { pollerLockFor, superviseTenantPolling } from "./telegram/bot-polling.ts";
-import { TENANT_BOTS_PATH, telegramBots } from "./telegram/bots.ts";
+import { botsOptionsFromEnv, TENANT_BOTS_PATH, telegramBots } from "./telegram/bots.ts";
 import { telegramChannel } from "./telegram/index.ts";
 import { describeBotError } from "./telegram/redact.ts";
 import { twilioChannel, twilioClient } from "./twilio/index.ts";
@@ -63,9 +63,7 @@ export function channelsFromEnv(app: Agentd, env: NodeJS.ProcessEnv, role: { api
  */
 function addTenantBots(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; worker: boolean }, out: ConfiguredChannels): { run(signal: AbortSignal): void; close(): void; count(): Promise<number> } {
   const log = (line: string) => process.stderr.write(`agentd: ${line}\n`);
-  const bots = telegramBots(app, {
-    ...(env.TELEGRAM_API_ROOT ? { apiRoot: env.TELEGRAM_API_ROOT } : {}), ...(env.AGENTD_PUBLIC_URL ? { publicUrl: env.AGENTD_PUBLIC_URL } : {}), log,
-  });
+  const bots = telegramBots(app, { ...botsOptionsFromEnv(env), log });
   if (role.worker) app.channels.addResolver(bots.resolver);
   if (role.api) out.mounts.push({ path: TENANT_BOTS_PATH, app: bots.webhook() });
   const rescanMs = Number(env.TELEGRAM_BOTS_RESCAN_MS) > 0 ? Number(env.TELEGRAM_BOTS_RESCAN_MS) : undefined;

@@ -1,6 +1,6 @@
 import { text } from "node:stream/consumers";
 import type { Agentd } from "../app.ts";
-import { type TenantBot, telegramBots } from "../channels/telegram/bots.ts";
+import { botsOptionsFromEnv, type TenantBot, telegramBots } from "../channels/telegram/bots.ts";
 import { type CommandInput, type Parsed, parseCommand, required } from "./args.ts";
 import { UsageError } from "./errors.ts";
 import { table, time } from "./format.ts";
@@ -57,11 +57,7 @@ export async function bots(input: CommandInput): Promise<number> {
 }
 
 function registry(app: Agentd, input: CommandInput) {
-  const env = input.env;
-  return telegramBots(app, {
-    ...(env.TELEGRAM_API_ROOT ? { apiRoot: env.TELEGRAM_API_ROOT } : {}), ...(env.AGENTD_PUBLIC_URL ? { publicUrl: env.AGENTD_PUBLIC_URL } : {}),
-    log: (line) => process.stderr.write(`agentd: ${line}\n`),
-  });
+  return telegramBots(app, { ...botsOptionsFromEnv(input.env), log: (line) => process.stderr.write(`agentd: ${line}\n`) });
 }
 
 function needTenant(tenant: string | undefined, sub: string): string {

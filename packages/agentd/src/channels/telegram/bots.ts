@@ -38,6 +38,8 @@ export interface TelegramBotsOptions {
   publicUrl?: string;
   /** Where failures of bots are reported, one line each, tokens redacted. */
   log?: (line: string) => void;
+  /** The deployment's own bot (TELEGRAM_BOT_TOKEN): not to be added to a tenant as well. */
+  deploymentToken?: string;
   /** More options for every bot's channel (tests shorten waits). */
   channel?: Partial<TelegramOptions>;
 }
@@ -57,15 +59,18 @@ const registries = new WeakMap<Agentd, TelegramBots>();
 export function telegramBots(app: Agentd, opts?: TelegramBotsOptions): TelegramBots {
   let r = registries.get(app);
   if (!r) {
-    r = new TelegramBots(app, opts ?? fromProcessEnv());
+    r = new TelegramBots(app, opts ?? botsOptionsFromEnv(process.env));
     registries.set(app, r);
   } else if (opts) r.configure(opts);
   return r;
 }
 
-function fromProcessEnv(): TelegramBotsOptions {
-  const env = process.env;
-  return { ...(env.TELEGRAM_API_ROOT ? { apiRoot: env.TELEGRAM_API_ROOT } : {}), ...(env.AGENTD_PUBLIC_URL ? { publicUrl: env.AGENTD_PUBLIC_URL } : {}) };
+/** The registry's settings from an environment: TELEGRAM_API_ROOT, AGENTD_PUBLIC_URL, TELEGRAM_BOT_TOKEN (the deployment's bot). */
+export function botsOptionsFromEnv(env: NodeJS.ProcessEnv): TelegramBotsOptions {
+  return {
+    ...(env.TELEGRAM_API_ROOT ? { apiRoot: env.TELEGRAM_API_ROOT } : {}), ...(env.AGENTD_PUBLIC_URL ? { publicUrl: env.AGENTD_PUBLIC_URL } : {}),
+    ...(env.TELEGRAM_BOT_TOKEN ? { deploymentToken: env.TELEGRAM_BOT_TOKEN } : {}),
+  };
 }
 
 /**
@@ -110,6 +115,8 @@ export class TelegramBots {
     const chosen: BotMode = mode ?? (publicUrl ? "webhook" : "polling");
     if (chosen === "webhook" && !publicUrl)
       throw badRequest('webhook mode needs AGENTD_PUBLIC_URL (the public https URL of this agentd) so Telegram knows where to call; set it, or add the bot with mode "polling"');
+    if (this.#opts.deploymentToken && token === this.#opts.deploymentToken.trim())
+      throw conflict("this is the deployment's own bot (TELEGRAM_BOT_TOKEN); a tenant needs a bot of its own, made with @BotFather");
     const tokenHash = createHash("sha256").update(token).digest("hex");
     const taken = await botRows.byTokenHash(app.db, tokenHash);
     if (taken)
