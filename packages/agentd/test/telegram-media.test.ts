@@ -91,6 +91,14 @@ for (const b of BACKENDS) {
       await app.kernel.result(m!.runId!);
       assert.equal(model.calls, 1);
       assert.equal(sentTo(tg, ALICE.id).filter((c) => c.params.text === "A nice picture.").length, 1);
+
+      // A redelivery while the first attempt is still downloading waits for it: one download, one blob.
+      const another = tg.addFile(bytes(3000, 9), { extension: "jpg" });
+      const v = mediaUpdate(ALICE, { photo: [photoSize(another, 600)] });
+      assert.deepEqual((await Promise.all([post(v), post(v), post(v)])).map((r) => r.status), [200, 200, 200]);
+      assert.deepEqual(tg.downloads, [large.file_path, another.file_path]);
+      assert.equal((await blobRows()).length, 2);
+      assert.equal((await userMessages()).length, 2);
     });
 
     test("the largest photo size within the limit is taken; a document over the limit gets a polite reply, no download and no turn", async (t) => {

@@ -1,4 +1,4 @@
-import type { Bot } from "grammy";
+import type { Bot, Context, Filter } from "grammy";
 import type { Agentd } from "../../app.ts";
 import { approvals, eventName, type ApprovalChoice } from "../../agent/approvals.ts";
 import { MediaTooLargeError } from "../../blobs/local.ts";
@@ -42,10 +42,25 @@ export function handleInbound(bot: Bot, { app, channel, typing, onError, apiRoot
   // Photos, voice notes, audio, documents, videos: into the blob store, then into the inbox with the
   // caption as text. Downloaded before the message is persisted, and both before the update is
   // acknowledged: a failed download throws, and Telegram delivers the update again.
+  // A redelivery arriving while the first attempt still downloads waits for it (in this process),
+  // then finds the stored message instead of downloading and storing the file a second time.
+  const inFlight = new Map<string, Promise<unknown>>();
   bot.on(MEDIA, async (ctx) => {
+    const sourceKey = `tg:${ctx.update.update_id}`;
+    const prior = inFlight.get(sourceKey);
+    if (prior) await prior.catch(() => {});
+    const attempt = handleMedia(ctx, sourceKey);
+    inFlight.set(sourceKey, attempt);
+    try {
+      await attempt;
+    } finally {
+      if (inFlight.get(sourceKey) === attempt) inFlight.delete(sourceKey);
+    }
+  });
+
+  async function handleMedia(ctx: Filter<Context, (typeof MEDIA)[number]>, sourceKey: string): Promise<void> {
     const from = ctx.from;
     const conversation = String(ctx.chat.id);
-    const sourceKey = `tg:${ctx.update.update_id}`;
     const identity = {
       channel, externalId: String(from.id), conversation, text: ctx.message.caption ?? "", sourceKey,
       ...(from.username ? { display: from.username } : {}),
@@ -81,7 +96,7 @@ export function handleInbound(bot: Bot, { app, channel, typing, onError, apiRoot
       return;
     }
     await ctx.reply(out.reply).catch(onError);
-  });
+  }
 
   // Stickers, locations, contacts, …: not read, and said so rather than ignored.
   bot.on("message", async (ctx) => {
