@@ -6,6 +6,7 @@ import { generateText } from "ai";
 import { withMedia } from "../src/agent/media.ts";
 import { historyMessages, type HistoryItem } from "../src/agent/prompt.ts";
 import { LocalBlobStore, MediaTooLargeError } from "../src/blobs/local.ts";
+import { loadConfig } from "../src/config.ts";
 import { sessions } from "../src/sessions/store.ts";
 import { served } from "./support/api.ts";
 import { testAgentd } from "./support/app.ts";
@@ -66,8 +67,10 @@ for (const b of BACKENDS) {
       assert.equal(readdirSync(join(place.dataDir, "blobs", tenantId)).length, 1);
       const rows = await app.tenants.scope(tenantId).all("SELECT id FROM os_blobs WHERE tenant_id = $tenant");
       assert.equal(rows.length, 1);
-      // The limit comes from the environment too.
+      // The limit comes from the environment too (20 MB unless set).
       assert.equal(new LocalBlobStore({ dir: place.dataDir, scope: (id) => app.tenants.scope(id) }).maxBytes, 20 * 1024 * 1024);
+      assert.equal(loadConfig({ AGENTD_ADMIN_TOKEN: "x", AGENTD_DATA: place.dataDir }).maxMediaBytes, 20 * 1024 * 1024);
+      assert.equal(loadConfig({ AGENTD_ADMIN_TOKEN: "x", AGENTD_DATA: place.dataDir, AGENTD_MAX_MEDIA_BYTES: "5000000" }).maxMediaBytes, 5_000_000);
     });
 
     test("a message carries its attachments; the turn's journal holds references, never bytes", async (t) => {
