@@ -17,7 +17,6 @@ const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR
 const OGG = new Uint8Array([0x4f, 0x67, 0x67, 0x53, 0, 2, ...Array.from({ length: 3000 }, (_, i) => i % 251)]);
 
 /** Whether the model step puts images in (the one-line change in turn.ts); until then images reach the model as notes. */
-const TURN_WIRED = readFileSync(new URL("../src/agent/turn.ts", import.meta.url), "utf8").includes("withMedia(");
 
 /** The user messages of a chat completion request, as the provider sent them. */
 const userMessages = (body: any): any[] => body.messages.filter((m: any) => m.role === "user");
@@ -103,10 +102,10 @@ for (const b of BACKENDS) {
       // the voice note as a note either way.
       const users = userMessages(model.requests.at(-1)!.body);
       assert.match(textOf(users.at(-2)), new RegExp(`^what is this\\?\\n(\\[photo "big.png", image/png, 195 KB, ${image.id}\\]\\n)?\\[audio "voice-note.ogg", audio/ogg, 3 KB, ${voice.id}\\]$`));
-      if (TURN_WIRED) assert.deepEqual(imageUrls(users.at(-2)), [`data:image/png;base64,${big.toString("base64")}`]);
+      assert.deepEqual(imageUrls(users.at(-2)), [`data:image/png;base64,${big.toString("base64")}`]);
     });
 
-    test("end to end: a turn's model call carries the image of its message", { skip: TURN_WIRED ? false : "turn.ts does not call withMedia yet" }, async (t) => {
+    test("end to end: a turn's model call carries the image of its message", async (t) => {
       const { app, model, tenantId } = await testAgentd(t, b);
       const image = await app.blobs.put(tenantId, PNG, { mime: "image/png" });
       const r = await app.inbox.receive({ tenantId, channel: "http", conversation: "c1", text: "what is this?", attachments: [image] });

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { telegramChannel } from "../src/channels/telegram/index.ts";
 import { UNPAIRED_REPLY } from "../src/sessions/inbox.ts";
@@ -14,7 +13,6 @@ const ALICE = { id: 601, is_bot: false, first_name: "Alice", username: "alice" }
 const MALLORY = { id: 666, is_bot: false, first_name: "Mallory" };
 
 /** Whether the model step puts images in (the one-line change in turn.ts); until then they reach the model as notes. */
-const TURN_WIRED = readFileSync(new URL("../src/agent/turn.ts", import.meta.url), "utf8").includes("withMedia(");
 
 /** Distinct bytes per file, so a test can tell which size of a photo was stored. */
 const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) % 256));
@@ -77,10 +75,8 @@ for (const b of BACKENDS) {
       await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "A nice picture."), "the reply");
       assert.ok(tg.callsOf("sendChatAction").some((c) => c.params.action === "typing"));
       const asked = userOf(model.requests.at(-1)!.body);
-      if (TURN_WIRED) {
-        assert.deepEqual(imageUrls(asked), [`data:image/jpeg;base64,${bytes(5000, 2).toString("base64")}`]);
-        assert.equal(textOf(asked), "what is in this photo?");
-      } else assert.equal(textOf(asked), `what is in this photo?\n[photo, image/jpeg, 5 KB, ${a.id}]`);
+      assert.deepEqual(imageUrls(asked), [`data:image/jpeg;base64,${bytes(5000, 2).toString("base64")}`]);
+      assert.equal(textOf(asked), "what is in this photo?");
 
       // Telegram delivers the same update again: no second download, blob, message or turn.
       assert.equal((await post(u)).status, 200);

@@ -25,13 +25,16 @@ export function toolSet(tools: Tool[]): ToolSet {
 }
 
 /**
- * One model call, streamed: each text delta is published to the run's stream as it arrives. Retries
- * belong to the kernel (durable, with backoff), so the SDK's own are off.
+ * One model call, streamed: each text delta is published to the run's stream as it arrives, and the
+ * text so far goes to `onText` (a channel's live view). Retries belong to the kernel (durable, with
+ * backoff), so the SDK's own are off.
  */
 export async function callModel(
   models: Models, req: { instructions: string; messages: ModelMessage[]; tools: ToolSet }, step: StepContext,
+  onText?: (textSoFar: string) => void,
 ): Promise<ModelResult> {
   step.publish({ t: "start", attempt: step.attempt });
+  onText?.("");
   const out: ModelResult = { text: "", calls: [], usage: { input: 0, output: 0 }, finish: "unknown" };
   try {
     const res = streamText({
@@ -43,6 +46,7 @@ export async function callModel(
         if (!part.text) continue;
         out.text += part.text;
         step.publish({ t: "text", d: part.text });
+        onText?.(out.text);
       } else if (part.type === "tool-call") {
         out.calls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
       } else if (part.type === "error") {

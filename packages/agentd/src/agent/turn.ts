@@ -5,10 +5,12 @@ import { approvals, callHash, eventName, type ApprovalEvent } from "./approvals.
 import { callModel, type ModelCall, toolSet } from "./call-model.ts";
 import { compact } from "./compact.ts";
 import { loadContext, type TurnContext } from "./context.ts";
+import type { LiveView } from "./delivery.ts";
 import type { AgentDeps } from "./deps.ts";
 import { NO_MODEL_HINT } from "./model.ts";
 import { policies, subjectOf } from "./policy.ts";
 import { historyMessages, instructions } from "./prompt.ts";
+import { withMedia } from "./media.ts";
 import { executeTool } from "./tool-call.ts";
 import { addUsage } from "./usage.ts";
 
@@ -40,9 +42,10 @@ export function turnWorkflow(deps: AgentDeps) {
     async (ctx, input) => {
       const scope = deps.tenants.scope(input.tenantId);
       const tc = await ctx.step("context", () => loadContext(deps, scope, input));
+      const live = liveHandle(deps, input, ctx.runId);
       let result: Omit<TurnOutput, "messageId">;
       try {
-        result = await loop(ctx, deps, input, tc);
+        result = await loop(ctx, deps, input, tc, live);
       } catch (e) {
         // A model that can't be used (bad key, unknown model) still gets the person an answer.
         const why = StepFailedError.is(e) ? e.message : e instanceof Error ? e.message : String(e);
@@ -55,7 +58,8 @@ export function turnWorkflow(deps: AgentDeps) {
       });
       await ctx.step("deliver", async (step) => {
         const session = await sessions.require(scope, input.sessionId);
-        await deps.channels.deliver({ tenantId: input.tenantId, session, kind: "reply", text: result.text, key: `reply:${step.runId}` });
+        await live.close();
+        await deps.channels.deliver({ tenantId: input.tenantId, session, kind: "reply", text: result.text, key: `reply:${step.runId}`, runId: step.runId });
       });
       if (deps.models && tc.compactFrom !== null) await compact(ctx, deps, input, tc.compactFrom);
       return { messageId: reply.messageId, ...result };
@@ -64,7 +68,43 @@ export function turnWorkflow(deps: AgentDeps) {
   );
 }
 
-async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc: TurnContext): Promise<Omit<TurnOutput, "messageId">> {
+/** The channel's live view of this turn, opened by the first model step that runs. */
+interface LiveHandle {
+  /** Opens the view (I/O: call it inside a step only). */
+  open(): Promise<LiveView | null>;
+  /** The view if open: for synchronous updates from the workflow body. */
+  readonly view: LiveView | null;
+  close(): Promise<void>;
+}
+
+/**
+ * The session's channel shows the turn as it works (typing, then the reply as it is written). Best
+ * effort and never journaled: a replayed turn opens a new view, and a failing one only costs the
+ * preview. Opened inside steps, since workflow code between steps must not wait on I/O.
+ */
+function liveHandle(deps: AgentDeps, input: TurnInput, runId: string): LiveHandle {
+  let opening: Promise<LiveView | null> | null = null;
+  let view: LiveView | null = null;
+  return {
+    open: () => (opening ??= (async () => {
+      try {
+        const session = await sessions.require(deps.tenants.scope(input.tenantId), input.sessionId);
+        return (view = await deps.channels.live({ tenantId: input.tenantId, session, runId }));
+      } catch {
+        return null;
+      }
+    })()),
+    get view() {
+      return view;
+    },
+    close: async () => {
+      await view?.close();
+      view = null;
+    },
+  };
+}
+
+async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc: TurnContext, live: LiveHandle): Promise<Omit<TurnOutput, "messageId">> {
   if (!deps.models) return { text: `agentd has ${NO_MODEL_HINT}.`, modelCalls: 0, tokens: 0, stopped: "no-model" };
   if (tc.budgetLeft !== null && tc.budgetLeft <= 0)
     return { text: "The daily token budget of this account is used up; I can answer again tomorrow (UTC).", modelCalls: 0, tokens: 0, stopped: "budget" };
@@ -76,7 +116,8 @@ async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc:
   let tokens = 0;
   for (let i = 0; i < tc.maxIterations; i++) {
     const r = await ctx.step(`model:${i}`, async (step) => {
-      const out = await callModel(deps.models!, { instructions: system, messages, tools: set }, step);
+      const view = await live.open();
+      const out = await callModel(deps.models!, { instructions: system, messages: await withMedia(messages, tc.history, deps.blobs, input.tenantId), tools: set }, step, view ? (text) => view.update(text) : undefined);
       await addUsage(scope, out.usage.input + out.usage.output, deps.now());
       return out;
     }, { retry: deps.modelRetry, timeout: "5m" });
@@ -85,6 +126,7 @@ async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc:
     messages.push({ role: "assistant", content: [...(r.text ? [{ type: "text" as const, text: r.text }] : []), ...r.calls.map((c) => ({ type: "tool-call" as const, toolCallId: c.id, toolName: c.name, input: c.input }))] });
     const results = [];
     for (const call of r.calls) results.push({ call, output: await runCall(ctx, deps, input, tc, i, call) });
+    live.view?.update("");
     messages.push({ role: "tool", content: results.map(({ call, output }) => ({ type: "tool-result" as const, toolCallId: call.id, toolName: call.name, output: { type: "text" as const, value: output } })) });
     if (tc.maxTurnTokens > 0 && tokens >= tc.maxTurnTokens)
       return { text: `${r.text ? `${r.text}\n\n` : ""}(I stopped: this turn reached its token limit of ${tc.maxTurnTokens}.)`, modelCalls: i + 1, tokens, stopped: "tokens" };
@@ -116,7 +158,7 @@ async function runCall(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, 
       const session = await sessions.require(scope, input.sessionId);
       await deps.channels.deliver({
         tenantId: input.tenantId, session, kind: "approval", key: `approval:${a.id}`,
-        text: `Approve ${tool.name}: ${subject}? (reply YES ${a.code} or NO ${a.code})`, approval: { id: a.id, code: a.code, tool: tool.name, subject },
+        text: `Approve ${tool.name}: ${subject}? (reply YES ${a.code} or NO ${a.code})`, runId: step.runId, approval: { id: a.id, code: a.code, tool: tool.name, subject },
       });
       return { id: a.id };
     });

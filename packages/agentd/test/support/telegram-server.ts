@@ -40,6 +40,8 @@ export interface TelegramServer {
   webhook: { url: string; secret_token?: string } | null;
   /** How many calls flood control refused with 429. */
   floodRefusals: number;
+  /** Refuses the next this-many calls that use a parse mode with "can't parse entities", whatever their markup. */
+  refuseMarkup: number;
   /** Registers a file the bot can fetch (getFile, then GET /file/bot<token>/<file_path>); put its ids in an update. */
   addFile(bytes: Uint8Array, opts?: { extension?: string }): TelegramFile;
   /** Every file download, by file_path, in order. */
@@ -96,6 +98,7 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
     },
     webhook: null,
     floodRefusals: 0,
+    refuseMarkup: 0,
     addFile(bytes, opts = {}) {
       const n = files.size + 1;
       const file: TelegramFile = {
@@ -154,6 +157,7 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
     }
     // Telegram's limit counts the text after entity parsing: markup is not counted, and bad markup is refused.
     const parsed = params.parse_mode === "HTML" && typeof params.text === "string" ? parseHtml(params.text) : null;
+    if (params.parse_mode && server.refuseMarkup > 0 && server.refuseMarkup--) return fail(res, 400, "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0");
     if (parsed && "error" in parsed) return fail(res, 400, `Bad Request: can't parse entities: ${parsed.error}`);
     const visibleLength = (text: string) => (parsed && "text" in parsed ? parsed.text.length : text.length);
     switch (method) {

@@ -1,4 +1,4 @@
-import { Bot, type Context } from "grammy";
+import { Api, Bot, type Context } from "grammy";
 import type { Hono } from "hono";
 import type { Agentd } from "../../app.ts";
 import type { ChannelAdapter } from "../../agent/delivery.ts";
@@ -25,6 +25,9 @@ export interface TelegramOptions {
   maxRetryAfter?: number;
   /** How long the typing indicator is kept up for a turn at most (it stops at the first delivery). */
   maxTypingMs?: number;
+  /** Least time between two updates of a live reply in one chat (default 1000 ms; groups 3000 ms). */
+  liveIntervalMs?: number;
+  groupLiveIntervalMs?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -45,6 +48,9 @@ export function telegramChannel(app: Agentd, opts: TelegramOptions): TelegramCha
   const onError = opts.onError ?? (() => {});
   const channel = opts.channel ?? TELEGRAM;
   honourRetryAfter(bot, opts.maxRetryAfter ?? 60);
+  // Live previews go through their own client, without the retry-after wait: a preview that is refused
+  // is skipped until Telegram allows the next one, instead of holding the turn.
+  const liveApi = new Api(opts.token, opts.apiRoot ? { apiRoot: opts.apiRoot } : {});
   const typing = typingIndicator(bot, opts.maxTypingMs ?? 120_000, onError);
   handleInbound(bot, { app, channel, typing, onError, apiRoot: opts.apiRoot });
 
@@ -55,7 +61,9 @@ export function telegramChannel(app: Agentd, opts: TelegramOptions): TelegramCha
   }));
 
   return {
-    adapter: telegramAdapter(bot, channel, typing),
+    adapter: telegramAdapter(app, bot, liveApi, {
+      channel, typing, onError, live: { intervalMs: opts.liveIntervalMs ?? 1000, groupIntervalMs: opts.groupLiveIntervalMs ?? 3000 },
+    }),
     webhook: webhookApp(bot, opts.secretToken, init, onError),
     poll: (signal) => pollUpdates(bot, signal, init, onError),
     bot,

@@ -1,42 +1,87 @@
-import type { Bot } from "grammy";
-import type { ChannelAdapter, Delivery } from "../../agent/delivery.ts";
-import { splitMessage } from "./split.ts";
+import { type Api, type Bot, GrammyError } from "grammy";
+import type { Agentd } from "../../app.ts";
+import type { ChannelAdapter, Delivery, LiveView } from "../../agent/delivery.ts";
+import { outbox } from "../outbox.ts";
+import { formatReply, isParseError } from "./format.ts";
+import { type LiveOptions, liveReply, placeholderKey } from "./live.ts";
 import type { Typing } from "./typing.ts";
 
-/** Deliveries out through the Bot API: replies split under Telegram's limit, approvals as inline keyboards. */
-export function telegramAdapter(bot: Bot, channel: string, typing: Typing): ChannelAdapter {
-  /** Parts already sent per delivery key: a retried delivery sends only what is missing. */
-  const sent = new Map<string, number>();
-  const remember = (key: string, parts: number) => {
-    sent.delete(key);
-    sent.set(key, parts);
-    if (sent.size > 10_000) sent.delete(sent.keys().next().value as string);
-  };
+/**
+ * Deliveries out through the Bot API. Every part is recorded in the outbox before and after it is
+ * sent, so a delivery replayed after a crash sends only what is missing. A reply is always a new
+ * message (an edit notifies no one); the run's live placeholder, if it had one, is deleted after it.
+ */
+export function telegramAdapter(app: Agentd, bot: Bot, liveApi: Api, o: {
+  channel: string; typing: Typing; live: LiveOptions; onError: (e: unknown) => void;
+}): ChannelAdapter {
+  const views = new Map<string, LiveView>();
+  const noDrafts = new Set<string>();
+  const now = () => app.kernel.clock.now();
+
+  /** Sends a part with formatting, and again as plain text if Telegram can't parse the markup. */
+  async function sendPart(chatId: string, part: { html: string | null; plain: string }, extra: object = {}) {
+    if (part.html !== null) {
+      try {
+        return await bot.api.sendMessage(chatId, part.html, { parse_mode: "HTML", ...extra });
+      } catch (e) {
+        if (!isParseError(e)) throw e;
+        o.onError(new Error(`telegram refused the formatting, sent as plain text: ${(e as Error).message}`));
+      }
+    }
+    return await bot.api.sendMessage(chatId, part.plain, extra);
+  }
+
   return {
-    channel,
+    channel: o.channel,
+    live({ tenantId, session, runId }) {
+      void views.get(runId)?.close();
+      const view = liveReply(liveApi, {
+        scope: app.tenants.scope(tenantId), channel: o.channel, chatId: session.conversation, runId, typing: o.typing, opts: o.live,
+        noDrafts, onError: o.onError, now,
+      });
+      views.set(runId, view);
+      return view;
+    },
     async deliver(d: Delivery) {
       const chatId = d.session.conversation;
-      typing.stop(chatId);
-      if (d.kind === "approval" && d.approval) {
-        if (sent.has(d.key)) return;
-        const { id } = d.approval;
-        await bot.api.sendMessage(chatId, d.text, {
-          reply_markup: {
-            inline_keyboard: [[
-              { text: "Approve once", callback_data: `apr:${id}:once` },
-              { text: "Always", callback_data: `apr:${id}:always` },
-              { text: "Deny", callback_data: `apr:${id}:deny` },
-            ]],
-          },
-        });
-        remember(d.key, 1);
-        return;
+      const scope = app.tenants.scope(d.tenantId);
+      if (d.runId) {
+        await views.get(d.runId)?.close();
+        views.delete(d.runId);
       }
-      const parts = splitMessage(d.text);
-      for (let i = sent.get(d.key) ?? 0; i < parts.length; i++) {
-        await bot.api.sendMessage(chatId, parts[i] as string);
-        remember(d.key, i + 1);
+      o.typing.stop(chatId);
+      const buttons = d.kind === "approval" && d.approval ? approvalKeyboard(d.approval.id) : null;
+      const parts = buttons ? [{ html: null, plain: d.text }] : formatReply(d.text);
+      for (const [i, part] of parts.entries()) {
+        const row = await outbox.begin(scope, { key: d.key, part: i, channel: o.channel, conversation: chatId }, now());
+        if (row.status === "sent") continue;
+        const extra = buttons && i === parts.length - 1 ? { reply_markup: buttons } : {};
+        const msg = await sendPart(chatId, part, extra);
+        await outbox.mark(scope, d.key, i, "sent", now(), String(msg.message_id));
       }
+      if (d.runId && d.kind === "reply") await removePlaceholder(scope, chatId, d.runId);
     },
+  };
+
+  async function removePlaceholder(scope: ReturnType<Agentd["tenants"]["scope"]>, chatId: string, runId: string) {
+    const row = await outbox.get(scope, placeholderKey(runId), 0);
+    if (!row?.externalId || row.status === "deleted") return;
+    try {
+      await bot.api.deleteMessage(chatId, Number(row.externalId));
+    } catch (e) {
+      // Already gone (deleted by hand, or by an earlier attempt that died before recording it).
+      if (!(e instanceof GrammyError && e.error_code === 400)) throw e;
+    }
+    await outbox.mark(scope, placeholderKey(runId), 0, "deleted", now());
+  }
+}
+
+function approvalKeyboard(id: string) {
+  return {
+    inline_keyboard: [[
+      { text: "Approve once", callback_data: `apr:${id}:once` },
+      { text: "Always", callback_data: `apr:${id}:always` },
+      { text: "Deny", callback_data: `apr:${id}:deny` },
+    ]],
   };
 }
