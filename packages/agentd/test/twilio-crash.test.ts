@@ -1,5 +1,5 @@
 /**
- * Crash tests of the Twilio channel: a real `agentd start` (procs/agentd-twilio.ts) talking to the
+ * Crash tests of the Twilio channel: a real `agentd start` (procs/agentd-channels.ts) talking to the
  * Twilio stand-in is SIGKILLed while a webhook is being handled (after the message is persisted,
  * before the 200; inside a media download, before anything is persisted) and while a reply is being
  * sent (inside the Messages API call: Twilio accepted the message, agentd never heard; between the
@@ -24,7 +24,7 @@ import { type ModelServer, startModelServer } from "./support/model-server.ts";
 import { type TwilioServer, startTwilioServer } from "./support/twilio-server.ts";
 import { until } from "./support/wait.ts";
 
-const HARNESS = fileURLToPath(new URL("./procs/agentd-twilio.ts", import.meta.url));
+const HARNESS = fileURLToPath(new URL("./procs/agentd-channels.ts", import.meta.url));
 const USER = "+15557770001";
 const FROM = "+15550000000";
 

@@ -33,7 +33,7 @@ export function handleInbound(bot: Bot, { app, channel, typing, onError, apiRoot
     });
     // The message is persisted (or needed no persisting): what follows may fail without losing it.
     if (out.kind === "turn") {
-      if (!out.received.duplicate) typing.start(String(ctx.chat.id));
+      if (!out.received.duplicate) typing.once(String(ctx.chat.id));
       return;
     }
     await ctx.reply(out.reply).catch(onError);
@@ -92,7 +92,7 @@ export function handleInbound(bot: Bot, { app, channel, typing, onError, apiRoot
     // A redelivery finds its message (and blob) already stored: no second download, blob or turn.
     const out = await app.inbox.fromIdentity({ ...identity, attachments });
     if (out.kind === "turn") {
-      if (!out.received.duplicate) typing.start(conversation);
+      if (!out.received.duplicate) typing.once(conversation);
       return;
     }
     await ctx.reply(out.reply).catch(onError);

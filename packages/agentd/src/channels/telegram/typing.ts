@@ -1,6 +1,11 @@
 import type { Bot } from "grammy";
 
 export interface Typing {
+  /**
+   * One indicator (Telegram shows it about 5 s), no renewal: what the webhook shows at once, before
+   * the turn's worker (perhaps another process) takes over with a renewed one.
+   */
+  once(chatId: string): void;
   start(chatId: string): void;
   stop(chatId: string): void;
   close(): void;
@@ -15,6 +20,7 @@ export function typingIndicator(bot: Bot, limitMs: number, onError: (e: unknown)
     timers.delete(chatId);
   };
   return {
+    once: send,
     start(chatId) {
       stop(chatId);
       send(chatId);
