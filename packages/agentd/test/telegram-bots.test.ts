@@ -324,6 +324,38 @@ test("one poller per store on Postgres: a second process does not get the lock u
   }
 });
 
+test("on Postgres, when the polling worker stops, another worker of the store takes the bot over", { skip: pgUrl ? false : "no Postgres" }, async (t) => {
+  const { postgres } = await import("./support/backends.ts");
+  const tg = await startTelegramServer({ token: TOKEN_A });
+  t.after(() => tg.close());
+  const env = await testAgentd(t, postgres);
+  const first = env.app;
+  const bots1 = telegramBots(first, { apiRoot: tg.apiRoot, log: () => {} });
+  const bot = await bots1.create(env.tenantId, TOKEN_A, "polling");
+  const second = await createAgentd({ env: {}, config: { ...env.place, adminToken: ADMIN, model: { id: "none" } }, worker: false, logger: () => {} });
+  t.after(() => second.close());
+  const bots2 = telegramBots(second, { apiRoot: tg.apiRoot, log: () => {} });
+  const lockOf = (app: typeof first) => advisoryLock(pgUrl as string, app.config.pgSchema as string, () => {});
+  const stop1 = new AbortController();
+  const stop2 = new AbortController();
+  const done1 = superviseTenantPolling(bots1, stop1.signal, { lock: lockOf(first), rescanMs: 50, log: () => {} });
+  await until(() => tg.callsOf("getUpdates").length > 0, "the first worker polling");
+  const done2 = superviseTenantPolling(bots2, stop2.signal, { lock: lockOf(second), rescanMs: 50, log: () => {} });
+  t.after(async () => {
+    stop1.abort();
+    stop2.abort();
+    await Promise.all([done1, done2]);
+  });
+  const { code } = await first.tenants.createPairingCode(env.tenantId);
+  tg.push(textUpdate(ALICE, `/start ${code}`));
+  await until(() => sentTo(tg, ALICE.id).find((c) => /Paired/.test(c.params.text)), "pairing through the first worker");
+  stop1.abort();
+  await done1;
+  tg.push(textUpdate(BOB, "anyone there?"));
+  await until(() => sentTo(tg, BOB.id).find((c) => c.params.text === UNPAIRED_REPLY), "an answer once the second worker took over", 10_000);
+  assert.equal(await second.tenants.tenantOf(botChannel(bot.id), String(ALICE.id)), env.tenantId);
+});
+
 test("errors about a bot never carry its token, even when the network error quotes the URL", () => {
   const token = "4444444:SecretPartOfTheToken_dddd";
   const e = new HttpError("Network request for 'getMe' failed!", new Error(`request to https://api.telegram.org/bot${token}/getMe failed, reason: ECONNRESET`));
