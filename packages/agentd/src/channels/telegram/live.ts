@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Api, GrammyError } from "grammy";
 import type { LiveView } from "../../agent/delivery.ts";
 import type { TenantScope } from "../../tenancy/scope.ts";
@@ -56,14 +57,17 @@ export function liveReply(api: Api, t: {
   async function push(): Promise<void> {
     const text = preview(wanted);
     const target = wanted;
-    notBefore = Date.now() + interval;
+    notBefore = Number.POSITIVE_INFINITY;
     try {
       if (mode === "draft") await draft(text);
       else await edit(text);
+      // Counted from the answer, so Telegram sees updates at least `interval` apart however long a call takes.
+      notBefore = Date.now() + interval;
       shown = target;
       t.typing.stop(chatId);
     } catch (e) {
       const retry = e instanceof GrammyError && e.error_code === 429 ? (e.parameters.retry_after ?? 1) : null;
+      notBefore = Date.now() + interval;
       if (retry !== null) notBefore = Date.now() + retry * 1000;
       else if (mode === "draft" && !plainDrafts && isParseError(e)) {
         plainDrafts = true;
@@ -119,6 +123,9 @@ export function liveReply(api: Api, t: {
       if (timer) clearTimeout(timer);
       t.typing.stop(chatId);
       await flight?.catch(() => {});
+      // The final reply comes next: sent sooner, flood control would refuse it and cost a whole retry_after.
+      const wait = Math.min(notBefore - Date.now(), interval);
+      if (shown !== "" && wait > 0) await sleep(wait);
     },
   };
 }
