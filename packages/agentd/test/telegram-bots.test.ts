@@ -34,6 +34,14 @@ const textUpdate = (from: typeof ALICE, text: string) => ({
 });
 const sentTo = (tg: TelegramServer, chatId: number) => tg.callsOf("sendMessage").filter((c) => String(c.params.chat_id) === String(chatId));
 
+/**
+ * Waits for every run to end: a turn completes just after its reply is sent, and the test's store is
+ * dropped when the test ends (before the app closes), which a late commit would trip over.
+ */
+async function settle(app: { kernel: { listRuns(o: { limit: number }): Promise<{ id: string }[]>; result(id: string): Promise<unknown> } }) {
+  for (const r of await app.kernel.listRuns({ limit: 100 })) await app.kernel.result(r.id).catch(() => {});
+}
+
 /** One Bot API root for several stand-ins: routes by the token in the path. */
 async function botApiProxy(t: { after(fn: () => unknown): void }, servers: TelegramServer[]): Promise<string> {
   const server = createServer(async (req: IncomingMessage, res) => {
@@ -218,6 +226,7 @@ for (const b of BACKENDS) {
       assert.equal(await s.app.tenants.tenantOf(botChannel(bb), String(ALICE.id)), s.other.id);
       assert.equal(await s.app.tenants.tenantOf(botChannel(a), String(ALICE.id)), s.tenantId);
       for (const line of s.logs) assert.ok(!line.includes(TOKEN_A) && !line.includes(TOKEN_B), line);
+      await settle(s.app);
     });
 
     test("the token is unusable by tools: the vault's tool reader and http_request refuse reserved names", async (t) => {
@@ -252,6 +261,7 @@ for (const b of BACKENDS) {
       const secret = s.tgA.webhook!.secret_token!;
       await s.app.tenants.bindIdentity(s.tenantId, botChannel(id), String(BOB.id));
       assert.equal((await s.hook(id, textUpdate(BOB, "warm the cache"), secret)).status, 200);
+      await settle(s.app);
       assert.equal((await s.call("DELETE", `/v1/channels/telegram/${id}`)).status, 204);
       assert.equal(s.tgA.webhook, null);
       assert.equal(s.tgA.callsOf("deleteWebhook").length, 1);
@@ -295,6 +305,7 @@ for (const b of BACKENDS) {
       await until(() => sentTo(s.tgB, BOB.id).find((c) => /Paired/.test(c.params.text)), "pairing through the polled bot");
       s.tgB.push(textUpdate(BOB, "polled"));
       await until(() => sentTo(s.tgB, BOB.id).find((c) => c.params.text === "ok: polled"), "the reply through bot B");
+      await settle(s.app);
       assert.equal(s.tgA.calls.length, 0);
 
       assert.equal((await s.call("DELETE", `/v1/channels/telegram/${id}`, { key: s.keyB })).status, 204);
@@ -354,6 +365,8 @@ test("on Postgres, when the polling worker stops, another worker of the store ta
   tg.push(textUpdate(BOB, "anyone there?"));
   await until(() => sentTo(tg, BOB.id).find((c) => c.params.text === UNPAIRED_REPLY), "an answer once the second worker took over", 10_000);
   assert.equal(await second.tenants.tenantOf(botChannel(bot.id), String(ALICE.id)), env.tenantId);
+  stop2.abort();
+  await done2;
 });
 
 test("errors about a bot never carry its token, even when the network error quotes the URL", () => {

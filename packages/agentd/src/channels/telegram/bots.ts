@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import type { AdapterResolver } from "../../agent/delivery.ts";
 import type { Agentd } from "../../app.ts";
 import { newId } from "../../ids.ts";
-import { badRequest, conflict, notFound, OsError } from "../../tenancy/errors.ts";
+import { badRequest, conflict, OsError } from "../../tenancy/errors.ts";
 import { RESERVED_PREFIX } from "../../vault/vault.ts";
 import { type BotMode, botRows, type TenantBot } from "./bot-rows.ts";
 import { type TelegramChannel, telegramChannel, type TelegramOptions } from "./index.ts";
@@ -137,10 +137,10 @@ export class TelegramBots {
     // Telegram allows 1-256 of A-Z a-z 0-9 _ - in secret_token: base64url fits.
     const secret = randomBytes(32).toString("base64url");
     const webhookUrl = chosen === "webhook" ? `${publicUrl}${TENANT_BOTS_PATH}/${id}` : null;
-    await app.vault.put(scope, tokenSecretName(id), token);
-    await app.vault.put(scope, webhookSecretName(id), secret);
     let bot: TenantBot;
     try {
+      await app.vault.put(scope, tokenSecretName(id), token);
+      await app.vault.put(scope, webhookSecretName(id), secret);
       // The row exists before setWebhook: Telegram may call the moment the webhook is set.
       bot = await botRows.insert(scope, { id, username: me.username ?? null, mode: chosen, tokenHash, telegramId: me.id, webhookUrl }, app.kernel.clock.now());
       if (webhookUrl) {
@@ -169,7 +169,7 @@ export class TelegramBots {
   async remove(tenantId: string, id: string): Promise<{ webhookRemoved: boolean }> {
     const scope = this.#app.tenants.scope(tenantId);
     const bot = await botRows.get(scope, id);
-    if (!bot) throw notFound(`telegram bot ${id} of this tenant (list them with GET /v1/channels/telegram)`);
+    if (!bot) throw new OsError(404, "not_found", `telegram bot ${JSON.stringify(id.slice(0, 80))} not found in this tenant; list its bots with GET /v1/channels/telegram or \`agentd bots list\``);
     const token = await this.#app.vault.get(scope, tokenSecretName(id));
     let webhookRemoved = false;
     if (token) {
