@@ -19,7 +19,10 @@ export async function testAgentd(
   b: Backend,
   opts: { config?: Partial<Config>; clock?: Clock; tools?: Tool[]; model?: ModelServer; tenantSettings?: unknown; noModel?: boolean } = {},
 ): Promise<TestAgentd> {
-  const place = b.place(t);
+  // The place is removed only after the app is closed: node:test runs `after` hooks in the order they
+  // were added, and a Postgres schema dropped under a live app fails its last commits.
+  const removals: (() => unknown)[] = [];
+  const place = b.place({ after: (fn) => void removals.push(fn) });
   const model = opts.model ?? (await startModelServer());
   if (!opts.model) t.after(() => model.close());
   const app = await createAgentd({
@@ -33,8 +36,14 @@ export async function testAgentd(
     ...(opts.clock ? { clock: opts.clock } : {}),
     tools: opts.tools ?? [],
     logger: () => {},
+  }).catch(async (e: unknown) => {
+    for (const remove of removals) await remove();
+    throw e;
   });
-  t.after(() => app.close());
+  t.after(async () => {
+    await app.close();
+    for (const remove of removals) await remove();
+  });
   await app.start();
   const tenant = await app.tenants.create("test", opts.tenantSettings ?? {});
   return { app, model, place, tenantId: tenant.id };
