@@ -1,18 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { telegramChannel } from "../src/channels/telegram/index.ts";
 import { UNPAIRED_REPLY } from "../src/sessions/inbox.ts";
 import { sessions } from "../src/sessions/store.ts";
 import { testAgentd } from "./support/app.ts";
 import { BACKENDS } from "./support/backends.ts";
-import { startTelegramServer, type TelegramFile, type TelegramServer } from "./support/telegram-server.ts";
+import { sentTo, telegramRig } from "./support/telegram-rig.ts";
+import type { TelegramFile } from "./support/telegram-server.ts";
 import { until } from "./support/wait.ts";
 
-const SECRET = "hook-secret-media";
 const ALICE = { id: 601, is_bot: false, first_name: "Alice", username: "alice" };
 const MALLORY = { id: 666, is_bot: false, first_name: "Mallory" };
 
-/** Whether the model step puts images in (the one-line change in turn.ts); until then they reach the model as notes. */
 
 /** Distinct bytes per file, so a test can tell which size of a photo was stored. */
 const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) % 256));
@@ -26,7 +24,6 @@ const photoSize = (f: TelegramFile, side: number, size: number | undefined = f.f
   file_id: f.file_id, file_unique_id: f.file_unique_id, width: side, height: side, ...(size === undefined ? {} : { file_size: size }),
 });
 
-const sentTo = (tg: TelegramServer, chatId: number) => tg.callsOf("sendMessage").filter((c) => String(c.params.chat_id) === String(chatId));
 const userOf = (body: any) => body.messages.filter((m: any) => m.role === "user").at(-1);
 const textOf = (m: any): string => (typeof m.content === "string" ? m.content : m.content.filter((p: any) => p.type === "text").map((p: any) => p.text).join("\n"));
 const imageUrls = (m: any): string[] => (Array.isArray(m.content) ? m.content.filter((p: any) => p.type === "image_url").map((p: any) => p.image_url.url) : []);
@@ -34,14 +31,8 @@ const imageUrls = (m: any): string[] => (Array.isArray(m.content) ? m.content.fi
 for (const b of BACKENDS) {
   describe(`telegram media (${b.name})`, () => {
     async function setup(t: { after(fn: () => unknown): void }, opts: Parameters<typeof testAgentd>[2] = {}) {
-      const tg = await startTelegramServer();
-      t.after(() => tg.close());
-      const env = await testAgentd(t, b, opts);
-      const ch = telegramChannel(env.app, { token: tg.token, secretToken: SECRET, apiRoot: tg.apiRoot });
-      env.app.channels.register(ch.adapter);
-      t.after(() => ch.close());
-      const post = (update: object) =>
-        ch.webhook.request("/", { method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": SECRET }, body: JSON.stringify(update) });
+      const env = await telegramRig(t, b, opts);
+      const { tg, post } = env;
       const { code } = await env.app.tenants.createPairingCode(env.tenantId);
       assert.equal((await post(mediaUpdate(ALICE, { text: `/start ${code}` }))).status, 200);
       const scope = env.app.tenants.scope(env.tenantId);

@@ -1,17 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { formatReply, toTelegramHtml } from "../src/channels/telegram/format.ts";
-import { telegramChannel } from "../src/channels/telegram/index.ts";
 import { placeholderKey } from "../src/channels/telegram/live.ts";
 import { outbox } from "../src/channels/outbox.ts";
 import { sessions } from "../src/sessions/store.ts";
-import { testAgentd } from "./support/app.ts";
 import { BACKENDS } from "./support/backends.ts";
 import { startModelServer } from "./support/model-server.ts";
-import { parseHtml, startTelegramServer, type TelegramServer } from "./support/telegram-server.ts";
+import { telegramRig } from "./support/telegram-rig.ts";
+import { parseHtml, type startTelegramServer, type TelegramServer } from "./support/telegram-server.ts";
 import { until } from "./support/wait.ts";
 
-const SECRET = "stream-secret";
 const ALICE = { id: 601, is_bot: false, first_name: "Alice" };
 const GROUP = -100601;
 const INTERVAL = 150;
@@ -46,25 +44,15 @@ function toReadable(md: string): string {
 
 for (const b of BACKENDS) {
   describe(`telegram live replies (${b.name})`, () => {
-    async function setup(t: { after(fn: () => unknown): void }, tgOpts: Parameters<typeof startTelegramServer>[0] = {}) {
-      const tg = await startTelegramServer(tgOpts);
-      t.after(() => tg.close());
+    async function setup(t: { after(fn: () => unknown): void }, server: Parameters<typeof startTelegramServer>[0] = {}) {
       const model = await startModelServer({ chunkChars: 6 });
       t.after(() => model.close());
-      const env = await testAgentd(t, b, { model });
       const errors: unknown[] = [];
-      const ch = telegramChannel(env.app, {
-        token: tg.token, secretToken: SECRET, apiRoot: tg.apiRoot, liveIntervalMs: INTERVAL, groupLiveIntervalMs: GROUP_INTERVAL,
-        onError: (e) => errors.push(e),
+      const env = await telegramRig(t, b, {
+        model, server, channel: { liveIntervalMs: INTERVAL, groupLiveIntervalMs: GROUP_INTERVAL, onError: (e) => errors.push(e) },
       });
-      env.app.channels.register(ch.adapter);
-      t.after(() => ch.close());
-      const post = async (update: object) => {
-        const res = await ch.webhook.request("/", {
-          method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": SECRET }, body: JSON.stringify(update),
-        });
-        assert.equal(res.status, 200);
-      };
+      const { tg } = env;
+      const post = async (update: object) => assert.equal((await env.post(update)).status, 200);
       const { code } = await env.app.tenants.createPairingCode(env.tenantId);
       await post(textUpdate(`/start ${code}`));
       /** Waits until the chat shows a message reading `text`; returns the call that sent it. */
@@ -72,7 +60,7 @@ for (const b of BACKENDS) {
         const m = await until(() => tg.visible(chatId).find((v) => readable(v) === text), `the final reply in ${chatId}`, 20_000);
         return to(tg, "sendMessage", chatId).findLast((c) => c.params.text === m.text)!;
       };
-      return { ...env, tg, ch, post, finalIn, errors };
+      return { ...env, post, finalIn, errors };
     }
 
     test("a private chat sees the reply grow as one draft, then gets it as one notifying message", async (t) => {

@@ -3,15 +3,15 @@ import { describe, test } from "node:test";
 import { policies } from "../src/agent/policy.ts";
 import { approvals } from "../src/agent/approvals.ts";
 import { sessions } from "../src/sessions/store.ts";
-import { splitMessage, telegramChannel } from "../src/channels/telegram/index.ts";
+import { splitMessage } from "../src/channels/telegram/index.ts";
 import { UNPAIRED_REPLY } from "../src/sessions/inbox.ts";
 import { BACKENDS } from "./support/backends.ts";
 import { testAgentd } from "./support/app.ts";
 import { Bot, GrammyError } from "grammy";
-import { startTelegramServer, type TelegramServer } from "./support/telegram-server.ts";
+import { startTelegramServer } from "./support/telegram-server.ts";
+import { sentTo, telegramRig, WEBHOOK_SECRET as SECRET } from "./support/telegram-rig.ts";
 import { until } from "./support/wait.ts";
 
-const SECRET = "hook-secret-123";
 const ALICE = { id: 501, is_bot: false, first_name: "Alice", username: "alice" };
 const MALLORY = { id: 666, is_bot: false, first_name: "Mallory", username: "mallory" };
 
@@ -28,28 +28,17 @@ const pressUpdate = (from: typeof ALICE, data: string, message: { message_id: nu
   },
 });
 
-const sentTo = (tg: TelegramServer, chatId: number) => tg.callsOf("sendMessage").filter((c) => String(c.params.chat_id) === String(chatId));
 
 for (const b of BACKENDS) {
   describe(`telegram channel (${b.name})`, () => {
     async function setup(t: { after(fn: () => unknown): void }, opts: Parameters<typeof testAgentd>[2] = {}) {
-      const tg = await startTelegramServer();
-      t.after(() => tg.close());
-      const env = await testAgentd(t, b, opts);
-      const ch = telegramChannel(env.app, { token: tg.token, secretToken: SECRET, apiRoot: tg.apiRoot });
-      env.app.channels.register(ch.adapter);
-      t.after(() => ch.close());
-      const post = (update: object, secret: string | null = SECRET) =>
-        ch.webhook.request("/", {
-          method: "POST",
-          headers: { "content-type": "application/json", ...(secret === null ? {} : { "x-telegram-bot-api-secret-token": secret }) },
-          body: JSON.stringify(update),
-        });
+      const env = await telegramRig(t, b, opts);
+      const { post } = env;
       const pair = async (user: typeof ALICE, tenantId = env.tenantId) => {
         const { code } = await env.app.tenants.createPairingCode(tenantId);
         assert.equal((await post(textUpdate(user, `/start ${code}`))).status, 200);
       };
-      return { ...env, tg, ch, post, pair };
+      return { ...env, pair };
     }
 
     const userMessages = async (app: Awaited<ReturnType<typeof testAgentd>>["app"], tenantId: string) => {

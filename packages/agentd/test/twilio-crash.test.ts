@@ -8,7 +8,7 @@
  * reply for each message, none lost, and no message started two turns.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -20,6 +20,7 @@ import { LIMITS, splitText } from "../src/channels/twilio/index.ts";
 import { sessions } from "../src/sessions/store.ts";
 import { BACKENDS, type Backend } from "./support/backends.ts";
 import { cleanEnv, freePort } from "./support/cli.ts";
+import { processes } from "./support/harness.ts";
 import { type ModelServer, startModelServer } from "./support/model-server.ts";
 import { type TwilioServer, startTwilioServer } from "./support/twilio-server.ts";
 import { until } from "./support/wait.ts";
@@ -62,25 +63,10 @@ async function rig(t: { after(fn: () => unknown): void }, b: Backend): Promise<R
   const tenantId = (await client.tenants.create("crash")).id;
   const { code } = await client.tenants.createPairingCode(tenantId);
   await client.tenants.redeemPairingCode(code, "sms", USER);
-  const procs: ChildProcess[] = [];
-  t.after(() => procs.forEach((p) => p.exitCode === null && p.signalCode === null && p.kill("SIGKILL")));
   const url = `${publicBase}/channels/twilio`;
   return {
     client, model, tw, tenantId,
-    start: () =>
-      new Promise((resolve, reject) => {
-        const p = spawn(process.execPath, [HARNESS, "start", "--data", place.dataDir], { env, stdio: ["ignore", "pipe", "pipe"] });
-        procs.push(p);
-        let err = "";
-        p.stderr!.on("data", (d) => (err += d));
-        p.stdout!.on("data", (d) => String(d).includes("agentd ready") && resolve(p));
-        p.on("exit", (code, sig) => reject(new Error(`agentd exited (${code ?? sig}) before ready: ${err}`)));
-      }),
-    exited: (p) =>
-      new Promise((res) => {
-        if (p.exitCode !== null || p.signalCode !== null) res(p.signalCode);
-        else p.on("exit", (_code, sig) => res(sig));
-      }),
+    ...processes(t, HARNESS, ["start", "--data", place.dataDir], env),
     touch: (marker) => writeFileSync(join(place.dataDir, marker), ""),
     async post(params) {
       try {
