@@ -80,4 +80,13 @@ CREATE TABLE os_channel_bots (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFER
 CREATE INDEX os_channel_bots_tenant ON os_channel_bots(tenant_id, kind);
 `,
   },
+  {
+    // A bot's token may be added once in all of agentd: a unique index, so two adds at once can't both win.
+    version: 3,
+    sql: (d) => `
+ALTER TABLE os_channel_bots ADD COLUMN token_hash TEXT;
+UPDATE os_channel_bots SET token_hash = ${d === "sqlite" ? "json_extract(config, '$.tokenHash')" : "(config::jsonb)->>'tokenHash'"};
+CREATE UNIQUE INDEX os_channel_bots_token ON os_channel_bots(kind, token_hash);
+`,
+  },
 ];

@@ -1,4 +1,5 @@
 import type { Db } from "../../db/index.ts";
+import { conflict } from "../../tenancy/errors.ts";
 import type { TenantScope } from "../../tenancy/scope.ts";
 
 /** A tenant's own Telegram bot, as the API shows it: never its token or webhook secret. */
@@ -48,10 +49,16 @@ function toBot(r: Row): TenantBot {
 export const botRows = {
   async insert(scope: TenantScope, b: { id: string; username: string | null; mode: BotMode; tokenHash: string; telegramId: number; webhookUrl: string | null }, now: number): Promise<TenantBot> {
     const config: BotConfig = { tokenHash: b.tokenHash, telegramId: b.telegramId, ...(b.webhookUrl ? { webhookUrl: b.webhookUrl } : {}) };
-    await scope.run(
-      "INSERT INTO os_channel_bots (id, tenant_id, kind, username, mode, config, created_at, updated_at) VALUES (?, $tenant, ?, ?, ?, ?, ?, ?)",
-      [b.id, KIND, b.username, b.mode, JSON.stringify(config), now, now],
-    );
+    try {
+      await scope.run(
+        "INSERT INTO os_channel_bots (id, tenant_id, kind, username, mode, config, token_hash, created_at, updated_at) VALUES (?, $tenant, ?, ?, ?, ?, ?, ?, ?)",
+        [b.id, KIND, b.username, b.mode, JSON.stringify(config), b.tokenHash, now, now],
+      );
+    } catch (e) {
+      // The unique index settles two adds of one token racing past the earlier check.
+      if (/UNIQUE constraint failed|duplicate key value/i.test(String((e as Error)?.message))) throw conflict("this bot was just added by another request; Telegram gives a bot's updates to one receiver only");
+      throw e;
+    }
     return { id: b.id, tenantId: scope.tenantId, username: b.username, mode: b.mode, webhookUrl: b.webhookUrl, createdAt: now };
   },
 
@@ -82,10 +89,7 @@ export const botRows = {
 
   /** The bot (of any tenant) whose token has this hash, if one was added already. */
   async byTokenHash(db: Db, tokenHash: string): Promise<{ id: string; tenantId: string } | null> {
-    // config is JSON in a TEXT column on both stores; the hash is hex, so a plain match is exact.
-    const r = await db.get<{ id: string; tenant_id: string }>("SELECT id, tenant_id FROM os_channel_bots WHERE kind = ? AND config LIKE ?", [
-      KIND, `%"tokenHash":"${tokenHash}"%`,
-    ]);
+    const r = await db.get<{ id: string; tenant_id: string }>("SELECT id, tenant_id FROM os_channel_bots WHERE kind = ? AND token_hash = ?", [KIND, tokenHash]);
     return r ? { id: r.id, tenantId: r.tenant_id } : null;
   },
 };
