@@ -127,18 +127,18 @@ for (const b of BACKENDS) {
 
     test("under flood control, refused previews wait out retry_after and the reply still arrives exactly once", async (t) => {
       const { tg, post, model, finalIn } = await setup(t, { perChatPerSecond: 3 });
-      model.script({ text: REPLY, tokenDelayMs: 8 });
+      model.script({ text: REPLY, tokenDelayMs: 20 });
       const before = tg.visible(ALICE.id).length;
       await post(textUpdate("flood me"));
       await finalIn(ALICE.id, READABLE);
       const drafts = to(tg, "sendMessageDraft", ALICE.id);
       assert.ok(tg.floodRefusals > 0, "the stand-in refused some calls");
       // After a refused draft, the next one waits the second Telegram asked for.
-      const refusedAt = drafts.map((d) => d.at).filter((at) => drafts.filter((x) => x.at > at - 1000 && x.at <= at).length > 3);
-      for (const at of refusedAt) {
-        const next = drafts.find((d) => d.at > at);
-        if (next) assert.ok(next.at - at >= 900, `a draft ${next.at - at} ms after a refusal`);
-      }
+      const refusedAt = drafts.filter((d) => d.floodRefused).map((d) => d.at);
+      assert.ok(refusedAt.length > 0, "some drafts were refused");
+      const gapsAfter = refusedAt.flatMap((at) => drafts.filter((d) => d.at > at).slice(0, 1).map((next) => next.at - at));
+      assert.ok(gapsAfter.length > 0, "the reply went on streaming after a refusal");
+      for (const g of gapsAfter) assert.ok(g >= 900, `a draft ${g} ms after a refusal`);
       assert.deepEqual(tg.visible(ALICE.id).slice(before).map((m) => readable(m)), [READABLE]);
     });
 

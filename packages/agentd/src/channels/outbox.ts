@@ -6,7 +6,7 @@ import type { TenantScope } from "../tenancy/scope.ts";
  * `sending` before the call to the provider and `sent` with the provider's message id after it.
  * A delivery replayed after a crash skips parts already `sent`, so a reply is not sent twice; only a
  * crash inside the provider call itself (between its request and the row's update) can repeat a part.
- * Provider status callbacks (Twilio's delivered / failed) update rows by the provider's id.
+ * Provider status callbacks (Twilio's delivered / failed) move rows forward by the provider's id (`advance`).
  */
 export interface OutboxPart {
   key: string;
@@ -65,12 +65,24 @@ export const outbox = {
   },
 
   /**
-   * A provider's status report for one of its message ids. Unscoped on purpose: the callback names no
-   * tenant, and the provider's id (with the channel) is what identifies the row. Returns the rows changed.
+   * A provider's status report for one of its message ids; a status only moves forward, since
+   * callbacks arrive out of order and may be replayed (`sent` after `delivered`, or the same status
+   * twice, changes nothing). Unscoped on purpose: the callback names no tenant, and the provider's id
+   * (with the channel) is what identifies the row. Returns the rows changed.
    */
-  async byExternalId(db: Db, channel: string, externalId: string, status: string, detail: string | null, now: number): Promise<number> {
-    const { changes } = await db.run("UPDATE os_outbox SET status = ?, detail = ?, updated_at = ? WHERE channel = ? AND external_id = ?", [status, detail, now, channel, externalId]);
+  async advance(db: Db, channel: string, externalId: string, status: string, detail: string | null, now: number): Promise<number> {
+    const lower = Object.keys(RANK).filter((s) => RANK[s]! < rankOf(status));
+    if (!lower.length) return 0;
+    const { changes } = await db.run(
+      `UPDATE os_outbox SET status = ?, detail = COALESCE(?, detail), updated_at = ? WHERE channel = ? AND external_id = ? AND status IN (${lower.map(() => "?").join(", ")})`,
+      [status, detail, now, channel, externalId, ...lower],
+    );
     return changes;
+  },
+
+  /** Whether any row (of any tenant) records this provider message id; unscoped like `advance`. */
+  async recorded(db: Db, channel: string, externalId: string): Promise<boolean> {
+    return (await db.get("SELECT 1 AS x FROM os_outbox WHERE channel = ? AND external_id = ?", [channel, externalId])) !== undefined;
   },
 };
 
@@ -81,18 +93,3 @@ export const outbox = {
  */
 const RANK: Record<string, number> = { sending: 0, accepted: 1, scheduled: 1, queued: 1, sent: 2, delivered: 3, undelivered: 3, failed: 3, canceled: 3, read: 4 };
 const rankOf = (status: string) => RANK[status] ?? 3;
-
-/**
- * Like `outbox.byExternalId`, but a status only moves forward: callbacks arrive out of order and may
- * be replayed, so `sent` after `delivered` (or the same status twice) changes nothing. Returns the
- * rows changed.
- */
-export async function advanceByExternalId(db: Db, channel: string, externalId: string, status: string, detail: string | null, now: number): Promise<number> {
-  const lower = Object.keys(RANK).filter((s) => RANK[s]! < rankOf(status));
-  if (!lower.length) return 0;
-  const { changes } = await db.run(
-    `UPDATE os_outbox SET status = ?, detail = COALESCE(?, detail), updated_at = ? WHERE channel = ? AND external_id = ? AND status IN (${lower.map(() => "?").join(", ")})`,
-    [status, detail, now, channel, externalId, ...lower],
-  );
-  return changes;
-}

@@ -11,6 +11,8 @@ export interface RecordedCall {
   method: string;
   params: Record<string, any>;
   at: number;
+  /** Set when flood control refused the call with 429. */
+  floodRefused?: boolean;
 }
 
 export interface SentMessage {
@@ -141,7 +143,8 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
     const method = m[2] as string;
     const params = parseParams(req.headers["content-type"] ?? "", raw);
     if (params === undefined) return fail(res, 400, "Bad Request: can't parse request body");
-    server.calls.push({ method, params, at: Date.now() });
+    const call: RecordedCall = { method, params, at: Date.now() };
+    server.calls.push(call);
     const retry = scripted.get(method)?.shift();
     if (retry !== undefined) return fail(res, 429, `Too Many Requests: retry after ${retry}`, { retry_after: retry });
     const chatId = params.chat_id === undefined ? undefined : String(params.chat_id);
@@ -154,6 +157,7 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
       if (recent.length >= opts.perChatPerSecond) {
         flood.set(chatId, recent);
         server.floodRefusals++;
+        call.floodRefused = true;
         return fail(res, 429, "Too Many Requests: retry after 1", { retry_after: 1 });
       }
       flood.set(chatId, [...recent, now]);

@@ -1,5 +1,6 @@
 import { type Api, type Bot, GrammyError } from "grammy";
 import type { Agentd } from "../../app.ts";
+import type { TenantScope } from "../../tenancy/scope.ts";
 import type { ChannelAdapter, Delivery, LiveView } from "../../agent/delivery.ts";
 import { outbox } from "../outbox.ts";
 import { formatReply, isParseError } from "./format.ts";
@@ -63,7 +64,7 @@ export function telegramAdapter(app: Agentd, bot: Bot, liveApi: Api, o: {
     },
   };
 
-  async function removePlaceholder(scope: ReturnType<Agentd["tenants"]["scope"]>, chatId: string, runId: string) {
+  async function removePlaceholder(scope: TenantScope, chatId: string, runId: string) {
     const row = await outbox.get(scope, placeholderKey(runId), 0);
     if (!row?.externalId || row.status === "deleted") return;
     try {

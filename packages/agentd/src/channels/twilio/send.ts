@@ -40,8 +40,7 @@ export function twilioSender(o: SenderOptions) {
     for (const m of recent.reverse()) {
       if ((m.body ?? "").trim() !== body.trim()) continue;
       if (m.dateCreated && m.dateCreated.getTime() < since - CLOCK_SKEW_MS) continue;
-      const claimed = await o.db.get("SELECT 1 AS x FROM os_outbox WHERE channel = ? AND external_id = ?", [channel, m.sid]);
-      if (!claimed) return m.sid;
+      if (!(await outbox.recorded(o.db, channel, m.sid))) return m.sid;
     }
     return null;
   }

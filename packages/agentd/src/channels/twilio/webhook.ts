@@ -3,7 +3,7 @@ import twilio from "twilio";
 import { approvals, eventName } from "../../agent/approvals.ts";
 import type { Agentd } from "../../app.ts";
 import type { Attachment } from "../../blobs/index.ts";
-import { advanceByExternalId, outbox } from "../outbox.ts";
+import { outbox } from "../outbox.ts";
 import { downloadMedia, type MediaOptions, TwilioMediaError } from "./media.ts";
 import { Recent } from "./recent.ts";
 import type { TwilioChannelName } from "./send.ts";
@@ -72,7 +72,7 @@ export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
     if (!st) return;
     const channel: TwilioChannelName = (one("From") ?? one("To") ?? "").startsWith("whatsapp:") ? "whatsapp" : "sms";
     const code = one("ErrorCode") || null;
-    const changed = await advanceByExternalId(app.db, channel, sid, st, code, Date.now());
+    const changed = await outbox.advance(app.db, channel, sid, st, code, app.kernel.clock.now());
     if (changed && (st === "failed" || st === "undelivered")) o.log(`message ${sid} ${st}${code ? ` (error ${code}: https://www.twilio.com/docs/api/errors/${code})` : ""}`);
   }
 
