@@ -108,7 +108,8 @@ for (const b of BACKENDS) {
       assert.deepEqual(tg.visible(ALICE.id).slice(before).map((m) => readable(m)), [READABLE], "one message left: the complete reply");
 
       const scope = app.tenants.scope(tenantId);
-      const runId = (await app.kernel.listRuns({})).find((r) => r.status === "completed")!.id;
+      // The placeholder is deleted inside the turn; the run completes just after.
+      const runId = (await until(async () => (await app.kernel.listRuns({})).find((r) => r.status === "completed"), "the turn completed")).id;
       const row = await outbox.get(scope, placeholderKey(runId), 0);
       assert.equal(row?.status, "deleted");
     });
