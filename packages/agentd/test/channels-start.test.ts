@@ -6,6 +6,7 @@ import { cleanEnv, freePort, MAIN, tempDir } from "./support/cli.ts";
 import twilio from "twilio";
 import { startTelegramServer } from "./support/telegram-server.ts";
 import { startTwilioServer } from "./support/twilio-server.ts";
+import { messagePayload, postSigned, startWhatsAppServer } from "./support/whatsapp-server.ts";
 import { until } from "./support/wait.ts";
 
 /** `agentd start` with its environment; resolves with the ready line; killed after the test. */
@@ -89,4 +90,59 @@ test("agentd start with Twilio settings serves the signed webhook at /channels/t
   assert.equal((await post(twilio.getExpectedTwilioSignature(tw.authToken, url, params))).status, 200);
   const sent = await until(() => tw.messages.find((m) => m.to === "+15551230000"));
   assert.equal(sent.body, UNPAIRED_REPLY);
+});
+
+test("agentd start with WhatsApp Cloud API settings serves the signed webhook at /channels/whatsapp and answers through the Graph API", async (t) => {
+  const wa = await startWhatsAppServer();
+  t.after(() => wa.close());
+  const port = await freePort();
+  const env = {
+    AGENTD_PORT: String(port), WHATSAPP_ACCESS_TOKEN: wa.token, WHATSAPP_APP_SECRET: wa.appSecret, WHATSAPP_PHONE_NUMBER_ID: wa.phoneNumberId,
+    WHATSAPP_VERIFY_TOKEN: "hello-meta", WHATSAPP_API_BASE: wa.url,
+  };
+  const line = await start(t, cleanEnv(env));
+  assert.match(line, /channels: whatsapp cloud api \(webhook at \/channels\/whatsapp\)/);
+  const url = `http://127.0.0.1:${port}/channels/whatsapp`;
+  const verify = await fetch(`${url}?hub.mode=subscribe&hub.verify_token=hello-meta&hub.challenge=31337`);
+  assert.deepEqual([verify.status, await verify.text()], [200, "31337"]);
+  const payload = messagePayload(wa.phoneNumberId, "15551230000", { type: "text", text: { body: "hello" } });
+  assert.equal(await postSigned(url, "not-the-secret", payload), 401);
+  assert.equal(wa.messages.length, 0);
+  assert.equal(await postSigned(url, wa.appSecret, payload), 200);
+  const sent = await until(() => wa.messages.find((m) => m.to === "15551230000"));
+  assert.equal(sent.text, UNPAIRED_REPLY);
+
+  const { WHATSAPP_VERIFY_TOKEN: _, ...incomplete } = env;
+  const child = spawn(process.execPath, [MAIN, "start", "--data", tempDir(t)], { env: cleanEnv({ ...incomplete, AGENTD_PORT: String(await freePort()) }) });
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  const code = await new Promise((r) => child.on("exit", r));
+  assert.equal(code, 1);
+  assert.match(err, /WHATSAPP_ACCESS_TOKEN is set but WHATSAPP_VERIFY_TOKEN is not/);
+});
+
+test("agentd doctor checks Twilio's account and the WhatsApp phone number with their credentials", async (t) => {
+  const tw = await startTwilioServer();
+  t.after(() => tw.close());
+  const wa = await startWhatsAppServer();
+  t.after(() => wa.close());
+  const doctor = (env: Record<string, string>) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [MAIN, "doctor", "--data", tempDir(t)], { env: cleanEnv(env) });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.on("exit", (code) => resolve({ code, out }));
+    });
+  const good = {
+    TWILIO_ACCOUNT_SID: tw.accountSid, TWILIO_AUTH_TOKEN: tw.authToken, TWILIO_API_BASE: tw.url,
+    WHATSAPP_ACCESS_TOKEN: wa.token, WHATSAPP_APP_SECRET: wa.appSecret, WHATSAPP_PHONE_NUMBER_ID: wa.phoneNumberId, WHATSAPP_VERIFY_TOKEN: "v", WHATSAPP_API_BASE: wa.url,
+  };
+  const ok = await doctor(good);
+  assert.match(ok.out, /^ok {2}\s*twilio\s+account agentd test account$/m);
+  assert.match(ok.out, /^ok {2}\s*whatsapp\s+agentd test \(\+1 555-078-3881\), webhook at \/channels\/whatsapp$/m);
+  const bad = await doctor({ ...good, TWILIO_AUTH_TOKEN: "wrong", WHATSAPP_ACCESS_TOKEN: "wrong" });
+  assert.match(bad.out, /^FAIL\s+twilio\s+Twilio refused TWILIO_ACCOUNT_SID \/ TWILIO_AUTH_TOKEN \(HTTP 401\)/m);
+  assert.match(bad.out, /^FAIL\s+whatsapp\s+Meta refused WHATSAPP_ACCESS_TOKEN/m);
+  assert.ok(!bad.out.includes(wa.token) && !ok.out.includes(wa.token), "the token is never printed");
+  assert.equal(bad.code, 1);
 });

@@ -10,7 +10,7 @@ import { approvals } from "../src/agent/approvals.ts";
 import { policies } from "../src/agent/policy.ts";
 import { outbox } from "../src/channels/outbox.ts";
 import { downloadMedia, mediaUrl, TwilioMediaError } from "../src/channels/twilio/index.ts";
-import { Recent } from "../src/channels/twilio/recent.ts";
+import { Recent } from "../src/channels/recent.ts";
 import { sessions } from "../src/sessions/store.ts";
 import { BACKENDS } from "./support/backends.ts";
 import { PUBLIC_URL, SMS_FROM, setup } from "./support/twilio-rig.ts";

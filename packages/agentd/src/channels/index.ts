@@ -6,6 +6,7 @@ import { botsOptionsFromEnv, TENANT_BOTS_PATH, telegramBots } from "./telegram/b
 import { telegramChannel } from "./telegram/index.ts";
 import { describeBotError } from "./telegram/redact.ts";
 import { twilioChannel, twilioClient } from "./twilio/index.ts";
+import { whatsappChannel } from "./whatsapp/index.ts";
 
 /** The channels configured in the environment, ready to mount (webhooks) and to run (polling). */
 export interface ConfiguredChannels {
@@ -28,6 +29,7 @@ export interface ConfiguredChannels {
 export function channelsFromEnv(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; worker: boolean }): ConfiguredChannels {
   const out: ConfiguredChannels = { names: [], mounts: [], tenantBots: async () => 0, run: () => {}, close: () => {} };
   addTwilio(app, env, role, out);
+  addWhatsAppCloud(app, env, role, out);
   const tenantBots = addTenantBots(app, env, role, out);
   out.run = tenantBots.run;
   out.close = tenantBots.close;
@@ -99,4 +101,26 @@ function addTwilio(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; wo
   });
   out.names.push(`twilio (webhook ${publicUrl})`);
   if (role.api) out.mounts.push({ path: "/channels/twilio", app: ch.webhook });
+}
+
+/**
+ * WhatsApp through Meta's Cloud API: WHATSAPP_ACCESS_TOKEN (a system user's token),
+ * WHATSAPP_APP_SECRET (webhooks are signed with it), WHATSAPP_PHONE_NUMBER_ID (the business number's
+ * id) and WHATSAPP_VERIFY_TOKEN (what the webhook verification must present). The webhook is
+ * /channels/whatsapp. WHATSAPP_API_BASE points the client elsewhere (a stand-in in tests);
+ * WHATSAPP_API_VERSION pins a Graph API version.
+ */
+function addWhatsAppCloud(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; worker: boolean }, out: ConfiguredChannels): void {
+  const token = env.WHATSAPP_ACCESS_TOKEN;
+  if (!token) return;
+  const missing = ["WHATSAPP_APP_SECRET", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_VERIFY_TOKEN"].filter((k) => !env[k]);
+  if (missing.length)
+    throw new OsError(400, "config", `WHATSAPP_ACCESS_TOKEN is set but ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not: the Cloud API needs the app secret (webhook signatures), the phone number id (where replies come from) and a verify token (the webhook handshake)`);
+  const ch = whatsappChannel(app, {
+    token, appSecret: env.WHATSAPP_APP_SECRET as string, phoneNumberId: env.WHATSAPP_PHONE_NUMBER_ID as string, verifyToken: env.WHATSAPP_VERIFY_TOKEN as string,
+    register: role.worker, ...(env.WHATSAPP_API_BASE ? { apiBaseUrl: env.WHATSAPP_API_BASE } : {}), ...(env.WHATSAPP_API_VERSION ? { version: env.WHATSAPP_API_VERSION } : {}),
+    log: (m) => process.stderr.write(`agentd: whatsapp: ${m}\n`),
+  });
+  out.names.push("whatsapp cloud api (webhook at /channels/whatsapp)");
+  if (role.api) out.mounts.push({ path: "/channels/whatsapp", app: ch.webhook });
 }

@@ -65,6 +65,31 @@ export const outbox = {
   },
 
   /**
+   * Records the provider's id for a part whose call answered, unless the provider's own report
+   * (`claim`) got there first: that row already holds the id and a later status, which must stay.
+   */
+  async sent(scope: TenantScope, key: string, part: number, externalId: string, now: number): Promise<void> {
+    await scope.run(
+      "UPDATE os_outbox SET status = 'sent', external_id = ?, updated_at = ? WHERE tenant_id = $tenant AND key = ? AND part = ? AND external_id IS NULL",
+      [externalId, now, key, part],
+    );
+  },
+
+  /**
+   * A provider's report about a message it accepted for a part we never heard back about (the call's
+   * answer was lost to a crash or a cut connection): the report names the part (WhatsApp echoes the
+   * `biz_opaque_callback_data` we sent), so the row learns its id and the part is not sent again.
+   * Returns whether a row took the id.
+   */
+  async claim(scope: TenantScope, p: { key: string; part: number; channel: string }, externalId: string, status: string, detail: string | null, now: number): Promise<boolean> {
+    const { changes } = await scope.run(
+      "UPDATE os_outbox SET external_id = ?, status = ?, detail = COALESCE(?, detail), updated_at = ? WHERE tenant_id = $tenant AND key = ? AND part = ? AND channel = ? AND external_id IS NULL",
+      [externalId, status, detail, now, p.key, p.part, p.channel],
+    );
+    return changes > 0;
+  },
+
+  /**
    * A provider's status report for one of its message ids; a status only moves forward, since
    * callbacks arrive out of order and may be replayed (`sent` after `delivered`, or the same status
    * twice, changes nothing). Unscoped on purpose: the callback names no tenant, and the provider's id
@@ -87,9 +112,12 @@ export const outbox = {
 };
 
 /**
- * Delivery statuses in the order a message moves through them (Twilio's vocabulary; `sending` is the
- * outbox's own "about to call the provider"). Terminal outcomes share the top ranks; `read` follows
- * `delivered` on WhatsApp. Unknown statuses rank as terminal.
+ * Delivery statuses in the order a message moves through them (Twilio's and WhatsApp's vocabulary;
+ * `sending` is the outbox's own "about to call the provider", `unsent` its "the provider refused the
+ * call": nothing went out). Terminal outcomes share the top ranks; `read` (and `played`, for a voice
+ * message) follows `delivered` on WhatsApp. Unknown statuses rank as terminal.
  */
-const RANK: Record<string, number> = { sending: 0, accepted: 1, scheduled: 1, queued: 1, sent: 2, delivered: 3, undelivered: 3, failed: 3, canceled: 3, read: 4 };
+const RANK: Record<string, number> = {
+  sending: 0, unsent: 0, accepted: 1, scheduled: 1, queued: 1, sent: 2, delivered: 3, undelivered: 3, failed: 3, canceled: 3, read: 4, played: 4,
+};
 const rankOf = (status: string) => RANK[status] ?? 3;

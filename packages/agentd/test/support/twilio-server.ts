@@ -134,6 +134,11 @@ export async function startTwilioServer(opts: { accountSid?: string; authToken?:
       res.writeHead(307, { location: `${storageUrl}/${mediaPath[2]}` });
       return void res.end();
     }
+    const account = /^\/2010-04-01\/Accounts\/([^/]+)\.json$/.exec(path);
+    if (account && req.method === "GET") {
+      if (!authentic || account[1] !== accountSid) return reply(401, twErr(401, 20003, "Authenticate"));
+      return reply(200, { sid: accountSid, friendly_name: "agentd test account", status: "active", type: "Full", uri: path });
+    }
     const m = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(path);
     if (!m || (req.method !== "POST" && req.method !== "GET")) return reply(404, twErr(404, 20404, "The requested resource was not found"));
     if (!authentic || m[1] !== accountSid) return reply(401, twErr(401, 20003, "Authenticate"));

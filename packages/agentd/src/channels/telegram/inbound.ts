@@ -1,10 +1,11 @@
 import type { Bot, Context, Filter } from "grammy";
 import type { Agentd } from "../../app.ts";
-import { approvals, eventName, type ApprovalChoice } from "../../agent/approvals.ts";
+import { decideByButton } from "../decisions.ts";
 import { MediaTooLargeError } from "../../blobs/local.ts";
 import { UNPAIRED_REPLY } from "../../sessions/inbox.ts";
 import { sessions } from "../../sessions/store.ts";
-import { downloadMedia, mediaOf, TELEGRAM_API_ROOT, tooLargeReply } from "./media.ts";
+import { tooLargeReply, UNREADABLE_REPLY } from "../replies.ts";
+import { downloadMedia, mediaOf, TELEGRAM_API_ROOT } from "./media.ts";
 import type { Typing } from "./typing.ts";
 
 export interface InboundDeps {
@@ -19,8 +20,6 @@ export interface InboundDeps {
 
 const MEDIA: ["message:photo", "message:voice", "message:audio", "message:document", "message:video", "message:video_note"] =
   ["message:photo", "message:voice", "message:audio", "message:document", "message:video", "message:video_note"];
-
-const CHOICES: Record<ApprovalChoice, string> = { once: "Approved once.", always: "Approved, and always from now on.", deny: "Denied." };
 
 /** Messages into the inbox (persisted before the update is acknowledged), pairing, approval buttons. */
 export function handleInbound(bot: Bot, { app, channel, typing, onError, apiRoot }: InboundDeps): void {
@@ -101,30 +100,16 @@ export function handleInbound(bot: Bot, { app, channel, typing, onError, apiRoot
   // Stickers, locations, contacts, …: not read, and said so rather than ignored.
   bot.on("message", async (ctx) => {
     const known = await app.tenants.tenantOf(channel, String(ctx.from.id));
-    await ctx.reply(known ? "I can read text, photos, voice notes and documents, but not this kind of message." : UNPAIRED_REPLY).catch(onError);
+    await ctx.reply(known ? UNREADABLE_REPLY : UNPAIRED_REPLY).catch(onError);
   });
 
   bot.on("callback_query:data", async (ctx) => {
-    const m = /^apr:([^:]+):(once|always|deny)$/.exec(ctx.callbackQuery.data);
-    if (!m) return void (await ctx.answerCallbackQuery({ text: "Unknown button." }).catch(onError));
-    const [, id, choice] = m as unknown as [string, string, ApprovalChoice];
     const tenantId = await app.tenants.tenantOf(channel, String(ctx.from.id));
-    const scope = tenantId ? app.tenants.scope(tenantId) : null;
-    // Scoped to the presser's tenant: another tenant's approval is simply not found.
-    const a = scope ? await approvals.get(scope, id) : null;
-    const now = app.kernel.clock.now();
-    if (!scope || !a) return void (await ctx.answerCallbackQuery({ text: "This button is not yours." }).catch(onError));
-    if (a.status !== "pending" || a.expiresAt <= now) return void (await ctx.answerCallbackQuery({ text: `Already ${a.status === "pending" ? "expired" : a.status}.` }).catch(onError));
-    try {
-      await approvals.decide(scope, id, choice, `telegram:${ctx.from.id}`, now, async (runId, ev) => {
-        await app.kernel.sendEvent(runId, eventName(id), ev, { eventId: id });
-      });
-    } catch (e) {
-      return void (await ctx.answerCallbackQuery({ text: `Not decided: ${(e as Error).message}`.slice(0, 200) }).catch(onError));
-    }
-    await ctx.answerCallbackQuery({ text: CHOICES[choice] }).catch(onError);
+    const { decided, text } = await decideByButton(app, tenantId, ctx.callbackQuery.data, `telegram:${ctx.from.id}`);
+    await ctx.answerCallbackQuery({ text: text.slice(0, 200) }).catch(onError);
+    if (!decided) return;
     // The buttons go away and the message says what was decided (best effort: the decision stands).
     const msg = ctx.callbackQuery.message;
-    if (msg && "text" in msg && msg.text) await ctx.editMessageText(`${msg.text}\n\n${CHOICES[choice]}`).catch(onError);
+    if (msg && "text" in msg && msg.text) await ctx.editMessageText(`${msg.text}\n\n${text}`).catch(onError);
   });
 }

@@ -1,6 +1,6 @@
 import { type Bot, GrammyError } from "grammy";
 import type { Message } from "grammy/types";
-import { formatBytes, MediaTooLargeError } from "../../blobs/local.ts";
+import { MediaTooLargeError } from "../../blobs/local.ts";
 
 /** Telegram's Bot API root, where files are downloaded from unless another is configured. */
 export const TELEGRAM_API_ROOT = "https://api.telegram.org";
@@ -67,9 +67,4 @@ export async function downloadMedia(bot: Bot, apiRoot: string, media: TelegramMe
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
-}
-
-/** What a person is told when their file is over the limit (no turn is started for it). */
-export function tooLargeReply(e: MediaTooLargeError): string {
-  return `That file is too large for me (${formatBytes(e.size)}); I can take files up to ${formatBytes(e.limit)}.`;
 }

@@ -2,6 +2,7 @@ import { type Api, type Bot, GrammyError } from "grammy";
 import type { Agentd } from "../../app.ts";
 import type { TenantScope } from "../../tenancy/scope.ts";
 import type { ChannelAdapter, Delivery, LiveView } from "../../agent/delivery.ts";
+import { buttonData, DECISION_BUTTONS } from "../decisions.ts";
 import { outbox } from "../outbox.ts";
 import { formatReply, isParseError } from "./format.ts";
 import { type LiveOptions, liveReply, placeholderKey } from "./live.ts";
@@ -78,11 +79,5 @@ export function telegramAdapter(app: Agentd, bot: Bot, liveApi: Api, o: {
 }
 
 function approvalKeyboard(id: string) {
-  return {
-    inline_keyboard: [[
-      { text: "Approve once", callback_data: `apr:${id}:once` },
-      { text: "Always", callback_data: `apr:${id}:always` },
-      { text: "Deny", callback_data: `apr:${id}:deny` },
-    ]],
-  };
+  return { inline_keyboard: [DECISION_BUTTONS.map((b) => ({ text: b.title, callback_data: buttonData(id, b.choice) }))] };
 }

@@ -1,15 +1,14 @@
 import { type Context, Hono } from "hono";
 import twilio from "twilio";
-import { approvals, eventName } from "../../agent/approvals.ts";
 import type { Agentd } from "../../app.ts";
 import type { Attachment } from "../../blobs/index.ts";
+import { decideByReply } from "../decisions.ts";
 import { outbox } from "../outbox.ts";
 import { downloadMedia, type MediaOptions, TwilioMediaError } from "./media.ts";
-import { Recent } from "./recent.ts";
+import { Recent } from "../recent.ts";
 import type { TwilioChannelName } from "./send.ts";
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
-const DECISION = /^\s*(YES|NO|Y|N|APPROVE|DENY)\s+([A-Za-z0-9]{4,8})\s*[.!]?\s*$/i;
 const PAIRING = /^\s*(?:\/start|pair)\s+[A-Za-z0-9]{6,12}\s*$/i;
 /** More than Twilio sends (10 per MMS); a forged NumMedia cannot make us loop. */
 const MAX_MEDIA = 10;
@@ -85,24 +84,10 @@ export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
     // Something we already answered (a pairing, a refused decision): a replay answers nothing and starts nothing.
     if (scope && (await outbox.parts(scope, answerKey)).length) return;
 
-    const decision = DECISION.exec(text);
-    if (decision && scope) {
-      const code = (decision[2] as string).toUpperCase();
-      const pending = await approvals.byCode(scope, code);
-      if (pending) {
-        const choice = /^(YES|Y|APPROVE)$/i.test(decision[1] as string) ? "once" : "deny";
-        try {
-          await approvals.decide(scope, pending.id, choice, `${channel}:${from}`, Date.now(), async (runId, ev) => {
-            await app.kernel.sendEvent(runId, eventName(pending.id), ev, { eventId: pending.id });
-          });
-        } catch (e) {
-          await o.tell(tenantId, channel, from, `That approval can no longer be decided (${e instanceof Error ? e.message : String(e)}).`, answerKey);
-        }
-        return;
-      }
-      // A replay of a decision already made (or a second answer): first wins, nothing more to do.
-      const decided = await scope.get<{ id: string }>("SELECT id FROM os_approvals WHERE tenant_id = $tenant AND code = ? AND status <> 'pending'", [code]);
-      if (decided) return;
+    if (tenantId) {
+      const decision = await decideByReply(app, tenantId, text, `${channel}:${from}`);
+      if (decision?.kind === "refused") await o.tell(tenantId, channel, from, decision.text, answerKey);
+      if (decision) return;
     }
 
     // Media only for paired senders: an unknown number gets instructions, and nothing of it is kept.

@@ -1,5 +1,5 @@
 /**
- * Webhook requests this process handled or is handling, by a key (Twilio's I-Twilio-Idempotency-Token,
+ * Webhook requests this process handled or is handling, by a key (Twilio's I-Twilio-Idempotency-Token, a WhatsApp message id,
  * a MessageSid): a retry that arrives while the first attempt still runs waits for it, and one that
  * arrives after a successful attempt is answered without doing anything again. A failed attempt is
  * forgotten, so Twilio's retry does the work. Bounded and in memory: the durable guards (MessageSid on

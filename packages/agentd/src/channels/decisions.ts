@@ -1,0 +1,78 @@
+import { approvals, eventName, type ApprovalChoice } from "../agent/approvals.ts";
+import type { Agentd } from "../app.ts";
+
+/**
+ * How people decide approvals from a channel: a button bound to one approval (Telegram's inline
+ * keyboard, WhatsApp's reply buttons) or a reply naming its short code (`YES K7QF`, for SMS and any
+ * chat without buttons). Both are first-wins: the approval row moves from pending once, and the
+ * event that wakes the run carries the approval id as its event id.
+ */
+
+/** What a decision button carries: `apr:<approval id>:<choice>` (64 bytes at most, Telegram's callback_data limit). */
+export const buttonData = (approvalId: string, choice: ApprovalChoice) => `apr:${approvalId}:${choice}`;
+
+/** The three buttons of an approval request, in the order they are shown. */
+export const DECISION_BUTTONS: { choice: ApprovalChoice; title: string }[] = [
+  { choice: "once", title: "Approve once" },
+  { choice: "always", title: "Always" },
+  { choice: "deny", title: "Deny" },
+];
+
+/** What the person is told once their button press is recorded. */
+export const DECIDED: Record<ApprovalChoice, string> = { once: "Approved once.", always: "Approved, and always from now on.", deny: "Denied." };
+
+const BUTTON = /^apr:([^:]+):(once|always|deny)$/;
+const REPLY = /^\s*(YES|NO|Y|N|APPROVE|DENY)\s+([A-Za-z0-9]{4,8})\s*[.!]?\s*$/i;
+
+/** Whether button data is a decision button's (anything else is not ours to answer). */
+export const isDecisionButton = (data: string) => BUTTON.test(data);
+
+/**
+ * A press of a decision button by someone of `tenantId` (null: a person no tenant knows). Another
+ * tenant's approval is simply not found (the lookup is scoped to the presser's tenant); a decided or
+ * expired one is refused. Returns what to tell the presser, and whether the press decided anything.
+ */
+export async function decideByButton(app: Agentd, tenantId: string | null, data: string, by: string): Promise<{ decided: boolean; text: string }> {
+  const m = BUTTON.exec(data);
+  if (!m) return { decided: false, text: "Unknown button." };
+  const [, id, choice] = m as unknown as [string, string, ApprovalChoice];
+  const scope = tenantId ? app.tenants.scope(tenantId) : null;
+  const a = scope ? await approvals.get(scope, id) : null;
+  if (!scope || !a) return { decided: false, text: "This button is not yours." };
+  const now = app.kernel.clock.now();
+  if (a.status !== "pending" || a.expiresAt <= now) return { decided: false, text: `Already ${a.status === "pending" ? "expired" : a.status}.` };
+  try {
+    await approvals.decide(scope, id, choice, by, now, (runId, ev) => app.kernel.sendEvent(runId, eventName(id), ev, { eventId: id }).then(() => {}));
+  } catch (e) {
+    return { decided: false, text: `Not decided: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  return { decided: true, text: DECIDED[choice] };
+}
+
+/**
+ * A text that may be a decision by code (`YES K7QF`, `no k7qf`). Null when it is not one (or the code
+ * names nothing of this tenant's): the text is then an ordinary message. `replayed`: a decision
+ * already made (a redelivery, or a second answer), nothing to do. `refused`: tell the person why.
+ */
+export async function decideByReply(
+  app: Agentd, tenantId: string, text: string, by: string,
+): Promise<null | { kind: "decided" } | { kind: "replayed" } | { kind: "refused"; text: string }> {
+  const m = REPLY.exec(text);
+  if (!m) return null;
+  const scope = app.tenants.scope(tenantId);
+  const code = (m[2] as string).toUpperCase();
+  const pending = await approvals.byCode(scope, code);
+  if (pending) {
+    const choice: ApprovalChoice = /^(YES|Y|APPROVE)$/i.test(m[1] as string) ? "once" : "deny";
+    try {
+      await approvals.decide(scope, pending.id, choice, by, app.kernel.clock.now(), async (runId, ev) => {
+        await app.kernel.sendEvent(runId, eventName(pending.id), ev, { eventId: pending.id });
+      });
+    } catch (e) {
+      return { kind: "refused", text: `That approval can no longer be decided (${e instanceof Error ? e.message : String(e)}).` };
+    }
+    return { kind: "decided" };
+  }
+  const decided = await scope.get<{ id: string }>("SELECT id FROM os_approvals WHERE tenant_id = $tenant AND code = ? AND status <> 'pending'", [code]);
+  return decided ? { kind: "replayed" } : null;
+}

@@ -1,0 +1,165 @@
+import { timingSafeEqual } from "node:crypto";
+import { Hono } from "hono";
+import type { WhatsAppAPI } from "whatsapp-api-js";
+import type { Agentd } from "../../app.ts";
+import type { Attachment } from "../../blobs/index.ts";
+import { MediaTooLargeError } from "../../blobs/local.ts";
+import { UNPAIRED_REPLY } from "../../sessions/inbox.ts";
+import { sessions } from "../../sessions/store.ts";
+import { decideByButton, decideByReply, isDecisionButton } from "../decisions.ts";
+import { outbox } from "../outbox.ts";
+import { Recent } from "../recent.ts";
+import { tooLargeReply, UNREADABLE_REPLY } from "../replies.ts";
+import { GraphApiError } from "./client.ts";
+import { downloadMedia, mediaOf, WhatsAppMediaError } from "./media.ts";
+import { type Inbound, parseWebhook, PayloadError, type WhatsAppStatus } from "./payload.ts";
+import { parseOpaque } from "./send.ts";
+
+const PAIRING = /^\s*(?:\/start|pair)\s+[A-Za-z0-9]{6,12}\s*$/i;
+
+export interface WebhookOptions {
+  client: WhatsAppAPI;
+  /** The channel name identities, sessions and outbox rows are filed under. */
+  channel: string;
+  phoneNumberId: string;
+  /** What Meta's verification request must present (hub.verify_token), chosen when the webhook is set up. */
+  verifyToken: string;
+  maxMediaBytes: number;
+  apiBaseUrl?: string;
+  /** Sends a short answer keyed by the inbound message: durable (through the outbox) when a tenant is known. */
+  tell(tenantId: string | null, to: string, text: string, key: string): Promise<void>;
+  /** Shows "typing…" on the person's message (it also marks it read). Best effort. */
+  typing(messageId: string): void;
+  log(message: string): void;
+}
+
+/**
+ * The Cloud API's webhook. GET: Meta's verification handshake (hub.challenge echoed when
+ * hub.verify_token matches). POST: every body must carry X-Hub-Signature-256, an HMAC of the exact
+ * bytes with the app secret, or it is refused with 401 and not read further. Each message is
+ * persisted (deduplicated by its wamid) before the 200; a failure answers 500, and Meta delivers the
+ * body again. Status reports move outbox rows forward.
+ */
+export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
+  const recent = new Recent();
+  const webhook = new Hono();
+
+  webhook.get("/", (c) => {
+    const mode = c.req.query("hub.mode");
+    const token = c.req.query("hub.verify_token") ?? "";
+    const challenge = c.req.query("hub.challenge") ?? "";
+    if (mode !== "subscribe" || !o.verifyToken || !sameText(token, o.verifyToken)) return c.text("verify token mismatch", 403);
+    return c.text(challenge);
+  });
+
+  webhook.post("/", async (c) => {
+    const raw = await c.req.text();
+    const signature = c.req.header("x-hub-signature-256");
+    if (!signature || !(await o.client.verifyRequestSignature(raw, signature).catch(() => false))) return c.json({ error: "the X-Hub-Signature-256 signature is missing or wrong" }, 401);
+    let parsed;
+    try {
+      parsed = parseWebhook(JSON.parse(raw));
+    } catch (e) {
+      if (e instanceof SyntaxError) return c.json({ error: "the body is not JSON" }, 400);
+      if (e instanceof PayloadError) return c.json({ error: `not a WhatsApp Cloud API webhook: ${e.message}` }, 400);
+      throw e;
+    }
+    try {
+      for (const m of parsed.messages) {
+        if (m.phoneNumberId !== o.phoneNumberId) {
+          o.log(`a message to phone number ${m.phoneNumberId} was ignored: this agentd answers for ${o.phoneNumberId} (WHATSAPP_PHONE_NUMBER_ID)`);
+          continue;
+        }
+        await recent.once([`in:${m.message.id}`], () => inbound(m));
+      }
+      for (const s of parsed.statuses) if (s.phoneNumberId === o.phoneNumberId) await recent.once([`st:${s.status.id}:${s.status.status}`], () => status(s.status));
+    } catch (e) {
+      // Not all handled: Meta delivers the body again; what was persisted is found by its wamid.
+      o.log(`webhook not processed, Meta will deliver it again: ${e instanceof Error ? e.message : String(e)}`);
+      return c.json({ error: "not processed" }, 500);
+    }
+    return c.json({ ok: true });
+  });
+
+  /** A delivery report: rows only move forward; a report for a part whose answer was lost claims it. */
+  async function status(s: WhatsAppStatus): Promise<void> {
+    const err = s.errors?.[0];
+    const detail = err ? `${err.code}${err.title ? ` ${err.title}` : ""}` : null;
+    const now = app.kernel.clock.now();
+    const changed = await outbox.advance(app.db, o.channel, s.id, s.status, detail, now);
+    if (!changed) {
+      const at = parseOpaque(s.biz_opaque_callback_data);
+      if (at && (await app.tenants.get(at.tenantId))) await outbox.claim(app.tenants.scope(at.tenantId), { ...at, channel: o.channel }, s.id, s.status, detail, now);
+    }
+    if (s.status === "failed") o.log(`message ${s.id} failed${detail ? ` (error ${detail})` : ""}`);
+  }
+
+  async function inbound({ message: m, name }: Inbound): Promise<void> {
+    const from = m.from ?? m.from_user_id;
+    if (!from) return void o.log(`message ${m.id} names no sender; ignored`);
+    if (m.group_id) return void o.log(`message ${m.id} came from a group; groups are not served`);
+    if (m.type === "reaction") return; // a reaction to a message is not a message
+    const answerKey = `wa-in:${m.id}`;
+    const tenantId = await app.tenants.tenantOf(o.channel, from);
+    const scope = tenantId ? app.tenants.scope(tenantId) : null;
+    // Something already answered (a pairing, a refused decision, a button press): a redelivery answers nothing again.
+    if (scope && (await outbox.parts(scope, answerKey)).length) return;
+    const tell = (text: string, tenant = tenantId) => o.tell(tenant, from, text, answerKey);
+
+    const button = m.interactive?.button_reply?.id;
+    if (m.type === "interactive" && button && isDecisionButton(button)) {
+      const { text } = await decideByButton(app, tenantId, button, `${o.channel}:${from}`);
+      return tell(text);
+    }
+    const text = m.text?.body ?? m.image?.caption ?? m.video?.caption ?? m.document?.caption ?? m.interactive?.button_reply?.title ?? m.interactive?.list_reply?.title ?? m.button?.text ?? "";
+    const file = mediaOf(m);
+    if (!file && !text) return tell(tenantId ? UNREADABLE_REPLY : UNPAIRED_REPLY);
+
+    if (tenantId) {
+      const decision = await decideByReply(app, tenantId, text, `${o.channel}:${from}`);
+      if (decision?.kind === "refused") return tell(decision.text);
+      if (decision) return;
+    }
+
+    const sourceKey = `wa:${m.id}`;
+    let attachments: Attachment[] = [];
+    let note = "";
+    if (tenantId && file && !PAIRING.test(text)) {
+      // A redelivery finds its message (and blob) already stored: no second download.
+      const session = await sessions.find(scope!, o.channel, from);
+      const seen = session ? await sessions.bySource(scope!, session.id, sourceKey) : null;
+      if (seen) attachments = seen.attachments ?? [];
+      else {
+        try {
+          const data = await downloadMedia(o.client, file.media, { phoneNumberId: o.phoneNumberId, limit: o.maxMediaBytes, ...(o.apiBaseUrl ? { apiBaseUrl: o.apiBaseUrl } : {}) });
+          attachments = [await app.blobs.put(tenantId, data, { mime: file.mime, ...(file.name ? { name: file.name } : {}), source: sourceKey })];
+        } catch (e) {
+          // Retrying can't help: say so (too large: no turn), or keep the message and say what was dropped.
+          if (MediaTooLargeError.is(e)) return tell(tooLargeReply(e));
+          const permanent = (e instanceof WhatsAppMediaError && e.permanent) || (GraphApiError.is(e) && e.permanent);
+          if (!permanent) throw e;
+          o.log(`the file of ${m.id} was not kept: ${e instanceof Error ? e.message : String(e)}`);
+          note = `\n[an attachment was not kept: ${e instanceof Error ? e.message : String(e)}]`;
+        }
+      }
+    }
+
+    const outcome = await app.inbox.fromIdentity({
+      channel: o.channel, externalId: from, conversation: from, text: text + note, sourceKey,
+      ...(name ? { display: name } : {}), ...(attachments.length ? { attachments } : {}),
+    });
+    if (outcome.kind === "turn") {
+      if (!outcome.received.duplicate) o.typing(m.id);
+      return;
+    }
+    await tell(outcome.reply, outcome.kind === "paired" ? outcome.tenantId : null);
+  }
+
+  return webhook;
+}
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
