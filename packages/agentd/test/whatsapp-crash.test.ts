@@ -1,0 +1,157 @@
+/**
+ * Crash tests of the WhatsApp Cloud API channel: a real `agentd start` (procs/agentd-channels.ts)
+ * talking to the Graph API stand-in is SIGKILLed while a webhook is being handled (after the
+ * message is persisted, before the 200) and while a reply is being sent (inside the Graph API call:
+ * Meta accepted the message, agentd never heard; between the parts of a long reply), then started
+ * again. Meta's side is played by the stand-in and the test: a webhook that got no 200 is delivered
+ * again, and status reports are retried until agentd answers. After the restart the person has
+ * exactly one complete reply for each message, none lost, and no message started two turns.
+ */
+import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { createAgentd, type Agentd } from "../src/app.ts";
+import { outbox } from "../src/channels/outbox.ts";
+import { splitText } from "../src/channels/split-text.ts";
+import { WHATSAPP_CLOUD, WHATSAPP_MAX_TEXT } from "../src/channels/whatsapp/index.ts";
+import { sessions } from "../src/sessions/store.ts";
+import { BACKENDS, type Backend } from "./support/backends.ts";
+import { cleanEnv, freePort } from "./support/cli.ts";
+import { processes } from "./support/harness.ts";
+import { type ModelServer, startModelServer } from "./support/model-server.ts";
+import { until } from "./support/wait.ts";
+import { messagePayload, postSigned, startWhatsAppServer, type WhatsAppServer } from "./support/whatsapp-server.ts";
+
+const HARNESS = fileURLToPath(new URL("./procs/agentd-channels.ts", import.meta.url));
+const USER = "15557770001";
+
+interface Rig {
+  client: Agentd;
+  model: ModelServer;
+  wa: WhatsAppServer;
+  tenantId: string;
+  start(): Promise<ChildProcess>;
+  exited(p: ChildProcess): Promise<NodeJS.Signals | null>;
+  touch(marker: string): void;
+  /** Posts a webhook body as Meta does (the same body again = Meta's redelivery); 0 when the connection died. */
+  post(payload: unknown): Promise<number>;
+  /** The texts the person got, in order. */
+  got(): string[];
+  userMessages(): Promise<{ content: string }[]>;
+}
+
+async function rig(t: { after(fn: () => unknown): void }, b: Backend): Promise<Rig> {
+  const place = b.place(t);
+  const model = await startModelServer();
+  t.after(() => model.close());
+  const wa = await startWhatsAppServer();
+  t.after(() => wa.close());
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/channels/whatsapp`;
+  wa.webhookUrl = url;
+  wa.autoSent = true;
+  const env = cleanEnv({
+    AGENTD_PORT: String(port), WHATSAPP_ACCESS_TOKEN: wa.token, WHATSAPP_APP_SECRET: wa.appSecret, WHATSAPP_PHONE_NUMBER_ID: wa.phoneNumberId,
+    WHATSAPP_VERIFY_TOKEN: "v", WHATSAPP_API_BASE: wa.url, AGENTD_MODEL_BASE_URL: model.url, AGENTD_MODEL: "stand-in", AGENTD_MODEL_API_KEY: "k",
+    DATABASE_URL: place.databaseUrl ?? "", AGENTD_PG_SCHEMA: place.pgSchema ?? "", CRASH_DIR: place.dataDir, AGENTD_LEASE_MS: "1500",
+  });
+  const client = await createAgentd({ env: {}, config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } }, worker: false, logger: () => {} });
+  t.after(() => client.close());
+  const tenantId = (await client.tenants.create("crash")).id;
+  const { code } = await client.tenants.createPairingCode(tenantId);
+  await client.tenants.redeemPairingCode(code, WHATSAPP_CLOUD, USER);
+  return {
+    client, model, wa, tenantId,
+    ...processes(t, HARNESS, ["start", "--data", place.dataDir], env),
+    touch: (marker) => writeFileSync(join(place.dataDir, marker), ""),
+    post: (payload) => postSigned(url, wa.appSecret, payload).catch(() => 0),
+    got: () => wa.messages.filter((m) => m.to === USER).map((m) => m.text),
+    async userMessages() {
+      const scope = client.tenants.scope(tenantId);
+      const s = await sessions.latest(scope);
+      return s ? (await sessions.history(scope, s.id)).filter((m) => m.role === "user") : [];
+    },
+  };
+}
+
+/** The run of the only turn, finished, with every part of its reply recorded under Meta's id. */
+async function finished(r: Rig, text: string): Promise<string> {
+  const run = await until(async () => (await r.client.kernel.listRuns({}))[0], "the turn");
+  assert.equal((await r.client.kernel.result<{ text: string }>(run.id)).text, text);
+  const parts = splitText(text, WHATSAPP_MAX_TEXT).length;
+  await until(async () => {
+    const rows = await outbox.parts(r.client.tenants.scope(r.tenantId), `reply:${run.id}`);
+    return rows.length === parts && rows.every((x) => x.externalId);
+  }, "every part recorded as sent");
+  return run.id;
+}
+
+for (const b of BACKENDS) {
+  describe(`whatsapp crash: SIGKILL agentd (${b.name})`, () => {
+    test("inside the webhook after the message is persisted, before the 200: Meta's redelivery starts no second turn; one reply", async (t) => {
+      const r = await rig(t, b);
+      r.model.script({ text: "One reply only." }, { text: "One reply only." });
+      r.touch("kill-after-persist");
+      const w1 = await r.start();
+      const body = messagePayload(r.wa.phoneNumberId, USER, { type: "text", text: { body: "are you there?" } });
+      assert.equal(await r.post(body), 0, "no answer: the process died inside the webhook");
+      assert.equal(await r.exited(w1), "SIGKILL");
+      assert.deepEqual((await r.userMessages()).map((m) => m.content), ["are you there?"], "persisted before the 200 that never came");
+      await r.start();
+      assert.equal(await r.post(body), 200, "the redelivery is acknowledged");
+      await finished(r, "One reply only.");
+      assert.equal(await r.post(body), 200);
+      assert.equal((await r.client.kernel.listRuns({})).length, 1, "one turn for the message");
+      assert.deepEqual(r.got(), ["One reply only."]);
+      assert.equal((await r.userMessages()).length, 1);
+    });
+
+    test("inside the Graph API call for the reply (Meta accepted it, agentd never heard): Meta's status report claims it after restart; not sent again", async (t) => {
+      const r = await rig(t, b);
+      r.model.script({ text: "Sent exactly once." });
+      let w1: ChildProcess | null = null;
+      r.wa.intercept = (call) => {
+        if ((call.body.text as { body?: string } | undefined)?.body === "Sent exactly once." && w1) {
+          w1.kill("SIGKILL");
+          w1 = null;
+        }
+      };
+      w1 = await r.start();
+      const w1p = w1;
+      assert.equal(await r.post(messagePayload(r.wa.phoneNumberId, USER, { type: "text", text: { body: "hello" } })), 200);
+      assert.equal(await r.exited(w1p), "SIGKILL");
+      assert.deepEqual(r.got(), ["Sent exactly once."], "Meta has it; agentd died before its answer");
+      await r.start();
+      const runId = await finished(r, "Sent exactly once.");
+      assert.deepEqual(r.got(), ["Sent exactly once."], "claimed by Meta's report, not sent again");
+      const row = await outbox.get(r.client.tenants.scope(r.tenantId), `reply:${runId}`, 0);
+      assert.equal(row?.externalId, r.wa.messages.find((m) => m.to === USER)!.id);
+    });
+
+    test("between the parts of a long reply: after restart each part reaches the person exactly once, in order", async (t) => {
+      const r = await rig(t, b);
+      const text = Array.from({ length: 200 }, (_, i) => `Line ${i} of a reply that needs several WhatsApp messages.`).join(" ");
+      const parts = splitText(text, WHATSAPP_MAX_TEXT);
+      assert.ok(parts.length >= 3);
+      r.model.script({ text });
+      let w1: ChildProcess | null = null;
+      r.wa.intercept = (call) => {
+        if ((call.body.text as { body?: string } | undefined)?.body === parts[1] && w1) {
+          w1.kill("SIGKILL");
+          w1 = null;
+        }
+      };
+      w1 = await r.start();
+      const w1p = w1;
+      assert.equal(await r.post(messagePayload(r.wa.phoneNumberId, USER, { type: "text", text: { body: "tell me everything" } })), 200);
+      assert.equal(await r.exited(w1p), "SIGKILL");
+      assert.deepEqual(r.got(), parts.slice(0, 2));
+      await r.start();
+      await finished(r, text);
+      assert.deepEqual(r.got(), parts);
+    });
+  });
+}
