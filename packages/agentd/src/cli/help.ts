@@ -71,6 +71,10 @@ ${STORE_ENV}
   TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN   connect SMS / WhatsApp through Twilio, sending from
                         TWILIO_SMS_FROM and/or TWILIO_WHATSAPP_FROM; Twilio's webhook goes to
                         $AGENTD_PUBLIC_URL/channels/twilio (signatures are checked against it)
+  WHATSAPP_ACCESS_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_VERIFY_TOKEN
+                        connect WhatsApp directly through Meta's Cloud API: point the app's webhook
+                        at <public URL>/channels/whatsapp with that verify token; every POST's
+                        X-Hub-Signature-256 is checked with the app secret
   AGENTD_PUBLIC_URL     also where tenants' own Telegram bots (\`agentd bots\`) get their webhooks:
                         $AGENTD_PUBLIC_URL/channels/telegram/<botId>; without it they are polled
   TELEGRAM_BOTS_RESCAN_MS   how often workers look for tenant bots added or removed (default 10000)
@@ -143,7 +147,9 @@ Checks that agentd can run here and prints one line per check, "ok" or "FAIL" wi
   model         the model endpoint answers with the configured key (GET <base URL>/models, else a
                 one-token completion) and offers the configured model
   channels      each configured channel answers with its credentials (Telegram: getMe with
-                TELEGRAM_BOT_TOKEN); none configured is fine: chat and the HTTP API need none
+                TELEGRAM_BOT_TOKEN; Twilio: the account with TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN;
+                WhatsApp: the phone number id with WHATSAPP_ACCESS_TOKEN); none configured is fine:
+                chat and the HTTP API need none
   admin token   AGENTD_ADMIN_TOKEN or <data>/admin.token is present and private
 Changes nothing. Exit code 0 when every check passes, 1 otherwise.
 

@@ -1,5 +1,5 @@
 /**
- * `agentd start` for the channel crash tests (Twilio, Telegram), with one kill point the test switches on with a marker
+ * `agentd start` for the channel crash tests (Twilio, Telegram, WhatsApp), with one kill point the test switches on with a marker
  * file: `kill-after-persist` SIGKILLs the process inside the webhook, after the inbound message is
  * persisted and its turn started, before the 200 goes back to Twilio. (Kills inside a media download
  * or a Messages API call need no hook: the Twilio stand-in does them from the test.)
