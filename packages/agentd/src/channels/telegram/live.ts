@@ -73,10 +73,10 @@ export function liveReply(api: Api, t: {
         plainDrafts = true;
         notBefore = 0;
       } else if (mode === "draft" && e instanceof GrammyError && e.error_code === 400) {
-        // This chat (or bot) can't show drafts: remember, and edit a placeholder from now on.
+        // This chat (or bot) can't show drafts: remember, and edit a placeholder from now on. The
+        // refused call may count against the chat's flood limit: the placeholder keeps the pace.
         t.noDrafts.add(chatId);
         mode = "edit";
-        notBefore = 0;
       } else {
         t.onError(e);
         shown = target; // a failed preview is not retried; the final reply is what counts
