@@ -124,7 +124,8 @@ for (const b of BACKENDS) {
     test("while a placeholder is being edited: the restarted turn edits the same placeholder, sends the reply, and deletes it", async (t) => {
       const r = await rig(t, b);
       r.tg.draftsUnsupported = true;
-      r.model.script({ text: REPLY, tokenDelayMs: 15 }, { text: REPLY, tokenDelayMs: 5 });
+      // Slow enough for the placeholder (one interval after the refused draft) to be edited before the kill.
+      r.model.script({ text: REPLY, tokenDelayMs: 40 }, { text: REPLY, tokenDelayMs: 5 });
       const w1 = await r.start();
       assert.equal(await r.post(update("and again")), 200);
       await until(() => r.tg.callsOf("editMessageText").length >= 1, "the placeholder being edited");
