@@ -89,6 +89,19 @@ async function finished(r: Rig, text: string): Promise<string> {
   return run.id;
 }
 
+/** Starts agentd, to be SIGKILLed inside the Graph API call that sends `text` (once Meta has recorded the message). */
+async function killedWhenSent(r: Rig, text: string): Promise<ChildProcess> {
+  let p: ChildProcess | null = null;
+  r.wa.intercept = (call) => {
+    if ((call.body.text as { body?: string } | undefined)?.body === text && p) {
+      p.kill("SIGKILL");
+      p = null;
+    }
+  };
+  p = await r.start();
+  return p;
+}
+
 for (const b of BACKENDS) {
   describe(`whatsapp crash: SIGKILL agentd (${b.name})`, () => {
     test("inside the webhook after the message is persisted, before the 200: Meta's redelivery starts no second turn; one reply", async (t) => {
@@ -112,15 +125,7 @@ for (const b of BACKENDS) {
     test("inside the Graph API call for the reply (Meta accepted it, agentd never heard): Meta's status report claims it after restart; not sent again", async (t) => {
       const r = await rig(t, b);
       r.model.script({ text: "Sent exactly once." });
-      let w1: ChildProcess | null = null;
-      r.wa.intercept = (call) => {
-        if ((call.body.text as { body?: string } | undefined)?.body === "Sent exactly once." && w1) {
-          w1.kill("SIGKILL");
-          w1 = null;
-        }
-      };
-      w1 = await r.start();
-      const w1p = w1;
+      const w1p = await killedWhenSent(r, "Sent exactly once.");
       assert.equal(await r.post(messagePayload(r.wa.phoneNumberId, USER, { type: "text", text: { body: "hello" } })), 200);
       assert.equal(await r.exited(w1p), "SIGKILL");
       assert.deepEqual(r.got(), ["Sent exactly once."], "Meta has it; agentd died before its answer");
@@ -137,15 +142,7 @@ for (const b of BACKENDS) {
       const parts = splitText(text, WHATSAPP_MAX_TEXT);
       assert.ok(parts.length >= 3);
       r.model.script({ text });
-      let w1: ChildProcess | null = null;
-      r.wa.intercept = (call) => {
-        if ((call.body.text as { body?: string } | undefined)?.body === parts[1] && w1) {
-          w1.kill("SIGKILL");
-          w1 = null;
-        }
-      };
-      w1 = await r.start();
-      const w1p = w1;
+      const w1p = await killedWhenSent(r, parts[1] as string);
       assert.equal(await r.post(messagePayload(r.wa.phoneNumberId, USER, { type: "text", text: { body: "tell me everything" } })), 200);
       assert.equal(await r.exited(w1p), "SIGKILL");
       assert.deepEqual(r.got(), parts.slice(0, 2));

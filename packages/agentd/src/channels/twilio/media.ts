@@ -6,19 +6,13 @@
  * become a credential leak or a request to an internal address).
  */
 import { DEFAULT_MAX_MEDIA_BYTES } from "../../blobs/index.ts";
+import { MediaFetchError } from "../media-error.ts";
 
 const TWILIO_API = "https://api.twilio.com";
 const MAX_REDIRECTS = 3;
 
-/** A media file that will not be fetched or kept: the reason is safe to show to the person and the agent. */
-export class TwilioMediaError extends Error {
-  readonly permanent: boolean;
-  constructor(message: string, permanent: boolean) {
-    super(message);
-    this.name = "TwilioMediaError";
-    this.permanent = permanent;
-  }
-}
+/** A Twilio file that will not be fetched or kept (see MediaFetchError). */
+export class TwilioMediaError extends MediaFetchError {}
 
 export interface MediaOptions {
   accountSid: string;

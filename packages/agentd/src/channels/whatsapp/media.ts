@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { WhatsAppAPI } from "whatsapp-api-js";
 import { MediaTooLargeError } from "../../blobs/local.ts";
 import type { WhatsAppMedia, WhatsAppMessage } from "./payload.ts";
+import { MediaFetchError } from "../media-error.ts";
 
 /**
  * Inbound media on the Cloud API: the webhook names a media id; the Graph API turns it into a
@@ -10,15 +11,8 @@ import type { WhatsAppMedia, WhatsAppMessage } from "./payload.ts";
  */
 const META_HOSTS = [/(^|\.)fbsbx\.com$/, /(^|\.)fbcdn\.net$/, /(^|\.)whatsapp\.net$/, /(^|\.)facebook\.com$/];
 
-/** A file that will not be kept; the reason is safe to show to the person and the agent. */
-export class WhatsAppMediaError extends Error {
-  readonly permanent: boolean;
-  constructor(message: string, permanent: boolean) {
-    super(message);
-    this.name = "WhatsAppMediaError";
-    this.permanent = permanent;
-  }
-}
+/** A WhatsApp file that will not be fetched or kept (see MediaFetchError). */
+export class WhatsAppMediaError extends MediaFetchError {}
 
 /** The file a message carries, with the mime type and name to keep it under; null for none. */
 export function mediaOf(m: WhatsAppMessage): { media: WhatsAppMedia; mime: string; name?: string } | null {
