@@ -111,6 +111,9 @@ test("agentd start with WhatsApp Cloud API settings serves the signed webhook at
   assert.equal(await postSigned(url, wa.appSecret, payload), 200);
   const sent = await until(() => wa.messages.find((m) => m.to === "15551230000"));
   assert.equal(sent.text, UNPAIRED_REPLY);
+  const huge = await fetch(url, { method: "POST", body: "x".repeat(2_000_000), headers: { "content-type": "application/json", "x-hub-signature-256": "sha256=00" } });
+  assert.equal(huge.status, 413);
+  assert.match(await huge.text(), /over \d+ bytes/);
 
   const { WHATSAPP_VERIFY_TOKEN: _, ...incomplete } = env;
   const child = spawn(process.execPath, [MAIN, "start", "--data", tempDir(t)], { env: cleanEnv({ ...incomplete, AGENTD_PORT: String(await freePort()) }) });

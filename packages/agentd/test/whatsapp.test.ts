@@ -108,14 +108,14 @@ for (const b of BACKENDS) {
       assert.equal(to(ALICE).length, before + 1, "no second reply");
     });
 
-    test("several messages in one POST are each persisted, in order, and each answered", async (t) => {
+    test("several messages in one POST are each persisted, in order, and each answered; non-ASCII text survives the signature check", async (t) => {
       const { app, wa, post, pair, tenantId } = await whatsappRig(t, b);
       await pair(ALICE);
-      const r = await post(batchPayload(wa.phoneNumberId, ALICE, [{ type: "text", text: { body: "first" } }, { type: "text", text: { body: "second" } }]));
+      const r = await post(batchPayload(wa.phoneNumberId, ALICE, [{ type: "text", text: { body: "première 😀" } }, { type: "text", text: { body: "second" } }]));
       assert.equal(r.status, 200);
       const scope = app.tenants.scope(tenantId);
       const s = await sessions.latest(scope);
-      assert.deepEqual((await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content), ["first", "second"]);
+      assert.deepEqual((await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content), ["première 😀", "second"], "non-ASCII text: Meta signs the escaped bytes it sends");
       const runs = await app.kernel.listRuns({});
       assert.equal(runs.length, 2);
       for (const run of runs) await app.kernel.result(run.id);
