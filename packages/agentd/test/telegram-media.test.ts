@@ -143,13 +143,41 @@ for (const b of BACKENDS) {
       const docMessage = (await userMessages()).at(-1)!;
       assert.equal(textOf(userOf(model.requests.at(-1)!.body)), `file this\n[document "invoice.pdf", application/pdf, 13 B, ${docMessage.attachments![0]!.id}]`);
 
-      // Telegram can't give the file now (unknown file_id here): a 500, so Telegram delivers the update again.
+      // Telegram can't give the file right now (its own trouble): a 500, so Telegram delivers the update again.
       const calls = model.calls;
-      const r = await post(mediaUpdate(ALICE, { document: { file_id: "no-such-file", file_unique_id: "x", file_name: "a.txt", mime_type: "text/plain", file_size: 10 } }));
-      assert.equal(r.status, 500);
+      const later = tg.addFile(Buffer.from("later"), { extension: "txt" });
+      tg.failNext("getFile", 502);
+      const u = mediaUpdate(ALICE, { document: { file_id: later.file_id, file_unique_id: later.file_unique_id, file_name: "a.txt", mime_type: "text/plain" } });
+      assert.equal((await post(u)).status, 500);
       assert.equal((await userMessages()).length, 2);
       assert.equal((await blobRows()).length, 2);
       assert.equal(model.calls, calls);
+
+      // Telegram will never give this one (an invalid file id): the message is kept with a note and
+      // acknowledged, so it cannot hold up every later update.
+      model.script({ text: "Noted." });
+      const gone = await post(mediaUpdate(ALICE, { document: { file_id: "no-such-file", file_unique_id: "x", file_name: "b.txt", mime_type: "text/plain", file_size: 10 }, caption: "lost one" }));
+      assert.equal(gone.status, 200);
+      await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "Noted."), "the reply to the kept message");
+      const kept = (await userMessages()).at(-1)!;
+      assert.match(kept.content, /^lost one\n\[an attachment was not kept: Telegram refused the file \(Bad Request: invalid file_id\)\]$/);
+      assert.equal(kept.attachments, undefined);
+      assert.equal((await blobRows()).length, 2);
+    });
+
+    test("long polling: a file Telegram will never give does not hold up the updates after it", async (t) => {
+      const { tg, ch, model } = await setup(t);
+      const ac = new AbortController();
+      const loop = ch.poll(ac.signal);
+      t.after(async () => {
+        ac.abort();
+        await loop;
+      });
+      model.script({ text: "Noted the lost file." }, { text: "Here after the lost file." });
+      tg.push(mediaUpdate(ALICE, { document: { file_id: "no-such-file", file_unique_id: "x", file_name: "a.txt", mime_type: "text/plain", file_size: 10 } }));
+      tg.push(mediaUpdate(ALICE, { text: "after the lost file" }));
+      await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "Here after the lost file."), "the reply to the message after the lost file");
+      assert.equal(tg.callsOf("getFile").length, 1, "asked once, not again and again");
     });
   });
 }

@@ -34,6 +34,8 @@ export interface TelegramServer {
   callsOf(method: string): RecordedCall[];
   /** Makes the next call of `method` fail with 429 and `retry_after` seconds. */
   rateLimitNext(method: string, retryAfterSeconds: number): void;
+  /** Makes the next call of `method` fail with this HTTP status (a 5xx: Telegram's own trouble). */
+  failNext(method: string, status: number): void;
   /** The messages a person in `chatId` sees now (sent, not deleted), oldest first. */
   visible(chatId: string | number): SentMessage[];
   /** The latest draft streamed to each private chat (sendMessageDraft), by chat id. */
@@ -74,6 +76,7 @@ const BOT = { id: 7000001, is_bot: true, first_name: "Agentd Test", username: "a
 export async function startTelegramServer(opts: { token?: string; perChatPerSecond?: number } = {}): Promise<TelegramServer> {
   const token = opts.token ?? "123456:TEST-token";
   const scripted = new Map<string, number[]>();
+  const failing = new Map<string, number[]>();
   const queue: Record<string, any>[] = [];
   const waiters = new Set<() => void>();
   let nextMessageId = 1;
@@ -94,6 +97,9 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
       const list = scripted.get(method) ?? [];
       list.push(retryAfterSeconds);
       scripted.set(method, list);
+    },
+    failNext(method, status) {
+      failing.set(method, [...(failing.get(method) ?? []), status]);
     },
     push(update) {
       const u = { ...update, update_id: update.update_id ?? nextUpdateId++ };
@@ -147,6 +153,8 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
     server.calls.push(call);
     const retry = scripted.get(method)?.shift();
     if (retry !== undefined) return fail(res, 429, `Too Many Requests: retry after ${retry}`, { retry_after: retry });
+    const failure = failing.get(method)?.shift();
+    if (failure !== undefined) return fail(res, failure, "Internal Server Error");
     const chatId = params.chat_id === undefined ? undefined : String(params.chat_id);
     const message = (id: number, text: string) => ({
       message_id: id, date: Math.floor(Date.now() / 1000), from: BOT, chat: { id: Number(chatId), type: Number(chatId) > 0 ? "private" : "group" }, text,

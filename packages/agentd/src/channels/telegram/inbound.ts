@@ -2,6 +2,7 @@ import type { Bot, Context, Filter } from "grammy";
 import type { Agentd } from "../../app.ts";
 import { decideByButton } from "../decisions.ts";
 import { MediaTooLargeError } from "../../blobs/local.ts";
+import { MediaFetchError } from "../media-error.ts";
 import { UNPAIRED_REPLY } from "../../sessions/inbox.ts";
 import { sessions } from "../../sessions/store.ts";
 import { tooLargeReply, UNREADABLE_REPLY } from "../replies.ts";
@@ -75,6 +76,7 @@ export function handleInbound(bot: Bot, { app, channel, typing, onError, apiRoot
     const session = await sessions.find(scope, channel, conversation);
     const seen = session ? await sessions.bySource(scope, session.id, sourceKey) : null;
     let attachments = seen?.attachments ?? [];
+    let note = "";
     if (!seen) {
       const limit = app.config.maxMediaBytes;
       const media = mediaOf(ctx.message, limit);
@@ -83,13 +85,16 @@ export function handleInbound(bot: Bot, { app, channel, typing, onError, apiRoot
         const data = await downloadMedia(bot, apiRoot ?? TELEGRAM_API_ROOT, media, limit);
         attachments = [await app.blobs.put(tenantId, data, { mime: media.mime, ...(media.name ? { name: media.name } : {}), source: sourceKey })];
       } catch (e) {
-        if (!MediaTooLargeError.is(e)) throw e;
-        // Retrying can't help: say so, and acknowledge without a turn.
-        return void (await ctx.reply(tooLargeReply(e)).catch(onError));
+        // Retrying can't help: too large is said and acknowledged without a turn; a file Telegram
+        // won't give is noted in the message, which goes on without it.
+        if (MediaTooLargeError.is(e)) return void (await ctx.reply(tooLargeReply(e)).catch(onError));
+        if (!(e instanceof MediaFetchError && e.permanent)) throw e;
+        onError(e);
+        note = `\n[an attachment was not kept: ${e.message}]`;
       }
     }
     // A redelivery finds its message (and blob) already stored: no second download, blob or turn.
-    const out = await app.inbox.fromIdentity({ ...identity, attachments });
+    const out = await app.inbox.fromIdentity({ ...identity, text: identity.text + note, attachments });
     if (out.kind === "turn") {
       if (!out.received.duplicate) typing.once(conversation);
       return;

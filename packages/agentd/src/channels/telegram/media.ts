@@ -1,9 +1,13 @@
 import { type Bot, GrammyError } from "grammy";
 import type { Message } from "grammy/types";
 import { MediaTooLargeError } from "../../blobs/local.ts";
+import { MediaFetchError } from "../media-error.ts";
 
 /** Telegram's Bot API root, where files are downloaded from unless another is configured. */
 export const TELEGRAM_API_ROOT = "https://api.telegram.org";
+
+/** A Telegram file that will not be fetched or kept (see MediaFetchError). */
+export class TelegramMediaError extends MediaFetchError {}
 
 /** A file in a message, as Telegram describes it before it is downloaded. */
 export interface TelegramMedia {
@@ -38,7 +42,8 @@ const withName = (m: TelegramMedia, name: string | undefined): TelegramMedia => 
 /**
  * The file's bytes: `getFile` for its path, then a GET from the same API root as the Bot API.
  * More than `limit` bytes is a MediaTooLargeError (also when Telegram's size was missing or wrong);
- * any other failure throws, so the update is not acknowledged and Telegram delivers it again.
+ * a file Telegram will never give is a permanent TelegramMediaError; any other failure throws, so
+ * the update is not acknowledged and Telegram delivers it again.
  */
 export async function downloadMedia(bot: Bot, apiRoot: string, media: TelegramMedia, limit: number, timeoutMs = 60_000): Promise<Uint8Array> {
   if (media.size !== undefined && media.size > limit) throw new MediaTooLargeError(media.size, limit);
@@ -48,11 +53,14 @@ export async function downloadMedia(bot: Bot, apiRoot: string, media: TelegramMe
   } catch (e) {
     // Telegram lets bots download 20 MB at most and says so this way.
     if (e instanceof GrammyError && /file is too big/i.test(e.description)) throw new MediaTooLargeError(media.size ?? limit + 1, limit);
+    // Telegram will never hand this file out (expired, invalid id): asking again would hold up every later update.
+    if (e instanceof GrammyError && e.error_code >= 400 && e.error_code < 500 && e.error_code !== 429) throw new TelegramMediaError(`Telegram refused the file (${e.description})`, true);
     throw e;
   }
   if (!path) throw new Error(`Telegram gave no file_path for file ${media.fileId}; it can't be downloaded now`);
   // The URL holds the bot token: it never goes into an error message.
   const res = await fetch(`${apiRoot.replace(/\/+$/, "")}/file/bot${bot.token}/${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+  if (res.status === 404 || res.status === 403) throw new TelegramMediaError(`the file is no longer on Telegram's servers (HTTP ${res.status})`, true);
   if (!res.ok || !res.body) throw new Error(`downloading a Telegram file failed (HTTP ${res.status}); the update will be delivered again`);
   const declared = Number(res.headers.get("content-length") ?? NaN);
   if (declared > limit) {
