@@ -89,6 +89,28 @@ for (const b of BACKENDS) {
       assert.match(JSON.stringify(model.requests[1]!.body.messages), /timeout means deny/);
     });
 
+    test("a model server that numbers its call ids the same in every turn still gets a fresh approval per turn", async (t) => {
+      const { app, model, tenantId } = await testAgentd(t, b);
+      const scope = app.tenants.scope(tenantId);
+      await policies.set(scope, { tool: "remember", decision: "ask" }, Date.now());
+      const call = { name: "remember", arguments: { content: "same" }, id: "call_0" };
+      const decideFirstPending = async (choice: "once" | "deny") => {
+        const a = await until(async () => (await approvals.list(scope, "pending"))[0]);
+        await approvals.decide(scope, a.id, choice, "tester", Date.now(), async (runId, ev) => void (await app.kernel.sendEvent(runId, eventName(a.id), ev, { eventId: a.id })));
+        return a;
+      };
+      model.script({ toolCalls: [call] }, { text: "first" });
+      const one = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "one" });
+      const first = await decideFirstPending("deny");
+      await app.kernel.result(one.runId);
+      model.script({ toolCalls: [call] }, { text: "second" });
+      const two = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "two" });
+      const second = await decideFirstPending("once");
+      assert.notEqual(second.id, first.id, "a new approval, not the decided one of the turn before");
+      assert.equal((await app.kernel.result<{ text: string }>(two.runId)).text, "second");
+      assert.equal(await app.memory.count(scope), 1, "approved in the second turn, so it ran");
+    });
+
     test("turns of one session run one at a time, in order, each seeing the replies before it", async (t) => {
       const { app, model, tenantId } = await testAgentd(t, b);
       model.fallback = (req) => ({ text: `re ${req.body.messages.filter((m: { role: string }) => m.role === "user").length}`, tokenDelayMs: 2 });

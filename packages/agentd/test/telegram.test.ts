@@ -123,7 +123,7 @@ for (const b of BACKENDS) {
       assert.ok(tries[1]!.at - tries[0]!.at >= 950, `retried after ${tries[1]!.at - tries[0]!.at} ms`);
     });
 
-    test("an approval keyboard press approves and the turn completes; a press by another tenant's user is refused", async (t) => {
+    test("an approval keyboard press approves and the turn completes; a press by another tenant's user, or from another chat of the tenant, is refused", async (t) => {
       const { app, model, tg, post, pair, tenantId } = await setup(t);
       await pair(ALICE);
       const other = await app.tenants.create("other", {});
@@ -140,6 +140,12 @@ for (const b of BACKENDS) {
 
       // Mallory presses Alice's button (a forwarded or forged callback): refused, nothing decided.
       assert.equal((await post(pressUpdate(MALLORY, buttons[0]!.callback_data))).status, 200);
+      assert.match(tg.callsOf("answerCallbackQuery").at(-1)!.params.text, /not yours/);
+      assert.equal((await approvals.get(scope, pending.id))?.status, "pending");
+      // A colleague of the same tenant, pressing a forwarded copy in his own chat: not his conversation.
+      const BOB = { ...MALLORY, id: 777, first_name: "Bob", username: "bob" };
+      await pair(BOB);
+      await post(pressUpdate(BOB, buttons[0]!.callback_data));
       assert.match(tg.callsOf("answerCallbackQuery").at(-1)!.params.text, /not yours/);
       assert.equal((await approvals.get(scope, pending.id))?.status, "pending");
       // An unknown presser likewise.

@@ -165,6 +165,13 @@ for (const b of BACKENDS) {
       assert.ok(foreign, "to the other tenant it is just a message to its own agent");
       await app.kernel.result(foreign.id);
       assert.equal((await approvals.get(scope, pending2.id))?.status, "pending");
+      // A number of the same tenant that was not asked cannot decide it either.
+      await pair("+15550009990");
+      const before = tw.messages.length;
+      await inbound("+15550009990", `YES ${code2}`);
+      await waitFor(async () => tw.messages.length > before, "the refusal");
+      assert.match(tw.messages.at(-1)!.body, /asked in another conversation/);
+      assert.equal((await approvals.get(scope, pending2.id))?.status, "pending");
       model.script({ text: "Not saved." });
       await inbound("+15550007777", `NO ${code2}`);
       assert.equal((await app.kernel.result<{ text: string }>(pending2.runId)).text, "Not saved.");

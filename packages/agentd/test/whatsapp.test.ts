@@ -197,6 +197,15 @@ for (const b of BACKENDS) {
       assert.equal(to(BOB).at(-1)!.text, "This button is not yours.");
       assert.equal((await approvals.get(scope, pending.id))?.status, "pending");
 
+      // A colleague of the same tenant, in his own chat: not the conversation the approval was asked in.
+      const CAROL = "15557770003";
+      await pair(CAROL);
+      await press(CAROL, `apr:${pending.id}:once`, "Approve once");
+      assert.equal(to(CAROL).at(-1)!.text, "This button is not yours.");
+      await text(CAROL, `YES ${pending.code}`);
+      assert.match(to(CAROL).at(-1)!.text, /asked in another conversation/);
+      assert.equal((await approvals.get(scope, pending.id))?.status, "pending");
+
       const yes = await press(ALICE, `apr:${pending.id}:always`, "Always");
       assert.equal(yes.status, 200);
       assert.equal((await app.kernel.result<{ text: string }>(pending.runId)).text, "Saved.");

@@ -149,7 +149,8 @@ async function runCall(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, 
   const policy = await ctx.step(`policy:${key}`, () => policies.decide(scope, tool, subject));
   if (policy.decision === "deny") return `denied by policy (${policy.rule}); do not retry this call`;
   if (policy.decision === "ask") {
-    const hash = callHash(tool.name, args, key);
+    // Bound to this run as well: model servers that number their call ids (call_0, …) reuse them across turns.
+    const hash = callHash(tool.name, args, `${ctx.runId}:${key}`);
     const asked = await ctx.step(`ask:${key}`, async (step) => {
       const id = `apr_${hash.slice(0, 20)}`;
       const now = deps.now();

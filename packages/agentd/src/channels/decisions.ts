@@ -1,5 +1,7 @@
-import { approvals, eventName, type ApprovalChoice } from "../agent/approvals.ts";
+import { type Approval, approvals, eventName, type ApprovalChoice } from "../agent/approvals.ts";
 import type { Agentd } from "../app.ts";
+import { sessions } from "../sessions/store.ts";
+import type { TenantScope } from "../tenancy/scope.ts";
 
 /**
  * How people decide approvals from a channel: a button bound to one approval (Telegram's inline
@@ -21,6 +23,23 @@ export const DECISION_BUTTONS: { choice: ApprovalChoice; title: string }[] = [
 /** What the person is told once their button press is recorded. */
 export const DECIDED: Record<ApprovalChoice, string> = { once: "Approved once.", always: "Approved, and always from now on.", deny: "Denied." };
 
+/** Where a decision comes from: the channel and conversation (chat, phone number) it was made in. */
+export interface Where {
+  channel: string;
+  conversation: string;
+}
+
+/**
+ * Only the conversation an approval was asked in decides it from a channel (the HTTP API and the
+ * dashboard decide any of the tenant's): another person of the tenant, in another chat or on another
+ * channel, cannot approve a call they never saw.
+ */
+async function asked(scope: TenantScope, a: Approval, where: Where): Promise<boolean> {
+  if (!a.sessionId) return false;
+  const s = await sessions.get(scope, a.sessionId);
+  return s !== null && s.channel === where.channel && s.conversation === where.conversation;
+}
+
 const BUTTON = /^apr:([^:]+):(once|always|deny)$/;
 const REPLY = /^\s*(YES|NO|Y|N|APPROVE|DENY)\s+([A-Za-z0-9]{4,8})\s*[.!]?\s*$/i;
 
@@ -28,17 +47,17 @@ const REPLY = /^\s*(YES|NO|Y|N|APPROVE|DENY)\s+([A-Za-z0-9]{4,8})\s*[.!]?\s*$/i;
 export const isDecisionButton = (data: string) => BUTTON.test(data);
 
 /**
- * A press of a decision button by someone of `tenantId` (null: a person no tenant knows). Another
- * tenant's approval is simply not found (the lookup is scoped to the presser's tenant); a decided or
- * expired one is refused. Returns what to tell the presser, and whether the press decided anything.
+ * A press of a decision button by someone of `tenantId` (null: a person no tenant knows) in `where`.
+ * Another tenant's approval is simply not found (the lookup is scoped to the presser's tenant), one
+ * asked in another conversation is not theirs either; a decided or expired one is refused. Returns what to tell the presser, and whether the press decided anything.
  */
-export async function decideByButton(app: Agentd, tenantId: string | null, data: string, by: string): Promise<{ decided: boolean; text: string }> {
+export async function decideByButton(app: Agentd, tenantId: string | null, data: string, by: string, where: Where): Promise<{ decided: boolean; text: string }> {
   const m = BUTTON.exec(data);
   if (!m) return { decided: false, text: "Unknown button." };
   const [, id, choice] = m as unknown as [string, string, ApprovalChoice];
   const scope = tenantId ? app.tenants.scope(tenantId) : null;
   const a = scope ? await approvals.get(scope, id) : null;
-  if (!scope || !a) return { decided: false, text: "This button is not yours." };
+  if (!scope || !a || !(await asked(scope, a, where))) return { decided: false, text: "This button is not yours." };
   const now = app.kernel.clock.now();
   if (a.status !== "pending" || a.expiresAt <= now) return { decided: false, text: `Already ${a.status === "pending" ? "expired" : a.status}.` };
   try {
@@ -55,13 +74,14 @@ export async function decideByButton(app: Agentd, tenantId: string | null, data:
  * already made (a redelivery, or a second answer), nothing to do. `refused`: tell the person why.
  */
 export async function decideByReply(
-  app: Agentd, tenantId: string, text: string, by: string,
+  app: Agentd, tenantId: string, text: string, by: string, where: Where,
 ): Promise<null | { kind: "decided" } | { kind: "replayed" } | { kind: "refused"; text: string }> {
   const m = REPLY.exec(text);
   if (!m) return null;
   const scope = app.tenants.scope(tenantId);
   const code = (m[2] as string).toUpperCase();
   const pending = await approvals.byCode(scope, code);
+  if (pending && !(await asked(scope, pending, where))) return { kind: "refused", text: "That approval was asked in another conversation: decide it there." };
   if (pending) {
     const choice: ApprovalChoice = /^(YES|Y|APPROVE)$/i.test(m[1] as string) ? "once" : "deny";
     try {

@@ -110,7 +110,8 @@ export function handleInbound(bot: Bot, { app, channel, typing, onError, apiRoot
 
   bot.on("callback_query:data", async (ctx) => {
     const tenantId = await app.tenants.tenantOf(channel, String(ctx.from.id));
-    const { decided, text } = await decideByButton(app, tenantId, ctx.callbackQuery.data, `telegram:${ctx.from.id}`);
+    const chat = ctx.callbackQuery.message?.chat.id ?? ctx.from.id;
+    const { decided, text } = await decideByButton(app, tenantId, ctx.callbackQuery.data, `telegram:${ctx.from.id}`, { channel, conversation: String(chat) });
     await ctx.answerCallbackQuery({ text: text.slice(0, 200) }).catch(onError);
     if (!decided) return;
     // The buttons go away and the message says what was decided (best effort: the decision stands).

@@ -85,7 +85,7 @@ export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
     if (scope && (await outbox.parts(scope, answerKey)).length) return;
 
     if (tenantId) {
-      const decision = await decideByReply(app, tenantId, text, `${channel}:${from}`);
+      const decision = await decideByReply(app, tenantId, text, `${channel}:${from}`, { channel, conversation: from });
       if (decision?.kind === "refused") await o.tell(tenantId, channel, from, decision.text, answerKey);
       if (decision) return;
     }

@@ -108,7 +108,7 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
 
     const button = m.interactive?.button_reply?.id;
     if (m.type === "interactive" && button && isDecisionButton(button)) {
-      const { text } = await decideByButton(app, tenantId, button, `${o.channel}:${from}`);
+      const { text } = await decideByButton(app, tenantId, button, `${o.channel}:${from}`, { channel: o.channel, conversation: from });
       return tell(text);
     }
     const text = m.text?.body ?? m.image?.caption ?? m.video?.caption ?? m.document?.caption ?? m.interactive?.button_reply?.title ?? m.interactive?.list_reply?.title ?? m.button?.text ?? "";
@@ -116,7 +116,7 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
     if (!file && !text) return tell(tenantId ? UNREADABLE_REPLY : UNPAIRED_REPLY);
 
     if (tenantId) {
-      const decision = await decideByReply(app, tenantId, text, `${o.channel}:${from}`);
+      const decision = await decideByReply(app, tenantId, text, `${o.channel}:${from}`, { channel: o.channel, conversation: from });
       if (decision?.kind === "refused") return tell(decision.text);
       if (decision) return;
     }
