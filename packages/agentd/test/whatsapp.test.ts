@@ -73,11 +73,14 @@ for (const b of BACKENDS) {
       assert.deepEqual((await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content), ["hello"], "persisted before the 200");
     });
 
-    test("an unknown number gets pairing instructions and never a turn; /start CODE pairs it", async (t) => {
-      const { app, wa, text, to, tenantId } = await whatsappRig(t, b);
-      assert.equal((await text(BOB, "hello?")).status, 200);
+    test("an unknown number gets pairing instructions and never a turn, once even when the request is replayed after a restart; /start CODE pairs it", async (t) => {
+      const { app, wa, text, post, to, tenantId, restarted } = await whatsappRig(t, b);
+      const hello = await text(BOB, "hello?");
+      assert.equal(hello.status, 200);
       assert.equal((await app.kernel.listRuns({})).length, 0);
       assert.match(to(BOB).at(-1)!.text, /pairing code/);
+      assert.equal((await post(hello.payload, undefined, restarted().webhook)).status, 200, "a captured request replayed later");
+      assert.equal(to(BOB).length, 1, "no second instructions message");
       await text(BOB, "/start ZZZZZZZZ");
       assert.match(to(BOB).at(-1)!.text, /unknown, used or expired/);
       const { code } = await app.tenants.createPairingCode(tenantId);

@@ -89,4 +89,14 @@ UPDATE os_channel_bots SET token_hash = ${d === "sqlite" ? "json_extract(config,
 CREATE UNIQUE INDEX os_channel_bots_token ON os_channel_bots(kind, token_hash);
 `,
   },
+  {
+    // Webhook deliveries already handled, by the provider's id (Twilio's MessageSid, WhatsApp's wamid):
+    // a replay of a signed request is refused durably, before anything is downloaded or answered.
+    // Channel transport state, read before any tenant is known: tenant_id is set when one is.
+    version: 4,
+    sql: (d) => `
+CREATE TABLE os_inbound (channel TEXT NOT NULL, external_id TEXT NOT NULL, tenant_id TEXT, created_at ${big(d)} NOT NULL, PRIMARY KEY (channel, external_id));
+CREATE INDEX os_inbound_created ON os_inbound(created_at);
+`,
+  },
 ];

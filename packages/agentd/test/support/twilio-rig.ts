@@ -2,6 +2,7 @@
 // inbound messages and status callbacks posted the way Twilio posts them, signed with the auth token.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import type { Hono } from "hono";
 import twilio from "twilio";
 import { type TwilioChannelOptions, twilioChannel, twilioClient } from "../../src/channels/twilio/index.ts";
 import { testAgentd } from "./app.ts";
@@ -22,8 +23,8 @@ export async function setup(t: { after(fn: () => unknown): void }, b: Backend, e
   const ta = await testAgentd(t, b);
   const client = twilioClient(tw.accountSid, tw.authToken, { apiBaseUrl: tw.url, maxRetryDelay: 50 });
   const ch = twilioChannel(ta.app, { accountSid: tw.accountSid, authToken: tw.authToken, from: { sms: SMS_FROM, whatsapp: WA_FROM }, publicUrl: PUBLIC_URL, client, apiBaseUrl: tw.url, log: (m) => logs.push(m), ...extra });
-  /** Posts an inbound message the way Twilio does, signed with the account's auth token unless `signature` is given. */
-  const inbound = async (from: string, body: string, o: { sid?: string; signature?: string; extra?: Record<string, string>; token?: string } = {}) => {
+  /** Posts an inbound message the way Twilio does, signed with the account's auth token (or `signWith`) unless `signature` is given. */
+  const inbound = async (from: string, body: string, o: { sid?: string; signature?: string; signWith?: string; extra?: Record<string, string>; token?: string; via?: Hono } = {}) => {
     const params: Record<string, string> = {
       ToCountry: "US", SmsMessageSid: o.sid ?? msgSid(), NumMedia: "0", SmsSid: "", Body: body, From: from,
       To: from.startsWith("whatsapp:") ? WA_FROM : SMS_FROM, AccountSid: tw.accountSid, NumSegments: "1", ApiVersion: "2010-04-01",
@@ -31,8 +32,8 @@ export async function setup(t: { after(fn: () => unknown): void }, b: Backend, e
     };
     params.MessageSid = params.SmsMessageSid as string;
     params.SmsSid = params.SmsMessageSid as string;
-    const signature = o.signature ?? twilio.getExpectedTwilioSignature(tw.authToken, PUBLIC_URL, params);
-    const res = await ch.webhook.request(PUBLIC_URL, {
+    const signature = o.signature ?? twilio.getExpectedTwilioSignature(o.signWith ?? tw.authToken, PUBLIC_URL, params);
+    const res = await (o.via ?? ch.webhook).request(PUBLIC_URL, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature, "i-twilio-idempotency-token": o.token ?? randomUUID() },
       body: new URLSearchParams(params).toString(),
@@ -60,6 +61,8 @@ export async function setup(t: { after(fn: () => unknown): void }, b: Backend, e
     });
     return res.status;
   };
-  return { ...ta, tw, ch, inbound, status, pair, turns, logs };
+  /** The same channel as a process started later would build it: a webhook with no memory of this one's requests. */
+  const restarted = () => twilioChannel(ta.app, { accountSid: tw.accountSid, authToken: tw.authToken, from: { sms: SMS_FROM, whatsapp: WA_FROM }, publicUrl: PUBLIC_URL, client, apiBaseUrl: tw.url, register: false, log: (m) => logs.push(m), ...extra });
+  return { ...ta, tw, ch, inbound, status, pair, turns, logs, restarted };
 }
 

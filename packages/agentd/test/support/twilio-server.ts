@@ -163,8 +163,8 @@ export async function startTwilioServer(opts: { accountSid?: string; authToken?:
     if (!from) return reply(400, twErr(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required"));
     if (!body) return reply(400, twErr(400, 21602, "Message body is required."));
     if (to.startsWith("whatsapp:") !== from.startsWith("whatsapp:")) return reply(400, twErr(400, 63007, "Twilio could not find a Channel with the specified From address"));
-    const limit = to.startsWith("whatsapp:") ? 4096 : 1600;
-    if (body.length > limit) return reply(400, twErr(400, 21617, `The concatenated message body exceeds the ${limit} character limit`));
+    // The Messages API's limit on Body, whatever the channel (WhatsApp's own 4,096 does not apply here).
+    if (body.length > 1600) return reply(400, twErr(400, 21617, "The concatenated message body exceeds the 1600 character limit"));
     const sent: SentMessage = { sid: sidOf("SM"), to, from, body, at: Date.now(), ...(form.StatusCallback ? { statusCallback: form.StatusCallback } : {}) };
     server.messages.push(sent);
     await server.intercept?.(call);

@@ -1,6 +1,7 @@
 // One agentd with the WhatsApp Cloud API channel pointed at the local Graph API stand-in, and Meta's
 // side of the webhook: payloads posted the way Meta posts them, signed with the app secret.
 import assert from "node:assert/strict";
+import type { Hono } from "hono";
 import { WHATSAPP_CLOUD, type WhatsAppOptions, whatsappChannel } from "../../src/channels/whatsapp/index.ts";
 import { testAgentd } from "./app.ts";
 import type { Backend } from "./backends.ts";
@@ -16,15 +17,18 @@ export async function whatsappRig(
   const wa = await startWhatsAppServer();
   t.after(() => wa.close());
   const ta = await testAgentd(t, b, opts);
-  const ch = whatsappChannel(ta.app, {
+  const channel = (register = true) => whatsappChannel(ta.app, {
     token: wa.token, appSecret: wa.appSecret, phoneNumberId: wa.phoneNumberId, verifyToken: VERIFY_TOKEN, apiBaseUrl: wa.url,
-    confirmGraceMs: 0, log: (m) => logs.push(m), ...opts.channel,
+    confirmGraceMs: 0, log: (m) => logs.push(m), register, ...opts.channel,
   });
+  const ch = channel();
+  /** The same channel as a process started later would build it: a webhook with no memory of this one's requests. */
+  const restarted = () => channel(false);
   /** Posts a payload to the webhook as Meta does: signed with the app secret unless `signature` is given (null: none). */
-  const post = async (payload: unknown, signature?: string | null) => {
+  const post = async (payload: unknown, signature?: string | null, via: Hono = ch.webhook) => {
     const raw = typeof payload === "string" ? payload : webhookBody(payload);
     const sig = signature === undefined ? signBody(wa.appSecret, raw) : signature;
-    const res = await ch.webhook.request("/", { method: "POST", headers: { "content-type": "application/json", ...(sig === null ? {} : { "x-hub-signature-256": sig }) }, body: raw });
+    const res = await via.request("/", { method: "POST", headers: { "content-type": "application/json", ...(sig === null ? {} : { "x-hub-signature-256": sig }) }, body: raw });
     return { status: res.status, body: await res.text() };
   };
   /** A text from `from`; returns the HTTP status and the message's wamid. */
@@ -42,5 +46,5 @@ export async function whatsappRig(
     post(statusPayload(wa.phoneNumberId, { id, status: st, to: o.to ?? "", ...(o.opaque ? { opaque: o.opaque } : {}), ...(o.errorCode ? { errorCode: o.errorCode } : {}) }));
   /** The messages the stand-in accepted for one person, in order. */
   const to = (who: string) => wa.messages.filter((m) => m.to === who);
-  return { ...ta, wa, ch, post, text, pair, status, to, logs };
+  return { ...ta, wa, ch, post, text, pair, status, to, logs, restarted };
 }

@@ -3,8 +3,10 @@ import twilio from "twilio";
 import type { Agentd } from "../../app.ts";
 import type { Attachment } from "../../blobs/index.ts";
 import { decideByReply } from "../decisions.ts";
+import { sessions } from "../../sessions/store.ts";
 import { outbox } from "../outbox.ts";
 import { downloadMedia, type MediaOptions, TwilioMediaError } from "./media.ts";
+import { inboundLog } from "../inbound-log.ts";
 import { Recent } from "../recent.ts";
 import type { TwilioChannelName } from "./send.ts";
 
@@ -35,6 +37,7 @@ export interface WebhookOptions {
  */
 export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
   const recent = new Recent();
+  const handled = inboundLog(app.db, () => app.kernel.clock.now());
   const webhook = new Hono();
   const twiml = (c: Context) => c.body(EMPTY_TWIML, 200, { "content-type": "text/xml; charset=utf-8" });
 
@@ -61,7 +64,11 @@ export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
     }
     const from = one("From");
     if (!from) return c.text("From is required", 400);
-    await recent.once(keys, () => inbound(sid, from, one));
+    await recent.once(keys, async () => {
+      if (await handled.seen("twilio", sid)) return; // a replay: answered 200, nothing done again
+      const tenantId = await inbound(sid, from, one);
+      await handled.record("twilio", sid, tenantId);
+    });
     return twiml(c);
   });
 
@@ -75,25 +82,30 @@ export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
     if (changed && (st === "failed" || st === "undelivered")) o.log(`message ${sid} ${st}${code ? ` (error ${code}: https://www.twilio.com/docs/api/errors/${code})` : ""}`);
   }
 
-  async function inbound(sid: string, from: string, one: (k: string) => string | undefined): Promise<void> {
+  /** Handles one inbound message; returns the sender's tenant, if any. */
+  async function inbound(sid: string, from: string, one: (k: string) => string | undefined): Promise<string | null> {
     const channel: TwilioChannelName = from.startsWith("whatsapp:") ? "whatsapp" : "sms";
     const text = one("Body") ?? "";
     const answerKey = `twilio-in:${sid}`;
     const tenantId = await app.tenants.tenantOf(channel, from);
     const scope = tenantId ? app.tenants.scope(tenantId) : null;
     // Something we already answered (a pairing, a refused decision): a replay answers nothing and starts nothing.
-    if (scope && (await outbox.parts(scope, answerKey)).length) return;
+    if (scope && (await outbox.parts(scope, answerKey)).length) return tenantId;
 
     if (tenantId) {
       const decision = await decideByReply(app, tenantId, text, `${channel}:${from}`, { channel, conversation: from });
       if (decision?.kind === "refused") await o.tell(tenantId, channel, from, decision.text, answerKey);
-      if (decision) return;
+      if (decision) return tenantId;
     }
 
     // Media only for paired senders: an unknown number gets instructions, and nothing of it is kept.
     let note = "";
-    const attachments: Attachment[] = [];
-    if (tenantId && !PAIRING.test(text)) {
+    const sourceKey = `twilio:${sid}`;
+    // Stored already (a retry after the turn started but before the 200): no second download.
+    const session = scope ? await sessions.find(scope, channel, from) : null;
+    const stored = session ? await sessions.bySource(scope!, session.id, sourceKey) : null;
+    const attachments: Attachment[] = stored?.attachments ?? [];
+    if (tenantId && !stored && !PAIRING.test(text)) {
       const count = Math.min(Number.parseInt(one("NumMedia") ?? "0", 10) || 0, MAX_MEDIA);
       for (let i = 0; i < count; i++) {
         const mediaUrl = one(`MediaUrl${i}`);
@@ -111,12 +123,14 @@ export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
     }
 
     const outcome = await app.inbox.fromIdentity({
-      channel, externalId: from, conversation: from, text: text + note, sourceKey: `twilio:${sid}`,
+      channel, externalId: from, conversation: from, text: text + note, sourceKey,
       ...(one("ProfileName") ? { display: one("ProfileName") as string } : {}),
       ...(attachments.length ? { attachments } : {}),
     });
-    if (outcome.kind === "turn") return;
-    await o.tell(outcome.kind === "paired" ? outcome.tenantId : null, channel, from, outcome.reply, answerKey);
+    if (outcome.kind === "turn") return outcome.tenantId;
+    const paired = outcome.kind === "paired" ? outcome.tenantId : null;
+    await o.tell(paired, channel, from, outcome.reply, answerKey);
+    return paired;
   }
 
   return webhook;

@@ -8,6 +8,7 @@ import { UNPAIRED_REPLY } from "../../sessions/inbox.ts";
 import { sessions } from "../../sessions/store.ts";
 import { decideByButton, decideByReply, isDecisionButton } from "../decisions.ts";
 import { outbox } from "../outbox.ts";
+import { inboundLog } from "../inbound-log.ts";
 import { Recent } from "../recent.ts";
 import { tooLargeReply, UNREADABLE_REPLY } from "../replies.ts";
 import { GraphApiError } from "./client.ts";
@@ -42,6 +43,7 @@ export interface WebhookOptions {
  */
 export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
   const recent = new Recent();
+  const handled = inboundLog(app.db, () => app.kernel.clock.now());
   const webhook = new Hono();
 
   webhook.get("/", (c) => {
@@ -70,7 +72,11 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
           o.log(`a message to phone number ${m.phoneNumberId} was ignored: this agentd answers for ${o.phoneNumberId} (WHATSAPP_PHONE_NUMBER_ID)`);
           continue;
         }
-        await recent.once([`in:${m.message.id}`], () => inbound(m));
+        await recent.once([`in:${m.message.id}`], async () => {
+          if (await handled.seen(o.channel, m.message.id)) return; // a replay: answered 200, nothing done again
+          await inbound(m);
+          await handled.record(o.channel, m.message.id, await app.tenants.tenantOf(o.channel, m.message.from ?? m.message.from_user_id ?? ""));
+        });
       }
       for (const s of parsed.statuses) if (s.phoneNumberId === o.phoneNumberId) await recent.once([`st:${s.status.id}:${s.status.status}`], () => status(s.status));
     } catch (e) {
