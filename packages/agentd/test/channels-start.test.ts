@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { test } from "node:test";
+import { randomBytes } from "node:crypto";
 import { UNPAIRED_REPLY } from "../src/sessions/inbox.ts";
+import { pgUrl, postgres } from "./support/backends.ts";
 import { cleanEnv, freePort, MAIN, tempDir } from "./support/cli.ts";
 import twilio from "twilio";
 import { startTelegramServer } from "./support/telegram-server.ts";
@@ -34,6 +36,24 @@ test("agentd start with TELEGRAM_BOT_TOKEN polls Telegram and answers an unknown
   tg.push({ message: { message_id: 1, date: 1, chat: { id: 99, type: "private" }, from: { id: 99, is_bot: false, first_name: "Eve" }, text: "hello?" } });
   const sent = await until(() => [...tg.messages.values()].find((m) => m.chat_id === "99"));
   assert.equal(sent.text, UNPAIRED_REPLY);
+});
+
+test("two agentd processes on one Postgres: only the poller lock's holder polls the deployment's bot (no 409s), and each message is answered once", { skip: pgUrl ? false : "no Postgres" }, async (t) => {
+  const tg = await startTelegramServer();
+  t.after(() => tg.close());
+  const place = postgres.place(t);
+  const env = (port: number) => cleanEnv({
+    AGENTD_PORT: String(port), TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot, DATABASE_URL: place.databaseUrl as string,
+    AGENTD_PG_SCHEMA: place.pgSchema as string, AGENTD_MASTER_KEY: randomBytes(32).toString("base64"), TELEGRAM_BOTS_RESCAN_MS: "200",
+  });
+  await start(t, env(await freePort()));
+  await start(t, env(await freePort()));
+  await new Promise((r) => setTimeout(r, 1500)); // several rescans of both processes
+  for (let i = 0; i < 3; i++) tg.push({ message: { message_id: i + 1, date: 1, chat: { id: 90 + i, type: "private" }, from: { id: 90 + i, is_bot: false, first_name: "Eve" }, text: "hello?" } });
+  for (let i = 0; i < 3; i++) await until(() => [...tg.messages.values()].find((m) => m.chat_id === String(90 + i)), `the answer to ${90 + i}`);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(tg.conflicts, 0, "never two getUpdates callers at once");
+  for (let i = 0; i < 3; i++) assert.equal([...tg.messages.values()].filter((m) => m.chat_id === String(90 + i)).length, 1);
 });
 
 test("with TELEGRAM_WEBHOOK_SECRET the webhook is served at /channels/telegram and refuses calls without the secret", async (t) => {

@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import type { Agentd } from "../app.ts";
 import { OsError } from "../tenancy/errors.ts";
-import { pollerLockFor, superviseTenantPolling } from "./telegram/bot-polling.ts";
+import { type PollingOptions, pollerLockFor, superviseTenantPolling } from "./telegram/bot-polling.ts";
 import { botsOptionsFromEnv, TENANT_BOTS_PATH, telegramBots } from "./telegram/bots.ts";
 import { telegramChannel } from "./telegram/index.ts";
 import { describeBotError } from "./telegram/redact.ts";
@@ -45,10 +45,8 @@ export function channelsFromEnv(app: Agentd, env: NodeJS.ProcessEnv, role: { api
   if (role.worker) app.channels.register(tg.adapter);
   out.names.push(secret ? "telegram (webhook at /channels/telegram)" : "telegram (long polling)");
   if (secret && role.api) out.mounts.push({ path: "/channels/telegram", app: tg.webhook });
-  out.run = (signal) => {
-    tenantBots.run(signal);
-    if (!secret && role.worker) void tg.poll(signal);
-  };
+  // Polled by the one worker holding the poller lock, like tenants' bots: a second poller would get 409s.
+  out.run = (signal) => tenantBots.run(signal, !secret && role.worker ? [{ id: "deployment", poll: (s) => tg.poll(s) }] : []);
   out.close = () => {
     tenantBots.close();
     tg.close();
@@ -63,15 +61,17 @@ export function channelsFromEnv(app: Agentd, env: NodeJS.ProcessEnv, role: { api
  * bot was added delivers for it; polling-mode bots polled by one worker of the store (see bot-polling.ts).
  * TELEGRAM_BOTS_RESCAN_MS: how often workers look for added and removed bots (default 10 s).
  */
-function addTenantBots(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; worker: boolean }, out: ConfiguredChannels): { run(signal: AbortSignal): void; close(): void; count(): Promise<number> } {
+function addTenantBots(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; worker: boolean }, out: ConfiguredChannels): {
+  run(signal: AbortSignal, alsoPoll?: PollingOptions["alsoPoll"]): void; close(): void; count(): Promise<number>;
+} {
   const log = (line: string) => process.stderr.write(`agentd: ${line}\n`);
   const bots = telegramBots(app, { ...botsOptionsFromEnv(env), log });
   if (role.worker) app.channels.addResolver(bots.resolver);
   if (role.api) out.mounts.push({ path: TENANT_BOTS_PATH, app: bots.webhook() });
   const rescanMs = Number(env.TELEGRAM_BOTS_RESCAN_MS) > 0 ? Number(env.TELEGRAM_BOTS_RESCAN_MS) : undefined;
   return {
-    run: (signal) => {
-      void superviseTenantPolling(bots, signal, { lock: role.worker ? pollerLockFor(app, log) : NEVER_POLL, ...(rescanMs ? { rescanMs } : {}), log });
+    run: (signal, alsoPoll = []) => {
+      void superviseTenantPolling(bots, signal, { lock: role.worker ? pollerLockFor(app, log) : NEVER_POLL, ...(rescanMs ? { rescanMs } : {}), log, alsoPoll });
     },
     close: () => bots.close(),
     count: async () => (await bots.sync()).length,

@@ -34,6 +34,8 @@ export interface TelegramServer {
   callsOf(method: string): RecordedCall[];
   /** Makes the next call of `method` fail with 429 and `retry_after` seconds. */
   rateLimitNext(method: string, retryAfterSeconds: number): void;
+  /** How many long polls were ended by another getUpdates caller (409 Conflict): more than one poller of the bot. */
+  conflicts: number;
   /** Makes the next call of `method` fail with this HTTP status (a 5xx: Telegram's own trouble). */
   failNext(method: string, status: number): void;
   /** The messages a person in `chatId` sees now (sent, not deleted), oldest first. */
@@ -109,6 +111,7 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
     },
     webhook: null,
     floodRefusals: 0,
+    conflicts: 0,
     refuseMarkup: 0,
     addFile(bytes, opts = {}) {
       const n = files.size + 1;
@@ -227,8 +230,14 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
       case "deleteWebhook":
         server.webhook = null;
         return ok(res, true);
-      case "getUpdates":
-        return ok(res, await getUpdates(params, req));
+      case "getUpdates": {
+        const updates = await getUpdates(params, req);
+        if (updates === CONFLICT) {
+          server.conflicts++;
+          return fail(res, 409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running");
+        }
+        return ok(res, updates);
+      }
       case "getFile": {
         const f = files.get(String(params.file_id ?? ""));
         if (!f) return fail(res, 400, "Bad Request: invalid file_id");
@@ -240,13 +249,30 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
     }
   }
 
-  async function getUpdates(params: Record<string, any>, req: IncomingMessage) {
+  /** The long poll waiting now: like Telegram, a second caller ends it with 409 Conflict. */
+  let polling: (() => void) | null = null;
+  async function getUpdates(params: Record<string, any>, req: IncomingMessage): Promise<unknown[] | typeof CONFLICT> {
     if (server.webhook) return []; // Telegram refuses getUpdates while a webhook is set; close enough for tests
+    polling?.();
+    let conflicted = false;
+    const mine = () => {
+      conflicted = true;
+      for (const w of [...waiters]) w();
+    };
+    polling = mine;
+    try {
+      return await waitForUpdates(params, req, () => conflicted);
+    } finally {
+      if (polling === mine) polling = null;
+    }
+  }
+
+  async function waitForUpdates(params: Record<string, any>, req: IncomingMessage, conflicted: () => boolean): Promise<unknown[] | typeof CONFLICT> {
     const offset = Number(params.offset ?? 0);
     // Confirming: every update below the offset is gone for good.
     while (queue.length > 0 && offset > 0 && (queue[0]!.update_id as number) < offset) queue.shift();
     const deadline = Date.now() + Math.min(Number(params.timeout ?? 0), 50) * 1000;
-    while (queue.length === 0 && Date.now() < deadline && !req.destroyed && httpServer.listening) {
+    while (queue.length === 0 && Date.now() < deadline && !req.destroyed && httpServer.listening && !conflicted()) {
       await new Promise<void>((resolve) => {
         const done = () => {
           waiters.delete(done);
@@ -258,6 +284,7 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
         req.once("close", done);
       });
     }
+    if (conflicted()) return CONFLICT;
     return queue.slice(0, Number(params.limit ?? 100));
   }
 
@@ -274,6 +301,8 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
   server.apiRoot = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
   return server;
 }
+
+const CONFLICT = Symbol("conflict");
 
 function send(res: ServerResponse, status: number, body: unknown) {
   if (res.destroyed) return;

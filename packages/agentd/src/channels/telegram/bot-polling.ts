@@ -69,11 +69,14 @@ export interface PollingOptions {
   /** How long a bot whose polling failed for good (a revoked token) waits before it is tried again (default 5 min). */
   retryFailedMs?: number;
   log: (line: string) => void;
+  /** Other bots polled by the lock's holder only (the deployment's own TELEGRAM_BOT_TOKEN bot), by a name of their own. */
+  alsoPoll?: { id: string; poll(signal: AbortSignal): Promise<void> }[];
 }
 
 /**
  * Until `signal` aborts: every rescan drops cached channels of removed bots and, in the process that
- * holds the poller lock, keeps one long-polling loop per tenant bot in polling mode.
+ * holds the poller lock, keeps one long-polling loop per tenant bot in polling mode (and per bot of
+ * `alsoPoll`): Telegram answers a second getUpdates caller of a bot with 409.
  */
 export async function superviseTenantPolling(bots: TelegramBots, signal: AbortSignal, opts: PollingOptions): Promise<void> {
   const loops = new Map<string, { stop: AbortController; done: Promise<void> }>();
@@ -85,15 +88,18 @@ export async function superviseTenantPolling(bots: TelegramBots, signal: AbortSi
     try {
       const all = await bots.sync();
       const leader = await opts.lock.acquire();
-      const wanted = new Set(leader ? all.filter((b) => b.mode === "polling").map((b) => b.id) : []);
+      const extra = new Map((opts.alsoPoll ?? []).map((p) => [p.id, p]));
+      const wanted = new Set(leader ? [...extra.keys(), ...all.filter((b) => b.mode === "polling").map((b) => b.id)] : []);
       for (const id of loops.keys()) if (!wanted.has(id)) stop(id);
       for (const id of wanted) {
         if (loops.has(id) || (failedUntil.get(id) ?? 0) > Date.now()) continue;
         const ac = new AbortController();
         const done = (async () => {
           try {
-            const live = await bots.channel(id);
-            if (live) await live.channel.poll(AbortSignal.any([ac.signal, signal]));
+            const own = extra.get(id);
+            const live = own ? null : await bots.channel(id);
+            const poll = own ? (s: AbortSignal) => own.poll(s) : live ? (s: AbortSignal) => live.channel.poll(s) : null;
+            if (poll) await poll(AbortSignal.any([ac.signal, signal]));
           } catch {
             // pollUpdates gives up only on a token Telegram refuses (already logged, redacted)
             failedUntil.set(id, Date.now() + (opts.retryFailedMs ?? 300_000));
