@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { sessions } from "../src/sessions/store.ts";
 import { policies } from "../src/agent/policy.ts";
-import { approvals, eventName } from "../src/agent/approvals.ts";
+import { approvals } from "../src/agent/approvals.ts";
 import { BACKENDS } from "./support/backends.ts";
 import { testAgentd } from "./support/app.ts";
 import { until } from "./support/wait.ts";
@@ -68,9 +68,8 @@ for (const b of BACKENDS) {
       assert.equal(pending.tool, "remember");
       assert.equal(pending.subject, JSON.stringify({ content: "birthday is May 3" }));
       assert.equal(await app.memory.count(scope), 0, "nothing runs before the approval");
-      const wake = async (runId: string, ev: unknown) => void (await app.kernel.sendEvent(runId, eventName(pending.id), ev, { eventId: pending.id }));
-      await approvals.decide(scope, pending.id, "always", "tester", Date.now(), wake);
-      await assert.rejects(approvals.decide(scope, pending.id, "deny", "tester", Date.now(), wake), /already approved/);
+      await approvals.decide(scope, pending.id, "always", "tester", Date.now(), app.kernel);
+      await assert.rejects(approvals.decide(scope, pending.id, "deny", "tester", Date.now(), app.kernel), /already approved/);
       assert.equal((await app.kernel.result<{ text: string }>(asked.runId)).text, "Saved.");
       assert.equal(await app.memory.count(scope), 1);
       assert.equal((await approvals.get(scope, pending.id))?.status, "approved");
@@ -89,6 +88,28 @@ for (const b of BACKENDS) {
       assert.match(JSON.stringify(model.requests[1]!.body.messages), /timeout means deny/);
     });
 
+    test("two people deciding one approval at once: one wins, the other is told it was already decided, and the run acts on the winner", async (t) => {
+      const { app, model, tenantId } = await testAgentd(t, b);
+      const scope = app.tenants.scope(tenantId);
+      await policies.set(scope, { tool: "remember", decision: "ask" }, Date.now());
+      model.script({ toolCalls: [{ name: "remember", arguments: { content: "race" } }] }, { text: "done" });
+      const r = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "race" });
+      const a = await until(async () => (await approvals.list(scope, "pending"))[0]);
+      const results = await Promise.allSettled([
+        approvals.decide(scope, a.id, "once", "ann", Date.now(), app.kernel),
+        approvals.decide(scope, a.id, "deny", "ben", Date.now(), app.kernel),
+      ]);
+      const won = results.filter((x) => x.status === "fulfilled");
+      const lost = results.filter((x) => x.status === "rejected");
+      assert.equal(won.length, 1, "exactly one decision is reported as taken");
+      assert.match(String((lost[0] as PromiseRejectedResult).reason), /already/);
+      await app.kernel.result(r.runId);
+      const winner = (won[0] as PromiseFulfilledResult<{ status: string; decidedBy: string }>).value;
+      const row = await approvals.get(scope, a.id);
+      assert.deepEqual([row?.status, row?.decidedBy], [winner.status, winner.decidedBy], "the run acted on the decision reported as taken");
+      assert.equal(await app.memory.count(scope), winner.status === "approved" ? 1 : 0);
+    });
+
     test("a model server that numbers its call ids the same in every turn still gets a fresh approval per turn", async (t) => {
       const { app, model, tenantId } = await testAgentd(t, b);
       const scope = app.tenants.scope(tenantId);
@@ -96,7 +117,7 @@ for (const b of BACKENDS) {
       const call = { name: "remember", arguments: { content: "same" }, id: "call_0" };
       const decideFirstPending = async (choice: "once" | "deny") => {
         const a = await until(async () => (await approvals.list(scope, "pending"))[0]);
-        await approvals.decide(scope, a.id, choice, "tester", Date.now(), async (runId, ev) => void (await app.kernel.sendEvent(runId, eventName(a.id), ev, { eventId: a.id })));
+        await approvals.decide(scope, a.id, choice, "tester", Date.now(), app.kernel);
         return a;
       };
       model.script({ toolCalls: [call] }, { text: "first" });

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { approvals, eventName } from "../src/agent/approvals.ts";
+import { approvals } from "../src/agent/approvals.ts";
 import { policies } from "../src/agent/policy.ts";
 import { createAgentd, type Agentd } from "../src/app.ts";
 import { sessions } from "../src/sessions/store.ts";
@@ -122,9 +122,7 @@ for (const b of BACKENDS) {
       await until(async () => r.lines("deliveries.log").some((l) => l.includes('"approval"')) || undefined);
       w1.kill("SIGKILL");
       assert.equal(await r.exited(w1), "SIGKILL");
-      await approvals.decide(scope, pending.id, "once", "tester", Date.now(), async (runId, ev) => {
-        await r.client.kernel.sendEvent(runId, eventName(pending.id), ev, { eventId: pending.id });
-      });
+      await approvals.decide(scope, pending.id, "once", "tester", Date.now(), r.client.kernel);
       const w2 = await r.worker();
       t.after(() => w2.kill("SIGKILL"));
       assert.equal((await r.client.kernel.result<{ text: string }>(msg.runId)).text, "Did B.");

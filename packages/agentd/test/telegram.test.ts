@@ -71,14 +71,23 @@ for (const b of BACKENDS) {
       assert.ok(tg.callsOf("sendChatAction").some((c) => c.params.action === "typing"));
     });
 
-    test("a forged webhook is 401 and nothing is stored; a redelivered update_id makes no second turn", async (t) => {
-      const { app, model, tg, post, pair, tenantId } = await setup(t);
+    test("a forged webhook is 401 and nothing is stored; a malformed one is 400 with the reason; a redelivered update_id makes no second turn", async (t) => {
+      const { app, model, tg, ch, post, pair, tenantId } = await setup(t);
       await pair(ALICE);
       const calls = tg.calls.length;
       assert.equal((await post(textUpdate(ALICE, "forged"), "wrong-secret")).status, 401);
       assert.equal((await post(textUpdate(ALICE, "forged"), null)).status, 401);
       assert.equal((await post(textUpdate(ALICE, "forged"), SECRET + "x")).status, 401);
       assert.equal(tg.calls.length, calls, "no Bot API call for a forged update");
+      assert.equal((await userMessages(app, tenantId)).length, 0);
+      // With the secret but malformed: 400 with the reason, in the API's error shape.
+      const raw = (body: string) => ch.webhook.request("/", { method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": SECRET }, body });
+      const notJson = await raw("{oops");
+      assert.equal(notJson.status, 400);
+      assert.deepEqual(await notJson.json(), { error: { code: "bad_request", message: "the body is not JSON" } });
+      const noId = await raw(JSON.stringify({ message: { text: "hi" } }));
+      assert.equal(noId.status, 400);
+      assert.match(((await noId.json()) as { error: { message: string } }).error.message, /update_id is missing/);
       assert.equal((await userMessages(app, tenantId)).length, 0);
 
       const u = textUpdate(ALICE, "once only");

@@ -25,8 +25,8 @@ describe("splitText", () => {
 
 for (const b of BACKENDS) {
   describe(`twilio channel (${b.name})`, () => {
-    test("a forged signature is refused with 403 and nothing is stored; a real one is accepted", async (t) => {
-      const { app, tw, inbound, turns, pair, tenantId } = await setup(t, b);
+    test("a forged signature is refused with 403 and nothing is stored; a signed but incomplete request gets 400 with the reason; a real one is accepted", async (t) => {
+      const { app, tw, ch, inbound, turns, pair, tenantId } = await setup(t, b);
       await pair("+15550001111");
       const before = tw.messages.length;
       const forged = await inbound("+15550001111", "hi", { signature: "AAAAAAAAAAAAAAAAAAAAAAAAAAA=" });
@@ -38,6 +38,20 @@ for (const b of BACKENDS) {
       assert.equal(await turns(), 0);
       assert.equal(tw.messages.length, before);
       assert.equal((await sessions.latest(app.tenants.scope(tenantId))), null, "no session, no message");
+
+      // Signed right but missing what a message must carry: 400 with the reason.
+      const partial = async (params: Record<string, string>) => {
+        const res = await ch.webhook.request(PUBLIC_URL, {
+          method: "POST", body: new URLSearchParams(params).toString(),
+          headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": twilio.getExpectedTwilioSignature(tw.authToken, PUBLIC_URL, params) },
+        });
+        return { status: res.status, body: (await res.json()) as { error: { code: string; message: string } } };
+      };
+      const noSid = await partial({ AccountSid: tw.accountSid, From: "+15550001111", Body: "hi" });
+      assert.deepEqual([noSid.status, noSid.body.error.message], [400, "MessageSid is required"]);
+      const noFrom = await partial({ AccountSid: tw.accountSid, MessageSid: "SM1", Body: "hi" });
+      assert.deepEqual([noFrom.status, noFrom.body.error.message], [400, "From is required"]);
+      assert.equal(await turns(), 0);
 
       const ok = await inbound("+15550001111", "hello");
       assert.equal(ok.status, 200);

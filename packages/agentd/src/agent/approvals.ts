@@ -87,12 +87,14 @@ export const approvals = {
   },
 
   /**
-   * A person's decision. The first one wins: the row moves from pending once, and the event that
-   * wakes the run carries the approval id as its event id, so a second press changes nothing.
+   * A person's decision. The first one wins, and the kernel decides which is first: the event that
+   * wakes the run carries the approval id as its event id, so of two racing decisions only one is
+   * delivered; the other is refused with 409 and changes nothing. The event goes before the row is
+   * marked: were we to crash in between, the run would still act (and settle the row itself).
    */
   async decide(
     scope: TenantScope, id: string, choice: string, by: string, now: number,
-    wake: (runId: string, event: ApprovalEvent) => Promise<void>,
+    events: { sendEvent(runId: string, name: string, payload: ApprovalEvent, options: { eventId: string }): Promise<{ delivered: boolean }> },
   ): Promise<Approval> {
     if (choice !== "once" && choice !== "always" && choice !== "deny") throw badRequest(`decision must be once, always or deny, got ${JSON.stringify(choice)}`);
     const a = await this.get(scope, id);
@@ -100,9 +102,12 @@ export const approvals = {
     if (a.status !== "pending") throw conflict(`approval ${id} was already ${a.status}`);
     if (a.expiresAt <= now) throw conflict(`approval ${id} expired (timeout means deny)`);
     const status: ApprovalStatus = choice === "deny" ? "denied" : "approved";
-    // Wake the run first: were we to crash after marking the row, the run would wait for nothing. The
-    // event id is the approval id, so of two racing decisions only the first reaches the run.
-    await wake(a.runId, { choice, callHash: a.callHash, by });
+    const sent = await events.sendEvent(a.runId, eventName(id), { choice, callHash: a.callHash, by }, { eventId: id });
+    if (!sent.delivered) {
+      const current = await this.get(scope, id);
+      throw conflict(`approval ${id} was already ${current && current.status !== "pending" ? current.status : "decided"}`);
+    }
+    // Only the delivered decision writes the row (the run's settle step may have written the same already).
     await scope.run(
       "UPDATE os_approvals SET status = ?, decided_at = ?, decided_by = ? WHERE tenant_id = $tenant AND id = ? AND status = 'pending'",
       [status, now, by, id],

@@ -1,4 +1,4 @@
-import { type Approval, approvals, eventName, type ApprovalChoice } from "../agent/approvals.ts";
+import { type Approval, approvals, type ApprovalChoice } from "../agent/approvals.ts";
 import type { Agentd } from "../app.ts";
 import { sessions } from "../sessions/store.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
@@ -61,7 +61,7 @@ export async function decideByButton(app: Agentd, tenantId: string | null, data:
   const now = app.kernel.clock.now();
   if (a.status !== "pending" || a.expiresAt <= now) return { decided: false, text: `Already ${a.status === "pending" ? "expired" : a.status}.` };
   try {
-    await approvals.decide(scope, id, choice, by, now, (runId, ev) => app.kernel.sendEvent(runId, eventName(id), ev, { eventId: id }).then(() => {}));
+    await approvals.decide(scope, id, choice, by, now, app.kernel);
   } catch (e) {
     return { decided: false, text: `Not decided: ${e instanceof Error ? e.message : String(e)}` };
   }
@@ -85,9 +85,7 @@ export async function decideByReply(
   if (pending) {
     const choice: ApprovalChoice = /^(YES|Y|APPROVE)$/i.test(m[1] as string) ? "once" : "deny";
     try {
-      await approvals.decide(scope, pending.id, choice, by, app.kernel.clock.now(), async (runId, ev) => {
-        await app.kernel.sendEvent(runId, eventName(pending.id), ev, { eventId: pending.id });
-      });
+      await approvals.decide(scope, pending.id, choice, by, app.kernel.clock.now(), app.kernel);
     } catch (e) {
       return { kind: "refused", text: `That approval can no longer be decided (${e instanceof Error ? e.message : String(e)}).` };
     }

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Agentd } from "../../app.ts";
-import { type Approval, approvals, eventName } from "../../agent/approvals.ts";
+import { type Approval, approvals } from "../../agent/approvals.ts";
 import type { Redactor } from "../../vault/redact.ts";
 import { readBody, readQuery } from "../body.ts";
 import { actor, type ApiEnv, scopeOf } from "../env.ts";
@@ -31,10 +31,8 @@ export function approvalRoutes(app: Agentd): Hono<ApiEnv> {
     const body = await readBody(c, Decide);
     const scope = scopeOf(app, c);
     const id = c.req.param("id");
-    // The approval id is the event id: of two racing decisions only the first reaches the run.
-    const decided = await approvals.decide(scope, id, body.decision, actor(c), app.kernel.clock.now(), async (runId, event) => {
-      await app.kernel.sendEvent(runId, eventName(id), event, { eventId: id });
-    });
+    // The approval id is the event id: of two racing decisions only the first reaches the run (the other gets 409).
+    const decided = await approvals.decide(scope, id, body.decision, actor(c), app.kernel.clock.now(), app.kernel);
     return c.json(view(decided, await redactorFor(app, scope)));
   });
 

@@ -10,6 +10,7 @@ import { RESERVED_PREFIX } from "../../vault/vault.ts";
 import { type BotMode, botRows, type TenantBot } from "./bot-rows.ts";
 import { type TelegramChannel, telegramChannel, type TelegramOptions } from "./index.ts";
 import { describeBotError } from "./redact.ts";
+import { errorBody } from "../../api/errors.ts";
 
 export type { BotMode, TenantBot } from "./bot-rows.ts";
 
@@ -260,7 +261,7 @@ export class TelegramBots {
     app.post("/:botId", async (c) => {
       const id = c.req.param("botId");
       const live = BOT_ID.test(id) ? await this.channel(id) : null;
-      if (!live || live.bot.mode !== "webhook") return c.json({ error: "no such bot" }, 404);
+      if (!live || live.bot.mode !== "webhook") return c.json(errorBody("not_found", "no bot of agentd takes webhooks at this address"), 404);
       return live.channel.webhook.request("/", { method: "POST", headers: c.req.raw.headers, body: await c.req.arrayBuffer() });
     });
     return app;

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Bot } from "grammy";
 import type { Update } from "grammy/types";
 import { Hono } from "hono";
+import { errorBody } from "../../api/errors.ts";
 
 /**
  * Telegram's webhook calls: the secret header is checked in constant time before anything is read,
@@ -12,21 +13,21 @@ export function webhookApp(bot: Bot, secretToken: string, init: () => Promise<vo
   const expected = digest(secretToken);
   webhook.post("/", async (c) => {
     const given = c.req.header("x-telegram-bot-api-secret-token");
-    if (given === undefined || !timingSafeEqual(digest(given), expected)) return c.json({ error: "unauthorized" }, 401);
+    if (given === undefined || !timingSafeEqual(digest(given), expected)) return c.json(errorBody("unauthorized", "the X-Telegram-Bot-Api-Secret-Token header is missing or wrong"), 401);
     let update: Update;
     try {
       update = (await c.req.json()) as Update;
     } catch {
-      return c.json({ error: "bad json" }, 400);
+      return c.json(errorBody("bad_request", "the body is not JSON"), 400);
     }
-    if (typeof update?.update_id !== "number") return c.json({ error: "not an update" }, 400);
+    if (typeof update?.update_id !== "number") return c.json(errorBody("bad_request", "the body is not a Telegram update: update_id is missing"), 400);
     try {
       await init();
       await bot.handleUpdate(update);
     } catch (e) {
       // Not persisted: a non-200 makes Telegram deliver the update again.
       onError(e);
-      return c.json({ error: "not processed" }, 500);
+      return c.json(errorBody("not_processed", "the update was not processed; Telegram delivers it again"), 500);
     }
     return c.json({ ok: true });
   });

@@ -9,6 +9,7 @@ import { downloadMedia, type MediaOptions, TwilioMediaError } from "./media.ts";
 import { inboundLog } from "../inbound-log.ts";
 import { Recent } from "../recent.ts";
 import type { TwilioChannelName } from "./send.ts";
+import { errorBody } from "../../api/errors.ts";
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 const PAIRING = /^\s*(?:\/start|pair)\s+[A-Za-z0-9]{6,12}\s*$/i;
@@ -51,11 +52,12 @@ export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
     const isStatus = new URL(c.req.url).pathname.endsWith("/status");
     const signature = c.req.header("x-twilio-signature");
     const url = (isStatus ? o.statusUrl : o.publicUrl) + new URL(c.req.url).search;
-    if (!signature || !twilio.validateRequest(o.authToken, signature, url, params)) return c.text("forbidden", 403);
-    if (params.AccountSid !== o.accountSid) return c.text("forbidden", 403);
+    if (!signature || !twilio.validateRequest(o.authToken, signature, url, params))
+      return c.json(errorBody("forbidden", "the X-Twilio-Signature is missing or does not match this request and auth token"), 403);
+    if (params.AccountSid !== o.accountSid) return c.json(errorBody("forbidden", "the request names another Twilio account"), 403);
     const one = (k: string) => (typeof params[k] === "string" ? (params[k] as string) : undefined);
     const sid = one("MessageSid") ?? one("SmsMessageSid") ?? one("SmsSid");
-    if (!sid) return c.text("MessageSid is required", 400);
+    if (!sid) return c.json(errorBody("bad_request", "MessageSid is required"), 400);
     const token = c.req.header("i-twilio-idempotency-token");
     const keys = [`${isStatus ? "status" : "in"}:${sid}:${isStatus ? (one("MessageStatus") ?? one("SmsStatus") ?? "") : ""}`, ...(token ? [`token:${token}`] : [])];
     if (isStatus) {
@@ -63,7 +65,7 @@ export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
       return twiml(c);
     }
     const from = one("From");
-    if (!from) return c.text("From is required", 400);
+    if (!from) return c.json(errorBody("bad_request", "From is required"), 400);
     await recent.once(keys, async () => {
       if (await handled.seen("twilio", sid)) return; // a replay: answered 200, nothing done again
       const tenantId = await inbound(sid, from, one);

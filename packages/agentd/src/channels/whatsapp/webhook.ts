@@ -15,6 +15,7 @@ import { GraphApiError } from "./client.ts";
 import { downloadMedia, mediaOf, WhatsAppMediaError } from "./media.ts";
 import { type Inbound, parseWebhook, PayloadError, type WhatsAppStatus } from "./payload.ts";
 import { parseOpaque } from "./send.ts";
+import { errorBody } from "../../api/errors.ts";
 
 const PAIRING = /^\s*(?:\/start|pair)\s+[A-Za-z0-9]{6,12}\s*$/i;
 
@@ -50,20 +51,20 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
     const mode = c.req.query("hub.mode");
     const token = c.req.query("hub.verify_token") ?? "";
     const challenge = c.req.query("hub.challenge") ?? "";
-    if (mode !== "subscribe" || !o.verifyToken || !sameText(token, o.verifyToken)) return c.text("verify token mismatch", 403);
+    if (mode !== "subscribe" || !o.verifyToken || !sameText(token, o.verifyToken)) return c.json(errorBody("forbidden", "hub.mode must be subscribe and hub.verify_token must match WHATSAPP_VERIFY_TOKEN"), 403);
     return c.text(challenge);
   });
 
   webhook.post("/", async (c) => {
     const raw = await c.req.text();
     const signature = c.req.header("x-hub-signature-256");
-    if (!signature || !(await o.client.verifyRequestSignature(raw, signature).catch(() => false))) return c.json({ error: "the X-Hub-Signature-256 signature is missing or wrong" }, 401);
+    if (!signature || !(await o.client.verifyRequestSignature(raw, signature).catch(() => false))) return c.json(errorBody("unauthorized", "the X-Hub-Signature-256 signature is missing or does not match the body and app secret"), 401);
     let parsed;
     try {
       parsed = parseWebhook(JSON.parse(raw));
     } catch (e) {
-      if (e instanceof SyntaxError) return c.json({ error: "the body is not JSON" }, 400);
-      if (e instanceof PayloadError) return c.json({ error: `not a WhatsApp Cloud API webhook: ${e.message}` }, 400);
+      if (e instanceof SyntaxError) return c.json(errorBody("bad_request", "the body is not JSON"), 400);
+      if (e instanceof PayloadError) return c.json(errorBody("bad_request", `not a WhatsApp Cloud API webhook: ${e.message}`), 400);
       throw e;
     }
     try {
@@ -82,7 +83,7 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
     } catch (e) {
       // Not all handled: Meta delivers the body again; what was persisted is found by its wamid.
       o.log(`webhook not processed, Meta will deliver it again: ${e instanceof Error ? e.message : String(e)}`);
-      return c.json({ error: "not processed" }, 500);
+      return c.json(errorBody("not_processed", "the body was not processed in full; Meta delivers it again"), 500);
     }
     return c.json({ ok: true });
   });
