@@ -120,7 +120,8 @@ async function bench(kind: Kind, model: ModelProcess) {
       const user = await newUser();
       const t0 = Date.now();
       await post(user, user, "hello");
-      const visible = () => callsTo(user).find((c) => c.method === "sendMessageDraft" || c.method === "sendMessage");
+      // Seen by the person: a draft or message the stand-in accepted (a call flood control refused shows nothing).
+      const visible = () => callsTo(user).find((c) => (c.method === "sendMessageDraft" || c.method === "sendMessage") && !c.floodRefused);
       await waitFor(() => visible() !== undefined, "the first visible update");
       latencies.push(visible()!.at - t0);
       await waitFor(() => finalSent(user, SHORT), "the reply");
