@@ -14,35 +14,24 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import twilio from "twilio";
-import { createAgentd, type Agentd } from "../src/app.ts";
+import { createAgentd } from "../src/app.ts";
 import { outbox } from "../src/channels/outbox.ts";
 import { LIMITS, splitText } from "../src/channels/twilio/index.ts";
 import { sessions } from "../src/sessions/store.ts";
 import { BACKENDS, type Backend } from "./support/backends.ts";
+import { type ChannelCrashRig, finished as finishedWith, killedAfterPersist } from "./support/channel-crash.ts";
 import { cleanEnv, freePort } from "./support/cli.ts";
 import { processes } from "./support/harness.ts";
-import { type ModelServer, startModelServer } from "./support/model-server.ts";
+import { startModelServer } from "./support/model-server.ts";
 import { type TwilioServer, startTwilioServer } from "./support/twilio-server.ts";
-import { until } from "./support/wait.ts";
 
 const HARNESS = fileURLToPath(new URL("./procs/agentd-channels.ts", import.meta.url));
 const USER = "+15557770001";
 const FROM = "+15550000000";
 
-interface Rig {
-  client: Agentd;
-  model: ModelServer;
+interface Rig extends ChannelCrashRig<Record<string, string>> {
   tw: TwilioServer;
-  tenantId: string;
-  start(): Promise<ChildProcess>;
-  exited(p: ChildProcess): Promise<NodeJS.Signals | null>;
-  touch(marker: string): void;
-  /** Posts an inbound message as Twilio does (the same params again = Twilio's redelivery); 0 when the connection died. */
-  post(params: Record<string, string>): Promise<number>;
   message(sid: string, body: string, extra?: Record<string, string>): Record<string, string>;
-  /** The messages the user got (at Twilio), bodies in order. */
-  got(): string[];
-  userMessages(): Promise<{ content: string; attachments?: unknown[] }[]>;
 }
 
 async function rig(t: { after(fn: () => unknown): void }, b: Backend): Promise<Rig> {
@@ -90,36 +79,14 @@ async function rig(t: { after(fn: () => unknown): void }, b: Backend): Promise<R
   };
 }
 
-/** The run of the only turn, finished; and then a little settling so a stray second send would show. */
-async function finished(r: Rig, text: string): Promise<string> {
-  const run = await until(async () => (await r.client.kernel.listRuns({}))[0], "the turn");
-  assert.equal((await r.client.kernel.result<{ text: string }>(run.id)).text, text);
-  const parts = splitText(text, LIMITS.sms).length;
-  await until(async () => {
-    const rows = await outbox.parts(r.client.tenants.scope(r.tenantId), `reply:${run.id}`);
-    return rows.length === parts && rows.every((x) => x.externalId);
-  }, "every part recorded as sent");
-  return run.id;
-}
+const finished = (r: Rig, text: string) => finishedWith(r, text, LIMITS.sms);
 
 for (const b of BACKENDS) {
   describe(`twilio crash: SIGKILL agentd (${b.name})`, () => {
     test("inside the webhook after the message is persisted, before the 200: Twilio's redelivery starts no second turn; one reply", async (t) => {
       const r = await rig(t, b);
-      r.model.script({ text: "One reply only." }, { text: "One reply only." });
-      r.touch("kill-after-persist");
-      const w1 = await r.start();
       const msg = r.message("SM00000000000000000000000000000001", "are you there?");
-      assert.equal(await r.post(msg), 0, "no answer: the process died inside the webhook");
-      assert.equal(await r.exited(w1), "SIGKILL");
-      assert.deepEqual((await r.userMessages()).map((m) => m.content), ["are you there?"], "persisted before the 200 that never came");
-      await r.start();
-      assert.equal(await r.post(msg), 200, "the redelivery is acknowledged");
-      await finished(r, "One reply only.");
-      assert.equal(await r.post(msg), 200);
-      assert.equal((await r.client.kernel.listRuns({})).length, 1, "one turn for the message");
-      assert.deepEqual(r.got(), ["One reply only."]);
-      assert.equal((await r.userMessages()).length, 1);
+      await killedAfterPersist(r, msg, "are you there?", (text) => finished(r, text));
     });
 
     test("inside a media download, before anything is persisted: the redelivery is handled in full; one message with its attachment, one reply", async (t) => {

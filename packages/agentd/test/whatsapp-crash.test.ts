@@ -13,34 +13,24 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createAgentd, type Agentd } from "../src/app.ts";
+import { createAgentd } from "../src/app.ts";
 import { outbox } from "../src/channels/outbox.ts";
 import { splitText } from "../src/channels/split-text.ts";
 import { WHATSAPP_CLOUD, WHATSAPP_MAX_TEXT } from "../src/channels/whatsapp/index.ts";
 import { sessions } from "../src/sessions/store.ts";
 import { BACKENDS, type Backend } from "./support/backends.ts";
+import { type ChannelCrashRig, finished as finishedWith, killedAfterPersist } from "./support/channel-crash.ts";
 import { cleanEnv, freePort } from "./support/cli.ts";
 import { processes } from "./support/harness.ts";
-import { type ModelServer, startModelServer } from "./support/model-server.ts";
+import { startModelServer } from "./support/model-server.ts";
 import { until } from "./support/wait.ts";
 import { messagePayload, postSigned, startWhatsAppServer, type WhatsAppServer } from "./support/whatsapp-server.ts";
 
 const HARNESS = fileURLToPath(new URL("./procs/agentd-channels.ts", import.meta.url));
 const USER = "15557770001";
 
-interface Rig {
-  client: Agentd;
-  model: ModelServer;
+interface Rig extends ChannelCrashRig<unknown> {
   wa: WhatsAppServer;
-  tenantId: string;
-  start(): Promise<ChildProcess>;
-  exited(p: ChildProcess): Promise<NodeJS.Signals | null>;
-  touch(marker: string): void;
-  /** Posts a webhook body as Meta does (the same body again = Meta's redelivery); 0 when the connection died. */
-  post(payload: unknown): Promise<number>;
-  /** The texts the person got, in order. */
-  got(): string[];
-  userMessages(): Promise<{ content: string }[]>;
 }
 
 async function rig(t: { after(fn: () => unknown): void }, b: Backend): Promise<Rig> {
@@ -77,17 +67,7 @@ async function rig(t: { after(fn: () => unknown): void }, b: Backend): Promise<R
   };
 }
 
-/** The run of the only turn, finished, with every part of its reply recorded under Meta's id. */
-async function finished(r: Rig, text: string): Promise<string> {
-  const run = await until(async () => (await r.client.kernel.listRuns({}))[0], "the turn");
-  assert.equal((await r.client.kernel.result<{ text: string }>(run.id)).text, text);
-  const parts = splitText(text, WHATSAPP_MAX_TEXT).length;
-  await until(async () => {
-    const rows = await outbox.parts(r.client.tenants.scope(r.tenantId), `reply:${run.id}`);
-    return rows.length === parts && rows.every((x) => x.externalId);
-  }, "every part recorded as sent");
-  return run.id;
-}
+const finished = (r: Rig, text: string) => finishedWith(r, text, WHATSAPP_MAX_TEXT);
 
 /** Starts agentd, to be SIGKILLed inside the Graph API call that sends `text` (once Meta has recorded the message). */
 async function killedWhenSent(r: Rig, text: string): Promise<ChildProcess> {
@@ -106,20 +86,8 @@ for (const b of BACKENDS) {
   describe(`whatsapp crash: SIGKILL agentd (${b.name})`, () => {
     test("inside the webhook after the message is persisted, before the 200: Meta's redelivery starts no second turn; one reply", async (t) => {
       const r = await rig(t, b);
-      r.model.script({ text: "One reply only." }, { text: "One reply only." });
-      r.touch("kill-after-persist");
-      const w1 = await r.start();
       const body = messagePayload(r.wa.phoneNumberId, USER, { type: "text", text: { body: "are you there?" } });
-      assert.equal(await r.post(body), 0, "no answer: the process died inside the webhook");
-      assert.equal(await r.exited(w1), "SIGKILL");
-      assert.deepEqual((await r.userMessages()).map((m) => m.content), ["are you there?"], "persisted before the 200 that never came");
-      await r.start();
-      assert.equal(await r.post(body), 200, "the redelivery is acknowledged");
-      await finished(r, "One reply only.");
-      assert.equal(await r.post(body), 200);
-      assert.equal((await r.client.kernel.listRuns({})).length, 1, "one turn for the message");
-      assert.deepEqual(r.got(), ["One reply only."]);
-      assert.equal((await r.userMessages()).length, 1);
+      await killedAfterPersist(r, body, "are you there?", (text) => finished(r, text));
     });
 
     test("inside the Graph API call for the reply (Meta accepted it, agentd never heard): Meta's status report claims it after restart; not sent again", async (t) => {
