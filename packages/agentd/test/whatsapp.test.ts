@@ -39,7 +39,7 @@ for (const b of BACKENDS) {
     });
 
     test("a missing or wrong X-Hub-Signature-256 is refused with 401 and nothing is stored; malformed bodies get 400 with the reason", async (t) => {
-      const { app, wa, post, pair, tenantId } = await whatsappRig(t, b);
+      const { app, wa, post, pair, tenantId, logs } = await whatsappRig(t, b);
       await pair(ALICE);
       const sent = wa.messages.length;
       const payload = messagePayload(wa.phoneNumberId, ALICE, { type: "text", text: { body: "hi" } });
@@ -62,7 +62,7 @@ for (const b of BACKENDS) {
       assert.match(wrongObject.body, /object/);
       const noId = await post({ object: "whatsapp_business_account", entry: [{ id: "1", changes: [{ field: "messages", value: { metadata: { phone_number_id: wa.phoneNumberId }, messages: [{ from: ALICE, type: "text" }] } }] }] });
       assert.equal(noId.status, 400);
-      assert.match(noId.body, /messages\.0\.id/);
+      assert.match(noId.body, /messages\.0: id/);
       assert.equal((await app.kernel.listRuns({})).length, 0);
 
       // An unknown field is fine, and so is a change of another kind (account updates).
@@ -71,6 +71,13 @@ for (const b of BACKENDS) {
       assert.equal((await post(extra)).status, 200);
       const s = await sessions.latest(scope);
       assert.deepEqual((await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content), ["hello"], "persisted before the 200");
+
+      // A bad item among good ones is skipped and logged: Meta would redeliver the same body forever.
+      const mixed = batchPayload(wa.phoneNumberId, ALICE, [{ type: "text" }, { type: "text", text: { body: "the good one" } }]);
+      (mixed.entry[0]!.changes[0]!.value as unknown as { messages: { id?: string }[] }).messages[0]!.id = undefined;
+      assert.equal((await post(mixed)).status, 200);
+      assert.deepEqual((await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content), ["hello", "the good one"]);
+      assert.ok(logs.some((l) => /skipped.*messages\.0: id/.test(l)), logs.join("\n"));
     });
 
     test("an unknown number gets pairing instructions and never a turn, once even when the request is replayed after a restart; /start CODE pairs it", async (t) => {
@@ -111,14 +118,41 @@ for (const b of BACKENDS) {
       assert.equal(to(ALICE).length, before + 1, "no second reply");
     });
 
-    test("several messages in one POST are each persisted, in order, and each answered; non-ASCII text survives the signature check", async (t) => {
+    test("a body with raw UTF-8 is checked the way Meta signs it (over the \\u-escaped text); the same bytes signed as they are do not pass", async (t) => {
       const { app, wa, post, pair, tenantId } = await whatsappRig(t, b);
       await pair(ALICE);
-      const r = await post(batchPayload(wa.phoneNumberId, ALICE, [{ type: "text", text: { body: "première 😀" } }, { type: "text", text: { body: "second" } }]));
+      const payload = messagePayload(wa.phoneNumberId, ALICE, { type: "text", text: { body: "naïve café 😀" } });
+      const raw = JSON.stringify(payload);
+      assert.ok(/[^\0-~]/.test(raw), "raw UTF-8 on the wire");
+      assert.equal((await post(raw, signBody(wa.appSecret, raw))).status, 401);
+      assert.equal((await post(raw, signBody(wa.appSecret, webhookBody(payload)))).status, 200);
+      const scope = app.tenants.scope(tenantId);
+      const s = await sessions.latest(scope);
+      assert.deepEqual((await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content), ["naïve café 😀"]);
+    });
+
+    test("while a long turn works, the typing indicator is shown again on the person's message before WhatsApp drops it", async (t) => {
+      const { app, wa, model, text, pair } = await whatsappRig(t, b, { channel: { typingRefreshMs: 250 } });
+      await pair(ALICE);
+      model.script({ text: "A slow answer, written word by word. ".repeat(8), tokenDelayMs: 40 });
+      const m = await text(ALICE, "take your time");
+      const [run] = await app.kernel.listRuns({});
+      await app.kernel.result(run!.id);
+      const marks = wa.reads.filter((r) => r.messageId === m.id && r.typing);
+      assert.ok(marks.length >= 3, `${marks.length} typing indicators`);
+      const after = wa.reads.length;
+      await new Promise((r) => setTimeout(r, 600));
+      assert.equal(wa.reads.length, after, "none once the turn is over");
+    });
+
+    test("several messages in one POST are each persisted, in order, and each answered", async (t) => {
+      const { app, wa, post, pair, tenantId } = await whatsappRig(t, b);
+      await pair(ALICE);
+      const r = await post(batchPayload(wa.phoneNumberId, ALICE, [{ type: "text", text: { body: "first" } }, { type: "text", text: { body: "second" } }]));
       assert.equal(r.status, 200);
       const scope = app.tenants.scope(tenantId);
       const s = await sessions.latest(scope);
-      assert.deepEqual((await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content), ["première 😀", "second"], "non-ASCII text: Meta signs the escaped bytes it sends");
+      assert.deepEqual((await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content), ["first", "second"]);
       const runs = await app.kernel.listRuns({});
       assert.equal(runs.length, 2);
       for (const run of runs) await app.kernel.result(run.id);
@@ -151,25 +185,45 @@ for (const b of BACKENDS) {
       assert.deepEqual(rows.map((r) => r.externalId), parts.map((m) => m.id), "each part recorded with Meta's id");
     });
 
-    test("outside the 24-hour window the reply is refused by Meta: the part is marked failed, the run fails saying why, and a retry sends it once the window is open", async (t) => {
-      const { app, wa, model, text, pair, to, tenantId } = await whatsappRig(t, b);
+    test("outside the 24-hour window a reply is held, refused at once or reported failed later, and goes out when the person writes again", async (t) => {
+      const { app, wa, model, text, pair, status, to, tenantId } = await whatsappRig(t, b);
+      const scope = app.tenants.scope(tenantId);
       await pair(ALICE);
+      const got = (s: string) => to(ALICE).filter((m) => m.text === s).length;
+
+      // Refused on the send call: the turn completes, its reply held.
       wa.closedWindow.add(ALICE);
       model.script({ text: "Here is your late answer." });
       await text(ALICE, "answer me tomorrow");
-      const [run] = await app.kernel.listRuns({});
-      await assert.rejects(app.kernel.result(run!.id), /24 hours/);
-      const scope = app.tenants.scope(tenantId);
-      const row = await outbox.get(scope, `reply:${run!.id}`, 0);
-      assert.deepEqual([row?.status, row?.detail], ["failed", "131047"]);
-      assert.equal(to(ALICE).filter((m) => m.text === "Here is your late answer.").length, 0);
-      assert.ok((await app.kernel.failedRuns()).some((r) => r.id === run!.id), "listed with the failed runs");
+      const [first] = await app.kernel.listRuns({});
+      assert.equal((await app.kernel.result<{ text: string }>(first!.id)).text, "Here is your late answer.");
+      const held = await outbox.get(scope, `reply:${first!.id}`, 0);
+      assert.deepEqual([held?.status, held?.detail, held?.externalId], ["held", "131047", null]);
+      assert.equal(got("Here is your late answer."), 0);
 
+      // Accepted, then reported failed (how Meta usually says it): held as well.
       wa.closedWindow.delete(ALICE);
-      await app.kernel.retry(run!.id);
-      await app.kernel.result(run!.id);
-      assert.equal(to(ALICE).filter((m) => m.text === "Here is your late answer.").length, 1);
-      assert.equal(model.calls, 1, "the model is not asked again");
+      const session = (await sessions.find(scope, WHATSAPP_CLOUD, ALICE))!;
+      await app.channels.deliver({ tenantId, session, kind: "reply", text: "A reminder.", key: "reply:reminder-run" });
+      await sessions.append(scope, { sessionId: session.id, role: "assistant", content: "A reminder.", sourceKey: "reply:reminder-run" }, Date.now());
+      const accepted = to(ALICE).find((m) => m.text === "A reminder.")!;
+      assert.equal((await status(accepted.id, "failed", { to: ALICE, errorCode: 131047 })).status, 200);
+      assert.equal((await outbox.get(scope, "reply:reminder-run", 0))?.status, "held");
+
+      // The person writes: both held replies go out, oldest first, once; the model is not asked again for them.
+      model.script({ text: "And a new answer." });
+      await text(ALICE, "hello again");
+      await until(() => got("A reminder.") === 2 && got("Here is your late answer.") === 1, "the held replies");
+      const order = to(ALICE).map((m) => m.text).filter((x) => x === "Here is your late answer." || x === "A reminder.");
+      assert.deepEqual(order, ["A reminder.", "Here is your late answer.", "A reminder."], "the late answer (held first) before the reminder's second try");
+      const second = (await app.kernel.listRuns({})).find((r) => r.id !== first!.id)!;
+      await app.kernel.result(second.id);
+      await until(() => got("And a new answer.") === 1, "the new reply");
+      assert.equal(model.calls, 2);
+      assert.equal((await outbox.get(scope, `reply:${first!.id}`, 0))?.status, "sent");
+      await text(ALICE, "and once more");
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(got("Here is your late answer."), 1, "sent once: nothing is held any more");
     });
 
     test("an approval is three reply buttons bound to the call; a press decides it once, a stale or foreign press is refused, YES code works too", async (t) => {
@@ -259,8 +313,8 @@ for (const b of BACKENDS) {
       assert.equal((await app.kernel.listRuns({})).length, 1, "no second turn");
     });
 
-    test("media refusals: too large is answered without a turn; a wrong hash is not acknowledged (Meta retries); a URL off Meta's hosts never gets the token; an unknown sender's file is not fetched", async (t) => {
-      const { app, wa, post, pair, text, to, logs } = await whatsappRig(t, b, { config: { maxMediaBytes: 1000 } });
+    test("media refusals: too large is answered without a turn; a file twice not matching its hash, or on a URL off Meta's hosts (never given the token), is noted and dropped; an unknown sender's file is not fetched", async (t) => {
+      const { app, wa, post, pair, text, to, logs, tenantId } = await whatsappRig(t, b, { config: { maxMediaBytes: 1000 } });
       await pair(ALICE);
       const big = wa.addMedia(Buffer.alloc(2000, 1), "image/png");
       assert.equal((await post(messagePayload(wa.phoneNumberId, ALICE, { type: "image", image: { id: big, mime_type: "image/png" } }))).status, 200);
@@ -268,16 +322,24 @@ for (const b of BACKENDS) {
       assert.equal((await app.kernel.listRuns({})).length, 0);
       assert.equal(wa.mediaCalls.length, 0, "refused from the size Meta announced, before downloading");
 
+      // A download that does not match its announced hash is tried again at once; twice wrong, the message goes on without it.
       const lied = wa.addMedia(Buffer.alloc(500, 2), "image/png", { sha256: "0".repeat(64) });
-      assert.equal((await post(messagePayload(wa.phoneNumberId, ALICE, { type: "image", image: { id: lied, mime_type: "image/png" } }))).status, 500);
-      assert.equal((await app.kernel.listRuns({})).length, 0, "not persisted: Meta delivers it again");
+      assert.equal((await post(messagePayload(wa.phoneNumberId, ALICE, { type: "image", image: { id: lied, mime_type: "image/png", caption: "corrupt" } }))).status, 200);
+      assert.equal(wa.mediaCalls.length, 2, "downloaded twice, then given up");
+      const [corrupt] = await app.kernel.listRuns({});
+      await app.kernel.result(corrupt!.id);
 
       const offsite = wa.addMedia(Buffer.alloc(10, 3), "application/pdf", { url: "https://evil.example.test/steal" });
       const doc = { type: "document", document: { id: offsite, mime_type: "application/pdf", filename: "a.pdf", caption: "my doc" } };
       assert.equal((await post(messagePayload(wa.phoneNumberId, ALICE, doc))).status, 200);
       assert.ok(logs.some((l) => /Meta's hosts only/.test(l)));
-      const [run] = await app.kernel.listRuns({});
-      await app.kernel.result(run!.id);
+      assert.equal(wa.mediaCalls.length, 2, "the off-site URL was never asked");
+      const runs = await until(async () => { const r = await app.kernel.listRuns({}); return r.length === 2 && r; }, "two turns");
+      for (const r of runs) await app.kernel.result(r.id);
+      const scope = app.tenants.scope(tenantId);
+      const kept = (await sessions.history(scope, (await sessions.latest(scope))!.id)).filter((m) => m.role === "user").map((m) => m.content);
+      assert.deepEqual(kept.map((c) => c.split("\n")[0]), ["corrupt", "my doc"]);
+      assert.ok(kept.every((c) => /\[an attachment was not kept: /.test(c)), kept.join(" | "));
 
       const before = wa.mediaCalls.length;
       const photo = wa.addMedia(Buffer.alloc(10, 4), "image/jpeg");

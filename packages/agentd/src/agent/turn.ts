@@ -161,10 +161,12 @@ async function runCall(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, 
         tenantId: input.tenantId, session, kind: "approval", key: `approval:${a.id}`,
         text: `Approve ${tool.name}: ${subject}? (reply YES ${a.code} or NO ${a.code})`, runId: step.runId, approval: { id: a.id, code: a.code, tool: tool.name, subject },
       });
-      return { id: a.id };
+      return { id: a.id, callHash: a.callHash };
     });
     const ev = await ctx.waitForEvent<ApprovalEvent>(eventName(asked.id), { timeout: deps.approvalTimeout });
-    const approved = ev !== null && ev.choice !== "deny" && ev.callHash === hash;
+    // The hash the approval was made with: a run asked before call hashes named their run recorded none.
+    const bound = (asked as { callHash?: string }).callHash ?? callHash(tool.name, args, key);
+    const approved = ev !== null && ev.choice !== "deny" && ev.callHash === bound;
     await ctx.step(`settle:${key}`, async () => {
       const now = deps.now();
       await approvals.settle(scope, asked.id, ev === null ? "expired" : approved ? "approved" : "denied", ev?.by ?? "timeout", now);

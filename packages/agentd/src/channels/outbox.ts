@@ -90,6 +90,35 @@ export const outbox = {
   },
 
   /**
+   * Holds a part the provider will not take now (WhatsApp outside its 24-hour window): no provider
+   * id, so a later send of the same delivery sends it again; `heldFor` finds it when the window opens.
+   */
+  async hold(scope: TenantScope, key: string, part: number, detail: string, now: number): Promise<void> {
+    await scope.run("UPDATE os_outbox SET status = 'held', external_id = NULL, detail = ?, updated_at = ? WHERE tenant_id = $tenant AND key = ? AND part = ?", [detail, now, key, part]);
+  },
+
+  /**
+   * The same, for a part the provider accepted and then reported failed (found by its id, unscoped
+   * like `advance`): only while `failed` is its latest status (a late failure after a read is not one).
+   */
+  async holdSent(db: Db, channel: string, externalId: string, detail: string, now: number): Promise<number> {
+    const { changes } = await db.run("UPDATE os_outbox SET status = 'held', external_id = NULL, detail = ?, updated_at = ? WHERE channel = ? AND external_id = ? AND status = 'failed'", [detail, now, channel, externalId]);
+    return changes;
+  },
+
+  /**
+   * Takes the held parts of a conversation for sending (they become `unsent`): of two processes
+   * asking at once, each part goes to one. Oldest first.
+   */
+  async takeHeld(scope: TenantScope, channel: string, conversation: string, now: number): Promise<{ key: string; part: number }[]> {
+    const rows = await scope.all<{ key: string; part: number; created_at: number }>(
+      "UPDATE os_outbox SET status = 'unsent', updated_at = ? WHERE tenant_id = $tenant AND channel = ? AND conversation = ? AND status = 'held' RETURNING key, part, created_at",
+      [now, channel, conversation],
+    );
+    return rows.sort((a, b) => Number(a.created_at) - Number(b.created_at) || Number(a.part) - Number(b.part)).map((r) => ({ key: r.key, part: Number(r.part) }));
+  },
+
+  /**
    * A provider's status report for one of its message ids; a status only moves forward, since
    * callbacks arrive out of order and may be replayed (`sent` after `delivered`, or the same status
    * twice, changes nothing). Unscoped on purpose: the callback names no tenant, and the provider's id
@@ -114,10 +143,10 @@ export const outbox = {
 /**
  * Delivery statuses in the order a message moves through them (Twilio's and WhatsApp's vocabulary;
  * `sending` is the outbox's own "about to call the provider", `unsent` its "the provider refused the
- * call": nothing went out). Terminal outcomes share the top ranks; `read` (and `played`, for a voice
+ * call": nothing went out, `held` its "to be sent when the provider allows"). Terminal outcomes share the top ranks; `read` (and `played`, for a voice
  * message) follows `delivered` on WhatsApp. Unknown statuses rank as terminal.
  */
 const RANK: Record<string, number> = {
-  sending: 0, unsent: 0, accepted: 1, scheduled: 1, queued: 1, sent: 2, delivered: 3, undelivered: 3, failed: 3, canceled: 3, read: 4, played: 4,
+  sending: 0, unsent: 0, held: 0, accepted: 1, scheduled: 1, queued: 1, sent: 2, delivered: 3, undelivered: 3, failed: 3, canceled: 3, read: 4, played: 4,
 };
 const rankOf = (status: string) => RANK[status] ?? 3;

@@ -20,6 +20,9 @@ export type IdentityOutcome =
   | { kind: "paired"; tenantId: string; reply: string }
   | { kind: "unpaired"; reply: string };
 
+/** A pairing message: `/start CODE` (Telegram's deep-link form) or `pair CODE`; the code is group 1. */
+export const PAIRING = /^\s*(?:\/start|pair)\s+([A-Za-z0-9]{6,12})\s*$/i;
+
 export const UNPAIRED_REPLY =
   "Hi! This assistant only talks to people it knows. Ask its operator for a pairing code and send it here as: /start CODE";
 
@@ -68,7 +71,7 @@ export class Inbox {
   async fromIdentity(m: {
     channel: string; externalId: string; conversation: string; text: string; sourceKey: string; display?: string; attachments?: Attachment[];
   }): Promise<IdentityOutcome> {
-    const pairing = /^\s*(?:\/start|pair)\s+([A-Za-z0-9]{6,12})\s*$/i.exec(m.text);
+    const pairing = PAIRING.exec(m.text);
     if (pairing) {
       const tenantId = await this.#tenants.redeemPairingCode(pairing[1] as string, m.channel, m.externalId, m.display);
       if (tenantId) return { kind: "paired", tenantId, reply: "Paired. You can talk to me now." };

@@ -54,7 +54,7 @@ export interface WhatsAppServer {
   /** Where status reports are posted (agentd's webhook); with `autoSent`, every accepted message is reported `sent`. */
   webhookUrl: string | null;
   autoSent: boolean;
-  /** Posts a status report for a sent message to webhookUrl, again until it gets a 200 (like Meta); resolves with the status of the last try. */
+  /** Posts a status report for a sent message to webhookUrl, again every second until it gets a 200 (Meta retries too, more slowly over time); resolves with the status of the last try. */
   report(id: string, status: string, o?: { errorCode?: number; tries?: number }): Promise<number>;
   /** Serves bytes as a media file; returns its media id. `sha256` overrides the announced hash (to announce a wrong one). */
   addMedia(data: Uint8Array, mime: string, o?: { sha256?: string; declaredSize?: number; url?: string }): string;
@@ -94,7 +94,7 @@ export async function startWhatsAppServer(opts: { token?: string; appSecret?: st
       const body = statusPayload(phoneNumberId, { id, status, to: m?.to ?? "", ...(m?.opaque ? { opaque: m.opaque } : {}), ...(o.errorCode ? { errorCode: o.errorCode } : {}) });
       let last = 0;
       for (let i = 0; i < (o.tries ?? 1) && !closing; i++) {
-        if (i > 0) await new Promise((r) => setTimeout(r, 200));
+        if (i > 0) await new Promise((r) => setTimeout(r, 1000));
         last = await postSigned(server.webhookUrl, appSecret, body).catch(() => 0);
         if (last === 200) break;
       }
@@ -210,7 +210,7 @@ export async function startWhatsAppServer(opts: { token?: string; appSecret?: st
     await server.intercept?.(call);
     if (server.autoSent && server.webhookUrl) {
       // Meta reports `sent` on its own time, again until agentd answers 200 (it may be down right now).
-      const p = server.report(sent.id, "sent", { tries: 150 });
+      const p = server.report(sent.id, "sent", { tries: 60 });
       pending.add(p);
       void p.finally(() => pending.delete(p));
     }

@@ -11,6 +11,7 @@ import { type BotMode, botRows, type TenantBot } from "./bot-rows.ts";
 import { type TelegramChannel, telegramChannel, type TelegramOptions } from "./index.ts";
 import { describeBotError } from "./redact.ts";
 import { errorBody } from "../../api/errors.ts";
+import { PAIRING } from "../../sessions/inbox.ts";
 
 export type { BotMode, TenantBot } from "./bot-rows.ts";
 
@@ -28,8 +29,6 @@ export const webhookSecretName = (botId: string) => `${RESERVED_PREFIX}telegram.
 
 /** A token as BotFather gives it (`<bot id>:<secret>`); checked before it goes into any URL path. */
 const TOKEN = /^[0-9]{1,20}:[A-Za-z0-9_-]{1,200}$/;
-/** As inbox.ts reads `/start CODE`. */
-const PAIRING = /^\s*(?:\/start|pair)\s+([A-Za-z0-9]{6,12})\s*$/i;
 const UNKNOWN_CODE = "That pairing code is unknown, used or expired. Ask the operator for a new one.";
 
 export interface TelegramBotsOptions {

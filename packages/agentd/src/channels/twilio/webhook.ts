@@ -10,9 +10,9 @@ import { inboundLog } from "../inbound-log.ts";
 import { Recent } from "../recent.ts";
 import type { TwilioChannelName } from "./send.ts";
 import { errorBody } from "../../api/errors.ts";
+import { PAIRING } from "../../sessions/inbox.ts";
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
-const PAIRING = /^\s*(?:\/start|pair)\s+[A-Za-z0-9]{6,12}\s*$/i;
 /** More than Twilio sends (10 per MMS); a forged NumMedia cannot make us loop. */
 const MAX_MEDIA = 10;
 

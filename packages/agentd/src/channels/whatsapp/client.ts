@@ -5,8 +5,13 @@ export const GRAPH_ORIGIN = "https://graph.facebook.com";
 /** The Graph API version agentd is written against; WHATSAPP_API_VERSION pins another. */
 export const GRAPH_VERSION = "v24.0";
 
-/** Graph API error codes that mean "too fast: wait and send again" (app, account, throughput, spam and per-recipient limits). */
-const RATE_LIMITED = new Set([4, 80007, 130429, 131048, 131056]);
+/** Graph API error codes that mean "too fast: wait a few seconds and send again" (account, throughput and per-recipient limits). */
+const RATE_LIMITED = new Set([80007, 130429, 131056]);
+/** Limits that seconds do not clear (the app's hourly calls, the spam limit): the delivery is retried much later. */
+const THROTTLED = new Set([4, 131048]);
+const THROTTLED_WAIT_MS = 10 * 60_000;
+/** Outside the 24-hour customer-service window: free-form messages are refused until the person writes again. */
+export const WINDOW_CLOSED = 131047;
 /** Graph API error codes that mean "Meta had a problem: try again". */
 const TRANSIENT = new Set([1, 2, 131000, 131016, 133004]);
 /** The per-recipient limit (131056) allows about one message every six seconds to one person. */
@@ -33,14 +38,26 @@ export class GraphApiError extends Error {
     return e instanceof GraphApiError;
   }
 
+  /** Too fast: waiting a few seconds and sending again works. */
   get rateLimited(): boolean {
     return this.status === 429 || (this.code !== null && RATE_LIMITED.has(this.code));
   }
 
+  get throttled(): boolean {
+    return this.code !== null && THROTTLED.has(this.code);
+  }
+
+  /**
+   * Meta may have acted on the request before failing (a 5xx, a timeout, "something went wrong"):
+   * whether a message went out is unknown until its status report comes, or does not.
+   */
+  get ambiguous(): boolean {
+    return this.status >= 500 || this.status === 408 || (this.code !== null && TRANSIENT.has(this.code));
+  }
+
   /** Sending the same request again cannot succeed: a bad request, a revoked token, a closed 24-hour window. */
   get permanent(): boolean {
-    if (this.rateLimited || this.status >= 500 || this.status === 408) return false;
-    return !(this.code !== null && TRANSIENT.has(this.code));
+    return !(this.rateLimited || this.throttled || this.ambiguous);
   }
 }
 
@@ -53,8 +70,10 @@ export interface ClientOptions {
   version?: string;
   /** Another origin for the Graph API (a local stand-in in tests); requests for graph.facebook.com go there. */
   apiBaseUrl?: string;
-  /** The longest one request may take (default 30 s). */
+  /** The longest one API request may take (default 30 s). */
   timeoutMs?: number;
+  /** The longest one media download may take, body included (default 5 min). */
+  mediaTimeoutMs?: number;
 }
 
 /**
@@ -65,11 +84,15 @@ export interface ClientOptions {
 export function whatsappClient(o: ClientOptions): WhatsAppAPI {
   const base = o.apiBaseUrl ? o.apiBaseUrl.replace(/\/+$/, "") : null;
   const timeoutMs = o.timeoutMs ?? 30_000;
+  const mediaTimeoutMs = o.mediaTimeoutMs ?? 300_000;
   const graphFetch: typeof fetch = async (input, init) => {
     let url = input instanceof Request ? input.url : String(input);
-    if (base && url.startsWith(`${GRAPH_ORIGIN}/`)) url = base + url.slice(GRAPH_ORIGIN.length);
-    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-    if (res.ok) return res;
+    const graph = url.startsWith(`${GRAPH_ORIGIN}/`);
+    if (base && graph) url = base + url.slice(GRAPH_ORIGIN.length);
+    // Never followed blindly: a redirect would carry the token's request elsewhere (media.ts follows them by hand).
+    // Media bodies get longer than API calls: the timeout covers the whole download.
+    const res = await fetch(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(graph ? timeoutMs : mediaTimeoutMs) });
+    if (res.ok || (res.status >= 300 && res.status < 400)) return res;
     throw await graphError(res);
   };
   return new WhatsAppAPI({ token: o.token, appSecret: o.appSecret, v: o.version ?? GRAPH_VERSION, ponyfill: { fetch: graphFetch } });
@@ -89,6 +112,6 @@ async function graphError(res: Response): Promise<GraphApiError> {
     // Not JSON (a proxy's page): the status says enough.
   }
   const header = Number(res.headers.get("retry-after"));
-  const retryAfterMs = Number.isFinite(header) && header > 0 ? header * 1000 : code === 131056 ? PAIR_LIMIT_WAIT_MS : null;
+  const retryAfterMs = Number.isFinite(header) && header > 0 ? header * 1000 : code === 131056 ? PAIR_LIMIT_WAIT_MS : code !== null && THROTTLED.has(code) ? THROTTLED_WAIT_MS : null;
   return new GraphApiError(res.status, code, message, retryAfterMs);
 }

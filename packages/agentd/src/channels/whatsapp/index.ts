@@ -1,28 +1,24 @@
 import type { Hono } from "hono";
 import type { WhatsAppAPI } from "whatsapp-api-js";
-import { ActionButtons, Body, Button, Interactive, Text } from "whatsapp-api-js/messages";
+import { Text } from "whatsapp-api-js/messages";
 import type { ChannelAdapter, Delivery, LiveView } from "../../agent/delivery.ts";
 import type { Agentd } from "../../app.ts";
 import { DEFAULT_MAX_MEDIA_BYTES } from "../../blobs/index.ts";
-import { buttonData, DECISION_BUTTONS } from "../decisions.ts";
-import { splitText } from "../split-text.ts";
 import { whatsappClient } from "./client.ts";
-import { toWhatsAppText } from "./format.ts";
+import { messagesOf } from "./messages.ts";
+import { sendHeld } from "./held.ts";
 import { whatsappSender } from "./send.ts";
 import { whatsappWebhook } from "./webhook.ts";
 
 export { GRAPH_VERSION, GraphApiError, whatsappClient } from "./client.ts";
 export { toWhatsAppText } from "./format.ts";
+export { WHATSAPP_MAX_TEXT } from "./messages.ts";
 export { opaqueOf, parseOpaque } from "./send.ts";
 
 /** The channel name of WhatsApp through Meta's Cloud API (Twilio's WhatsApp is `whatsapp`). */
 export const WHATSAPP_CLOUD = "whatsapp-cloud";
-/** The Cloud API's limit on a text message's body. */
-export const WHATSAPP_MAX_TEXT = 4096;
 /** WhatsApp drops a typing indicator after 25 s or at the next message: it is shown again before that. */
 const TYPING_REFRESH_MS = 20_000;
-/** An interactive message's body holds at most 1024 characters. */
-const MAX_BUTTON_BODY = 1024;
 
 export interface WhatsAppOptions {
   /** A system user's access token (whatsapp_business_messaging). */
@@ -41,6 +37,8 @@ export interface WhatsAppOptions {
   /** See SenderOptions.confirmGraceMs. */
   confirmGraceMs?: number;
   maxMediaBytes?: number;
+  /** How often the typing indicator is shown again while a turn works (default 20 s; WhatsApp drops it after 25). */
+  typingRefreshMs?: number;
   /** Registers the adapter on app.channels (default true). */
   register?: boolean;
   log?: (message: string) => void;
@@ -64,9 +62,10 @@ export function whatsappChannel(app: Agentd, opts: WhatsAppOptions): WhatsAppCha
   const log = opts.log ?? ((m) => console.warn(`whatsapp: ${m}`));
   const client = opts.client ?? whatsappClient({ token: opts.token, appSecret: opts.appSecret, ...(opts.version ? { version: opts.version } : {}), ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}) });
   const now = () => app.kernel.clock.now();
-  const send = whatsappSender({
-    client, phoneNumberId: opts.phoneNumberId, channel: WHATSAPP_CLOUD, now, log, ...(opts.confirmGraceMs !== undefined ? { confirmGraceMs: opts.confirmGraceMs } : {}),
-  });
+  const senderOptions = { client, phoneNumberId: opts.phoneNumberId, channel: WHATSAPP_CLOUD, now, log, ...(opts.confirmGraceMs !== undefined ? { confirmGraceMs: opts.confirmGraceMs } : {}) };
+  const send = whatsappSender(senderOptions);
+  // Answers inside the webhook wait out one rate limit at most: Meta expects its webhook answered within seconds.
+  const answer = whatsappSender({ ...senderOptions, rateLimitWaits: 1 });
   const typing = (messageId: string) => {
     client.markAsRead(opts.phoneNumberId, messageId, "text").catch((e: unknown) => log(`typing indicator not shown: ${e instanceof Error ? e.message : String(e)}`));
   };
@@ -88,8 +87,8 @@ export function whatsappChannel(app: Agentd, opts: WhatsAppOptions): WhatsAppCha
         );
         if (row && !closed) typing(row.source_key.slice(3));
       };
-      void show().catch(() => {});
-      timer = setInterval(() => void show().catch(() => {}), TYPING_REFRESH_MS);
+      // The webhook showed it as the message arrived; this keeps it up past WhatsApp's 25 s.
+      timer = setInterval(() => void show().catch(() => {}), opts.typingRefreshMs ?? TYPING_REFRESH_MS);
       timer.unref();
       return {
         update: () => {}, // the Cloud API cannot edit a sent message: the reply arrives whole
@@ -110,25 +109,16 @@ export function whatsappChannel(app: Agentd, opts: WhatsAppOptions): WhatsAppCha
     async tell(tenantId, to, text, key) {
       try {
         // With a tenant the answer goes through the outbox (a redelivery finds it there); an unknown sender's has no tenant to keep it under.
-        if (tenantId) await send(app.tenants.scope(tenantId), to, [new Text(text)], key);
+        if (tenantId) await answer(app.tenants.scope(tenantId), to, [new Text(text)], key);
         else await client.sendMessage(opts.phoneNumberId, to, new Text(text));
       } catch (e) {
+        // Not worth failing the webhook for: what it answers (a pairing, a decision) is done, and a redelivery could not redo it.
         log(`could not answer ${to}: ${e instanceof Error ? e.message : String(e)}`);
       }
     },
+    windowOpened(tenantId, to) {
+      sendHeld(app, send, app.tenants.scope(tenantId), WHATSAPP_CLOUD, to, log).catch((e: unknown) => log(`held messages to ${to} not sent yet: ${e instanceof Error ? e.message : String(e)}`));
+    },
   });
   return { adapter, webhook, client };
-}
-
-/** A delivery as Cloud API messages: an approval as one message with three reply buttons, anything else as text parts. */
-function messagesOf(d: Delivery) {
-  if (d.kind === "approval" && d.approval) {
-    const a = d.approval;
-    const ask = `Approve ${a.tool}: ${a.subject}`;
-    const tail = `?\n\n(or reply YES ${a.code} / NO ${a.code})`;
-    const body = ask.length + tail.length > MAX_BUTTON_BODY ? `${ask.slice(0, MAX_BUTTON_BODY - tail.length - 1)}…${tail}` : ask + tail;
-    const buttons = DECISION_BUTTONS.map((b) => new Button(buttonData(a.id, b.choice), b.title));
-    return [new Interactive(new ActionButtons(...(buttons as [Button, ...Button[]])), new Body(body))];
-  }
-  return splitText(toWhatsAppText(d.text), WHATSAPP_MAX_TEXT).map((part) => new Text(part));
 }

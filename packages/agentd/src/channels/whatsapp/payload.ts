@@ -47,11 +47,12 @@ const Status = z.looseObject({
   errors: z.array(z.looseObject({ code: z.number(), title: z.string().optional(), message: z.string().optional() })).optional(),
 });
 
+/** The value of a `messages` change; its items are read one by one, so one bad item does not sink the others. */
 const MessagesValue = z.looseObject({
   metadata: z.looseObject({ phone_number_id: z.string().min(1), display_phone_number: z.string().optional() }),
   contacts: z.array(z.looseObject({ wa_id: z.string().optional(), user_id: z.string().optional(), profile: z.looseObject({ name: z.string().optional() }).optional() })).optional(),
-  messages: z.array(Message).optional(),
-  statuses: z.array(Status).optional(),
+  messages: z.array(z.unknown()).optional(),
+  statuses: z.array(z.unknown()).optional(),
 });
 
 const Payload = z.looseObject({
@@ -74,6 +75,8 @@ export interface Inbound {
 export interface Parsed {
   messages: Inbound[];
   statuses: { phoneNumberId: string; status: WhatsAppStatus }[];
+  /** Items that are not what Meta sends, with the reason: skipped (and logged), the others handled. */
+  skipped: string[];
 }
 
 /** A body that is not a Cloud API webhook: the reason says which field is wrong. */
@@ -84,24 +87,44 @@ export class PayloadError extends Error {
   }
 }
 
-/** The messages and statuses of a webhook body, in the order Meta listed them; changes of other fields are skipped. */
+/**
+ * The messages and statuses of a webhook body, in the order Meta listed them; changes of other fields
+ * are ignored. A body that is not a Cloud API webhook at all, or holds nothing usable, is a
+ * PayloadError (400); a bad item among good ones is skipped with its reason, so Meta's redelivery of
+ * the same body cannot lose the good ones forever.
+ */
 export function parseWebhook(body: unknown): Parsed {
   const top = Payload.safeParse(body);
   if (!top.success) throw new PayloadError(describe(top.error));
-  const out: Parsed = { messages: [], statuses: [] };
-  for (const entry of top.data.entry) {
-    for (const change of entry.changes) {
+  const out: Parsed = { messages: [], statuses: [], skipped: [] };
+  for (const [e, entry] of top.data.entry.entries()) {
+    for (const [c, change] of entry.changes.entries()) {
       if (change.field !== "messages") continue; // account, template and quality updates: not ours to act on
+      const at = `entry.${e}.changes.${c}.value`;
       const v = MessagesValue.safeParse(change.value);
-      if (!v.success) throw new PayloadError(describe(v.error));
+      if (!v.success) {
+        out.skipped.push(`${at}: ${describe(v.error)}`);
+        continue;
+      }
       const phoneNumberId = v.data.metadata.phone_number_id;
-      for (const message of v.data.messages ?? []) {
-        const contact = v.data.contacts?.find((c) => (message.from && c.wa_id === message.from) || (message.from_user_id && c.user_id === message.from_user_id)) ?? v.data.contacts?.[0];
+      for (const [i, item] of (v.data.messages ?? []).entries()) {
+        const m = Message.safeParse(item);
+        if (!m.success) {
+          out.skipped.push(`${at}.messages.${i}: ${describe(m.error)}`);
+          continue;
+        }
+        const message = m.data;
+        const contact = v.data.contacts?.find((x) => (message.from && x.wa_id === message.from) || (message.from_user_id && x.user_id === message.from_user_id)) ?? v.data.contacts?.[0];
         out.messages.push({ phoneNumberId, message, name: contact?.profile?.name });
       }
-      for (const status of v.data.statuses ?? []) out.statuses.push({ phoneNumberId, status });
+      for (const [i, item] of (v.data.statuses ?? []).entries()) {
+        const st = Status.safeParse(item);
+        if (st.success) out.statuses.push({ phoneNumberId, status: st.data });
+        else out.skipped.push(`${at}.statuses.${i}: ${describe(st.error)}`);
+      }
     }
   }
+  if (out.skipped.length && !out.messages.length && !out.statuses.length) throw new PayloadError(out.skipped.slice(0, 3).join("; "));
   return out;
 }
 

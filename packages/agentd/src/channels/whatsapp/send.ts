@@ -3,7 +3,7 @@ import type { WhatsAppAPI } from "whatsapp-api-js";
 import type { ClientMessage } from "whatsapp-api-js/types";
 import type { TenantScope } from "../../tenancy/scope.ts";
 import { outbox } from "../outbox.ts";
-import { GraphApiError } from "./client.ts";
+import { GraphApiError, WINDOW_CLOSED } from "./client.ts";
 
 /** How often a part left `sending` looks for Meta's report naming it, while it waits (see `confirmGraceMs`). */
 const CLAIM_POLL_MS = 250;
@@ -25,6 +25,8 @@ export interface SenderOptions {
   now: () => number;
   sleep?: (ms: number) => Promise<void>;
   log: (message: string) => void;
+  /** How many rate-limit answers one call waits out before handing the delivery back to its step's retries (default 4; 0 inside a webhook). */
+  rateLimitWaits?: number;
 }
 
 /** What Meta echoes in every status report of a part: where its outbox row is. */
@@ -46,13 +48,16 @@ export function parseOpaque(data: string | undefined): { tenantId: string; key: 
  * Sends the parts of a delivery through the Cloud API, each recorded in the outbox: `sending` before
  * the call, `sent` with Meta's message id after it, `unsent` when Meta refused the call (nothing went
  * out, so a retry sends at once). A part still `sending` from an earlier attempt is one whose answer
- * was lost: it waits a little for Meta's status report to claim it before it is sent again.
- * Rate limits are waited out; a refusal that retrying cannot fix (a closed 24-hour window, a bad
- * number) marks the part `failed` and ends the delivery with a FatalError that says why.
+ * was lost (a crash, a cut connection, a 5xx): it waits a little for Meta's status report to claim
+ * it before it is sent again. Rate limits are waited out (`rateLimitWaits` times, then the step's
+ * retry policy takes over). Outside the 24-hour window the part and the ones after it are `held`:
+ * they go out when the person writes again (held.ts). Any other refusal that retrying cannot fix (a
+ * bad number, a revoked token) marks the part `failed` and ends the delivery with a FatalError.
  */
 export function whatsappSender(o: SenderOptions) {
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const grace = o.confirmGraceMs ?? 10_000;
+  const maxWaits = o.rateLimitWaits ?? MAX_WAITS;
 
   async function claimed(scope: TenantScope, key: string, part: number): Promise<boolean> {
     const end = o.now() + grace;
@@ -61,6 +66,15 @@ export function whatsappSender(o: SenderOptions) {
       if (o.now() >= end) return false;
       await sleep(CLAIM_POLL_MS);
     }
+  }
+
+  /** Holds this part and the ones after it until the window opens again. */
+  async function hold(scope: TenantScope, to: string, key: string, from: number, count: number, e: GraphApiError): Promise<void> {
+    for (let part = from; part < count; part++) {
+      await outbox.begin(scope, { key, part, channel: o.channel, conversation: to }, o.now());
+      await outbox.hold(scope, key, part, String(e.code), o.now());
+    }
+    o.log(`${key} to ${to} is held: outside WhatsApp's 24-hour window; it goes out when they write again`);
   }
 
   return async function send(scope: TenantScope, to: string, messages: ClientMessage[], key: string): Promise<void> {
@@ -78,11 +92,13 @@ export function whatsappSender(o: SenderOptions) {
           await outbox.sent(scope, key, part, id, o.now());
           break;
         } catch (e) {
-          if (!GraphApiError.is(e)) throw e; // no answer: the part stays `sending` for the claim above
+          // No answer, or one that leaves open whether it went out: the part stays `sending` for the claim above.
+          if (!GraphApiError.is(e) || e.ambiguous) throw e;
+          if (e.code === WINDOW_CLOSED) return hold(scope, to, key, part, messages.length, e);
           await outbox.mark(scope, key, part, e.permanent ? "failed" : "unsent", o.now(), null, e.code === null ? `HTTP ${e.status}` : String(e.code));
           if (e.permanent) throw new FatalError(`${e.message}${advice(e.code)}`);
           const wait = e.retryAfterMs ?? DEFAULT_WAIT_MS * (waits + 1);
-          if (!e.rateLimited || waits >= MAX_WAITS) throw new RetryableError(e.message, { retryAfterMs: wait });
+          if (!e.rateLimited || waits >= maxWaits) throw new RetryableError(e.message, { retryAfterMs: wait });
           o.log(`rate limited (${e.code ?? e.status}); sending again in ${wait} ms`);
           await sleep(wait);
           await outbox.mark(scope, key, part, "sending", o.now());
@@ -94,10 +110,9 @@ export function whatsappSender(o: SenderOptions) {
 
 /** What to do about the refusals people meet most. */
 function advice(code: number | null): string {
-  if (code === 131047)
-    return ". WhatsApp lets a business send free-form messages only within 24 hours of the person's last message: the reply is kept in the session's history; retry this run (agentd runs retry <id>) once they have written again.";
   if (code === 190) return ". The access token is invalid or expired: set a new WHATSAPP_ACCESS_TOKEN (a system user's token does not expire).";
   if (code === 100) return ". Meta refused a parameter: check WHATSAPP_PHONE_NUMBER_ID and the recipient.";
+  if (code === 131026) return ". The message could not be delivered to this number (not on WhatsApp, or an old app).";
   return "";
 }
 

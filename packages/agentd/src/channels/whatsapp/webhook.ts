@@ -4,20 +4,19 @@ import type { WhatsAppAPI } from "whatsapp-api-js";
 import type { Agentd } from "../../app.ts";
 import type { Attachment } from "../../blobs/index.ts";
 import { MediaTooLargeError } from "../../blobs/local.ts";
-import { UNPAIRED_REPLY } from "../../sessions/inbox.ts";
+import { PAIRING, UNPAIRED_REPLY } from "../../sessions/inbox.ts";
 import { sessions } from "../../sessions/store.ts";
 import { decideByButton, decideByReply, isDecisionButton } from "../decisions.ts";
 import { outbox } from "../outbox.ts";
 import { inboundLog } from "../inbound-log.ts";
 import { Recent } from "../recent.ts";
 import { tooLargeReply, UNREADABLE_REPLY } from "../replies.ts";
-import { GraphApiError } from "./client.ts";
+import { GraphApiError, WINDOW_CLOSED } from "./client.ts";
 import { downloadMedia, mediaOf, WhatsAppMediaError } from "./media.ts";
 import { type Inbound, parseWebhook, PayloadError, type WhatsAppStatus } from "./payload.ts";
 import { parseOpaque } from "./send.ts";
 import { errorBody } from "../../api/errors.ts";
 
-const PAIRING = /^\s*(?:\/start|pair)\s+[A-Za-z0-9]{6,12}\s*$/i;
 
 export interface WebhookOptions {
   client: WhatsAppAPI;
@@ -28,10 +27,12 @@ export interface WebhookOptions {
   verifyToken: string;
   maxMediaBytes: number;
   apiBaseUrl?: string;
-  /** Sends a short answer keyed by the inbound message: durable (through the outbox) when a tenant is known. */
+  /** Sends a short answer keyed by the inbound message: durable (through the outbox) when a tenant is known; a failure is logged. */
   tell(tenantId: string | null, to: string, text: string, key: string): Promise<void>;
   /** Shows "typing…" on the person's message (it also marks it read). Best effort. */
   typing(messageId: string): void;
+  /** The person wrote: deliveries held for the 24-hour window can go now (in the background). */
+  windowOpened(tenantId: string, conversation: string): void;
   log(message: string): void;
 }
 
@@ -67,6 +68,7 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
       if (e instanceof PayloadError) return c.json(errorBody("bad_request", `not a WhatsApp Cloud API webhook: ${e.message}`), 400);
       throw e;
     }
+    for (const why of parsed.skipped) o.log(`a webhook item was skipped, not being what Meta sends: ${why}`);
     try {
       for (const m of parsed.messages) {
         if (m.phoneNumberId !== o.phoneNumberId) {
@@ -98,6 +100,9 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
       const at = parseOpaque(s.biz_opaque_callback_data);
       if (at && (await app.tenants.get(at.tenantId))) await outbox.claim(app.tenants.scope(at.tenantId), { ...at, channel: o.channel }, s.id, s.status, detail, now);
     }
+    // Accepted, then refused for the 24-hour window (how Meta usually says it): held until the person writes.
+    if (s.status === "failed" && err?.code === WINDOW_CLOSED && (await outbox.holdSent(app.db, o.channel, s.id, String(err.code), now)))
+      return void o.log(`message ${s.id} came back outside the 24-hour window; it is held until the person writes again`);
     if (s.status === "failed") o.log(`message ${s.id} failed${detail ? ` (error ${detail})` : ""}`);
   }
 
@@ -111,6 +116,8 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
     const scope = tenantId ? app.tenants.scope(tenantId) : null;
     // Something already answered (a pairing, a refused decision, a button press): a redelivery answers nothing again.
     if (scope && (await outbox.parts(scope, answerKey)).length) return;
+    // A message from the person opens WhatsApp's 24-hour window: what was held for it goes out now.
+    if (tenantId) o.windowOpened(tenantId, from);
     const tell = (text: string, tenant = tenantId) => o.tell(tenant, from, text, answerKey);
 
     const button = m.interactive?.button_reply?.id;
