@@ -76,6 +76,30 @@ for (const b of BACKENDS) {
       assert.equal((await outbox.get(scope, "notice:2", 0))?.externalId, same[1]!.sid);
     });
 
+    test("WhatsApp outside the 24-hour window (ErrorCode 63016): the reply is held and sent again when the person writes; a failed look-alike in the log is not taken for it", async (t) => {
+      const { app, tw, model, inbound, pair, status, tenantId } = await setup(t, b);
+      const WA = "whatsapp:+15550007070";
+      await pair(WA);
+      const scope = app.tenants.scope(tenantId);
+      model.script({ text: "Your late answer." }, { text: "And the new one." });
+      await inbound(WA, "answer me later");
+      const [first] = await app.kernel.listRuns({});
+      await app.kernel.result(first!.id);
+      const key = `reply:${first!.id}`;
+      const sent = await until(async () => (await outbox.get(scope, key, 0))?.externalId, "the reply sent");
+      assert.equal(await status(sent, "undelivered", { errorCode: "63016" }), 200);
+      const held = await outbox.get(scope, key, 0);
+      assert.deepEqual([held?.status, held?.externalId, held?.detail], ["held", null, "63016"]);
+
+      await inbound(WA, "hello again");
+      const bodies = () => tw.messages.filter((m) => m.to === WA).map((m) => m.body);
+      await until(() => bodies().filter((x) => x === "Your late answer.").length === 2 && bodies().includes("And the new one."), "the held reply and the new one");
+      const again = await outbox.get(scope, key, 0);
+      assert.equal(again?.status, "sent");
+      assert.notEqual(again?.externalId, sent, "a new message, not the failed one found in the log");
+      assert.equal(model.calls, 2, "the model is not asked again for the held reply");
+    });
+
     test("status callbacks: signed over the status URL, only forward (delivered is not undone by a late sent), failures keep their ErrorCode", async (t) => {
       const { app, tw, status, pair, tenantId, logs } = await setup(t, b);
       await pair(USER);

@@ -99,10 +99,10 @@ export const outbox = {
 
   /**
    * The same, for a part the provider accepted and then reported failed (found by its id, unscoped
-   * like `advance`): only while `failed` is its latest status (a late failure after a read is not one).
+   * like `advance`): only while failed (or undelivered) is its latest status (a late failure after a read is not one).
    */
   async holdSent(db: Db, channel: string, externalId: string, detail: string, now: number): Promise<number> {
-    const { changes } = await db.run("UPDATE os_outbox SET status = 'held', external_id = NULL, detail = ?, updated_at = ? WHERE channel = ? AND external_id = ? AND status = 'failed'", [detail, now, channel, externalId]);
+    const { changes } = await db.run("UPDATE os_outbox SET status = 'held', external_id = NULL, detail = ?, updated_at = ? WHERE channel = ? AND external_id = ? AND status IN ('failed', 'undelivered')", [detail, now, channel, externalId]);
     return changes;
   },
 

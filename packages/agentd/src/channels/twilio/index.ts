@@ -4,6 +4,7 @@ import type { ChannelAdapter, Delivery } from "../../agent/delivery.ts";
 import { type TwilioClient, twilioClient } from "./client.ts";
 import { type TwilioChannelName, toAddress, twilioSender } from "./send.ts";
 import { twilioWebhook } from "./webhook.ts";
+import { takeHeldDeliveries } from "../held.ts";
 
 export { twilioClient, type TwilioClient } from "./client.ts";
 export { downloadMedia, mediaUrl, TwilioMediaError } from "./media.ts";
@@ -78,6 +79,16 @@ export function twilioChannel(app: Agentd, opts: TwilioChannelOptions): TwilioCh
   const webhook = twilioWebhook(app, {
     accountSid: opts.accountSid, authToken: opts.authToken, publicUrl, statusUrl, log,
     media: { accountSid: opts.accountSid, authToken: opts.authToken, ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}), ...(opts.maxMediaBytes ? { maxBytes: opts.maxMediaBytes } : {}) },
+    windowOpened(tenantId, to) {
+      void (async () => {
+        const scope = app.tenants.scope(tenantId);
+        for (const d of await takeHeldDeliveries(app, scope, "whatsapp", to)) {
+          const text = d.kind === "approval" && d.approval ? approvalText(d.approval) : d.text;
+          await send(scope, "whatsapp", to, text, d.key);
+          log(`${d.key} held for WhatsApp's 24-hour window was sent to ${to}`);
+        }
+      })().catch((e: unknown) => log(`held messages to ${to} not sent yet: ${e instanceof Error ? e.message : String(e)}`));
+    },
     async tell(tenantId, channel, to, text, key) {
       try {
         // With a tenant the answer goes through the outbox (a replay finds it there); an unknown sender's has no tenant to keep it under.

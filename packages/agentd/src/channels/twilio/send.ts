@@ -51,7 +51,10 @@ export function twilioSender(o: SenderOptions) {
     for (const [part, body] of parts.entries()) {
       const earlier = await outbox.get(scope, key, part);
       if (earlier?.externalId) continue; // Twilio accepted it already
-      if (earlier) {
+      // Only a call whose answer never came is looked for in the log: an `unsent` part (a held one sent
+      // again) may have a failed look-alike there that must not be taken for it.
+      if (earlier && earlier.status !== "sending") await outbox.mark(scope, key, part, "sending", now());
+      else if (earlier) {
         const found = await lookUp(channel, to, body, earlier.updatedAt);
         if (found) {
           await outbox.mark(scope, key, part, "sent", now(), found);

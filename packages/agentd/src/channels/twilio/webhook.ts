@@ -12,6 +12,8 @@ import type { TwilioChannelName } from "./send.ts";
 import { errorBody } from "../../api/errors.ts";
 import { PAIRING } from "../../sessions/inbox.ts";
 
+/** Twilio's "outside the allowed window" for a WhatsApp freeform message. */
+const WINDOW_CLOSED = "63016";
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 /** More than Twilio sends (10 per MMS); a forged NumMedia cannot make us loop. */
 const MAX_MEDIA = 10;
@@ -28,6 +30,8 @@ export interface WebhookOptions {
   /** Sends a short answer (instructions, a pairing confirmation) keyed by the inbound message: durable when a tenant is known. */
   tell(tenantId: string | null, channel: TwilioChannelName, to: string, text: string, key: string): Promise<void>;
   log(message: string, error?: unknown): void;
+  /** A WhatsApp message came: deliveries held for the 24-hour window can go now (in the background). */
+  windowOpened(tenantId: string, conversation: string): void;
 }
 
 /**
@@ -80,7 +84,11 @@ export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
     if (!st) return;
     const channel: TwilioChannelName = (one("From") ?? one("To") ?? "").startsWith("whatsapp:") ? "whatsapp" : "sms";
     const code = one("ErrorCode") || null;
-    const changed = await outbox.advance(app.db, channel, sid, st, code, app.kernel.clock.now());
+    const now = app.kernel.clock.now();
+    const changed = await outbox.advance(app.db, channel, sid, st, code, now);
+    // Outside WhatsApp's 24-hour window: held until the person writes again (see ../held.ts).
+    if (code === WINDOW_CLOSED && (await outbox.holdSent(app.db, channel, sid, code, now)))
+      return void o.log(`message ${sid} came back outside WhatsApp's 24-hour window (error ${code}); it is held until the person writes again`);
     if (changed && (st === "failed" || st === "undelivered")) o.log(`message ${sid} ${st}${code ? ` (error ${code}: https://www.twilio.com/docs/api/errors/${code})` : ""}`);
   }
 
@@ -93,6 +101,8 @@ export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
     const scope = tenantId ? app.tenants.scope(tenantId) : null;
     // Something we already answered (a pairing, a refused decision): a replay answers nothing and starts nothing.
     if (scope && (await outbox.parts(scope, answerKey)).length) return tenantId;
+    // A WhatsApp message opens the 24-hour window: what was held for it goes out now.
+    if (tenantId && channel === "whatsapp") o.windowOpened(tenantId, from);
 
     if (tenantId) {
       const decision = await decideByReply(app, tenantId, text, `${channel}:${from}`, { channel, conversation: from });
