@@ -40,3 +40,17 @@ async function rebuild(app: Agentd, scope: TenantScope, key: string): Promise<He
   }
   return null;
 }
+
+/**
+ * In the background, once the person has written again: each held delivery is sent through the
+ * channel's own `send` (which skips parts already delivered). A failure leaves the rest to the next
+ * message (the parts taken stay `unsent` and are sent with their delivery's next send).
+ */
+export function sendHeld(app: Agentd, tenantId: string, channel: string, conversation: string, send: (d: HeldDelivery) => Promise<void>, log: (m: string) => void): void {
+  void (async () => {
+    for (const d of await takeHeldDeliveries(app, app.tenants.scope(tenantId), channel, conversation)) {
+      await send(d);
+      log(`${d.key} held for WhatsApp's 24-hour window was sent to ${conversation}`);
+    }
+  })().catch((e: unknown) => log(`held messages to ${conversation} not sent yet: ${e instanceof Error ? e.message : String(e)}`));
+}

@@ -25,5 +25,3 @@ export function inboundLog(db: Db, now: () => number) {
     },
   };
 }
-
-export type InboundLog = ReturnType<typeof inboundLog>;

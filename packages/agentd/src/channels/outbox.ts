@@ -91,7 +91,7 @@ export const outbox = {
 
   /**
    * Holds a part the provider will not take now (WhatsApp outside its 24-hour window): no provider
-   * id, so a later send of the same delivery sends it again; `heldFor` finds it when the window opens.
+   * id, so a later send of the same delivery sends it again; `takeHeld` finds it when the window opens.
    */
   async hold(scope: TenantScope, key: string, part: number, detail: string, now: number): Promise<void> {
     await scope.run("UPDATE os_outbox SET status = 'held', external_id = NULL, detail = ?, updated_at = ? WHERE tenant_id = $tenant AND key = ? AND part = ?", [detail, now, key, part]);
@@ -141,10 +141,11 @@ export const outbox = {
 };
 
 /**
- * Delivery statuses in the order a message moves through them (Twilio's and WhatsApp's vocabulary;
- * `sending` is the outbox's own "about to call the provider", `unsent` its "the provider refused the
- * call": nothing went out, `held` its "to be sent when the provider allows"). Terminal outcomes share the top ranks; `read` (and `played`, for a voice
- * message) follows `delivered` on WhatsApp. Unknown statuses rank as terminal.
+ * Delivery statuses in the order a message moves through them (Twilio's and WhatsApp's vocabulary).
+ * The outbox adds its own: `sending` (about to call the provider), `unsent` (the provider refused
+ * the call: nothing went out) and `held` (to be sent when the provider allows). Terminal outcomes
+ * share the top ranks; `read` (and `played`, for a voice message) follows `delivered` on WhatsApp.
+ * Unknown statuses rank as terminal.
  */
 const RANK: Record<string, number> = {
   sending: 0, unsent: 0, held: 0, accepted: 1, scheduled: 1, queued: 1, sent: 2, delivered: 3, undelivered: 3, failed: 3, canceled: 3, read: 4, played: 4,

@@ -1,10 +1,10 @@
 /**
- * Webhook requests this process handled or is handling, by a key (Twilio's I-Twilio-Idempotency-Token, a WhatsApp message id,
- * a MessageSid): a retry that arrives while the first attempt still runs waits for it, and one that
- * arrives after a successful attempt is answered without doing anything again. A failed attempt is
- * forgotten, so Twilio's retry does the work. Bounded and in memory: the durable guards (MessageSid on
- * stored messages, the outbox, first-wins approvals, status ranks) are what hold across restarts;
- * this spares a second download, a second instruction SMS, a second look at the database.
+ * Webhook requests this process handled or is handling, by a key (Twilio's I-Twilio-Idempotency-Token,
+ * a MessageSid, a WhatsApp message id): a retry that arrives while the first attempt still runs waits
+ * for it, and one that arrives after a successful attempt is answered without doing anything again.
+ * A failed attempt is forgotten, so the provider's retry does the work. Bounded and in memory: the
+ * durable guards (the inbound log, message source keys, the outbox, first-wins approvals, status
+ * ranks) are what hold across restarts; this spares a second look at the database meanwhile.
  */
 export class Recent {
   readonly #max: number;

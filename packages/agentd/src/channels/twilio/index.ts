@@ -3,8 +3,8 @@ import type { Agentd } from "../../app.ts";
 import type { ChannelAdapter, Delivery } from "../../agent/delivery.ts";
 import { type TwilioClient, twilioClient } from "./client.ts";
 import { type TwilioChannelName, toAddress, twilioSender } from "./send.ts";
+import { sendHeld } from "../held.ts";
 import { twilioWebhook } from "./webhook.ts";
-import { takeHeldDeliveries } from "../held.ts";
 
 export { twilioClient, type TwilioClient } from "./client.ts";
 export { downloadMedia, mediaUrl, TwilioMediaError } from "./media.ts";
@@ -42,6 +42,8 @@ export interface TwilioChannel {
 }
 
 export const approvalText = (a: { tool: string; subject: string; code: string }) => `Approve ${a.tool}: ${a.subject}? Reply YES ${a.code} or NO ${a.code}`;
+/** What a delivery reads as by text: an approval as its question with the reply codes. */
+const textOf = (d: Pick<Delivery, "kind" | "text" | "approval">) => (d.kind === "approval" && d.approval ? approvalText(d.approval) : d.text);
 
 /**
  * SMS and WhatsApp through Twilio. Inbound: signed webhooks (webhook.ts), persisted through the inbox
@@ -66,7 +68,7 @@ export function twilioChannel(app: Agentd, opts: TwilioChannelOptions): TwilioCh
   const adapter = (channel: TwilioChannelName): ChannelAdapter => ({
     channel,
     async deliver(d: Delivery) {
-      const text = d.kind === "approval" && d.approval ? approvalText(d.approval) : d.text;
+      const text = textOf(d);
       if (!text.trim()) return;
       await send(app.tenants.scope(d.tenantId), channel, d.session.conversation, text, d.key);
     },
@@ -80,14 +82,7 @@ export function twilioChannel(app: Agentd, opts: TwilioChannelOptions): TwilioCh
     accountSid: opts.accountSid, authToken: opts.authToken, publicUrl, statusUrl, log,
     media: { accountSid: opts.accountSid, authToken: opts.authToken, ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}), ...(opts.maxMediaBytes ? { maxBytes: opts.maxMediaBytes } : {}) },
     windowOpened(tenantId, to) {
-      void (async () => {
-        const scope = app.tenants.scope(tenantId);
-        for (const d of await takeHeldDeliveries(app, scope, "whatsapp", to)) {
-          const text = d.kind === "approval" && d.approval ? approvalText(d.approval) : d.text;
-          await send(scope, "whatsapp", to, text, d.key);
-          log(`${d.key} held for WhatsApp's 24-hour window was sent to ${to}`);
-        }
-      })().catch((e: unknown) => log(`held messages to ${to} not sent yet: ${e instanceof Error ? e.message : String(e)}`));
+      sendHeld(app, tenantId, "whatsapp", to, (d) => send(app.tenants.scope(tenantId), "whatsapp", to, textOf(d), d.key), log);
     },
     async tell(tenantId, channel, to, text, key) {
       try {

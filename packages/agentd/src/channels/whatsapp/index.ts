@@ -4,9 +4,9 @@ import { Text } from "whatsapp-api-js/messages";
 import type { ChannelAdapter, Delivery, LiveView } from "../../agent/delivery.ts";
 import type { Agentd } from "../../app.ts";
 import { DEFAULT_MAX_MEDIA_BYTES } from "../../blobs/index.ts";
+import { sendHeld } from "../held.ts";
 import { whatsappClient } from "./client.ts";
 import { messagesOf } from "./messages.ts";
-import { sendHeld } from "./held.ts";
 import { whatsappSender } from "./send.ts";
 import { whatsappWebhook } from "./webhook.ts";
 
@@ -78,7 +78,6 @@ export function whatsappChannel(app: Agentd, opts: WhatsAppOptions): WhatsAppCha
     },
     live({ tenantId, session }): LiveView {
       // The indicator hangs on the person's latest message: found in the session, so any worker can show it.
-      let timer: NodeJS.Timeout | null = null;
       let closed = false;
       const show = async () => {
         const scope = app.tenants.scope(tenantId);
@@ -88,14 +87,13 @@ export function whatsappChannel(app: Agentd, opts: WhatsAppOptions): WhatsAppCha
         if (row && !closed) typing(row.source_key.slice(3));
       };
       // The webhook showed it as the message arrived; this keeps it up past WhatsApp's 25 s.
-      timer = setInterval(() => void show().catch(() => {}), opts.typingRefreshMs ?? TYPING_REFRESH_MS);
+      const timer = setInterval(() => void show().catch(() => {}), opts.typingRefreshMs ?? TYPING_REFRESH_MS);
       timer.unref();
       return {
         update: () => {}, // the Cloud API cannot edit a sent message: the reply arrives whole
         close: async () => {
           closed = true;
-          if (timer) clearInterval(timer);
-          timer = null;
+          clearInterval(timer);
         },
       };
     },
@@ -117,7 +115,7 @@ export function whatsappChannel(app: Agentd, opts: WhatsAppOptions): WhatsAppCha
       }
     },
     windowOpened(tenantId, to) {
-      sendHeld(app, send, app.tenants.scope(tenantId), WHATSAPP_CLOUD, to, log).catch((e: unknown) => log(`held messages to ${to} not sent yet: ${e instanceof Error ? e.message : String(e)}`));
+      sendHeld(app, tenantId, WHATSAPP_CLOUD, to, (d) => send(app.tenants.scope(tenantId), to, messagesOf(d), d.key), log);
     },
   });
   return { adapter, webhook, client };

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { WhatsAppAPI } from "whatsapp-api-js";
 import { MediaTooLargeError } from "../../blobs/local.ts";
-import type { WhatsAppMedia, WhatsAppMessage } from "./payload.ts";
 import { MediaFetchError } from "../media-error.ts";
+import type { WhatsAppMedia, WhatsAppMessage } from "./payload.ts";
 
 /**
  * Inbound media on the Cloud API: the webhook names a media id; the Graph API turns it into a
