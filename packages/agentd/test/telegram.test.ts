@@ -31,7 +31,7 @@ const pressUpdate = (from: typeof ALICE, data: string, message: { message_id: nu
 
 for (const b of BACKENDS) {
   describe(`telegram channel (${b.name})`, () => {
-    async function setup(t: { after(fn: () => unknown): void }, opts: Parameters<typeof testAgentd>[2] = {}) {
+    async function setup(t: { after(fn: () => unknown): void }, opts: Parameters<typeof telegramRig>[2] = {}) {
       const env = await telegramRig(t, b, opts);
       const { post } = env;
       const pair = async (user: typeof ALICE, tenantId = env.tenantId) => {
@@ -99,6 +99,39 @@ for (const b of BACKENDS) {
       assert.equal((await userMessages(app, tenantId)).length, 1);
       assert.equal(model.calls, 1);
       assert.equal(sentTo(tg, ALICE.id).filter((c) => c.params.text === "ok: once only").length, 1);
+    });
+
+    test("correctly signed but malformed updates (a message without from, message: {}, a string) are acknowledged and logged, never 500", async (t) => {
+      const errors: string[] = [];
+      const { app, model, tg, ch, post, pair, tenantId } = await setup(t, { channel: { onError: (e) => errors.push(String(e)) } });
+      await pair(ALICE);
+      const { from: _from, ...noSender } = textUpdate(ALICE, "who am I").message;
+      const bodies = [
+        { update_id: updateId++, message: noSender },
+        { update_id: updateId++, message: {} },
+        { update_id: updateId++, message: "x" },
+        { update_id: updateId++, callback_query: { id: "cq", data: "approve:x" } },
+      ];
+      for (const body of bodies) {
+        const res = await post(body);
+        assert.equal(res.status, 200, JSON.stringify(body));
+        assert.match(((await res.json()) as { ignored: string }).ignored, new RegExp(`^update ${body.update_id} was acknowledged and ignored: `));
+      }
+      assert.equal(errors.length, bodies.length, "each one is logged");
+      assert.match(errors[0]!, /message\.from/);
+      assert.equal((await userMessages(app, tenantId)).length, 0);
+      assert.equal(model.calls, 0);
+
+      // Polling passes them too: the poller moves on to the next update instead of stopping at one.
+      const ac = new AbortController();
+      const loop = ch.poll(ac.signal);
+      t.after(async () => {
+        ac.abort();
+        await loop;
+      });
+      tg.push({ update_id: 7000, message: {} });
+      tg.push(textUpdate(ALICE, "after the bad one", 7001));
+      await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "ok: after the bad one"));
     });
 
     test("a long reply is split into several messages, each within 4096 characters", async (t) => {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Bot, GrammyError } from "grammy";
+import { malformedUpdate } from "./update-shape.ts";
 
 /** Long polling until `signal` aborts, for machines without a public URL. */
 export async function pollUpdates(bot: Bot, signal: AbortSignal, init: () => Promise<void>, onError: (e: unknown) => void): Promise<void> {
@@ -13,8 +14,11 @@ export async function pollUpdates(bot: Bot, signal: AbortSignal, init: () => Pro
       if (offset === 0) await bot.api.deleteWebhook({}, gsignal);
       const updates = await bot.api.getUpdates({ offset, timeout: 30, allowed_updates: ["message", "callback_query"] }, gsignal);
       for (const u of updates) {
-        // The offset moves past an update only once it is handled: a failure fetches it again.
-        await bot.handleUpdate(u);
+        // The offset moves past an update only once it is handled: a failure fetches it again. One that
+        // can never be handled is logged and passed, or it would stop the poller for good.
+        const malformed = malformedUpdate(u);
+        if (malformed) onError(malformed);
+        else await bot.handleUpdate(u);
         offset = u.update_id + 1;
       }
       backoff = 500;

@@ -3,6 +3,7 @@ import type { Bot } from "grammy";
 import type { Update } from "grammy/types";
 import { Hono } from "hono";
 import { errorBody } from "../../api/errors.ts";
+import { malformedUpdate } from "./update-shape.ts";
 
 /**
  * Telegram's webhook calls: the secret header is checked in constant time before anything is read,
@@ -21,6 +22,12 @@ export function webhookApp(bot: Bot, secretToken: string, init: () => Promise<vo
       return c.json(errorBody("bad_request", "the body is not JSON"), 400);
     }
     if (typeof update?.update_id !== "number") return c.json(errorBody("bad_request", "the body is not a Telegram update: update_id is missing"), 400);
+    // Signed by Telegram but unreadable: acknowledged, since a refusal would be delivered again forever.
+    const malformed = malformedUpdate(update);
+    if (malformed) {
+      onError(malformed);
+      return c.json({ ok: true, ignored: malformed.message });
+    }
     try {
       await init();
       await bot.handleUpdate(update);
