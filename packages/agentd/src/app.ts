@@ -74,7 +74,15 @@ export class Agentd {
     this.jobs = new Jobs(() => this.kernel, flows);
     const embedding = this.models?.embedding ?? null;
     const embedder: Embedder | null = embedding
-      ? { embed: async (values) => (await embedMany({ model: embedding, values, maxRetries: 2 })).embeddings }
+      ? {
+          embed: async (values) => {
+            try {
+              return (await embedMany({ model: embedding, values, maxRetries: 2 })).embeddings;
+            } catch (e) {
+              throw new Error(`the embedding model failed: ${this.models!.scrub(e instanceof Error ? e.message : String(e))}`);
+            }
+          },
+        }
       : null;
     this.deps = {
       now,

@@ -11,9 +11,7 @@ for (const b of BACKENDS) {
       const health = await s.call("GET", "/health", { token: null });
       assert.equal(health.status, 200);
       assert.equal(health.body.ok, true);
-      assert.equal(health.body.store, b.name);
-      assert.match(health.body.model, /stand-in/);
-      assert.match(health.body.version, /^\d+\.\d+\.\d+/);
+      assert.equal(health.body.status, "up");
 
       const none = await s.call("GET", "/v1/sessions", { token: null });
       assert.equal(none.status, 401);

@@ -57,7 +57,7 @@ export async function callModel(
       }
     }
   } catch (e) {
-    throw classifyModelError(e, models.describe);
+    throw classifyModelError(e, models);
   }
   return out;
 }

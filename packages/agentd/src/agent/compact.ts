@@ -33,7 +33,7 @@ export async function compact(ctx: WorkflowContext, deps: AgentDeps, input: Turn
       await addUsage(scope, (r.usage.inputTokens ?? 0) + (r.usage.outputTokens ?? 0), deps.now());
       return parseCompaction(r.text, plan.summary);
     } catch (e) {
-      throw classifyModelError(e, deps.models!.describe);
+      throw classifyModelError(e, deps.models!);
     }
   }, { retry: deps.modelRetry });
   await ctx.step("compact:save", async (step) => {

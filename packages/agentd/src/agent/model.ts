@@ -1,6 +1,7 @@
 import { createOpenAI } from "@ai-sdk/openai";
 import { FatalError, RetryableError } from "@agentd/kernel";
 import { APICallError, type EmbeddingModel, type LanguageModel } from "ai";
+import { scrubUrls, showUrl } from "../net/url-secrets.ts";
 
 /** How to reach the model: OpenAI by default, any OpenAI-compatible server by base URL, or any AI SDK model passed in code. */
 export interface ModelConfig {
@@ -25,13 +26,15 @@ export interface Models {
   chat: LanguageModel;
   summary: LanguageModel;
   embedding: EmbeddingModel | null;
-  /** For messages: which endpoint and model, never the key. */
+  /** For messages: which endpoint and model, never the key nor credentials in the base URL. */
   describe: string;
+  /** Removes the base URL's credentials from a message (HTTP clients quote the URL they failed on). */
+  scrub: (text: string) => string;
 }
 
 /** The models agentd uses, or null when none is configured (agentd still starts and says how to configure one). */
 export function resolveModels(c: ModelConfig): Models | null {
-  if (c.model) return { chat: c.model, summary: c.model, embedding: null, describe: "a model passed in code" };
+  if (c.model) return { chat: c.model, summary: c.model, embedding: null, describe: "a model passed in code", scrub: (t) => scrubUrls(t) };
   if (!c.apiKey && !c.baseURL) return null;
   // Local servers often need no key; the provider insists on one, so send a placeholder they ignore.
   const provider = createOpenAI({ apiKey: c.apiKey ?? "unused", baseURL: c.baseURL, name: "agentd" });
@@ -39,7 +42,11 @@ export function resolveModels(c: ModelConfig): Models | null {
     chat: provider.chat(c.id),
     summary: provider.chat(c.summaryId ?? c.id),
     embedding: c.embeddingId ? provider.embedding(c.embeddingId) : null,
-    describe: `${c.id} at ${c.baseURL ?? "https://api.openai.com/v1"}`,
+    describe: `${c.id} at ${showUrl(c.baseURL ?? "https://api.openai.com/v1")}`,
+    scrub: (t) => {
+      const out = scrubUrls(t, c.baseURL);
+      return c.apiKey && c.apiKey.length >= 6 ? out.split(c.apiKey).join("…") : out;
+    },
   };
 }
 
@@ -48,9 +55,10 @@ export function resolveModels(c: ModelConfig): Models | null {
  * streams are retried (durably, with backoff); a refused key or a bad request fails at once with the
  * setting to fix.
  */
-export function classifyModelError(e: unknown, describe: string): Error {
+export function classifyModelError(e: unknown, models: Pick<Models, "describe" | "scrub">): Error {
+  const { describe } = models;
   const status = APICallError.isInstance(e) ? e.statusCode : undefined;
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = models.scrub(e instanceof Error ? e.message : String(e));
   if (status === 401 || status === 403)
     return new FatalError(
       `the model endpoint (${describe}) refused the API key (HTTP ${status}): check OPENAI_API_KEY or AGENTD_MODEL_API_KEY, and AGENTD_MODEL_BASE_URL`,

@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, readFileSync, rmSync, statSync, writ
 import { dirname, join } from "node:path";
 import type { ModelConfig } from "../agent/model.ts";
 import { NO_MODEL_HINT } from "../agent/model.ts";
+import { scrubUrls, showUrl } from "../net/url-secrets.ts";
 import { type Config, loadConfig } from "../config.ts";
 import { MIGRATIONS } from "../db/schema.ts";
 import { ENV_KEY, KEY_FILE, loadMasterKeys, readKeyFile } from "../vault/keys.ts";
@@ -118,15 +119,17 @@ function checkMasterKey(c: Config, env: NodeJS.ProcessEnv, state: StoreState | n
 async function checkModel(m: ModelConfig): Promise<Check> {
   const name = "model";
   if (!m.apiKey && !m.baseURL) return { name, ok: false, text: NO_MODEL_HINT };
-  const base = (m.baseURL ?? "https://api.openai.com/v1").replace(/\/+$/, "");
+  const url = (m.baseURL ?? "https://api.openai.com/v1").replace(/\/+$/, "");
+  // What is printed: the URL without the credentials it may carry (user:password@, ?api-key=).
+  const base = showUrl(url);
   const headers: Record<string, string> = { accept: "application/json", ...(m.apiKey ? { authorization: `Bearer ${m.apiKey}` } : {}) };
   const keyVars = "check OPENAI_API_KEY / AGENTD_MODEL_API_KEY";
   const call = async (path: string, init: RequestInit = {}) => {
     try {
-      return await fetch(`${base}${path}`, { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) }, signal: AbortSignal.timeout(MODEL_TIMEOUT_MS) });
+      return await fetch(withPath(url, path), { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) }, signal: AbortSignal.timeout(MODEL_TIMEOUT_MS) });
     } catch (e) {
       const fix = m.baseURL ? "start that server or fix AGENTD_MODEL_BASE_URL" : "check this machine's network access";
-      throw new Error(`cannot reach the model endpoint ${base}${path}: ${networkCause(e)}; ${fix}`);
+      throw new Error(`cannot reach the model endpoint ${base}${path}: ${scrubUrls(networkCause(e), m.baseURL)}; ${fix}`);
     }
   };
   const refused = (status: number) => `the model endpoint ${base} refuses the API key (HTTP ${status}): ${keyVars}`;
@@ -155,6 +158,13 @@ async function checkModel(m: ModelConfig): Promise<Check> {
   } catch (e) {
     return { name, ok: false, text: (e as Error).message };
   }
+}
+
+/** The base URL with `path` appended to its path, its query (which may hold a key) kept. */
+function withPath(base: string, path: string): string {
+  const u = new URL(base);
+  u.pathname = `${u.pathname.replace(/\/+$/, "")}${path}`;
+  return u.href;
 }
 
 async function modelIds(res: Response): Promise<string[]> {

@@ -1,4 +1,4 @@
-import type { Clock } from "@agentd/kernel";
+import type { Clock, Logger } from "@agentd/kernel";
 import { createAgentd, type Agentd } from "../../src/app.ts";
 import type { Config } from "../../src/config.ts";
 import type { Tool } from "../../src/tools/types.ts";
@@ -17,7 +17,7 @@ export interface TestAgentd {
 export async function testAgentd(
   t: { after(fn: () => unknown): void },
   b: Backend,
-  opts: { config?: Partial<Config>; clock?: Clock; tools?: Tool[]; model?: ModelServer; tenantSettings?: unknown; noModel?: boolean } = {},
+  opts: { config?: Partial<Config>; clock?: Clock; tools?: Tool[]; model?: ModelServer; tenantSettings?: unknown; noModel?: boolean; logger?: Logger; worker?: false } = {},
 ): Promise<TestAgentd> {
   // The place is removed only after the app is closed: node:test runs `after` hooks in the order they
   // were added, and a Postgres schema dropped under a live app fails its last commits.
@@ -35,7 +35,8 @@ export async function testAgentd(
     },
     ...(opts.clock ? { clock: opts.clock } : {}),
     tools: opts.tools ?? [],
-    logger: () => {},
+    logger: opts.logger ?? (() => {}),
+    ...(opts.worker === false ? { worker: false as const } : {}),
   }).catch(async (e: unknown) => {
     for (const remove of removals) await remove();
     throw e;
@@ -44,7 +45,7 @@ export async function testAgentd(
     await app.close();
     for (const remove of removals) await remove();
   });
-  await app.start();
+  if (opts.worker !== false) await app.start();
   const tenant = await app.tenants.create("test", opts.tenantSettings ?? {});
   return { app, model, place, tenantId: tenant.id };
 }

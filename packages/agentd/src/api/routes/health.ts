@@ -2,25 +2,36 @@ import { Hono } from "hono";
 import type { Agentd } from "../../app.ts";
 import { NO_MODEL_HINT } from "../../agent/model.ts";
 import pkg from "../../../package.json" with { type: "json" };
-import { authenticate, requireAdmin } from "../auth.ts";
+import { authenticate, identify, requireAdmin } from "../auth.ts";
 import type { ApiEnv } from "../env.ts";
 
 export const VERSION: string = pkg.version;
 
 const utcDay = (now: number) => new Date(now).toISOString().slice(0, 10);
 
-/** GET /health (no token) and GET /metrics (admin, Prometheus text format). */
+/**
+ * GET /health and GET /metrics (admin, Prometheus text format). Without a token /health says only
+ * whether agentd is up: what it runs on, and where its model lives, are the operator's to see (the
+ * model's base URL may carry credentials). With the admin token it says what, and why.
+ */
 export function healthRoutes(app: Agentd): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
 
   r.get("/health", async (c) => {
-    const base = { store: app.store.kind, model: app.models?.describe ?? NO_MODEL_HINT, version: VERSION };
+    const auth = c.req.header("authorization");
+    const admin = auth !== undefined && (await identify(app, auth)).kind === "admin";
+    let up = true;
+    const reasons: string[] = [];
     try {
       await app.db.get("SELECT 1 AS ok");
     } catch {
-      return c.json({ ok: false, ...base, reason: "the database does not answer" }, 503);
+      up = false;
+      reasons.push("the database does not answer");
     }
-    return c.json({ ok: true, ...base });
+    const status = up ? "up" : "down";
+    const code = up ? 200 : 503;
+    if (!admin) return c.json({ ok: up, status }, code);
+    return c.json({ ok: up, status, reasons, store: app.store.kind, model: app.models?.describe ?? NO_MODEL_HINT, version: VERSION }, code);
   });
 
   r.get("/metrics", authenticate(app), requireAdmin(), async (c) => {
