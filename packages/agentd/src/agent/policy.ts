@@ -1,6 +1,8 @@
 import { badRequest } from "../tenancy/errors.ts";
+import { serializeTenant } from "../tenancy/lock.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { Decision, Tool } from "../tools/types.ts";
+import { globMatch } from "./glob.ts";
 
 export interface PolicyRule {
   tool: string;
@@ -11,10 +13,9 @@ export interface PolicyRule {
 }
 
 const DECISIONS = new Set(["allow", "ask", "deny"]);
-
-function glob(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "s");
-}
+/** Patterns come from tenants: each is bounded, and so is how many one tenant keeps (each call checks them all). */
+export const MAX_PATTERN_CHARS = 500;
+export const MAX_POLICIES = 200;
 
 /** The subject of a call: what patterns match and what an approval shows. */
 export function subjectOf(tool: Tool, args: unknown): string {
@@ -37,11 +38,19 @@ export const policies = {
   async set(scope: TenantScope, rule: { tool: string; pattern?: string; decision: string }, now: number): Promise<PolicyRule> {
     if (!DECISIONS.has(rule.decision)) throw badRequest(`decision must be allow, ask or deny, got ${JSON.stringify(rule.decision)}`);
     const pattern = rule.pattern ?? "";
-    await scope.run("DELETE FROM os_policies WHERE tenant_id = $tenant AND tool = ? AND pattern = ?", [rule.tool, pattern]);
-    await scope.run("INSERT INTO os_policies (tenant_id, tool, pattern, decision, created_at) VALUES ($tenant, ?, ?, ?, ?)", [
-      rule.tool, pattern, rule.decision, now,
-    ]);
-    return { tool: rule.tool, pattern, decision: rule.decision as Decision, createdAt: now };
+    if (rule.tool.length > 100) throw badRequest(`a tool name has at most 100 characters, got ${rule.tool.length}`);
+    if (pattern.length > MAX_PATTERN_CHARS) throw badRequest(`a policy pattern has at most ${MAX_PATTERN_CHARS} characters, got ${pattern.length}`);
+    return scope.tx(async (tx) => {
+      await serializeTenant(tx);
+      const kept = await tx.get<{ n: number }>("SELECT COUNT(*) AS n FROM os_policies WHERE tenant_id = $tenant AND NOT (tool = ? AND pattern = ?)", [rule.tool, pattern]);
+      if (Number(kept?.n) >= MAX_POLICIES)
+        throw badRequest(`this tenant has ${MAX_POLICIES} policy rules, the most it may keep; remove one (DELETE /v1/policies/{tool}?pattern=…) before adding another`);
+      await tx.run("DELETE FROM os_policies WHERE tenant_id = $tenant AND tool = ? AND pattern = ?", [rule.tool, pattern]);
+      await tx.run("INSERT INTO os_policies (tenant_id, tool, pattern, decision, created_at) VALUES ($tenant, ?, ?, ?, ?)", [
+        rule.tool, pattern, rule.decision, now,
+      ]);
+      return { tool: rule.tool, pattern, decision: rule.decision as Decision, createdAt: now };
+    });
   },
 
   async remove(scope: TenantScope, tool: string, pattern = ""): Promise<boolean> {
@@ -52,7 +61,7 @@ export const policies = {
   async decide(scope: TenantScope, tool: Tool, subject: string): Promise<{ decision: Decision; rule: string }> {
     const rules = (await scope.all<{ pattern: string; decision: Decision }>(
       "SELECT pattern, decision FROM os_policies WHERE tenant_id = $tenant AND tool = ?", [tool.name],
-    )).filter((r) => r.pattern === "" || glob(r.pattern).test(subject));
+    )).filter((r) => r.pattern === "" || globMatch(r.pattern, subject));
     const deny = rules.find((r) => r.decision === "deny");
     if (deny) return { decision: "deny", rule: `deny ${tool.name} ${deny.pattern || "*"}` };
     const best = rules.sort((a, b) => b.pattern.length - a.pattern.length)[0];
