@@ -145,5 +145,35 @@ for (const b of BACKENDS) {
       assert.equal((await s.call("DELETE", "/v1/policies/remember")).status, 404);
     });
 
+    test("cancelling a run settles its pending approval: no longer listed, counted or decidable; one a bare kernel cancel left pending is settled when decided", async (t) => {
+      const s = await served(t, b);
+      await s.call("PUT", "/v1/policies", { body: { tool: "remember", decision: "ask" } });
+      const ask = async (conversation: string) => {
+        s.model.script({ toolCalls: [{ name: "remember", arguments: { content: conversation } }] });
+        const posted = await s.call("POST", "/v1/messages", { body: { text: "remember", conversation } });
+        const approval = await waitFor(async () => (await s.call("GET", "/v1/approvals")).body.approvals.find((a: { runId: string }) => a.runId === posted.body.runId), "the approval");
+        return { runId: posted.body.runId as string, approval: approval as { id: string } };
+      };
+      const one = await ask("a");
+      assert.equal((await s.call("POST", `/v1/runs/${one.runId}/cancel`)).status, 200);
+      assert.deepEqual((await s.call("GET", "/v1/approvals")).body.approvals, [], "no longer listed as pending");
+      const metrics = await s.call("GET", "/metrics", { token: ADMIN });
+      assert.match(metrics.text, /^agentd_approvals_pending 0$/m, "no longer counted");
+      const settled = (await s.call("GET", "/v1/approvals?status=cancelled")).body.approvals;
+      assert.deepEqual(settled.map((a: { id: string; decidedBy: string }) => [a.id, a.decidedBy]), [[one.approval.id, "cancel"]]);
+      const late = await s.call("POST", `/v1/approvals/${one.approval.id}`, { body: { decision: "once" } });
+      assert.equal(late.status, 409);
+      assert.match(late.body.error.message, /already cancelled/);
+
+      // Cancelled around agentd (straight through the kernel): the first decision settles it and says why.
+      const two = await ask("b");
+      await s.app.kernel.cancel(two.runId);
+      const refused = await s.call("POST", `/v1/approvals/${two.approval.id}`, { body: { decision: "once" } });
+      assert.equal(refused.status, 409);
+      assert.match(refused.body.error.message, /can no longer be decided: its run has ended \(cancelled\)/);
+      assert.deepEqual((await s.call("GET", "/v1/approvals")).body.approvals, []);
+      assert.equal(s.model.calls, 2, "no tool ran and no turn went on");
+      assert.equal((await s.call("GET", "/v1/memory")).body.memories.length, 0);
+    });
   });
 }

@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
+import { type Kernel, RunFinishedError } from "@agentd/kernel";
 import { randomCode } from "../ids.ts";
 import { badRequest, conflict, notFound } from "../tenancy/errors.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 
-export type ApprovalStatus = "pending" | "approved" | "denied" | "expired";
+/** cancelled: the run that asked ended without a decision (cancelled by the operator or the tenant). */
+export type ApprovalStatus = "pending" | "approved" | "denied" | "expired" | "cancelled";
 /** once: this call only; always: this call and, from now on, every call of the tool; deny: not this call. */
 export type ApprovalChoice = "once" | "always" | "deny";
 
@@ -102,7 +104,12 @@ export const approvals = {
     if (a.status !== "pending") throw conflict(`approval ${id} was already ${a.status}`);
     if (a.expiresAt <= now) throw conflict(`approval ${id} expired (timeout means deny)`);
     const status: ApprovalStatus = choice === "deny" ? "denied" : "approved";
-    const sent = await events.sendEvent(a.runId, eventName(id), { choice, callHash: a.callHash, by }, { eventId: id });
+    const sent = await events.sendEvent(a.runId, eventName(id), { choice, callHash: a.callHash, by }, { eventId: id }).catch(async (e: unknown) => {
+      // The run ended without settling it (cancelled before cancelling settled approvals): settle it now.
+      if (!RunFinishedError.is(e)) throw e;
+      await this.cancelFor(scope, [a.runId], now);
+      throw conflict(`approval ${id} can no longer be decided: its run has ended (${e.status})`);
+    });
     if (!sent.delivered) {
       const current = await this.get(scope, id);
       throw conflict(`approval ${id} was already ${current && current.status !== "pending" ? current.status : "decided"}`);
@@ -115,6 +122,15 @@ export const approvals = {
     return { ...a, status, decidedAt: now, decidedBy: by };
   },
 
+  /** Settles what cancelled runs still asked for: no longer listed, counted or decidable. */
+  async cancelFor(scope: TenantScope, runIds: string[], now: number): Promise<void> {
+    if (runIds.length === 0) return;
+    await scope.run(
+      `UPDATE os_approvals SET status = 'cancelled', decided_at = ?, decided_by = 'cancel' WHERE tenant_id = $tenant AND status = 'pending' AND run_id IN (${runIds.map(() => "?").join(", ")})`,
+      [now, ...runIds],
+    );
+  },
+
   /** The run's own record of the outcome it acted on (timeouts included): it is the authority. */
   async settle(scope: TenantScope, id: string, status: ApprovalStatus, by: string, now: number): Promise<void> {
     await scope.run("UPDATE os_approvals SET status = ?, decided_at = COALESCE(decided_at, ?), decided_by = COALESCE(decided_by, ?) WHERE tenant_id = $tenant AND id = ?", [
@@ -122,3 +138,10 @@ export const approvals = {
     ]);
   },
 };
+
+/** Cancels a run and its unfinished children, and settles the approvals they were waiting for. */
+export async function cancelRun(kernel: Pick<Kernel, "cancel">, scope: TenantScope, runId: string, now: number): Promise<string[]> {
+  const ids = await kernel.cancel(runId);
+  await approvals.cancelFor(scope, ids, now);
+  return ids;
+}

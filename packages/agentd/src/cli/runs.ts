@@ -1,5 +1,6 @@
 import type { JournalEntry, RunInfo, RunStatus } from "@agentd/kernel";
 import type { Agentd } from "../app.ts";
+import { cancelRun } from "../agent/approvals.ts";
 import { createRedactor, type Redactor } from "../vault/redact.ts";
 import { type CommandInput, parseCommand, required } from "./args.ts";
 import { CliError, UsageError } from "./errors.ts";
@@ -51,8 +52,8 @@ export async function runs(input: CommandInput): Promise<number> {
       });
     case "cancel":
       return withAdmin(input, p, async (app) => {
-        await find(app, id);
-        const ids = await app.kernel.cancel(id);
+        const run = await find(app, id);
+        const ids = await cancelRun(app.kernel, app.tenants.scope(run.namespace), id, app.kernel.clock.now());
         const children = ids.filter((x) => x !== id);
         process.stdout.write(`cancelled run ${id}${children.length ? ` and ${children.length} child run(s): ${children.join(", ")}` : ""}\n`);
         return 0;

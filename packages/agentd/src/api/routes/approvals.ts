@@ -8,7 +8,7 @@ import { actor, type ApiEnv, scopeOf } from "../env.ts";
 import { redactorFor } from "../views.ts";
 
 const ListApprovals = z.object({
-  status: z.enum(["pending", "approved", "denied", "expired", "all"]).default("pending"),
+  status: z.enum(["pending", "approved", "denied", "expired", "cancelled", "all"]).default("pending"),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 const Decide = z.strictObject({ decision: z.enum(["once", "always", "deny"]) });

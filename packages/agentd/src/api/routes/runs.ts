@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Agentd } from "../../app.ts";
+import { cancelRun } from "../../agent/approvals.ts";
 import { badRequest } from "../../tenancy/errors.ts";
 import { readQuery } from "../body.ts";
 import { type ApiEnv, scopeOf } from "../env.ts";
@@ -60,7 +61,7 @@ export function runRoutes(app: Agentd): Hono<ApiEnv> {
 
   r.post("/runs/:id/cancel", async (c) => {
     const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
-    return c.json({ cancelled: await app.kernel.cancel(run.id) });
+    return c.json({ cancelled: await cancelRun(app.kernel, scopeOf(app, c), run.id, app.kernel.clock.now()) });
   });
 
   r.get("/runs/:id/stream", async (c) => {
