@@ -13,6 +13,7 @@ import { type Db, openDb } from "./db/index.ts";
 import { Jobs } from "./jobs/jobs.ts";
 import { jobWorkflows } from "./jobs/workflows.ts";
 import { MemoryStore } from "./memory/store.ts";
+import { HealthChecks } from "./health/checks.ts";
 import { Inbox } from "./sessions/inbox.ts";
 import { Tenants } from "./tenancy/tenants.ts";
 import { httpRequestTool } from "./tools/http-request.ts";
@@ -57,6 +58,10 @@ export class Agentd {
   readonly deps: AgentDeps;
   /** Media people sent (photos, voice notes, documents); messages carry references to it. */
   readonly blobs: BlobStore;
+  /** False in an API-only process (`agentd serve`): its runs are executed by workers elsewhere. */
+  readonly executesRuns: boolean;
+  /** Where channels and other parts report their state for /health and /metrics. */
+  readonly health = new HealthChecks();
 
   constructor(parts: { config: Config; store: Store; db: Db; vault: Vault; models: Models | null; extraTools: Tool[]; worker?: WorkerOptions | false; clock?: Clock; logger?: Logger }) {
     this.config = parts.config;
@@ -64,6 +69,7 @@ export class Agentd {
     this.db = parts.db;
     this.vault = parts.vault;
     this.models = parts.models;
+    this.executesRuns = parts.worker !== false;
     const now = parts.clock ? () => parts.clock!.now() : Date.now;
     this.tenants = new Tenants(this.db, now);
     this.blobs = new LocalBlobStore({ dir: join(this.config.dataDir, "blobs"), scope: (t) => this.tenants.scope(t), maxBytes: this.config.maxMediaBytes, now });

@@ -1,5 +1,6 @@
 import { KernelError } from "@agentd/kernel";
 import type { Agentd } from "../app.ts";
+import { noWorkerFor } from "../health/report.ts";
 import type { Redactor } from "../vault/redact.ts";
 
 const KEEPALIVE_MS = 15_000;
@@ -24,7 +25,8 @@ export interface RunEventsOptions {
 
 /**
  * A run's stream as Server-Sent Events: each chunk `{ t, ... }` becomes `event: <t>`,
- * `data: <chunk as JSON>`, `id: <offset>`. It ends after a `done` chunk; or, when the run ends
+ * `data: <chunk as JSON>`, `id: <offset>`. When no live worker executes the run, `event: waiting`
+ * (`{ code: "no_worker", message }`) says so first. It ends after a `done` chunk; or, when the run ends
  * without one, with `event: end` (`{ status }`) or `event: error` (`{ code, message }`) if it failed.
  */
 export function runEvents(app: Agentd, o: RunEventsOptions): Response {
@@ -41,6 +43,8 @@ export function runEvents(app: Agentd, o: RunEventsOptions): Response {
       keepalive = setInterval(() => send(": keep-alive\n\n"), KEEPALIVE_MS);
       try {
         if (o.before) send(o.before);
+        const stalled = await noOneToRun(app, o.runId);
+        if (stalled) send(frame("waiting", { code: "no_worker", message: stalled }));
         let done = false;
         for await (const chunk of app.kernel.subscribe<{ t?: unknown }>(o.runId, { from: o.from, signal: stop.signal })) {
           const data = o.redact.deep(chunk.data);
@@ -74,6 +78,13 @@ export function runEvents(app: Agentd, o: RunEventsOptions): Response {
     status: o.status ?? 200,
     headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" },
   });
+}
+
+/** Why a run that has not ended will not move, when no live worker executes its workflow; else null. */
+async function noOneToRun(app: Agentd, runId: string): Promise<string | null> {
+  const run = await app.kernel.getRun(runId);
+  if (!run || run.status === "completed" || run.status === "failed" || run.status === "cancelled") return null;
+  return noWorkerFor(app, run.workflow);
 }
 
 /** The last frame of a stream that ended without `done`: how its run ended. */

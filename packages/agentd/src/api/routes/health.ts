@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { Agentd } from "../../app.ts";
-import { NO_MODEL_HINT } from "../../agent/model.ts";
+import { healthReport, liveWindowMs } from "../../health/report.ts";
 import pkg from "../../../package.json" with { type: "json" };
 import { authenticate, identify, requireAdmin } from "../auth.ts";
 import type { ApiEnv } from "../env.ts";
@@ -20,18 +20,12 @@ export function healthRoutes(app: Agentd): Hono<ApiEnv> {
   r.get("/health", async (c) => {
     const auth = c.req.header("authorization");
     const admin = auth !== undefined && (await identify(app, auth)).kind === "admin";
-    let up = true;
-    const reasons: string[] = [];
-    try {
-      await app.db.get("SELECT 1 AS ok");
-    } catch {
-      up = false;
-      reasons.push("the database does not answer");
-    }
-    const status = up ? "up" : "down";
-    const code = up ? 200 : 503;
-    if (!admin) return c.json({ ok: up, status }, code);
-    return c.json({ ok: up, status, reasons, store: app.store.kind, model: app.models?.describe ?? NO_MODEL_HINT, version: VERSION }, code);
+    const report = await healthReport(app);
+    // Degraded still serves (messages are kept for later): only "down" takes it out of a load balancer.
+    const code = report.status === "down" ? 503 : 200;
+    const ok = report.status === "up";
+    if (!admin) return c.json({ ok, status: report.status }, code);
+    return c.json({ ok, ...report, version: VERSION }, code);
   });
 
   r.get("/metrics", authenticate(app), requireAdmin(), async (c) => {
@@ -42,6 +36,8 @@ export function healthRoutes(app: Agentd): Hono<ApiEnv> {
     const tokens = await n("SELECT COALESCE(SUM(tokens), 0) AS n FROM os_usage WHERE day = ?", [utcDay(now)]);
     const calls = await n("SELECT COALESCE(SUM(model_calls), 0) AS n FROM os_usage WHERE day = ?", [utcDay(now)]);
     const pending = await n("SELECT COUNT(*) AS n FROM os_approvals WHERE status = 'pending'");
+    const workers = (await app.kernel.workers(liveWindowMs(app.config.leaseMs))).length;
+    const components = await app.health.states();
     const lines: string[] = [];
     const metric = (name: string, help: string, samples: [labels: string, value: number][]) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
@@ -50,6 +46,9 @@ export function healthRoutes(app: Agentd): Hono<ApiEnv> {
     const statuses = ["pending", "running", "suspended", "completed", "failed", "cancelled"];
     metric("agentd_runs", "Runs by status.", statuses.map((s) => [`{status="${s}"}`, runs.byStatus[s] ?? 0]));
     metric("agentd_runs_due", "Runs due and waiting for a worker.", [["", runs.due]]);
+    metric("agentd_workers_live", "Workers on this store that renewed their heartbeat within three leases.", [["", workers]]);
+    if (components.length > 0)
+      metric("agentd_component_up", "1 when a component (a channel, …) works, 0 when it is down.", components.map((s) => [`{name="${s.name.replace(/["\\\n]/g, "_")}"}`, s.ok ? 1 : 0]));
     metric("agentd_tenants", "Tenants.", [["", tenants]]);
     metric("agentd_tokens_today", "Model tokens spent today (UTC), all tenants.", [["", tokens]]);
     metric("agentd_model_calls_today", "Model calls today (UTC), all tenants.", [["", calls]]);
