@@ -8,6 +8,7 @@ import { readableText, toText } from "../src/net/readable.ts";
 import { httpRequestTool, redact } from "../src/tools/http-request.ts";
 import type { NetPolicy, ToolContext } from "../src/tools/types.ts";
 import { webFetchTool } from "../src/tools/web-fetch.ts";
+import { createRedactor } from "../src/vault/redact.ts";
 
 async function serve(t: { after(fn: () => unknown): void }, handler: (req: IncomingMessage, res: ServerResponse, body: string) => void) {
   const server = createServer(async (req, res) => {
@@ -29,6 +30,7 @@ function ctx(net: NetPolicy, secrets: Record<string, string> = {}): ToolContext 
   return {
     signal: new AbortController().signal,
     secrets: { get: async (name: string) => secrets[name] ?? null },
+    redact: createRedactor(Object.values(secrets)).text,
     services: { net, embedder: null },
   } as unknown as ToolContext;
 }
@@ -124,4 +126,16 @@ test("http_request sends a secret in a named header; a body cut inside an echoed
   assert.equal(redact("abc hdr-se", [SECRET], true), "abc [secret]");
   assert.equal(redact("abc hdr-se", [SECRET], false), "abc hdr-se");
   await assert.rejects(httpRequestTool.run({ url: `${s.base}/`, auth: { secret: "k", scheme: "header" } }, ctx(net, { k: SECRET })), /needs auth\.header/);
+});
+
+test("http_request and web_fetch redact every vault value before cutting the text at 7,000 characters", async (t) => {
+  const OTHER = "sk-other-vault-value-0123456789";
+  const s = await serve(t, (_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end(`${"a".repeat(6_990)}${OTHER} tail`));
+  const net = { allowPrivate: false, allowHosts: [`127.0.0.1:${s.port}`] };
+  const http = (await httpRequestTool.run(httpRequestTool.input.parse({ url: `${s.base}/x` }), ctx(net, { other: OTHER }))) as { body: string };
+  assert.match(http.body, /^a{6990}\[sec/);
+  assert.ok(!http.body.includes(OTHER.slice(0, 4)), `the head of a secret straddling the cut leaked: ${http.body.slice(6_985, 7_010)}`);
+  const page = (await webFetchTool.run(webFetchTool.input.parse({ url: `${s.base}/x` }), ctx(net, { other: OTHER }))) as { text: string };
+  assert.ok(page.text.startsWith("a".repeat(6_990)));
+  assert.ok(!page.text.includes(OTHER.slice(0, 4)), "web_fetch too");
 });

@@ -79,7 +79,8 @@ export const httpRequestTool: Tool<Args> = {
     });
     const shown: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (SHOWN.test(k)) shown[k] = redact(v, variants, false);
-    let text = method === "HEAD" ? "" : redact(readableText(res.body, res.headers["content-type"]).text, variants, res.truncated);
+    // Every vault value goes before the cut: a secret straddling it would leave its head.
+    let text = method === "HEAD" ? "" : ctx.redact(redact(readableText(res.body, res.headers["content-type"]).text, variants, res.truncated));
     const cut = text.length > MAX_TEXT;
     if (cut) text = `${text.slice(0, MAX_TEXT)}\n[… body cut at ${MAX_TEXT} characters]`;
     return { status: res.status, url: redact(res.url, variants, false), headers: shown, body: text, truncated: res.truncated || cut };

@@ -50,6 +50,8 @@ export interface ToolContext {
   timezone: string;
   signal: AbortSignal;
   secrets: SecretReader;
+  /** Replaces every value of the tenant's vault: a tool that cuts its output redacts first, so a secret straddling the cut cannot leave its head. */
+  redact(text: string): string;
   services: ToolServices;
 }
 

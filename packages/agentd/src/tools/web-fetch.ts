@@ -28,12 +28,13 @@ export const webFetchTool: Tool<z.infer<typeof Args>> = {
       { maxBytes: MAX_BYTES, timeoutMs: TIMEOUT_MS, signal: ctx.signal },
     );
     const page = readableText(res.body, res.headers["content-type"]);
-    const cut = page.text.length > MAX_TEXT;
+    const text = ctx.redact(page.text); // before the cut: a secret straddling it would leave its head
+    const cut = text.length > MAX_TEXT;
     return {
       url: res.url,
       status: res.status,
       title: page.title,
-      text: cut ? `${page.text.slice(0, MAX_TEXT)}\n[… page text cut at ${MAX_TEXT} characters]` : page.text,
+      text: cut ? `${text.slice(0, MAX_TEXT)}\n[… page text cut at ${MAX_TEXT} characters]` : text,
       truncated: res.truncated || cut,
     };
   },

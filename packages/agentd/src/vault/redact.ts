@@ -1,3 +1,5 @@
+import { SecretMatcher } from "./secret-matcher.ts";
+
 /** What a redacted secret is replaced with. */
 export const REDACTED = "[secret]";
 
@@ -6,27 +8,50 @@ const MIN_LENGTH = 4;
 /** An unaligned base64 core shorter than this is too likely to match by chance. */
 const MIN_CORE = 6;
 
+/**
+ * Thrown when redaction itself fails (out of memory, a value too deep): the text is then withheld.
+ * It never carries the text, a secret or the cause's message, which could hold either.
+ */
+export class RedactionError extends Error {
+  readonly code = "redaction_failed";
+  constructor() {
+    super("redaction failed, so the text was withheld (it could hold secrets)");
+    this.name = "RedactionError";
+  }
+}
+
+/** Text that arrives in pieces (a model's tokens), redacted across the places it was cut. */
+export interface RedactingStream {
+  /** The part of everything pushed so far that can be shown now, redacted; a tail that could begin a secret is held. */
+  push(piece: string): string;
+  /** What is held, redacted: the text ended. */
+  flush(): string;
+  /** Characters held back now. */
+  readonly held: number;
+}
+
 export interface Redactor {
   text(s: string): string;
   /** A copy of a JSON value with every string (object keys included) redacted. */
   deep<T>(value: T): T;
+  stream(): RedactingStream;
 }
 
 /**
  * Builds the matcher once for many strings: each value (of 4 characters or more) is matched as is,
  * URL-encoded, form-encoded, JSON-escaped and base64-encoded (standard and URL alphabets, padded or
  * not, and at the three byte alignments it can take inside a longer base64 text such as
- * `Basic base64(user:password)`).
+ * `Basic base64(user:password)`). Every character inside any match is replaced, overlapping and
+ * touching matches by one `[secret]`; long forms also match in part (see SecretMatcher).
  */
 export function createRedactor(values: readonly string[]): Redactor {
   const forms = new Set<string>();
   for (const v of values) if (typeof v === "string" && v.length >= MIN_LENGTH) for (const f of secretForms(v)) forms.add(f);
-  // Longest first, so that where two forms start at one place the whole of the longer is removed.
-  const sorted = [...forms].sort((a, b) => b.length - a.length);
-  const re = sorted.length ? new RegExp(sorted.map(escape).join("|"), "g") : null;
-  const text = (s: string) => (re && s.length ? s.replace(re, REDACTED) : s);
-  const deep = <T>(value: T): T => walk(value, text) as T;
-  return { text, deep };
+  const matcher = new SecretMatcher([...forms]);
+  const text = (s: string) => guarded(() => (matcher.empty || !s ? s : render(s, matcher.cover(s), s.length)));
+  const deep = <T>(value: T): T => guarded(() => walk(value, text) as T);
+  const stream = (): RedactingStream => streamOf(matcher);
+  return { text, deep, stream };
 }
 
 /** `text` with every occurrence of any secret value, plain or encoded, replaced by `[secret]`. */
@@ -37,6 +62,61 @@ export function redactSecrets(text: string, values: readonly string[]): string {
 /** A copy of a JSON value with every string redacted as by `redactSecrets`. */
 export function redactSecretsDeep<T>(value: T, values: readonly string[]): T {
   return createRedactor(values).deep(value);
+}
+
+function guarded<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RedactionError) throw e;
+    throw new RedactionError();
+  }
+}
+
+/** `s[0, end)` with each covered run replaced by one `[secret]`. */
+function render(s: string, covered: Uint8Array, end: number): string {
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < end; i++) {
+    if (!covered[i]) continue;
+    out += s.slice(from, i) + REDACTED;
+    while (i < end && covered[i]) i++;
+    from = i;
+  }
+  return from === 0 ? s.slice(0, end) : out + s.slice(from, end);
+}
+
+/**
+ * Holds back the last (longest form − 1) characters: a secret that starts before them ends inside
+ * what is already here, so it is seen whole; one that starts among them waits for the next piece.
+ */
+function streamOf(matcher: SecretMatcher): RedactingStream {
+  const hold = Math.max(0, matcher.longest - 1);
+  let pending = "";
+  return {
+    push(piece) {
+      return guarded(() => {
+        pending += piece;
+        if (matcher.empty) return take(pending.length);
+        if (pending.length <= hold) return "";
+        const covered = matcher.cover(pending);
+        let cut = pending.length - hold;
+        while (cut < pending.length && covered[cut] && covered[cut - 1]) cut++; // never cut through a match
+        return take(cut, covered);
+      });
+    },
+    flush() {
+      return guarded(() => take(pending.length, matcher.empty ? undefined : matcher.cover(pending)));
+    },
+    get held() {
+      return pending.length;
+    },
+  };
+  function take(n: number, covered?: Uint8Array): string {
+    const out = covered ? render(pending, covered, n) : pending.slice(0, n);
+    pending = pending.slice(n);
+    return out;
+  }
 }
 
 function secretForms(v: string): string[] {
@@ -52,10 +132,6 @@ function secretForms(v: string): string[] {
   }
   for (const f of b64) out.push(f, f.replace(/\+/g, "-").replace(/\//g, "_"));
   return out.filter((f) => f.length >= MIN_LENGTH);
-}
-
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 function walk(v: unknown, text: (s: string) => string): unknown {

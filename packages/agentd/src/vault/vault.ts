@@ -1,5 +1,6 @@
 import type { Db } from "../db/index.ts";
 import { badRequest, OsError } from "../tenancy/errors.ts";
+import { serializeTenant } from "../tenancy/lock.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { SecretReader } from "../tools/types.ts";
 import { decryptSecret, encryptSecret, type Sealed, VaultError } from "./crypto.ts";
@@ -57,6 +58,9 @@ export function reservedSecretError(name: string): OsError {
     `secret ${JSON.stringify(name.slice(0, 80))} is reserved for agentd's own use (names starting with "${RESERVED_PREFIX}", such as a channel bot's token): tools cannot read it and it is managed through its own API (e.g. /v1/channels/telegram)`);
 }
 const MAX_VALUE_BYTES = 64 * 1024;
+/** Every value is redacted from everything the tenant sees: how many, and how much in all, is bounded. */
+export const MAX_SECRETS = 100;
+export const MAX_TOTAL_BYTES = 1024 * 1024;
 const BATCH = 100;
 const MAX_PASSES = 10;
 
@@ -93,12 +97,24 @@ export class Vault {
     this.#refresh(); // a rotation by another process may have made a new key current
     const s = encryptSecret(this.#keys.current, scope.tenantId, name, value);
     const now = this.#now();
-    await scope.run(
+    await scope.tx(async (tx) => {
+      await serializeTenant(tx);
+      const others = await tx.get<{ n: number; size: number | null }>(
+        "SELECT COUNT(*) AS n, SUM(LENGTH(ciphertext)) AS size FROM os_secrets WHERE tenant_id = $tenant AND name <> ?", [name],
+      );
+      if (Number(others?.n) >= MAX_SECRETS)
+        throw badRequest(`this tenant's vault holds ${MAX_SECRETS} secrets, the most it may; delete one it no longer needs before adding ${JSON.stringify(name)}`);
+      // Stored as base64: 3 bytes of value for 4 characters.
+      const used = Math.floor((Number(others?.size ?? 0) * 3) / 4);
+      if (used + bytes > MAX_TOTAL_BYTES)
+        throw badRequest(`this tenant's secrets would take ${used + bytes} bytes, over the limit of ${MAX_TOTAL_BYTES} (1 MB) for all of them; delete some first`);
+      await tx.run(
       `INSERT INTO os_secrets (tenant_id, name, key_id, iv, tag, ciphertext, created_at, updated_at) VALUES ($tenant, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (tenant_id, name) DO UPDATE SET key_id = excluded.key_id, iv = excluded.iv, tag = excluded.tag,
          ciphertext = excluded.ciphertext, updated_at = excluded.updated_at`,
       [name, s.keyId, s.iv, s.tag, s.ciphertext, now, now],
-    );
+      );
+    });
   }
 
   /** The plaintext, or null when the tenant has no such secret. Throws VaultError if the row cannot be decrypted. */

@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { describe, test } from "node:test";
+import { z } from "zod";
+import type { Tool } from "../src/tools/types.ts";
+import { createRedactor, RedactionError, redactSecrets } from "../src/vault/redact.ts";
+import { MAX_SECRETS } from "../src/vault/vault.ts";
+import { served } from "./support/api.ts";
+import { testAgentd } from "./support/app.ts";
+import { BACKENDS } from "./support/backends.ts";
+
+const secretOf = (chars: number) => randomBytes(chars).toString("base64url").slice(0, chars);
+
+describe("redaction at scale", () => {
+  test("a 64 KB secret is redacted whole and in part, and an error could never quote it", () => {
+    const big = secretOf(64 * 1024);
+    let out: string;
+    try {
+      out = createRedactor([big, "short-one"]).text(`a ${big} b ${big.slice(20_000, 21_000)} c short-one d`);
+    } catch (e) {
+      assert.ok(!String((e as Error).message).includes(big.slice(0, 64)), "the error quotes the secret");
+      throw e;
+    }
+    // A part of a long secret is found by its 32-character tiles: at most 31 characters at each edge of it remain.
+    assert.match(out, /^a \[secret\] b [\w-]{0,31}\[secret\][\w-]{0,31} c \[secret\] d$/);
+    const b64 = Buffer.from(`user:${big}`).toString("base64");
+    assert.ok(!redactSecrets(b64, [big]).includes(Buffer.from(big).toString("base64").slice(100, 200)), "base64 inside a longer base64 text");
+  });
+
+  test("a hundred secrets of 10 KB over a 1 MB text: linear, done in well under the time a request may take", () => {
+    const values = Array.from({ length: MAX_SECRETS }, () => secretOf(10_000));
+    const started = performance.now();
+    const r = createRedactor(values);
+    const text = `${"a".repeat(500_000)}${values[42]}${"ab".repeat(250_000)}`;
+    const out = r.text(text);
+    assert.equal(out.length, 1_000_000 + "[secret]".length);
+    assert.ok(out.includes("a[secret]ab"));
+    // The same secret repeated end to end, and a text of one character repeated: no slow path.
+    assert.equal(r.text(`${values[7]}${values[7]}`), "[secret]");
+    const same = createRedactor(["a".repeat(5_000), "a".repeat(4_999) + "b"]);
+    assert.equal(same.text("a".repeat(200_000)), "[secret]");
+    const ms = performance.now() - started;
+    assert.ok(ms < 10_000, `took ${Math.round(ms)} ms`);
+  });
+
+  test("agrees with a plain search for every form on thousands of random texts; overlapping secrets leave nothing", () => {
+    let seed = 11;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const word = (len: number) => Array.from({ length: len }, () => "abc"[rand(3)]).join("");
+    for (let i = 0; i < 3_000; i++) {
+      const values = [word(4 + rand(6)), word(4 + rand(30))];
+      const text = Array.from({ length: 6 }, () => (rand(2) ? values[rand(2)] : word(rand(8)))).join("");
+      // A slow but obvious reference: mark every occurrence of every value, then collapse marked runs.
+      const marked = new Uint8Array(text.length);
+      for (const v of values) for (let at = text.indexOf(v); at >= 0; at = text.indexOf(v, at + 1)) marked.fill(1, at, at + v.length);
+      let want = "";
+      for (let k = 0; k < text.length; k++) {
+        if (!marked[k]) want += text[k];
+        else if (k === 0 || !marked[k - 1]) want += "[secret]";
+      }
+      // Only the plain forms can occur in a text of a, b and c.
+      assert.equal(redactSecrets(text, values), want, `${JSON.stringify(values)} in ${JSON.stringify(text)}`);
+    }
+    assert.equal(redactSecrets("xabcdefy", ["abcd", "cdef"]), "x[secret]y", "the tail of the second does not survive");
+  });
+
+  test("an error inside redaction is a RedactionError that carries nothing of the text", () => {
+    const secret = "sk-cyclic-0123456789";
+    const cyclic: Record<string, unknown> = { note: secret };
+    cyclic.self = cyclic;
+    const e = (() => {
+      try {
+        createRedactor([secret]).deep(cyclic);
+      } catch (err) {
+        return err;
+      }
+      return null;
+    })();
+    assert.ok(e instanceof RedactionError);
+    assert.ok(!String(e.message).includes(secret) && e.cause === undefined);
+  });
+});
+
+const echo: Tool<{ n: number }> = {
+  name: "echo_secret", description: "test tool", input: z.object({ n: z.number() }), risk: "low", defaultDecision: "allow",
+  maxOutputChars: 100,
+  run: async (a, ctx) => `${"x".repeat(a.n)}${await ctx.secrets.get("k")}`,
+};
+
+for (const b of BACKENDS) {
+  describe(`redaction and the vault (${b.name})`, () => {
+    test("a tenant with a 64 KB secret: run and journal views answer, the secret redacted; the vault is bounded", async (t) => {
+      const s = await served(t, b);
+      const big = secretOf(64 * 1024);
+      assert.equal((await s.call("PUT", "/v1/secrets/big", { body: { value: big } })).status, 204);
+      const posted = await s.call("POST", "/v1/messages", { body: { text: `part: ${big.slice(0, 5_000)}` } });
+      await s.app.kernel.result(posted.body.runId);
+      const journal = await s.call("GET", `/v1/runs/${posted.body.runId}/journal`);
+      assert.equal(journal.status, 200, journal.text.slice(0, 200));
+      assert.ok(!journal.text.includes(big.slice(0, 100)));
+      assert.equal((await s.call("GET", "/v1/runs")).status, 200);
+      // Bounded: the number of secrets and their total size.
+      const over = await s.call("PUT", "/v1/secrets/more", { body: { value: secretOf(64 * 1024) } });
+      assert.equal(over.status, 204);
+      for (let i = 0; i < 13; i++) assert.equal((await s.call("PUT", `/v1/secrets/m${i}`, { body: { value: secretOf(64 * 1024) } })).status, 204);
+      const tooBig = await s.call("PUT", "/v1/secrets/last", { body: { value: secretOf(64 * 1024) } });
+      assert.equal(tooBig.status, 400);
+      assert.match(tooBig.body.error.message, /over the limit of 1048576 \(1 MB\) for all of them/);
+      for (let i = 0; i < 16; i++) await s.call("DELETE", `/v1/secrets/${i < 13 ? `m${i}` : i === 13 ? "more" : "big"}`);
+      for (let i = 0; i < MAX_SECRETS; i++) await s.app.vault.put(s.app.tenants.scope(s.tenantId), `n${i}`, `value-${i}`);
+      const many = await s.call("PUT", "/v1/secrets/one_more", { body: { value: "value-x" } });
+      assert.equal(many.status, 400);
+      assert.match(many.body.error.message, /holds 100 secrets, the most it may/);
+      assert.equal((await s.call("PUT", "/v1/secrets/n5", { body: { value: "replaced" } })).status, 204, "replacing one is not adding one");
+    });
+
+    test("a tool's output is redacted before it is cut: a secret straddling the cut leaves nothing", async (t) => {
+      const { app, model, tenantId } = await testAgentd(t, b, { tools: [echo] });
+      const secret = "sk-straddle-0123456789abcdef";
+      await app.vault.put(app.tenants.scope(tenantId), "k", secret);
+      model.script({ toolCalls: [{ name: "echo_secret", arguments: { n: 90 } }] }, { text: "ok" });
+      const r = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "go" });
+      await app.kernel.result(r.runId);
+      const sent = JSON.stringify(model.requests[1]!.body.messages);
+      assert.ok(sent.includes("x".repeat(90)), "the tool's output reached the model");
+      assert.ok(!sent.includes(secret.slice(0, 6)), `the head of the secret leaked: ${sent.slice(sent.indexOf("xxxx"), sent.indexOf("xxxx") + 140)}`);
+      assert.ok(!JSON.stringify(await app.kernel.journal(r.runId)).includes(secret.slice(0, 6)));
+    });
+  });
+}
