@@ -9,6 +9,7 @@ import type { AgentDeps } from "./agent/deps.ts";
 import { type Models, resolveModels } from "./agent/model.ts";
 import { turnWorkflow } from "./agent/turn.ts";
 import { type Config, loadConfig } from "./config.ts";
+import { ownerOnlySqlite } from "./db/files.ts";
 import { type Db, openDb } from "./db/index.ts";
 import { Jobs } from "./jobs/jobs.ts";
 import { jobWorkflows } from "./jobs/workflows.ts";
@@ -127,7 +128,7 @@ export async function createAgentd(opts: AgentdOptions = {}): Promise<Agentd> {
   const keys = loadMasterKeys(config.dataDir, env);
   const store = config.databaseUrl
     ? await openPostgresStore({ url: config.databaseUrl, ...(config.pgSchema ? { schema: config.pgSchema } : {}) })
-    : await openSqliteStore(join(config.dataDir, "agentd.db"));
+    : await openSqliteStore(ownerOnlySqlite(join(config.dataDir, "agentd.db")));
   let db: Db;
   try {
     db = await openDb({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, pgSchema: config.pgSchema, where: describePg(config.databaseUrl) });

@@ -1,6 +1,7 @@
 import { openSqliteStore } from "@agentd/kernel";
 import { join } from "node:path";
 import { loadConfig } from "../config.ts";
+import { ownerOnlySqlite } from "../db/files.ts";
 import { openDb } from "../db/index.ts";
 import { type CommandInput, parseCommand } from "./args.ts";
 import { probeStore } from "./probe.ts";
@@ -23,7 +24,7 @@ export async function migrate(input: CommandInput): Promise<number> {
   progress("kernel store");
   const store = config.databaseUrl
     ? await (await import("@agentd/kernel/postgres")).openPostgresStore({ url: config.databaseUrl, ...(config.pgSchema ? { schema: config.pgSchema } : {}) })
-    : await openSqliteStore(join(config.dataDir, "agentd.db"));
+    : await openSqliteStore(ownerOnlySqlite(join(config.dataDir, "agentd.db")));
   await store.close();
   const mid = await probeStore(config);
   step("kernel store", before?.kernelVersion, mid.kernelVersion);

@@ -1,6 +1,5 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { ownerOnlySqlite } from "./files.ts";
 import type { Db, Row } from "./types.ts";
 
 /**
@@ -15,8 +14,7 @@ export class SqliteDb implements Db {
   #inTx = false;
 
   constructor(path: string) {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    this.#db = new DatabaseSync(path);
+    this.#db = new DatabaseSync(ownerOnlySqlite(path));
     this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
     this.where = path;
   }
