@@ -34,6 +34,39 @@ export interface Config {
 
 export const DEFAULT_PORT = 8787;
 
+/** A setting in the environment (or the data folder) that agentd refuses to start with; the message names it and says what to do. */
+export class ConfigError extends Error {
+  readonly code = "config";
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+const COMMON_TOKENS = new Set(["password", "changeme", "change-me", "admin", "secret", "token", "letmein", "agentd", "test"]);
+
+/**
+ * Why an admin token is too weak to guard the admin API, or null: it must be long (16+ characters)
+ * and not a word or a repeated pattern (at least 8 distinct characters).
+ */
+export function weakAdminToken(token: string): string | null {
+  const t = token.trim();
+  if (t.length < 16) return `it is ${t.length} characters long`;
+  if (COMMON_TOKENS.has(t.toLowerCase().replace(/[0-9_-]+$/, ""))) return "it is a common word";
+  if (new Set(t).size < 8) return `it uses only ${new Set(t).size} distinct characters`;
+  return null;
+}
+
+function checkedAdminToken(token: string, where: string): string {
+  const weak = weakAdminToken(token);
+  if (weak)
+    throw new ConfigError(
+      `${where} is too weak to guard the admin API (${weak}): use 16 or more random characters, e.g. \`openssl rand -base64 32\`, ` +
+        "or unset AGENTD_ADMIN_TOKEN and let agentd write one to <data>/admin.token",
+    );
+  return token;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<Config> = {}): Config {
   const dataDir = resolve(over.dataDir ?? env.AGENTD_DATA ?? "data");
   const num = (v: string | undefined, d: number) => (v && Number.isFinite(Number(v)) ? Number(v) : d);
@@ -43,7 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<C
     pgSchema: over.pgSchema ?? (env.AGENTD_PG_SCHEMA || undefined),
     host: over.host ?? env.AGENTD_HOST ?? "127.0.0.1",
     port: over.port ?? num(env.AGENTD_PORT ?? env.PORT, DEFAULT_PORT),
-    adminToken: over.adminToken ?? env.AGENTD_ADMIN_TOKEN ?? adminTokenFile(dataDir),
+    adminToken: over.adminToken ?? (env.AGENTD_ADMIN_TOKEN !== undefined ? checkedAdminToken(env.AGENTD_ADMIN_TOKEN, "AGENTD_ADMIN_TOKEN") : adminTokenFile(dataDir)),
     model: over.model ?? {
       id: env.AGENTD_MODEL || "gpt-4o-mini",
       apiKey: env.AGENTD_MODEL_API_KEY || env.OPENAI_API_KEY || undefined,
@@ -70,7 +103,7 @@ function adminTokenFile(dataDir: string): string {
   const path = join(dataDir, "admin.token");
   if (existsSync(path)) {
     if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
-    return readFileSync(path, "utf8").trim();
+    return checkedAdminToken(readFileSync(path, "utf8").trim(), `the admin token in ${path}`);
   }
   mkdirSync(dataDir, { recursive: true });
   const token = `adm_${randomBytes(24).toString("base64url")}`;

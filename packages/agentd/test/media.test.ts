@@ -68,8 +68,8 @@ for (const b of BACKENDS) {
       assert.equal(rows.length, 1);
       // The limit comes from the environment too (20 MB unless set).
       assert.equal(new LocalBlobStore({ dir: place.dataDir, scope: (id) => app.tenants.scope(id) }).maxBytes, 20 * 1024 * 1024);
-      assert.equal(loadConfig({ AGENTD_ADMIN_TOKEN: "x", AGENTD_DATA: place.dataDir }).maxMediaBytes, 20 * 1024 * 1024);
-      assert.equal(loadConfig({ AGENTD_ADMIN_TOKEN: "x", AGENTD_DATA: place.dataDir, AGENTD_MAX_MEDIA_BYTES: "5000000" }).maxMediaBytes, 5_000_000);
+      assert.equal(loadConfig({ AGENTD_ADMIN_TOKEN: "adm_media-test-0123456789", AGENTD_DATA: place.dataDir }).maxMediaBytes, 20 * 1024 * 1024);
+      assert.equal(loadConfig({ AGENTD_ADMIN_TOKEN: "adm_media-test-0123456789", AGENTD_DATA: place.dataDir, AGENTD_MAX_MEDIA_BYTES: "5000000" }).maxMediaBytes, 5_000_000);
     });
 
     test("a message carries its attachments; the turn's journal holds references, never bytes", async (t) => {

@@ -1,7 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { MiddlewareHandler } from "hono";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Agentd } from "../app.ts";
 import { OsError } from "../tenancy/errors.ts";
+import type { AuthThrottle } from "./auth-throttle.ts";
 import type { ApiEnv, Caller } from "./env.ts";
 
 export const TENANT_HEADER = "x-agentd-tenant";
@@ -33,12 +35,48 @@ export async function identify(app: Agentd, authorization: string | undefined): 
   throw unauthorized("this token is neither the admin token nor a current API key (a revoked key stops working); ask the operator for a new key");
 }
 
-/** Identifies the caller of every /v1 request (401 without a valid token). */
-export function authenticate(app: Agentd): MiddlewareHandler<ApiEnv> {
+/** Identifies the caller of every /v1 request (401 without a valid token; 429 after too many wrong ones). */
+export function authenticate(app: Agentd, throttle: AuthThrottle): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
-    c.set("caller", await identify(app, c.req.header("authorization")));
+    c.set("caller", await callerOf(app, throttle, c));
     await next();
   };
+}
+
+/**
+ * The caller of a request, refusing a source address that sent too many wrong tokens lately (429
+ * with Retry-After) before its token is compared: guessing costs time, not just a 401 each.
+ */
+export async function callerOf(app: Agentd, throttle: AuthThrottle, c: Context): Promise<Caller> {
+  const address = remoteAddress(c);
+  const attempt = throttle.begin(address, app.kernel.clock.now());
+  if (attempt.wait > 0) throw tooMany(c, attempt.wait, attempt.busy ? "are having their tokens checked at once" : "had a wrong token");
+  const authorization = c.req.header("authorization");
+  let failed = false;
+  try {
+    return await identify(app, authorization);
+  } catch (e) {
+    // A request without a token is not a guess; a wrong one is.
+    failed = authorization !== undefined && OsError.is(e) && e.status === 401;
+    throw e;
+  } finally {
+    attempt.end(failed, app.kernel.clock.now());
+  }
+}
+
+function tooMany(c: Context, waitMs: number, why: string): OsError {
+  const seconds = Math.ceil(waitMs / 1000);
+  c.header("retry-after", String(seconds));
+  return new OsError(429, "too_many_failures", `too many requests from this address ${why}; try again in ${seconds} s`);
+}
+
+/** The peer's address; "local" for requests handed in without a socket (app.request in tests, serverless). */
+function remoteAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? "local";
+  } catch {
+    return "local";
+  }
 }
 
 /** Tenant management and metrics are the operator's: a tenant key is refused (403). */

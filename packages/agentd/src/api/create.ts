@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Agentd } from "../app.ts";
 import { actAsTenant, authenticate, requireAdmin } from "./auth.ts";
+import { AuthThrottle } from "./auth-throttle.ts";
 import type { ApiEnv } from "./env.ts";
 import { errorResponse, onApiError, onNotFound } from "./errors.ts";
 import { approvalRoutes } from "./routes/approvals.ts";
@@ -32,9 +33,10 @@ export function createApi(app: Agentd, mounts: { path: string; app: Hono }[] = [
     maxSize: max,
     onError: (c) => errorResponse(c, 413, "too_large", `the body is over ${max} bytes, the most this server accepts (AGENTD_MAX_BODY_BYTES)`),
   }));
-  api.route("/", healthRoutes(app));
+  const throttle = new AuthThrottle();
+  api.route("/", healthRoutes(app, throttle));
   for (const m of mounts) api.route(m.path, m.app);
-  api.use("/v1/*", authenticate(app));
+  api.use("/v1/*", authenticate(app, throttle));
   for (const path of ["/v1/tenants", "/v1/tenants/*"]) api.use(path, requireAdmin());
   for (const prefix of TENANT_PREFIXES) for (const path of [`/v1/${prefix}`, `/v1/${prefix}/*`]) api.use(path, actAsTenant(app));
   for (const routes of [tenantRoutes, messageRoutes, runRoutes, scheduleRoutes, approvalRoutes, memoryRoutes, secretRoutes, policyRoutes, usageRoutes, blobRoutes, botRoutes])

@@ -35,10 +35,16 @@ export function onApiError(e: unknown, c: Context): Response {
     if (status) return errorResponse(c, status, e.code, e.message);
   }
   if (e instanceof HTTPException && e.status < 500) return errorResponse(c, e.status as ContentfulStatusCode, "http_error", e.message || "the request was refused");
+  // A client that left mid-request is routine, not a failure of ours: nobody reads the answer, nothing to log.
+  if (clientLeft(c, e)) return errorResponse(c, 499 as ContentfulStatusCode, "client_closed", "the client closed the connection before the request was read");
   const ref = randomBytes(4).toString("hex");
   const err = e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : { message: String(e) };
   process.stderr.write(`${JSON.stringify({ level: "error", msg: "api request failed", ref, method: c.req.method, path: c.req.path, error: err })}\n`);
   return errorResponse(c, 500, "internal", `agentd failed on this request (reference ${ref}); the server log has the details`);
+}
+
+function clientLeft(c: Context, e: unknown): boolean {
+  return c.req.raw.signal.aborted || (e as NodeJS.ErrnoException | null)?.code === "ECONNRESET";
 }
 
 export function onNotFound(c: Context): Response {

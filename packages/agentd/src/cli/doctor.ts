@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import type { ModelConfig } from "../agent/model.ts";
 import { NO_MODEL_HINT } from "../agent/model.ts";
 import { scrubUrls, showUrl } from "../net/url-secrets.ts";
-import { type Config, loadConfig } from "../config.ts";
+import { type Config, loadConfig, weakAdminToken } from "../config.ts";
 import { MIGRATIONS } from "../db/schema.ts";
 import { ENV_KEY, KEY_FILE, loadMasterKeys, readKeyFile } from "../vault/keys.ts";
 import { type CommandInput, parseCommand } from "./args.ts";
@@ -193,7 +193,8 @@ function checkAdminToken(dataDir: string, env: NodeJS.ProcessEnv): Check {
   const name = "admin token";
   const token = env.AGENTD_ADMIN_TOKEN;
   if (token !== undefined) {
-    if (token.length < 16) return { name, ok: false, text: `AGENTD_ADMIN_TOKEN is ${token.length} characters long: use a long random value (\`openssl rand -base64 32\`)` };
+    const weak = weakAdminToken(token);
+    if (weak) return { name, ok: false, text: `AGENTD_ADMIN_TOKEN is too weak (${weak}): use a long random value (\`openssl rand -base64 32\`)` };
     return { name, ok: true, text: "from AGENTD_ADMIN_TOKEN" };
   }
   const path = join(dataDir, "admin.token");

@@ -1,4 +1,5 @@
 import { KernelError } from "@agentd/kernel";
+import { ConfigError } from "../config.ts";
 import { OsError } from "../tenancy/errors.ts";
 import { MasterKeyError } from "../vault/keys.ts";
 
@@ -23,7 +24,7 @@ export class CliError extends Error {
  * CLI's), or null for anything else: a bug, which deserves its stack trace.
  */
 export function ownMessage(e: unknown): string | null {
-  if (KernelError.is(e) || OsError.is(e) || e instanceof MasterKeyError || e instanceof CliError || e instanceof UsageError) return oneLine(e.message);
+  if (KernelError.is(e) || OsError.is(e) || e instanceof MasterKeyError || e instanceof ConfigError || e instanceof CliError || e instanceof UsageError) return oneLine(e.message);
   // The OS data store refuses a database written by a newer agentd with a plain Error that says what to do.
   if (e instanceof Error && /^the OS data is at schema version/.test(e.message)) return oneLine(e.message);
   return null;

@@ -62,7 +62,8 @@ ${STORE_ENV}
   AGENTD_MODEL_API_KEY  its key, if it needs one
   AGENTD_MODEL          the model id (default gpt-4o-mini)
   AGENTD_EMBEDDING_MODEL  an embedding model: turns on semantic memory search
-  AGENTD_ADMIN_TOKEN    the operator's token (default: <data>/admin.token, made on first start)
+  AGENTD_ADMIN_TOKEN    the operator's token (default: <data>/admin.token, made on first start);
+                        16+ random characters: a short or common one is refused
   AGENTD_MASTER_KEY     the vault's master key (default: <data>/master.key, made on first start)
   AGENTD_ALLOW_PRIVATE_NET=1   let the web tools reach private and loopback addresses
   AGENTD_ALLOW_HOSTS    hosts the web tools may reach even when private (comma-separated)

@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import type { Agentd } from "../../app.ts";
 import { healthReport, liveWindowMs } from "../../health/report.ts";
 import pkg from "../../../package.json" with { type: "json" };
-import { authenticate, identify, requireAdmin } from "../auth.ts";
+import type { AuthThrottle } from "../auth-throttle.ts";
+import { authenticate, callerOf, requireAdmin } from "../auth.ts";
 import type { ApiEnv } from "../env.ts";
 
 export const VERSION: string = pkg.version;
@@ -14,12 +15,11 @@ const utcDay = (now: number) => new Date(now).toISOString().slice(0, 10);
  * whether agentd is up: what it runs on, and where its model lives, are the operator's to see (the
  * model's base URL may carry credentials). With the admin token it says what, and why.
  */
-export function healthRoutes(app: Agentd): Hono<ApiEnv> {
+export function healthRoutes(app: Agentd, throttle: AuthThrottle): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
 
   r.get("/health", async (c) => {
-    const auth = c.req.header("authorization");
-    const admin = auth !== undefined && (await identify(app, auth)).kind === "admin";
+    const admin = c.req.header("authorization") !== undefined && (await callerOf(app, throttle, c)).kind === "admin";
     const report = await healthReport(app);
     // Degraded still serves (messages are kept for later): only "down" takes it out of a load balancer.
     const code = report.status === "down" ? 503 : 200;
@@ -28,7 +28,7 @@ export function healthRoutes(app: Agentd): Hono<ApiEnv> {
     return c.json({ ok, ...report, version: VERSION }, code);
   });
 
-  r.get("/metrics", authenticate(app), requireAdmin(), async (c) => {
+  r.get("/metrics", authenticate(app, throttle), requireAdmin(), async (c) => {
     const now = app.kernel.clock.now();
     const runs = await app.store.countRuns(now);
     const n = async (sql: string, params: unknown[] = []) => Number((await app.db.get<{ n: number | string | null }>(sql, params))?.n ?? 0);
