@@ -96,7 +96,7 @@ test("http_request injects a bearer secret from the vault and redacts it whereve
   });
   const net = { allowPrivate: false, allowHosts: [`127.0.0.1:${s.port}`] };
   const args = httpRequestTool.input.parse({ method: "POST", url: `${s.base}/v1/items`, headers: { "content-type": "application/json" }, body: '{"n":1}', auth: { secret: "api_token" } });
-  assert.equal(httpRequestTool.subject?.(args), `POST ${s.base}/v1/items`);
+  assert.equal(httpRequestTool.subject?.(args), `POST ${s.base}/v1/items with secret api_token`);
   assert.equal(httpRequestTool.risk, "high");
   assert.equal(httpRequestTool.defaultDecision, "ask");
   const out = (await httpRequestTool.run(args, ctx(net, { api_token: SECRET }))) as { status: number; headers: Record<string, string>; body: string };

@@ -11,7 +11,7 @@ export interface Delivery {
   /** The run this delivery comes from, when a turn sends it (live views of that run end with it). */
   runId?: string;
   /** For approvals: what buttons or reply codes decide. */
-  approval?: { id: string; code: string; tool: string; subject: string };
+  approval?: { id: string; code: string; tool: string; subject: string; always?: string };
 }
 
 /** What a turn shows while it works: a typing indicator, then the reply as the model writes it. */

@@ -1,4 +1,4 @@
-import { badRequest } from "../tenancy/errors.ts";
+import { badRequest, OsError } from "../tenancy/errors.ts";
 import { serializeTenant } from "../tenancy/lock.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { Decision, Tool } from "../tools/types.ts";
@@ -24,6 +24,12 @@ export function subjectOf(tool: Tool, args: unknown): string {
   } catch {
     return JSON.stringify(args);
   }
+}
+
+/** The allow rule an "Always" answer adds, and the phrase that tells the person its reach. */
+export function alwaysOf(tool: Tool, args: unknown): { pattern: string; shown: string } {
+  if (tool.always) return tool.always(args);
+  return { pattern: "", shown: `every call of ${tool.name}` };
 }
 
 /** Per-tenant allow / ask / deny by tool and subject pattern; the most specific matching rule wins. */
@@ -55,6 +61,17 @@ export const policies = {
 
   async remove(scope: TenantScope, tool: string, pattern = ""): Promise<boolean> {
     return (await scope.run("DELETE FROM os_policies WHERE tenant_id = $tenant AND tool = ? AND pattern = ?", [tool, pattern])).changes > 0;
+  },
+
+  /**
+   * The rule an "Always" answer adds: what the person was shown ("every http_request to
+   * https://host with secret k"), never the whole tool unless it said so. A tenant at its rule limit
+   * has the call approved once; the rule is not written.
+   */
+  async allowAlways(scope: TenantScope, tool: Tool, args: unknown, now: number): Promise<void> {
+    await this.set(scope, { tool: tool.name, pattern: alwaysOf(tool, args).pattern, decision: "allow" }, now).catch((e: unknown) => {
+      if (!(OsError.is(e) && e.status === 400)) throw e;
+    });
   },
 
   /** What to do with one call: a deny rule that matches beats everything; else the longest matching pattern; else the tool's default. */

@@ -8,7 +8,7 @@ import { loadContext, type TurnContext } from "./context.ts";
 import type { LiveView } from "./delivery.ts";
 import type { AgentDeps } from "./deps.ts";
 import { NO_MODEL_HINT } from "./model.ts";
-import { policies, subjectOf } from "./policy.ts";
+import { alwaysOf, policies, subjectOf } from "./policy.ts";
 import { historyMessages, instructions } from "./prompt.ts";
 import { withMedia } from "./media.ts";
 import { executeTool } from "./tool-call.ts";
@@ -155,11 +155,13 @@ async function runCall(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, 
       const id = `apr_${hash.slice(0, 20)}`;
       const now = deps.now();
       const a = await approvals.create(scope, { id, runId: step.runId, sessionId: input.sessionId, tool: tool.name, subject, callHash: hash, expiresAt: now + tc.approvalTimeoutMs }, now);
-      step.publish({ t: "approval", id: a.id, code: a.code, tool: tool.name, subject });
+      const always = alwaysOf(tool, args).shown;
+      step.publish({ t: "approval", id: a.id, code: a.code, tool: tool.name, subject, always });
       const session = await sessions.require(scope, input.sessionId);
       await deps.channels.deliver({
         tenantId: input.tenantId, session, kind: "approval", key: `approval:${a.id}`,
-        text: `Approve ${tool.name}: ${subject}? (reply YES ${a.code} or NO ${a.code})`, runId: step.runId, approval: { id: a.id, code: a.code, tool: tool.name, subject },
+        text: `Approve ${tool.name}: ${subject}? ("Always" allows ${always} from now on.) (reply YES ${a.code} or NO ${a.code})`,
+        runId: step.runId, approval: { id: a.id, code: a.code, tool: tool.name, subject, always },
       });
       return { id: a.id, callHash: a.callHash };
     });
@@ -170,7 +172,7 @@ async function runCall(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, 
     await ctx.step(`settle:${key}`, async () => {
       const now = deps.now();
       await approvals.settle(scope, asked.id, ev === null ? "expired" : approved ? "approved" : "denied", ev?.by ?? "timeout", now);
-      if (approved && ev.choice === "always") await policies.set(scope, { tool: tool.name, pattern: "", decision: "allow" }, now);
+      if (approved && ev.choice === "always") await policies.allowAlways(scope, tool, args, now);
     });
     if (!approved) return ev === null ? "not approved in time (timeout means deny); do not retry this call" : "the user denied this call; do not retry it";
   }

@@ -1,15 +1,17 @@
 import { z } from "zod";
 import { guardedFetch } from "../net/guard.ts";
+import { originOf, plainHost } from "../net/origin.ts";
 import { readableText } from "../net/readable.ts";
 import { OsError } from "../tenancy/errors.ts";
 import { isReservedSecret, reservedSecretError } from "../vault/vault.ts";
 import type { Tool } from "./types.ts";
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // an HTTP header name
+const SECRET_NAME = /^[A-Za-z0-9_.-]{1,64}$/; // the vault's names: no "*", so an "Always" rule names one secret
 
 const Args = z.object({
   method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]).optional(),
-  url: z.url({ protocol: /^https?$/ }).max(4000),
+  url: z.url({ protocol: /^https?$/ }).max(4000).refine(plainHost, "a host name cannot contain *"),
   // Header names are checked with a refinement, not a key schema: a key schema becomes JSON Schema
   // "propertyNames", which OpenAI-compatible endpoints do not accept.
   headers: z
@@ -20,7 +22,7 @@ const Args = z.object({
   body: z.string().max(1_000_000).optional(),
   auth: z
     .object({
-      secret: z.string().min(1).max(200).describe("vault secret name"),
+      secret: z.string().regex(SECRET_NAME, "a vault secret name is 1-64 of A-Z a-z 0-9 _ . -").describe("vault secret name"),
       scheme: z.enum(["bearer", "basic", "header"]).optional(),
       header: z.string().regex(TOKEN).max(100).optional(),
     })
@@ -50,7 +52,13 @@ export const httpRequestTool: Tool<Args> = {
   defaultDecision: "ask",
   untrusted: true,
   timeoutMs: TIMEOUT_MS + 5_000,
-  subject: (a) => `${a.method ?? "GET"} ${a.url}`,
+  // The subject says where the request goes and which secret it sends; "Always" allows that host with
+  // that secret (or with none), every method and path: never another host, never another secret.
+  subject: (a) => `${a.method ?? "GET"} ${new URL(a.url).href} ${sends(a)}`,
+  always: (a) => {
+    const origin = originOf(a.url);
+    return { pattern: `* ${origin}/* ${sends(a)}`, shown: `every http_request to ${origin} ${sends(a)}` };
+  },
   async run(args, ctx) {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(args.headers ?? {})) if (!OWNED.has(k.toLowerCase())) headers[k.toLowerCase()] = v;
@@ -86,6 +94,9 @@ export const httpRequestTool: Tool<Args> = {
     return { status: res.status, url: redact(res.url, variants, false), headers: shown, body: text, truncated: res.truncated || cut };
   },
 };
+
+/** Which secret a request sends, as its subject ends: a URL in normal form has no spaces, so the end is unambiguous. */
+const sends = (a: Args) => (a.auth ? `with secret ${a.auth.secret}` : "with no secret");
 
 /** The ways a server may echo a secret back: as is, base64 (Basic), JSON-escaped, URL-encoded. */
 function secretForms(value: string, basic: string): string[] {

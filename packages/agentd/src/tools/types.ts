@@ -72,5 +72,11 @@ export interface Tool<A = any> {
   untrusted?: boolean;
   /** The text policy patterns match and an approval prompt shows (a URL, a command); default: the arguments as JSON. */
   subject?(args: A): string;
+  /**
+   * What an "Always" answer allows from then on: what the approval showed, never more (for a request,
+   * its host and the secret it sends). `pattern` is the policy pattern over subjects, `shown` how the
+   * person reads it ("every … to …"). Without it, "Always" allows every call of the tool.
+   */
+  always?(args: A): { pattern: string; shown: string };
   run(args: A, ctx: ToolContext): Promise<unknown>;
 }

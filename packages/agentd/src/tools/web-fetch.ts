@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { guardedFetch } from "../net/guard.ts";
+import { originOf, plainHost } from "../net/origin.ts";
 import { readableText } from "../net/readable.ts";
 import type { Tool } from "./types.ts";
 
-const Args = z.object({ url: z.url({ protocol: /^https?$/ }).max(4000) });
+const Args = z.object({ url: z.url({ protocol: /^https?$/ }).max(4000).refine(plainHost, "a host name cannot contain *") });
 
 const MAX_BYTES = 3_000_000;
 const TIMEOUT_MS = 20_000;
@@ -19,7 +20,8 @@ export const webFetchTool: Tool<z.infer<typeof Args>> = {
   defaultDecision: "allow",
   untrusted: true,
   timeoutMs: TIMEOUT_MS + 5_000,
-  subject: (a) => a.url,
+  subject: (a) => new URL(a.url).href,
+  always: (a) => ({ pattern: `${originOf(a.url)}/*`, shown: `every web_fetch from ${originOf(a.url)}` }),
   async run(args, ctx) {
     const res = await guardedFetch(
       args.url,
