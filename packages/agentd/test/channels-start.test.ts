@@ -12,19 +12,18 @@ import { messagePayload, postSigned, startWhatsAppServer } from "./support/whats
 import { until } from "./support/wait.ts";
 
 /** `agentd start` with its environment; resolves with the ready line; killed after the test. */
-function start(t: { after(fn: () => unknown): void }, env: NodeJS.ProcessEnv): Promise<string> {
+function start(t: { after(fn: () => unknown): void }, env: NodeJS.ProcessEnv, stderr: { text: string } = { text: "" }): Promise<string> {
   const child = spawn(process.execPath, [MAIN, "start", "--data", tempDir(t)], { env });
   t.after(() => child.kill("SIGKILL"));
   let out = "";
-  let err = "";
-  child.stderr.on("data", (d) => (err += d));
+  child.stderr.on("data", (d) => (stderr.text += d));
   return new Promise((resolve, reject) => {
     child.stdout.on("data", (d) => {
       out += d;
       const line = out.split("\n").find((l) => l.startsWith("agentd ready"));
       if (line) resolve(line);
     });
-    child.on("exit", (code) => reject(new Error(`agentd exited ${code}: ${err}`)));
+    child.on("exit", (code) => reject(new Error(`agentd exited ${code}: ${stderr.text}`)));
   });
 }
 
@@ -73,6 +72,27 @@ test("with TELEGRAM_WEBHOOK_SECRET the webhook is served at /channels/telegram a
   assert.equal(tg.callsOf("sendMessage").length, 0, "a refused call is never processed");
   assert.equal((await post("s3cret-token")).status, 200);
   assert.equal(tg.callsOf("sendMessage").length, 1);
+});
+
+test("with TELEGRAM_WEBHOOK_SECRET and AGENTD_PUBLIC_URL, agentd points the bot's webhook at itself and says so", async (t) => {
+  const tg = await startTelegramServer();
+  t.after(() => tg.close());
+  const stderr = { text: "" };
+  const env = { AGENTD_PORT: String(await freePort()), TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_WEBHOOK_SECRET: "s3cret-token" };
+  const line = await start(t, cleanEnv({ ...env, AGENTD_PUBLIC_URL: "https://agentd.example.test/" }), stderr);
+  assert.match(line, /channels: telegram \(webhook https:\/\/agentd\.example\.test\/channels\/telegram\)/);
+  const set = await until(() => tg.callsOf("setWebhook")[0], "setWebhook");
+  assert.equal(set.params.url, "https://agentd.example.test/channels/telegram");
+  assert.equal(set.params.secret_token, "s3cret-token");
+  assert.deepEqual(set.params.allowed_updates, ["message", "callback_query"]);
+  await until(() => stderr.text.includes("agentd: telegram: webhook set: Telegram calls https://agentd.example.test/channels/telegram"), "the log line");
+  assert.ok(!stderr.text.includes(tg.token), "the token is never logged");
+
+  // Without a public URL it cannot: it says what to do instead.
+  const alone = { text: "" };
+  await start(t, cleanEnv({ ...env, AGENTD_PORT: String(await freePort()) }), alone);
+  await until(() => alone.text.includes("TELEGRAM_WEBHOOK_SECRET is set but AGENTD_PUBLIC_URL is not"), "the hint");
+  assert.equal(tg.callsOf("setWebhook").length, 1);
 });
 
 test("agentd doctor checks the Telegram bot token with getMe", async (t) => {

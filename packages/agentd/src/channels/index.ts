@@ -23,7 +23,8 @@ export interface ConfiguredChannels {
 
 /**
  * Telegram: TELEGRAM_BOT_TOKEN. With TELEGRAM_WEBHOOK_SECRET the webhook is served at
- * /channels/telegram (point setWebhook there with that secret_token); without it the process polls.
+ * /channels/telegram, and with AGENTD_PUBLIC_URL too, agentd points the bot's webhook there itself
+ * (setWebhook with that secret_token); without the secret the process polls.
  * Tenants' own bots are served whatever the environment (see addTenantBots).
  */
 export function channelsFromEnv(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; worker: boolean }): ConfiguredChannels {
@@ -37,16 +38,26 @@ export function channelsFromEnv(app: Agentd, env: NodeJS.ProcessEnv, role: { api
   const token = env.TELEGRAM_BOT_TOKEN;
   if (!token) return out;
   const secret = env.TELEGRAM_WEBHOOK_SECRET;
+  const log = (line: string) => process.stderr.write(`agentd: telegram: ${line}\n`);
   const tg = telegramChannel(app, {
     token, secretToken: secret ?? "", ...(env.TELEGRAM_API_ROOT ? { apiRoot: env.TELEGRAM_API_ROOT } : {}),
-    onError: (e) => process.stderr.write(`agentd: telegram: ${describeBotError(e, token)}\n`),
+    onError: (e) => log(describeBotError(e, token)), log,
   });
   // Deliveries happen where turns run: every process with a worker sends through the adapter.
   if (role.worker) app.channels.register(tg.adapter);
-  out.names.push(secret ? "telegram (webhook at /channels/telegram)" : "telegram (long polling)");
+  const hookUrl = secret && env.AGENTD_PUBLIC_URL ? `${env.AGENTD_PUBLIC_URL.replace(/\/+$/, "")}/channels/telegram` : null;
+  out.names.push(secret ? `telegram (webhook ${hookUrl ?? "at /channels/telegram"})` : "telegram (long polling)");
   if (secret && role.api) out.mounts.push({ path: "/channels/telegram", app: tg.webhook });
-  // Polled by the one worker holding the poller lock, like tenants' bots: a second poller would get 409s.
-  out.run = (signal) => tenantBots.run(signal, !secret && role.worker ? [{ id: "deployment", poll: (s) => tg.poll(s) }] : []);
+  out.run = (signal) => {
+    // Polled by the one worker holding the poller lock, like tenants' bots: a second poller would get 409s.
+    tenantBots.run(signal, !secret && role.worker ? [{ id: "deployment", poll: (s) => tg.poll(s) }] : []);
+    // Webhook mode: the processes serving the webhook tell Telegram where it is, as tenants' bots do when added.
+    if (secret && role.api) {
+      if (!hookUrl)
+        log("TELEGRAM_WEBHOOK_SECRET is set but AGENTD_PUBLIC_URL is not, so Telegram is not told where to call: set AGENTD_PUBLIC_URL (the public https URL of this agentd), or call setWebhook yourself with <public URL>/channels/telegram and secret_token TELEGRAM_WEBHOOK_SECRET");
+      else void tg.registerWebhook(hookUrl, signal).then((set) => set && log(`webhook set: Telegram calls ${hookUrl} with TELEGRAM_WEBHOOK_SECRET`));
+    }
+  };
   out.close = () => {
     tenantBots.close();
     tg.close();

@@ -72,10 +72,10 @@ const MAX_TEXT = 4096;
 const BOT = { id: 7000001, is_bot: true, first_name: "Agentd Test", username: "agentd_test_bot", can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false };
 
 /**
- * `perChatPerSecond`: Telegram's flood control, roughly: more sends, edits or drafts than this to one
+ * `port`: a fixed port (to come up where a client already tries to connect). `perChatPerSecond`: Telegram's flood control, roughly: more sends, edits or drafts than this to one
  * chat within a second get 429 with `retry_after` 1.
  */
-export async function startTelegramServer(opts: { token?: string; perChatPerSecond?: number } = {}): Promise<TelegramServer> {
+export async function startTelegramServer(opts: { token?: string; perChatPerSecond?: number; port?: number } = {}): Promise<TelegramServer> {
   const token = opts.token ?? "123456:TEST-token";
   const scripted = new Map<string, number[]>();
   const failing = new Map<string, number[]>();
@@ -296,7 +296,7 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
   });
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
-    httpServer.listen(0, "127.0.0.1", resolve);
+    httpServer.listen(opts.port ?? 0, "127.0.0.1", resolve);
   });
   server.apiRoot = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
   return server;

@@ -223,7 +223,7 @@ export class TelegramBots {
     if (!token || !secret) return null; // being removed
     const channel = telegramChannel(app, {
       ...this.#opts.channel, token, secretToken: secret, channel: botChannel(id), ...(this.#opts.apiRoot ? { apiRoot: this.#opts.apiRoot } : {}),
-      onError: (e) => this.#log(`telegram bot ${id}: ${describeBotError(e, token)}`),
+      onError: (e) => this.#log(`telegram bot ${id}: ${describeBotError(e, token)}`), log: (line) => this.#log(`telegram bot ${id}: ${line}`),
     });
     guardPairing(app, channel, bot.tenantId);
     return { bot, channel };

@@ -2,9 +2,11 @@ import { Api, Bot, type Context } from "grammy";
 import type { Hono } from "hono";
 import type { Agentd } from "../../app.ts";
 import type { ChannelAdapter } from "../../agent/delivery.ts";
+import { botConnection } from "./connection.ts";
 import { handleInbound } from "./inbound.ts";
 import { telegramAdapter } from "./outbound.ts";
 import { pollUpdates } from "./poll.ts";
+import { registerWebhook } from "./register.ts";
 import { honourRetryAfter } from "./retry.ts";
 import { typingIndicator } from "./typing.ts";
 import { webhookApp } from "./webhook.ts";
@@ -29,6 +31,8 @@ export interface TelegramOptions {
   liveIntervalMs?: number;
   groupLiveIntervalMs?: number;
   onError?: (error: unknown) => void;
+  /** Lines about the bot's link to the Bot API (down with its cause and the next try, up again). */
+  log?: (line: string) => void;
 }
 
 export interface TelegramChannel {
@@ -38,6 +42,8 @@ export interface TelegramChannel {
   /** Long polling until `signal` aborts (for machines without a public URL). */
   poll(signal: AbortSignal): Promise<void>;
   bot: Bot;
+  /** Points Telegram's webhook at `url` (with the secret token), trying until it is set or `signal` aborts. */
+  registerWebhook(url: string, signal: AbortSignal): Promise<boolean>;
   /** Stops typing indicators still running. */
   close(): void;
 }
@@ -54,8 +60,15 @@ export function telegramChannel(app: Agentd, opts: TelegramOptions): TelegramCha
   const typing = typingIndicator(bot, opts.maxTypingMs ?? 120_000, onError);
   handleInbound(bot, { app, channel, typing, onError, apiRoot: opts.apiRoot });
 
+  const connection = botConnection(opts.token, opts.log ?? ((line) => onError(new Error(line))));
+  // In /health and /metrics while the channel lives: down from a failed Bot API call until one goes through.
+  const unwatch = app.health.add(channel, () => connection.state() ?? { ok: true, detail: "the Bot API has not been called yet" });
+  // getMe once, without grammY's init (which retries network errors forever, silently): a failure is
+  // thrown to the caller, who logs it and tries again with a visible backoff.
   let ready: Promise<void> | null = null;
-  const init = () => (ready ??= bot.init().catch((e: unknown) => {
+  const init = () => (ready ??= (async () => {
+    if (!bot.isInited()) bot.botInfo = await bot.api.getMe();
+  })().catch((e: unknown) => {
     ready = null;
     throw e;
   }));
@@ -65,9 +78,13 @@ export function telegramChannel(app: Agentd, opts: TelegramOptions): TelegramCha
       channel, typing, onError, live: { intervalMs: opts.liveIntervalMs ?? 1000, groupIntervalMs: opts.groupLiveIntervalMs ?? 3000 },
     }),
     webhook: webhookApp(bot, opts.secretToken, init, onError),
-    poll: (signal) => pollUpdates(bot, signal, init, onError),
+    poll: (signal) => pollUpdates(bot, signal, init, onError, connection),
+    registerWebhook: (url, signal) => registerWebhook(bot, { url, secretToken: opts.secretToken }, connection, signal),
     bot,
-    close: typing.close,
+    close: () => {
+      typing.close();
+      unwatch();
+    },
   };
 }
 
