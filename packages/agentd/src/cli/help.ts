@@ -68,7 +68,8 @@ ${STORE_ENV}
   AGENTD_ALLOW_PRIVATE_NET=1   let the web tools reach private and loopback addresses
   AGENTD_ALLOW_HOSTS    hosts the web tools may reach even when private (comma-separated)
   TELEGRAM_BOT_TOKEN    connect a Telegram bot (long polling, or with TELEGRAM_WEBHOOK_SECRET a
-                        webhook at /channels/telegram that refuses calls without that secret)
+                        webhook at /channels/telegram that refuses calls without that secret,
+                        registered with Telegram at start when AGENTD_PUBLIC_URL is set)
   TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN   connect SMS / WhatsApp through Twilio, sending from
                         TWILIO_SMS_FROM and/or TWILIO_WHATSAPP_FROM; Twilio's webhook goes to
                         $AGENTD_PUBLIC_URL/channels/twilio (signatures are checked against it)
