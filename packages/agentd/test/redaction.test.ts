@@ -64,6 +64,35 @@ describe("redaction at scale", () => {
     assert.equal(redactSecrets("xabcdefy", ["abcd", "cdef"]), "x[secret]y", "the tail of the second does not survive");
   });
 
+  test("a stream redacts across the places text was cut: thousands of random splits give what redacting it whole gives", () => {
+    let seed = 5;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const word = (len: number) => Array.from({ length: len }, () => "xyz-"[rand(4)]).join("");
+    const one = (s: string) => s.replace(/(\[secret\])+/g, "[secret]");
+    for (let i = 0; i < 3_000; i++) {
+      const values = [word(4 + rand(10)), word(20 + rand(60))];
+      const r = createRedactor(values);
+      const text = Array.from({ length: 8 }, () => (rand(2) ? values[rand(2)] : word(rand(12)))).join(" ");
+      const stream = r.stream();
+      let shown = "";
+      let pieces = 0;
+      let pushed = 0;
+      for (let at = 0; at < text.length; pushed++) {
+        const n = 1 + rand(7);
+        const out = stream.push(text.slice(at, at + n));
+        shown += out.text;
+        pieces += out.pieces;
+        at += n;
+      }
+      const last = stream.flush();
+      shown += last.text;
+      pieces += last.pieces;
+      assert.equal(one(shown), one(r.text(text)), `${JSON.stringify(values)} in ${JSON.stringify(text)}`);
+      assert.equal(pieces, pushed, "every piece is let through once");
+      for (const v of values) assert.ok(!shown.includes(v));
+    }
+  });
+
   test("an error inside redaction is a RedactionError that carries nothing of the text", () => {
     const secret = "sk-cyclic-0123456789";
     const cyclic: Record<string, unknown> = { note: secret };
@@ -112,6 +141,24 @@ for (const b of BACKENDS) {
       assert.equal(many.status, 400);
       assert.match(many.body.error.message, /holds 100 secrets, the most it may/);
       assert.equal((await s.call("PUT", "/v1/secrets/n5", { body: { value: "replaced" } })).status, 204, "replacing one is not adding one");
+    });
+
+    test("the live stream redacts a secret split across chunks, and resumes after exactly what it showed", async (t) => {
+      const s = await served(t, b);
+      const secret = "QZXJ-7731-KWPV-0098";
+      assert.equal((await s.call("PUT", "/v1/secrets/pasted", { body: { value: secret } })).status, 204);
+      s.model.script({ text: `Your key is ${secret}, keep it safe and never share ${secret} with anyone.` });
+      const events = await s.stream("POST", "/v1/messages", { body: { text: "what is my key?" } });
+      const texts = events.filter((e) => e.event === "text");
+      const shown = texts.map((e) => e.data.d).join("");
+      assert.equal(shown, "Your key is [secret], keep it safe and never share [secret] with anyone.");
+      for (const e of texts) for (let i = 0; i + 4 <= secret.length; i++) assert.ok(!e.data.d.includes(secret.slice(i, i + 4)), `a frame shows part of the secret: ${e.data.d}`);
+      // Resuming after a text frame gives the rest, no more and no less.
+      const runId = events[0]!.data.runId as string;
+      const cut = texts[Math.floor(texts.length / 2)]!;
+      const rest = await s.stream("GET", `/v1/runs/${runId}/stream`, { headers: { "last-event-id": String(cut.id) } });
+      const before = texts.slice(0, texts.indexOf(cut) + 1).map((e) => e.data.d).join("");
+      assert.equal(before + rest.filter((e) => e.event === "text").map((e) => e.data.d).join(""), shown);
     });
 
     test("a tool's output is redacted before it is cut: a secret straddling the cut leaves nothing", async (t) => {

@@ -1,7 +1,7 @@
 import { KernelError } from "@agentd/kernel";
 import type { Agentd } from "../app.ts";
 import { noWorkerFor } from "../health/report.ts";
-import type { Redactor } from "../vault/redact.ts";
+import type { Redactor, Released } from "../vault/redact.ts";
 
 const KEEPALIVE_MS = 15_000;
 const EVENT_NAME = /^[a-z_]{1,32}$/;
@@ -38,7 +38,7 @@ export function runEvents(app: Agentd, o: RunEventsOptions): Response {
   const body = new ReadableStream<Uint8Array>({
     async start(ctrl) {
       const send = (s: string) => {
-        if (!stop.signal.aborted) ctrl.enqueue(enc.encode(s));
+        if (s && !stop.signal.aborted) ctrl.enqueue(enc.encode(s));
       };
       keepalive = setInterval(() => send(": keep-alive\n\n"), KEEPALIVE_MS);
       try {
@@ -46,7 +46,13 @@ export function runEvents(app: Agentd, o: RunEventsOptions): Response {
         const stalled = await noOneToRun(app, o.runId);
         if (stalled) send(frame("waiting", { code: "no_worker", message: stalled }));
         let done = false;
-        for await (const chunk of app.kernel.subscribe<{ t?: unknown }>(o.runId, { from: o.from, signal: stop.signal })) {
+        const text = textFrames(o.redact);
+        for await (const chunk of app.kernel.subscribe<{ t?: unknown; d?: unknown }>(o.runId, { from: o.from, signal: stop.signal })) {
+          if (chunk.data?.t === "text" && typeof chunk.data.d === "string") {
+            send(text.push(chunk.data.d, chunk.offset));
+            continue;
+          }
+          send(text.flush());
           const data = o.redact.deep(chunk.data);
           const t = data && typeof data === "object" && typeof data.t === "string" && EVENT_NAME.test(data.t) ? data.t : "chunk";
           send(frame(t, data, chunk.offset));
@@ -55,6 +61,7 @@ export function runEvents(app: Agentd, o: RunEventsOptions): Response {
             break;
           }
         }
+        send(text.flush());
         if (!done && !stop.signal.aborted) send(await ending(app, o.runId, o.redact));
       } catch (e) {
         const known = KernelError.is(e);
@@ -85,6 +92,29 @@ async function noOneToRun(app: Agentd, runId: string): Promise<string | null> {
   const run = await app.kernel.getRun(runId);
   if (!run || run.status === "completed" || run.status === "failed" || run.status === "cancelled") return null;
   return noWorkerFor(app, run.workflow);
+}
+
+/**
+ * The model's text as `text` frames, redacted across the places it was cut into tokens: a secret
+ * split over two chunks is held back until it is whole. A frame carries the text of whole chunks
+ * and the offset of the last, so Last-Event-ID resumes after exactly what was shown.
+ */
+function textFrames(redact: Redactor) {
+  const stream = redact.stream();
+  const offsets: number[] = [];
+  const out = (r: Released) => {
+    if (r.pieces === 0) return "";
+    const id = offsets[r.pieces - 1];
+    offsets.splice(0, r.pieces);
+    return r.text ? frame("text", { t: "text", d: r.text }, id) : "";
+  };
+  return {
+    push: (d: string, offset: number) => {
+      offsets.push(offset);
+      return out(stream.push(d));
+    },
+    flush: () => out(stream.flush()),
+  };
 }
 
 /** The last frame of a stream that ended without `done`: how its run ended. */

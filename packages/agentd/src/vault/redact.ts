@@ -20,14 +20,21 @@ export class RedactionError extends Error {
   }
 }
 
+/** What a RedactingStream lets through: redacted text made of whole pieces, and how many. */
+export interface Released {
+  text: string;
+  pieces: number;
+}
+
 /** Text that arrives in pieces (a model's tokens), redacted across the places it was cut. */
 export interface RedactingStream {
-  /** The part of everything pushed so far that can be shown now, redacted; a tail that could begin a secret is held. */
-  push(piece: string): string;
-  /** What is held, redacted: the text ended. */
-  flush(): string;
-  /** Characters held back now. */
-  readonly held: number;
+  /**
+   * Adds a piece; returns what can be shown now, redacted. It ends where a piece ended (a reader
+   * resuming after the last piece shown misses nothing), and holds back a tail that could begin a secret.
+   */
+  push(piece: string): Released;
+  /** Everything held, redacted: the text ended. */
+  flush(): Released;
 }
 
 export interface Redactor {
@@ -89,34 +96,36 @@ function render(s: string, covered: Uint8Array, end: number): string {
 /**
  * Holds back the last (longest form − 1) characters: a secret that starts before them ends inside
  * what is already here, so it is seen whole; one that starts among them waits for the next piece.
+ * What is let through ends at the end of a piece and never inside a match.
  */
 function streamOf(matcher: SecretMatcher): RedactingStream {
   const hold = Math.max(0, matcher.longest - 1);
   let pending = "";
+  let ends: number[] = []; // where each held piece ends in `pending`
+  const release = (limit: number): Released =>
+    guarded(() => {
+      if (ends.length === 0 || (ends[0] as number) > limit) return { text: "", pieces: 0 };
+      const covered = matcher.empty ? null : matcher.cover(pending);
+      let pieces = 0;
+      for (let i = 0; i < ends.length && (ends[i] as number) <= limit; i++) {
+        const at = ends[i] as number;
+        if (!covered || at === pending.length || !(covered[at - 1] && covered[at])) pieces = i + 1;
+      }
+      if (pieces === 0) return { text: "", pieces: 0 };
+      const cut = ends[pieces - 1] as number;
+      const text = covered ? render(pending, covered, cut) : pending.slice(0, cut);
+      pending = pending.slice(cut);
+      ends = ends.slice(pieces).map((e) => e - cut);
+      return { text, pieces };
+    });
   return {
     push(piece) {
-      return guarded(() => {
-        pending += piece;
-        if (matcher.empty) return take(pending.length);
-        if (pending.length <= hold) return "";
-        const covered = matcher.cover(pending);
-        let cut = pending.length - hold;
-        while (cut < pending.length && covered[cut] && covered[cut - 1]) cut++; // never cut through a match
-        return take(cut, covered);
-      });
+      pending += piece;
+      ends.push(pending.length);
+      return pending.length <= hold ? { text: "", pieces: 0 } : release(pending.length - hold);
     },
-    flush() {
-      return guarded(() => take(pending.length, matcher.empty ? undefined : matcher.cover(pending)));
-    },
-    get held() {
-      return pending.length;
-    },
+    flush: () => release(pending.length),
   };
-  function take(n: number, covered?: Uint8Array): string {
-    const out = covered ? render(pending, covered, n) : pending.slice(0, n);
-    pending = pending.slice(n);
-    return out;
-  }
 }
 
 function secretForms(v: string): string[] {
