@@ -45,6 +45,7 @@ async function apply(t: Db, latest: number, exec: (sql: string) => Promise<void>
   for (const m of MIGRATIONS) {
     if (m.version <= from) continue;
     await exec(m.sql(t.dialect));
+    if (m.after) await m.after(t);
     await t.run("INSERT INTO os_schema (version, applied_at) VALUES (?, ?)", [m.version, Date.now()]);
   }
   return { from, to: latest };

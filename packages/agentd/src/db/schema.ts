@@ -1,4 +1,5 @@
-import type { Dialect } from "./types.ts";
+import { ftsText } from "../memory/query.ts";
+import type { Db, Dialect } from "./types.ts";
 
 /**
  * The OS tables. Every row carries `tenant_id`; tenant-scoped code reaches them only through a
@@ -8,6 +9,8 @@ import type { Dialect } from "./types.ts";
 export interface Migration {
   version: number;
   sql: (d: Dialect) => string;
+  /** Rows the SQL alone cannot write, written in the same transaction after it. */
+  after?: (db: Db) => Promise<void>;
 }
 
 const serial = (d: Dialect) => (d === "sqlite" ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY");
@@ -98,5 +101,28 @@ CREATE UNIQUE INDEX os_channel_bots_token ON os_channel_bots(kind, token_hash);
 CREATE TABLE os_inbound (channel TEXT NOT NULL, external_id TEXT NOT NULL, tenant_id TEXT, created_at ${big(d)} NOT NULL, PRIMARY KEY (channel, external_id));
 CREATE INDEX os_inbound_created ON os_inbound(created_at);
 `,
+  },
+  {
+    // SQLite's full-text index scoped per tenant: words are indexed with their tenant's tag in front
+    // (memory/query.ts), so a query reads its tenant's part of the index only and ranking counts
+    // words per tenant. The index is rebuilt from the entries. Postgres ranks each row on its own.
+    version: 5,
+    sql: (d) =>
+      d === "sqlite"
+        ? `DROP TRIGGER os_memories_ai; DROP TRIGGER os_memories_ad; DROP TRIGGER os_memories_au; DROP TABLE os_memories_fts;
+CREATE VIRTUAL TABLE os_memories_fts USING fts5(terms, content='', contentless_delete=1, tokenize='unicode61');
+CREATE TRIGGER os_memories_ad AFTER DELETE ON os_memories BEGIN DELETE FROM os_memories_fts WHERE rowid = old.rid; END;`
+        : "SELECT 1",
+    after: async (db) => {
+      if (db.dialect !== "sqlite") return;
+      for (let after = -1; ; ) {
+        const rows = await db.all<{ rid: number; tenant_id: string; content: string }>(
+          "SELECT rid, tenant_id, content FROM os_memories WHERE rid > ? ORDER BY rid LIMIT 1000", [after],
+        );
+        for (const r of rows) await db.run("INSERT INTO os_memories_fts (rowid, terms) VALUES (?, ?)", [r.rid, ftsText(r.tenant_id, r.content)]);
+        if (rows.length < 1000) break;
+        after = Number(rows.at(-1)?.rid);
+      }
+    },
   },
 ];

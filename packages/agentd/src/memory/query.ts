@@ -11,9 +11,26 @@ export function queryTerms(query: string): string[] {
   return [...new Set(words)].slice(0, MAX_TERMS);
 }
 
-/** An FTS5 MATCH expression: `"a"* OR "b"`; words of three letters or more also match as prefixes (meeting ← meet). */
-export function fts5Query(terms: readonly string[]): string {
-  return terms.map((t) => `"${t}"${prefix(t) ? "*" : ""}`).join(" OR ");
+/**
+ * SQLite's full-text index is one table for all tenants, so each word is indexed with its tenant's
+ * tag in front (`<hex of the tenant id>meeting`): a query, prefix queries included, reads only its
+ * tenant's part of the index, and a word's document frequency (what ranking weighs) is counted per
+ * tenant. The tag is hex, so the tokenizer keeps tag and word one token.
+ */
+export function ftsTag(tenantId: string): string {
+  return Buffer.from(tenantId, "utf8").toString("hex");
+}
+
+/** What the index holds for one entry: its words, each tagged with the tenant's tag. */
+export function ftsText(tenantId: string, content: string): string {
+  const tag = ftsTag(tenantId);
+  return (content.toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? []).map((w) => tag + w).join(" ");
+}
+
+/** An FTS5 MATCH expression in a tenant's part of the index: `"<tag>a"* OR "<tag>b"`; words of three letters or more also match as prefixes (meeting ← meet). */
+export function fts5Query(tenantId: string, terms: readonly string[]): string {
+  const tag = ftsTag(tenantId);
+  return terms.map((t) => `"${tag}${t}"${prefix(t) ? "*" : ""}`).join(" OR ");
 }
 
 /** A Postgres to_tsquery text: `'a':* | 'b'`. */

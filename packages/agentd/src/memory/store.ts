@@ -1,7 +1,7 @@
 import { newId } from "../ids.ts";
 import { badRequest } from "../tenancy/errors.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
-import { cosine, fts5Query, queryTerms, tsQuery } from "./query.ts";
+import { cosine, fts5Query, ftsText, queryTerms, tsQuery } from "./query.ts";
 
 /** One long-term memory of a tenant. Times are epoch milliseconds. */
 export interface MemoryEntry {
@@ -65,10 +65,16 @@ export class MemoryStore {
     if (m.dueAt != null && !Number.isFinite(m.dueAt)) throw badRequest("dueAt must be a time in epoch milliseconds");
     if (m.embedding && !m.embedding.every(Number.isFinite)) throw badRequest("an embedding must be finite numbers");
     const e: MemoryEntry = { id: newId("mem"), content, source: m.source ?? "agent", dueAt: m.dueAt ?? null, doneAt: null, createdAt: this.#now() };
-    const ins = await scope.run(
-      "INSERT INTO os_memories (id, tenant_id, content, source, due_at, embedding, created_at, idem_key) VALUES (?, $tenant, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-      [e.id, e.content, e.source, e.dueAt, m.embedding?.length ? JSON.stringify(m.embedding) : null, e.createdAt, m.key ?? null],
-    );
+    const ins = await scope.tx(async (tx) => {
+      const r = await tx.run(
+        "INSERT INTO os_memories (id, tenant_id, content, source, due_at, embedding, created_at, idem_key) VALUES (?, $tenant, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [e.id, e.content, e.source, e.dueAt, m.embedding?.length ? JSON.stringify(m.embedding) : null, e.createdAt, m.key ?? null],
+      );
+      // SQLite's index holds tagged words (query.ts); a trigger removes them with the row.
+      if (r.changes > 0 && tx.dialect === "sqlite")
+        await tx.run("INSERT INTO os_memories_fts (rowid, terms) SELECT rid, ? FROM os_memories WHERE tenant_id = $tenant AND id = ?", [ftsText(scope.tenantId, e.content), e.id]);
+      return r;
+    });
     if (ins.changes === 0 && m.key) {
       const first = await scope.get<{ id: string }>("SELECT id FROM os_memories WHERE tenant_id = $tenant AND idem_key = ?", [m.key]);
       if (first) return (await this.get(scope, first.id)) as MemoryEntry;
@@ -113,7 +119,7 @@ export class MemoryStore {
       return scope.all<Row>(
         `SELECT ${COLS}${emb}, -bm25(os_memories_fts) AS tr FROM os_memories_fts JOIN os_memories m ON m.rid = os_memories_fts.rowid
          WHERE os_memories_fts MATCH ? AND m.tenant_id = $tenant ORDER BY tr DESC, m.created_at DESC LIMIT ?`,
-        [fts5Query(terms), limit],
+        [fts5Query(scope.tenantId, terms), limit],
       );
     return scope.all<Row>(
       `SELECT ${COLS}${emb}, ts_rank(m.tsv, q) AS tr FROM os_memories m, to_tsquery('simple', ?) q
