@@ -9,6 +9,7 @@ import type { AgentDeps } from "./agent/deps.ts";
 import { type Models, resolveModels } from "./agent/model.ts";
 import { turnWorkflow } from "./agent/turn.ts";
 import { type Config, loadConfig } from "./config.ts";
+import { ensureAdminToken, makeDataDir } from "./config/startup.ts";
 import { ownerOnlySqlite } from "./db/files.ts";
 import { type Db, openDb } from "./db/index.ts";
 import { Jobs } from "./jobs/jobs.ts";
@@ -72,7 +73,7 @@ export class Agentd {
     this.models = parts.models;
     this.executesRuns = parts.worker !== false;
     const now = parts.clock ? () => parts.clock!.now() : Date.now;
-    this.tenants = new Tenants(this.db, now);
+    this.tenants = new Tenants(this.db, now, { toolNames: () => this.tools.names(), timezone: this.config.timezone });
     this.blobs = new LocalBlobStore({ dir: join(this.config.dataDir, "blobs"), scope: (t) => this.tenants.scope(t), maxBytes: this.config.maxMediaBytes, now });
     this.memory = new MemoryStore({ now });
     this.channels = new Channels();
@@ -124,6 +125,10 @@ export class Agentd {
 export async function createAgentd(opts: AgentdOptions = {}): Promise<Agentd> {
   const env = opts.env ?? process.env;
   const config = loadConfig(env, opts.config);
+  // Starting is what touches the data folder (reading the configuration does not): it is made
+  // owner-only unless nothing needs it (Postgres, with the master key and admin token given).
+  if (!config.databaseUrl || env.AGENTD_MASTER_KEY === undefined || !config.adminToken) makeDataDir(config.dataDir);
+  config.adminToken = ensureAdminToken(config.dataDir, config.adminToken);
   const models = resolveModels(opts.model ? { ...config.model, model: opts.model } : config.model);
   const keys = loadMasterKeys(config.dataDir, env);
   const store = config.databaseUrl

@@ -1,11 +1,11 @@
-import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { RetryPolicy } from "@agentd/kernel";
 import type { ModelConfig } from "./agent/model.ts";
+import { Env, variables } from "./config/variables.ts";
 import type { NetPolicy } from "./tools/types.ts";
 
-/** Everything agentd reads from its environment, resolved once. */
+/** Everything agentd reads from its environment, resolved and checked once. */
 export interface Config {
   dataDir: string;
   /** Postgres for kernel and OS data (many processes); unset: SQLite files in dataDir. */
@@ -14,10 +14,15 @@ export interface Config {
   pgSchema?: string;
   host: string;
   port: number;
-  /** The operator's token for the admin API (AGENTD_ADMIN_TOKEN, else data/admin.token, made on first start). */
+  /**
+   * The operator's token for the admin API: AGENTD_ADMIN_TOKEN, else data/admin.token; "" until
+   * that file is made (createAgentd makes it on first start: reading the configuration writes nothing).
+   */
   adminToken: string;
   model: ModelConfig;
   net: NetPolicy;
+  /** The time zone of new tenants that name none (AGENTD_TIMEZONE; UTC). */
+  timezone: string;
   historyWindow: number;
   compactAfter: number;
   /** How long a tool call waits for a person before it counts as denied. */
@@ -43,6 +48,58 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The environment's variables checked against their schema (config/variables.ts): the parsed values,
+ * or a ConfigError with one sentence per wrong variable, naming it. Empty values count as unset.
+ */
+export function readEnv(env: NodeJS.ProcessEnv): Env {
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = Env.safeParse(set);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => {
+    const name = String(i.path[0]);
+    const schema = Env.shape[name as keyof typeof Env.shape];
+    const shown = schema && variables.get(schema)?.secret ? "" : ` ${JSON.stringify(String(set[name]).slice(0, 80))}`;
+    return `${name} is${shown || " set but"} not valid: ${i.message}`;
+  });
+  throw new ConfigError(problems.join("; "));
+}
+
+/** The configuration from `env` (checked: a wrong value is a ConfigError naming it), with `over` taking precedence. No side effects. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<Config> = {}): Config {
+  const e = readEnv(env);
+  const dataDir = resolve(over.dataDir ?? e.AGENTD_DATA ?? "data");
+  const adminToken =
+    over.adminToken ?? (e.AGENTD_ADMIN_TOKEN !== undefined ? checkedAdminToken(e.AGENTD_ADMIN_TOKEN, "AGENTD_ADMIN_TOKEN") : (readAdminTokenFile(dataDir) ?? ""));
+  return {
+    dataDir,
+    databaseUrl: over.databaseUrl ?? e.DATABASE_URL,
+    pgSchema: over.pgSchema ?? e.AGENTD_PG_SCHEMA,
+    host: over.host ?? e.AGENTD_HOST ?? "127.0.0.1",
+    port: over.port ?? e.AGENTD_PORT ?? e.PORT ?? DEFAULT_PORT,
+    adminToken,
+    model: over.model ?? {
+      id: e.AGENTD_MODEL ?? "gpt-4o-mini",
+      apiKey: e.AGENTD_MODEL_API_KEY ?? e.OPENAI_API_KEY,
+      baseURL: e.AGENTD_MODEL_BASE_URL ?? e.OPENAI_BASE_URL,
+      embeddingId: e.AGENTD_EMBEDDING_MODEL,
+      summaryId: e.AGENTD_SUMMARY_MODEL,
+    },
+    net: over.net ?? {
+      allowPrivate: e.AGENTD_ALLOW_PRIVATE_NET ?? false,
+      allowHosts: (e.AGENTD_ALLOW_HOSTS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    },
+    timezone: over.timezone ?? e.AGENTD_TIMEZONE ?? "UTC",
+    historyWindow: over.historyWindow ?? e.AGENTD_HISTORY_WINDOW ?? 20,
+    compactAfter: over.compactAfter ?? e.AGENTD_COMPACT_AFTER ?? 10,
+    approvalTimeout: over.approvalTimeout ?? e.AGENTD_APPROVAL_TIMEOUT ?? "24h",
+    maxBodyBytes: over.maxBodyBytes ?? e.AGENTD_MAX_BODY_BYTES ?? 1024 * 1024,
+    leaseMs: over.leaseMs ?? e.AGENTD_LEASE_MS ?? 10_000,
+    modelRetry: over.modelRetry ?? { maxAttempts: 6, initialInterval: "1s", backoffFactor: 2, maxInterval: "1m" },
+    maxMediaBytes: over.maxMediaBytes ?? e.AGENTD_MAX_MEDIA_BYTES ?? 20 * 1024 * 1024,
+  };
+}
+
 const COMMON_TOKENS = new Set(["password", "changeme", "change-me", "admin", "secret", "token", "letmein", "agentd", "test"]);
 
 /**
@@ -57,7 +114,7 @@ export function weakAdminToken(token: string): string | null {
   return null;
 }
 
-function checkedAdminToken(token: string, where: string): string {
+export function checkedAdminToken(token: string, where: string): string {
   const weak = weakAdminToken(token);
   if (weak)
     throw new ConfigError(
@@ -67,46 +124,11 @@ function checkedAdminToken(token: string, where: string): string {
   return token;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<Config> = {}): Config {
-  const dataDir = resolve(over.dataDir ?? env.AGENTD_DATA ?? "data");
-  const num = (v: string | undefined, d: number) => (v && Number.isFinite(Number(v)) ? Number(v) : d);
-  return {
-    dataDir,
-    databaseUrl: over.databaseUrl ?? (env.DATABASE_URL || undefined),
-    pgSchema: over.pgSchema ?? (env.AGENTD_PG_SCHEMA || undefined),
-    host: over.host ?? env.AGENTD_HOST ?? "127.0.0.1",
-    port: over.port ?? num(env.AGENTD_PORT ?? env.PORT, DEFAULT_PORT),
-    adminToken: over.adminToken ?? (env.AGENTD_ADMIN_TOKEN !== undefined ? checkedAdminToken(env.AGENTD_ADMIN_TOKEN, "AGENTD_ADMIN_TOKEN") : adminTokenFile(dataDir)),
-    model: over.model ?? {
-      id: env.AGENTD_MODEL || "gpt-4o-mini",
-      apiKey: env.AGENTD_MODEL_API_KEY || env.OPENAI_API_KEY || undefined,
-      baseURL: env.AGENTD_MODEL_BASE_URL || env.OPENAI_BASE_URL || undefined,
-      embeddingId: env.AGENTD_EMBEDDING_MODEL || undefined,
-      summaryId: env.AGENTD_SUMMARY_MODEL || undefined,
-    },
-    net: over.net ?? {
-      allowPrivate: env.AGENTD_ALLOW_PRIVATE_NET === "1",
-      allowHosts: (env.AGENTD_ALLOW_HOSTS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
-    },
-    historyWindow: over.historyWindow ?? num(env.AGENTD_HISTORY_WINDOW, 20),
-    compactAfter: over.compactAfter ?? num(env.AGENTD_COMPACT_AFTER, 10),
-    approvalTimeout: over.approvalTimeout ?? env.AGENTD_APPROVAL_TIMEOUT ?? "24h",
-    maxBodyBytes: over.maxBodyBytes ?? num(env.AGENTD_MAX_BODY_BYTES, 1024 * 1024),
-    leaseMs: over.leaseMs ?? num(env.AGENTD_LEASE_MS, 10_000),
-    modelRetry: over.modelRetry ?? { maxAttempts: 6, initialInterval: "1s", backoffFactor: 2, maxInterval: "1m" },
-    maxMediaBytes: over.maxMediaBytes ?? num(env.AGENTD_MAX_MEDIA_BYTES, 20 * 1024 * 1024),
-  };
-}
+export const ADMIN_TOKEN_FILE = "admin.token";
 
-/** The admin token kept in the data folder, readable by its owner only; made on first start. */
-function adminTokenFile(dataDir: string): string {
-  const path = join(dataDir, "admin.token");
-  if (existsSync(path)) {
-    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
-    return checkedAdminToken(readFileSync(path, "utf8").trim(), `the admin token in ${path}`);
-  }
-  mkdirSync(dataDir, { recursive: true });
-  const token = `adm_${randomBytes(24).toString("base64url")}`;
-  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: "wx" });
-  return token;
+/** The admin token kept in the data folder, or null when it is not made yet. */
+function readAdminTokenFile(dataDir: string): string | null {
+  const path = join(dataDir, ADMIN_TOKEN_FILE);
+  if (!existsSync(path)) return null;
+  return checkedAdminToken(readFileSync(path, "utf8").trim(), `the admin token in ${path}`);
 }

@@ -3,7 +3,8 @@ import { dirname, join } from "node:path";
 import type { ModelConfig } from "../agent/model.ts";
 import { NO_MODEL_HINT } from "../agent/model.ts";
 import { scrubUrls, showUrl } from "../net/url-secrets.ts";
-import { type Config, loadConfig, weakAdminToken } from "../config.ts";
+import { type Config, ConfigError, loadConfig, weakAdminToken } from "../config.ts";
+import { envSummary } from "../config/docs.ts";
 import { MIGRATIONS } from "../db/schema.ts";
 import { ENV_KEY, KEY_FILE, loadMasterKeys, readKeyFile } from "../vault/keys.ts";
 import { type CommandInput, parseCommand } from "./args.ts";
@@ -25,13 +26,22 @@ const MODEL_TIMEOUT_MS = 10_000;
 /** `agentd doctor`: one line per check, ok or FAIL with the fix; exit 1 if any failed. Changes nothing. */
 export async function doctor(input: CommandInput): Promise<number> {
   const p = parseCommand(input);
-  // An admin token given here keeps loadConfig from creating the token file: the doctor only looks.
-  const config = loadConfig(input.env, { ...p.config, adminToken: "" });
   let failed = 0;
   const report = (c: Check) => {
     if (!c.ok) failed++;
     process.stdout.write(`${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(13)}${c.text}\n`);
   };
+  // Settings first: with a wrong one, agentd would not start, and the checks below would test the wrong thing.
+  let config: Config;
+  try {
+    config = loadConfig(input.env, p.config);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    for (const problem of e.message.split("; ")) report({ name: "settings", ok: false, text: problem });
+    process.stdout.write(`${failed} check(s) failed\n`);
+    return 1;
+  }
+  report(checkSettings(input.env));
   const store = await checkStore(config);
   report(store.check);
   report(checkMasterKey(config, input.env, store.state));
@@ -40,6 +50,17 @@ export async function doctor(input: CommandInput): Promise<number> {
   report(checkAdminToken(config.dataDir, input.env));
   process.stdout.write(failed ? `${failed} check(s) failed\n` : "all checks passed\n");
   return failed ? 1 : 0;
+}
+
+/** What the environment sets, by name (never a value); an AGENTD_ variable agentd does not read is a typo until shown otherwise. */
+function checkSettings(env: NodeJS.ProcessEnv): Check {
+  const { set, unknown } = envSummary(env);
+  if (unknown.length > 0)
+    return {
+      name: "settings", ok: false,
+      text: unknown.map((u) => `${u.name} is not a setting agentd reads${u.meant ? ` (did you mean ${u.meant}?)` : ""}`).join("; ") + "; see `agentd help settings`",
+    };
+  return { name: "settings", ok: true, text: set.length ? `valid: ${set.join(", ")}` : "none set: every default applies (see `agentd help settings`)" };
 }
 
 async function checkStore(c: Config): Promise<{ check: Check; state: StoreState | null }> {

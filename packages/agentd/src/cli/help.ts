@@ -1,12 +1,14 @@
 // The --help text of every command. Each says what the command does, its arguments and options, and
-// the settings it reads, so `agentd <command> --help` is enough to use it.
+// the settings it reads, so `agentd <command> --help` is enough to use it. The settings' lines are
+// drawn from their one schema (config/variables.ts).
+import { envHelp } from "../config/docs.ts";
 
 const DATA = `  --data <dir>          the data folder: SQLite files, master key, admin token
                         (default: ./data, or $AGENTD_DATA)
   -h, --help            show this help`;
 
-const STORE_ENV = `  DATABASE_URL          postgres://user:password@host:5432/database: use Postgres instead of
-                        the SQLite files in the data folder`;
+const STORE_ENV = envHelp(["store"]);
+const ALL_SERVER = envHelp(["store", "server", "model", "agent", "web tools", "vault", "telegram", "twilio", "whatsapp"]);
 
 export const HELP: Record<string, string> = {
   agentd: `agentd: a self-hostable, multi-tenant agentic operating system on a durable-execution kernel
@@ -33,14 +35,8 @@ ${DATA}
 Run \`agentd <command> --help\` for a command's arguments and settings.
 
 Environment:
-${STORE_ENV}
-  AGENTD_HOST, AGENTD_PORT   where the API listens (default 127.0.0.1:8787)
-  OPENAI_API_KEY        the model's API key (OpenAI)
-  AGENTD_MODEL_BASE_URL an OpenAI-compatible server instead (Ollama, vLLM, llama.cpp), with
-                        AGENTD_MODEL_API_KEY if it needs a key
-  AGENTD_MODEL          the model id (default gpt-4o-mini)
-  AGENTD_ADMIN_TOKEN    the operator's token (default: <data>/admin.token, made on first start)
-  AGENTD_MASTER_KEY     the vault's master key (default: <data>/master.key, made on first start)
+${envHelp(["store", "server", "model"])}
+  (every setting: \`agentd help settings\`)
 `,
 
   start: `Usage: agentd start [--data <dir>]
@@ -54,32 +50,7 @@ Options:
 ${DATA}
 
 Environment:
-${STORE_ENV}
-  AGENTD_HOST           the address the API listens on (default 127.0.0.1)
-  AGENTD_PORT           its port (default 8787)
-  OPENAI_API_KEY        the model's API key (OpenAI)
-  AGENTD_MODEL_BASE_URL an OpenAI-compatible server instead (Ollama, vLLM, llama.cpp)
-  AGENTD_MODEL_API_KEY  its key, if it needs one
-  AGENTD_MODEL          the model id (default gpt-4o-mini)
-  AGENTD_EMBEDDING_MODEL  an embedding model: turns on semantic memory search
-  AGENTD_ADMIN_TOKEN    the operator's token (default: <data>/admin.token, made on first start);
-                        16+ random characters: a short or common one is refused
-  AGENTD_MASTER_KEY     the vault's master key (default: <data>/master.key, made on first start)
-  AGENTD_ALLOW_PRIVATE_NET=1   let the web tools reach private and loopback addresses
-  AGENTD_ALLOW_HOSTS    hosts the web tools may reach even when private (comma-separated)
-  TELEGRAM_BOT_TOKEN    connect a Telegram bot (long polling, or with TELEGRAM_WEBHOOK_SECRET a
-                        webhook at /channels/telegram that refuses calls without that secret,
-                        registered with Telegram at start when AGENTD_PUBLIC_URL is set)
-  TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN   connect SMS / WhatsApp through Twilio, sending from
-                        TWILIO_SMS_FROM and/or TWILIO_WHATSAPP_FROM; Twilio's webhook goes to
-                        $AGENTD_PUBLIC_URL/channels/twilio (signatures are checked against it)
-  WHATSAPP_ACCESS_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_VERIFY_TOKEN
-                        connect WhatsApp directly through Meta's Cloud API: point the app's webhook
-                        at <public URL>/channels/whatsapp with that verify token; every POST's
-                        X-Hub-Signature-256 is checked with the app secret
-  AGENTD_PUBLIC_URL     also where tenants' own Telegram bots (\`agentd bots\`) get their webhooks:
-                        $AGENTD_PUBLIC_URL/channels/telegram/<botId>; without it they are polled
-  TELEGRAM_BOTS_RESCAN_MS   how often workers look for tenant bots added or removed (default 10000)
+${ALL_SERVER}
 `,
 
   serve: `Usage: agentd serve [--data <dir>]
@@ -92,9 +63,7 @@ Options:
 ${DATA}
 
 Environment:
-${STORE_ENV}
-  AGENTD_HOST, AGENTD_PORT   where the API listens (default 127.0.0.1:8787)
-  AGENTD_ADMIN_TOKEN    the operator's token (default: <data>/admin.token)
+${envHelp(["store", "server", "vault"])}
   (the model settings of \`agentd start --help\` matter to workers, not to this role)
 `,
 
@@ -108,11 +77,8 @@ Options:
 ${DATA}
 
 Environment:
-${STORE_ENV}
-  OPENAI_API_KEY, AGENTD_MODEL_BASE_URL, AGENTD_MODEL_API_KEY, AGENTD_MODEL   the model (see
-                        \`agentd start --help\`)
-  AGENTD_MASTER_KEY     the vault's master key (default: <data>/master.key); every process of a
-                        cluster needs the same key
+${envHelp(["store", "model", "agent", "web tools", "vault", "telegram", "twilio", "whatsapp"])}
+  (every process of a cluster needs the same AGENTD_MASTER_KEY)
 `,
 
   chat: `Usage: agentd chat [--tenant <id>] [--conversation <name>] [--url <url>] [--data <dir>]
@@ -134,15 +100,15 @@ Options:
 ${DATA}
 
 Environment:
-  AGENTD_URL            the agentd API, as --url
-  AGENTD_ADMIN_TOKEN    the admin token (default: read from <data>/admin.token)
-  AGENTD_API_KEY        a tenant's API key, used instead of the admin token
+${envHelp(["client", "AGENTD_ADMIN_TOKEN"])}
   (when agentd runs in this process, the settings of \`agentd start --help\` apply)
 `,
 
   doctor: `Usage: agentd doctor [--data <dir>]
 
 Checks that agentd can run here and prints one line per check, "ok" or "FAIL" with how to fix it:
+  settings      every variable set is valid (one line per wrong one, naming it), and no AGENTD_
+                variable is one agentd does not read (a typo: the likely one is named)
   store         the data folder is writable (SQLite), or DATABASE_URL is reachable (Postgres);
                 the schema is not newer than this agentd, and which migrations are pending
   master key    AGENTD_MASTER_KEY or <data>/master.key is a valid key, and the file has mode 0600
@@ -211,11 +177,7 @@ Opens the store directly: no running agentd needed; a running one picks the chan
 POST, GET /v1/channels/telegram and DELETE /v1/channels/telegram/<botId>.
 
 Environment:
-${STORE_ENV}
-  AGENTD_BOT_TOKEN      the token, when neither --token-stdin nor --token is given (not
-                        TELEGRAM_BOT_TOKEN: that one is the deployment's own bot)
-  AGENTD_PUBLIC_URL     this agentd's public https URL, for webhook mode
-  TELEGRAM_API_ROOT     another Bot API server (a local one, or a stand-in in tests)
+${envHelp(["store", "AGENTD_BOT_TOKEN", "AGENTD_PUBLIC_URL", "TELEGRAM_API_ROOT"])}
 `,
 
   runs: `Usage: agentd runs [--tenant <id>] [--status <status>] [--limit <n>]
@@ -285,10 +247,16 @@ Options:
 ${DATA}
 
 Environment:
-${STORE_ENV}
-  AGENTD_MASTER_KEY, AGENTD_MASTER_KEY_PREVIOUS   keys from the environment instead of the file
+${envHelp(["store", "vault"])}
 `,
 };
+
+HELP.settings = `Every setting agentd reads from its environment, checked at start: a wrong value stops it
+with a sentence naming the variable. Empty counts as unset. \`agentd doctor\` lists those set.
+
+${ALL_SERVER}
+${envHelp(["client"])}
+`;
 
 /** The help of a command, falling back to the overview. */
 export function helpOf(command: string): string {

@@ -1,6 +1,7 @@
 import { openSqliteStore } from "@agentd/kernel";
 import { join } from "node:path";
 import { loadConfig } from "../config.ts";
+import { makeDataDir } from "../config/startup.ts";
 import { ownerOnlySqlite } from "../db/files.ts";
 import { openDb } from "../db/index.ts";
 import { type CommandInput, parseCommand } from "./args.ts";
@@ -10,7 +11,8 @@ import { describeStore } from "./store.ts";
 /** `agentd migrate`: brings the kernel's store and the OS data to this agentd's schema, reporting each step. */
 export async function migrate(input: CommandInput): Promise<number> {
   const p = parseCommand(input);
-  const config = loadConfig(input.env, { ...p.config, adminToken: "" });
+  const config = loadConfig(input.env, p.config);
+  if (!config.databaseUrl) makeDataDir(config.dataDir);
   const where = describeStore(config);
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(`migrating ${where}`);

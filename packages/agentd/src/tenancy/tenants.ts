@@ -3,6 +3,7 @@ import type { Db } from "../db/index.ts";
 import { newId, randomCode } from "../ids.ts";
 import { badRequest, notFound } from "./errors.ts";
 import { TenantScope } from "./scope.ts";
+import { isTimeZone } from "../config/variables.ts";
 import { TenantSettings } from "./settings.ts";
 
 export interface Tenant {
@@ -26,10 +27,26 @@ const hashKey = (key: string) => createHash("sha256").update(key).digest("hex");
 export class Tenants {
   readonly #db: Db;
   readonly #now: () => number;
+  readonly #toolNames: (() => readonly string[]) | null;
+  readonly #timezone: string;
 
-  constructor(db: Db, now: () => number = Date.now) {
+  /** `toolNames`: the tools that exist, which a tenant's `tools` setting may name; `timezone`: new tenants' zone when they name none. */
+  constructor(db: Db, now: () => number = Date.now, opts: { toolNames?: () => readonly string[]; timezone?: string } = {}) {
     this.#db = db;
     this.#now = now;
+    this.#toolNames = opts.toolNames ?? null;
+    this.#timezone = opts.timezone ?? "UTC";
+  }
+
+  /** What zod cannot know: the zone must exist in this Node, the tools in this agentd. */
+  #check(s: TenantSettings): TenantSettings {
+    if (!isTimeZone(s.timezone))
+      throw badRequest(`invalid settings: timezone ${JSON.stringify(s.timezone)} is not a time zone: use an IANA name such as Europe/Paris, America/New_York or UTC`);
+    const known = this.#toolNames?.();
+    const unknown = known && s.tools ? s.tools.filter((t) => !known.includes(t)) : [];
+    if (unknown.length > 0)
+      throw badRequest(`invalid settings: tools names ${unknown.length === 1 ? "a tool that does not exist" : "tools that do not exist"}: ${unknown.join(", ")}; the tools are ${known!.join(", ")} (or null for all)`);
+    return s;
   }
 
   /** The handle through which all of one tenant's data is reached. */
@@ -38,9 +55,10 @@ export class Tenants {
   }
 
   async create(name: string, settings: unknown = {}): Promise<Tenant> {
-    const parsed = TenantSettings.safeParse(settings);
+    const given = typeof settings === "object" && settings !== null && !Array.isArray(settings) && !("timezone" in settings) ? { ...settings, timezone: this.#timezone } : settings;
+    const parsed = TenantSettings.safeParse(given);
     if (!parsed.success) throw badRequest(`invalid settings: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-    const t: Tenant = { id: newId("ten"), name, settings: parsed.data, createdAt: this.#now() };
+    const t: Tenant = { id: newId("ten"), name, settings: this.#check(parsed.data), createdAt: this.#now() };
     await this.#db.run("INSERT INTO os_tenants (id, name, settings, created_at) VALUES (?, ?, ?, ?)", [t.id, name, JSON.stringify(t.settings), t.createdAt]);
     return t;
   }
@@ -67,7 +85,7 @@ export class Tenants {
     if (typeof patchObj !== "object" || patchObj === null || Array.isArray(patchObj)) throw badRequest("settings must be an object");
     const p = TenantSettings.strict().safeParse({ ...t.settings, ...patchObj });
     if (!p.success) throw badRequest(`invalid settings: ${p.error.issues.map((i) => `${i.path.join(".") || "(settings)"}: ${i.message}`).join("; ")}`);
-    const settings = p.data;
+    const settings = this.#check(p.data);
     const name = patch.name ?? t.name;
     await this.#db.run("UPDATE os_tenants SET name = ?, settings = ? WHERE id = ?", [name, JSON.stringify(settings), id]);
     return { ...t, name, settings };

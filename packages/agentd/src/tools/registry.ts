@@ -17,6 +17,11 @@ export class ToolRegistry {
     return this.#tools.get(name);
   }
 
+  /** Every tool's name. */
+  names(): string[] {
+    return [...this.#tools.keys()];
+  }
+
   /** The tools a tenant may use: all, or those its settings list. */
   list(allowed: readonly string[] | null = null): Tool[] {
     const all = [...this.#tools.values()];

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, fchmodSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, fstatSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { makeDataDir } from "../config/startup.ts";
 
 /** One AES-256 master key and its id (a hash, safe to show and store). */
 export interface MasterKey {
@@ -107,7 +108,7 @@ export function loadMasterKeys(dataDir: string, env: Env = process.env): MasterK
     statSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    mkdirSync(dataDir, { recursive: true });
+    makeDataDir(dataDir); // not mkdir's recursive mode: it spins forever on paths such as /proc/x
     writeKeyFile(path, [generateMasterKey()], { exclusive: true }); // loses quietly to a process that created it first
   }
   return readKeyFile(path);

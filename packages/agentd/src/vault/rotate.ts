@@ -1,4 +1,5 @@
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
+import { makeDataDir } from "../config/startup.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import type { Db } from "../db/index.ts";
@@ -51,7 +52,7 @@ export async function rotateMasterKey(dataDir: string, db: Db, opts: RotateMaste
 async function rotateFile(dataDir: string, db: Db, env: Env, opts: RotateMasterKeyOptions): Promise<MasterKeyRotation> {
   const path = join(dataDir, KEY_FILE);
   const lock = `${path}.lock`;
-  mkdirSync(dataDir, { recursive: true });
+  makeDataDir(dataDir);
   try {
     writeFileSync(lock, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
   } catch (e) {

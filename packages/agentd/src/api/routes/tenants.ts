@@ -28,7 +28,7 @@ export function tenantRoutes(app: Agentd): Hono<ApiEnv> {
     const body = await readBody(c, CreateTenant);
     const settings = TenantSettings.strict().safeParse(body.settings ?? {});
     if (!settings.success) throw badRequest(describeIssues(settings.error, "settings"));
-    const tenant = await app.tenants.create(body.name, settings.data);
+    const tenant = await app.tenants.create(body.name, body.settings ?? {}); // unparsed: defaults (the zone) are the deployment's
     // A heartbeat the kernel refuses (a bad cron or zone) leaves no tenant behind.
     await app.jobs.syncHeartbeat(tenant.id, tenant.settings).catch(async (e: unknown) => {
       await app.tenants.delete(tenant.id).catch(() => {});
