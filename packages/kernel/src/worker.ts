@@ -32,6 +32,8 @@ export class Worker implements ExecutionHost {
   readonly #claimBatch: number;
   readonly #active = new Map<string, Execution>();
   readonly #loading = new Map<string, number>();
+  /** Runs started here whose insert is not committed yet: no row to renew, and a lease fresh from the start. */
+  readonly #inserting = new Set<string>();
   readonly #hot: HotCache;
   #running = false;
   #ticking = false;
@@ -210,7 +212,12 @@ export class Worker implements ExecutionHost {
       concurrencyKey: run.concurrencyKey ?? null,
     });
     this.#active.set(run.id, exec);
-    return exec.begin(run) ?? null;
+    const inserted = exec.begin(run);
+    if (!inserted) return null;
+    this.#inserting.add(run.id);
+    const settled = () => this.#inserting.delete(run.id);
+    inserted.then(settled, settled);
+    return inserted;
   }
 
   /** True while this worker executes the run (so it has not ended). */
@@ -364,7 +371,7 @@ export class Worker implements ExecutionHost {
   #renew(): void {
     this.#renewTimer = this.clock.setTimer(async () => {
       if (!this.#running) return;
-      const held = [...this.#active.values()].map((e) => ({ id: e.runId, epoch: e.epoch }));
+      const held = [...this.#active.values()].filter((e) => !this.#inserting.has(e.runId)).map((e) => ({ id: e.runId, epoch: e.epoch }));
       for (const [id, epoch] of this.#loading) held.push({ id, epoch });
       await this.#heartbeat();
       try {
