@@ -9,7 +9,8 @@ import type { DueSchedule } from "./schedule/types.ts";
 import type { GroupResult, NewRun, RunRecord, Store } from "./store/types.ts";
 import type { Telemetry } from "./telemetry/index.ts";
 import type { DrainReport, FinishedRun, WorkerDeps, WorkerOptions } from "./worker-types.ts";
-import type { Workflow } from "./workflow.ts";
+import { concurrencyOf, type Workflow } from "./workflow.ts";
+import { decodeJson } from "./json.ts";
 
 export type { DrainReport, FinishedRun, WorkerOptions } from "./worker-types.ts";
 
@@ -275,11 +276,11 @@ export class Worker implements ExecutionHost {
         if (now >= this.#schedulesDueAt) {
           this.#schedulesDueAt = Number.POSITIVE_INFINITY;
           const plan = (s: DueSchedule) => {
-            const p = planSchedule(s, now);
+            const p = planSchedule(s, now, (s, id, key) => this.#scheduledRun(s, id, key));
             for (const t of [...p.ticks, ...p.dequeued]) if (t.status === "started") this.telemetry.scheduleTick(s.id, s.workflow, now - t.tickAt);
             return p;
           };
-          if ((await this.store.fireSchedules(now, 100, plan)) > 0) this.#again = true;
+          if ((await this.store.fireSchedules(now, 100, this.#deps.registry.served(), plan)) > 0) this.#again = true;
         }
         const limit = Math.min(this.#room(), 256);
         // Saturated with runs waiting: claim in batches as slots free up, not one claim per finished run.
@@ -311,6 +312,15 @@ export class Worker implements ExecutionHost {
       this.#ticking = false;
     }
     if (this.#again) this.signal();
+  }
+
+  /** A schedule's run, made as kernel.start() makes one: the workflow's timeout, concurrency lane and version apply. */
+  #scheduledRun(s: DueSchedule, id: string, key: string): NewRun {
+    const wf = this.#deps.registry.require(s.workflow);
+    return {
+      id, namespace: s.namespace, workflow: wf.name, key, input: s.input, parentId: null, parentSeq: null, timeoutMs: wf.timeoutMs,
+      claimedBy: null, version: wf.version, traceParent: null, ...concurrencyOf(wf, decodeJson(s.input) as never, s.namespace),
+    };
   }
 
   #adopt(run: RunRecord): void {

@@ -1,6 +1,10 @@
 import { uuidv7 } from "../ids.ts";
 import { nextTick, parseCron, ticksBetween } from "./cron.ts";
+import type { NewRun } from "../store/types.ts";
 import type { DueSchedule, SchedulePlan, TickRecord } from "./types.ts";
+
+/** Makes the run a tick starts, from the workflow's definition; throws (with a reason) if it cannot. */
+export type BuildRun = (s: DueSchedule, id: string, key: string) => NewRun;
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 /** How old a tick may be and still count as on time under catch-up "none". */
@@ -15,25 +19,39 @@ const QUEUE_RECHECK_MS = 1_000;
  * and why. Pure: the store runs it inside the transaction that holds the schedule's row, so exactly
  * one worker decides each tick.
  */
-export function planSchedule(s: DueSchedule, now: number): SchedulePlan {
+export function planSchedule(s: DueSchedule, now: number, build: BuildRun): SchedulePlan {
   const cron = parseCron(s.cron, s.timezone);
   const plan: SchedulePlan = { ticks: [], dequeued: [], runs: [], nextAt: s.nextAt, dueAt: null, lastRunId: s.lastRunId };
   let busy = s.lastRunStatus !== null && !TERMINAL.has(s.lastRunStatus);
   let queued = s.queued;
-  const start = (tickAt: number): string => {
+  /** The run id, or the reason no run could be made (recorded on the tick). */
+  const start = (tickAt: number): { id: string } | { reason: string } => {
     const id = uuidv7();
-    plan.runs.push({ id, key: `schedule:${s.id}:${new Date(tickAt).toISOString()}`, tickAt });
+    let run: NewRun;
+    try {
+      run = build(s, id, `schedule:${s.id}:${new Date(tickAt).toISOString()}`);
+    } catch (e) {
+      return { reason: `the run could not be started: ${(e as Error).message}` };
+    }
+    plan.runs.push({ run, tickAt });
     plan.lastRunId = id;
     busy = true;
-    return id;
+    return { id };
   };
   const tick = (tickAt: number, status: TickRecord["status"], runId: string | null, reason: string | null) =>
     plan.ticks.push({ scheduleId: s.id, tickAt, status, runId, reason, firedAt: now });
+  const startTick = (t: number) => {
+    const r = start(t);
+    if ("id" in r) tick(t, "started", r.id, null);
+    else tick(t, "skipped", null, r.reason);
+  };
 
   // A queued tick goes first once the run before it has ended.
   if (!busy && s.oldestQueued !== null) {
-    const runId = start(s.oldestQueued);
-    plan.dequeued.push({ scheduleId: s.id, tickAt: s.oldestQueued, status: "started", runId, reason: null, firedAt: now });
+    const r = start(s.oldestQueued);
+    plan.dequeued.push("id" in r
+      ? { scheduleId: s.id, tickAt: s.oldestQueued, status: "started", runId: r.id, reason: null, firedAt: now }
+      : { scheduleId: s.id, tickAt: s.oldestQueued, status: "skipped", runId: null, reason: r.reason, firedAt: now });
     queued--;
   }
 
@@ -53,7 +71,7 @@ export function planSchedule(s: DueSchedule, now: number): SchedulePlan {
     if (more > 1 && firstMore !== null)
       tick(firstMore, "skipped", null, `missed ${more - 1} ticks from ${iso(firstMore)} until before ${iso(latest)} (catch-up policy: ${policy})`);
     for (const t of chosen) {
-      if (!busy || s.overlap === "allow") tick(t, "started", start(t), null);
+      if (!busy || s.overlap === "allow") startTick(t);
       else if (s.overlap === "skip") tick(t, "skipped", null, `the previous run ${plan.lastRunId} was still running (overlap policy: skip)`);
       else if (queued < 100) {
         tick(t, "queued", null, `waiting for the previous run ${plan.lastRunId} to end (overlap policy: queue)`);

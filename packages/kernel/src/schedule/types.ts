@@ -1,4 +1,5 @@
 /** Schedules: a cron expression in an IANA time zone starts one run per tick. */
+import type { NewRun } from "../store/types.ts";
 
 /** What happens to a tick while the schedule's previous run is still going. */
 export type OverlapPolicy = "skip" | "queue" | "allow";
@@ -57,7 +58,8 @@ export interface SchedulePlan {
   ticks: TickRecord[];
   /** Queued ticks that now start (their rows change from queued to started). */
   dequeued: TickRecord[];
-  runs: { id: string; key: string; tickAt: number }[];
+  /** Runs to insert, built from the workflow's definition (its timeout, concurrency lane and version apply). */
+  runs: { run: NewRun; tickAt: number }[];
   nextAt: number | null;
   dueAt: number | null;
   lastRunId: string | null;

@@ -210,10 +210,10 @@ export interface Store {
   /** A schedule's handled ticks, newest first. */
   listTicks(scheduleId: string, limit: number): Promise<TickRecord[]>;
   /**
-   * Locks the schedules due at `now` (each by one worker only), asks `plan` what to do with each, and
+   * Locks the schedules due at `now` whose workflow this worker serves (each by one worker only), asks `plan` what to do with each, and
    * applies the plans (runs, tick records, next due time) in the same transaction. Returns the runs started.
    */
-  fireSchedules(now: number, limit: number, plan: (s: DueSchedule) => SchedulePlan): Promise<number>;
+  fireSchedules(now: number, limit: number, workflows: Served, plan: (s: DueSchedule) => SchedulePlan): Promise<number>;
   /** Chunks of a run's stream from position `from` on (at most `limit`), and the positions it still holds. */
   readStream(runId: string, from: number, limit: number): Promise<{ chunks: StreamChunk[]; first: number | null; last: number | null }>;
   /** Calls `fn` when another process publishes to a run's stream (stores shared between processes). */

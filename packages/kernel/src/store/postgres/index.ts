@@ -141,7 +141,7 @@ export class PostgresStore implements Store {
             AND $1::jsonb ? workflow AND (version IS NULL OR version = $1::jsonb ->> workflow)),
          (SELECT min(lease_expires_at) FROM runs WHERE status = 'running' AND lease_owner <> $2
             AND $1::jsonb ? workflow AND (version IS NULL OR version = $1::jsonb ->> workflow))) AS runs,
-       (SELECT min(due_at) FROM schedules WHERE paused = 0) AS schedules`,
+       (SELECT min(due_at) FROM schedules WHERE paused = 0 AND $1::jsonb ? workflow) AS schedules`,
       [JSON.stringify(workflows), owner],
     );
     this.stats.reads++;
@@ -260,9 +260,9 @@ export class PostgresStore implements Store {
     return sched.listTicks(this.#rows, scheduleId, limit);
   }
 
-  async fireSchedules(now: number, limit: number, plan: (s: DueSchedule) => SchedulePlan): Promise<number> {
+  async fireSchedules(now: number, limit: number, workflows: Served, plan: (s: DueSchedule) => SchedulePlan): Promise<number> {
     return this.#tx(async (c) => {
-      const started = await sched.fireSchedules(c, now, limit, plan);
+      const started = await sched.fireSchedules(c, now, limit, workflows, plan);
       if (started > 0) await c.query("SELECT pg_notify($1, '')", [this.#channel]);
       return started;
     });

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
+import type { Served } from "../types.ts";
 import { SCHEDULE_COLUMNS, scheduleValues, toSchedule, toTick } from "../rows.ts";
 
 type Q = <R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, args?: unknown[]) => Promise<R[]>;
@@ -32,14 +33,14 @@ export async function listTicks(q: Q, id: string, limit: number): Promise<TickRe
 }
 
 /** In the caller's transaction: locks due schedules (SKIP LOCKED: each is handled by one worker), plans and applies. */
-export async function fireSchedules(c: pg.ClientBase, now: number, limit: number, plan: (s: DueSchedule) => SchedulePlan): Promise<number> {
+export async function fireSchedules(c: pg.ClientBase, now: number, limit: number, workflows: Served, plan: (s: DueSchedule) => SchedulePlan): Promise<number> {
   const { rows } = await c.query(
     `SELECT s.*, r.status AS last_run_status,
        (SELECT count(*) FROM schedule_ticks q WHERE q.schedule_id = s.id AND q.status = 'queued') AS queued,
        (SELECT min(tick_at) FROM schedule_ticks q WHERE q.schedule_id = s.id AND q.status = 'queued') AS oldest_queued
      FROM schedules s LEFT JOIN runs r ON r.id = s.last_run_id
-     WHERE s.paused = 0 AND s.due_at <= $1 ORDER BY s.due_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED`,
-    [now, limit],
+     WHERE s.paused = 0 AND s.due_at <= $1 AND $3::jsonb ? s.workflow ORDER BY s.due_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED`,
+    [now, limit, JSON.stringify(workflows)],
   );
   let started = 0;
   for (const row of rows) {
@@ -50,13 +51,10 @@ export async function fireSchedules(c: pg.ClientBase, now: number, limit: number
       oldestQueued: row.oldest_queued === null ? null : Number(row.oldest_queued),
     };
     const p = plan(s);
-    for (const r of p.runs) {
-      const ins = await c.query(
-        `INSERT INTO runs (id, namespace, workflow, key, status, input, epoch, wake_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'pending', $5, 0, $6, $6, $6) ON CONFLICT DO NOTHING`,
-        [r.id, s.namespace, s.workflow, r.key, s.input, now],
-      );
-      started += ins.rowCount ?? 0;
+    for (const { run } of p.runs) {
+      // The same insert as kernel.start(): the workflow's timeout and concurrency lane apply.
+      const ins = await c.query<{ ok: boolean }>("SELECT kernel_insert_run($1::jsonb, $2) AS ok", [JSON.stringify(run), now]);
+      if (ins.rows[0]?.ok) started++;
     }
     for (const t of p.ticks)
       await c.query(
@@ -64,8 +62,8 @@ export async function fireSchedules(c: pg.ClientBase, now: number, limit: number
         [t.scheduleId, t.tickAt, t.status, t.runId, t.reason, t.firedAt],
       );
     for (const t of p.dequeued)
-      await c.query("UPDATE schedule_ticks SET status = 'started', run_id = $1, reason = NULL, fired_at = $2 WHERE schedule_id = $3 AND tick_at = $4", [
-        t.runId, t.firedAt, t.scheduleId, t.tickAt,
+      await c.query("UPDATE schedule_ticks SET status = $1, run_id = $2, reason = $3, fired_at = $4 WHERE schedule_id = $5 AND tick_at = $6", [
+        t.status, t.runId, t.reason, t.firedAt, t.scheduleId, t.tickAt,
       ]);
     await c.query("UPDATE schedules SET next_at = $1, due_at = $2, last_run_id = $3, updated_at = $4 WHERE id = $5", [p.nextAt, p.dueAt, p.lastRunId, now, s.id]);
   }

@@ -50,7 +50,7 @@ export class SqliteStore implements Store {
     this.#db.exec(`PRAGMA synchronous = ${opts.synchronous === "normal" ? "NORMAL" : "FULL"}`);
     migrate(this.#db, opts.path);
     this.#writes = new SqliteWrites(this.#db);
-    this.#schedules = new SqliteSchedules(this.#db);
+    this.#schedules = new SqliteSchedules(this.#db, (run, now) => this.#writes.insert(run, now) !== "conflict");
     this.#q = prepareQueries(this.#db);
   }
 
@@ -97,7 +97,7 @@ export class SqliteStore implements Store {
   async nextWakeAt(workflows: Served, owner: string): Promise<{ runs: number | null; schedules: number | null }> {
     this.#open();
     const wf = JSON.stringify(workflows);
-    const row = this.#q.nextWake!.get(wf, owner, wf) as { runs: number | null; schedules: number | null };
+    const row = this.#q.nextWake!.get(wf, wf, owner, wf) as { runs: number | null; schedules: number | null };
     this.stats.reads++;
     return { runs: row.runs, schedules: row.schedules };
   }
@@ -258,9 +258,9 @@ export class SqliteStore implements Store {
     return this.#schedules.ticks(scheduleId, limit);
   }
 
-  async fireSchedules(now: number, limit: number, plan: (s: DueSchedule) => SchedulePlan): Promise<number> {
+  async fireSchedules(now: number, limit: number, workflows: Served, plan: (s: DueSchedule) => SchedulePlan): Promise<number> {
     this.#open();
-    return this.#tx(() => this.#schedules.fire(now, limit, plan));
+    return this.#tx(() => this.#schedules.fire(now, limit, workflows, plan));
   }
 
   async close(): Promise<void> {

@@ -30,7 +30,8 @@ export function prepareQueries(db: DatabaseSync): Record<string, StatementSync> 
       RETURNING *`),
     renew: p("UPDATE runs SET lease_expires_at = ? WHERE id = ? AND epoch = ? AND lease_owner = ? AND status = 'running'"),
     nextWake: p(`
-      SELECT min(t) AS runs, (SELECT min(due_at) FROM schedules WHERE paused = 0) AS schedules FROM (
+      SELECT min(t) AS runs, (SELECT min(due_at) FROM schedules WHERE paused = 0
+        AND EXISTS (SELECT 1 FROM json_each(?) v WHERE v.key = schedules.workflow)) AS schedules FROM (
         SELECT min(wake_at) AS t FROM runs INDEXED BY runs_wake WHERE status IN ('pending', 'suspended') AND wake_at IS NOT NULL
           AND EXISTS (SELECT 1 FROM json_each(?) v WHERE v.key = runs.workflow AND (runs.version IS NULL OR runs.version = v.value))
         UNION ALL

@@ -1,14 +1,18 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
 import { SCHEDULE_COLUMNS, scheduleValues, toSchedule, toTick } from "../rows.ts";
+import type { NewRun, Served } from "../types.ts";
 
 /** Schedules on SQLite. Firing runs inside the caller's write transaction, which SQLite makes exclusive. */
 export class SqliteSchedules {
   readonly #db: DatabaseSync;
   readonly #q: Record<string, StatementSync>;
+  /** kernel.start()'s insert, so a schedule's runs get the workflow's timeout and concurrency lane too. */
+  readonly #insertRun: (run: NewRun, now: number) => boolean;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: DatabaseSync, insertRun: (run: NewRun, now: number) => boolean) {
     this.#db = db;
+    this.#insertRun = insertRun;
     const p = (sql: string) => db.prepare(sql);
     const marks = SCHEDULE_COLUMNS.split(",").map(() => "?").join(", ");
     this.#q = {
@@ -24,11 +28,9 @@ export class SqliteSchedules {
           (SELECT count(*) FROM schedule_ticks q WHERE q.schedule_id = s.id AND q.status = 'queued') AS queued,
           (SELECT min(tick_at) FROM schedule_ticks q WHERE q.schedule_id = s.id AND q.status = 'queued') AS oldest_queued
         FROM schedules s LEFT JOIN runs r ON r.id = s.last_run_id
-        WHERE s.paused = 0 AND s.due_at <= ? ORDER BY s.due_at LIMIT ?`),
-      insertRun: p(`INSERT INTO runs (id, namespace, workflow, key, status, input, epoch, wake_at, created_at, updated_at)
-        VALUES (?, ?, ?, ?, 'pending', ?, 0, ?, ?, ?) ON CONFLICT DO NOTHING`),
+        WHERE s.paused = 0 AND s.due_at <= ? AND EXISTS (SELECT 1 FROM json_each(?) v WHERE v.key = s.workflow) ORDER BY s.due_at LIMIT ?`),
       insertTick: p("INSERT INTO schedule_ticks (schedule_id, tick_at, status, run_id, reason, fired_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
-      dequeue: p("UPDATE schedule_ticks SET status = 'started', run_id = ?, reason = NULL, fired_at = ? WHERE schedule_id = ? AND tick_at = ?"),
+      dequeue: p("UPDATE schedule_ticks SET status = ?, run_id = ?, reason = ?, fired_at = ? WHERE schedule_id = ? AND tick_at = ?"),
       advance: p("UPDATE schedules SET next_at = ?, due_at = ?, last_run_id = ?, updated_at = ? WHERE id = ?"),
     };
   }
@@ -64,9 +66,9 @@ export class SqliteSchedules {
   }
 
   /** Inside a write transaction: plans and applies every due schedule. Returns the runs started. */
-  fire(now: number, limit: number, plan: (s: DueSchedule) => SchedulePlan): number {
+  fire(now: number, limit: number, workflows: Served, plan: (s: DueSchedule) => SchedulePlan): number {
     let started = 0;
-    for (const row of this.#q.due!.all(now, limit)) {
+    for (const row of this.#q.due!.all(now, JSON.stringify(workflows), limit)) {
       const s: DueSchedule = {
         ...toSchedule(row),
         lastRunStatus: row.last_run_status === null ? null : String(row.last_run_status),
@@ -74,11 +76,9 @@ export class SqliteSchedules {
         oldestQueued: row.oldest_queued === null ? null : Number(row.oldest_queued),
       };
       const p = plan(s);
-      for (const r of p.runs) {
-        if (Number(this.#q.insertRun!.run(r.id, s.namespace, s.workflow, r.key, s.input, now, now, now).changes) === 1) started++;
-      }
+      for (const { run } of p.runs) if (this.#insertRun(run, now)) started++;
       for (const t of p.ticks) this.#q.insertTick!.run(t.scheduleId, t.tickAt, t.status, t.runId, t.reason, t.firedAt);
-      for (const t of p.dequeued) this.#q.dequeue!.run(t.runId, t.firedAt, t.scheduleId, t.tickAt);
+      for (const t of p.dequeued) this.#q.dequeue!.run(t.status, t.runId, t.reason, t.firedAt, t.scheduleId, t.tickAt);
       this.#q.advance!.run(p.nextAt, p.dueAt, p.lastRunId, now, s.id);
     }
     return started;

@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { GroupResult, WriteGroup, WriteOp } from "../types.ts";
+import type { GroupResult, NewRun, WriteGroup, WriteOp } from "../types.ts";
 
 /** What fences a group: the run row's lease as last seen. */
 export interface Fence {
@@ -109,7 +109,7 @@ export class SqliteWrites {
     let i = 0;
     const first = g.ops[0];
     if (first?.op === "insertRun" && first.run.id === g.runId) {
-      const inserted = this.#insert(first, now);
+      const inserted = this.insert(first.run, now);
       if (inserted === "conflict") {
         const existing = first.run.key ? (this.#findByKey.get(first.run.workflow, first.run.key) as { id: string } | undefined) : undefined;
         return { ok: false, reason: "conflict", existingRunId: existing?.id ?? first.run.id };
@@ -127,8 +127,7 @@ export class SqliteWrites {
   }
 
   /** Inserts a run: "claimed" by its writer, "inserted" (pending or queued for its concurrency key), or "conflict". */
-  #insert(o: Extract<WriteOp, { op: "insertRun" }>, now: number): "claimed" | "inserted" | "conflict" {
-    const r = o.run;
+  insert(r: NewRun, now: number): "claimed" | "inserted" | "conflict" {
     const key = r.concurrencyKey ?? null;
     const limit = r.concurrencyLimit ?? 1;
     // SQLite runs one writer at a time, so counting the key's unfinished runs here cannot race another insert.
@@ -154,7 +153,7 @@ export class SqliteWrites {
   #op(runId: string, o: WriteOp, now: number): void {
     switch (o.op) {
       case "insertRun":
-        this.#insert(o, now);
+        this.insert(o.run, now);
         return;
       case "putEntry": {
         const e = o.entry;
