@@ -3,7 +3,7 @@ import { InvalidScheduleError, ScheduleExistsError, ScheduleNotFoundError, Unkno
 import { decodeJson, encodeJson } from "../json.ts";
 import type { Store } from "../store/types.ts";
 import type { Registry } from "../workflow.ts";
-import { nextTick, parseCron } from "./cron.ts";
+import { nextTick, parseCron, ticksBetween } from "./cron.ts";
 import type { CatchUpPolicy, OverlapPolicy, ScheduleRecord, ScheduleSpec, TickRecord } from "./types.ts";
 
 /** A schedule as people and APIs see it: input decoded, the next fire times listed. */
@@ -60,10 +60,34 @@ export class Schedules {
       catchUp: cur.catchUp === "all" ? { all: cur.catchUpMax } : cur.catchUp, namespace: cur.namespace, paused: cur.paused,
       ...patch,
     };
-    const rec = this.#build(id, spec, this.#clock.now(), cur);
-    if (!(await this.#store.updateSchedule(rec))) throw new ScheduleNotFoundError(id);
+    const now = this.#clock.now();
+    const rec = this.#build(id, spec, now, cur);
+    const ticks = this.#missed(cur, rec, now);
+    if (!(await this.#store.updateSchedule(rec, ticks))) throw new ScheduleNotFoundError(id);
     this.#changed();
     return this.#info(rec);
+  }
+
+  /**
+   * Ticks that fell due before this update and were not handled yet. While the schedule runs on, they
+   * stay due (its next tick is kept) so the workers handle them by the catch-up policy, under the new
+   * definition; ticks that a pause stops, or that fell in a pause, are recorded as skipped with why.
+   */
+  #missed(cur: ScheduleRecord, rec: ScheduleRecord, now: number): TickRecord[] {
+    if (cur.nextAt === null || cur.nextAt > now) return [];
+    if (!cur.paused && !rec.paused) {
+      const first = nextTick(parseCron(rec.cron, rec.timezone), cur.nextAt - 1);
+      if (first !== null && first <= now) rec.nextAt = rec.dueAt = first;
+      return [];
+    }
+    if (cur.paused && rec.paused) return [];
+    const { ticks, more } = ticksBetween(parseCron(cur.cron, cur.timezone), cur.nextAt, now, 1);
+    const n = ticks.length + more;
+    const span = `${n} tick${n === 1 ? "" : "s"} from ${new Date(cur.nextAt).toISOString()}`;
+    const reason = cur.paused
+      ? `${span} fell while the schedule was paused; resumed at ${new Date(now).toISOString()} (a resumed schedule runs from now)`
+      : `missed: ${span} had not run when the schedule was paused at ${new Date(now).toISOString()}`;
+    return [{ scheduleId: cur.id, tickAt: cur.nextAt, status: "skipped", runId: null, reason, firedAt: now }];
   }
 
   pause(id: string): Promise<ScheduleInfo> {

@@ -202,8 +202,8 @@ export interface Store {
   retryRun(runId: string, now: number): Promise<void>;
   /** Inserts a schedule; false if one with that id exists. */
   insertSchedule(s: ScheduleRecord): Promise<boolean>;
-  /** Replaces a schedule's definition; false if there is none with that id. */
-  updateSchedule(s: ScheduleRecord): Promise<boolean>;
+  /** Replaces a schedule's definition and records `ticks` (missed ticks it will not run, with why); false if there is none with that id. */
+  updateSchedule(s: ScheduleRecord, ticks?: TickRecord[]): Promise<boolean>;
   deleteSchedule(id: string): Promise<boolean>;
   getSchedule(id: string): Promise<ScheduleRecord | null>;
   listSchedules(filter: { namespace?: string }): Promise<ScheduleRecord[]>;

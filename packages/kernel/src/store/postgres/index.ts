@@ -235,10 +235,12 @@ export class PostgresStore implements Store {
     return ok;
   }
 
-  async updateSchedule(s: ScheduleRecord): Promise<boolean> {
-    const ok = await sched.updateSchedule(this.#rows, s);
-    if (ok) await this.#q("SELECT pg_notify($1, '')", [this.#channel]);
-    return ok;
+  async updateSchedule(s: ScheduleRecord, ticks: TickRecord[] = []): Promise<boolean> {
+    return this.#tx(async (c) => {
+      const ok = await sched.updateSchedule(c, s, ticks);
+      if (ok) await c.query("SELECT pg_notify($1, '')", [this.#channel]);
+      return ok;
+    });
   }
 
   async deleteSchedule(id: string): Promise<boolean> {

@@ -11,14 +11,16 @@ export async function insertSchedule(q: Q, s: ScheduleRecord): Promise<boolean> 
   return rows.length === 1;
 }
 
-export async function updateSchedule(q: Q, s: ScheduleRecord): Promise<boolean> {
+export async function updateSchedule(c: pg.ClientBase, s: ScheduleRecord, ticks: TickRecord[]): Promise<boolean> {
   const v = scheduleValues(s);
-  const rows = await q(
+  const { rows } = await c.query(
     `UPDATE schedules SET namespace = $1, workflow = $2, cron = $3, timezone = $4, input = $5, overlap = $6, catch_up = $7,
        catch_up_max = $8, paused = $9, next_at = $10, due_at = $11, last_run_id = $12, updated_at = $13 WHERE id = $14 RETURNING id`,
     [...v.slice(1, 13), s.updatedAt, s.id],
   );
-  return rows.length === 1;
+  if (rows.length !== 1) return false;
+  for (const t of ticks) await insertTick(c, t);
+  return true;
 }
 
 export async function listSchedules(q: Q, namespace: string | undefined): Promise<ScheduleRecord[]> {
@@ -30,6 +32,13 @@ export async function listSchedules(q: Q, namespace: string | undefined): Promis
 
 export async function listTicks(q: Q, id: string, limit: number): Promise<TickRecord[]> {
   return (await q("SELECT * FROM schedule_ticks WHERE schedule_id = $1 ORDER BY tick_at DESC LIMIT $2", [id, limit])).map(toTick);
+}
+
+function insertTick(c: pg.ClientBase, t: TickRecord): Promise<unknown> {
+  return c.query(
+    "INSERT INTO schedule_ticks (schedule_id, tick_at, status, run_id, reason, fired_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    [t.scheduleId, t.tickAt, t.status, t.runId, t.reason, t.firedAt],
+  );
 }
 
 /** In the caller's transaction: locks due schedules (SKIP LOCKED: each is handled by one worker), plans and applies. */
@@ -56,11 +65,7 @@ export async function fireSchedules(c: pg.ClientBase, now: number, limit: number
       const ins = await c.query<{ ok: boolean }>("SELECT kernel_insert_run($1::jsonb, $2) AS ok", [JSON.stringify(run), now]);
       if (ins.rows[0]?.ok) started++;
     }
-    for (const t of p.ticks)
-      await c.query(
-        "INSERT INTO schedule_ticks (schedule_id, tick_at, status, run_id, reason, fired_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        [t.scheduleId, t.tickAt, t.status, t.runId, t.reason, t.firedAt],
-      );
+    for (const t of p.ticks) await insertTick(c, t);
     for (const t of p.dequeued)
       await c.query("UPDATE schedule_ticks SET status = $1, run_id = $2, reason = $3, fired_at = $4 WHERE schedule_id = $5 AND tick_at = $6", [
         t.status, t.runId, t.reason, t.firedAt, t.scheduleId, t.tickAt,

@@ -233,9 +233,9 @@ export class SqliteStore implements Store {
     return this.#tx(() => this.#schedules.insert(s));
   }
 
-  async updateSchedule(s: ScheduleRecord): Promise<boolean> {
+  async updateSchedule(s: ScheduleRecord, ticks: TickRecord[] = []): Promise<boolean> {
     this.#open();
-    return this.#tx(() => this.#schedules.update(s));
+    return this.#tx(() => this.#schedules.update(s, ticks));
   }
 
   async deleteSchedule(id: string): Promise<boolean> {

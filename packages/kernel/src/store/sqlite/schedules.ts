@@ -39,9 +39,11 @@ export class SqliteSchedules {
     return Number(this.#q.insert!.run(...scheduleValues(s)).changes) === 1;
   }
 
-  update(s: ScheduleRecord): boolean {
+  update(s: ScheduleRecord, ticks: TickRecord[]): boolean {
     const v = scheduleValues(s);
-    return Number(this.#q.update!.run(...v.slice(1, 13), s.updatedAt, s.id).changes) === 1;
+    if (Number(this.#q.update!.run(...v.slice(1, 13), s.updatedAt, s.id).changes) !== 1) return false;
+    for (const t of ticks) this.#q.insertTick!.run(t.scheduleId, t.tickAt, t.status, t.runId, t.reason, t.firedAt);
+    return true;
   }
 
   delete(id: string): boolean {

@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { FakeClock, workflow } from "../src/index.ts";
+import { BACKENDS } from "./backends.ts";
+import { fakeKernel, tempStore, until } from "./helpers.ts";
+
+// Changing a schedule never loses ticks silently: missed ones still run by the catch-up policy, or are recorded with why.
+const noted = workflow("noted", async (ctx, input: { note: string }) => ctx.step("s", () => input.note));
+const T0 = Date.UTC(2026, 0, 1, 0, 0, 30);
+const minute = (m: number) => Date.UTC(2026, 0, 1, 0, m);
+
+for (const backend of BACKENDS) describe(backend.name, () => {
+  test("an update after missed ticks keeps them due: they run by the catch-up policy, with the new definition", async (t) => {
+    const { store, open } = await tempStore(t, backend);
+    const clock = new FakeClock(T0);
+    const { kernel: admin } = fakeKernel(t, store, [noted], { clock, worker: false });
+    await admin.schedules.create({ id: "u", workflow: "noted", cron: "* * * * *", input: { note: "old" }, catchUp: { all: 10 }, overlap: "allow" });
+    await clock.advance(5 * 60_000); // no worker for five ticks
+    await admin.schedules.update("u", { input: { note: "new" } });
+    const { kernel } = fakeKernel(t, await open(), [noted], { clock });
+    await until(async () => (await kernel.listRuns({ status: "completed", limit: 100 })).length === 5, "the five missed ticks to run");
+    const runs = await kernel.listRuns({ limit: 100 });
+    assert.deepEqual(runs.map((r) => r.output), ["new", "new", "new", "new", "new"]);
+    const ticks = await kernel.schedules.ticks("u");
+    assert.deepEqual(ticks.map((x) => [x.tickAt, x.status]).reverse(), [1, 2, 3, 4, 5].map((m) => [minute(m), "started"]));
+  });
+
+  test("a changed cron expression handles its own ticks in the missed window; catch-up none records the late ones as skipped", async (t) => {
+    const { store, open } = await tempStore(t, backend);
+    const clock = new FakeClock(T0);
+    const { kernel: admin } = fakeKernel(t, store, [noted], { clock, worker: false });
+    await admin.schedules.create({ id: "c", workflow: "noted", cron: "* * * * *", input: { note: "x" }, catchUp: "none" });
+    await clock.advance(10 * 60_000);
+    await admin.schedules.update("c", { cron: "*/2 * * * *" });
+    const { kernel } = fakeKernel(t, await open(), [noted], { clock });
+    await until(async () => (await kernel.schedules.ticks("c")).length === 5, "the even minutes of the missed window to be handled");
+    const ticks = await kernel.schedules.ticks("c");
+    assert.deepEqual(ticks.map((x) => x.tickAt).reverse(), [2, 4, 6, 8, 10].map(minute));
+    const [onTime, ...late] = ticks;
+    assert.equal(onTime?.status, "started", "the latest tick is under a minute late: on time");
+    assert.ok(late.every((x) => x.status === "skipped" && /missed.*catch-up policy: none/.test(x.reason ?? "")), JSON.stringify(late[0]));
+  });
+
+  test("pausing after missed ticks, and resuming after a pause, record the ticks not run and why", async (t) => {
+    const { store } = await tempStore(t, backend);
+    const clock = new FakeClock(T0);
+    const { kernel: admin } = fakeKernel(t, store, [noted], { clock, worker: false });
+    await admin.schedules.create({ id: "p", workflow: "noted", cron: "* * * * *", input: { note: "x" } });
+    await clock.advance(3 * 60_000);
+    await admin.schedules.pause("p");
+    let ticks = await admin.schedules.ticks("p");
+    assert.equal(ticks.length, 1);
+    assert.equal(ticks[0]?.tickAt, minute(1));
+    assert.match(ticks[0]?.reason ?? "", /missed: 3 ticks from .* had not run when the schedule was paused/);
+    await clock.advance(4 * 60_000);
+    await admin.schedules.resume("p");
+    ticks = await admin.schedules.ticks("p");
+    assert.equal(ticks.length, 2);
+    assert.equal(ticks[0]?.tickAt, minute(4));
+    assert.match(ticks[0]?.reason ?? "", /4 ticks from .* fell while the schedule was paused/);
+    assert.equal((await admin.schedules.get("p")).nextFireTimes[0], minute(8), "it resumes from now");
+  });
+});
