@@ -1,4 +1,4 @@
-import { type Clock, Kernel, type Logger, openSqliteStore, type Store, type WorkerOptions } from "@agentd/kernel";
+import { type Clock, jsonLogger, Kernel, type Logger, openSqliteStore, type Store, type WorkerOptions } from "@agentd/kernel";
 import { openPostgresStore } from "@agentd/kernel/postgres";
 import { embedMany, type LanguageModel } from "ai";
 import { join } from "node:path";
@@ -62,6 +62,8 @@ export class Agentd {
   readonly blobs: BlobStore;
   /** False in an API-only process (`agentd serve`): its runs are executed by workers elsewhere. */
   readonly executesRuns: boolean;
+  /** Where log records go (the kernel's and the API's): JSON lines on stderr unless given. */
+  readonly log: Logger;
   /** Where channels and other parts report their state for /health and /metrics. */
   readonly health = new HealthChecks();
 
@@ -72,6 +74,7 @@ export class Agentd {
     this.vault = parts.vault;
     this.models = parts.models;
     this.executesRuns = parts.worker !== false;
+    this.log = parts.logger ?? jsonLogger();
     const now = parts.clock ? () => parts.clock!.now() : Date.now;
     this.tenants = new Tenants(this.db, now, { toolNames: () => this.tools.names(), timezone: this.config.timezone });
     this.blobs = new LocalBlobStore({ dir: join(this.config.dataDir, "blobs"), scope: (t) => this.tenants.scope(t), maxBytes: this.config.maxMediaBytes, now });
@@ -104,7 +107,7 @@ export class Agentd {
     this.inbox = new Inbox(this.db, this.tenants, () => this.kernel, turn, now);
     this.kernel = new Kernel({
       store: this.store, workflows: [turn, flows.reminder, flows.recurring, flows.heartbeat], worker: parts.worker ?? { leaseMs: this.config.leaseMs },
-      ...(parts.clock ? { clock: parts.clock } : {}), ...(parts.logger ? { logger: parts.logger } : {}),
+      ...(parts.clock ? { clock: parts.clock } : {}), logger: this.log,
     });
   }
 

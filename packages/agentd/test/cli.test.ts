@@ -78,7 +78,7 @@ test("agentd chat with nothing listening runs agentd in-process and streams the 
   const r = await agentd(["chat", "--data", dir], env, "Hi\n");
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `${FOX}\n`);
-  assert.match(r.stderr, new RegExp(`^\\(no agentd answers at http://127\\.0\\.0\\.1:${port}: running one in this process, on sqlite ${join(dir, "agentd.db")}\\)\n$`));
+  assert.match(r.stderr, new RegExp(`^\\(no agentd answers at http://127\\.0\\.0\\.1:${port}: running one in this process, on sqlite ${join(dir, "agentd.db")}; its log goes to ${join(dir, "chat.log")}\\)\n$`));
   // Streamed: the reply reached stdout in pieces, the first long before the whole.
   const first = r.pieces[0] as string;
   assert.ok(r.pieces.length >= 5 && first.length < FOX.length / 2, `pieces: ${JSON.stringify(r.pieces)}`);

@@ -8,6 +8,7 @@ import { errorResponse, onApiError, onNotFound } from "./errors.ts";
 import { approvalRoutes } from "./routes/approvals.ts";
 import { blobRoutes } from "./routes/blobs.ts";
 import { botRoutes } from "./routes/bots.ts";
+import { openApiDocument } from "./openapi.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { memoryRoutes } from "./routes/memory.ts";
 import { messageRoutes } from "./routes/messages.ts";
@@ -36,12 +37,15 @@ export function createApi(app: Agentd, mounts: { path: string; app: Hono }[] = [
   const throttle = new AuthThrottle();
   api.route("/", healthRoutes(app, throttle));
   for (const m of mounts) api.route(m.path, m.app);
+  // The API reference needs no token: it holds no data, and a client reads it before it has one.
+  const reference = JSON.stringify(openApiDocument());
+  api.get("/v1/openapi.json", (c) => c.body(reference, 200, { "content-type": "application/json; charset=utf-8" }));
   api.use("/v1/*", authenticate(app, throttle));
   for (const path of ["/v1/tenants", "/v1/tenants/*"]) api.use(path, requireAdmin());
   for (const prefix of TENANT_PREFIXES) for (const path of [`/v1/${prefix}`, `/v1/${prefix}/*`]) api.use(path, actAsTenant(app));
   for (const routes of [tenantRoutes, messageRoutes, runRoutes, scheduleRoutes, approvalRoutes, memoryRoutes, secretRoutes, policyRoutes, usageRoutes, blobRoutes, botRoutes])
     api.route("/v1", routes(app));
   api.notFound(onNotFound);
-  api.onError(onApiError);
+  api.onError((e, c) => onApiError(e, c, app.log));
   return api;
 }

@@ -1,4 +1,4 @@
-import { KernelError } from "@agentd/kernel";
+import { jsonLogger, KernelError, type Logger } from "@agentd/kernel";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -27,7 +27,7 @@ export function errorResponse(c: Context, status: ContentfulStatusCode, code: st
  * Errors to answers: OsError carries its status (it is authoritative), kernel errors map by code,
  * anything else is a 500 that says only where to look (the log), never the internals.
  */
-export function onApiError(e: unknown, c: Context): Response {
+export function onApiError(e: unknown, c: Context, log: Logger = jsonLogger()): Response {
   if (OsError.is(e)) return errorResponse(c, e.status as ContentfulStatusCode, e.code, e.message);
   if (KernelError.is(e)) {
     const status = KERNEL_STATUS[e.code];
@@ -38,8 +38,8 @@ export function onApiError(e: unknown, c: Context): Response {
   // A client that left mid-request is routine, not a failure of ours: nobody reads the answer, nothing to log.
   if (clientLeft(c, e)) return errorResponse(c, 499 as ContentfulStatusCode, "client_closed", "the client closed the connection before the request was read");
   const ref = randomBytes(4).toString("hex");
-  const err = e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : { message: String(e) };
-  process.stderr.write(`${JSON.stringify({ level: "error", msg: "api request failed", ref, method: c.req.method, path: c.req.path, error: err })}\n`);
+  const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  log({ level: "error", msg: "api request failed", ref, method: c.req.method, path: c.req.path, error, ...(e instanceof Error ? { stack: e.stack } : {}) });
   return errorResponse(c, 500, "internal", `agentd failed on this request (reference ${ref}); the server log has the details`);
 }
 

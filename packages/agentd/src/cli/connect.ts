@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_PORT } from "../config.ts";
 import type { CommandInput, Parsed } from "./args.ts";
@@ -13,13 +13,16 @@ export interface Target {
   admin: boolean;
   /** The URL that was tried first. */
   asked: string;
-  /** The store of the agentd run in this process, for messages; null when talking to a running one. */
+  /** The store (and log file) of the agentd run in this process, for messages; null when talking to a running one. */
   embedded: string | null;
   /** How to configure a model, when the embedded agentd has none (a running one's is not ours to check). */
   modelHint: string | null;
   /** Stops what this command started; an embedded agentd first lets the given runs finish (bounded). */
   close(runIds?: string[]): Promise<void>;
 }
+
+/** The embedded agentd's log, in the data folder. */
+const CHAT_LOG = "chat.log";
 
 /** How long an embedded agentd waits, at exit, for turns whose reply arrived to finish their last steps. */
 const SETTLE_MS = 15_000;
@@ -76,7 +79,13 @@ async function embed(input: CommandInput, p: Parsed, asked: string, apiKey: stri
   const { createAgentd } = await import("../app.ts");
   const { serveApi } = await import("../api/index.ts");
   const { NO_MODEL_HINT } = await import("../agent/model.ts");
-  const app = await createAgentd({ env: input.env, config: { ...p.config, host: "127.0.0.1", port: 0 } });
+  const { jsonLogger } = await import("@agentd/kernel");
+  const { makeDataDir } = await import("../config/startup.ts");
+  // Its log goes to a file: JSON lines on the terminal would land in the middle of the conversation.
+  makeDataDir(p.dataDir);
+  const logFile = join(p.dataDir, CHAT_LOG);
+  const logger = jsonLogger((line) => appendFileSync(logFile, line, { mode: 0o600 }));
+  const app = await createAgentd({ env: input.env, config: { ...p.config, host: "127.0.0.1", port: 0 }, logger });
   try {
     await app.start();
     const api = await serveApi(app, { host: "127.0.0.1", port: 0 });
@@ -84,7 +93,7 @@ async function embed(input: CommandInput, p: Parsed, asked: string, apiKey: stri
       client: new ApiClient(api.url, apiKey ?? app.config.adminToken),
       admin: !apiKey,
       asked,
-      embedded: describeStore(app.config),
+      embedded: `${describeStore(app.config)}; its log goes to ${logFile}`,
       modelHint: app.models ? null : NO_MODEL_HINT,
       close: async (runIds = []) => {
         await api.close();

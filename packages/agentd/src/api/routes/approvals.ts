@@ -7,11 +7,11 @@ import { readBody, readQuery } from "../body.ts";
 import { actor, type ApiEnv, scopeOf } from "../env.ts";
 import { redactorFor } from "../views.ts";
 
-const ListApprovals = z.object({
+export const ListApprovals = z.object({
   status: z.enum(["pending", "approved", "denied", "expired", "cancelled", "all"]).default("pending"),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
-const Decide = z.strictObject({ decision: z.enum(["once", "always", "deny"]) });
+export const Decide = z.strictObject({ decision: z.enum(["once", "always", "deny"]) });
 
 const view = (a: Approval, redact: Redactor) => ({ ...a, subject: redact.text(a.subject) });
 

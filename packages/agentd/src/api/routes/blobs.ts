@@ -6,7 +6,7 @@ import { notFound } from "../../tenancy/errors.ts";
 import { readQuery } from "../body.ts";
 import { type ApiEnv, scopeOf } from "../env.ts";
 
-const ListBlobs = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+export const ListBlobs = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
 
 /** Media a tenant's people sent (photos, voice notes, documents), read back by id. */
 export function blobRoutes(app: Agentd): Hono<ApiEnv> {

@@ -5,7 +5,7 @@ import { type TenantBot, telegramBots } from "../../channels/telegram/bots.ts";
 import { readBody } from "../body.ts";
 import { type ApiEnv, scopeOf } from "../env.ts";
 
-const AddTelegramBot = z.strictObject({
+export const AddTelegramBot = z.strictObject({
   /** The token BotFather gave; kept in the tenant's vault and never shown again. */
   token: z.string().min(3).max(300),
   /** webhook (needs AGENTD_PUBLIC_URL) or polling; default: webhook when AGENTD_PUBLIC_URL is set. */

@@ -6,13 +6,13 @@ import { notFound } from "../../tenancy/errors.ts";
 import { readBody, readQuery } from "../body.ts";
 import { type ApiEnv, scopeOf } from "../env.ts";
 
-const ListMemory = z.object({
+export const ListMemory = z.object({
   q: z.string().max(1000).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   /** Paging without q: the id of the last entry of the previous page. */
   before: z.string().max(100).optional(),
 });
-const AddMemory = z.strictObject({
+export const AddMemory = z.strictObject({
   content: z.string().min(1).max(MAX_MEMORY_CHARS),
   /** When the note becomes due: an ISO 8601 time with its offset. */
   due: z.iso.datetime({ offset: true }).optional(),

@@ -12,15 +12,15 @@ import { redactorFor } from "../views.ts";
 
 export const MAX_TEXT_CHARS = 32_000;
 
-const PostMessage = z.strictObject({
+export const PostMessage = z.strictObject({
   text: z.string().min(1).max(MAX_TEXT_CHARS).refine((s) => s.trim().length > 0, "must not be blank"),
   conversation: z.string().min(1).max(200).default("default"),
   channel: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "a channel is 1 to 32 lower-case letters, digits, '_' or '-'").default("http"),
   id: z.string().min(1).max(200).optional(),
 });
-const Stream = z.object({ stream: z.enum(["0", "1", "true", "false"]).optional() });
-const ListSessions = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
-const History = z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(500).default(100) });
+export const Stream = z.object({ stream: z.enum(["0", "1", "true", "false"]).optional() });
+export const ListSessions = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+export const History = z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(500).default(100) });
 
 const wantsStream = (c: ApiContext) => {
   const q = readQuery(c, Stream).stream;

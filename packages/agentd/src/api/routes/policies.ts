@@ -6,13 +6,13 @@ import { badRequest, notFound } from "../../tenancy/errors.ts";
 import { readBody, readQuery } from "../body.ts";
 import { type ApiEnv, scopeOf } from "../env.ts";
 
-const PutPolicy = z.strictObject({
+export const PutPolicy = z.strictObject({
   tool: z.string().min(1).max(100),
   /** A glob over the call's subject (`*` any run of characters); empty or absent: every call of the tool. */
   pattern: z.string().max(500).optional(),
   decision: z.enum(["allow", "ask", "deny"]),
 });
-const Pattern = z.object({ pattern: z.string().max(500).default("") });
+export const Pattern = z.object({ pattern: z.string().max(500).default("") });
 
 /** Allow / ask / deny per tool and subject pattern (GET also lists the tools and their defaults). */
 export function policyRoutes(app: Agentd): Hono<ApiEnv> {

@@ -9,7 +9,7 @@ import { runEvents } from "../sse.ts";
 import { journalView, redactorFor, runView, tenantRun } from "../views.ts";
 
 const STATUS = ["pending", "running", "suspended", "completed", "failed", "cancelled"] as const;
-const ListRuns = z.object({
+export const ListRuns = z.object({
   /** One status or several, comma-separated. */
   status: z.string().optional().transform((s, ctx) => {
     if (!s) return undefined;
@@ -26,7 +26,7 @@ const ListRuns = z.object({
   /** Runs created before this time (epoch ms): the createdAt of the last run of the previous page. */
   before: z.coerce.number().int().min(0).optional(),
 });
-const From = z.object({ from: z.coerce.number().int().min(1).optional() });
+export const From = z.object({ from: z.coerce.number().int().min(1).optional() });
 
 /** Runs of the tenant (namespace = tenant id): list, inspect, journal, retry, cancel, stream. */
 export function runRoutes(app: Agentd): Hono<ApiEnv> {

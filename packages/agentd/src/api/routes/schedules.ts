@@ -1,18 +1,31 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Agentd } from "../../app.ts";
+import { isTimeZone } from "../../config/variables.ts";
 import { sessions } from "../../sessions/store.ts";
 import { badRequest, notFound } from "../../tenancy/errors.ts";
 import { readBody } from "../body.ts";
 import { type ApiEnv, scopeOf } from "../env.ts";
 
-const CreateSchedule = z.strictObject({
+const EXAMPLE_AT = "2026-05-01T09:00:00Z (UTC) or 2026-05-01T09:00:00+02:00";
+
+/** An ISO 8601 time with its UTC offset; one without gets an error that says so rather than a guessed zone. */
+export const At = z.string().max(40).superRefine((s, ctx) => {
+  if (z.iso.datetime({ offset: true }).safeParse(s).success) return;
+  const local = z.iso.datetime({ local: true }).safeParse(s).success;
+  ctx.addIssue({
+    code: "custom",
+    message: local ? `"${s}" has no UTC offset: add one (Z for UTC, or +02:00 and the like), e.g. ${EXAMPLE_AT}` : `it must be an ISO 8601 time with its UTC offset, e.g. ${EXAMPLE_AT}`,
+  });
+});
+
+export const CreateSchedule = z.strictObject({
   prompt: z.string().min(1).max(2000),
   /** Recurring: a 5-field cron expression (or 6 with seconds) in `timezone` (default: the tenant's). */
   cron: z.string().min(1).max(120).optional(),
-  timezone: z.string().min(1).max(64).optional(),
+  timezone: z.string().min(1).max(64).refine(isTimeZone, "it must be an IANA time zone such as Europe/Paris or UTC").optional(),
   /** One-off: an ISO 8601 time with its offset (2026-05-01T09:00:00Z). */
-  at: z.iso.datetime({ offset: true }).optional(),
+  at: At.optional(),
   /** The session the result goes to (default: the tenant's home or latest session). */
   sessionId: z.string().min(1).max(100).optional(),
 });

@@ -5,7 +5,7 @@ import { readBody } from "../body.ts";
 import { type ApiEnv, scopeOf } from "../env.ts";
 import { isReservedSecret, reservedSecretError } from "../../vault/vault.ts";
 
-const PutSecret = z.strictObject({ value: z.string() });
+export const PutSecret = z.strictObject({ value: z.string() });
 
 /**
  * The tenant's vault: names in, names out; a value is written here and never read back. Reserved

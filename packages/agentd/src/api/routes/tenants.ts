@@ -6,12 +6,12 @@ import { TenantSettings } from "../../tenancy/settings.ts";
 import { describeIssues, readBody, readQuery } from "../body.ts";
 import type { ApiEnv } from "../env.ts";
 
-const Settings = z.record(z.string(), z.unknown());
-const CreateTenant = z.strictObject({ name: z.string().trim().min(1).max(200), settings: Settings.optional() });
-const PatchTenant = z.strictObject({ name: z.string().trim().min(1).max(200).optional(), settings: Settings.optional() });
-const ListTenants = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), after: z.string().max(200).default("") });
-const PairingCode = z.strictObject({ ttlSeconds: z.number().int().min(60).max(30 * 24 * 3600).optional() });
-const Identity = z.strictObject({
+export const Settings = z.record(z.string(), z.unknown());
+export const CreateTenant = z.strictObject({ name: z.string().trim().min(1).max(200), settings: Settings.optional() });
+export const PatchTenant = z.strictObject({ name: z.string().trim().min(1).max(200).optional(), settings: Settings.optional() });
+export const ListTenants = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), after: z.string().max(200).default("") });
+export const PairingCode = z.strictObject({ ttlSeconds: z.number().int().min(60).max(30 * 24 * 3600).optional() });
+export const Identity = z.strictObject({
   channel: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "a channel is 1 to 32 lower-case letters, digits, '_' or '-'"),
   externalId: z.string().min(1).max(200),
   display: z.string().max(200).optional(),

@@ -4,7 +4,7 @@ import type { Agentd } from "../../app.ts";
 import { readQuery } from "../body.ts";
 import { type ApiEnv, scopeOf } from "../env.ts";
 
-const Days = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
+export const Days = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
 
 /** Tokens and model calls per UTC day, and what is left of today's budget. */
 export function usageRoutes(app: Agentd): Hono<ApiEnv> {
