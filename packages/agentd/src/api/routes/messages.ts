@@ -3,10 +3,10 @@ import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import type { Received } from "../../sessions/inbox.ts";
 import { sessions } from "../../sessions/store.ts";
-import { badRequest, OsError } from "../../tenancy/errors.ts";
+import { badRequest } from "../../tenancy/errors.ts";
+import { quotas, RateLimitedError } from "../../tenancy/quotas.ts";
 import { readBody, readQuery } from "../body.ts";
 import { type ApiContext, type ApiEnv, scopeOf } from "../env.ts";
-import { RateLimiter } from "../rate-limit.ts";
 import { frame, runEvents } from "../sse.ts";
 import { redactorFor } from "../views.ts";
 
@@ -30,7 +30,6 @@ const wantsStream = (c: ApiContext) => {
 /** POST /v1/messages (a person's message starts a turn; JSON or SSE) and the sessions it lands in. */
 export function messageRoutes(app: Agentd): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
-  const limiter = new RateLimiter();
 
   r.post("/messages", async (c) => {
     const body = await readBody(c, PostMessage);
@@ -45,13 +44,15 @@ export function messageRoutes(app: Agentd): Hono<ApiEnv> {
     let received: Received | null = sourceKey ? await findRetry(app, c, body.channel, body.conversation, sourceKey) : null;
     if (!received) {
       const tenant = await app.tenants.require(tenantId);
-      const waitMs = limiter.take(tenantId, tenant.settings.runsPerMinute, app.kernel.clock.now());
-      if (waitMs > 0) {
-        const seconds = Math.ceil(waitMs / 1000);
-        c.header("retry-after", String(seconds));
-        throw new OsError(429, "rate_limited", `this tenant may send ${tenant.settings.runsPerMinute} messages a minute (its runsPerMinute setting); try again in ${seconds} s`);
+      const admission = await quotas.admit(scope, tenant.settings, app.kernel.clock.now(), () => runsInProgress(app, tenantId, tenant.settings.concurrentRuns)).catch((e: unknown) => {
+        if (e instanceof RateLimitedError) c.header("retry-after", String(e.retryAfterS));
+        throw e;
+      });
+      try {
+        received = await app.inbox.receive({ tenantId, channel: body.channel, conversation: body.conversation, text: body.text, sourceKey });
+      } finally {
+        await admission.release();
       }
-      received = await app.inbox.receive({ tenantId, channel: body.channel, conversation: body.conversation, text: body.text, sourceKey });
     }
     const accepted = { sessionId: received.session.id, messageId: received.message.id, runId: received.runId, duplicate: received.duplicate };
     if (!wantsStream(c)) return c.json(accepted, 202);
@@ -83,4 +84,9 @@ async function findRetry(app: Agentd, c: ApiContext, channel: string, conversati
   const prior = session && (await sessions.bySource(scope, session.id, sourceKey));
   if (!session || !prior?.runId) return null;
   return { session, message: prior, runId: prior.runId, duplicate: true };
+}
+
+/** The tenant's turns that are pending or running, counted in the kernel's store (up to `atMost`). */
+async function runsInProgress(app: Agentd, tenantId: string, atMost: number): Promise<number> {
+  return (await app.kernel.listRuns({ namespace: tenantId, status: ["pending", "running"], limit: atMost })).length;
 }
