@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createAgentd } from "../src/app.ts";
 import { serveApi } from "../src/api/index.ts";
-import { quotas } from "../src/tenancy/quotas.ts";
+import { quotas, type RunPhase } from "../src/tenancy/quotas.ts";
 import { served } from "./support/api.ts";
 import { BACKENDS } from "./support/backends.ts";
 
@@ -66,22 +66,28 @@ for (const b of BACKENDS) {
       assert.equal((await post(s, "after")).status, 202, "finished runs free their places");
     });
 
-    test("the per-minute count expires with its minute; an admission a dead process left expires too", async (t) => {
+    test("the per-minute count expires with its minute; an admission is counted until its run ends, or 30 s if it never got one", async (t) => {
       const s = await served(t, b);
       const scope = s.app.tenants.scope(s.tenantId);
-      const none = async () => 0;
+      const phases = new Map<string, RunPhase>([["r1", "active"], ["r2", "active"]]);
+      const phaseOf = async (id: string) => phases.get(id) ?? "ended";
       const t0 = 1_700_000_000_000;
-      await quotas.admit(scope, { runsPerMinute: 2, concurrentRuns: 10 }, t0, none);
-      await quotas.admit(scope, { runsPerMinute: 2, concurrentRuns: 10 }, t0 + 30_000, none);
-      await assert.rejects(quotas.admit(scope, { runsPerMinute: 2, concurrentRuns: 10 }, t0 + 59_000, none), (e: { retryAfterS: number }) => e.retryAfterS === 1);
-      const next = await quotas.admit(scope, { runsPerMinute: 2, concurrentRuns: 10 }, t0 + 60_000, none);
-      await next.release();
-      // An admission is released once its run started; one a dead process left counts for 30 s, then expires.
+      await (await quotas.admit(scope, { runsPerMinute: 2, concurrentRuns: 10 }, t0, phaseOf)).bind("r1");
+      await (await quotas.admit(scope, { runsPerMinute: 2, concurrentRuns: 10 }, t0 + 30_000, phaseOf)).bind("r2");
+      await assert.rejects(quotas.admit(scope, { runsPerMinute: 2, concurrentRuns: 10 }, t0 + 59_000, phaseOf), (e: { retryAfterS: number }) => e.retryAfterS === 1);
+      await (await quotas.admit(scope, { runsPerMinute: 2, concurrentRuns: 10 }, t0 + 60_000, phaseOf)).drop();
+      // r1 runs, r2 waits for a person: one place taken of two.
       const t1 = t0 + 200_000;
-      await quotas.admit(scope, { runsPerMinute: 100, concurrentRuns: 1 }, t1, none);
-      await assert.rejects(quotas.admit(scope, { runsPerMinute: 100, concurrentRuns: 1 }, t1 + 10_000, none), /1 runs in progress/);
-      const ok = await quotas.admit(scope, { runsPerMinute: 100, concurrentRuns: 1 }, t1 + 30_000, none);
-      await ok.release();
+      phases.set("r2", "waiting");
+      const third = await quotas.admit(scope, { runsPerMinute: 100, concurrentRuns: 2 }, t1, phaseOf);
+      await assert.rejects(quotas.admit(scope, { runsPerMinute: 100, concurrentRuns: 2 }, t1 + 1_000, phaseOf), /2 runs in progress/);
+      // A process that died before starting its run: its admission expires.
+      await assert.rejects(quotas.admit(scope, { runsPerMinute: 100, concurrentRuns: 2 }, t1 + 29_000, phaseOf), /2 runs in progress/);
+      await (await quotas.admit(scope, { runsPerMinute: 100, concurrentRuns: 2 }, t1 + 30_000, phaseOf)).drop();
+      await third.drop();
+      phases.set("r1", "ended");
+      await (await quotas.admit(scope, { runsPerMinute: 100, concurrentRuns: 1 }, t1 + 31_000, phaseOf)).drop();
+      assert.deepEqual((await scope.all<{ run_id: string }>("SELECT run_id FROM os_admissions WHERE tenant_id = $tenant", [])).map((r) => r.run_id), ["r2"], "ended runs' admissions are removed");
     });
   });
 }

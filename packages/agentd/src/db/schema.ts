@@ -127,12 +127,13 @@ CREATE TRIGGER os_memories_ad AFTER DELETE ON os_memories BEGIN DELETE FROM os_m
   },
   {
     // Quotas counted in the store (tenancy/quotas.ts), so they hold across processes and restarts:
-    // runs started per second over the last minute, and admissions whose run may not be visible yet.
+    // runs started per second over the last minute, and the runs admitted that have not ended.
     version: 6,
     sql: (d) => `
 CREATE TABLE os_rate (tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE, second ${big(d)} NOT NULL, n ${big(d)} NOT NULL,
   PRIMARY KEY (tenant_id, second));
-CREATE TABLE os_admissions (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE, at ${big(d)} NOT NULL);
+CREATE TABLE os_admissions (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE, run_id TEXT,
+  at ${big(d)} NOT NULL);
 CREATE INDEX os_admissions_tenant ON os_admissions(tenant_id, at);
 `,
   },

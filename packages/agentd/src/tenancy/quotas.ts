@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { serializeTenant } from "./lock.ts";
 import { OsError } from "./errors.ts";
+import { serializeTenant } from "./lock.ts";
 import type { TenantScope } from "./scope.ts";
 
 const WINDOW_S = 60;
-/** An admission not released by then was left by a process that died between admitting and starting. */
+/** An admission still without its run by then was left by a process that died before starting it. */
 const ADMISSION_TTL_MS = 30_000;
 
 export interface QuotaLimits {
@@ -12,34 +12,44 @@ export interface QuotaLimits {
   concurrentRuns: number;
 }
 
+/** Where a run is, as the kernel's store says: pending or running, waiting (suspended), or ended (or unknown). */
+export type RunPhase = "active" | "waiting" | "ended";
+
+/** An admitted start: bind it to the run once started, or drop it when the start failed. */
+export interface Admission {
+  bind(runId: string): Promise<void>;
+  drop(): Promise<void>;
+}
+
 /**
  * Per-tenant quotas on starting runs, counted in the OS data store so that they hold across
  * processes and restarts: runs started per minute (per-second counts over the last 60 seconds),
- * and runs in progress (the kernel's count, plus admissions whose run may not be visible yet).
- * Checks and counts happen under the tenant's lock, so two processes cannot both take the last slot.
+ * and runs in progress (each admission is kept, bound to its run, until the kernel says the run
+ * ended). Checked and counted under the tenant's lock, so two processes cannot both take the last
+ * place, and a run is never counted twice.
  */
 export const quotas = {
-  /**
-   * Admits one run start or throws a 429 OsError (`retryAfterS` set for rate limits). `inFlight`
-   * counts the tenant's runs in progress in the kernel's store. Release the admission once the run
-   * is started (or failed to start): from then on the kernel counts it.
-   */
-  async admit(scope: TenantScope, limits: QuotaLimits, now: number, inFlight: () => Promise<number>): Promise<{ id: string; release(): Promise<void> }> {
+  /** Admits one run start or throws a 429 OsError (a RateLimitedError with `retryAfterS` for the per-minute limit). */
+  async admit(scope: TenantScope, limits: QuotaLimits, now: number, phaseOf: (runId: string) => Promise<RunPhase>): Promise<Admission> {
     const second = Math.floor(now / 1000);
     const id = randomUUID();
     await scope.tx(async (tx) => {
       await serializeTenant(tx);
       await tx.run("DELETE FROM os_rate WHERE tenant_id = $tenant AND second <= ?", [second - WINDOW_S]);
-      await tx.run("DELETE FROM os_admissions WHERE tenant_id = $tenant AND at <= ?", [now - ADMISSION_TTL_MS]);
       const hits = await tx.all<{ second: number; n: number }>("SELECT second, n FROM os_rate WHERE tenant_id = $tenant ORDER BY second", []);
       let total = hits.reduce((s, h) => s + Number(h.n), 0);
       if (total >= limits.runsPerMinute)
         for (const h of hits) {
           total -= Number(h.n);
-          if (total < limits.runsPerMinute) throw rateLimited(limits.runsPerMinute, Math.max(1, Math.ceil(((Number(h.second) + WINDOW_S) * 1000 - now) / 1000)));
+          if (total < limits.runsPerMinute) throw new RateLimitedError(limits.runsPerMinute, Math.max(1, Math.ceil(((Number(h.second) + WINDOW_S) * 1000 - now) / 1000)));
         }
-      const admitted = await tx.get<{ n: number }>("SELECT COUNT(*) AS n FROM os_admissions WHERE tenant_id = $tenant", []);
-      const busy = (await inFlight()) + Number(admitted?.n ?? 0);
+      await tx.run("DELETE FROM os_admissions WHERE tenant_id = $tenant AND run_id IS NULL AND at <= ?", [now - ADMISSION_TTL_MS]);
+      let busy = 0;
+      for (const a of await tx.all<{ id: string; run_id: string | null }>("SELECT id, run_id FROM os_admissions WHERE tenant_id = $tenant", [])) {
+        const phase = a.run_id === null ? "active" : await phaseOf(a.run_id);
+        if (phase === "ended") await tx.run("DELETE FROM os_admissions WHERE tenant_id = $tenant AND id = ?", [a.id]);
+        else if (phase === "active") busy++;
+      }
       if (busy >= limits.concurrentRuns)
         throw new OsError(429, "too_many_runs", `this tenant has ${busy} runs in progress, the most it may (its concurrentRuns setting is ${limits.concurrentRuns}); try again when one has finished`);
       await tx.run(
@@ -47,10 +57,14 @@ export const quotas = {
       );
       await tx.run("INSERT INTO os_admissions (id, tenant_id, at) VALUES (?, $tenant, ?)", [id, now]);
     });
-    return { id, release: async () => void (await scope.run("DELETE FROM os_admissions WHERE tenant_id = $tenant AND id = ?", [id])) };
+    return {
+      bind: async (runId) => void (await scope.run("UPDATE os_admissions SET run_id = ? WHERE tenant_id = $tenant AND id = ?", [runId, id])),
+      drop: async () => void (await scope.run("DELETE FROM os_admissions WHERE tenant_id = $tenant AND id = ?", [id])),
+    };
   },
 };
 
+/** Over the per-minute limit: `retryAfterS` is when the oldest counted start leaves the window. */
 export class RateLimitedError extends OsError {
   readonly retryAfterS: number;
   constructor(limit: number, retryAfterS: number) {
@@ -58,5 +72,3 @@ export class RateLimitedError extends OsError {
     this.retryAfterS = retryAfterS;
   }
 }
-
-const rateLimited = (limit: number, retryAfterS: number) => new RateLimitedError(limit, retryAfterS);

@@ -6,7 +6,7 @@ export const TenantSettings = z.object({
   dailyTokenBudget: z.number().int().min(0).default(0),
   /** Messages a tenant may send per minute through the API (429 beyond). */
   runsPerMinute: z.number().int().min(1).max(100_000).default(60),
-  /** Runs started through the API that may be in progress (pending or running) at once (429 beyond). */
+  /** Turns started through the API that may be in progress (pending or running) at once (429 beyond). */
   concurrentRuns: z.number().int().min(1).max(10_000).default(20),
   /** Model calls per turn before it stops with a note to the user. */
   maxIterations: z.number().int().min(1).max(50).default(8),

@@ -4,7 +4,7 @@ import type { Agentd } from "../../app.ts";
 import type { Received } from "../../sessions/inbox.ts";
 import { sessions } from "../../sessions/store.ts";
 import { badRequest } from "../../tenancy/errors.ts";
-import { quotas, RateLimitedError } from "../../tenancy/quotas.ts";
+import { quotas, RateLimitedError, type RunPhase } from "../../tenancy/quotas.ts";
 import { readBody, readQuery } from "../body.ts";
 import { type ApiContext, type ApiEnv, scopeOf } from "../env.ts";
 import { frame, runEvents } from "../sse.ts";
@@ -44,15 +44,17 @@ export function messageRoutes(app: Agentd): Hono<ApiEnv> {
     let received: Received | null = sourceKey ? await findRetry(app, c, body.channel, body.conversation, sourceKey) : null;
     if (!received) {
       const tenant = await app.tenants.require(tenantId);
-      const admission = await quotas.admit(scope, tenant.settings, app.kernel.clock.now(), () => runsInProgress(app, tenantId, tenant.settings.concurrentRuns)).catch((e: unknown) => {
+      const admission = await quotas.admit(scope, tenant.settings, app.kernel.clock.now(), (runId) => phaseOf(app, runId)).catch((e: unknown) => {
         if (e instanceof RateLimitedError) c.header("retry-after", String(e.retryAfterS));
         throw e;
       });
       try {
         received = await app.inbox.receive({ tenantId, channel: body.channel, conversation: body.conversation, text: body.text, sourceKey });
-      } finally {
-        await admission.release();
+      } catch (e) {
+        await admission.drop();
+        throw e;
       }
+      await admission.bind(received.runId);
     }
     const accepted = { sessionId: received.session.id, messageId: received.message.id, runId: received.runId, duplicate: received.duplicate };
     if (!wantsStream(c)) return c.json(accepted, 202);
@@ -86,7 +88,8 @@ async function findRetry(app: Agentd, c: ApiContext, channel: string, conversati
   return { session, message: prior, runId: prior.runId, duplicate: true };
 }
 
-/** The tenant's turns that are pending or running, counted in the kernel's store (up to `atMost`). */
-async function runsInProgress(app: Agentd, tenantId: string, atMost: number): Promise<number> {
-  return (await app.kernel.listRuns({ namespace: tenantId, status: ["pending", "running"], limit: atMost })).length;
+/** Where a run admitted by the quotas is, from the kernel's store. */
+async function phaseOf(app: Agentd, runId: string): Promise<RunPhase> {
+  const status = (await app.kernel.getRun(runId))?.status;
+  return status === "pending" || status === "running" ? "active" : status === "suspended" ? "waiting" : "ended";
 }
