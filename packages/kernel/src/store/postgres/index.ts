@@ -12,6 +12,7 @@ import * as admin from "./admin.ts";
 import * as side from "./side.ts";
 import * as sched from "./schedules.ts";
 import { migratePostgres } from "./schema.ts";
+import * as sql from "./statements.ts";
 
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database (DATABASE_URL). */
@@ -90,77 +91,42 @@ export class PostgresStore implements Store {
 
   async claim(req: ClaimRequest): Promise<RunRecord[]> {
     if (req.limit <= 0 || Object.keys(req.workflows).length === 0) return [];
-    // Fair across namespaces: each namespace's due runs are ranked by due time, and a claim takes every
-    // namespace's first before any namespace's second. A row another worker locked is skipped; one it
-    // claimed meanwhile fails the re-check in the UPDATE.
-    const { rows } = await this.#q(
-      `WITH due AS (
-         SELECT id, namespace, coalesce(wake_at, lease_expires_at) AS t FROM runs
-         WHERE $5::jsonb ? workflow AND (version IS NULL OR version = $5::jsonb ->> workflow)
-           AND ((status IN ('pending', 'suspended') AND wake_at <= $3) OR (status = 'running' AND lease_expires_at <= $3))),
-       ranked AS (SELECT id, t, row_number() OVER (PARTITION BY namespace ORDER BY t) AS rn FROM due ORDER BY rn, t LIMIT $4 * 4),
-       c AS (SELECT r.id FROM runs r JOIN ranked k ON k.id = r.id ORDER BY k.rn, k.t LIMIT $4 FOR UPDATE OF r SKIP LOCKED)
-       UPDATE runs r SET status = 'running', epoch = r.epoch + 1, lease_owner = $1, lease_expires_at = $2, updated_at = $3, waiting = NULL,
-         version = coalesce(r.version, $5::jsonb ->> r.workflow)
-       FROM c WHERE r.id = c.id
-         AND ((r.status IN ('pending', 'suspended') AND r.wake_at <= $3) OR (r.status = 'running' AND r.lease_expires_at <= $3))
-       RETURNING r.*`,
-      [req.owner, req.now + req.leaseMs, req.now, req.limit, JSON.stringify(req.workflows)],
-    );
+    const { rows } = await this.#q(sql.CLAIM, [req.owner, req.now + req.leaseMs, req.now, req.limit, JSON.stringify(req.workflows)]);
     this.stats.commits++;
     return this.#count(rows).map(toRun);
   }
 
   async renewLeases(owner: string, runs: { id: string; epoch: number }[], expiresAt: number): Promise<string[]> {
     if (runs.length === 0) return [];
-    const ids = runs.map((r) => r.id);
-    const epochs = runs.map((r) => r.epoch);
-    // In id order and skipping rows a commit of ours holds right now: renewing must never deadlock with committing.
-    const { rows } = await this.#q<{ id: string }>(
-      `WITH c AS (SELECT id FROM runs WHERE lease_owner = $2 AND status = 'running'
-                    AND (id, epoch) IN (SELECT * FROM unnest($3::text[], $4::int[])) ORDER BY id FOR UPDATE SKIP LOCKED)
-       UPDATE runs SET lease_expires_at = $1 FROM c WHERE runs.id = c.id RETURNING runs.id`,
-      [expiresAt, owner, ids, epochs],
-    );
+    const { rows } = await this.#q<{ id: string }>(sql.RENEW, [expiresAt, owner, runs.map((r) => r.id), sql.epochsById(runs)]);
     const kept = new Set(rows.map((r) => r.id));
     const unsure = runs.filter((r) => !kept.has(r.id));
     if (unsure.length === 0) return [];
     // A row that was skipped because it was locked is still ours if its lease says so.
-    const still = await this.#rows<{ id: string }>(
-      `SELECT id FROM runs WHERE lease_owner = $1 AND status = 'running' AND (id, epoch) IN (SELECT * FROM unnest($2::text[], $3::int[]))`,
-      [owner, unsure.map((r) => r.id), unsure.map((r) => r.epoch)],
-    );
+    const still = await this.#rows<{ id: string }>(sql.STILL_HELD, [owner, unsure.map((r) => r.id), sql.epochsById(unsure)]);
     const ours = new Set(still.map((r) => r.id));
     return unsure.filter((r) => !ours.has(r.id)).map((r) => r.id);
   }
 
   async nextWakeAt(workflows: Served, owner: string): Promise<{ runs: number | null; schedules: number | null }> {
-    const { rows } = await this.#q<{ runs: number | null; schedules: number | null }>(
-      `SELECT least(
-         (SELECT min(wake_at) FROM runs WHERE status IN ('pending', 'suspended') AND wake_at IS NOT NULL
-            AND $1::jsonb ? workflow AND (version IS NULL OR version = $1::jsonb ->> workflow)),
-         (SELECT min(lease_expires_at) FROM runs WHERE status = 'running' AND lease_owner <> $2
-            AND $1::jsonb ? workflow AND (version IS NULL OR version = $1::jsonb ->> workflow))) AS runs,
-       (SELECT min(due_at) FROM schedules WHERE paused = 0 AND $1::jsonb ? workflow) AS schedules`,
-      [JSON.stringify(workflows), owner],
-    );
+    const { rows } = await this.#q<{ runs: number | null; schedules: number | null }>(sql.NEXT_WAKE, [JSON.stringify(workflows), owner]);
     this.stats.reads++;
     return { runs: rows[0]?.runs ?? null, schedules: rows[0]?.schedules ?? null };
   }
 
   async getRun(id: string): Promise<RunRecord | null> {
-    const { rows } = await this.#q("SELECT * FROM runs WHERE id = $1", [id]);
+    const { rows } = await this.#q(sql.GET_RUN, [id]);
     return this.#count(rows).map(toRun)[0] ?? null;
   }
 
   async getRuns(ids: string[]): Promise<RunRecord[]> {
     if (ids.length === 0) return [];
-    const { rows } = await this.#q("SELECT * FROM runs WHERE id = ANY($1::text[])", [ids]);
+    const { rows } = await this.#q(sql.GET_RUNS, [ids]);
     return this.#count(rows).map(toRun);
   }
 
   async findRunByKey(workflow: string, key: string): Promise<RunRecord | null> {
-    const { rows } = await this.#q("SELECT * FROM runs WHERE workflow = $1 AND key = $2", [workflow, key]);
+    const { rows } = await this.#q(sql.BY_KEY, [workflow, key]);
     return this.#count(rows).map(toRun)[0] ?? null;
   }
 
@@ -180,12 +146,12 @@ export class PostgresStore implements Store {
   }
 
   async loadJournal(runId: string): Promise<EntryRecord[]> {
-    const { rows } = await this.#q("SELECT * FROM entries WHERE run_id = $1 ORDER BY seq", [runId]);
+    const { rows } = await this.#q(sql.JOURNAL, [runId]);
     return this.#count(rows).map(toEntry);
   }
 
   async loadEvents(runId: string): Promise<EventRecord[]> {
-    const { rows } = await this.#q("SELECT * FROM events WHERE run_id = $1 AND consumed_seq IS NULL ORDER BY id", [runId]);
+    const { rows } = await this.#q(sql.EVENTS, [runId]);
     return this.#count(rows).map(toEvent);
   }
 

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { SchemaTooNewError } from "../../errors.ts";
+import { KERNEL_COMMIT_V4 } from "./commit-sql.ts";
 
 /**
  * Versioned migrations for Postgres, applied at start under an advisory lock (so many processes
@@ -276,6 +277,8 @@ BEGIN
 END $f$;
 `,
   },
+  // kernel_commit reaches every row by index whatever the tables' size (version 1 scanned all runs once they were many).
+  { version: 4, sql: KERNEL_COMMIT_V4 },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

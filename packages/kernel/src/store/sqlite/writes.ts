@@ -42,9 +42,11 @@ export class SqliteWrites {
     this.#slotsTaken = db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM runs WHERE concurrency_key = ?
       AND status NOT IN ('completed', 'failed', 'cancelled') LIMIT ?)`);
     this.#laneOf = db.prepare("SELECT concurrency_key AS k FROM runs WHERE id = ? AND queued = 0");
+    // The status term of runs_concurrency's own WHERE, repeated: SQLite uses a partial index only for a query that states its condition.
     this.#admitNext = db.prepare(`
       UPDATE runs SET queued = 0, wake_at = ?, updated_at = ? WHERE id = (
-        SELECT id FROM runs WHERE concurrency_key = ? AND queued = 1 AND status = 'pending' ORDER BY created_at, id LIMIT 1)`);
+        SELECT id FROM runs WHERE concurrency_key = ? AND queued = 1 AND status = 'pending'
+          AND status NOT IN ('completed', 'failed', 'cancelled') ORDER BY created_at, id LIMIT 1)`);
     this.#findByKey = db.prepare("SELECT id FROM runs WHERE workflow = ? AND key = ?");
     this.#fence = db.prepare("SELECT epoch, lease_owner, status FROM runs WHERE id = ?");
     this.#putEntry = db.prepare(`
@@ -81,6 +83,16 @@ export class SqliteWrites {
       WHERE id = ?`);
     this.#wakeParent = db.prepare(`
       UPDATE runs SET wake_at = ? WHERE id = (SELECT parent_id FROM runs WHERE id = ?) AND status = 'suspended'`);
+  }
+
+  /** Every statement, by name (test/plans.test.ts checks that each searches an index). */
+  statements(): Record<string, StatementSync> {
+    return {
+      insertRun: this.#insertRun, findByKey: this.#findByKey, fence: this.#fence, putEntry: this.#putEntry, updateEntry: this.#updateEntry,
+      consume: this.#consume, suspend: this.#suspend, finish: this.#finish, wakeParent: this.#wakeParent, release: this.#release,
+      continue: this.#continue, publish: this.#publish, trim: this.#trim, slotsTaken: this.#slotsTaken, admitNext: this.#admitNext,
+      laneOf: this.#laneOf, clearJournal: this.#renew[0] as StatementSync, clearEvents: this.#renew[1] as StatementSync,
+    };
   }
 
   /**
