@@ -110,6 +110,31 @@ test("agentd chat with nothing listening runs agentd in-process and streams the 
   assert.ok(show.stdout.includes(FOX.slice(0, 40)), "the model step's value is shown");
 });
 
+test("with no model, chat tells the person in a sentence and the turn waits in `runs --status failed`; AGENTD_MODEL=echo tries agentd without a key, and `runs retry` answers the kept message", async (t) => {
+  const dir = tempDir(t);
+  const env = cleanEnv({ AGENTD_PORT: String(await freePort()) });
+  const none = await agentd(["chat", "--data", dir], env, "hello?\n");
+  assert.equal(none.code, 1, "the turn failed");
+  assert.equal(none.stdout, "Sorry, I can't answer yet: this assistant has no AI model set up. Your message is kept, and I'll answer it once one is.\n");
+  assert.match(none.stderr, /no model is configured: set OPENAI_API_KEY.*AGENTD_MODEL=echo/, "the operator reads why and how");
+  assert.doesNotMatch(none.stderr, /has no model is/);
+
+  const failed = await agentd(["runs", "--status", "failed", "--data", dir], env);
+  const row = failed.stdout.split("\n").find((l) => /\bagent\.turn\s+failed\b/.test(l));
+  assert.ok(row, failed.stdout);
+  const runId = row.split(/\s+/)[0] as string;
+
+  // Tried with the built-in echo model: no key, no server; the kept message is answered on retry.
+  const echo = { ...env, AGENTD_MODEL: "echo" };
+  assert.equal((await agentd(["runs", "retry", runId, "--data", dir], echo)).code, 0);
+  const next = await agentd(["chat", "--data", dir], echo, "and now?\n");
+  assert.equal(next.code, 0, next.stderr);
+  assert.equal(next.stdout, "echo: and now?\n");
+  const shown = await agentd(["runs", "show", runId, "--data", dir], echo);
+  assert.match(shown.stdout, new RegExp(`^run ${runId}: agent\\.turn, completed`, "m"));
+  assert.match(shown.stdout, /output: .*echo: hello\?/);
+});
+
 test("agentd chat asks y/a/n when a tool call needs approval, and posts the answer", async (t) => {
   const model = await modelServer(t);
   const dir = tempDir(t);
@@ -186,6 +211,8 @@ test("agentd doctor passes with a working model endpoint, and names the fix when
   const none = await agentd(["doctor", "--data", dir], cleanEnv());
   assert.equal(none.code, 1);
   assert.match(none.stdout, /^FAIL {2}model {8}no model is configured: set OPENAI_API_KEY/m);
+  const echo = await agentd(["doctor", "--data", dir], cleanEnv({ AGENTD_MODEL: "echo" }));
+  assert.match(echo.stdout, /^ok {4}model {8}echo, the built-in model: it answers each message with its own text/m);
 
   // The doctor only looks: a fresh data folder is still empty after it.
   assert.deepEqual((await import("node:fs")).readdirSync(dir), []);

@@ -5,6 +5,7 @@ import { approvals } from "../src/agent/approvals.ts";
 import { sessions } from "../src/sessions/store.ts";
 import { splitMessage, telegramChannel } from "../src/channels/telegram/index.ts";
 import { UNPAIRED_REPLY } from "../src/sessions/inbox.ts";
+import { UNAVAILABLE_REPLY } from "../src/agent/unavailable.ts";
 import { BACKENDS } from "./support/backends.ts";
 import { testAgentd } from "./support/app.ts";
 import { Bot, GrammyError } from "grammy";
@@ -134,6 +135,23 @@ for (const b of BACKENDS) {
       tg.push({ update_id: 7000, message: {} });
       tg.push(textUpdate(ALICE, "after the bad one", 7001));
       await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "ok: after the bad one"));
+    });
+
+    test("a model that cannot answer: the person gets one plain sentence, and the reply once a retry succeeds", async (t) => {
+      const { app, model, tg, post, pair, tenantId } = await setup(t, { config: { modelRetry: { maxAttempts: 3, initialInterval: "10ms", backoffFactor: 1 } } });
+      await pair(ALICE);
+      model.fallback = () => ({ status: 503 });
+      assert.equal((await post(textUpdate(ALICE, "are you there?"))).status, 200);
+      const [run] = await until(async () => {
+        const failed = await app.kernel.failedRuns();
+        return failed.length ? failed : null;
+      }, "the failed turn");
+      assert.deepEqual(sentTo(tg, ALICE.id).slice(1).map((c) => c.params.text), [UNAVAILABLE_REPLY], "one sentence, nothing internal");
+      model.fallback = (req) => ({ text: `ok: ${req.body.messages.at(-1).content}` });
+      await app.kernel.retry(run!.id);
+      await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "ok: are you there?"), "the answer");
+      assert.equal((await userMessages(app, tenantId)).length, 1);
+      assert.equal(sentTo(tg, ALICE.id).filter((c) => c.params.text === UNAVAILABLE_REPLY).length, 1);
     });
 
     test("a long reply is split into several messages, each within 4096 characters", async (t) => {

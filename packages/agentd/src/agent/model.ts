@@ -2,12 +2,13 @@ import { createOpenAI } from "@ai-sdk/openai";
 import { FatalError, RetryableError } from "@agentd/kernel";
 import { APICallError, type EmbeddingModel, type LanguageModel } from "ai";
 import { scrubUrls, showUrl } from "../net/url-secrets.ts";
+import { ECHO_MODEL_ID, echoModel } from "./echo-model.ts";
 
 /** How to reach the model: OpenAI by default, any OpenAI-compatible server by base URL, or any AI SDK model passed in code. */
 export interface ModelConfig {
   /** A model object from any AI SDK provider; overrides the settings below. */
   model?: LanguageModel;
-  /** Model id (AGENTD_MODEL; default gpt-4o-mini). */
+  /** Model id (AGENTD_MODEL; default gpt-4o-mini). "echo" is the built-in echo model (echo-model.ts). */
   id: string;
   /** OPENAI_API_KEY or AGENTD_MODEL_API_KEY. */
   apiKey?: string;
@@ -20,7 +21,7 @@ export interface ModelConfig {
 }
 
 export const NO_MODEL_HINT =
-  "no model is configured: set OPENAI_API_KEY, or AGENTD_MODEL_BASE_URL (+ AGENTD_MODEL) for an OpenAI-compatible server such as Ollama, vLLM or llama.cpp";
+  "no model is configured: set OPENAI_API_KEY, or AGENTD_MODEL_BASE_URL (+ AGENTD_MODEL) for an OpenAI-compatible server such as Ollama, vLLM or llama.cpp; to try agentd without one, AGENTD_MODEL=echo answers each message with its own text";
 
 export interface Models {
   chat: LanguageModel;
@@ -35,6 +36,11 @@ export interface Models {
 /** The models agentd uses, or null when none is configured (agentd still starts and says how to configure one). */
 export function resolveModels(c: ModelConfig): Models | null {
   if (c.model) return { chat: c.model, summary: c.model, embedding: null, describe: "a model passed in code", scrub: (t) => scrubUrls(t) };
+  // Chosen by name only, never as a fallback: a missing key must not pass for a working model.
+  if (c.id === ECHO_MODEL_ID) {
+    const echo = echoModel();
+    return { chat: echo, summary: echo, embedding: null, describe: "echo (built-in: answers each message with its own text; set a real model to chat)", scrub: (t) => t };
+  }
   if (!c.apiKey && !c.baseURL) return null;
   // Local servers often need no key; the provider insists on one, so send a placeholder they ignore.
   const provider = createOpenAI({ apiKey: c.apiKey ?? "unused", baseURL: c.baseURL, name: "agentd" });

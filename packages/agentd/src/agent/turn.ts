@@ -1,8 +1,8 @@
-import { StepFailedError, workflow, type WorkflowContext } from "@agentd/kernel";
+import { FatalError, workflow, type WorkflowContext } from "@agentd/kernel";
 import type { ModelMessage } from "ai";
 import { sessions } from "../sessions/store.ts";
 import { approvals, callHash, eventName, type ApprovalEvent } from "./approvals.ts";
-import { callModel, type ModelCall, toolSet } from "./call-model.ts";
+import { callModel, type ModelCall, type ModelResult, toolSet } from "./call-model.ts";
 import { compact } from "./compact.ts";
 import { loadContext, type TurnContext } from "./context.ts";
 import type { LiveView } from "./delivery.ts";
@@ -12,6 +12,7 @@ import { alwaysOf, policies, subjectOf } from "./policy.ts";
 import { historyMessages, instructions } from "./prompt.ts";
 import { withMedia } from "./media.ts";
 import { executeTool } from "./tool-call.ts";
+import { NO_MODEL_REPLY, tellNow, tellUnavailable, UNAVAILABLE_REPLY } from "./unavailable.ts";
 import { addUsage } from "./usage.ts";
 
 /** What starts a turn: a message (or background event) already persisted in the session. */
@@ -25,16 +26,20 @@ export interface TurnInput {
 }
 
 export interface TurnOutput {
-  messageId: string;
+  /** The reply's message (null when the turn had nothing left to answer). */
+  messageId: string | null;
   text: string;
   modelCalls: number;
   tokens: number;
-  stopped: "answer" | "iterations" | "tokens" | "budget" | "error" | "no-model";
+  /** superseded: a later message's turn answered this one's message (it was retried after failing). */
+  stopped: "answer" | "iterations" | "tokens" | "budget" | "superseded";
 }
 
 /**
  * One turn = one durable run (DESIGN §2.3). Turns of a session run one at a time, in order. Each model
- * call is a step, so a completed call is replayed from the journal, never paid for again.
+ * call is a step, so a completed call is replayed from the journal, never paid for again. A model that
+ * cannot be used fails the turn: the person is told in plain words that their message waits, the
+ * operator finds the run failed (with the cause), and a retry or the session's next message answers it.
  */
 export function turnWorkflow(deps: AgentDeps) {
   return workflow<TurnInput, TurnOutput>(
@@ -43,14 +48,8 @@ export function turnWorkflow(deps: AgentDeps) {
       const scope = deps.tenants.scope(input.tenantId);
       const tc = await ctx.step("context", () => loadContext(deps, scope, input));
       const live = liveHandle(deps, input, ctx.runId);
-      let result: Omit<TurnOutput, "messageId">;
-      try {
-        result = await loop(ctx, deps, input, tc, live);
-      } catch (e) {
-        // A model that can't be used (bad key, unknown model) still gets the person an answer.
-        const why = StepFailedError.is(e) ? e.message : e instanceof Error ? e.message : String(e);
-        result = { text: `Sorry, I could not answer: ${why}`, modelCalls: 0, tokens: 0, stopped: "error" };
-      }
+      const result = await loop(ctx, deps, input, tc, live);
+      if (result.stopped === "superseded") return { messageId: null, ...result };
       const reply = await ctx.step("reply", async (step) => {
         const { message } = await sessions.append(scope, { sessionId: input.sessionId, role: "assistant", content: result.text, sourceKey: `reply:${step.runId}`, runId: step.runId }, deps.now());
         step.publish({ t: "done", text: result.text, messageId: message.id });
@@ -105,7 +104,6 @@ function liveHandle(deps: AgentDeps, input: TurnInput, runId: string): LiveHandl
 }
 
 async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc: TurnContext, live: LiveHandle): Promise<Omit<TurnOutput, "messageId">> {
-  if (!deps.models) return { text: `agentd has ${NO_MODEL_HINT}.`, modelCalls: 0, tokens: 0, stopped: "no-model" };
   if (tc.budgetLeft !== null && tc.budgetLeft <= 0)
     return { text: "The daily token budget of this account is used up; I can answer again tomorrow (UTC).", modelCalls: 0, tokens: 0, stopped: "budget" };
   const scope = deps.tenants.scope(input.tenantId);
@@ -113,14 +111,24 @@ async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc:
   const set = toolSet(tools);
   const system = instructions({ now: tc.now, timezone: tc.timezone, summary: tc.summary, background: input.background ?? null, autopilot: tc.autopilot });
   const messages: ModelMessage[] = historyMessages(tc.history);
+  const maxAttempts = deps.modelRetry.maxAttempts ?? Number.POSITIVE_INFINITY;
   let tokens = 0;
   for (let i = 0; i < tc.maxIterations; i++) {
-    const r = await ctx.step(`model:${i}`, async (step) => {
-      const view = await live.open();
-      const out = await callModel(deps.models!, { instructions: system, messages: await withMedia(messages, tc.history, deps.blobs, input.tenantId), tools: set }, step, view ? (text) => view.update(text) : undefined);
-      await addUsage(scope, out.usage.input + out.usage.output, deps.now());
-      return out;
+    const r = await ctx.step(`model:${i}`, async (step): Promise<ModelResult> => {
+      // Only a turn retried after failing can find this: turns of a session otherwise run in order.
+      if (await sessions.answeredAfter(scope, input.sessionId, input.seq)) return SUPERSEDED;
+      try {
+        if (!deps.models) throw new FatalError(NO_MODEL_HINT);
+        const view = await live.open();
+        const out = await callModel(deps.models, { instructions: system, messages: await withMedia(messages, tc.history, deps.blobs, input.tenantId), tools: set }, step, view ? (text) => view.update(text) : undefined);
+        await addUsage(scope, out.usage.input + out.usage.output, deps.now());
+        return out;
+      } catch (e) {
+        if (tellNow(e, step.attempt, maxAttempts)) await tellUnavailable(deps, input, step, deps.models ? UNAVAILABLE_REPLY : NO_MODEL_REPLY);
+        throw e;
+      }
     }, { retry: deps.modelRetry, timeout: "5m" });
+    if (r.finish === SUPERSEDED.finish) return { text: "", modelCalls: i, tokens, stopped: "superseded" };
     tokens += r.usage.input + r.usage.output;
     if (r.calls.length === 0) return { text: r.text, modelCalls: i + 1, tokens, stopped: "answer" };
     messages.push({ role: "assistant", content: [...(r.text ? [{ type: "text" as const, text: r.text }] : []), ...r.calls.map((c) => ({ type: "tool-call" as const, toolCallId: c.id, toolName: c.name, input: c.input }))] });
@@ -135,6 +143,9 @@ async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc:
   }
   return { text: `(I stopped after ${tc.maxIterations} steps without a final answer; ask me to continue.)`, modelCalls: tc.maxIterations, tokens, stopped: "iterations" };
 }
+
+/** What a model step records for a turn a later one made needless. */
+const SUPERSEDED: ModelResult = { text: "", calls: [], usage: { input: 0, output: 0 }, finish: "agentd:superseded" };
 
 /** Schema, then policy, then (when asked) a durable wait for a person, then the tool as a step. */
 async function runCall(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc: TurnContext, i: number, call: ModelCall): Promise<string> {

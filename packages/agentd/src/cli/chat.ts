@@ -107,6 +107,11 @@ async function exchange(client: ApiClient, lines: Lines, message: { text: string
           await client.json("POST", `/v1/approvals/${encodeURIComponent(String(d.id))}`, { decision });
           break;
         }
+        case "unavailable":
+          // The model cannot answer now; the turn keeps trying, and fails (for `agentd runs retry`) if it never can.
+          out.note(String(d.text ?? ""));
+          out.streamed = false;
+          break;
         case "done":
           if (!out.streamed) out.text(String(d.text ?? ""));
           out.end();

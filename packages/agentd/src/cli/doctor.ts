@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ModelConfig } from "../agent/model.ts";
+import { ECHO_MODEL_ID } from "../agent/echo-model.ts";
 import { NO_MODEL_HINT } from "../agent/model.ts";
 import { scrubUrls, showUrl } from "../net/url-secrets.ts";
 import { type Config, ConfigError, loadConfig, weakAdminToken } from "../config.ts";
@@ -139,6 +140,7 @@ function checkMasterKey(c: Config, env: NodeJS.ProcessEnv, state: StoreState | n
 /** Asks the model endpoint for its model list with the key (or, if it has none, for a one-token completion). */
 async function checkModel(m: ModelConfig): Promise<Check> {
   const name = "model";
+  if (m.id === ECHO_MODEL_ID && !m.model) return { name, ok: true, text: "echo, the built-in model: it answers each message with its own text (set a real model to chat)" };
   if (!m.apiKey && !m.baseURL) return { name, ok: false, text: NO_MODEL_HINT };
   const url = (m.baseURL ?? "https://api.openai.com/v1").replace(/\/+$/, "");
   // What is printed: the URL without the credentials it may carry (user:password@, ?api-key=).

@@ -89,7 +89,7 @@ export const Env = z.object({
   }),
   OPENAI_BASE_URL: v(url(["https:", "http:"], "http://localhost:11434/v1").optional(), { section: "model", doc: "as AGENTD_MODEL_BASE_URL", secret: true }),
   AGENTD_MODEL_API_KEY: v(z.string().optional(), { section: "model", doc: "that server's key, if it needs one", secret: true }),
-  AGENTD_MODEL: v(z.string().optional(), { section: "model", doc: "the model id", default: "gpt-4o-mini" }),
+  AGENTD_MODEL: v(z.string().optional(), { section: "model", doc: 'the model id; "echo" is a built-in model that answers each message with its own text: try agentd without a key', default: "gpt-4o-mini" }),
   AGENTD_EMBEDDING_MODEL: v(z.string().optional(), { section: "model", doc: "an embedding model: turns on semantic memory search" }),
   AGENTD_SUMMARY_MODEL: v(z.string().optional(), { section: "model", doc: "the model that folds old messages into the summary", default: "AGENTD_MODEL" }),
   // The agent

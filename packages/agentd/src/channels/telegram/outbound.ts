@@ -61,7 +61,8 @@ export function telegramAdapter(app: Agentd, bot: Bot, liveApi: Api, o: {
         const msg = await sendPart(chatId, part, extra);
         await outbox.mark(scope, d.key, i, "sent", now(), String(msg.message_id));
       }
-      if (d.runId && d.kind === "reply") await removePlaceholder(scope, chatId, d.runId);
+      // A reply, or the notice that the model is unavailable, takes the place of the "…" placeholder.
+      if (d.runId && d.kind !== "approval") await removePlaceholder(scope, chatId, d.runId);
     },
   };
 
