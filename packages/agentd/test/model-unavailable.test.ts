@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { LogRecord } from "@agentd/kernel";
 import type { Delivery } from "../src/agent/delivery.ts";
-import { NO_MODEL_REPLY, UNAVAILABLE_REPLY } from "../src/agent/unavailable.ts";
+import { BACKGROUND_UNAVAILABLE_REPLY, NO_MODEL_REPLY, UNAVAILABLE_REPLY } from "../src/agent/unavailable.ts";
 import { sessions } from "../src/sessions/store.ts";
 import { ADMIN, served } from "./support/api.ts";
 import { BACKENDS } from "./support/backends.ts";
@@ -94,6 +94,17 @@ for (const b of BACKENDS) {
       assert.equal(back.calls, 1, "no model call for a message already answered");
       assert.deepEqual(s.sent.map((d) => d.kind), ["notice", "reply"]);
       assert.deepEqual(await s.history(first.session.id), [["user", "first question"], ["user", "second question"], ["assistant", "ok: second question"]]);
+    });
+
+    test("a reminder's turn that cannot reach the model tells the person their task is delayed, not that a message of theirs waits", async (t) => {
+      const model = await downModel(t);
+      const s = await setup(t, { model: model.server });
+      const first = await s.say("hi");
+      await assert.rejects(s.app.kernel.result(first.runId));
+      const r = await s.app.inbox.background({ tenantId: s.tenantId, sessionId: first.session.id, prompt: "remind: water the plants", sourceKey: "job:1", label: "a reminder" });
+      await assert.rejects(s.app.kernel.result(r.runId));
+      assert.deepEqual(s.sent.map((d) => d.text), [UNAVAILABLE_REPLY, BACKGROUND_UNAVAILABLE_REPLY]);
+      assert.doesNotMatch(BACKGROUND_UNAVAILABLE_REPLY, INTERNAL);
     });
 
     test("a refused key is told at once (no retries), and the run's error names the setting to fix", async (t) => {

@@ -12,7 +12,7 @@ import { alwaysOf, policies, subjectOf } from "./policy.ts";
 import { historyMessages, instructions } from "./prompt.ts";
 import { withMedia } from "./media.ts";
 import { executeTool } from "./tool-call.ts";
-import { NO_MODEL_REPLY, tellNow, tellUnavailable, UNAVAILABLE_REPLY } from "./unavailable.ts";
+import { tellNow, tellUnavailable, unavailableText } from "./unavailable.ts";
 import { addUsage } from "./usage.ts";
 
 /** What starts a turn: a message (or background event) already persisted in the session. */
@@ -124,7 +124,7 @@ async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc:
         await addUsage(scope, out.usage.input + out.usage.output, deps.now());
         return out;
       } catch (e) {
-        if (tellNow(e, step.attempt, maxAttempts)) await tellUnavailable(deps, input, step, deps.models ? UNAVAILABLE_REPLY : NO_MODEL_REPLY);
+        if (tellNow(e, step.attempt, maxAttempts)) await tellUnavailable(deps, input, step, unavailableText(input, deps.models !== null));
         throw e;
       }
     }, { retry: deps.modelRetry, timeout: "5m" });

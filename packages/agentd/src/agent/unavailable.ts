@@ -11,6 +11,16 @@ export const UNAVAILABLE_REPLY =
 export const NO_MODEL_REPLY =
   "Sorry, I can't answer yet: this assistant has no AI model set up. Your message is kept, and I'll answer it once one is.";
 
+/** For a turn a reminder, schedule or heartbeat started: no message of the person's waits, their task does. */
+export const BACKGROUND_UNAVAILABLE_REPLY =
+  "Sorry, the assistant is unavailable right now, so something you scheduled is delayed; it will follow as soon as I'm back.";
+
+/** The sentence for this turn: for a message, or for a background task; with a model that failed, or none. */
+export function unavailableText(input: Pick<TurnInput, "background">, hasModel: boolean): string {
+  if (input.background) return BACKGROUND_UNAVAILABLE_REPLY;
+  return hasModel ? UNAVAILABLE_REPLY : NO_MODEL_REPLY;
+}
+
 /** Failed attempts of a model call before the person is told (the call is still retried after that). */
 const TELL_AFTER_ATTEMPTS = 2;
 
