@@ -15,6 +15,7 @@ export type KernelErrorCode =
   | "unknown_workflow"
   | "run_not_found"
   | "run_finished"
+  | "run_not_failed"
   | "invalid_duration"
   | "invalid_retry_policy"
   | "invalid_argument"
@@ -132,6 +133,15 @@ export class RunFinishedError extends KernelError {
   }
 }
 
+/** kernel.retry() of a run that has not ended: only a failed run can be resumed. */
+export class RunNotFailedError extends KernelError {
+  readonly status: string;
+  constructor(runId: string, status: string) {
+    super("run_not_failed", `cannot retry run ${runId}: it is ${status}, not failed. Only a failed run can be retried; wait for it to end, or cancel it.`);
+    this.status = status;
+  }
+}
+
 export class InvalidDurationError extends KernelError {
   constructor(value: unknown) {
     super(
@@ -183,16 +193,19 @@ export class CancelledError extends KernelError {
 
 /** A step failed for good (fatal error or retries exhausted). Thrown into the workflow, identically on replay. */
 export class StepFailedError extends KernelError {
+  /** The journal entry that failed: kernel.retry() resumes there. */
+  readonly at: { runId: string; seq: number } | undefined;
   readonly step: string;
   readonly attempts: number;
   readonly causeName: string;
   readonly causeMessage: string;
-  constructor(runId: string, step: string, attempts: number, causeName: string, causeMessage: string) {
+  constructor(runId: string, step: string, attempts: number, causeName: string, causeMessage: string, seq?: number) {
     super(
       "step_failed",
       `step "${step}" of run ${runId} failed after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${causeName}: ${causeMessage.replace(/\.$/, "")}. ` +
         `Fix the cause and resume the run from its last checkpoint with kernel.retry("${runId}").`,
     );
+    this.at = seq === undefined ? undefined : { runId, seq };
     this.step = step;
     this.attempts = attempts;
     this.causeName = causeName;
@@ -203,9 +216,12 @@ export class StepFailedError extends KernelError {
 /** A child run invoked with ctx.invoke ended failed or cancelled. */
 export class ChildFailedError extends KernelError {
   readonly childRunId: string;
-  constructor(childRunId: string, workflow: string, status: string, message: string) {
+  /** The parent's invoke entry: kernel.retry() of the parent resumes there. */
+  readonly at: { runId: string; seq: number } | undefined;
+  constructor(childRunId: string, workflow: string, status: string, message: string, at?: { runId: string; seq: number }) {
     super("child_failed", `child run ${childRunId} of workflow "${workflow}" ended ${status}: ${message}`);
     this.childRunId = childRunId;
+    this.at = at;
   }
 }
 
@@ -237,6 +253,10 @@ export interface StoredError {
   message: string;
   code?: string;
   stack?: string;
+  /** On a run's error: the journal entry whose failure ended the run (kernel.retry() resumes there). */
+  seq?: number;
+  /** On a failed entry's error: the first command the run issued after the failure reached its code, which went on (handled it). */
+  handledAt?: number;
 }
 
 export function toStoredError(e: unknown): StoredError {

@@ -2,7 +2,9 @@ import type { Clock } from "./clock.ts";
 import { type CommandScope, makeContext, type Waiter } from "./commands/index.ts";
 import { never } from "./commands/scope.ts";
 import type { Committer } from "./committer.ts";
-import { CancelledError, LeaseLostError, NonDeterminismError, RunTimeoutError, type StoredError, toStoredError } from "./errors.ts";
+import {
+  CancelledError, ChildFailedError, LeaseLostError, NonDeterminismError, RunTimeoutError, StepFailedError, type StoredError, toStoredError,
+} from "./errors.ts";
 import { decodeJson, encodeJson } from "./json.ts";
 import type { EntryKind, EntryRecord, EventRecord, GroupResult, NewRun, RunRecord, Store, WriteOp } from "./store/types.ts";
 import type { ExecutionTelemetry, StepTelemetry, Telemetry } from "./telemetry/index.ts";
@@ -64,6 +66,8 @@ export class Execution implements CommandScope {
   #watched: Promise<GroupResult> | null = null;
   #publishing: Promise<GroupResult> | null = null;
   #tel: ExecutionTelemetry | null = null;
+  /** Failures thrown into the code since its last new command: the next new command marks them handled. */
+  #thrown: EntryRecord[] = [];
 
   constructor(
     host: ExecutionHost,
@@ -161,7 +165,10 @@ export class Execution implements CommandScope {
     if (this.#state !== "running") return null;
     const seq = ++this.#seq;
     const entry = this.#journal.get(seq);
-    if (!entry) return [seq, undefined];
+    if (!entry) {
+      this.#handled(seq);
+      return [seq, undefined];
+    }
     this.#journal.delete(seq);
     if (entry.kind !== kind || entry.name !== name) {
       this.#fail(new NonDeterminismError(this.runId, seq, `${entry.kind} "${entry.name}"`, `${kind} "${name}"`));
@@ -173,6 +180,17 @@ export class Execution implements CommandScope {
   entry(seq: number, kind: EntryKind, name: string, status: EntryRecord["status"]): EntryRecord {
     const now = this.host.clock.now();
     return { runId: this.runId, seq, kind, name, status, attempt: 0, wakeAt: null, value: null, error: null, ref: null, startedAt: now, updatedAt: now };
+  }
+
+  failed(rec: EntryRecord): void {
+    if (rec.error?.handledAt === undefined) this.#thrown.push(rec);
+  }
+
+  /** The code went on past the failures thrown into it: kernel.retry() must not re-run those (they were handled). */
+  #handled(seq: number): void {
+    if (this.#thrown.length === 0) return;
+    for (const rec of this.#thrown) this.put({ ...rec, error: { ...(rec.error ?? { name: "Error", message: "" }), handledAt: seq } });
+    this.#thrown = [];
   }
 
   put(rec: EntryRecord): void {
@@ -356,7 +374,11 @@ export class Execution implements CommandScope {
 
   #fail(e: unknown): void {
     if (this.#state !== "running" && this.#state !== "suspending") return;
-    void this.#finish("failed", null, toStoredError(e));
+    const error = toStoredError(e);
+    // The failed command that ended the run, if the code let its error through: kernel.retry() resumes there.
+    const at = StepFailedError.is(e) || ChildFailedError.is(e) ? e.at : undefined;
+    if (at?.runId === this.runId) error.seq = at.seq;
+    void this.#finish("failed", null, error);
   }
 
   async #finish(status: "completed" | "failed", output: string | null, error: StoredError | null): Promise<void> {

@@ -15,7 +15,10 @@ export async function invoke<I, O>(s: CommandScope, wf: Workflow<I, O>, input: I
   if (!at) return never();
   const [seq, entry] = at;
   if (entry?.status === "completed") return decodeJson(entry.value) as O;
-  if (entry?.status === "failed") throw new ChildFailedError(entry.ref ?? "?", wf.name, "failed", entry.error?.message ?? "");
+  if (entry?.status === "failed") {
+    s.failed(entry);
+    throw new ChildFailedError(entry.ref ?? "?", wf.name, "failed", entry.error?.message ?? "", { runId: s.runId, seq });
+  }
   const rec = entry ? { ...entry } : { ...s.entry(seq, "invoke", wf.name, "waiting"), ref: uuidv7() };
   const childId = rec.ref as string;
   if (!entry) {
@@ -43,8 +46,10 @@ export async function invoke<I, O>(s: CommandScope, wf: Workflow<I, O>, input: I
           resolve(decodeJson(c.output) as O);
         } else {
           const error = c.error ?? { name: "Error", message: c.status };
-          s.put({ ...rec, status: "failed", error });
-          reject(new ChildFailedError(childId, wf.name, c.status, error.message));
+          const failed = { ...rec, status: "failed" as const, error };
+          s.put(failed);
+          s.failed(failed);
+          reject(new ChildFailedError(childId, wf.name, c.status, error.message, { runId: s.runId, seq }));
         }
         return true;
       },

@@ -31,6 +31,8 @@ export interface CommandScope {
   next(kind: EntryKind, name: string): [number, EntryRecord | undefined] | null;
   entry(seq: number, kind: EntryKind, name: string, status: EntryRecord["status"]): EntryRecord;
   put(rec: EntryRecord): void;
+  /** A failed entry's error is being thrown into the workflow code (if the code goes on, the failure was handled). */
+  failed(rec: EntryRecord): void;
   write(op: WriteOp): Promise<GroupResult>;
   /** Waits until the run's writes so far are durable; false if this worker no longer holds the run. */
   durable(): Promise<boolean>;

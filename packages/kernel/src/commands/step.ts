@@ -22,7 +22,10 @@ export async function step<T>(s: CommandScope, name: string, fn: (c: StepContext
   if (!at) return never();
   const [seq, entry] = at;
   if (entry?.status === "completed") return decodeJson(entry.value) as T;
-  if (entry?.status === "failed") throw stepFailed(s.runId, entry);
+  if (entry?.status === "failed") {
+    s.failed(entry);
+    throw stepFailed(s.runId, entry);
+  }
   const rec = entry ? { ...entry } : s.entry(seq, "step", name, "running");
   if (rec.status === "retrying" && rec.wakeAt !== null) await s.until(rec.wakeAt);
   else if (rec.status === "running" && rec.attempt >= policy.maxAttempts) {
@@ -99,7 +102,7 @@ async function attempt<T>(
 }
 
 function stepFailed(runId: string, e: EntryRecord): StepFailedError {
-  return new StepFailedError(runId, e.name, e.attempt, e.error?.name ?? "Error", e.error?.message ?? "");
+  return new StepFailedError(runId, e.name, e.attempt, e.error?.name ?? "Error", e.error?.message ?? "", e.seq);
 }
 
 function failStep(s: CommandScope, rec: EntryRecord, error: StoredError): never {
@@ -107,5 +110,6 @@ function failStep(s: CommandScope, rec: EntryRecord, error: StoredError): never 
   rec.error = error;
   rec.wakeAt = null;
   s.put(rec);
+  s.failed(rec);
   throw stepFailed(s.runId, rec);
 }

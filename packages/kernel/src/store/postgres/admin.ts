@@ -1,5 +1,7 @@
 import type pg from "pg";
 import { RunFinishedError, RunNotFoundError } from "../../errors.ts";
+import { planResume, retryRefused } from "../../resume-plan.ts";
+import { toEntry, toRun } from "../rows.ts";
 import type { EventInput, SendEventResult } from "../types.ts";
 
 /** Run administration on Postgres, each inside the caller's transaction on client `c`. */
@@ -46,22 +48,21 @@ export async function cancelRun(c: pg.PoolClient, channel: string, runId: string
 
 export async function retryRun(c: pg.PoolClient, channel: string, runId: string, now: number): Promise<void> {
       const retry = async (id: string): Promise<void> => {
-        const { rows } = await c.query<{ status: string }>("SELECT status FROM runs WHERE id = $1 FOR UPDATE", [id]);
-        const status = rows[0]?.status;
-        if (!status) throw new RunNotFoundError(`with id ${id}`);
-        if (status !== "failed") throw new RunFinishedError(id, status, "retry (only failed runs can be retried)");
+        const { rows } = await c.query("SELECT * FROM runs WHERE id = $1 FOR UPDATE", [id]);
+        if (!rows[0]) throw new RunNotFoundError(`with id ${id}`);
+        const run = toRun(rows[0]);
+        if (run.status !== "failed") throw retryRefused(id, run.status);
+        const journal = await c.query("SELECT * FROM entries WHERE run_id = $1 ORDER BY seq", [id]);
+        const plan = planResume(run, journal.rows.map(toEntry));
         // A failed child is resumed with its parent, so the parent's invoke waits for it again.
-        const failed = await c.query<{ seq: number; ref: string; child_status: string }>(
-          `SELECT e.seq, e.ref, ch.status AS child_status FROM entries e JOIN runs ch ON ch.id = e.ref
-           WHERE e.run_id = $1 AND e.kind = 'invoke' AND e.status = 'failed'`,
-          [id],
-        );
-        for (const f of failed.rows) {
-          if (f.child_status !== "failed") continue;
-          await retry(f.ref);
-          await c.query("UPDATE entries SET status = 'waiting', error = NULL, updated_at = $1 WHERE run_id = $2 AND seq = $3", [now, id, f.seq]);
+        for (const f of plan.invokes) {
+          const child = await c.query<{ status: string }>("SELECT status FROM runs WHERE id = $1", [f.childId]);
+          if (child.rows[0]?.status === "failed") {
+            await retry(f.childId);
+            await c.query("UPDATE entries SET status = 'waiting', error = NULL, updated_at = $1 WHERE run_id = $2 AND seq = $3", [now, id, f.seq]);
+          } else plan.remove.push(f.seq);
         }
-        await c.query("DELETE FROM entries WHERE run_id = $1 AND status = 'failed'", [id]);
+        await c.query("DELETE FROM entries WHERE run_id = $1 AND seq = ANY($2::int[])", [id, plan.remove]);
         // A retried run takes a slot of its concurrency key again, or queues for one.
         await c.query(
           `UPDATE runs SET status = 'pending', error = NULL, output = NULL, completed_at = NULL, updated_at = $1,

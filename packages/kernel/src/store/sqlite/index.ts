@@ -8,6 +8,7 @@ import type {
 } from "../types.ts";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
 import { toChunk, toEntry, toEvent, toRun, toWorker } from "../rows.ts";
+import { planResume, retryRefused } from "../../resume-plan.ts";
 import { prepareQueries } from "./queries.ts";
 import { migrate } from "./schema.ts";
 import { SqliteSchedules } from "./schedules.ts";
@@ -186,16 +187,20 @@ export class SqliteStore implements Store {
   }
 
   #retry(runId: string, now: number): void {
-    const row = this.#q.status!.get(runId) as { status: string } | undefined;
+    const row = this.#q.getRun!.get(runId);
     if (!row) throw new RunNotFoundError(`with id ${runId}`);
-    if (row.status !== "failed") throw new RunFinishedError(runId, row.status, "retry (only failed runs can be retried)");
+    const run = toRun(row);
+    if (run.status !== "failed") throw retryRefused(runId, run.status);
+    const plan = planResume(run, (this.#q.journal!.all(runId)).map(toEntry));
     // A failed child is resumed with its parent, so the parent's invoke waits for it again rather than starting a new one.
-    for (const f of this.#q.failedInvokes!.all(runId) as { seq: number; ref: string; child_status: string }[]) {
-      if (f.child_status !== "failed") continue;
-      this.#retry(f.ref, now);
-      this.#q.reopenEntry!.run(now, runId, f.seq);
+    for (const f of plan.invokes) {
+      const child = this.#q.status!.get(f.childId) as { status: string } | undefined;
+      if (child?.status === "failed") {
+        this.#retry(f.childId, now);
+        this.#q.reopenEntry!.run(now, runId, f.seq);
+      } else plan.remove.push(f.seq);
     }
-    this.#q.deleteFailed!.run(runId);
+    for (const seq of plan.remove) this.#q.deleteEntry!.run(runId, seq);
     this.#q.reopenRun!.run(now, now, runId);
     this.#q.wakeReopened!.run(now, runId);
   }

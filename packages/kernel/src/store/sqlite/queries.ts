@@ -56,10 +56,8 @@ export function prepareQueries(db: DatabaseSync): Record<string, StatementSync> 
         wake_at = NULL, waiting = NULL, completed_at = ?, updated_at = ?, error = ?
       WHERE id IN (SELECT id FROM tree) AND status NOT IN ${TERMINAL_SQL} RETURNING id`),
     wakeParentOf: p("UPDATE runs SET wake_at = ? WHERE id = (SELECT parent_id FROM runs WHERE id = ?) AND status = 'suspended'"),
-    failedInvokes: p(`SELECT e.seq, e.ref, c.status AS child_status FROM entries e JOIN runs c ON c.id = e.ref
-      WHERE e.run_id = ? AND e.kind = 'invoke' AND e.status = 'failed'`),
     reopenEntry: p("UPDATE entries SET status = 'waiting', error = NULL, updated_at = ? WHERE run_id = ? AND seq = ?"),
-    deleteFailed: p("DELETE FROM entries WHERE run_id = ? AND status = 'failed'"),
+    deleteEntry: p("DELETE FROM entries WHERE run_id = ? AND seq = ?"),
     // A retried run takes a slot of its concurrency key again, or queues for one.
     reopenRun: p(`UPDATE runs SET status = 'pending', error = NULL, output = NULL, completed_at = NULL, queued = CASE WHEN concurrency_key IS NOT NULL AND (SELECT count(*) FROM runs o WHERE o.concurrency_key = runs.concurrency_key AND o.id <> runs.id
         AND o.status NOT IN ('completed', 'failed', 'cancelled')) >= concurrency_limit THEN 1 ELSE 0 END,

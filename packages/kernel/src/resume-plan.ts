@@ -1,0 +1,43 @@
+import { RunFinishedError, RunNotFailedError } from "./errors.ts";
+import type { EntryRecord, RunRecord } from "./store/types.ts";
+
+/** Why kernel.retry() refuses a run that is not failed: it ended otherwise, or it has not ended. */
+export function retryRefused(runId: string, status: string): Error {
+  return status === "completed" || status === "cancelled"
+    ? new RunFinishedError(runId, status, "retry (only failed runs can be retried)")
+    : new RunNotFailedError(runId, status);
+}
+
+/** What kernel.retry() changes in a failed run's journal so that it resumes where it failed. */
+export interface ResumePlan {
+  /** Entries removed: their commands run again from scratch (a fresh retry budget). */
+  remove: number[];
+  /** Failed invokes to resume: the child is retried if it failed (and the entry waits for it again), else the entry is removed. */
+  invokes: { seq: number; childId: string }[];
+}
+
+/**
+ * Resumes from the failure that ended the run, not from failures its code caught and handled.
+ * A failure is handled when the code went on to issue another command (`error.handledAt`, written by
+ * the execution): re-running it could send the code down the other branch and contradict the journal.
+ * What runs again: the failure that ended the run (`error.seq`, or the last failure if the run ended
+ * with an error of its own), the failures the code never got past, and the steps the run's end cut
+ * short (running, whatever their attempt). Entries issued after a re-run failure reached the code
+ * (compensation before a rethrow) are removed too: they answered that failure.
+ */
+export function planResume(run: Pick<RunRecord, "error">, journal: EntryRecord[]): ResumePlan {
+  const failed = journal.filter((e) => e.status === "failed");
+  const rerun = new Set(failed.filter((e) => e.error?.handledAt === undefined));
+  const cause = failed.find((e) => e.seq === run.error?.seq) ?? (rerun.size === 0 ? failed.at(-1) : undefined);
+  if (cause) rerun.add(cause);
+  let cut = Number.POSITIVE_INFINITY;
+  for (const e of rerun) if (e.error?.handledAt !== undefined) cut = Math.min(cut, e.error.handledAt);
+  const remove: number[] = [];
+  const invokes: { seq: number; childId: string }[] = [];
+  for (const e of journal) {
+    if (e.seq >= cut) remove.push(e.seq);
+    else if (rerun.has(e) && e.kind === "invoke" && e.ref) invokes.push({ seq: e.seq, childId: e.ref });
+    else if (rerun.has(e) || (e.kind === "step" && e.status === "running")) remove.push(e.seq);
+  }
+  return { remove, invokes };
+}
