@@ -98,8 +98,10 @@ export class Worker implements ExecutionHost {
   /** Stops claiming, stops the runs it holds and gives them back so any worker can take them at once. */
   async stop(): Promise<void> {
     await this.#stopping();
-    // A pass that was already talking to the store finishes before the store may be closed.
-    while (this.#ticking) await new Promise((r) => setImmediate(r));
+    // A pass that was already talking to the store finishes before the store may be closed; runs its
+    // claim took meanwhile, and runs still loading, are handed back before this resolves.
+    while (this.#ticking || this.#loading.size > 0) await new Promise((r) => setImmediate(r));
+    await this.committer.drain();
   }
 
   async #stopping(): Promise<void> {
@@ -113,7 +115,7 @@ export class Worker implements ExecutionHost {
     for (const e of held) {
       const epoch = e.epoch;
       e.abandon(new Error("the worker is shutting down"));
-      void this.committer.write(e.runId, epoch, this.id, { op: "release" });
+      this.#handBack(e.runId, epoch);
     }
     this.#hot.clear();
     await this.committer.drain();
@@ -166,7 +168,7 @@ export class Worker implements ExecutionHost {
         const epoch = e.epoch;
         e.abandon(new Error("the drain's budget ran out"));
         report.handedBack++;
-        void this.committer.write(e.runId, epoch, this.id, { op: "release" });
+        this.#handBack(e.runId, epoch);
       }
       this.#hot.clear();
       await this.committer.drain();
@@ -290,9 +292,15 @@ export class Worker implements ExecutionHost {
           deferred = true;
           break;
         }
+        if (!this.#running) break;
         const runs = await this.store.claim({
           owner: this.id, limit, now: this.clock.now(), leaseMs: this.#leaseMs, workflows: this.#deps.registry.served(),
         });
+        if (!this.#running) {
+          // Stopped while the claim was in flight: what it took goes straight back.
+          for (const r of runs) this.#handBack(r.id, r.epoch);
+          break;
+        }
         for (const r of runs) this.#adopt(r);
         this.#backlog = runs.length === limit;
         if (this.#report) this.#report.claimed += runs.length;
@@ -337,18 +345,22 @@ export class Worker implements ExecutionHost {
     Execution.load(this, wf, run).then(
       (exec) => {
         this.#loading.delete(run.id);
-        if (!this.#running) return;
+        if (!this.#running) return this.#handBack(run.id, run.epoch);
         this.#active.set(run.id, exec);
         exec.begin();
       },
       (e) => {
         this.#loading.delete(run.id);
-        if (!this.#running) return;
-        this.#deps.onError(e, `loading run ${run.id}`);
+        if (this.#running) this.#deps.onError(e, `loading run ${run.id}`);
         // Give it back rather than sit on it until the lease expires.
-        void this.committer.write(run.id, run.epoch, this.id, { op: "release" }).catch(() => {});
+        this.#handBack(run.id, run.epoch);
       },
     );
+  }
+
+  /** Gives a claimed run back untouched: runnable again at once by any worker. */
+  #handBack(runId: string, epoch: number): void {
+    void this.committer.write(runId, epoch, this.id, { op: "release" }).catch((e) => this.#deps.onError(e, `handing run ${runId} back`));
   }
 
   #armWake(at: number | null): void {

@@ -84,3 +84,30 @@ for (const backend of BACKENDS) describe(backend.name, () => {
     assert.equal(await b.result(run.id), 2);
   });
 });
+
+for (const backend of BACKENDS) describe(`${backend.name}: close`, () => {
+  test("hammered: close() resolves only after every run is handed back, even one a claim in flight took meanwhile", async (t) => {
+    const { store, open } = await tempStore(t, backend);
+    const hang = gate<number>();
+    let starts = 0;
+    const wf = workflow("handover-race", async (ctx) => ctx.step("s", () => (++starts, hang.promise)));
+    const clock = new FakeClock();
+    const admin = closes(t, new Kernel({ store: await open(), workflows: [wf], clock, worker: false, onError: () => {} }));
+    const end = Date.now() + 3_000;
+    let rounds = 0;
+    while (Date.now() < end && rounds < 300) {
+      rounds++;
+      const a = new Kernel({ store, workflows: [wf], clock, worker: { pollMs: 3_600_000, leaseMs: 3_600_000 }, onError: () => {}, logger: () => {} }).startWorker();
+      const before = starts;
+      const run = await a.start(wf, null);
+      await until(() => starts === before + 1, "the step on A");
+      // A claim pass is under way (or about to be) when close() is called.
+      a.worker?.signal();
+      await a.close();
+      const status = await statusOf(admin, run.id);
+      assert.equal(status, "pending", `round ${rounds}: the run is handed back when close() resolves`);
+      await admin.cancel(run.id);
+    }
+    assert.ok(rounds >= 20, `${rounds} rounds`);
+  });
+});
