@@ -32,7 +32,8 @@ export type KernelErrorCode =
   | "schedule_not_found"
   | "schedule_exists"
   | "stream_offset"
-  | "store_unreachable";
+  | "store_unreachable"
+  | "store_refused";
 
 /** Base class of all kernel errors; `KernelError.is(e)` works across copies of the package. */
 export class KernelError extends Error {
@@ -239,6 +240,30 @@ export class RunFailedError extends KernelError {
     this.runId = runId;
     this.status = status;
   }
+}
+
+/** The store refused a run's writes for what they hold; the run fails with this error and no other run is touched. */
+export class StoreRefusedError extends KernelError {
+  constructor(runId: string, cause: unknown) {
+    super(
+      "store_refused",
+      `the store refused the writes of run ${runId} (${refusalReason(cause)}), so the run failed; other runs were not affected. ` +
+        "Make the step's value or error smaller, or storable, and retry the run with kernel.retry().",
+    );
+  }
+
+  stored(): StoredError {
+    return { name: this.name, message: this.message, code: this.code };
+  }
+}
+
+/** The store's words, where they cannot quote the data (a data error's message may); else its code only. */
+function refusalReason(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  const message = String((e as Error | null)?.message ?? e).slice(0, 200);
+  if (typeof code === "string" && /^(54|22P05|22021)/.test(code)) return `${message} [${code}]`;
+  if (typeof code === "string") return `error ${code}`;
+  return /too big/i.test(message) ? message : "a value it cannot store";
 }
 
 export class StoreClosedError extends KernelError {

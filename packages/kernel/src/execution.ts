@@ -68,6 +68,7 @@ export class Execution implements CommandScope {
   #tel: ExecutionTelemetry | null = null;
   /** Failures thrown into the code since its last new command: the next new command marks them handled. */
   #thrown: EntryRecord[] = [];
+  #refusal = false;
 
   constructor(
     host: ExecutionHost,
@@ -203,7 +204,14 @@ export class Execution implements CommandScope {
     const p = this.host.committer.write(this.runId, this.epoch, this.host.owner, op);
     if (p !== this.#watched) {
       this.#watched = p;
-      p.then((r) => r.ok || r.reason === "conflict" || this.#lose(), () => this.#lose());
+      p.then(
+        (r) => {
+          if (r.ok || r.reason === "conflict") return;
+          if (r.reason === "refused") this.#refused(r.error.stored());
+          else this.#lose();
+        },
+        () => this.#lose(),
+      );
     }
     return p;
   }
@@ -396,6 +404,13 @@ export class Execution implements CommandScope {
     this.#tel?.end(status, error);
     this.host.finished({ id: this.runId, parentId: this.#run.parentId, lane: this.#run.concurrencyKey !== null, status, output, error });
     this.host.released(this, "finished");
+  }
+
+  /** The store refused this run's writes (too large, not storable): the run fails with that reason, once. */
+  #refused(error: StoredError): void {
+    if (this.#refusal) return this.#lose(); // even the failure could not be stored: leave it to a later attempt
+    this.#refusal = true;
+    if (this.#state === "running" || this.#state === "suspending" || this.#state === "finishing") void this.#finish("failed", null, error);
   }
 
   #lose(): void {

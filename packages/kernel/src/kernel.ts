@@ -43,11 +43,11 @@ export class Kernel {
     this.clock = opts.clock ?? systemClock;
     this.registry = new Registry(opts.workflows ?? []);
     this.#maxValueBytes = opts.maxValueBytes ?? 1024 * 1024;
-    this.#committer = new Committer(this.store, this.clock);
     this.#hub = new StreamHub(this.store);
     const log = opts.logger ?? jsonLogger();
     this.#telemetry = new Telemetry(this.store, this.clock, log);
     this.#onError = opts.onError ?? ((e, where) => log({ level: "error", msg: `kernel: ${where}`, error: String(e) }));
+    this.#committer = new Committer(this.store, this.clock, this.#onError);
     this.worker =
       opts.worker === false
         ? null
@@ -111,6 +111,7 @@ export class Kernel {
     const local = lane ? null : this.worker?.startLocal(this.registry.get(wf.name) ?? wf, run);
     const res = await (local ?? this.#committer.write(run.id, 0, "", { op: "insertRun", run }));
     if (!res.ok && res.reason === "conflict") return this.#handle<O>(res.existingRunId, false);
+    if (!res.ok && res.reason === "refused") throw res.error;
     if (!local) this.worker?.signal();
     return this.#handle<O>(run.id, true);
   }

@@ -6,7 +6,7 @@
  * lease epoch the writer holds. `commit` applies many groups in one transaction (group commit), and
  * a group whose fence fails is rolled back alone while the others commit.
  */
-import type { StoredError } from "../errors.ts";
+import type { StoreRefusedError, StoredError } from "../errors.ts";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../schedule/types.ts";
 
 export type RunStatus = "pending" | "running" | "suspended" | "completed" | "failed" | "cancelled";
@@ -122,7 +122,9 @@ export interface WriteGroup {
 export type GroupResult =
   | { ok: true }
   | { ok: false; reason: "lease_lost" }
-  | { ok: false; reason: "conflict"; existingRunId: string };
+  | { ok: false; reason: "conflict"; existingRunId: string }
+  /** The store refused the group for what it holds (too large, not storable): the run fails with `error`. */
+  | { ok: false; reason: "refused"; error: StoreRefusedError };
 
 /** The workflows a worker executes: name → version. It claims only runs pinned to those versions (or not pinned yet, pinning them). */
 export type Served = Record<string, string>;
