@@ -33,7 +33,8 @@ export type KernelErrorCode =
   | "schedule_exists"
   | "stream_offset"
   | "store_unreachable"
-  | "store_refused";
+  | "store_refused"
+  | "key_conflict";
 
 /** Base class of all kernel errors; `KernelError.is(e)` works across copies of the package. */
 export class KernelError extends Error {
@@ -131,6 +132,19 @@ export class RunFinishedError extends KernelError {
   constructor(runId: string, status: string, operation: string) {
     super("run_finished", `cannot ${operation} run ${runId}: it is ${status}.`);
     this.status = status;
+  }
+}
+
+/** A start with an idempotency key that names a run started with another input, and `ifInputDiffers: "refuse"`. */
+export class IdempotencyConflictError extends KernelError {
+  readonly existingRunId: string;
+  constructor(workflow: string, key: string, existingRunId: string) {
+    super(
+      "key_conflict",
+      `workflow "${workflow}" already has run ${existingRunId} with key "${key}", started with a different input. ` +
+        "Use a new key for new work, or start without ifInputDiffers: \"refuse\" to get the existing run back.",
+    );
+    this.existingRunId = existingRunId;
   }
 }
 

@@ -32,7 +32,7 @@ export { FatalError, RetryableError } from "./errors.ts";
 // ---- Errors the kernel throws (check with `X.is(e)` or `KernelError.is(e) && e.code === ...`) ----
 export {
   KernelError, NonDeterminismError, NotSerializableError, ValueTooLargeError, DuplicateWorkflowError,
-  UnknownWorkflowError, RunNotFoundError, RunFinishedError, RunNotFailedError, InvalidDurationError, InvalidRetryPolicyError,
+  UnknownWorkflowError, RunNotFoundError, RunFinishedError, RunNotFailedError, IdempotencyConflictError, StoreRefusedError, InvalidDurationError, InvalidRetryPolicyError,
   InvalidArgumentError, LeaseLostError, StepTimeoutError, RunTimeoutError, CancelledError, StepFailedError,
   ChildFailedError, RunFailedError, StoreClosedError, SchemaTooNewError, StoreUnreachableError,
   InvalidScheduleError, ScheduleNotFoundError, ScheduleExistsError, StreamOffsetError,

@@ -24,8 +24,14 @@ export interface KernelOptions {
 }
 
 export interface StartOptions {
-  /** Idempotency key: starting the same workflow with an existing key returns the existing run. */
+  /**
+   * Idempotency key: starting the same workflow with an existing key returns the existing run
+   * (`created: false`, and `sameInput` says whether its input was this one, compared as JSON text).
+   * Keys are kept as long as their run is (see the retention settings); after that the key is free.
+   */
   key?: string;
+  /** With a key that exists and a different input: "return" the existing run (default) or "refuse" with IdempotencyConflictError. */
+  ifInputDiffers?: "return" | "refuse";
   /** The run fails with RunTimeoutError after this long. */
   timeout?: Duration;
   /** Tenant or other partition the run belongs to. */
@@ -36,6 +42,8 @@ export interface RunHandle<O> {
   readonly id: string;
   /** False when the idempotency key matched an existing run. */
   readonly created: boolean;
+  /** When the key matched an existing run: whether that run was started with this input (always true for a new run). */
+  readonly sameInput: boolean;
   /** Waits for the run to end: its output, or RunFailedError. */
   result(): Promise<O>;
 }

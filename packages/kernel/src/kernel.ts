@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type Clock, systemClock } from "./clock.ts";
 import { Committer } from "./committer.ts";
 import { toMs } from "./duration.ts";
-import { CancelledError, InvalidArgumentError, RunFailedError, RunNotFoundError } from "./errors.ts";
+import { CancelledError, IdempotencyConflictError, InvalidArgumentError, RunFailedError, RunNotFoundError } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
 import { decodeJson, encodeJson } from "./json.ts";
 import { type JournalEntry, type KernelOptions, type RunHandle, type RunInfo, type StartOptions, toInfo } from "./kernel-types.ts";
@@ -98,9 +98,11 @@ export class Kernel {
     const namespace = options.namespace ?? "default";
     const json = encodeJson(input, `the input of workflow "${wf.name}"`, this.#maxValueBytes);
     const timeoutMs = options.timeout === undefined ? wf.timeoutMs : toMs(options.timeout);
+    if (options.ifInputDiffers !== undefined && options.ifInputDiffers !== "return" && options.ifInputDiffers !== "refuse")
+      throw new InvalidArgumentError(`ifInputDiffers must be "return" or "refuse", got ${JSON.stringify(options.ifInputDiffers)}.`);
     if (options.key !== undefined) {
       const existing = await this.store.findRunByKey(wf.name, options.key);
-      if (existing) return this.#handle<O>(existing.id, false);
+      if (existing) return this.#existing<O>(existing, json, options);
     }
     const lane = concurrencyOf(wf, input as never, namespace);
     const run: NewRun = {
@@ -110,7 +112,10 @@ export class Kernel {
     // A run that may have to queue for its lane is not started here speculatively: it starts when admitted.
     const local = lane ? null : this.worker?.startLocal(this.registry.get(wf.name) ?? wf, run);
     const res = await (local ?? this.#committer.write(run.id, 0, "", { op: "insertRun", run }));
-    if (!res.ok && res.reason === "conflict") return this.#handle<O>(res.existingRunId, false);
+    if (!res.ok && res.reason === "conflict") {
+      const existing = await this.store.getRun(res.existingRunId);
+      if (existing) return this.#existing<O>(existing, json, options);
+    }
     if (!res.ok && res.reason === "refused") throw res.error;
     if (!local) this.worker?.signal();
     return this.#handle<O>(run.id, true);
@@ -228,8 +233,15 @@ export class Kernel {
     return run.id;
   }
 
-  #handle<O>(id: string, created: boolean): RunHandle<O> {
-    return { id, created, result: () => this.result<O>(id) };
+  #handle<O>(id: string, created: boolean, sameInput = true): RunHandle<O> {
+    return { id, created, sameInput, result: () => this.result<O>(id) };
+  }
+
+  /** The run an idempotency key already names: returned (saying whether its input was the same), or refused. */
+  #existing<O>(run: RunRecord, input: string | null, options: StartOptions): RunHandle<O> {
+    const same = run.input === input;
+    if (!same && options.ifInputDiffers === "refuse") throw new IdempotencyConflictError(run.workflow, options.key ?? "", run.id);
+    return this.#handle<O>(run.id, false, same);
   }
 
   #finished(r: FinishedRun): void {

@@ -9,7 +9,7 @@ import { OsError } from "../tenancy/errors.ts";
 const KERNEL_STATUS: Partial<Record<string, ContentfulStatusCode>> = {
   invalid_argument: 400, invalid_duration: 400, invalid_schedule: 400, not_serializable: 400, stream_offset: 400,
   run_not_found: 404, schedule_not_found: 404, unknown_workflow: 404,
-  run_finished: 409, run_not_failed: 409, schedule_exists: 409,
+  run_finished: 409, run_not_failed: 409, key_conflict: 409, store_refused: 422, schedule_exists: 409,
   value_too_large: 413,
   store_unreachable: 503, store_closed: 503,
 };

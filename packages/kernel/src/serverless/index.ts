@@ -24,9 +24,9 @@ export interface FetchHandlerOptions {
 }
 
 /** HTTP status for each kernel error code; anything else is ours (500). */
-const STATUS: Record<string, 400 | 404 | 409 | 413> = {
+const STATUS: Record<string, 400 | 404 | 409 | 413 | 422> = {
   invalid_argument: 400, invalid_duration: 400, not_serializable: 400, stream_offset: 400, invalid_schedule: 400,
-  run_not_found: 404, unknown_workflow: 404, schedule_not_found: 404, run_finished: 409, run_not_failed: 409, value_too_large: 413,
+  run_not_found: 404, unknown_workflow: 404, schedule_not_found: 404, run_finished: 409, run_not_failed: 409, key_conflict: 409, store_refused: 422, value_too_large: 413,
 };
 
 class HttpError extends Error {

@@ -35,7 +35,10 @@ export async function cancelRun(c: pg.PoolClient, channel: string, runId: string
       const res = await c.query<{ id: string }>(
         `WITH RECURSIVE tree(id) AS (SELECT $1::text UNION ALL SELECT r.id FROM runs r JOIN tree t ON r.parent_id = t.id)
          UPDATE runs SET status = 'cancelled', epoch = epoch + 1, lease_owner = NULL, lease_expires_at = NULL,
-           wake_at = NULL, waiting = NULL, completed_at = $2, updated_at = $2, error = $3
+           wake_at = NULL, waiting = NULL, error = $3,
+           -- Never before its last journal entry: a commit that held the row when $2 was read, or a worker's clock ahead of ours.
+           completed_at = greatest($2, (SELECT max(e.updated_at) FROM entries e WHERE e.run_id = runs.id)),
+           updated_at = greatest($2, (SELECT max(e.updated_at) FROM entries e WHERE e.run_id = runs.id))
          WHERE id IN (SELECT id FROM tree) AND status NOT IN ('completed', 'failed', 'cancelled') RETURNING id`,
         [runId, now, error],
       );

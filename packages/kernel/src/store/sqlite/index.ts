@@ -170,7 +170,7 @@ export class SqliteStore implements Store {
       if (!row) throw new RunNotFoundError(`with id ${runId}`);
       if (["completed", "failed", "cancelled"].includes(row.status)) throw new RunFinishedError(runId, row.status, "cancel");
       const error = JSON.stringify({ name: "CancelledError", message: `run ${runId} was cancelled`, code: "cancelled" });
-      const ids = (this.#q.cancelTree!.all(runId, now, now, error) as { id: string }[]).map((r) => r.id);
+      const ids = (this.#q.cancelTree!.all(runId, now, error) as { id: string }[]).map((r) => r.id);
       for (const id of ids) {
         this.#fences.delete(id);
         this.#writes.admitNext(id, now);

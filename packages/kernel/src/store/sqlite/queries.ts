@@ -51,9 +51,12 @@ export function prepareQueries(db: DatabaseSync): Record<string, StatementSync> 
     wakeForEvent: p(`UPDATE runs SET wake_at = ? WHERE id = ? AND status = 'suspended'
       AND EXISTS (SELECT 1 FROM json_each(runs.waiting, '$.events') WHERE value = ?)`),
     cancelTree: p(`
-      WITH RECURSIVE tree(id) AS (SELECT ? UNION ALL SELECT r.id FROM runs r JOIN tree t ON r.parent_id = t.id)
+      WITH RECURSIVE tree(id) AS (SELECT ?1 UNION ALL SELECT r.id FROM runs r JOIN tree t ON r.parent_id = t.id)
       UPDATE runs SET status = 'cancelled', epoch = epoch + 1, lease_owner = NULL, lease_expires_at = NULL,
-        wake_at = NULL, waiting = NULL, completed_at = ?, updated_at = ?, error = ?
+        wake_at = NULL, waiting = NULL, error = ?3,
+        -- Never before its last journal entry (a worker's clock may run ahead of the canceller's).
+        completed_at = max(?2, coalesce((SELECT max(e.updated_at) FROM entries e WHERE e.run_id = runs.id), 0)),
+        updated_at = max(?2, coalesce((SELECT max(e.updated_at) FROM entries e WHERE e.run_id = runs.id), 0))
       WHERE id IN (SELECT id FROM tree) AND status NOT IN ${TERMINAL_SQL} RETURNING id`),
     wakeParentOf: p("UPDATE runs SET wake_at = ? WHERE id = (SELECT parent_id FROM runs WHERE id = ?) AND status = 'suspended'"),
     reopenEntry: p("UPDATE entries SET status = 'waiting', error = NULL, updated_at = ? WHERE run_id = ? AND seq = ?"),
