@@ -130,13 +130,14 @@ export class Committer {
 
 /**
  * True for an error about the data a commit carries (Postgres classes 22 data exception and 54
- * program limit exceeded; SQLite's too big), which committing again cannot cure; false for a
+ * program limit exceeded; SQLite's too big; too long to serialise), which committing again cannot cure; false for a
  * connection or server failure, which a later attempt may.
  */
 function isRefusal(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   if (typeof code === "string" && /^(22|54)[0-9A-Z]{3}$/.test(code)) return true;
-  return /string or blob too big|SQLITE_TOOBIG/i.test(String((e as Error | null)?.message ?? ""));
+  // A group too large to even serialise for the wire (V8's string limit) is refused the same way.
+  return /string or blob too big|SQLITE_TOOBIG|Invalid string length/i.test(String((e as Error | null)?.message ?? ""));
 }
 
 function sizeOf(op: WriteOp): number {

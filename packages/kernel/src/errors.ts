@@ -300,12 +300,21 @@ export interface StoredError {
 
 export function toStoredError(e: unknown): StoredError {
   if (e instanceof Error) {
-    const out: StoredError = { name: e.name, message: e.message };
+    const out: StoredError = { name: readable(String(e.name)), message: readable(String(e.message)) };
     if (KernelError.is(e)) out.code = e.code;
-    if (e.stack) out.stack = e.stack.split("\n").slice(0, 12).join("\n");
+    if (e.stack) out.stack = readable(e.stack.split("\n").slice(0, 12).join("\n"));
     return out;
   }
-  return { name: "Error", message: typeof e === "string" ? e : (JSON.stringify(e) ?? String(e)) };
+  return { name: "Error", message: readable(typeof e === "string" ? e : (JSON.stringify(e) ?? String(e))) };
+}
+
+/**
+ * Error text is for people, and Postgres cannot hold a NUL character in text or jsonb: a NUL (as
+ * JSON.parse of a binary body quotes it) is kept as its visible symbol ␀ (U+2400) on every store, so
+ * an error reads the same live, replayed and on either store. Values keep theirs (they are JSON text).
+ */
+function readable(text: string): string {
+  return text.includes("\u0000") ? text.replaceAll("\u0000", "\u2400") : text;
 }
 
 /** The database was written by a newer kernel; opening it would risk it. */

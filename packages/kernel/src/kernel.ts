@@ -3,6 +3,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import { Committer } from "./committer.ts";
 import { toMs } from "./duration.ts";
 import { CancelledError, IdempotencyConflictError, InvalidArgumentError, RunFailedError, RunNotFoundError } from "./errors.ts";
+import { checkText } from "./commands/names.ts";
 import { uuidv7 } from "./ids.ts";
 import { decodeJson, encodeJson } from "./json.ts";
 import { type JournalEntry, type KernelOptions, type RunHandle, type RunInfo, type StartOptions, toInfo } from "./kernel-types.ts";
@@ -96,6 +97,10 @@ export class Kernel {
     if (options.key !== undefined && (typeof options.key !== "string" || options.key.length === 0 || options.key.length > 512))
       throw new InvalidArgumentError(`the idempotency key must be a string of 1 to 512 characters, got ${JSON.stringify(options.key)}.`);
     const namespace = options.namespace ?? "default";
+    if (typeof namespace !== "string" || namespace.length === 0 || namespace.length > 200)
+      throw new InvalidArgumentError(`the namespace must be a string of 1 to 200 characters, got ${JSON.stringify(namespace)}.`);
+    checkText("the namespace", namespace);
+    if (options.key !== undefined) checkText("the idempotency key", String(options.key));
     const json = encodeJson(input, `the input of workflow "${wf.name}"`, this.#maxValueBytes);
     const timeoutMs = options.timeout === undefined ? wf.timeoutMs : toMs(options.timeout);
     if (options.ifInputDiffers !== undefined && options.ifInputDiffers !== "return" && options.ifInputDiffers !== "refuse")
@@ -151,6 +156,8 @@ export class Kernel {
       throw new InvalidArgumentError(`an event needs a name of 1 to 200 characters, got ${JSON.stringify(name)}.`);
     if (options.eventId !== undefined && (typeof options.eventId !== "string" || options.eventId.length === 0 || options.eventId.length > 512))
       throw new InvalidArgumentError(`eventId must be a string of 1 to 512 characters, got ${JSON.stringify(options.eventId)}.`);
+    checkText("the event's name", name);
+    if (options.eventId !== undefined) checkText("the eventId", options.eventId);
     const json = encodeJson(payload, `the payload of event "${name}"`, this.#maxValueBytes);
     const runId = await this.#resolveTarget(target);
     const res = await this.store.sendEvent(runId, { name, eventId: options.eventId ?? randomUUID(), payload: json }, this.clock.now());

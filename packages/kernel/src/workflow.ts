@@ -1,6 +1,7 @@
 import { type Duration, toMs } from "./duration.ts";
 import { DuplicateWorkflowError, InvalidArgumentError, UnknownWorkflowError } from "./errors.ts";
 import { DEFAULT_RETRY, type ResolvedRetryPolicy, type RetryPolicy, resolveRetry } from "./retry.ts";
+import { checkText } from "./commands/names.ts";
 
 /** What a step body receives. */
 export interface StepContext {
@@ -130,6 +131,7 @@ export function concurrencyOf<I>(wf: Workflow<I, unknown>, input: I, namespace: 
   const key = wf.concurrency.key(input);
   if (typeof key !== "string" || key.length === 0 || key.length > 500)
     throw new InvalidArgumentError(`workflow "${wf.name}": its concurrency key function returned ${JSON.stringify(key)}; it must return a string of 1 to 500 characters.`);
+  checkText(`workflow "${wf.name}": the concurrency key`, key);
   return { concurrencyKey: `${namespace}:${key}`, concurrencyLimit: wf.concurrency.limit };
 }
 

@@ -7,7 +7,7 @@ import { closes, tempStore, until } from "./helpers.ts";
 // One run's write never touches another run's: a value the store cannot hold, or a batch too large
 // for one statement, fails that run alone (with a clear error) or is split, and every error is reported.
 for (const backend of BACKENDS) describe(backend.name, () => {
-  test("a NUL character in one run's value or error does not touch the runs committed with it", async (t) => {
+  test("a NUL character in one run's value or error is stored as it reads, and touches none of the runs committed with it", async (t) => {
     const { store } = await tempStore(t, backend);
     const bodies = new Map<string, number>();
     const ran = (id: string) => bodies.set(id, (bodies.get(id) ?? 0) + 1);
@@ -25,13 +25,50 @@ for (const backend of BACKENDS) describe(backend.name, () => {
       ]);
       const [value, error, ...others] = handles;
       assert.deepEqual(await value!.result(), { v: "a\u0000b" }, "the value is stored faithfully");
-      await assert.rejects(error!.result(), (e: Error) => /binary \u0000 body/.test(e.message) || /store refused the writes of run/.test(e.message));
+      await assert.rejects(error!.result(), /FatalError: binary \u2400 body/);
       const failed = await kernel.getRun(error!.id);
-      assert.ok(failed?.error?.code === "store_refused" || failed?.error?.message.includes("\u0000"), `a clear error, not WorkerLost: ${failed?.error?.message}`);
+      assert.match(failed?.error?.message ?? "", /binary \u2400 body/, "its own error, the NUL shown as ␀, not WorkerLost");
       assert.deepEqual(await Promise.all(others.map((h) => h.result())), Array.from({ length: 40 }, (_, i) => i));
     }
     assert.ok([...bodies.values()].every((n) => n === 1), "every body ran exactly once");
-    if (errors.length > 0) assert.match(errors[0]!, /committing the writes of/, "a refused batch is reported");
+    assert.deepEqual(errors, []);
+  });
+
+  test("a NUL character in a key, a namespace or an event's name is refused before anything is stored", async (t) => {
+    const { store } = await tempStore(t, backend);
+    const fine = workflow("fine", async (ctx, n: number) => ctx.step("s", () => n));
+    const kernel = closes(t, new Kernel({ store, workflows: [fine], worker: false, onError: () => {}, logger: () => {} }));
+    await assert.rejects(kernel.start(fine, 1, { key: "a\u0000" }), (e: Error & { code?: string }) => e.code === "invalid_argument" && /NUL/.test(e.message));
+    await assert.rejects(kernel.start(fine, 1, { namespace: "t\u0000" }), (e: Error & { code?: string }) => e.code === "invalid_argument" && /NUL/.test(e.message));
+    const run = await kernel.start(fine, 1);
+    await assert.rejects(kernel.sendEvent(run.id, "go\u0000"), (e: Error & { code?: string }) => e.code === "invalid_argument" && /NUL/.test(e.message));
+    assert.equal((await kernel.listRuns()).length, 1);
+  });
+
+  test("a run whose writes the store refuses fails alone, with the reason; the runs committed with it are untouched", async (t) => {
+    const { store } = await tempStore(t, backend);
+    // The store refuses any batch holding a poisoned value as Postgres refuses data it cannot hold (SQLSTATE class 22).
+    const commit = store.commit.bind(store);
+    let refusals = 0;
+    store.commit = async (groups, now) => {
+      if (groups.some((g) => g.ops.some((o) => o.op === "putEntry" && o.entry.value?.includes("POISON")))) {
+        refusals++;
+        throw Object.assign(new Error("unsupported Unicode escape sequence"), { code: "22P05" });
+      }
+      return commit(groups, now);
+    };
+    const bodies = new Map<string, number>();
+    const poisoned = workflow("poisoned", async (ctx) => ctx.step("p", () => (bodies.set(ctx.runId, (bodies.get(ctx.runId) ?? 0) + 1), "POISON")));
+    const fine = workflow("fine", async (ctx, n: number) => ctx.step("s", () => (bodies.set(ctx.runId, (bodies.get(ctx.runId) ?? 0) + 1), n)));
+    const errors: string[] = [];
+    const kernel = closes(t, new Kernel({ store, workflows: [poisoned, fine], worker: { pollMs: 50 }, onError: (e, where) => errors.push(`${where}: ${e}`), logger: () => {} }).startWorker());
+    const [p, ...others] = await Promise.all([kernel.start(poisoned, null), ...Array.from({ length: 30 }, (_, i) => kernel.start(fine, i))]);
+    assert.deepEqual(await Promise.all(others.map((o) => o.result())), Array.from({ length: 30 }, (_, i) => i));
+    await assert.rejects(p!.result(), /the store refused the writes of run .*\(unsupported Unicode escape sequence \[22P05\]\), so the run failed/);
+    assert.equal((await kernel.getRun(p!.id))?.error?.code, "store_refused");
+    assert.ok(refusals >= 1);
+    assert.ok([...bodies.values()].every((n) => n === 1), "no body ran twice");
+    assert.ok(errors.some((e) => /committing the writes of/.test(e)), "the refusal reached onError");
   });
 
   // Postgres only: one statement there carries at most 256 MB of jsonb (SQLite has no such limit, and the test costs a minute on it).
