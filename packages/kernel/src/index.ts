@@ -47,11 +47,14 @@ export { toMs } from "./duration.ts";
 export type { Duration } from "./duration.ts";
 export type { RetryPolicy } from "./retry.ts";
 export type { WorkerOptions, DrainReport } from "./worker.ts";
+/** Retention: how long ended runs are kept (`retention` in the kernel options); `kernel.retention.run()` runs a pass now. */
+export type { RetentionOptions, RetentionPolicy } from "./retention/options.ts";
+export type { Retention, RetentionReport } from "./retention/retention.ts";
 /** Structured logs: pass `logger` in the kernel options (spans and metrics go through @opentelemetry/api). */
 export { jsonLogger } from "./telemetry/index.ts";
 export type { Logger, LogRecord } from "./telemetry/index.ts";
 /** The store port, for implementing another store. */
 export type {
   Store, StoreStats, RunRecord, RunStatus, EntryRecord, EntryKind, EntryStatus, EventRecord, NewRun, WriteOp,
-  WriteGroup, GroupResult, ClaimRequest, RunFilter, EventInput, SendEventResult, Served, WorkerRecord, StreamChunk,
+  WriteGroup, GroupResult, ClaimRequest, RunFilter, PurgeRequest, PurgeScope, EventInput, SendEventResult, Served, WorkerRecord, StreamChunk,
 } from "./store/types.ts";

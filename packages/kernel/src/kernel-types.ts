@@ -2,6 +2,7 @@ import type { Clock } from "./clock.ts";
 import type { Duration } from "./duration.ts";
 import { decodeJson } from "./json.ts";
 import type { EntryRecord, RunRecord, Store } from "./store/types.ts";
+import type { RetentionOptions } from "./retention/options.ts";
 import type { Logger } from "./telemetry/index.ts";
 import type { WorkerOptions } from "./worker-types.ts";
 import type { Workflow } from "./workflow.ts";
@@ -19,6 +20,11 @@ export interface KernelOptions {
   streamRetention?: number;
   /** Called with errors that have no caller to go to (a failed claim, a lost connection); by default they are logged. */
   onError?: (error: unknown, where: string) => void;
+  /**
+   * How long ended runs are kept (default: completed and cancelled 7 days, failed 30 days), by workflow
+   * or namespace; the worker deletes older ones. False keeps every run forever.
+   */
+  retention?: RetentionOptions | false;
   /** Structured logs (run and step ids, never values); default: warnings and errors as JSON lines on stderr. */
   logger?: Logger;
 }
@@ -26,8 +32,9 @@ export interface KernelOptions {
 export interface StartOptions {
   /**
    * Idempotency key: starting the same workflow with an existing key returns the existing run
-   * (`created: false`, and `sameInput` says whether its input was this one, compared as JSON text).
-   * Keys are kept as long as their run is (see the retention settings); after that the key is free.
+   * (`created: false`, and `sameInput` says whether its input was this one, compared as JSON text),
+   * for as long as that run is kept. Once retention has deleted it (by default 7 days after it
+   * completed or was cancelled, 30 days after it failed), the key is free again and starts a new run.
    */
   key?: string;
   /** With a key that exists and a different input: "return" the existing run (default) or "refuse" with IdempotencyConflictError. */

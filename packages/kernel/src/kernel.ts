@@ -7,6 +7,7 @@ import { checkText } from "./commands/names.ts";
 import { uuidv7 } from "./ids.ts";
 import { decodeJson, encodeJson } from "./json.ts";
 import { type JournalEntry, type KernelOptions, type RunHandle, type RunInfo, type StartOptions, toInfo } from "./kernel-types.ts";
+import { Retention } from "./retention/retention.ts";
 import { Schedules } from "./schedule/schedules.ts";
 import type { NewRun, RunFilter, RunRecord, RunStatus, SendEventResult, Store, WorkerRecord } from "./store/types.ts";
 import { StreamHub } from "./stream/hub.ts";
@@ -32,6 +33,8 @@ export class Kernel {
   readonly worker: Worker | null;
   /** Cron schedules that start runs: create, update, pause, resume, delete, list with next fire times. */
   readonly schedules: Schedules;
+  /** Deletes ended runs older than the retention policy; passes run on the worker (`retention.run()` runs one now). */
+  readonly retention: Retention | null;
   readonly #committer: Committer;
   readonly #maxValueBytes: number;
   readonly #waiters = new Map<string, Set<(r: FinishedRun | null) => void>>();
@@ -60,12 +63,14 @@ export class Kernel {
             },
             opts.worker,
           );
+    this.retention = this.worker && opts.retention !== false ? new Retention(this.store, this.clock, this.#telemetry, this.#onError, opts.retention) : null;
     this.schedules = new Schedules(this.store, this.clock, this.registry, this.#maxValueBytes, () => this.worker?.schedulesChanged());
   }
 
   /** Starts executing runs (the worker). Idempotent. */
   startWorker(): this {
     this.worker?.start();
+    this.retention?.start();
     return this;
   }
 
@@ -84,6 +89,7 @@ export class Kernel {
 
   /** Stops the worker, hands its runs back, and waits for pending writes. Does not close the store. */
   async close(): Promise<void> {
+    await this.retention?.stop();
     await this.worker?.stop();
     await this.#committer.drain();
     for (const set of this.#waiters.values()) for (const w of set) w(null);

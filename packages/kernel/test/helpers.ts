@@ -20,7 +20,7 @@ export function closes(t: { after(fn: () => unknown): void }, kernel: Kernel): K
   return kernel;
 }
 
-/** A kernel with a fake clock and a worker that never polls on its own: everything moves by signals and timers. */
+/** A kernel with a fake clock and a worker that never polls on its own: everything moves by signals and timers. No retention unless `extra` asks. */
 export function fakeKernel(
   t: { after(fn: () => unknown): void },
   store: Store,
@@ -29,7 +29,8 @@ export function fakeKernel(
 ): { kernel: Kernel; clock: FakeClock } {
   const clock = (extra.clock as FakeClock | undefined) ?? new FakeClock();
   const worker = extra.worker === false ? false : { pollMs: 3_600_000, leaseMs: 30_000, ...(extra.worker ?? {}) };
-  const kernel = new Kernel({ store, onError: () => {}, logger: () => {}, ...extra, workflows, clock, worker });
+  // Retention is a timer too: on only where a test asks (a clock moved by months would otherwise delete what the test reads).
+  const kernel = new Kernel({ store, onError: () => {}, logger: () => {}, retention: false, ...extra, workflows, clock, worker });
   if (worker) kernel.startWorker();
   closes(t, kernel);
   return { kernel, clock };

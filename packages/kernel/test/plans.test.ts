@@ -9,8 +9,10 @@ import pg from "pg";
 import { openSqliteStore } from "../src/index.ts";
 import { uuidv7 } from "../src/ids.ts";
 import { openPostgresStore } from "../src/store/postgres/index.ts";
+import * as retention from "../src/store/postgres/retention.ts";
 import * as sql from "../src/store/postgres/statements.ts";
 import { prepareQueries } from "../src/store/sqlite/queries.ts";
+import { SqliteRetention } from "../src/store/sqlite/retention.ts";
 import { SqliteWrites } from "../src/store/sqlite/writes.ts";
 import type { WriteGroup } from "../src/store/types.ts";
 import { pgUrl } from "./backends.ts";
@@ -150,6 +152,8 @@ test(`postgres: every statement on the run path uses an index with ${STORED} run
       ["by key", sql.BY_KEY, ["w", "same"]],
       ["journal", sql.JOURNAL, [ids[0]]],
       ["events", sql.EVENTS, [ids[0]]],
+      // Retention's batches run beside claims and commits: they must be as cheap.
+      ["retention", retention.PICK, ["completed", T0, 200, ...retention.scopeArgs({ workflow: null, namespace: "default", exceptWorkflows: ["x"], exceptNamespaces: [] })]],
     ];
     for (const [name, text, args] of statements) {
       const { rows } = await c.query<{ "QUERY PLAN": { Plan: PlanNode }[] }>(`EXPLAIN (FORMAT JSON) ${text}`, args);
@@ -183,6 +187,7 @@ test(`sqlite: every statement on the run path searches an index with ${STORED} r
   const statements = [
     ...Object.entries(prepareQueries(db)).filter(([name]) => name !== "countByStatus"),
     ...Object.entries(new SqliteWrites(db).statements()),
+    ...Object.entries(new SqliteRetention(db).statements()),
   ];
   const check = (stats: string) => {
     for (const [name, st] of statements) {

@@ -172,6 +172,22 @@ export interface EventInput {
 
 export type SendEventResult = { delivered: true; runId: string } | { delivered: false; runId: string; reason: "duplicate" };
 
+/** Which runs a retention rule covers: every run of `workflow` and `namespace` (null: any) but those the exceptions name. */
+export interface PurgeScope {
+  workflow: string | null;
+  namespace: string | null;
+  exceptWorkflows: string[];
+  exceptNamespaces: string[];
+}
+
+export interface PurgeRequest extends PurgeScope {
+  status: "completed" | "failed" | "cancelled";
+  /** Runs that ended before this time. */
+  endedBefore: number;
+  /** At most this many runs, in one short transaction. */
+  limit: number;
+}
+
 /** Counters for benchmarks: how much a run costs the store. */
 export interface StoreStats {
   commits: number;
@@ -226,6 +242,16 @@ export interface Store {
   heartbeat(worker: WorkerRecord): Promise<void>;
   removeWorker(id: string): Promise<void>;
   listWorkers(): Promise<WorkerRecord[]>;
+  /**
+   * Retention: deletes at most `limit` runs in scope that ended with `status` before `endedBefore`, with
+   * their journal, events, stream chunks and schedule tick records, in one short transaction; returns
+   * how many. Skips rows other transactions hold (never waits for them), and runs whose parent has not ended.
+   */
+  deleteEndedRuns(req: PurgeRequest): Promise<number>;
+  /** Retention: deletes at most `limit` tick records of schedules in scope that started no run (skipped), handled before `before`. */
+  deleteOldTicks(scope: PurgeScope, before: number, limit: number): Promise<number>;
+  /** Gives the space of deleted rows back to the file system where the store must be told to (SQLite's incremental vacuum); returns the pages freed. */
+  reclaimSpace(): Promise<number>;
   /** Calls `fn` when any process commits runnable work (stores shared between processes); returns an unsubscribe. */
   onWork?(fn: () => void): () => void;
   close(): Promise<void>;

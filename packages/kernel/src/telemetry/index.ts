@@ -22,6 +22,7 @@ export class Telemetry {
   readonly #retries;
   readonly #runsEnded;
   readonly #scheduleLag;
+  readonly #retained;
 
   constructor(store: Store, clock: { now(): number }, log: Logger) {
     this.#log = log;
@@ -31,6 +32,7 @@ export class Telemetry {
     this.#retries = meter.createCounter("kernel.step.retries", { description: "Step attempts that failed and will be retried" });
     this.#runsEnded = meter.createCounter("kernel.runs.ended", { description: "Runs that ended, by status" });
     this.#scheduleLag = meter.createHistogram("kernel.schedule.lag", { unit: "ms", description: "Fire time minus due time of schedule ticks" });
+    this.#retained = meter.createCounter("kernel.retention.removed", { description: "Ended runs (by status) and tick records retention deleted" });
     const runs = meter.createObservableGauge("kernel.runs", { description: "Runs by status" });
     const due = meter.createObservableGauge("kernel.queue.depth", { description: "Runs due and waiting for a worker" });
     // Only read when an SDK's metric reader collects.
@@ -74,6 +76,13 @@ export class Telemetry {
 
   scheduleTick(scheduleId: string, workflow: string, lagMs: number): void {
     this.#scheduleLag.record(lagMs, { "kernel.schedule": scheduleId, "kernel.workflow": workflow });
+  }
+
+  /** @internal What a retention pass deleted: counted, and one log line for the operator. */
+  retentionPass(r: { runs: Record<string, number>; ticks: number; reclaimedPages: number; ms: number }): void {
+    for (const [status, n] of Object.entries(r.runs)) if (n > 0) this.#retained.add(n, { "kernel.kind": "run", "kernel.status": status });
+    if (r.ticks > 0) this.#retained.add(r.ticks, { "kernel.kind": "tick" });
+    this.#log({ level: "info", msg: "retention removed old runs", runs: r.runs, ticks: r.ticks, reclaimedPages: r.reclaimedPages, ms: r.ms });
   }
 
   /** @internal */

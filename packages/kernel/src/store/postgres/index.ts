@@ -3,13 +3,14 @@ import { InvalidArgumentError, StoreClosedError } from "../../errors.ts";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
 import { toEntry, toEvent, toRun, toSchedule, toWorker } from "../rows.ts";
 import type {
-  ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, RunFilter, RunRecord, SendEventResult, Store,
+  ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, PurgeRequest, PurgeScope, RunFilter, RunRecord, SendEventResult, Store,
   Served, StoreStats, StreamChunk, WorkerRecord, WriteGroup,
 } from "../types.ts";
 import { connectionError, describeUrl, isInvalidUrl, pgTypes, redact } from "./connect.ts";
 import { Listener } from "./listen.ts";
 import * as admin from "./admin.ts";
 import * as side from "./side.ts";
+import * as retention from "./retention.ts";
 import * as sched from "./schedules.ts";
 import { migratePostgres } from "./schema.ts";
 import * as sql from "./statements.ts";
@@ -234,6 +235,19 @@ export class PostgresStore implements Store {
       if (started > 0) await c.query("SELECT pg_notify($1, '')", [this.#channel]);
       return started;
     });
+  }
+
+  async deleteEndedRuns(req: PurgeRequest): Promise<number> {
+    return this.#tx((c) => retention.deleteEndedRuns(c, req));
+  }
+
+  async deleteOldTicks(scope: PurgeScope, before: number, limit: number): Promise<number> {
+    return this.#tx((c) => retention.deleteOldTicks(c, scope, before, limit));
+  }
+
+  /** Postgres's autovacuum makes the space of deleted rows reusable: nothing to do here. */
+  async reclaimSpace(): Promise<number> {
+    return 0;
   }
 
   /** Runs SQL on the pool (for tests and tools that need to look underneath). */

@@ -279,6 +279,11 @@ END $f$;
   },
   // kernel_commit reaches every row by index whatever the tables' size (version 1 scanned all runs once they were many).
   { version: 4, sql: KERNEL_COMMIT_V4 },
+  {
+    version: 5,
+    // Retention deletes a run's tick records with it.
+    sql: "CREATE INDEX schedule_ticks_run ON schedule_ticks(run_id) WHERE run_id IS NOT NULL;",
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

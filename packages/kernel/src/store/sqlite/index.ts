@@ -3,14 +3,15 @@ import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { RunFinishedError, RunNotFoundError, StoreClosedError } from "../../errors.ts";
 import type {
-  ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, RunFilter, RunRecord, SendEventResult, Store,
+  ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, PurgeRequest, PurgeScope, RunFilter, RunRecord, SendEventResult, Store,
   Served, StoreStats, StreamChunk, WorkerRecord, WriteGroup,
 } from "../types.ts";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
 import { toChunk, toEntry, toEvent, toRun, toWorker } from "../rows.ts";
 import { planResume, retryRefused } from "../../resume-plan.ts";
 import { prepareQueries } from "./queries.ts";
-import { migrate } from "./schema.ts";
+import { enableIncrementalVacuum, migrate } from "./schema.ts";
+import { SqliteRetention } from "./retention.ts";
 import { SqliteSchedules } from "./schedules.ts";
 import { type FenceCache, SqliteWrites } from "./writes.ts";
 
@@ -32,6 +33,7 @@ export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #writes: SqliteWrites;
   readonly #schedules: SqliteSchedules;
+  readonly #retention: SqliteRetention;
   readonly #q: Record<string, StatementSync>;
   #closed = false;
   /**
@@ -47,9 +49,11 @@ export class SqliteStore implements Store {
     if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
     this.#db = new DatabaseSync(opts.path);
     this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(opts.busyTimeoutMs ?? 10_000)}`);
+    enableIncrementalVacuum(this.#db);
     this.#db.exec("PRAGMA journal_mode = WAL");
     this.#db.exec(`PRAGMA synchronous = ${opts.synchronous === "normal" ? "NORMAL" : "FULL"}`);
     migrate(this.#db, opts.path);
+    this.#retention = new SqliteRetention(this.#db);
     this.#writes = new SqliteWrites(this.#db);
     this.#schedules = new SqliteSchedules(this.#db, (run, now) => this.#writes.insert(run, now) !== "conflict");
     this.#q = prepareQueries(this.#db);
@@ -266,6 +270,28 @@ export class SqliteStore implements Store {
   async fireSchedules(now: number, limit: number, workflows: Served, plan: (s: DueSchedule) => SchedulePlan): Promise<number> {
     this.#open();
     return this.#tx(() => this.#schedules.fire(now, limit, workflows, plan));
+  }
+
+  async deleteEndedRuns(req: PurgeRequest): Promise<number> {
+    this.#open();
+    return this.#tx(() => this.#retention.deleteEndedRuns(req));
+  }
+
+  async deleteOldTicks(scope: PurgeScope, before: number, limit: number): Promise<number> {
+    this.#open();
+    return this.#tx(() => this.#retention.deleteOldTicks(scope, before, limit));
+  }
+
+  /** Returns free pages to the file system, 256 at a time, letting other work in between. */
+  async reclaimSpace(): Promise<number> {
+    let freed = 0;
+    for (;;) {
+      this.#open();
+      const n = this.#retention.vacuumStep(256);
+      freed += n;
+      if (n === 0) return freed;
+      await new Promise((r) => setImmediate(r));
+    }
   }
 
   async close(): Promise<void> {

@@ -122,9 +122,33 @@ CREATE TABLE stream_chunks (run_id TEXT NOT NULL, pos INTEGER NOT NULL, seq INTE
 CREATE INDEX runs_concurrency ON runs(concurrency_key, created_at, id) WHERE concurrency_key IS NOT NULL AND status NOT IN ('completed', 'failed', 'cancelled');
 `,
   },
+  {
+    version: 4,
+    // Retention deletes a run's tick records with it.
+    sql: "CREATE INDEX schedule_ticks_run ON schedule_ticks(run_id) WHERE run_id IS NOT NULL;",
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
+
+/**
+ * Space freed by retention goes back to the file system with `PRAGMA incremental_vacuum`, which needs
+ * auto_vacuum = INCREMENTAL. A new file gets it before its first table; a file made without it is
+ * rewritten once (VACUUM, about a second per few hundred MB) on the first open that can have it to
+ * itself, and left as it is (to try again on the next open) while another connection is busy with it.
+ */
+export function enableIncrementalVacuum(db: DatabaseSync): void {
+  const mode = () => Number((db.prepare("PRAGMA auto_vacuum").get() as { auto_vacuum: number }).auto_vacuum);
+  if (mode() === 2) return;
+  db.exec("PRAGMA auto_vacuum = INCREMENTAL");
+  const tables = db.prepare("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number };
+  if (Number(tables.n) === 0 || mode() === 2) return;
+  try {
+    db.exec("VACUUM");
+  } catch (e) {
+    if (!/locked|busy/i.test(String(e))) throw e;
+  }
+}
 
 /** Applies the migrations this database lacks, up to `target` (the newest by default; older targets are for upgrade tests). */
 export function migrate(db: DatabaseSync, file: string, target = SCHEMA_VERSION): void {
