@@ -107,6 +107,7 @@ export class Agentd {
     this.inbox = new Inbox(this.db, this.tenants, () => this.kernel, turn, now);
     this.kernel = new Kernel({
       store: this.store, workflows: [turn, flows.reminder, flows.recurring, flows.heartbeat], worker: parts.worker ?? { leaseMs: this.config.leaseMs },
+      retention: this.config.runsKept,
       ...(parts.clock ? { clock: parts.clock } : {}), logger: this.log,
     });
   }

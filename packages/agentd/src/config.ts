@@ -33,6 +33,8 @@ export interface Config {
   leaseMs: number;
   /** How failed model calls (429, 5xx, broken streams) are retried: durably, with backoff. */
   modelRetry: RetryPolicy;
+  /** How long ended runs are kept (AGENTD_RUNS_KEPT, 7d; failed runs AGENTD_FAILED_RUNS_KEPT, 30d): the kernel's retention. */
+  runsKept: { completed: string; cancelled: string; failed: string };
   /** Largest photo, voice note or document kept in the blob store, in bytes (AGENTD_MAX_MEDIA_BYTES; 20 MB). */
   maxMediaBytes: number;
 }
@@ -97,6 +99,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<C
     leaseMs: over.leaseMs ?? e.AGENTD_LEASE_MS ?? 10_000,
     modelRetry: over.modelRetry ?? { maxAttempts: 6, initialInterval: "1s", backoffFactor: 2, maxInterval: "1m" },
     maxMediaBytes: over.maxMediaBytes ?? e.AGENTD_MAX_MEDIA_BYTES ?? 20 * 1024 * 1024,
+    runsKept: over.runsKept ?? {
+      completed: e.AGENTD_RUNS_KEPT ?? "7d", cancelled: e.AGENTD_RUNS_KEPT ?? "7d", failed: e.AGENTD_FAILED_RUNS_KEPT ?? "30d",
+    },
   };
 }
 

@@ -58,6 +58,15 @@ describe("configuration", () => {
     assert.equal(c.leaseMs, 5000);
   });
 
+  test("how long runs are kept reaches the kernel's retention; a wrong age is refused by name", async (t) => {
+    refused({ AGENTD_RUNS_KEPT: "a while" }, /^AGENTD_RUNS_KEPT is "a while" not valid: it must be a duration such as "7d" or "36h", or "forever"/);
+    assert.deepEqual(loadConfig({}).runsKept, { completed: "7d", cancelled: "7d", failed: "30d" });
+    const { createAgentd } = await import("../src/app.ts");
+    const app = await createAgentd({ env: { AGENTD_DATA: tempDir(t), AGENTD_RUNS_KEPT: "forever", AGENTD_FAILED_RUNS_KEPT: "90d" }, config: { model: { id: "none" } }, logger: () => {} });
+    t.after(() => app.close());
+    assert.deepEqual(app.kernel.retention?.plan.rules.map((r) => r.ages), [{ completed: null, cancelled: null, failed: 90 * 86_400_000 }]);
+  });
+
   test("reading the configuration writes nothing: the data folder and admin token are made at start", async (t) => {
     const dir = join(tempDir(t), "not-yet");
     const c = loadConfig({ AGENTD_DATA: dir });

@@ -44,13 +44,18 @@ const flag = z.enum(["0", "1", "true", "false"], { error: "it must be 1 (on) or 
 
 const timeZone = z.string().refine(isTimeZone, "it must be an IANA time zone such as Europe/Paris or America/New_York (see `timedatectl list-timezones`)");
 
-const duration = z.string().refine((s) => {
+function isDuration(s: string): boolean {
   try {
     return toMs(s) > 0;
   } catch {
     return false;
   }
-}, 'it must be a duration such as "30m", "24h" or "7d"');
+}
+
+const duration = z.string().refine(isDuration, 'it must be a duration such as "30m", "24h" or "7d"');
+
+/** A retention age: a duration, or "forever". */
+const kept = z.string().refine((s) => s === "forever" || isDuration(s), 'it must be a duration such as "7d" or "36h", or "forever"');
 
 /** True for a time zone this Node knows (IANA names, "UTC"). */
 export function isTimeZone(zone: string): boolean {
@@ -98,6 +103,8 @@ export const Env = z.object({
   AGENTD_COMPACT_AFTER: v(int(1, 1000).optional(), { section: "agent", doc: "messages beyond the window before old ones are folded into the summary", default: "10" }),
   AGENTD_APPROVAL_TIMEOUT: v(duration.optional(), { section: "agent", doc: "how long a tool call waits for a person's approval before it counts as denied", default: "24h" }),
   AGENTD_LEASE_MS: v(int(1000, 3_600_000).optional(), { section: "agent", doc: "a worker's claim on a run; after a crash its turns resume elsewhere within this", default: "10000" }),
+  AGENTD_RUNS_KEPT: v(kept.optional(), { section: "agent", doc: 'how long finished runs (turns, reminders, heartbeats) and their journals are kept before a worker deletes them; "forever" keeps them', default: "7d" }),
+  AGENTD_FAILED_RUNS_KEPT: v(kept.optional(), { section: "agent", doc: "how long failed runs (the dead-letter list, `agentd runs`) are kept", default: "30d" }),
   AGENTD_MAX_MEDIA_BYTES: v(int(1024, 2 ** 31).optional(), { section: "agent", doc: "the largest photo, voice note or document kept, in bytes", default: "20971520" }),
   // Web tools
   AGENTD_ALLOW_PRIVATE_NET: v(flag.optional(), { section: "web tools", doc: "1: let web_fetch and http_request reach private and loopback addresses", default: "0" }),
