@@ -90,6 +90,9 @@ describe("configuration", () => {
     assert.match(proc.stderr, /^agentd: cannot create the data folder \/proc\/agentd-data \(ENOENT: that place does not allow new folders\): pass another --data/);
     assert.ok(!proc.stderr.includes("    at "), proc.stderr);
     assert.ok(Date.now() - started < 15_000);
+    const chat = await run(["chat", "--data", tempDir(t)], cleanEnv({ AGENTD_PORT: "abc" }));
+    assert.equal(chat.code, 1);
+    assert.equal(chat.stderr, 'agentd: AGENTD_PORT is "abc" not valid: it must be a port number from 0 to 65535\n', "chat names it too");
     const file = join(tempDir(t), "a-file");
     (await import("node:fs")).writeFileSync(file, "");
     const notDir = await run(["migrate", "--data", join(file, "sub")], cleanEnv());

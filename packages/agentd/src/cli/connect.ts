@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { DEFAULT_PORT } from "../config.ts";
+import { DEFAULT_PORT, readEnv } from "../config.ts";
 import type { CommandInput, Parsed } from "./args.ts";
 import { ApiClient, isUnreachable, networkCause } from "./client.ts";
 import { CliError } from "./errors.ts";
@@ -51,6 +51,7 @@ export function adminToken(env: NodeJS.ProcessEnv, dataDir: string): string | nu
  * here (store, worker, API on a free loopback port) and talks to that over HTTP, as to any other.
  */
 export async function connect(input: CommandInput, p: Parsed): Promise<Target> {
+  readEnv(input.env); // a wrong AGENTD_PORT or AGENTD_URL is named, not turned into a URL that is not one
   const url = apiUrl(p, input.env);
   let parsed: URL;
   try {
