@@ -3,6 +3,7 @@ import { RunFinishedError, RunNotFoundError } from "../../errors.ts";
 import { planResume, retryRefused } from "../../resume-plan.ts";
 import { toEntry, toRun } from "../rows.ts";
 import type { EventInput, SendEventResult } from "../types.ts";
+import * as sql from "./statements.ts";
 
 /** Run administration on Postgres, each inside the caller's transaction on client `c`. */
 
@@ -32,16 +33,7 @@ export async function cancelRun(c: pg.PoolClient, channel: string, runId: string
       if (!status) throw new RunNotFoundError(`with id ${runId}`);
       if (TERMINAL.includes(status)) throw new RunFinishedError(runId, status, "cancel");
       const error = JSON.stringify({ name: "CancelledError", message: `run ${runId} was cancelled`, code: "cancelled" });
-      const res = await c.query<{ id: string }>(
-        `WITH RECURSIVE tree(id) AS (SELECT $1::text UNION ALL SELECT r.id FROM runs r JOIN tree t ON r.parent_id = t.id)
-         UPDATE runs SET status = 'cancelled', epoch = epoch + 1, lease_owner = NULL, lease_expires_at = NULL,
-           wake_at = NULL, waiting = NULL, error = $3,
-           -- Never before its last journal entry: a commit that held the row when $2 was read, or a worker's clock ahead of ours.
-           completed_at = greatest($2, (SELECT max(e.updated_at) FROM entries e WHERE e.run_id = runs.id)),
-           updated_at = greatest($2, (SELECT max(e.updated_at) FROM entries e WHERE e.run_id = runs.id))
-         WHERE id IN (SELECT id FROM tree) AND status NOT IN ('completed', 'failed', 'cancelled') RETURNING id`,
-        [runId, now, error],
-      );
+      const res = await c.query<{ id: string }>(sql.CANCEL_TREE, [runId, now, error]);
       await c.query("UPDATE runs SET wake_at = $1 WHERE id = (SELECT parent_id FROM runs WHERE id = $2) AND status = 'suspended'", [now, runId]);
       const ids = res.rows.map((r) => r.id);
       await c.query("SELECT kernel_admit_next(id, $2) FROM unnest($1::text[]) AS id", [ids, now]);

@@ -43,6 +43,20 @@ export const NEXT_WAKE = `SELECT least(
        AND $1::jsonb ? workflow AND (version IS NULL OR version = $1::jsonb ->> workflow))) AS runs,
   (SELECT min(due_at) FROM schedules WHERE paused = 0 AND $1::jsonb ? workflow) AS schedules`;
 
+/**
+ * Cancels a run and its unfinished descendants; returns their ids. Each level's children are looked up
+ * by parent id in a LATERAL subquery (OFFSET 0 keeps it one: flattened into a join, it may be planned
+ * as a scan of every run). $1 run id, $2 now, $3 the stored error.
+ */
+export const CANCEL_TREE = `WITH RECURSIVE tree(id) AS (
+    SELECT $1::text UNION ALL SELECT c.id FROM tree t CROSS JOIN LATERAL (SELECT r.id FROM runs r WHERE r.parent_id = t.id OFFSET 0) c)
+  UPDATE runs SET status = 'cancelled', epoch = epoch + 1, lease_owner = NULL, lease_expires_at = NULL,
+    wake_at = NULL, waiting = NULL, error = $3,
+    -- Never before its last journal entry: a commit that held the row when $2 was read, or a worker's clock ahead of ours.
+    completed_at = greatest($2, (SELECT max(e.updated_at) FROM entries e WHERE e.run_id = runs.id)),
+    updated_at = greatest($2, (SELECT max(e.updated_at) FROM entries e WHERE e.run_id = runs.id))
+  WHERE id = ANY(ARRAY(SELECT id FROM tree)) AND status NOT IN ('completed', 'failed', 'cancelled') RETURNING id`;
+
 export const GET_RUN = "SELECT * FROM runs WHERE id = $1";
 export const GET_RUNS = "SELECT * FROM runs WHERE id = ANY($1::text[])";
 export const BY_KEY = "SELECT * FROM runs WHERE workflow = $1 AND key = $2";
