@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { RetryPolicy } from "@agentd/kernel";
 import type { ModelConfig } from "./agent/model.ts";
+import { parseTrustedProxies, type TrustedRange } from "./api/client-address.ts";
 import { Env, variables } from "./config/variables.ts";
 import type { NetPolicy } from "./tools/types.ts";
 
@@ -29,6 +30,8 @@ export interface Config {
   approvalTimeout: string;
   /** Largest request body the API accepts, in bytes. */
   maxBodyBytes: number;
+  /** The operator's reverse proxies (AGENTD_TRUSTED_PROXIES): from them, the client's address is taken from X-Forwarded-For. */
+  trustedProxies: TrustedRange[];
   /** A worker's claim on a run lasts this long unrenewed: after a crash, its turns resume elsewhere (or on restart) after at most this. */
   leaseMs: number;
   /** How failed model calls (429, 5xx, broken streams) are retried: durably, with backoff. */
@@ -96,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<C
     compactAfter: over.compactAfter ?? e.AGENTD_COMPACT_AFTER ?? 10,
     approvalTimeout: over.approvalTimeout ?? e.AGENTD_APPROVAL_TIMEOUT ?? "24h",
     maxBodyBytes: over.maxBodyBytes ?? e.AGENTD_MAX_BODY_BYTES ?? 1024 * 1024,
+    trustedProxies: over.trustedProxies ?? parseTrustedProxies(e.AGENTD_TRUSTED_PROXIES ?? ""),
     leaseMs: over.leaseMs ?? e.AGENTD_LEASE_MS ?? 10_000,
     modelRetry: over.modelRetry ?? { maxAttempts: 6, initialInterval: "1s", backoffFactor: 2, maxInterval: "1m" },
     maxMediaBytes: over.maxMediaBytes ?? e.AGENTD_MAX_MEDIA_BYTES ?? 20 * 1024 * 1024,

@@ -4,6 +4,7 @@ import { connect } from "node:net";
 import { describe, test } from "node:test";
 import { FakeClock } from "@agentd/kernel";
 import { AuthThrottle } from "../src/api/auth-throttle.ts";
+import { clientAddress, parseTrustedProxies } from "../src/api/client-address.ts";
 import { ConfigError, loadConfig } from "../src/config.ts";
 import { ADMIN, served } from "./support/api.ts";
 import { BACKENDS } from "./support/backends.ts";
@@ -41,6 +42,18 @@ for (const b of BACKENDS) {
       assert.ok((statuses.get(401) ?? 0) <= 10 + 32, `mostly 429: ${JSON.stringify([...statuses])}`);
       assert.equal(statuses.get(200), undefined);
       assert.ok(performance.now() - started < 60_000);
+    });
+
+    test("behind a trusted proxy each client is counted by X-Forwarded-For; from anyone else the header changes nothing", async (t) => {
+      const direct = await served(t, b);
+      for (let i = 0; i < 10; i++) await direct.call("GET", "/v1/sessions", { token: `ak_x-${i}`, headers: { "x-forwarded-for": `198.51.100.${i}` } });
+      assert.equal((await direct.call("GET", "/v1/sessions", { headers: { "x-forwarded-for": "198.51.100.99" } })).status, 429, "a forged header does not escape the block");
+
+      const proxied = await served(t, b, { config: { trustedProxies: parseTrustedProxies("127.0.0.1, 10.0.0.0/8") } });
+      const from = (client: string) => ({ "x-forwarded-for": `${client}, 10.1.2.3` });
+      for (let i = 0; i < 10; i++) assert.equal((await proxied.call("GET", "/v1/sessions", { token: `ak_y-${i}`, headers: from("203.0.113.7") })).status, 401);
+      assert.equal((await proxied.call("GET", "/v1/sessions", { headers: from("203.0.113.7") })).status, 429, "the guessing client is blocked");
+      assert.equal((await proxied.call("GET", "/v1/sessions", { headers: from("203.0.113.8") })).status, 200, "another client behind the same proxy is not");
     });
 
     test("a client that leaves mid-request is not logged as an error with a stack trace", async (t) => {
@@ -91,6 +104,18 @@ describe("AuthThrottle", () => {
     assert.equal(busy.busy, true, "a 33rd check at once waits");
     open[0]!.end(false, 5000);
     assert.equal(th.begin(c, 5000).wait, 0);
+  });
+});
+
+describe("the client's address", () => {
+  test("is read from X-Forwarded-For only when the peer is a trusted proxy, skipping trusted hops; a wrong AGENTD_TRUSTED_PROXIES is refused by name", (t) => {
+    const trusted = parseTrustedProxies("127.0.0.1, 10.0.0.0/8, ::1");
+    assert.equal(clientAddress("127.0.0.1", "1.2.3.4, 10.0.0.2", trusted), "1.2.3.4");
+    assert.equal(clientAddress("::ffff:127.0.0.1", "9.9.9.9, 1.2.3.4", trusted), "1.2.3.4", "the nearest untrusted hop, not a forged first one");
+    assert.equal(clientAddress("192.0.2.1", "1.2.3.4", trusted), "192.0.2.1", "an untrusted peer's header is ignored");
+    assert.equal(clientAddress("127.0.0.1", "not-an-ip", trusted), "127.0.0.1");
+    assert.equal(clientAddress("127.0.0.1", undefined, trusted), "127.0.0.1");
+    assert.throws(() => loadConfig({ AGENTD_DATA: tempDir(t), AGENTD_TRUSTED_PROXIES: "10.0.0.0/8, proxy.local" }), /^ConfigError: AGENTD_TRUSTED_PROXIES is "10\.0\.0\.0\/8, proxy\.local" not valid: "proxy\.local" is not an IP address or CIDR range/);
   });
 });
 

@@ -4,6 +4,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { Agentd } from "../app.ts";
 import { OsError } from "../tenancy/errors.ts";
 import type { AuthThrottle } from "./auth-throttle.ts";
+import { clientAddress } from "./client-address.ts";
 import type { ApiEnv, Caller } from "./env.ts";
 
 export const TENANT_HEADER = "x-agentd-tenant";
@@ -48,7 +49,7 @@ export function authenticate(app: Agentd, throttle: AuthThrottle): MiddlewareHan
  * with Retry-After) before its token is compared: guessing costs time, not just a 401 each.
  */
 export async function callerOf(app: Agentd, throttle: AuthThrottle, c: Context): Promise<Caller> {
-  const address = remoteAddress(c);
+  const address = clientAddress(peerAddress(c), c.req.header("x-forwarded-for"), app.config.trustedProxies);
   const attempt = throttle.begin(address, app.kernel.clock.now());
   if (attempt.wait > 0) throw tooMany(c, attempt.wait, attempt.busy ? "are having their tokens checked at once" : "had a wrong token");
   const authorization = c.req.header("authorization");
@@ -71,7 +72,7 @@ function tooMany(c: Context, waitMs: number, why: string): OsError {
 }
 
 /** The peer's address; "local" for requests handed in without a socket (app.request in tests, serverless). */
-function remoteAddress(c: Context): string {
+function peerAddress(c: Context): string {
   try {
     return getConnInfo(c).remote.address ?? "local";
   } catch {

@@ -1,5 +1,6 @@
 import { toMs } from "@agentd/kernel";
 import { z } from "zod";
+import { parseTrustedProxies } from "../api/client-address.ts";
 
 // Every environment variable agentd reads, in one schema: its check, its default and its
 // documentation. loadConfig parses it; `--help`, the README's settings table and `agentd doctor`
@@ -85,6 +86,15 @@ export const Env = z.object({
   }),
   AGENTD_ADMIN_TOKEN: v(z.string().optional(), {
     section: "server", doc: "the operator's token for the admin API: 16+ random characters", default: "<data>/admin.token, made on first start", secret: true,
+  }),
+  AGENTD_TRUSTED_PROXIES: v(z.string().superRefine((s, ctx) => {
+    try {
+      parseTrustedProxies(s);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: `${(e as Error).message}: give IP addresses or CIDR ranges, comma-separated` });
+    }
+  }).optional(), {
+    section: "server", doc: "your reverse proxies (IPs or CIDR ranges, comma-separated): behind them, the client's address is read from X-Forwarded-For (failed tokens are counted per client)",
   }),
   AGENTD_MAX_BODY_BYTES: v(int(1024, 1 << 30).optional(), { section: "server", doc: "the largest request body the API accepts, in bytes", default: "1048576" }),
   // The model
