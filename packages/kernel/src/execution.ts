@@ -383,9 +383,15 @@ export class Execution implements CommandScope {
   #fail(e: unknown): void {
     if (this.#state !== "running" && this.#state !== "suspending") return;
     const error = toStoredError(e);
-    // The failed command that ended the run, if the code let its error through: kernel.retry() resumes there.
-    const at = StepFailedError.is(e) || ChildFailedError.is(e) ? e.at : undefined;
-    if (at?.runId === this.runId) error.seq = at.seq;
+    // The failed command that ended the run, if the code let its error through (or wrapped it as the
+    // cause of its own): kernel.retry() resumes there.
+    for (let c: unknown = e, depth = 0; c instanceof Error && depth < 8; c = c.cause, depth++) {
+      const at = StepFailedError.is(c) || ChildFailedError.is(c) ? c.at : undefined;
+      if (at?.runId === this.runId) {
+        error.seq = at.seq;
+        break;
+      }
+    }
     void this.#finish("failed", null, error);
   }
 

@@ -20,22 +20,29 @@ export interface ResumePlan {
  * Resumes from the failure that ended the run, not from failures its code caught and handled.
  * A failure is handled when the code went on to issue another command (`error.handledAt`, written by
  * the execution): re-running it could send the code down the other branch and contradict the journal.
- * What runs again: the failure that ended the run (`error.seq`, or the last failure if the run ended
- * with an error of its own), the failures the code never got past, and the steps the run's end cut
- * short (running, whatever their attempt). Entries issued after a re-run failure reached the code
- * (compensation before a rethrow) are removed too: they answered that failure.
+ * What runs again: the failure that ended the run (`error.seq`: its error, or the cause of the error
+ * the code threw), the failures the code never got past, and the steps the run's end cut short
+ * (running, whatever their attempt). A run that ended with an error of its own making after
+ * handling a failure (or a timeout) re-runs no handled failure: its code chose that end.
+ * Entries issued after a re-run failure reached the code (compensation before a rethrow) are removed
+ * too, as they answered that failure; their consumed events are delivered again. Completed invokes
+ * are kept (a removed one would start its child a second time): code that invokes while handling a
+ * failure it then rethrows may need its journal read by a person before a retry. The mark assumes
+ * the code handles a failure before it goes on; a parallel branch that keeps issuing commands while
+ * a failure is handled elsewhere may have those steps run again by a retry (at least once).
  */
 export function planResume(run: Pick<RunRecord, "error">, journal: EntryRecord[]): ResumePlan {
   const failed = journal.filter((e) => e.status === "failed");
   const rerun = new Set(failed.filter((e) => e.error?.handledAt === undefined));
-  const cause = failed.find((e) => e.seq === run.error?.seq) ?? (rerun.size === 0 ? failed.at(-1) : undefined);
+  const cause = failed.find((e) => e.seq === run.error?.seq);
   if (cause) rerun.add(cause);
   let cut = Number.POSITIVE_INFINITY;
   for (const e of rerun) if (e.error?.handledAt !== undefined) cut = Math.min(cut, e.error.handledAt);
   const remove: number[] = [];
   const invokes: { seq: number; childId: string }[] = [];
   for (const e of journal) {
-    if (e.seq >= cut) remove.push(e.seq);
+    if (e.seq >= cut && !(e.kind === "invoke" && e.status === "completed")) remove.push(e.seq);
+    else if (e.seq >= cut) continue;
     else if (rerun.has(e) && e.kind === "invoke" && e.ref) invokes.push({ seq: e.seq, childId: e.ref });
     else if (rerun.has(e) || (e.kind === "step" && e.status === "running")) remove.push(e.seq);
   }

@@ -48,6 +48,7 @@ export class Worker implements ExecutionHost {
   #wakeAt: number | null = null;
   #pollTimer: NodeJS.Timeout | null = null;
   #renewTimer: unknown = null;
+  #renewing = false;
   #unsubscribe: (() => void) | null = null;
   #startedAt = 0;
   #draining = false;
@@ -111,14 +112,11 @@ export class Worker implements ExecutionHost {
     if (this.#pollTimer) clearTimeout(this.#pollTimer);
     this.#clearWake();
     if (this.#renewTimer !== null) this.clock.clearTimer(this.#renewTimer);
-    const held = [...this.#active.values()];
-    for (const e of held) {
-      const epoch = e.epoch;
-      e.abandon(new Error("the worker is shutting down"));
-      this.#handBack(e.runId, epoch);
-    }
+    for (const e of [...this.#active.values()]) this.#giveUp(e, "the worker is shutting down");
     this.#hot.clear();
     await this.committer.drain();
+    // A renewal in flight finishes before the worker's row goes, or it would write the row back.
+    while (this.#renewing) await new Promise((r) => setImmediate(r));
     await this.store.removeWorker(this.id).catch(() => {});
   }
 
@@ -164,13 +162,10 @@ export class Worker implements ExecutionHost {
       this.#draining = false;
       this.#clearWake();
       if (this.#renewTimer !== null) this.clock.clearTimer(this.#renewTimer);
-      for (const e of [...this.#active.values()]) {
-        const epoch = e.epoch;
-        e.abandon(new Error("the drain's budget ran out"));
-        report.handedBack++;
-        this.#handBack(e.runId, epoch);
-      }
+      for (const e of [...this.#active.values()]) if (this.#giveUp(e, "the drain's budget ran out")) report.handedBack++;
       this.#hot.clear();
+      // Runs still loading are handed back too before the function may be frozen.
+      while (this.#loading.size > 0) await new Promise((r) => setImmediate(r));
       await this.committer.drain();
       this.#report = null;
     }
@@ -358,6 +353,19 @@ export class Worker implements ExecutionHost {
     );
   }
 
+  /**
+   * Stops an execution this worker is giving up. One whose end (finish or suspension) is already
+   * queued keeps it: that write commits in the drain, and a hand-back after it would reopen the run.
+   * True if the run was handed back.
+   */
+  #giveUp(e: Execution, why: string): boolean {
+    const ending = e.state === "finishing" || e.state === "suspending";
+    const epoch = e.epoch;
+    e.abandon(new Error(why));
+    if (!ending) this.#handBack(e.runId, epoch);
+    return !ending;
+  }
+
   /** Gives a claimed run back untouched: runnable again at once by any worker. */
   #handBack(runId: string, epoch: number): void {
     void this.committer.write(runId, epoch, this.id, { op: "release" }).catch((e) => this.#deps.onError(e, `handing run ${runId} back`));
@@ -393,9 +401,11 @@ export class Worker implements ExecutionHost {
   #renew(): void {
     this.#renewTimer = this.clock.setTimer(async () => {
       if (!this.#running) return;
+      this.#renewing = true;
       const held = [...this.#active.values()].filter((e) => !this.#inserting.has(e.runId)).map((e) => ({ id: e.runId, epoch: e.epoch }));
       for (const [id, epoch] of this.#loading) held.push({ id, epoch });
       await this.#heartbeat();
+      if (!this.#running) return void (this.#renewing = false);
       try {
         const lost = await this.store.renewLeases(this.id, held, this.clock.now() + this.#leaseMs);
         // A renewal answers for the epochs it sent: a run claimed again since then is not the one it lost.
@@ -407,7 +417,8 @@ export class Worker implements ExecutionHost {
       } catch (e) {
         if (this.#running) this.#deps.onError(e, "renewing leases");
       }
-      this.#renew();
+      this.#renewing = false;
+      if (this.#running) this.#renew();
     }, Math.max(1, Math.floor(this.#leaseMs / 3)));
   }
 }

@@ -93,9 +93,9 @@ for (const backend of BACKENDS) describe(`${backend.name}: close`, () => {
     const wf = workflow("handover-race", async (ctx) => ctx.step("s", () => (++starts, hang.promise)));
     const clock = new FakeClock();
     const admin = closes(t, new Kernel({ store: await open(), workflows: [wf], clock, worker: false, onError: () => {} }));
-    const end = Date.now() + 3_000;
+    const end = Date.now() + 10_000;
     let rounds = 0;
-    while (Date.now() < end && rounds < 300) {
+    while (Date.now() < end && rounds < 100) {
       rounds++;
       const a = new Kernel({ store, workflows: [wf], clock, worker: { pollMs: 3_600_000, leaseMs: 3_600_000 }, onError: () => {}, logger: () => {} }).startWorker();
       const before = starts;
@@ -108,6 +108,6 @@ for (const backend of BACKENDS) describe(`${backend.name}: close`, () => {
       assert.equal(status, "pending", `round ${rounds}: the run is handed back when close() resolves`);
       await admin.cancel(run.id);
     }
-    assert.ok(rounds >= 20, `${rounds} rounds`);
+    assert.ok(rounds >= 5, `${rounds} rounds`);
   });
 });

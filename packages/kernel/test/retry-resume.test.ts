@@ -74,6 +74,48 @@ for (const backend of BACKENDS) describe(backend.name, () => {
     assert.equal(await run.result(), "abc");
   });
 
+  test("a run that timed out after handling a failure re-runs only the step the timeout cut short", async (t) => {
+    const { store } = await tempStore(t, backend);
+    const calls = { a: 0, fallback: 0, b: 0, d: 0 };
+    const slow = gate<string>();
+    const wf = workflow("handled-then-timeout", async (ctx) => {
+      try {
+        await ctx.step("a", () => (calls.a++, Promise.reject(new FatalError("a down"))));
+      } catch {
+        await ctx.step("fallback", () => (calls.fallback++, 1));
+      }
+      await ctx.step("b", () => (calls.b++, 2));
+      return ctx.step("d", () => (calls.d++ === 0 ? slow.promise : "done"));
+    }, { timeout: "1s" });
+    const { kernel, clock } = fakeKernel(t, store, [wf]);
+    const run = await kernel.start(wf, null);
+    await until(() => calls.d === 1, "d to start");
+    await clock.advance(1_500);
+    await assert.rejects(run.result(), /timed out|timeout/i);
+    await kernel.retry(run.id);
+    assert.equal(await run.result(), "done");
+    assert.deepEqual(calls, { a: 1, fallback: 1, b: 1, d: 2 });
+  });
+
+  test("a wrapped step failure (the code's own error with it as the cause) is what retry resumes", async (t) => {
+    const { store } = await tempStore(t, backend);
+    let down = true;
+    const wf = workflow("wrapped", async (ctx) => {
+      try {
+        return await ctx.step("charge", () => (down ? Promise.reject(new FatalError("declined")) : "charged"));
+      } catch (e) {
+        throw new Error("payment failed", { cause: e });
+      }
+    });
+    const { kernel } = fakeKernel(t, store, [wf]);
+    const run = await kernel.start(wf, null);
+    await assert.rejects(run.result(), /payment failed/);
+    assert.equal((await kernel.getRun(run.id))?.error?.seq, 1);
+    down = false;
+    await kernel.retry(run.id);
+    assert.equal(await run.result(), "charged");
+  });
+
   test("a run that ended during a step's last allowed attempt (run timeout) resumes that step on retry", async (t) => {
     const { store } = await tempStore(t, backend);
     let attempts = 0;

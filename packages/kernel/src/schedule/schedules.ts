@@ -69,24 +69,27 @@ export class Schedules {
   }
 
   /**
-   * Ticks that fell due before this update and were not handled yet. While the schedule runs on, they
-   * stay due (its next tick is kept) so the workers handle them by the catch-up policy, under the new
-   * definition; ticks that a pause stops, or that fell in a pause, are recorded as skipped with why.
+   * Ticks that fell due before this update and were not handled yet. While the schedule runs on with
+   * the same expression and zone, they stay due (its next tick is kept) so the workers handle them by
+   * the catch-up policy; ticks of an expression that changed, that a pause stops, or that fell in a
+   * pause are recorded as skipped with why (never invented from the new expression).
    */
   #missed(cur: ScheduleRecord, rec: ScheduleRecord, now: number): TickRecord[] {
-    if (cur.nextAt === null || cur.nextAt > now) return [];
-    if (!cur.paused && !rec.paused) {
-      const first = nextTick(parseCron(rec.cron, rec.timezone), cur.nextAt - 1);
-      if (first !== null && first <= now) rec.nextAt = rec.dueAt = first;
+    if (cur.nextAt === null || cur.nextAt > now || (cur.paused && rec.paused)) return [];
+    const same = cur.cron === rec.cron && cur.timezone === rec.timezone;
+    if (!cur.paused && !rec.paused && same) {
+      rec.nextAt = rec.dueAt = cur.nextAt;
       return [];
     }
-    if (cur.paused && rec.paused) return [];
     const { ticks, more } = ticksBetween(parseCron(cur.cron, cur.timezone), cur.nextAt, now, 1);
     const n = ticks.length + more;
     const span = `${n} tick${n === 1 ? "" : "s"} from ${new Date(cur.nextAt).toISOString()}`;
+    const at = new Date(now).toISOString();
     const reason = cur.paused
-      ? `${span} fell while the schedule was paused; resumed at ${new Date(now).toISOString()} (a resumed schedule runs from now)`
-      : `missed: ${span} had not run when the schedule was paused at ${new Date(now).toISOString()}`;
+      ? `${span} fell while the schedule was paused; resumed at ${at} (a resumed schedule runs from now)`
+      : rec.paused
+        ? `missed: ${span} had not run when the schedule was paused at ${at}`
+        : `missed: ${span} had not run when the schedule's expression changed at ${at} (the new one runs from now)`;
     return [{ scheduleId: cur.id, tickAt: cur.nextAt, status: "skipped", runId: null, reason, firedAt: now }];
   }
 

@@ -33,6 +33,7 @@ export async function cancelRun(c: pg.PoolClient, channel: string, runId: string
       if (!status) throw new RunNotFoundError(`with id ${runId}`);
       if (TERMINAL.includes(status)) throw new RunFinishedError(runId, status, "cancel");
       const error = JSON.stringify({ name: "CancelledError", message: `run ${runId} was cancelled`, code: "cancelled" });
+      await c.query(sql.LOCK_TREE, [runId]);
       const res = await c.query<{ id: string }>(sql.CANCEL_TREE, [runId, now, error]);
       await c.query("UPDATE runs SET wake_at = $1 WHERE id = (SELECT parent_id FROM runs WHERE id = $2) AND status = 'suspended'", [now, runId]);
       const ids = res.rows.map((r) => r.id);
@@ -58,6 +59,7 @@ export async function retryRun(c: pg.PoolClient, channel: string, runId: string,
           } else plan.remove.push(f.seq);
         }
         await c.query("DELETE FROM entries WHERE run_id = $1 AND seq = ANY($2::int[])", [id, plan.remove]);
+        await c.query("UPDATE events SET consumed_seq = NULL WHERE run_id = $1 AND consumed_seq = ANY($2::int[])", [id, plan.remove]);
         // A retried run takes a slot of its concurrency key again, or queues for one.
         await c.query(
           `UPDATE runs SET status = 'pending', error = NULL, output = NULL, completed_at = NULL, updated_at = $1,

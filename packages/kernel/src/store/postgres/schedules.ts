@@ -60,17 +60,19 @@ export async function fireSchedules(c: pg.ClientBase, now: number, limit: number
       oldestQueued: row.oldest_queued === null ? null : Number(row.oldest_queued),
     };
     const p = plan(s);
+    let lastRunId = p.lastRunId;
     for (const { run } of p.runs) {
       // The same insert as kernel.start(): the workflow's timeout and concurrency lane apply.
       const ins = await c.query<{ ok: boolean }>("SELECT kernel_insert_run($1::jsonb, $2) AS ok", [JSON.stringify(run), now]);
       if (ins.rows[0]?.ok) started++;
+      else if (run.id === lastRunId) lastRunId = s.lastRunId; // its tick had started a run already: keep naming that one
     }
     for (const t of p.ticks) await insertTick(c, t);
     for (const t of p.dequeued)
       await c.query("UPDATE schedule_ticks SET status = $1, run_id = $2, reason = $3, fired_at = $4 WHERE schedule_id = $5 AND tick_at = $6", [
         t.status, t.runId, t.reason, t.firedAt, t.scheduleId, t.tickAt,
       ]);
-    await c.query("UPDATE schedules SET next_at = $1, due_at = $2, last_run_id = $3, updated_at = $4 WHERE id = $5", [p.nextAt, p.dueAt, p.lastRunId, now, s.id]);
+    await c.query("UPDATE schedules SET next_at = $1, due_at = $2, last_run_id = $3, updated_at = $4 WHERE id = $5", [p.nextAt, p.dueAt, lastRunId, now, s.id]);
   }
   return started;
 }

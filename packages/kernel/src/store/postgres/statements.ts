@@ -48,6 +48,11 @@ export const NEXT_WAKE = `SELECT least(
  * by parent id in a LATERAL subquery (OFFSET 0 keeps it one: flattened into a join, it may be planned
  * as a scan of every run). $1 run id, $2 now, $3 the stored error.
  */
+/** Locks a run and its descendants first, so CANCEL_TREE then reads every commit that held one of their rows. */
+export const LOCK_TREE = `WITH RECURSIVE tree(id) AS (
+    SELECT $1::text UNION ALL SELECT c.id FROM tree t CROSS JOIN LATERAL (SELECT r.id FROM runs r WHERE r.parent_id = t.id OFFSET 0) c)
+  SELECT id FROM runs WHERE id = ANY(ARRAY(SELECT id FROM tree)) ORDER BY id FOR UPDATE`;
+
 export const CANCEL_TREE = `WITH RECURSIVE tree(id) AS (
     SELECT $1::text UNION ALL SELECT c.id FROM tree t CROSS JOIN LATERAL (SELECT r.id FROM runs r WHERE r.parent_id = t.id OFFSET 0) c)
   UPDATE runs SET status = 'cancelled', epoch = epoch + 1, lease_owner = NULL, lease_expires_at = NULL,

@@ -204,7 +204,10 @@ export class SqliteStore implements Store {
         this.#q.reopenEntry!.run(now, runId, f.seq);
       } else plan.remove.push(f.seq);
     }
-    for (const seq of plan.remove) this.#q.deleteEntry!.run(runId, seq);
+    for (const seq of plan.remove) {
+      this.#q.deleteEntry!.run(runId, seq);
+      this.#q.unconsume!.run(runId, seq);
+    }
     this.#q.reopenRun!.run(now, now, runId);
     this.#q.wakeReopened!.run(now, runId);
   }

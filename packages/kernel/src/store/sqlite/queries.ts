@@ -61,6 +61,7 @@ export function prepareQueries(db: DatabaseSync): Record<string, StatementSync> 
     wakeParentOf: p("UPDATE runs SET wake_at = ? WHERE id = (SELECT parent_id FROM runs WHERE id = ?) AND status = 'suspended'"),
     reopenEntry: p("UPDATE entries SET status = 'waiting', error = NULL, updated_at = ? WHERE run_id = ? AND seq = ?"),
     deleteEntry: p("DELETE FROM entries WHERE run_id = ? AND seq = ?"),
+    unconsume: p("UPDATE events SET consumed_seq = NULL WHERE run_id = ? AND consumed_seq = ?"),
     // A retried run takes a slot of its concurrency key again, or queues for one.
     reopenRun: p(`UPDATE runs SET status = 'pending', error = NULL, output = NULL, completed_at = NULL, queued = CASE WHEN concurrency_key IS NOT NULL AND (SELECT count(*) FROM runs o WHERE o.concurrency_key = runs.concurrency_key AND o.id <> runs.id
         AND o.status NOT IN ('completed', 'failed', 'cancelled')) >= concurrency_limit THEN 1 ELSE 0 END,

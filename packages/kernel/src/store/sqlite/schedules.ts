@@ -78,10 +78,14 @@ export class SqliteSchedules {
         oldestQueued: row.oldest_queued === null ? null : Number(row.oldest_queued),
       };
       const p = plan(s);
-      for (const { run } of p.runs) if (this.#insertRun(run, now)) started++;
+      let lastRunId = p.lastRunId;
+      for (const { run } of p.runs) {
+        if (this.#insertRun(run, now)) started++;
+        else if (run.id === lastRunId) lastRunId = s.lastRunId; // its tick had started a run already: keep naming that one
+      }
       for (const t of p.ticks) this.#q.insertTick!.run(t.scheduleId, t.tickAt, t.status, t.runId, t.reason, t.firedAt);
       for (const t of p.dequeued) this.#q.dequeue!.run(t.status, t.runId, t.reason, t.firedAt, t.scheduleId, t.tickAt);
-      this.#q.advance!.run(p.nextAt, p.dueAt, p.lastRunId, now, s.id);
+      this.#q.advance!.run(p.nextAt, p.dueAt, lastRunId, now, s.id);
     }
     return started;
   }
