@@ -157,6 +157,7 @@ test(`postgres: every statement on the run path uses an index with ${STORED} run
       ["by key", sql.BY_KEY, ["w", "same"]],
       ["journal", sql.JOURNAL, [ids[0]]],
       ["events", sql.EVENTS, [ids[0]]],
+      ["lock tree", sql.LOCK_TREE, [ids[0]]],
       ["cancel", sql.CANCEL_TREE, [ids[0], T0, "{}"]],
       // Retention's batches run beside claims and commits: they must be as cheap.
       ["retention", retention.PICK, ["completed", T0, 200, ...retention.scopeArgs({ workflow: null, namespace: "default", exceptWorkflows: ["x"], exceptNamespaces: [] })]],
