@@ -144,8 +144,9 @@ test("agentd chat asks y/a/n when a tool call needs approval, and posts the answ
   model.script({ text: "Checking.", toolCalls: [call] }, { text: "It answered." }, { toolCalls: [call] }, { text: "Not allowed, then." });
   const r = await agentd(["chat", "--data", dir], env, "check the server\ny\nagain please\nn\n");
   assert.equal(r.code, 0, r.stderr);
-  const ask = `[approval] http_request wants: GET ${target}\nallow? y = this once, a = always for http_request, n = deny\n`;
-  assert.equal(r.stdout, `Checking.\n${ask}[http_request] GET ${target}\nIt answered.\n${ask}Not allowed, then.\n`);
+  const origin = new URL(target).origin;
+  const ask = `[approval] http_request wants: GET ${target} with no secret\nallow? y = this once, a = always (every http_request to ${origin} with no secret), n = deny\n`;
+  assert.equal(r.stdout, `Checking.\n${ask}[http_request] GET ${target} with no secret\nIt answered.\n${ask}Not allowed, then.\n`);
   const fetched = model.requests.filter((q) => q.path === "/v1/models");
   assert.equal(fetched.length, 1, "the approved call ran, the denied one did not");
   const toolResult = model.requests.filter((q) => q.path === "/v1/chat/completions").at(-1)?.body.messages.at(-1);

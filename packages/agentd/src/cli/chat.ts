@@ -103,7 +103,8 @@ async function exchange(client: ApiClient, lines: Lines, message: { text: string
           break;
         case "approval": {
           out.note(`[approval] ${d.tool} wants: ${d.subject ?? ""}`);
-          const decision = await ask(lines, String(d.tool));
+          // "Always" allows what the approval said (a host and a secret), never more.
+          const decision = await ask(lines, String(d.always ?? `every call of ${d.tool}`));
           await client.json("POST", `/v1/approvals/${encodeURIComponent(String(d.id))}`, { decision });
           break;
         }
@@ -138,10 +139,10 @@ async function exchange(client: ApiClient, lines: Lines, message: { text: string
 }
 
 /** y: this call once; a: always, for this tool; n: deny. The end of input denies. */
-async function ask(lines: Lines, tool: string): Promise<"once" | "always" | "deny"> {
+async function ask(lines: Lines, always: string): Promise<"once" | "always" | "deny"> {
   for (;;) {
-    if (!lines.interactive) process.stdout.write(`allow? y = this once, a = always for ${tool}, n = deny\n`);
-    const answer = await lines.next(`allow? [y]es once / [a]lways for ${tool} / [n]o: `);
+    if (!lines.interactive) process.stdout.write(`allow? y = this once, a = always (${always}), n = deny\n`);
+    const answer = await lines.next(`allow? [y]es once / [a]lways (${always}) / [n]o: `);
     if (answer === null) return "deny";
     const a = answer.trim().toLowerCase();
     if (a === "y" || a === "yes") return "once";
