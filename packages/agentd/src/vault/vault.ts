@@ -59,7 +59,7 @@ export function reservedSecretError(name: string): OsError {
 }
 const MAX_VALUE_BYTES = 64 * 1024;
 /** Every value is redacted from everything the tenant sees: how many, and how much in all, is bounded. */
-export const MAX_SECRETS = 100;
+export const MAX_SECRETS = 1000;
 export const MAX_TOTAL_BYTES = 1024 * 1024;
 const BATCH = 100;
 const MAX_PASSES = 10;
