@@ -9,25 +9,9 @@ import { decodeJson, encodeJson } from "./json.ts";
 import type { EntryKind, EntryRecord, EventRecord, GroupResult, NewRun, RunRecord, Store, WriteOp } from "./store/types.ts";
 import type { ExecutionTelemetry, StepTelemetry, Telemetry } from "./telemetry/index.ts";
 import type { Workflow, WorkflowContext } from "./workflow.ts";
+import type { ExecutionHost } from "./execution-host.ts";
 
-/** What an execution needs from the worker that runs it. */
-export interface ExecutionHost {
-  readonly store: Store;
-  readonly committer: Committer;
-  readonly clock: Clock;
-  readonly owner: string;
-  readonly maxValueBytes: number;
-  /** The execution no longer holds its run. */
-  released(exec: Execution, outcome: "finished" | "suspended" | "lost"): void;
-  /** New runnable work was committed (a child run). */
-  signal(): void;
-  /** Chunks were committed to the run's stream. */
-  published(runId: string): void;
-  /** Chunks kept per run's stream. */
-  readonly streamRetention: number;
-  readonly telemetry: Telemetry;
-  finished(run: { id: string; parentId: string | null; lane: boolean; status: "completed" | "failed"; output: string | null; error: StoredError | null }): void;
-}
+export type { ExecutionHost } from "./execution-host.ts";
 
 type State = "running" | "suspending" | "suspended" | "finishing" | "done" | "lost";
 type RunStart = Pick<RunRecord, "id" | "namespace" | "input" | "parentId" | "timeoutMs" | "epoch" | "deadlineAt" | "traceParent" | "concurrencyKey">;

@@ -1,5 +1,5 @@
 import type { GroupResult, EntryKind, EntryRecord, EventRecord, RunRecord, WriteOp } from "../store/types.ts";
-import type { ExecutionHost } from "../execution.ts";
+import type { ExecutionHost } from "../execution-host.ts";
 import type { StepTelemetry } from "../telemetry/index.ts";
 import type { Workflow } from "../workflow.ts";
 

@@ -1,0 +1,24 @@
+import type { Clock } from "./clock.ts";
+import type { Committer } from "./committer.ts";
+import type { StoredError } from "./errors.ts";
+import type { Store } from "./store/types.ts";
+import type { Telemetry } from "./telemetry/index.ts";
+
+/** What an execution needs from the worker that runs it. */
+export interface ExecutionHost {
+  readonly store: Store;
+  readonly committer: Committer;
+  readonly clock: Clock;
+  readonly owner: string;
+  readonly maxValueBytes: number;
+  /** The execution no longer holds its run. */
+  released(exec: { readonly runId: string }, outcome: "finished" | "suspended" | "lost"): void;
+  /** New runnable work was committed (a child run). */
+  signal(): void;
+  /** Chunks were committed to the run's stream. */
+  published(runId: string): void;
+  /** Chunks kept per run's stream. */
+  readonly streamRetention: number;
+  readonly telemetry: Telemetry;
+  finished(run: { id: string; parentId: string | null; lane: boolean; status: "completed" | "failed"; output: string | null; error: StoredError | null }): void;
+}
