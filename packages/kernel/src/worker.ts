@@ -418,7 +418,7 @@ export class Worker implements ExecutionHost {
         if (this.#running) this.#deps.onError(e, "renewing leases");
       }
       this.#renewing = false;
-      if (this.#running) this.#renew();
+      this.#renew();
     }, Math.max(1, Math.floor(this.#leaseMs / 3)));
   }
 }
