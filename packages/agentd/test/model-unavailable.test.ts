@@ -96,6 +96,20 @@ for (const b of BACKENDS) {
       assert.deepEqual(await s.history(first.session.id), [["user", "first question"], ["user", "second question"], ["assistant", "ok: second question"]]);
     });
 
+    test("a reminder answered in between does not count as answering the person: their failed turn, retried, still answers", async (t) => {
+      const model = await downModel(t);
+      const s = await setup(t, { model: model.server });
+      const first = await s.say("first question");
+      await assert.rejects(s.app.kernel.result(first.runId));
+      const back = await model.up();
+      back.fallback = (req) => ({ text: `ok: ${req.body.messages.at(-1).content}` });
+      const reminder = await s.app.inbox.background({ tenantId: s.tenantId, sessionId: first.session.id, prompt: "water the plants", sourceKey: "job:2", label: "a reminder" });
+      await s.app.kernel.result(reminder.runId);
+      await s.app.kernel.retry(first.runId);
+      const out = await s.app.kernel.result<{ stopped: string; text: string }>(first.runId);
+      assert.deepEqual([out.stopped, out.text], ["answer", "ok: first question"]);
+    });
+
     test("a reminder's turn that cannot reach the model tells the person their task is delayed, not that a message of theirs waits", async (t) => {
       const model = await downModel(t);
       const s = await setup(t, { model: model.server });

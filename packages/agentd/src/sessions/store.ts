@@ -141,13 +141,14 @@ export const sessions = {
   },
 
   /**
-   * True when a later message of the session has been answered: its turn saw every message before it,
-   * so a failed turn retried after that has nothing left to answer.
+   * True when a later message of the person's has been answered: its turn saw every message before it,
+   * so a failed turn retried after that has nothing left to answer. (A reminder's turn answered its
+   * reminder, not the person, so it does not count.)
    */
   async answeredAfter(scope: TenantScope, sessionId: string, seq: number): Promise<boolean> {
     const r = await scope.get<{ x: number }>(
       `SELECT 1 AS x FROM os_messages m JOIN os_messages a ON a.tenant_id = m.tenant_id AND a.session_id = m.session_id AND a.run_id = m.run_id AND a.role = 'assistant'
-       WHERE m.tenant_id = $tenant AND m.session_id = ? AND m.seq > ? AND m.role <> 'assistant' LIMIT 1`,
+       WHERE m.tenant_id = $tenant AND m.session_id = ? AND m.seq > ? AND m.role = 'user' LIMIT 1`,
       [sessionId, seq],
     );
     return r !== undefined && r !== null;
