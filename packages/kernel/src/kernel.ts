@@ -9,7 +9,7 @@ import { decodeJson, encodeJson } from "./json.ts";
 import { type JournalEntry, type KernelOptions, type RunHandle, type RunInfo, type StartOptions, toInfo } from "./kernel-types.ts";
 import { Retention } from "./retention/retention.ts";
 import { Schedules } from "./schedule/schedules.ts";
-import type { NewRun, RunFilter, RunRecord, RunStatus, SendEventResult, Store, WorkerRecord } from "./store/types.ts";
+import { isTerminal, type NewRun, type RunFilter, type RunRecord, type SendEventResult, type Store, type WorkerRecord } from "./store/types.ts";
 import { StreamHub } from "./stream/hub.ts";
 import { type Chunk, type SubscribeOptions, subscribe } from "./stream/subscribe.ts";
 import { jsonLogger, Telemetry } from "./telemetry/index.ts";
@@ -18,7 +18,6 @@ import { concurrencyOf, Registry, type Workflow } from "./workflow.ts";
 
 export type { JournalEntry, KernelOptions, RunHandle, RunInfo, StartOptions } from "./kernel-types.ts";
 
-const TERMINAL = new Set<RunStatus>(["completed", "failed", "cancelled"]);
 
 export type EventTarget = string | { workflow: string | Workflow<never, unknown>; key: string };
 
@@ -146,7 +145,7 @@ export class Kernel {
       if (!run) throw new RunNotFoundError(`with id ${runId}`);
       // A run that ends on this worker is announced with its outcome; one that ends elsewhere is seen by
       // reading again, less often the longer it takes.
-      const end = TERMINAL.has(run.status) ? run : await this.#waitFinished(runId, wait);
+      const end = isTerminal(run.status) ? run : await this.#waitFinished(runId, wait);
       if (end?.status === "completed") return decodeJson(end.output) as O;
       if (end) throw new RunFailedError(runId, end.status, end.error?.message ?? "");
       wait = Math.min(wait * 1.5, 2_000);

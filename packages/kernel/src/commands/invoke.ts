@@ -2,11 +2,10 @@ import { type Duration, toMs } from "../duration.ts";
 import { uuidv7 } from "../ids.ts";
 import { ChildFailedError, InvalidArgumentError } from "../errors.ts";
 import { decodeJson, encodeJson } from "../json.ts";
-import type { EntryKind } from "../store/types.ts";
+import { type EntryKind, isTerminal } from "../store/types.ts";
 import { concurrencyOf, type Workflow } from "../workflow.ts";
 import { type CommandScope, never } from "./scope.ts";
 
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
 /** ctx.invoke: the child run is inserted in the same commit as the journal entry that names it. */
 export async function invoke<I, O>(s: CommandScope, wf: Workflow<I, O>, input: I, timeout: Duration | undefined): Promise<O> {
@@ -40,7 +39,7 @@ export async function invoke<I, O>(s: CommandScope, wf: Workflow<I, O>, input: I
       child: childId,
       poll: () => {
         const c = s.children.get(childId);
-        if (!c || !TERMINAL.has(c.status)) return false;
+        if (!c || !isTerminal(c.status)) return false;
         if (c.status === "completed") {
           s.put({ ...rec, status: "completed", value: c.output });
           resolve(decodeJson(c.output) as O);

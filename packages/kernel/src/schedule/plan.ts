@@ -1,12 +1,11 @@
 import { uuidv7 } from "../ids.ts";
 import { nextTick, parseCron, ticksBetween } from "./cron.ts";
-import type { NewRun } from "../store/types.ts";
+import { isTerminal, type NewRun } from "../store/types.ts";
 import type { DueSchedule, SchedulePlan, TickRecord } from "./types.ts";
 
 /** Makes the run a tick starts, from the workflow's definition; throws (with a reason) if it cannot. */
 export type BuildRun = (s: DueSchedule, id: string, key: string) => NewRun;
 
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 /** How old a tick may be and still count as on time under catch-up "none". */
 export const ON_TIME_MS = 60_000;
 /** Ticks enumerated one by one after downtime; older missed ones are summed up in one skipped record. */
@@ -22,7 +21,7 @@ const QUEUE_RECHECK_MS = 1_000;
 export function planSchedule(s: DueSchedule, now: number, build: BuildRun): SchedulePlan {
   const cron = parseCron(s.cron, s.timezone);
   const plan: SchedulePlan = { ticks: [], dequeued: [], runs: [], nextAt: s.nextAt, dueAt: null, lastRunId: s.lastRunId };
-  let busy = s.lastRunStatus !== null && !TERMINAL.has(s.lastRunStatus);
+  let busy = s.lastRunStatus !== null && !isTerminal(s.lastRunStatus);
   let queued = s.queued;
   /** The run id, or the reason no run could be made (recorded on the tick). */
   const start = (tickAt: number): { id: string } | { reason: string } => {

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, RunNotFoundError, StreamOffsetError } from "../errors.ts";
 import { decodeJson } from "../json.ts";
-import type { Store } from "../store/types.ts";
+import { isTerminal, type Store } from "../store/types.ts";
 import type { StreamHub } from "./hub.ts";
 
 /** One chunk of a run's stream, as subscribers receive it. */
@@ -22,7 +22,6 @@ export interface SubscribeOptions {
   pollMs?: number;
 }
 
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const PAGE = 500;
 
 /**
@@ -52,7 +51,7 @@ export async function* subscribe<T = unknown>(store: Store, hub: StreamHub, runI
       }
       if (page.chunks.length === PAGE) continue;
       const run = await store.getRun(runId);
-      if (!run || TERMINAL.has(run.status)) {
+      if (!run || isTerminal(run.status)) {
         // The run ended: whatever it published is committed; one last read and the stream is over.
         const rest = await store.readStream(runId, next, Number.MAX_SAFE_INTEGER);
         for (const c of rest.chunks) yield { offset: c.pos, data: decodeJson(c.data) as T, seq: c.seq, attempt: c.attempt };

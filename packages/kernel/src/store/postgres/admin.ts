@@ -2,18 +2,18 @@ import type pg from "pg";
 import { RunFinishedError, RunNotFoundError } from "../../errors.ts";
 import { planResume, retryRefused } from "../../resume-plan.ts";
 import { toEntry, toRun } from "../rows.ts";
+import { isTerminal } from "../types.ts";
 import type { EventInput, SendEventResult } from "../types.ts";
 import * as sql from "./statements.ts";
 
 /** Run administration on Postgres, each inside the caller's transaction on client `c`. */
 
-const TERMINAL = ["completed", "failed", "cancelled"];
 
 export async function sendEvent(c: pg.PoolClient, channel: string, runId: string, ev: EventInput, now: number): Promise<SendEventResult> {
       const { rows } = await c.query<{ status: string }>("SELECT status FROM runs WHERE id = $1 FOR UPDATE", [runId]);
       const status = rows[0]?.status;
       if (!status) throw new RunNotFoundError(`with id ${runId}`);
-      if (TERMINAL.includes(status)) throw new RunFinishedError(runId, status, `send event "${ev.name}" to`);
+      if (isTerminal(status)) throw new RunFinishedError(runId, status, `send event "${ev.name}" to`);
       const ins = await c.query(
         "INSERT INTO events (run_id, name, event_id, payload, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_id, event_id) DO NOTHING",
         [runId, ev.name, ev.eventId, ev.payload, now],
@@ -31,7 +31,7 @@ export async function cancelRun(c: pg.PoolClient, channel: string, runId: string
       const { rows } = await c.query<{ status: string }>("SELECT status FROM runs WHERE id = $1 FOR UPDATE", [runId]);
       const status = rows[0]?.status;
       if (!status) throw new RunNotFoundError(`with id ${runId}`);
-      if (TERMINAL.includes(status)) throw new RunFinishedError(runId, status, "cancel");
+      if (isTerminal(status)) throw new RunFinishedError(runId, status, "cancel");
       const error = JSON.stringify({ name: "CancelledError", message: `run ${runId} was cancelled`, code: "cancelled" });
       await c.query(sql.LOCK_TREE, [runId]);
       const res = await c.query<{ id: string }>(sql.CANCEL_TREE, [runId, now, error]);

@@ -6,6 +6,7 @@ import type {
   ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, PurgeRequest, PurgeScope, RunFilter, RunRecord, SendEventResult, Store,
   Served, StoreStats, StreamChunk, WorkerRecord, WriteGroup,
 } from "../types.ts";
+import { isTerminal } from "../types.ts";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
 import { toChunk, toEntry, toEvent, toRun, toWorker } from "../rows.ts";
 import { planResume, retryRefused } from "../../resume-plan.ts";
@@ -159,7 +160,7 @@ export class SqliteStore implements Store {
     return this.#tx(() => {
       const row = this.#q.status!.get(runId) as { status: string } | undefined;
       if (!row) throw new RunNotFoundError(`with id ${runId}`);
-      if (["completed", "failed", "cancelled"].includes(row.status)) throw new RunFinishedError(runId, row.status, `send event "${ev.name}" to`);
+      if (isTerminal(row.status)) throw new RunFinishedError(runId, row.status, `send event "${ev.name}" to`);
       const res = this.#q.insertEvent!.run(runId, ev.name, ev.eventId, ev.payload, now);
       if (Number(res.changes) === 0) return { delivered: false as const, runId, reason: "duplicate" as const };
       this.#q.wakeForEvent!.run(now, runId, ev.name);
@@ -172,7 +173,7 @@ export class SqliteStore implements Store {
     return this.#tx(() => {
       const row = this.#q.status!.get(runId) as { status: string } | undefined;
       if (!row) throw new RunNotFoundError(`with id ${runId}`);
-      if (["completed", "failed", "cancelled"].includes(row.status)) throw new RunFinishedError(runId, row.status, "cancel");
+      if (isTerminal(row.status)) throw new RunFinishedError(runId, row.status, "cancel");
       const error = JSON.stringify({ name: "CancelledError", message: `run ${runId} was cancelled`, code: "cancelled" });
       const ids = (this.#q.cancelTree!.all(runId, now, error) as { id: string }[]).map((r) => r.id);
       for (const id of ids) {

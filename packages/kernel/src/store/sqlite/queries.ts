@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { TERMINAL_SQL } from "../types.ts";
 
-const TERMINAL_SQL = "('completed', 'failed', 'cancelled')";
 
 /** The SQLite store's read, claim and administration statements, compiled once per connection. */
 export function prepareQueries(db: DatabaseSync): Record<string, StatementSync> {
