@@ -40,6 +40,15 @@ for (const b of BACKENDS) {
       return { ...s, sent, say, history };
     }
 
+    /** "first question" asked while the model is down (its turn failed), then the model back up. */
+    async function failedThenBack(t: { after(fn: () => unknown): void }) {
+      const model = await downModel(t);
+      const s = await setup(t, { model: model.server });
+      const first = await s.say("first question");
+      await assert.rejects(s.app.kernel.result(first.runId));
+      return { s, first, back: await model.up() };
+    }
+
     test("unreachable: the person is told once, early, in plain words; nothing is stored; the turn fails for the operator; a retry answers the kept message", async (t) => {
       const model = await downModel(t);
       const logged: LogRecord[] = [];
@@ -78,11 +87,7 @@ for (const b of BACKENDS) {
     });
 
     test("the next message answers the kept one; the failed turn, retried later, has nothing left to say", async (t) => {
-      const model = await downModel(t);
-      const s = await setup(t, { model: model.server });
-      const first = await s.say("first question");
-      await assert.rejects(s.app.kernel.result(first.runId));
-      const back = await model.up();
+      const { s, first, back } = await failedThenBack(t);
       const next = await s.say("second question");
       assert.equal((await s.app.kernel.result<{ text: string }>(next.runId)).text, "ok: second question");
       const seen = back.requests[0]!.body.messages.slice(1).map((m: { role: string; content: string }) => [m.role, m.content]);
@@ -97,11 +102,7 @@ for (const b of BACKENDS) {
     });
 
     test("a reminder answered in between does not count as answering the person: their failed turn, retried, still answers", async (t) => {
-      const model = await downModel(t);
-      const s = await setup(t, { model: model.server });
-      const first = await s.say("first question");
-      await assert.rejects(s.app.kernel.result(first.runId));
-      const back = await model.up();
+      const { s, first, back } = await failedThenBack(t);
       back.fallback = (req) => ({ text: `ok: ${req.body.messages.at(-1).content}` });
       const reminder = await s.app.inbox.background({ tenantId: s.tenantId, sessionId: first.session.id, prompt: "water the plants", sourceKey: "job:2", label: "a reminder" });
       await s.app.kernel.result(reminder.runId);
