@@ -11,9 +11,9 @@ import { uuidv7 } from "../src/ids.ts";
 import { openPostgresStore } from "../src/store/postgres/index.ts";
 import * as retention from "../src/store/postgres/retention.ts";
 import * as sql from "../src/store/postgres/statements.ts";
-import { prepareQueries } from "../src/store/sqlite/queries.ts";
+import { prepareQueries } from "../src/store/sqlite/statements.ts";
 import { SqliteRetention } from "../src/store/sqlite/retention.ts";
-import { SqliteWrites } from "../src/store/sqlite/writes.ts";
+import { SqliteWrites } from "../src/store/sqlite/commit.ts";
 import type { WriteGroup } from "../src/store/types.ts";
 import { pgUrl } from "./backends.ts";
 

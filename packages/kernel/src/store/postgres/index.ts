@@ -8,8 +8,8 @@ import type {
 } from "../types.ts";
 import { connectionError, describeUrl, isInvalidUrl, pgTypes, redact } from "./connect.ts";
 import { Listener } from "./listen.ts";
-import * as admin from "./admin.ts";
-import * as side from "./side.ts";
+import * as admin from "./run-admin.ts";
+import * as side from "./streams-workers.ts";
 import * as retention from "./retention.ts";
 import * as sched from "./schedules.ts";
 import { migratePostgres } from "./schema.ts";

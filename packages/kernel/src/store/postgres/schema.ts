@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { SchemaTooNewError } from "../../errors.ts";
-import { KERNEL_COMMIT_V4 } from "./commit-sql.ts";
+import { KERNEL_COMMIT_V4 } from "./commit.ts";
 
 /**
  * Versioned migrations for Postgres, applied at start under an advisory lock (so many processes

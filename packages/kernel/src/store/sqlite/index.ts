@@ -10,11 +10,11 @@ import { isTerminal } from "../types.ts";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
 import { toChunk, toEntry, toEvent, toRun, toWorker } from "../rows.ts";
 import { planResume, retryRefused } from "../../resume-plan.ts";
-import { prepareQueries } from "./queries.ts";
+import { prepareQueries } from "./statements.ts";
 import { enableIncrementalVacuum, migrate } from "./schema.ts";
 import { SqliteRetention } from "./retention.ts";
 import { SqliteSchedules } from "./schedules.ts";
-import { type FenceCache, SqliteWrites } from "./writes.ts";
+import { type FenceCache, SqliteWrites } from "./commit.ts";
 
 export interface SqliteStoreOptions {
   /** Database file; created with its folder if missing. ":memory:" for a throwaway store. */
