@@ -20,10 +20,24 @@ export function tempDir(t: { after(fn: () => unknown): void }): string {
   return dir;
 }
 
+/**
+ * A port free now, for a child agentd to listen on (and listen on again after a restart). Taken below
+ * the kernel's ephemeral range (32768 and up here): a port the OS handed out for `listen(0)` is handed
+ * out again to outgoing connections (a Postgres client, a fetch), which then hold it when agentd starts.
+ */
 export async function freePort(): Promise<number> {
-  const s = createServer().listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
+  for (let tries = 0; ; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const s = createServer();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        s.once("error", reject);
+        s.listen(port, "127.0.0.1", () => resolve());
+      });
+      await new Promise((r) => s.close(r));
+      return port;
+    } catch (e) {
+      if (tries > 50) throw e;
+    }
+  }
 }
