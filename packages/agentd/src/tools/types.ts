@@ -55,7 +55,7 @@ export interface ToolContext {
   services: ToolServices;
 }
 
-export interface Tool<A = any> {
+export interface Tool<A = unknown> {
   /** Letters, digits and underscores (what model APIs accept). */
   name: string;
   /** One short sentence: every word is sent with every model call. */
