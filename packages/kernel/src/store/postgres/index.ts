@@ -103,8 +103,8 @@ export class PostgresStore implements Store {
     const kept = new Set(rows.map((r) => r.id));
     const unsure = runs.filter((r) => !kept.has(r.id));
     if (unsure.length === 0) return [];
-    // A row that was skipped because it was locked is still ours if its lease says so.
-    const still = await this.#rows<{ id: string }>(sql.STILL_HELD, [owner, unsure.map((r) => r.id), sql.epochsById(unsure)]);
+    // A row skipped because a commit held it is renewed once that commit is done, if it is still ours.
+    const still = await this.#rows<{ id: string }>(sql.RENEW_WAITING, [expiresAt, owner, unsure.map((r) => r.id), sql.epochsById(unsure)]);
     const ours = new Set(still.map((r) => r.id));
     return unsure.filter((r) => !ours.has(r.id)).map((r) => r.id);
   }
