@@ -31,14 +31,9 @@ export const RENEW = `WITH c AS (SELECT id FROM runs WHERE id = ANY($3::text[]) 
     AND epoch = ($4::jsonb ->> id)::int ORDER BY id FOR UPDATE SKIP LOCKED)
   UPDATE runs SET lease_expires_at = $1 FROM c WHERE runs.id = c.id RETURNING runs.id`;
 
-/**
- * RENEW again for the runs it skipped because a commit held their rows (a run streaming tokens commits
- * all the time): this time it waits for the locks, taken in id order as kernel_commit takes them, so a
- * busy run's lease is extended too instead of running out under it. $1..$4 as RENEW.
- */
-export const RENEW_WAITING = `WITH c AS (SELECT id FROM runs WHERE id = ANY($3::text[]) AND lease_owner = $2 AND status = 'running'
-    AND epoch = ($4::jsonb ->> id)::int ORDER BY id FOR UPDATE)
-  UPDATE runs SET lease_expires_at = $1 FROM c WHERE runs.id = c.id RETURNING runs.id`;
+/** Which of these runs (skipped as locked by RENEW) the owner still holds. $1 owner, $2 ids, $3 epochs by id (jsonb). */
+export const STILL_HELD = `SELECT id FROM runs WHERE id = ANY($2::text[]) AND lease_owner = $1 AND status = 'running'
+  AND epoch = ($3::jsonb ->> id)::int`;
 
 /** When some served run is next due, or another owner's lease next expires; and the next due schedule. $1 served, $2 owner. */
 export const NEXT_WAKE = `SELECT least(
@@ -73,7 +68,7 @@ export const BY_KEY = "SELECT * FROM runs WHERE workflow = $1 AND key = $2";
 export const JOURNAL = "SELECT * FROM entries WHERE run_id = $1 ORDER BY seq";
 export const EVENTS = "SELECT * FROM events WHERE run_id = $1 AND consumed_seq IS NULL ORDER BY id";
 
-/** A run's epochs by id, as RENEW and RENEW_WAITING take them. */
+/** A run's epochs by id, as RENEW and STILL_HELD take them. */
 export function epochsById(runs: { id: string; epoch: number }[]): string {
   return JSON.stringify(Object.fromEntries(runs.map((r) => [r.id, r.epoch])));
 }
