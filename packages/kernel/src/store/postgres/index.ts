@@ -99,18 +99,11 @@ export class PostgresStore implements Store {
 
   async renewLeases(owner: string, runs: { id: string; epoch: number }[], expiresAt: number): Promise<string[]> {
     if (runs.length === 0) return [];
-    // RENEW never waits for a row lock (waiting could deadlock with a commit); a row a commit held is
-    // tried again a few times within ~100 ms, so a busy run (one streaming tokens commits all the time)
-    // gets its lease extended too rather than left to run out under it.
-    let unsure = runs;
-    for (const pause of [0, 5, 15, 30, 50]) {
-      if (pause) await new Promise((r) => setTimeout(r, pause));
-      const { rows } = await this.#q<{ id: string }>(sql.RENEW, [expiresAt, owner, unsure.map((r) => r.id), sql.epochsById(unsure)]);
-      const kept = new Set(rows.map((r) => r.id));
-      unsure = unsure.filter((r) => !kept.has(r.id));
-      if (unsure.length === 0) return [];
-    }
-    // Still locked, or not ours any more: those still ours are renewed on the next pass.
+    const { rows } = await this.#q<{ id: string }>(sql.RENEW, [expiresAt, owner, runs.map((r) => r.id), sql.epochsById(runs)]);
+    const kept = new Set(rows.map((r) => r.id));
+    const unsure = runs.filter((r) => !kept.has(r.id));
+    if (unsure.length === 0) return [];
+    // A row that was skipped because it was locked is still ours if its lease says so.
     const still = await this.#rows<{ id: string }>(sql.STILL_HELD, [owner, unsure.map((r) => r.id), sql.epochsById(unsure)]);
     const ours = new Set(still.map((r) => r.id));
     return unsure.filter((r) => !ours.has(r.id)).map((r) => r.id);
