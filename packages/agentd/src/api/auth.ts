@@ -5,7 +5,7 @@ import type { Agentd } from "../app.ts";
 import { OsError } from "../tenancy/errors.ts";
 import type { AuthThrottle } from "./auth-throttle.ts";
 import { clientAddress } from "./client-address.ts";
-import type { ApiEnv, Caller } from "./env.ts";
+import type { ApiEnv, Caller, TenantEnv } from "./env.ts";
 
 export const TENANT_HEADER = "x-agentd-tenant";
 
@@ -89,7 +89,7 @@ export function requireAdmin(): MiddlewareHandler<ApiEnv> {
 }
 
 /** A tenant route acts for one tenant: the key's, or for the admin the one named by X-Agentd-Tenant. */
-export function actAsTenant(app: Agentd): MiddlewareHandler<ApiEnv> {
+export function actAsTenant(app: Agentd): MiddlewareHandler<TenantEnv> {
   return async (c, next) => {
     const caller = c.get("caller");
     const named = c.req.header(TENANT_HEADER)?.trim() || null;

@@ -1,6 +1,6 @@
+import type { Context } from "hono";
 import type { z } from "zod";
 import { badRequest } from "../tenancy/errors.ts";
-import type { ApiContext } from "./env.ts";
 
 /** A zod failure as one sentence: each issue's path and what is wrong with it (never the value). */
 export function describeIssues(error: z.ZodError, where: string): string {
@@ -13,7 +13,7 @@ export function describeIssues(error: z.ZodError, where: string): string {
  * The request's JSON body, validated. The size limit is enforced before (bodyLimit). A parse error
  * gives the position only: the parser's own message quotes the body, which may hold a secret.
  */
-export async function readBody<S extends z.ZodType>(c: ApiContext, schema: S, opts: { optional?: boolean } = {}): Promise<z.infer<S>> {
+export async function readBody<S extends z.ZodType>(c: Context, schema: S, opts: { optional?: boolean } = {}): Promise<z.infer<S>> {
   const text = await c.req.text();
   let value: unknown;
   if (text.trim() === "") {
@@ -33,7 +33,7 @@ export async function readBody<S extends z.ZodType>(c: ApiContext, schema: S, op
 }
 
 /** The query string, validated (use z.coerce for numbers). */
-export function readQuery<S extends z.ZodType>(c: ApiContext, schema: S): z.infer<S> {
+export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
   const parsed = schema.safeParse(c.req.query());
   if (!parsed.success) throw badRequest(describeIssues(parsed.error, "query"));
   return parsed.data;

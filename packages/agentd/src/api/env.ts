@@ -9,23 +9,33 @@ export interface Caller {
   tenantId: string | null;
 }
 
-/** What the middleware leaves on each request's context. */
+/** What authentication leaves on the context of every /v1 request. */
 export interface ApiEnv {
   Variables: {
     caller: Caller;
+  };
+}
+
+/**
+ * The context of a route of the tenant sub-app (`tenant-app.ts`): the tenant it acts for is set
+ * before the route runs. Only there: an admin route has no tenant, and its context says so.
+ */
+export interface TenantEnv {
+  Variables: ApiEnv["Variables"] & {
     /** The tenant a tenant route acts for: the key's, or the admin's X-Agentd-Tenant. */
     tenantId: string;
   };
 }
 
 export type ApiContext = Context<ApiEnv>;
+export type TenantContext = Context<TenantEnv>;
 
 /** The scope of the tenant the request acts for. */
-export function scopeOf(app: Agentd, c: ApiContext): TenantScope {
+export function scopeOf(app: Agentd, c: TenantContext): TenantScope {
   return app.tenants.scope(c.get("tenantId"));
 }
 
 /** Who decided, as recorded on approvals. */
-export function actor(c: ApiContext): string {
+export function actor(c: TenantContext): string {
   return c.get("caller").kind === "admin" ? "admin" : "api";
 }

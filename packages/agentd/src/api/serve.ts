@@ -1,9 +1,8 @@
 import { serve } from "@hono/node-server";
-import type { Hono } from "hono";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Agentd } from "../app.ts";
-import { createApi } from "./create.ts";
+import { type ApiOptions, createApi } from "./create.ts";
 
 export interface ServedApi {
   /** Where it listens, e.g. http://127.0.0.1:8787. */
@@ -13,8 +12,8 @@ export interface ServedApi {
 }
 
 /** Serves the API on a real socket; `port: 0` picks a free port. Defaults: the config's host and port. */
-export function serveApi(app: Agentd, opts: { host?: string; port?: number; mounts?: { path: string; app: Hono }[] } = {}): Promise<ServedApi> {
-  const api = createApi(app, opts.mounts);
+export function serveApi(app: Agentd, opts: ApiOptions & { host?: string; port?: number } = {}): Promise<ServedApi> {
+  const api = createApi(app, opts);
   const hostname = opts.host ?? app.config.host;
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: api.fetch, hostname, port: opts.port ?? app.config.port }, (info: AddressInfo) => {

@@ -4,7 +4,7 @@ import type { Agentd } from "../../app.ts";
 import { type Approval, approvals } from "../../agent/approvals.ts";
 import type { Redactor } from "../../vault/redact.ts";
 import { readBody, readQuery } from "../body.ts";
-import { actor, type ApiEnv, scopeOf } from "../env.ts";
+import { actor, type TenantEnv, scopeOf } from "../env.ts";
 import { redactorFor } from "../views.ts";
 
 export const ListApprovals = z.object({
@@ -16,8 +16,8 @@ export const Decide = z.strictObject({ decision: z.enum(["once", "always", "deny
 const view = (a: Approval, redact: Redactor) => ({ ...a, subject: redact.text(a.subject) });
 
 /** Tool calls waiting for a person, and the decision that wakes their run. */
-export function approvalRoutes(app: Agentd): Hono<ApiEnv> {
-  const r = new Hono<ApiEnv>();
+export function approvalRoutes(app: Agentd): Hono<TenantEnv> {
+  const r = new Hono<TenantEnv>();
 
   r.get("/approvals", async (c) => {
     const q = readQuery(c, ListApprovals);

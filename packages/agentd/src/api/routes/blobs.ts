@@ -4,13 +4,13 @@ import type { Agentd } from "../../app.ts";
 import { listBlobs } from "../../blobs/local.ts";
 import { notFound } from "../../tenancy/errors.ts";
 import { readQuery } from "../body.ts";
-import { type ApiEnv, scopeOf } from "../env.ts";
+import { type TenantEnv, scopeOf } from "../env.ts";
 
 export const ListBlobs = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
 
 /** Media a tenant's people sent (photos, voice notes, documents), read back by id. */
-export function blobRoutes(app: Agentd): Hono<ApiEnv> {
-  const r = new Hono<ApiEnv>();
+export function blobRoutes(app: Agentd): Hono<TenantEnv> {
+  const r = new Hono<TenantEnv>();
 
   r.get("/blobs", async (c) => {
     const q = readQuery(c, ListBlobs);

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import { type TenantBot, telegramBots } from "../../channels/telegram/bots.ts";
 import { readBody } from "../body.ts";
-import { type ApiEnv, scopeOf } from "../env.ts";
+import { type TenantEnv, scopeOf } from "../env.ts";
 
 export const AddTelegramBot = z.strictObject({
   /** The token BotFather gave; kept in the tenant's vault and never shown again. */
@@ -18,8 +18,8 @@ const view = (b: TenantBot) => ({
 });
 
 /** A tenant's own channel bots (Telegram), their tokens kept in the vault. */
-export function botRoutes(app: Agentd): Hono<ApiEnv> {
-  const r = new Hono<ApiEnv>();
+export function botRoutes(app: Agentd): Hono<TenantEnv> {
+  const r = new Hono<TenantEnv>();
 
   r.get("/channels/telegram", async (c) => c.json({ bots: (await telegramBots(app).list(scopeOf(app, c).tenantId)).map(view) }));
 

@@ -4,7 +4,7 @@ import type { Agentd } from "../../app.ts";
 import { MAX_MEMORY_CHARS } from "../../memory/store.ts";
 import { notFound } from "../../tenancy/errors.ts";
 import { readBody, readQuery } from "../body.ts";
-import { type ApiEnv, scopeOf } from "../env.ts";
+import { type TenantEnv, scopeOf } from "../env.ts";
 
 export const ListMemory = z.object({
   q: z.string().max(1000).optional(),
@@ -19,8 +19,8 @@ export const AddMemory = z.strictObject({
 });
 
 /** The tenant's long-term memory: list or search, add, forget. */
-export function memoryRoutes(app: Agentd): Hono<ApiEnv> {
-  const r = new Hono<ApiEnv>();
+export function memoryRoutes(app: Agentd): Hono<TenantEnv> {
+  const r = new Hono<TenantEnv>();
   // Embeddings are a bonus for search: when the embedding model fails, text search still answers.
   const embed = async (text: string) => {
     const embedder = app.deps.services.embedder;

@@ -6,7 +6,7 @@ import { sessions } from "../../sessions/store.ts";
 import { badRequest } from "../../tenancy/errors.ts";
 import { quotas, RateLimitedError, type RunPhase } from "../../tenancy/quotas.ts";
 import { readBody, readQuery } from "../body.ts";
-import { type ApiContext, type ApiEnv, scopeOf } from "../env.ts";
+import { type TenantContext, type TenantEnv, scopeOf } from "../env.ts";
 import { frame, runEvents } from "../sse.ts";
 import { redactorFor } from "../views.ts";
 
@@ -22,14 +22,14 @@ export const Stream = z.object({ stream: z.enum(["0", "1", "true", "false"]).opt
 export const ListSessions = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
 export const History = z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(500).default(100) });
 
-const wantsStream = (c: ApiContext) => {
+const wantsStream = (c: TenantContext) => {
   const q = readQuery(c, Stream).stream;
   return q === "1" || q === "true" || (c.req.header("accept") ?? "").includes("text/event-stream");
 };
 
 /** POST /v1/messages (a person's message starts a turn; JSON or SSE) and the sessions it lands in. */
-export function messageRoutes(app: Agentd): Hono<ApiEnv> {
-  const r = new Hono<ApiEnv>();
+export function messageRoutes(app: Agentd): Hono<TenantEnv> {
+  const r = new Hono<TenantEnv>();
 
   r.post("/messages", async (c) => {
     const body = await readBody(c, PostMessage);
@@ -80,7 +80,7 @@ export function messageRoutes(app: Agentd): Hono<ApiEnv> {
 }
 
 /** The message a previous POST with the same client id stored, as the inbox would answer a redelivery. */
-async function findRetry(app: Agentd, c: ApiContext, channel: string, conversation: string, sourceKey: string): Promise<Received | null> {
+async function findRetry(app: Agentd, c: TenantContext, channel: string, conversation: string, sourceKey: string): Promise<Received | null> {
   const scope = scopeOf(app, c);
   const session = await sessions.find(scope, channel, conversation);
   const prior = session && (await sessions.bySource(scope, session.id, sourceKey));

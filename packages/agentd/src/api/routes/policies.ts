@@ -4,7 +4,7 @@ import type { Agentd } from "../../app.ts";
 import { policies } from "../../agent/policy.ts";
 import { badRequest, notFound } from "../../tenancy/errors.ts";
 import { readBody, readQuery } from "../body.ts";
-import { type ApiEnv, scopeOf } from "../env.ts";
+import { type TenantEnv, scopeOf } from "../env.ts";
 
 export const PutPolicy = z.strictObject({
   tool: z.string().min(1).max(100),
@@ -15,8 +15,8 @@ export const PutPolicy = z.strictObject({
 export const Pattern = z.object({ pattern: z.string().max(500).default("") });
 
 /** Allow / ask / deny per tool and subject pattern (GET also lists the tools and their defaults). */
-export function policyRoutes(app: Agentd): Hono<ApiEnv> {
-  const r = new Hono<ApiEnv>();
+export function policyRoutes(app: Agentd): Hono<TenantEnv> {
+  const r = new Hono<TenantEnv>();
 
   r.get("/policies", async (c) => {
     const tools = app.tools.list(null).map((t) => ({ name: t.name, risk: t.risk, defaultDecision: t.defaultDecision }));

@@ -4,7 +4,7 @@ import type { Agentd } from "../../app.ts";
 import { cancelRun } from "../../agent/approvals.ts";
 import { badRequest } from "../../tenancy/errors.ts";
 import { readQuery } from "../body.ts";
-import { type ApiEnv, scopeOf } from "../env.ts";
+import { type TenantEnv, scopeOf } from "../env.ts";
 import { runEvents } from "../sse.ts";
 import { journalView, redactorFor, runView, tenantRun } from "../views.ts";
 
@@ -29,8 +29,8 @@ export const ListRuns = z.object({
 export const From = z.object({ from: z.coerce.number().int().min(1).optional() });
 
 /** Runs of the tenant (namespace = tenant id): list, inspect, journal, retry, cancel, stream. */
-export function runRoutes(app: Agentd): Hono<ApiEnv> {
-  const r = new Hono<ApiEnv>();
+export function runRoutes(app: Agentd): Hono<TenantEnv> {
+  const r = new Hono<TenantEnv>();
 
   r.get("/runs", async (c) => {
     const q = readQuery(c, ListRuns);

@@ -5,7 +5,7 @@ import { isTimeZone } from "../../config/variables.ts";
 import { sessions } from "../../sessions/store.ts";
 import { badRequest, notFound } from "../../tenancy/errors.ts";
 import { readBody } from "../body.ts";
-import { type ApiEnv, scopeOf } from "../env.ts";
+import { type TenantEnv, scopeOf } from "../env.ts";
 
 const EXAMPLE_AT = "2026-05-01T09:00:00Z (UTC) or 2026-05-01T09:00:00+02:00";
 
@@ -31,8 +31,8 @@ export const CreateSchedule = z.strictObject({
 });
 
 /** Reminders and recurring jobs of the tenant, with the next fire times of recurring ones. */
-export function scheduleRoutes(app: Agentd): Hono<ApiEnv> {
-  const r = new Hono<ApiEnv>();
+export function scheduleRoutes(app: Agentd): Hono<TenantEnv> {
+  const r = new Hono<TenantEnv>();
 
   r.get("/schedules", async (c) => {
     const jobs = await app.jobs.list(scopeOf(app, c));

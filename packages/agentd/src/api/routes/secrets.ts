@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import { readBody } from "../body.ts";
-import { type ApiEnv, scopeOf } from "../env.ts";
+import { type TenantEnv, scopeOf } from "../env.ts";
 import { isReservedSecret, reservedSecretError } from "../../vault/vault.ts";
 
 export const PutSecret = z.strictObject({ value: z.string() });
@@ -11,8 +11,8 @@ export const PutSecret = z.strictObject({ value: z.string() });
  * The tenant's vault: names in, names out; a value is written here and never read back. Reserved
  * names (`sys.…`, a channel bot's token) are listed but neither written nor deleted here.
  */
-export function secretRoutes(app: Agentd): Hono<ApiEnv> {
-  const r = new Hono<ApiEnv>();
+export function secretRoutes(app: Agentd): Hono<TenantEnv> {
+  const r = new Hono<TenantEnv>();
 
   r.get("/secrets", async (c) => c.json({ secrets: await app.vault.list(scopeOf(app, c)) }));
 

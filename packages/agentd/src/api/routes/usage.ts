@@ -2,13 +2,13 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import { readQuery } from "../body.ts";
-import { type ApiEnv, scopeOf } from "../env.ts";
+import { type TenantEnv, scopeOf } from "../env.ts";
 
 export const Days = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
 
 /** Tokens and model calls per UTC day, and what is left of today's budget. */
-export function usageRoutes(app: Agentd): Hono<ApiEnv> {
-  const r = new Hono<ApiEnv>();
+export function usageRoutes(app: Agentd): Hono<TenantEnv> {
+  const r = new Hono<TenantEnv>();
 
   r.get("/usage", async (c) => {
     const q = readQuery(c, Days);

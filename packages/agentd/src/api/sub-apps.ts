@@ -1,0 +1,58 @@
+import { Hono, type MiddlewareHandler } from "hono";
+import type { Agentd } from "../app.ts";
+import { actAsTenant, requireAdmin } from "./auth.ts";
+import type { ApiEnv, TenantEnv } from "./env.ts";
+import { approvalRoutes } from "./routes/approvals.ts";
+import { blobRoutes } from "./routes/blobs.ts";
+import { botRoutes } from "./routes/bots.ts";
+import { memoryRoutes } from "./routes/memory.ts";
+import { messageRoutes } from "./routes/messages.ts";
+import { policyRoutes } from "./routes/policies.ts";
+import { runRoutes } from "./routes/runs.ts";
+import { scheduleRoutes } from "./routes/schedules.ts";
+import { secretRoutes } from "./routes/secrets.ts";
+import { tenantRoutes } from "./routes/tenants.ts";
+import { usageRoutes } from "./routes/usage.ts";
+
+/** A channel's webhook app and the path it is served at (outside /v1). */
+export interface Mount {
+  path: string;
+  app: Hono;
+}
+
+/** Every route that acts for one tenant: a route file added here has its tenant resolved, nothing else to list. */
+const TENANT_ROUTES = [messageRoutes, runRoutes, scheduleRoutes, approvalRoutes, memoryRoutes, secretRoutes, policyRoutes, usageRoutes, blobRoutes, botRoutes];
+
+/**
+ * The routes of `parts`, each behind `guard`. Hono copies a sub-app's `use("*")` onto every path
+ * under its mount point, so a guard on "*" of an app mounted at /v1 would stand in front of the
+ * other sub-apps' routes too: the guard is put on the paths these routes serve, read from the
+ * routes themselves, and nowhere else.
+ */
+function guarded<E extends ApiEnv>(guard: MiddlewareHandler<E>, parts: Hono<E>[]): Hono<E> {
+  const routes = new Hono<E>();
+  for (const part of parts) routes.route("/", part);
+  const app = new Hono<E>();
+  for (const path of new Set(routes.routes.filter((r) => r.method !== "ALL").map((r) => r.path))) app.use(path, guard);
+  return app.route("/", routes);
+}
+
+/** The operator's routes (admin token only), to mount at /v1. */
+export function adminApp(app: Agentd): Hono<ApiEnv> {
+  return guarded(requireAdmin(), [tenantRoutes(app)]);
+}
+
+/**
+ * The tenant's routes, to mount at /v1: each acts for the tenant of the API key, or the one the
+ * admin names in X-Agentd-Tenant. `extra`: routes of the embedding program, scoped the same way.
+ */
+export function tenantApp(app: Agentd, extra: Hono<TenantEnv>[] = []): Hono<TenantEnv> {
+  return guarded(actAsTenant(app), [...TENANT_ROUTES.map((routes) => routes(app)), ...extra]);
+}
+
+/** The channels' webhooks, to mount at the root: they check their providers' signatures, not API tokens. */
+export function webhookApp(mounts: Mount[]): Hono {
+  const hooks = new Hono();
+  for (const m of mounts) hooks.route(m.path, m.app);
+  return hooks;
+}
