@@ -1,7 +1,10 @@
+import assert from "node:assert/strict";
 import { type TelegramOptions, telegramChannel } from "../../src/channels/telegram/index.ts";
+import { sessions } from "../../src/sessions/store.ts";
 import { testAgentd } from "./app.ts";
 import type { Backend } from "./backends.ts";
 import { startTelegramServer, type TelegramServer } from "./telegram-server.ts";
+import { type TelegramUser, textUpdate } from "./telegram-updates.ts";
 
 export const WEBHOOK_SECRET = "hook-secret-123";
 
@@ -30,3 +33,21 @@ export async function telegramRig(
 
 /** The sendMessage calls the stand-in received for one chat, in order. */
 export const sentTo = (tg: TelegramServer, chatId: number | string) => tg.callsOf("sendMessage").filter((c) => String(c.params.chat_id) === String(chatId));
+
+/** `telegramRig` plus `pair`: a user sends /start with a fresh pairing code of the tenant (the test's own by default). */
+export async function pairingTelegramRig(t: { after(fn: () => unknown): void }, b: Backend, opts: Parameters<typeof telegramRig>[2] = {}) {
+  const env = await telegramRig(t, b, opts);
+  const { post } = env;
+  const pair = async (user: TelegramUser, tenantId = env.tenantId) => {
+    const { code } = await env.app.tenants.createPairingCode(tenantId);
+    assert.equal((await post(textUpdate(user, `/start ${code}`))).status, 200);
+  };
+  return { ...env, pair };
+}
+
+/** The user messages of the tenant's latest session (none when it has no session). */
+export const userMessages = async (app: Awaited<ReturnType<typeof testAgentd>>["app"], tenantId: string) => {
+  const scope = app.tenants.scope(tenantId);
+  const s = await sessions.latest(scope);
+  return s ? (await sessions.history(scope, s.id)).filter((m) => m.role === "user") : [];
+};
