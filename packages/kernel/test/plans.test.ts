@@ -150,7 +150,7 @@ test(`postgres: every statement on the run path uses an index with ${STORED} run
     const statements: [string, string, unknown[]][] = [
       ["claim", sql.CLAIM, [owner, T0 + 30_000, T0, 16, served]],
       ["renew", sql.RENEW, [T0 + 30_000, owner, ids, epochs]],
-      ["still held", sql.STILL_HELD, [owner, ids, epochs]],
+      ["renew one", sql.RENEW_ONE, [T0 + 30_000, owner, ids[0], 1]],
       ["next wake", sql.NEXT_WAKE, [served, owner]],
       ["get run", sql.GET_RUN, [ids[0]]],
       ["get runs", sql.GET_RUNS, [ids]],

@@ -103,10 +103,14 @@ export class PostgresStore implements Store {
     const kept = new Set(rows.map((r) => r.id));
     const unsure = runs.filter((r) => !kept.has(r.id));
     if (unsure.length === 0) return [];
-    // A row that was skipped because it was locked is still ours if its lease says so.
-    const still = await this.#rows<{ id: string }>(sql.STILL_HELD, [owner, unsure.map((r) => r.id), sql.epochsById(unsure)]);
-    const ours = new Set(still.map((r) => r.id));
-    return unsure.filter((r) => !ours.has(r.id)).map((r) => r.id);
+    // Skipped rows are locked by a commit, or no longer ours: those still ours are renewed one by one,
+    // each waiting only for the commit that holds it (so a busy run's lease does not run out under it).
+    const lost: string[] = [];
+    for (const r of unsure) {
+      const renewed = await this.#rows<{ id: string }>(sql.RENEW_ONE, [expiresAt, owner, r.id, r.epoch]);
+      if (renewed.length === 0) lost.push(r.id);
+    }
+    return lost;
   }
 
   async nextWakeAt(workflows: Served, owner: string): Promise<{ runs: number | null; schedules: number | null }> {

@@ -31,9 +31,11 @@ export const RENEW = `WITH c AS (SELECT id FROM runs WHERE id = ANY($3::text[]) 
     AND epoch = ($4::jsonb ->> id)::int ORDER BY id FOR UPDATE SKIP LOCKED)
   UPDATE runs SET lease_expires_at = $1 FROM c WHERE runs.id = c.id RETURNING runs.id`;
 
-/** Which of these runs (skipped as locked by RENEW) the owner still holds. $1 owner, $2 ids, $3 epochs by id (jsonb). */
-export const STILL_HELD = `SELECT id FROM runs WHERE id = ANY($2::text[]) AND lease_owner = $1 AND status = 'running'
-  AND epoch = ($3::jsonb ->> id)::int`;
+/**
+ * One run RENEW skipped because a commit held its row (a run streaming tokens commits all the time):
+ * renewed alone, waiting for that commit. A statement that holds no other lock cannot deadlock. $1 expiry, $2 owner, $3 id, $4 epoch.
+ */
+export const RENEW_ONE = `UPDATE runs SET lease_expires_at = $1 WHERE id = $3 AND lease_owner = $2 AND status = 'running' AND epoch = $4 RETURNING id`;
 
 /** When some served run is next due, or another owner's lease next expires; and the next due schedule. $1 served, $2 owner. */
 export const NEXT_WAKE = `SELECT least(
@@ -68,7 +70,7 @@ export const BY_KEY = "SELECT * FROM runs WHERE workflow = $1 AND key = $2";
 export const JOURNAL = "SELECT * FROM entries WHERE run_id = $1 ORDER BY seq";
 export const EVENTS = "SELECT * FROM events WHERE run_id = $1 AND consumed_seq IS NULL ORDER BY id";
 
-/** A run's epochs by id, as RENEW and STILL_HELD take them. */
+/** A run's epochs by id, as RENEW takes them. */
 export function epochsById(runs: { id: string; epoch: number }[]): string {
   return JSON.stringify(Object.fromEntries(runs.map((r) => [r.id, r.epoch])));
 }
