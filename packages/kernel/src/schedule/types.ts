@@ -1,5 +1,5 @@
 /** Schedules: a cron expression in an IANA time zone starts one run per tick. */
-import type { NewRun } from "../store/types.ts";
+import type { NewRun } from "../store/new-run.ts";
 
 /** What happens to a tick while the schedule's previous run is still going. */
 export type OverlapPolicy = "skip" | "queue" | "allow";

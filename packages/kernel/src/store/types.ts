@@ -8,6 +8,9 @@
  */
 import type { StoreRefusedError, StoredError } from "../errors.ts";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../schedule/types.ts";
+import type { NewRun } from "./new-run.ts";
+
+export type { NewRun } from "./new-run.ts";
 
 export type RunStatus = "pending" | "running" | "suspended" | "completed" | "failed" | "cancelled";
 export const RUN_STATUSES: readonly RunStatus[] = ["pending", "running", "suspended", "completed", "failed", "cancelled"];
@@ -79,26 +82,6 @@ export interface EventRecord {
   eventId: string;
   payload: string | null;
   createdAt: number;
-}
-
-export interface NewRun {
-  id: string;
-  namespace: string;
-  workflow: string;
-  key: string | null;
-  input: string | null;
-  parentId: string | null;
-  parentSeq: number | null;
-  timeoutMs: number | null;
-  /** The version of the workflow that started it; null to pin it to the first worker that claims it. */
-  version?: string | null;
-  /** W3C traceparent of the span that started it: its executions' spans join that trace. */
-  traceParent?: string | null;
-  /** Set when the run is inserted already claimed by the starting worker (its first epoch is 1). */
-  claimedBy: { owner: string; leaseExpiresAt: number } | null;
-  /** Runs with one key run at most `concurrencyLimit` at a time, in the order they were started. */
-  concurrencyKey?: string | null;
-  concurrencyLimit?: number | null;
 }
 
 export type WriteOp =
