@@ -3,7 +3,7 @@ import { generateText } from "ai";
 import { sessions } from "../sessions/store.ts";
 import type { AgentDeps } from "./deps.ts";
 import { classifyModelError } from "./model.ts";
-import type { TurnInput } from "./turn.ts";
+import type { TurnInput } from "./turn-input.ts";
 import { addUsage } from "./usage.ts";
 
 const INSTRUCTIONS = `You maintain the memory of a conversation. Given the current summary and older messages that are leaving the context:

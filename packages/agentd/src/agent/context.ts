@@ -3,7 +3,7 @@ import { sessions } from "../sessions/store.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { AgentDeps } from "./deps.ts";
 import type { HistoryItem } from "./prompt.ts";
-import type { TurnInput } from "./turn.ts";
+import type { TurnInput } from "./turn-input.ts";
 import { usageOn } from "./usage.ts";
 
 /** Tools a background turn may use when autopilot is off: it reminds and reports, it does not act. */

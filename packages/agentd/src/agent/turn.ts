@@ -14,16 +14,10 @@ import { withMedia } from "./media.ts";
 import { executeTool } from "./tool-call.ts";
 import { tellNow, tellUnavailable, unavailableText } from "./unavailable.ts";
 import { addUsage } from "./usage.ts";
+import type { TurnInput } from "./turn-input.ts";
 
 /** What starts a turn: a message (or background event) already persisted in the session. */
-export interface TurnInput {
-  tenantId: string;
-  sessionId: string;
-  /** The seq of the message this turn answers. */
-  seq: number;
-  /** Set for turns started by a reminder, a schedule or the heartbeat. */
-  background?: string;
-}
+export type { TurnInput } from "./turn-input.ts";
 
 export interface TurnOutput {
   /** The reply's message (null when the turn had nothing left to answer). */

@@ -1,7 +1,7 @@
 import { FatalError, type StepContext } from "@agentd/kernel";
 import { sessions } from "../sessions/store.ts";
 import type { AgentDeps } from "./deps.ts";
-import type { TurnInput } from "./turn.ts";
+import type { TurnInput } from "./turn-input.ts";
 
 /** What a person reads when the model cannot be reached: short, and nothing of what went wrong inside. */
 export const UNAVAILABLE_REPLY =
