@@ -2,7 +2,7 @@ import { type Clock, jsonLogger, Kernel, type Logger, openSqliteStore, type Stor
 import { openPostgresStore } from "@agentd/kernel/postgres";
 import { embedMany, type LanguageModel } from "ai";
 import { join } from "node:path";
-import { Channels } from "./agent/delivery.ts";
+import { ChannelRegistry } from "./channels/registry.ts";
 import { LocalBlobStore } from "./blobs/local.ts";
 import type { BlobStore } from "./blobs/types.ts";
 import type { AgentDeps } from "./agent/deps.ts";
@@ -53,7 +53,7 @@ export class Agentd {
   readonly vault: Vault;
   readonly memory: MemoryStore;
   readonly tools: ToolRegistry;
-  readonly channels: Channels;
+  readonly channels: ChannelRegistry;
   readonly models: Models | null;
   readonly inbox: Inbox;
   readonly jobs: Jobs;
@@ -79,7 +79,7 @@ export class Agentd {
     this.tenants = new Tenants(this.db, now, { toolNames: () => this.tools.names(), timezone: this.config.timezone });
     this.blobs = new LocalBlobStore({ dir: join(this.config.dataDir, "blobs"), scope: (t) => this.tenants.scope(t), maxBytes: this.config.maxMediaBytes, now });
     this.memory = new MemoryStore({ now });
-    this.channels = new Channels();
+    this.channels = new ChannelRegistry();
     this.tools = new ToolRegistry().register(...memoryTools(this.memory), ...jobTools, webFetchTool, httpRequestTool, ...parts.extraTools);
     const flows = jobWorkflows({ tenants: this.tenants, inbox: () => this.inbox, memory: this.memory, now });
     this.jobs = new Jobs(() => this.kernel, flows);

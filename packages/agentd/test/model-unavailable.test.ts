@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { LogRecord } from "@agentd/kernel";
-import type { Delivery } from "../src/agent/delivery.ts";
+import type { Delivery } from "../src/channels/ports.ts";
 import { BACKGROUND_UNAVAILABLE_REPLY, NO_MODEL_REPLY, UNAVAILABLE_REPLY } from "../src/agent/unavailable.ts";
 import { sessions } from "../src/sessions/store.ts";
 import { ADMIN, served } from "./support/api.ts";

@@ -5,7 +5,7 @@ import type { Tenants } from "../tenancy/tenants.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
 import type { SecretReader, ToolServices } from "../tools/types.ts";
-import type { Channels } from "./delivery.ts";
+import type { Deliveries } from "../channels/ports.ts";
 import type { Models } from "./model.ts";
 
 /** The vault as the agent loop sees it: readers for tools, values for redaction. */
@@ -24,7 +24,8 @@ export interface AgentDeps {
   services: ToolServices;
   secrets: SecretsPort;
   memory: MemoryStore;
-  channels: Channels;
+  /** Where replies, approval requests and notices go out (the channels' port). */
+  channels: Deliveries;
   /** Where photos and voice notes live: images are read from here at model-call time, never journaled. */
   blobs: BlobStore;
   /** Messages kept in the model's context (older ones live on in the summary and in memory). */

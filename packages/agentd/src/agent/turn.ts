@@ -5,7 +5,7 @@ import { approvals, callHash, eventName, type ApprovalEvent } from "./approvals.
 import { callModel, type ModelCall, type ModelResult, toolSet } from "./call-model.ts";
 import { compact } from "./compact.ts";
 import { loadContext, type TurnContext } from "./context.ts";
-import type { LiveView } from "./delivery.ts";
+import type { LiveView } from "../channels/ports.ts";
 import type { AgentDeps } from "./deps.ts";
 import { NO_MODEL_HINT } from "./model.ts";
 import { alwaysOf, policies, subjectOf } from "./policy.ts";

@@ -1,5 +1,5 @@
 import { approvals } from "../agent/approvals.ts";
-import type { Delivery } from "../agent/delivery.ts";
+import type { Delivery } from "./ports.ts";
 import type { Agentd } from "../app.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import { outbox } from "./outbox.ts";

@@ -20,6 +20,18 @@ export type IdentityOutcome =
   | { kind: "paired"; tenantId: string; reply: string }
   | { kind: "unpaired"; reply: string };
 
+/** A message of a channel identity (a Telegram user, a phone number), as channels hand it to the inbox. */
+export interface IdentityMessage {
+  channel: string;
+  externalId: string;
+  conversation: string;
+  text: string;
+  /** The provider's id of the message: a redelivery with the same key is found, not stored twice. */
+  sourceKey: string;
+  display?: string;
+  attachments?: Attachment[];
+}
+
 /** A pairing message: `/start CODE` (Telegram's deep-link form) or `pair CODE`; the code is group 1. */
 export const PAIRING = /^\s*(?:\/start|pair)\s+([A-Za-z0-9]{6,12})\s*$/i;
 
@@ -68,9 +80,7 @@ export class Inbox {
    * A message from a channel identity: a bound one starts a turn; `/start CODE` (or `pair CODE`)
    * binds an unknown one; anyone else gets instructions and never an agent turn.
    */
-  async fromIdentity(m: {
-    channel: string; externalId: string; conversation: string; text: string; sourceKey: string; display?: string; attachments?: Attachment[];
-  }): Promise<IdentityOutcome> {
+  async fromIdentity(m: IdentityMessage): Promise<IdentityOutcome> {
     const pairing = PAIRING.exec(m.text);
     if (pairing) {
       const tenantId = await this.#tenants.redeemPairingCode(pairing[1] as string, m.channel, m.externalId, m.display);

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { Api, GrammyError } from "grammy";
 import type { Update } from "grammy/types";
 import { Hono } from "hono";
-import type { AdapterResolver } from "../../agent/delivery.ts";
+import type { AdapterResolver } from "../ports.ts";
 import type { Agentd } from "../../app.ts";
 import { newId } from "../../ids.ts";
 import { badRequest, conflict, OsError } from "../../tenancy/errors.ts";

@@ -1,7 +1,7 @@
 import { Api, Bot, type Context } from "grammy";
 import type { Hono } from "hono";
 import type { Agentd } from "../../app.ts";
-import type { ChannelAdapter } from "../../agent/delivery.ts";
+import type { ChannelAdapter } from "../ports.ts";
 import { botConnection } from "./connection.ts";
 import { handleInbound } from "./inbound.ts";
 import { telegramAdapter } from "./outbound.ts";

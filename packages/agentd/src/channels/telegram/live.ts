@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Api, GrammyError } from "grammy";
-import type { LiveView } from "../../agent/delivery.ts";
+import type { LiveView } from "../ports.ts";
 import type { TenantScope } from "../../tenancy/scope.ts";
 import { outbox } from "../outbox.ts";
 import { escapeHtml, isBalanced, isParseError, toTelegramHtml } from "./format.ts";

@@ -1,7 +1,7 @@
 import { type Api, type Bot, GrammyError } from "grammy";
 import type { Agentd } from "../../app.ts";
 import type { TenantScope } from "../../tenancy/scope.ts";
-import type { ChannelAdapter, Delivery, LiveView } from "../../agent/delivery.ts";
+import type { ChannelAdapter, Delivery, LiveView } from "../ports.ts";
 import { buttonData, DECISION_BUTTONS } from "../decisions.ts";
 import { outbox } from "../outbox.ts";
 import { formatReply, isParseError } from "./format.ts";

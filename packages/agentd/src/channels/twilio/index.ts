@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import type { Agentd } from "../../app.ts";
-import type { ChannelAdapter, Delivery } from "../../agent/delivery.ts";
+import type { ChannelAdapter, Delivery } from "../ports.ts";
 import { type TwilioClient, twilioClient } from "./client.ts";
 import { type TwilioChannelName, toAddress, twilioSender } from "./send.ts";
 import { sendHeld } from "../held.ts";

@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import type { WhatsAppAPI } from "whatsapp-api-js";
 import { Text } from "whatsapp-api-js/messages";
-import type { ChannelAdapter, Delivery, LiveView } from "../../agent/delivery.ts";
+import type { ChannelAdapter, Delivery, LiveView } from "../ports.ts";
 import type { Agentd } from "../../app.ts";
 import { DEFAULT_MAX_MEDIA_BYTES } from "../../blobs/index.ts";
 import { sendHeld } from "../held.ts";

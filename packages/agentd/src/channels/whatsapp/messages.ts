@@ -1,5 +1,5 @@
 import { ActionButtons, Body, Button, Interactive, Text } from "whatsapp-api-js/messages";
-import type { Delivery } from "../../agent/delivery.ts";
+import type { Delivery } from "../ports.ts";
 import { buttonData, DECISION_BUTTONS } from "../decisions.ts";
 import { splitText } from "../split-text.ts";
 import { toWhatsAppText } from "./format.ts";
