@@ -24,6 +24,7 @@ import { memoryTools } from "./tools/memory.ts";
 import { ToolRegistry } from "./tools/registry.ts";
 import type { Embedder, Tool } from "./tools/types.ts";
 import { webFetchTool } from "./tools/web-fetch.ts";
+import { WebSearch, webSearchTool } from "./tools/web-search/index.ts";
 import { loadMasterKeys } from "./vault/keys.ts";
 import { Vault } from "./vault/vault.ts";
 
@@ -80,7 +81,8 @@ export class Agentd {
     this.blobs = new LocalBlobStore({ dir: join(this.config.dataDir, "blobs"), scope: (t) => this.tenants.scope(t), maxBytes: this.config.maxMediaBytes, now });
     this.memory = new MemoryStore({ now });
     this.channels = new ChannelRegistry();
-    this.tools = new ToolRegistry().register(...memoryTools(this.memory), ...jobTools, webFetchTool, httpRequestTool, ...parts.extraTools);
+    const search = new WebSearch(this.config.search, { tenantProvider: async (id) => (await this.tenants.get(id))?.settings.searchProvider ?? null });
+    this.tools = new ToolRegistry().register(...memoryTools(this.memory), ...jobTools, webFetchTool, webSearchTool(search), httpRequestTool, ...parts.extraTools);
     const flows = jobWorkflows({ tenants: this.tenants, inbox: () => this.inbox, memory: this.memory, now });
     this.jobs = new Jobs(() => this.kernel, flows);
     const embedding = this.models?.embedding ?? null;

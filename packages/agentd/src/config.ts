@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { RetryPolicy } from "@agentd/kernel";
+import { type RetryPolicy, toMs } from "@agentd/kernel";
 import type { ModelConfig } from "./agent/model.ts";
 import { parseTrustedProxies, type TrustedRange } from "./api/client-address.ts";
 import { Env, variables } from "./config/variables.ts";
 import type { NetPolicy } from "./tools/types.ts";
+import type { SearchConfig } from "./tools/web-search/types.ts";
 
 /** Everything agentd reads from its environment, resolved and checked once. */
 export interface Config {
@@ -40,6 +41,8 @@ export interface Config {
   runsKept: { completed: string; cancelled: string; failed: string };
   /** Largest photo, voice note or document kept in the blob store, in bytes (AGENTD_MAX_MEDIA_BYTES; 20 MB). */
   maxMediaBytes: number;
+  /** web_search's provider, keys and cache (AGENTD_SEARCH_PROVIDER, SEARXNG_URL, BRAVE_SEARCH_API_KEY, TAVILY_API_KEY, AGENTD_SEARCH_CACHE). */
+  search: SearchConfig;
 }
 
 export const DEFAULT_PORT = 8787;
@@ -103,9 +106,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<C
     leaseMs: over.leaseMs ?? e.AGENTD_LEASE_MS ?? 10_000,
     modelRetry: over.modelRetry ?? { maxAttempts: 6, initialInterval: "1s", backoffFactor: 2, maxInterval: "1m" },
     maxMediaBytes: over.maxMediaBytes ?? e.AGENTD_MAX_MEDIA_BYTES ?? 20 * 1024 * 1024,
+    search: over.search ?? searchConfig(e),
     runsKept: over.runsKept ?? {
       completed: e.AGENTD_RUNS_KEPT ?? "7d", cancelled: e.AGENTD_RUNS_KEPT ?? "7d", failed: e.AGENTD_FAILED_RUNS_KEPT ?? "30d",
     },
+  };
+}
+
+/** The deployment's search provider: the one named, or the one whose URL or key is set; a named one without its credential is an error. */
+function searchConfig(e: Env): SearchConfig {
+  const needs = { searxng: "SEARXNG_URL", brave: "BRAVE_SEARCH_API_KEY", tavily: "TAVILY_API_KEY" } as const;
+  const has = { searxng: e.SEARXNG_URL, brave: e.BRAVE_SEARCH_API_KEY, tavily: e.TAVILY_API_KEY };
+  const named = e.AGENTD_SEARCH_PROVIDER;
+  if (named && !has[named]) throw new ConfigError(`AGENTD_SEARCH_PROVIDER is ${named} but ${needs[named]} is not set: set it, or choose another provider`);
+  const provider = named ?? (has.searxng ? "searxng" : has.brave ? "brave" : has.tavily ? "tavily" : null);
+  return {
+    provider,
+    ...(e.SEARXNG_URL ? { searxngUrl: e.SEARXNG_URL } : {}),
+    ...(e.BRAVE_SEARCH_API_KEY ? { braveApiKey: e.BRAVE_SEARCH_API_KEY } : {}),
+    ...(e.BRAVE_SEARCH_API_BASE ? { braveApiBase: e.BRAVE_SEARCH_API_BASE } : {}),
+    ...(e.TAVILY_API_KEY ? { tavilyApiKey: e.TAVILY_API_KEY } : {}),
+    ...(e.TAVILY_API_BASE ? { tavilyApiBase: e.TAVILY_API_BASE } : {}),
+    cacheMs: toMs(e.AGENTD_SEARCH_CACHE ?? "10m"),
   };
 }
 

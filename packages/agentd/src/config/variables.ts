@@ -119,6 +119,15 @@ export const Env = z.object({
   // Web tools
   AGENTD_ALLOW_PRIVATE_NET: v(flag.optional(), { section: "web tools", doc: "1: let web_fetch and http_request reach private and loopback addresses", default: "0" }),
   AGENTD_ALLOW_HOSTS: v(z.string().optional(), { section: "web tools", doc: "hosts the web tools may reach even when private (comma-separated)" }),
+  AGENTD_SEARCH_PROVIDER: v(z.enum(["searxng", "brave", "tavily"], { error: "it must be searxng, brave or tavily" }).optional(), {
+    section: "web tools", doc: "web_search's provider for every tenant that brings none of its own", default: "the one whose URL or key is set below",
+  }),
+  SEARXNG_URL: v(url(["https:", "http:"], "http://127.0.0.1:8888").optional(), { section: "web tools", doc: "a SearXNG instance with its JSON API on (search.formats: [html, json])", secret: true }),
+  BRAVE_SEARCH_API_KEY: v(z.string().optional(), { section: "web tools", doc: "a Brave Search API key (X-Subscription-Token)", secret: true }),
+  BRAVE_SEARCH_API_BASE: v(url(["https:", "http:"], "https://api.search.brave.com").optional(), { section: "web tools", doc: "another Brave Search API origin (a stand-in in tests)" }),
+  TAVILY_API_KEY: v(z.string().optional(), { section: "web tools", doc: "a Tavily API key (tvly-…)", secret: true }),
+  TAVILY_API_BASE: v(url(["https:", "http:"], "https://api.tavily.com").optional(), { section: "web tools", doc: "another Tavily API origin (a stand-in in tests)" }),
+  AGENTD_SEARCH_CACHE: v(duration.optional(), { section: "web tools", doc: "how long a tenant's search results are reused for the same question", default: "10m" }),
   // The vault
   AGENTD_MASTER_KEY: v(z.string().optional(), { section: "vault", doc: "the vault's master key, 32 bytes as base64 or hex", default: "<data>/master.key, made on first start", secret: true }),
   AGENTD_MASTER_KEY_PREVIOUS: v(z.string().optional(), { section: "vault", doc: "older keys still read during a rotation (comma-separated)", secret: true }),

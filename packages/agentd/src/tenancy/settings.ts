@@ -19,6 +19,8 @@ export const TenantSettings = z.object({
   autopilot: z.boolean().default(false),
   /** Where background results go when a job names no session: the tenant's last active session otherwise. */
   homeSession: z.string().nullable().default(null),
+  /** web_search through the tenant's own provider, with its key (BRAVE_SEARCH_API_KEY, TAVILY_API_KEY) or instance (SEARXNG_URL) in its vault; null: the deployment's. */
+  searchProvider: z.enum(["searxng", "brave", "tavily"]).nullable().default(null),
   /** Tools this tenant may use (null = all registered). */
   tools: z.array(z.string()).nullable().default(null),
 });
