@@ -18,13 +18,10 @@ import { MemoryStore } from "./memory/store.ts";
 import { HealthChecks } from "./health/checks.ts";
 import { Inbox } from "./sessions/inbox.ts";
 import { Tenants } from "./tenancy/tenants.ts";
-import { httpRequestTool } from "./tools/http-request.ts";
-import { jobTools } from "./tools/jobs.ts";
-import { memoryTools } from "./tools/memory.ts";
+import { builtinTools } from "./tools/builtins.ts";
 import { ToolRegistry } from "./tools/registry.ts";
+import type { ToolSource } from "./tools/sources/port.ts";
 import type { Embedder, Tool } from "./tools/types.ts";
-import { webFetchTool } from "./tools/web-fetch.ts";
-import { WebSearch, webSearchTool } from "./tools/web-search/index.ts";
 import { loadMasterKeys } from "./vault/keys.ts";
 import { Vault } from "./vault/vault.ts";
 
@@ -35,6 +32,8 @@ export interface AgentdOptions {
   model?: LanguageModel;
   /** More tools to offer (they go through the same schema, policy and approval path). */
   tools?: Tool[];
+  /** Sources of tenants' own tools (MCP servers, connected apps): listed per tenant at each turn's start. */
+  toolSources?: ToolSource[];
   /** Worker settings; false for a process that serves the API and starts runs but executes none. */
   worker?: WorkerOptions | false;
   clock?: Clock;
@@ -68,7 +67,7 @@ export class Agentd {
   /** Where channels and other parts report their state for /health and /metrics. */
   readonly health = new HealthChecks();
 
-  constructor(parts: { config: Config; store: Store; db: Db; vault: Vault; models: Models | null; extraTools: Tool[]; worker?: WorkerOptions | false; clock?: Clock; logger?: Logger }) {
+  constructor(parts: { config: Config; store: Store; db: Db; vault: Vault; models: Models | null; extraTools: Tool[]; toolSources?: ToolSource[]; worker?: WorkerOptions | false; clock?: Clock; logger?: Logger }) {
     this.config = parts.config;
     this.store = parts.store;
     this.db = parts.db;
@@ -81,8 +80,9 @@ export class Agentd {
     this.blobs = new LocalBlobStore({ dir: join(this.config.dataDir, "blobs"), scope: (t) => this.tenants.scope(t), maxBytes: this.config.maxMediaBytes, now });
     this.memory = new MemoryStore({ now });
     this.channels = new ChannelRegistry();
-    const search = new WebSearch(this.config.search, { tenantProvider: async (id) => (await this.tenants.get(id))?.settings.searchProvider ?? null });
-    this.tools = new ToolRegistry().register(...memoryTools(this.memory), ...jobTools, webFetchTool, webSearchTool(search), httpRequestTool, ...parts.extraTools);
+    this.tools = new ToolRegistry({ log: this.log })
+      .register(...builtinTools({ config: this.config, memory: this.memory, tenants: this.tenants }), ...parts.extraTools)
+      .addSource(...(parts.toolSources ?? []));
     const flows = jobWorkflows({ tenants: this.tenants, inbox: () => this.inbox, memory: this.memory, now });
     this.jobs = new Jobs(() => this.kernel, flows);
     const embedding = this.models?.embedding ?? null;
@@ -147,7 +147,7 @@ export async function createAgentd(opts: AgentdOptions = {}): Promise<Agentd> {
     await store.close();
     throw e;
   }
-  return new Agentd({ config, store, db, vault: new Vault(db, keys), models, extraTools: opts.tools ?? [], worker: opts.worker, clock: opts.clock, logger: opts.logger });
+  return new Agentd({ config, store, db, vault: new Vault(db, keys), models, extraTools: opts.tools ?? [], toolSources: opts.toolSources, worker: opts.worker, clock: opts.clock, logger: opts.logger });
 }
 
 /** host:port/database of a Postgres URL, for messages: never its password. */

@@ -4,7 +4,7 @@ import { type RetryPolicy, toMs } from "@agentd/kernel";
 import type { ModelConfig } from "./agent/model.ts";
 import { parseTrustedProxies, type TrustedRange } from "./api/client-address.ts";
 import { Env, variables } from "./config/variables.ts";
-import type { NetPolicy } from "./tools/types.ts";
+import type { NetPolicy } from "./net/policy.ts";
 import type { SearchConfig } from "./tools/web-search/types.ts";
 
 /** Everything agentd reads from its environment, resolved and checked once. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { MemoryStore } from "../src/memory/store.ts";
 import { Tenants } from "../src/tenancy/tenants.ts";
-import { memoryTools } from "../src/tools/memory.ts";
+import { memoryTools } from "../src/tools/memory/index.ts";
 import type { Embedder, Tool, ToolContext } from "../src/tools/types.ts";
 import { BACKENDS } from "./support/backends.ts";
 

@@ -6,7 +6,7 @@ import { gzipSync } from "node:zlib";
 import { classifyAddress } from "../src/net/address.ts";
 import { BlockedAddressError, NetError } from "../src/net/errors.ts";
 import { checkUrl, guardedFetch } from "../src/net/guard.ts";
-import type { NetPolicy } from "../src/tools/types.ts";
+import type { NetPolicy } from "../src/net/policy.ts";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 

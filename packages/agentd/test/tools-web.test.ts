@@ -5,9 +5,10 @@ import { test } from "node:test";
 import { BlockedAddressError } from "../src/net/errors.ts";
 import { parseHTML } from "linkedom";
 import { readableText, toText } from "../src/net/readable.ts";
-import { httpRequestTool, redact } from "../src/tools/http-request.ts";
-import type { NetPolicy, ToolContext } from "../src/tools/types.ts";
-import { webFetchTool } from "../src/tools/web-fetch.ts";
+import { httpRequestTool, redact } from "../src/tools/http-request/index.ts";
+import type { NetPolicy } from "../src/net/policy.ts";
+import type { ToolContext } from "../src/tools/types.ts";
+import { webFetchTool } from "../src/tools/web-fetch/index.ts";
 import { createRedactor } from "../src/vault/redact.ts";
 
 async function serve(t: { after(fn: () => unknown): void }, handler: (req: IncomingMessage, res: ServerResponse, body: string) => void) {

@@ -1,6 +1,6 @@
 import type { StepContext } from "@agentd/kernel";
-import { type ModelMessage, streamText, tool as aiTool, type ToolSet } from "ai";
-import type { Tool } from "../tools/types.ts";
+import { jsonSchema, type ModelMessage, streamText, tool as aiTool, type ToolSet } from "ai";
+import type { OfferedTool } from "../tools/types.ts";
 import { classifyModelError, type Models } from "./model.ts";
 
 export interface ModelCall {
@@ -17,10 +17,10 @@ export interface ModelResult {
   finish: string;
 }
 
-/** Tool definitions as the model sees them: name, one-line description, JSON schema. */
-export function toolSet(tools: Tool[]): ToolSet {
+/** Tool definitions as the model sees them: name, one-line description, JSON schema (a tool from outside: as its server published it). */
+export function toolSet(tools: OfferedTool[]): ToolSet {
   const set: ToolSet = {};
-  for (const t of tools) set[t.name] = aiTool({ description: t.description, inputSchema: t.input });
+  for (const t of tools) set[t.name] = aiTool({ description: t.description, inputSchema: t.jsonSchema ? jsonSchema(t.jsonSchema) : t.input });
   return set;
 }
 

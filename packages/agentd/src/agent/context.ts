@@ -1,6 +1,7 @@
 import { toMs } from "@agentd/kernel";
 import { sessions } from "../sessions/store.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
+import type { SourcedTool } from "../tools/sources/port.ts";
 import type { AgentDeps } from "./deps.ts";
 import type { HistoryItem } from "./prompt.ts";
 import type { TurnInput } from "./turn-input.ts";
@@ -21,8 +22,12 @@ export interface TurnContext {
   maxIterations: number;
   maxTurnTokens: number;
   autopilot: boolean;
-  /** Tools this turn may use (null: every registered tool). */
+  /**
+   * The tools this turn offers (ResolvedTools): built-ins by name (null in turns recorded before tools
+   * were resolved per tenant: every one) and, in `sourced`, the tenant's own as its sources listed them.
+   */
   tools: string[] | null;
+  sourced?: SourcedTool[];
   approvalTimeoutMs: number;
   /** Set when enough messages have left the window to fold them into the summary after this turn. */
   compactFrom: number | null;
@@ -39,13 +44,17 @@ export async function loadContext(deps: AgentDeps, scope: TenantScope, input: Tu
     "SELECT COUNT(*) AS n FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND seq > ? AND seq <= ?",
     [input.sessionId, session.summarizedSeq, input.seq],
   );
-  let tools = s.tools;
-  if (input.background && !s.autopilot) tools = (tools ?? REPORT_ONLY).filter((t) => REPORT_ONLY.includes(t));
+  const reportOnly = Boolean(input.background) && !s.autopilot;
+  const { tools, sourced } = await deps.tools.resolve(scope, {
+    allow: reportOnly ? (s.tools ?? REPORT_ONLY).filter((t) => REPORT_ONLY.includes(t)) : s.tools,
+    deny: s.deniedTools,
+    sources: !reportOnly,
+  });
   return {
     now, timezone: s.timezone, summary: session.summary,
     history: history.map((m) => ({ role: m.role, content: m.content, ...(m.attachments ? { attachments: m.attachments } : {}) })),
     budgetLeft: s.dailyTokenBudget > 0 ? s.dailyTokenBudget - used : null,
-    maxIterations: s.maxIterations, maxTurnTokens: s.maxTurnTokens, autopilot: s.autopilot, tools,
+    maxIterations: s.maxIterations, maxTurnTokens: s.maxTurnTokens, autopilot: s.autopilot, tools, sourced,
     approvalTimeoutMs: toMs(deps.approvalTimeout),
     compactFrom: Number(unsummarized?.n ?? 0) > deps.historyWindow + deps.compactAfter ? session.summarizedSeq : null,
   };

@@ -4,7 +4,8 @@ import type { MemoryStore } from "../memory/store.ts";
 import type { Tenants } from "../tenancy/tenants.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { ToolRegistry } from "../tools/registry.ts";
-import type { SecretReader, ToolServices } from "../tools/types.ts";
+import type { ToolServices } from "../tools/types.ts";
+import type { SecretReader } from "../vault/reader.ts";
 import type { Deliveries } from "../channels/ports.ts";
 import type { Models } from "./model.ts";
 

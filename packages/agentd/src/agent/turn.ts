@@ -15,6 +15,7 @@ import { executeTool } from "./tool-call.ts";
 import { tellNow, tellUnavailable, unavailableText } from "./unavailable.ts";
 import { addUsage } from "./usage.ts";
 import type { TurnInput } from "./turn-input.ts";
+import type { TurnTools } from "../tools/registry.ts";
 
 /** What starts a turn: a message (or background event) already persisted in the session. */
 export type { TurnInput } from "./turn-input.ts";
@@ -101,8 +102,8 @@ async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc:
   if (tc.budgetLeft !== null && tc.budgetLeft <= 0)
     return { text: "The daily token budget of this account is used up; I can answer again tomorrow (UTC).", modelCalls: 0, tokens: 0, stopped: "budget" };
   const scope = deps.tenants.scope(input.tenantId);
-  const tools = deps.tools.list(tc.tools);
-  const set = toolSet(tools);
+  const tools = deps.tools.view(tc);
+  const set = toolSet(tools.list());
   const system = instructions({ now: tc.now, timezone: tc.timezone, summary: tc.summary, background: input.background ?? null, autopilot: tc.autopilot });
   const messages: ModelMessage[] = historyMessages(tc.history);
   const maxAttempts = deps.modelRetry.maxAttempts ?? Number.POSITIVE_INFINITY;
@@ -127,7 +128,7 @@ async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc:
     if (r.calls.length === 0) return { text: r.text, modelCalls: i + 1, tokens, stopped: "answer" };
     messages.push({ role: "assistant", content: [...(r.text ? [{ type: "text" as const, text: r.text }] : []), ...r.calls.map((c) => ({ type: "tool-call" as const, toolCallId: c.id, toolName: c.name, input: c.input }))] });
     const results = [];
-    for (const call of r.calls) results.push({ call, output: await runCall(ctx, deps, input, tc, i, call) });
+    for (const call of r.calls) results.push({ call, output: await runCall(ctx, deps, input, tc, tools, i, call) });
     live.view?.update("");
     messages.push({ role: "tool", content: results.map(({ call, output }) => ({ type: "tool-result" as const, toolCallId: call.id, toolName: call.name, output: { type: "text" as const, value: output } })) });
     if (tc.maxTurnTokens > 0 && tokens >= tc.maxTurnTokens)
@@ -142,9 +143,9 @@ async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc:
 const SUPERSEDED: ModelResult = { text: "", calls: [], usage: { input: 0, output: 0 }, finish: "agentd:superseded" };
 
 /** Schema, then policy, then (when asked) a durable wait for a person, then the tool as a step. */
-async function runCall(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc: TurnContext, i: number, call: ModelCall): Promise<string> {
-  const tool = deps.tools.get(call.name);
-  if (!tool || (tc.tools && !tc.tools.includes(call.name))) return `error: there is no tool named ${call.name}`;
+async function runCall(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc: TurnContext, tools: TurnTools, i: number, call: ModelCall): Promise<string> {
+  const tool = tools.get(call.name);
+  if (!tool) return `error: there is no tool named ${call.name}`;
   const parsed = tool.input.safeParse(call.input);
   if (!parsed.success) return `error: invalid arguments for ${call.name}: ${parsed.error.issues.map((x) => `${x.path.join(".") || "(input)"}: ${x.message}`).join("; ")}`;
   const args = parsed.data;

@@ -4,7 +4,7 @@ import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 import type { Readable } from "node:stream";
 import zlib from "node:zlib";
-import type { NetPolicy } from "../tools/types.ts";
+import type { NetPolicy } from "./policy.ts";
 import { classifyAddress, METADATA_HOSTS } from "./address.ts";
 import { BlockedAddressError, hostKey, NetError } from "./errors.ts";
 

@@ -21,7 +21,12 @@ export const TenantSettings = z.object({
   homeSession: z.string().nullable().default(null),
   /** web_search through the tenant's own provider, with its key (BRAVE_SEARCH_API_KEY, TAVILY_API_KEY) or instance (SEARXNG_URL) in its vault; null: the deployment's. */
   searchProvider: z.enum(["searxng", "brave", "tavily"]).nullable().default(null),
-  /** Tools this tenant may use (null = all registered). */
+  /** Built-in tools this tenant may use (null = all registered). */
   tools: z.array(z.string()).nullable().default(null),
+  /**
+   * Tools this tenant may not use, whatever `tools` says: built-ins by name, its own (from MCP servers,
+   * connected apps) by their model-facing name or a pattern with `*` ("mcp__github__*").
+   */
+  deniedTools: z.array(z.string().min(1).max(100)).max(100).default([]),
 });
 export type TenantSettings = z.infer<typeof TenantSettings>;

@@ -46,6 +46,10 @@ export class Tenants {
     const unknown = known && s.tools ? s.tools.filter((t) => !known.includes(t)) : [];
     if (unknown.length > 0)
       throw badRequest(`invalid settings: tools names ${unknown.length === 1 ? "a tool that does not exist" : "tools that do not exist"}: ${unknown.join(", ")}; the tools are ${known!.join(", ")} (or null for all)`);
+    // A tenant's own tools come and go with its servers; a built-in's name must exist, or the typo denies nothing.
+    const typo = known ? s.deniedTools.filter((t) => !t.includes("*") && !t.includes("__") && !known.includes(t)) : [];
+    if (typo.length > 0)
+      throw badRequest(`invalid settings: deniedTools names ${typo.length === 1 ? "a tool that does not exist" : "tools that do not exist"}: ${typo.join(", ")}; the built-in tools are ${known!.join(", ")}, a tenant's own are named like mcp__server__tool (a * matches any run of characters)`);
     return s;
   }
 

@@ -1,30 +1,189 @@
-import type { Tool } from "./types.ts";
+import type { Logger } from "@agentd/kernel";
+import { globMatch } from "../agent/glob.ts";
+import type { TenantScope } from "../tenancy/scope.ts";
+import { nameTools, SOURCE_ID, type ToolRef } from "./sources/names.ts";
+import { SOURCE_LIMITS, type SourceTool, type SourcedTool, type ToolSource } from "./sources/port.ts";
+import { sourcedTool } from "./sources/sourced-tool.ts";
+import type { Decision, OfferedTool, Risk, Tool } from "./types.ts";
 
-/** The tools agentd offers; later tools (browser, SSH, MCP) plug in here. */
+/** A built-in's name: what model APIs accept, without the "__" that tools from sources carry. */
+const BUILTIN_NAME = /^[a-zA-Z0-9_]{1,64}$/;
+const RISKS = new Set<Risk>(["low", "medium", "high"]);
+const DECISIONS = new Set<Decision>(["allow", "ask", "deny"]);
+
+/** What one tenant's settings allow a turn. */
+export interface ToolAccess {
+  /** Built-ins it may use (null: every one). */
+  allow: readonly string[] | null;
+  /** Tools it may not use, built-in or its own: names, or patterns with `*` ("mcp__github__*"). */
+  deny: readonly string[];
+  /** False: built-ins only, none from the tenant's sources (a background turn without autopilot). */
+  sources: boolean;
+}
+
+/**
+ * The tools one turn saw, as its first step records them: replayed, never resolved again, so a turn
+ * retried tomorrow offers the model what it offered today. `tools`: built-ins by name (null, in
+ * turns recorded before tools were resolved per tenant: every built-in); `sourced`: the tenant's own.
+ */
+export interface ResolvedTools {
+  tools: string[] | null;
+  sourced?: SourcedTool[];
+}
+
+/** One turn's tools, ready to offer and to call. */
+export interface TurnTools {
+  list(): OfferedTool[];
+  /** The tool behind a model-facing name, if this turn offered it. */
+  get(name: string): OfferedTool | undefined;
+}
+
+/**
+ * The tools agentd offers: built-ins (tools/<name>/, listed in builtins.ts, and a program's own) and
+ * sources of tenants' own tools (MCP servers, connected apps). `resolve` picks one tenant's, at the
+ * start of its turn; `view` turns what a turn recorded into tools to offer and call.
+ */
 export class ToolRegistry {
   readonly #tools = new Map<string, Tool>();
+  readonly #sources = new Map<string, ToolSource>();
+  readonly #log: Logger;
+  readonly #limits: typeof SOURCE_LIMITS;
+
+  constructor(opts: { log?: Logger; limits?: Partial<typeof SOURCE_LIMITS> } = {}) {
+    this.#log = opts.log ?? (() => {});
+    this.#limits = { ...SOURCE_LIMITS, ...opts.limits };
+  }
 
   register(...tools: Tool[]): this {
     for (const t of tools) {
-      if (!/^[a-zA-Z0-9_]{1,64}$/.test(t.name)) throw new Error(`tool name ${JSON.stringify(t.name)} must be 1-64 letters, digits or underscores`);
+      if (!BUILTIN_NAME.test(t.name)) throw new Error(`tool name ${JSON.stringify(t.name)} must be 1-64 letters, digits or underscores`);
+      if (t.name.includes("__")) throw new Error(`tool name ${JSON.stringify(t.name)} contains "__", which only tools from sources carry (mcp__server__tool); use single underscores`);
       if (this.#tools.has(t.name)) throw new Error(`tool ${t.name} is registered twice`);
       this.#tools.set(t.name, t);
     }
     return this;
   }
 
+  /** Adds a source of tenants' own tools; its id starts its tools' names, so it is unique. */
+  addSource(...sources: ToolSource[]): this {
+    for (const s of sources) {
+      if (!SOURCE_ID.test(s.id)) throw new Error(`tool source id ${JSON.stringify(s.id)} must be 1-16 of a-z 0-9, starting with a letter (it starts its tools' names)`);
+      if (this.#sources.has(s.id)) throw new Error(`tool source ${s.id} is added twice`);
+      this.#sources.set(s.id, s);
+    }
+    return this;
+  }
+
+  /** A built-in by name. */
   get(name: string): Tool | undefined {
     return this.#tools.get(name);
   }
 
-  /** Every tool's name. */
+  /** Every built-in's name. */
   names(): string[] {
     return [...this.#tools.keys()];
   }
 
-  /** The tools a tenant may use: all, or those its settings list. */
+  /** The built-ins a tenant may use: all, or those its settings list. */
   list(allowed: readonly string[] | null = null): Tool[] {
     const all = [...this.#tools.values()];
     return allowed ? all.filter((t) => allowed.includes(t.name)) : all;
   }
+
+  /**
+   * One tenant's tools now: the built-ins its settings allow, then its own from every source, named
+   * for the model (names.ts), less what it denies, at most `totalTools` in all. I/O: call it inside
+   * a step, and offer the turn what that step recorded.
+   */
+  async resolve(scope: TenantScope, access: ToolAccess): Promise<Required<ResolvedTools>> {
+    const denied = (name: string) => access.deny.some((d) => globMatch(d, name));
+    const tools = this.list(access.allow).map((t) => t.name).filter((n) => !denied(n));
+    if (!access.sources || this.#sources.size === 0) return { tools, sourced: [] };
+    const byRef = new Map<string, Omit<SourcedTool, "name">>();
+    const lists = await Promise.all([...this.#sources.values()].map(async (s) => ({ source: s.id, tools: await this.#listOne(scope, s) })));
+    for (const { source, tools: listed } of lists)
+      for (const t of listed) {
+        const ok = this.#bounded(source, t);
+        if (ok) byRef.set(refKey({ source, server: ok.server, tool: ok.tool }), ok);
+      }
+    const named = nameTools([...byRef.values()].map((t) => ({ source: t.source, server: t.server, tool: t.tool })));
+    const room = Math.max(0, this.#limits.totalTools - tools.length);
+    const sourced: SourcedTool[] = [];
+    for (const [name, ref] of named) {
+      if (denied(name)) continue;
+      if (sourced.length === room) {
+        this.#log({ level: "warn", msg: `tools from sources beyond ${this.#limits.totalTools} in all are left out of this turn`, tenantId: scope.tenantId });
+        break;
+      }
+      sourced.push({ ...(byRef.get(refKey(ref)) as Omit<SourcedTool, "name">), name });
+    }
+    return { tools, sourced };
+  }
+
+  /** What a turn recorded, as tools to offer and call. */
+  view(resolved: ResolvedTools): TurnTools {
+    const offered = new Map<string, OfferedTool>();
+    for (const t of this.list(resolved.tools)) offered.set(t.name, t);
+    for (const t of resolved.sourced ?? []) offered.set(t.name, sourcedTool(t, this.#sources.get(t.source) ?? gone(t.source)));
+    return { list: () => [...offered.values()], get: (name) => offered.get(name) };
+  }
+
+  /** One source's list, bounded in time; a failing source costs its tools for this turn, not the turn. */
+  async #listOne(scope: TenantScope, source: ToolSource): Promise<readonly SourceTool[]> {
+    const ac = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        ac.abort();
+        reject(new Error(`listing took longer than ${this.#limits.listMs} ms`));
+      }, this.#limits.listMs);
+    });
+    try {
+      const listed = await Promise.race([source.list(scope, ac.signal), late]);
+      return Array.isArray(listed) ? listed : [];
+    } catch (e) {
+      // Only the error's kind: a source's message may carry a server's URL with its token.
+      this.#log({ level: "warn", msg: `the tools of source ${source.id} are left out of this turn: its list failed`, tenantId: scope.tenantId, error: e instanceof Error ? e.name : typeof e });
+      return [];
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A listed tool, checked and bounded (it comes from outside), or null to leave it out. */
+  #bounded(source: string, t: SourceTool): Omit<SourcedTool, "name"> | null {
+    if (typeof t !== "object" || t === null || typeof t.server !== "string" || typeof t.name !== "string") return null;
+    if (t.server.length > 200 || t.name.length > 200) return null;
+    const schema = t.inputSchema;
+    if (typeof schema !== "object" || schema === null || Array.isArray(schema)) return null;
+    let json: string;
+    try {
+      json = JSON.stringify(schema);
+    } catch {
+      return null;
+    }
+    if (json.length > this.#limits.schemaChars) {
+      this.#log({ level: "warn", msg: `a tool of source ${source} is left out: its schema is over ${this.#limits.schemaChars} characters`, server: t.server.slice(0, 100), tool: t.name.slice(0, 100) });
+      return null;
+    }
+    const description = typeof t.description === "string" ? t.description.slice(0, this.#limits.descriptionChars) : "";
+    return {
+      source, server: t.server, tool: t.name, description, inputSchema: JSON.parse(json) as Record<string, unknown>,
+      risk: t.risk && RISKS.has(t.risk) ? t.risk : "medium",
+      defaultDecision: t.defaultDecision && DECISIONS.has(t.defaultDecision) ? t.defaultDecision : "ask",
+    };
+  }
+}
+
+const refKey = (r: ToolRef) => JSON.stringify([r.source, r.server, r.tool]);
+
+/** A turn recorded tools of a source this process no longer has: offered as before, each call says why it fails. */
+function gone(id: string): ToolSource {
+  return {
+    id,
+    list: async () => [],
+    call: async () => {
+      throw new Error(`the tool source "${id}" is not configured in this agentd any more`);
+    },
+  };
 }

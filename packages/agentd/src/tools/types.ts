@@ -1,23 +1,15 @@
 import type { z } from "zod";
+import type { NetPolicy } from "../net/policy.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
+import type { SecretReader } from "../vault/reader.ts";
+
+// The ports a tool uses, defined beside what they reach, and named here too for tools' authors.
+export type { NetPolicy, SecretReader };
 
 /** How risky a tool is; it sets the default policy and what an approval prompt stresses. */
 export type Risk = "low" | "medium" | "high";
 /** What the policy says about one call. */
 export type Decision = "allow" | "ask" | "deny";
-
-/** Reads a tenant's vault at call time; values go to the outside world only, never back to the model. */
-export interface SecretReader {
-  get(name: string): Promise<string | null>;
-}
-
-/** Which addresses outgoing requests (web fetch, HTTP requests) may reach. */
-export interface NetPolicy {
-  /** Private, loopback, link-local and metadata addresses are refused unless this is true (an operator setting). */
-  allowPrivate: boolean;
-  /** Hosts reachable even when private (e.g. "127.0.0.1:8080"); for tests and operators with internal services. */
-  allowHosts: readonly string[];
-}
 
 /** Background jobs the agent can create for its tenant (kernel timers and schedules underneath). */
 export interface JobsApi {
@@ -79,4 +71,12 @@ export interface Tool<A = unknown> {
    */
   always?(args: A): { pattern: string; shown: string };
   run(args: A, ctx: ToolContext): Promise<unknown>;
+}
+
+/**
+ * A tool as a turn offers it: a built-in as is, or a tool from outside whose arguments the model is
+ * shown as the JSON Schema its server published (`input` then checks a safe reading of it).
+ */
+export interface OfferedTool extends Tool {
+  jsonSchema?: Record<string, unknown>;
 }

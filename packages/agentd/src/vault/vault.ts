@@ -2,7 +2,7 @@ import type { Db } from "../db/index.ts";
 import { badRequest, OsError } from "../tenancy/errors.ts";
 import { serializeTenant } from "../tenancy/lock.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
-import type { SecretReader } from "../tools/types.ts";
+import type { SecretReader } from "./reader.ts";
 import { decryptSecret, encryptSecret, type Sealed, VaultError } from "./crypto.ts";
 import { mergeKeys, type MasterKeys } from "./keys.ts";
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { botChannel, telegramBots, tokenSecretName, webhookSecretName } from "../../../src/channels/telegram/bots.ts";
-import { httpRequestTool } from "../../../src/tools/http-request.ts";
+import { httpRequestTool } from "../../../src/tools/http-request/index.ts";
 import { ADMIN } from "../../support/api.ts";
 import { BACKENDS } from "../../support/backends.ts";
 import { BOB, TOKEN_A, TOKEN_B, settle, telegramBotsRig } from "../../support/telegram-bots-rig.ts";

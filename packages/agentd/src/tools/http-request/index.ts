@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { guardedFetch } from "../net/guard.ts";
-import { originOf, plainHost } from "../net/origin.ts";
-import { readableText } from "../net/readable.ts";
-import { OsError } from "../tenancy/errors.ts";
-import { isReservedSecret, reservedSecretError } from "../vault/vault.ts";
-import type { Tool } from "./types.ts";
+import { guardedFetch } from "../../net/guard.ts";
+import { originOf, plainHost } from "../../net/origin.ts";
+import { readableText } from "../../net/readable.ts";
+import { OsError } from "../../tenancy/errors.ts";
+import { isReservedSecret, reservedSecretError } from "../../vault/vault.ts";
+import type { Tool } from "../types.ts";
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // an HTTP header name
 const SECRET_NAME = /^[A-Za-z0-9_.-]{1,64}$/; // the vault's names: no "*", so an "Always" rule names one secret

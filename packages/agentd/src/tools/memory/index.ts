@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { MAX_MEMORY_CHARS, type MemoryEntry, type MemoryStore } from "../memory/store.ts";
-import type { Embedder, Tool } from "./types.ts";
+import { MAX_MEMORY_CHARS, type MemoryEntry, type MemoryStore } from "../../memory/store.ts";
+import type { Embedder, Tool } from "../types.ts";
 
 const RememberArgs = z.object({
   content: z.string().min(1).max(MAX_MEMORY_CHARS),

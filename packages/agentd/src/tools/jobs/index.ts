@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Tool } from "./types.ts";
+import type { Tool } from "../types.ts";
 
 /** A time the model wrote: ISO 8601 with an offset, or a local date-time read in the tenant's zone. */
 export function parseWhen(text: string, timezone: string): number {

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { guardedFetch } from "../net/guard.ts";
-import { originOf, plainHost } from "../net/origin.ts";
-import { readableText } from "../net/readable.ts";
-import type { Tool } from "./types.ts";
+import { guardedFetch } from "../../net/guard.ts";
+import { originOf, plainHost } from "../../net/origin.ts";
+import { readableText } from "../../net/readable.ts";
+import type { Tool } from "../types.ts";
 
 const Args = z.object({ url: z.url({ protocol: /^https?$/ }).max(4000).refine(plainHost, "a host name cannot contain *") });
 

@@ -1,0 +1,62 @@
+import type { TenantScope } from "../../tenancy/scope.ts";
+import type { Decision, Risk, ToolContext } from "../types.ts";
+
+/**
+ * A tenant's own tools, from outside agentd: its MCP servers, its connected apps. The registry asks
+ * every source for the tenant's tools once per turn, at the turn's start (inside its first step, so
+ * a replay sees the same tools), and calls through the source when the model uses one. What a
+ * source lists is bounded before anyone reads it (see `SOURCE_LIMITS`): it comes from outside.
+ */
+export interface ToolSource {
+  /** Starts the names of its tools (`<id>__<server>__<tool>`): 1-16 of a-z 0-9, a letter first ("mcp", "app"). */
+  readonly id: string;
+  /** The tenant's tools from this source now. A source that fails or is slow costs its tools for this turn, never the turn. */
+  list(tenant: TenantScope, signal: AbortSignal): Promise<readonly SourceTool[]>;
+  /**
+   * Runs one call. `tool` is what `list` said (server and the tool's own name), `args` passed the
+   * schema the turn recorded. The result goes through the same redaction, cut and untrusted fence
+   * as every tool's; a thrown error becomes an answer for the model.
+   */
+  call(tenant: TenantScope, tool: { server: string; name: string }, args: unknown, ctx: ToolContext): Promise<unknown>;
+}
+
+/** One tool as a source lists it. */
+export interface SourceTool {
+  /** The server or app it belongs to, as the tenant named it ("github", "my files"). */
+  server: string;
+  /** Its own name there (any characters: the model sees a cleaned, length-limited name). */
+  name: string;
+  description: string;
+  /** The JSON Schema of its arguments (an object schema), as the server publishes it. */
+  inputSchema: Record<string, unknown>;
+  /** Default "medium": it acts outside agentd. */
+  risk?: Risk;
+  /** Default "ask": nobody vetted what it does, so a person approves until a policy rule says otherwise. */
+  defaultDecision?: Decision;
+}
+
+/** What a turn records of each tool from outside: enough to show it to the model and call it again on replay. */
+export interface SourcedTool {
+  /** The model-facing name (see names.ts). */
+  name: string;
+  source: string;
+  server: string;
+  /** The tool's own name at its server. */
+  tool: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  risk: Risk;
+  defaultDecision: Decision;
+}
+
+/** Bounds on what sources list: descriptions and schemas are sent with every model call. */
+export const SOURCE_LIMITS = {
+  /** How long listing one source's tools may take before the turn goes on without them. */
+  listMs: 10_000,
+  /** Descriptions longer than this are cut. */
+  descriptionChars: 1_000,
+  /** A tool whose schema is larger (as JSON) is left out. */
+  schemaChars: 16_000,
+  /** Tools offered to the model in all: OpenAI refuses more than 128 in one request. */
+  totalTools: 128,
+};
