@@ -95,7 +95,7 @@ export class ToolRegistry {
    * for the model (names.ts), less what it denies, at most `totalTools` in all. I/O: call it inside
    * a step, and offer the turn what that step recorded.
    */
-  async resolve(scope: TenantScope, access: ToolAccess): Promise<Required<ResolvedTools>> {
+  async resolve(scope: TenantScope, access: ToolAccess): Promise<{ tools: string[]; sourced: SourcedTool[] }> {
     const denied = (name: string) => access.deny.some((d) => globMatch(d, name));
     const tools = this.list(access.allow).map((t) => t.name).filter((n) => !denied(n));
     if (!access.sources || this.#sources.size === 0) return { tools, sourced: [] };

@@ -1,6 +1,7 @@
-import type { Clock, Logger } from "@agentd/kernel";
+import type { Clock, Logger, WorkerOptions } from "@agentd/kernel";
 import { createAgentd, type Agentd } from "../../src/app.ts";
 import type { Config } from "../../src/config.ts";
+import type { ToolSource } from "../../src/tools/sources/port.ts";
 import type { Tool } from "../../src/tools/types.ts";
 import type { Backend } from "./backends.ts";
 import { type ModelServer, startModelServer } from "./model-server.ts";
@@ -17,7 +18,7 @@ export interface TestAgentd {
 export async function testAgentd(
   t: { after(fn: () => unknown): void },
   b: Backend,
-  opts: { config?: Partial<Config>; clock?: Clock; tools?: Tool[]; model?: ModelServer; tenantSettings?: unknown; noModel?: boolean; logger?: Logger; worker?: false } = {},
+  opts: { config?: Partial<Config>; clock?: Clock; tools?: Tool[]; toolSources?: ToolSource[]; model?: ModelServer; tenantSettings?: unknown; noModel?: boolean; logger?: Logger; worker?: false | WorkerOptions } = {},
 ): Promise<TestAgentd> {
   // The place is removed only after the app is closed: node:test runs `after` hooks in the order they
   // were added, and a Postgres schema dropped under a live app fails its last commits.
@@ -35,8 +36,9 @@ export async function testAgentd(
     },
     ...(opts.clock ? { clock: opts.clock } : {}),
     tools: opts.tools ?? [],
+    ...(opts.toolSources ? { toolSources: opts.toolSources } : {}),
     logger: opts.logger ?? (() => {}),
-    ...(opts.worker === false ? { worker: false as const } : {}),
+    ...(opts.worker !== undefined ? { worker: opts.worker } : {}),
   }).catch(async (e: unknown) => {
     for (const remove of removals) await remove();
     throw e;

@@ -51,7 +51,8 @@ export function sourcedToolName(ref: ToolRef, hashed = false): string {
   const tool = clean(ref.tool);
   const plain = `${ref.source}${SEP}${server.text}${SEP}${tool.text}`;
   if (!hashed && server.exact && tool.exact && plain.length <= MAX_TOOL_NAME) return plain;
-  const head = plain.slice(0, MAX_TOOL_NAME - HASH_CHARS - 1).replace(/[_-]+$/, "");
+  // A cut inside a separator would leave a "_" next to the hash's: drop it (never more: the parts are not empty).
+  const head = plain.slice(0, MAX_TOOL_NAME - HASH_CHARS - 1).replace(/_+$/, "");
   return `${head}_${hashOf(ref)}`;
 }
 
