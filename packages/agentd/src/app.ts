@@ -22,6 +22,7 @@ import { builtinTools } from "./tools/builtins.ts";
 import { ToolRegistry } from "./tools/registry.ts";
 import type { ToolSource } from "./tools/sources/port.ts";
 import type { Embedder, Tool } from "./tools/types.ts";
+import { BrowserManager, vaultStateStore } from "./tools/browser/index.ts";
 import { loadMasterKeys } from "./vault/keys.ts";
 import { Vault } from "./vault/vault.ts";
 
@@ -66,6 +67,8 @@ export class Agentd {
   readonly log: Logger;
   /** Where channels and other parts report their state for /health and /metrics. */
   readonly health = new HealthChecks();
+  /** This worker's browser (one Chromium, a context per tenant), or null when the browser tools are off. */
+  readonly browser: BrowserManager | null;
 
   constructor(parts: { config: Config; store: Store; db: Db; vault: Vault; models: Models | null; extraTools: Tool[]; toolSources?: ToolSource[]; worker?: WorkerOptions | false; clock?: Clock; logger?: Logger }) {
     this.config = parts.config;
@@ -80,8 +83,15 @@ export class Agentd {
     this.blobs = new LocalBlobStore({ dir: join(this.config.dataDir, "blobs"), scope: (t) => this.tenants.scope(t), maxBytes: this.config.maxMediaBytes, now });
     this.memory = new MemoryStore({ now });
     this.channels = new ChannelRegistry();
+    const chromium = this.config.browser.chromium;
+    this.browser = chromium
+      ? new BrowserManager({
+          executablePath: chromium, net: this.config.net, state: vaultStateStore(this.vault, (t) => this.tenants.scope(t)),
+          limits: { maxContexts: this.config.browser.maxContexts, idleMs: this.config.browser.idleMs },
+        })
+      : null;
     this.tools = new ToolRegistry({ log: this.log })
-      .register(...builtinTools({ config: this.config, memory: this.memory, tenants: this.tenants }), ...parts.extraTools)
+      .register(...builtinTools({ config: this.config, memory: this.memory, tenants: this.tenants, blobs: this.blobs, browser: this.browser }), ...parts.extraTools)
       .addSource(...(parts.toolSources ?? []));
     const flows = jobWorkflows({ tenants: this.tenants, inbox: () => this.inbox, memory: this.memory, now });
     this.jobs = new Jobs(() => this.kernel, flows);
@@ -123,6 +133,7 @@ export class Agentd {
 
   async close(): Promise<void> {
     await this.kernel.close();
+    await this.browser?.close();
     await this.store.close();
     await this.db.close();
   }

@@ -5,6 +5,7 @@ import type { ModelConfig } from "./agent/model.ts";
 import { parseTrustedProxies, type TrustedRange } from "./api/client-address.ts";
 import { Env, variables } from "./config/variables.ts";
 import type { NetPolicy } from "./net/policy.ts";
+import { findChromium } from "./tools/browser/chromium.ts";
 import type { SearchConfig } from "./tools/web-search/types.ts";
 
 /** Everything agentd reads from its environment, resolved and checked once. */
@@ -43,6 +44,8 @@ export interface Config {
   maxMediaBytes: number;
   /** web_search's provider, keys and cache (AGENTD_SEARCH_PROVIDER, SEARXNG_URL, BRAVE_SEARCH_API_KEY, TAVILY_API_KEY, AGENTD_SEARCH_CACHE). */
   search: SearchConfig;
+  /** The browser tools: the Chromium they drive (null: none found or AGENTD_BROWSER=0, and the tools are not offered), tenants per worker, idle close. */
+  browser: { chromium: string | null; maxContexts: number; idleMs: number };
 }
 
 export const DEFAULT_PORT = 8787;
@@ -107,10 +110,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<C
     modelRetry: over.modelRetry ?? { maxAttempts: 6, initialInterval: "1s", backoffFactor: 2, maxInterval: "1m" },
     maxMediaBytes: over.maxMediaBytes ?? e.AGENTD_MAX_MEDIA_BYTES ?? 20 * 1024 * 1024,
     search: over.search ?? searchConfig(e),
+    browser: over.browser ?? {
+      chromium: e.AGENTD_BROWSER === false ? null : chromiumAt(e.AGENTD_CHROMIUM),
+      maxContexts: e.AGENTD_BROWSER_CONTEXTS ?? 8,
+      idleMs: toMs(e.AGENTD_BROWSER_IDLE ?? "5m"),
+    },
     runsKept: over.runsKept ?? {
       completed: e.AGENTD_RUNS_KEPT ?? "7d", cancelled: e.AGENTD_RUNS_KEPT ?? "7d", failed: e.AGENTD_FAILED_RUNS_KEPT ?? "30d",
     },
   };
+}
+
+/** Debian's Chromium, or the one AGENTD_CHROMIUM names (which must be there). */
+function chromiumAt(path: string | undefined): string | null {
+  const found = findChromium(path);
+  if (path && !found) throw new ConfigError(`AGENTD_CHROMIUM is ${JSON.stringify(path)} but no executable is there: install chromium (apt-get install chromium), fix the path, or set AGENTD_BROWSER=0`);
+  return found;
 }
 
 /** The deployment's search provider: the one named, or the one whose URL or key is set; a named one without its credential is an error. */

@@ -127,6 +127,10 @@ export const Env = z.object({
   BRAVE_SEARCH_API_BASE: v(url(["https:", "http:"], "https://api.search.brave.com").optional(), { section: "web tools", doc: "another Brave Search API origin (a stand-in in tests)" }),
   TAVILY_API_KEY: v(z.string().optional(), { section: "web tools", doc: "a Tavily API key (tvly-…)", secret: true }),
   TAVILY_API_BASE: v(url(["https:", "http:"], "https://api.tavily.com").optional(), { section: "web tools", doc: "another Tavily API origin (a stand-in in tests)" }),
+  AGENTD_BROWSER: v(flag.optional(), { section: "web tools", doc: "0: no browser tools (browser, browser_act); on by default when Chromium is installed", default: "1" }),
+  AGENTD_CHROMIUM: v(z.string().optional(), { section: "web tools", doc: "the Chromium the browser tools drive (Debian's: apt-get install chromium)", default: "/usr/bin/chromium" }),
+  AGENTD_BROWSER_CONTEXTS: v(int(1, 1000).optional(), { section: "web tools", doc: "tenants with a browser open at once in one worker (the least recently used is closed beyond, its state saved)", default: "8" }),
+  AGENTD_BROWSER_IDLE: v(duration.optional(), { section: "web tools", doc: "the browser process closes after this long without work", default: "5m" }),
   AGENTD_SEARCH_CACHE: v(duration.optional(), { section: "web tools", doc: "how long a tenant's search results are reused for the same question", default: "10m" }),
   // The vault
   AGENTD_MASTER_KEY: v(z.string().optional(), { section: "vault", doc: "the vault's master key, 32 bytes as base64 or hex", default: "<data>/master.key, made on first start", secret: true }),

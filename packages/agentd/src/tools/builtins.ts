@@ -1,6 +1,8 @@
 import type { Config } from "../config.ts";
+import type { BlobStore } from "../blobs/types.ts";
 import type { MemoryStore } from "../memory/store.ts";
 import type { Tenants } from "../tenancy/tenants.ts";
+import { type BrowserManager, browserTools } from "./browser/index.ts";
 import { httpRequestTool } from "./http-request/index.ts";
 import { jobTools } from "./jobs/index.ts";
 import { memoryTools } from "./memory/index.ts";
@@ -13,6 +15,9 @@ export interface BuiltinEnv {
   config: Config;
   memory: MemoryStore;
   tenants: Tenants;
+  blobs: BlobStore;
+  /** The worker's browser, or null when the browser tools are off (no Chromium, AGENTD_BROWSER=0). */
+  browser: BrowserManager | null;
 }
 
 /**
@@ -26,6 +31,7 @@ export const BUILTINS: readonly ((env: BuiltinEnv) => readonly Tool[])[] = [
   () => [webFetchTool],
   (env) => [webSearchTool(new WebSearch(env.config.search, { tenantProvider: async (id) => (await env.tenants.get(id))?.settings.searchProvider ?? null }))],
   () => [httpRequestTool],
+  (env) => (env.browser ? browserTools({ manager: env.browser, blobs: env.blobs, limits: { downloadBytes: env.config.maxMediaBytes } }) : []),
 ];
 
 export const builtinTools = (env: BuiltinEnv): Tool[] => BUILTINS.flatMap((make) => make(env));

@@ -20,7 +20,7 @@ const Args = z.object({
 export function webSearchTool(search: WebSearch): Tool<z.infer<typeof Args>> {
   return {
     name: "web_search",
-    description: "Search the web; returns titles, URLs and snippets (fetch a result to read it).",
+    description: "Search the web: titles, URLs, snippets.",
     input: Args,
     risk: "low",
     defaultDecision: "allow",

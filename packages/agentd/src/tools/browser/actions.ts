@@ -1,0 +1,121 @@
+import { readFile, stat } from "node:fs/promises";
+import type { Page } from "playwright-core";
+import type { BlobStore } from "../../blobs/types.ts";
+import { readableText } from "../../net/readable.ts";
+import { BrowserError } from "./errors.ts";
+import { REFUSED_HEADER } from "./proxy.ts";
+import type { TenantSession } from "./session.ts";
+import { boundSnapshot } from "./snapshot.ts";
+
+export interface ActionLimits {
+  snapshotBytes: number;
+  textChars: number;
+  downloadBytes: number;
+}
+
+/** What the model gets back after every action: where the page is, what the guard refused, and a bounded snapshot. */
+export async function view(s: TenantSession, page: Page, b: ActionLimits, opts: { interactiveOnly?: boolean; note?: string } = {}): Promise<string> {
+  const head = [`Page: ${await title(page)} — ${page.url()}`];
+  const tabs = s.pages();
+  if (tabs.length > 1) head.push(`Tab ${s.active} of ${tabs.length} (the tabs action lists them)`);
+  if (opts.note) head.push(opts.note);
+  for (const r of s.takeRefusals()) head.push(`Refused by the network guard: ${r.reason}`);
+  let snap: string;
+  try {
+    snap = boundSnapshot(await page.ariaSnapshot({ mode: "ai", timeout: 5_000 }), { maxBytes: b.snapshotBytes, interactiveOnly: opts.interactiveOnly ?? false }).text;
+  } catch (e) {
+    snap = `(no snapshot: ${(e as Error).message.split("\n")[0]})`;
+  }
+  return `${head.join("\n")}\n${snap}`;
+}
+
+async function title(page: Page): Promise<string> {
+  return (await page.title().catch(() => "")).slice(0, 200) || "(no title)";
+}
+
+/** The element a ref names on the active page; a ref from an older snapshot is "stale". */
+export async function byRef(page: Page, ref: string) {
+  if (!/^(f\d+)?e\d+$/.test(ref)) throw new BrowserError("stale", `${JSON.stringify(ref.slice(0, 20))} is not a ref from a snapshot (they look like e12 or f1e3)`);
+  const loc = page.locator(`aria-ref=${ref}`);
+  if ((await loc.count().catch(() => 0)) === 0) throw new BrowserError("stale", `ref ${ref} is not on the page any more: take a new snapshot`);
+  return loc;
+}
+
+export function checkHttpUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new BrowserError("bad_url", `${JSON.stringify(url.slice(0, 200))} is not a URL`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new BrowserError("bad_url", `only http and https pages can be opened, not ${u.protocol}`);
+  return u.href;
+}
+
+/** Opens a URL on the active page; a page the guard refused says so, whatever Chromium's own error. */
+export async function navigate(s: TenantSession, page: Page, url: string): Promise<void> {
+  let refusedHere = false;
+  try {
+    const res = await page.goto(checkHttpUrl(url), { waitUntil: "domcontentloaded" });
+    refusedHere = res?.headers()[REFUSED_HEADER] === "1";
+  } catch (e) {
+    if (BrowserError.is(e)) throw e;
+    const refused = s.takeRefusals();
+    if (refused.length) throw new BrowserError("refused", refused.map((r) => r.reason).join("; "));
+    throw new BrowserError("failed", `opening ${url} failed: ${(e as Error).message.split("\n")[0]}`, { cause: e });
+  }
+  // A redirect to a refused address ends on the proxy's refusal: the page is not there.
+  if (refusedHere) throw new BrowserError("refused", s.takeRefusals().map((r) => r.reason).join("; ") || `the network guard refused ${page.url()}`);
+}
+
+/** The page's readable text (Readability over its current DOM), cut to the limit. */
+export async function pageText(page: Page, max: number): Promise<string> {
+  const html = await page.content();
+  const t = readableText(Buffer.from(html), "text/html; charset=utf-8");
+  const text = t.text.length > max ? `${t.text.slice(0, max)}\n[… text cut at ${max} characters]` : t.text;
+  return `${t.title ? `# ${t.title}\n` : ""}${text}`;
+}
+
+/** A screenshot of the viewport, kept in the blob store. */
+export async function screenshot(tenantId: string, page: Page, blobs: BlobStore): Promise<string> {
+  const png = await page.screenshot({ type: "png" });
+  const a = await blobs.put(tenantId, png, { mime: "image/png", name: "screenshot.png", source: "browser" });
+  return `Screenshot saved: ${a.id} (image/png, ${a.size} bytes)`;
+}
+
+/** Clicks a ref that starts a download, and keeps the file in the blob store (refused beyond the limit). */
+export async function download(tenantId: string, page: Page, ref: string, blobs: BlobStore, maxBytes: number): Promise<string> {
+  const loc = await byRef(page, ref);
+  const [dl] = await Promise.all([page.waitForEvent("download"), loc.click()]);
+  const failure = await dl.failure();
+  if (failure) throw new BrowserError("failed", `the download failed: ${failure}`);
+  const path = await dl.path();
+  const size = (await stat(path)).size;
+  if (size > maxBytes) {
+    await dl.delete().catch(() => {});
+    throw new BrowserError("limit", `the download is ${size} bytes, over the limit of ${maxBytes}`);
+  }
+  const data = await readFile(path);
+  await dl.delete().catch(() => {});
+  const name = dl.suggestedFilename().slice(0, 200);
+  const a = await blobs.put(tenantId, data, { mime: mimeOf(name), name, source: "browser" });
+  return `Downloaded ${name}: ${a.id} (${a.mime}, ${a.size} bytes)`;
+}
+
+/** Sets a file input from a blob of the tenant. */
+export async function upload(tenantId: string, page: Page, ref: string, blobId: string, blobs: BlobStore): Promise<string> {
+  const blob = await blobs.get(tenantId, blobId);
+  if (!blob) throw new BrowserError("stale", `this tenant has no file ${JSON.stringify(blobId.slice(0, 60))}`);
+  const loc = await byRef(page, ref);
+  await loc.setInputFiles({ name: blob.attachment.name ?? blobId, mimeType: blob.attachment.mime, buffer: Buffer.from(blob.data) });
+  return `Chose ${blob.attachment.name ?? blobId} (${blob.attachment.size} bytes)`;
+}
+
+const MIME: Record<string, string> = {
+  pdf: "application/pdf", txt: "text/plain", csv: "text/csv", json: "application/json", png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg",
+  zip: "application/zip", html: "text/html", xml: "application/xml",
+};
+
+function mimeOf(name: string): string {
+  return MIME[/\.([a-z0-9]{1,5})$/i.exec(name)?.[1]?.toLowerCase() ?? ""] ?? "application/octet-stream";
+}

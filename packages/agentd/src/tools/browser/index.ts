@@ -1,0 +1,160 @@
+import { z } from "zod";
+import type { BlobStore } from "../../blobs/types.ts";
+import type { Tool } from "../types.ts";
+import { type ActionLimits, byRef, checkHttpUrl, download, navigate, pageText, screenshot, upload, view } from "./actions.ts";
+import { BrowserError } from "./errors.ts";
+import type { BrowserManager } from "./manager.ts";
+
+export { findChromium } from "./chromium.ts";
+export { BrowserError } from "./errors.ts";
+export { BrowserManager, type BrowserLimits, DEFAULT_LIMITS } from "./manager.ts";
+export { vaultStateStore } from "./state.ts";
+
+export const DEFAULT_ACTION_LIMITS: ActionLimits = { snapshotBytes: 12_000, textChars: 8_000, downloadBytes: 20 * 1024 * 1024 };
+
+const url = z.string().max(4000);
+const ref = z.string().max(20);
+
+const ReadArgs = z.object({
+  action: z.enum(["open", "open_tab", "snapshot", "text", "screenshot", "scroll", "back", "hover", "wait_for", "tabs", "tab"]),
+  url: url.optional(),
+  ref: ref.optional(),
+  text: z.string().max(200).optional(),
+  direction: z.enum(["up", "down"]).optional(),
+  tab: z.number().int().min(0).max(20).optional(),
+  interactive: z.boolean().optional(),
+});
+
+const ActArgs = z.object({
+  action: z.enum(["click", "type", "select", "press", "download", "upload"]),
+  url: url,
+  ref: ref.optional(),
+  text: z.string().max(4000).optional(),
+  submit: z.boolean().optional(),
+  values: z.array(z.string().max(200)).max(20).optional(),
+  key: z.string().max(40).optional(),
+  blob: z.string().max(80).optional(),
+});
+
+type Read = z.infer<typeof ReadArgs>;
+type Act = z.infer<typeof ActArgs>;
+
+function need<T>(v: T | undefined, what: string, action: string): T {
+  if (v === undefined) throw new BrowserError("failed", `${action} needs ${what}`);
+  return v;
+}
+
+const originOf = (u: string) => {
+  try {
+    return new URL(u).origin;
+  } catch {
+    return u;
+  }
+};
+
+/**
+ * The two browser tools. `browser` reads (open, snapshot, text, screenshot, scroll, back, hover, wait,
+ * tabs) and is allowed by default; `browser_act` changes things (click, type, select, press, download,
+ * upload): it names the page's URL, which must be the page's, so a policy can allow it on some sites and
+ * ask elsewhere ("Always" allows the site).
+ */
+export function browserTools(deps: { manager: BrowserManager; blobs: BlobStore; limits?: Partial<ActionLimits> }): Tool[] {
+  const b = { ...DEFAULT_ACTION_LIMITS, ...deps.limits };
+  const m = deps.manager;
+  const stepMs = m.limits.actionTimeoutMs * 3 + 10_000;
+
+  const browser: Tool<Read> = {
+    name: "browser",
+    description: "A real browser: open a URL, read its accessibility snapshot (elements have refs).",
+    input: ReadArgs,
+    risk: "medium",
+    defaultDecision: "allow",
+    untrusted: true,
+    timeoutMs: stepMs,
+    maxOutputChars: b.snapshotBytes + 2_000,
+    subject: (a) => (a.url ? `${a.action} ${a.url}` : a.action),
+    run: (a, ctx) =>
+      m.use(ctx.tenant.tenantId, async (s) => {
+        let page = await s.page();
+        switch (a.action) {
+          case "open":
+          case "open_tab":
+            checkHttpUrl(need(a.url, "a url", a.action));
+            if (a.action === "open_tab") page = await s.newPage();
+            await navigate(s, page, a.url!);
+            return view(s, page, b);
+          case "snapshot":
+            return view(s, page, b, { interactiveOnly: a.interactive ?? false });
+          case "text":
+            return `Page: ${page.url()}\n${await pageText(page, b.textChars)}`;
+          case "screenshot":
+            return view(s, page, b, { note: await screenshot(ctx.tenant.tenantId, page, deps.blobs), interactiveOnly: true });
+          case "scroll":
+            await page.mouse.wheel(0, a.direction === "up" ? -700 : 700);
+            return view(s, page, b);
+          case "back":
+            await page.goBack({ waitUntil: "domcontentloaded" });
+            return view(s, page, b);
+          case "hover":
+            await (await byRef(page, need(a.ref, "a ref", "hover"))).hover();
+            return view(s, page, b);
+          case "wait_for":
+            await page.getByText(need(a.text, "text", "wait_for")).first().waitFor({ state: "visible" });
+            return view(s, page, b);
+          case "tabs":
+            return s.pages().map((p, i) => `${i === s.active ? "*" : " "} ${i}: ${p.url()}`).join("\n") || "no tabs open";
+          case "tab":
+            return view(s, s.select(need(a.tab, "a tab number", "tab")), b);
+        }
+      }),
+  };
+
+  const act: Tool<Act> = {
+    name: "browser_act",
+    description: "Act on the browser page by ref; url: the page URL as last shown.",
+    input: ActArgs,
+    risk: "high",
+    defaultDecision: "ask",
+    untrusted: true,
+    timeoutMs: stepMs,
+    maxOutputChars: b.snapshotBytes + 2_000,
+    subject: (a) => `${a.action} ${a.url}`,
+    always: (a) => ({ pattern: `* ${originOf(a.url)}/*`, shown: `every browser_act on ${originOf(a.url)}` }),
+    run: (a, ctx) =>
+      m.use(ctx.tenant.tenantId, async (s) => {
+        const page = await s.page();
+        // The approval and the policy were about this site: acting on another is refused.
+        if (originOf(page.url()) !== originOf(a.url))
+          throw new BrowserError("stale", `the page is at ${page.url()}, not ${a.url}: take a new snapshot and act on what it shows`);
+        const tenant = ctx.tenant.tenantId;
+        switch (a.action) {
+          case "click":
+            await (await byRef(page, need(a.ref, "a ref", "click"))).click();
+            await page.waitForLoadState("domcontentloaded").catch(() => {});
+            return view(s, await s.page(), b);
+          case "type": {
+            const el = await byRef(page, need(a.ref, "a ref", "type"));
+            await el.fill(need(a.text, "text", "type"));
+            if (a.submit) {
+              await el.press("Enter");
+              await page.waitForLoadState("domcontentloaded").catch(() => {});
+            }
+            return view(s, await s.page(), b);
+          }
+          case "select":
+            await (await byRef(page, need(a.ref, "a ref", "select"))).selectOption(need(a.values, "values", "select"));
+            return view(s, page, b);
+          case "press":
+            if (a.ref) await (await byRef(page, a.ref)).press(need(a.key, "a key", "press"));
+            else await page.keyboard.press(need(a.key, "a key", "press"));
+            await page.waitForLoadState("domcontentloaded").catch(() => {});
+            return view(s, await s.page(), b);
+          case "download":
+            return view(s, page, b, { note: await download(tenant, page, need(a.ref, "a ref", "download"), deps.blobs, b.downloadBytes), interactiveOnly: true });
+          case "upload":
+            return view(s, page, b, { note: await upload(tenant, page, need(a.ref, "a ref", "upload"), need(a.blob, "a blob id", "upload"), deps.blobs) });
+        }
+      }),
+  };
+  return [browser as Tool, act as Tool];
+}

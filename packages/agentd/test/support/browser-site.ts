@@ -1,0 +1,93 @@
+// A small web site served on 127.0.0.1 by a test, for the browser tool: a login that sets a cookie,
+// a list rendered by JavaScript, a form that posts, a file download, a redirect to a private address,
+// an iframe, and a page whose subresources reach for private addresses.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface Site {
+  url: string;
+  host: string;
+  /** Every form post received: path and fields. */
+  posts: { path: string; fields: Record<string, string> }[];
+  close(): Promise<void>;
+}
+
+const page = (title: string, body: string) =>
+  `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body>${body}</body></html>`;
+
+function userOf(req: IncomingMessage): string | null {
+  const m = /(?:^|;\s*)session=([a-z0-9_-]+)/.exec(req.headers.cookie ?? "");
+  return m ? m[1]! : null;
+}
+
+export async function startSite(): Promise<Site> {
+  const posts: Site["posts"] = [];
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    let raw = "";
+    for await (const c of req) raw += c;
+    const u = new URL(req.url ?? "/", "http://x");
+    const html = (status: number, body: string, headers: Record<string, string | string[]> = {}) =>
+      res.writeHead(status, { "content-type": "text/html; charset=utf-8", ...headers }).end(body);
+    if (req.method === "POST") {
+      const fields = Object.fromEntries(new URLSearchParams(raw));
+      posts.push({ path: u.pathname, fields });
+      if (u.pathname === "/login") {
+        const user = (fields.username ?? "").toLowerCase().replace(/[^a-z0-9_-]/g, "");
+        if (!user || fields.password !== `${user}-pw`) return html(401, page("Login failed", "<h1>Wrong username or password</h1><a href='/login'>Try again</a>"));
+        return html(303, "", { location: "/account", "set-cookie": [`session=${user}; Path=/; HttpOnly; Max-Age=3600`, "seen=1; Path=/"] });
+      }
+      if (u.pathname === "/form") return html(200, page("Thanks", `<h1>Thanks, ${escape(fields.name ?? "")}</h1><p>You chose ${escape(fields.color ?? "")}.</p>`));
+      return html(404, page("Not found", "<h1>Not found</h1>"));
+    }
+    switch (u.pathname) {
+      case "/":
+        return html(200, page("Harbour shop", `<h1>Harbour shop</h1><nav><a href="/login">Sign in</a> <a href="/account">Account</a> <a href="/list">Boats</a> <a href="/form">Order</a> <a href="/files">Files</a> <a href="/frame">Frame</a></nav>`));
+      case "/login":
+        return html(200, page("Sign in", `<h1>Sign in</h1><form method="post" action="/login"><label>Username <input name="username"></label><label>Password <input name="password" type="password"></label><button type="submit">Sign in</button></form>`));
+      case "/account": {
+        const user = userOf(req);
+        return html(200, page("Account", user ? `<h1>Signed in as ${user}</h1><a href="/">Home</a>` : `<h1>Not signed in</h1><a href="/login">Sign in</a>`));
+      }
+      case "/list":
+        return html(200, page("Boats", `<h1>Boats</h1><ul id="boats"></ul><script>
+          fetch("/api/boats").then(r => r.json()).then(list => { for (const b of list) { const li = document.createElement("li"); li.textContent = b; document.getElementById("boats").append(li); } document.title = "Boats (" + list.length + ")"; });
+        </script>`));
+      case "/api/boats":
+        return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(["Kestrel", "Osprey", "Tern"]));
+      case "/form":
+        return html(200, page("Order", `<h1>Order</h1><form method="post" action="/form"><label>Name <input name="name"></label><label>Colour <select name="color"><option>red</option><option>green</option><option>blue</option></select></label><button>Send order</button></form>`));
+      case "/files":
+        return html(200, page("Files", `<h1>Files</h1><a href="/tides.csv" download>Tide table (CSV)</a><form><label>Attach <input type="file" name="f"></label></form>`));
+      case "/tides.csv":
+        return res.writeHead(200, { "content-type": "text/csv", "content-disposition": 'attachment; filename="tides.csv"' }).end("day,high\nmon,06:42\ntue,07:30\n");
+      case "/go-metadata":
+        return html(302, "", { location: "http://169.254.169.254/latest/meta-data/" });
+      case "/go-private":
+        return html(302, "", { location: "http://10.20.30.40/admin" });
+      case "/leaky":
+        return html(200, page("Leaky", `<h1>Leaky</h1><img src="http://10.20.30.40/pixel.png"><script>fetch("http://169.254.169.254/latest/meta-data/").catch(() => {}); try { new WebSocket("ws://10.20.30.41:9000/"); } catch {}</script>`));
+      case "/frame":
+        return html(200, page("Frame", `<h1>Outer</h1><iframe src="/inner" title="inner"></iframe>`));
+      case "/inner":
+        return html(200, page("Inner", `<p id="said">not yet</p><button onclick="document.getElementById('said').textContent='inner clicked'">Inner button</button>`));
+      default:
+        return html(404, page("Not found", "<h1>Not found</h1>"));
+    }
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    posts,
+    close: () =>
+      new Promise((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  };
+}
+
+function escape(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
