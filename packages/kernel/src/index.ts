@@ -46,7 +46,7 @@ export type { Clock } from "./clock.ts";
 export { toMs } from "./duration.ts";
 export type { Duration } from "./duration.ts";
 export type { RetryPolicy } from "./retry.ts";
-export type { WorkerOptions, DrainReport } from "./worker.ts";
+export type { WorkerOptions, DrainReport } from "./worker/types.ts";
 /** Retention: how long ended runs are kept (`retention` in the kernel options); `kernel.retention.run()` runs a pass now. */
 export type { RetentionOptions, RetentionPolicy } from "./retention/options.ts";
 export type { Retention, RetentionReport } from "./retention/retention.ts";

@@ -4,7 +4,7 @@ import { decodeJson } from "./json.ts";
 import type { EntryRecord, RunRecord, Store } from "./store/types.ts";
 import type { RetentionOptions } from "./retention/options.ts";
 import type { Logger } from "./telemetry/index.ts";
-import type { WorkerOptions } from "./worker-types.ts";
+import type { WorkerOptions } from "./worker/types.ts";
 import type { Workflow } from "./workflow.ts";
 
 export interface KernelOptions {

@@ -13,7 +13,7 @@ import { isTerminal, type NewRun, type RunFilter, type RunRecord, type SendEvent
 import { StreamHub } from "./stream/hub.ts";
 import { type Chunk, type SubscribeOptions, subscribe } from "./stream/subscribe.ts";
 import { jsonLogger, Telemetry } from "./telemetry/index.ts";
-import { type DrainReport, type FinishedRun, Worker } from "./worker.ts";
+import { type DrainReport, type FinishedRun, Worker } from "./worker/worker.ts";
 import { concurrencyOf, Registry, type Workflow } from "./workflow.ts";
 
 export type { JournalEntry, KernelOptions, RunHandle, RunInfo, StartOptions } from "./kernel-types.ts";

@@ -1,4 +1,4 @@
-import type { Execution } from "./execution.ts";
+import type { Execution } from "../execution.ts";
 
 /**
  * Suspended executions kept alive so the worker can resume them without replay. Bounded (least

@@ -1,9 +1,9 @@
-import type { Clock } from "./clock.ts";
-import type { Committer } from "./committer.ts";
-import type { StoredError } from "./errors.ts";
-import type { Store } from "./store/types.ts";
-import type { Telemetry } from "./telemetry/index.ts";
-import type { Registry } from "./workflow.ts";
+import type { Clock } from "../clock.ts";
+import type { Committer } from "../committer.ts";
+import type { StoredError } from "../errors.ts";
+import type { Store } from "../store/types.ts";
+import type { Telemetry } from "../telemetry/index.ts";
+import type { Registry } from "../workflow.ts";
 
 export interface WorkerOptions {
   /** Runs held at once. */

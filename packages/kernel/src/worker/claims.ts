@@ -1,0 +1,149 @@
+import type { Clock } from "../clock.ts";
+import { decodeJson } from "../json.ts";
+import { planSchedule } from "../schedule/plan.ts";
+import type { DueSchedule } from "../schedule/types.ts";
+import type { NewRun, RunRecord, Store } from "../store/types.ts";
+import type { Telemetry } from "../telemetry/index.ts";
+import { concurrencyOf, type Registry } from "../workflow.ts";
+
+/** What claiming needs from its worker. */
+export interface ClaimHost {
+  readonly id: string;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly registry: Registry;
+  readonly telemetry: Telemetry;
+  readonly leaseMs: number;
+  /** Most runs claimed at once while saturated: a claim waits until this many slots are free. */
+  readonly claimBatch: number;
+  running(): boolean;
+  /** Free slots (may be negative). */
+  room(): number;
+  /** Runs taking a slot now. */
+  held(): number;
+  adopt(run: RunRecord): void;
+  handBack(runId: string, epoch: number): void;
+  /** `n` runs were claimed (a drain counts them). */
+  claimed(n: number): void;
+  /** Wake the worker at this time (null: nothing due is known). */
+  wakeAt(at: number | null): void;
+  /** Look for work again (the worker decides how: a new pass, or the drain's loop). */
+  signal(): void;
+  onError(e: unknown, where: string): void;
+}
+
+/**
+ * A worker's passes over the store: due schedule ticks become pending runs, runnable runs are claimed
+ * as far as there is room, and the next due time is read to arm the wake-up. Passes never overlap;
+ * signals during one make it go round again, and signals in one turn of the event loop coalesce.
+ */
+export class Claims {
+  readonly #host: ClaimHost;
+  #ticking = false;
+  #tickQueued = false;
+  #again = false;
+  /** The last claim may have left due runs behind (it was full, or there was no room). */
+  #backlog = true;
+  /** When a schedule is next due (0: look now); a pass fires schedules only then. */
+  #schedulesDueAt = 0;
+
+  constructor(host: ClaimHost) {
+    this.#host = host;
+  }
+
+  /** A pass is talking to the store now. */
+  get ticking(): boolean {
+    return this.#ticking;
+  }
+
+  /** Due runs may have been left behind for want of room. */
+  get backlog(): boolean {
+    return this.#backlog;
+  }
+
+  /** Schedules changed: look at them on the next pass. */
+  schedulesChanged(): void {
+    this.#schedulesDueAt = 0;
+  }
+
+  /** Makes a pass on the next turn of the event loop, or another round of the one under way. */
+  queue(): void {
+    if (this.#ticking) {
+      this.#again = true;
+      return;
+    }
+    if (this.#tickQueued) return;
+    this.#tickQueued = true;
+    setImmediate(() => {
+      this.#tickQueued = false;
+      if (this.#ticking) this.#again = true;
+      else void this.tick();
+    });
+  }
+
+  /** One pass: fire due schedules, claim while there is room and work, then arm the wake-up. */
+  async tick(): Promise<void> {
+    const host = this.#host;
+    this.#ticking = true;
+    let deferred = false;
+    try {
+      do {
+        this.#again = false;
+        // Due schedule ticks become pending runs (whatever this worker's load); then claim what is runnable.
+        const now = host.clock.now();
+        if (now >= this.#schedulesDueAt) {
+          this.#schedulesDueAt = Number.POSITIVE_INFINITY;
+          const plan = (s: DueSchedule) => {
+            const p = planSchedule(s, now, (s, id, key) => this.#scheduledRun(s, id, key));
+            for (const t of [...p.ticks, ...p.dequeued]) if (t.status === "started") host.telemetry.scheduleTick(s.id, s.workflow, now - t.tickAt);
+            return p;
+          };
+          if ((await host.store.fireSchedules(now, 100, host.registry.served(), plan)) > 0) this.#again = true;
+        }
+        const limit = Math.min(host.room(), 256);
+        // Saturated with runs waiting: claim in batches as slots free up, not one claim per finished run.
+        const busy = host.held() > 0;
+        if (limit <= 0 || (busy && this.#backlog && limit < host.claimBatch)) {
+          this.#backlog = true;
+          deferred = true;
+          break;
+        }
+        if (!host.running()) break;
+        const runs = await host.store.claim({
+          owner: host.id, limit, now: host.clock.now(), leaseMs: host.leaseMs, workflows: host.registry.served(),
+        });
+        if (!host.running()) {
+          // Stopped while the claim was in flight: what it took goes straight back.
+          for (const r of runs) host.handBack(r.id, r.epoch);
+          break;
+        }
+        for (const r of runs) host.adopt(r);
+        this.#backlog = runs.length === limit;
+        host.claimed(runs.length);
+        if (runs.length === limit) this.#again = true;
+      } while (this.#again && host.running());
+      // A deferred claim comes back with the next run that ends: no wake-up to arm meanwhile.
+      if (host.running() && !deferred) {
+        const next = await host.store.nextWakeAt(host.registry.served(), host.id);
+        this.#schedulesDueAt = next.schedules ?? Number.POSITIVE_INFINITY;
+        // At capacity, a due run cannot be claimed anyway: wake for schedules only (a release signals for runs).
+        const runs = host.room() > 0 ? next.runs : null;
+        host.wakeAt(runs === null ? next.schedules : next.schedules === null ? runs : Math.min(runs, next.schedules));
+      }
+    } catch (e) {
+      if (host.running()) host.onError(e, "claiming runs");
+    } finally {
+      this.#ticking = false;
+    }
+    if (this.#again) host.signal();
+  }
+
+  /** A schedule's run, made as kernel.start() makes one: the workflow's timeout, concurrency lane and version apply. */
+  #scheduledRun(s: DueSchedule, id: string, key: string): NewRun {
+    const wf = this.#host.registry.require(s.workflow);
+    return {
+      id, namespace: s.namespace, workflow: wf.name, key, input: s.input, parentId: null, parentSeq: null, timeoutMs: wf.timeoutMs,
+      claimedBy: null, version: wf.version, traceParent: null, ...concurrencyOf(wf, decodeJson(s.input) as never, s.namespace),
+    };
+  }
+}
