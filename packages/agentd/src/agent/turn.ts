@@ -1,21 +1,18 @@
 import { FatalError, workflow, type WorkflowContext } from "@agentd/kernel";
 import type { ModelMessage } from "ai";
 import { sessions } from "../sessions/store.ts";
-import { approvals, callHash, eventName, type ApprovalEvent } from "./approvals.ts";
-import { callModel, type ModelCall, type ModelResult, toolSet } from "./call-model.ts";
+import { callModel, type ModelResult, toolSet } from "./call-model.ts";
 import { compact } from "./compact.ts";
 import { loadContext, type TurnContext } from "./context.ts";
 import type { LiveView } from "../channels/ports.ts";
 import type { AgentDeps } from "./deps.ts";
 import { NO_MODEL_HINT } from "./model.ts";
-import { alwaysOf, policies, subjectOf } from "./policy.ts";
 import { historyMessages, instructions } from "./prompt.ts";
 import { withMedia } from "./media.ts";
-import { executeTool } from "./tool-call.ts";
+import { runToolCall } from "./tool-call/chain.ts";
 import { tellNow, tellUnavailable, unavailableText } from "./unavailable.ts";
 import { addUsage } from "./usage.ts";
 import type { TurnInput } from "./turn-input.ts";
-import type { TurnTools } from "../tools/registry.ts";
 
 /** What starts a turn: a message (or background event) already persisted in the session. */
 export type { TurnInput } from "./turn-input.ts";
@@ -128,7 +125,7 @@ async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc:
     if (r.calls.length === 0) return { text: r.text, modelCalls: i + 1, tokens, stopped: "answer" };
     messages.push({ role: "assistant", content: [...(r.text ? [{ type: "text" as const, text: r.text }] : []), ...r.calls.map((c) => ({ type: "tool-call" as const, toolCallId: c.id, toolName: c.name, input: c.input }))] });
     const results = [];
-    for (const call of r.calls) results.push({ call, output: await runCall(ctx, deps, input, tc, tools, i, call) });
+    for (const call of r.calls) results.push({ call, output: await runToolCall({ ctx, deps, input, tc, scope }, tools, i, call) });
     live.view?.update("");
     messages.push({ role: "tool", content: results.map(({ call, output }) => ({ type: "tool-result" as const, toolCallId: call.id, toolName: call.name, output: { type: "text" as const, value: output } })) });
     if (tc.maxTurnTokens > 0 && tokens >= tc.maxTurnTokens)
@@ -141,52 +138,3 @@ async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc:
 
 /** What a model step records for a turn a later one made needless. */
 const SUPERSEDED: ModelResult = { text: "", calls: [], usage: { input: 0, output: 0 }, finish: "agentd:superseded" };
-
-/** Schema, then policy, then (when asked) a durable wait for a person, then the tool as a step. */
-async function runCall(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc: TurnContext, tools: TurnTools, i: number, call: ModelCall): Promise<string> {
-  const tool = tools.get(call.name);
-  if (!tool) return `error: there is no tool named ${call.name}`;
-  const parsed = tool.input.safeParse(call.input);
-  if (!parsed.success) return `error: invalid arguments for ${call.name}: ${parsed.error.issues.map((x) => `${x.path.join(".") || "(input)"}: ${x.message}`).join("; ")}`;
-  const args = parsed.data;
-  const key = `${i}:${call.id}`;
-  const scope = deps.tenants.scope(input.tenantId);
-  const subject = subjectOf(tool, args);
-  const policy = await ctx.step(`policy:${key}`, () => policies.decide(scope, tool, subject));
-  if (policy.decision === "deny") return `denied by policy (${policy.rule}); do not retry this call`;
-  if (policy.decision === "ask") {
-    // Bound to this run as well: model servers that number their call ids (call_0, …) reuse them across turns.
-    const hash = callHash(tool.name, args, `${ctx.runId}:${key}`);
-    const asked = await ctx.step(`ask:${key}`, async (step) => {
-      const id = `apr_${hash.slice(0, 20)}`;
-      const now = deps.now();
-      const a = await approvals.create(scope, { id, runId: step.runId, sessionId: input.sessionId, tool: tool.name, subject, callHash: hash, expiresAt: now + tc.approvalTimeoutMs }, now);
-      const always = alwaysOf(tool, args).shown;
-      step.publish({ t: "approval", id: a.id, code: a.code, tool: tool.name, subject, always });
-      const session = await sessions.require(scope, input.sessionId);
-      await deps.channels.deliver({
-        tenantId: input.tenantId, session, kind: "approval", key: `approval:${a.id}`,
-        text: `Approve ${tool.name}: ${subject}? ("Always" allows ${always} from now on.) (reply YES ${a.code} or NO ${a.code})`,
-        runId: step.runId, approval: { id: a.id, code: a.code, tool: tool.name, subject, always },
-      });
-      return { id: a.id, callHash: a.callHash };
-    });
-    const ev = await ctx.waitForEvent<ApprovalEvent>(eventName(asked.id), { timeout: deps.approvalTimeout });
-    // The hash the approval was made with: a run asked before call hashes named their run recorded none.
-    const bound = (asked as { callHash?: string }).callHash ?? callHash(tool.name, args, key);
-    const approved = ev !== null && ev.choice !== "deny" && ev.callHash === bound;
-    await ctx.step(`settle:${key}`, async () => {
-      const now = deps.now();
-      await approvals.settle(scope, asked.id, ev === null ? "expired" : approved ? "approved" : "denied", ev?.by ?? "timeout", now);
-      if (approved && ev.choice === "always") await policies.allowAlways(scope, tool, args, now);
-    });
-    if (!approved) return ev === null ? "not approved in time (timeout means deny); do not retry this call" : "the user denied this call; do not retry it";
-  }
-  const res = await ctx.step(`tool:${key}`, (step) => {
-    step.publish({ t: "tool", name: tool.name, subject });
-    return executeTool(deps, scope, tool, args, { id: key, sessionId: input.sessionId, timezone: tc.timezone }, step);
-    // A tool's own failure is an answer for the model (never thrown); attempts are spent only when
-    // the worker dies mid-call, and then the call runs again.
-  }, { retry: { maxAttempts: 3, initialInterval: "1s" }, secret: true });
-  return res.output;
-}
