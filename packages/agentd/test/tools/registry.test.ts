@@ -113,3 +113,11 @@ test("a schema's regular expressions are never run: a catastrophic pattern valid
   assert.equal(tool.input.safeParse({ q: 5 }).success, false, "the rest of the schema still holds");
   assert.deepEqual(tool.jsonSchema, evil, "the model is still shown the schema as published");
 });
+
+test("a turn recorded before tools were resolved per tenant (tools: null, nothing sourced) replays with every built-in", () => {
+  const reg = new ToolRegistry().register(builtin("recall"), builtin("remember"));
+  assert.deepEqual(reg.view({ tools: null }).list().map((t) => t.name), ["recall", "remember"]);
+  assert.deepEqual(reg.view({ tools: ["remember", "gone"] }).list().map((t) => t.name), ["remember"], "a built-in removed since is no longer offered");
+  const orphan = reg.view({ tools: [], sourced: [{ name: "old__s__t", source: "old", server: "s", tool: "t", description: "", inputSchema: { type: "object" }, risk: "low", defaultDecision: "allow" }] });
+  return assert.rejects(orphan.get("old__s__t")!.run({}, {} as never), /tool source "old" is not configured/);
+});
