@@ -1,4 +1,4 @@
-/** What starts a turn (its own file: the turn's helpers read it without importing the turn back). */
+/** What starts a turn and what it returns (their own file: the turn's helpers and the inbox read them without importing the turn). */
 export interface TurnInput {
   tenantId: string;
   sessionId: string;
@@ -6,4 +6,14 @@ export interface TurnInput {
   seq: number;
   /** Set for turns started by a reminder, a schedule or the heartbeat. */
   background?: string;
+}
+
+export interface TurnOutput {
+  /** The reply's message (null when the turn had nothing left to answer). */
+  messageId: string | null;
+  text: string;
+  modelCalls: number;
+  tokens: number;
+  /** superseded: a later message's turn answered this one's message (it was retried after failing). */
+  stopped: "answer" | "iterations" | "tokens" | "budget" | "superseded";
 }

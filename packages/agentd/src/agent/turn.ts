@@ -12,20 +12,10 @@ import { withMedia } from "./media.ts";
 import { runToolCall } from "./tool-call/chain.ts";
 import { tellNow, tellUnavailable, unavailableText } from "./unavailable.ts";
 import { addUsage } from "./usage.ts";
-import type { TurnInput } from "./turn-input.ts";
+import type { TurnInput, TurnOutput } from "./turn-input.ts";
 
 /** What starts a turn: a message (or background event) already persisted in the session. */
-export type { TurnInput } from "./turn-input.ts";
-
-export interface TurnOutput {
-  /** The reply's message (null when the turn had nothing left to answer). */
-  messageId: string | null;
-  text: string;
-  modelCalls: number;
-  tokens: number;
-  /** superseded: a later message's turn answered this one's message (it was retried after failing). */
-  stopped: "answer" | "iterations" | "tokens" | "budget" | "superseded";
-}
+export type { TurnInput, TurnOutput } from "./turn-input.ts";
 
 /**
  * One turn = one durable run (DESIGN §2.3). Turns of a session run one at a time, in order. Each model

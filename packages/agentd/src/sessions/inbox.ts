@@ -1,5 +1,5 @@
 import type { Kernel, Workflow } from "@agentd/kernel";
-import type { TurnInput, TurnOutput } from "../agent/turn.ts";
+import type { TurnInput, TurnOutput } from "../agent/turn-input.ts";
 import type { Attachment } from "../blobs/types.ts";
 import type { Db } from "../db/index.ts";
 import type { Tenants } from "../tenancy/tenants.ts";
