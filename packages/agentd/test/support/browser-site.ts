@@ -9,6 +9,8 @@ export interface Site {
   host: string;
   /** Every form post received: path and fields. */
   posts: { path: string; fields: Record<string, string> }[];
+  /** Runs `fn` before answering the next GET of `path` (once): a test can hold a page or kill a worker there. */
+  once(path: string, fn: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -22,10 +24,16 @@ function userOf(req: IncomingMessage): string | null {
 
 export async function startSite(): Promise<Site> {
   const posts: Site["posts"] = [];
+  const hooks = new Map<string, () => Promise<void>>();
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     let raw = "";
     for await (const c of req) raw += c;
     const u = new URL(req.url ?? "/", "http://x");
+    const hook = req.method === "GET" ? hooks.get(u.pathname) : undefined;
+    if (hook) {
+      hooks.delete(u.pathname);
+      await hook();
+    }
     const html = (status: number, body: string, headers: Record<string, string | string[]> = {}) =>
       res.writeHead(status, { "content-type": "text/html; charset=utf-8", ...headers }).end(body);
     if (req.method === "POST") {
@@ -44,7 +52,8 @@ export async function startSite(): Promise<Site> {
         return html(200, page("Harbour shop", `<h1>Harbour shop</h1><nav><a href="/login">Sign in</a> <a href="/account">Account</a> <a href="/list">Boats</a> <a href="/form">Order</a> <a href="/files">Files</a> <a href="/frame">Frame</a></nav>`));
       case "/login":
         return html(200, page("Sign in", `<h1>Sign in</h1><form method="post" action="/login"><label>Username <input name="username"></label><label>Password <input name="password" type="password"></label><button type="submit">Sign in</button></form>`));
-      case "/account": {
+      case "/account":
+      case "/me": {
         const user = userOf(req);
         return html(200, page("Account", user ? `<h1>Signed in as ${user}</h1><a href="/">Home</a>` : `<h1>Not signed in</h1><a href="/login">Sign in</a>`));
       }
@@ -80,6 +89,7 @@ export async function startSite(): Promise<Site> {
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     posts,
+    once: (path, fn) => void hooks.set(path, fn),
     close: () =>
       new Promise((ok) => {
         server.closeAllConnections();

@@ -1,5 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
-import type { Page } from "playwright-core";
+import type { Page, Request } from "playwright-core";
 import type { BlobStore } from "../../blobs/types.ts";
 import { readableText } from "../../net/readable.ts";
 import { BrowserError } from "./errors.ts";
@@ -118,4 +118,35 @@ const MIME: Record<string, string> = {
 
 function mimeOf(name: string): string {
   return MIME[/\.([a-z0-9]{1,5})$/i.exec(name)?.[1]?.toLowerCase() ?? ""] ?? "application/octet-stream";
+}
+
+/**
+ * Runs an action that may load something (a click, Enter in a form) and waits until what it started is
+ * done: the requests it made have finished (at most `maxMs`), and a navigation it began has reached
+ * DOMContentLoaded. The step's state is saved after this, so a login's cookie is in it.
+ */
+export async function settle<T>(page: Page, action: () => Promise<T>, maxMs = 5_000): Promise<T> {
+  const pending = new Set<Request>();
+  let navigating = false;
+  const onRequest = (r: Request) => {
+    pending.add(r);
+    if (r.isNavigationRequest() && r.frame() === page.mainFrame()) navigating = true;
+  };
+  const onEnd = (r: Request) => void pending.delete(r);
+  page.on("request", onRequest);
+  page.on("requestfinished", onEnd);
+  page.on("requestfailed", onEnd);
+  try {
+    const out = await action();
+    // What the action starts is reported a moment after it returns: a round trip to the page first.
+    await page.evaluate(() => 0).catch(() => {});
+    const deadline = Date.now() + maxMs;
+    while (pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    if (navigating) await page.waitForLoadState("domcontentloaded", { timeout: Math.max(1_000, deadline - Date.now()) }).catch(() => {});
+    return out;
+  } finally {
+    page.off("request", onRequest);
+    page.off("requestfinished", onEnd);
+    page.off("requestfailed", onEnd);
+  }
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { BlobStore } from "../../blobs/types.ts";
 import type { Tool } from "../types.ts";
-import { type ActionLimits, byRef, checkHttpUrl, download, navigate, pageText, screenshot, upload, view } from "./actions.ts";
+import { type ActionLimits, byRef, checkHttpUrl, download, navigate, pageText, screenshot, settle, upload, view } from "./actions.ts";
 import { BrowserError } from "./errors.ts";
 import type { BrowserManager } from "./manager.ts";
 
@@ -93,10 +93,13 @@ export function browserTools(deps: { manager: BrowserManager; blobs: BlobStore; 
             await page.mouse.wheel(0, a.direction === "up" ? -700 : 700);
             return view(s, page, b);
           case "back":
-            await page.goBack({ waitUntil: "domcontentloaded" });
+            await settle(page, () => page.goBack({ waitUntil: "domcontentloaded" }));
             return view(s, page, b);
           case "hover":
-            await (await byRef(page, need(a.ref, "a ref", "hover"))).hover();
+            {
+              const el = await byRef(page, need(a.ref, "a ref", "hover"));
+              await settle(page, () => el.hover(), 1_000);
+            }
             return view(s, page, b);
           case "wait_for":
             await page.getByText(need(a.text, "text", "wait_for")).first().waitFor({ state: "visible" });
@@ -128,26 +131,29 @@ export function browserTools(deps: { manager: BrowserManager; blobs: BlobStore; 
           throw new BrowserError("stale", `the page is at ${page.url()}, not ${a.url}: take a new snapshot and act on what it shows`);
         const tenant = ctx.tenant.tenantId;
         switch (a.action) {
-          case "click":
-            await (await byRef(page, need(a.ref, "a ref", "click"))).click();
-            await page.waitForLoadState("domcontentloaded").catch(() => {});
+          case "click": {
+            const el = await byRef(page, need(a.ref, "a ref", "click"));
+            await settle(page, () => el.click());
             return view(s, await s.page(), b);
+          }
           case "type": {
             const el = await byRef(page, need(a.ref, "a ref", "type"));
             await el.fill(need(a.text, "text", "type"));
-            if (a.submit) {
-              await el.press("Enter");
-              await page.waitForLoadState("domcontentloaded").catch(() => {});
-            }
+            if (a.submit) await settle(page, () => el.press("Enter"));
             return view(s, await s.page(), b);
           }
           case "select":
-            await (await byRef(page, need(a.ref, "a ref", "select"))).selectOption(need(a.values, "values", "select"));
+            {
+              const el = await byRef(page, need(a.ref, "a ref", "select"));
+              await settle(page, () => el.selectOption(need(a.values, "values", "select")));
+            }
             return view(s, page, b);
           case "press":
-            if (a.ref) await (await byRef(page, a.ref)).press(need(a.key, "a key", "press"));
-            else await page.keyboard.press(need(a.key, "a key", "press"));
-            await page.waitForLoadState("domcontentloaded").catch(() => {});
+            {
+              const key = need(a.key, "a key", "press");
+              const el = a.ref ? await byRef(page, a.ref) : null;
+              await settle(page, () => (el ? el.press(key) : page.keyboard.press(key)));
+            }
             return view(s, await s.page(), b);
           case "download":
             return view(s, page, b, { note: await download(tenant, page, need(a.ref, "a ref", "download"), deps.blobs, b.downloadBytes), interactiveOnly: true });
