@@ -4,6 +4,7 @@ import { type RetryPolicy, toMs } from "@agentd/kernel";
 import type { ModelConfig } from "./agent/model.ts";
 import { parseTrustedProxies, type TrustedRange } from "./api/client-address.ts";
 import { Env, variables } from "./config/variables.ts";
+import { AgentdError } from "./errors.ts";
 import type { NetPolicy } from "./net/policy.ts";
 import { findChromium } from "./tools/browser/chromium.ts";
 import type { SearchConfig } from "./tools/web-search/types.ts";
@@ -51,11 +52,9 @@ export interface Config {
 export const DEFAULT_PORT = 8787;
 
 /** A setting in the environment (or the data folder) that agentd refuses to start with; the message names it and says what to do. */
-export class ConfigError extends Error {
-  readonly code = "config";
+export class ConfigError extends AgentdError<"config"> {
   constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
+    super("config", message);
   }
 }
 

@@ -20,4 +20,4 @@ export type { SourceTool, SourcedTool, ToolSource } from "./tools/sources/port.t
 export { nameTools, sourcedToolName, type ToolRef } from "./tools/sources/names.ts";
 
 // ---- Errors a caller may meet ----
-export { OsError } from "./tenancy/errors.ts";
+export { AGENTD_ERROR_CODES, AgentdError, type AgentdErrorCode } from "./errors.ts";

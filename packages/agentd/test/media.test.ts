@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { generateText } from "ai";
 import { withMedia } from "../src/agent/media.ts";
+import { statusOf } from "../src/api/errors.ts";
 import { historyMessages, type HistoryItem } from "../src/agent/prompt.ts";
 import { LocalBlobStore, MediaTooLargeError } from "../src/blobs/local.ts";
 import { loadConfig } from "../src/config.ts";
@@ -58,7 +59,7 @@ for (const b of BACKENDS) {
       const { app, tenantId, place } = await testAgentd(t, b, { config: { maxMediaBytes: 1000 } });
       await assert.rejects(app.blobs.put(tenantId, new Uint8Array(1001), { mime: "application/pdf" }), (e: unknown) => {
         assert.ok(MediaTooLargeError.is(e));
-        assert.equal(e.status, 413);
+        assert.equal(statusOf(e), 413);
         assert.match(e.message, /1001 B.*1000 B.*AGENTD_MAX_MEDIA_BYTES/);
         return true;
       });

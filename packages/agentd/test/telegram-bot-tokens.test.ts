@@ -2,7 +2,8 @@
 // other (both past the lookup before either inserted) end with one bot and one 409.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { OsError } from "../src/tenancy/errors.ts";
+import { statusOf } from "../src/api/errors.ts";
+import { AgentdError } from "../src/errors.ts";
 import { telegramBots } from "../src/channels/telegram/bots.ts";
 import { testAgentd } from "./support/app.ts";
 import { BACKENDS } from "./support/backends.ts";
@@ -20,7 +21,7 @@ for (const b of BACKENDS) {
       const won = results.filter((r) => r.status === "fulfilled");
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
       assert.equal(won.length, 1, JSON.stringify(results.map((r) => r.status)));
-      assert.ok(lost[0]!.reason instanceof OsError && lost[0]!.reason.status === 409, String(lost[0]!.reason));
+      assert.ok(AgentdError.is(lost[0]!.reason) && statusOf(lost[0]!.reason) === 409, String(lost[0]!.reason));
       const rows = await app.db.all<{ tenant_id: string }>("SELECT tenant_id FROM os_channel_bots");
       assert.equal(rows.length, 1);
       const loser = rows[0]!.tenant_id === tenantId ? other.id : tenantId;

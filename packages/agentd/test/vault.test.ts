@@ -4,7 +4,8 @@ import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { Db } from "../src/db/index.ts";
-import { OsError } from "../src/tenancy/errors.ts";
+import { statusOf } from "../src/api/errors.ts";
+import { AgentdError } from "../src/errors.ts";
 import { Tenants } from "../src/tenancy/tenants.ts";
 import { generateMasterKey, KEY_FILE, keyId, loadMasterKeys, MasterKeyError, parseMasterKey } from "../src/vault/index.ts";
 import { redactSecrets, redactSecretsDeep, rotateMasterKey, toMasterKeys, Vault, VaultError } from "../src/vault/index.ts";
@@ -13,7 +14,7 @@ import { BACKENDS, sqlite } from "./support/backends.ts";
 const keysOf = (...keys: Buffer[]) => toMasterKeys(keys, "test");
 
 const failure = (cls: abstract new (...a: never[]) => Error, re: RegExp, status?: number) => (e: unknown) =>
-  e instanceof cls && re.test(e.message) && (status === undefined || (e as OsError).status === status);
+  e instanceof cls && re.test(e.message) && (status === undefined || statusOf(e) === status);
 
 type TestContext = { after(fn: () => unknown): void };
 const tempDir = (t: TestContext) => sqlite.place(t).dataDir;
@@ -110,7 +111,7 @@ for (const b of BACKENDS) {
       assert.deepEqual((await vault.values(a)).sort(), ["ghp_ünïcode-värde", "sk-two"]);
       await vault.delete(a, "github.token");
       assert.equal(await vault.get(a, "github.token"), null);
-      await assert.rejects(vault.delete(a, "github.token"), failure(OsError, /not found/, 404));
+      await assert.rejects(vault.delete(a, "github.token"), failure(AgentdError, /not found/, 404));
       for (const [name, value, why] of [
         ["", "v", /name "" is invalid/],
         ["a b", "v", /1 to 64 letters/],
@@ -118,7 +119,7 @@ for (const b of BACKENDS) {
         ["ok", "x".repeat(64 * 1024 + 1), /65537 bytes, over the limit/],
         ["ok", "", /empty/],
       ] as const)
-        await assert.rejects(vault.put(a, name, value), failure(OsError, why, 400));
+        await assert.rejects(vault.put(a, name, value), failure(AgentdError, why, 400));
       await vault.put(a, "x".repeat(64), "y".repeat(64 * 1024));
     });
 
@@ -128,7 +129,7 @@ for (const b of BACKENDS) {
       await vault.put(a, "token", "copied-value");
       assert.equal(await vault.get(c, "token"), null);
       assert.deepEqual(await vault.list(c), []);
-      await assert.rejects(vault.delete(c, "token"), failure(OsError, /not found/, 404));
+      await assert.rejects(vault.delete(c, "token"), failure(AgentdError, /not found/, 404));
       const cols = "key_id, iv, tag, ciphertext, created_at, updated_at";
       const copy = (tenant: string, name: string) =>
         db.run(`INSERT INTO os_secrets (tenant_id, name, ${cols}) SELECT ?, ?, ${cols} FROM os_secrets WHERE tenant_id = ? AND name = 'token'`, [tenant, name, a.tenantId]);

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type Kernel, RunFinishedError } from "@agentd/kernel";
 import { randomCode } from "../ids.ts";
-import { badRequest, conflict, notFound } from "../tenancy/errors.ts";
+import { badRequest, conflict, notFound } from "../errors.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 
 /** cancelled: the run that asked ended without a decision (cancelled by the operator or the tenant). */

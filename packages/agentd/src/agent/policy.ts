@@ -1,4 +1,4 @@
-import { badRequest, OsError } from "../tenancy/errors.ts";
+import { AgentdError, badRequest } from "../errors.ts";
 import { serializeTenant } from "../tenancy/lock.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { Decision, Tool } from "../tools/types.ts";
@@ -70,7 +70,7 @@ export const policies = {
    */
   async allowAlways(scope: TenantScope, tool: Tool, args: unknown, now: number): Promise<void> {
     await this.set(scope, { tool: tool.name, pattern: alwaysOf(tool, args).pattern, decision: "allow" }, now).catch((e: unknown) => {
-      if (!(OsError.is(e) && e.status === 400)) throw e;
+      if (!AgentdError.is(e, "bad_request")) throw e;
     });
   },
 

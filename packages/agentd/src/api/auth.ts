@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Agentd } from "../app.ts";
-import { OsError } from "../tenancy/errors.ts";
+import { AgentdError } from "../errors.ts";
 import type { AuthThrottle } from "./auth-throttle.ts";
 import { clientAddress } from "./client-address.ts";
 import type { ApiEnv, Caller, TenantEnv } from "./env.ts";
@@ -20,8 +20,8 @@ const HOW_TO =
   "send Authorization: Bearer <token> with the operator's admin token (AGENTD_ADMIN_TOKEN, or the file admin.token in the data folder) " +
   "or a tenant API key (the operator makes one with POST /v1/tenants/<id>/keys)";
 
-function unauthorized(message: string): OsError {
-  return new OsError(401, "unauthorized", message);
+function unauthorized(message: string): AgentdError {
+  return new AgentdError("unauthorized", message);
 }
 
 /** The caller of a request, from its bearer token. */
@@ -58,17 +58,17 @@ export async function callerOf(app: Agentd, throttle: AuthThrottle, c: Context):
     return await identify(app, authorization);
   } catch (e) {
     // A request without a token is not a guess; a wrong one is.
-    failed = authorization !== undefined && OsError.is(e) && e.status === 401;
+    failed = authorization !== undefined && AgentdError.is(e, "unauthorized");
     throw e;
   } finally {
     attempt.end(failed, app.kernel.clock.now());
   }
 }
 
-function tooMany(c: Context, waitMs: number, why: string): OsError {
+function tooMany(c: Context, waitMs: number, why: string): AgentdError {
   const seconds = Math.ceil(waitMs / 1000);
   c.header("retry-after", String(seconds));
-  return new OsError(429, "too_many_failures", `too many requests from this address ${why}; try again in ${seconds} s`);
+  return new AgentdError("too_many_failures", `too many requests from this address ${why}; try again in ${seconds} s`);
 }
 
 /** The peer's address; "local" for requests handed in without a socket (app.request in tests, serverless). */
@@ -83,7 +83,7 @@ function peerAddress(c: Context): string {
 /** Tenant management and metrics are the operator's: a tenant key is refused (403). */
 export function requireAdmin(): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
-    if (c.get("caller").kind !== "admin") throw new OsError(403, "forbidden", "this route needs the admin token; a tenant API key reaches only its own tenant's routes");
+    if (c.get("caller").kind !== "admin") throw new AgentdError("forbidden", "this route needs the admin token; a tenant API key reaches only its own tenant's routes");
     await next();
   };
 }
@@ -94,10 +94,10 @@ export function actAsTenant(app: Agentd): MiddlewareHandler<TenantEnv> {
     const caller = c.get("caller");
     const named = c.req.header(TENANT_HEADER)?.trim() || null;
     if (caller.kind === "tenant") {
-      if (named && named !== caller.tenantId) throw new OsError(403, "forbidden", `an API key acts for its own tenant only; drop the ${TENANT_HEADER} header`);
+      if (named && named !== caller.tenantId) throw new AgentdError("forbidden", `an API key acts for its own tenant only; drop the ${TENANT_HEADER} header`);
       c.set("tenantId", caller.tenantId as string);
     } else {
-      if (!named) throw new OsError(400, "tenant_required", "the admin token acts for a tenant only when the request names it: add the header X-Agentd-Tenant: <tenant id>");
+      if (!named) throw new AgentdError("tenant_required", "the admin token acts for a tenant only when the request names it: add the header X-Agentd-Tenant: <tenant id>");
       await app.tenants.require(named);
       c.set("tenantId", named);
     }

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { z } from "zod";
-import { badRequest } from "../tenancy/errors.ts";
+import { badRequest } from "../errors.ts";
 
 /** A zod failure as one sentence: each issue's path and what is wrong with it (never the value). */
 export function describeIssues(error: z.ZodError, where: string): string {

@@ -1,18 +1,57 @@
-import { jsonLogger, KernelError, type Logger } from "@agentd/kernel";
+import { jsonLogger, KernelError, type KernelErrorCode, type Logger } from "@agentd/kernel";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { randomBytes } from "node:crypto";
-import { OsError } from "../tenancy/errors.ts";
+import { AgentdError, type AgentdErrorCode } from "../errors.ts";
 
-/** HTTP status of the kernel errors a request can cause; any other kernel error is ours (500). */
-const KERNEL_STATUS: Partial<Record<string, ContentfulStatusCode>> = {
+export type ErrorCode = AgentdErrorCode | KernelErrorCode;
+
+/**
+ * The HTTP status of every error code, agentd's and the kernel's: the one place a status is chosen
+ * (a code added to either union fails the type-check until it has a row). A 500 is a fault of ours
+ * or of the machine: its message is kept out of the answer (it may name internals) unless SHOWN lists it.
+ */
+export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
+  // agentd: a request's input or target
+  bad_request: 400, tenant_required: 400, bad_payload: 400, malformed_update: 400,
+  unauthorized: 401,
+  forbidden: 403, secret_reserved: 403,
+  not_found: 404, secret_not_found: 404,
+  conflict: 409,
+  media_too_large: 413,
+  too_many_failures: 429, too_many_runs: 429, rate_limited: 429,
+  // agentd: a service agentd talks to failed
+  telegram_unreachable: 502,
+  // agentd: faults of the machine or bugs; configuration and the command line never answer a request
+  master_key_missing: 500, secret_undecryptable: 500, blob_missing: 500, redaction_failed: 500, unscoped_query: 500,
+  config: 500, master_key: 500, os_schema_too_new: 500, usage: 500, cli_failed: 500, cli_unreachable: 500, cli_refused: 500,
+  // agentd: raised inside tools and channels' own handling, not by a request's handler (their messages may name internal addresses)
+  blocked_address: 500, bad_url: 500, dns: 500, network: 500, timeout: 500, too_many_redirects: 500, bad_response: 500,
+  media_fetch: 500, graph_api: 500,
+  // the kernel: what a request can cause
   invalid_argument: 400, invalid_duration: 400, invalid_schedule: 400, not_serializable: 400, stream_offset: 400,
   run_not_found: 404, schedule_not_found: 404, unknown_workflow: 404,
-  run_finished: 409, run_not_failed: 409, key_conflict: 409, store_refused: 422, schedule_exists: 409,
+  run_finished: 409, run_not_failed: 409, key_conflict: 409, schedule_exists: 409,
   value_too_large: 413,
+  store_refused: 422,
   store_unreachable: 503, store_closed: 503,
+  // the kernel: faults of ours
+  fatal: 500, retryable: 500, non_determinism: 500, duplicate_workflow: 500, invalid_retry_policy: 500, lease_lost: 500,
+  step_timeout: 500, run_timeout: 500, cancelled: 500, step_failed: 500, child_failed: 500, run_failed: 500, schema_too_new: 500,
 };
+
+/** 500s whose message is written for the caller (it names no internals and no secret): what the operator must fix. */
+const SHOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["master_key_missing", "secret_undecryptable", "blob_missing"]);
+
+/** The store is down or closing: the answer says so in fixed words (the driver's may name hosts). */
+const STORE_DOWN = "the database is unreachable or closing; try again shortly";
+
+/** The status an error of ours answers with, or null for an error that is not ours (a 500 that says only where to look). */
+export function statusOf(e: unknown): ContentfulStatusCode | null {
+  if (AgentdError.is(e) || KernelError.is(e)) return STATUS[e.code] ?? null;
+  return null;
+}
 
 /** The one shape of every error answer: `{ error: { code, message } }`. */
 export function errorBody(code: string, message: string) {
@@ -24,15 +63,14 @@ export function errorResponse(c: Context, status: ContentfulStatusCode, code: st
 }
 
 /**
- * Errors to answers: OsError carries its status (it is authoritative), kernel errors map by code,
- * anything else is a 500 that says only where to look (the log), never the internals.
+ * Errors to answers: agentd's and the kernel's map by code (STATUS); anything else, and a 500 of ours
+ * that SHOWN does not list, is a 500 that says only where to look (the log), never the internals.
  */
 export function onApiError(e: unknown, c: Context, log: Logger = jsonLogger()): Response {
-  if (OsError.is(e)) return errorResponse(c, e.status as ContentfulStatusCode, e.code, e.message);
-  if (KernelError.is(e)) {
-    const status = KERNEL_STATUS[e.code];
-    if (status === 503) return errorResponse(c, 503, e.code, "the database is unreachable or closing; try again shortly");
-    if (status) return errorResponse(c, status, e.code, e.message);
+  const status = statusOf(e);
+  if (status !== null && (AgentdError.is(e) || KernelError.is(e))) {
+    if (status === 503) return errorResponse(c, 503, e.code, STORE_DOWN);
+    if (status !== 500 || SHOWN.has(e.code)) return errorResponse(c, status, e.code, e.message);
   }
   if (e instanceof HTTPException && e.status < 500) return errorResponse(c, e.status as ContentfulStatusCode, "http_error", e.message || "the request was refused");
   // A client that left mid-request is routine, not a failure of ours: nobody reads the answer, nothing to log.

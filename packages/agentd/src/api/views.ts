@@ -1,6 +1,6 @@
 import type { JournalEntry, RunInfo } from "@agentd/kernel";
 import type { Agentd } from "../app.ts";
-import { OsError } from "../tenancy/errors.ts";
+import { AgentdError } from "../errors.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import { createRedactor, type Redactor } from "../vault/redact.ts";
 
@@ -25,6 +25,6 @@ export function journalView(entries: JournalEntry[], redact: Redactor) {
 /** The tenant's run, or 404: another tenant's run answers exactly like a missing one. */
 export async function tenantRun(app: Agentd, tenantId: string, runId: string): Promise<RunInfo> {
   const run = await app.kernel.getRun(runId);
-  if (!run || run.namespace !== tenantId) throw new OsError(404, "not_found", `run ${runId} not found; GET /v1/runs lists this tenant's runs`);
+  if (!run || run.namespace !== tenantId) throw new AgentdError("not_found", `run ${runId} not found; GET /v1/runs lists this tenant's runs`);
   return run;
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { newId } from "../ids.ts";
-import { OsError } from "../tenancy/errors.ts";
+import { AgentdError } from "../errors.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { Attachment, BlobStore } from "./types.ts";
 
@@ -10,28 +10,23 @@ import type { Attachment, BlobStore } from "./types.ts";
 export const DEFAULT_MAX_MEDIA_BYTES = 20 * 1024 * 1024;
 
 /** A file larger than the limit: refused before anything is written. */
-export class MediaTooLargeError extends OsError {
+export class MediaTooLargeError extends AgentdError<"media_too_large"> {
   readonly size: number;
   readonly limit: number;
   constructor(size: number, limit: number) {
-    super(413, "media_too_large", `the file is ${formatBytes(size)}, more than the limit of ${formatBytes(limit)} (AGENTD_MAX_MEDIA_BYTES)`);
-    this.name = "MediaTooLargeError";
+    super("media_too_large", `the file is ${formatBytes(size)}, more than the limit of ${formatBytes(limit)} (AGENTD_MAX_MEDIA_BYTES)`);
     this.size = size;
     this.limit = limit;
-  }
-  static override is(e: unknown): e is MediaTooLargeError {
-    return e instanceof MediaTooLargeError;
   }
 }
 
 /** A blob whose row exists but whose bytes are not in this machine's folder (see the class comment). */
-export class BlobMissingError extends OsError {
+export class BlobMissingError extends AgentdError<"blob_missing"> {
   constructor(id: string, path: string) {
     super(
-      500, "blob_missing",
+      "blob_missing",
       `the bytes of ${id} are not at ${path}: the blob folder is local to one machine; with several machines on one Postgres, share the data folder's blobs/ directory between them`,
     );
-    this.name = "BlobMissingError";
   }
 }
 
@@ -114,7 +109,7 @@ export class LocalBlobStore implements BlobStore {
 
   #tenantDir(tenantId: string): string {
     // Tenant ids are ours (`ten_…`), but a path is built from it: refuse anything that could climb out.
-    if (!/^[A-Za-z0-9_-]+$/.test(tenantId)) throw new OsError(400, "bad_request", `not a tenant id: ${JSON.stringify(tenantId.slice(0, 40))}`);
+    if (!/^[A-Za-z0-9_-]+$/.test(tenantId)) throw new AgentdError("bad_request", `not a tenant id: ${JSON.stringify(tenantId.slice(0, 40))}`);
     return join(this.dir, tenantId);
   }
 

@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import type { Agentd } from "../app.ts";
-import { OsError } from "../tenancy/errors.ts";
+import { ConfigError } from "../config.ts";
 import { type PollingOptions, pollerLockFor, superviseTenantPolling } from "./telegram/bot-polling.ts";
 import { botsOptionsFromEnv, TENANT_BOTS_PATH, telegramBots } from "./telegram/bots.ts";
 import { telegramChannel } from "./telegram/index.ts";
@@ -102,7 +102,7 @@ function addTwilio(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; wo
   const auth = env.TWILIO_AUTH_TOKEN;
   if (!sid || !auth) return;
   if (!env.AGENTD_PUBLIC_URL)
-    throw new OsError(400, "config", "TWILIO_ACCOUNT_SID is set but AGENTD_PUBLIC_URL is not: set it to the public https URL of this agentd (Twilio signs the webhook URL)");
+    throw new ConfigError("TWILIO_ACCOUNT_SID is set but AGENTD_PUBLIC_URL is not: set it to the public https URL of this agentd (Twilio signs the webhook URL)");
   const publicUrl = `${env.AGENTD_PUBLIC_URL.replace(/\/+$/, "")}/channels/twilio`;
   const client = twilioClient(sid, auth, env.TWILIO_API_BASE ? { apiBaseUrl: env.TWILIO_API_BASE } : {});
   const ch = twilioChannel(app, {
@@ -126,7 +126,7 @@ function addWhatsAppCloud(app: Agentd, env: NodeJS.ProcessEnv, role: { api: bool
   if (!token) return;
   const missing = ["WHATSAPP_APP_SECRET", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_VERIFY_TOKEN"].filter((k) => !env[k]);
   if (missing.length)
-    throw new OsError(400, "config", `WHATSAPP_ACCESS_TOKEN is set but ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not: the Cloud API needs the app secret (webhook signatures), the phone number id (where replies come from) and a verify token (the webhook handshake)`);
+    throw new ConfigError(`WHATSAPP_ACCESS_TOKEN is set but ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not: the Cloud API needs the app secret (webhook signatures), the phone number id (where replies come from) and a verify token (the webhook handshake)`);
   const ch = whatsappChannel(app, {
     token, appSecret: env.WHATSAPP_APP_SECRET as string, phoneNumberId: env.WHATSAPP_PHONE_NUMBER_ID as string, verifyToken: env.WHATSAPP_VERIFY_TOKEN as string,
     register: role.worker, ...(env.WHATSAPP_API_BASE ? { apiBaseUrl: env.WHATSAPP_API_BASE } : {}), ...(env.WHATSAPP_API_VERSION ? { version: env.WHATSAPP_API_VERSION } : {}),

@@ -40,7 +40,7 @@ export class ApiClient {
     try {
       return await fetch(this.url + path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), ...(signal ? { signal } : {}) });
     } catch (e) {
-      throw new CliError(`cannot reach agentd at ${this.url}: ${networkCause(e)}`, { cause: e });
+      throw new CliError(`cannot reach agentd at ${this.url}: ${networkCause(e)}`, { cause: e, code: "cli_unreachable" });
     }
   }
 }
@@ -64,13 +64,15 @@ export function isUnreachable(e: unknown): boolean {
 
 async function refusal(method: string, url: string, res: Response): Promise<CliError> {
   let reason = "";
+  let serverCode: string | null = null;
   try {
-    const body = (await res.json()) as { error?: { message?: string } };
+    const body = (await res.json()) as { error?: { code?: unknown; message?: string } };
     reason = body.error?.message ?? "";
+    if (typeof body.error?.code === "string") serverCode = body.error.code;
   } catch {
     // not our JSON: the status says enough
   }
-  return new CliError(`${method} ${url} answered HTTP ${res.status}${reason ? `: ${reason}` : ""}`);
+  return new CliError(`${method} ${url} answered HTTP ${res.status}${reason ? `: ${reason}` : ""}`, { code: "cli_refused", status: res.status, serverCode });
 }
 
 /** Parses a text/event-stream body into events, yielding each as soon as its blank line arrives. */

@@ -63,7 +63,7 @@ export async function connect(input: CommandInput, p: Parsed): Promise<Target> {
   try {
     await fetch(`${url}/health`, { signal: AbortSignal.timeout(3000) });
   } catch (e) {
-    if (!(isUnreachable(e) && LOOPBACK.has(parsed.hostname))) throw new CliError(`cannot reach agentd at ${url}: ${networkCause(e)}`, { cause: e });
+    if (!(isUnreachable(e) && LOOPBACK.has(parsed.hostname))) throw new CliError(`cannot reach agentd at ${url}: ${networkCause(e)}`, { cause: e, code: "cli_unreachable" });
     return embed(input, p, url, apiKey);
   }
   const token = apiKey ?? adminToken(input.env, p.dataDir);

@@ -38,7 +38,7 @@ export async function doctor(input: CommandInput): Promise<number> {
   try {
     config = loadConfig(input.env, p.config);
   } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
+    if (!ConfigError.is(e)) throw e;
     for (const problem of e.message.split("; ")) report({ name: "settings", ok: false, text: problem });
     process.stdout.write(`${failed} check(s) failed\n`);
     return 1;

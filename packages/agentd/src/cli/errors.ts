@@ -1,32 +1,41 @@
 import { KernelError } from "@agentd/kernel";
-import { ConfigError } from "../config.ts";
-import { OsError } from "../tenancy/errors.ts";
-import { MasterKeyError } from "../vault/keys.ts";
+import { AgentdError, type AgentdErrorCode } from "../errors.ts";
 
 /** A mistake on the command line (unknown command or option, missing argument): exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends AgentdError<"usage"> {
   constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
-/** A failure the CLI itself reports (a server that refused, a missing token): one line, exit code 1. */
-export class CliError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "CliError";
+    super("usage", message);
   }
 }
 
 /**
- * The one-line message of an error of ours (the kernel's, the OS layer's, a bad master key, the
- * CLI's), or null for anything else: a bug, which deserves its stack trace.
+ * A failure the CLI itself reports, one line, exit code 1: `cli_unreachable` when no agentd answers,
+ * `cli_refused` when the server refused the request (`status` and `serverCode` are its answer's), else
+ * `cli_failed` (a missing token, a port in use).
+ */
+export class CliError extends AgentdError<"cli_failed" | "cli_unreachable" | "cli_refused"> {
+  /** The HTTP status and the error code of the server's answer, for `cli_refused`. */
+  readonly status: number | null;
+  readonly serverCode: string | null;
+  constructor(
+    message: string,
+    options?: ErrorOptions & { code?: "cli_unreachable" | "cli_refused"; status?: number; serverCode?: string | null },
+  ) {
+    super(options?.code ?? "cli_failed", message, options);
+    this.status = options?.status ?? null;
+    this.serverCode = options?.serverCode ?? null;
+  }
+}
+
+/** Codes of errors that are a bug of agentd's, not a condition a person can act on: they keep their stack trace. */
+const BUGS: ReadonlySet<AgentdErrorCode> = new Set(["unscoped_query"]);
+
+/**
+ * The one-line message of an error of ours (the kernel's, agentd's), or null for anything else (and
+ * for agentd's bugs): a bug deserves its stack trace. Recognised by `is()` and codes, never by words.
  */
 export function ownMessage(e: unknown): string | null {
-  if (KernelError.is(e) || OsError.is(e) || e instanceof MasterKeyError || e instanceof ConfigError || e instanceof CliError || e instanceof UsageError) return oneLine(e.message);
-  // The OS data store refuses a database written by a newer agentd with a plain Error that says what to do.
-  if (e instanceof Error && /^the OS data is at schema version/.test(e.message)) return oneLine(e.message);
+  if (KernelError.is(e) || (AgentdError.is(e) && !BUGS.has(e.code))) return oneLine(e.message);
   return null;
 }
 

@@ -53,7 +53,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     return await (await load())({ command, argv: rest, env });
   } catch (e) {
-    if (e instanceof UsageError) return usage(e, command);
+    if (UsageError.is(e)) return usage(e, command);
     const own = ownMessage(e);
     if (own === null) throw e;
     process.stderr.write(`agentd: ${own.replace(/^agentd:\s*/, "")}\n`);

@@ -17,7 +17,7 @@ export function makeDataDir(dir: string): void {
       if (!statSync(d).isDirectory()) throw new ConfigError(`cannot use the data folder ${dir}: ${d} is a file, not a folder; pass another --data (or AGENTD_DATA)`);
       break;
     } catch (e) {
-      if (e instanceof ConfigError) throw e;
+      if (ConfigError.is(e)) throw e;
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw cannotCreate(dir, e);
       missing.push(d);
       if (dirname(d) === d) break;

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { AgentdError } from "../errors.ts";
 import { PostgresDb } from "./postgres.ts";
 import { MIGRATIONS } from "./schema.ts";
 import { SqliteDb } from "./sqlite.ts";
@@ -41,7 +42,7 @@ async function apply(t: Db, latest: number, exec: (sql: string) => Promise<void>
   const row = await t.get<{ v: number | null }>("SELECT MAX(version) AS v FROM os_schema");
   const from = Number(row?.v ?? 0);
   if (from > latest)
-    throw new Error(`the OS data is at schema version ${from}, newer than this agentd (${latest}): upgrade agentd before starting it on this data.`);
+    throw new AgentdError("os_schema_too_new", `the OS data is at schema version ${from}, newer than this agentd (${latest}): upgrade agentd before starting it on this data.`);
   for (const m of MIGRATIONS) {
     if (m.version <= from) continue;
     await exec(m.sql(t.dialect));

@@ -1,6 +1,6 @@
 import type { Kernel } from "@agentd/kernel";
 import { newId } from "../ids.ts";
-import { badRequest } from "../tenancy/errors.ts";
+import { badRequest } from "../errors.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { TenantSettings } from "../tenancy/settings.ts";
 import type { JobsApi } from "../tools/types.ts";

@@ -1,5 +1,5 @@
 import { newId } from "../ids.ts";
-import { badRequest } from "../tenancy/errors.ts";
+import { badRequest } from "../errors.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import { cosine, fts5Query, ftsText, queryTerms, tsQuery } from "./query.ts";
 

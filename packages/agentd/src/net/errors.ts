@@ -1,5 +1,4 @@
-const BLOCKED = Symbol.for("agentd.net.BlockedAddressError");
-const NET = Symbol.for("agentd.net.NetError");
+import { AgentdError } from "../errors.ts";
 
 /** Why an address is refused: a range (private, loopback, …) or a cloud metadata service. */
 export type BlockReason = { kind: "range"; range: string; why: string } | { kind: "metadata"; why: string };
@@ -8,12 +7,10 @@ export type BlockReason = { kind: "range"; range: string; why: string } | { kind
  * An outgoing request refused because its host is, or resolves to, an address inside the network
  * (SSRF). The message names the host, the address and why, and how an operator can allow it.
  */
-export class BlockedAddressError extends Error {
-  readonly code = "blocked_address";
+export class BlockedAddressError extends AgentdError<"blocked_address"> {
   readonly host: string;
   readonly address: string;
   readonly reason: BlockReason;
-  readonly [BLOCKED] = true;
 
   constructor(host: string, port: number, address: string, reason: BlockReason) {
     const where = host === address ? `${address} is ${reason.why}` : `${host} resolves to ${address}, ${reason.why}`;
@@ -21,15 +18,10 @@ export class BlockedAddressError extends Error {
       reason.kind === "metadata"
         ? `an operator can allow this host explicitly with AGENTD_ALLOW_HOSTS=${hostKey(host, port)} (AGENTD_ALLOW_PRIVATE_NET does not open metadata services)`
         : `an operator can allow it with the setting AGENTD_ALLOW_PRIVATE_NET=1 (all private addresses) or AGENTD_ALLOW_HOSTS=${hostKey(host, port)}`;
-    super(`request to ${host} refused: ${where}; requests inside the network are blocked to protect internal services; ${allow}.`);
-    this.name = "BlockedAddressError";
+    super("blocked_address", `request to ${host} refused: ${where}; requests inside the network are blocked to protect internal services; ${allow}.`);
     this.host = host;
     this.address = address;
     this.reason = reason;
-  }
-
-  static is(e: unknown): e is BlockedAddressError {
-    return typeof e === "object" && e !== null && (e as Record<symbol, unknown>)[BLOCKED] === true;
   }
 }
 
@@ -37,24 +29,16 @@ export class BlockedAddressError extends Error {
 export type NetErrorCode = "bad_url" | "dns" | "network" | "timeout" | "too_many_redirects" | "bad_response";
 
 /** The network or the peer failed (as opposed to a refusal by our guard). Timeouts and network errors are worth a retry. */
-export class NetError extends Error {
-  readonly code: NetErrorCode;
+export class NetError extends AgentdError<NetErrorCode> {
   readonly url: string;
-  readonly [NET] = true;
 
   constructor(code: NetErrorCode, url: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "NetError";
-    this.code = code;
+    super(code, message, options);
     this.url = url;
   }
 
   get retryable(): boolean {
     return this.code === "timeout" || this.code === "network" || this.code === "dns";
-  }
-
-  static is(e: unknown): e is NetError {
-    return typeof e === "object" && e !== null && (e as Record<symbol, unknown>)[NET] === true;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Attachment } from "../blobs/types.ts";
 import { newId } from "../ids.ts";
-import { notFound } from "../tenancy/errors.ts";
+import { notFound } from "../errors.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 
 /** Who said it: the person, the agent, or a background event (reminder, schedule, heartbeat) that starts a turn. */

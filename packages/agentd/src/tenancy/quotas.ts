@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { OsError } from "./errors.ts";
+import { AgentdError } from "../errors.ts";
 import { serializeTenant } from "./lock.ts";
 import type { TenantScope } from "./scope.ts";
 
@@ -29,7 +29,7 @@ export interface Admission {
  * place, and a run is never counted twice.
  */
 export const quotas = {
-  /** Admits one run start or throws a 429 OsError (a RateLimitedError with `retryAfterS` for the per-minute limit). */
+  /** Admits one run start or throws a too_many_runs AgentdError (or a RateLimitedError with `retryAfterS` for the per-minute limit). */
   async admit(scope: TenantScope, limits: QuotaLimits, now: number, phaseOf: (runId: string) => Promise<RunPhase>): Promise<Admission> {
     const second = Math.floor(now / 1000);
     const id = randomUUID();
@@ -51,7 +51,7 @@ export const quotas = {
         else if (phase === "active") busy++;
       }
       if (busy >= limits.concurrentRuns)
-        throw new OsError(429, "too_many_runs", `this tenant has ${busy} runs in progress, the most it may (its concurrentRuns setting is ${limits.concurrentRuns}); try again when one has finished`);
+        throw new AgentdError("too_many_runs", `this tenant has ${busy} runs in progress, the most it may (its concurrentRuns setting is ${limits.concurrentRuns}); try again when one has finished`);
       await tx.run(
         "INSERT INTO os_rate (tenant_id, second, n) VALUES ($tenant, ?, 1) ON CONFLICT (tenant_id, second) DO UPDATE SET n = os_rate.n + 1", [second],
       );
@@ -65,10 +65,10 @@ export const quotas = {
 };
 
 /** Over the per-minute limit: `retryAfterS` is when the oldest counted start leaves the window. */
-export class RateLimitedError extends OsError {
+export class RateLimitedError extends AgentdError<"rate_limited"> {
   readonly retryAfterS: number;
   constructor(limit: number, retryAfterS: number) {
-    super(429, "rate_limited", `this tenant may send ${limit} messages a minute (its runsPerMinute setting); try again in ${retryAfterS} s`);
+    super("rate_limited", `this tenant may send ${limit} messages a minute (its runsPerMinute setting); try again in ${retryAfterS} s`);
     this.retryAfterS = retryAfterS;
   }
 }

@@ -1,10 +1,10 @@
 import type { Db, Row } from "../db/index.ts";
+import { AgentdError } from "../errors.ts";
 
 /** A statement given to a TenantScope that does not name `$tenant`: it could reach other tenants' rows. */
-export class UnscopedQueryError extends Error {
+export class UnscopedQueryError extends AgentdError<"unscoped_query"> {
   constructor(sql: string) {
-    super(`a tenant-scoped statement must filter or write by $tenant; refused: ${sql.slice(0, 120)}`);
-    this.name = "UnscopedQueryError";
+    super("unscoped_query", `a tenant-scoped statement must filter or write by $tenant; refused: ${sql.slice(0, 120)}`);
   }
 }
 

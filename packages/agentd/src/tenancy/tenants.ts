@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "../db/index.ts";
 import { newId, randomCode } from "../ids.ts";
-import { badRequest, notFound } from "./errors.ts";
+import { badRequest, notFound } from "../errors.ts";
 import { TenantScope } from "./scope.ts";
 import { isTimeZone } from "../config/variables.ts";
 import { TenantSettings } from "./settings.ts";

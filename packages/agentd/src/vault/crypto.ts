@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
-import { OsError } from "../tenancy/errors.ts";
+import { AgentdError } from "../errors.ts";
 import { ENV_KEY, ENV_PREVIOUS, type MasterKey, type MasterKeys } from "./keys.ts";
 
 /** A secret as stored: base64 text, and the id of the master key its tenant key was derived from. */
@@ -11,12 +11,7 @@ export interface Sealed {
 }
 
 /** A stored secret cannot be decrypted; the message says why and what to do, and never holds a value. */
-export class VaultError extends OsError {
-  constructor(code: "master_key_missing" | "secret_undecryptable", message: string) {
-    super(500, code, message);
-    this.name = "VaultError";
-  }
-}
+export class VaultError extends AgentdError<"master_key_missing" | "secret_undecryptable"> {}
 
 const INFO = "agentd vault v1";
 const IV_BYTES = 12;

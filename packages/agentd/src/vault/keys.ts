@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { closeSync, fchmodSync, fstatSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { makeDataDir } from "../config/startup.ts";
+import { AgentdError } from "../errors.ts";
 
 /** One AES-256 master key and its id (a hash, safe to show and store). */
 export interface MasterKey {
@@ -21,10 +22,9 @@ export interface MasterKeys {
 }
 
 /** The master key configuration is missing, malformed or unsafe; agentd must not start. */
-export class MasterKeyError extends Error {
+export class MasterKeyError extends AgentdError<"master_key"> {
   constructor(message: string) {
-    super(message);
-    this.name = "MasterKeyError";
+    super("master_key", message);
   }
 }
 

@@ -1,3 +1,4 @@
+import { AgentdError } from "../errors.ts";
 import { SecretMatcher } from "./secret-matcher.ts";
 
 /** What a redacted secret is replaced with. */
@@ -12,11 +13,9 @@ const MIN_CORE = 6;
  * Thrown when redaction itself fails (out of memory, a value too deep): the text is then withheld.
  * It never carries the text, a secret or the cause's message, which could hold either.
  */
-export class RedactionError extends Error {
-  readonly code = "redaction_failed";
+export class RedactionError extends AgentdError<"redaction_failed"> {
   constructor() {
-    super("redaction failed, so the text was withheld (it could hold secrets)");
-    this.name = "RedactionError";
+    super("redaction_failed", "redaction failed, so the text was withheld (it could hold secrets)");
   }
 }
 
@@ -75,7 +74,7 @@ function guarded<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof RedactionError) throw e;
+    if (RedactionError.is(e)) throw e;
     throw new RedactionError();
   }
 }

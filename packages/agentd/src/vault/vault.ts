@@ -1,5 +1,5 @@
 import type { Db } from "../db/index.ts";
-import { badRequest, OsError } from "../tenancy/errors.ts";
+import { AgentdError, badRequest } from "../errors.ts";
 import { serializeTenant } from "../tenancy/lock.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { SecretReader } from "./reader.ts";
@@ -53,8 +53,8 @@ export function isReservedSecret(name: string): boolean {
 }
 
 /** The error a tool or API caller gets for a reserved name. */
-export function reservedSecretError(name: string): OsError {
-  return new OsError(403, "secret_reserved",
+export function reservedSecretError(name: string): AgentdError {
+  return new AgentdError("secret_reserved",
     `secret ${JSON.stringify(name.slice(0, 80))} is reserved for agentd's own use (names starting with "${RESERVED_PREFIX}", such as a channel bot's token): tools cannot read it and it is managed through its own API (e.g. /v1/channels/telegram)`);
 }
 const MAX_VALUE_BYTES = 64 * 1024;
@@ -129,10 +129,10 @@ export class Vault {
     return rows.map((r) => ({ name: r.name, updatedAt: Number(r.updated_at) })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  /** Deletes a secret; 404 OsError when the tenant has none by that name. */
+  /** Deletes a secret; a not_found AgentdError when the tenant has none by that name. */
   async delete(scope: TenantScope, name: string): Promise<void> {
     const { changes } = await scope.run("DELETE FROM os_secrets WHERE tenant_id = $tenant AND name = ?", [name]);
-    if (changes === 0) throw new OsError(404, "not_found", `secret ${JSON.stringify(name)} not found in this tenant's vault; list the names it holds to check the spelling`);
+    if (changes === 0) throw new AgentdError("not_found", `secret ${JSON.stringify(name)} not found in this tenant's vault; list the names it holds to check the spelling`);
   }
 
   /** What a tool receives: reads at call time, bound to one tenant; reserved names are refused. */
@@ -153,7 +153,7 @@ export class Vault {
       try {
         out.push(this.#open(r));
       } catch (e) {
-        if (!(e instanceof VaultError)) throw e;
+        if (!VaultError.is(e)) throw e;
       }
     }
     return out;
@@ -190,7 +190,7 @@ export class Vault {
             try {
               value = decryptSecret(this.#keys, r.tenant_id, r.name, sealed(r));
             } catch (e) {
-              if (!(e instanceof VaultError)) throw e;
+              if (!VaultError.is(e)) throw e;
               failed.set(JSON.stringify([r.tenant_id, r.name]), { tenantId: r.tenant_id, name: r.name, reason: e.message });
               continue;
             }

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import { MAX_MEMORY_CHARS } from "../../memory/store.ts";
-import { notFound } from "../../tenancy/errors.ts";
+import { notFound } from "../../errors.ts";
 import { readBody, readQuery } from "../body.ts";
 import { type TenantEnv, scopeOf } from "../env.ts";
 

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import type { Received } from "../../sessions/inbox.ts";
 import { sessions } from "../../sessions/store.ts";
-import { badRequest } from "../../tenancy/errors.ts";
+import { badRequest } from "../../errors.ts";
 import { quotas, RateLimitedError, type RunPhase } from "../../tenancy/quotas.ts";
 import { readBody, readQuery } from "../body.ts";
 import { type TenantContext, type TenantEnv, scopeOf } from "../env.ts";
@@ -45,7 +45,7 @@ export function messageRoutes(app: Agentd): Hono<TenantEnv> {
     if (!received) {
       const tenant = await app.tenants.require(tenantId);
       const admission = await quotas.admit(scope, tenant.settings, app.kernel.clock.now(), (runId) => phaseOf(app, runId)).catch((e: unknown) => {
-        if (e instanceof RateLimitedError) c.header("retry-after", String(e.retryAfterS));
+        if (RateLimitedError.is(e)) c.header("retry-after", String(e.retryAfterS));
         throw e;
       });
       try {

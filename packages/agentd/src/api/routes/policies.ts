@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import { policies } from "../../agent/policy.ts";
-import { badRequest, notFound } from "../../tenancy/errors.ts";
+import { badRequest, notFound } from "../../errors.ts";
 import { readBody, readQuery } from "../body.ts";
 import { type TenantEnv, scopeOf } from "../env.ts";
 

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import { cancelRun } from "../../agent/approvals.ts";
-import { badRequest } from "../../tenancy/errors.ts";
+import { badRequest } from "../../errors.ts";
 import { readQuery } from "../body.ts";
 import { type TenantEnv, scopeOf } from "../env.ts";
 import { runEvents } from "../sse.ts";

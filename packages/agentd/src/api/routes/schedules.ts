@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import { isTimeZone } from "../../config/variables.ts";
 import { sessions } from "../../sessions/store.ts";
-import { badRequest, notFound } from "../../tenancy/errors.ts";
+import { badRequest, notFound } from "../../errors.ts";
 import { readBody } from "../body.ts";
 import { type TenantEnv, scopeOf } from "../env.ts";
 

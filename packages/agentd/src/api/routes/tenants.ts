@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Agentd } from "../../app.ts";
-import { badRequest, conflict } from "../../tenancy/errors.ts";
+import { badRequest, conflict } from "../../errors.ts";
 import { TenantSettings } from "../../tenancy/settings.ts";
 import { describeIssues, readBody, readQuery } from "../body.ts";
 import type { ApiEnv } from "../env.ts";

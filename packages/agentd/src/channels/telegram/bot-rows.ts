@@ -1,5 +1,5 @@
 import type { Db } from "../../db/index.ts";
-import { conflict } from "../../tenancy/errors.ts";
+import { conflict } from "../../errors.ts";
 import type { TenantScope } from "../../tenancy/scope.ts";
 
 /** A tenant's own Telegram bot, as the API shows it: never its token or webhook secret. */

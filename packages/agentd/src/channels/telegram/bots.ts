@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import type { AdapterResolver } from "../ports.ts";
 import type { Agentd } from "../../app.ts";
 import { newId } from "../../ids.ts";
-import { badRequest, conflict, OsError } from "../../tenancy/errors.ts";
+import { AgentdError, badRequest, conflict } from "../../errors.ts";
 import { RESERVED_PREFIX } from "../../vault/vault.ts";
 import { type BotMode, botRows, type TenantBot } from "./bot-rows.ts";
 import { type TelegramChannel, telegramChannel, type TelegramOptions } from "./index.ts";
@@ -169,7 +169,7 @@ export class TelegramBots {
   async remove(tenantId: string, id: string): Promise<{ webhookRemoved: boolean }> {
     const scope = this.#app.tenants.scope(tenantId);
     const bot = await botRows.get(scope, id);
-    if (!bot) throw new OsError(404, "not_found", `telegram bot ${JSON.stringify(id.slice(0, 80))} not found in this tenant; list its bots with GET /v1/channels/telegram or \`agentd bots list\``);
+    if (!bot) throw new AgentdError("not_found", `telegram bot ${JSON.stringify(id.slice(0, 80))} not found in this tenant; list its bots with GET /v1/channels/telegram or \`agentd bots list\``);
     const token = await this.#app.vault.get(scope, tokenSecretName(id));
     let webhookRemoved = false;
     if (token) {
@@ -193,13 +193,13 @@ export class TelegramBots {
     await this.evict(id);
   }
 
-  #refusal(method: string, e: unknown, token: string): OsError {
+  #refusal(method: string, e: unknown, token: string): AgentdError {
     if (e instanceof GrammyError) {
       if (e.error_code === 401 || e.error_code === 404)
         return badRequest(`Telegram refused the token (${method}: ${e.error_code} ${e.description}): copy it again from @BotFather`);
       return badRequest(`Telegram refused ${method} (${e.error_code} ${e.description})`);
     }
-    return new OsError(502, "telegram_unreachable", `cannot reach the Telegram Bot API (${describeBotError(e, token)}); try again, or check TELEGRAM_API_ROOT and the network`);
+    return new AgentdError("telegram_unreachable", `cannot reach the Telegram Bot API (${describeBotError(e, token)}); try again, or check TELEGRAM_API_ROOT and the network`);
   }
 
   /** The bot's channel, built on first use from its row and vault secrets; null when there is no such bot. */

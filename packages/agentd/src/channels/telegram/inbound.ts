@@ -88,7 +88,7 @@ export function handleInbound(bot: Bot, { app, channel, typing, onError, apiRoot
         // Retrying can't help: too large is said and acknowledged without a turn; a file Telegram
         // won't give is noted in the message, which goes on without it.
         if (MediaTooLargeError.is(e)) return void (await ctx.reply(tooLargeReply(e)).catch(onError));
-        if (!(e instanceof MediaFetchError && e.permanent)) throw e;
+        if (!(MediaFetchError.is(e) && e.permanent)) throw e;
         onError(e);
         note = `\n[an attachment was not kept: ${e.message}]`;
       }

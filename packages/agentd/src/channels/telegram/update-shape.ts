@@ -1,5 +1,6 @@
 import type { Update } from "grammy/types";
 import { z } from "zod";
+import { AgentdError } from "../../errors.ts";
 
 const Id = z.union([z.number(), z.string()]);
 const User = z.object({ id: z.number() });
@@ -10,12 +11,10 @@ const CallbackQuery = z.object({ id: z.string(), from: User, message: z.object({
 const Readable = z.object({ update_id: z.number(), message: Message.optional(), callback_query: CallbackQuery.optional() });
 
 /** An update Telegram sent but agentd cannot read (no sender, no chat, not an object). */
-export class MalformedUpdateError extends Error {
-  readonly code = "malformed_update";
+export class MalformedUpdateError extends AgentdError<"malformed_update"> {
   readonly updateId: number;
   constructor(updateId: number, reason: string) {
-    super(`update ${updateId} was acknowledged and ignored: ${reason}`);
-    this.name = "MalformedUpdateError";
+    super("malformed_update", `update ${updateId} was acknowledged and ignored: ${reason}`);
     this.updateId = updateId;
   }
 }

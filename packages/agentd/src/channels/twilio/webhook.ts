@@ -127,7 +127,7 @@ export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
           attachments.push(await app.blobs.put(tenantId, data, { mime: mime ?? one(`MediaContentType${i}`) ?? "application/octet-stream", source: "twilio" }));
         } catch (e) {
           // Transient (network, 5xx): fail the webhook so Twilio retries. Permanent: keep the message, say what was dropped.
-          if (!(e instanceof TwilioMediaError) || !e.permanent) throw e;
+          if (!TwilioMediaError.is(e) || !e.permanent) throw e;
           o.log(`media ${i} of ${sid} not kept: ${e.message}`);
           note += `\n[an attachment was not kept: ${e.message}]`;
         }

@@ -1,4 +1,5 @@
 import { WhatsAppAPI } from "whatsapp-api-js";
+import { AgentdError } from "../../errors.ts";
 
 /** Where Meta serves the Graph API (the Cloud API's messages, media and marks). */
 export const GRAPH_ORIGIN = "https://graph.facebook.com";
@@ -21,30 +22,27 @@ const PAIR_LIMIT_WAIT_MS = 6_000;
  * The Graph API said no. `code` is Meta's error code (https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes);
  * the message never holds the access token (it travels in a header, and Meta does not echo it).
  */
-export class GraphApiError extends Error {
+export class GraphApiError extends AgentdError<"graph_api"> {
+  /** The HTTP status the Graph API answered with. */
   readonly status: number;
-  readonly code: number | null;
+  /** Meta's error code, when the answer has one. */
+  readonly graphCode: number | null;
   /** How long to wait before trying again, when the answer says (or its code implies) so. */
   readonly retryAfterMs: number | null;
-  constructor(status: number, code: number | null, message: string, retryAfterMs: number | null) {
-    super(message);
-    this.name = "GraphApiError";
+  constructor(status: number, graphCode: number | null, message: string, retryAfterMs: number | null) {
+    super("graph_api", message);
     this.status = status;
-    this.code = code;
+    this.graphCode = graphCode;
     this.retryAfterMs = retryAfterMs;
-  }
-
-  static is(e: unknown): e is GraphApiError {
-    return e instanceof GraphApiError;
   }
 
   /** Too fast: waiting a few seconds and sending again works. */
   get rateLimited(): boolean {
-    return this.status === 429 || (this.code !== null && RATE_LIMITED.has(this.code));
+    return this.status === 429 || (this.graphCode !== null && RATE_LIMITED.has(this.graphCode));
   }
 
   get throttled(): boolean {
-    return this.code !== null && THROTTLED.has(this.code);
+    return this.graphCode !== null && THROTTLED.has(this.graphCode);
   }
 
   /**
@@ -52,7 +50,7 @@ export class GraphApiError extends Error {
    * whether a message went out is unknown until its status report comes, or does not.
    */
   get ambiguous(): boolean {
-    return this.status >= 500 || this.status === 408 || (this.code !== null && TRANSIENT.has(this.code));
+    return this.status >= 500 || this.status === 408 || (this.graphCode !== null && TRANSIENT.has(this.graphCode));
   }
 
   /** Sending the same request again cannot succeed: a bad request, a revoked token, a closed 24-hour window. */

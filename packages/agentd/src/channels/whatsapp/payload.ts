@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AgentdError } from "../../errors.ts";
 
 /**
  * The Cloud API's webhook body, read as far as agentd needs it. Loose objects: Meta adds fields
@@ -80,10 +81,9 @@ export interface Parsed {
 }
 
 /** A body that is not a Cloud API webhook: the reason says which field is wrong. */
-export class PayloadError extends Error {
+export class PayloadError extends AgentdError<"bad_payload"> {
   constructor(message: string) {
-    super(message);
-    this.name = "PayloadError";
+    super("bad_payload", message);
   }
 }
 

@@ -72,7 +72,7 @@ export function whatsappSender(o: SenderOptions) {
   async function hold(scope: TenantScope, to: string, key: string, from: number, count: number, e: GraphApiError): Promise<void> {
     for (let part = from; part < count; part++) {
       await outbox.begin(scope, { key, part, channel: o.channel, conversation: to }, o.now());
-      await outbox.hold(scope, key, part, String(e.code), o.now());
+      await outbox.hold(scope, key, part, String(e.graphCode), o.now());
     }
     o.log(`${key} to ${to} is held: outside WhatsApp's 24-hour window; it goes out when they write again`);
   }
@@ -94,12 +94,12 @@ export function whatsappSender(o: SenderOptions) {
         } catch (e) {
           // No answer, or one that leaves open whether it went out: the part stays `sending` for the claim above.
           if (!GraphApiError.is(e) || e.ambiguous) throw e;
-          if (e.code === WINDOW_CLOSED) return hold(scope, to, key, part, messages.length, e);
-          await outbox.mark(scope, key, part, e.permanent ? "failed" : "unsent", o.now(), null, e.code === null ? `HTTP ${e.status}` : String(e.code));
-          if (e.permanent) throw new FatalError(`${e.message}${advice(e.code)}`);
+          if (e.graphCode === WINDOW_CLOSED) return hold(scope, to, key, part, messages.length, e);
+          await outbox.mark(scope, key, part, e.permanent ? "failed" : "unsent", o.now(), null, e.graphCode === null ? `HTTP ${e.status}` : String(e.graphCode));
+          if (e.permanent) throw new FatalError(`${e.message}${advice(e.graphCode)}`);
           const wait = e.retryAfterMs ?? DEFAULT_WAIT_MS * (waits + 1);
           if (!e.rateLimited || waits >= maxWaits) throw new RetryableError(e.message, { retryAfterMs: wait });
-          o.log(`rate limited (${e.code ?? e.status}); sending again in ${wait} ms`);
+          o.log(`rate limited (${e.graphCode ?? e.status}); sending again in ${wait} ms`);
           await sleep(wait);
           await outbox.mark(scope, key, part, "sending", o.now());
         }

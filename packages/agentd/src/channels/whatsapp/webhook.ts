@@ -65,7 +65,7 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
       parsed = parseWebhook(JSON.parse(raw));
     } catch (e) {
       if (e instanceof SyntaxError) return c.json(errorBody("bad_request", "the body is not JSON"), 400);
-      if (e instanceof PayloadError) return c.json(errorBody("bad_request", `not a WhatsApp Cloud API webhook: ${e.message}`), 400);
+      if (PayloadError.is(e)) return c.json(errorBody("bad_request", `not a WhatsApp Cloud API webhook: ${e.message}`), 400);
       throw e;
     }
     for (const why of parsed.skipped) o.log(`a webhook item was skipped, not being what Meta sends: ${why}`);
@@ -150,7 +150,7 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
         } catch (e) {
           // Retrying can't help: say so (too large: no turn), or keep the message and say what was dropped.
           if (MediaTooLargeError.is(e)) return tell(tooLargeReply(e));
-          const permanent = (e instanceof WhatsAppMediaError && e.permanent) || (GraphApiError.is(e) && e.permanent);
+          const permanent = (WhatsAppMediaError.is(e) && e.permanent) || (GraphApiError.is(e) && e.permanent);
           if (!permanent) throw e;
           o.log(`the file of ${m.id} was not kept: ${e instanceof Error ? e.message : String(e)}`);
           note = `\n[an attachment was not kept: ${e instanceof Error ? e.message : String(e)}]`;

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { guardedFetch } from "../../net/guard.ts";
 import { originOf, plainHost } from "../../net/origin.ts";
 import { readableText } from "../../net/readable.ts";
-import { OsError } from "../../tenancy/errors.ts";
+import { AgentdError } from "../../errors.ts";
 import { isReservedSecret, reservedSecretError } from "../../vault/vault.ts";
 import type { Tool } from "../types.ts";
 
@@ -70,9 +70,9 @@ export const httpRequestTool: Tool<Args> = {
       if (isReservedSecret(secret)) throw reservedSecretError(secret);
       const value = await ctx.secrets.get(secret);
       if (value === null)
-        throw new OsError(404, "secret_not_found", `no secret named ${JSON.stringify(secret)} in this tenant's vault; ask the user to add it, then call again`);
+        throw new AgentdError("secret_not_found", `no secret named ${JSON.stringify(secret)} in this tenant's vault; ask the user to add it, then call again`);
       const name = scheme === "header" ? header?.toLowerCase() : "authorization";
-      if (!name) throw new OsError(400, "bad_request", 'auth.scheme "header" needs auth.header, the header to send the secret in');
+      if (!name) throw new AgentdError("bad_request", 'auth.scheme "header" needs auth.header, the header to send the secret in');
       const basic = Buffer.from(value).toString("base64");
       headers[name] = scheme === "bearer" ? `Bearer ${value}` : scheme === "basic" ? `Basic ${basic}` : value;
       strip.push(name);
