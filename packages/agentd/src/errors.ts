@@ -21,6 +21,10 @@ export const AGENTD_ERROR_CODES = [
   "config", "master_key", "os_schema_too_new", "unscoped_query",
   // outgoing requests (src/net): refused by the guard, or failed
   "blocked_address", "bad_url", "dns", "network", "timeout", "too_many_redirects", "bad_response",
+  // web search (tools/web-search): no provider for the tenant, its allowance used up, or it failed
+  "not_configured", "quota", "unavailable",
+  // the browser (tools/browser): a bound reached, a page that moved on, a load the guard refused, an action that failed
+  "limit", "stale", "refused", "failed",
   // channels: what a provider sent or answered
   "telegram_unreachable", "malformed_update", "media_fetch", "bad_payload", "graph_api",
   // the command line

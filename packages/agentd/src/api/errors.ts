@@ -28,7 +28,8 @@ export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   config: 500, master_key: 500, os_schema_too_new: 500, usage: 500, cli_failed: 500, cli_unreachable: 500, cli_refused: 500,
   // agentd: raised inside tools and channels' own handling, not by a request's handler (their messages may name internal addresses)
   blocked_address: 500, bad_url: 500, dns: 500, network: 500, timeout: 500, too_many_redirects: 500, bad_response: 500,
-  media_fetch: 500, graph_api: 500,
+  media_fetch: 500, graph_api: 500, not_configured: 500, quota: 500, unavailable: 500,
+  limit: 500, stale: 500, refused: 500, failed: 500,
   // the kernel: what a request can cause
   invalid_argument: 400, invalid_duration: 400, invalid_schedule: 400, not_serializable: 400, stream_offset: 400,
   run_not_found: 404, schedule_not_found: 404, unknown_workflow: 404,

@@ -1,4 +1,4 @@
-const BROWSER = Symbol.for("agentd.tools.BrowserError");
+import { AgentdError } from "../../errors.ts";
 
 /**
  * unavailable: no Chromium, or it failed to start; limit: a per-tenant or per-worker bound was reached;
@@ -7,17 +7,8 @@ const BROWSER = Symbol.for("agentd.tools.BrowserError");
  */
 export type BrowserErrorCode = "unavailable" | "limit" | "bad_url" | "stale" | "refused" | "failed";
 
-export class BrowserError extends Error {
-  readonly code: BrowserErrorCode;
-  readonly [BROWSER] = true;
-
+export class BrowserError extends AgentdError<BrowserErrorCode> {
   constructor(code: BrowserErrorCode, message: string, opts: { cause?: unknown } = {}) {
-    super(message, { cause: opts.cause });
-    this.name = "BrowserError";
-    this.code = code;
-  }
-
-  static is(e: unknown): e is BrowserError {
-    return typeof e === "object" && e !== null && (e as Record<symbol, unknown>)[BROWSER] === true;
+    super(code, message, { cause: opts.cause });
   }
 }
