@@ -1,15 +1,14 @@
-import type { Clock } from "./clock.ts";
 import { type CommandScope, makeContext, type Waiter } from "./commands/index.ts";
 import { never } from "./commands/scope.ts";
-import type { Committer } from "./committer.ts";
-import {
-  CancelledError, ChildFailedError, LeaseLostError, NonDeterminismError, RunTimeoutError, StepFailedError, type StoredError, toStoredError,
-} from "./errors.ts";
+import { CancelledError, LeaseLostError, NonDeterminismError, RunTimeoutError, type StoredError, toStoredError } from "./errors.ts";
 import { decodeJson, encodeJson } from "./json.ts";
-import type { EntryKind, EntryRecord, EventRecord, GroupResult, NewRun, RunRecord, Store, WriteOp } from "./store/types.ts";
-import type { ExecutionTelemetry, StepTelemetry, Telemetry } from "./telemetry/index.ts";
+import type { EntryKind, EntryRecord, EventRecord, GroupResult, NewRun, RunRecord, WriteOp } from "./store/types.ts";
+import type { ExecutionTelemetry, StepTelemetry } from "./telemetry/index.ts";
 import type { Workflow, WorkflowContext } from "./workflow.ts";
 import type { ExecutionHost } from "./execution-host.ts";
+import { Replay } from "./execution/replay.ts";
+import { Waits } from "./execution/waits.ts";
+import { resumesAt } from "./resume-plan.ts";
 
 export type { ExecutionHost } from "./execution-host.ts";
 
@@ -21,6 +20,7 @@ type RunStart = Pick<RunRecord, "id" | "namespace" | "input" | "parentId" | "tim
  * lasts (replay), then execute and append. When every pending command is blocked and nothing is in
  * flight, the run is suspended: its wake-up condition is recorded and the lease released. A suspended
  * execution can be kept hot and resumed without replay if this worker claims the run at the next epoch.
+ * The journal cursor is `execution/replay.ts`, what the run waits on `execution/waits.ts`.
  */
 export class Execution implements CommandScope {
   readonly runId: string;
@@ -38,20 +38,12 @@ export class Execution implements CommandScope {
   #state: State = "running";
   readonly #run: RunStart;
   #deadline: number | null;
-  readonly #journal: Map<number, EntryRecord>;
-  #seq = 0;
-  /** Highest seq written so far: first writes of entries happen in seq order, so a higher one is new. */
-  #written: number;
-  #inflight = 0;
-  readonly #waiters = new Set<Waiter>();
-  #timer: unknown = null;
-  #timerAt: number | null = null;
+  readonly #replay: Replay;
+  readonly #waits: Waits;
   #checkScheduled = false;
   #watched: Promise<GroupResult> | null = null;
   #publishing: Promise<GroupResult> | null = null;
   #tel: ExecutionTelemetry | null = null;
-  /** Failures thrown into the code since its last new command: the next new command marks them handled. */
-  #thrown: EntryRecord[] = [];
   #refusal = false;
 
   constructor(
@@ -69,8 +61,8 @@ export class Execution implements CommandScope {
     this.namespace = run.namespace;
     this.epoch = run.epoch;
     this.#deadline = run.deadlineAt;
-    this.#journal = new Map(journal.map((e) => [e.seq, e]));
-    this.#written = journal.reduce((m, e) => Math.max(m, e.seq), 0);
+    this.#replay = new Replay(journal);
+    this.#waits = new Waits(host.clock);
     this.events = events;
     for (const c of children) this.children.set(c.id, c);
     this.ctx = makeContext(this);
@@ -130,7 +122,7 @@ export class Execution implements CommandScope {
 
   #trace(hot: boolean): void {
     this.#tel = this.host.telemetry.execution({
-      runId: this.runId, workflow: this.wf.name, epoch: this.epoch, traceParent: this.#run.traceParent, replayed: this.#journal.size, hot,
+      runId: this.runId, workflow: this.wf.name, epoch: this.epoch, traceParent: this.#run.traceParent, replayed: this.#replay.unvisited, hot,
     });
   }
 
@@ -148,18 +140,15 @@ export class Execution implements CommandScope {
 
   next(kind: EntryKind, name: string): [number, EntryRecord | undefined] | null {
     if (this.#state !== "running") return null;
-    const seq = ++this.#seq;
-    const entry = this.#journal.get(seq);
-    if (!entry) {
-      this.#handled(seq);
-      return [seq, undefined];
-    }
-    this.#journal.delete(seq);
-    if (entry.kind !== kind || entry.name !== name) {
-      this.#fail(new NonDeterminismError(this.runId, seq, `${entry.kind} "${entry.name}"`, `${kind} "${name}"`));
+    const next = this.#replay.next(kind, name);
+    if ("mismatch" in next) {
+      const entry = next.mismatch;
+      this.#fail(new NonDeterminismError(this.runId, next.seq, `${entry.kind} "${entry.name}"`, `${kind} "${name}"`));
       return null;
     }
-    return [seq, entry];
+    // A new command: the code went on past the failures thrown into it, so kernel.retry() must not re-run those.
+    if (!next.entry) for (const rec of this.#replay.handled(next.seq)) this.put(rec);
+    return [next.seq, next.entry];
   }
 
   entry(seq: number, kind: EntryKind, name: string, status: EntryRecord["status"]): EntryRecord {
@@ -168,19 +157,11 @@ export class Execution implements CommandScope {
   }
 
   failed(rec: EntryRecord): void {
-    if (rec.error?.handledAt === undefined) this.#thrown.push(rec);
-  }
-
-  /** The code went on past the failures thrown into it: kernel.retry() must not re-run those (they were handled). */
-  #handled(seq: number): void {
-    if (this.#thrown.length === 0) return;
-    for (const rec of this.#thrown) this.put({ ...rec, error: { ...(rec.error ?? { name: "Error", message: "" }), handledAt: seq } });
-    this.#thrown = [];
+    this.#replay.failed(rec);
   }
 
   put(rec: EntryRecord): void {
-    const update = rec.seq <= this.#written;
-    if (!update) this.#written = rec.seq;
+    const update = this.#replay.written(rec.seq);
     this.write({ op: "putEntry", entry: { ...rec }, update });
   }
 
@@ -221,15 +202,12 @@ export class Execution implements CommandScope {
 
   wait(w: Waiter): void {
     if (w.poll(this.host.clock.now())) return;
-    this.#waiters.add(w);
+    this.#waits.add(w);
     this.#schedule();
   }
 
   track<T>(p: Promise<T>): Promise<T> {
-    this.#inflight++;
-    return p.finally(() => {
-      if (--this.#inflight === 0) this.#schedule();
-    });
+    return this.#waits.track(p, () => this.#schedule());
   }
 
   publish(seq: number, attempt: number, data: unknown): void {
@@ -281,39 +259,18 @@ export class Execution implements CommandScope {
       this.#fail(new RunTimeoutError(this.runId, this.#run.timeoutMs ?? 0));
       return;
     }
-    let fired = false;
-    for (const w of this.#waiters) {
-      if (w.poll(now)) {
-        this.#waiters.delete(w);
-        fired = true;
-      }
-    }
-    if (fired) return this.#schedule();
-    if (this.#inflight > 0) return this.#arm(now);
+    if (this.#waits.fire(now)) return this.#schedule();
+    // While steps run, a local timer covers the earliest wait (a retry back-off, a short sleep, the deadline).
+    if (this.#waits.inflight > 0) return this.#waits.arm(now, this.#deadline, () => this.#schedule());
     void this.#suspend();
-  }
-
-  /** While steps run, a local timer covers the earliest wait (a retry back-off, a short sleep, the deadline). */
-  #arm(now: number): void {
-    const at = this.#earliest();
-    if (at === this.#timerAt) return;
-    this.#clearTimer();
-    this.#timerAt = at;
-    if (at !== null) this.#timer = this.host.clock.setTimer(() => ((this.#timer = null), (this.#timerAt = null), this.#schedule()), at - now);
-  }
-
-  #earliest(): number | null {
-    let at = this.#deadline;
-    for (const w of this.#waiters) if (w.wakeAt !== null && (at === null || w.wakeAt < at)) at = w.wakeAt;
-    return at;
   }
 
   async #suspend(): Promise<void> {
     this.#state = "suspending";
-    this.wakeAt = this.#earliest();
+    this.wakeAt = this.#waits.earliest(this.#deadline);
     const events = new Set<string>();
     const children: string[] = [];
-    for (const w of this.#waiters) {
+    for (const w of this.#waits.list()) {
       if (w.event) events.add(w.event);
       if (w.child) children.push(w.child);
     }
@@ -325,13 +282,13 @@ export class Execution implements CommandScope {
     }
     if (this.#state !== "suspending" || !r.ok) return;
     this.#state = "suspended";
-    this.#clearTimer();
+    this.#waits.clearTimer();
     this.#tel?.end("suspended");
     this.host.released(this, "suspended");
   }
 
   async #refresh(): Promise<void> {
-    const ws = [...this.#waiters];
+    const ws = this.#waits.list();
     const children = ws.filter((w) => w.child).map((w) => w.child as string);
     try {
       await this.track(
@@ -348,7 +305,7 @@ export class Execution implements CommandScope {
 
   /** At the end of the workflow code, journal entries left unvisited mean the code changed: fail the run. */
   #diverged(): boolean {
-    const left = [...this.#journal.values()].sort((a, b) => a.seq - b.seq)[0];
+    const left = this.#replay.leftover();
     if (left) this.#fail(new NonDeterminismError(this.runId, left.seq, `${left.kind} "${left.name}"`, "the end of the workflow"));
     return left !== undefined;
   }
@@ -367,15 +324,8 @@ export class Execution implements CommandScope {
   #fail(e: unknown): void {
     if (this.#state !== "running" && this.#state !== "suspending") return;
     const error = toStoredError(e);
-    // The failed command that ended the run, if the code let its error through (or wrapped it as the
-    // cause of its own): kernel.retry() resumes there.
-    for (let c: unknown = e, depth = 0; c instanceof Error && depth < 8; c = c.cause, depth++) {
-      const at = StepFailedError.is(c) || ChildFailedError.is(c) ? c.at : undefined;
-      if (at?.runId === this.runId) {
-        error.seq = at.seq;
-        break;
-      }
-    }
+    const seq = resumesAt(e, this.runId);
+    if (seq !== undefined) error.seq = seq;
     void this.#finish("failed", null, error);
   }
 
@@ -410,13 +360,6 @@ export class Execution implements CommandScope {
   #stop(reason: Error | undefined): void {
     for (const ac of this.controllers) ac.abort(reason);
     this.controllers.clear();
-    this.#waiters.clear();
-    this.#clearTimer();
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== null) this.host.clock.clearTimer(this.#timer);
-    this.#timer = null;
-    this.#timerAt = null;
+    this.#waits.clear();
   }
 }

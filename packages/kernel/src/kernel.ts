@@ -1,19 +1,20 @@
 import { randomUUID } from "node:crypto";
 import { type Clock, systemClock } from "./clock.ts";
 import { Committer } from "./committer.ts";
-import { toMs } from "./duration.ts";
 import { CancelledError, IdempotencyConflictError, InvalidArgumentError, RunFailedError, RunNotFoundError } from "./errors.ts";
 import { checkText } from "./commands/names.ts";
 import { uuidv7 } from "./ids.ts";
 import { decodeJson, encodeJson } from "./json.ts";
 import { type JournalEntry, type KernelOptions, type RunHandle, type RunInfo, type StartOptions, toInfo } from "./kernel-types.ts";
 import { Retention } from "./retention/retention.ts";
+import { RunEnds } from "./run-ends.ts";
 import { Schedules } from "./schedule/schedules.ts";
+import { startParameters } from "./start-options.ts";
 import { isTerminal, type NewRun, type RunFilter, type RunRecord, type SendEventResult, type Store, type WorkerRecord } from "./store/types.ts";
 import { StreamHub } from "./stream/hub.ts";
 import { type Chunk, type SubscribeOptions, subscribe } from "./stream/subscribe.ts";
 import { jsonLogger, Telemetry } from "./telemetry/index.ts";
-import { type DrainReport, type FinishedRun, Worker } from "./worker/worker.ts";
+import { type DrainReport, Worker } from "./worker/worker.ts";
 import { concurrencyOf, Registry, type Workflow } from "./workflow.ts";
 
 export type { JournalEntry, KernelOptions, RunHandle, RunInfo, StartOptions } from "./kernel-types.ts";
@@ -36,7 +37,7 @@ export class Kernel {
   readonly retention: Retention | null;
   readonly #committer: Committer;
   readonly #maxValueBytes: number;
-  readonly #waiters = new Map<string, Set<(r: FinishedRun | null) => void>>();
+  readonly #ends = new RunEnds();
   readonly #onError: (e: unknown, where: string) => void;
   readonly #hub: StreamHub;
   readonly #telemetry: Telemetry;
@@ -57,7 +58,7 @@ export class Kernel {
         : new Worker(
             {
               store: this.store, committer: this.#committer, clock: this.clock, registry: this.registry,
-              maxValueBytes: this.#maxValueBytes, onFinished: (r) => this.#finished(r), onError: this.#onError,
+              maxValueBytes: this.#maxValueBytes, onFinished: (r) => this.#ends.wake(r.id, r), onError: this.#onError,
               onPublished: (runId) => this.#hub.ring(runId), streamRetention: opts.streamRetention ?? 10_000, telemetry: this.#telemetry,
             },
             opts.worker,
@@ -91,7 +92,7 @@ export class Kernel {
     await this.retention?.stop();
     await this.worker?.stop();
     await this.#committer.drain();
-    for (const set of this.#waiters.values()) for (const w of set) w(null);
+    this.#ends.wakeAll();
     this.#hub.close();
     this.#telemetry.close();
   }
@@ -99,17 +100,7 @@ export class Kernel {
   /** Starts a run of `workflow` (a definition or a registered name). */
   async start<I, O>(workflow: Workflow<I, O> | string, input: I, options: StartOptions = {}): Promise<RunHandle<O>> {
     const wf = (typeof workflow === "string" ? this.registry.require(workflow) : workflow) as Workflow<never, unknown>;
-    if (options.key !== undefined && (typeof options.key !== "string" || options.key.length === 0 || options.key.length > 512))
-      throw new InvalidArgumentError(`the idempotency key must be a string of 1 to 512 characters, got ${JSON.stringify(options.key)}.`);
-    const namespace = options.namespace ?? "default";
-    if (typeof namespace !== "string" || namespace.length === 0 || namespace.length > 200)
-      throw new InvalidArgumentError(`the namespace must be a string of 1 to 200 characters, got ${JSON.stringify(namespace)}.`);
-    checkText("the namespace", namespace);
-    if (options.key !== undefined) checkText("the idempotency key", String(options.key));
-    const json = encodeJson(input, `the input of workflow "${wf.name}"`, this.#maxValueBytes);
-    const timeoutMs = options.timeout === undefined ? wf.timeoutMs : toMs(options.timeout);
-    if (options.ifInputDiffers !== undefined && options.ifInputDiffers !== "return" && options.ifInputDiffers !== "refuse")
-      throw new InvalidArgumentError(`ifInputDiffers must be "return" or "refuse", got ${JSON.stringify(options.ifInputDiffers)}.`);
+    const { namespace, json, timeoutMs } = startParameters(wf, input, options, this.#maxValueBytes);
     if (options.key !== undefined) {
       const existing = await this.store.findRunByKey(wf.name, options.key);
       if (existing) return this.#existing<O>(existing, json, options);
@@ -137,7 +128,7 @@ export class Kernel {
     let wait = 250;
     for (;;) {
       if (this.worker?.holds(runId)) {
-        const end = await this.#waitFinished(runId, 5_000);
+        const end = await this.#ends.wait(runId, 5_000);
         if (end?.status === "completed") return decodeJson(end.output) as O;
         if (end) throw new RunFailedError(runId, end.status, end.error?.message ?? "");
       }
@@ -145,7 +136,7 @@ export class Kernel {
       if (!run) throw new RunNotFoundError(`with id ${runId}`);
       // A run that ends on this worker is announced with its outcome; one that ends elsewhere is seen by
       // reading again, less often the longer it takes.
-      const end = isTerminal(run.status) ? run : await this.#waitFinished(runId, wait);
+      const end = isTerminal(run.status) ? run : await this.#ends.wait(runId, wait);
       if (end?.status === "completed") return decodeJson(end.output) as O;
       if (end) throw new RunFailedError(runId, end.status, end.error?.message ?? "");
       wait = Math.min(wait * 1.5, 2_000);
@@ -178,7 +169,7 @@ export class Kernel {
     const ids = await this.store.cancelRun(runId, this.clock.now());
     for (const id of ids) {
       this.worker?.drop(id, new CancelledError(id));
-      this.#wake(id);
+      this.#ends.wake(id);
     }
     this.worker?.signal();
     return ids;
@@ -254,31 +245,5 @@ export class Kernel {
     const same = run.input === input;
     if (!same && options.ifInputDiffers === "refuse") throw new IdempotencyConflictError(run.workflow, options.key ?? "", run.id);
     return this.#handle<O>(run.id, false, same);
-  }
-
-  #finished(r: FinishedRun): void {
-    this.#wake(r.id, r);
-  }
-
-  #wake(runId: string, end: FinishedRun | null = null): void {
-    const set = this.#waiters.get(runId);
-    if (!set) return;
-    this.#waiters.delete(runId);
-    for (const w of set) w(end);
-  }
-
-  /** Resolves with the run's outcome when it ends on this worker, or null after `pollMs` (or a cancel): look again. */
-  #waitFinished(runId: string, pollMs: number): Promise<FinishedRun | null> {
-    return new Promise((resolve) => {
-      let set = this.#waiters.get(runId);
-      if (!set) this.#waiters.set(runId, (set = new Set()));
-      const done = (end: FinishedRun | null) => {
-        clearTimeout(t);
-        set.delete(done);
-        resolve(end);
-      };
-      const t = setTimeout(() => done(null), pollMs);
-      set.add(done);
-    });
   }
 }

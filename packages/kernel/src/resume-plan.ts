@@ -1,4 +1,4 @@
-import { RunFinishedError, RunNotFailedError } from "./errors.ts";
+import { ChildFailedError, RunFinishedError, RunNotFailedError, StepFailedError } from "./errors.ts";
 import type { EntryRecord, RunRecord } from "./store/types.ts";
 
 /** Why kernel.retry() refuses a run that is not failed: it ended otherwise, or it has not ended. */
@@ -6,6 +6,18 @@ export function retryRefused(runId: string, status: string): Error {
   return status === "completed" || status === "cancelled"
     ? new RunFinishedError(runId, status, "retry (only failed runs can be retried)")
     : new RunNotFailedError(runId, status);
+}
+
+/**
+ * The failed command of run `runId` that ended it, if its code let the error through (or wrapped it as
+ * the cause of its own): kernel.retry() resumes there (stored as the run error's `seq`).
+ */
+export function resumesAt(e: unknown, runId: string): number | undefined {
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 8; c = c.cause, depth++) {
+    const at = StepFailedError.is(c) || ChildFailedError.is(c) ? c.at : undefined;
+    if (at?.runId === runId) return at.seq;
+  }
+  return undefined;
 }
 
 /** What kernel.retry() changes in a failed run's journal so that it resumes where it failed. */

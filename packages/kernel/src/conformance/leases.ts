@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { FakeClock, Kernel, workflow } from "../index.ts";
 import type { Backend } from "./backend.ts";
-import { closes, fakeKernel, gate, statusOf, tempStore, until } from "./helpers.ts";
+import { closes, gate, statusOf, tempStore, until } from "./helpers.ts";
 
 export function leases(backend: Backend): void {
   test("fencing: a worker that lost its lease cannot write; the worker that took the run over records the result", async (t) => {

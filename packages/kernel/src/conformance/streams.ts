@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Kernel, type Chunk, StreamOffsetError, workflow } from "../index.ts";
+import { type Chunk, StreamOffsetError, workflow } from "../index.ts";
 import type { Backend } from "./backend.ts";
-import { closes, fakeKernel, gate, tempStore, until } from "./helpers.ts";
+import { fakeKernel, gate, tempStore, until } from "./helpers.ts";
 
 async function take<T>(it: AsyncIterable<Chunk<T>>, n = Number.POSITIVE_INFINITY): Promise<Chunk<T>[]> {
   const out: Chunk<T>[] = [];
