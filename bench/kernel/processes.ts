@@ -15,7 +15,7 @@ export interface Workers {
   stop(): Promise<{ commits: number; reads: number; rowsRead: number }[]>;
 }
 
-const WORKER_SCRIPT = join(import.meta.dirname, "kernel-worker.ts");
+const WORKER_SCRIPT = join(import.meta.dirname, "..", "kernel-worker.ts");
 
 /** Spawns `count` worker processes (bench/kernel-worker.ts) on the database of `spec.store`; resolves once all run. */
 export async function startWorkers(count: number, spec: WorkerSpec, label: string): Promise<Workers> {
