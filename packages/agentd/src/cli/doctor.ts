@@ -4,6 +4,7 @@ import type { ModelConfig } from "../agent/model.ts";
 import { ECHO_MODEL_ID } from "../agent/echo-model.ts";
 import { NO_MODEL_HINT } from "../agent/model.ts";
 import { scrubUrls, showUrl } from "../net/url-secrets.ts";
+import { checkBrowser } from "../tools/browser/doctor.ts";
 import { checkSearch } from "../tools/web-search/doctor.ts";
 import { type Config, ConfigError, loadConfig, weakAdminToken } from "../config.ts";
 import { envSummary } from "../config/docs.ts";
@@ -50,6 +51,7 @@ export async function doctor(input: CommandInput): Promise<number> {
   report(await checkModel(config.model));
   for (const c of await checkChannels(input.env)) report(c);
   report(await checkSearch(config.search, config.net));
+  report(await checkBrowser(config.browser.chromium));
   report(checkAdminToken(config.dataDir, input.env));
   process.stdout.write(failed ? `${failed} check(s) failed\n` : "all checks passed\n");
   return failed ? 1 : 0;

@@ -24,3 +24,29 @@ test("the pinned playwright-core drives Debian's Chromium over its pipe: version
     await browser.close();
   }
 });
+
+test("agentd doctor names the Chromium and whether the pinned playwright-core was verified with it", async (t) => {
+  const { spawn } = await import("node:child_process");
+  const { writeFileSync, chmodSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { cleanEnv, MAIN, tempDir } = await import("../support/cli.ts");
+  const doctor = (env: Record<string, string>) =>
+    new Promise<string>((resolve) => {
+      const child = spawn(process.execPath, [MAIN, "doctor", "--data", tempDir(t)], { env: cleanEnv(env) });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.on("exit", () => resolve(out));
+    });
+  // A stand-in Chromium that only says its version: one too new for this playwright-core, one verified.
+  const dir = tempDir(t);
+  const fake = (version: string) => {
+    const path = join(dir, `chromium-${version}`);
+    writeFileSync(path, `#!/bin/sh\necho "Chromium ${version} built on Debian"\n`);
+    chmodSync(path, 0o755);
+    return path;
+  };
+  assert.match(await doctor({ AGENTD_CHROMIUM: fake("150.0.7871.100") }), /^ok\s+browser\s+Chromium 150\.0\.7871\.100 at .*chromium-150\.0\.7871\.100 \(verified with this agentd's playwright-core\)$/m);
+  assert.match(await doctor({ AGENTD_CHROMIUM: fake("163.0.1.2") }), /^FAIL\s+browser\s+Chromium 163\.0\.1\.2 at .*: this agentd's playwright-core was verified with Chromium 150 or 151/m);
+  assert.match(await doctor({ AGENTD_BROWSER: "0" }), /^ok\s+browser\s+off:/m);
+  assert.match(await doctor({ AGENTD_CHROMIUM: join(dir, "nowhere") }), /^FAIL\s+settings\s+AGENTD_CHROMIUM is ".*nowhere" but no executable is there/m);
+});
