@@ -1,4 +1,4 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { badRequest } from "../errors.ts";
 
@@ -38,3 +38,26 @@ export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S
   if (!parsed.success) throw badRequest(describeIssues(parsed.error, "query"));
   return parsed.data;
 }
+
+/**
+ * Middleware that validates the JSON body with `schema` (as readBody) before the handler, which reads
+ * it with `c.req.valid("json")`. It declares the body's type, so the typed client (`hc`) checks what a
+ * caller sends. Checks the route makes before reading the body go in middleware placed before it.
+ */
+export function jsonBody<S extends z.ZodType>(schema: S, opts: { optional?: boolean } = {}): MiddlewareHandler<any, string, { in: { json: z.input<S> }; out: { json: z.output<S> } }> {
+  return async (c, next) => {
+    c.req.addValidatedData("json", (await readBody(c, schema, opts)) as {});
+    await next();
+  };
+}
+
+/** Middleware that validates the query string with `schema` (as readQuery); the handler reads it with `c.req.valid("query")`. */
+export function queryOf<S extends z.ZodType>(schema: S): MiddlewareHandler<any, string, { in: { query: QueryInput<z.input<S>> }; out: { query: z.output<S> } }> {
+  return async (c, next) => {
+    c.req.addValidatedData("query", readQuery(c, schema) as {});
+    await next();
+  };
+}
+
+/** What a client sends for a query schema: each field as text, all optional (the schema coerces and defaults). */
+type QueryInput<T> = { [K in keyof T]?: string };

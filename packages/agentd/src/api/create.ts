@@ -21,23 +21,27 @@ export interface ApiOptions {
  * (a token needed) the operator's sub-app (`/v1/tenants`) and the tenant's. Serve it with
  * `serveApi`, or call `api.request()` in tests.
  */
-export function createApi(app: Agentd, opts: ApiOptions = {}): Hono<ApiEnv> {
-  const api = new Hono<ApiEnv>();
+export function createApi(app: Agentd, opts: ApiOptions = {}) {
   const max = app.config.maxBodyBytes;
-  api.use("*", bodyLimit({
-    maxSize: max,
-    onError: (c) => errorResponse(c, 413, "too_large", `the body is over ${max} bytes, the most this server accepts (AGENTD_MAX_BODY_BYTES)`),
-  }));
   const throttle = new AuthThrottle();
-  api.route("/", healthRoutes(app, throttle));
-  api.route("/", webhookApp(opts.mounts ?? []));
   // The API reference needs no token: it holds no data, and a client reads it before it has one.
   const reference = JSON.stringify(openApiDocument());
-  api.get("/v1/openapi.json", (c) => c.body(reference, 200, { "content-type": "application/json; charset=utf-8" }));
-  api.use("/v1/*", authenticate(app, throttle));
-  api.route("/v1", adminApp(app));
-  api.route("/v1", tenantApp(app, opts.tenantRoutes));
+  // One chain, in the order requests meet it: its type is the typed client's (`AgentdApi`, api/client.ts).
+  const api = new Hono<ApiEnv>()
+    .use("*", bodyLimit({
+      maxSize: max,
+      onError: (c) => errorResponse(c, 413, "too_large", `the body is over ${max} bytes, the most this server accepts (AGENTD_MAX_BODY_BYTES)`),
+    }))
+    .route("/", healthRoutes(app, throttle))
+    .route("/", webhookApp(opts.mounts ?? []))
+    .get("/v1/openapi.json", (c) => c.body(reference, 200, { "content-type": "application/json; charset=utf-8" }))
+    .use("/v1/*", authenticate(app, throttle))
+    .route("/v1", adminApp(app))
+    .route("/v1", tenantApp(app, opts.tenantRoutes));
   api.notFound(onNotFound);
   api.onError((e, c) => onApiError(e, c, app.log));
   return api;
 }
+
+/** agentd's HTTP API as a type: what `hc<AgentdApi>` (the typed client, api/client.ts) knows of its routes. */
+export type AgentdApi = ReturnType<typeof createApi>;

@@ -1,4 +1,4 @@
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono, type MiddlewareHandler, type Schema } from "hono";
 import type { Agentd } from "../app.ts";
 import { actAsTenant, requireAdmin } from "./auth.ts";
 import type { ApiEnv, TenantEnv } from "./env.ts";
@@ -20,34 +20,44 @@ export interface Mount {
   app: Hono;
 }
 
-/** Every route that acts for one tenant: a route file added here has its tenant resolved, nothing else to list. */
-const TENANT_ROUTES = [messageRoutes, runRoutes, scheduleRoutes, approvalRoutes, memoryRoutes, secretRoutes, policyRoutes, usageRoutes, blobRoutes, botRoutes];
-
 /**
  * The routes of `parts`, each behind `guard`. Hono copies a sub-app's `use("*")` onto every path
  * under its mount point, so a guard on "*" of an app mounted at /v1 would stand in front of the
  * other sub-apps' routes too: the guard is put on the paths these routes serve, read from the
  * routes themselves, and nowhere else.
  */
-function guarded<E extends ApiEnv>(guard: MiddlewareHandler<E>, parts: Hono<E>[]): Hono<E> {
-  const routes = new Hono<E>();
-  for (const part of parts) routes.route("/", part);
+function guarded<E extends ApiEnv, A extends Hono<E, Schema, "/">>(guard: MiddlewareHandler<E>, routes: A): A {
   const app = new Hono<E>();
   for (const path of new Set(routes.routes.filter((r) => r.method !== "ALL").map((r) => r.path))) app.use(path, guard);
-  return app.route("/", routes);
+  // The same routes, behind the guard: the type of `routes` is the truth about what it serves.
+  return app.route("/", routes) as unknown as A;
 }
 
 /** The operator's routes (admin token only), to mount at /v1. */
-export function adminApp(app: Agentd): Hono<ApiEnv> {
-  return guarded(requireAdmin(), [tenantRoutes(app)]);
+export function adminApp(app: Agentd) {
+  return guarded(requireAdmin(), tenantRoutes(app));
 }
 
 /**
  * The tenant's routes, to mount at /v1: each acts for the tenant of the API key, or the one the
- * admin names in X-Agentd-Tenant. `extra`: routes of the embedding program, scoped the same way.
+ * admin names in X-Agentd-Tenant. A route file chained here has its tenant resolved, nothing else to
+ * list; the chain is what gives the typed client (`hc`) its routes. `extra`: routes of the embedding
+ * program, scoped the same way (served, but not in the client's type).
  */
-export function tenantApp(app: Agentd, extra: Hono<TenantEnv>[] = []): Hono<TenantEnv> {
-  return guarded(actAsTenant(app), [...TENANT_ROUTES.map((routes) => routes(app)), ...extra]);
+export function tenantApp(app: Agentd, extra: Hono<TenantEnv>[] = []) {
+  const routes = new Hono<TenantEnv>()
+    .route("/", messageRoutes(app))
+    .route("/", runRoutes(app))
+    .route("/", scheduleRoutes(app))
+    .route("/", approvalRoutes(app))
+    .route("/", memoryRoutes(app))
+    .route("/", secretRoutes(app))
+    .route("/", policyRoutes(app))
+    .route("/", usageRoutes(app))
+    .route("/", blobRoutes(app))
+    .route("/", botRoutes(app));
+  for (const more of extra) routes.route("/", more);
+  return guarded(actAsTenant(app), routes);
 }
 
 /** The channels' webhooks, to mount at the root: they check their providers' signatures, not API tokens. */

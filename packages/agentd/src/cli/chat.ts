@@ -1,5 +1,5 @@
 import { type CommandInput, parseCommand } from "./args.ts";
-import type { ApiClient } from "./client.ts";
+import { type ApiClient, readSse } from "./client.ts";
 import { connect } from "./connect.ts";
 import { Lines } from "./lines.ts";
 
@@ -36,7 +36,7 @@ export async function chat(input: CommandInput): Promise<number> {
     const { client } = target;
     if (target.admin && p.values.tenant) {
       client.tenant = p.values.tenant as string;
-      await client.json("GET", `/v1/tenants/${encodeURIComponent(client.tenant)}`); // an unknown tenant fails here, before any input is read
+      await client.api.v1.tenants[":id"].$get({ param: { id: encodeURIComponent(client.tenant) } }); // an unknown tenant fails here, before any input is read
     } else if (target.admin) client.tenant = await localTenant(client);
     else if (p.values.tenant) client.tenant = p.values.tenant as string;
     if (lines.interactive) process.stdout.write(`talking to tenant ${client.tenant ?? "(of the API key)"}, conversation "${conversation}"; /exit quits\n`);
@@ -65,13 +65,13 @@ export async function chat(input: CommandInput): Promise<number> {
 async function localTenant(client: ApiClient): Promise<string> {
   let after = "";
   for (;;) {
-    const page = await client.json<{ tenants: { id: string; name: string }[] }>("GET", `/v1/tenants?limit=500&after=${encodeURIComponent(after)}`);
+    const page = await (await client.api.v1.tenants.$get({ query: { limit: "500", after } })).json();
     const found = page.tenants.find((t) => t.name === LOCAL_TENANT);
     if (found) return found.id;
     if (page.tenants.length < 500) break;
     after = page.tenants.at(-1)!.id;
   }
-  const made = await client.json<{ tenant: { id: string } }>("POST", "/v1/tenants", { name: LOCAL_TENANT });
+  const made = await (await client.api.v1.tenants.$post({ json: { name: LOCAL_TENANT } })).json();
   return made.tenant.id;
 }
 
@@ -83,7 +83,8 @@ async function exchange(client: ApiClient, lines: Lines, message: { text: string
   const out = new Output();
   let runId: string | null = null;
   try {
-    for await (const ev of client.stream("POST", "/v1/messages", message, signal)) {
+    const res = await client.api.v1.messages.$post({ json: message }, { headers: { accept: "text/event-stream" }, init: { signal } });
+    for await (const ev of res.body ? readSse(res.body) : []) {
       const d = (ev.data ?? {}) as Record<string, unknown>;
       switch (ev.event) {
         case "accepted":
@@ -105,7 +106,7 @@ async function exchange(client: ApiClient, lines: Lines, message: { text: string
           out.note(`[approval] ${d.tool} wants: ${d.subject ?? ""}`);
           // "Always" allows what the approval said (a host and a secret), never more.
           const decision = await ask(lines, String(d.always ?? `every call of ${d.tool}`));
-          await client.json("POST", `/v1/approvals/${encodeURIComponent(String(d.id))}`, { decision });
+          await client.api.v1.approvals[":id"].$post({ param: { id: encodeURIComponent(String(d.id)) }, json: { decision } });
           break;
         }
         case "unavailable":

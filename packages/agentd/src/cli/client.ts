@@ -1,3 +1,4 @@
+import { type AgentdClient, agentdClient } from "../api/client.ts";
 import { CliError } from "./errors.ts";
 
 /** One Server-Sent Event: its name (`message` when unnamed), its data parsed as JSON, its id. */
@@ -7,41 +8,31 @@ export interface SseEvent {
   id: string | null;
 }
 
-/** A client of agentd's HTTP API with one token; for the admin token, `tenant` names the tenant routes act for. */
+/**
+ * A client of agentd's HTTP API with one token; for the admin token, `tenant` names the tenant routes
+ * act for. `api` is the typed client (api/client.ts): its calls answer only with success, as an
+ * error answer becomes a CliError that names the request and quotes the server's reason, and no
+ * answer at all a CliError that says why.
+ */
 export class ApiClient {
   readonly url: string;
-  readonly #token: string;
+  readonly api: AgentdClient;
   tenant: string | null = null;
 
   constructor(url: string, token: string) {
     this.url = url.replace(/\/+$/, "");
-    this.#token = token;
+    this.api = agentdClient(this.url, { token, tenant: () => this.tenant, fetch: (input, init) => this.#send(input, init) });
   }
 
-  /** A JSON request; an error answer becomes a CliError that names the request and quotes the server's reason. */
-  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.#fetch(method, path, body, "application/json");
-    if (!res.ok) throw await refusal(method, this.url + path, res);
-    return (res.status === 204 ? undefined : await res.json()) as T;
-  }
-
-  /** A request answered with Server-Sent Events, read as they arrive. */
-  async *stream(method: string, path: string, body?: unknown, signal?: AbortSignal): AsyncGenerator<SseEvent> {
-    const res = await this.#fetch(method, path, body, "text/event-stream", signal);
-    if (!res.ok) throw await refusal(method, this.url + path, res);
-    if (!res.body) return;
-    yield* readSse(res.body);
-  }
-
-  async #fetch(method: string, path: string, body: unknown, accept: string, signal?: AbortSignal): Promise<Response> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.#token}`, accept };
-    if (body !== undefined) headers["content-type"] = "application/json";
-    if (this.tenant) headers["x-agentd-tenant"] = this.tenant;
+  async #send(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    let res: Response;
     try {
-      return await fetch(this.url + path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), ...(signal ? { signal } : {}) });
+      res = await fetch(input, init);
     } catch (e) {
       throw new CliError(`cannot reach agentd at ${this.url}: ${networkCause(e)}`, { cause: e, code: "cli_unreachable" });
     }
+    if (!res.ok) throw await refusal(init?.method ?? "GET", String(input instanceof Request ? input.url : input), res);
+    return res;
   }
 }
 

@@ -41,10 +41,10 @@ test("a refusal by the server is a cli_refused error with the answer's status an
   t.after(() => void server.close());
   await new Promise((r) => server.once("listening", r));
   const { port } = server.address() as { port: number };
-  const e = await new ApiClient(`http://127.0.0.1:${port}`, "t").json("GET", "/v1/runs/r9").then(() => null, (x: unknown) => x);
+  const e = await new ApiClient(`http://127.0.0.1:${port}`, "t").api.v1.runs[":id"].$get({ param: { id: "r9" } }).then(() => null, (x: unknown) => x);
   assert.ok(CliError.is(e, "cli_refused"), String(e));
   assert.deepEqual([e.status, e.serverCode], [404, "not_found"]);
   assert.equal(e.message, `GET http://127.0.0.1:${port}/v1/runs/r9 answered HTTP 404: run r9 not found`);
-  const unreachable = await new ApiClient("http://127.0.0.1:1", "t").json("GET", "/health").then(() => null, (x: unknown) => x);
+  const unreachable = await new ApiClient("http://127.0.0.1:1", "t").api.health.$get().then(() => null, (x: unknown) => x);
   assert.ok(CliError.is(unreachable, "cli_unreachable"), String(unreachable));
 });

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import { type TenantBot, telegramBots } from "../../channels/telegram/bots.ts";
-import { readBody } from "../body.ts";
+import { jsonBody } from "../body.ts";
 import { type TenantEnv, scopeOf } from "../env.ts";
 
 export const AddTelegramBot = z.strictObject({
@@ -18,21 +18,16 @@ const view = (b: TenantBot) => ({
 });
 
 /** A tenant's own channel bots (Telegram), their tokens kept in the vault. */
-export function botRoutes(app: Agentd): Hono<TenantEnv> {
-  const r = new Hono<TenantEnv>();
-
-  r.get("/channels/telegram", async (c) => c.json({ bots: (await telegramBots(app).list(scopeOf(app, c).tenantId)).map(view) }));
-
-  r.post("/channels/telegram", async (c) => {
-    const body = await readBody(c, AddTelegramBot);
-    const bot = await telegramBots(app).create(scopeOf(app, c).tenantId, body.token, body.mode);
-    return c.json(view(bot), 201);
-  });
-
-  r.delete("/channels/telegram/:id", async (c) => {
-    await telegramBots(app).remove(scopeOf(app, c).tenantId, c.req.param("id"));
-    return c.body(null, 204);
-  });
-
-  return r;
+export function botRoutes(app: Agentd) {
+  return new Hono<TenantEnv>()
+    .get("/channels/telegram", async (c) => c.json({ bots: (await telegramBots(app).list(scopeOf(app, c).tenantId)).map(view) }))
+    .post("/channels/telegram", jsonBody(AddTelegramBot), async (c) => {
+      const body = c.req.valid("json");
+      const bot = await telegramBots(app).create(scopeOf(app, c).tenantId, body.token, body.mode);
+      return c.json(view(bot), 201);
+    })
+    .delete("/channels/telegram/:id", async (c) => {
+      await telegramBots(app).remove(scopeOf(app, c).tenantId, c.req.param("id"));
+      return c.body(null, 204);
+    });
 }

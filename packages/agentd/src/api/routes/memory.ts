@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import { MAX_MEMORY_CHARS } from "../../memory/store.ts";
 import { notFound } from "../../errors.ts";
-import { readBody, readQuery } from "../body.ts";
+import { jsonBody, queryOf } from "../body.ts";
 import { type TenantEnv, scopeOf } from "../env.ts";
 
 export const ListMemory = z.object({
@@ -19,36 +19,31 @@ export const AddMemory = z.strictObject({
 });
 
 /** The tenant's long-term memory: list or search, add, forget. */
-export function memoryRoutes(app: Agentd): Hono<TenantEnv> {
-  const r = new Hono<TenantEnv>();
+export function memoryRoutes(app: Agentd) {
   // Embeddings are a bonus for search: when the embedding model fails, text search still answers.
   const embed = async (text: string) => {
     const embedder = app.deps.services.embedder;
     if (!embedder) return null;
     return (await embedder.embed([text]).catch(() => null))?.[0] ?? null;
   };
-
-  r.get("/memory", async (c) => {
-    const q = readQuery(c, ListMemory);
-    const scope = scopeOf(app, c);
-    const memories = q.q?.trim()
-      ? await app.memory.search(scope, q.q, { limit: q.limit, embedding: await embed(q.q) })
-      : await app.memory.list(scope, { limit: q.limit, before: q.before ?? null });
-    return c.json({ memories });
-  });
-
-  r.post("/memory", async (c) => {
-    const body = await readBody(c, AddMemory);
-    const entry = await app.memory.add(scopeOf(app, c), {
-      content: body.content, source: "user", dueAt: body.due === undefined ? null : Date.parse(body.due), embedding: await embed(body.content),
+  return new Hono<TenantEnv>()
+    .get("/memory", queryOf(ListMemory), async (c) => {
+      const q = c.req.valid("query");
+      const scope = scopeOf(app, c);
+      const memories = q.q?.trim()
+        ? await app.memory.search(scope, q.q, { limit: q.limit, embedding: await embed(q.q) })
+        : await app.memory.list(scope, { limit: q.limit, before: q.before ?? null });
+      return c.json({ memories });
+    })
+    .post("/memory", jsonBody(AddMemory), async (c) => {
+      const body = c.req.valid("json");
+      const entry = await app.memory.add(scopeOf(app, c), {
+        content: body.content, source: "user", dueAt: body.due === undefined ? null : Date.parse(body.due), embedding: await embed(body.content),
+      });
+      return c.json(entry, 201);
+    })
+    .delete("/memory/:id", async (c) => {
+      if (!(await app.memory.forget(scopeOf(app, c), c.req.param("id")))) throw notFound(`memory ${c.req.param("id")}`);
+      return c.body(null, 204);
     });
-    return c.json(entry, 201);
-  });
-
-  r.delete("/memory/:id", async (c) => {
-    if (!(await app.memory.forget(scopeOf(app, c), c.req.param("id")))) throw notFound(`memory ${c.req.param("id")}`);
-    return c.body(null, 204);
-  });
-
-  return r;
 }

@@ -1,11 +1,11 @@
-import { Hono } from "hono";
+import { Hono, type TypedResponse } from "hono";
 import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import type { Received } from "../../sessions/inbox.ts";
 import { sessions } from "../../sessions/store.ts";
 import { badRequest } from "../../errors.ts";
 import { quotas, RateLimitedError, type RunPhase } from "../../tenancy/quotas.ts";
-import { readBody, readQuery } from "../body.ts";
+import { jsonBody, queryOf, readQuery } from "../body.ts";
 import { type TenantContext, type TenantEnv, scopeOf } from "../env.ts";
 import { frame, runEvents } from "../sse.ts";
 import { redactorFor } from "../views.ts";
@@ -28,55 +28,51 @@ const wantsStream = (c: TenantContext) => {
 };
 
 /** POST /v1/messages (a person's message starts a turn; JSON or SSE) and the sessions it lands in. */
-export function messageRoutes(app: Agentd): Hono<TenantEnv> {
-  const r = new Hono<TenantEnv>();
-
-  r.post("/messages", async (c) => {
-    const body = await readBody(c, PostMessage);
-    const tenantId = c.get("tenantId");
-    const scope = scopeOf(app, c);
-    // A channel with an adapter pushes replies to the outside world (a Telegram chat, a phone): its
-    // messages come through its webhook, never from an API key naming any conversation it likes.
-    if (app.channels.has(body.channel))
-      throw badRequest(`channel "${body.channel}" is served by its own adapter and receives its messages through its webhook; use "http" (the default) or a name of your own`);
-    const sourceKey = body.id === undefined ? null : `api:${body.id}`;
-    // A retried POST is answered from what the first one stored, without counting against the limit.
-    let received: Received | null = sourceKey ? await findRetry(app, c, body.channel, body.conversation, sourceKey) : null;
-    if (!received) {
-      const tenant = await app.tenants.require(tenantId);
-      const admission = await quotas.admit(scope, tenant.settings, app.kernel.clock.now(), (runId) => phaseOf(app, runId)).catch((e: unknown) => {
-        if (RateLimitedError.is(e)) c.header("retry-after", String(e.retryAfterS));
-        throw e;
-      });
-      try {
-        received = await app.inbox.receive({ tenantId, channel: body.channel, conversation: body.conversation, text: body.text, sourceKey });
-      } catch (e) {
-        await admission.drop();
-        throw e;
+export function messageRoutes(app: Agentd) {
+  return new Hono<TenantEnv>()
+    .post("/messages", jsonBody(PostMessage), async (c) => {
+      const body = c.req.valid("json");
+      const tenantId = c.get("tenantId");
+      const scope = scopeOf(app, c);
+      // A channel with an adapter pushes replies to the outside world (a Telegram chat, a phone): its
+      // messages come through its webhook, never from an API key naming any conversation it likes.
+      if (app.channels.has(body.channel))
+        throw badRequest(`channel "${body.channel}" is served by its own adapter and receives its messages through its webhook; use "http" (the default) or a name of your own`);
+      const sourceKey = body.id === undefined ? null : `api:${body.id}`;
+      // A retried POST is answered from what the first one stored, without counting against the limit.
+      let received: Received | null = sourceKey ? await findRetry(app, c, body.channel, body.conversation, sourceKey) : null;
+      if (!received) {
+        const tenant = await app.tenants.require(tenantId);
+        const admission = await quotas.admit(scope, tenant.settings, app.kernel.clock.now(), (runId) => phaseOf(app, runId)).catch((e: unknown) => {
+          if (RateLimitedError.is(e)) c.header("retry-after", String(e.retryAfterS));
+          throw e;
+        });
+        try {
+          received = await app.inbox.receive({ tenantId, channel: body.channel, conversation: body.conversation, text: body.text, sourceKey });
+        } catch (e) {
+          await admission.drop();
+          throw e;
+        }
+        await admission.bind(received.runId);
       }
-      await admission.bind(received.runId);
-    }
-    const accepted = { sessionId: received.session.id, messageId: received.message.id, runId: received.runId, duplicate: received.duplicate };
-    if (!wantsStream(c)) return c.json(accepted, 202);
-    return runEvents(app, { runId: received.runId, from: 1, signal: c.req.raw.signal, redact: await redactorFor(app, scope), before: frame("accepted", accepted) });
-  });
-
-  r.get("/sessions", async (c) => {
-    const q = readQuery(c, ListSessions);
-    return c.json({ sessions: await sessions.list(scopeOf(app, c), q.limit) });
-  });
-
-  r.get("/sessions/:id", async (c) => c.json(await sessions.require(scopeOf(app, c), c.req.param("id"))));
-
-  r.get("/sessions/:id/messages", async (c) => {
-    const q = readQuery(c, History);
-    const scope = scopeOf(app, c);
-    const s = await sessions.require(scope, c.req.param("id"));
-    const messages = await sessions.history(scope, s.id, q.after, q.limit);
-    return c.json({ messages, next: messages.length === q.limit ? (messages.at(-1)?.seq ?? null) : null });
-  });
-
-  return r;
+      const accepted = { sessionId: received.session.id, messageId: received.message.id, runId: received.runId, duplicate: received.duplicate };
+      if (!wantsStream(c)) return c.json(accepted, 202);
+      // A stream is a body (200), not JSON: typed so, the typed client reads the JSON answer (202) as `accepted`.
+      const stream = runEvents(app, { runId: received.runId, from: 1, signal: c.req.raw.signal, redact: await redactorFor(app, scope), before: frame("accepted", accepted) });
+      return stream as Response & TypedResponse<null, 200, "body">;
+    })
+    .get("/sessions", queryOf(ListSessions), async (c) => {
+      const q = c.req.valid("query");
+      return c.json({ sessions: await sessions.list(scopeOf(app, c), q.limit) });
+    })
+    .get("/sessions/:id", async (c) => c.json(await sessions.require(scopeOf(app, c), c.req.param("id"))))
+    .get("/sessions/:id/messages", queryOf(History), async (c) => {
+      const q = c.req.valid("query");
+      const scope = scopeOf(app, c);
+      const s = await sessions.require(scope, c.req.param("id"));
+      const messages = await sessions.history(scope, s.id, q.after, q.limit);
+      return c.json({ messages, next: messages.length === q.limit ? (messages.at(-1)?.seq ?? null) : null });
+    });
 }
 
 /** The message a previous POST with the same client id stored, as the inbox would answer a redelivery. */

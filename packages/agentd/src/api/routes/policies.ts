@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import { policies } from "../../agent/policy.ts";
 import { badRequest, notFound } from "../../errors.ts";
-import { readBody, readQuery } from "../body.ts";
+import { jsonBody, queryOf } from "../body.ts";
 import { type TenantEnv, scopeOf } from "../env.ts";
 
 export const PutPolicy = z.strictObject({
@@ -15,27 +15,22 @@ export const PutPolicy = z.strictObject({
 export const Pattern = z.object({ pattern: z.string().max(500).default("") });
 
 /** Allow / ask / deny per tool and subject pattern (GET also lists the tools and their defaults). */
-export function policyRoutes(app: Agentd): Hono<TenantEnv> {
-  const r = new Hono<TenantEnv>();
-
-  r.get("/policies", async (c) => {
-    const tools = app.tools.list(null).map((t) => ({ name: t.name, risk: t.risk, defaultDecision: t.defaultDecision }));
-    return c.json({ policies: await policies.list(scopeOf(app, c)), tools });
-  });
-
-  r.put("/policies", async (c) => {
-    const body = await readBody(c, PutPolicy);
-    if (!app.tools.get(body.tool))
-      throw badRequest(`there is no tool named "${body.tool.slice(0, 100)}"; the tools are ${app.tools.list(null).map((t) => t.name).join(", ")}`);
-    return c.json(await policies.set(scopeOf(app, c), body, app.kernel.clock.now()));
-  });
-
-  r.delete("/policies/:tool", async (c) => {
-    const q = readQuery(c, Pattern);
-    const tool = c.req.param("tool");
-    if (!(await policies.remove(scopeOf(app, c), tool, q.pattern))) throw notFound(`policy for ${tool}${q.pattern ? ` matching "${q.pattern}"` : ""}`);
-    return c.body(null, 204);
-  });
-
-  return r;
+export function policyRoutes(app: Agentd) {
+  return new Hono<TenantEnv>()
+    .get("/policies", async (c) => {
+      const tools = app.tools.list(null).map((t) => ({ name: t.name, risk: t.risk, defaultDecision: t.defaultDecision }));
+      return c.json({ policies: await policies.list(scopeOf(app, c)), tools });
+    })
+    .put("/policies", jsonBody(PutPolicy), async (c) => {
+      const body = c.req.valid("json");
+      if (!app.tools.get(body.tool))
+        throw badRequest(`there is no tool named "${body.tool.slice(0, 100)}"; the tools are ${app.tools.list(null).map((t) => t.name).join(", ")}`);
+      return c.json(await policies.set(scopeOf(app, c), body, app.kernel.clock.now()));
+    })
+    .delete("/policies/:tool", queryOf(Pattern), async (c) => {
+      const q = c.req.valid("query");
+      const tool = c.req.param("tool");
+      if (!(await policies.remove(scopeOf(app, c), tool, q.pattern))) throw notFound(`policy for ${tool}${q.pattern ? ` matching "${q.pattern}"` : ""}`);
+      return c.body(null, 204);
+    });
 }

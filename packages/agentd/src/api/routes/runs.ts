@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import { cancelRun } from "../../agent/approvals.ts";
 import { badRequest } from "../../errors.ts";
-import { readQuery } from "../body.ts";
+import { queryOf, readQuery } from "../body.ts";
 import { type TenantEnv, scopeOf } from "../env.ts";
 import { runEvents } from "../sse.ts";
 import { journalView, redactorFor, runView, tenantRun } from "../views.ts";
@@ -29,52 +29,44 @@ export const ListRuns = z.object({
 export const From = z.object({ from: z.coerce.number().int().min(1).optional() });
 
 /** Runs of the tenant (namespace = tenant id): list, inspect, journal, retry, cancel, stream. */
-export function runRoutes(app: Agentd): Hono<TenantEnv> {
-  const r = new Hono<TenantEnv>();
-
-  r.get("/runs", async (c) => {
-    const q = readQuery(c, ListRuns);
-    const runs = await app.kernel.listRuns({
-      namespace: c.get("tenantId"), limit: q.limit,
-      ...(q.status ? { status: q.status } : {}), ...(q.workflow ? { workflow: q.workflow } : {}), ...(q.before !== undefined ? { before: q.before } : {}),
+export function runRoutes(app: Agentd) {
+  return new Hono<TenantEnv>()
+    .get("/runs", queryOf(ListRuns), async (c) => {
+      const q = c.req.valid("query");
+      const runs = await app.kernel.listRuns({
+        namespace: c.get("tenantId"), limit: q.limit,
+        ...(q.status ? { status: q.status } : {}), ...(q.workflow ? { workflow: q.workflow } : {}), ...(q.before !== undefined ? { before: q.before } : {}),
+      });
+      const redact = await redactorFor(app, scopeOf(app, c));
+      return c.json({ runs: runs.map((x) => runView(x, redact)) });
+    })
+    .get("/runs/:id", async (c) => {
+      const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
+      return c.json(runView(run, await redactorFor(app, scopeOf(app, c))));
+    })
+    .get("/runs/:id/journal", async (c) => {
+      const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
+      const journal = await app.kernel.journal(run.id);
+      return c.json({ runId: run.id, journal: journalView(journal, await redactorFor(app, scopeOf(app, c))) });
+    })
+    .post("/runs/:id/retry", async (c) => {
+      const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
+      await app.kernel.retry(run.id);
+      return c.json(runView((await app.kernel.getRun(run.id)) ?? run, await redactorFor(app, scopeOf(app, c))), 202);
+    })
+    .post("/runs/:id/cancel", async (c) => {
+      const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
+      return c.json({ cancelled: await cancelRun(app.kernel, scopeOf(app, c), run.id, app.kernel.clock.now()) });
+    })
+    .get("/runs/:id/stream", async (c) => {
+      const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
+      const q = readQuery(c, From);
+      const last = c.req.header("last-event-id");
+      let from = q.from ?? 1;
+      if (q.from === undefined && last !== undefined) {
+        if (!/^\d+$/.test(last.trim())) throw badRequest("Last-Event-ID must be the id of an event received from this stream (a whole number)");
+        from = Number(last) + 1;
+      }
+      return runEvents(app, { runId: run.id, from, signal: c.req.raw.signal, redact: await redactorFor(app, scopeOf(app, c)) });
     });
-    const redact = await redactorFor(app, scopeOf(app, c));
-    return c.json({ runs: runs.map((x) => runView(x, redact)) });
-  });
-
-  r.get("/runs/:id", async (c) => {
-    const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
-    return c.json(runView(run, await redactorFor(app, scopeOf(app, c))));
-  });
-
-  r.get("/runs/:id/journal", async (c) => {
-    const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
-    const journal = await app.kernel.journal(run.id);
-    return c.json({ runId: run.id, journal: journalView(journal, await redactorFor(app, scopeOf(app, c))) });
-  });
-
-  r.post("/runs/:id/retry", async (c) => {
-    const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
-    await app.kernel.retry(run.id);
-    return c.json(runView((await app.kernel.getRun(run.id)) ?? run, await redactorFor(app, scopeOf(app, c))), 202);
-  });
-
-  r.post("/runs/:id/cancel", async (c) => {
-    const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
-    return c.json({ cancelled: await cancelRun(app.kernel, scopeOf(app, c), run.id, app.kernel.clock.now()) });
-  });
-
-  r.get("/runs/:id/stream", async (c) => {
-    const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));
-    const q = readQuery(c, From);
-    const last = c.req.header("last-event-id");
-    let from = q.from ?? 1;
-    if (q.from === undefined && last !== undefined) {
-      if (!/^\d+$/.test(last.trim())) throw badRequest("Last-Event-ID must be the id of an event received from this stream (a whole number)");
-      from = Number(last) + 1;
-    }
-    return runEvents(app, { runId: run.id, from, signal: c.req.raw.signal, redact: await redactorFor(app, scopeOf(app, c)) });
-  });
-
-  return r;
 }

@@ -4,7 +4,7 @@ import type { Agentd } from "../../app.ts";
 import { isTimeZone } from "../../config/variables.ts";
 import { sessions } from "../../sessions/store.ts";
 import { badRequest, notFound } from "../../errors.ts";
-import { readBody } from "../body.ts";
+import { jsonBody } from "../body.ts";
 import { type TenantEnv, scopeOf } from "../env.ts";
 
 const EXAMPLE_AT = "2026-05-01T09:00:00Z (UTC) or 2026-05-01T09:00:00+02:00";
@@ -31,42 +31,37 @@ export const CreateSchedule = z.strictObject({
 });
 
 /** Reminders and recurring jobs of the tenant, with the next fire times of recurring ones. */
-export function scheduleRoutes(app: Agentd): Hono<TenantEnv> {
-  const r = new Hono<TenantEnv>();
-
-  r.get("/schedules", async (c) => {
-    const jobs = await app.jobs.list(scopeOf(app, c));
-    const schedules = await Promise.all(jobs.map(async (j) => {
-      if (j.kind !== "recurring") return { ...j, next: j.at === null ? [] : [j.at] };
-      const info = await app.kernel.schedules.get(`job:${j.id}`).catch(() => null);
-      return { ...j, next: info?.nextFireTimes ?? [] };
-    }));
-    return c.json({ schedules });
-  });
-
-  r.post("/schedules", async (c) => {
-    const body = await readBody(c, CreateSchedule);
-    const scope = scopeOf(app, c);
-    if ((body.cron === undefined) === (body.at === undefined)) throw badRequest('give either "cron" (a recurring job, with an optional "timezone") or "at" (a one-off reminder), not both');
-    if (body.sessionId !== undefined) await sessions.require(scope, body.sessionId);
-    const sessionId = body.sessionId ?? null;
-    if (body.at !== undefined) {
-      if (body.timezone !== undefined) throw badRequest('"timezone" goes with "cron"; "at" carries its own offset');
-      const at = Date.parse(body.at);
-      if (at <= app.kernel.clock.now()) throw badRequest(`"at" (${body.at}) is in the past; give a future time`);
-      const job = await app.jobs.remind(scope, { prompt: body.prompt, at, sessionId });
-      return c.json({ id: job.id, kind: "reminder", prompt: body.prompt, at: job.at, cron: null, timezone: null, next: [job.at] }, 201);
-    }
-    const tenant = await app.tenants.require(scope.tenantId);
-    const timezone = body.timezone ?? tenant.settings.timezone;
-    const job = await app.jobs.recur(scope, { prompt: body.prompt, cron: body.cron as string, timezone, sessionId });
-    return c.json({ id: job.id, kind: "recurring", prompt: body.prompt, at: null, cron: body.cron, timezone, next: job.next }, 201);
-  });
-
-  r.delete("/schedules/:id", async (c) => {
-    if (!(await app.jobs.cancel(scopeOf(app, c), c.req.param("id")))) throw notFound(`schedule ${c.req.param("id")}`);
-    return c.body(null, 204);
-  });
-
-  return r;
+export function scheduleRoutes(app: Agentd) {
+  return new Hono<TenantEnv>()
+    .get("/schedules", async (c) => {
+      const jobs = await app.jobs.list(scopeOf(app, c));
+      const schedules = await Promise.all(jobs.map(async (j) => {
+        if (j.kind !== "recurring") return { ...j, next: j.at === null ? [] : [j.at] };
+        const info = await app.kernel.schedules.get(`job:${j.id}`).catch(() => null);
+        return { ...j, next: info?.nextFireTimes ?? [] };
+      }));
+      return c.json({ schedules });
+    })
+    .post("/schedules", jsonBody(CreateSchedule), async (c) => {
+      const body = c.req.valid("json");
+      const scope = scopeOf(app, c);
+      if ((body.cron === undefined) === (body.at === undefined)) throw badRequest('give either "cron" (a recurring job, with an optional "timezone") or "at" (a one-off reminder), not both');
+      if (body.sessionId !== undefined) await sessions.require(scope, body.sessionId);
+      const sessionId = body.sessionId ?? null;
+      if (body.at !== undefined) {
+        if (body.timezone !== undefined) throw badRequest('"timezone" goes with "cron"; "at" carries its own offset');
+        const at = Date.parse(body.at);
+        if (at <= app.kernel.clock.now()) throw badRequest(`"at" (${body.at}) is in the past; give a future time`);
+        const job = await app.jobs.remind(scope, { prompt: body.prompt, at, sessionId });
+        return c.json({ id: job.id, kind: "reminder", prompt: body.prompt, at: job.at, cron: null, timezone: null, next: [job.at] }, 201);
+      }
+      const tenant = await app.tenants.require(scope.tenantId);
+      const timezone = body.timezone ?? tenant.settings.timezone;
+      const job = await app.jobs.recur(scope, { prompt: body.prompt, cron: body.cron as string, timezone, sessionId });
+      return c.json({ id: job.id, kind: "recurring", prompt: body.prompt, at: null, cron: body.cron, timezone, next: job.next }, 201);
+    })
+    .delete("/schedules/:id", async (c) => {
+      if (!(await app.jobs.cancel(scopeOf(app, c), c.req.param("id")))) throw notFound(`schedule ${c.req.param("id")}`);
+      return c.body(null, 204);
+    });
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import { badRequest, conflict } from "../../errors.ts";
 import { TenantSettings } from "../../tenancy/settings.ts";
-import { describeIssues, readBody, readQuery } from "../body.ts";
+import { describeIssues, jsonBody, queryOf } from "../body.ts";
 import type { ApiEnv } from "../env.ts";
 
 export const Settings = z.record(z.string(), z.unknown());
@@ -21,86 +21,77 @@ export const Identity = z.strictObject({
 const ACTIVE = ["pending", "running", "suspended"] as const;
 
 /** The operator's routes: tenants, their API keys, pairing codes and channel identities (admin token only). */
-export function tenantRoutes(app: Agentd): Hono<ApiEnv> {
-  const r = new Hono<ApiEnv>();
-
-  r.post("/tenants", async (c) => {
-    const body = await readBody(c, CreateTenant);
-    const settings = TenantSettings.strict().safeParse(body.settings ?? {});
-    if (!settings.success) throw badRequest(describeIssues(settings.error, "settings"));
-    const tenant = await app.tenants.create(body.name, body.settings ?? {}); // unparsed: defaults (the zone) are the deployment's
-    // A heartbeat the kernel refuses (a bad cron or zone) leaves no tenant behind.
-    await app.jobs.syncHeartbeat(tenant.id, tenant.settings).catch(async (e: unknown) => {
-      await app.tenants.delete(tenant.id).catch(() => {});
-      throw e;
+export function tenantRoutes(app: Agentd) {
+  return new Hono<ApiEnv>()
+    .post("/tenants", jsonBody(CreateTenant), async (c) => {
+      const body = c.req.valid("json");
+      const settings = TenantSettings.strict().safeParse(body.settings ?? {});
+      if (!settings.success) throw badRequest(describeIssues(settings.error, "settings"));
+      const tenant = await app.tenants.create(body.name, body.settings ?? {}); // unparsed: defaults (the zone) are the deployment's
+      // A heartbeat the kernel refuses (a bad cron or zone) leaves no tenant behind.
+      await app.jobs.syncHeartbeat(tenant.id, tenant.settings).catch(async (e: unknown) => {
+        await app.tenants.delete(tenant.id).catch(() => {});
+        throw e;
+      });
+      const key = await app.tenants.createApiKey(tenant.id);
+      return c.json({ tenant, apiKey: key.key, keyId: key.id }, 201);
+    })
+    .get("/tenants", queryOf(ListTenants), async (c) => {
+      const q = c.req.valid("query");
+      return c.json({ tenants: await app.tenants.list(q.limit, q.after) });
+    })
+    .get("/tenants/:id", async (c) => c.json(await app.tenants.require(c.req.param("id"))))
+    .patch("/tenants/:id", jsonBody(PatchTenant), async (c) => {
+      const body = c.req.valid("json");
+      if (body.name === undefined && body.settings === undefined) throw badRequest("the body changes nothing: give name, settings or both");
+      const before = await app.tenants.require(c.req.param("id"));
+      const tenant = await app.tenants.update(before.id, body);
+      // A heartbeat the kernel refuses puts the settings back as they were.
+      await app.jobs.syncHeartbeat(tenant.id, tenant.settings).catch(async (e: unknown) => {
+        await app.tenants.update(before.id, { name: before.name, settings: before.settings }).catch(() => {});
+        throw e;
+      });
+      return c.json(tenant);
+    })
+    // Its schedules and live runs go first, so nothing runs on for a tenant whose data is gone.
+    .delete("/tenants/:id", async (c) => {
+      const tenant = await app.tenants.require(c.req.param("id"));
+      for (const s of await app.kernel.schedules.list({ namespace: tenant.id })) await app.kernel.schedules.delete(s.id).catch(() => {});
+      for (const run of await app.kernel.listRuns({ namespace: tenant.id, status: [...ACTIVE], limit: 100_000 })) await app.kernel.cancel(run.id).catch(() => {});
+      await app.tenants.delete(tenant.id);
+      return c.body(null, 204);
+    })
+    .post("/tenants/:id/keys", async (c) => c.json(await app.tenants.createApiKey(c.req.param("id")), 201))
+    .delete("/tenants/:id/keys/:keyId", async (c) => {
+      await app.tenants.require(c.req.param("id"));
+      await app.tenants.revokeApiKey(c.req.param("id"), c.req.param("keyId"));
+      return c.body(null, 204);
+    })
+    .post("/tenants/:id/pairing-codes", jsonBody(PairingCode, { optional: true }), async (c) => {
+      const body = c.req.valid("json");
+      const code = await app.tenants.createPairingCode(c.req.param("id"), body.ttlSeconds === undefined ? undefined : body.ttlSeconds * 1000);
+      return c.json(code, 201);
+    })
+    .get("/tenants/:id/identities", async (c) => {
+      const tenant = await app.tenants.require(c.req.param("id"));
+      return c.json({ identities: await app.tenants.identities(tenant.id) });
+    })
+    // An unknown tenant is a 404 whatever the body says: checked before the body is read.
+    .post("/tenants/:id/identities", async (c, next) => {
+      await app.tenants.require(c.req.param("id"));
+      await next();
+    }, jsonBody(Identity), async (c) => {
+      const tenantId = c.req.param("id");
+      const body = c.req.valid("json");
+      const bound = await app.tenants.tenantOf(body.channel, body.externalId);
+      if (bound && bound !== tenantId && !body.force)
+        throw conflict(`identity ${body.channel}:${body.externalId} is bound to tenant ${bound}; unbind it there first, or send "force": true to move it`);
+      await app.tenants.bindIdentity(tenantId, body.channel, body.externalId, body.display);
+      return c.json({ tenantId, channel: body.channel, externalId: body.externalId, display: body.display ?? null }, 201);
+    })
+    .delete("/tenants/:id/identities/:channel/:externalId", async (c) => {
+      await app.tenants.require(c.req.param("id"));
+      await app.tenants.unbindIdentity(c.req.param("id"), c.req.param("channel"), c.req.param("externalId"));
+      return c.body(null, 204);
     });
-    const key = await app.tenants.createApiKey(tenant.id);
-    return c.json({ tenant, apiKey: key.key, keyId: key.id }, 201);
-  });
-
-  r.get("/tenants", async (c) => {
-    const q = readQuery(c, ListTenants);
-    return c.json({ tenants: await app.tenants.list(q.limit, q.after) });
-  });
-
-  r.get("/tenants/:id", async (c) => c.json(await app.tenants.require(c.req.param("id"))));
-
-  r.patch("/tenants/:id", async (c) => {
-    const body = await readBody(c, PatchTenant);
-    if (body.name === undefined && body.settings === undefined) throw badRequest("the body changes nothing: give name, settings or both");
-    const before = await app.tenants.require(c.req.param("id"));
-    const tenant = await app.tenants.update(before.id, body);
-    // A heartbeat the kernel refuses puts the settings back as they were.
-    await app.jobs.syncHeartbeat(tenant.id, tenant.settings).catch(async (e: unknown) => {
-      await app.tenants.update(before.id, { name: before.name, settings: before.settings }).catch(() => {});
-      throw e;
-    });
-    return c.json(tenant);
-  });
-
-  // Its schedules and live runs go first, so nothing runs on for a tenant whose data is gone.
-  r.delete("/tenants/:id", async (c) => {
-    const tenant = await app.tenants.require(c.req.param("id"));
-    for (const s of await app.kernel.schedules.list({ namespace: tenant.id })) await app.kernel.schedules.delete(s.id).catch(() => {});
-    for (const run of await app.kernel.listRuns({ namespace: tenant.id, status: [...ACTIVE], limit: 100_000 })) await app.kernel.cancel(run.id).catch(() => {});
-    await app.tenants.delete(tenant.id);
-    return c.body(null, 204);
-  });
-
-  r.post("/tenants/:id/keys", async (c) => c.json(await app.tenants.createApiKey(c.req.param("id")), 201));
-
-  r.delete("/tenants/:id/keys/:keyId", async (c) => {
-    await app.tenants.require(c.req.param("id"));
-    await app.tenants.revokeApiKey(c.req.param("id"), c.req.param("keyId"));
-    return c.body(null, 204);
-  });
-
-  r.post("/tenants/:id/pairing-codes", async (c) => {
-    const body = await readBody(c, PairingCode, { optional: true });
-    const code = await app.tenants.createPairingCode(c.req.param("id"), body.ttlSeconds === undefined ? undefined : body.ttlSeconds * 1000);
-    return c.json(code, 201);
-  });
-
-  r.get("/tenants/:id/identities", async (c) => {
-    const tenant = await app.tenants.require(c.req.param("id"));
-    return c.json({ identities: await app.tenants.identities(tenant.id) });
-  });
-
-  r.post("/tenants/:id/identities", async (c) => {
-    const tenant = await app.tenants.require(c.req.param("id"));
-    const body = await readBody(c, Identity);
-    const bound = await app.tenants.tenantOf(body.channel, body.externalId);
-    if (bound && bound !== tenant.id && !body.force)
-      throw conflict(`identity ${body.channel}:${body.externalId} is bound to tenant ${bound}; unbind it there first, or send "force": true to move it`);
-    await app.tenants.bindIdentity(tenant.id, body.channel, body.externalId, body.display);
-    return c.json({ tenantId: tenant.id, channel: body.channel, externalId: body.externalId, display: body.display ?? null }, 201);
-  });
-
-  r.delete("/tenants/:id/identities/:channel/:externalId", async (c) => {
-    await app.tenants.require(c.req.param("id"));
-    await app.tenants.unbindIdentity(c.req.param("id"), c.req.param("channel"), c.req.param("externalId"));
-    return c.body(null, 204);
-  });
-
-  return r;
 }
