@@ -11,6 +11,7 @@ import { policies } from "../../src/agent/policy.ts";
 import { testAgentd } from "../support/app.ts";
 import { BACKENDS } from "../support/backends.ts";
 import { type Site, startSite } from "../support/browser-site.ts";
+import { until } from "../support/wait.ts";
 import type { RecordedRequest } from "../support/model-server.ts";
 
 const chromium = findChromium();
@@ -173,6 +174,22 @@ describe("the browser tools in Debian's Chromium, against a site on 127.0.0.1", 
     assert.match(snap, /Signed in as cy/);
     assert.equal(manager.launches, 1);
     assert.ok(before >= 1);
+  });
+
+  test("the browser closes itself when idle and starts again on the next use, with the tenant's state", { timeout: 60_000 }, async () => {
+    const idle = new BrowserManager({ executablePath: chromium!, net: { allowPrivate: false, allowHosts: [site.host] }, state: store, limits: { idleMs: 300 } });
+    try {
+      const [b] = browserTools({ manager: idle, blobs });
+      await b!.run(b!.input.parse({ action: "open", url: `${site.url}/account` }), ctx("ten_idle"));
+      assert.deepEqual(idle.stats(), { browser: true, contexts: 1 });
+      await until(() => !idle.stats().browser, "the idle browser to close", 10_000);
+      assert.equal(idle.stats().contexts, 0);
+      const again = String(await b!.run(b!.input.parse({ action: "snapshot" }), ctx("ten_idle")));
+      assert.match(again, new RegExp(`^Page: Account — ${site.url}/account$`, "m"), "reopened from the saved state");
+      assert.equal(idle.launches, 2);
+    } finally {
+      await idle.close();
+    }
   });
 
   test("state too large for the vault drops local storage first, then the largest cookies", () => {
