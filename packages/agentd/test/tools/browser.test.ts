@@ -192,6 +192,21 @@ describe("the browser tools in Debian's Chromium, against a site on 127.0.0.1", 
     }
   });
 
+  test("browser_act's subject: a host pattern matches the page's host only, never a host named in its path", async () => {
+    const { globMatch } = await import("../../src/agent/glob.ts");
+    const subject = (url: string) => act.subject!(act.input.parse({ action: "click", url, ref: "e1" }));
+    assert.equal(subject("https://Shop.Example.com/cart?x=1"), "click shop.example.com https://shop.example.com/cart?x=1");
+    const rule = "* *.example.com *";
+    assert.ok(globMatch(rule, subject("https://shop.example.com/cart")));
+    assert.ok(!globMatch(rule, subject("https://evil.test/a.example.com/")), "a path naming the host does not match");
+    assert.ok(!globMatch(rule, subject("https://evil.test/ https://shop.example.com/x")), "a space in the URL is encoded, not a field");
+    assert.ok(!globMatch(rule, subject("https://shop.example.com.evil.test/")));
+    const always = act.always!(act.input.parse({ action: "type", url: "https://shop.example.com/login", ref: "e1" }));
+    assert.equal(always.pattern, "* shop.example.com https://shop.example.com/*");
+    assert.ok(globMatch(always.pattern, subject("https://shop.example.com/pay")));
+    assert.ok(!globMatch(always.pattern, subject("https://evil.test/ https://shop.example.com/x")));
+  });
+
   test("state too large for the vault drops local storage first, then the largest cookies", () => {
     const cookie = (name: string, size: number) => ({ name, value: "v".repeat(size), domain: "x", path: "/", expires: -1, httpOnly: false, secure: false, sameSite: "Lax" as const });
     const big: SavedBrowser = {

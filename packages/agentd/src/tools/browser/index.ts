@@ -52,6 +52,28 @@ const originOf = (u: string) => {
   }
 };
 
+const hostOf = (u: string) => {
+  try {
+    return new URL(u).hostname;
+  } catch {
+    return "?";
+  }
+};
+
+/**
+ * What policies match for an action: `click shop.example.com https://shop.example.com/cart`. The URL
+ * is normalized (no spaces), so the host field is the only place a pattern such as
+ * `* *.example.com *` can match: a path that mentions another host cannot pass for it.
+ */
+export function actSubject(action: string, url: string): string {
+  try {
+    const u = new URL(url);
+    return `${action} ${u.hostname} ${u.href}`;
+  } catch {
+    return `${action} ? ${encodeURI(url.slice(0, 200))}`;
+  }
+}
+
 /**
  * The two browser tools. `browser` reads (open, snapshot, text, screenshot, scroll, back, hover, wait,
  * tabs) and is allowed by default; `browser_act` changes things (click, type, select, press, download,
@@ -121,8 +143,8 @@ export function browserTools(deps: { manager: BrowserManager; blobs: BlobStore; 
     untrusted: true,
     timeoutMs: stepMs,
     maxOutputChars: b.snapshotBytes + 2_000,
-    subject: (a) => `${a.action} ${a.url}`,
-    always: (a) => ({ pattern: `* ${originOf(a.url)}/*`, shown: `every browser_act on ${originOf(a.url)}` }),
+    subject: (a) => actSubject(a.action, a.url),
+    always: (a) => ({ pattern: `* ${hostOf(a.url)} ${originOf(a.url)}/*`, shown: `every browser_act on ${originOf(a.url)}` }),
     run: (a, ctx) =>
       m.use(ctx.tenant.tenantId, async (s) => {
         const page = await s.page();
