@@ -9,6 +9,8 @@ export interface Site {
   host: string;
   /** Every form post received: path and fields. */
   posts: { path: string; fields: Record<string, string> }[];
+  /** Every path requested with GET, in order. */
+  gets: string[];
   /** Runs `fn` before answering the next GET of `path` (once): a test can hold a page or kill a worker there. */
   once(path: string, fn: () => Promise<void>): void;
   close(): Promise<void>;
@@ -24,11 +26,13 @@ function userOf(req: IncomingMessage): string | null {
 
 export async function startSite(): Promise<Site> {
   const posts: Site["posts"] = [];
+  const gets: string[] = [];
   const hooks = new Map<string, () => Promise<void>>();
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     let raw = "";
     for await (const c of req) raw += c;
     const u = new URL(req.url ?? "/", "http://x");
+    if (req.method === "GET") gets.push(u.pathname);
     const hook = req.method === "GET" ? hooks.get(u.pathname) : undefined;
     if (hook) {
       hooks.delete(u.pathname);
@@ -75,6 +79,15 @@ export async function startSite(): Promise<Site> {
         return html(302, "", { location: "http://10.20.30.40/admin" });
       case "/leaky":
         return html(200, page("Leaky", `<h1>Leaky</h1><img src="http://10.20.30.40/pixel.png"><script>fetch("http://169.254.169.254/latest/meta-data/").catch(() => {}); try { new WebSocket("ws://10.20.30.41:9000/"); } catch {}</script>`));
+      case "/sw":
+        return html(200, page("Worker", `<h1>Worker</h1><p id="sw">sw: trying</p><script>
+          const say = (t) => { document.getElementById("sw").textContent = t; };
+          try {
+            navigator.serviceWorker.register("/sw.js").then(() => navigator.serviceWorker.ready).then(() => say("sw: registered"), () => say("sw: refused"));
+          } catch (e) { say("sw: refused (" + e.name + ")"); }
+        </script>`));
+      case "/sw.js":
+        return res.writeHead(200, { "content-type": "text/javascript" }).end("self.addEventListener('fetch', () => {});");
       case "/frame":
         return html(200, page("Frame", `<h1>Outer</h1><iframe src="/inner" title="inner"></iframe>`));
       case "/inner":
@@ -89,6 +102,7 @@ export async function startSite(): Promise<Site> {
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     posts,
+    gets,
     once: (path, fn) => void hooks.set(path, fn),
     close: () =>
       new Promise((ok) => {

@@ -139,6 +139,13 @@ describe("the browser tools in Debian's Chromium, against a site on 127.0.0.1", 
     await assert.rejects(read("ten_guard", { action: "open", url: "file:///etc/passwd" }), (e: unknown) => BrowserError.is(e) && e.code === "bad_url");
   });
 
+  test("service workers are blocked: a page cannot register one to act behind the guard's back", { timeout: 60_000 }, async () => {
+    await read("ten_sw", { action: "open", url: `${site.url}/sw` });
+    // Registration never completes, and the worker's script is never even fetched (allowed, it is, within milliseconds).
+    await assert.rejects(until(() => site.gets.includes("/sw.js"), "the service worker's script to be fetched", 3_000));
+    assert.match(await read("ten_sw", { action: "snapshot" }), /paragraph \[ref=e\d+\]: "?sw: trying/);
+  });
+
   test("an iframe's elements have refs and can be acted on", { timeout: 60_000 }, async () => {
     const frame = await read("ten_frame", { action: "open", url: `${site.url}/frame` });
     const button = ref(frame, /button "Inner button"/);
