@@ -193,7 +193,7 @@ test("agentd doctor passes with a working model endpoint, and names the fix when
   const ok = await agentd(["doctor", "--data", dir], cleanEnv({ ...base, AGENTD_MODEL_API_KEY: "sk-right" }));
   assert.equal(ok.code, 0, ok.stdout);
   const lines = ok.stdout.trim().split("\n");
-  assert.deepEqual(lines.map((l) => l.split(/\s{2,}/)[1]), ["settings", "store", "master key", "model", "channels", "admin token", undefined]);
+  assert.deepEqual(lines.map((l) => l.split(/\s{2,}/)[1]), ["settings", "store", "master key", "model", "channels", "web search", "browser", "admin token", undefined]);
   for (const l of lines.slice(0, -1)) assert.match(l, /^ok {4}/);
   assert.match(ok.stdout, new RegExp(`^ok {4}model {8}mock-model at ${model.url.replace(/\./g, "\\.")}: the endpoint answers and accepts the key, and lists the model$`, "m"));
   assert.equal(lines.at(-1), "all checks passed");
