@@ -1,4 +1,4 @@
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import type { Resolver } from "../../net/guard.ts";
 import type { NetPolicy } from "../types.ts";
 import { canSandbox } from "./chromium.ts";
@@ -156,7 +156,11 @@ export class BrowserManager {
   #launch(): Promise<Browser> {
     if (!this.#browser) {
       this.launches++;
-      const b = chromium.launch({ executablePath: this.#opts.executablePath, chromiumSandbox: canSandbox(), args: WEBRTC_ARGS, timeout: 30_000 });
+      // playwright-core is loaded on first use: importing it takes about a second (far more on a busy
+      // machine), which every agentd start, doctor and test would pay otherwise.
+      const b = import("playwright-core").then(({ chromium }) =>
+        chromium.launch({ executablePath: this.#opts.executablePath, chromiumSandbox: canSandbox(), args: WEBRTC_ARGS, timeout: 30_000 }),
+      );
       this.#browser = b;
       b.then(
         (browser) =>
