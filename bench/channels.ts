@@ -82,7 +82,7 @@ async function bench(kind: Kind, model: ModelProcess) {
     logger: () => {},
   });
   const errors: string[] = [];
-  const ch = telegramChannel(app, { token: tg.token, secretToken: SECRET, apiRoot: tg.apiRoot, onError: (e) => errors.push(String(e)) });
+  const ch = telegramChannel(app.channelHost, { token: tg.token, secretToken: SECRET, apiRoot: tg.apiRoot, onError: (e) => errors.push(String(e)) });
   app.channels.register(ch.adapter);
   await app.start();
   const served = await serveApi(app, { port: 0, mounts: [{ path: "/channels/telegram", app: ch.webhook }] });

@@ -4,7 +4,6 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { statusOf } from "../src/api/errors.ts";
 import { AgentdError } from "../src/errors.ts";
-import { telegramBots } from "../src/channels/telegram/bots.ts";
 import { testAgentd } from "./support/app.ts";
 import { BACKENDS } from "./support/backends.ts";
 import { startTelegramServer } from "./support/telegram-server.ts";
@@ -14,9 +13,9 @@ for (const b of BACKENDS) {
     test("two adds of one token at once: one bot, one conflict, no secrets left behind by the loser", async (t) => {
       const tg = await startTelegramServer({ token: "3333333:CCbotCtokenSECRETvalue-cccccccc" });
       t.after(() => tg.close());
-      const { app, tenantId } = await testAgentd(t, b);
+      const { app, tenantId } = await testAgentd(t, b, { config: { channels: { telegram: { apiRoot: tg.apiRoot } } }, channelLog: () => {} });
       const other = await app.tenants.create("other", {});
-      const bots = telegramBots(app, { apiRoot: tg.apiRoot, log: () => {} });
+      const bots = app.configuredChannels.telegramBots;
       const results = await Promise.allSettled([bots.create(tenantId, tg.token, "polling"), bots.create(other.id, tg.token, "polling")]);
       const won = results.filter((r) => r.status === "fulfilled");
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");

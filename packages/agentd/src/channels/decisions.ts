@@ -1,7 +1,7 @@
 import { type Approval, approvals, type ApprovalChoice } from "../agent/approvals.ts";
-import type { Agentd } from "../app.ts";
 import { sessions } from "../sessions/store.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
+import type { DecisionsPort, ReplyDecision, TenantsPort, Where } from "./ports.ts";
 
 /**
  * How people decide approvals from a channel: a button bound to one approval (Telegram's inline
@@ -23,12 +23,6 @@ export const DECISION_BUTTONS: { choice: ApprovalChoice; title: string }[] = [
 /** What the person is told once their button press is recorded. */
 export const DECIDED: Record<ApprovalChoice, string> = { once: "Approved once.", always: "Approved, and always from now on.", deny: "Denied." };
 
-/** Where a decision comes from: the channel and conversation (chat, phone number) it was made in. */
-export interface Where {
-  channel: string;
-  conversation: string;
-}
-
 /**
  * Only the conversation an approval was asked in decides it from a channel (the HTTP API and the
  * dashboard decide any of the tenant's): another person of the tenant, in another chat or on another
@@ -46,22 +40,37 @@ const REPLY = /^\s*(YES|NO|Y|N|APPROVE|DENY)\s+([A-Za-z0-9]{4,8})\s*[.!]?\s*$/i;
 /** Whether button data is a decision button's (anything else is not ours to answer). */
 export const isDecisionButton = (data: string) => BUTTON.test(data);
 
+/** What deciding needs: the tenants' data, the kernel's events (which wake the waiting run) and its clock. */
+export interface DecisionsDeps {
+  tenants: Pick<TenantsPort, "scope">;
+  events: Parameters<typeof approvals.decide>[5];
+  now(): number;
+}
+
+/** The decisions port channels use (see DecisionsPort). */
+export function channelDecisions(deps: DecisionsDeps): DecisionsPort {
+  return {
+    byButton: (tenantId, data, by, where) => decideByButton(deps, tenantId, data, by, where),
+    byReply: (tenantId, text, by, where) => decideByReply(deps, tenantId, text, by, where),
+  };
+}
+
 /**
  * A press of a decision button by someone of `tenantId` (null: a person no tenant knows) in `where`.
  * Another tenant's approval is simply not found (the lookup is scoped to the presser's tenant), one
  * asked in another conversation is not theirs either; a decided or expired one is refused. Returns what to tell the presser, and whether the press decided anything.
  */
-export async function decideByButton(app: Agentd, tenantId: string | null, data: string, by: string, where: Where): Promise<{ decided: boolean; text: string }> {
+async function decideByButton(deps: DecisionsDeps, tenantId: string | null, data: string, by: string, where: Where): Promise<{ decided: boolean; text: string }> {
   const m = BUTTON.exec(data);
   if (!m) return { decided: false, text: "Unknown button." };
   const [, id, choice] = m as unknown as [string, string, ApprovalChoice];
-  const scope = tenantId ? app.tenants.scope(tenantId) : null;
+  const scope = tenantId ? deps.tenants.scope(tenantId) : null;
   const a = scope ? await approvals.get(scope, id) : null;
   if (!scope || !a || !(await asked(scope, a, where))) return { decided: false, text: "This button is not yours." };
-  const now = app.kernel.clock.now();
+  const now = deps.now();
   if (a.status !== "pending" || a.expiresAt <= now) return { decided: false, text: `Already ${a.status === "pending" ? "expired" : a.status}.` };
   try {
-    await approvals.decide(scope, id, choice, by, now, app.kernel);
+    await approvals.decide(scope, id, choice, by, now, deps.events);
   } catch (e) {
     return { decided: false, text: `Not decided: ${e instanceof Error ? e.message : String(e)}` };
   }
@@ -73,19 +82,17 @@ export async function decideByButton(app: Agentd, tenantId: string | null, data:
  * names nothing of this tenant's): the text is then an ordinary message. `replayed`: a decision
  * already made (a redelivery, or a second answer), nothing to do. `refused`: tell the person why.
  */
-export async function decideByReply(
-  app: Agentd, tenantId: string, text: string, by: string, where: Where,
-): Promise<null | { kind: "decided" } | { kind: "replayed" } | { kind: "refused"; text: string }> {
+async function decideByReply(deps: DecisionsDeps, tenantId: string, text: string, by: string, where: Where): Promise<ReplyDecision | null> {
   const m = REPLY.exec(text);
   if (!m) return null;
-  const scope = app.tenants.scope(tenantId);
+  const scope = deps.tenants.scope(tenantId);
   const code = (m[2] as string).toUpperCase();
   const pending = await approvals.byCode(scope, code);
   if (pending && !(await asked(scope, pending, where))) return { kind: "refused", text: "That approval was asked in another conversation: decide it there." };
   if (pending) {
     const choice: ApprovalChoice = /^(YES|Y|APPROVE)$/i.test(m[1] as string) ? "once" : "deny";
     try {
-      await approvals.decide(scope, pending.id, choice, by, app.kernel.clock.now(), app.kernel);
+      await approvals.decide(scope, pending.id, choice, by, deps.now(), deps.events);
     } catch (e) {
       return { kind: "refused", text: `That approval can no longer be decided (${e instanceof Error ? e.message : String(e)}).` };
     }

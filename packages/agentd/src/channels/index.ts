@@ -1,68 +1,99 @@
 import type { Hono } from "hono";
-import type { Agentd } from "../app.ts";
 import { ConfigError } from "../config.ts";
+import type { ChannelsConfig } from "./config.ts";
+import type { ChannelHost } from "./ports.ts";
 import { type PollingOptions, pollerLockFor, superviseTenantPolling } from "./telegram/bot-polling.ts";
-import { botsOptionsFromEnv, TENANT_BOTS_PATH, telegramBots } from "./telegram/bots.ts";
+import { type BotsHost, TENANT_BOTS_PATH, TelegramBots } from "./telegram/bots.ts";
 import { telegramChannel } from "./telegram/index.ts";
 import { describeBotError } from "./telegram/redact.ts";
 import { twilioChannel, twilioClient } from "./twilio/index.ts";
 import { whatsappChannel } from "./whatsapp/index.ts";
 
-/** The channels configured in the environment, ready to mount (webhooks) and to run (polling). */
+/** The channels of a configuration, ready to mount (webhooks) and to run (polling). */
 export interface ConfiguredChannels {
   /** Channel names, for the ready line and `doctor`. */
   names: string[];
   /** Webhook apps to mount on the API, outside /v1 (they authenticate by their own signatures). */
   mounts: { path: string; app: Hono }[];
+  /** Tenants' own Telegram bots: the API's /v1/channels/telegram and `agentd bots` add and remove them here. */
+  telegramBots: TelegramBots;
   /** How many tenant bots (Telegram) are added, for the ready line. */
   tenantBots(): Promise<number>;
-  /** Starts what runs in the background (long polling) until `signal` aborts. */
+  /** Starts what runs in the background (long polling, rescans, setWebhook) until `signal` aborts; a ConfigError when a channel is half configured. */
   run(signal: AbortSignal): void;
   close(): void;
 }
 
+/** What a process does: serves the API (webhooks are mounted, providers told where they are), executes runs (deliveries, polling). */
+export interface ChannelRole {
+  api: boolean;
+  worker: boolean;
+}
+
+export interface WireOptions {
+  role: ChannelRole;
+  /** The store, for the tenant bots' poller lock (one poller per Postgres schema). */
+  store: { databaseUrl?: string | undefined; pgSchema?: string | undefined };
+  /** Where channels' lines go (prefixed with "agentd: "); stderr by default. */
+  log?: (line: string) => void;
+}
+
 /**
- * Telegram: TELEGRAM_BOT_TOKEN. With TELEGRAM_WEBHOOK_SECRET the webhook is served at
- * /channels/telegram, and with AGENTD_PUBLIC_URL too, agentd points the bot's webhook there itself
- * (setWebhook with that secret_token); without the secret the process polls.
- * Tenants' own bots are served whatever the environment (see addTenantBots).
+ * Builds the configured channels on the host's ports. Telegram: with a bot token, the deployment's
+ * bot, by webhook at /channels/telegram when a webhook secret is set (and, with a public URL too,
+ * agentd points the bot's webhook there itself: setWebhook with that secret_token), by long polling
+ * otherwise. Tenants' own bots are served whatever the configuration (see addTenantBots). Twilio and
+ * WhatsApp's Cloud API: webhooks at /channels/twilio and /channels/whatsapp.
  */
-export function channelsFromEnv(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; worker: boolean }): ConfiguredChannels {
-  const out: ConfiguredChannels = { names: [], mounts: [], tenantBots: async () => 0, run: () => {}, close: () => {} };
-  addTwilio(app, env, role, out);
-  addWhatsAppCloud(app, env, role, out);
-  const tenantBots = addTenantBots(app, env, role, out);
-  out.run = tenantBots.run;
-  out.close = tenantBots.close;
-  out.tenantBots = tenantBots.count;
-  const token = env.TELEGRAM_BOT_TOKEN;
-  if (!token) return out;
-  const secret = env.TELEGRAM_WEBHOOK_SECRET;
-  const log = (line: string) => process.stderr.write(`agentd: telegram: ${line}\n`);
-  const tg = telegramChannel(app, {
-    token, secretToken: secret ?? "", ...(env.TELEGRAM_API_ROOT ? { apiRoot: env.TELEGRAM_API_ROOT } : {}),
-    onError: (e) => log(describeBotError(e, token)), log,
+export function wireChannels(host: ChannelHost & BotsHost, config: ChannelsConfig, o: WireOptions): ConfiguredChannels {
+  const { role } = o;
+  const log = o.log ?? ((line: string) => process.stderr.write(`agentd: ${line}\n`));
+  const names: string[] = [];
+  const mounts: { path: string; app: Hono }[] = [];
+  addTwilio(host, config, role, names, mounts, log);
+  addWhatsAppCloud(host, config, role, names, mounts, log);
+  const tenantBots = addTenantBots(host, config, o, mounts, log);
+  const out: ConfiguredChannels = { names, mounts, telegramBots: tenantBots.bots, tenantBots: tenantBots.count, run: (signal) => tenantBots.run(signal), close: tenantBots.close };
+  const token = config.telegram.botToken;
+  if (token) addDeploymentBot(host, config, role, out, tenantBots, log);
+  if (config.incomplete?.length) {
+    const problems = config.incomplete.join("; ");
+    out.run = () => {
+      throw new ConfigError(problems);
+    };
+  }
+  return out;
+}
+
+/** The deployment's own bot (TELEGRAM_BOT_TOKEN), served by webhook or long polling. */
+function addDeploymentBot(host: ChannelHost, config: ChannelsConfig, role: ChannelRole, out: ConfiguredChannels, tenantBots: ReturnType<typeof addTenantBots>, log: (line: string) => void): void {
+  const { names, mounts } = out;
+  const token = config.telegram.botToken as string;
+  const secret = config.telegram.webhookSecret;
+  const tgLog = (line: string) => log(`telegram: ${line}`);
+  const tg = telegramChannel(host, {
+    token, secretToken: secret ?? "", ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}),
+    onError: (e) => tgLog(describeBotError(e, token)), log: tgLog,
   });
   // Deliveries happen where turns run: every process with a worker sends through the adapter.
-  if (role.worker) app.channels.register(tg.adapter);
-  const hookUrl = secret && env.AGENTD_PUBLIC_URL ? `${env.AGENTD_PUBLIC_URL.replace(/\/+$/, "")}/channels/telegram` : null;
-  out.names.push(secret ? `telegram (webhook ${hookUrl ?? "at /channels/telegram"})` : "telegram (long polling)");
-  if (secret && role.api) out.mounts.push({ path: "/channels/telegram", app: tg.webhook });
+  if (role.worker) host.adapters.register(tg.adapter);
+  const hookUrl = secret && config.publicUrl ? `${config.publicUrl}/channels/telegram` : null;
+  names.push(secret ? `telegram (webhook ${hookUrl ?? "at /channels/telegram"})` : "telegram (long polling)");
+  if (secret && role.api) mounts.push({ path: "/channels/telegram", app: tg.webhook });
   out.run = (signal) => {
     // Polled by the one worker holding the poller lock, like tenants' bots: a second poller would get 409s.
     tenantBots.run(signal, !secret && role.worker ? [{ id: "deployment", poll: (s) => tg.poll(s) }] : []);
     // Webhook mode: the processes serving the webhook tell Telegram where it is, as tenants' bots do when added.
     if (secret && role.api) {
       if (!hookUrl)
-        log("TELEGRAM_WEBHOOK_SECRET is set but AGENTD_PUBLIC_URL is not, so Telegram is not told where to call: set AGENTD_PUBLIC_URL (the public https URL of this agentd), or call setWebhook yourself with <public URL>/channels/telegram and secret_token TELEGRAM_WEBHOOK_SECRET");
-      else void tg.registerWebhook(hookUrl, signal).then((set) => set && log(`webhook set: Telegram calls ${hookUrl} with TELEGRAM_WEBHOOK_SECRET`));
+        tgLog("TELEGRAM_WEBHOOK_SECRET is set but AGENTD_PUBLIC_URL is not, so Telegram is not told where to call: set AGENTD_PUBLIC_URL (the public https URL of this agentd), or call setWebhook yourself with <public URL>/channels/telegram and secret_token TELEGRAM_WEBHOOK_SECRET");
+      else void tg.registerWebhook(hookUrl, signal).then((set) => set && tgLog(`webhook set: Telegram calls ${hookUrl} with TELEGRAM_WEBHOOK_SECRET`));
     }
   };
   out.close = () => {
     tenantBots.close();
     tg.close();
   };
-  return out;
 }
 
 /**
@@ -70,19 +101,21 @@ export function channelsFromEnv(app: Agentd, env: NodeJS.ProcessEnv, role: { api
  * on, since any tenant may add one at any time. Webhooks at /channels/telegram/<botId> (beside the
  * deployment bot's /channels/telegram); deliveries found by a resolver, so a worker started before a
  * bot was added delivers for it; polling-mode bots polled by one worker of the store (see bot-polling.ts).
- * TELEGRAM_BOTS_RESCAN_MS: how often workers look for added and removed bots (default 10 s).
  */
-function addTenantBots(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; worker: boolean }, out: ConfiguredChannels): {
-  run(signal: AbortSignal, alsoPoll?: PollingOptions["alsoPoll"]): void; close(): void; count(): Promise<number>;
+function addTenantBots(host: BotsHost & Pick<ChannelHost, "adapters">, config: ChannelsConfig, o: WireOptions, mounts: ConfiguredChannels["mounts"], log: (line: string) => void): {
+  bots: TelegramBots; run(signal: AbortSignal, alsoPoll?: PollingOptions["alsoPoll"]): void; close(): void; count(): Promise<number>;
 } {
-  const log = (line: string) => process.stderr.write(`agentd: ${line}\n`);
-  const bots = telegramBots(app, { ...botsOptionsFromEnv(env), log });
-  if (role.worker) app.channels.addResolver(bots.resolver);
-  if (role.api) out.mounts.push({ path: TENANT_BOTS_PATH, app: bots.webhook() });
-  const rescanMs = Number(env.TELEGRAM_BOTS_RESCAN_MS) > 0 ? Number(env.TELEGRAM_BOTS_RESCAN_MS) : undefined;
+  const t = config.telegram;
+  const bots = new TelegramBots(host, {
+    ...(t.apiRoot ? { apiRoot: t.apiRoot } : {}), ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}), ...(t.botToken ? { deploymentToken: t.botToken } : {}), log,
+  });
+  if (o.role.worker) host.adapters.addResolver(bots.resolver);
+  if (o.role.api) mounts.push({ path: TENANT_BOTS_PATH, app: bots.webhook() });
   return {
+    bots,
     run: (signal, alsoPoll = []) => {
-      void superviseTenantPolling(bots, signal, { lock: role.worker ? pollerLockFor(app, log) : NEVER_POLL, ...(rescanMs ? { rescanMs } : {}), log, alsoPoll });
+      const lock = o.role.worker ? pollerLockFor(o.store, log) : NEVER_POLL;
+      void superviseTenantPolling(bots, signal, { lock, ...(t.botsRescanMs ? { rescanMs: t.botsRescanMs } : {}), log, alsoPoll });
     },
     close: () => bots.close(),
     count: async () => (await bots.sync()).length,
@@ -93,45 +126,32 @@ function addTenantBots(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean
 const NEVER_POLL = { acquire: async () => false, release: async () => {} };
 
 /**
- * SMS and WhatsApp: TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN, senders TWILIO_SMS_FROM and/or
- * TWILIO_WHATSAPP_FROM, and AGENTD_PUBLIC_URL: the webhook is <AGENTD_PUBLIC_URL>/channels/twilio, the
- * exact URL Twilio signs. TWILIO_API_BASE points the client elsewhere (a stand-in in tests).
+ * SMS and WhatsApp through Twilio: the webhook is <AGENTD_PUBLIC_URL>/channels/twilio, the exact URL
+ * Twilio signs (config.ts refuses Twilio without a public URL).
  */
-function addTwilio(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; worker: boolean }, out: ConfiguredChannels): void {
-  const sid = env.TWILIO_ACCOUNT_SID;
-  const auth = env.TWILIO_AUTH_TOKEN;
-  if (!sid || !auth) return;
-  if (!env.AGENTD_PUBLIC_URL)
-    throw new ConfigError("TWILIO_ACCOUNT_SID is set but AGENTD_PUBLIC_URL is not: set it to the public https URL of this agentd (Twilio signs the webhook URL)");
-  const publicUrl = `${env.AGENTD_PUBLIC_URL.replace(/\/+$/, "")}/channels/twilio`;
-  const client = twilioClient(sid, auth, env.TWILIO_API_BASE ? { apiBaseUrl: env.TWILIO_API_BASE } : {});
-  const ch = twilioChannel(app, {
-    accountSid: sid, authToken: auth, publicUrl, client, register: role.worker, ...(env.TWILIO_API_BASE ? { apiBaseUrl: env.TWILIO_API_BASE } : {}),
-    from: { ...(env.TWILIO_SMS_FROM ? { sms: env.TWILIO_SMS_FROM } : {}), ...(env.TWILIO_WHATSAPP_FROM ? { whatsapp: env.TWILIO_WHATSAPP_FROM } : {}) },
-    log: (m) => process.stderr.write(`agentd: twilio: ${m}\n`),
+function addTwilio(host: ChannelHost, config: ChannelsConfig, role: ChannelRole, names: string[], mounts: ConfiguredChannels["mounts"], log: (line: string) => void): void {
+  const tw = config.twilio;
+  if (!tw || !config.publicUrl) return;
+  const publicUrl = `${config.publicUrl}/channels/twilio`;
+  const client = twilioClient(tw.accountSid, tw.authToken, tw.apiBase ? { apiBaseUrl: tw.apiBase } : {});
+  const ch = twilioChannel(host, {
+    accountSid: tw.accountSid, authToken: tw.authToken, publicUrl, client, register: role.worker, ...(tw.apiBase ? { apiBaseUrl: tw.apiBase } : {}),
+    from: { ...(tw.smsFrom ? { sms: tw.smsFrom } : {}), ...(tw.whatsappFrom ? { whatsapp: tw.whatsappFrom } : {}) },
+    log: (m) => log(`twilio: ${m}`),
   });
-  out.names.push(`twilio (webhook ${publicUrl})`);
-  if (role.api) out.mounts.push({ path: "/channels/twilio", app: ch.webhook });
+  names.push(`twilio (webhook ${publicUrl})`);
+  if (role.api) mounts.push({ path: "/channels/twilio", app: ch.webhook });
 }
 
-/**
- * WhatsApp through Meta's Cloud API: WHATSAPP_ACCESS_TOKEN (a system user's token),
- * WHATSAPP_APP_SECRET (webhooks are signed with it), WHATSAPP_PHONE_NUMBER_ID (the business number's
- * id) and WHATSAPP_VERIFY_TOKEN (what the webhook verification must present). The webhook is
- * /channels/whatsapp. WHATSAPP_API_BASE points the client elsewhere (a stand-in in tests);
- * WHATSAPP_API_VERSION pins a Graph API version.
- */
-function addWhatsAppCloud(app: Agentd, env: NodeJS.ProcessEnv, role: { api: boolean; worker: boolean }, out: ConfiguredChannels): void {
-  const token = env.WHATSAPP_ACCESS_TOKEN;
-  if (!token) return;
-  const missing = ["WHATSAPP_APP_SECRET", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_VERIFY_TOKEN"].filter((k) => !env[k]);
-  if (missing.length)
-    throw new ConfigError(`WHATSAPP_ACCESS_TOKEN is set but ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not: the Cloud API needs the app secret (webhook signatures), the phone number id (where replies come from) and a verify token (the webhook handshake)`);
-  const ch = whatsappChannel(app, {
-    token, appSecret: env.WHATSAPP_APP_SECRET as string, phoneNumberId: env.WHATSAPP_PHONE_NUMBER_ID as string, verifyToken: env.WHATSAPP_VERIFY_TOKEN as string,
-    register: role.worker, ...(env.WHATSAPP_API_BASE ? { apiBaseUrl: env.WHATSAPP_API_BASE } : {}), ...(env.WHATSAPP_API_VERSION ? { version: env.WHATSAPP_API_VERSION } : {}),
-    log: (m) => process.stderr.write(`agentd: whatsapp: ${m}\n`),
+/** WhatsApp through Meta's Cloud API: the webhook is /channels/whatsapp. */
+function addWhatsAppCloud(host: ChannelHost, config: ChannelsConfig, role: ChannelRole, names: string[], mounts: ConfiguredChannels["mounts"], log: (line: string) => void): void {
+  const wa = config.whatsapp;
+  if (!wa) return;
+  const ch = whatsappChannel(host, {
+    token: wa.accessToken, appSecret: wa.appSecret, phoneNumberId: wa.phoneNumberId, verifyToken: wa.verifyToken,
+    register: role.worker, ...(wa.apiBase ? { apiBaseUrl: wa.apiBase } : {}), ...(wa.apiVersion ? { version: wa.apiVersion } : {}),
+    log: (m) => log(`whatsapp: ${m}`),
   });
-  out.names.push("whatsapp cloud api (webhook at /channels/whatsapp)");
-  if (role.api) out.mounts.push({ path: "/channels/whatsapp", app: ch.webhook });
+  names.push("whatsapp cloud api (webhook at /channels/whatsapp)");
+  if (role.api) mounts.push({ path: "/channels/whatsapp", app: ch.webhook });
 }

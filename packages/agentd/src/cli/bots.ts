@@ -1,6 +1,6 @@
 import { text } from "node:stream/consumers";
 import type { Agentd } from "../app.ts";
-import { botsOptionsFromEnv, type TenantBot, telegramBots } from "../channels/telegram/bots.ts";
+import type { TenantBot } from "../channels/telegram/bots.ts";
 import { type CommandInput, type Parsed, parseCommand, required } from "./args.ts";
 import { UsageError } from "./errors.ts";
 import { table, time } from "./format.ts";
@@ -24,7 +24,7 @@ export async function bots(input: CommandInput): Promise<number> {
     case "list":
       if (p.positionals.length > 1) throw new UsageError("agentd bots list takes no argument; see `agentd bots --help`");
       return withAdmin(input, p, async (app) => {
-        const list = tenant ? await registry(app, input).list((await app.tenants.require(tenant)).id) : await registry(app, input).sync();
+        const list = tenant ? await app.configuredChannels.telegramBots.list((await app.tenants.require(tenant)).id) : await app.configuredChannels.telegramBots.sync();
         if (list.length === 0) out(`no Telegram bots${tenant ? ` for tenant ${tenant}` : ""} yet: add one with \`agentd bots add --tenant <id> --token-stdin\`\n`);
         else out(table(["ID", "TENANT", "USERNAME", "MODE", "CREATED", "WEBHOOK"], list.map(row)));
         return 0;
@@ -36,7 +36,7 @@ export async function bots(input: CommandInput): Promise<number> {
       if (mode !== undefined && mode !== "webhook" && mode !== "polling") throw new UsageError(`agentd bots add: --mode is "webhook" or "polling", not "${mode}"`);
       const token = await tokenOf(input, p);
       return withAdmin(input, p, async (app) => {
-        const bot = await registry(app, input).create(id, token, mode as "webhook" | "polling" | undefined);
+        const bot = await app.configuredChannels.telegramBots.create(id, token, mode as "webhook" | "polling" | undefined);
         out(`added Telegram bot ${bot.id} (@${bot.username ?? "?"}) to tenant ${id}, ${bot.mode === "webhook" ? `webhook at ${bot.webhookUrl}` : "long polling by a worker"}; ` +
           `pair people with \`agentd tenants pair ${id}\` and "/start CODE" sent to the bot\n`);
         return 0;
@@ -46,7 +46,7 @@ export async function bots(input: CommandInput): Promise<number> {
       const id = needTenant(tenant, "remove");
       const botId = required(p, 1, "a bot id", "agentd bots remove");
       return withAdmin(input, p, async (app) => {
-        const r = await registry(app, input).remove(id, botId);
+        const r = await app.configuredChannels.telegramBots.remove(id, botId);
         out(`removed Telegram bot ${botId} from tenant ${id}${r.webhookRemoved ? "" : " (Telegram's webhook could not be removed: see the message above)"}\n`);
         return 0;
       });
@@ -54,10 +54,6 @@ export async function bots(input: CommandInput): Promise<number> {
     default:
       throw new UsageError(`agentd bots: unknown subcommand "${sub}"; use list, add or remove`);
   }
-}
-
-function registry(app: Agentd, input: CommandInput) {
-  return telegramBots(app, { ...botsOptionsFromEnv(input.env), log: (line) => process.stderr.write(`agentd: ${line}\n`) });
 }
 
 function needTenant(tenant: string | undefined, sub: string): string {

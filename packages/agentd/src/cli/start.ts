@@ -4,7 +4,6 @@ import { NO_MODEL_HINT } from "../agent/model.ts";
 import { serveApi, type ServedApi } from "../api/index.ts";
 import type { Hono } from "hono";
 import { type Agentd, createAgentd } from "../app.ts";
-import { channelsFromEnv } from "../channels/index.ts";
 import { type CommandInput, parseCommand } from "./args.ts";
 import { CliError } from "./errors.ts";
 import { describeStore } from "./store.ts";
@@ -23,16 +22,14 @@ async function run(input: CommandInput, role: Role): Promise<number> {
   const tokenFile = join(p.dataDir, "admin.token");
   const firstToken = role !== "worker" && !input.env.AGENTD_ADMIN_TOKEN && !existsSync(tokenFile);
   const stopped = stopSignal();
-  const app = await createAgentd({ env: input.env, config: p.config, ...(role === "serve" ? { worker: false } : {}) });
-  const channels = channelsFromEnv(app, input.env, { api: role !== "worker", worker: role !== "serve" });
-  const polling = new AbortController();
+  const app = await createAgentd({ env: input.env, config: p.config, ...(role === "serve" ? { worker: false } : {}), ...(role === "worker" ? { api: false } : {}) });
+  const channels = app.configuredChannels;
   let api: ServedApi | null = null;
   try {
-    if (role !== "serve") await app.start();
+    await app.start({ channels: false });
     if (role !== "worker") api = await listen(app, channels.mounts);
-    channels.run(polling.signal);
+    app.startChannels();
   } catch (e) {
-    polling.abort();
     await api?.close();
     await app.close();
     throw e;
@@ -43,8 +40,6 @@ async function run(input: CommandInput, role: Role): Promise<number> {
   if (firstToken && existsSync(tokenFile))
     process.stdout.write(`admin token written to ${tokenFile} (mode 0600): \`agentd chat\` reads it from there; API clients send it as Authorization: Bearer <token>\n`);
   await stopped.promise;
-  polling.abort();
-  channels.close();
   await api?.close();
   await app.close();
   return 0;

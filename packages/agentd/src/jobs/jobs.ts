@@ -4,9 +4,8 @@ import { badRequest } from "../errors.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { TenantSettings } from "../tenancy/settings.ts";
 import type { JobsApi } from "../tools/types.ts";
-import type { jobWorkflows } from "./workflows.ts";
+import { type JobInput, JOB_WORKFLOWS } from "./workflows.ts";
 
-type Flows = ReturnType<typeof jobWorkflows>;
 
 interface JobRow {
   id: string;
@@ -24,12 +23,10 @@ export const heartbeatScheduleId = (tenantId: string) => `heartbeat:${tenantId}`
 
 /** Reminders (a run asleep until its time) and recurring jobs (kernel schedules) of a tenant, listed in os_jobs. */
 export class Jobs implements JobsApi {
-  readonly #kernel: () => Kernel;
-  readonly #flows: Flows;
+  readonly #kernel: Kernel;
 
-  constructor(kernel: () => Kernel, flows: Flows) {
+  constructor(kernel: Kernel) {
     this.#kernel = kernel;
-    this.#flows = flows;
   }
 
   async remind(scope: TenantScope, job: { prompt: string; at: number; sessionId: string | null }): Promise<{ id: string; at: number }> {
@@ -38,7 +35,7 @@ export class Jobs implements JobsApi {
     await scope.run("INSERT INTO os_jobs (id, tenant_id, kind, prompt, session_id, at, status, created_at) VALUES (?, $tenant, 'reminder', ?, ?, ?, 'active', ?)", [
       id, job.prompt, job.sessionId, job.at, Date.now(),
     ]);
-    const run = await this.#kernel().start(this.#flows.reminder, { tenantId: scope.tenantId, jobId: id, at: job.at }, { key: `job:${id}`, namespace: scope.tenantId });
+    const run = await this.#kernel.start<JobInput & { at: number }, unknown>(JOB_WORKFLOWS.reminder, { tenantId: scope.tenantId, jobId: id, at: job.at }, { key: `job:${id}`, namespace: scope.tenantId });
     await scope.run("UPDATE os_jobs SET ref = ? WHERE tenant_id = $tenant AND id = ?", [run.id, id]);
     return { id, at: job.at };
   }
@@ -46,8 +43,8 @@ export class Jobs implements JobsApi {
   async recur(scope: TenantScope, job: { prompt: string; cron: string; timezone: string; sessionId: string | null }): Promise<{ id: string; next: number[] }> {
     const id = newId("job");
     // The schedule first: a bad cron expression or zone is refused before anything is stored.
-    const info = await this.#kernel().schedules.create({
-      id: scheduleId(id), workflow: this.#flows.recurring.name, cron: job.cron, timezone: job.timezone,
+    const info = await this.#kernel.schedules.create({
+      id: scheduleId(id), workflow: JOB_WORKFLOWS.recurring, cron: job.cron, timezone: job.timezone,
       input: { tenantId: scope.tenantId, jobId: id }, namespace: scope.tenantId, overlap: "skip", catchUp: "latest",
     });
     await scope.run(
@@ -66,14 +63,14 @@ export class Jobs implements JobsApi {
     const job = await scope.get<JobRow>("SELECT * FROM os_jobs WHERE tenant_id = $tenant AND id = ? AND status = 'active'", [id]);
     if (!job) return false;
     await scope.run("UPDATE os_jobs SET status = 'cancelled' WHERE tenant_id = $tenant AND id = ?", [id]);
-    if (job.kind === "recurring") await this.#kernel().schedules.delete(scheduleId(id)).catch(() => {});
-    else if (job.ref) await this.#kernel().cancel(job.ref).catch(() => {});
+    if (job.kind === "recurring") await this.#kernel.schedules.delete(scheduleId(id)).catch(() => {});
+    else if (job.ref) await this.#kernel.cancel(job.ref).catch(() => {});
     return true;
   }
 
   /** Creates, changes or removes the tenant's heartbeat schedule to match its settings. */
   async syncHeartbeat(tenantId: string, s: TenantSettings): Promise<void> {
-    const k = this.#kernel();
+    const k = this.#kernel;
     const id = heartbeatScheduleId(tenantId);
     const existing = await k.schedules.get(id).catch(() => null);
     if (!s.heartbeat) {
@@ -85,7 +82,7 @@ export class Jobs implements JobsApi {
       return;
     }
     await k.schedules.create({
-      id, workflow: this.#flows.heartbeat.name, cron: s.heartbeat, timezone: s.timezone, input: { tenantId }, namespace: tenantId, overlap: "skip", catchUp: "latest",
+      id, workflow: JOB_WORKFLOWS.heartbeat, cron: s.heartbeat, timezone: s.timezone, input: { tenantId }, namespace: tenantId, overlap: "skip", catchUp: "latest",
     });
   }
 }

@@ -45,11 +45,11 @@ export const UNPAIRED_REPLY =
 export class Inbox {
   readonly #db: Db;
   readonly #tenants: Tenants;
-  readonly #kernel: () => Kernel;
+  readonly #kernel: Kernel;
   readonly #turn: Workflow<TurnInput, TurnOutput>;
   readonly #now: () => number;
 
-  constructor(db: Db, tenants: Tenants, kernel: () => Kernel, turn: Workflow<TurnInput, TurnOutput>, now: () => number = Date.now) {
+  constructor(db: Db, tenants: Tenants, kernel: Kernel, turn: Workflow<TurnInput, TurnOutput>, now: () => number = Date.now) {
     this.#db = db;
     this.#tenants = tenants;
     this.#kernel = kernel;
@@ -120,7 +120,7 @@ export class Inbox {
   async #start(tenantId: string, m: Message, label?: string): Promise<string> {
     const input: TurnInput = { tenantId, sessionId: m.sessionId, seq: m.seq, ...(m.role === "event" ? { background: label ?? "a background job" } : {}) };
     // The key makes this idempotent: a recovery or a redelivery finds the run already started.
-    const run = await this.#kernel().start(this.#turn, input, { key: `turn:${m.id}`, namespace: tenantId });
+    const run = await this.#kernel.start(this.#turn, input, { key: `turn:${m.id}`, namespace: tenantId });
     await sessions.setRun(this.#tenants.scope(tenantId), m.id, run.id);
     return run.id;
   }

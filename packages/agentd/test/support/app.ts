@@ -18,7 +18,12 @@ export interface TestAgentd {
 export async function testAgentd(
   t: { after(fn: () => unknown): void },
   b: Backend,
-  opts: { config?: Partial<Config>; clock?: Clock; tools?: Tool[]; toolSources?: ToolSource[]; model?: ModelServer; tenantSettings?: unknown; noModel?: boolean; logger?: Logger; worker?: false | WorkerOptions } = {},
+  opts: {
+    config?: Partial<Config>; clock?: Clock; tools?: Tool[]; toolSources?: ToolSource[]; model?: ModelServer; tenantSettings?: unknown; noModel?: boolean; logger?: Logger;
+    worker?: false | WorkerOptions;
+    /** Where the channels' lines go (stderr by default). */
+    channelLog?: (line: string) => void;
+  } = {},
 ): Promise<TestAgentd> {
   // The place is removed only after the app is closed: node:test runs `after` hooks in the order they
   // were added, and a Postgres schema dropped under a live app fails its last commits.
@@ -38,6 +43,7 @@ export async function testAgentd(
     tools: opts.tools ?? [],
     ...(opts.toolSources ? { toolSources: opts.toolSources } : {}),
     logger: opts.logger ?? (() => {}),
+    ...(opts.channelLog ? { channelLog: opts.channelLog } : {}),
     ...(opts.worker !== undefined ? { worker: opts.worker } : {}),
   }).catch(async (e: unknown) => {
     for (const remove of removals) await remove();
@@ -47,7 +53,8 @@ export async function testAgentd(
     await app.close();
     for (const remove of removals) await remove();
   });
-  if (opts.worker !== false) await app.start();
+  // Channels are built by each test's rig and driven by hand: their pollers and rescans are not started.
+  if (opts.worker !== false) await app.start({ channels: false });
   const tenant = await app.tenants.create("test", opts.tenantSettings ?? {});
   return { app, model, place, tenantId: tenant.id };
 }

@@ -2,11 +2,10 @@
 // front of them routes /bot<token>/… to the right one, as api.telegram.org serves every bot.
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { channelsFromEnv } from "../../src/channels/index.ts";
-import { telegramBots } from "../../src/channels/telegram/bots.ts";
 import { serveApi } from "../../src/api/index.ts";
 import { testAgentd } from "./app.ts";
 import type { Backend } from "./backends.ts";
+import { freePort } from "./cli.ts";
 import { startTelegramServer, type TelegramServer } from "./telegram-server.ts";
 
 export const TOKEN_A = "1111111:AAbotAtokenSECRETvalue-aaaaaaaa";
@@ -55,22 +54,23 @@ async function botApiProxy(t: { after(fn: () => unknown): void }, servers: Teleg
  * /channels/telegram, the API), with two Bot API stand-ins (tokens A and B) and a second tenant;
  * `call` speaks to the API as tenant A unless another key is given, `hook` posts to a bot's webhook.
  */
-export async function telegramBotsRig(t: { after(fn: () => unknown): void }, b: Backend, opts: { publicUrl?: boolean } = { publicUrl: true }) {
+export async function telegramBotsRig(t: { after(fn: () => unknown): void }, b: Backend, opts: { publicUrl?: boolean; deploymentToken?: string } = { publicUrl: true }) {
   const tgA = await startTelegramServer({ token: TOKEN_A });
   const tgB = await startTelegramServer({ token: TOKEN_B });
   t.after(() => tgA.close());
   t.after(() => tgB.close());
   const apiRoot = await botApiProxy(t, [tgA, tgB]);
-  const env = await testAgentd(t, b);
+  const port = await freePort();
+  const logs: string[] = [];
+  // As `agentd start` wires it, from the configuration: the resolver, the webhook router at /channels/telegram.
+  const env = await testAgentd(t, b, {
+    config: { channels: { ...(opts.publicUrl ? { publicUrl: `http://127.0.0.1:${port}` } : {}), telegram: { apiRoot, ...(opts.deploymentToken ? { botToken: opts.deploymentToken } : {}) } } },
+    channelLog: (l) => logs.push(l),
+  });
   const { app } = env;
   const other = await app.tenants.create("other", {});
-  // As `agentd start` wires it: the resolver, the webhook router at /channels/telegram.
-  const channels = channelsFromEnv(app, { TELEGRAM_API_ROOT: apiRoot }, { api: true, worker: true });
-  t.after(() => channels.close());
-  const server = await serveApi(app, { host: "127.0.0.1", port: 0, mounts: channels.mounts });
+  const server = await serveApi(app, { host: "127.0.0.1", port, mounts: app.configuredChannels.mounts });
   t.after(() => server.close());
-  const logs: string[] = [];
-  telegramBots(app, { apiRoot, ...(opts.publicUrl ? { publicUrl: server.url } : {}), log: (l) => logs.push(l) });
   const keyA = (await app.tenants.createApiKey(env.tenantId)).key;
   const keyB = (await app.tenants.createApiKey(other.id)).key;
   const call = async (method: string, path: string, o: { key?: string; body?: unknown; headers?: Record<string, string> } = {}) => {

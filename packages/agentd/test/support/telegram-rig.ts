@@ -19,7 +19,7 @@ export async function telegramRig(
   const tg: TelegramServer = await startTelegramServer(opts.server);
   t.after(() => tg.close());
   const env = await testAgentd(t, b, opts);
-  const ch = telegramChannel(env.app, { token: tg.token, secretToken: WEBHOOK_SECRET, apiRoot: tg.apiRoot, ...opts.channel });
+  const ch = telegramChannel(env.app.channelHost, { token: tg.token, secretToken: WEBHOOK_SECRET, apiRoot: tg.apiRoot, ...opts.channel });
   env.app.channels.register(ch.adapter);
   t.after(() => ch.close());
   const post = (update: object, secret: string | null = WEBHOOK_SECRET) =>

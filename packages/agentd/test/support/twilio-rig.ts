@@ -22,7 +22,7 @@ export async function setup(t: { after(fn: () => unknown): void }, b: Backend, e
   t.after(() => tw.close());
   const ta = await testAgentd(t, b);
   const client = twilioClient(tw.accountSid, tw.authToken, { apiBaseUrl: tw.url, maxRetryDelay: 50 });
-  const ch = twilioChannel(ta.app, { accountSid: tw.accountSid, authToken: tw.authToken, from: { sms: SMS_FROM, whatsapp: WA_FROM }, publicUrl: PUBLIC_URL, client, apiBaseUrl: tw.url, log: (m) => logs.push(m), ...extra });
+  const ch = twilioChannel(ta.app.channelHost, { accountSid: tw.accountSid, authToken: tw.authToken, from: { sms: SMS_FROM, whatsapp: WA_FROM }, publicUrl: PUBLIC_URL, client, apiBaseUrl: tw.url, log: (m) => logs.push(m), ...extra });
   /** Posts an inbound message the way Twilio does, signed with the account's auth token (or `signWith`) unless `signature` is given. */
   const inbound = async (from: string, body: string, o: { sid?: string; signature?: string; signWith?: string; extra?: Record<string, string>; token?: string; via?: Hono } = {}) => {
     const params: Record<string, string> = {
@@ -62,7 +62,7 @@ export async function setup(t: { after(fn: () => unknown): void }, b: Backend, e
     return res.status;
   };
   /** The same channel as a process started later would build it: a webhook with no memory of this one's requests. */
-  const restarted = () => twilioChannel(ta.app, { accountSid: tw.accountSid, authToken: tw.authToken, from: { sms: SMS_FROM, whatsapp: WA_FROM }, publicUrl: PUBLIC_URL, client, apiBaseUrl: tw.url, register: false, log: (m) => logs.push(m), ...extra });
+  const restarted = () => twilioChannel(ta.app.channelHost, { accountSid: tw.accountSid, authToken: tw.authToken, from: { sms: SMS_FROM, whatsapp: WA_FROM }, publicUrl: PUBLIC_URL, client, apiBaseUrl: tw.url, register: false, log: (m) => logs.push(m), ...extra });
   return { ...ta, tw, ch, inbound, status, pair, turns, logs, restarted };
 }
 

@@ -17,7 +17,7 @@ export async function whatsappRig(
   const wa = await startWhatsAppServer();
   t.after(() => wa.close());
   const ta = await testAgentd(t, b, opts);
-  const channel = (register = true) => whatsappChannel(ta.app, {
+  const channel = (register = true) => whatsappChannel(ta.app.channelHost, {
     token: wa.token, appSecret: wa.appSecret, phoneNumberId: wa.phoneNumberId, verifyToken: VERIFY_TOKEN, apiBaseUrl: wa.url,
     confirmGraceMs: 0, log: (m) => logs.push(m), register, ...opts.channel,
   });

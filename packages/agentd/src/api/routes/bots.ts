@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Agentd } from "../../app.ts";
-import { type TenantBot, telegramBots } from "../../channels/telegram/bots.ts";
+import type { TenantBot } from "../../channels/telegram/bots.ts";
 import { jsonBody } from "../body.ts";
 import { type TenantEnv, scopeOf } from "../env.ts";
 
@@ -19,15 +19,16 @@ const view = (b: TenantBot) => ({
 
 /** A tenant's own channel bots (Telegram), their tokens kept in the vault. */
 export function botRoutes(app: Agentd) {
+  const bots = app.configuredChannels.telegramBots;
   return new Hono<TenantEnv>()
-    .get("/channels/telegram", async (c) => c.json({ bots: (await telegramBots(app).list(scopeOf(app, c).tenantId)).map(view) }))
+    .get("/channels/telegram", async (c) => c.json({ bots: (await bots.list(scopeOf(app, c).tenantId)).map(view) }))
     .post("/channels/telegram", jsonBody(AddTelegramBot), async (c) => {
       const body = c.req.valid("json");
-      const bot = await telegramBots(app).create(scopeOf(app, c).tenantId, body.token, body.mode);
+      const bot = await bots.create(scopeOf(app, c).tenantId, body.token, body.mode);
       return c.json(view(bot), 201);
     })
     .delete("/channels/telegram/:id", async (c) => {
-      await telegramBots(app).remove(scopeOf(app, c).tenantId, c.req.param("id"));
+      await bots.remove(scopeOf(app, c).tenantId, c.req.param("id"));
       return c.body(null, 204);
     });
 }

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
-import type { Agentd } from "../../app.ts";
 import type { TelegramBots } from "./bots.ts";
 
 /**
@@ -57,9 +56,10 @@ export function advisoryLock(url: string, schema: string, log: (line: string) =>
   };
 }
 
-export function pollerLockFor(app: Agentd, log: (line: string) => void): PollerLock {
-  const url = app.config.databaseUrl;
-  return url ? advisoryLock(url, app.config.pgSchema ?? "public", log) : soleProcess;
+/** The lock for a store: Postgres's advisory lock, or SQLite's sole process. */
+export function pollerLockFor(store: { databaseUrl?: string | undefined; pgSchema?: string | undefined }, log: (line: string) => void): PollerLock {
+  const url = store.databaseUrl;
+  return url ? advisoryLock(url, store.pgSchema ?? "public", log) : soleProcess;
 }
 
 export interface PollingOptions {

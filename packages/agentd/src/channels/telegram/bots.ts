@@ -2,13 +2,15 @@ import { createHash, randomBytes } from "node:crypto";
 import { Api, GrammyError } from "grammy";
 import type { Update } from "grammy/types";
 import { Hono } from "hono";
-import type { AdapterResolver } from "../ports.ts";
-import type { Agentd } from "../../app.ts";
+import type { AdapterResolver, ChannelHost } from "../ports.ts";
+import type { Db } from "../../db/index.ts";
+import type { Tenants } from "../../tenancy/tenants.ts";
+import type { Vault } from "../../vault/vault.ts";
 import { newId } from "../../ids.ts";
 import { AgentdError, badRequest, conflict } from "../../errors.ts";
 import { RESERVED_PREFIX } from "../../vault/vault.ts";
 import { type BotMode, botRows, type TenantBot } from "./bot-rows.ts";
-import { type TelegramChannel, telegramChannel, type TelegramOptions } from "./index.ts";
+import { type TelegramChannel, telegramChannel, type TelegramHost, type TelegramOptions } from "./index.ts";
 import { describeBotError } from "./redact.ts";
 import { errorBody } from "../../api/errors.ts";
 import { PAIRING } from "../../sessions/inbox.ts";
@@ -49,47 +51,29 @@ interface Live {
   channel: TelegramChannel;
 }
 
-const registries = new WeakMap<Agentd, TelegramBots>();
-
 /**
- * The registry of an agentd's tenant bots: one per app, so the API routes, the webhook router and
- * the pollers share the bots built so far. `opts` (given by `channelsFromEnv`, or a test) replace the
- * settings; without any it reads TELEGRAM_API_ROOT and AGENTD_PUBLIC_URL from the process.
+ * What the tenant bots reach: what each bot's channel does, plus the OS store (their rows, pairing
+ * codes), the vault (their tokens and webhook secrets) and the tenants (that one exists).
  */
-export function telegramBots(app: Agentd, opts?: TelegramBotsOptions): TelegramBots {
-  let r = registries.get(app);
-  if (!r) {
-    r = new TelegramBots(app, opts ?? botsOptionsFromEnv(process.env));
-    registries.set(app, r);
-  } else if (opts) r.configure(opts);
-  return r;
-}
-
-/** The registry's settings from an environment: TELEGRAM_API_ROOT, AGENTD_PUBLIC_URL, TELEGRAM_BOT_TOKEN (the deployment's bot). */
-export function botsOptionsFromEnv(env: NodeJS.ProcessEnv): TelegramBotsOptions {
-  return {
-    ...(env.TELEGRAM_API_ROOT ? { apiRoot: env.TELEGRAM_API_ROOT } : {}), ...(env.AGENTD_PUBLIC_URL ? { publicUrl: env.AGENTD_PUBLIC_URL } : {}),
-    ...(env.TELEGRAM_BOT_TOKEN ? { deploymentToken: env.TELEGRAM_BOT_TOKEN } : {}),
-  };
-}
+export type BotsHost = TelegramHost & Pick<ChannelHost, "db"> & {
+  tenants: TelegramHost["tenants"] & Pick<Tenants, "require">;
+  vault: Pick<Vault, "get" | "put" | "delete">;
+};
 
 /**
- * Tenants' own Telegram bots: added with a token (checked with getMe, kept in the tenant's vault
+ * Tenants' own Telegram bots (one registry per agentd, made by `wireChannels`: the API routes, the
+ * webhook router and the pollers share the bots built so far): added with a token (checked with getMe, kept in the tenant's vault
  * under a reserved name), served by webhook or long polling, removed with their secrets. Each bot's
  * channel is built when first needed (a webhook call, a delivery, a poller) and cached, so a process
  * started before a bot was added serves it all the same.
  */
 export class TelegramBots {
-  readonly #app: Agentd;
-  #opts: TelegramBotsOptions;
+  readonly #host: BotsHost;
+  readonly #opts: TelegramBotsOptions;
   readonly #live = new Map<string, Promise<Live | null>>();
 
-  constructor(app: Agentd, opts: TelegramBotsOptions) {
-    this.#app = app;
-    this.#opts = opts;
-  }
-
-  configure(opts: TelegramBotsOptions): void {
+  constructor(host: BotsHost, opts: TelegramBotsOptions) {
+    this.#host = host;
     this.#opts = opts;
   }
 
@@ -107,8 +91,8 @@ export class TelegramBots {
 
   /** Adds a bot to the tenant: the token is checked with getMe, stored in the vault, and in webhook mode Telegram is told where to call. */
   async create(tenantId: string, token: string, mode?: BotMode): Promise<TenantBot> {
-    const app = this.#app;
-    await app.tenants.require(tenantId);
+    const host = this.#host;
+    await host.tenants.require(tenantId);
     token = token.trim();
     if (!TOKEN.test(token)) throw badRequest("that is not a Telegram bot token: BotFather gives one like 123456789:AAH…, digits, a colon, then letters, digits, '_' and '-'");
     const publicUrl = this.publicUrl;
@@ -118,7 +102,7 @@ export class TelegramBots {
     if (this.#opts.deploymentToken && token === this.#opts.deploymentToken.trim())
       throw conflict("this is the deployment's own bot (TELEGRAM_BOT_TOKEN); a tenant needs a bot of its own, made with @BotFather");
     const tokenHash = createHash("sha256").update(token).digest("hex");
-    const taken = await botRows.byTokenHash(app.db, tokenHash);
+    const taken = await botRows.byTokenHash(host.db, tokenHash);
     if (taken)
       throw conflict(taken.tenantId === tenantId
         ? `this bot is already added to this tenant (${taken.id}); remove it first to add it again`
@@ -132,17 +116,17 @@ export class TelegramBots {
       throw this.#refusal("getMe", e, token);
     }
 
-    const scope = app.tenants.scope(tenantId);
-    const id = newId("tgb", app.kernel.clock.now());
+    const scope = host.tenants.scope(tenantId);
+    const id = newId("tgb", host.now());
     // Telegram allows 1-256 of A-Z a-z 0-9 _ - in secret_token: base64url fits.
     const secret = randomBytes(32).toString("base64url");
     const webhookUrl = chosen === "webhook" ? `${publicUrl}${TENANT_BOTS_PATH}/${id}` : null;
     let bot: TenantBot;
     try {
-      await app.vault.put(scope, tokenSecretName(id), token);
-      await app.vault.put(scope, webhookSecretName(id), secret);
+      await host.vault.put(scope, tokenSecretName(id), token);
+      await host.vault.put(scope, webhookSecretName(id), secret);
       // The row exists before setWebhook: Telegram may call the moment the webhook is set.
-      bot = await botRows.insert(scope, { id, username: me.username ?? null, mode: chosen, tokenHash, telegramId: me.id, webhookUrl }, app.kernel.clock.now());
+      bot = await botRows.insert(scope, { id, username: me.username ?? null, mode: chosen, tokenHash, telegramId: me.id, webhookUrl }, host.now());
       if (webhookUrl) {
         try {
           await api.setWebhook(webhookUrl, { secret_token: secret, allowed_updates: ["message", "callback_query"] });
@@ -158,7 +142,7 @@ export class TelegramBots {
   }
 
   async list(tenantId: string): Promise<TenantBot[]> {
-    return botRows.list(this.#app.tenants.scope(tenantId));
+    return botRows.list(this.#host.tenants.scope(tenantId));
   }
 
   /**
@@ -167,10 +151,10 @@ export class TelegramBots {
    * its next rescan. Another tenant's bot id is simply not found.
    */
   async remove(tenantId: string, id: string): Promise<{ webhookRemoved: boolean }> {
-    const scope = this.#app.tenants.scope(tenantId);
+    const scope = this.#host.tenants.scope(tenantId);
     const bot = await botRows.get(scope, id);
     if (!bot) throw new AgentdError("not_found", `telegram bot ${JSON.stringify(id.slice(0, 80))} not found in this tenant; list its bots with GET /v1/channels/telegram or \`agentd bots list\``);
-    const token = await this.#app.vault.get(scope, tokenSecretName(id));
+    const token = await this.#host.vault.get(scope, tokenSecretName(id));
     let webhookRemoved = false;
     if (token) {
       try {
@@ -186,9 +170,9 @@ export class TelegramBots {
 
   /** Row, secrets, identities and the cached channel of a bot: what removing it, or a failed add, leaves behind. */
   async #forget(tenantId: string, id: string): Promise<void> {
-    const scope = this.#app.tenants.scope(tenantId);
+    const scope = this.#host.tenants.scope(tenantId);
     await botRows.delete(scope, id);
-    for (const name of [tokenSecretName(id), webhookSecretName(id)]) await this.#app.vault.delete(scope, name).catch(() => {});
+    for (const name of [tokenSecretName(id), webhookSecretName(id)]) await this.#host.vault.delete(scope, name).catch(() => {});
     await scope.run("DELETE FROM os_identities WHERE tenant_id = $tenant AND channel = ?", [botChannel(id)]);
     await this.evict(id);
   }
@@ -215,17 +199,17 @@ export class TelegramBots {
   }
 
   async #build(id: string): Promise<Live | null> {
-    const app = this.#app;
-    const bot = await botRows.find(app.db, id);
+    const host = this.#host;
+    const bot = await botRows.find(host.db, id);
     if (!bot) return null;
-    const scope = app.tenants.scope(bot.tenantId);
-    const [token, secret] = [await app.vault.get(scope, tokenSecretName(id)), await app.vault.get(scope, webhookSecretName(id))];
+    const scope = host.tenants.scope(bot.tenantId);
+    const [token, secret] = [await host.vault.get(scope, tokenSecretName(id)), await host.vault.get(scope, webhookSecretName(id))];
     if (!token || !secret) return null; // being removed
-    const channel = telegramChannel(app, {
+    const channel = telegramChannel(host, {
       ...this.#opts.channel, token, secretToken: secret, channel: botChannel(id), ...(this.#opts.apiRoot ? { apiRoot: this.#opts.apiRoot } : {}),
       onError: (e) => this.#log(`telegram bot ${id}: ${describeBotError(e, token)}`), log: (line) => this.#log(`telegram bot ${id}: ${line}`),
     });
-    guardPairing(app, channel, bot.tenantId);
+    guardPairing(host.db, channel, bot.tenantId);
     return { bot, channel };
   }
 
@@ -238,7 +222,7 @@ export class TelegramBots {
 
   /** Drops cached channels of bots removed by other processes; returns every bot, for the pollers. */
   async sync(): Promise<TenantBot[]> {
-    const all = await botRows.all(this.#app.db);
+    const all = await botRows.all(this.#host.db);
     const ids = new Set(all.map((b) => b.id));
     for (const id of [...this.#live.keys()]) if (!ids.has(id)) await this.evict(id);
     return all;
@@ -248,7 +232,7 @@ export class TelegramBots {
     for (const id of [...this.#live.keys()]) void this.evict(id);
   }
 
-  /** Finds the adapter of a `telegram:<botId>` channel, for deliveries (register with `app.channels.addResolver`). */
+  /** Finds the adapter of a `telegram:<botId>` channel, for deliveries (registered with `AdapterRegistry.addResolver`). */
   readonly resolver: AdapterResolver = async (channel) => {
     const m = CHANNEL.exec(channel);
     return m ? ((await this.channel(m[1] as string))?.channel.adapter ?? null) : null;
@@ -272,14 +256,14 @@ export class TelegramBots {
  * as an unknown code, so no tenant's conversations run through another tenant's bot (whose owner
  * controls its token and webhook).
  */
-function guardPairing(app: Agentd, ch: TelegramChannel, tenantId: string): void {
+function guardPairing(db: Db, ch: TelegramChannel, tenantId: string): void {
   const bot = ch.bot;
   const handle = bot.handleUpdate.bind(bot);
   bot.handleUpdate = async (update: Update, ...rest) => {
     const msg = update.message;
     const code = msg?.text ? PAIRING.exec(msg.text)?.[1] : undefined;
     if (msg && code) {
-      const row = await app.db.get<{ tenant_id: string }>("SELECT tenant_id FROM os_pairing_codes WHERE code = ?", [code.toUpperCase()]);
+      const row = await db.get<{ tenant_id: string }>("SELECT tenant_id FROM os_pairing_codes WHERE code = ?", [code.toUpperCase()]);
       if (row && row.tenant_id !== tenantId) {
         await bot.api.sendMessage(msg.chat.id, UNKNOWN_CODE);
         return;

@@ -1,6 +1,5 @@
 import type { Bot, Context, Filter } from "grammy";
-import type { Agentd } from "../../app.ts";
-import { decideByButton } from "../decisions.ts";
+import type { ChannelHost } from "../ports.ts";
 import { MediaTooLargeError } from "../../blobs/local.ts";
 import { MediaFetchError } from "../media-error.ts";
 import { UNPAIRED_REPLY } from "../../sessions/inbox.ts";
@@ -10,7 +9,7 @@ import { downloadMedia, mediaOf, TELEGRAM_API_ROOT } from "./media.ts";
 import type { Typing } from "./typing.ts";
 
 export interface InboundDeps {
-  app: Agentd;
+  host: Pick<ChannelHost, "inbox" | "decisions" | "tenants" | "blobs">;
   /** The channel name identities and sessions are filed under ("telegram", or a tenant bot's own). */
   channel: string;
   typing: Typing;
@@ -23,11 +22,11 @@ const MEDIA: ["message:photo", "message:voice", "message:audio", "message:docume
   ["message:photo", "message:voice", "message:audio", "message:document", "message:video", "message:video_note"];
 
 /** Messages into the inbox (persisted before the update is acknowledged), pairing, approval buttons. */
-export function handleInbound(bot: Bot, { app, channel, typing, onError, apiRoot }: InboundDeps): void {
+export function handleInbound(bot: Bot, { host, channel, typing, onError, apiRoot }: InboundDeps): void {
   bot.on("message:text", async (ctx) => {
     const from = ctx.from;
     const text = ctx.message.text;
-    const out = await app.inbox.fromIdentity({
+    const out = await host.inbox.fromIdentity({
       channel, externalId: String(from.id), conversation: String(ctx.chat.id), text,
       sourceKey: `tg:${ctx.update.update_id}`, ...(from.username ? { display: from.username } : {}),
     });
@@ -65,25 +64,25 @@ export function handleInbound(bot: Bot, { app, channel, typing, onError, apiRoot
       channel, externalId: String(from.id), conversation, text: ctx.message.caption ?? "", sourceKey,
       ...(from.username ? { display: from.username } : {}),
     };
-    const tenantId = await app.tenants.tenantOf(channel, String(from.id));
+    const tenantId = await host.tenants.tenantOf(channel, String(from.id));
     // Someone unknown: instructions (or a pairing by caption), and their file is never fetched.
     if (!tenantId) {
-      const out = await app.inbox.fromIdentity(identity);
+      const out = await host.inbox.fromIdentity(identity);
       if (out.kind !== "turn") await ctx.reply(out.reply).catch(onError);
       return;
     }
-    const scope = app.tenants.scope(tenantId);
+    const scope = host.tenants.scope(tenantId);
     const session = await sessions.find(scope, channel, conversation);
     const seen = session ? await sessions.bySource(scope, session.id, sourceKey) : null;
     let attachments = seen?.attachments ?? [];
     let note = "";
     if (!seen) {
-      const limit = app.config.maxMediaBytes;
+      const limit = host.blobs.maxBytes;
       const media = mediaOf(ctx.message, limit);
       if (!media) return; // the filter guarantees one; nothing to store otherwise
       try {
         const data = await downloadMedia(bot, apiRoot ?? TELEGRAM_API_ROOT, media, limit);
-        attachments = [await app.blobs.put(tenantId, data, { mime: media.mime, ...(media.name ? { name: media.name } : {}), source: sourceKey })];
+        attachments = [await host.blobs.put(tenantId, data, { mime: media.mime, ...(media.name ? { name: media.name } : {}), source: sourceKey })];
       } catch (e) {
         // Retrying can't help: too large is said and acknowledged without a turn; a file Telegram
         // won't give is noted in the message, which goes on without it.
@@ -94,7 +93,7 @@ export function handleInbound(bot: Bot, { app, channel, typing, onError, apiRoot
       }
     }
     // A redelivery finds its message (and blob) already stored: no second download, blob or turn.
-    const out = await app.inbox.fromIdentity({ ...identity, text: identity.text + note, attachments });
+    const out = await host.inbox.fromIdentity({ ...identity, text: identity.text + note, attachments });
     if (out.kind === "turn") {
       if (!out.received.duplicate) typing.once(conversation);
       return;
@@ -104,14 +103,14 @@ export function handleInbound(bot: Bot, { app, channel, typing, onError, apiRoot
 
   // Stickers, locations, contacts, …: not read, and said so rather than ignored.
   bot.on("message", async (ctx) => {
-    const known = await app.tenants.tenantOf(channel, String(ctx.from.id));
+    const known = await host.tenants.tenantOf(channel, String(ctx.from.id));
     await ctx.reply(known ? UNREADABLE_REPLY : UNPAIRED_REPLY).catch(onError);
   });
 
   bot.on("callback_query:data", async (ctx) => {
-    const tenantId = await app.tenants.tenantOf(channel, String(ctx.from.id));
+    const tenantId = await host.tenants.tenantOf(channel, String(ctx.from.id));
     const chat = ctx.callbackQuery.message?.chat.id ?? ctx.from.id;
-    const { decided, text } = await decideByButton(app, tenantId, ctx.callbackQuery.data, `telegram:${ctx.from.id}`, { channel, conversation: String(chat) });
+    const { decided, text } = await host.decisions.byButton(tenantId, ctx.callbackQuery.data, `telegram:${ctx.from.id}`, { channel, conversation: String(chat) });
     await ctx.answerCallbackQuery({ text: text.slice(0, 200) }).catch(onError);
     if (!decided) return;
     // The buttons go away and the message says what was decided (best effort: the decision stands).

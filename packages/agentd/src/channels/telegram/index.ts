@@ -1,7 +1,6 @@
 import { Api, Bot, type Context } from "grammy";
 import type { Hono } from "hono";
-import type { Agentd } from "../../app.ts";
-import type { ChannelAdapter } from "../ports.ts";
+import type { ChannelAdapter, ChannelHost } from "../ports.ts";
 import { botConnection } from "./connection.ts";
 import { handleInbound } from "./inbound.ts";
 import { telegramAdapter } from "./outbound.ts";
@@ -48,8 +47,11 @@ export interface TelegramChannel {
   close(): void;
 }
 
+/** What a Telegram bot reaches of agentd: messages in (inbox, decisions, blobs), deliveries out (tenants' outbox rows), its link's health. */
+export type TelegramHost = Pick<ChannelHost, "inbox" | "decisions" | "tenants" | "blobs" | "health" | "now">;
+
 /** The Telegram channel: inbound updates (webhook or polling) into the inbox, deliveries out through the Bot API. */
-export function telegramChannel(app: Agentd, opts: TelegramOptions): TelegramChannel {
+export function telegramChannel(host: TelegramHost, opts: TelegramOptions): TelegramChannel {
   const bot = new Bot(opts.token, opts.apiRoot ? { client: { apiRoot: opts.apiRoot } } : {});
   const onError = opts.onError ?? (() => {});
   const channel = opts.channel ?? TELEGRAM;
@@ -58,11 +60,11 @@ export function telegramChannel(app: Agentd, opts: TelegramOptions): TelegramCha
   // is skipped until Telegram allows the next one, instead of holding the turn.
   const liveApi = new Api(opts.token, opts.apiRoot ? { apiRoot: opts.apiRoot } : {});
   const typing = typingIndicator(bot, opts.maxTypingMs ?? 120_000, onError);
-  handleInbound(bot, { app, channel, typing, onError, apiRoot: opts.apiRoot });
+  handleInbound(bot, { host, channel, typing, onError, apiRoot: opts.apiRoot });
 
   const connection = botConnection(opts.token, opts.log ?? ((line) => onError(new Error(line))));
   // In /health and /metrics while the channel lives: down from a failed Bot API call until one goes through.
-  const unwatch = app.health.add(channel, () => connection.state() ?? { ok: true, detail: "the Bot API has not been called yet" });
+  const unwatch = host.health.add(channel, () => connection.state() ?? { ok: true, detail: "the Bot API has not been called yet" });
   // getMe once, without grammY's init (which retries network errors forever, silently): a failure is
   // thrown to the caller, who logs it and tries again with a visible backoff.
   let ready: Promise<void> | null = null;
@@ -74,7 +76,7 @@ export function telegramChannel(app: Agentd, opts: TelegramOptions): TelegramCha
   }));
 
   return {
-    adapter: telegramAdapter(app, bot, liveApi, {
+    adapter: telegramAdapter(host, bot, liveApi, {
       channel, typing, onError, live: { intervalMs: opts.liveIntervalMs ?? 1000, groupIntervalMs: opts.groupLiveIntervalMs ?? 3000 },
     }),
     webhook: webhookApp(bot, opts.secretToken, init, onError),

@@ -1,7 +1,6 @@
 import { type Api, type Bot, GrammyError } from "grammy";
-import type { Agentd } from "../../app.ts";
 import type { TenantScope } from "../../tenancy/scope.ts";
-import type { ChannelAdapter, Delivery, LiveView } from "../ports.ts";
+import type { ChannelAdapter, ChannelHost, Delivery, LiveView } from "../ports.ts";
 import { buttonData, DECISION_BUTTONS } from "../decisions.ts";
 import { outbox } from "../outbox.ts";
 import { formatReply, isParseError } from "./format.ts";
@@ -13,12 +12,12 @@ import type { Typing } from "./typing.ts";
  * sent, so a delivery replayed after a crash sends only what is missing. A reply is always a new
  * message (an edit notifies no one); the run's live placeholder, if it had one, is deleted after it.
  */
-export function telegramAdapter(app: Agentd, bot: Bot, liveApi: Api, o: {
+export function telegramAdapter(host: Pick<ChannelHost, "tenants" | "now">, bot: Bot, liveApi: Api, o: {
   channel: string; typing: Typing; live: LiveOptions; onError: (e: unknown) => void;
 }): ChannelAdapter {
   const views = new Map<string, LiveView>();
   const noDrafts = new Set<string>();
-  const now = () => app.kernel.clock.now();
+  const now = host.now;
 
   /** Sends a part with formatting, and again as plain text if Telegram can't parse the markup. */
   async function sendPart(chatId: string, part: { html: string | null; plain: string }, extra: object = {}) {
@@ -38,7 +37,7 @@ export function telegramAdapter(app: Agentd, bot: Bot, liveApi: Api, o: {
     live({ tenantId, session, runId }) {
       void views.get(runId)?.close();
       const view = liveReply(liveApi, {
-        scope: app.tenants.scope(tenantId), channel: o.channel, chatId: session.conversation, runId, typing: o.typing, opts: o.live,
+        scope: host.tenants.scope(tenantId), channel: o.channel, chatId: session.conversation, runId, typing: o.typing, opts: o.live,
         noDrafts, onError: o.onError, now,
       });
       views.set(runId, view);
@@ -46,7 +45,7 @@ export function telegramAdapter(app: Agentd, bot: Bot, liveApi: Api, o: {
     },
     async deliver(d: Delivery) {
       const chatId = d.session.conversation;
-      const scope = app.tenants.scope(d.tenantId);
+      const scope = host.tenants.scope(d.tenantId);
       if (d.runId) {
         await views.get(d.runId)?.close();
         views.delete(d.runId);

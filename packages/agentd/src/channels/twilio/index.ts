@@ -1,6 +1,5 @@
 import type { Hono } from "hono";
-import type { Agentd } from "../../app.ts";
-import type { ChannelAdapter, Delivery } from "../ports.ts";
+import type { ChannelAdapter, ChannelHost, Delivery } from "../ports.ts";
 import { type TwilioClient, twilioClient } from "./client.ts";
 import { type TwilioChannelName, toAddress, twilioSender } from "./send.ts";
 import { sendHeld } from "../held.ts";
@@ -26,7 +25,7 @@ export interface TwilioChannelOptions {
   statusCallbacks?: boolean;
   /** The largest inbound media file kept (default: the blob store's 20 MB). */
   maxMediaBytes?: number;
-  /** Registers the adapters on app.channels (default true). */
+  /** Registers the adapters for deliveries in this process (default true). */
   register?: boolean;
   log?: (message: string, error?: unknown) => void;
 }
@@ -50,7 +49,10 @@ const textOf = (d: Pick<Delivery, "kind" | "text" | "approval">) => (d.kind === 
  * before the 200, media into the blob store. Outbound: replies, approval requests and notices through
  * the Messages API, split to the channel's limit, each part recorded in the durable outbox (send.ts).
  */
-export function twilioChannel(app: Agentd, opts: TwilioChannelOptions): TwilioChannel {
+/** What the Twilio channel reaches of agentd: messages in, deliveries out (registered, recorded in the outbox). */
+export type TwilioHost = Pick<ChannelHost, "inbox" | "decisions" | "tenants" | "blobs" | "adapters" | "db" | "now">;
+
+export function twilioChannel(host: TwilioHost, opts: TwilioChannelOptions): TwilioChannel {
   const client = opts.client ?? twilioClient(opts.accountSid, opts.authToken, opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {});
   const log = opts.log ?? ((m, e) => console.warn(`twilio: ${m}`, e ?? ""));
   const publicUrl = opts.publicUrl.replace(/\/+$/, "");
@@ -63,31 +65,31 @@ export function twilioChannel(app: Agentd, opts: TwilioChannelOptions): TwilioCh
     if (!opts.from.whatsapp) throw new Error("twilio: no WhatsApp sender configured (TWILIO_WHATSAPP_FROM)");
     return toAddress("whatsapp", opts.from.whatsapp);
   };
-  const send = twilioSender({ db: app.db, client, from, ...((opts.statusCallbacks ?? true) ? { statusCallback: statusUrl } : {}) });
+  const send = twilioSender({ db: host.db, now: host.now, client, from, ...((opts.statusCallbacks ?? true) ? { statusCallback: statusUrl } : {}) });
 
   const adapter = (channel: TwilioChannelName): ChannelAdapter => ({
     channel,
     async deliver(d: Delivery) {
       const text = textOf(d);
       if (!text.trim()) return;
-      await send(app.tenants.scope(d.tenantId), channel, d.session.conversation, text, d.key);
+      await send(host.tenants.scope(d.tenantId), channel, d.session.conversation, text, d.key);
     },
   });
   const adapters: ChannelAdapter[] = [];
   if (opts.from.sms) adapters.push(adapter("sms"));
   if (opts.from.whatsapp) adapters.push(adapter("whatsapp"));
-  if (opts.register ?? true) for (const a of adapters) app.channels.register(a);
+  if (opts.register ?? true) for (const a of adapters) host.adapters.register(a);
 
-  const webhook = twilioWebhook(app, {
+  const webhook = twilioWebhook(host, {
     accountSid: opts.accountSid, authToken: opts.authToken, publicUrl, statusUrl, log,
     media: { accountSid: opts.accountSid, authToken: opts.authToken, ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}), ...(opts.maxMediaBytes ? { maxBytes: opts.maxMediaBytes } : {}) },
     windowOpened(tenantId, to) {
-      sendHeld(app, tenantId, "whatsapp", to, (d) => send(app.tenants.scope(tenantId), "whatsapp", to, textOf(d), d.key), log);
+      sendHeld(host, tenantId, "whatsapp", to, (d) => send(host.tenants.scope(tenantId), "whatsapp", to, textOf(d), d.key), log);
     },
     async tell(tenantId, channel, to, text, key) {
       try {
         // With a tenant the answer goes through the outbox (a replay finds it there); an unknown sender's has no tenant to keep it under.
-        if (tenantId) await send(app.tenants.scope(tenantId), channel, to, text, key);
+        if (tenantId) await send(host.tenants.scope(tenantId), channel, to, text, key);
         else await client.messages.create({ to: toAddress(channel, to), from: from(channel), body: text });
       } catch (e) {
         log(`could not answer ${to}: ${e instanceof Error ? e.message : String(e)}`);

@@ -1,8 +1,6 @@
 import { type Context, Hono } from "hono";
 import twilio from "twilio";
-import type { Agentd } from "../../app.ts";
 import type { Attachment } from "../../blobs/index.ts";
-import { decideByReply } from "../decisions.ts";
 import { sessions } from "../../sessions/store.ts";
 import { outbox } from "../outbox.ts";
 import { downloadMedia, type MediaOptions, TwilioMediaError } from "./media.ts";
@@ -11,6 +9,7 @@ import { Recent } from "../recent.ts";
 import type { TwilioChannelName } from "./send.ts";
 import { errorBody } from "../../api/errors.ts";
 import { PAIRING } from "../../sessions/inbox.ts";
+import type { TwilioHost } from "./index.ts";
 
 /** Twilio's "outside the allowed window" for a WhatsApp freeform message. */
 const WINDOW_CLOSED = "63016";
@@ -40,9 +39,9 @@ export interface WebhookOptions {
  * by this account's auth token, or naming another AccountSid, is refused with 403. Redeliveries and
  * replays are answered 200 with nothing done (so Twilio stops retrying).
  */
-export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
+export function twilioWebhook(host: TwilioHost, o: WebhookOptions): Hono {
   const recent = new Recent();
-  const handled = inboundLog(app.db, () => app.kernel.clock.now());
+  const handled = inboundLog(host.db, host.now);
   const webhook = new Hono();
   const twiml = (c: Context) => c.body(EMPTY_TWIML, 200, { "content-type": "text/xml; charset=utf-8" });
 
@@ -84,10 +83,10 @@ export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
     if (!st) return;
     const channel: TwilioChannelName = (one("From") ?? one("To") ?? "").startsWith("whatsapp:") ? "whatsapp" : "sms";
     const code = one("ErrorCode") || null;
-    const now = app.kernel.clock.now();
-    const changed = await outbox.advance(app.db, channel, sid, st, code, now);
+    const now = host.now();
+    const changed = await outbox.advance(host.db, channel, sid, st, code, now);
     // Outside WhatsApp's 24-hour window: held until the person writes again (see ../held.ts).
-    if (code === WINDOW_CLOSED && (await outbox.holdSent(app.db, channel, sid, code, now)))
+    if (code === WINDOW_CLOSED && (await outbox.holdSent(host.db, channel, sid, code, now)))
       return void o.log(`message ${sid} came back outside WhatsApp's 24-hour window (error ${code}); it is held until the person writes again`);
     if (changed && (st === "failed" || st === "undelivered")) o.log(`message ${sid} ${st}${code ? ` (error ${code}: https://www.twilio.com/docs/api/errors/${code})` : ""}`);
   }
@@ -97,15 +96,15 @@ export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
     const channel: TwilioChannelName = from.startsWith("whatsapp:") ? "whatsapp" : "sms";
     const text = one("Body") ?? "";
     const answerKey = `twilio-in:${sid}`;
-    const tenantId = await app.tenants.tenantOf(channel, from);
-    const scope = tenantId ? app.tenants.scope(tenantId) : null;
+    const tenantId = await host.tenants.tenantOf(channel, from);
+    const scope = tenantId ? host.tenants.scope(tenantId) : null;
     // Something we already answered (a pairing, a refused decision): a replay answers nothing and starts nothing.
     if (scope && (await outbox.parts(scope, answerKey)).length) return tenantId;
     // A WhatsApp message opens the 24-hour window: what was held for it goes out now.
     if (tenantId && channel === "whatsapp") o.windowOpened(tenantId, from);
 
     if (tenantId) {
-      const decision = await decideByReply(app, tenantId, text, `${channel}:${from}`, { channel, conversation: from });
+      const decision = await host.decisions.byReply(tenantId, text, `${channel}:${from}`, { channel, conversation: from });
       if (decision?.kind === "refused") await o.tell(tenantId, channel, from, decision.text, answerKey);
       if (decision) return tenantId;
     }
@@ -124,7 +123,7 @@ export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
         if (!mediaUrl) continue;
         try {
           const { data, mime } = await downloadMedia(mediaUrl, o.media);
-          attachments.push(await app.blobs.put(tenantId, data, { mime: mime ?? one(`MediaContentType${i}`) ?? "application/octet-stream", source: "twilio" }));
+          attachments.push(await host.blobs.put(tenantId, data, { mime: mime ?? one(`MediaContentType${i}`) ?? "application/octet-stream", source: "twilio" }));
         } catch (e) {
           // Transient (network, 5xx): fail the webhook so Twilio retries. Permanent: keep the message, say what was dropped.
           if (!TwilioMediaError.is(e) || !e.permanent) throw e;
@@ -134,7 +133,7 @@ export function twilioWebhook(app: Agentd, o: WebhookOptions): Hono {
       }
     }
 
-    const outcome = await app.inbox.fromIdentity({
+    const outcome = await host.inbox.fromIdentity({
       channel, externalId: from, conversation: from, text: text + note, sourceKey,
       ...(one("ProfileName") ? { display: one("ProfileName") as string } : {}),
       ...(attachments.length ? { attachments } : {}),

@@ -1,9 +1,7 @@
 import type { Hono } from "hono";
 import type { WhatsAppAPI } from "whatsapp-api-js";
 import { Text } from "whatsapp-api-js/messages";
-import type { ChannelAdapter, Delivery, LiveView } from "../ports.ts";
-import type { Agentd } from "../../app.ts";
-import { DEFAULT_MAX_MEDIA_BYTES } from "../../blobs/index.ts";
+import type { ChannelAdapter, ChannelHost, Delivery, LiveView } from "../ports.ts";
 import { sendHeld } from "../held.ts";
 import { whatsappClient } from "./client.ts";
 import { messagesOf } from "./messages.ts";
@@ -39,7 +37,7 @@ export interface WhatsAppOptions {
   maxMediaBytes?: number;
   /** How often the typing indicator is shown again while a turn works (default 20 s; WhatsApp drops it after 25). */
   typingRefreshMs?: number;
-  /** Registers the adapter on app.channels (default true). */
+  /** Registers the adapter for deliveries in this process (default true). */
   register?: boolean;
   log?: (message: string) => void;
 }
@@ -58,10 +56,13 @@ export interface WhatsAppChannel {
  * approval requests as three reply buttons, every part recorded in the outbox; a typing indicator
  * on the person's message while a turn works.
  */
-export function whatsappChannel(app: Agentd, opts: WhatsAppOptions): WhatsAppChannel {
+/** What the Cloud API channel reaches of agentd: messages in, deliveries out (registered, recorded in the outbox). */
+export type WhatsAppHost = Pick<ChannelHost, "inbox" | "decisions" | "tenants" | "blobs" | "adapters" | "db" | "now">;
+
+export function whatsappChannel(host: WhatsAppHost, opts: WhatsAppOptions): WhatsAppChannel {
   const log = opts.log ?? ((m) => console.warn(`whatsapp: ${m}`));
   const client = opts.client ?? whatsappClient({ token: opts.token, appSecret: opts.appSecret, ...(opts.version ? { version: opts.version } : {}), ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}) });
-  const now = () => app.kernel.clock.now();
+  const now = host.now;
   const senderOptions = { client, phoneNumberId: opts.phoneNumberId, channel: WHATSAPP_CLOUD, now, log, ...(opts.confirmGraceMs !== undefined ? { confirmGraceMs: opts.confirmGraceMs } : {}) };
   const send = whatsappSender(senderOptions);
   // Answers inside the webhook wait out one rate limit at most: Meta expects its webhook answered within seconds.
@@ -73,14 +74,14 @@ export function whatsappChannel(app: Agentd, opts: WhatsAppOptions): WhatsAppCha
   const adapter: ChannelAdapter = {
     channel: WHATSAPP_CLOUD,
     async deliver(d: Delivery) {
-      const scope = app.tenants.scope(d.tenantId);
+      const scope = host.tenants.scope(d.tenantId);
       await send(scope, d.session.conversation, messagesOf(d), d.key);
     },
     live({ tenantId, session }): LiveView {
       // The indicator hangs on the person's latest message: found in the session, so any worker can show it.
       let closed = false;
       const show = async () => {
-        const scope = app.tenants.scope(tenantId);
+        const scope = host.tenants.scope(tenantId);
         const row = await scope.get<{ source_key: string }>(
           "SELECT source_key FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND role = 'user' AND source_key LIKE 'wa:%' ORDER BY seq DESC LIMIT 1", [session.id],
         );
@@ -98,16 +99,16 @@ export function whatsappChannel(app: Agentd, opts: WhatsAppOptions): WhatsAppCha
       };
     },
   };
-  if (opts.register ?? true) app.channels.register(adapter);
+  if (opts.register ?? true) host.adapters.register(adapter);
 
-  const webhook = whatsappWebhook(app, {
+  const webhook = whatsappWebhook(host, {
     client, channel: WHATSAPP_CLOUD, phoneNumberId: opts.phoneNumberId, verifyToken: opts.verifyToken,
-    maxMediaBytes: opts.maxMediaBytes ?? app.config.maxMediaBytes ?? DEFAULT_MAX_MEDIA_BYTES, ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
+    maxMediaBytes: opts.maxMediaBytes ?? host.blobs.maxBytes, ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
     typing, log,
     async tell(tenantId, to, text, key) {
       try {
         // With a tenant the answer goes through the outbox (a redelivery finds it there); an unknown sender's has no tenant to keep it under.
-        if (tenantId) await answer(app.tenants.scope(tenantId), to, [new Text(text)], key);
+        if (tenantId) await answer(host.tenants.scope(tenantId), to, [new Text(text)], key);
         else await client.sendMessage(opts.phoneNumberId, to, new Text(text));
       } catch (e) {
         // Not worth failing the webhook for: what it answers (a pairing, a decision) is done, and a redelivery could not redo it.
@@ -115,7 +116,7 @@ export function whatsappChannel(app: Agentd, opts: WhatsAppOptions): WhatsAppCha
       }
     },
     windowOpened(tenantId, to) {
-      sendHeld(app, tenantId, WHATSAPP_CLOUD, to, (d) => send(app.tenants.scope(tenantId), to, messagesOf(d), d.key), log);
+      sendHeld(host, tenantId, WHATSAPP_CLOUD, to, (d) => send(host.tenants.scope(tenantId), to, messagesOf(d), d.key), log);
     },
   });
   return { adapter, webhook, client };

@@ -1,12 +1,12 @@
 import { timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import type { WhatsAppAPI } from "whatsapp-api-js";
-import type { Agentd } from "../../app.ts";
 import type { Attachment } from "../../blobs/index.ts";
 import { MediaTooLargeError } from "../../blobs/local.ts";
 import { PAIRING, UNPAIRED_REPLY } from "../../sessions/inbox.ts";
 import { sessions } from "../../sessions/store.ts";
-import { decideByButton, decideByReply, isDecisionButton } from "../decisions.ts";
+import { isDecisionButton } from "../decisions.ts";
+import type { WhatsAppHost } from "./index.ts";
 import { outbox } from "../outbox.ts";
 import { inboundLog } from "../inbound-log.ts";
 import { Recent } from "../recent.ts";
@@ -43,9 +43,9 @@ export interface WebhookOptions {
  * persisted (deduplicated by its wamid) before the 200; a failure answers 500, and Meta delivers the
  * body again. Status reports move outbox rows forward.
  */
-export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
+export function whatsappWebhook(host: WhatsAppHost, o: WebhookOptions): Hono {
   const recent = new Recent();
-  const handled = inboundLog(app.db, () => app.kernel.clock.now());
+  const handled = inboundLog(host.db, host.now);
   const webhook = new Hono();
 
   webhook.get("/", (c) => {
@@ -78,7 +78,7 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
         await recent.once([`in:${m.message.id}`], async () => {
           if (await handled.seen(o.channel, m.message.id)) return; // a replay: answered 200, nothing done again
           await inbound(m);
-          await handled.record(o.channel, m.message.id, await app.tenants.tenantOf(o.channel, m.message.from ?? m.message.from_user_id ?? ""));
+          await handled.record(o.channel, m.message.id, await host.tenants.tenantOf(o.channel, m.message.from ?? m.message.from_user_id ?? ""));
         });
       }
       for (const s of parsed.statuses) if (s.phoneNumberId === o.phoneNumberId) await recent.once([`st:${s.status.id}:${s.status.status}`], () => status(s.status));
@@ -94,14 +94,14 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
   async function status(s: WhatsAppStatus): Promise<void> {
     const err = s.errors?.[0];
     const detail = err ? `${err.code}${err.title ? ` ${err.title}` : ""}` : null;
-    const now = app.kernel.clock.now();
-    const changed = await outbox.advance(app.db, o.channel, s.id, s.status, detail, now);
+    const now = host.now();
+    const changed = await outbox.advance(host.db, o.channel, s.id, s.status, detail, now);
     if (!changed) {
       const at = parseOpaque(s.biz_opaque_callback_data);
-      if (at && (await app.tenants.get(at.tenantId))) await outbox.claim(app.tenants.scope(at.tenantId), { ...at, channel: o.channel }, s.id, s.status, detail, now);
+      if (at && (await host.tenants.get(at.tenantId))) await outbox.claim(host.tenants.scope(at.tenantId), { ...at, channel: o.channel }, s.id, s.status, detail, now);
     }
     // Accepted, then refused for the 24-hour window (how Meta usually says it): held until the person writes.
-    if (s.status === "failed" && err?.code === WINDOW_CLOSED && (await outbox.holdSent(app.db, o.channel, s.id, String(err.code), now)))
+    if (s.status === "failed" && err?.code === WINDOW_CLOSED && (await outbox.holdSent(host.db, o.channel, s.id, String(err.code), now)))
       return void o.log(`message ${s.id} came back outside the 24-hour window; it is held until the person writes again`);
     if (s.status === "failed") o.log(`message ${s.id} failed${detail ? ` (error ${detail})` : ""}`);
   }
@@ -112,8 +112,8 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
     if (m.group_id) return void o.log(`message ${m.id} came from a group; groups are not served`);
     if (m.type === "reaction") return; // a reaction to a message is not a message
     const answerKey = `wa-in:${m.id}`;
-    const tenantId = await app.tenants.tenantOf(o.channel, from);
-    const scope = tenantId ? app.tenants.scope(tenantId) : null;
+    const tenantId = await host.tenants.tenantOf(o.channel, from);
+    const scope = tenantId ? host.tenants.scope(tenantId) : null;
     // Something already answered (a pairing, a refused decision, a button press): a redelivery answers nothing again.
     if (scope && (await outbox.parts(scope, answerKey)).length) return;
     // A message from the person opens WhatsApp's 24-hour window: what was held for it goes out now.
@@ -122,7 +122,7 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
 
     const button = m.interactive?.button_reply?.id;
     if (m.type === "interactive" && button && isDecisionButton(button)) {
-      const { text } = await decideByButton(app, tenantId, button, `${o.channel}:${from}`, { channel: o.channel, conversation: from });
+      const { text } = await host.decisions.byButton(tenantId, button, `${o.channel}:${from}`, { channel: o.channel, conversation: from });
       return tell(text);
     }
     const text = m.text?.body ?? m.image?.caption ?? m.video?.caption ?? m.document?.caption ?? m.interactive?.button_reply?.title ?? m.interactive?.list_reply?.title ?? m.button?.text ?? "";
@@ -130,7 +130,7 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
     if (!file && !text) return tell(tenantId ? UNREADABLE_REPLY : UNPAIRED_REPLY);
 
     if (tenantId) {
-      const decision = await decideByReply(app, tenantId, text, `${o.channel}:${from}`, { channel: o.channel, conversation: from });
+      const decision = await host.decisions.byReply(tenantId, text, `${o.channel}:${from}`, { channel: o.channel, conversation: from });
       if (decision?.kind === "refused") return tell(decision.text);
       if (decision) return;
     }
@@ -146,7 +146,7 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
       else {
         try {
           const data = await downloadMedia(o.client, file.media, { phoneNumberId: o.phoneNumberId, limit: o.maxMediaBytes, ...(o.apiBaseUrl ? { apiBaseUrl: o.apiBaseUrl } : {}) });
-          attachments = [await app.blobs.put(tenantId, data, { mime: file.mime, ...(file.name ? { name: file.name } : {}), source: sourceKey })];
+          attachments = [await host.blobs.put(tenantId, data, { mime: file.mime, ...(file.name ? { name: file.name } : {}), source: sourceKey })];
         } catch (e) {
           // Retrying can't help: say so (too large: no turn), or keep the message and say what was dropped.
           if (MediaTooLargeError.is(e)) return tell(tooLargeReply(e));
@@ -158,7 +158,7 @@ export function whatsappWebhook(app: Agentd, o: WebhookOptions): Hono {
       }
     }
 
-    const outcome = await app.inbox.fromIdentity({
+    const outcome = await host.inbox.fromIdentity({
       channel: o.channel, externalId: from, conversation: from, text: text + note, sourceKey,
       ...(name ? { display: name } : {}), ...(attachments.length ? { attachments } : {}),
     });

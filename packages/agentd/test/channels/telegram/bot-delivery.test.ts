@@ -2,7 +2,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createAgentd } from "../../../src/app.ts";
-import { channelsFromEnv } from "../../../src/channels/index.ts";
 import { botChannel } from "../../../src/channels/telegram/bots.ts";
 import { sessions } from "../../../src/sessions/store.ts";
 import { UNPAIRED_REPLY } from "../../../src/sessions/inbox.ts";
@@ -66,10 +65,9 @@ for (const b of BACKENDS) {
     test("a process started after the bot was added delivers through it (the resolver finds it in the store)", async (t) => {
       const s = await setup(t);
       const id = (await s.call("POST", "/v1/channels/telegram", { body: { token: TOKEN_A } })).body.id as string;
-      const app2 = await createAgentd({ env: {}, config: { ...s.place, adminToken: ADMIN, model: { id: "none" } }, worker: false, logger: () => {} });
+      // A worker process (executes runs, serves no API), wired from its configuration.
+      const app2 = await createAgentd({ env: {}, config: { ...s.place, adminToken: ADMIN, model: { id: "none" }, channels: { telegram: { apiRoot: s.apiRoot } } }, api: false, logger: () => {} });
       t.after(() => app2.close());
-      const ch2 = channelsFromEnv(app2, { TELEGRAM_API_ROOT: s.apiRoot }, { api: false, worker: true });
-      t.after(() => ch2.close());
       const scope = app2.tenants.scope(s.tenantId);
       const session = await sessions.open(scope, botChannel(id), String(ALICE.id), Date.now());
       await app2.channels.deliver({ tenantId: s.tenantId, session, kind: "notice", text: "hello from the second process", key: "notice:test:1" });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createAgentd } from "../../../src/app.ts";
 import { advisoryLock, soleProcess, superviseTenantPolling } from "../../../src/channels/telegram/bot-polling.ts";
-import { botChannel, telegramBots } from "../../../src/channels/telegram/bots.ts";
+import { botChannel } from "../../../src/channels/telegram/bots.ts";
 import { UNPAIRED_REPLY } from "../../../src/sessions/inbox.ts";
 import { ADMIN } from "../../support/api.ts";
 import { BACKENDS, pgUrl } from "../../support/backends.ts";
@@ -22,7 +22,7 @@ for (const b of BACKENDS) {
       const s = await setup(t, { publicUrl: false });
       const id = (await s.call("POST", "/v1/channels/telegram", { key: s.keyB, body: { token: TOKEN_B } })).body.id as string;
       const stop = new AbortController();
-      const bots = telegramBots(s.app);
+      const bots = s.app.configuredChannels.telegramBots;
       const done = superviseTenantPolling(bots, stop.signal, { lock: soleProcess, rescanMs: 50, log: (l) => s.logs.push(l) });
       t.after(async () => {
         stop.abort();
@@ -67,13 +67,13 @@ test("on Postgres, when the polling worker stops, another worker of the store ta
   const { postgres } = await import("../../support/backends.ts");
   const tg = await startTelegramServer({ token: TOKEN_A });
   t.after(() => tg.close());
-  const env = await testAgentd(t, postgres);
+  const env = await testAgentd(t, postgres, { config: { channels: { telegram: { apiRoot: tg.apiRoot } } }, channelLog: () => {} });
   const first = env.app;
-  const bots1 = telegramBots(first, { apiRoot: tg.apiRoot, log: () => {} });
+  const bots1 = first.configuredChannels.telegramBots;
   const bot = await bots1.create(env.tenantId, TOKEN_A, "polling");
-  const second = await createAgentd({ env: {}, config: { ...env.place, adminToken: ADMIN, model: { id: "none" } }, worker: false, logger: () => {} });
+  const second = await createAgentd({ env: {}, config: { ...env.place, adminToken: ADMIN, model: { id: "none" }, channels: { telegram: { apiRoot: tg.apiRoot } } }, worker: false, logger: () => {}, channelLog: () => {} });
   t.after(() => second.close());
-  const bots2 = telegramBots(second, { apiRoot: tg.apiRoot, log: () => {} });
+  const bots2 = second.configuredChannels.telegramBots;
   const lockOf = (app: typeof first) => advisoryLock(pgUrl as string, app.config.pgSchema as string, () => {});
   const stop1 = new AbortController();
   const stop2 = new AbortController();

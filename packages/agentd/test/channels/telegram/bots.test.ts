@@ -2,7 +2,7 @@
 // under a reserved name), refused, kept from tools and other tenants, removed with their webhook and secrets.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { botChannel, telegramBots, tokenSecretName, webhookSecretName } from "../../../src/channels/telegram/bots.ts";
+import { botChannel, tokenSecretName, webhookSecretName } from "../../../src/channels/telegram/bots.ts";
 import { httpRequestTool } from "../../../src/tools/http-request/index.ts";
 import { ADMIN } from "../../support/api.ts";
 import { BACKENDS } from "../../support/backends.ts";
@@ -11,7 +11,7 @@ import { textUpdate } from "../../support/telegram-updates.ts";
 
 for (const b of BACKENDS) {
   describe(`tenant telegram bots (${b.name})`, () => {
-    const setup = (t: { after(fn: () => unknown): void }, opts?: { publicUrl?: boolean }) => telegramBotsRig(t, b, opts);
+    const setup = (t: { after(fn: () => unknown): void }, opts?: { publicUrl?: boolean; deploymentToken?: string }) => telegramBotsRig(t, b, opts);
 
     test("adding a bot checks the token with getMe, sets the webhook with a secret, and never shows the token", async (t) => {
       const s = await setup(t);
@@ -52,7 +52,8 @@ for (const b of BACKENDS) {
     });
 
     test("bad requests: a malformed or refused token, a missing field, an unknown mode; none echoes the token", async (t) => {
-      const s = await setup(t);
+      // The deployment's own bot (TELEGRAM_BOT_TOKEN) is B: not a tenant's to add.
+      const s = await setup(t, { publicUrl: true, deploymentToken: TOKEN_B });
       const malformed = await s.call("POST", "/v1/channels/telegram", { body: { token: "../../evil/path" } });
       assert.equal(malformed.status, 400);
       assert.match(malformed.body.error.message, /not a Telegram bot token/);
@@ -70,7 +71,6 @@ for (const b of BACKENDS) {
       assert.equal((await s.call("GET", "/v1/channels/telegram")).body.bots.length, 0);
       assert.equal(s.tgA.calls.length, 0, "a refused request never reached Telegram");
       // The deployment's own bot (TELEGRAM_BOT_TOKEN) is not a tenant's to add.
-      telegramBots(s.app, { apiRoot: s.apiRoot, publicUrl: s.server.url, deploymentToken: TOKEN_B });
       const deployment = await s.call("POST", "/v1/channels/telegram", { body: { token: TOKEN_B } });
       assert.equal(deployment.status, 409);
       assert.match(deployment.body.error.message, /deployment's own bot/);

@@ -12,7 +12,7 @@ test("an unreachable Bot API is logged at once with its cause, retried with a gr
   const port = await freePort();
   const token = "123456:TEST-token";
   const lines: string[] = [];
-  const ch = telegramChannel(s.app, { token, secretToken: "unused", apiRoot: `http://127.0.0.1:${port}`, log: (line) => lines.push(line) });
+  const ch = telegramChannel(s.app.channelHost, { token, secretToken: "unused", apiRoot: `http://127.0.0.1:${port}`, log: (line) => lines.push(line) });
   t.after(() => ch.close());
   const ac = new AbortController();
   const started = Date.now();
