@@ -48,7 +48,7 @@ export interface TelegramChannel {
 }
 
 /** What a Telegram bot reaches of agentd: messages in (inbox, decisions, blobs), deliveries out (tenants' outbox rows), its link's health. */
-export type TelegramHost = Pick<ChannelHost, "inbox" | "decisions" | "tenants" | "blobs" | "health" | "now">;
+export type TelegramHost = Pick<ChannelHost, "inbox" | "decisions" | "tenants" | "blobs" | "health" | "db" | "now">;
 
 /** The Telegram channel: inbound updates (webhook or polling) into the inbox, deliveries out through the Bot API. */
 export function telegramChannel(host: TelegramHost, opts: TelegramOptions): TelegramChannel {
