@@ -1,16 +1,12 @@
 import { timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import type { WhatsAppAPI } from "whatsapp-api-js";
-import type { Attachment } from "../../blobs/index.ts";
-import { MediaTooLargeError } from "../../blobs/local.ts";
-import { PAIRING, UNPAIRED_REPLY } from "../../sessions/inbox.ts";
-import { sessions } from "../../sessions/store.ts";
 import { isDecisionButton } from "../decisions.ts";
+import type { InboundMedia } from "../inbound/message.ts";
+import { inboundPipeline } from "../inbound/pipeline.ts";
 import type { WhatsAppHost } from "./index.ts";
 import { outbox } from "../outbox.ts";
-import { inboundLog } from "../inbound-log.ts";
 import { Recent } from "../recent.ts";
-import { tooLargeReply, UNREADABLE_REPLY } from "../replies.ts";
 import { GraphApiError, WINDOW_CLOSED } from "./client.ts";
 import { downloadMedia, mediaOf, WhatsAppMediaError } from "./media.ts";
 import { type Inbound, parseWebhook, PayloadError, type WhatsAppStatus } from "./payload.ts";
@@ -44,8 +40,13 @@ export interface WebhookOptions {
  * body again. Status reports move outbox rows forward.
  */
 export function whatsappWebhook(host: WhatsAppHost, o: WebhookOptions): Hono {
+  // Retries of status reports in flight; messages' retries and replays are the pipeline's.
   const recent = new Recent();
-  const handled = inboundLog(host.db, host.now);
+  const pipeline = inboundPipeline(host, {
+    maxMediaBytes: o.maxMediaBytes, log: o.log,
+    // A message from the person opens WhatsApp's 24-hour window: what was held for it goes out now.
+    onKnownSender: (tenantId, m) => o.windowOpened(tenantId, m.sender),
+  });
   const webhook = new Hono();
 
   webhook.get("/", (c) => {
@@ -75,11 +76,7 @@ export function whatsappWebhook(host: WhatsAppHost, o: WebhookOptions): Hono {
           o.log(`a message to phone number ${m.phoneNumberId} was ignored: this agentd answers for ${o.phoneNumberId} (WHATSAPP_PHONE_NUMBER_ID)`);
           continue;
         }
-        await recent.once([`in:${m.message.id}`], async () => {
-          if (await handled.seen(o.channel, m.message.id)) return; // a replay: answered 200, nothing done again
-          await inbound(m);
-          await handled.record(o.channel, m.message.id, await host.tenants.tenantOf(o.channel, m.message.from ?? m.message.from_user_id ?? ""));
-        });
+        await inbound(m);
       }
       for (const s of parsed.statuses) if (s.phoneNumberId === o.phoneNumberId) await recent.once([`st:${s.status.id}:${s.status.status}`], () => status(s.status));
     } catch (e) {
@@ -106,67 +103,38 @@ export function whatsappWebhook(host: WhatsAppHost, o: WebhookOptions): Hono {
     if (s.status === "failed") o.log(`message ${s.id} failed${detail ? ` (error ${detail})` : ""}`);
   }
 
+  /** One message through the pipeline, and its result as WhatsApp answers: "typing…" for a new turn, or a message. */
   async function inbound({ message: m, name }: Inbound): Promise<void> {
     const from = m.from ?? m.from_user_id;
     if (!from) return void o.log(`message ${m.id} names no sender; ignored`);
     if (m.group_id) return void o.log(`message ${m.id} came from a group; groups are not served`);
     if (m.type === "reaction") return; // a reaction to a message is not a message
     const answerKey = `wa-in:${m.id}`;
-    const tenantId = await host.tenants.tenantOf(o.channel, from);
-    const scope = tenantId ? host.tenants.scope(tenantId) : null;
-    // Something already answered (a pairing, a refused decision, a button press): a redelivery answers nothing again.
-    if (scope && (await outbox.parts(scope, answerKey)).length) return;
-    // A message from the person opens WhatsApp's 24-hour window: what was held for it goes out now.
-    if (tenantId) o.windowOpened(tenantId, from);
-    const tell = (text: string, tenant = tenantId) => o.tell(tenant, from, text, answerKey);
-
-    const button = m.interactive?.button_reply?.id;
-    if (m.type === "interactive" && button && isDecisionButton(button)) {
-      const { text } = await host.decisions.byButton(tenantId, button, `${o.channel}:${from}`, { channel: o.channel, conversation: from });
-      return tell(text);
-    }
-    const text = m.text?.body ?? m.image?.caption ?? m.video?.caption ?? m.document?.caption ?? m.interactive?.button_reply?.title ?? m.interactive?.list_reply?.title ?? m.button?.text ?? "";
-    const file = mediaOf(m);
-    if (!file && !text) return tell(tenantId ? UNREADABLE_REPLY : UNPAIRED_REPLY);
-
-    if (tenantId) {
-      const decision = await host.decisions.byReply(tenantId, text, `${o.channel}:${from}`, { channel: o.channel, conversation: from });
-      if (decision?.kind === "refused") return tell(decision.text);
-      if (decision) return;
-    }
-
-    const sourceKey = `wa:${m.id}`;
-    let attachments: Attachment[] = [];
-    let note = "";
-    if (tenantId && file && !PAIRING.test(text)) {
-      // A redelivery finds its message (and blob) already stored: no second download.
-      const session = await sessions.find(scope!, o.channel, from);
-      const seen = session ? await sessions.bySource(scope!, session.id, sourceKey) : null;
-      if (seen) attachments = seen.attachments ?? [];
-      else {
+    const reply = m.interactive?.button_reply?.id;
+    const button = m.type === "interactive" && reply && isDecisionButton(reply) ? reply : undefined;
+    const text = button ? "" : (m.text?.body ?? m.image?.caption ?? m.video?.caption ?? m.document?.caption ?? m.interactive?.button_reply?.title ?? m.interactive?.list_reply?.title ?? m.button?.text ?? "");
+    const file = button ? null : mediaOf(m);
+    const files: InboundMedia[] = file ? [{
+      async fetch(limit) {
         try {
-          const data = await downloadMedia(o.client, file.media, { phoneNumberId: o.phoneNumberId, limit: o.maxMediaBytes, ...(o.apiBaseUrl ? { apiBaseUrl: o.apiBaseUrl } : {}) });
-          attachments = [await host.blobs.put(tenantId, data, { mime: file.mime, ...(file.name ? { name: file.name } : {}), source: sourceKey })];
+          const data = await downloadMedia(o.client, file.media, { phoneNumberId: o.phoneNumberId, limit, ...(o.apiBaseUrl ? { apiBaseUrl: o.apiBaseUrl } : {}) });
+          return { data, mime: file.mime, ...(file.name ? { name: file.name } : {}) };
         } catch (e) {
-          // Retrying can't help: say so (too large: no turn), or keep the message and say what was dropped.
-          if (MediaTooLargeError.is(e)) return tell(tooLargeReply(e));
-          const permanent = (WhatsAppMediaError.is(e) && e.permanent) || (GraphApiError.is(e) && e.permanent);
-          if (!permanent) throw e;
-          o.log(`the file of ${m.id} was not kept: ${e instanceof Error ? e.message : String(e)}`);
-          note = `\n[an attachment was not kept: ${e instanceof Error ? e.message : String(e)}]`;
+          // The Graph API refusing the media id for good is a file that can never be fetched, like any other.
+          if (GraphApiError.is(e) && e.permanent) throw new WhatsAppMediaError(e.message, true);
+          throw e;
         }
-      }
-    }
-
-    const outcome = await host.inbox.fromIdentity({
-      channel: o.channel, externalId: from, conversation: from, text: text + note, sourceKey,
-      ...(name ? { display: name } : {}), ...(attachments.length ? { attachments } : {}),
+      },
+    }] : [];
+    const message = {
+      channel: o.channel, sender: from, conversation: from, sourceKey: `wa:${m.id}`, text, files, ...(button ? { button } : {}),
+      ...(name ? { display: name } : {}), answerKey, provider: { name: o.channel, messageId: m.id },
+    };
+    await pipeline.handle(message, async (r) => {
+      if (r.kind === "turn") {
+        if (r.started) o.typing(m.id);
+      } else if (r.kind === "reply" || r.kind === "button") await o.tell(r.tenantId, from, r.text, answerKey);
     });
-    if (outcome.kind === "turn") {
-      if (!outcome.received.duplicate) o.typing(m.id);
-      return;
-    }
-    await tell(outcome.reply, outcome.kind === "paired" ? outcome.tenantId : null);
   }
 
   return webhook;
