@@ -210,21 +210,32 @@ for (const b of BACKENDS) {
       assert.ok(tw.calls.some((c) => c.method === "GET" && c.status === 307), "fetched through the authenticated API URL");
     });
 
-    test("media on another host, too large, or from an unpaired sender is not fetched; the message still arrives with a note", async (t) => {
+    test("media on another host, or from an unpaired sender, is not fetched; the message still arrives with a note", async (t) => {
       const { app, tw, model, inbound, pair, tenantId } = await setup(t, b, { maxMediaBytes: 8 });
       const evil = "https://evil.example.test/2010-04-01/Accounts/x/Messages/MM1/Media/ME1";
       await inbound("+15550009990", "hi", { extra: { NumMedia: "1", MediaUrl0: tw.addMedia(new Uint8Array(4), "image/png") } });
       assert.equal(tw.calls.filter((c) => c.method === "GET").length, 0, "nothing fetched for an unknown number");
       await pair(USER);
       model.script({ text: "ok" }, { text: "ok" });
-      const big = tw.addMedia(new Uint8Array(64), "image/jpeg");
-      await inbound(USER, "two files", { extra: { NumMedia: "2", MediaUrl0: evil, MediaUrl1: big } });
+      const small = tw.addMedia(new Uint8Array(4), "image/jpeg");
+      await inbound(USER, "two files", { extra: { NumMedia: "2", MediaUrl0: evil, MediaUrl1: small } });
       const scope = app.tenants.scope(tenantId);
       const s = (await sessions.latest(scope))!;
       const [msg] = (await sessions.history(scope, s.id)).filter((m) => m.role === "user");
-      assert.equal(msg?.attachments, undefined);
+      assert.equal(msg?.attachments?.length, 1, "the file that could be fetched is kept");
       assert.match(msg!.content, /^two files\n\[an attachment was not kept: media is fetched from https:\/\/api\.twilio\.com only/);
-      assert.match(msg!.content, /more than the limit of 8/);
+    });
+
+    test("an oversized media file refuses the message without starting a turn, as Telegram and WhatsApp do; it is cut off at the limit", async (t) => {
+      const { app, tw, inbound, pair, tenantId, turns } = await setup(t, b, { maxMediaBytes: 8 });
+      await pair(USER);
+      const big = tw.addMedia(new Uint8Array(64), "image/jpeg");
+      assert.equal((await inbound(USER, "a big one", { extra: { NumMedia: "1", MediaUrl0: big } })).status, 200);
+      assert.equal(await turns(), 0, "no turn for a message whose file is too large");
+      const scope = app.tenants.scope(tenantId);
+      const s = await sessions.latest(scope);
+      assert.deepEqual(s ? (await sessions.history(scope, s.id)).filter((m) => m.role === "user") : [], [], "nothing stored");
+      assert.match(tw.messages.filter((m) => m.to === USER).at(-1)!.body, /^That file is too large for me \(\d+ B\); I can take files up to 8 B\.$/);
       assert.equal(tw.storageCalls.length, 1, "the large file was cut off at the limit");
     });
   });

@@ -5,7 +5,7 @@
  * and never to a URL the webhook names on any other host (a forged or misconfigured MediaUrl must not
  * become a credential leak or a request to an internal address).
  */
-import { DEFAULT_MAX_MEDIA_BYTES } from "../../blobs/index.ts";
+import { DEFAULT_MAX_MEDIA_BYTES, MediaTooLargeError } from "../../blobs/index.ts";
 import { MediaFetchError } from "../media-error.ts";
 
 const TWILIO_API = "https://api.twilio.com";
@@ -42,7 +42,7 @@ export function mediaUrl(raw: string, o: Pick<MediaOptions, "accountSid" | "apiB
   return u;
 }
 
-/** Downloads one media file with the account's credentials; at most `maxBytes`, or a TwilioMediaError. */
+/** Downloads one media file with the account's credentials; more than `maxBytes` is a MediaTooLargeError, a file that cannot be fetched a TwilioMediaError. */
 export async function downloadMedia(raw: string, o: MediaOptions): Promise<{ data: Uint8Array; mime: string | null }> {
   const max = o.maxBytes ?? DEFAULT_MAX_MEDIA_BYTES;
   let url = mediaUrl(raw, o);
@@ -74,14 +74,14 @@ export async function downloadMedia(raw: string, o: MediaOptions): Promise<{ dat
   const declared = Number(res.headers.get("content-length") ?? "NaN");
   if (declared > max) {
     await res.body?.cancel();
-    throw new TwilioMediaError(`the file is ${declared} bytes, more than the limit of ${max}`, true);
+    throw new MediaTooLargeError(declared, max);
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of res.body ?? []) {
     size += chunk.byteLength;
     // Throwing ends the loop, which cancels the body: nothing more is read.
-    if (size > max) throw new TwilioMediaError(`the file is more than the limit of ${max} bytes`, true);
+    if (size > max) throw new MediaTooLargeError(size, max);
     chunks.push(chunk);
   }
   return { data: Buffer.concat(chunks), mime: res.headers.get("content-type")?.split(";")[0]?.trim() || null };

@@ -1,14 +1,12 @@
 import { type Context, Hono } from "hono";
 import twilio from "twilio";
-import type { Attachment } from "../../blobs/index.ts";
-import { sessions } from "../../sessions/store.ts";
 import { outbox } from "../outbox.ts";
-import { downloadMedia, type MediaOptions, TwilioMediaError } from "./media.ts";
-import { inboundLog } from "../inbound-log.ts";
+import { downloadMedia, type MediaOptions } from "./media.ts";
+import type { InboundMedia, InboundMessage } from "../inbound/message.ts";
+import { inboundPipeline } from "../inbound/pipeline.ts";
 import { Recent } from "../recent.ts";
 import type { TwilioChannelName } from "./send.ts";
 import { errorBody } from "../../api/errors.ts";
-import { PAIRING } from "../../sessions/inbox.ts";
 import type { TwilioHost } from "./index.ts";
 
 /** Twilio's "outside the allowed window" for a WhatsApp freeform message. */
@@ -40,8 +38,15 @@ export interface WebhookOptions {
  * replays are answered 200 with nothing done (so Twilio stops retrying).
  */
 export function twilioWebhook(host: TwilioHost, o: WebhookOptions): Hono {
+  // Retries of status callbacks in flight; inbound messages' retries and replays are the pipeline's.
   const recent = new Recent();
-  const handled = inboundLog(host.db, host.now);
+  const pipeline = inboundPipeline(host, {
+    ...(o.media.maxBytes ? { maxMediaBytes: o.media.maxBytes } : {}), log: o.log,
+    // A WhatsApp message opens the 24-hour window: what was held for it goes out now.
+    onKnownSender: (tenantId, m) => {
+      if (m.channel === "whatsapp") o.windowOpened(tenantId, m.sender);
+    },
+  });
   const webhook = new Hono();
   const twiml = (c: Context) => c.body(EMPTY_TWIML, 200, { "content-type": "text/xml; charset=utf-8" });
 
@@ -62,17 +67,16 @@ export function twilioWebhook(host: TwilioHost, o: WebhookOptions): Hono {
     const sid = one("MessageSid") ?? one("SmsMessageSid") ?? one("SmsSid");
     if (!sid) return c.json(errorBody("bad_request", "MessageSid is required"), 400);
     const token = c.req.header("i-twilio-idempotency-token");
-    const keys = [`${isStatus ? "status" : "in"}:${sid}:${isStatus ? (one("MessageStatus") ?? one("SmsStatus") ?? "") : ""}`, ...(token ? [`token:${token}`] : [])];
     if (isStatus) {
-      await recent.once(keys, () => status(sid, one));
+      await recent.once([`status:${sid}:${one("MessageStatus") ?? one("SmsStatus") ?? ""}`, ...(token ? [`token:${token}`] : [])], () => status(sid, one));
       return twiml(c);
     }
     const from = one("From");
     if (!from) return c.json(errorBody("bad_request", "From is required"), 400);
-    await recent.once(keys, async () => {
-      if (await handled.seen("twilio", sid)) return; // a replay: answered 200, nothing done again
-      const tenantId = await inbound(sid, from, one);
-      await handled.record("twilio", sid, tenantId);
+    const m = messageOf(sid, from, one, token);
+    await pipeline.handle(m, async (r) => {
+      // An answer with a tenant goes through the outbox under the message's answer key: a redelivery finds it there.
+      if (r.kind === "reply" || r.kind === "button") await o.tell(r.tenantId, m.channel as TwilioChannelName, from, r.text, m.answerKey as string);
     });
     return twiml(c);
   });
@@ -91,57 +95,26 @@ export function twilioWebhook(host: TwilioHost, o: WebhookOptions): Hono {
     if (changed && (st === "failed" || st === "undelivered")) o.log(`message ${sid} ${st}${code ? ` (error ${code}: https://www.twilio.com/docs/api/errors/${code})` : ""}`);
   }
 
-  /** Handles one inbound message; returns the sender's tenant, if any. */
-  async function inbound(sid: string, from: string, one: (k: string) => string | undefined): Promise<string | null> {
+  /** One inbound message as the pipeline takes it: the text, the files (fetched only if kept), its keys. */
+  function messageOf(sid: string, from: string, one: (k: string) => string | undefined, token: string | undefined): InboundMessage {
     const channel: TwilioChannelName = from.startsWith("whatsapp:") ? "whatsapp" : "sms";
-    const text = one("Body") ?? "";
-    const answerKey = `twilio-in:${sid}`;
-    const tenantId = await host.tenants.tenantOf(channel, from);
-    const scope = tenantId ? host.tenants.scope(tenantId) : null;
-    // Something we already answered (a pairing, a refused decision): a replay answers nothing and starts nothing.
-    if (scope && (await outbox.parts(scope, answerKey)).length) return tenantId;
-    // A WhatsApp message opens the 24-hour window: what was held for it goes out now.
-    if (tenantId && channel === "whatsapp") o.windowOpened(tenantId, from);
-
-    if (tenantId) {
-      const decision = await host.decisions.byReply(tenantId, text, `${channel}:${from}`, { channel, conversation: from });
-      if (decision?.kind === "refused") await o.tell(tenantId, channel, from, decision.text, answerKey);
-      if (decision) return tenantId;
+    const files: InboundMedia[] = [];
+    const count = Math.min(Number.parseInt(one("NumMedia") ?? "0", 10) || 0, MAX_MEDIA);
+    for (let i = 0; i < count; i++) {
+      const url = one(`MediaUrl${i}`);
+      if (!url) continue;
+      files.push({
+        async fetch(limit) {
+          const { data, mime } = await downloadMedia(url, { ...o.media, maxBytes: limit });
+          return { data, mime: mime ?? one(`MediaContentType${i}`) ?? "application/octet-stream" };
+        },
+      });
     }
-
-    // Media only for paired senders: an unknown number gets instructions, and nothing of it is kept.
-    let note = "";
-    const sourceKey = `twilio:${sid}`;
-    // Stored already (a retry after the turn started but before the 200): no second download.
-    const session = scope ? await sessions.find(scope, channel, from) : null;
-    const stored = session ? await sessions.bySource(scope!, session.id, sourceKey) : null;
-    const attachments: Attachment[] = stored?.attachments ?? [];
-    if (tenantId && !stored && !PAIRING.test(text)) {
-      const count = Math.min(Number.parseInt(one("NumMedia") ?? "0", 10) || 0, MAX_MEDIA);
-      for (let i = 0; i < count; i++) {
-        const mediaUrl = one(`MediaUrl${i}`);
-        if (!mediaUrl) continue;
-        try {
-          const { data, mime } = await downloadMedia(mediaUrl, o.media);
-          attachments.push(await host.blobs.put(tenantId, data, { mime: mime ?? one(`MediaContentType${i}`) ?? "application/octet-stream", source: "twilio" }));
-        } catch (e) {
-          // Transient (network, 5xx): fail the webhook so Twilio retries. Permanent: keep the message, say what was dropped.
-          if (!TwilioMediaError.is(e) || !e.permanent) throw e;
-          o.log(`media ${i} of ${sid} not kept: ${e.message}`);
-          note += `\n[an attachment was not kept: ${e.message}]`;
-        }
-      }
-    }
-
-    const outcome = await host.inbox.fromIdentity({
-      channel, externalId: from, conversation: from, text: text + note, sourceKey,
+    return {
+      channel, sender: from, conversation: from, sourceKey: `twilio:${sid}`, text: one("Body") ?? "", files,
       ...(one("ProfileName") ? { display: one("ProfileName") as string } : {}),
-      ...(attachments.length ? { attachments } : {}),
-    });
-    if (outcome.kind === "turn") return outcome.tenantId;
-    const paired = outcome.kind === "paired" ? outcome.tenantId : null;
-    await o.tell(paired, channel, from, outcome.reply, answerKey);
-    return paired;
+      answerKey: `twilio-in:${sid}`, provider: { name: "twilio", messageId: sid }, ...(token ? { retryKeys: [`token:${token}`] } : {}),
+    };
   }
 
   return webhook;
