@@ -3,11 +3,11 @@ import twilio from "twilio";
 import { outbox } from "../outbox.ts";
 import { downloadMedia, type MediaOptions } from "./media.ts";
 import type { InboundMedia, InboundMessage } from "../inbound/message.ts";
+import type { InboundHost } from "../inbound/context.ts";
 import { inboundPipeline } from "../inbound/pipeline.ts";
 import { Recent } from "../recent.ts";
 import type { TwilioChannelName } from "./send.ts";
 import { errorBody } from "../../api/errors.ts";
-import type { TwilioHost } from "./index.ts";
 
 /** Twilio's "outside the allowed window" for a WhatsApp freeform message. */
 const WINDOW_CLOSED = "63016";
@@ -37,7 +37,7 @@ export interface WebhookOptions {
  * by this account's auth token, or naming another AccountSid, is refused with 403. Redeliveries and
  * replays are answered 200 with nothing done (so Twilio stops retrying).
  */
-export function twilioWebhook(host: TwilioHost, o: WebhookOptions): Hono {
+export function twilioWebhook(host: InboundHost, o: WebhookOptions): Hono {
   // Retries of status callbacks in flight; inbound messages' retries and replays are the pipeline's.
   const recent = new Recent();
   const pipeline = inboundPipeline(host, {

@@ -3,8 +3,8 @@ import { Hono } from "hono";
 import type { WhatsAppAPI } from "whatsapp-api-js";
 import { isDecisionButton } from "../decisions.ts";
 import type { InboundMedia } from "../inbound/message.ts";
+import type { InboundHost } from "../inbound/context.ts";
 import { inboundPipeline } from "../inbound/pipeline.ts";
-import type { WhatsAppHost } from "./index.ts";
 import { outbox } from "../outbox.ts";
 import { Recent } from "../recent.ts";
 import { GraphApiError, WINDOW_CLOSED } from "./client.ts";
@@ -39,7 +39,7 @@ export interface WebhookOptions {
  * persisted (deduplicated by its wamid) before the 200; a failure answers 500, and Meta delivers the
  * body again. Status reports move outbox rows forward.
  */
-export function whatsappWebhook(host: WhatsAppHost, o: WebhookOptions): Hono {
+export function whatsappWebhook(host: InboundHost, o: WebhookOptions): Hono {
   // Retries of status reports in flight; messages' retries and replays are the pipeline's.
   const recent = new Recent();
   const pipeline = inboundPipeline(host, {
