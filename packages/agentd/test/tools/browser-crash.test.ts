@@ -54,7 +54,7 @@ for (const b of BACKENDS) {
         });
 
       const lastTool = (req: RecordedRequest) => String(req.body.messages.at(-1)?.content ?? "");
-      const refIn = (text: string, line: RegExp) => new RegExp(`${line.source}.*?\\[ref=(e\\d+)\\]`).exec(text)?.[1] ?? "e0";
+      const refIn = (text: string, line: RegExp) => new RegExp(`${line.source}.*?\\[ref=((?:f\\d+)?e\\d+)\\]`).exec(text)?.[1] ?? "e0";
       const login = `${site.url}/login`;
       model.script(
         { toolCalls: [{ name: "browser", arguments: { action: "open", url: login } }] },

@@ -239,7 +239,7 @@ for (const b of BACKENDS) {
       const scope = app.tenants.scope(tenantId);
       await policies.set(scope, { tool: "browser_act", pattern: `* ${site.url}/*`, decision: "allow" }, Date.now());
       const lastTool = (req: RecordedRequest) => String(req.body.messages.at(-1)?.content ?? "");
-      const refIn = (text: string, line: RegExp) => new RegExp(`${line.source}.*?\\[ref=(e\\d+)\\]`).exec(text.replaceAll('\\"', '"'))?.[1] ?? "e0";
+      const refIn = (text: string, line: RegExp) => new RegExp(`${line.source}.*?\\[ref=((?:f\\d+)?e\\d+)\\]`).exec(text.replaceAll('\\"', '"'))?.[1] ?? "e0";
       const url = `${site.url}/login`;
       model.script(
         { toolCalls: [{ name: "browser", arguments: { action: "open", url } }] },
