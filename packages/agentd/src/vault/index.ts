@@ -2,6 +2,8 @@
 
 /** Tenants' secrets, encrypted at rest; `reader(scope)` is what tools get. */
 export { Vault, type RotateProgress, type RotateResult, type SecretInfo } from "./vault.ts";
+/** What tools read a tenant's vault through, at call time. */
+export type { SecretReader } from "./reader.ts";
 /** Master keys from AGENTD_MASTER_KEY or `<dataDir>/master.key` (created 0600 on first start). */
 export { loadMasterKeys, MasterKeyError, type MasterKey, type MasterKeys } from "./keys.ts";
 /** Replaces secret values (plain, URL-encoded, base64, JSON-escaped) by `[secret]` in text and JSON values. */
