@@ -1,7 +1,7 @@
 import type { Logger } from "@agentd/kernel";
 import { globMatch } from "../agent/glob.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
-import { nameTools, SOURCE_ID, type ToolRef } from "./sources/names.ts";
+import { MODEL_TOOL_NAME, nameTools, SOURCE_ID, type ToolRef } from "./sources/names.ts";
 import { SOURCE_LIMITS, type SourceTool, type SourcedTool, type ToolSource } from "./sources/port.ts";
 import { sourcedTool } from "./sources/sourced-tool.ts";
 import type { Decision, OfferedTool, Risk, Tool } from "./types.ts";
@@ -77,6 +77,17 @@ export class ToolRegistry {
   /** A built-in by name. */
   get(name: string): Tool | undefined {
     return this.#tools.get(name);
+  }
+
+  /**
+   * Whether a policy rule may name this tool: a built-in, or a name one of the sources' tools can have
+   * (`<source id>__…`, what a model API accepts). A tenant's own tools come and go with its servers,
+   * so a rule for one may be set before or after the tool appears.
+   */
+  knows(name: string): boolean {
+    if (this.#tools.has(name)) return true;
+    const source = name.split("__", 1)[0] as string;
+    return name.startsWith(`${source}__`) && this.#sources.has(source) && MODEL_TOOL_NAME.test(name);
   }
 
   /** Every built-in's name. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { approvals } from "../../src/agent/approvals.ts";
+import { served } from "../support/api.ts";
 import { testAgentd } from "../support/app.ts";
 import { BACKENDS } from "../support/backends.ts";
 import { httpToolSource, startToolServer } from "../support/tool-server.ts";
@@ -74,5 +75,23 @@ for (const b of BACKENDS) {
 
       await assert.rejects(app.tenants.create("typo", { deniedTools: ["remembr"] }), /deniedTools names a tool that does not exist: remembr/);
     });
+  });
+}
+
+for (const b of BACKENDS) {
+  test(`a tenant sets a policy for its own tool through the API, and the turn then runs it without asking (${b.name})`, async (t) => {
+    const server = await startToolServer();
+    t.after(() => server.close());
+    const { app, model, tenantId, call } = await served(t, b, { toolSources: [httpToolSource(server)] });
+    server.tools.set(tenantId, [{ server: "notes", name: "add_note", description: "Add a note.", inputSchema: schema, run: (a: { q: string }) => ({ saved: a.q }) }]);
+    assert.equal((await call("PUT", "/v1/policies", { body: { tool: "mcp__notes__add_note", decision: "allow" } })).status, 200);
+    const unknown = await call("PUT", "/v1/policies", { body: { tool: "other__notes__add_note", decision: "allow" } });
+    assert.equal(unknown.status, 400, "a name no source can give");
+    assert.match(unknown.body.error.message ?? JSON.stringify(unknown.body), /there is no tool named "other__notes__add_note"/);
+    model.script({ toolCalls: [{ name: "mcp__notes__add_note", arguments: { q: "call mum" } }] }, { text: "Saved." });
+    const r = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "note: call mum" });
+    assert.equal((await app.kernel.result<{ text: string }>(r.runId)).text, "Saved.");
+    assert.deepEqual(server.calls.map((c) => c.args), [{ q: "call mum" }]);
+    assert.equal((await approvals.list(app.tenants.scope(tenantId), null)).length, 0, "nobody was asked");
   });
 }

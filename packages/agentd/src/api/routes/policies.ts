@@ -23,7 +23,7 @@ export function policyRoutes(app: Agentd) {
     })
     .put("/policies", jsonBody(PutPolicy), async (c) => {
       const body = c.req.valid("json");
-      if (!app.tools.get(body.tool))
+      if (!app.tools.knows(body.tool))
         throw badRequest(`there is no tool named "${body.tool.slice(0, 100)}"; the tools are ${app.tools.list(null).map((t) => t.name).join(", ")}`);
       return c.json(await policies.set(scopeOf(app, c), body, app.kernel.clock.now()));
     })
