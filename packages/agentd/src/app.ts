@@ -3,7 +3,7 @@ import { openPostgresStore } from "@agentd/kernel/postgres";
 import { embedMany, type LanguageModel } from "ai";
 import { join } from "node:path";
 import { channelDecisions } from "./channels/decisions.ts";
-import { type ConfiguredChannels, wireChannels } from "./channels/index.ts";
+import { type ChannelModules, type ConfiguredChannels, loadChannelModules, wireChannels } from "./channels/index.ts";
 import type { ChannelHost } from "./channels/ports.ts";
 import { ChannelRegistry } from "./channels/registry.ts";
 import type { BotsHost } from "./channels/telegram/bots.ts";
@@ -88,7 +88,7 @@ export class Agentd {
 
   constructor(parts: {
     config: Config; store: Store; db: Db; vault: Vault; models: Models | null; extraTools: Tool[]; toolSources?: ToolSource[]; worker?: WorkerOptions | false; api?: boolean; clock?: Clock;
-    logger?: Logger; channelLog?: (line: string) => void;
+    logger?: Logger; channelLog?: (line: string) => void; channelModules?: ChannelModules;
   }) {
     this.config = parts.config;
     this.store = parts.store;
@@ -149,7 +149,7 @@ export class Agentd {
       now,
     };
     this.configuredChannels = wireChannels(this.channelHost, this.config.channels, {
-      role: { api: parts.api ?? true, worker: this.executesRuns }, store: { databaseUrl: this.config.databaseUrl, pgSchema: this.config.pgSchema },
+      role: { api: parts.api ?? true, worker: this.executesRuns }, modules: parts.channelModules ?? {}, store: { databaseUrl: this.config.databaseUrl, pgSchema: this.config.pgSchema },
       ...(parts.channelLog ? { log: parts.channelLog } : {}),
     });
   }
@@ -203,6 +203,7 @@ function embedderOf(models: Models | null): Embedder | null {
 export async function createAgentd(opts: AgentdOptions = {}): Promise<Agentd> {
   const env = opts.env ?? process.env;
   const config = loadConfig(env, opts.config);
+  const channelModules = await loadChannelModules(config.channels);
   // Starting is what touches the data folder (reading the configuration does not): it is made
   // owner-only unless nothing needs it (Postgres, with the master key and admin token given).
   if (!config.databaseUrl || env.AGENTD_MASTER_KEY === undefined || !config.adminToken) makeDataDir(config.dataDir);
@@ -221,7 +222,7 @@ export async function createAgentd(opts: AgentdOptions = {}): Promise<Agentd> {
   }
   return new Agentd({
     config, store, db, vault: new Vault(db, keys), models, extraTools: opts.tools ?? [], toolSources: opts.toolSources, worker: opts.worker, api: opts.api, clock: opts.clock, logger: opts.logger,
-    channelLog: opts.channelLog,
+    channelLog: opts.channelLog, channelModules,
   });
 }
 

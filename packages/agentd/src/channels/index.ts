@@ -6,8 +6,6 @@ import { type PollingOptions, pollerLockFor, superviseTenantPolling } from "./te
 import { type BotsHost, TENANT_BOTS_PATH, TelegramBots } from "./telegram/bots.ts";
 import { telegramChannel } from "./telegram/index.ts";
 import { describeBotError } from "./telegram/redact.ts";
-import { twilioChannel, twilioClient } from "./twilio/index.ts";
-import { whatsappChannel } from "./whatsapp/index.ts";
 
 /** The channels of a configuration, ready to mount (webhooks) and to run (polling). */
 export interface ConfiguredChannels {
@@ -30,8 +28,28 @@ export interface ChannelRole {
   worker: boolean;
 }
 
+/**
+ * The code of the channels a configuration names beyond Telegram (whose tenants' bots are always
+ * served): Twilio's and the Cloud API's clients are large, and a program or command without them
+ * does not load them.
+ */
+export interface ChannelModules {
+  twilio?: typeof import("./twilio/index.ts");
+  whatsapp?: typeof import("./whatsapp/index.ts");
+}
+
+/** Loads the modules of the channels `config` names. */
+export async function loadChannelModules(config: ChannelsConfig): Promise<ChannelModules> {
+  return {
+    ...(config.twilio ? { twilio: await import("./twilio/index.ts") } : {}),
+    ...(config.whatsapp ? { whatsapp: await import("./whatsapp/index.ts") } : {}),
+  };
+}
+
 export interface WireOptions {
   role: ChannelRole;
+  /** What loadChannelModules loaded for this configuration. */
+  modules: ChannelModules;
   /** The store, for the tenant bots' poller lock (one poller per Postgres schema). */
   store: { databaseUrl?: string | undefined; pgSchema?: string | undefined };
   /** Where channels' lines go (prefixed with "agentd: "); stderr by default. */
@@ -50,8 +68,8 @@ export function wireChannels(host: ChannelHost & BotsHost, config: ChannelsConfi
   const log = o.log ?? ((line: string) => process.stderr.write(`agentd: ${line}\n`));
   const names: string[] = [];
   const mounts: { path: string; app: Hono }[] = [];
-  addTwilio(host, config, role, names, mounts, log);
-  addWhatsAppCloud(host, config, role, names, mounts, log);
+  addTwilio(host, config, o, names, mounts, log);
+  addWhatsAppCloud(host, config, o, names, mounts, log);
   const tenantBots = addTenantBots(host, config, o, mounts, log);
   const out: ConfiguredChannels = { names, mounts, telegramBots: tenantBots.bots, tenantBots: tenantBots.count, run: (signal) => tenantBots.run(signal), close: tenantBots.close };
   const token = config.telegram.botToken;
@@ -129,9 +147,11 @@ const NEVER_POLL = { acquire: async () => false, release: async () => {} };
  * SMS and WhatsApp through Twilio: the webhook is <AGENTD_PUBLIC_URL>/channels/twilio, the exact URL
  * Twilio signs (config.ts refuses Twilio without a public URL).
  */
-function addTwilio(host: ChannelHost, config: ChannelsConfig, role: ChannelRole, names: string[], mounts: ConfiguredChannels["mounts"], log: (line: string) => void): void {
+function addTwilio(host: ChannelHost, config: ChannelsConfig, { role, modules }: WireOptions, names: string[], mounts: ConfiguredChannels["mounts"], log: (line: string) => void): void {
   const tw = config.twilio;
   if (!tw || !config.publicUrl) return;
+  if (!modules.twilio) throw new Error("wireChannels: Twilio is configured but its module was not loaded (loadChannelModules)");
+  const { twilioChannel, twilioClient } = modules.twilio;
   const publicUrl = `${config.publicUrl}/channels/twilio`;
   const client = twilioClient(tw.accountSid, tw.authToken, tw.apiBase ? { apiBaseUrl: tw.apiBase } : {});
   const ch = twilioChannel(host, {
@@ -144,9 +164,11 @@ function addTwilio(host: ChannelHost, config: ChannelsConfig, role: ChannelRole,
 }
 
 /** WhatsApp through Meta's Cloud API: the webhook is /channels/whatsapp. */
-function addWhatsAppCloud(host: ChannelHost, config: ChannelsConfig, role: ChannelRole, names: string[], mounts: ConfiguredChannels["mounts"], log: (line: string) => void): void {
+function addWhatsAppCloud(host: ChannelHost, config: ChannelsConfig, { role, modules }: WireOptions, names: string[], mounts: ConfiguredChannels["mounts"], log: (line: string) => void): void {
   const wa = config.whatsapp;
   if (!wa) return;
+  if (!modules.whatsapp) throw new Error("wireChannels: WhatsApp is configured but its module was not loaded (loadChannelModules)");
+  const { whatsappChannel } = modules.whatsapp;
   const ch = whatsappChannel(host, {
     token: wa.accessToken, appSecret: wa.appSecret, phoneNumberId: wa.phoneNumberId, verifyToken: wa.verifyToken,
     register: role.worker, ...(wa.apiBase ? { apiBaseUrl: wa.apiBase } : {}), ...(wa.apiVersion ? { version: wa.apiVersion } : {}),
