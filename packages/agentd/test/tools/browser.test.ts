@@ -214,6 +214,23 @@ describe("the browser tools in Debian's Chromium, against a site on 127.0.0.1", 
     assert.ok(!globMatch(always.pattern, subject("https://evil.test/ https://shop.example.com/x")));
   });
 
+  test("a state that cannot be saved is said in the next step, not lost in silence", { timeout: 60_000 }, async () => {
+    let fail = true;
+    const flaky = { load: async () => null, save: async () => { if (fail) throw new Error("this tenant's vault holds 1000 secrets"); } };
+    const m = new BrowserManager({ executablePath: chromium!, net: { allowPrivate: false, allowHosts: [site.host] }, state: flaky, limits: { idleMs: 120_000 } });
+    try {
+      const [b] = browserTools({ manager: m, blobs });
+      const run = async () => String(await b!.run(b!.input.parse({ action: "open", url: `${site.url}/` }), ctx("ten_full")));
+      assert.doesNotMatch(await run(), /could not be saved/);
+      assert.match(await run(), /^Note: the browser's state could not be saved after the last step \(this tenant's vault holds 1000 secrets\): a login may not survive a restart$/m);
+      fail = false;
+      await run();
+      assert.doesNotMatch(await run(), /could not be saved/, "said until a save succeeds");
+    } finally {
+      await m.close();
+    }
+  });
+
   test("state too large for the vault drops local storage first, then the largest cookies", () => {
     const cookie = (name: string, size: number) => ({ name, value: "v".repeat(size), domain: "x", path: "/", expires: -1, httpOnly: false, secure: false, sameSite: "Lax" as const });
     const big: SavedBrowser = {

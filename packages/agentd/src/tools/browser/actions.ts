@@ -20,6 +20,7 @@ export async function view(s: TenantSession, page: Page, b: ActionLimits, opts: 
   if (tabs.length > 1) head.push(`Tab ${s.active} of ${tabs.length} (the tabs action lists them)`);
   if (opts.note) head.push(opts.note);
   for (const r of s.takeRefusals()) head.push(`Refused by the network guard: ${r.reason}`);
+  if (s.saveError) head.push(`Note: the browser's state could not be saved after the last step (${s.saveError}): a login may not survive a restart`);
   let snap: string;
   try {
     snap = boundSnapshot(await page.ariaSnapshot({ mode: "ai", timeout: 5_000 }), { maxBytes: b.snapshotBytes, interactiveOnly: opts.interactiveOnly ?? false }).text;

@@ -82,7 +82,11 @@ export class BrowserManager {
     try {
       return await fn(s);
     } finally {
-      await this.#save(s).catch(() => {}); // a failed save leaves the last saved state; the next step tries again
+      // A failed save leaves the last saved state; the next step tries again and tells the model.
+      await this.#save(s).then(
+        () => (s.saveError = null),
+        (e: unknown) => (s.saveError = (e as Error).message.slice(0, 300)),
+      );
     }
   }
 

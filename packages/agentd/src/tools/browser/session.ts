@@ -21,6 +21,8 @@ export class TenantSession {
   #active = 0;
   /** The last state saved, as JSON: unchanged state is not written again. */
   lastSaved = "";
+  /** Why the last save of this tenant's state failed (the vault full, the store down), until one succeeds. */
+  saveError: string | null = null;
   lastUsed = 0;
 
   private constructor(tenantId: string, context: BrowserContext, proxy: GuardProxy, maxPages: number, refusals: Refusal[]) {
