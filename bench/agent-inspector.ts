@@ -35,7 +35,9 @@ export async function connectInspector(url: string): Promise<Inspector> {
   return {
     async gcAndMemory() {
       await call("HeapProfiler.collectGarbage");
-      const r = (await call("Runtime.evaluate", { expression: "JSON.stringify(process.memoryUsage())" })) as { result: { value: string } };
+      const r = (await call("Runtime.evaluate", { expression: "JSON.stringify(process.memoryUsage())" })) as {
+        result: { value: string };
+      };
       return JSON.parse(r.result.value) as NodeJS.MemoryUsage;
     },
     close: () => ws.close(),

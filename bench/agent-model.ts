@@ -42,7 +42,9 @@ export interface ModelProcess {
 
 /** Forks the stand-in and waits for it to listen. */
 export async function startModelProcess(): Promise<ModelProcess> {
-  const child = fork(new URL(import.meta.url).pathname, ["--child"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(new URL(import.meta.url).pathname, ["--child"], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   // The child answers in order, so a FIFO of waiters pairs each answer with its request.
   const waiters: ((m: FromChild) => void)[] = [];
   const ready = Promise.withResolvers<string>();
@@ -76,12 +78,16 @@ if (import.meta.main && process.argv.includes("--child")) {
   server.fallback = () => reply;
   const started = new WeakMap<ServerResponse, number>();
   const timed: ModelCall[] = [];
-  subscribe("http.server.request.start", (m) => void started.set((m as { response: ServerResponse }).response, performance.now()));
+  subscribe(
+    "http.server.request.start",
+    (m) => void started.set((m as { response: ServerResponse }).response, performance.now()),
+  );
   subscribe("http.server.response.finish", (m) => {
     const { request, response } = m as { request: IncomingMessage; response: ServerResponse };
     const at = started.get(response);
     const path = new URL(request.url ?? "/", "http://x").pathname;
-    if (at !== undefined && !path.startsWith("/__")) timed.push({ path, ms: performance.now() - at, bytes: Number(request.headers["content-length"] ?? 0) });
+    if (at !== undefined && !path.startsWith("/__"))
+      timed.push({ path, ms: performance.now() - at, bytes: Number(request.headers["content-length"] ?? 0) });
   });
   process.on("message", (m: ToChild) => {
     if (m.op === "reply") {

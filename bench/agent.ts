@@ -43,17 +43,30 @@ if (argv.store === "sqlite") stores = ["sqlite"];
 else if (argv.store === "postgres") stores = ["postgres"];
 else stores = pgUp ? ["sqlite", "postgres"] : ["sqlite"];
 emit("meta", {
-  quick: QUICK, sections: [...only], stores, node: process.version, platform: `${process.platform} ${release()}`,
-  cpu: cpus()[0]?.model ?? "?", cpus: cpus().length, mem_gb: round(totalmem() / 2 ** 30, 1), loadavg: loadavg().map((x) => round(x)),
+  quick: QUICK,
+  sections: [...only],
+  stores,
+  node: process.version,
+  platform: `${process.platform} ${release()}`,
+  cpu: cpus()[0]?.model ?? "?",
+  cpus: cpus().length,
+  mem_gb: round(totalmem() / 2 ** 30, 1),
+  loadavg: loadavg().map((x) => round(x)),
   model: `stand-in in its own process, ${TOKENS} tokens of 4 characters, ${TOKEN_DELAY_MS} ms apart unless a figure says otherwise`,
 });
 const failed: string[] = [];
 if (argv.store === "postgres" && !pgUp) {
-  emit("error", { section: "postgres", error: `Postgres at ${PG_URL.replace(/\/\/[^@]*@/, "//")} does not answer; start it or set DATABASE_URL` });
+  emit("error", {
+    section: "postgres",
+    error: `Postgres at ${PG_URL.replace(/\/\/[^@]*@/, "//")} does not answer; start it or set DATABASE_URL`,
+  });
   failed.push("postgres");
   stores = [];
 } else if (!stores.includes("postgres") && argv.store !== "sqlite") {
-  emit("skipped", { store: "postgres", reason: `Postgres at ${PG_URL.replace(/\/\/[^@]*@/, "//")} does not answer; only SQLite was measured` });
+  emit("skipped", {
+    store: "postgres",
+    reason: `Postgres at ${PG_URL.replace(/\/\/[^@]*@/, "//")} does not answer; only SQLite was measured`,
+  });
 }
 
 async function section(name: Section, kind: Kind | null, fn: () => Promise<void>) {
@@ -91,8 +104,16 @@ if (stores.length > 0 && PER_STORE.some((s) => only.has(s))) {
 emit("peer", {
   label: "reported, not measured here",
   what: "the popular self-hosted assistant, as the issue reports it, for scale",
-  start_to_listening_ms: 11_000, idle_rss_mb: [900, 1_200], hi_request_bytes: 60_000, first_token_ms: 500,
+  start_to_listening_ms: 11_000,
+  idle_rss_mb: [900, 1_200],
+  hi_request_bytes: 60_000,
+  first_token_ms: 500,
   note: "its first token is an absolute time; first_token_extra_ms above is agentd's addition to the model's own first token",
 });
-emit("done", { seconds: round((performance.now() - started) / 1000, 1), targets, kernel_error_logs: kernelErrors, failed });
+emit("done", {
+  seconds: round((performance.now() - started) / 1000, 1),
+  targets,
+  kernel_error_logs: kernelErrors,
+  failed,
+});
 process.exit(failed.length > 0 ? 1 : 0);

@@ -25,16 +25,23 @@ import pg from "pg";
 import { serveApi } from "../packages/agentd/src/api/index.ts";
 import { createAgentd } from "../packages/agentd/src/app.ts";
 import { telegramChannel } from "../packages/agentd/src/channels/telegram/index.ts";
-import { startTelegramServer, type TelegramServer } from "../packages/agentd/test/support/telegram-server.ts";
+import { startTelegramServer } from "../packages/agentd/test/support/telegram-server.ts";
 import { startModelProcess, type ModelProcess } from "./agent-model.ts";
 
 const DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/test";
-const { values: argv } = parseArgs({ options: { store: { type: "string", default: "" }, quick: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } } });
+const { values: argv } = parseArgs({
+  options: {
+    store: { type: "string", default: "" },
+    quick: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h" },
+  },
+});
 if (argv.help) {
   process.stderr.write("usage: node bench/channels.ts [--store sqlite|postgres|both] [--quick]\n");
   process.exit(0);
 }
-if (!["", "sqlite", "postgres", "both"].includes(argv.store)) throw new Error(`--store ${argv.store}: unknown (sqlite, postgres or both)`);
+if (!["", "sqlite", "postgres", "both"].includes(argv.store))
+  throw new Error(`--store ${argv.store}: unknown (sqlite, postgres or both)`);
 const PG_URL = process.env.DATABASE_URL || DEFAULT_PG_URL;
 const UPDATES = argv.quick ? 10 : 100;
 /** A model streaming 4-character chunks every 20 ms (about 50 tokens a second), first token after 150 ms. */
@@ -46,8 +53,10 @@ const SECRET = "bench-secret";
 
 type Kind = "sqlite" | "postgres";
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-const pct = (xs: number[], p: number) => round([...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(p * xs.length) - 1)] ?? Number.NaN);
-const emit = (metric: string, fields: Record<string, unknown>, store: Kind) => console.log(JSON.stringify({ bench: "channels", store, metric, ...fields }));
+const pct = (xs: number[], p: number) =>
+  round([...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(p * xs.length) - 1)] ?? Number.NaN);
+const emit = (metric: string, fields: Record<string, unknown>, store: Kind) =>
+  console.log(JSON.stringify({ bench: "channels", store, metric, ...fields }));
 const progress = (s: string) => process.stderr.write(`[channels] ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -78,11 +87,21 @@ async function bench(kind: Kind, model: ModelProcess) {
   const tg = await startTelegramServer({ perChatPerSecond: 1 });
   const app = await createAgentd({
     env: {},
-    config: { dataDir, ...(pgSchema ? { databaseUrl: PG_URL, pgSchema } : {}), adminToken: "bench", model: { id: "stand-in", baseURL: model.url, apiKey: "k" } },
+    config: {
+      dataDir,
+      ...(pgSchema ? { databaseUrl: PG_URL, pgSchema } : {}),
+      adminToken: "bench",
+      model: { id: "stand-in", baseURL: model.url, apiKey: "k" },
+    },
     logger: () => {},
   });
   const errors: string[] = [];
-  const ch = telegramChannel(app.channelHost, { token: tg.token, secretToken: SECRET, apiRoot: tg.apiRoot, onError: (e) => errors.push(String(e)) });
+  const ch = telegramChannel(app.channelHost, {
+    token: tg.token,
+    secretToken: SECRET,
+    apiRoot: tg.apiRoot,
+    onError: (e) => errors.push(String(e)),
+  });
   app.channels.register(ch.adapter);
   await app.start();
   const served = await serveApi(app, { port: 0, mounts: [{ path: "/channels/telegram", app: ch.webhook }] });
@@ -98,11 +117,17 @@ async function bench(kind: Kind, model: ModelProcess) {
     };
     const post = async (from: number, chat: number, text: string) => {
       const res = await fetch(`${served.url}/channels/telegram`, {
-        method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": SECRET },
+        method: "POST",
+        headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": SECRET },
         body: JSON.stringify({
           update_id: updateId++,
-          message: { message_id: updateId, date: Math.floor(Date.now() / 1000), from: { id: from, is_bot: false, first_name: "U" }, text,
-            chat: chat > 0 ? { id: chat, type: "private", first_name: "U" } : { id: chat, type: "group", title: "g" } },
+          message: {
+            message_id: updateId,
+            date: Math.floor(Date.now() / 1000),
+            from: { id: from, is_bot: false, first_name: "U" },
+            text,
+            chat: chat > 0 ? { id: chat, type: "private", first_name: "U" } : { id: chat, type: "group", title: "g" },
+          },
         }),
       });
       if (res.status !== 200) throw new Error(`webhook answered ${res.status}`);
@@ -110,7 +135,8 @@ async function bench(kind: Kind, model: ModelProcess) {
     const callsTo = (chat: number) => tg.calls.filter((c) => String(c.params.chat_id) === String(chat));
     const finalSent = (chat: number, text: string) => tg.visible(chat).some((m) => m.text === text);
     const waitFor = async (cond: () => boolean, what: string) => {
-      for (const until = Date.now() + 60_000; !cond(); await sleep(2)) if (Date.now() > until) throw new Error(`timed out: ${what}`);
+      for (const until = Date.now() + 60_000; !cond(); await sleep(2))
+        if (Date.now() > until) throw new Error(`timed out: ${what}`);
     };
 
     // 1. Update at the webhook → first visible update of the reply.
@@ -121,16 +147,26 @@ async function bench(kind: Kind, model: ModelProcess) {
       const t0 = Date.now();
       await post(user, user, "hello");
       // Seen by the person: a draft or message the stand-in accepted (a call flood control refused shows nothing).
-      const visible = () => callsTo(user).find((c) => (c.method === "sendMessageDraft" || c.method === "sendMessage") && !c.floodRefused);
+      const visible = () =>
+        callsTo(user).find((c) => (c.method === "sendMessageDraft" || c.method === "sendMessage") && !c.floodRefused);
       await waitFor(() => visible() !== undefined, "the first visible update");
       latencies.push(visible()!.at - t0);
       await waitFor(() => finalSent(user, SHORT), "the reply");
     }
-    emit("update_to_first_visible", {
-      what: "Telegram update POSTed to the webhook → the first draft the person sees (Bot API stand-in receives it)", updates: UPDATES,
-      ms: { p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), max: pct(latencies, 1) },
-      model_first_token_ms: FIRST_TOKEN_MS, beyond_model_ms: { p50: round(pct(latencies, 0.5) - FIRST_TOKEN_MS), p99: round(pct(latencies, 0.99) - FIRST_TOKEN_MS) },
-    }, kind);
+    emit(
+      "update_to_first_visible",
+      {
+        what: "Telegram update POSTed to the webhook → the first draft the person sees (Bot API stand-in receives it)",
+        updates: UPDATES,
+        ms: { p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), max: pct(latencies, 1) },
+        model_first_token_ms: FIRST_TOKEN_MS,
+        beyond_model_ms: {
+          p50: round(pct(latencies, 0.5) - FIRST_TOKEN_MS),
+          p99: round(pct(latencies, 0.99) - FIRST_TOKEN_MS),
+        },
+      },
+      kind,
+    );
 
     // 2. Bot API calls for one reply of 2,000 characters.
     await model.reply({ text: LONG, tokenDelayMs: TOKEN_DELAY_MS, firstTokenDelayMs: FIRST_TOKEN_MS });
@@ -141,17 +177,32 @@ async function bench(kind: Kind, model: ModelProcess) {
       const refusals = tg.floodRefusals;
       const t0 = Date.now();
       await post(user, chat, "write 2,000 characters");
-      await waitFor(() => finalSent(chat, LONG) && (mode === "private, drafts" || tg.callsOf("deleteMessage").some((c) => String(c.params.chat_id) === String(chat))), "the long reply");
+      await waitFor(
+        () =>
+          finalSent(chat, LONG) &&
+          (mode === "private, drafts" ||
+            tg.callsOf("deleteMessage").some((c) => String(c.params.chat_id) === String(chat))),
+        "the long reply",
+      );
       const ms = Date.now() - t0;
       await sleep(200);
       const calls = callsTo(chat);
       const byMethod: Record<string, number> = {};
       for (const c of calls) byMethod[c.method] = (byMethod[c.method] ?? 0) + 1;
-      emit("calls_per_reply", {
-        what: "Bot API calls for one reply of 2,000 characters streamed at ~50 tokens/s (fewer is better, within flood control)",
-        mode, reply_chars: LONG.length, calls: calls.length, by_method: byMethod, reply_ms: ms,
-        flood_refusals: tg.floodRefusals - refusals, visible_messages_after: tg.visible(chat).length,
-      }, kind);
+      emit(
+        "calls_per_reply",
+        {
+          what: "Bot API calls for one reply of 2,000 characters streamed at ~50 tokens/s (fewer is better, within flood control)",
+          mode,
+          reply_chars: LONG.length,
+          calls: calls.length,
+          by_method: byMethod,
+          reply_ms: ms,
+          flood_refusals: tg.floodRefusals - refusals,
+          visible_messages_after: tg.visible(chat).length,
+        },
+        kind,
+      );
     }
     tg.draftsUnsupported = false;
     if (errors.length) progress(`${errors.length} channel errors, first: ${errors[0]}`);
@@ -165,8 +216,16 @@ async function bench(kind: Kind, model: ModelProcess) {
   }
 }
 
-const stores: Kind[] = argv.store === "sqlite" ? ["sqlite"] : argv.store === "postgres" ? ["postgres"] : argv.store === "both" || (await pgReachable()) ? ["sqlite", "postgres"] : ["sqlite"];
-if (argv.store === "" && stores.length === 1) progress(`Postgres not reachable at ${PG_URL.replace(/\/\/[^@]*@/, "//")}: SQLite only`);
+const stores: Kind[] =
+  argv.store === "sqlite"
+    ? ["sqlite"]
+    : argv.store === "postgres"
+      ? ["postgres"]
+      : argv.store === "both" || (await pgReachable())
+        ? ["sqlite", "postgres"]
+        : ["sqlite"];
+if (argv.store === "" && stores.length === 1)
+  progress(`Postgres not reachable at ${PG_URL.replace(/\/\/[^@]*@/, "//")}: SQLite only`);
 const model = await startModelProcess();
 try {
   for (const kind of stores) {

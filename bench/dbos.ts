@@ -33,7 +33,10 @@ interface DbosApi {
   }): void;
   launch(): Promise<void>;
   shutdown(): Promise<void>;
-  registerWorkflow<A extends unknown[], R>(fn: (...args: A) => Promise<R>, config: { name: string }): (...args: A) => Promise<R>;
+  registerWorkflow<A extends unknown[], R>(
+    fn: (...args: A) => Promise<R>,
+    config: { name: string },
+  ): (...args: A) => Promise<R>;
   runStep<R>(fn: () => Promise<R>, config: { name: string }): Promise<R>;
   startWorkflow<A extends unknown[], R>(wf: (...args: A) => Promise<R>): (...args: A) => Promise<DbosHandle<R>>;
 }
@@ -108,7 +111,12 @@ export async function openDbos(url: string, steps: number, note: (msg: string) =
   /** Launches DBOS on a fresh schema of its system database, runs `fn`, shuts it down and drops the schema. */
   const fresh = async <T>(fn: () => Promise<T>): Promise<T> => {
     const schema = freshSchema("dbos");
-    DBOS.setConfig({ name: "agentd-bench", systemDatabaseUrl: sysUrl.toString(), systemDatabaseSchemaName: schema, logger });
+    DBOS.setConfig({
+      name: "agentd-bench",
+      systemDatabaseUrl: sysUrl.toString(),
+      systemDatabaseSchemaName: schema,
+      logger,
+    });
     await DBOS.launch();
     try {
       return await fn();
@@ -138,7 +146,9 @@ export async function openDbos(url: string, steps: number, note: (msg: string) =
           const t = performance.now();
           const handles = await Promise.all(Array.from({ length: n }, (_, i) => DBOS.startWorkflow(wfN)(offset + i)));
           const lat: number[] = [];
-          const results = await Promise.all(handles.map((h) => h.getResult().then((v) => (lat.push(performance.now() - t), v))));
+          const results = await Promise.all(
+            handles.map((h) => h.getResult().then((v) => (lat.push(performance.now() - t), v))),
+          );
           if (results.some((v) => v !== expected)) throw new Error("DBOS throughput: wrong result");
           return lat;
         };
@@ -151,7 +161,10 @@ export async function openDbos(url: string, steps: number, note: (msg: string) =
     async close() {
       await sys?.end();
       // Leave the server as it was: the system database goes if this run made it.
-      if (!existed) await admin.query(`DROP DATABASE IF EXISTS ${DBOS_DATABASE} WITH (FORCE)`).catch((e) => note(`could not drop ${DBOS_DATABASE}: ${String(e)}`));
+      if (!existed)
+        await admin
+          .query(`DROP DATABASE IF EXISTS ${DBOS_DATABASE} WITH (FORCE)`)
+          .catch((e) => note(`could not drop ${DBOS_DATABASE}: ${String(e)}`));
       await admin.end();
     },
   };

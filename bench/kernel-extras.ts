@@ -15,11 +15,18 @@ import pg from "pg";
 import { Kernel, openSqliteStore, type Store, workflow } from "../packages/kernel/src/index.ts";
 import { openPostgresStore } from "../packages/kernel/src/store/postgres/index.ts";
 
-const { values: argv } = parseArgs({ options: { store: { type: "string", default: "sqlite" }, quick: { type: "boolean", default: false }, child: { type: "string" } } });
+const { values: argv } = parseArgs({
+  options: {
+    store: { type: "string", default: "sqlite" },
+    quick: { type: "boolean", default: false },
+    child: { type: "string" },
+  },
+});
 const kind = argv.store === "postgres" ? "postgres" : "sqlite";
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const quick = argv.quick;
-const emit = (metric: string, fields: Record<string, unknown>) => console.log(JSON.stringify({ bench: "kernel", store: kind, metric, ...fields }));
+const emit = (metric: string, fields: Record<string, unknown>) =>
+  console.log(JSON.stringify({ bench: "kernel", store: kind, metric, ...fields }));
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return Math.round((s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? Number.NaN) * 1000) / 1000;
@@ -38,7 +45,9 @@ const talker = workflow("bench.talker", async (ctx, n: number) =>
 
 type Spec = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string; schema: string };
 async function open(spec: Spec): Promise<Store> {
-  return spec.kind === "sqlite" ? openSqliteStore(spec.path) : openPostgresStore({ url: spec.url, schema: spec.schema, poolSize: 4 });
+  return spec.kind === "sqlite"
+    ? openSqliteStore(spec.path)
+    : openPostgresStore({ url: spec.url, schema: spec.schema, poolSize: 4 });
 }
 
 async function fresh(label: string): Promise<{ spec: Spec; store: Store; drop(): Promise<void> }> {
@@ -51,7 +60,8 @@ async function fresh(label: string): Promise<{ spec: Spec; store: Store; drop():
   const spec: Spec = { kind, url, schema: `bench_${label}_${randomBytes(4).toString("hex")}` };
   const store = await open(spec);
   return {
-    spec, store,
+    spec,
+    store,
     drop: async () => {
       await store.close();
       const c = new pg.Client({ connectionString: url });
@@ -87,20 +97,38 @@ async function streamLatency(): Promise<void> {
     const run = await k.start(talker, n);
     const lags: number[] = [];
     for await (const c of k.subscribe<{ hr: number }>(run.id)) lags.push(performance.now() - c.data.hr);
-    emit("stream_latency_ms", { where: "same_process", p50: pct(lags, 0.5), p99: pct(lags, 0.99), n: lags.length, what: "step.publish to kernel.subscribe receiving the chunk" });
+    emit("stream_latency_ms", {
+      where: "same_process",
+      p50: pct(lags, 0.5),
+      p99: pct(lags, 0.99),
+      n: lags.length,
+      what: "step.publish to kernel.subscribe receiving the chunk",
+    });
     await k.close();
     await drop();
   }
   // Across processes: a worker process publishes, this process subscribes (Postgres: NOTIFY; SQLite: the subscriber polls every 250 ms by default, here 20 ms).
   {
     const { spec, store, drop } = await fresh("stream2");
-    const child = fork(new URL(import.meta.url).pathname, ["--store", kind, "--child", JSON.stringify(spec)], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+    const child = fork(new URL(import.meta.url).pathname, ["--store", kind, "--child", JSON.stringify(spec)], {
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+    });
     await new Promise((r) => child.once("message", r));
     const client = new Kernel({ store, workflows: [talker], worker: false, logger: () => {} });
     const run = await client.start(talker, n);
     const lags: number[] = [];
     for await (const c of client.subscribe<{ at: number }>(run.id, { pollMs: 20 })) lags.push(Date.now() - c.data.at);
-    emit("stream_latency_ms", { where: "across_processes", p50: pct(lags, 0.5), p99: pct(lags, 0.99), n: lags.length, resolution_ms: 1, what: kind === "postgres" ? "published in a worker process, received in another through LISTEN/NOTIFY" : "published in a worker process, received in another polling the file every 20 ms" });
+    emit("stream_latency_ms", {
+      where: "across_processes",
+      p50: pct(lags, 0.5),
+      p99: pct(lags, 0.99),
+      n: lags.length,
+      resolution_ms: 1,
+      what:
+        kind === "postgres"
+          ? "published in a worker process, received in another through LISTEN/NOTIFY"
+          : "published in a worker process, received in another polling the file every 20 ms",
+    });
     child.send("stop");
     await new Promise((r) => child.once("exit", r));
     await client.close();
@@ -122,18 +150,33 @@ async function fairness(): Promise<void> {
     }),
   );
   const client = new Kernel({ store, workflows: [work], worker: false, logger: () => {} });
-  for (let i = 0; i < flood; i += 1_000) await Promise.all(Array.from({ length: Math.min(1_000, flood - i) }, (_, j) => client.start(work, `a${i + j}`, { namespace: "flood" })));
+  for (let i = 0; i < flood; i += 1_000)
+    await Promise.all(
+      Array.from({ length: Math.min(1_000, flood - i) }, (_, j) =>
+        client.start(work, `a${i + j}`, { namespace: "flood" }),
+      ),
+    );
   const lone = await client.start(work, "b", { namespace: "quiet" });
   const t0 = performance.now();
-  const w = new Kernel({ store, workflows: [work], worker: { concurrency, pollMs: 50 }, logger: () => {} }).startWorker();
+  const w = new Kernel({
+    store,
+    workflows: [work],
+    worker: { concurrency, pollMs: 50 },
+    logger: () => {},
+  }).startWorker();
   await w.result(lone.id);
   const delay = startedAt - t0;
   const before = started.indexOf("b");
   // How long the flood alone takes to drain, for scale: the lone run did not wait for it.
-  while ((await client.listRuns({ namespace: "flood", status: ["pending", "running"], limit: 1 })).length > 0) await new Promise((r) => setTimeout(r, 50));
+  while ((await client.listRuns({ namespace: "flood", status: ["pending", "running"], limit: 1 })).length > 0)
+    await new Promise((r) => setTimeout(r, 50));
   const floodMs = performance.now() - t0;
   emit("fairness_delay_ms", {
-    value: Math.round(delay * 1000) / 1000, flood, concurrency, flood_runs_started_before: before, flood_drain_ms: Math.round(floodMs),
+    value: Math.round(delay * 1000) / 1000,
+    flood,
+    concurrency,
+    flood_runs_started_before: before,
+    flood_drain_ms: Math.round(floodMs),
     bound: `the lone run is in the worker's first claim: at most ${concurrency} (the worker's concurrency) flood runs start before it, whatever the flood`,
   });
   await w.close();
@@ -166,7 +209,11 @@ async function continueAsNew(): Promise<void> {
   const late = per(total - 1 - w, total - 1);
   const journal = (await k.journal(r.id)).length;
   emit("continue_as_new_iteration_ms", {
-    window: w, after_10: early, [`after_${total}`]: late, ratio_p50: Math.round((late.p50 / early.p50) * 100) / 100, journal_entries_at_end: journal,
+    window: w,
+    after_10: early,
+    [`after_${total}`]: late,
+    ratio_p50: Math.round((late.p50 / early.p50) * 100) / 100,
+    journal_entries_at_end: journal,
     what: "time between the tick steps of consecutive iterations of a daemon that continues as new each time (flat: ratio about 1)",
   });
   await k.close();

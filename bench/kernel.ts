@@ -45,8 +45,14 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => void cleanup().finally(() => process.exit(130)));
   const started = performance.now();
   emit("meta", {
-    quick: QUICK, sections: [...only], node: process.version, platform: `${process.platform} ${release()}`,
-    cpu: cpus()[0]?.model ?? "?", cpus: cpus().length, mem_gb: round(totalmem() / 2 ** 30, 1), loadavg: loadavg().map((x) => round(x, 2)),
+    quick: QUICK,
+    sections: [...only],
+    node: process.version,
+    platform: `${process.platform} ${release()}`,
+    cpu: cpus()[0]?.model ?? "?",
+    cpus: cpus().length,
+    mem_gb: round(totalmem() / 2 ** 30, 1),
+    loadavg: loadavg().map((x) => round(x, 2)),
     ...factory.describe(),
     ...(only.has("dbos") ? { dbos_version: dbosVersion() ?? "not installed (npm --prefix bench install)" } : {}),
   });
@@ -80,8 +86,15 @@ async function main(): Promise<void> {
     await cleanup();
   }
   const secs = (performance.now() - started) / 1000;
-  emit("done", { seconds: secs, kernel_errors: kernelErrors.length, failed_sections: failed, loadavg: loadavg().map((x) => round(x, 2)) });
-  note(`done in ${secs.toFixed(1)} s${kernelErrors.length ? `, ${kernelErrors.length} kernel errors` : ""}${failed.length ? `; failed: ${failed.join(", ")}` : ""}`);
+  emit("done", {
+    seconds: secs,
+    kernel_errors: kernelErrors.length,
+    failed_sections: failed,
+    loadavg: loadavg().map((x) => round(x, 2)),
+  });
+  note(
+    `done in ${secs.toFixed(1)} s${kernelErrors.length ? `, ${kernelErrors.length} kernel errors` : ""}${failed.length ? `; failed: ${failed.join(", ")}` : ""}`,
+  );
   if (failed.length) process.exitCode = 1;
 }
 

@@ -7,7 +7,14 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import pg from "pg";
 import { openPostgresStore } from "../packages/kernel/src/store/postgres/index.ts";
-import { stepValue, summarize, type InsertRate, type LimitsConfig, type OpenedStore, type StoreFactory } from "./shared.ts";
+import {
+  stepValue,
+  summarize,
+  type InsertRate,
+  type LimitsConfig,
+  type OpenedStore,
+  type StoreFactory,
+} from "./shared.ts";
 
 /** host:port/database of a URL, never its password. */
 export function where(url: string): string {
@@ -109,7 +116,13 @@ export async function postgresFactory(url: string, poolSize: number): Promise<St
   return {
     kind: "postgres",
     remote: true,
-    describe: () => ({ server: where(url), server_version: version, ...settings, pool_size: poolSize, schema: "fresh per measurement (random name, dropped after)" }),
+    describe: () => ({
+      server: where(url),
+      server_version: version,
+      ...settings,
+      pool_size: poolSize,
+      schema: "fresh per measurement (random name, dropped after)",
+    }),
 
     async open(label): Promise<OpenedStore> {
       void label;
@@ -126,7 +139,11 @@ export async function postgresFactory(url: string, poolSize: number): Promise<St
                     max(completed_at) AS last FROM ${schema}.runs`,
           );
           const r = rows[0];
-          return { completed: r?.completed ?? 0, failed: r?.failed ?? 0, lastCompletedAt: r?.last == null ? null : Number(r.last) };
+          return {
+            completed: r?.completed ?? 0,
+            failed: r?.failed ?? 0,
+            lastCompletedAt: r?.last == null ? null : Number(r.last),
+          };
         },
         async close() {
           await store.close();
@@ -166,7 +183,13 @@ export async function postgresFactory(url: string, poolSize: number): Promise<St
             text: `INSERT INTO entries (run_id, seq, kind, name, status, attempt, wake_at, value, error, ref, started_at, updated_at)
                    SELECT run_id, seq, 'step', name, 'completed', 1, NULL, value, NULL, NULL, $5, $5
                    FROM unnest($1::text[], $2::int[], $3::text[], $4::text[]) AS u(run_id, seq, name, value)`,
-            values: [batch.map((r) => r.run), batch.map((r) => r.seq), batch.map((r) => r.name), batch.map((r) => r.value), Date.now()],
+            values: [
+              batch.map((r) => r.run),
+              batch.map((r) => r.seq),
+              batch.map((r) => r.name),
+              batch.map((r) => r.value),
+              Date.now(),
+            ],
           });
         }
         rates.push((batches * cfg.batchSize) / ((performance.now() - t) / 1000));
@@ -183,7 +206,8 @@ export async function postgresFactory(url: string, poolSize: number): Promise<St
       }
       return {
         commitMs: summarize(commits),
-        whatCommit: "raw pg client: one autocommit INSERT of a journal-entry row into the kernel's entries table (one transaction, WAL flushed), sequential on one connection",
+        whatCommit:
+          "raw pg client: one autocommit INSERT of a journal-entry row into the kernel's entries table (one transaction, WAL flushed), sequential on one connection",
         batchedRowsPerSec: rs.p50,
         batchedRowsPerSecRange: [rs.min, rs.max],
         whatBatched: `raw pg client: journal-entry rows into a fresh schema, ${cfg.batchSize} per transaction (one INSERT ... SELECT FROM unnest(...)), as many rows as the throughput run's journal; median of ${cfg.batchReps} schemas`,

@@ -96,9 +96,11 @@ async function openSqlite(): Promise<{ store: Store; filler: Filler; meta: Recor
   const store = await openSqliteStore({ path, synchronous: "full" });
   const db = new DatabaseSync(path);
   db.exec("PRAGMA busy_timeout = 60000");
-  const run = db.prepare(`INSERT INTO runs (id, namespace, workflow, status, input, output, epoch, created_at, updated_at, completed_at, version)
+  const run =
+    db.prepare(`INSERT INTO runs (id, namespace, workflow, status, input, output, epoch, created_at, updated_at, completed_at, version)
     VALUES (?, 'default', ?, 'completed', ?, '3', 1, ?, ?, ?, ?)`);
-  const entry = db.prepare(`INSERT INTO entries (run_id, seq, kind, name, status, attempt, value, started_at, updated_at)
+  const entry =
+    db.prepare(`INSERT INTO entries (run_id, seq, kind, name, status, attempt, value, started_at, updated_at)
     VALUES (?, ?, 'step', ?, 'completed', 1, ?, ?, ?)`);
   const id = (g: number) => `00000000-0000-7000-8000-${g.toString(16).padStart(12, "0")}`;
   return {
@@ -144,19 +146,41 @@ async function latencies(kernels: Kernel[], warmup: number, n: number): Promise<
 
 const base = KIND === "postgres" ? await openPostgres() : await openSqlite();
 const full = KIND === "postgres" ? await openPostgres() : await openSqlite();
-const AT = (argv.at ?? "10000,40000,100000,1000000").split(",").map(Number).filter((n) => n <= STORED);
+const AT = (argv.at ?? "10000,40000,100000,1000000")
+  .split(",")
+  .map(Number)
+  .filter((n) => n <= STORED);
 if (!AT.includes(STORED)) AT.push(STORED);
-emit("meta", { ...full.meta, stored_runs: STORED, measured_at: AT, samples: SAMPLES, cpus: cpus().length, loadavg: loadavg(), node: process.version });
-const kernels = [base, full].map((o) => new Kernel({ store: o.store, workflows: [wf as Workflow<never, unknown>] }).startWorker());
+emit("meta", {
+  ...full.meta,
+  stored_runs: STORED,
+  measured_at: AT,
+  samples: SAMPLES,
+  cpus: cpus().length,
+  loadavg: loadavg(),
+  node: process.version,
+});
+const kernels = [base, full].map((o) =>
+  new Kernel({ store: o.store, workflows: [wf as Workflow<never, unknown>] }).startWorker(),
+);
 const line = (stored: number, stats: string, xs: number[], empty: number[]) => {
   const s = summarize(xs);
   const e = summarize(empty);
   const ratio = s.p50 / e.p50;
   emit("workflow_3step_latency_ms", {
-    stored_runs: stored, stats, ...s, empty_store_p50: e.p50, empty_store_p99: e.p99, ratio_p50: ratio, target_ratio: 1.1, ok: ratio <= 1.1,
+    stored_runs: stored,
+    stats,
+    ...s,
+    empty_store_p50: e.p50,
+    empty_store_p99: e.p99,
+    ratio_p50: ratio,
+    target_ratio: 1.1,
+    ok: ratio <= 1.1,
     what: "kernel.start() to run.result(), 3 sequential trivial steps, one run at a time; empty_store_*: the same on an empty store, measured alternately",
   });
-  note(`${stored} stored runs, statistics ${stats}: p50 ${s.p50.toFixed(3)} ms (empty store ${e.p50.toFixed(3)} ms, ratio ${ratio.toFixed(2)}), p99 ${s.p99.toFixed(3)} ms`);
+  note(
+    `${stored} stored runs, statistics ${stats}: p50 ${s.p50.toFixed(3)} ms (empty store ${e.p50.toFixed(3)} ms, ratio ${ratio.toFixed(2)}), p99 ${s.p99.toFixed(3)} ms`,
+  );
 };
 try {
   // The full store's kernel first works on its empty tables, so plans cached then stay in use as they grow.
@@ -173,14 +197,19 @@ try {
   const t0 = performance.now();
   let stored = 0;
   for (const at of AT) {
-    for (; stored < at; stored = Math.min(at, stored + CHUNK)) await full.filler.fill(stored + 1, Math.min(at, stored + CHUNK));
+    for (; stored < at; stored = Math.min(at, stored + CHUNK))
+      await full.filler.fill(stored + 1, Math.min(at, stored + CHUNK));
     note(`stored ${stored} runs (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     const [e, f] = await latencies(kernels, 0, SAMPLES);
     line(stored, "none", f as number[], e as number[]);
   }
   filling = false;
   await background;
-  emit("fill_seconds", { stored_runs: STORED, seconds: (performance.now() - t0) / 1000, what: "bulk insert of the completed runs and their journals, with the measurements in between" });
+  emit("fill_seconds", {
+    stored_runs: STORED,
+    seconds: (performance.now() - t0) / 1000,
+    what: "bulk insert of the completed runs and their journals, with the measurements in between",
+  });
   await base.filler.analyze();
   await full.filler.analyze();
   const [e, f] = await latencies(kernels, WARMUP, SAMPLES);

@@ -73,7 +73,14 @@ export function summarize(xs: number[]): Summary {
   if (xs.length === 0) return { p50: NaN, p99: NaN, mean: NaN, min: NaN, max: NaN, n: 0 };
   const s = [...xs].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
-  return { p50: at(0.5), p99: at(0.99), mean: s.reduce((a, b) => a + b, 0) / s.length, min: s[0] as number, max: s.at(-1) as number, n: s.length };
+  return {
+    p50: at(0.5),
+    p99: at(0.99),
+    mean: s.reduce((a, b) => a + b, 0) / s.length,
+    min: s[0] as number,
+    max: s.at(-1) as number,
+    n: s.length,
+  };
 }
 
 /** A fresh database for one measurement. */

@@ -23,20 +23,46 @@ if (argv.help) {
   );
   process.exit(0);
 }
-if (!["", "sqlite", "postgres", "both"].includes(argv.store)) throw new Error(`--store ${argv.store}: unknown (sqlite, postgres or both)`);
+if (!["", "sqlite", "postgres", "both"].includes(argv.store))
+  throw new Error(`--store ${argv.store}: unknown (sqlite, postgres or both)`);
 export const QUICK = argv.quick;
 export const only = new Set<Section>(
-  argv.only ? argv.only.split(",").map((s) => {
-    if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only ${s}: unknown section (known: ${SECTIONS.join(", ")})`);
-    return s as Section;
-  }) : SECTIONS,
+  argv.only
+    ? argv.only.split(",").map((s) => {
+        if (!(SECTIONS as readonly string[]).includes(s))
+          throw new Error(`--only ${s}: unknown section (known: ${SECTIONS.join(", ")})`);
+        return s as Section;
+      })
+    : SECTIONS,
 );
 export const PG_URL = process.env.DATABASE_URL || DEFAULT_PG_URL;
 
 /** Sizes of each measurement; --quick is a smoke run of a few seconds a section. */
 export const SIZE = QUICK
-  ? { turns: 20, direct: 5, pairs: 10, sessions: 20, messages: 3, idleTenants: 200, idleSeconds: 5, starts: 2, memTenants: 200, memIdle: 2 }
-  : { turns: 200, direct: 30, pairs: 60, sessions: 100, messages: 5, idleTenants: 1000, idleSeconds: 30, starts: 5, memTenants: 1000, memIdle: 5 };
+  ? {
+      turns: 20,
+      direct: 5,
+      pairs: 10,
+      sessions: 20,
+      messages: 3,
+      idleTenants: 200,
+      idleSeconds: 5,
+      starts: 2,
+      memTenants: 200,
+      memIdle: 2,
+    }
+  : {
+      turns: 200,
+      direct: 30,
+      pairs: 60,
+      sessions: 100,
+      messages: 5,
+      idleTenants: 1000,
+      idleSeconds: 30,
+      starts: 5,
+      memTenants: 1000,
+      memIdle: 5,
+    };
 /** The fixed token rate: a reply of 20 chunks of 4 characters (the stand-in's default chunk), one every 5 ms. */
 export const TOKENS = 20;
 export const TOKEN_DELAY_MS = 5;

@@ -21,7 +21,12 @@ export const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return round(s[Math.max(0, Math.ceil(p * s.length) - 1)] ?? Number.NaN);
 };
-export const dist = (xs: number[]) => ({ p50: pct(xs, 0.5), p99: pct(xs, 0.99), mean: round(xs.reduce((a, b) => a + b, 0) / xs.length), max: pct(xs, 1) });
+export const dist = (xs: number[]) => ({
+  p50: pct(xs, 0.5),
+  p99: pct(xs, 0.99),
+  mean: round(xs.reduce((a, b) => a + b, 0) / xs.length),
+  max: pct(xs, 1),
+});
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const targets: Record<string, boolean> = {};
 export let kernelErrors = 0;
@@ -39,7 +44,10 @@ export const cleanups = new Set<() => Promise<void>>();
 /** A fresh place: a temp folder, plus a fresh schema on Postgres; removed by the returned function. */
 function freshPlace(kind: Kind): { place: Place; drop: () => Promise<void> } {
   const dataDir = mkdtempSync(join(tmpdir(), "agentd-bench-"));
-  const place: Place = kind === "sqlite" ? { kind, dataDir } : { kind, dataDir, databaseUrl: PG_URL, pgSchema: `bench_agent_${randomBytes(6).toString("hex")}` };
+  const place: Place =
+    kind === "sqlite"
+      ? { kind, dataDir }
+      : { kind, dataDir, databaseUrl: PG_URL, pgSchema: `bench_agent_${randomBytes(6).toString("hex")}` };
   const drop = async () => {
     cleanups.delete(drop);
     rmSync(dataDir, { recursive: true, force: true });
@@ -60,14 +68,21 @@ export async function pgQuery<R extends pg.QueryResultRow>(sql: string, params: 
 }
 
 /** agentd as `agentd start` makes it (worker and scheduler in process), talking to the stand-in. */
-export async function withApp<T>(kind: Kind, model: ModelProcess, fn: (app: Agentd, place: Place) => Promise<T>): Promise<T> {
+export async function withApp<T>(
+  kind: Kind,
+  model: ModelProcess,
+  fn: (app: Agentd, place: Place) => Promise<T>,
+): Promise<T> {
   const { place, drop } = freshPlace(kind);
   try {
     const app = await createAgentd({
       env: {},
       config: {
-        dataDir: place.dataDir, databaseUrl: place.databaseUrl, pgSchema: place.pgSchema,
-        adminToken: ADMIN, model: { id: "stand-in", baseURL: model.url, apiKey: "bench-key" },
+        dataDir: place.dataDir,
+        databaseUrl: place.databaseUrl,
+        pgSchema: place.pgSchema,
+        adminToken: ADMIN,
+        model: { id: "stand-in", baseURL: model.url, apiKey: "bench-key" },
       },
       logger: (r) => void (r.level === "error" && kernelErrors++),
     });

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import pg from "pg";
+import type pg from "pg";
 import type { ModelProcess } from "../agent-model.ts";
 import { HEARTBEAT_EVERY_SECOND, REPLY, SIZE } from "./config.ts";
 import { emit, pct, pgQuery, round, sleep, targets, withApp, type Kind, type Place } from "./harness.ts";
@@ -17,11 +17,17 @@ interface HeartbeatCounts {
 
 /** Completed heartbeat runs and schedule ticks within [from, to), read from the kernel's tables. */
 async function heartbeatCounts(place: Place, from: number, to: number): Promise<HeartbeatCounts> {
-  const runsSql = "SELECT count(*) AS n FROM runs WHERE workflow = 'agent.heartbeat' AND status = 'completed' AND completed_at >= $1 AND completed_at < $2";
+  const runsSql =
+    "SELECT count(*) AS n FROM runs WHERE workflow = 'agent.heartbeat' AND status = 'completed' AND completed_at >= $1 AND completed_at < $2";
   const ticksSql = `SELECT CASE WHEN status <> 'skipped' THEN status WHEN reason LIKE 'the previous run%' THEN 'skipped_overlap' WHEN reason LIKE 'missed%' THEN 'skipped_missed' ELSE 'skipped_other' END AS outcome,
     count(*) AS n FROM schedule_ticks WHERE fired_at >= $1 AND fired_at < $2 GROUP BY 1`;
-  const lagSql = "SELECT fired_at - tick_at AS lag FROM schedule_ticks WHERE status = 'started' AND fired_at >= $1 AND fired_at < $2";
-  let rows: { runs: { n: number | string }[]; ticks: { outcome: string; n: number | string }[]; lags: { lag: number | string }[] };
+  const lagSql =
+    "SELECT fired_at - tick_at AS lag FROM schedule_ticks WHERE status = 'started' AND fired_at >= $1 AND fired_at < $2";
+  let rows: {
+    runs: { n: number | string }[];
+    ticks: { outcome: string; n: number | string }[];
+    lags: { lag: number | string }[];
+  };
   if (place.kind === "sqlite") {
     const db = new DatabaseSync(join(place.dataDir, "agentd.db"), { readOnly: true });
     const q = <R>(sql: string) => db.prepare(sql.replace("$1", "?").replace("$2", "?")).all(from, to) as R[];
@@ -32,7 +38,8 @@ async function heartbeatCounts(place: Place, from: number, to: number): Promise<
     }
   } else {
     const s = place.pgSchema as string;
-    const q = <R extends pg.QueryResultRow>(sql: string) => pgQuery<R>(sql.replace(/FROM (runs|schedule_ticks)/, `FROM ${s}.$1`), [from, to]);
+    const q = <R extends pg.QueryResultRow>(sql: string) =>
+      pgQuery<R>(sql.replace(/FROM (runs|schedule_ticks)/, `FROM ${s}.$1`), [from, to]);
     rows = { runs: await q(runsSql), ticks: await q(ticksSql), lags: await q(lagSql) };
   }
   return {
@@ -75,13 +82,26 @@ export async function idle(kind: Kind, model: ModelProcess) {
     const seconds = (to - from) / 1000;
     const pass = requests.length === 0;
     targets.idle_model_calls = pass;
-    emit("idle_heartbeats", {
-      what: `${n} tenants, each with a heartbeat every second (${HEARTBEAT_EVERY_SECOND}) and nothing due, for ${SIZE.idleSeconds} s: requests reaching the model, and heartbeat runs completed`,
-      tenants: n, cron: HEARTBEAT_EVERY_SECOND, create_seconds: round(createSeconds, 1), seconds: round(seconds, 1),
-      model_calls: requests.length, model_calls_per_hour: round((requests.length / seconds) * 3600, 1),
-      heartbeat_runs: counts.runs, heartbeat_runs_per_s: round(counts.runs / seconds, 1), due_per_s: n,
-      ticks: counts.ticks, tick_lag_ms: { p50: pct(counts.lags, 0.5), p99: pct(counts.lags, 0.99) }, cpu_cores_used: round((cpu.user + cpu.system) / 1e6 / wallS),
-      target: "0 model calls", pass,
-    }, kind);
+    emit(
+      "idle_heartbeats",
+      {
+        what: `${n} tenants, each with a heartbeat every second (${HEARTBEAT_EVERY_SECOND}) and nothing due, for ${SIZE.idleSeconds} s: requests reaching the model, and heartbeat runs completed`,
+        tenants: n,
+        cron: HEARTBEAT_EVERY_SECOND,
+        create_seconds: round(createSeconds, 1),
+        seconds: round(seconds, 1),
+        model_calls: requests.length,
+        model_calls_per_hour: round((requests.length / seconds) * 3600, 1),
+        heartbeat_runs: counts.runs,
+        heartbeat_runs_per_s: round(counts.runs / seconds, 1),
+        due_per_s: n,
+        ticks: counts.ticks,
+        tick_lag_ms: { p50: pct(counts.lags, 0.5), p99: pct(counts.lags, 0.99) },
+        cpu_cores_used: round((cpu.user + cpu.system) / 1e6 / wallS),
+        target: "0 model calls",
+        pass,
+      },
+      kind,
+    );
   });
 }

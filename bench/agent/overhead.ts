@@ -41,14 +41,26 @@ export async function overhead(kind: Kind, model: ModelProcess) {
       // A second call is the summary model folding old messages away (every few turns of a long conversation).
       (taken.length > 1 ? compacting : plain).push(ms - m);
     }
-    emit("turn_overhead_ms", {
-      what: "turn wall time (inbox.receive to kernel.result) minus the model's own time for the turn's calls, as the stand-in measured them (request received to last byte sent); sequential turns",
-      turns: SIZE.turns, turns_per_conversation: TURNS_PER_CONVERSATION, tokens: TOKENS, token_delay_ms: TOKEN_DELAY_MS,
-      ...dist(over), plain_turns: { n: plain.length, ...dist(plain) }, compacting_turns: { n: compacting.length, ...dist(compacting) },
-      turn_ms: dist(wall), model_ms: dist(modelMs), model_calls: calls,
-      direct_call_ms: pct(directWall, 0.5), direct_model_ms: pct(directModelMs, 0.5),
-      direct_client_overhead_ms: round(pct(directWall, 0.5) - pct(directModelMs, 0.5)),
-      target: "none set: reported",
-    }, kind);
+    emit(
+      "turn_overhead_ms",
+      {
+        what: "turn wall time (inbox.receive to kernel.result) minus the model's own time for the turn's calls, as the stand-in measured them (request received to last byte sent); sequential turns",
+        turns: SIZE.turns,
+        turns_per_conversation: TURNS_PER_CONVERSATION,
+        tokens: TOKENS,
+        token_delay_ms: TOKEN_DELAY_MS,
+        ...dist(over),
+        plain_turns: { n: plain.length, ...dist(plain) },
+        compacting_turns: { n: compacting.length, ...dist(compacting) },
+        turn_ms: dist(wall),
+        model_ms: dist(modelMs),
+        model_calls: calls,
+        direct_call_ms: pct(directWall, 0.5),
+        direct_model_ms: pct(directModelMs, 0.5),
+        direct_client_overhead_ms: round(pct(directWall, 0.5) - pct(directModelMs, 0.5)),
+        target: "none set: reported",
+      },
+      kind,
+    );
   });
 }

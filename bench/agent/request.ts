@@ -18,12 +18,21 @@ export async function firstRequest(kind: Kind, model: ModelProcess) {
     const size = (v: unknown) => Buffer.byteLength(JSON.stringify(v));
     const pass = bytes <= 6 * 1024;
     targets.first_request_bytes = pass;
-    emit("first_request_bytes", {
-      what: 'the body of the chat completion request agentd sends for a first "Hi" in a new session (as the stand-in received it)',
-      bytes, tokens_estimate: Math.ceil(bytes / 4),
-      system_bytes: size(body.messages.filter((m) => m.role === "system")), messages: body.messages.length,
-      tools: body.tools?.length ?? 0, tools_bytes: size(body.tools ?? []), model_requests: chat.length,
-      target: "≤ 6 KB (6,144 bytes)", pass,
-    }, kind);
+    emit(
+      "first_request_bytes",
+      {
+        what: 'the body of the chat completion request agentd sends for a first "Hi" in a new session (as the stand-in received it)',
+        bytes,
+        tokens_estimate: Math.ceil(bytes / 4),
+        system_bytes: size(body.messages.filter((m) => m.role === "system")),
+        messages: body.messages.length,
+        tools: body.tools?.length ?? 0,
+        tools_bytes: size(body.tools ?? []),
+        model_requests: chat.length,
+        target: "≤ 6 KB (6,144 bytes)",
+        pass,
+      },
+      kind,
+    );
   });
 }

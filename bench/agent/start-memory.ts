@@ -24,9 +24,14 @@ interface Spawned {
 async function spawnAgentd(env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<Spawned> {
   const dataDir = mkdtempSync(join(tmpdir(), "agentd-bench-start-"));
   const childEnv: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: "", AGENTD_PORT: "0", AGENTD_HOST: "127.0.0.1" };
-  for (const k of Object.keys(childEnv)) if (/^(OPENAI_|AGENTD_MODEL|AGENTD_EMBEDDING|AGENTD_SUMMARY|AGENTD_ADMIN_TOKEN|AGENTD_DATA|AGENTD_PG)/.test(k)) delete childEnv[k];
+  for (const k of Object.keys(childEnv))
+    if (/^(OPENAI_|AGENTD_MODEL|AGENTD_EMBEDDING|AGENTD_SUMMARY|AGENTD_ADMIN_TOKEN|AGENTD_DATA|AGENTD_PG)/.test(k))
+      delete childEnv[k];
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, MAIN, "start", "--data", dataDir], { env: { ...childEnv, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...nodeArgs, MAIN, "start", "--data", dataDir], {
+    env: { ...childEnv, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const stop = async () => {
     child.kill("SIGTERM");
@@ -37,7 +42,10 @@ async function spawnAgentd(env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = [])
   try {
     const { url, ms } = await new Promise<{ url: string; ms: number }>((resolve, reject) => {
       let out = "";
-      const timer = setTimeout(() => reject(new Error(`agentd start printed no ready line in 30 s: ${out}${err}`)), 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`agentd start printed no ready line in 30 s: ${out}${err}`)),
+        30_000,
+      );
       child.stderr.on("data", (d: Buffer) => void (err += d));
       child.stdout.on("data", (d: Buffer) => {
         out += d;
@@ -68,17 +76,29 @@ export async function startToReady() {
   }
   const p50 = pct(ms, 0.5);
   targets.start_to_ready_ms = p50 <= 1000;
-  emit("start_to_ready_ms", {
-    what: "spawn of `node packages/agentd/src/main.ts start --data <fresh dir>` (SQLite, AGENTD_PORT=0, DATABASE_URL empty, no model keys) to its `agentd ready at` line on stdout",
-    runs: ms.length, p50, runs_ms: ms, target: "≤ 1000 ms (p50)", pass: p50 <= 1000,
-  }, "sqlite");
+  emit(
+    "start_to_ready_ms",
+    {
+      what: "spawn of `node packages/agentd/src/main.ts start --data <fresh dir>` (SQLite, AGENTD_PORT=0, DATABASE_URL empty, no model keys) to its `agentd ready at` line on stdout",
+      runs: ms.length,
+      p50,
+      runs_ms: ms,
+      target: "≤ 1000 ms (p50)",
+      pass: p50 <= 1000,
+    },
+    "sqlite",
+  );
 }
 
 /** The process's resident memory from /proc (MB): all of it, its private pages, and file-backed pages (mostly the node binary). */
 function rss(pid: number): { rss_mb: number; anon_mb: number; file_mb: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
-  return { rss_mb: round(kb("VmRSS") / 1024, 1), anon_mb: round(kb("RssAnon") / 1024, 1), file_mb: round(kb("RssFile") / 1024, 1) };
+  return {
+    rss_mb: round(kb("VmRSS") / 1024, 1),
+    anon_mb: round(kb("RssAnon") / 1024, 1),
+    file_mb: round(kb("RssFile") / 1024, 1),
+  };
 }
 
 export async function memory() {
@@ -100,7 +120,8 @@ export async function memory() {
       Array.from({ length: 4 }, async () => {
         while (next < SIZE.memTenants) {
           const res = await fetch(`${a.url}/v1/tenants`, {
-            method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+            method: "POST",
+            headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
             body: JSON.stringify({ name: `tenant-${next++}`, settings: { heartbeat: HEARTBEAT_IDLE } }),
           });
           if (res.status !== 201) throw new Error(`POST /v1/tenants answered ${res.status}: ${await res.text()}`);
@@ -115,11 +136,24 @@ export async function memory() {
     const afterGc = await gc();
     const pass = afterGc.rss_mb <= 150;
     targets.idle_rss_mb = pass;
-    emit("idle_rss_mb", {
-      what: `RSS (from /proc) of an \`agentd start\` process (SQLite, the API listening, no model) after ${SIZE.memTenants} POST /v1/tenants with a heartbeat (${HEARTBEAT_IDLE}), ${SIZE.memIdle} s idle, then a full GC forced through the inspector`,
-      tenants: SIZE.memTenants, heartbeat: HEARTBEAT_IDLE, create_seconds: round(createSeconds, 1), idle_seconds: SIZE.memIdle,
-      ...afterGc, gc: inspector !== null, before_gc: idle, after_tenants: made, at_ready_after_gc: ready, target: "≤ 150 MB (after GC)", pass,
-    }, "sqlite");
+    emit(
+      "idle_rss_mb",
+      {
+        what: `RSS (from /proc) of an \`agentd start\` process (SQLite, the API listening, no model) after ${SIZE.memTenants} POST /v1/tenants with a heartbeat (${HEARTBEAT_IDLE}), ${SIZE.memIdle} s idle, then a full GC forced through the inspector`,
+        tenants: SIZE.memTenants,
+        heartbeat: HEARTBEAT_IDLE,
+        create_seconds: round(createSeconds, 1),
+        idle_seconds: SIZE.memIdle,
+        ...afterGc,
+        gc: inspector !== null,
+        before_gc: idle,
+        after_tenants: made,
+        at_ready_after_gc: ready,
+        target: "≤ 150 MB (after GC)",
+        pass,
+      },
+      "sqlite",
+    );
   } finally {
     inspector?.close();
     await a.stop();

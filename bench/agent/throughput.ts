@@ -24,10 +24,20 @@ export async function throughput(kind: Kind, model: ModelProcess) {
     const seconds = (performance.now() - t0) / 1000;
     const { calls } = await model.take();
     const turns = SIZE.sessions * SIZE.messages;
-    emit("turns_per_s", {
-      what: `${SIZE.sessions} sessions at once, each sending ${SIZE.messages} messages one after another (the next when the previous turn's result is in); instant model (20 tokens, no delay)`,
-      sessions: SIZE.sessions, messages_per_session: SIZE.messages, turns, seconds: round(seconds), turns_per_s: round(turns / seconds, 1),
-      turn_ms: dist(latency), model_calls: calls.length, target: "none set: reported",
-    }, kind);
+    emit(
+      "turns_per_s",
+      {
+        what: `${SIZE.sessions} sessions at once, each sending ${SIZE.messages} messages one after another (the next when the previous turn's result is in); instant model (20 tokens, no delay)`,
+        sessions: SIZE.sessions,
+        messages_per_session: SIZE.messages,
+        turns,
+        seconds: round(seconds),
+        turns_per_s: round(turns / seconds, 1),
+        turn_ms: dist(latency),
+        model_calls: calls.length,
+        target: "none set: reported",
+      },
+      kind,
+    );
   });
 }

@@ -2,7 +2,17 @@ import { parseArgs } from "node:util";
 
 // ---- arguments and configuration ------------------------------------------------------------------
 
-const SECTIONS = ["limits", "latency", "throughput", "resume", "timer", "background", "processes", "schedule", "dbos"] as const;
+const SECTIONS = [
+  "limits",
+  "latency",
+  "throughput",
+  "resume",
+  "timer",
+  "background",
+  "processes",
+  "schedule",
+  "dbos",
+] as const;
 export type Section = (typeof SECTIONS)[number];
 /** Sections a run has unless --only says otherwise: the last three are Postgres's (processes and schedule also run on SQLite when asked). */
 const DEFAULT_SECTIONS: Record<string, readonly Section[]> = {
@@ -28,17 +38,20 @@ if (argv.help) {
   process.exit(0);
 }
 export const STORE_KIND = argv.store ?? "sqlite";
-if (!(STORE_KIND in DEFAULT_SECTIONS)) throw new Error(`--store ${STORE_KIND}: unknown store (known: ${Object.keys(DEFAULT_SECTIONS).join(", ")})`);
+if (!(STORE_KIND in DEFAULT_SECTIONS))
+  throw new Error(`--store ${STORE_KIND}: unknown store (known: ${Object.keys(DEFAULT_SECTIONS).join(", ")})`);
 export const QUICK = argv.quick === true;
 export const only = new Set<Section>(
   argv.only === undefined
     ? DEFAULT_SECTIONS[STORE_KIND]
     : argv.only.split(",").map((s) => {
-        if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section "${s}" (known: ${SECTIONS.join(", ")})`);
+        if (!(SECTIONS as readonly string[]).includes(s))
+          throw new Error(`--only: unknown section "${s}" (known: ${SECTIONS.join(", ")})`);
         return s as Section;
       }),
 );
-if (only.has("dbos") && STORE_KIND !== "postgres") throw new Error("--only dbos: DBOS runs on Postgres only (--store postgres)");
+if (only.has("dbos") && STORE_KIND !== "postgres")
+  throw new Error("--only dbos: DBOS runs on Postgres only (--store postgres)");
 export const PG_URL = process.env.DATABASE_URL || DEFAULT_PG_URL;
 /** Connections in the kernel store's pool (the store's default), and in DBOS's (its default). */
 export const PG_POOL = 10;

@@ -38,7 +38,15 @@ interface StoreTiming {
 
 /** Wraps a store to time its calls; the kernel sees the same store (stats included). */
 function instrument(store: Store, remote: boolean): { store: Store; timing: StoreTiming } {
-  const timing: StoreTiming = { syncMs: 0, commits: 0, commitMs: 0, maxCommitMs: 0, groups: 0, ops: 0, calls: new Map() };
+  const timing: StoreTiming = {
+    syncMs: 0,
+    commits: 0,
+    commitMs: 0,
+    maxCommitMs: 0,
+    groups: 0,
+    ops: 0,
+    calls: new Map(),
+  };
   const record = (name: string, d: number) => {
     let c = timing.calls.get(name);
     if (!c) timing.calls.set(name, (c = { n: 0, ms: 0 }));
@@ -78,7 +86,11 @@ function instrument(store: Store, remote: boolean): { store: Store; timing: Stor
 }
 
 /** Mean time of one call of `method` since `before` (a copy of timing.calls). */
-export function perCall(timing: StoreTiming, before: Map<string, { n: number; ms: number }>, method: string): { n: number; ms: number } {
+export function perCall(
+  timing: StoreTiming,
+  before: Map<string, { n: number; ms: number }>,
+  method: string,
+): { n: number; ms: number } {
   const a = timing.calls.get(method) ?? { n: 0, ms: 0 };
   const b = before.get(method) ?? { n: 0, ms: 0 };
   const n = a.n - b.n;
@@ -134,7 +146,9 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 30_00
 }
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`timed out waiting for ${what}`)), ms)));
+  const t = new Promise<never>(
+    (_, rej) => (timer = setTimeout(() => rej(new Error(`timed out waiting for ${what}`)), ms)),
+  );
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 

@@ -1,7 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { Kernel, type Workflow } from "../../packages/kernel/src/index.ts";
-import { sequential, summarize, type OpenedStore, type StoreFactory, type WorkerMessage, type WorkerSpec } from "../shared.ts";
+import {
+  sequential,
+  summarize,
+  type OpenedStore,
+  type StoreFactory,
+  type WorkerMessage,
+  type WorkerSpec,
+} from "../shared.ts";
 import { CFG } from "./config.ts";
 import { emit, kernelError, note, sleepMs, withTimeout } from "./harness.ts";
 import type { ThroughputRep } from "./throughput.ts";
@@ -65,7 +72,12 @@ export async function startWorkers(count: number, spec: WorkerSpec, label: strin
 }
 
 /** Polls the database (not the kernel) until `total` runs have ended; the latest completion time. */
-export async function waitEnded(opened: OpenedStore, total: number, what: string, stallMs = 15_000): Promise<{ lastCompletedAt: number; seenAt: number }> {
+export async function waitEnded(
+  opened: OpenedStore,
+  total: number,
+  what: string,
+  stallMs = 15_000,
+): Promise<{ lastCompletedAt: number; seenAt: number }> {
   let last = -1;
   let since = performance.now();
   for (;;) {
@@ -112,10 +124,17 @@ export async function processes(factory: StoreFactory, figures: Figures): Promis
       try {
         workers = await startWorkers(
           count,
-          { store: opened.spec, sequential: [cfg.steps], tick: false, concurrency: cfg.concurrency, ...(factory.remote ? {} : { pollMs: 20 }) },
+          {
+            store: opened.spec,
+            sequential: [cfg.steps],
+            tick: false,
+            concurrency: cfg.concurrency,
+            ...(factory.remote ? {} : { pollMs: 20 }),
+          },
           label,
         );
-        const startAll = (runs: number, offset: number) => Promise.all(Array.from({ length: runs }, (_, i) => client.start(wf, offset + i)));
+        const startAll = (runs: number, offset: number) =>
+          Promise.all(Array.from({ length: runs }, (_, i) => client.start(wf, offset + i)));
         await startAll(cfg.warmup, 0);
         await waitEnded(opened, cfg.warmup, label);
         const wall0 = Date.now();
@@ -133,8 +152,11 @@ export async function processes(factory: StoreFactory, figures: Figures): Promis
           secs,
           stepsPerSec: (cfg.runs * cfg.steps) / secs,
           fields: {
-            seconds: secs, runs_per_s: cfg.runs / secs, start_seconds: startSecs,
-            commits_and_claims_per_run: commits / total, reads_per_run: reads / total,
+            seconds: secs,
+            runs_per_s: cfg.runs / secs,
+            start_seconds: startSecs,
+            commits_and_claims_per_run: commits / total,
+            reads_per_run: reads / total,
             per_worker_commits_and_claims: stats.map((s) => s.commits),
           },
         });
@@ -148,12 +170,22 @@ export async function processes(factory: StoreFactory, figures: Figures): Promis
     const median = reps.find((r) => r.stepsPerSec === rates.p50) as ThroughputRep;
     results.push({ workers: count, stepsPerSec: rates.p50 });
     emit("throughput_processes", {
-      workers: count, runs: cfg.runs, steps_per_run: cfg.steps, concurrency_per_worker: cfg.concurrency, reps: reps.length,
-      steps_per_s: rates.p50, steps_per_s_min: rates.min, steps_per_s_max: rates.max, ...median.fields,
-      what: `${count} worker process(es) on one database; ${cfg.runs} runs of ${cfg.steps} trivial steps started at once by a worker:false ` +
+      workers: count,
+      runs: cfg.runs,
+      steps_per_run: cfg.steps,
+      concurrency_per_worker: cfg.concurrency,
+      reps: reps.length,
+      steps_per_s: rates.p50,
+      steps_per_s_min: rates.min,
+      steps_per_s_max: rates.max,
+      ...median.fields,
+      what:
+        `${count} worker process(es) on one database; ${cfg.runs} runs of ${cfg.steps} trivial steps started at once by a worker:false ` +
         "client kernel in this process; time from the first start to the last run's completed_at; median of fresh databases",
     });
-    note(`throughput with ${count} worker process(es): ${rates.p50.toFixed(0)} steps/s (${rates.min.toFixed(0)}-${rates.max.toFixed(0)})`);
+    note(
+      `throughput with ${count} worker process(es): ${rates.p50.toFixed(0)} steps/s (${rates.min.toFixed(0)}-${rates.max.toFixed(0)})`,
+    );
   }
   figures.processes = results;
   const one = results.find((r) => r.workers === 1);

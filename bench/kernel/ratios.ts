@@ -19,13 +19,15 @@ export function ratios(f: Figures): void {
   const commit = pg ? "one raw autocommit insert" : "one raw fsync'd commit";
   if (l && f.latency3) {
     emit("ratio_workflow_3step_latency_to_commit", {
-      p50: f.latency3.p50 / l.commitMs.p50, p99: f.latency3.p99 / l.commitMs.p99,
+      p50: f.latency3.p50 / l.commitMs.p50,
+      p99: f.latency3.p99 / l.commitMs.p99,
       what: `3-step workflow latency / ${commit} (p50/p50, p99/p99)`,
     });
   }
   if (l && f.latencyStep) {
     emit("ratio_step_latency_to_commit", {
-      p50: f.latencyStep.p50 / l.commitMs.p50, p99: f.latencyStep.p99 / l.commitMs.p99,
+      p50: f.latencyStep.p50 / l.commitMs.p50,
+      p99: f.latencyStep.p99 / l.commitMs.p99,
       what: `per-step time / ${commit} (p50/p50, p99/p99)`,
     });
   }
@@ -36,40 +38,71 @@ export function ratios(f: Figures): void {
   const best = candidates.reduce<[string, number] | null>((b, c) => (b === null || c[1] > b[1] ? c : b), null);
   if (l && best) {
     emit("ratio_throughput_to_batched_inserts", {
-      value: best[1] / l.batchedRowsPerSec, steps_per_s: best[1], rows_per_s: l.batchedRowsPerSec, from: best[0],
+      value: best[1] / l.batchedRowsPerSec,
+      steps_per_s: best[1],
+      rows_per_s: l.batchedRowsPerSec,
+      from: best[0],
       what: "best kernel steps/s / raw batched journal-row inserts/s",
     });
     for (const r of l.insertRates ?? []) {
       emit("ratio_throughput_to_insert_tps", {
-        connections: r.connections, value: best[1] / r.tps, steps_per_s: best[1], inserts_per_s: r.tps, from: best[0],
+        connections: r.connections,
+        value: best[1] / r.tps,
+        steps_per_s: best[1],
+        inserts_per_s: r.tps,
+        from: best[0],
         what: `best kernel steps/s / raw single-row insert transactions/s with ${r.connections} connection(s)`,
       });
     }
   }
   if (f.latency3) {
     const max = pg ? 3 : 2;
-    emit("target", { name: "workflow_3step_latency_p50_ms", target: `<= ${max}`, measured: f.latency3.p50, pass: f.latency3.p50 <= max });
+    emit("target", {
+      name: "workflow_3step_latency_p50_ms",
+      target: `<= ${max}`,
+      measured: f.latency3.p50,
+      pass: f.latency3.p50 <= max,
+    });
   }
   if (!pg && l && best) {
     const r = best[1] / l.batchedRowsPerSec;
-    emit("target", { name: "throughput_steps_per_s_vs_batched_insert_rows_per_s", target: ">= 0.25", measured: r, pass: r >= 0.25 });
+    emit("target", {
+      name: "throughput_steps_per_s_vs_batched_insert_rows_per_s",
+      target: ">= 0.25",
+      measured: r,
+      pass: r >= 0.25,
+    });
   }
   const tps16 = l?.insertRates?.find((r) => r.connections === 16);
   if (pg && tps16 && best) {
     const r = best[1] / tps16.tps;
     emit("target", {
-      name: "throughput_steps_per_s_vs_16_connection_insert_tps", target: ">= 0.333", measured: r, pass: r >= 1 / 3,
-      steps_per_s: best[1], inserts_per_s: tps16.tps, from: best[0],
+      name: "throughput_steps_per_s_vs_16_connection_insert_tps",
+      target: ">= 0.333",
+      measured: r,
+      pass: r >= 1 / 3,
+      steps_per_s: best[1],
+      inserts_per_s: tps16.tps,
+      from: best[0],
     });
   }
   if (f.dbos) {
     const r = f.dbos.kernelStepsPerSec / f.dbos.dbosStepsPerSec;
     emit("target", {
-      name: "throughput_steps_per_s_vs_dbos", target: ">= 2", measured: r, pass: r >= 2,
-      kernel_steps_per_s: f.dbos.kernelStepsPerSec, dbos_steps_per_s: f.dbos.dbosStepsPerSec,
+      name: "throughput_steps_per_s_vs_dbos",
+      target: ">= 2",
+      measured: r,
+      pass: r >= 2,
+      kernel_steps_per_s: f.dbos.kernelStepsPerSec,
+      dbos_steps_per_s: f.dbos.dbosStepsPerSec,
     });
   }
   if (f.scheduleLag) {
-    emit("target", { name: "schedule_lag_p99_ms", target: "<= 50", measured: f.scheduleLag.p99, pass: f.scheduleLag.p99 <= 50 });
+    emit("target", {
+      name: "schedule_lag_p99_ms",
+      target: "<= 50",
+      measured: f.scheduleLag.p99,
+      pass: f.scheduleLag.p99 <= 50,
+    });
   }
 }

@@ -22,9 +22,13 @@ export async function schedule(factory: StoreFactory, figures: Figures): Promise
     const created = Date.now();
     const ids: string[] = [];
     for (let k = 0; k < cfg.schedules; k++) {
-      ids.push((await client.schedules.create({ id: `bench-${k}`, workflow: tickWorkflow.name, cron: "* * * * * *" })).id);
+      ids.push(
+        (await client.schedules.create({ id: `bench-${k}`, workflow: tickWorkflow.name, cron: "* * * * * *" })).id,
+      );
     }
-    note(`schedule lag: ${cfg.schedules} schedule(s) firing every second for ${cfg.seconds} s on ${cfg.workers} worker process(es)`);
+    note(
+      `schedule lag: ${cfg.schedules} schedule(s) firing every second for ${cfg.seconds} s on ${cfg.workers} worker process(es)`,
+    );
     await sleepMs(cfg.seconds * 1_000);
     for (const id of ids) await client.schedules.pause(id);
     const stopAt = Date.now();
@@ -34,10 +38,14 @@ export async function schedule(factory: StoreFactory, figures: Figures): Promise
     const started = counted.filter((t) => t.status === "started");
     const lag = summarize(started.map((t) => t.firedAt - t.tickAt));
     // The first tick of each schedule, which the workers learn about only from the database.
-    const first = summarize(ids.map((id) => {
-      const mine = ticks.filter((t) => t.scheduleId === id).sort((a, b) => a.tickAt - b.tickAt)[0];
-      return mine ? mine.firedAt - mine.tickAt : NaN;
-    }).filter((x) => !Number.isNaN(x)));
+    const first = summarize(
+      ids
+        .map((id) => {
+          const mine = ticks.filter((t) => t.scheduleId === id).sort((a, b) => a.tickAt - b.tickAt)[0];
+          return mine ? mine.firedAt - mine.tickAt : NaN;
+        })
+        .filter((x) => !Number.isNaN(x)),
+    );
     // Tick to the started run's end: the NOTIFY, a claim and one step's commits on top of the fire lag.
     await waitEnded(opened, ticks.filter((t) => t.status === "started").length, label, 30_000);
     const ends: number[] = [];
@@ -48,14 +56,25 @@ export async function schedule(factory: StoreFactory, figures: Figures): Promise
     const expected = cfg.schedules * Math.max(0, Math.floor(stopAt / 1_000) - Math.ceil(from / 1_000) + 1);
     figures.scheduleLag = lag;
     emit("schedule_lag_ms", {
-      ...lag, workers: cfg.workers, schedules: cfg.schedules, cron: "* * * * * *", seconds: cfg.seconds,
-      ticks_expected: expected, ticks_recorded: counted.length, ticks_skipped: counted.filter((t) => t.status === "skipped").length,
-      first_tick_lag_p50: first.p50, first_tick_max: first.max,
-      run_completed_lag_p50: summarize(ends).p50, run_completed_lag_p99: summarize(ends).p99,
-      what: `firedAt - tickAt of kernel.schedules.ticks(), ticks that started a run, after the first ${cfg.skipFirstMs} ms; ` +
+      ...lag,
+      workers: cfg.workers,
+      schedules: cfg.schedules,
+      cron: "* * * * * *",
+      seconds: cfg.seconds,
+      ticks_expected: expected,
+      ticks_recorded: counted.length,
+      ticks_skipped: counted.filter((t) => t.status === "skipped").length,
+      first_tick_lag_p50: first.p50,
+      first_tick_max: first.max,
+      run_completed_lag_p50: summarize(ends).p50,
+      run_completed_lag_p99: summarize(ends).p99,
+      what:
+        `firedAt - tickAt of kernel.schedules.ticks(), ticks that started a run, after the first ${cfg.skipFirstMs} ms; ` +
         "run_completed_lag: the started run's completedAt - tickAt (1-step workflow)",
     });
-    note(`schedule lag: p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms over ${lag.n} ticks; first tick ${first.max} ms late at most`);
+    note(
+      `schedule lag: p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms over ${lag.n} ticks; first tick ${first.max} ms late at most`,
+    );
   } finally {
     await workers?.stop().catch(() => {});
     await client.close();

@@ -34,7 +34,8 @@ function sqliteFactory(root: string): StoreFactory {
     const db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = FULL");
-    const insert = db.prepare(`INSERT INTO entries (run_id, seq, kind, name, status, attempt, wake_at, value, error, ref, started_at, updated_at)
+    const insert =
+      db.prepare(`INSERT INTO entries (run_id, seq, kind, name, status, attempt, wake_at, value, error, ref, started_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const now = Date.now();
     let run = randomUUID();
@@ -64,10 +65,12 @@ function sqliteFactory(root: string): StoreFactory {
         spec: { kind: "sqlite", path },
         async progress() {
           reader ??= new DatabaseSync(path, { readOnly: true });
-          const r = reader.prepare(
-            `SELECT count(*) FILTER (WHERE status = 'completed') AS completed,
+          const r = reader
+            .prepare(
+              `SELECT count(*) FILTER (WHERE status = 'completed') AS completed,
                     count(*) FILTER (WHERE status IN ('failed', 'cancelled')) AS failed, max(completed_at) AS last FROM runs`,
-          ).get() as { completed: number; failed: number; last: number | null };
+            )
+            .get() as { completed: number; failed: number; last: number | null };
           return { completed: r.completed, failed: r.failed, lastCompletedAt: r.last };
         },
         async close() {
@@ -113,7 +116,11 @@ function sqliteFactory(root: string): StoreFactory {
         batchedRowsPerSecRange: [rs.min, rs.max],
         whatBatched: `raw node:sqlite: plain INSERTs of journal-entry rows into a fresh file, ${cfg.batchSize} per transaction, as many rows as the throughput run's journal; median of ${cfg.batchReps} files`,
         rowBytes,
-        details: { journal_mode: mode, synchronous: sync === 2 ? "full" : sync, table: "entries (the kernel's own schema)" },
+        details: {
+          journal_mode: mode,
+          synchronous: sync === 2 ? "full" : sync,
+          table: "entries (the kernel's own schema)",
+        },
       };
     },
     async dispose() {

@@ -1,4 +1,4 @@
-import { Kernel, workflow, type Workflow } from "../../packages/kernel/src/index.ts";
+import { type Kernel, workflow, type Workflow } from "../../packages/kernel/src/index.ts";
 import { sequential, summarize, type StoreFactory } from "../shared.ts";
 import { CFG } from "./config.ts";
 import { emit, note, perCall, snapshotCalls, until, withKernel } from "./harness.ts";
@@ -39,7 +39,8 @@ function timerProbe() {
       const out: number[] = [];
       for (const id of ids) {
         const sleep = (await kernel.journal(id)).find((e) => e.kind === "sleep");
-        if (sleep?.wakeAt == null || !resumed.has(id)) throw new Error(`timer: run ${id} has no sleep or did not resume`);
+        if (sleep?.wakeAt == null || !resumed.has(id))
+          throw new Error(`timer: run ${id} has no sleep or did not resume`);
         out.push((resumed.get(id) as number) - sleep.wakeAt);
       }
       return out;
@@ -72,23 +73,44 @@ export async function timers(factory: StoreFactory): Promise<void> {
     const calls = snapshotCalls(timing);
     const s = summarize(await probe.sequential(kernel, cfg.sequential, cfg.minMs, cfg.maxMs));
     emit("timer_wake_lag_ms", {
-      ...s, concurrent: 1, sleeping_runs: 0, sleep_ms: `${cfg.minMs}-${cfg.maxMs}`,
-      store_claim_ms: perCall(timing, calls, "claim").ms, store_next_wake_at_ms: perCall(timing, calls, "nextWakeAt").ms,
+      ...s,
+      concurrent: 1,
+      sleeping_runs: 0,
+      sleep_ms: `${cfg.minMs}-${cfg.maxMs}`,
+      store_claim_ms: perCall(timing, calls, "claim").ms,
+      store_next_wake_at_ms: perCall(timing, calls, "nextWakeAt").ms,
       what: "workflow code continuing after ctx.sleep minus the sleep's due time (wake_at, whole ms), one run at a time",
     });
     note(`timer lag (one at a time): p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms`);
   });
-  await withKernel(factory, "timer-concurrent", { workflows: wfs, worker: { concurrency: cfg.concurrent } }, async (kernel) => {
-    probe.calibrate();
-    const handles = await Promise.all(Array.from({ length: cfg.concurrent }, (_, i) => kernel.start(probe.wf, spread(i, cfg.concurrent, cfg.minMs, cfg.maxMs))));
-    await Promise.all(handles.map((h) => h.result()));
-    const s = summarize(await probe.lags(kernel, handles.map((h) => h.id)));
-    emit("timer_wake_lag_ms", {
-      ...s, concurrent: cfg.concurrent, sleeping_runs: 0, sleep_ms: `${cfg.minMs}-${cfg.maxMs}`,
-      what: `as above, ${cfg.concurrent} runs started together, their timers spread over the range`,
-    });
-    note(`timer lag (${cfg.concurrent} at once): p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms`);
-  });
+  await withKernel(
+    factory,
+    "timer-concurrent",
+    { workflows: wfs, worker: { concurrency: cfg.concurrent } },
+    async (kernel) => {
+      probe.calibrate();
+      const handles = await Promise.all(
+        Array.from({ length: cfg.concurrent }, (_, i) =>
+          kernel.start(probe.wf, spread(i, cfg.concurrent, cfg.minMs, cfg.maxMs)),
+        ),
+      );
+      await Promise.all(handles.map((h) => h.result()));
+      const s = summarize(
+        await probe.lags(
+          kernel,
+          handles.map((h) => h.id),
+        ),
+      );
+      emit("timer_wake_lag_ms", {
+        ...s,
+        concurrent: cfg.concurrent,
+        sleeping_runs: 0,
+        sleep_ms: `${cfg.minMs}-${cfg.maxMs}`,
+        what: `as above, ${cfg.concurrent} runs started together, their timers spread over the range`,
+      });
+      note(`timer lag (${cfg.concurrent} at once): p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms`);
+    },
+  );
 }
 
 // ---- 4b. the same with many other runs asleep -------------------------------------------------------
@@ -108,31 +130,46 @@ export async function background(factory: StoreFactory): Promise<void> {
   });
   const wfs = [probe.wf, wf3, sleeper] as Workflow<never, unknown>[];
   for (const sleeping of cfg.sleeping) {
-    await withKernel(factory, `background-${sleeping}`, { workflows: wfs, worker: { concurrency: 2_000 } }, async (kernel, _store, timing) => {
-      const t = performance.now();
-      for (let b = 0; b < sleeping; b += 2_000) {
-        await Promise.all(Array.from({ length: Math.min(2_000, sleeping - b) }, () => kernel.start(sleeper, null)));
-        await until(() => kernel.worker!.load.active === 0, "the sleepers to suspend", 120_000);
-      }
-      note(`${sleeping} runs asleep (1 h) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-      let calls = snapshotCalls(timing);
-      const lat = summarize(await sequentialRuns(kernel, wf3, 20, cfg.latencyRuns));
-      const claim = perCall(timing, calls, "claim");
-      const wake = perCall(timing, calls, "nextWakeAt");
-      emit("workflow_3step_latency_ms", {
-        ...lat, sleeping_runs: sleeping, what: `as workflow_3step_latency_ms, with ${sleeping} other runs asleep on a 1 h timer`,
-        store_claim_ms: claim.ms, store_next_wake_at_ms: wake.ms, claims_per_run: claim.n / (cfg.latencyRuns + 20),
-        next_wake_at_per_run: wake.n / (cfg.latencyRuns + 20),
-      });
-      calls = snapshotCalls(timing);
-      const lag = summarize(await probe.sequential(kernel, cfg.timerSamples, CFG.timer.minMs, CFG.timer.maxMs));
-      emit("timer_wake_lag_ms", {
-        ...lag, concurrent: 1, sleeping_runs: sleeping, sleep_ms: `${CFG.timer.minMs}-${CFG.timer.maxMs}`,
-        what: `as timer_wake_lag_ms (one at a time), with ${sleeping} other runs asleep on a 1 h timer`,
-        store_claim_ms: perCall(timing, calls, "claim").ms, store_next_wake_at_ms: perCall(timing, calls, "nextWakeAt").ms,
-      });
-      note(`with ${sleeping} asleep: 3-step p50 ${lat.p50.toFixed(3)} ms, timer lag p50 ${lag.p50.toFixed(3)} ms; ` +
-        `claim ${claim.ms.toFixed(3)} ms, nextWakeAt ${wake.ms.toFixed(3)} ms per call`);
-    });
+    await withKernel(
+      factory,
+      `background-${sleeping}`,
+      { workflows: wfs, worker: { concurrency: 2_000 } },
+      async (kernel, _store, timing) => {
+        const t = performance.now();
+        for (let b = 0; b < sleeping; b += 2_000) {
+          await Promise.all(Array.from({ length: Math.min(2_000, sleeping - b) }, () => kernel.start(sleeper, null)));
+          await until(() => kernel.worker!.load.active === 0, "the sleepers to suspend", 120_000);
+        }
+        note(`${sleeping} runs asleep (1 h) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+        let calls = snapshotCalls(timing);
+        const lat = summarize(await sequentialRuns(kernel, wf3, 20, cfg.latencyRuns));
+        const claim = perCall(timing, calls, "claim");
+        const wake = perCall(timing, calls, "nextWakeAt");
+        emit("workflow_3step_latency_ms", {
+          ...lat,
+          sleeping_runs: sleeping,
+          what: `as workflow_3step_latency_ms, with ${sleeping} other runs asleep on a 1 h timer`,
+          store_claim_ms: claim.ms,
+          store_next_wake_at_ms: wake.ms,
+          claims_per_run: claim.n / (cfg.latencyRuns + 20),
+          next_wake_at_per_run: wake.n / (cfg.latencyRuns + 20),
+        });
+        calls = snapshotCalls(timing);
+        const lag = summarize(await probe.sequential(kernel, cfg.timerSamples, CFG.timer.minMs, CFG.timer.maxMs));
+        emit("timer_wake_lag_ms", {
+          ...lag,
+          concurrent: 1,
+          sleeping_runs: sleeping,
+          sleep_ms: `${CFG.timer.minMs}-${CFG.timer.maxMs}`,
+          what: `as timer_wake_lag_ms (one at a time), with ${sleeping} other runs asleep on a 1 h timer`,
+          store_claim_ms: perCall(timing, calls, "claim").ms,
+          store_next_wake_at_ms: perCall(timing, calls, "nextWakeAt").ms,
+        });
+        note(
+          `with ${sleeping} asleep: 3-step p50 ${lat.p50.toFixed(3)} ms, timer lag p50 ${lag.p50.toFixed(3)} ms; ` +
+            `claim ${claim.ms.toFixed(3)} ms, nextWakeAt ${wake.ms.toFixed(3)} ms per call`,
+        );
+      },
+    );
   }
 }

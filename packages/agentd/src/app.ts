@@ -1,4 +1,13 @@
-import { type Clock, jsonLogger, Kernel, type Logger, openSqliteStore, type Store, type WorkerOptions, type Workflow } from "@agentd/kernel";
+import {
+  type Clock,
+  jsonLogger,
+  Kernel,
+  type Logger,
+  openSqliteStore,
+  type Store,
+  type WorkerOptions,
+  type Workflow,
+} from "@agentd/kernel";
 import { openPostgresStore } from "@agentd/kernel/postgres";
 import { embedMany, type LanguageModel } from "ai";
 import { join } from "node:path";
@@ -87,8 +96,19 @@ export class Agentd {
   #channelsRunning = false;
 
   constructor(parts: {
-    config: Config; store: Store; db: Db; vault: Vault; models: Models | null; extraTools: Tool[]; toolSources?: ToolSource[]; worker?: WorkerOptions | false; api?: boolean; clock?: Clock;
-    logger?: Logger; channelLog?: (line: string) => void; channelModules?: ChannelModules;
+    config: Config;
+    store: Store;
+    db: Db;
+    vault: Vault;
+    models: Models | null;
+    extraTools: Tool[];
+    toolSources?: ToolSource[];
+    worker?: WorkerOptions | false;
+    api?: boolean;
+    clock?: Clock;
+    logger?: Logger;
+    channelLog?: (line: string) => void;
+    channelModules?: ChannelModules;
   }) {
     this.config = parts.config;
     this.store = parts.store;
@@ -106,35 +126,62 @@ export class Agentd {
     this.tools = tools;
     this.tenants = new Tenants(this.db, now, { toolNames: () => tools.names(), timezone: this.config.timezone });
     this.memory = new MemoryStore({ now });
-    this.blobs = new LocalBlobStore({ dir: join(this.config.dataDir, "blobs"), scope: (t) => this.tenants.scope(t), maxBytes: this.config.maxMediaBytes, now });
+    this.blobs = new LocalBlobStore({
+      dir: join(this.config.dataDir, "blobs"),
+      scope: (t) => this.tenants.scope(t),
+      maxBytes: this.config.maxMediaBytes,
+      now,
+    });
     this.channels = new ChannelRegistry();
     const chromium = this.config.browser.chromium;
     this.browser = chromium
       ? new BrowserManager({
-          executablePath: chromium, net: this.config.net, state: vaultStateStore(this.vault, (t) => this.tenants.scope(t)),
+          executablePath: chromium,
+          net: this.config.net,
+          state: vaultStateStore(this.vault, (t) => this.tenants.scope(t)),
           limits: { maxContexts: this.config.browser.maxContexts, idleMs: this.config.browser.idleMs },
         })
       : null;
     tools
-      .register(...builtinTools({ config: this.config, memory: this.memory, tenants: this.tenants, blobs: this.blobs, browser: this.browser }), ...parts.extraTools)
+      .register(
+        ...builtinTools({
+          config: this.config,
+          memory: this.memory,
+          tenants: this.tenants,
+          blobs: this.blobs,
+          browser: this.browser,
+        }),
+        ...parts.extraTools,
+      )
       .addSource(...(parts.toolSources ?? []));
     this.kernel = new Kernel({
-      store: this.store, worker: parts.worker ?? { leaseMs: this.config.leaseMs }, retention: this.config.runsKept,
-      ...(parts.clock ? { clock: parts.clock } : {}), logger: this.log,
+      store: this.store,
+      worker: parts.worker ?? { leaseMs: this.config.leaseMs },
+      retention: this.config.runsKept,
+      ...(parts.clock ? { clock: parts.clock } : {}),
+      logger: this.log,
     });
     this.jobs = new Jobs(this.kernel);
     this.deps = {
       now,
-      tenants: this.tenants, models: this.models, tools: this.tools, memory: this.memory, channels: this.channels, blobs: this.blobs,
+      tenants: this.tenants,
+      models: this.models,
+      tools: this.tools,
+      memory: this.memory,
+      channels: this.channels,
+      blobs: this.blobs,
       services: { jobs: this.jobs, embedder: embedderOf(this.models), net: this.config.net },
       secrets: { reader: (s) => this.vault.reader(s), values: (s) => this.vault.values(s) },
-      historyWindow: this.config.historyWindow, compactAfter: this.config.compactAfter, approvalTimeout: this.config.approvalTimeout,
+      historyWindow: this.config.historyWindow,
+      compactAfter: this.config.compactAfter,
+      approvalTimeout: this.config.approvalTimeout,
       modelRetry: this.config.modelRetry,
     };
     const turn = turnWorkflow(this.deps);
     this.inbox = new Inbox(this.db, this.tenants, this.kernel, turn, now);
     const flows = jobWorkflows({ tenants: this.tenants, inbox: this.inbox, memory: this.memory, now });
-    for (const w of [turn, flows.reminder, flows.recurring, flows.heartbeat]) this.kernel.registry.add(w as Workflow<never, unknown>);
+    for (const w of [turn, flows.reminder, flows.recurring, flows.heartbeat])
+      this.kernel.registry.add(w as Workflow<never, unknown>);
 
     const blobs = this.blobs;
     this.channelHost = {
@@ -149,7 +196,9 @@ export class Agentd {
       now,
     };
     this.configuredChannels = wireChannels(this.channelHost, this.config.channels, {
-      role: { api: parts.api ?? true, worker: this.executesRuns }, modules: parts.channelModules ?? {}, store: { databaseUrl: this.config.databaseUrl, pgSchema: this.config.pgSchema },
+      role: { api: parts.api ?? true, worker: this.executesRuns },
+      modules: parts.channelModules ?? {},
+      store: { databaseUrl: this.config.databaseUrl, pgSchema: this.config.pgSchema },
       ...(parts.channelLog ? { log: parts.channelLog } : {}),
     });
   }
@@ -215,14 +264,30 @@ export async function createAgentd(opts: AgentdOptions = {}): Promise<Agentd> {
     : await openSqliteStore(ownerOnlySqlite(join(config.dataDir, "agentd.db")));
   let db: Db;
   try {
-    db = await openDb({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, pgSchema: config.pgSchema, where: describePg(config.databaseUrl) });
+    db = await openDb({
+      dataDir: config.dataDir,
+      databaseUrl: config.databaseUrl,
+      pgSchema: config.pgSchema,
+      where: describePg(config.databaseUrl),
+    });
   } catch (e) {
     await store.close();
     throw e;
   }
   return new Agentd({
-    config, store, db, vault: new Vault(db, keys), models, extraTools: opts.tools ?? [], toolSources: opts.toolSources, worker: opts.worker, api: opts.api, clock: opts.clock, logger: opts.logger,
-    channelLog: opts.channelLog, channelModules,
+    config,
+    store,
+    db,
+    vault: new Vault(db, keys),
+    models,
+    extraTools: opts.tools ?? [],
+    toolSources: opts.toolSources,
+    worker: opts.worker,
+    api: opts.api,
+    clock: opts.clock,
+    logger: opts.logger,
+    channelLog: opts.channelLog,
+    channelModules,
   });
 }
 

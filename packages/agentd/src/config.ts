@@ -83,7 +83,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<C
   const e = readEnv(env);
   const dataDir = resolve(over.dataDir ?? e.AGENTD_DATA ?? "data");
   const adminToken =
-    over.adminToken ?? (e.AGENTD_ADMIN_TOKEN !== undefined ? checkedAdminToken(e.AGENTD_ADMIN_TOKEN, "AGENTD_ADMIN_TOKEN") : (readAdminTokenFile(dataDir) ?? ""));
+    over.adminToken ??
+    (e.AGENTD_ADMIN_TOKEN !== undefined
+      ? checkedAdminToken(e.AGENTD_ADMIN_TOKEN, "AGENTD_ADMIN_TOKEN")
+      : (readAdminTokenFile(dataDir) ?? ""));
   return {
     dataDir,
     databaseUrl: over.databaseUrl ?? e.DATABASE_URL,
@@ -100,7 +103,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<C
     },
     net: over.net ?? {
       allowPrivate: e.AGENTD_ALLOW_PRIVATE_NET ?? false,
-      allowHosts: (e.AGENTD_ALLOW_HOSTS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+      allowHosts: (e.AGENTD_ALLOW_HOSTS ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
     },
     timezone: over.timezone ?? e.AGENTD_TIMEZONE ?? "UTC",
     historyWindow: over.historyWindow ?? e.AGENTD_HISTORY_WINDOW ?? 20,
@@ -119,7 +125,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<C
     },
     channels: over.channels ?? channelsConfig(e),
     runsKept: over.runsKept ?? {
-      completed: e.AGENTD_RUNS_KEPT ?? "7d", cancelled: e.AGENTD_RUNS_KEPT ?? "7d", failed: e.AGENTD_FAILED_RUNS_KEPT ?? "30d",
+      completed: e.AGENTD_RUNS_KEPT ?? "7d",
+      cancelled: e.AGENTD_RUNS_KEPT ?? "7d",
+      failed: e.AGENTD_FAILED_RUNS_KEPT ?? "30d",
     },
   };
 }
@@ -127,7 +135,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<C
 /** Debian's Chromium, or the one AGENTD_CHROMIUM names (which must be there). */
 function chromiumAt(path: string | undefined): string | null {
   const found = findChromium(path);
-  if (path && !found) throw new ConfigError(`AGENTD_CHROMIUM is ${JSON.stringify(path)} but no executable is there: install chromium (apt-get install chromium), fix the path, or set AGENTD_BROWSER=0`);
+  if (path && !found)
+    throw new ConfigError(
+      `AGENTD_CHROMIUM is ${JSON.stringify(path)} but no executable is there: install chromium (apt-get install chromium), fix the path, or set AGENTD_BROWSER=0`,
+    );
   return found;
 }
 
@@ -136,7 +147,10 @@ function searchConfig(e: Env): SearchConfig {
   const needs = { searxng: "SEARXNG_URL", brave: "BRAVE_SEARCH_API_KEY", tavily: "TAVILY_API_KEY" } as const;
   const has = { searxng: e.SEARXNG_URL, brave: e.BRAVE_SEARCH_API_KEY, tavily: e.TAVILY_API_KEY };
   const named = e.AGENTD_SEARCH_PROVIDER;
-  if (named && !has[named]) throw new ConfigError(`AGENTD_SEARCH_PROVIDER is ${named} but ${needs[named]} is not set: set it, or choose another provider`);
+  if (named && !has[named])
+    throw new ConfigError(
+      `AGENTD_SEARCH_PROVIDER is ${named} but ${needs[named]} is not set: set it, or choose another provider`,
+    );
   const provider = named ?? (has.searxng ? "searxng" : has.brave ? "brave" : has.tavily ? "tavily" : null);
   return {
     provider,
@@ -160,31 +174,58 @@ function channelsConfig(e: Env): ChannelsConfig {
   const out: ChannelsConfig = {
     ...(publicUrl ? { publicUrl } : {}),
     telegram: {
-      ...(e.TELEGRAM_BOT_TOKEN ? { botToken: e.TELEGRAM_BOT_TOKEN } : {}), ...(e.TELEGRAM_WEBHOOK_SECRET ? { webhookSecret: e.TELEGRAM_WEBHOOK_SECRET } : {}),
-      ...(e.TELEGRAM_API_ROOT ? { apiRoot: e.TELEGRAM_API_ROOT } : {}), ...(e.TELEGRAM_BOTS_RESCAN_MS ? { botsRescanMs: e.TELEGRAM_BOTS_RESCAN_MS } : {}),
+      ...(e.TELEGRAM_BOT_TOKEN ? { botToken: e.TELEGRAM_BOT_TOKEN } : {}),
+      ...(e.TELEGRAM_WEBHOOK_SECRET ? { webhookSecret: e.TELEGRAM_WEBHOOK_SECRET } : {}),
+      ...(e.TELEGRAM_API_ROOT ? { apiRoot: e.TELEGRAM_API_ROOT } : {}),
+      ...(e.TELEGRAM_BOTS_RESCAN_MS ? { botsRescanMs: e.TELEGRAM_BOTS_RESCAN_MS } : {}),
     },
   };
   if (e.TWILIO_ACCOUNT_SID && e.TWILIO_AUTH_TOKEN) {
-    if (!publicUrl) incomplete.push("TWILIO_ACCOUNT_SID is set but AGENTD_PUBLIC_URL is not: set it to the public https URL of this agentd (Twilio signs the webhook URL)");
-    else out.twilio = {
-      accountSid: e.TWILIO_ACCOUNT_SID, authToken: e.TWILIO_AUTH_TOKEN, ...(e.TWILIO_SMS_FROM ? { smsFrom: e.TWILIO_SMS_FROM } : {}),
-      ...(e.TWILIO_WHATSAPP_FROM ? { whatsappFrom: e.TWILIO_WHATSAPP_FROM } : {}), ...(e.TWILIO_API_BASE ? { apiBase: e.TWILIO_API_BASE } : {}),
-    };
+    if (!publicUrl)
+      incomplete.push(
+        "TWILIO_ACCOUNT_SID is set but AGENTD_PUBLIC_URL is not: set it to the public https URL of this agentd (Twilio signs the webhook URL)",
+      );
+    else
+      out.twilio = {
+        accountSid: e.TWILIO_ACCOUNT_SID,
+        authToken: e.TWILIO_AUTH_TOKEN,
+        ...(e.TWILIO_SMS_FROM ? { smsFrom: e.TWILIO_SMS_FROM } : {}),
+        ...(e.TWILIO_WHATSAPP_FROM ? { whatsappFrom: e.TWILIO_WHATSAPP_FROM } : {}),
+        ...(e.TWILIO_API_BASE ? { apiBase: e.TWILIO_API_BASE } : {}),
+      };
   }
   if (e.WHATSAPP_ACCESS_TOKEN) {
-    const missing = (["WHATSAPP_APP_SECRET", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_VERIFY_TOKEN"] as const).filter((k) => !e[k]);
+    const missing = (["WHATSAPP_APP_SECRET", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_VERIFY_TOKEN"] as const).filter(
+      (k) => !e[k],
+    );
     if (missing.length)
-      incomplete.push(`WHATSAPP_ACCESS_TOKEN is set but ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not: the Cloud API needs the app secret (webhook signatures), the phone number id (where replies come from) and a verify token (the webhook handshake)`);
-    else out.whatsapp = {
-      accessToken: e.WHATSAPP_ACCESS_TOKEN, appSecret: e.WHATSAPP_APP_SECRET as string, phoneNumberId: e.WHATSAPP_PHONE_NUMBER_ID as string,
-      verifyToken: e.WHATSAPP_VERIFY_TOKEN as string, ...(e.WHATSAPP_API_BASE ? { apiBase: e.WHATSAPP_API_BASE } : {}),
-      ...(e.WHATSAPP_API_VERSION ? { apiVersion: e.WHATSAPP_API_VERSION } : {}),
-    };
+      incomplete.push(
+        `WHATSAPP_ACCESS_TOKEN is set but ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not: the Cloud API needs the app secret (webhook signatures), the phone number id (where replies come from) and a verify token (the webhook handshake)`,
+      );
+    else
+      out.whatsapp = {
+        accessToken: e.WHATSAPP_ACCESS_TOKEN,
+        appSecret: e.WHATSAPP_APP_SECRET as string,
+        phoneNumberId: e.WHATSAPP_PHONE_NUMBER_ID as string,
+        verifyToken: e.WHATSAPP_VERIFY_TOKEN as string,
+        ...(e.WHATSAPP_API_BASE ? { apiBase: e.WHATSAPP_API_BASE } : {}),
+        ...(e.WHATSAPP_API_VERSION ? { apiVersion: e.WHATSAPP_API_VERSION } : {}),
+      };
   }
   return incomplete.length ? { ...out, incomplete } : out;
 }
 
-const COMMON_TOKENS = new Set(["password", "changeme", "change-me", "admin", "secret", "token", "letmein", "agentd", "test"]);
+const COMMON_TOKENS = new Set([
+  "password",
+  "changeme",
+  "change-me",
+  "admin",
+  "secret",
+  "token",
+  "letmein",
+  "agentd",
+  "test",
+]);
 
 /**
  * Why an admin token is too weak to guard the admin API, or null: it must be long (16+ characters)

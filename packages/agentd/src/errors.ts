@@ -13,22 +13,56 @@ const MARK = Symbol.for("agentd.error");
 /** Every code an agentd error can have; the list is the union `AgentdErrorCode`, so tables over codes can be checked complete. */
 export const AGENTD_ERROR_CODES = [
   // a request's input or its target (the API answers 4xx)
-  "bad_request", "not_found", "conflict", "unauthorized", "forbidden", "tenant_required",
-  "too_many_failures", "too_many_runs", "rate_limited", "media_too_large",
+  "bad_request",
+  "not_found",
+  "conflict",
+  "unauthorized",
+  "forbidden",
+  "tenant_required",
+  "too_many_failures",
+  "too_many_runs",
+  "rate_limited",
+  "media_too_large",
   // the vault and the blobs
-  "secret_not_found", "secret_reserved", "master_key_missing", "secret_undecryptable", "blob_missing", "redaction_failed",
+  "secret_not_found",
+  "secret_reserved",
+  "master_key_missing",
+  "secret_undecryptable",
+  "blob_missing",
+  "redaction_failed",
   // configuration and storage agentd refuses to start with, and a statement that could reach other tenants' rows
-  "config", "master_key", "os_schema_too_new", "unscoped_query",
+  "config",
+  "master_key",
+  "os_schema_too_new",
+  "unscoped_query",
   // outgoing requests (src/net): refused by the guard, or failed
-  "blocked_address", "bad_url", "dns", "network", "timeout", "too_many_redirects", "bad_response",
+  "blocked_address",
+  "bad_url",
+  "dns",
+  "network",
+  "timeout",
+  "too_many_redirects",
+  "bad_response",
   // web search (tools/web-search): no provider for the tenant, its allowance used up, or it failed
-  "not_configured", "quota", "unavailable",
+  "not_configured",
+  "quota",
+  "unavailable",
   // the browser (tools/browser): a bound reached, a page that moved on, a load the guard refused, an action that failed
-  "limit", "stale", "refused", "failed",
+  "limit",
+  "stale",
+  "refused",
+  "failed",
   // channels: what a provider sent or answered
-  "telegram_unreachable", "malformed_update", "media_fetch", "bad_payload", "graph_api",
+  "telegram_unreachable",
+  "malformed_update",
+  "media_fetch",
+  "bad_payload",
+  "graph_api",
   // the command line
-  "usage", "cli_failed", "cli_unreachable", "cli_refused",
+  "usage",
+  "cli_failed",
+  "cli_unreachable",
+  "cli_refused",
 ] as const;
 
 export type AgentdErrorCode = (typeof AGENTD_ERROR_CODES)[number];
@@ -41,7 +75,8 @@ export class AgentdError<C extends AgentdErrorCode = AgentdErrorCode> extends Er
     this.code = code;
     this.name = new.target.name;
     const names: string[] = [];
-    for (let c: unknown = new.target; typeof c === "function" && c !== Error; c = Object.getPrototypeOf(c)) names.push((c as { name: string }).name);
+    for (let c: unknown = new.target; typeof c === "function" && c !== Error; c = Object.getPrototypeOf(c))
+      names.push((c as { name: string }).name);
     Object.defineProperty(this, MARK, { value: names });
   }
 
@@ -49,10 +84,18 @@ export class AgentdError<C extends AgentdErrorCode = AgentdErrorCode> extends Er
    * True if `e` is an instance of this class (or a subclass), even from another copy of agentd; with
    * `code`, only if it also has that code (`AgentdError.is(e, "not_found")`).
    */
-  static is<T extends abstract new (...args: never[]) => AgentdError>(this: T, e: unknown, code?: AgentdErrorCode): e is InstanceType<T> {
+  static is<T extends abstract new (...args: never[]) => AgentdError>(
+    this: T,
+    e: unknown,
+    code?: AgentdErrorCode,
+  ): e is InstanceType<T> {
     if (typeof e !== "object" || e === null) return false;
     const names = (e as Record<symbol, unknown>)[MARK];
-    return Array.isArray(names) && names.includes(this.name) && (code === undefined || (e as { code?: unknown }).code === code);
+    return (
+      Array.isArray(names) &&
+      names.includes(AgentdError.name) &&
+      (code === undefined || (e as { code?: unknown }).code === code)
+    );
   }
 }
 

@@ -20,13 +20,27 @@ for (const b of BACKENDS) {
       const out = await app.kernel.result<{ text: string; modelCalls: number }>(r.runId);
       assert.equal(out.text, "Hello there, friend.");
       assert.ok(chunks.filter((c) => c.t === "text").length >= 3, "tokens arrive as separate chunks");
-      assert.equal(chunks.filter((c) => c.t === "text").map((c) => c.d).join(""), out.text);
+      assert.equal(
+        chunks
+          .filter((c) => c.t === "text")
+          .map((c) => c.d)
+          .join(""),
+        out.text,
+      );
       assert.equal(chunks.at(-1)?.t, "done");
       const scope = app.tenants.scope(tenantId);
       const hist = await sessions.history(scope, r.session.id);
-      assert.deepEqual(hist.map((m) => [m.role, m.content]), [["user", "Hi"], ["assistant", "Hello there, friend."]]);
+      assert.deepEqual(
+        hist.map((m) => [m.role, m.content]),
+        [
+          ["user", "Hi"],
+          ["assistant", "Hello there, friend."],
+        ],
+      );
       assert.equal(model.calls, 1);
-      const used = await scope.get<{ tokens: number; model_calls: number }>("SELECT tokens, model_calls FROM os_usage WHERE tenant_id = $tenant");
+      const used = await scope.get<{ tokens: number; model_calls: number }>(
+        "SELECT tokens, model_calls FROM os_usage WHERE tenant_id = $tenant",
+      );
       assert.equal(Number(used?.model_calls), 1);
       assert.ok(Number(used?.tokens) > 0);
       // Lean: the whole first request (system prompt + every tool definition) stays small.
@@ -36,7 +50,13 @@ for (const b of BACKENDS) {
     test("tool calls are validated, run as steps, and their results go back to the model", async (t) => {
       const { app, model, tenantId } = await testAgentd(t, b);
       model.script(
-        { toolCalls: [{ name: "remember", arguments: { content: "likes green tea" } }, { name: "remember", arguments: { content: 42 } }, { name: "nope", arguments: {} }] },
+        {
+          toolCalls: [
+            { name: "remember", arguments: { content: "likes green tea" } },
+            { name: "remember", arguments: { content: 42 } },
+            { name: "nope", arguments: {} },
+          ],
+        },
         { text: "Noted." },
       );
       const r = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "I like green tea" });
@@ -44,8 +64,14 @@ for (const b of BACKENDS) {
       assert.equal(out.text, "Noted.");
       assert.equal(out.modelCalls, 2);
       const mem = await app.memory.search(app.tenants.scope(tenantId), "tea");
-      assert.deepEqual(mem.map((m) => m.content), ["likes green tea"], "only the valid call ran");
-      const toolMsgs = model.requests[1]!.body.messages.filter((m: { role: string }) => m.role === "tool").map((m: { content: string }) => m.content);
+      assert.deepEqual(
+        mem.map((m) => m.content),
+        ["likes green tea"],
+        "only the valid call ran",
+      );
+      const toolMsgs = model.requests[1]!.body.messages.filter((m: { role: string }) => m.role === "tool").map(
+        (m: { content: string }) => m.content,
+      );
       assert.equal(toolMsgs.length, 3);
       assert.match(toolMsgs[1], /invalid arguments for remember: content/);
       assert.match(toolMsgs[2], /no tool named nope/);
@@ -56,24 +82,45 @@ for (const b of BACKENDS) {
       const scope = app.tenants.scope(tenantId);
       await policies.set(scope, { tool: "remember", pattern: "*secret plan*", decision: "deny" }, Date.now());
       await policies.set(scope, { tool: "remember", decision: "ask" }, Date.now());
-      model.script({ toolCalls: [{ name: "remember", arguments: { content: "the secret plan is X" } }] }, { text: "won't" });
-      const denied = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "remember my plan" });
+      model.script(
+        { toolCalls: [{ name: "remember", arguments: { content: "the secret plan is X" } }] },
+        { text: "won't" },
+      );
+      const denied = await app.inbox.receive({
+        tenantId,
+        channel: "http",
+        conversation: "c",
+        text: "remember my plan",
+      });
       await app.kernel.result(denied.runId);
       assert.equal(await app.memory.count(scope), 0);
       assert.match(JSON.stringify(model.requests[1]!.body.messages), /denied by policy/);
 
-      model.script({ toolCalls: [{ name: "remember", arguments: { content: "birthday is May 3" } }] }, { text: "Saved." });
-      const asked = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "remember my birthday" });
+      model.script(
+        { toolCalls: [{ name: "remember", arguments: { content: "birthday is May 3" } }] },
+        { text: "Saved." },
+      );
+      const asked = await app.inbox.receive({
+        tenantId,
+        channel: "http",
+        conversation: "c",
+        text: "remember my birthday",
+      });
       const pending = await until(async () => (await approvals.list(scope))[0]);
       assert.equal(pending.tool, "remember");
       assert.equal(pending.subject, JSON.stringify({ content: "birthday is May 3" }));
       assert.equal(await app.memory.count(scope), 0, "nothing runs before the approval");
       await approvals.decide(scope, pending.id, "always", "tester", Date.now(), app.kernel);
-      await assert.rejects(approvals.decide(scope, pending.id, "deny", "tester", Date.now(), app.kernel), /already approved/);
+      await assert.rejects(
+        approvals.decide(scope, pending.id, "deny", "tester", Date.now(), app.kernel),
+        /already approved/,
+      );
       assert.equal((await app.kernel.result<{ text: string }>(asked.runId)).text, "Saved.");
       assert.equal(await app.memory.count(scope), 1);
       assert.equal((await approvals.get(scope, pending.id))?.status, "approved");
-      assert.ok((await policies.list(scope)).some((p) => p.tool === "remember" && p.pattern === "" && p.decision === "allow"));
+      assert.ok(
+        (await policies.list(scope)).some((p) => p.tool === "remember" && p.pattern === "" && p.decision === "allow"),
+      );
     });
 
     test("an approval nobody answers times out as a denial", async (t) => {
@@ -106,7 +153,11 @@ for (const b of BACKENDS) {
       await app.kernel.result(r.runId);
       const winner = (won[0] as PromiseFulfilledResult<{ status: string; decidedBy: string }>).value;
       const row = await approvals.get(scope, a.id);
-      assert.deepEqual([row?.status, row?.decidedBy], [winner.status, winner.decidedBy], "the run acted on the decision reported as taken");
+      assert.deepEqual(
+        [row?.status, row?.decidedBy],
+        [winner.status, winner.decidedBy],
+        "the run acted on the decision reported as taken",
+      );
       assert.equal(await app.memory.count(scope), winner.status === "approved" ? 1 : 0);
     });
 
@@ -134,15 +185,26 @@ for (const b of BACKENDS) {
 
     test("turns of one session run one at a time, in order, each seeing the replies before it", async (t) => {
       const { app, model, tenantId } = await testAgentd(t, b);
-      model.fallback = (req) => ({ text: `re ${req.body.messages.filter((m: { role: string }) => m.role === "user").length}`, tokenDelayMs: 2 });
+      model.fallback = (req) => ({
+        text: `re ${req.body.messages.filter((m: { role: string }) => m.role === "user").length}`,
+        tokenDelayMs: 2,
+      });
       const rs = [];
-      for (const text of ["one", "two", "three"]) rs.push(await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text }));
+      for (const text of ["one", "two", "three"])
+        rs.push(await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text }));
       for (const r of rs) await app.kernel.result(r.runId);
       const scope = app.tenants.scope(tenantId);
       const hist = await sessions.recent(scope, rs[0]!.session.id, 20);
-      assert.deepEqual(hist.map((m) => m.content), ["one", "re 1", "two", "re 2", "three", "re 3"]);
+      assert.deepEqual(
+        hist.map((m) => m.content),
+        ["one", "re 1", "two", "re 2", "three", "re 3"],
+      );
       const seen = model.requests.map((r) => r.body.messages.slice(1).map((m: { content: string }) => m.content));
-      assert.deepEqual(seen, [["one"], ["one", "re 1", "two"], ["one", "re 1", "two", "re 2", "three"]], "each turn sees the replies before it, not later messages");
+      assert.deepEqual(
+        seen,
+        [["one"], ["one", "re 1", "two"], ["one", "re 1", "two", "re 2", "three"]],
+        "each turn sees the replies before it, not later messages",
+      );
     });
 
     test("limits: iterations, and the daily token budget stops turns without a model call", async (t) => {
@@ -161,17 +223,32 @@ for (const b of BACKENDS) {
 
     test("the model endpoint: 429, 500 and a broken stream are retried (401: model-unavailable.test.ts)", async (t) => {
       const { app, model, tenantId } = await testAgentd(t, b, { config: fast });
-      model.script({ status: 429, retryAfterSeconds: 0 }, { status: 500 }, { text: "partial answer that brea", breakAfterChunks: 3 }, { text: "Fine now." });
+      model.script(
+        { status: 429, retryAfterSeconds: 0 },
+        { status: 500 },
+        { text: "partial answer that brea", breakAfterChunks: 3 },
+        { text: "Fine now." },
+      );
       const r = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "hi" });
       assert.equal((await app.kernel.result<{ text: string }>(r.runId)).text, "Fine now.");
       assert.equal(model.calls, 4);
       const hist = await sessions.history(app.tenants.scope(tenantId), r.session.id);
-      assert.deepEqual(hist.map((m) => m.content), ["hi", "Fine now."], "a broken stream leaves no half reply behind");
+      assert.deepEqual(
+        hist.map((m) => m.content),
+        ["hi", "Fine now."],
+        "a broken stream leaves no half reply behind",
+      );
     });
 
     test("an unknown sender gets instructions, never a turn; a pairing code binds them", async (t) => {
       const { app, model, tenantId } = await testAgentd(t, b);
-      const msg = { channel: "sms", externalId: "+15550001", conversation: "+15550001", text: "hello?", sourceKey: "m1" };
+      const msg = {
+        channel: "sms",
+        externalId: "+15550001",
+        conversation: "+15550001",
+        text: "hello?",
+        sourceKey: "m1",
+      };
       const o = await app.inbox.fromIdentity(msg);
       assert.equal(o.kind, "unpaired");
       assert.equal((await app.kernel.listRuns({})).length, 0);
@@ -193,18 +270,31 @@ for (const b of BACKENDS) {
         req.body.messages[0]?.content?.startsWith?.("You maintain the memory")
           ? { text: "FACTS:\n- The user's dog is called Rex\nSUMMARY:\nThe user talked about their dog." }
           : { text: "ok" };
-      let last;
+      let last: Awaited<ReturnType<typeof app.inbox.receive>> | undefined;
       for (let i = 0; i < 4; i++) {
-        last = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: i === 0 ? "My dog is called Rex" : `msg ${i}` });
+        last = await app.inbox.receive({
+          tenantId,
+          channel: "http",
+          conversation: "c",
+          text: i === 0 ? "My dog is called Rex" : `msg ${i}`,
+        });
         await app.kernel.result(last.runId);
       }
       const scope = app.tenants.scope(tenantId);
       const s = await sessions.require(scope, last!.session.id);
       assert.equal(s.summary, "The user talked about their dog.");
       assert.ok(s.summarizedSeq > 0);
-      assert.deepEqual((await app.memory.search(scope, "dog Rex")).map((m) => m.content), ["The user's dog is called Rex"]);
+      assert.deepEqual(
+        (await app.memory.search(scope, "dog Rex")).map((m) => m.content),
+        ["The user's dog is called Rex"],
+      );
       model.script({ text: "Rex!" });
-      const next = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "what is my dog called?" });
+      const next = await app.inbox.receive({
+        tenantId,
+        channel: "http",
+        conversation: "c",
+        text: "what is my dog called?",
+      });
       await app.kernel.result(next.runId);
       const req = model.requests.at(-1)!.body;
       assert.match(req.messages[0].content, /Summary of the earlier conversation:\nThe user talked about their dog\./);

@@ -21,7 +21,10 @@ for (const b of BACKENDS) {
       const wrong = await s.call("GET", "/v1/sessions", { token: "ak_not-a-real-key" });
       assert.equal(wrong.status, 401);
       assert.ok(!wrong.text.includes("ak_not-a-real-key"), "the token is never echoed");
-      assert.equal((await s.call("GET", "/v1/sessions", { token: null, headers: { authorization: "Basic abc" } })).status, 401);
+      assert.equal(
+        (await s.call("GET", "/v1/sessions", { token: null, headers: { authorization: "Basic abc" } })).status,
+        401,
+      );
       assert.equal((await s.call("GET", "/v1/sessions", { token: `${ADMIN}x` })).status, 401);
 
       assert.equal((await s.call("GET", "/v1/sessions")).status, 200, "a tenant key reaches its tenant routes");
@@ -35,10 +38,20 @@ for (const b of BACKENDS) {
       const needsTenant = await s.call("GET", "/v1/sessions", { token: ADMIN });
       assert.equal(needsTenant.status, 400);
       assert.match(needsTenant.body.error.message, /X-Agentd-Tenant/);
-      assert.equal((await s.call("GET", "/v1/sessions", { token: ADMIN, headers: { "x-agentd-tenant": s.tenantId } })).status, 200);
-      assert.equal((await s.call("GET", "/v1/sessions", { token: ADMIN, headers: { "x-agentd-tenant": "ten_nope" } })).status, 404);
+      assert.equal(
+        (await s.call("GET", "/v1/sessions", { token: ADMIN, headers: { "x-agentd-tenant": s.tenantId } })).status,
+        200,
+      );
+      assert.equal(
+        (await s.call("GET", "/v1/sessions", { token: ADMIN, headers: { "x-agentd-tenant": "ten_nope" } })).status,
+        404,
+      );
       const other = await s.app.tenants.create("other");
-      assert.equal((await s.call("GET", "/v1/sessions", { headers: { "x-agentd-tenant": other.id } })).status, 403, "a key acts for its own tenant only");
+      assert.equal(
+        (await s.call("GET", "/v1/sessions", { headers: { "x-agentd-tenant": other.id } })).status,
+        403,
+        "a key acts for its own tenant only",
+      );
       assert.equal((await s.call("GET", "/v1/tenants", { token: ADMIN })).status, 200);
       const unknown = await s.call("GET", "/v1/nothing-here");
       assert.equal(unknown.status, 404);
@@ -48,16 +61,29 @@ for (const b of BACKENDS) {
     test("the operator creates a tenant, changes it, issues and revokes keys, pairs and binds identities, and deletes it", async (t) => {
       const s = await served(t, b);
       const admin = { token: ADMIN };
-      const bad = await s.call("POST", "/v1/tenants", { ...admin, body: { name: "acme", settings: { runsPerMinit: 5 } } });
+      const bad = await s.call("POST", "/v1/tenants", {
+        ...admin,
+        body: { name: "acme", settings: { runsPerMinit: 5 } },
+      });
       assert.equal(bad.status, 400);
       assert.match(bad.body.error.message, /runsPerMinit/);
       assert.equal((await s.call("POST", "/v1/tenants", { ...admin, body: {} })).status, 400);
-      const badBeat = await s.call("POST", "/v1/tenants", { ...admin, body: { name: "acme", settings: { heartbeat: "61 * * * *" } } });
+      const badBeat = await s.call("POST", "/v1/tenants", {
+        ...admin,
+        body: { name: "acme", settings: { heartbeat: "61 * * * *" } },
+      });
       assert.equal(badBeat.status, 400);
       assert.match(badBeat.body.error.message, /61 \* \* \* \*/);
-      assert.deepEqual((await s.call("GET", "/v1/tenants", admin)).body.tenants.map((x: { name: string }) => x.name), ["test"], "a refused tenant is not kept");
+      assert.deepEqual(
+        (await s.call("GET", "/v1/tenants", admin)).body.tenants.map((x: { name: string }) => x.name),
+        ["test"],
+        "a refused tenant is not kept",
+      );
 
-      const made = await s.call("POST", "/v1/tenants", { ...admin, body: { name: "acme", settings: { runsPerMinute: 5, heartbeat: "*/30 * * * *" } } });
+      const made = await s.call("POST", "/v1/tenants", {
+        ...admin,
+        body: { name: "acme", settings: { runsPerMinute: 5, heartbeat: "*/30 * * * *" } },
+      });
       assert.equal(made.status, 201);
       const id: string = made.body.tenant.id;
       assert.equal(made.body.tenant.settings.runsPerMinute, 5);
@@ -70,41 +96,79 @@ for (const b of BACKENDS) {
       assert.equal((await s.call("GET", `/v1/tenants/${id}`, admin)).body.name, "acme");
       assert.equal((await s.call("GET", "/v1/tenants/ten_missing", admin)).status, 404);
 
-      const patched = await s.call("PATCH", `/v1/tenants/${id}`, { ...admin, body: { settings: { heartbeat: null, maxIterations: 3 } } });
+      const patched = await s.call("PATCH", `/v1/tenants/${id}`, {
+        ...admin,
+        body: { settings: { heartbeat: null, maxIterations: 3 } },
+      });
       assert.equal(patched.status, 200);
       assert.equal(patched.body.settings.maxIterations, 3);
       assert.equal(patched.body.settings.runsPerMinute, 5, "other settings are kept");
       await assert.rejects(s.app.kernel.schedules.get(`heartbeat:${id}`), "the heartbeat went with the setting");
-      const badPatch = await s.call("PATCH", `/v1/tenants/${id}`, { ...admin, body: { settings: { maxIterations: 0 } } });
+      const badPatch = await s.call("PATCH", `/v1/tenants/${id}`, {
+        ...admin,
+        body: { settings: { maxIterations: 0 } },
+      });
       assert.equal(badPatch.status, 400);
       assert.match(badPatch.body.error.message, /maxIterations/);
-      const badCron = await s.call("PATCH", `/v1/tenants/${id}`, { ...admin, body: { settings: { heartbeat: "every now and then" } } });
+      const badCron = await s.call("PATCH", `/v1/tenants/${id}`, {
+        ...admin,
+        body: { settings: { heartbeat: "every now and then" } },
+      });
       assert.equal(badCron.status, 400);
       assert.equal(badCron.body.error.code, "invalid_schedule");
-      assert.equal((await s.call("GET", `/v1/tenants/${id}`, admin)).body.settings.heartbeat, null, "a refused heartbeat is not kept");
+      assert.equal(
+        (await s.call("GET", `/v1/tenants/${id}`, admin)).body.settings.heartbeat,
+        null,
+        "a refused heartbeat is not kept",
+      );
 
       const key2 = await s.call("POST", `/v1/tenants/${id}/keys`, admin);
       assert.equal(key2.status, 201);
       assert.equal((await s.call("GET", "/v1/usage", { token: key2.body.key })).status, 200);
       assert.equal((await s.call("DELETE", `/v1/tenants/${id}/keys/${key2.body.id}`, admin)).status, 204);
-      assert.equal((await s.call("GET", "/v1/usage", { token: key2.body.key })).status, 401, "a revoked key stops working");
+      assert.equal(
+        (await s.call("GET", "/v1/usage", { token: key2.body.key })).status,
+        401,
+        "a revoked key stops working",
+      );
       assert.equal((await s.call("DELETE", `/v1/tenants/${id}/keys/${key2.body.id}`, admin)).status, 404);
 
       const code = await s.call("POST", `/v1/tenants/${id}/pairing-codes`, admin);
       assert.equal(code.status, 201);
       assert.match(code.body.code, /^[0-9A-Z]{8}$/);
-      const paired = await s.app.inbox.fromIdentity({ channel: "telegram", externalId: "42", conversation: "42", text: `/start ${code.body.code}`, sourceKey: "u1" });
+      const paired = await s.app.inbox.fromIdentity({
+        channel: "telegram",
+        externalId: "42",
+        conversation: "42",
+        text: `/start ${code.body.code}`,
+        sourceKey: "u1",
+      });
       assert.equal(paired.kind, "paired");
 
-      const bind = await s.call("POST", `/v1/tenants/${id}/identities`, { ...admin, body: { channel: "sms", externalId: "+15550001" } });
+      const bind = await s.call("POST", `/v1/tenants/${id}/identities`, {
+        ...admin,
+        body: { channel: "sms", externalId: "+15550001" },
+      });
       assert.equal(bind.status, 201);
       const ids = await s.call("GET", `/v1/tenants/${id}/identities`, admin);
-      assert.deepEqual(ids.body.identities.map((i: { channel: string; externalId: string }) => `${i.channel}:${i.externalId}`).sort(), ["sms:+15550001", "telegram:42"]);
-      const steal = await s.call("POST", `/v1/tenants/${s.tenantId}/identities`, { ...admin, body: { channel: "sms", externalId: "+15550001" } });
+      assert.deepEqual(
+        ids.body.identities.map((i: { channel: string; externalId: string }) => `${i.channel}:${i.externalId}`).sort(),
+        ["sms:+15550001", "telegram:42"],
+      );
+      const steal = await s.call("POST", `/v1/tenants/${s.tenantId}/identities`, {
+        ...admin,
+        body: { channel: "sms", externalId: "+15550001" },
+      });
       assert.equal(steal.status, 409);
       assert.match(steal.body.error.message, /force/);
-      assert.equal((await s.call("DELETE", `/v1/tenants/${id}/identities/sms/${encodeURIComponent("+15550001")}`, admin)).status, 204);
-      assert.equal((await s.call("DELETE", `/v1/tenants/${id}/identities/sms/${encodeURIComponent("+15550001")}`, admin)).status, 404);
+      assert.equal(
+        (await s.call("DELETE", `/v1/tenants/${id}/identities/sms/${encodeURIComponent("+15550001")}`, admin)).status,
+        204,
+      );
+      assert.equal(
+        (await s.call("DELETE", `/v1/tenants/${id}/identities/sms/${encodeURIComponent("+15550001")}`, admin)).status,
+        404,
+      );
 
       assert.equal((await s.call("DELETE", `/v1/tenants/${id}`, admin)).status, 204);
       assert.equal((await s.call("GET", `/v1/tenants/${id}`, admin)).status, 404);
@@ -116,26 +180,52 @@ for (const b of BACKENDS) {
       await s.call("PUT", "/v1/policies", { body: { tool: "remember", decision: "ask" } });
       s.model.script({ toolCalls: [{ name: "remember", arguments: { content: "mine" } }] }, { text: "Saved." });
       const posted = await s.call("POST", "/v1/messages", { body: { text: "remember mine" } });
-      const approval = await waitFor(async () => (await s.call("GET", "/v1/approvals")).body.approvals[0], "the approval");
+      const approval = await waitFor(
+        async () => (await s.call("GET", "/v1/approvals")).body.approvals[0],
+        "the approval",
+      );
       const made = await s.call("POST", "/v1/tenants", { token: ADMIN, body: { name: "intruder" } });
       const other = made.body.apiKey as string;
       const probes: [string, string, unknown?][] = [
-        ["GET", "/v1/sessions/ID"], ["GET", "/v1/sessions/ID/messages"], ["GET", "/v1/runs/ID"], ["GET", "/v1/runs/ID/journal"],
-        ["GET", "/v1/runs/ID/stream"], ["POST", "/v1/runs/ID/retry"], ["POST", "/v1/runs/ID/cancel"], ["POST", "/v1/approvals/ID", { decision: "once" }],
+        ["GET", "/v1/sessions/ID"],
+        ["GET", "/v1/sessions/ID/messages"],
+        ["GET", "/v1/runs/ID"],
+        ["GET", "/v1/runs/ID/journal"],
+        ["GET", "/v1/runs/ID/stream"],
+        ["POST", "/v1/runs/ID/retry"],
+        ["POST", "/v1/runs/ID/cancel"],
+        ["POST", "/v1/approvals/ID", { decision: "once" }],
       ];
-      const ids: Record<string, string> = { sessions: posted.body.sessionId, runs: posted.body.runId, approvals: approval.id };
+      const ids: Record<string, string> = {
+        sessions: posted.body.sessionId,
+        runs: posted.body.runId,
+        approvals: approval.id,
+      };
       for (const [method, path, body] of probes) {
         const kind = path.split("/")[2] as string;
-        const theirs = await s.call(method, path.replace("ID", ids[kind]!), { token: other, ...(body ? { body } : {}) });
-        const missing = await s.call(method, path.replace("ID", `${ids[kind]!.slice(0, 4)}missing`), { token: other, ...(body ? { body } : {}) });
+        const theirs = await s.call(method, path.replace("ID", ids[kind]!), {
+          token: other,
+          ...(body ? { body } : {}),
+        });
+        const missing = await s.call(method, path.replace("ID", `${ids[kind]!.slice(0, 4)}missing`), {
+          token: other,
+          ...(body ? { body } : {}),
+        });
         assert.equal(theirs.status, 404, `${method} ${path} of another tenant`);
         assert.equal(missing.status, 404, `${method} ${path} missing`);
         assert.equal(theirs.body.error.code, missing.body.error.code);
-        assert.equal(theirs.body.error.message.replace(ids[kind]!, "X"), missing.body.error.message.replace(`${ids[kind]!.slice(0, 4)}missing`, "X"));
+        assert.equal(
+          theirs.body.error.message.replace(ids[kind]!, "X"),
+          missing.body.error.message.replace(`${ids[kind]!.slice(0, 4)}missing`, "X"),
+        );
       }
       assert.deepEqual((await s.call("GET", "/v1/runs", { token: other })).body.runs, []);
       assert.deepEqual((await s.call("GET", "/v1/approvals", { token: other })).body.approvals, []);
-      assert.equal((await s.call("GET", "/v1/approvals")).body.approvals[0].status, "pending", "the owner's approval is untouched");
+      assert.equal(
+        (await s.call("GET", "/v1/approvals")).body.approvals[0].status,
+        "pending",
+        "the owner's approval is untouched",
+      );
       await s.call("POST", `/v1/runs/${posted.body.runId}/cancel`);
     });
 
@@ -195,8 +285,11 @@ for (const b of BACKENDS) {
       assert.equal(retried.body.duplicate, true);
       const sessions = (await s.call("GET", "/v1/sessions")).body.sessions;
       const msgs = (await s.call("GET", `/v1/sessions/${sessions[0].id}/messages`)).body.messages;
-      assert.equal(msgs.filter((m: { role: string }) => m.role === "user").length, 2, "the refused message was not stored");
+      assert.equal(
+        msgs.filter((m: { role: string }) => m.role === "user").length,
+        2,
+        "the refused message was not stored",
+      );
     });
-
   });
 }

@@ -15,8 +15,13 @@ for (const b of BACKENDS) {
     test("repeated wrong tokens from one address get 429 with Retry-After, even with the right token then; the block ends", async (t) => {
       const clock = new FakeClock(Date.UTC(2026, 11, 6, 12, 0));
       const s = await served(t, b, { clock });
-      for (let i = 0; i < 9; i++) assert.equal((await s.call("GET", "/v1/sessions", { token: `ak_guess-${i}` })).status, 401);
-      assert.equal((await s.call("GET", "/v1/sessions", { token: null })).status, 401, "no token at all is not a guess");
+      for (let i = 0; i < 9; i++)
+        assert.equal((await s.call("GET", "/v1/sessions", { token: `ak_guess-${i}` })).status, 401);
+      assert.equal(
+        (await s.call("GET", "/v1/sessions", { token: null })).status,
+        401,
+        "no token at all is not a guess",
+      );
       assert.equal((await s.call("GET", "/v1/sessions")).status, 200, "nine failures: still let in");
       assert.equal((await s.call("GET", "/health", { token: "adm_guess" })).status, 401, "/health's token counts too");
       const refused = await s.call("GET", "/v1/sessions");
@@ -34,10 +39,12 @@ for (const b of BACKENDS) {
       const statuses = new Map<number, number>();
       // In waves of 200 at once (more would overflow the socket's listen backlog, not test agentd).
       for (let wave = 0; wave < 10; wave++)
-        await Promise.all(Array.from({ length: 200 }, async (_, i) => {
-          const st = (await s.call("GET", "/v1/sessions", { token: `ak_flood-${wave}-${i}` })).status;
-          statuses.set(st, (statuses.get(st) ?? 0) + 1);
-        }));
+        await Promise.all(
+          Array.from({ length: 200 }, async (_, i) => {
+            const st = (await s.call("GET", "/v1/sessions", { token: `ak_flood-${wave}-${i}` })).status;
+            statuses.set(st, (statuses.get(st) ?? 0) + 1);
+          }),
+        );
       // At most the failures left in the window plus the checks allowed in flight at once get an answer.
       assert.ok((statuses.get(401) ?? 0) <= 10 + 32, `mostly 429: ${JSON.stringify([...statuses])}`);
       assert.equal(statuses.get(200), undefined);
@@ -46,14 +53,34 @@ for (const b of BACKENDS) {
 
     test("behind a trusted proxy each client is counted by X-Forwarded-For; from anyone else the header changes nothing", async (t) => {
       const direct = await served(t, b);
-      for (let i = 0; i < 10; i++) await direct.call("GET", "/v1/sessions", { token: `ak_x-${i}`, headers: { "x-forwarded-for": `198.51.100.${i}` } });
-      assert.equal((await direct.call("GET", "/v1/sessions", { headers: { "x-forwarded-for": "198.51.100.99" } })).status, 429, "a forged header does not escape the block");
+      for (let i = 0; i < 10; i++)
+        await direct.call("GET", "/v1/sessions", {
+          token: `ak_x-${i}`,
+          headers: { "x-forwarded-for": `198.51.100.${i}` },
+        });
+      assert.equal(
+        (await direct.call("GET", "/v1/sessions", { headers: { "x-forwarded-for": "198.51.100.99" } })).status,
+        429,
+        "a forged header does not escape the block",
+      );
 
       const proxied = await served(t, b, { config: { trustedProxies: parseTrustedProxies("127.0.0.1, 10.0.0.0/8") } });
       const from = (client: string) => ({ "x-forwarded-for": `${client}, 10.1.2.3` });
-      for (let i = 0; i < 10; i++) assert.equal((await proxied.call("GET", "/v1/sessions", { token: `ak_y-${i}`, headers: from("203.0.113.7") })).status, 401);
-      assert.equal((await proxied.call("GET", "/v1/sessions", { headers: from("203.0.113.7") })).status, 429, "the guessing client is blocked");
-      assert.equal((await proxied.call("GET", "/v1/sessions", { headers: from("203.0.113.8") })).status, 200, "another client behind the same proxy is not");
+      for (let i = 0; i < 10; i++)
+        assert.equal(
+          (await proxied.call("GET", "/v1/sessions", { token: `ak_y-${i}`, headers: from("203.0.113.7") })).status,
+          401,
+        );
+      assert.equal(
+        (await proxied.call("GET", "/v1/sessions", { headers: from("203.0.113.7") })).status,
+        429,
+        "the guessing client is blocked",
+      );
+      assert.equal(
+        (await proxied.call("GET", "/v1/sessions", { headers: from("203.0.113.8") })).status,
+        200,
+        "another client behind the same proxy is not",
+      );
     });
 
     test("a client that leaves mid-request is not logged as an error with a stack trace", async (t) => {
@@ -69,7 +96,9 @@ for (const b of BACKENDS) {
       for (const path of ["/v1/tenants", "/v1/messages"]) {
         const sock = connect(Number(port), "127.0.0.1");
         await new Promise((r) => sock.once("connect", r));
-        sock.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${path === "/v1/tenants" ? ADMIN : s.key}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"name":"ab`);
+        sock.write(
+          `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${path === "/v1/tenants" ? ADMIN : s.key}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"name":"ab`,
+        );
         await new Promise((r) => setTimeout(r, 100));
         sock.destroy();
       }
@@ -111,28 +140,47 @@ describe("the client's address", () => {
   test("is read from X-Forwarded-For only when the peer is a trusted proxy, skipping trusted hops; a wrong AGENTD_TRUSTED_PROXIES is refused by name", (t) => {
     const trusted = parseTrustedProxies("127.0.0.1, 10.0.0.0/8, ::1");
     assert.equal(clientAddress("127.0.0.1", "1.2.3.4, 10.0.0.2", trusted), "1.2.3.4");
-    assert.equal(clientAddress("::ffff:127.0.0.1", "9.9.9.9, 1.2.3.4", trusted), "1.2.3.4", "the nearest untrusted hop, not a forged first one");
+    assert.equal(
+      clientAddress("::ffff:127.0.0.1", "9.9.9.9, 1.2.3.4", trusted),
+      "1.2.3.4",
+      "the nearest untrusted hop, not a forged first one",
+    );
     assert.equal(clientAddress("192.0.2.1", "1.2.3.4", trusted), "192.0.2.1", "an untrusted peer's header is ignored");
     assert.equal(clientAddress("127.0.0.1", "not-an-ip", trusted), "127.0.0.1");
     assert.equal(clientAddress("127.0.0.1", undefined, trusted), "127.0.0.1");
-    assert.throws(() => loadConfig({ AGENTD_DATA: tempDir(t), AGENTD_TRUSTED_PROXIES: "10.0.0.0/8, proxy.local" }), /^ConfigError: AGENTD_TRUSTED_PROXIES is "10\.0\.0\.0\/8, proxy\.local" not valid: "proxy\.local" is not an IP address or CIDR range/);
+    assert.throws(
+      () => loadConfig({ AGENTD_DATA: tempDir(t), AGENTD_TRUSTED_PROXIES: "10.0.0.0/8, proxy.local" }),
+      /^ConfigError: AGENTD_TRUSTED_PROXIES is "10\.0\.0\.0\/8, proxy\.local" not valid: "proxy\.local" is not an IP address or CIDR range/,
+    );
   });
 });
 
 describe("a weak admin token", () => {
   test("is refused with a sentence naming the variable, by loadConfig and by agentd start", async (t) => {
     const dataDir = tempDir(t);
-    for (const [token, why] of [["secret", /6 characters long/], ["changeme12345678", /common word/], ["abababababababababab", /only 2 distinct/]] as const) {
-      assert.throws(() => loadConfig({ AGENTD_ADMIN_TOKEN: token, AGENTD_DATA: dataDir }), (e: unknown) => {
-        assert.ok(e instanceof ConfigError);
-        assert.match(e.message, /^AGENTD_ADMIN_TOKEN is too weak to guard the admin API/);
-        assert.match(e.message, why);
-        assert.ok(!e.message.includes(token), "the token itself is not repeated");
-        return true;
-      });
+    for (const [token, why] of [
+      ["secret", /6 characters long/],
+      ["changeme12345678", /common word/],
+      ["abababababababababab", /only 2 distinct/],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ AGENTD_ADMIN_TOKEN: token, AGENTD_DATA: dataDir }),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError);
+          assert.match(e.message, /^AGENTD_ADMIN_TOKEN is too weak to guard the admin API/);
+          assert.match(e.message, why);
+          assert.ok(!e.message.includes(token), "the token itself is not repeated");
+          return true;
+        },
+      );
     }
-    assert.equal(loadConfig({ AGENTD_ADMIN_TOKEN: "adm_Zq8-f3LmP0x9wRt", AGENTD_DATA: dataDir }).adminToken, "adm_Zq8-f3LmP0x9wRt");
-    const child = spawn(process.execPath, [MAIN, "start", "--data", dataDir], { env: cleanEnv({ AGENTD_ADMIN_TOKEN: "hunter2", AGENTD_PORT: "0" }) });
+    assert.equal(
+      loadConfig({ AGENTD_ADMIN_TOKEN: "adm_Zq8-f3LmP0x9wRt", AGENTD_DATA: dataDir }).adminToken,
+      "adm_Zq8-f3LmP0x9wRt",
+    );
+    const child = spawn(process.execPath, [MAIN, "start", "--data", dataDir], {
+      env: cleanEnv({ AGENTD_ADMIN_TOKEN: "hunter2", AGENTD_PORT: "0" }),
+    });
     let err = "";
     child.stderr.on("data", (d) => (err += d));
     const code = await new Promise((r) => child.on("exit", r));

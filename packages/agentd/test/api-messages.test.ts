@@ -19,11 +19,27 @@ for (const b of BACKENDS) {
         const r = await s.call("GET", `/v1/sessions/${sessionId}/messages`, { token: key });
         return r.body.messages.length === 2 ? r.body.messages : null;
       }, "the reply");
-      assert.deepEqual(messages.map((m: { role: string; content: string }) => [m.role, m.content]), [["user", "Hello"], ["assistant", "ok: Hello"]]);
+      assert.deepEqual(
+        messages.map((m: { role: string; content: string }) => [m.role, m.content]),
+        [
+          ["user", "Hello"],
+          ["assistant", "ok: Hello"],
+        ],
+      );
       const later = await s.call("GET", `/v1/sessions/${sessionId}/messages?after=${messages[0].seq}`, { token: key });
-      assert.deepEqual(later.body.messages.map((m: { role: string }) => m.role), ["assistant"]);
+      assert.deepEqual(
+        later.body.messages.map((m: { role: string }) => m.role),
+        ["assistant"],
+      );
       const list = await s.call("GET", "/v1/sessions", { token: key });
-      assert.deepEqual(list.body.sessions.map((x: { id: string; channel: string; conversation: string }) => [x.id, x.channel, x.conversation]), [[sessionId, "http", "default"]]);
+      assert.deepEqual(
+        list.body.sessions.map((x: { id: string; channel: string; conversation: string }) => [
+          x.id,
+          x.channel,
+          x.conversation,
+        ]),
+        [[sessionId, "http", "default"]],
+      );
       assert.equal((await s.call("GET", `/v1/sessions/${sessionId}`, { token: key })).body.id, sessionId);
       const run = await waitFor(async () => {
         const r = await s.call("GET", `/v1/runs/${runId}`, { token: key });
@@ -65,18 +81,26 @@ for (const b of BACKENDS) {
       assert.match(done.data.messageId, /^msg_/);
       assert.ok(done.at - texts[0]!.at >= 60, "the first token arrived well before the end");
       const offsets = events.slice(1).map((e) => e.id as number);
-      assert.deepEqual(offsets, offsets.map((_, i) => offsets[0]! + i), "ids are consecutive stream offsets");
+      assert.deepEqual(
+        offsets,
+        offsets.map((_, i) => offsets[0]! + i),
+        "ids are consecutive stream offsets",
+      );
 
       // Resume after the third text event: only what came after it, and the stream ends after done.
       const resumeAfter = texts[2]!.id as number;
-      const rest = await s.stream("GET", `/v1/runs/${runId}/stream`, { headers: { "last-event-id": String(resumeAfter) } });
+      const rest = await s.stream("GET", `/v1/runs/${runId}/stream`, {
+        headers: { "last-event-id": String(resumeAfter) },
+      });
       assert.equal(rest[0]?.id, resumeAfter + 1);
       assert.equal(rest.at(-1)?.event, "done");
       assert.equal(rest.filter((e) => e.event === "text").length, texts.length - 3);
 
       // ?stream=1 works without the Accept header too.
       const res = await fetch(`${s.url}/v1/messages?stream=1`, {
-        method: "POST", headers: { authorization: `Bearer ${s.key}`, "content-type": "application/json" }, body: JSON.stringify({ text: "again", conversation: "sse" }),
+        method: "POST",
+        headers: { authorization: `Bearer ${s.key}`, "content-type": "application/json" },
+        body: JSON.stringify({ text: "again", conversation: "sse" }),
       });
       assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
       const raw = await res.text();
@@ -95,9 +119,15 @@ for (const b of BACKENDS) {
       assert.equal(again.body.messageId, first.body.messageId);
       await s.app.kernel.result(first.body.runId);
       const runs = await s.call("GET", "/v1/runs");
-      assert.deepEqual(runs.body.runs.map((r: { id: string }) => r.id), [first.body.runId]);
+      assert.deepEqual(
+        runs.body.runs.map((r: { id: string }) => r.id),
+        [first.body.runId],
+      );
       const msgs = await s.call("GET", `/v1/sessions/${first.body.sessionId}/messages`);
-      assert.deepEqual(msgs.body.messages.map((m: { role: string }) => m.role), ["user", "assistant"]);
+      assert.deepEqual(
+        msgs.body.messages.map((m: { role: string }) => m.role),
+        ["user", "assistant"],
+      );
       assert.equal(s.model.calls, 1);
       // A duplicate streamed replays the first turn's stream.
       const events = await s.stream("POST", "/v1/messages", { body: { text: "only once", id: "client-1" } });
@@ -111,15 +141,33 @@ for (const b of BACKENDS) {
       assert.equal(policy.status, 200);
       assert.deepEqual([policy.body.tool, policy.body.pattern, policy.body.decision], ["remember", "", "ask"]);
       assert.equal((await s.call("PUT", "/v1/policies", { body: { tool: "remembr", decision: "ask" } })).status, 400);
-      assert.equal((await s.call("PUT", "/v1/policies", { body: { tool: "remember", decision: "maybe" } })).status, 400);
+      assert.equal(
+        (await s.call("PUT", "/v1/policies", { body: { tool: "remember", decision: "maybe" } })).status,
+        400,
+      );
       const pol = await s.call("GET", "/v1/policies");
-      assert.deepEqual(pol.body.policies.map((p: { tool: string; decision: string }) => [p.tool, p.decision]), [["remember", "ask"]]);
-      assert.ok(pol.body.tools.some((x: { name: string; defaultDecision: string }) => x.name === "http_request" && x.defaultDecision === "ask"));
+      assert.deepEqual(
+        pol.body.policies.map((p: { tool: string; decision: string }) => [p.tool, p.decision]),
+        [["remember", "ask"]],
+      );
+      assert.ok(
+        pol.body.tools.some(
+          (x: { name: string; defaultDecision: string }) => x.name === "http_request" && x.defaultDecision === "ask",
+        ),
+      );
 
-      s.model.script({ toolCalls: [{ name: "remember", arguments: { content: "the sky is teal" } }] }, { text: "Saved." });
+      s.model.script(
+        { toolCalls: [{ name: "remember", arguments: { content: "the sky is teal" } }] },
+        { text: "Saved." },
+      );
       const events: string[] = [];
-      const streaming = s.stream("POST", "/v1/messages", { body: { text: "remember the sky" } }).then((ev) => events.push(...ev.map((e) => e.event)));
-      const pending = await waitFor(async () => (await s.call("GET", "/v1/approvals")).body.approvals[0], "the approval");
+      const streaming = s
+        .stream("POST", "/v1/messages", { body: { text: "remember the sky" } })
+        .then((ev) => events.push(...ev.map((e) => e.event)));
+      const pending = await waitFor(
+        async () => (await s.call("GET", "/v1/approvals")).body.approvals[0],
+        "the approval",
+      );
       assert.equal(pending.tool, "remember");
       assert.equal(pending.status, "pending");
       assert.equal(pending.subject, JSON.stringify({ content: "the sky is teal" }));
@@ -136,9 +184,15 @@ for (const b of BACKENDS) {
       assert.equal(again.status, 409);
       assert.match(again.body.error.message, /already approved/);
       await streaming;
-      assert.deepEqual([events[0], events.includes("approval"), events.includes("tool"), events.at(-1)], ["accepted", true, true, "done"]);
+      assert.deepEqual(
+        [events[0], events.includes("approval"), events.includes("tool"), events.at(-1)],
+        ["accepted", true, true, "done"],
+      );
       const memories = (await s.call("GET", "/v1/memory")).body.memories;
-      assert.deepEqual(memories.map((m: { content: string }) => m.content), ["the sky is teal"]);
+      assert.deepEqual(
+        memories.map((m: { content: string }) => m.content),
+        ["the sky is teal"],
+      );
       assert.deepEqual((await s.call("GET", "/v1/approvals")).body.approvals, []);
       assert.equal((await s.call("GET", "/v1/approvals?status=approved")).body.approvals[0].id, pending.id);
       assert.equal((await s.call("DELETE", "/v1/policies/remember")).status, 204);
@@ -151,7 +205,13 @@ for (const b of BACKENDS) {
       const ask = async (conversation: string) => {
         s.model.script({ toolCalls: [{ name: "remember", arguments: { content: conversation } }] });
         const posted = await s.call("POST", "/v1/messages", { body: { text: "remember", conversation } });
-        const approval = await waitFor(async () => (await s.call("GET", "/v1/approvals")).body.approvals.find((a: { runId: string }) => a.runId === posted.body.runId), "the approval");
+        const approval = await waitFor(
+          async () =>
+            (await s.call("GET", "/v1/approvals")).body.approvals.find(
+              (a: { runId: string }) => a.runId === posted.body.runId,
+            ),
+          "the approval",
+        );
         return { runId: posted.body.runId as string, approval: approval as { id: string } };
       };
       const one = await ask("a");
@@ -160,7 +220,10 @@ for (const b of BACKENDS) {
       const metrics = await s.call("GET", "/metrics", { token: ADMIN });
       assert.match(metrics.text, /^agentd_approvals_pending 0$/m, "no longer counted");
       const settled = (await s.call("GET", "/v1/approvals?status=cancelled")).body.approvals;
-      assert.deepEqual(settled.map((a: { id: string; decidedBy: string }) => [a.id, a.decidedBy]), [[one.approval.id, "cancel"]]);
+      assert.deepEqual(
+        settled.map((a: { id: string; decidedBy: string }) => [a.id, a.decidedBy]),
+        [[one.approval.id, "cancel"]],
+      );
       const late = await s.call("POST", `/v1/approvals/${one.approval.id}`, { body: { decision: "once" } });
       assert.equal(late.status, 409);
       assert.match(late.body.error.message, /already cancelled/);

@@ -14,12 +14,18 @@ for (const b of BACKENDS) {
       assert.equal(put.status, 204);
       assert.equal(put.text, "");
       const list = await s.call("GET", "/v1/secrets");
-      assert.deepEqual(list.body.secrets.map((x: { name: string }) => x.name), ["openai_key"]);
+      assert.deepEqual(
+        list.body.secrets.map((x: { name: string }) => x.name),
+        ["openai_key"],
+      );
       assert.ok(!list.text.includes(value));
       const badName = await s.call("PUT", "/v1/secrets/bad%20name", { body: { value } });
       assert.equal(badName.status, 400);
       assert.ok(!badName.text.includes(value));
-      const badJson = await s.call("PUT", "/v1/secrets/k", { raw: `{"value": ${value}}`, headers: { "content-type": "application/json" } });
+      const badJson = await s.call("PUT", "/v1/secrets/k", {
+        raw: `{"value": ${value}}`,
+        headers: { "content-type": "application/json" },
+      });
       assert.equal(badJson.status, 400);
       assert.ok(!badJson.text.includes(value), "a parse error does not quote the body");
       const notString = await s.call("PUT", "/v1/secrets/k", { body: { value: 12345678 } });
@@ -52,15 +58,23 @@ for (const b of BACKENDS) {
       const a = await s.call("POST", "/v1/memory", { body: { content: "Ada prefers green tea" } });
       assert.equal(a.status, 201);
       assert.equal(a.body.source, "user");
-      const due = await s.call("POST", "/v1/memory", { body: { content: "call the plumber", due: "2030-01-02T09:00:00Z" } });
+      const due = await s.call("POST", "/v1/memory", {
+        body: { content: "call the plumber", due: "2030-01-02T09:00:00Z" },
+      });
       assert.equal(due.body.dueAt, Date.parse("2030-01-02T09:00:00Z"));
       const badDue = await s.call("POST", "/v1/memory", { body: { content: "x", due: "tomorrow" } });
       assert.equal(badDue.status, 400);
       assert.match(badDue.body.error.message, /due/);
       assert.equal((await s.call("POST", "/v1/memory", { body: { content: "" } })).status, 400);
-      assert.deepEqual((await s.call("GET", "/v1/memory")).body.memories.map((m: { content: string }) => m.content), ["call the plumber", "Ada prefers green tea"]);
+      assert.deepEqual(
+        (await s.call("GET", "/v1/memory")).body.memories.map((m: { content: string }) => m.content),
+        ["call the plumber", "Ada prefers green tea"],
+      );
       const found = await s.call("GET", `/v1/memory?q=${encodeURIComponent("tea")}`);
-      assert.deepEqual(found.body.memories.map((m: { id: string }) => m.id), [a.body.id]);
+      assert.deepEqual(
+        found.body.memories.map((m: { id: string }) => m.id),
+        [a.body.id],
+      );
       assert.equal((await s.call("DELETE", `/v1/memory/${a.body.id}`)).status, 204);
       assert.equal((await s.call("DELETE", `/v1/memory/${a.body.id}`)).status, 404);
       assert.deepEqual((await s.call("GET", "/v1/memory?q=tea")).body.memories, []);
@@ -97,7 +111,13 @@ for (const b of BACKENDS) {
       }
 
       const list = await s.call("GET", "/v1/schedules");
-      assert.deepEqual(list.body.schedules.map((x: { id: string; kind: string }) => [x.id, x.kind]), [[cron.body.id, "recurring"], [once.body.id, "reminder"]]);
+      assert.deepEqual(
+        list.body.schedules.map((x: { id: string; kind: string }) => [x.id, x.kind]),
+        [
+          [cron.body.id, "recurring"],
+          [once.body.id, "reminder"],
+        ],
+      );
       const rec = list.body.schedules[0];
       assert.equal(rec.cron, "0 9 * * *");
       assert.ok(rec.next.length >= 1 && new Date(rec.next[0]).getUTCMinutes() === 0);
@@ -106,7 +126,10 @@ for (const b of BACKENDS) {
       assert.equal((await s.call("DELETE", `/v1/schedules/${cron.body.id}`)).status, 204);
       await assert.rejects(s.app.kernel.schedules.get(`job:${cron.body.id}`), "the kernel schedule is gone");
       assert.equal((await s.call("DELETE", `/v1/schedules/${cron.body.id}`)).status, 404);
-      assert.deepEqual((await s.call("GET", "/v1/schedules")).body.schedules.map((x: { id: string }) => x.id), [once.body.id]);
+      assert.deepEqual(
+        (await s.call("GET", "/v1/schedules")).body.schedules.map((x: { id: string }) => x.id),
+        [once.body.id],
+      );
       const other = await s.call("POST", "/v1/tenants", { token: ADMIN, body: { name: "other" } });
       assert.equal((await s.call("DELETE", `/v1/schedules/${once.body.id}`, { token: other.body.apiKey })).status, 404);
       assert.equal((await s.call("DELETE", `/v1/schedules/${once.body.id}`)).status, 204);
@@ -121,9 +144,15 @@ for (const b of BACKENDS) {
       await s.call("PUT", "/v1/policies", { body: { tool: "remember", decision: "ask" } });
       s.model.script({ toolCalls: [{ name: "remember", arguments: { content: "z" } }] });
       const waiting = await s.call("POST", "/v1/messages", { body: { text: "remember z", conversation: "b" } });
-      await waitFor(async () => (await s.call("GET", `/v1/runs/${waiting.body.runId}`)).body.status === "suspended", "the run to wait");
+      await waitFor(
+        async () => (await s.call("GET", `/v1/runs/${waiting.body.runId}`)).body.status === "suspended",
+        "the run to wait",
+      );
       const suspended = await s.call("GET", "/v1/runs?status=suspended");
-      assert.deepEqual(suspended.body.runs.map((r: { id: string }) => r.id), [waiting.body.runId]);
+      assert.deepEqual(
+        suspended.body.runs.map((r: { id: string }) => r.id),
+        [waiting.body.runId],
+      );
       const cancelled = await s.call("POST", `/v1/runs/${waiting.body.runId}/cancel`);
       assert.equal(cancelled.status, 200);
       assert.deepEqual(cancelled.body.cancelled, [waiting.body.runId]);
@@ -142,10 +171,21 @@ for (const b of BACKENDS) {
       });
       const refused = await s.call("POST", "/v1/messages", { body: { text: "hi", channel: "flaky" } });
       assert.equal(refused.status, 400, "a channel with an adapter is not the API's to post into");
-      const r = await s.app.inbox.receive({ tenantId: s.tenantId, channel: "flaky", conversation: "c", text: "hello flaky" });
-      await waitFor(async () => (await s.call("GET", `/v1/runs/${r.runId}`)).body.status === "failed", "the run to fail");
+      const r = await s.app.inbox.receive({
+        tenantId: s.tenantId,
+        channel: "flaky",
+        conversation: "c",
+        text: "hello flaky",
+      });
+      await waitFor(
+        async () => (await s.call("GET", `/v1/runs/${r.runId}`)).body.status === "failed",
+        "the run to fail",
+      );
       const failed = await s.call("GET", "/v1/runs?status=failed");
-      assert.deepEqual(failed.body.runs.map((x: { id: string }) => x.id), [r.runId]);
+      assert.deepEqual(
+        failed.body.runs.map((x: { id: string }) => x.id),
+        [r.runId],
+      );
       assert.match(failed.body.runs[0].error.message, /flaky channel is down/);
       const retryDone = await s.call("POST", `/v1/runs/${done.body.runId}/retry`);
       assert.equal(retryDone.status, 409, "only failed runs can be retried");
@@ -153,7 +193,10 @@ for (const b of BACKENDS) {
       broken = false;
       const retried = await s.call("POST", `/v1/runs/${r.runId}/retry`);
       assert.equal(retried.status, 202);
-      await waitFor(async () => (await s.call("GET", `/v1/runs/${r.runId}`)).body.status === "completed", "the retried run to complete");
+      await waitFor(
+        async () => (await s.call("GET", `/v1/runs/${r.runId}`)).body.status === "completed",
+        "the retried run to complete",
+      );
       const all = await s.call("GET", "/v1/runs?limit=10");
       assert.equal(all.body.runs.length, 3);
       const two = await s.call("GET", "/v1/runs?status=completed,cancelled");

@@ -17,7 +17,8 @@ for (const b of BACKENDS) {
       await app.vault.put(app.tenants.scope(tenantId), "probe", "value");
       // A route file the way a newcomer writes one: a Hono of its own, handed to the tenant sub-app.
       const probe = new Hono<TenantEnv>().get("/probe", async (c) =>
-        c.json({ tenantId: c.get("tenantId"), secrets: (await app.vault.list(scopeOf(app, c))).map((s) => s.name) }));
+        c.json({ tenantId: c.get("tenantId"), secrets: (await app.vault.list(scopeOf(app, c))).map((s) => s.name) }),
+      );
       const api = createApi(app, { tenantRoutes: [probe] });
       const { key } = await app.tenants.createApiKey(tenantId);
       const call = async (token: string, headers: Record<string, string> = {}) => {
@@ -48,14 +49,21 @@ for (const b of BACKENDS) {
       for (const [path, ops] of Object.entries(paths))
         for (const [method, op] of Object.entries(ops)) {
           if (!op.tags.includes("tenant")) continue;
-          const res = await api.request(path.replace(/\{\w+\}/g, "x"), { method: method.toUpperCase(), headers: { authorization: `Bearer ${ADMIN}` } });
+          const res = await api.request(path.replace(/\{\w+\}/g, "x"), {
+            method: method.toUpperCase(),
+            headers: { authorization: `Bearer ${ADMIN}` },
+          });
           const body = (await res.json()) as any;
           assert.deepEqual([res.status, body.error?.code], [400, "tenant_required"], `${method.toUpperCase()} ${path}`);
           checked++;
         }
       assert.ok(checked >= 30, `${checked} tenant routes checked`);
       const admin = { authorization: `Bearer ${ADMIN}` };
-      assert.equal((await api.request("/v1/tenants", { headers: admin })).status, 200, "the operator's routes need no tenant");
+      assert.equal(
+        (await api.request("/v1/tenants", { headers: admin })).status,
+        200,
+        "the operator's routes need no tenant",
+      );
       const unknown = await api.request("/v1/nothing-here", { headers: admin });
       assert.equal(unknown.status, 404);
       assert.equal(((await unknown.json()) as any).error.code, "not_found");

@@ -22,9 +22,16 @@ test("a host with * or a secret name with anything but a vault name's characters
   assert.ok(!httpRequestTool.input.safeParse({ url: "https://api.example.com/", auth: { secret: "*" } }).success);
   assert.ok(!httpRequestTool.input.safeParse({ url: "https://api.example.com/", auth: { secret: "a b" } }).success);
   assert.ok(!webFetchTool.input.safeParse({ url: "https://exa*mple.com/" }).success);
-  const args = httpRequestTool.input.parse({ method: "POST", url: "https://API.Example.com:443/v1/x y", auth: { secret: "gh_token" } });
+  const args = httpRequestTool.input.parse({
+    method: "POST",
+    url: "https://API.Example.com:443/v1/x y",
+    auth: { secret: "gh_token" },
+  });
   assert.equal(httpRequestTool.subject?.(args), "POST https://api.example.com/v1/x%20y with secret gh_token");
-  assert.deepEqual(httpRequestTool.always?.(args), { pattern: "* https://api.example.com/* with secret gh_token", shown: "every http_request to https://api.example.com with secret gh_token" });
+  assert.deepEqual(httpRequestTool.always?.(args), {
+    pattern: "* https://api.example.com/* with secret gh_token",
+    shown: "every http_request to https://api.example.com with secret gh_token",
+  });
 });
 
 for (const b of BACKENDS) {
@@ -32,7 +39,9 @@ for (const b of BACKENDS) {
     test("the approval names the host and the secret; Always allows that host with that secret only", async (t) => {
       const [one, two] = [await server(t), await server(t)];
       const hosts = [one, two].map((u) => u.slice("http://".length));
-      const { app, model, tenantId } = await testAgentd(t, b, { config: { net: { allowPrivate: false, allowHosts: hosts } } });
+      const { app, model, tenantId } = await testAgentd(t, b, {
+        config: { net: { allowPrivate: false, allowHosts: hosts } },
+      });
       const scope = app.tenants.scope(tenantId);
       await app.vault.put(scope, "k1", "value-of-k1-0001");
       await app.vault.put(scope, "k2", "value-of-k2-0002");
@@ -58,14 +67,37 @@ for (const b of BACKENDS) {
       const chunks: { t: string; always?: string }[] = [];
       for await (const c of app.kernel.subscribe<{ t: string; always?: string }>(first!.runId)) chunks.push(c.data);
       assert.equal(chunks.find((c) => c.t === "approval")?.always, `every http_request to ${one} with secret k1`);
-      assert.deepEqual((await policies.list(scope)).map((p) => [p.pattern, p.decision]), [[`* ${one}/* with secret k1`, "allow"]]);
+      assert.deepEqual(
+        (await policies.list(scope)).map((p) => [p.pattern, p.decision]),
+        [[`* ${one}/* with secret k1`, "allow"]],
+      );
 
-      assert.equal(await call({ method: "POST", url: `${one}/other/path`, auth: { secret: "k1" } }), null, "same host, same secret: allowed");
-      assert.equal((await call({ url: `${one}/items`, auth: { secret: "k2" } }))?.subject, `GET ${one}/items with secret k2`, "another secret asks");
-      assert.equal((await call({ url: `${two}/items`, auth: { secret: "k1" } }))?.subject, `GET ${two}/items with secret k1`, "another host asks");
-      assert.equal((await call({ url: `${one}/items` }))?.subject, `GET ${one}/items with no secret`, "no secret is not that secret");
+      assert.equal(
+        await call({ method: "POST", url: `${one}/other/path`, auth: { secret: "k1" } }),
+        null,
+        "same host, same secret: allowed",
+      );
+      assert.equal(
+        (await call({ url: `${one}/items`, auth: { secret: "k2" } }))?.subject,
+        `GET ${one}/items with secret k2`,
+        "another secret asks",
+      );
+      assert.equal(
+        (await call({ url: `${two}/items`, auth: { secret: "k1" } }))?.subject,
+        `GET ${two}/items with secret k1`,
+        "another host asks",
+      );
+      assert.equal(
+        (await call({ url: `${one}/items` }))?.subject,
+        `GET ${one}/items with no secret`,
+        "no secret is not that secret",
+      );
       const other = one.replace("127.0.0.1", "localhost");
-      assert.equal((await call({ url: `${other}/items`, auth: { secret: "k1" } }))?.subject, `GET ${other}/items with secret k1`, "another name of the host asks");
+      assert.equal(
+        (await call({ url: `${other}/items`, auth: { secret: "k1" } }))?.subject,
+        `GET ${other}/items with secret k1`,
+        "another name of the host asks",
+      );
     });
   });
 }

@@ -13,14 +13,24 @@ for (const b of BACKENDS) {
     test("a reminder the agent sets sleeps durably and starts a turn at its time, delivered to the session", async (t) => {
       const clock = new FakeClock(Date.UTC(2026, 10, 23, 8, 0));
       const { app, model, tenantId } = await testAgentd(t, b, { clock });
-      model.script({ toolCalls: [{ name: "remind", arguments: { prompt: "Stretch your legs", at: "2026-11-23T09:30" } }] }, { text: "I'll remind you at 9:30." });
-      const r = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "remind me to stretch at 9:30" });
+      model.script(
+        { toolCalls: [{ name: "remind", arguments: { prompt: "Stretch your legs", at: "2026-11-23T09:30" } }] },
+        { text: "I'll remind you at 9:30." },
+      );
+      const r = await app.inbox.receive({
+        tenantId,
+        channel: "http",
+        conversation: "c",
+        text: "remind me to stretch at 9:30",
+      });
       await app.kernel.result(r.runId);
       const scope = app.tenants.scope(tenantId);
       const [job] = await app.jobs.list(scope);
       assert.equal(job?.kind, "reminder");
       assert.equal(job?.at, Date.UTC(2026, 10, 23, 9, 30));
-      const sleeper = await until(async () => (await app.kernel.listRuns({ workflow: "agent.reminder" })).find((x) => x.status === "suspended"));
+      const sleeper = await until(async () =>
+        (await app.kernel.listRuns({ workflow: "agent.reminder" })).find((x) => x.status === "suspended"),
+      );
       model.script({ text: "Time to stretch your legs!" });
       await clock.advance(HOUR);
       await new Promise((res) => setTimeout(res, 100));
@@ -31,7 +41,13 @@ for (const b of BACKENDS) {
         const h = await sessions.history(scope, r.session.id);
         return h.length === 4 && h;
       });
-      assert.deepEqual(hist.slice(2).map((m) => [m.role, m.content]), [["event", "Stretch your legs"], ["assistant", "Time to stretch your legs!"]]);
+      assert.deepEqual(
+        hist.slice(2).map((m) => [m.role, m.content]),
+        [
+          ["event", "Stretch your legs"],
+          ["assistant", "Time to stretch your legs!"],
+        ],
+      );
       assert.match(model.requests.at(-1)!.body.messages[0].content, /started by a reminder the user set/);
       assert.deepEqual(await app.jobs.list(scope), [], "a fired reminder is done");
     });
@@ -39,8 +55,16 @@ for (const b of BACKENDS) {
     test("a recurring job is a kernel schedule in the tenant's zone; cancelling it stops it", async (t) => {
       const clock = new FakeClock(Date.UTC(2026, 10, 23, 8, 0));
       const { app, model, tenantId } = await testAgentd(t, b, { clock, tenantSettings: { timezone: "Europe/Paris" } });
-      model.script({ toolCalls: [{ name: "schedule", arguments: { prompt: "Daily plan", cron: "0 10 * * *" } }] }, { text: "Scheduled." });
-      const r = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "every day at 10 plan my day" });
+      model.script(
+        { toolCalls: [{ name: "schedule", arguments: { prompt: "Daily plan", cron: "0 10 * * *" } }] },
+        { text: "Scheduled." },
+      );
+      const r = await app.inbox.receive({
+        tenantId,
+        channel: "http",
+        conversation: "c",
+        text: "every day at 10 plan my day",
+      });
       await app.kernel.result(r.runId);
       const scope = app.tenants.scope(tenantId);
       const [job] = await app.jobs.list(scope);
@@ -49,7 +73,11 @@ for (const b of BACKENDS) {
       assert.equal(info.nextFireTimes[0], Date.UTC(2026, 10, 23, 9, 0), "10:00 in Paris is 09:00 UTC in November");
       model.fallback = () => ({ text: "Here is your plan." });
       await clock.advance(HOUR + 1000);
-      const run = await until(async () => (await app.kernel.listRuns({ workflow: "agent.turn" })).find((x) => x.id !== r.runId && x.status === "completed"));
+      const run = await until(async () =>
+        (await app.kernel.listRuns({ workflow: "agent.turn" })).find(
+          (x) => x.id !== r.runId && x.status === "completed",
+        ),
+      );
       assert.equal((run.output as { text: string }).text, "Here is your plan.");
       assert.equal(await app.jobs.cancel(scope, job!.id), true);
       await assert.rejects(app.kernel.schedules.get(`job:${job!.id}`));
@@ -64,7 +92,8 @@ for (const b of BACKENDS) {
       const { app, model, tenantId } = await testAgentd(t, b, { clock });
       const tenant = await app.tenants.update(tenantId, { settings: { heartbeat: "*/5 * * * *" } });
       await app.jobs.syncHeartbeat(tenantId, tenant.settings);
-      const heartbeats = async () => (await app.kernel.listRuns({ workflow: "agent.heartbeat" })).filter((x) => x.status === "completed");
+      const heartbeats = async () =>
+        (await app.kernel.listRuns({ workflow: "agent.heartbeat" })).filter((x) => x.status === "completed");
       for (let i = 1; i <= 6; i++) {
         await clock.advance(5 * 60_000);
         await until(async () => (await heartbeats()).length >= i);
@@ -74,7 +103,9 @@ for (const b of BACKENDS) {
       await app.memory.add(scope, { content: "Pay the rent", dueAt: clock.now() + 60_000 });
       model.script({ text: "Reminder: pay the rent." });
       await clock.advance(5 * 60_000);
-      const turn = await until(async () => (await app.kernel.listRuns({ workflow: "agent.turn" })).find((x) => x.status === "completed"));
+      const turn = await until(async () =>
+        (await app.kernel.listRuns({ workflow: "agent.turn" })).find((x) => x.status === "completed"),
+      );
       assert.equal((turn.output as { text: string }).text, "Reminder: pay the rent.");
       assert.equal(model.calls, 1);
       assert.match(model.requests[0]!.body.messages.at(-1).content, /Pay the rent/);

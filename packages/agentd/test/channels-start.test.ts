@@ -12,7 +12,11 @@ import { messagePayload, postSigned, startWhatsAppServer } from "./support/whats
 import { until } from "./support/wait.ts";
 
 /** `agentd start` with its environment; resolves with the ready line; killed after the test. */
-function start(t: { after(fn: () => unknown): void }, env: NodeJS.ProcessEnv, stderr: { text: string } = { text: "" }): Promise<string> {
+function start(
+  t: { after(fn: () => unknown): void },
+  env: NodeJS.ProcessEnv,
+  stderr: { text: string } = { text: "" },
+): Promise<string> {
   const child = spawn(process.execPath, [MAIN, "start", "--data", tempDir(t)], { env });
   t.after(() => child.kill("SIGKILL"));
   let out = "";
@@ -30,41 +34,89 @@ function start(t: { after(fn: () => unknown): void }, env: NodeJS.ProcessEnv, st
 test("agentd start with TELEGRAM_BOT_TOKEN polls Telegram and answers an unknown user with pairing instructions", async (t) => {
   const tg = await startTelegramServer();
   t.after(() => tg.close());
-  const line = await start(t, cleanEnv({ AGENTD_PORT: String(await freePort()), TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot }));
+  const line = await start(
+    t,
+    cleanEnv({ AGENTD_PORT: String(await freePort()), TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot }),
+  );
   assert.match(line, /; channels: telegram \(long polling\)$/);
-  tg.push({ message: { message_id: 1, date: 1, chat: { id: 99, type: "private" }, from: { id: 99, is_bot: false, first_name: "Eve" }, text: "hello?" } });
+  tg.push({
+    message: {
+      message_id: 1,
+      date: 1,
+      chat: { id: 99, type: "private" },
+      from: { id: 99, is_bot: false, first_name: "Eve" },
+      text: "hello?",
+    },
+  });
   const sent = await until(() => [...tg.messages.values()].find((m) => m.chat_id === "99"));
   assert.equal(sent.text, UNPAIRED_REPLY);
 });
 
-test("two agentd processes on one Postgres: only the poller lock's holder polls the deployment's bot (no 409s), and each message is answered once", { skip: pgUrl ? false : "no Postgres" }, async (t) => {
+test("two agentd processes on one Postgres: only the poller lock's holder polls the deployment's bot (no 409s), and each message is answered once", {
+  skip: pgUrl ? false : "no Postgres",
+}, async (t) => {
   const tg = await startTelegramServer();
   t.after(() => tg.close());
   const place = postgres.place(t);
-  const env = (port: number) => cleanEnv({
-    AGENTD_PORT: String(port), TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot, DATABASE_URL: place.databaseUrl as string,
-    AGENTD_PG_SCHEMA: place.pgSchema as string, AGENTD_MASTER_KEY: randomBytes(32).toString("base64"), TELEGRAM_BOTS_RESCAN_MS: "200",
-  });
+  const env = (port: number) =>
+    cleanEnv({
+      AGENTD_PORT: String(port),
+      TELEGRAM_BOT_TOKEN: tg.token,
+      TELEGRAM_API_ROOT: tg.apiRoot,
+      DATABASE_URL: place.databaseUrl as string,
+      AGENTD_PG_SCHEMA: place.pgSchema as string,
+      AGENTD_MASTER_KEY: randomBytes(32).toString("base64"),
+      TELEGRAM_BOTS_RESCAN_MS: "200",
+    });
   await start(t, env(await freePort()));
   await start(t, env(await freePort()));
   await new Promise((r) => setTimeout(r, 1500)); // several rescans of both processes
-  for (let i = 0; i < 3; i++) tg.push({ message: { message_id: i + 1, date: 1, chat: { id: 90 + i, type: "private" }, from: { id: 90 + i, is_bot: false, first_name: "Eve" }, text: "hello?" } });
-  for (let i = 0; i < 3; i++) await until(() => [...tg.messages.values()].find((m) => m.chat_id === String(90 + i)), `the answer to ${90 + i}`);
+  for (let i = 0; i < 3; i++)
+    tg.push({
+      message: {
+        message_id: i + 1,
+        date: 1,
+        chat: { id: 90 + i, type: "private" },
+        from: { id: 90 + i, is_bot: false, first_name: "Eve" },
+        text: "hello?",
+      },
+    });
+  for (let i = 0; i < 3; i++)
+    await until(() => [...tg.messages.values()].find((m) => m.chat_id === String(90 + i)), `the answer to ${90 + i}`);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(tg.conflicts, 0, "never two getUpdates callers at once");
-  for (let i = 0; i < 3; i++) assert.equal([...tg.messages.values()].filter((m) => m.chat_id === String(90 + i)).length, 1);
+  for (let i = 0; i < 3; i++)
+    assert.equal([...tg.messages.values()].filter((m) => m.chat_id === String(90 + i)).length, 1);
 });
 
 test("with TELEGRAM_WEBHOOK_SECRET the webhook is served at /channels/telegram and refuses calls without the secret", async (t) => {
   const tg = await startTelegramServer();
   t.after(() => tg.close());
   const port = await freePort();
-  const line = await start(t, cleanEnv({ AGENTD_PORT: String(port), TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_WEBHOOK_SECRET: "s3cret-token" }));
+  const line = await start(
+    t,
+    cleanEnv({
+      AGENTD_PORT: String(port),
+      TELEGRAM_BOT_TOKEN: tg.token,
+      TELEGRAM_API_ROOT: tg.apiRoot,
+      TELEGRAM_WEBHOOK_SECRET: "s3cret-token",
+    }),
+  );
   assert.match(line, /channels: telegram \(webhook at \/channels\/telegram\)/);
-  const update = { update_id: 10, message: { message_id: 1, date: 1, chat: { id: 98, type: "private" }, from: { id: 98, is_bot: false, first_name: "Mal" }, text: "hi" } };
+  const update = {
+    update_id: 10,
+    message: {
+      message_id: 1,
+      date: 1,
+      chat: { id: 98, type: "private" },
+      from: { id: 98, is_bot: false, first_name: "Mal" },
+      text: "hi",
+    },
+  };
   const post = (secret?: string) =>
     fetch(`http://127.0.0.1:${port}/channels/telegram`, {
-      method: "POST", body: JSON.stringify(update),
+      method: "POST",
+      body: JSON.stringify(update),
       headers: { "content-type": "application/json", ...(secret ? { "x-telegram-bot-api-secret-token": secret } : {}) },
     });
   assert.equal((await post()).status, 401);
@@ -78,14 +130,25 @@ test("with TELEGRAM_WEBHOOK_SECRET and AGENTD_PUBLIC_URL, agentd points the bot'
   const tg = await startTelegramServer();
   t.after(() => tg.close());
   const stderr = { text: "" };
-  const env = { AGENTD_PORT: String(await freePort()), TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_WEBHOOK_SECRET: "s3cret-token" };
+  const env = {
+    AGENTD_PORT: String(await freePort()),
+    TELEGRAM_BOT_TOKEN: tg.token,
+    TELEGRAM_API_ROOT: tg.apiRoot,
+    TELEGRAM_WEBHOOK_SECRET: "s3cret-token",
+  };
   const line = await start(t, cleanEnv({ ...env, AGENTD_PUBLIC_URL: "https://agentd.example.test/" }), stderr);
   assert.match(line, /channels: telegram \(webhook https:\/\/agentd\.example\.test\/channels\/telegram\)/);
   const set = await until(() => tg.callsOf("setWebhook")[0], "setWebhook");
   assert.equal(set.params.url, "https://agentd.example.test/channels/telegram");
   assert.equal(set.params.secret_token, "s3cret-token");
   assert.deepEqual(set.params.allowed_updates, ["message", "callback_query"]);
-  await until(() => stderr.text.includes("agentd: telegram: webhook set: Telegram calls https://agentd.example.test/channels/telegram"), "the log line");
+  await until(
+    () =>
+      stderr.text.includes(
+        "agentd: telegram: webhook set: Telegram calls https://agentd.example.test/channels/telegram",
+      ),
+    "the log line",
+  );
   assert.ok(!stderr.text.includes(tg.token), "the token is never logged");
 
   // Without a public URL it cannot: it says what to do instead.
@@ -100,14 +163,19 @@ test("agentd doctor checks the Telegram bot token with getMe", async (t) => {
   t.after(() => tg.close());
   const doctor = (token: string) =>
     new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [MAIN, "doctor", "--data", tempDir(t)], { env: cleanEnv({ TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: tg.apiRoot }) });
+      const child = spawn(process.execPath, [MAIN, "doctor", "--data", tempDir(t)], {
+        env: cleanEnv({ TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: tg.apiRoot }),
+      });
       let out = "";
       child.stdout.on("data", (d) => (out += d));
       child.on("exit", (code) => resolve({ code, out }));
     });
   assert.match((await doctor(tg.token)).out, /^ok {2}\s*telegram\s+bot @agentd_test_bot, long polling$/m);
   const bad = await doctor("1:wrong");
-  assert.match(bad.out, /^FAIL\s+telegram\s+Telegram refused TELEGRAM_BOT_TOKEN \(HTTP 401\): copy the token again from @BotFather$/m);
+  assert.match(
+    bad.out,
+    /^FAIL\s+telegram\s+Telegram refused TELEGRAM_BOT_TOKEN \(HTTP 401\): copy the token again from @BotFather$/m,
+  );
   assert.equal(bad.code, 1);
 });
 
@@ -116,15 +184,34 @@ test("agentd start with Twilio settings serves the signed webhook at /channels/t
   t.after(() => tw.close());
   const port = await freePort();
   const publicBase = `http://127.0.0.1:${port}`;
-  const line = await start(t, cleanEnv({
-    AGENTD_PORT: String(port), AGENTD_PUBLIC_URL: publicBase, TWILIO_ACCOUNT_SID: tw.accountSid, TWILIO_AUTH_TOKEN: tw.authToken,
-    TWILIO_SMS_FROM: "+15550000000", TWILIO_API_BASE: tw.url,
-  }));
+  const line = await start(
+    t,
+    cleanEnv({
+      AGENTD_PORT: String(port),
+      AGENTD_PUBLIC_URL: publicBase,
+      TWILIO_ACCOUNT_SID: tw.accountSid,
+      TWILIO_AUTH_TOKEN: tw.authToken,
+      TWILIO_SMS_FROM: "+15550000000",
+      TWILIO_API_BASE: tw.url,
+    }),
+  );
   assert.match(line, /channels: twilio \(webhook http:\/\/127\.0\.0\.1:\d+\/channels\/twilio\)/);
   const url = `${publicBase}/channels/twilio`;
-  const params = { AccountSid: tw.accountSid, From: "+15551230000", To: "+15550000000", Body: "hello", MessageSid: "SM0001", SmsMessageSid: "SM0001", NumMedia: "0" };
+  const params = {
+    AccountSid: tw.accountSid,
+    From: "+15551230000",
+    To: "+15550000000",
+    Body: "hello",
+    MessageSid: "SM0001",
+    SmsMessageSid: "SM0001",
+    NumMedia: "0",
+  };
   const post = (signature: string) =>
-    fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature }, body: new URLSearchParams(params).toString() });
+    fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature },
+      body: new URLSearchParams(params).toString(),
+    });
   assert.equal((await post("forged=")).status, 403);
   assert.equal(tw.messages.length, 0);
   assert.equal((await post(twilio.getExpectedTwilioSignature(tw.authToken, url, params))).status, 200);
@@ -137,8 +224,12 @@ test("agentd start with WhatsApp Cloud API settings serves the signed webhook at
   t.after(() => wa.close());
   const port = await freePort();
   const env = {
-    AGENTD_PORT: String(port), WHATSAPP_ACCESS_TOKEN: wa.token, WHATSAPP_APP_SECRET: wa.appSecret, WHATSAPP_PHONE_NUMBER_ID: wa.phoneNumberId,
-    WHATSAPP_VERIFY_TOKEN: "hello-meta", WHATSAPP_API_BASE: wa.url,
+    AGENTD_PORT: String(port),
+    WHATSAPP_ACCESS_TOKEN: wa.token,
+    WHATSAPP_APP_SECRET: wa.appSecret,
+    WHATSAPP_PHONE_NUMBER_ID: wa.phoneNumberId,
+    WHATSAPP_VERIFY_TOKEN: "hello-meta",
+    WHATSAPP_API_BASE: wa.url,
   };
   const line = await start(t, cleanEnv(env));
   assert.match(line, /channels: whatsapp cloud api \(webhook at \/channels\/whatsapp\)/);
@@ -151,12 +242,18 @@ test("agentd start with WhatsApp Cloud API settings serves the signed webhook at
   assert.equal(await postSigned(url, wa.appSecret, payload), 200);
   const sent = await until(() => wa.messages.find((m) => m.to === "15551230000"));
   assert.equal(sent.text, UNPAIRED_REPLY);
-  const huge = await fetch(url, { method: "POST", body: "x".repeat(2_000_000), headers: { "content-type": "application/json", "x-hub-signature-256": "sha256=00" } });
+  const huge = await fetch(url, {
+    method: "POST",
+    body: "x".repeat(2_000_000),
+    headers: { "content-type": "application/json", "x-hub-signature-256": "sha256=00" },
+  });
   assert.equal(huge.status, 413);
   assert.match(await huge.text(), /over \d+ bytes/);
 
   const { WHATSAPP_VERIFY_TOKEN: _, ...incomplete } = env;
-  const child = spawn(process.execPath, [MAIN, "start", "--data", tempDir(t)], { env: cleanEnv({ ...incomplete, AGENTD_PORT: String(await freePort()) }) });
+  const child = spawn(process.execPath, [MAIN, "start", "--data", tempDir(t)], {
+    env: cleanEnv({ ...incomplete, AGENTD_PORT: String(await freePort()) }),
+  });
   let err = "";
   child.stderr.on("data", (d) => (err += d));
   const code = await new Promise((r) => child.on("exit", r));
@@ -177,8 +274,14 @@ test("agentd doctor checks Twilio's account and the WhatsApp phone number with t
       child.on("exit", (code) => resolve({ code, out }));
     });
   const good = {
-    TWILIO_ACCOUNT_SID: tw.accountSid, TWILIO_AUTH_TOKEN: tw.authToken, TWILIO_API_BASE: tw.url,
-    WHATSAPP_ACCESS_TOKEN: wa.token, WHATSAPP_APP_SECRET: wa.appSecret, WHATSAPP_PHONE_NUMBER_ID: wa.phoneNumberId, WHATSAPP_VERIFY_TOKEN: "v", WHATSAPP_API_BASE: wa.url,
+    TWILIO_ACCOUNT_SID: tw.accountSid,
+    TWILIO_AUTH_TOKEN: tw.authToken,
+    TWILIO_API_BASE: tw.url,
+    WHATSAPP_ACCESS_TOKEN: wa.token,
+    WHATSAPP_APP_SECRET: wa.appSecret,
+    WHATSAPP_PHONE_NUMBER_ID: wa.phoneNumberId,
+    WHATSAPP_VERIFY_TOKEN: "v",
+    WHATSAPP_API_BASE: wa.url,
   };
   const ok = await doctor(good);
   assert.match(ok.out, /^ok {2}\s*twilio\s+account agentd test account$/m);

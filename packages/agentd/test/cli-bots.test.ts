@@ -11,7 +11,11 @@ import { until } from "./support/wait.ts";
 
 const TOKEN = "5555555:CliBotTokenSecretPart-eeeeeeee";
 
-async function agentd(args: string[], env: NodeJS.ProcessEnv, stdin = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function agentd(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  stdin = "",
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [MAIN, ...args], { env });
   child.stdin.end(stdin);
   let stdout = "";
@@ -36,11 +40,19 @@ test("agentd bots add (token on stdin) / list / remove, and agentd start polls a
   const noToken = await agentd(["bots", "add", "--tenant", tenant, "--data", data], env);
   assert.equal(noToken.code, 2);
   assert.match(noToken.stderr, /needs the bot's token from @BotFather: pipe it in with --token-stdin/);
-  const bad = await agentd(["bots", "add", "--tenant", tenant, "--token-stdin", "--data", data], env, "6666666:NotThisOne\n");
+  const bad = await agentd(
+    ["bots", "add", "--tenant", tenant, "--token-stdin", "--data", data],
+    env,
+    "6666666:NotThisOne\n",
+  );
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /^agentd: Telegram refused the token \(getMe: 401 Unauthorized\)/);
   assert.ok(!bad.stderr.includes("NotThisOne"));
-  const webhook = await agentd(["bots", "add", "--tenant", tenant, "--token-stdin", "--mode", "webhook", "--data", data], env, `${TOKEN}\n`);
+  const webhook = await agentd(
+    ["bots", "add", "--tenant", tenant, "--token-stdin", "--mode", "webhook", "--data", data],
+    env,
+    `${TOKEN}\n`,
+  );
   assert.equal(webhook.code, 1);
   assert.match(webhook.stderr, /webhook mode needs AGENTD_PUBLIC_URL/);
 
@@ -54,7 +66,9 @@ test("agentd bots add (token on stdin) / list / remove, and agentd start polls a
   for (const r of [added, list]) assert.ok(!(r.stdout + r.stderr).includes(TOKEN));
 
   // agentd start finds it in the store: counted in the ready line, polled, answering through it.
-  const child = spawn(process.execPath, [MAIN, "start", "--data", data], { env: { ...env, AGENTD_PORT: String(await freePort()) } });
+  const child = spawn(process.execPath, [MAIN, "start", "--data", data], {
+    env: { ...env, AGENTD_PORT: String(await freePort()) },
+  });
   t.after(() => child.kill("SIGKILL"));
   let out = "";
   let err = "";
@@ -62,8 +76,19 @@ test("agentd bots add (token on stdin) / list / remove, and agentd start polls a
   child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
   const line = await until(() => out.split("\n").find((l) => l.startsWith("agentd ready")), "the ready line", 15_000);
   assert.match(line, /; channels: 1 tenant telegram bot$/);
-  tg.push({ message: { message_id: 1, date: 1, chat: { id: 77, type: "private" }, from: { id: 77, is_bot: false, first_name: "Eve" }, text: "hello?" } });
-  const sent = await until(() => [...tg.messages.values()].find((m) => m.chat_id === "77"), "the answer through the tenant bot");
+  tg.push({
+    message: {
+      message_id: 1,
+      date: 1,
+      chat: { id: 77, type: "private" },
+      from: { id: 77, is_bot: false, first_name: "Eve" },
+      text: "hello?",
+    },
+  });
+  const sent = await until(
+    () => [...tg.messages.values()].find((m) => m.chat_id === "77"),
+    "the answer through the tenant bot",
+  );
   assert.equal(sent.text, UNPAIRED_REPLY);
   child.kill("SIGTERM");
   await once(child, "close");
@@ -72,7 +97,10 @@ test("agentd bots add (token on stdin) / list / remove, and agentd start polls a
   const removed = await agentd(["bots", "remove", "--tenant", tenant, id, "--data", data], env);
   assert.equal(removed.code, 0, removed.stderr);
   assert.match(removed.stdout, new RegExp(`removed Telegram bot ${id} from tenant ${tenant}\\n`));
-  assert.match((await agentd(["bots", "list", "--tenant", tenant, "--data", data], env)).stdout, /no Telegram bots for tenant/);
+  assert.match(
+    (await agentd(["bots", "list", "--tenant", tenant, "--data", data], env)).stdout,
+    /no Telegram bots for tenant/,
+  );
   const again = await agentd(["bots", "remove", "--tenant", tenant, id, "--data", data], env);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /telegram bot .* not found/);

@@ -10,8 +10,10 @@ import { pgUrl } from "./support/backends.ts";
 import { type ModelServer, startModelServer } from "./support/model-server.ts";
 import { cleanEnv, freePort, MAIN, tempDir } from "./support/cli.ts";
 
-
-async function modelServer(t: { after(fn: () => unknown): void }, opts: Parameters<typeof startModelServer>[0] = {}): Promise<ModelServer> {
+async function modelServer(
+  t: { after(fn: () => unknown): void },
+  opts: Parameters<typeof startModelServer>[0] = {},
+): Promise<ModelServer> {
   const server = await startModelServer(opts);
   t.after(() => server.close());
   return server;
@@ -41,14 +43,21 @@ async function agentd(args: string[], env: NodeJS.ProcessEnv, stdin = ""): Promi
 }
 
 /** Starts a long-running role (start, serve, worker) and waits for its ready line. */
-async function daemon(t: { after(fn: () => unknown): void }, args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcessWithoutNullStreams; line: string; stop(): Promise<number | null> }> {
+async function daemon(
+  t: { after(fn: () => unknown): void },
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcessWithoutNullStreams; line: string; stop(): Promise<number | null> }> {
   const child = spawn(process.execPath, [MAIN, ...args], { env });
   t.after(() => child.kill("SIGKILL"));
   let out = "";
   let err = "";
   child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
   const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agentd ${args.join(" ")} not ready in 15 s; stdout: ${out}; stderr: ${err}`)), 15_000);
+    const timer = setTimeout(
+      () => reject(new Error(`agentd ${args.join(" ")} not ready in 15 s; stdout: ${out}; stderr: ${err}`)),
+      15_000,
+    );
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
       out += d;
       const ready = out.split("\n").find((l) => /^agentd (worker |API )?ready/.test(l));
@@ -57,7 +66,9 @@ async function daemon(t: { after(fn: () => unknown): void }, args: string[], env
         resolve(ready);
       }
     });
-    child.once("exit", (code) => reject(new Error(`agentd ${args.join(" ")} exited (${code}); stdout: ${out}; stderr: ${err}`)));
+    child.once("exit", (code) =>
+      reject(new Error(`agentd ${args.join(" ")} exited (${code}); stdout: ${out}; stderr: ${err}`)),
+    );
   });
   const stop = async () => {
     child.kill("SIGTERM");
@@ -78,7 +89,12 @@ test("agentd chat with nothing listening runs agentd in-process and streams the 
   const r = await agentd(["chat", "--data", dir], env, "Hi\n");
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `${FOX}\n`);
-  assert.match(r.stderr, new RegExp(`^\\(no agentd answers at http://127\\.0\\.0\\.1:${port}: running one in this process, on sqlite ${join(dir, "agentd.db")}; its log goes to ${join(dir, "chat.log")}\\)\n$`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^\\(no agentd answers at http://127\\.0\\.0\\.1:${port}: running one in this process, on sqlite ${join(dir, "agentd.db")}; its log goes to ${join(dir, "chat.log")}\\)\n$`,
+    ),
+  );
   // Streamed: the reply reached stdout in pieces, the first long before the whole.
   const first = r.pieces[0] as string;
   assert.ok(r.pieces.length >= 5 && first.length < FOX.length / 2, `pieces: ${JSON.stringify(r.pieces)}`);
@@ -90,7 +106,9 @@ test("agentd chat with nothing listening runs agentd in-process and streams the 
   assert.equal(two.code, 0, two.stderr);
   assert.equal(two.stdout, "ok: one\nok: two\n");
   const last = model.requests.filter((q) => q.path === "/v1/chat/completions").at(-1);
-  const history = (last?.body.messages as { role: string; content: unknown }[]).filter((m) => m.role === "user").map((m) => m.content);
+  const history = (last!.body.messages as { role: string; content: unknown }[])
+    .filter((m) => m.role === "user")
+    .map((m) => m.content);
   assert.deepEqual(history, ["Hi", "one", "two"], "one conversation across both chats");
 
   // The turns are runs of the operator's "local" tenant, made once; `agentd runs` finds them.
@@ -115,8 +133,15 @@ test("with no model, chat tells the person in a sentence and the turn waits in `
   const env = cleanEnv({ AGENTD_PORT: String(await freePort()) });
   const none = await agentd(["chat", "--data", dir], env, "hello?\n");
   assert.equal(none.code, 1, "the turn failed");
-  assert.equal(none.stdout, "Sorry, I can't answer yet: this assistant has no AI model set up. Your message is kept, and I'll answer it once one is.\n");
-  assert.match(none.stderr, /no model is configured: set OPENAI_API_KEY.*AGENTD_MODEL=echo/, "the operator reads why and how");
+  assert.equal(
+    none.stdout,
+    "Sorry, I can't answer yet: this assistant has no AI model set up. Your message is kept, and I'll answer it once one is.\n",
+  );
+  assert.match(
+    none.stderr,
+    /no model is configured: set OPENAI_API_KEY.*AGENTD_MODEL=echo/,
+    "the operator reads why and how",
+  );
   assert.doesNotMatch(none.stderr, /has no model is/);
 
   const failed = await agentd(["runs", "--status", "failed", "--data", dir], env);
@@ -138,18 +163,34 @@ test("with no model, chat tells the person in a sentence and the turn waits in `
 test("agentd chat asks y/a/n when a tool call needs approval, and posts the answer", async (t) => {
   const model = await modelServer(t);
   const dir = tempDir(t);
-  const env = cleanEnv({ AGENTD_MODEL_BASE_URL: model.url, AGENTD_MODEL: "mock-model", AGENTD_PORT: String(await freePort()), AGENTD_ALLOW_PRIVATE_NET: "1" });
+  const env = cleanEnv({
+    AGENTD_MODEL_BASE_URL: model.url,
+    AGENTD_MODEL: "mock-model",
+    AGENTD_PORT: String(await freePort()),
+    AGENTD_ALLOW_PRIVATE_NET: "1",
+  });
   const target = `${model.url}/models`;
   const call = { name: "http_request", arguments: { method: "GET", url: target } };
-  model.script({ text: "Checking.", toolCalls: [call] }, { text: "It answered." }, { toolCalls: [call] }, { text: "Not allowed, then." });
+  model.script(
+    { text: "Checking.", toolCalls: [call] },
+    { text: "It answered." },
+    { toolCalls: [call] },
+    { text: "Not allowed, then." },
+  );
   const r = await agentd(["chat", "--data", dir], env, "check the server\ny\nagain please\nn\n");
   assert.equal(r.code, 0, r.stderr);
   const origin = new URL(target).origin;
   const ask = `[approval] http_request wants: GET ${target} with no secret\nallow? y = this once, a = always (every http_request to ${origin} with no secret), n = deny\n`;
-  assert.equal(r.stdout, `Checking.\n${ask}[http_request] GET ${target} with no secret\nIt answered.\n${ask}Not allowed, then.\n`);
+  assert.equal(
+    r.stdout,
+    `Checking.\n${ask}[http_request] GET ${target} with no secret\nIt answered.\n${ask}Not allowed, then.\n`,
+  );
   const fetched = model.requests.filter((q) => q.path === "/v1/models");
   assert.equal(fetched.length, 1, "the approved call ran, the denied one did not");
-  const toolResult = model.requests.filter((q) => q.path === "/v1/chat/completions").at(-1)?.body.messages.at(-1);
+  const toolResult = model.requests
+    .filter((q) => q.path === "/v1/chat/completions")
+    .at(-1)
+    ?.body.messages.at(-1);
   assert.equal(toolResult.role, "tool");
   assert.match(String(toolResult.content), /denied/);
 });
@@ -160,7 +201,10 @@ test("agentd chat talks to a running agentd (the same tenant and conversation), 
   const port = await freePort();
   const env = cleanEnv({ AGENTD_MODEL_BASE_URL: model.url, AGENTD_MODEL: "mock-model", AGENTD_PORT: String(port) });
   const server = await daemon(t, ["start", "--data", dir], env);
-  assert.equal(server.line, `agentd ready at http://127.0.0.1:${port} (sqlite ${join(dir, "agentd.db")}, model mock-model at ${model.url})`);
+  assert.equal(
+    server.line,
+    `agentd ready at http://127.0.0.1:${port} (sqlite ${join(dir, "agentd.db")}, model mock-model at ${model.url})`,
+  );
 
   const a = await agentd(["chat", "--data", dir, "--conversation", "ops"], env, "first\n");
   assert.equal(a.code, 0, a.stderr);
@@ -168,19 +212,35 @@ test("agentd chat talks to a running agentd (the same tenant and conversation), 
   assert.equal(a.stderr, "", "no in-process agentd: one answered");
   // The admin token from the environment works as well as the file; --url as well as AGENTD_PORT.
   const token = (await import("node:fs")).readFileSync(join(dir, "admin.token"), "utf8").trim();
-  const b = await agentd(["chat", "--url", `http://127.0.0.1:${port}`, "--conversation", "ops"], cleanEnv({ AGENTD_ADMIN_TOKEN: token }), "second\n");
+  const b = await agentd(
+    ["chat", "--url", `http://127.0.0.1:${port}`, "--conversation", "ops"],
+    cleanEnv({ AGENTD_ADMIN_TOKEN: token }),
+    "second\n",
+  );
   assert.equal(b.stdout, "ok: second\n", b.stderr);
-  const users = (model.requests.at(-1)?.body.messages as { role: string; content: unknown }[]).filter((m) => m.role === "user").map((m) => m.content);
+  const users = (model.requests.at(-1)!.body.messages as { role: string; content: unknown }[])
+    .filter((m) => m.role === "user")
+    .map((m) => m.content);
   assert.deepEqual(users, ["first", "second"]);
 
   const unknown = await agentd(["chat", "--data", dir, "--tenant", "ten_nobody"], env, "hello\n");
   assert.equal(unknown.code, 1);
   assert.equal(unknown.stdout, "");
-  assert.equal(unknown.stderr, `agentd: GET http://127.0.0.1:${port}/v1/tenants/ten_nobody answered HTTP 404: tenant ten_nobody not found\n`);
+  assert.equal(
+    unknown.stderr,
+    `agentd: GET http://127.0.0.1:${port}/v1/tenants/ten_nobody answered HTTP 404: tenant ten_nobody not found\n`,
+  );
 
-  const bad = await agentd(["chat", "--url", `http://127.0.0.1:${port}`], cleanEnv({ AGENTD_ADMIN_TOKEN: "not-the-token" }), "hello\n");
+  const bad = await agentd(
+    ["chat", "--url", `http://127.0.0.1:${port}`],
+    cleanEnv({ AGENTD_ADMIN_TOKEN: "not-the-token" }),
+    "hello\n",
+  );
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /^agentd: GET http:\/\/127\.0\.0\.1:\d+\/v1\/tenants\?.* answered HTTP 401: this token is neither the admin token nor a current API key/);
+  assert.match(
+    bad.stderr,
+    /^agentd: GET http:\/\/127\.0\.0\.1:\d+\/v1\/tenants\?.* answered HTTP 401: this token is neither the admin token nor a current API key/,
+  );
 
   assert.equal(await server.stop(), 0);
 });
@@ -193,21 +253,38 @@ test("agentd doctor passes with a working model endpoint, and names the fix when
   const ok = await agentd(["doctor", "--data", dir], cleanEnv({ ...base, AGENTD_MODEL_API_KEY: "sk-right" }));
   assert.equal(ok.code, 0, ok.stdout);
   const lines = ok.stdout.trim().split("\n");
-  assert.deepEqual(lines.map((l) => l.split(/\s{2,}/)[1]), ["settings", "store", "master key", "model", "channels", "web search", "browser", "admin token", undefined]);
+  assert.deepEqual(
+    lines.map((l) => l.split(/\s{2,}/)[1]),
+    ["settings", "store", "master key", "model", "channels", "web search", "browser", "admin token", undefined],
+  );
   for (const l of lines.slice(0, -1)) assert.match(l, /^ok {4}/);
-  assert.match(ok.stdout, new RegExp(`^ok {4}model {8}mock-model at ${model.url.replace(/\./g, "\\.")}: the endpoint answers and accepts the key, and lists the model$`, "m"));
+  assert.match(
+    ok.stdout,
+    new RegExp(
+      `^ok {4}model {8}mock-model at ${model.url.replace(/\./g, "\\.")}: the endpoint answers and accepts the key, and lists the model$`,
+      "m",
+    ),
+  );
   assert.equal(lines.at(-1), "all checks passed");
 
   const refused = await agentd(["doctor", "--data", dir], cleanEnv({ ...base, AGENTD_MODEL_API_KEY: "sk-wrong" }));
   assert.equal(refused.code, 1);
-  assert.match(refused.stdout, /^FAIL {2}model {8}the model endpoint http:\/\/127\.0\.0\.1:\d+\/v1 refuses the API key \(HTTP 401\): check OPENAI_API_KEY \/ AGENTD_MODEL_API_KEY$/m);
+  assert.match(
+    refused.stdout,
+    /^FAIL {2}model {8}the model endpoint http:\/\/127\.0\.0\.1:\d+\/v1 refuses the API key \(HTTP 401\): check OPENAI_API_KEY \/ AGENTD_MODEL_API_KEY$/m,
+  );
   assert.ok(!refused.stdout.includes("sk-wrong"), "the key is never printed");
   assert.match(refused.stdout, /^1 check\(s\) failed$/m);
 
   const closed = `http://127.0.0.1:${await freePort()}/v1`;
   const down = await agentd(["doctor", "--data", dir], cleanEnv({ ...base, AGENTD_MODEL_BASE_URL: closed }));
   assert.equal(down.code, 1);
-  assert.ok(down.stdout.includes(`FAIL  model        cannot reach the model endpoint ${closed}/models: connection refused (nothing listens there); start that server or fix AGENTD_MODEL_BASE_URL\n`), down.stdout);
+  assert.ok(
+    down.stdout.includes(
+      `FAIL  model        cannot reach the model endpoint ${closed}/models: connection refused (nothing listens there); start that server or fix AGENTD_MODEL_BASE_URL\n`,
+    ),
+    down.stdout,
+  );
 
   const none = await agentd(["doctor", "--data", dir], cleanEnv());
   assert.equal(none.code, 1);
@@ -224,9 +301,15 @@ test("agentd tenants create, list, key and pair; migrate reports the schema vers
   const env = cleanEnv();
   const migrated = await agentd(["migrate", "--data", dir], env);
   assert.equal(migrated.code, 0, migrated.stderr);
-  assert.match(migrated.stdout, /^migrating sqlite .*\n {2}kernel store {2}schema v0 -> v\d+ \(\d+ migration\(s\) applied\)\n {2}OS data {7}schema v0 -> v\d+/);
+  assert.match(
+    migrated.stdout,
+    /^migrating sqlite .*\n {2}kernel store {2}schema v0 -> v\d+ \(\d+ migration\(s\) applied\)\n {2}OS data {7}schema v0 -> v\d+/,
+  );
   const again = await agentd(["migrate", "--data", dir], env);
-  assert.match(again.stdout, /kernel store {2}schema v\d+, already current\n {2}OS data {7}schema v\d+, already current/);
+  assert.match(
+    again.stdout,
+    /kernel store {2}schema v\d+, already current\n {2}OS data {7}schema v\d+, already current/,
+  );
 
   const empty = await agentd(["tenants", "--data", dir], env);
   assert.equal(empty.stdout, "no tenants yet: make one with `agentd tenants create <name>`\n");
@@ -235,7 +318,10 @@ test("agentd tenants create, list, key and pair; migrate reports the schema vers
   const id = /^created tenant (ten_\w+) \(Acme Corp\)/.exec(made.stdout)?.[1];
   assert.ok(id, made.stdout);
   const list = await agentd(["tenants", "list", "--data", dir], env);
-  assert.match(list.stdout, new RegExp(`^ID\\s+NAME\\s+CREATED\n${id}  Acme Corp  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\n$`));
+  assert.match(
+    list.stdout,
+    new RegExp(`^ID\\s+NAME\\s+CREATED\n${id}  Acme Corp  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\n$`),
+  );
   const key = await agentd(["tenants", "key", id, "--data", dir], env);
   assert.match(key.stdout, /\nak_[\w-]+\n$/);
   const pair = await agentd(["tenants", "pair", id, "--data", dir], env);
@@ -255,7 +341,9 @@ test("agentd tenants create, list, key and pair; migrate reports the schema vers
 
 const PG = pgUrl ?? undefined;
 
-test("on Postgres, `agentd serve` takes the message and `agentd worker` answers it", { skip: PG ? false : "no Postgres reachable (set DATABASE_URL)" }, async (t) => {
+test("on Postgres, `agentd serve` takes the message and `agentd worker` answers it", {
+  skip: PG ? false : "no Postgres reachable (set DATABASE_URL)",
+}, async (t) => {
   const schema = `cli_${process.pid}_${Date.now() % 100_000}`;
   t.after(async () => {
     const c = new pg.Client({ connectionString: PG });
@@ -266,14 +354,25 @@ test("on Postgres, `agentd serve` takes the message and `agentd worker` answers 
   const model = await modelServer(t);
   const dir = tempDir(t);
   const port = await freePort();
-  const env = cleanEnv({ DATABASE_URL: PG as string, AGENTD_PG_SCHEMA: schema, AGENTD_MODEL_BASE_URL: model.url, AGENTD_MODEL: "mock-model", AGENTD_PORT: String(port) });
+  const env = cleanEnv({
+    DATABASE_URL: PG as string,
+    AGENTD_PG_SCHEMA: schema,
+    AGENTD_MODEL_BASE_URL: model.url,
+    AGENTD_MODEL: "mock-model",
+    AGENTD_PORT: String(port),
+  });
   const migrated = await agentd(["migrate", "--data", dir], env);
   assert.match(migrated.stdout, new RegExp(`^migrating postgres .* \\(schema ${schema}\\)\n`), migrated.stderr);
 
   const api = await daemon(t, ["serve", "--data", dir], env);
-  assert.match(api.line, new RegExp(`^agentd API ready at http://127\\.0\\.0\\.1:${port} \\(postgres .*\\(schema ${schema}\\); runs are executed by`));
+  assert.match(
+    api.line,
+    new RegExp(
+      `^agentd API ready at http://127\\.0\\.0\\.1:${port} \\(postgres .*\\(schema ${schema}\\); runs are executed by`,
+    ),
+  );
   const worker = await daemon(t, ["worker", "--data", dir], env);
-  assert.match(worker.line, new RegExp(`^agentd worker ready \\(postgres .*, model mock-model at `));
+  assert.match(worker.line, /^agentd worker ready \(postgres .*, model mock-model at /);
 
   const r = await agentd(["chat", "--data", dir], env, "across processes\n");
   assert.equal(r.code, 0, r.stderr);

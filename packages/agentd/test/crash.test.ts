@@ -33,23 +33,44 @@ interface Rig {
   touch(marker: string): void;
 }
 
-async function rig(t: { after(fn: () => unknown): void }, b: Backend, opts: { tokenDelayMs?: number } = {}): Promise<Rig> {
+async function rig(
+  t: { after(fn: () => unknown): void },
+  b: Backend,
+  opts: { tokenDelayMs?: number } = {},
+): Promise<Rig> {
   const place = b.place(t);
   const model = await startModelServer({ tokenDelayMs: opts.tokenDelayMs ?? 0 });
   t.after(() => model.close());
   const env: NodeJS.ProcessEnv = {
-    ...process.env, AGENTD_DATA: place.dataDir, DATABASE_URL: place.databaseUrl ?? "", AGENTD_PG_SCHEMA: place.pgSchema ?? "",
-    AGENTD_MODEL_BASE_URL: model.url, AGENTD_MODEL: "stand-in", AGENTD_MODEL_API_KEY: "k", CRASH_DIR: place.dataDir, AGENTD_LEASE_MS: "1500",
+    ...process.env,
+    AGENTD_DATA: place.dataDir,
+    DATABASE_URL: place.databaseUrl ?? "",
+    AGENTD_PG_SCHEMA: place.pgSchema ?? "",
+    AGENTD_MODEL_BASE_URL: model.url,
+    AGENTD_MODEL: "stand-in",
+    AGENTD_MODEL_API_KEY: "k",
+    CRASH_DIR: place.dataDir,
+    AGENTD_LEASE_MS: "1500",
   };
   delete env.AGENTD_MASTER_KEY;
-  const client = await createAgentd({ env: {}, config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } }, worker: false, logger: () => {} });
+  const client = await createAgentd({
+    env: {},
+    config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } },
+    worker: false,
+    logger: () => {},
+  });
   t.after(() => client.close());
   const tenantId = (await client.tenants.create("crash")).id;
   const procs: ChildProcess[] = [];
   const errs = new Map<ChildProcess, string>();
-  t.after(() => procs.forEach((p) => p.exitCode === null && p.signalCode === null && p.kill("SIGKILL")));
+  t.after(() => {
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+  });
   return {
-    client, model, place, tenantId,
+    client,
+    model,
+    place,
+    tenantId,
     worker: () =>
       new Promise((resolve, reject) => {
         const p = spawn(process.execPath, [WORKER], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -61,11 +82,15 @@ async function rig(t: { after(fn: () => unknown): void }, b: Backend, opts: { to
       }),
     exited: (p) =>
       new Promise((res, rej) => {
-        const done = (code: number | null, sig: NodeJS.Signals | null) => (sig ? res(sig) : rej(new Error(`worker exited with code ${code}: ${errs.get(p)}`)));
+        const done = (code: number | null, sig: NodeJS.Signals | null) =>
+          sig ? res(sig) : rej(new Error(`worker exited with code ${code}: ${errs.get(p)}`));
         if (p.exitCode !== null || p.signalCode !== null) done(p.exitCode, p.signalCode);
         else p.on("exit", done);
       }),
-    lines: (file) => (existsSync(join(place.dataDir, file)) ? readFileSync(join(place.dataDir, file), "utf8").trim().split("\n").filter(Boolean) : []),
+    lines: (file) =>
+      existsSync(join(place.dataDir, file))
+        ? readFileSync(join(place.dataDir, file), "utf8").trim().split("\n").filter(Boolean)
+        : [],
     touch: (marker) => writeFileSync(join(place.dataDir, marker), ""),
   };
 }
@@ -74,7 +99,11 @@ async function history(r: Rig, sessionId: string) {
   return (await sessions.history(r.client.tenants.scope(r.tenantId), sessionId)).map((m) => [m.role, m.content]);
 }
 
-const replies = (r: Rig) => r.lines("deliveries.log").map((l) => JSON.parse(l)).filter((d) => d.kind === "reply");
+const replies = (r: Rig) =>
+  r
+    .lines("deliveries.log")
+    .map((l) => JSON.parse(l))
+    .filter((d) => d.kind === "reply");
 
 for (const b of BACKENDS) {
   describe(`crash: SIGKILL during a turn (${b.name})`, () => {
@@ -83,7 +112,12 @@ for (const b of BACKENDS) {
       r.model.script({ text: "The answer is 42." });
       r.touch("kill-in-deliver-reply");
       const w1 = await r.worker();
-      const msg = await r.client.inbox.receive({ tenantId: r.tenantId, channel: "rec", conversation: "c", text: "question?" });
+      const msg = await r.client.inbox.receive({
+        tenantId: r.tenantId,
+        channel: "rec",
+        conversation: "c",
+        text: "question?",
+      });
       assert.equal(await r.exited(w1), "SIGKILL");
       assert.equal(r.model.calls, 1);
       assert.equal(replies(r).length, 0, "died before sending");
@@ -91,8 +125,14 @@ for (const b of BACKENDS) {
       t.after(() => w2.kill("SIGKILL"));
       assert.equal((await r.client.kernel.result<{ text: string }>(msg.runId)).text, "The answer is 42.");
       assert.equal(r.model.calls, 1, "the completed model call was replayed from the journal, not paid for again");
-      assert.deepEqual(replies(r).map((d) => d.text), ["The answer is 42."]);
-      assert.deepEqual(await history(r, msg.session.id), [["user", "question?"], ["assistant", "The answer is 42."]]);
+      assert.deepEqual(
+        replies(r).map((d) => d.text),
+        ["The answer is 42."],
+      );
+      assert.deepEqual(await history(r, msg.session.id), [
+        ["user", "question?"],
+        ["assistant", "The answer is 42."],
+      ]);
     });
 
     test("killed inside a tool step: the tool runs again, the model is not asked again for what it already said", async (t) => {
@@ -100,15 +140,26 @@ for (const b of BACKENDS) {
       r.model.script({ toolCalls: [{ name: "side_effect", arguments: { label: "A" } }] }, { text: "Done with A." });
       r.touch("kill-in-tool");
       const w1 = await r.worker();
-      const msg = await r.client.inbox.receive({ tenantId: r.tenantId, channel: "rec", conversation: "c", text: "do A" });
+      const msg = await r.client.inbox.receive({
+        tenantId: r.tenantId,
+        channel: "rec",
+        conversation: "c",
+        text: "do A",
+      });
       assert.equal(await r.exited(w1), "SIGKILL");
       const w2 = await r.worker();
       t.after(() => w2.kill("SIGKILL"));
       assert.equal((await r.client.kernel.result<{ text: string }>(msg.runId)).text, "Done with A.");
       assert.deepEqual(r.lines("tool.log"), ["started A", "started A", "finished A"]);
       assert.equal(r.model.calls, 2, "one call chose the tool (journaled before the kill), one answered");
-      assert.deepEqual(replies(r).map((d) => d.text), ["Done with A."]);
-      assert.deepEqual(await history(r, msg.session.id), [["user", "do A"], ["assistant", "Done with A."]]);
+      assert.deepEqual(
+        replies(r).map((d) => d.text),
+        ["Done with A."],
+      );
+      assert.deepEqual(await history(r, msg.session.id), [
+        ["user", "do A"],
+        ["assistant", "Done with A."],
+      ]);
     });
 
     test("killed while waiting for an approval: the decision made while no worker was alive is honoured after restart", async (t) => {
@@ -117,7 +168,12 @@ for (const b of BACKENDS) {
       await policies.set(scope, { tool: "side_effect", decision: "ask" }, Date.now());
       r.model.script({ toolCalls: [{ name: "side_effect", arguments: { label: "B" } }] }, { text: "Did B." });
       const w1 = await r.worker();
-      const msg = await r.client.inbox.receive({ tenantId: r.tenantId, channel: "rec", conversation: "c", text: "do B" });
+      const msg = await r.client.inbox.receive({
+        tenantId: r.tenantId,
+        channel: "rec",
+        conversation: "c",
+        text: "do B",
+      });
       const pending = await until(async () => (await approvals.list(scope))[0]);
       await until(async () => r.lines("deliveries.log").some((l) => l.includes('"approval"')) || undefined);
       w1.kill("SIGKILL");
@@ -127,8 +183,14 @@ for (const b of BACKENDS) {
       t.after(() => w2.kill("SIGKILL"));
       assert.equal((await r.client.kernel.result<{ text: string }>(msg.runId)).text, "Did B.");
       assert.deepEqual(r.lines("tool.log"), ["started B", "finished B"]);
-      assert.deepEqual(replies(r).map((d) => d.text), ["Did B."]);
-      assert.deepEqual(await history(r, msg.session.id), [["user", "do B"], ["assistant", "Did B."]]);
+      assert.deepEqual(
+        replies(r).map((d) => d.text),
+        ["Did B."],
+      );
+      assert.deepEqual(await history(r, msg.session.id), [
+        ["user", "do B"],
+        ["assistant", "Did B."],
+      ]);
     });
 
     test("killed while the reply streams: the turn completes after restart, one reply, a reader sees the retry start over", async (t) => {
@@ -136,10 +198,16 @@ for (const b of BACKENDS) {
       const text = "This reply streams slowly, token by token, so that the worker can be killed halfway through it.";
       r.model.script({ text }, { text });
       const w1 = await r.worker();
-      const msg = await r.client.inbox.receive({ tenantId: r.tenantId, channel: "rec", conversation: "c", text: "stream please" });
+      const msg = await r.client.inbox.receive({
+        tenantId: r.tenantId,
+        channel: "rec",
+        conversation: "c",
+        text: "stream please",
+      });
       const seen: { t: string; d?: string; attempt?: number; text?: string }[] = [];
       const reader = (async () => {
-        for await (const c of r.client.kernel.subscribe<(typeof seen)[number]>(msg.runId, { pollMs: 10 })) seen.push(c.data);
+        for await (const c of r.client.kernel.subscribe<(typeof seen)[number]>(msg.runId, { pollMs: 10 }))
+          seen.push(c.data);
       })();
       await until(async () => (seen.filter((c) => c.t === "text").length >= 5 ? true : undefined));
       w1.kill("SIGKILL");
@@ -153,10 +221,22 @@ for (const b of BACKENDS) {
       const starts = seen.filter((c) => c.t === "start");
       assert.equal(starts.length, 2, "a reader sees the second attempt start and can drop the partial text");
       const afterRestart = seen.slice(seen.lastIndexOf(starts[1]!));
-      assert.equal(afterRestart.filter((c) => c.t === "text").map((c) => c.d).join(""), text);
+      assert.equal(
+        afterRestart
+          .filter((c) => c.t === "text")
+          .map((c) => c.d)
+          .join(""),
+        text,
+      );
       assert.equal(seen.at(-1)?.text, text);
-      assert.deepEqual(replies(r).map((d) => d.text), [text]);
-      assert.deepEqual(await history(r, msg.session.id), [["user", "stream please"], ["assistant", text]]);
+      assert.deepEqual(
+        replies(r).map((d) => d.text),
+        [text],
+      );
+      assert.deepEqual(await history(r, msg.session.id), [
+        ["user", "stream please"],
+        ["assistant", text],
+      ]);
     });
   });
 }

@@ -9,12 +9,19 @@ const mode = (p: string) => statSync(p).mode & 0o777;
 const DB_FILES = ["agentd.db", "agentd.db-wal", "agentd.db-shm", "os.db", "os.db-wal", "os.db-shm"];
 
 // Only SQLite keeps databases in files; on Postgres the server's own permissions apply.
-test("the SQLite databases and their folder are owner-only, when created and when opened with wider modes", { skip: process.platform === "win32" }, async (t) => {
+test("the SQLite databases and their folder are owner-only, when created and when opened with wider modes", {
+  skip: process.platform === "win32",
+}, async (t) => {
   const root = mkdtempSync(join(tmpdir(), "agentd-files-"));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const dataDir = join(root, "data");
   const open = async () => {
-    const app = await createAgentd({ env: {}, config: { dataDir, adminToken: "admin-test-token", model: { id: "none" } }, tools: [], logger: () => {} });
+    const app = await createAgentd({
+      env: {},
+      config: { dataDir, adminToken: "admin-test-token", model: { id: "none" } },
+      tools: [],
+      logger: () => {},
+    });
     await app.tenants.create("files", {}); // writes to both databases, so their -wal and -shm files exist
     return app;
   };

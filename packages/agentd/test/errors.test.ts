@@ -18,7 +18,8 @@ test("is() tells classes and codes apart: a subclass is its ancestors, a sibling
   assert.equal(RateLimitedError.is(big), false);
   assert.equal(MediaTooLargeError.is(notFound("x")), false, "the base is not every subclass");
   assert.equal(big.name, "MediaTooLargeError");
-  for (const other of [new Error("x"), { code: "not_found", message: "x" }, null, undefined, "not_found"]) assert.equal(AgentdError.is(other), false);
+  for (const other of [new Error("x"), { code: "not_found", message: "x" }, null, undefined, "not_found"])
+    assert.equal(AgentdError.is(other), false);
 });
 
 test("is() works across two copies of agentd, where instanceof does not", async () => {
@@ -35,11 +36,20 @@ test("is() works across two copies of agentd, where instanceof does not", async 
 
 test("every class has a code from the closed list, and no code is listed twice", () => {
   const errors = [
-    new MediaTooLargeError(2, 1), new RateLimitedError(1, 1), new UnscopedQueryError("SELECT 1"), new RedactionError(), new ConfigError("x"),
-    new MasterKeyError("x"), new UsageError("x"), new CliError("x"), new CliError("x", { code: "cli_refused", status: 404, serverCode: "not_found" }),
-    new NetError("timeout", "https://example.com/", "x"), new BlockedAddressError("h", 80, "10.0.0.1", { kind: "range", range: "10.0.0.0/8", why: "private" }),
+    new MediaTooLargeError(2, 1),
+    new RateLimitedError(1, 1),
+    new UnscopedQueryError("SELECT 1"),
+    new RedactionError(),
+    new ConfigError("x"),
+    new MasterKeyError("x"),
+    new UsageError("x"),
+    new CliError("x"),
+    new CliError("x", { code: "cli_refused", status: 404, serverCode: "not_found" }),
+    new NetError("timeout", "https://example.com/", "x"),
+    new BlockedAddressError("h", 80, "10.0.0.1", { kind: "range", range: "10.0.0.0/8", why: "private" }),
   ];
-  for (const e of errors) assert.ok(AgentdError.is(e) && (AGENTD_ERROR_CODES as readonly string[]).includes(e.code), `${e.name}: ${e.code}`);
+  for (const e of errors)
+    assert.ok(AgentdError.is(e) && (AGENTD_ERROR_CODES as readonly string[]).includes(e.code), `${e.name}: ${e.code}`);
   assert.equal(new Set(AGENTD_ERROR_CODES).size, AGENTD_ERROR_CODES.length);
 });
 

@@ -41,9 +41,17 @@ for (const b of BACKENDS) {
       const history = await sessions.history(s.app.tenants.scope(s.tenantId), r.session.id);
       const journal = await s.app.kernel.journal(r.runId);
       const metrics = await s.call("GET", "/metrics", { token: ADMIN });
-      const seen = [JSON.stringify(run), JSON.stringify(history), JSON.stringify(journal), ...logs, admin.text, metrics.text].join("\n");
+      const seen = [
+        JSON.stringify(run),
+        JSON.stringify(history),
+        JSON.stringify(journal),
+        ...logs,
+        admin.text,
+        metrics.text,
+      ].join("\n");
       assert.ok(logs.length > 0 && /credentials|model/i.test(seen), "the failed call was logged and recorded");
-      for (const secret of [PASSWORD, QUERY_KEY, "bob:"]) assert.ok(!seen.includes(secret), `${secret} leaked: ${seen.slice(0, 2000)}`);
+      for (const secret of [PASSWORD, QUERY_KEY, "bob:"])
+        assert.ok(!seen.includes(secret), `${secret} leaked: ${seen.slice(0, 2000)}`);
     });
 
     test("an API-only process with no live worker: /health degrades and says why, a waiting stream is told, metrics count workers", async (t) => {
@@ -81,7 +89,8 @@ for (const b of BACKENDS) {
 
       // A worker on the same store: the turn is answered and health is up again.
       const worker = await createAgentd({
-        env: {}, logger: () => {},
+        env: {},
+        logger: () => {},
         config: { ...s.place, adminToken: ADMIN, model: { id: "stand-in", baseURL: s.model.url, apiKey: "test-key" } },
       });
       t.after(() => worker.close());
@@ -95,11 +104,19 @@ for (const b of BACKENDS) {
       assert.match((await s.call("GET", "/metrics", { token: ADMIN })).text, /^agentd_workers_live 1$/m);
 
       // The port channels report through: a component down degrades health and names it.
-      const remove = s.app.health.add("telegram", () => ({ ok: false, detail: "the Bot API does not answer (ECONNREFUSED); retrying every 30 s" }));
+      const remove = s.app.health.add("telegram", () => ({
+        ok: false,
+        detail: "the Bot API does not answer (ECONNREFUSED); retrying every 30 s",
+      }));
       const down = await s.call("GET", "/health", { token: ADMIN });
       assert.equal(down.body.status, "degraded");
-      assert.deepEqual(down.body.components, [{ name: "telegram", ok: false, detail: "the Bot API does not answer (ECONNREFUSED); retrying every 30 s" }]);
-      assert.match((await s.call("GET", "/metrics", { token: ADMIN })).text, /^agentd_component_up\{name="telegram"\} 0$/m);
+      assert.deepEqual(down.body.components, [
+        { name: "telegram", ok: false, detail: "the Bot API does not answer (ECONNREFUSED); retrying every 30 s" },
+      ]);
+      assert.match(
+        (await s.call("GET", "/metrics", { token: ADMIN })).text,
+        /^agentd_component_up\{name="telegram"\} 0$/m,
+      );
       remove();
       assert.equal((await s.call("GET", "/health", { token: ADMIN })).body.status, "up");
     });

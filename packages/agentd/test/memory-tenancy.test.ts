@@ -27,7 +27,10 @@ for (const b of BACKENDS) {
       // Another tenant writes "quince" everywhere: a's ranking must not move (with one shared count of
       // documents per word it would: "quince" would become the common word).
       for (let i = 0; i < 60; i++) await store.add(other, { content: `quince number ${i}` });
-      assert.deepEqual((await store.search(a, "quince plum")).map((e) => e.id), before);
+      assert.deepEqual(
+        (await store.search(a, "quince plum")).map((e) => e.id),
+        before,
+      );
       assert.equal((await store.search(other, "quince")).length, 10);
       assert.ok((await store.search(a, "number")).length === 0, "no hit from another tenant");
       // Deleting removes the entry from the index (the trigger), and so does removing a tenant.
@@ -58,8 +61,18 @@ test("an os.db from before the per-tenant index is migrated: its entries are fou
   assert.deepEqual(await migrate(old), { from: 4, to: MIGRATIONS.at(-1)!.version });
   const tenants = new Tenants(old);
   const store = new MemoryStore();
-  assert.deepEqual((await store.search(tenants.scope("ten_one"), "meet")).map((e) => e.id), ["mem_1"]);
-  assert.deepEqual((await store.search(tenants.scope("ten_two"), "meet")).map((e) => e.id), ["mem_2"]);
-  assert.deepEqual((await store.search(tenants.scope("ten_one"), "cafe")).map((e) => e.id), ["mem_3"], "diacritics fold as before");
+  assert.deepEqual(
+    (await store.search(tenants.scope("ten_one"), "meet")).map((e) => e.id),
+    ["mem_1"],
+  );
+  assert.deepEqual(
+    (await store.search(tenants.scope("ten_two"), "meet")).map((e) => e.id),
+    ["mem_2"],
+  );
+  assert.deepEqual(
+    (await store.search(tenants.scope("ten_one"), "cafe")).map((e) => e.id),
+    ["mem_3"],
+    "diacritics fold as before",
+  );
   await old.close();
 });

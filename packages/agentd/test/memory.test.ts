@@ -27,9 +27,11 @@ for (const b of BACKENDS) {
     test("search ranks by text relevance, matches prefixes, and lists newest first", async (t) => {
       const { a, store } = await setup(b, t);
       await store.add(a, { content: "The user's sister is called Marta and lives in Lisbon" });
-      const best = await store.add(a, { content: "Favourite coffee: flat white. Coffee with oat milk, never coffee after 4pm" });
+      const best = await store.add(a, {
+        content: "Favourite coffee: flat white. Coffee with oat milk, never coffee after 4pm",
+      });
       await store.add(a, { content: "Prefers tea in the evening; bought a coffee grinder for guests" });
-      await store.add(a, { content: "  " + "x".repeat(10) + "  ", source: "user" });
+      await store.add(a, { content: `  ${"x".repeat(10)}  `, source: "user" });
       const hits = await store.search(a, "coffee milk");
       assert.equal(hits.length, 2);
       assert.equal(hits[0]?.id, best.id);
@@ -42,7 +44,10 @@ for (const b of BACKENDS) {
       assert.equal(all[0]?.content, "Weekly meetings on Monday");
       assert.equal(all[1]?.content, "x".repeat(10), "content is trimmed");
       const next = await store.list(a, { limit: 10, before: all[1]?.id });
-      assert.deepEqual(next.map((e) => e.content.split(" ")[0]), ["Prefers", "Favourite", "The"]);
+      assert.deepEqual(
+        next.map((e) => e.content.split(" ")[0]),
+        ["Prefers", "Favourite", "The"],
+      );
       assert.equal(await store.count(a), 5);
       await assert.rejects(store.add(a, { content: "   " }), /1 to 4000 characters/);
       await assert.rejects(store.add(a, { content: "y".repeat(4001) }), /1 to 4000 characters/);
@@ -51,7 +56,18 @@ for (const b of BACKENDS) {
     test("queries that look like full-text syntax are plain words", async (t) => {
       const { a, store } = await setup(b, t);
       await store.add(a, { content: "foo and bar walk into a baz" });
-      for (const q of ['"foo" OR (bar', "NEAR(foo bar", "foo* AND -bar", "'; DROP TABLE os_memories; --", "col:foo ^bar", "!!!", "", "a & | ! :* <->", "\"", "ÆØÅ é 日本語"]) {
+      for (const q of [
+        '"foo" OR (bar',
+        "NEAR(foo bar",
+        "foo* AND -bar",
+        "'; DROP TABLE os_memories; --",
+        "col:foo ^bar",
+        "!!!",
+        "",
+        "a & | ! :* <->",
+        '"',
+        "ÆØÅ é 日本語",
+      ]) {
         const hits = await store.search(a, q);
         assert.ok(Array.isArray(hits), q);
       }
@@ -87,11 +103,20 @@ for (const b of BACKENDS) {
       const later = await store.add(a, { content: "renew passport", dueAt: 5_000 });
       await store.add(a, { content: "likes jazz" });
       assert.deepEqual(await store.due(a, 999), []);
-      assert.deepEqual((await store.due(a, 1_000)).map((e) => e.id), [soon.id]);
-      assert.deepEqual((await store.due(a, 9_000)).map((e) => e.id), [soon.id, later.id]);
+      assert.deepEqual(
+        (await store.due(a, 1_000)).map((e) => e.id),
+        [soon.id],
+      );
+      assert.deepEqual(
+        (await store.due(a, 9_000)).map((e) => e.id),
+        [soon.id, later.id],
+      );
       assert.equal(await store.markDone(a, [soon.id], 2_000), 1);
       assert.equal(await store.markDone(a, [soon.id], 3_000), 0, "done once");
-      assert.deepEqual((await store.due(a, 9_000)).map((e) => e.id), [later.id]);
+      assert.deepEqual(
+        (await store.due(a, 9_000)).map((e) => e.id),
+        [later.id],
+      );
       assert.equal((await store.get(a, soon.id))?.doneAt, 2_000);
       assert.equal(await store.markDone(a, [], 1), 0);
     });
@@ -109,7 +134,10 @@ for (const b of BACKENDS) {
       assert.equal(hits[0]?.id, pet.id);
       // "Rex" matches Rex's two entries by text; the embedding favours the dog over the dinner.
       const blended = await store.search(a, "Rex", { embedding: qv });
-      assert.deepEqual(blended.slice(0, 2).map((e) => e.id), [pet.id, both.id]);
+      assert.deepEqual(
+        blended.slice(0, 2).map((e) => e.id),
+        [pet.id, both.id],
+      );
       assert.ok((blended[0]?.score ?? 0) > 0.9 && (blended[1]?.score ?? 1) < 0.6);
     });
 
@@ -117,14 +145,25 @@ for (const b of BACKENDS) {
       const { a, store } = await setup(b, t);
       const [remember, recall, forget] = memoryTools(store) as [Tool, Tool, Tool];
       const ctx = { tenant: a, services: { embedder: fakeEmbedder } } as unknown as ToolContext;
-      const saved = (await remember.run(remember.input.parse({ content: "Allergic to peanuts", due: "2030-01-01T09:00:00+01:00" }), ctx)) as { id: string; due: string };
+      const saved = (await remember.run(
+        remember.input.parse({ content: "Allergic to peanuts", due: "2030-01-01T09:00:00+01:00" }),
+        ctx,
+      )) as { id: string; due: string };
       assert.equal(saved.due, "2030-01-01T08:00:00.000Z");
-      const found = (await recall.run(recall.input.parse({ query: "peanuts?" }), ctx)) as { memories: { id: string; content: string }[] };
-      assert.deepEqual(found.memories.map((m) => m.id), [saved.id]);
+      const found = (await recall.run(recall.input.parse({ query: "peanuts?" }), ctx)) as {
+        memories: { id: string; content: string }[];
+      };
+      assert.deepEqual(
+        found.memories.map((m) => m.id),
+        [saved.id],
+      );
       assert.deepEqual(await forget.run({ id: saved.id }, ctx), { forgotten: true });
       assert.equal(await store.count(a), 0);
       assert.ok(!remember.input.safeParse({ content: "x", due: "tomorrow" }).success);
-      const words = [remember, recall, forget].map((x) => x.description).join(" ").split(/\s+/).length;
+      const words = [remember, recall, forget]
+        .map((x) => x.description)
+        .join(" ")
+        .split(/\s+/).length;
       assert.ok(words <= 25, `tool descriptions are sent on every call; ${words} words`);
     });
   });

@@ -10,13 +10,17 @@ import { startModelServer, type ModelServer } from "./support/model-server.ts";
 
 const serverFile = new URL("./support/model-server.ts", import.meta.url).pathname;
 
-async function withServer(t: { after: (fn: () => Promise<void>) => void }, options?: Parameters<typeof startModelServer>[0]) {
+async function withServer(
+  t: { after: (fn: () => Promise<void>) => void },
+  options?: Parameters<typeof startModelServer>[0],
+) {
   const server = await startModelServer(options);
   t.after(() => server.close());
   return server;
 }
 
-const chat = (server: ModelServer, apiKey = "sk-test") => createOpenAI({ baseURL: server.url, apiKey }).chat("gpt-4o-mini");
+const chat = (server: ModelServer, apiKey = "sk-test") =>
+  createOpenAI({ baseURL: server.url, apiKey }).chat("gpt-4o-mini");
 
 /**
  * Drains the full stream, as an agent loop would, and keeps every part for inspection. A failure
@@ -35,13 +39,16 @@ async function parts(result: { stream: AsyncIterable<any> }) {
 
 // streamText logs every error to the console by default; these tests provoke errors on purpose.
 const onError = () => {};
-const textDeltas = (all: any[]) => all.filter((p) => p.type === "text-delta" && p.text !== "").map((p) => p.text as string);
+const textDeltas = (all: any[]) =>
+  all.filter((p) => p.type === "text-delta" && p.text !== "").map((p) => p.text as string);
 const errorOf = (all: any[]) => all.find((p) => p.type === "error")?.error;
 
 test("text streams token by token and usage arrives in the last chunk", async (t) => {
   const server = await withServer(t);
   server.script({ text: "Hello there, streaming world", usage: { prompt: 12, completion: 7 } });
-  const all = await parts(streamText({ model: chat(server), instructions: "be brief", prompt: "hi", maxRetries: 0, onError }));
+  const all = await parts(
+    streamText({ model: chat(server), instructions: "be brief", prompt: "hi", maxRetries: 0, onError }),
+  );
   const deltas = textDeltas(all);
   assert.ok(deltas.length >= 6, `one delta per ~4 chars, got ${deltas.length}`);
   assert.equal(deltas.join(""), "Hello there, streaming world");
@@ -76,16 +83,21 @@ test("the fallback echoes the last user message; usage defaults to bytes/4 and c
 
 test("a scripted tool call arrives parsed, finishes with tool-calls, and its result goes back to the model", async (t) => {
   const server = await withServer(t);
-  server.script(
-    { toolCalls: [{ name: "lookup", arguments: { city: "Paris", days: 3 }, id: "call_abc" }] },
-    (req) => ({ text: `weather: ${req.body.messages.at(-1).content}` }),
-  );
+  server.script({ toolCalls: [{ name: "lookup", arguments: { city: "Paris", days: 3 }, id: "call_abc" }] }, (req) => ({
+    text: `weather: ${req.body.messages.at(-1).content}`,
+  }));
   const lookup = tool({
     description: "weather",
     inputSchema: z.object({ city: z.string(), days: z.number() }),
     execute: async ({ city }) => `sunny in ${city}`,
   });
-  const result = streamText({ model: chat(server), prompt: "weather?", tools: { lookup }, stopWhen: isStepCount(2), maxRetries: 0 });
+  const result = streamText({
+    model: chat(server),
+    prompt: "weather?",
+    tools: { lookup },
+    stopWhen: isStepCount(2),
+    maxRetries: 0,
+  });
   const all = await parts(result);
   const call = all.find((p) => p.type === "tool-call");
   assert.equal(call.toolName, "lookup");
@@ -106,7 +118,10 @@ test("tool-call arguments given as a raw string are sent as-is, so bad JSON reac
   server.script({ toolCalls: [{ name: "lookup", arguments: '{"city": "Par' }] });
   const lookup = tool({ inputSchema: z.object({ city: z.string() }) });
   const all = await parts(streamText({ model: chat(server), prompt: "x", tools: { lookup }, maxRetries: 0, onError }));
-  const inputs = all.filter((p) => p.type === "tool-input-delta").map((p) => p.delta).join("");
+  const inputs = all
+    .filter((p) => p.type === "tool-input-delta")
+    .map((p) => p.delta)
+    .join("");
   assert.equal(inputs, '{"city": "Par');
   // The SDK reports an invalid call (not a stream error) followed by a tool-error the model can see.
   const call = all.find((p) => p.type === "tool-call");
@@ -117,13 +132,16 @@ test("tool-call arguments given as a raw string are sent as-is, so bad JSON reac
 
 test("a wrong API key gets 401 invalid_api_key, a failure with no retry", async (t) => {
   const server = await withServer(t, { apiKey: "sk-right" });
-  await assert.rejects(generateText({ model: chat(server, "sk-wrong"), prompt: "x", maxRetries: 0 }), (error: unknown) => {
-    assert.ok(APICallError.isInstance(error));
-    assert.equal(error.statusCode, 401);
-    assert.equal(error.isRetryable, false);
-    assert.doesNotMatch(error.message, /sk-wrong/, "the key never appears in the message");
-    return true;
-  });
+  await assert.rejects(
+    generateText({ model: chat(server, "sk-wrong"), prompt: "x", maxRetries: 0 }),
+    (error: unknown) => {
+      assert.ok(APICallError.isInstance(error));
+      assert.equal(error.statusCode, 401);
+      assert.equal(error.isRetryable, false);
+      assert.doesNotMatch(error.message, /sk-wrong/, "the key never appears in the message");
+      return true;
+    },
+  );
   const streamed = await parts(streamText({ model: chat(server, "sk-wrong"), prompt: "x", maxRetries: 0, onError }));
   assert.equal(errorOf(streamed)?.statusCode, 401);
   assert.equal(await streamText({ model: chat(server, "sk-right"), prompt: "y", maxRetries: 0 }).text, "ok: y");
@@ -162,7 +180,7 @@ test("a broken stream surfaces as an error after the chunks that made it", async
   assert.ok(errorOf(await parts(streamText({ model: chat(server), prompt: "x", maxRetries: 0, onError }))));
 });
 
-test("a stalled stream holds until the client aborts, and close() ends it", async (t) => {
+test("a stalled stream holds until the client aborts, and close() ends it", async (_t) => {
   const server = await startModelServer({ tokenDelayMs: 1 });
   server.script({ text: "abcdefgh", stallAfterChunks: 1, firstTokenDelayMs: 20 });
   const started = Date.now();
@@ -184,7 +202,11 @@ test("embeddings are deterministic, normalised, and near for similar texts", asy
   const { embedding } = await embed({ model, value: "the cat sat on the mat", maxRetries: 0 });
   assert.equal(embedding.length, 64);
   assert.ok(Math.abs(Math.hypot(...embedding) - 1) < 1e-9);
-  const { embeddings } = await embedMany({ model, values: ["the cat sat on the mat", "a cat on a mat", "stock prices fell sharply"], maxRetries: 0 });
+  const { embeddings } = await embedMany({
+    model,
+    values: ["the cat sat on the mat", "a cat on a mat", "stock prices fell sharply"],
+    maxRetries: 0,
+  });
   const dot = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i]!, 0);
   assert.deepEqual(embeddings[0], embedding);
   assert.ok(dot(embeddings[0]!, embeddings[1]!) > dot(embeddings[0]!, embeddings[2]!));
@@ -195,7 +217,9 @@ test("embeddings are deterministic, normalised, and near for similar texts", asy
 });
 
 test("as a separate process it prints its URL and is driven over /__script and /__stats", async (t) => {
-  const child = spawn(process.execPath, [serverFile, "--port", "0", "--token-delay-ms", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [serverFile, "--port", "0", "--token-delay-ms", "0"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   t.after(() => void child.kill());
   const [line] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
   const { url } = JSON.parse(line) as { url: string };

@@ -11,7 +11,10 @@ import type { NetPolicy } from "../src/net/policy.ts";
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** A real HTTP server on 127.0.0.1 only; it and its connections close after the test. */
-async function serve(t: { after(fn: () => unknown): void }, handler: Handler): Promise<{ port: number; base: string; seen: IncomingMessage[] }> {
+async function serve(
+  t: { after(fn: () => unknown): void },
+  handler: Handler,
+): Promise<{ port: number; base: string; seen: IncomingMessage[] }> {
   const seen: IncomingMessage[] = [];
   const server = createServer((req, res) => {
     seen.push(req);
@@ -49,7 +52,11 @@ test("an allowed host:port, or allowPrivate, lets a loopback request through", a
   assert.equal(r.body.toString(), "hello");
   assert.equal(s.seen[0]?.url, "/x?y=1");
   assert.equal((await guardedFetch(`${s.base}/`, {}, { allowPrivate: true, allowHosts: [] }, opts)).status, 200);
-  await assert.rejects(guardedFetch(`${s.base}/`, {}, allow("127.0.0.1:1"), opts), BlockedAddressError, "another port is not allowed");
+  await assert.rejects(
+    guardedFetch(`${s.base}/`, {}, allow("127.0.0.1:1"), opts),
+    BlockedAddressError,
+    "another port is not allowed",
+  );
 });
 
 test("a host name resolving to a private address is refused (localhost)", async (t) => {
@@ -60,20 +67,46 @@ test("a host name resolving to a private address is refused (localhost)", async 
 });
 
 test("IPv4-mapped IPv6, NAT64 and other embeddings of private addresses are refused", async () => {
-  for (const url of ["http://[::ffff:127.0.0.1]/", "http://[::ffff:10.0.0.1]/", "http://[64:ff9b::a00:1]/", "http://[2002:c0a8:101::]/", "http://[::1]/", "http://[fe80::1]/", "http://[fc00::5]/"]) {
+  for (const url of [
+    "http://[::ffff:127.0.0.1]/",
+    "http://[::ffff:10.0.0.1]/",
+    "http://[64:ff9b::a00:1]/",
+    "http://[2002:c0a8:101::]/",
+    "http://[::1]/",
+    "http://[fe80::1]/",
+    "http://[fc00::5]/",
+  ]) {
     const err = await checkUrl(url, closed).catch((e: unknown) => e);
     assert.ok(BlockedAddressError.is(err), url);
   }
-  const mapped = await checkUrl("http://[::ffff:127.0.0.1]/", closed).then(() => assert.fail("allowed"), (e: Error) => e);
+  const mapped = await checkUrl("http://[::ffff:127.0.0.1]/", closed).then(
+    () => assert.fail("allowed"),
+    (e: Error) => e,
+  );
   assert.match(mapped.message, /loopback address \(IPv4-mapped 127\.0\.0\.1\)/);
-  for (const a of ["10.1.2.3", "172.16.0.1", "192.168.1.1", "100.64.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "169.254.1.1"])
+  for (const a of [
+    "10.1.2.3",
+    "172.16.0.1",
+    "192.168.1.1",
+    "100.64.0.1",
+    "0.0.0.0",
+    "224.0.0.1",
+    "255.255.255.255",
+    "169.254.1.1",
+  ])
     assert.ok(classifyAddress(a), a);
-  for (const a of ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "172.32.0.1"]) assert.equal(classifyAddress(a), null, a);
+  for (const a of ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "172.32.0.1"])
+    assert.equal(classifyAddress(a), null, a);
 });
 
 test("metadata services are refused even when private addresses are allowed, unless the host is listed", async () => {
   const open: NetPolicy = { allowPrivate: true, allowHosts: [] };
-  for (const url of ["http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/", "http://metadata.google.internal/computeMetadata/v1/", "http://[::ffff:169.254.169.254]/"]) {
+  for (const url of [
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[fd00:ec2::254]/",
+    "http://metadata.google.internal/computeMetadata/v1/",
+    "http://[::ffff:169.254.169.254]/",
+  ]) {
     const err = await checkUrl(url, open).catch((e: unknown) => e);
     assert.ok(BlockedAddressError.is(err), url);
     assert.equal(err.reason.kind, "metadata", url);
@@ -90,7 +123,12 @@ test("public addresses pass the check; other schemes and embedded credentials do
 });
 
 test("a redirect from an allowed host to a private address is refused at that hop", async (t) => {
-  for (const target of ["http://127.0.0.2/", "http://10.0.0.1/admin", "http://169.254.169.254/latest/meta-data/", "http://localhost/"]) {
+  for (const target of [
+    "http://127.0.0.2/",
+    "http://10.0.0.1/admin",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://localhost/",
+  ]) {
     const s = await serve(t, (_req, res) => res.writeHead(302, { location: target }).end());
     const err = await guardedFetch(`${s.base}/start`, {}, allow(`127.0.0.1:${s.port}`), opts).catch((e: unknown) => e);
     assert.ok(BlockedAddressError.is(err), target);
@@ -99,14 +137,21 @@ test("a redirect from an allowed host to a private address is refused at that ho
 });
 
 test("redirects are followed and re-checked per hop; credentials do not cross origins", async (t) => {
-  const other = await serve(t, (req, res) => res.end(`auth=${req.headers.authorization ?? "none"} key=${req.headers["x-key"] ?? "none"}`));
+  const other = await serve(t, (req, res) =>
+    res.end(`auth=${req.headers.authorization ?? "none"} key=${req.headers["x-key"] ?? "none"}`),
+  );
   const s = await serve(t, (req, res) => {
     if (req.url === "/a") res.writeHead(301, { location: "/b" }).end();
     else if (req.url === "/b") res.writeHead(303, { location: `${other.base}/c` }).end();
     else res.end("?");
   });
   const policy = allow(`127.0.0.1:${s.port}`, `127.0.0.1:${other.port}`);
-  const r = await guardedFetch(`${s.base}/a`, { method: "POST", body: "x", headers: { Authorization: "Bearer t", "X-Key": "k" } }, policy, { ...opts, stripOnRedirect: ["x-key"] });
+  const r = await guardedFetch(
+    `${s.base}/a`,
+    { method: "POST", body: "x", headers: { Authorization: "Bearer t", "X-Key": "k" } },
+    policy,
+    { ...opts, stripOnRedirect: ["x-key"] },
+  );
   assert.equal(r.body.toString(), "auth=none key=none");
   assert.equal(r.url, `${other.base}/c`);
   assert.deepEqual(r.redirects, [`${s.base}/b`, `${other.base}/c`]);
@@ -114,7 +159,10 @@ test("redirects are followed and re-checked per hop; credentials do not cross or
   assert.equal(other.seen[0]?.method, "GET", "a 303 turns POST into GET");
 
   const loop = await serve(t, (_req, res) => res.writeHead(302, { location: "/again" }).end());
-  await assert.rejects(guardedFetch(`${loop.base}/`, {}, allow(`127.0.0.1:${loop.port}`), { ...opts, maxRedirects: 3 }), (e: unknown) => NetError.is(e) && e.code === "too_many_redirects");
+  await assert.rejects(
+    guardedFetch(`${loop.base}/`, {}, allow(`127.0.0.1:${loop.port}`), { ...opts, maxRedirects: 3 }),
+    (e: unknown) => NetError.is(e) && e.code === "too_many_redirects",
+  );
   assert.equal(loop.seen.length, 4);
 });
 
@@ -122,12 +170,23 @@ test("the connection goes to the checked address, keeping the Host header (no DN
   const s = await serve(t, (req, res) => res.end(String(req.headers.host)));
   let calls = 0;
   // A resolver that answers differently on each call, as a rebinding attacker's DNS would.
-  const resolve = async () => (calls++ === 0 ? [{ address: "127.0.0.1", family: 4 }] : [{ address: "10.9.9.9", family: 4 }]);
-  const r = await guardedFetch(`http://rebind.test:${s.port}/`, {}, allow(`rebind.test:${s.port}`), { ...opts, resolve });
+  const resolve = async () =>
+    calls++ === 0 ? [{ address: "127.0.0.1", family: 4 }] : [{ address: "10.9.9.9", family: 4 }];
+  const r = await guardedFetch(`http://rebind.test:${s.port}/`, {}, allow(`rebind.test:${s.port}`), {
+    ...opts,
+    resolve,
+  });
   assert.equal(r.body.toString(), `rebind.test:${s.port}`);
   assert.equal(calls, 1, "resolved once, at the check");
-  const twoFaced = async () => [{ address: "93.184.216.34", family: 4 }, { address: "127.0.0.1", family: 4 }];
-  await assert.rejects(checkUrl("http://mixed.test/", closed, { resolve: twoFaced }), BlockedAddressError, "any private address refuses the host");
+  const twoFaced = async () => [
+    { address: "93.184.216.34", family: 4 },
+    { address: "127.0.0.1", family: 4 },
+  ];
+  await assert.rejects(
+    checkUrl("http://mixed.test/", closed, { resolve: twoFaced }),
+    BlockedAddressError,
+    "any private address refuses the host",
+  );
 });
 
 test("the body is capped (gzip decoded first) and the deadline covers a server that never answers", async (t) => {
@@ -149,7 +208,9 @@ test("the body is capped (gzip decoded first) and the deadline covers a server t
   assert.equal(whole.truncated, false);
   for (const path of ["/silent", "/hang"]) {
     const started = Date.now();
-    const err = await guardedFetch(`${s.base}${path}`, {}, policy, { maxBytes: 1000, timeoutMs: 200 }).catch((e: unknown) => e);
+    const err = await guardedFetch(`${s.base}${path}`, {}, policy, { maxBytes: 1000, timeoutMs: 200 }).catch(
+      (e: unknown) => e,
+    );
     assert.ok(NetError.is(err) && err.code === "timeout", `${path}: ${String(err)}`);
     assert.ok(Date.now() - started < 2_000);
   }

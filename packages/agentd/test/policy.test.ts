@@ -8,17 +8,28 @@ import { BACKENDS } from "./support/backends.ts";
 
 /** What a pattern meant before: a regular expression (fine as a reference on small inputs). */
 const reference = (pattern: string, subject: string) =>
-  new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "s").test(subject);
+  new RegExp(
+    `^${pattern
+      .split("*")
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+    "s",
+  ).test(subject);
 
 test("globMatch agrees with the regular expression it replaces on thousands of small cases", () => {
   const alphabet = ["a", "b", "*", ".", "\n"];
   let seed = 7;
   const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
-  const word = (max: number, chars: string[]) => Array.from({ length: rand(max + 1) }, () => chars[rand(chars.length)]).join("");
+  const word = (max: number, chars: string[]) =>
+    Array.from({ length: rand(max + 1) }, () => chars[rand(chars.length)]).join("");
   for (let i = 0; i < 20_000; i++) {
     const pattern = word(7, alphabet);
     const subject = word(9, ["a", "b", ".", "\n", "*"]);
-    assert.equal(globMatch(pattern, subject), reference(pattern, subject), `${JSON.stringify(pattern)} on ${JSON.stringify(subject)}`);
+    assert.equal(
+      globMatch(pattern, subject),
+      reference(pattern, subject),
+      `${JSON.stringify(pattern)} on ${JSON.stringify(subject)}`,
+    );
   }
   assert.ok(globMatch("GET https://api.example.com/*", "GET https://api.example.com/v1/x"));
   assert.ok(!globMatch("GET https://api.example.com/*", "GET https://api.example.com.evil.net/"));
@@ -27,7 +38,11 @@ test("globMatch agrees with the regular expression it replaces on thousands of s
 });
 
 const probe: Tool = {
-  name: "probe", description: "test tool", input: {} as Tool["input"], risk: "high", defaultDecision: "ask",
+  name: "probe",
+  description: "test tool",
+  input: {} as Tool["input"],
+  risk: "high",
+  defaultDecision: "ask",
   subject: (a: { s: string }) => a.s,
   run: async () => "",
 };
@@ -45,7 +60,10 @@ for (const b of BACKENDS) {
       // The longest pattern a tenant may set, against a long subject.
       const worst = `*${"a*".repeat((MAX_PATTERN_CHARS - 2) / 2)}b`;
       assert.equal(worst.length, MAX_PATTERN_CHARS);
-      assert.equal((await s.call("PUT", "/v1/policies", { body: { tool: "probe", pattern: worst, decision: "deny" } })).status, 200);
+      assert.equal(
+        (await s.call("PUT", "/v1/policies", { body: { tool: "probe", pattern: worst, decision: "deny" } })).status,
+        200,
+      );
       started = performance.now();
       assert.equal((await policies.decide(scope, probe, "a".repeat(8_000))).decision, "ask");
       assert.equal((await policies.decide(scope, probe, `${"a".repeat(8_000)}b`)).decision, "deny");
@@ -54,20 +72,33 @@ for (const b of BACKENDS) {
 
     test("patterns are bounded in length and number, with a 400 that says so", async (t) => {
       const s = await served(t, b, { tools: [probe] });
-      const long = await s.call("PUT", "/v1/policies", { body: { tool: "probe", pattern: "x".repeat(MAX_PATTERN_CHARS + 1), decision: "allow" } });
+      const long = await s.call("PUT", "/v1/policies", {
+        body: { tool: "probe", pattern: "x".repeat(MAX_PATTERN_CHARS + 1), decision: "allow" },
+      });
       assert.equal(long.status, 400);
       const scope = s.app.tenants.scope(s.tenantId);
-      await assert.rejects(policies.set(scope, { tool: "probe", pattern: "x".repeat(MAX_PATTERN_CHARS + 1), decision: "allow" }, 1), /at most 500 characters/);
-      for (let i = 0; i < MAX_POLICIES; i++) await policies.set(scope, { tool: "probe", pattern: `p${i}*`, decision: "allow" }, 1);
-      const over = await s.call("PUT", "/v1/policies", { body: { tool: "probe", pattern: "one-more*", decision: "allow" } });
+      await assert.rejects(
+        policies.set(scope, { tool: "probe", pattern: "x".repeat(MAX_PATTERN_CHARS + 1), decision: "allow" }, 1),
+        /at most 500 characters/,
+      );
+      for (let i = 0; i < MAX_POLICIES; i++)
+        await policies.set(scope, { tool: "probe", pattern: `p${i}*`, decision: "allow" }, 1);
+      const over = await s.call("PUT", "/v1/policies", {
+        body: { tool: "probe", pattern: "one-more*", decision: "allow" },
+      });
       assert.equal(over.status, 400);
       assert.match(over.body.error.message, /200 policy rules, the most it may keep; remove one/);
       // Changing a rule that exists is not adding one.
-      assert.equal((await s.call("PUT", "/v1/policies", { body: { tool: "probe", pattern: "p3*", decision: "deny" } })).status, 200);
+      assert.equal(
+        (await s.call("PUT", "/v1/policies", { body: { tool: "probe", pattern: "p3*", decision: "deny" } })).status,
+        200,
+      );
       assert.equal((await policies.list(scope)).length, MAX_POLICIES);
       // Two processes adding at once cannot both pass the bound.
       await policies.remove(scope, "probe", "p0*");
-      const both = await Promise.allSettled([1, 2, 3].map((i) => policies.set(scope, { tool: "probe", pattern: `race${i}*`, decision: "allow" }, 1)));
+      const both = await Promise.allSettled(
+        [1, 2, 3].map((i) => policies.set(scope, { tool: "probe", pattern: `race${i}*`, decision: "allow" }, 1)),
+      );
       assert.equal(both.filter((r) => r.status === "fulfilled").length, 1);
       assert.equal((await policies.list(scope)).length, MAX_POLICIES);
     });

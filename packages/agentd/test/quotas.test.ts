@@ -11,7 +11,14 @@ type Served = Awaited<ReturnType<typeof served>>;
 /** A second agentd process's worth (its own app, kernel and API server) on the same data, as another machine would run it. */
 async function another(t: { after(fn: () => unknown): void }, s: Served) {
   const app = await createAgentd({
-    env: {}, config: { ...s.place, adminToken: "admin-test-token", model: { id: "stand-in", baseURL: s.model.url, apiKey: "test-key" } }, tools: [], logger: () => {},
+    env: {},
+    config: {
+      ...s.place,
+      adminToken: "admin-test-token",
+      model: { id: "stand-in", baseURL: s.model.url, apiKey: "test-key" },
+    },
+    tools: [],
+    logger: () => {},
   });
   await app.start();
   const server = await serveApi(app, { host: "127.0.0.1", port: 0 });
@@ -25,7 +32,9 @@ async function another(t: { after(fn: () => unknown): void }, s: Served) {
   t.after(close);
   const post = async (text: string) => {
     const res = await fetch(`${server.url}/v1/messages`, {
-      method: "POST", headers: { authorization: `Bearer ${s.key}`, "content-type": "application/json" }, body: JSON.stringify({ text, conversation: text }),
+      method: "POST",
+      headers: { authorization: `Bearer ${s.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ text, conversation: text }),
     });
     return { status: res.status, body: (await res.json()) as any, headers: res.headers };
   };
@@ -56,7 +65,9 @@ for (const b of BACKENDS) {
       const s = await served(t, b, { tenantSettings: { concurrentRuns: 3, runsPerMinute: 1000 } });
       s.model.fallback = () => ({ text: "slow answer", firstTokenDelayMs: 3_000 });
       const two = await another(t, s);
-      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? two.post(`m${i}`) : post(s, `m${i}`))));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? two.post(`m${i}`) : post(s, `m${i}`))),
+      );
       assert.equal(answers.filter((a) => a.status === 202).length, 3, answers.map((a) => a.status).join(","));
       const refused = answers.find((a) => a.status === 429)!;
       assert.equal(refused.body.error.code, "too_many_runs");
@@ -69,25 +80,43 @@ for (const b of BACKENDS) {
     test("the per-minute count expires with its minute; an admission is counted until its run ends, or 30 s if it never got one", async (t) => {
       const s = await served(t, b);
       const scope = s.app.tenants.scope(s.tenantId);
-      const phases = new Map<string, RunPhase>([["r1", "active"], ["r2", "active"]]);
+      const phases = new Map<string, RunPhase>([
+        ["r1", "active"],
+        ["r2", "active"],
+      ]);
       const phaseOf = async (id: string) => phases.get(id) ?? "ended";
       const t0 = 1_700_000_000_000;
       await (await quotas.admit(scope, { runsPerMinute: 2, concurrentRuns: 10 }, t0, phaseOf)).bind("r1");
       await (await quotas.admit(scope, { runsPerMinute: 2, concurrentRuns: 10 }, t0 + 30_000, phaseOf)).bind("r2");
-      await assert.rejects(quotas.admit(scope, { runsPerMinute: 2, concurrentRuns: 10 }, t0 + 59_000, phaseOf), (e: { retryAfterS: number }) => e.retryAfterS === 1);
+      await assert.rejects(
+        quotas.admit(scope, { runsPerMinute: 2, concurrentRuns: 10 }, t0 + 59_000, phaseOf),
+        (e: { retryAfterS: number }) => e.retryAfterS === 1,
+      );
       await (await quotas.admit(scope, { runsPerMinute: 2, concurrentRuns: 10 }, t0 + 60_000, phaseOf)).drop();
       // r1 runs, r2 waits for a person: one place taken of two.
       const t1 = t0 + 200_000;
       phases.set("r2", "waiting");
       const third = await quotas.admit(scope, { runsPerMinute: 100, concurrentRuns: 2 }, t1, phaseOf);
-      await assert.rejects(quotas.admit(scope, { runsPerMinute: 100, concurrentRuns: 2 }, t1 + 1_000, phaseOf), /2 runs in progress/);
+      await assert.rejects(
+        quotas.admit(scope, { runsPerMinute: 100, concurrentRuns: 2 }, t1 + 1_000, phaseOf),
+        /2 runs in progress/,
+      );
       // A process that died before starting its run: its admission expires.
-      await assert.rejects(quotas.admit(scope, { runsPerMinute: 100, concurrentRuns: 2 }, t1 + 29_000, phaseOf), /2 runs in progress/);
+      await assert.rejects(
+        quotas.admit(scope, { runsPerMinute: 100, concurrentRuns: 2 }, t1 + 29_000, phaseOf),
+        /2 runs in progress/,
+      );
       await (await quotas.admit(scope, { runsPerMinute: 100, concurrentRuns: 2 }, t1 + 30_000, phaseOf)).drop();
       await third.drop();
       phases.set("r1", "ended");
       await (await quotas.admit(scope, { runsPerMinute: 100, concurrentRuns: 1 }, t1 + 31_000, phaseOf)).drop();
-      assert.deepEqual((await scope.all<{ run_id: string }>("SELECT run_id FROM os_admissions WHERE tenant_id = $tenant", [])).map((r) => r.run_id), ["r2"], "ended runs' admissions are removed");
+      assert.deepEqual(
+        (await scope.all<{ run_id: string }>("SELECT run_id FROM os_admissions WHERE tenant_id = $tenant", [])).map(
+          (r) => r.run_id,
+        ),
+        ["r2"],
+        "ended runs' admissions are removed",
+      );
     });
   });
 }

@@ -24,11 +24,17 @@ describe("redaction at scale", () => {
     // A part of a long secret is found by its 32-character tiles: at most 31 characters at each edge of it remain.
     assert.match(out, /^a \[secret\] b [\w-]{0,31}\[secret\][\w-]{0,31} c \[secret\] d$/);
     const b64 = Buffer.from(`user:${big}`).toString("base64");
-    assert.ok(!redactSecrets(b64, [big]).includes(Buffer.from(big).toString("base64").slice(100, 200)), "base64 inside a longer base64 text");
+    assert.ok(
+      !redactSecrets(b64, [big]).includes(Buffer.from(big).toString("base64").slice(100, 200)),
+      "base64 inside a longer base64 text",
+    );
   });
 
   test("a full vault (a thousand secrets, 1 MB in all) over a 1 MB text: linear, done in well under the time a request may take", () => {
-    const values = [...Array.from({ length: 90 }, () => secretOf(10_000)), ...Array.from({ length: MAX_SECRETS - 90 }, () => secretOf(40))];
+    const values = [
+      ...Array.from({ length: 90 }, () => secretOf(10_000)),
+      ...Array.from({ length: MAX_SECRETS - 90 }, () => secretOf(40)),
+    ];
     const started = performance.now();
     const r = createRedactor(values);
     const text = `${"a".repeat(500_000)}${values[42]}${"ab".repeat(250_000)}`;
@@ -37,7 +43,7 @@ describe("redaction at scale", () => {
     assert.ok(out.includes("a[secret]ab"));
     // The same secret repeated end to end, and a text of one character repeated: no slow path.
     assert.equal(r.text(`${values[7]}${values[7]}`), "[secret]");
-    const same = createRedactor(["a".repeat(5_000), "a".repeat(4_999) + "b"]);
+    const same = createRedactor(["a".repeat(5_000), `${"a".repeat(4_999)}b`]);
     assert.equal(same.text("a".repeat(200_000)), "[secret]");
     const ms = performance.now() - started;
     assert.ok(ms < 10_000, `took ${Math.round(ms)} ms`);
@@ -52,7 +58,8 @@ describe("redaction at scale", () => {
       const text = Array.from({ length: 6 }, () => (rand(2) ? values[rand(2)] : word(rand(8)))).join("");
       // A slow but obvious reference: mark every occurrence of every value, then collapse marked runs.
       const marked = new Uint8Array(text.length);
-      for (const v of values) for (let at = text.indexOf(v); at >= 0; at = text.indexOf(v, at + 1)) marked.fill(1, at, at + v.length);
+      for (const v of values)
+        for (let at = text.indexOf(v); at >= 0; at = text.indexOf(v, at + 1)) marked.fill(1, at, at + v.length);
       let want = "";
       for (let k = 0; k < text.length; k++) {
         if (!marked[k]) want += text[k];
@@ -111,7 +118,11 @@ describe("redaction at scale", () => {
 });
 
 const echo: Tool<{ n: number }> = {
-  name: "echo_secret", description: "test tool", input: z.object({ n: z.number() }), risk: "low", defaultDecision: "allow",
+  name: "echo_secret",
+  description: "test tool",
+  input: z.object({ n: z.number() }),
+  risk: "low",
+  defaultDecision: "allow",
   maxOutputChars: 100,
   run: async (a, ctx) => `${"x".repeat(a.n)}${await ctx.secrets.get("k")}`,
 };
@@ -131,16 +142,23 @@ for (const b of BACKENDS) {
       // Bounded: the number of secrets and their total size.
       const over = await s.call("PUT", "/v1/secrets/more", { body: { value: secretOf(64 * 1024) } });
       assert.equal(over.status, 204);
-      for (let i = 0; i < 13; i++) assert.equal((await s.call("PUT", `/v1/secrets/m${i}`, { body: { value: secretOf(64 * 1024) } })).status, 204);
+      for (let i = 0; i < 13; i++)
+        assert.equal((await s.call("PUT", `/v1/secrets/m${i}`, { body: { value: secretOf(64 * 1024) } })).status, 204);
       const tooBig = await s.call("PUT", "/v1/secrets/last", { body: { value: secretOf(64 * 1024) } });
       assert.equal(tooBig.status, 400);
       assert.match(tooBig.body.error.message, /over the limit of 1048576 \(1 MB\) for all of them/);
-      for (let i = 0; i < 16; i++) await s.call("DELETE", `/v1/secrets/${i < 13 ? `m${i}` : i === 13 ? "more" : "big"}`);
-      for (let i = 0; i < MAX_SECRETS; i++) await s.app.vault.put(s.app.tenants.scope(s.tenantId), `n${i}`, `value-${i}`);
+      for (let i = 0; i < 16; i++)
+        await s.call("DELETE", `/v1/secrets/${i < 13 ? `m${i}` : i === 13 ? "more" : "big"}`);
+      for (let i = 0; i < MAX_SECRETS; i++)
+        await s.app.vault.put(s.app.tenants.scope(s.tenantId), `n${i}`, `value-${i}`);
       const many = await s.call("PUT", "/v1/secrets/one_more", { body: { value: "value-x" } });
       assert.equal(many.status, 400);
       assert.match(many.body.error.message, /holds 1000 secrets, the most it may/);
-      assert.equal((await s.call("PUT", "/v1/secrets/n5", { body: { value: "replaced" } })).status, 204, "replacing one is not adding one");
+      assert.equal(
+        (await s.call("PUT", "/v1/secrets/n5", { body: { value: "replaced" } })).status,
+        204,
+        "replacing one is not adding one",
+      );
     });
 
     test("the live stream redacts a secret split across chunks, and resumes after exactly what it showed", async (t) => {
@@ -152,13 +170,25 @@ for (const b of BACKENDS) {
       const texts = events.filter((e) => e.event === "text");
       const shown = texts.map((e) => e.data.d).join("");
       assert.equal(shown, "Your key is [secret], keep it safe and never share [secret] with anyone.");
-      for (const e of texts) for (let i = 0; i + 4 <= secret.length; i++) assert.ok(!e.data.d.includes(secret.slice(i, i + 4)), `a frame shows part of the secret: ${e.data.d}`);
+      for (const e of texts)
+        for (let i = 0; i + 4 <= secret.length; i++)
+          assert.ok(!e.data.d.includes(secret.slice(i, i + 4)), `a frame shows part of the secret: ${e.data.d}`);
       // Resuming after a text frame gives the rest, no more and no less.
       const runId = events[0]!.data.runId as string;
       const cut = texts[Math.floor(texts.length / 2)]!;
       const rest = await s.stream("GET", `/v1/runs/${runId}/stream`, { headers: { "last-event-id": String(cut.id) } });
-      const before = texts.slice(0, texts.indexOf(cut) + 1).map((e) => e.data.d).join("");
-      assert.equal(before + rest.filter((e) => e.event === "text").map((e) => e.data.d).join(""), shown);
+      const before = texts
+        .slice(0, texts.indexOf(cut) + 1)
+        .map((e) => e.data.d)
+        .join("");
+      assert.equal(
+        before +
+          rest
+            .filter((e) => e.event === "text")
+            .map((e) => e.data.d)
+            .join(""),
+        shown,
+      );
     });
 
     test("a tool's output is redacted before it is cut: a secret straddling the cut leaves nothing", async (t) => {
@@ -170,7 +200,10 @@ for (const b of BACKENDS) {
       await app.kernel.result(r.runId);
       const sent = JSON.stringify(model.requests[1]!.body.messages);
       assert.ok(sent.includes("x".repeat(90)), "the tool's output reached the model");
-      assert.ok(!sent.includes(secret.slice(0, 6)), `the head of the secret leaked: ${sent.slice(sent.indexOf("xxxx"), sent.indexOf("xxxx") + 140)}`);
+      assert.ok(
+        !sent.includes(secret.slice(0, 6)),
+        `the head of the secret leaked: ${sent.slice(sent.indexOf("xxxx"), sent.indexOf("xxxx") + 140)}`,
+      );
       assert.ok(!JSON.stringify(await app.kernel.journal(r.runId)).includes(secret.slice(0, 6)));
     });
   });

@@ -19,15 +19,23 @@ const SECRET = "sk-PLANTED-7f3a9c2e41d8b6";
 async function storedText(place: Place): Promise<string> {
   if (!place.databaseUrl) {
     // Every file of the data folder, the SQLite WAL files included, as raw bytes.
-    return readdirSync(place.dataDir).filter((f) => existsSync(join(place.dataDir, f))).map((f) => readFileSync(join(place.dataDir, f)).toString("latin1")).join("\n");
+    return readdirSync(place.dataDir)
+      .filter((f) => existsSync(join(place.dataDir, f)))
+      .map((f) => readFileSync(join(place.dataDir, f)).toString("latin1"))
+      .join("\n");
   }
   const c = new pg.Client({ connectionString: place.databaseUrl });
   await c.connect();
   try {
     let all = "";
     for (const schema of [place.pgSchema as string]) {
-      const tables = await c.query("SELECT table_name FROM information_schema.tables WHERE table_schema = $1", [schema]);
-      for (const { table_name } of tables.rows) all += (await c.query(`SELECT t::text AS row FROM ${schema}.${table_name} t`)).rows.map((r) => r.row).join("\n");
+      const tables = await c.query("SELECT table_name FROM information_schema.tables WHERE table_schema = $1", [
+        schema,
+      ]);
+      for (const { table_name } of tables.rows)
+        all += (await c.query(`SELECT t::text AS row FROM ${schema}.${table_name} t`)).rows
+          .map((r) => r.row)
+          .join("\n");
     }
     return all;
   } finally {
@@ -52,8 +60,14 @@ for (const b of BACKENDS) {
       const place = b.place(t);
       const logs: string[] = [];
       const app = await createAgentd({
-        env: {}, logger: (r) => logs.push(JSON.stringify(r)),
-        config: { ...place, adminToken: "admin", model: { id: "m", baseURL: model.url, apiKey: "k" }, net: { allowPrivate: false, allowHosts: [host] } },
+        env: {},
+        logger: (r) => logs.push(JSON.stringify(r)),
+        config: {
+          ...place,
+          adminToken: "admin",
+          model: { id: "m", baseURL: model.url, apiKey: "k" },
+          net: { allowPrivate: false, allowHosts: [host] },
+        },
       });
       t.after(() => app.close());
       await app.start();
@@ -66,7 +80,12 @@ for (const b of BACKENDS) {
         { toolCalls: [{ name: "http_request", arguments: { url: `http://${host}/me`, auth: { secret: "nope" } } }] },
         { text: "Your account is fine." },
       );
-      const r = await app.inbox.receive({ tenantId: tenant.id, channel: "http", conversation: "c", text: "check my account" });
+      const r = await app.inbox.receive({
+        tenantId: tenant.id,
+        channel: "http",
+        conversation: "c",
+        text: "check my account",
+      });
       assert.equal((await app.kernel.result<{ text: string }>(r.runId)).text, "Your account is fine.");
       assert.deepEqual(seen, [`Bearer ${SECRET}`], "the service got the secret, once");
       const toModel = model.requests.map((q) => q.raw).join("\n");

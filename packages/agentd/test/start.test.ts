@@ -11,7 +11,12 @@ import { cleanEnv, freePort, MAIN, tempDir } from "./support/cli.ts";
 
 const COMMANDS = ["start", "serve", "worker", "chat", "doctor", "tenants", "runs", "schedules", "migrate", "vault"];
 
-interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Collects a child's output until it exits; kills it and fails after `timeoutMs`. */
 async function finish(child: ChildProcessWithoutNullStreams, timeoutMs = 30_000): Promise<Result> {
@@ -35,7 +40,10 @@ function agentd(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
 function waitForLine(child: ChildProcessWithoutNullStreams, re: RegExp, timeoutMs: number): Promise<string> {
   let seen = "";
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no line matching ${re} within ${timeoutMs} ms; stdout so far: ${seen}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no line matching ${re} within ${timeoutMs} ms; stdout so far: ${seen}`)),
+      timeoutMs,
+    );
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
       seen += d;
       if (seen.split("\n").some((l) => re.test(l))) {
@@ -74,14 +82,19 @@ test("agentd start without a model: one ready line with the hint, /health answer
   assert.ok(token.length >= 16);
   assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
   // Written with the ready line, so here (after a request's round trip) for sure.
-  assert.equal(all.split("\n")[1], `admin token written to ${tokenFile} (mode 0600): \`agentd chat\` reads it from there; API clients send it as Authorization: Bearer <token>`);
+  assert.equal(
+    all.split("\n")[1],
+    `admin token written to ${tokenFile} (mode 0600): \`agentd chat\` reads it from there; API clients send it as Authorization: Bearer <token>`,
+  );
   assert.ok(!all.includes(token), "the token is never printed");
 
   child.kill("SIGTERM");
   const [code] = (await once(child, "exit")) as [number | null];
   assert.equal(code, 0, `exit code; stderr: ${stderr}`);
   assert.equal(stderr, "", "nothing on stderr");
-  assert.ok(existsSync(join(dir, "agentd.db")) && existsSync(join(dir, "os.db")) && existsSync(join(dir, "master.key")));
+  assert.ok(
+    existsSync(join(dir, "agentd.db")) && existsSync(join(dir, "os.db")) && existsSync(join(dir, "master.key")),
+  );
 
   // A second start on the same folder: same ready line, no token line (it is not new).
   const again = spawn(process.execPath, [MAIN, "--data", dir], { env });
@@ -107,7 +120,10 @@ test("agentd start: a bad DATABASE_URL, a taken port and a bad master key are ea
   const port = (taken.address() as { port: number }).port;
   const busy = await agentd(["start", "--data", dir], cleanEnv({ AGENTD_PORT: String(port) }));
   assert.equal(busy.code, 1);
-  assert.equal(busy.stderr, `agentd: cannot listen on 127.0.0.1:${port}: the port is in use (another agentd?); stop that process or set AGENTD_PORT to another port\n`);
+  assert.equal(
+    busy.stderr,
+    `agentd: cannot listen on 127.0.0.1:${port}: the port is in use (another agentd?); stop that process or set AGENTD_PORT to another port\n`,
+  );
 
   const key = await agentd(["start", "--data", dir], cleanEnv({ AGENTD_MASTER_KEY: "too-short" }));
   assert.equal(key.code, 1);
@@ -123,14 +139,16 @@ test("agentd --help lists every command, each command has its own --help, unknow
   for (const c of COMMANDS) assert.match(top.stdout, new RegExp(`^  ${c}\\b`, "m"), `--help lists ${c}`);
   assert.match(top.stdout, /DATABASE_URL/);
 
-  await Promise.all(COMMANDS.map(async (c) => {
-    const r = await agentd([c, "--help"], env);
-    assert.equal(r.code, 0, c);
-    assert.match(r.stdout, new RegExp(`^Usage: agentd ${c}\\b`), c);
-    assert.match(r.stdout, /--data <dir>/, c);
-    const same = await agentd(["help", c], env);
-    assert.equal(same.stdout, r.stdout, `agentd help ${c}`);
-  }));
+  await Promise.all(
+    COMMANDS.map(async (c) => {
+      const r = await agentd([c, "--help"], env);
+      assert.equal(r.code, 0, c);
+      assert.match(r.stdout, new RegExp(`^Usage: agentd ${c}\\b`), c);
+      assert.match(r.stdout, /--data <dir>/, c);
+      const same = await agentd(["help", c], env);
+      assert.equal(same.stdout, r.stdout, `agentd help ${c}`);
+    }),
+  );
 
   const unknown = await agentd(["fly"], env);
   assert.equal(unknown.code, 2);
@@ -140,7 +158,10 @@ test("agentd --help lists every command, each command has its own --help, unknow
 
   const option = await agentd(["start", "--verbose"], env);
   assert.equal(option.code, 2);
-  assert.match(option.stderr, /^agentd start: Unknown option '--verbose'; see `agentd start --help`\n\nUsage: agentd start/);
+  assert.match(
+    option.stderr,
+    /^agentd start: Unknown option '--verbose'; see `agentd start --help`\n\nUsage: agentd start/,
+  );
 
   const version = await agentd(["--version"], env);
   assert.match(version.stdout, /^agentd \d+\.\d+\.\d+\n$/);

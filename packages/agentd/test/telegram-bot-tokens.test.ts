@@ -13,10 +13,16 @@ for (const b of BACKENDS) {
     test("two adds of one token at once: one bot, one conflict, no secrets left behind by the loser", async (t) => {
       const tg = await startTelegramServer({ token: "3333333:CCbotCtokenSECRETvalue-cccccccc" });
       t.after(() => tg.close());
-      const { app, tenantId } = await testAgentd(t, b, { config: { channels: { telegram: { apiRoot: tg.apiRoot } } }, channelLog: () => {} });
+      const { app, tenantId } = await testAgentd(t, b, {
+        config: { channels: { telegram: { apiRoot: tg.apiRoot } } },
+        channelLog: () => {},
+      });
       const other = await app.tenants.create("other", {});
       const bots = app.configuredChannels.telegramBots;
-      const results = await Promise.allSettled([bots.create(tenantId, tg.token, "polling"), bots.create(other.id, tg.token, "polling")]);
+      const results = await Promise.allSettled([
+        bots.create(tenantId, tg.token, "polling"),
+        bots.create(other.id, tg.token, "polling"),
+      ]);
       const won = results.filter((r) => r.status === "fulfilled");
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
       assert.equal(won.length, 1, JSON.stringify(results.map((r) => r.status)));

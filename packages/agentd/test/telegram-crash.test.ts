@@ -25,7 +25,9 @@ import { until } from "./support/wait.ts";
 const HARNESS = fileURLToPath(new URL("./procs/agentd-channels.ts", import.meta.url));
 const SECRET = "crash-secret";
 const USER = { id: 701, is_bot: false, first_name: "Ada" };
-const REPLY = "Streaming survives a crash: this reply is long enough to be shown in several updates before it ends. ".repeat(4).trim();
+const REPLY = "Streaming survives a crash: this reply is long enough to be shown in several updates before it ends. "
+  .repeat(4)
+  .trim();
 
 interface Rig {
   client: Agentd;
@@ -50,23 +52,41 @@ async function rig(t: { after(fn: () => unknown): void }, b: Backend): Promise<R
   t.after(() => tg.close());
   const port = await freePort();
   const env = cleanEnv({
-    AGENTD_PORT: String(port), TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_WEBHOOK_SECRET: SECRET,
-    AGENTD_MODEL_BASE_URL: model.url, AGENTD_MODEL: "stand-in", AGENTD_MODEL_API_KEY: "k",
-    DATABASE_URL: place.databaseUrl ?? "", AGENTD_PG_SCHEMA: place.pgSchema ?? "", CRASH_DIR: place.dataDir, AGENTD_LEASE_MS: "1500",
+    AGENTD_PORT: String(port),
+    TELEGRAM_BOT_TOKEN: tg.token,
+    TELEGRAM_API_ROOT: tg.apiRoot,
+    TELEGRAM_WEBHOOK_SECRET: SECRET,
+    AGENTD_MODEL_BASE_URL: model.url,
+    AGENTD_MODEL: "stand-in",
+    AGENTD_MODEL_API_KEY: "k",
+    DATABASE_URL: place.databaseUrl ?? "",
+    AGENTD_PG_SCHEMA: place.pgSchema ?? "",
+    CRASH_DIR: place.dataDir,
+    AGENTD_LEASE_MS: "1500",
   });
-  const client = await createAgentd({ env: {}, config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } }, worker: false, logger: () => {} });
+  const client = await createAgentd({
+    env: {},
+    config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } },
+    worker: false,
+    logger: () => {},
+  });
   t.after(() => client.close());
   const tenantId = (await client.tenants.create("crash")).id;
   const { code } = await client.tenants.createPairingCode(tenantId);
   await client.tenants.redeemPairingCode(code, "telegram", String(USER.id));
   return {
-    client, model, tg, tenantId,
+    client,
+    model,
+    tg,
+    tenantId,
     ...processes(t, HARNESS, ["start", "--data", place.dataDir], env),
     touch: (marker) => writeFileSync(join(place.dataDir, marker), ""),
     async post(update) {
       try {
         const res = await fetch(`http://127.0.0.1:${port}/channels/telegram`, {
-          method: "POST", body: JSON.stringify(update), headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": SECRET },
+          method: "POST",
+          body: JSON.stringify(update),
+          headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": SECRET },
         });
         await res.arrayBuffer();
         return res.status;
@@ -86,14 +106,24 @@ async function rig(t: { after(fn: () => unknown): void }, b: Backend): Promise<R
 let updateId = 5000;
 const update = (text: string) => ({
   update_id: updateId++,
-  message: { message_id: updateId, date: Math.floor(Date.now() / 1000), from: USER, chat: { id: USER.id, type: "private", first_name: "Ada" }, text },
+  message: {
+    message_id: updateId,
+    date: Math.floor(Date.now() / 1000),
+    from: USER,
+    chat: { id: USER.id, type: "private", first_name: "Ada" },
+    text,
+  },
 });
 
 /** The only turn, finished with `text`, and its delivery recorded; a little settling so a stray send would show. */
 async function finished(r: Rig): Promise<string> {
   const run = await until(async () => (await r.client.kernel.listRuns({}))[0], "the turn");
   assert.equal((await r.client.kernel.result<{ text: string }>(run.id)).text, REPLY);
-  await until(async () => (await outbox.parts(r.client.tenants.scope(r.tenantId), `reply:${run.id}`)).every((p) => p.status === "sent"), "the reply recorded as sent");
+  await until(
+    async () =>
+      (await outbox.parts(r.client.tenants.scope(r.tenantId), `reply:${run.id}`)).every((p) => p.status === "sent"),
+    "the reply recorded as sent",
+  );
   await new Promise((res) => setTimeout(res, 300));
   return run.id;
 }
@@ -109,14 +139,22 @@ for (const b of BACKENDS) {
       await until(() => r.tg.callsOf("sendMessageDraft").length >= 2, "the reply streaming as a draft");
       w1.kill("SIGKILL");
       assert.equal(await r.exited(w1), "SIGKILL");
-      assert.equal(r.tg.callsOf("sendMessage").filter((c) => String(c.params.chat_id) === String(USER.id)).length, 0, "killed before the reply was sent");
+      assert.equal(
+        r.tg.callsOf("sendMessage").filter((c) => String(c.params.chat_id) === String(USER.id)).length,
+        0,
+        "killed before the reply was sent",
+      );
 
       await r.start();
       assert.equal(await r.post(u), 200, "Telegram's redelivery of the update is acknowledged");
       await finished(r);
       assert.deepEqual(r.chat(), [REPLY], "one complete reply");
       assert.equal(r.model.calls, 2, "the interrupted call is made again");
-      assert.equal(new Set(r.tg.callsOf("sendMessageDraft").map((c) => c.params.draft_id)).size, 1, "the same draft continues across the restart");
+      assert.equal(
+        new Set(r.tg.callsOf("sendMessageDraft").map((c) => c.params.draft_id)).size,
+        1,
+        "the same draft continues across the restart",
+      );
       assert.deepEqual(await r.userMessages(), ["tell me something long"]);
       assert.equal((await r.client.kernel.listRuns({})).length, 1, "one turn");
     });

@@ -19,8 +19,12 @@ let updateId = 1;
 const textUpdate = (text: string, chatId: number = ALICE.id) => ({
   update_id: updateId++,
   message: {
-    message_id: updateId, date: Math.floor(Date.now() / 1000), from: ALICE, text,
-    chat: chatId > 0 ? { id: chatId, type: "private", first_name: "Alice" } : { id: chatId, type: "group", title: "team" },
+    message_id: updateId,
+    date: Math.floor(Date.now() / 1000),
+    from: ALICE,
+    text,
+    chat:
+      chatId > 0 ? { id: chatId, type: "private", first_name: "Alice" } : { id: chatId, type: "group", title: "team" },
   },
 });
 
@@ -31,7 +35,8 @@ const readable = (m: { text: string; parse_mode?: string }) => {
   assert.ok("text" in p, `Telegram would refuse: ${"error" in p ? p.error : ""}`);
   return p.text;
 };
-const to = (tg: TelegramServer, method: string, chatId: number) => tg.callsOf(method).filter((c) => String(c.params.chat_id) === String(chatId));
+const to = (tg: TelegramServer, method: string, chatId: number) =>
+  tg.callsOf(method).filter((c) => String(c.params.chat_id) === String(chatId));
 const gaps = (calls: { at: number }[]) => calls.slice(1).map((c, i) => c.at - (calls[i] as { at: number }).at);
 
 const REPLY = "The **answer** is 42, and `x < y` holds. ".repeat(16).trim();
@@ -44,12 +49,17 @@ function toReadable(md: string): string {
 
 for (const b of BACKENDS) {
   describe(`telegram live replies (${b.name})`, () => {
-    async function setup(t: { after(fn: () => unknown): void }, server: Parameters<typeof startTelegramServer>[0] = {}) {
+    async function setup(
+      t: { after(fn: () => unknown): void },
+      server: Parameters<typeof startTelegramServer>[0] = {},
+    ) {
       const model = await startModelServer({ chunkChars: 6 });
       t.after(() => model.close());
       const errors: unknown[] = [];
       const env = await telegramRig(t, b, {
-        model, server, channel: { liveIntervalMs: INTERVAL, groupLiveIntervalMs: GROUP_INTERVAL, onError: (e) => errors.push(e) },
+        model,
+        server,
+        channel: { liveIntervalMs: INTERVAL, groupLiveIntervalMs: GROUP_INTERVAL, onError: (e) => errors.push(e) },
       });
       const { tg } = env;
       const post = async (update: object) => assert.equal((await env.post(update)).status, 200);
@@ -57,7 +67,11 @@ for (const b of BACKENDS) {
       await post(textUpdate(`/start ${code}`));
       /** Waits until the chat shows a message reading `text`; returns the call that sent it. */
       const finalIn = async (chatId: number, text: string) => {
-        const m = await until(() => tg.visible(chatId).find((v) => readable(v) === text), `the final reply in ${chatId}`, 20_000);
+        const m = await until(
+          () => tg.visible(chatId).find((v) => readable(v) === text),
+          `the final reply in ${chatId}`,
+          20_000,
+        );
         return to(tg, "sendMessage", chatId).findLast((c) => c.params.text === m.text)!;
       };
       return { ...env, post, finalIn, errors };
@@ -87,7 +101,13 @@ for (const b of BACKENDS) {
       const finals = to(tg, "sendMessage", ALICE.id).slice(sends);
       assert.equal(finals.length, 1, "exactly one message, no placeholder");
       assert.equal(finals[0]!.params.parse_mode, "HTML");
-      assert.deepEqual(tg.visible(ALICE.id).slice(-1).map((m) => readable(m)), [READABLE]);
+      assert.deepEqual(
+        tg
+          .visible(ALICE.id)
+          .slice(-1)
+          .map((m) => readable(m)),
+        [READABLE],
+      );
       assert.equal(tg.drafts.has(String(ALICE.id)), false, "the draft is gone once the message is sent");
     });
 
@@ -105,11 +125,23 @@ for (const b of BACKENDS) {
       assert.equal(placeholder!.params.disable_notification, true, "the placeholder does not notify");
       assert.ok(to(tg, "editMessageText", ALICE.id).length >= 2, "the placeholder is edited as the reply grows");
       assert.equal(final!.params.disable_notification, undefined, "the finished reply notifies");
-      assert.deepEqual(tg.visible(ALICE.id).slice(before).map((m) => readable(m)), [READABLE], "one message left: the complete reply");
+      assert.deepEqual(
+        tg
+          .visible(ALICE.id)
+          .slice(before)
+          .map((m) => readable(m)),
+        [READABLE],
+        "one message left: the complete reply",
+      );
 
       const scope = app.tenants.scope(tenantId);
       // The placeholder is deleted inside the turn; the run completes just after.
-      const runId = (await until(async () => (await app.kernel.listRuns({})).find((r) => r.status === "completed"), "the turn completed")).id;
+      const runId = (
+        await until(
+          async () => (await app.kernel.listRuns({})).find((r) => r.status === "completed"),
+          "the turn completed",
+        )
+      ).id;
       const row = await outbox.get(scope, placeholderKey(runId), 0);
       assert.equal(row?.status, "deleted");
     });
@@ -122,7 +154,8 @@ for (const b of BACKENDS) {
       assert.equal(to(tg, "sendMessageDraft", GROUP).length, 0, "no drafts outside private chats");
       const updates = [...to(tg, "sendMessage", GROUP).slice(0, 1), ...to(tg, "editMessageText", GROUP)];
       assert.ok(updates.length >= 2, `${updates.length} updates`);
-      for (const g of gaps(updates)) assert.ok(g >= GROUP_INTERVAL - 40, `edits ${g} ms apart, throttled to ${GROUP_INTERVAL}`);
+      for (const g of gaps(updates))
+        assert.ok(g >= GROUP_INTERVAL - 40, `edits ${g} ms apart, throttled to ${GROUP_INTERVAL}`);
       await until(() => tg.visible(GROUP).length === 1, "only the final message left");
     });
 
@@ -137,10 +170,21 @@ for (const b of BACKENDS) {
       // After a refused draft, the next one waits the second Telegram asked for.
       const refusedAt = drafts.filter((d) => d.floodRefused).map((d) => d.at);
       assert.ok(refusedAt.length > 0, "some drafts were refused");
-      const gapsAfter = refusedAt.flatMap((at) => drafts.filter((d) => d.at > at).slice(0, 1).map((next) => next.at - at));
+      const gapsAfter = refusedAt.flatMap((at) =>
+        drafts
+          .filter((d) => d.at > at)
+          .slice(0, 1)
+          .map((next) => next.at - at),
+      );
       assert.ok(gapsAfter.length > 0, "the reply went on streaming after a refusal");
       for (const g of gapsAfter) assert.ok(g >= 900, `a draft ${g} ms after a refusal`);
-      assert.deepEqual(tg.visible(ALICE.id).slice(before).map((m) => readable(m)), [READABLE]);
+      assert.deepEqual(
+        tg
+          .visible(ALICE.id)
+          .slice(before)
+          .map((m) => readable(m)),
+        [READABLE],
+      );
     });
 
     test("markdown becomes Telegram HTML; markup Telegram refuses is sent again as plain text", async (t) => {
@@ -148,14 +192,23 @@ for (const b of BACKENDS) {
       model.script({ text: "Use `a < b && c` and **bold** [docs](https://example.test/a_b)." });
       await post(textUpdate("format"));
       const sent = await finalIn(ALICE.id, "Use a < b && c and bold docs.");
-      assert.equal(sent.params.text, 'Use <code>a &lt; b &amp;&amp; c</code> and <b>bold</b> <a href="https://example.test/a_b">docs</a>.');
+      assert.equal(
+        sent.params.text,
+        'Use <code>a &lt; b &amp;&amp; c</code> and <b>bold</b> <a href="https://example.test/a_b">docs</a>.',
+      );
 
       tg.refuseMarkup = 1000;
       model.script({ text: "Plain **fallback** please" });
       await post(textUpdate("refuse it"));
-      const plain = await until(() => to(tg, "sendMessage", ALICE.id).find((c) => c.params.text === "Plain **fallback** please"), "the plain-text fallback");
+      const plain = await until(
+        () => to(tg, "sendMessage", ALICE.id).find((c) => c.params.text === "Plain **fallback** please"),
+        "the plain-text fallback",
+      );
       assert.equal(plain.params.parse_mode, undefined);
-      assert.ok(errors.some((e) => /formatting/.test(String(e))), "the fallback is reported");
+      assert.ok(
+        errors.some((e) => /formatting/.test(String(e))),
+        "the fallback is reported",
+      );
       assert.equal(tg.visible(ALICE.id).filter((m) => /fallback/.test(m.text)).length, 1);
     });
 
@@ -163,7 +216,7 @@ for (const b of BACKENDS) {
       const { app, tenantId, tg, ch } = await setup(t);
       const scope = app.tenants.scope(tenantId);
       const session = await sessions.open(scope, "telegram", String(ALICE.id), Date.now());
-      const long = Array.from({ length: 3 }, (_, i) => `Part ${i} ` + "word ".repeat(900).trim()).join("\n\n");
+      const long = Array.from({ length: 3 }, (_, i) => `Part ${i} ${"word ".repeat(900).trim()}`).join("\n\n");
       const d = { tenantId, session, kind: "reply" as const, text: long, key: "reply:test-replay" };
       const before = to(tg, "sendMessage", ALICE.id).length;
       await ch.adapter.deliver(d);
@@ -172,16 +225,45 @@ for (const b of BACKENDS) {
       const n = formatReply(long).length;
       assert.ok(n >= 3);
       assert.equal(sent.length, n, "each part once");
-      assert.deepEqual((await outbox.parts(scope, d.key)).map((p) => p.status), Array(n).fill("sent"));
+      assert.deepEqual(
+        (await outbox.parts(scope, d.key)).map((p) => p.status),
+        Array(n).fill("sent"),
+      );
     });
   });
 }
 
 describe("telegram formatting", () => {
   test("whatever the model writes, every part parses under Telegram's rules and fits in one message", () => {
-    const pieces = ["**", "*", "_", "__", "`", "```", "```js\n", "~~", "[x](https://a.test/b_c)", "[", "](", ")", "<", ">", "&", "&amp;", "# ", "\n", "\n\n", "> ", "- ", "word ", "😀", "a_b_c ", "2*3*4 "];
+    const pieces = [
+      "**",
+      "*",
+      "_",
+      "__",
+      "`",
+      "```",
+      "```js\n",
+      "~~",
+      "[x](https://a.test/b_c)",
+      "[",
+      "](",
+      ")",
+      "<",
+      ">",
+      "&",
+      "&amp;",
+      "# ",
+      "\n",
+      "\n\n",
+      "> ",
+      "- ",
+      "word ",
+      "😀",
+      "a_b_c ",
+      "2*3*4 ",
+    ];
     let seed = 7;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     for (let round = 0; round < 400; round++) {
       const len = 1 + rand(round % 10 === 0 ? 3000 : 60);
       let md = "";
@@ -197,7 +279,7 @@ describe("telegram formatting", () => {
   });
 
   test("a code block cut between two messages is closed and reopened", () => {
-    const code = "```\n" + "let x = 1;\n".repeat(600) + "```";
+    const code = `\`\`\`\n${"let x = 1;\n".repeat(600)}\`\`\``;
     const parts = formatReply(code);
     assert.ok(parts.length >= 2);
     for (const p of parts) assert.match(p.html ?? "", /^<pre>[\s\S]*<\/pre>$/);

@@ -4,7 +4,10 @@ import { Tenants } from "../src/tenancy/tenants.ts";
 import { UnscopedQueryError } from "../src/tenancy/scope.ts";
 import { BACKENDS, pgUrl } from "./support/backends.ts";
 
-if (!pgUrl) test("postgres tests of agentd", { skip: "no Postgres reachable (set DATABASE_URL or run ../shared/ci/postgres.sh start)" }, () => {});
+if (!pgUrl)
+  test("postgres tests of agentd", {
+    skip: "no Postgres reachable (set DATABASE_URL or run ../shared/ci/postgres.sh start)",
+  }, () => {});
 
 for (const b of BACKENDS) {
   describe(`tenancy (${b.name})`, () => {
@@ -14,10 +17,23 @@ for (const b of BACKENDS) {
       const a = await tenants.create("a");
       const c = await tenants.create("c");
       const now = Date.now();
-      for (const [ten, conv] of [[a, "x"], [c, "y"]] as const)
-        await tenants.scope(ten.id).run("INSERT INTO os_sessions (id, tenant_id, channel, conversation, created_at, updated_at) VALUES (?, $tenant, 'http', ?, ?, ?)", [`s-${conv}`, conv, now, now]);
-      const seen = await tenants.scope(a.id).all<{ id: string }>("SELECT id FROM os_sessions WHERE tenant_id = $tenant");
-      assert.deepEqual(seen.map((r) => r.id), ["s-x"]);
+      for (const [ten, conv] of [
+        [a, "x"],
+        [c, "y"],
+      ] as const)
+        await tenants
+          .scope(ten.id)
+          .run(
+            "INSERT INTO os_sessions (id, tenant_id, channel, conversation, created_at, updated_at) VALUES (?, $tenant, 'http', ?, ?, ?)",
+            [`s-${conv}`, conv, now, now],
+          );
+      const seen = await tenants
+        .scope(a.id)
+        .all<{ id: string }>("SELECT id FROM os_sessions WHERE tenant_id = $tenant");
+      assert.deepEqual(
+        seen.map((r) => r.id),
+        ["s-x"],
+      );
       await assert.rejects(tenants.scope(a.id).all("SELECT id FROM os_sessions"), UnscopedQueryError);
     });
 
@@ -27,7 +43,7 @@ for (const b of BACKENDS) {
       const a = await tenants.create("a");
       const { id, key } = await tenants.createApiKey(a.id);
       assert.equal(await tenants.tenantOfKey(key), a.id);
-      assert.equal(await tenants.tenantOfKey(key + "x"), null);
+      assert.equal(await tenants.tenantOfKey(`${key}x`), null);
       const rows = await db.all<{ hash: string }>("SELECT hash FROM os_api_keys");
       assert.ok(!JSON.stringify(rows).includes(key));
       await tenants.revokeApiKey(a.id, id);
@@ -47,7 +63,10 @@ for (const b of BACKENDS) {
       const late = await tenants.createPairingCode(a.id, 60_000);
       now += 61_000;
       assert.equal(await tenants.redeemPairingCode(late.code, "telegram", "44"), null, "expired");
-      assert.deepEqual((await tenants.identities(a.id)).map((i) => i.externalId), ["42"]);
+      assert.deepEqual(
+        (await tenants.identities(a.id)).map((i) => i.externalId),
+        ["42"],
+      );
     });
 
     test("settings are validated; a bad one is refused with its path and nothing changes", async (t) => {

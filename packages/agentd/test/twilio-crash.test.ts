@@ -43,25 +43,47 @@ async function rig(t: { after(fn: () => unknown): void }, b: Backend): Promise<R
   const port = await freePort();
   const publicBase = `http://127.0.0.1:${port}`;
   const env = cleanEnv({
-    AGENTD_PORT: String(port), AGENTD_PUBLIC_URL: publicBase, TWILIO_ACCOUNT_SID: tw.accountSid, TWILIO_AUTH_TOKEN: tw.authToken,
-    TWILIO_SMS_FROM: FROM, TWILIO_API_BASE: tw.url, AGENTD_MODEL_BASE_URL: model.url, AGENTD_MODEL: "stand-in", AGENTD_MODEL_API_KEY: "k",
-    DATABASE_URL: place.databaseUrl ?? "", AGENTD_PG_SCHEMA: place.pgSchema ?? "", CRASH_DIR: place.dataDir, AGENTD_LEASE_MS: "1500",
+    AGENTD_PORT: String(port),
+    AGENTD_PUBLIC_URL: publicBase,
+    TWILIO_ACCOUNT_SID: tw.accountSid,
+    TWILIO_AUTH_TOKEN: tw.authToken,
+    TWILIO_SMS_FROM: FROM,
+    TWILIO_API_BASE: tw.url,
+    AGENTD_MODEL_BASE_URL: model.url,
+    AGENTD_MODEL: "stand-in",
+    AGENTD_MODEL_API_KEY: "k",
+    DATABASE_URL: place.databaseUrl ?? "",
+    AGENTD_PG_SCHEMA: place.pgSchema ?? "",
+    CRASH_DIR: place.dataDir,
+    AGENTD_LEASE_MS: "1500",
   });
-  const client = await createAgentd({ env: {}, config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } }, worker: false, logger: () => {} });
+  const client = await createAgentd({
+    env: {},
+    config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } },
+    worker: false,
+    logger: () => {},
+  });
   t.after(() => client.close());
   const tenantId = (await client.tenants.create("crash")).id;
   const { code } = await client.tenants.createPairingCode(tenantId);
   await client.tenants.redeemPairingCode(code, "sms", USER);
   const url = `${publicBase}/channels/twilio`;
   return {
-    client, model, tw, tenantId,
+    client,
+    model,
+    tw,
+    tenantId,
     ...processes(t, HARNESS, ["start", "--data", place.dataDir], env),
     touch: (marker) => writeFileSync(join(place.dataDir, marker), ""),
     async post(params) {
       try {
         const res = await fetch(url, {
-          method: "POST", body: new URLSearchParams(params).toString(),
-          headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": twilio.getExpectedTwilioSignature(tw.authToken, url, params) },
+          method: "POST",
+          body: new URLSearchParams(params).toString(),
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            "x-twilio-signature": twilio.getExpectedTwilioSignature(tw.authToken, url, params),
+          },
         });
         await res.arrayBuffer();
         return res.status;
@@ -69,7 +91,16 @@ async function rig(t: { after(fn: () => unknown): void }, b: Backend): Promise<R
         return 0;
       }
     },
-    message: (sid, body, extra = {}) => ({ AccountSid: tw.accountSid, From: USER, To: FROM, Body: body, MessageSid: sid, SmsMessageSid: sid, NumMedia: "0", ...extra }),
+    message: (sid, body, extra = {}) => ({
+      AccountSid: tw.accountSid,
+      From: USER,
+      To: FROM,
+      Body: body,
+      MessageSid: sid,
+      SmsMessageSid: sid,
+      NumMedia: "0",
+      ...extra,
+    }),
     got: () => tw.messages.filter((m) => m.to === USER).map((m) => m.body),
     async userMessages() {
       const scope = client.tenants.scope(tenantId);
@@ -102,7 +133,11 @@ for (const b of BACKENDS) {
       };
       w1 = await r.start();
       const w1p = w1;
-      const msg = r.message("SM00000000000000000000000000000002", "a photo", { NumMedia: "1", MediaUrl0: url, MediaContentType0: "image/jpeg" });
+      const msg = r.message("SM00000000000000000000000000000002", "a photo", {
+        NumMedia: "1",
+        MediaUrl0: url,
+        MediaContentType0: "image/jpeg",
+      });
       assert.equal(await r.post(msg), 0);
       assert.equal(await r.exited(w1p), "SIGKILL");
       assert.deepEqual(await r.userMessages(), [], "nothing was kept of a webhook that was not acknowledged");
@@ -141,7 +176,9 @@ for (const b of BACKENDS) {
 
     test("between the parts of a long reply: after restart each part reaches the user exactly once, in order", async (t) => {
       const r = await rig(t, b);
-      const text = Array.from({ length: 70 }, (_, i) => `Line ${i} of a reply that needs several text messages.`).join(" ");
+      const text = Array.from({ length: 70 }, (_, i) => `Line ${i} of a reply that needs several text messages.`).join(
+        " ",
+      );
       const parts = splitText(text, LIMITS.sms);
       assert.ok(parts.length >= 3);
       r.model.script({ text });

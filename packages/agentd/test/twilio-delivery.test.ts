@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import twilio from "twilio";
 import { approvals } from "../src/agent/approvals.ts";
 import { policies } from "../src/agent/policy.ts";
 import { outbox } from "../src/channels/outbox.ts";
@@ -13,7 +12,7 @@ import { downloadMedia, mediaUrl, TwilioMediaError } from "../src/channels/twili
 import { Recent } from "../src/channels/recent.ts";
 import { sessions } from "../src/sessions/store.ts";
 import { BACKENDS } from "./support/backends.ts";
-import { PUBLIC_URL, SMS_FROM, setup } from "./support/twilio-rig.ts";
+import { PUBLIC_URL, setup } from "./support/twilio-rig.ts";
 import { startTwilioServer } from "./support/twilio-server.ts";
 import { until } from "./support/wait.ts";
 
@@ -24,7 +23,10 @@ for (const b of BACKENDS) {
     test("each part of a reply is recorded in the outbox with its MessageSid; a replayed delivery sends nothing more", async (t) => {
       const { app, tw, model, inbound, pair, tenantId } = await setup(t, b);
       await pair(USER);
-      const long = Array.from({ length: 40 }, (_, i) => `Sentence ${i} of an answer long enough for two SMS parts.`).join(" ");
+      const long = Array.from(
+        { length: 40 },
+        (_, i) => `Sentence ${i} of an answer long enough for two SMS parts.`,
+      ).join(" ");
       model.script({ text: long });
       await inbound(USER, "long please");
       const [run] = await app.kernel.listRuns({});
@@ -36,9 +38,15 @@ for (const b of BACKENDS) {
         return p.length >= 2 && p.every((x) => x.externalId) && p;
       }, "the outbox rows");
       const sent = tw.messages.filter((m) => m.to === USER && m.body.startsWith("Sentence"));
-      assert.deepEqual(parts.map((p) => p.externalId), sent.map((m) => m.sid));
+      assert.deepEqual(
+        parts.map((p) => p.externalId),
+        sent.map((m) => m.sid),
+      );
       assert.ok(parts.every((p) => p.status === "sent" && p.channel === "sms" && p.conversation === USER));
-      assert.ok(sent.every((m) => m.statusCallback === `${PUBLIC_URL}/status`), "each message asks for status callbacks");
+      assert.ok(
+        sent.every((m) => m.statusCallback === `${PUBLIC_URL}/status`),
+        "each message asks for status callbacks",
+      );
 
       const before = tw.messages.length;
       const session = (await sessions.latest(scope))!;
@@ -56,7 +64,10 @@ for (const b of BACKENDS) {
       assert.equal((await app.kernel.result<{ text: string }>(run!.id)).text, "Exactly once, please.");
       const mine = tw.messages.filter((m) => m.to === USER && m.body === "Exactly once, please.");
       assert.equal(mine.length, 1, "one message at Twilio although the first call failed");
-      assert.ok(tw.calls.some((c) => c.method === "GET" && c.path.endsWith("/Messages.json")), "the retry looked in the message log");
+      assert.ok(
+        tw.calls.some((c) => c.method === "GET" && c.path.endsWith("/Messages.json")),
+        "the retry looked in the message log",
+      );
       const [row] = await outbox.parts(app.tenants.scope(tenantId), `reply:${run!.id}`);
       assert.equal(row?.externalId, mine[0]!.sid, "the found message is recorded as this part");
     });
@@ -93,7 +104,10 @@ for (const b of BACKENDS) {
 
       await inbound(WA, "hello again");
       const bodies = () => tw.messages.filter((m) => m.to === WA).map((m) => m.body);
-      await until(() => bodies().filter((x) => x === "Your late answer.").length === 2 && bodies().includes("And the new one."), "the held reply and the new one");
+      await until(
+        () => bodies().filter((x) => x === "Your late answer.").length === 2 && bodies().includes("And the new one."),
+        "the held reply and the new one",
+      );
       const again = await outbox.get(scope, key, 0);
       assert.equal(again?.status, "sent");
       assert.notEqual(again?.externalId, sent, "a new message, not the failed one found in the log");
@@ -110,9 +124,17 @@ for (const b of BACKENDS) {
       const sid1 = (await outbox.get(scope, "n:1", 0))!.externalId!;
       const sid2 = (await outbox.get(scope, "n:2", 0))!.externalId!;
 
-      assert.equal(await status(sid1, "delivered", { url: PUBLIC_URL }), 403, "signed over the inbound URL, not the status URL");
+      assert.equal(
+        await status(sid1, "delivered", { url: PUBLIC_URL }),
+        403,
+        "signed over the inbound URL, not the status URL",
+      );
       assert.equal(await status(sid1, "delivered", { signature: "AAAA" }), 403);
-      assert.equal(await status(sid1, "delivered", { accountSid: "AC00000000000000000000000000000000" }), 403, "another account");
+      assert.equal(
+        await status(sid1, "delivered", { accountSid: "AC00000000000000000000000000000000" }),
+        403,
+        "another account",
+      );
       assert.equal((await outbox.get(scope, "n:1", 0))?.status, "sent");
 
       assert.equal(await status(sid1, "queued"), 200);
@@ -175,15 +197,36 @@ for (const b of BACKENDS) {
       await pair(USER);
       const url = tw.addMedia(new Uint8Array([1, 2, 3, 4]), "image/png");
       model.script({ text: "Seen." });
-      const photo = await inbound(USER, "a photo", { extra: { NumMedia: "1", MediaUrl0: url, MediaContentType0: "image/png" }, token: "cap-2" });
+      const photo = await inbound(USER, "a photo", {
+        extra: { NumMedia: "1", MediaUrl0: url, MediaContentType0: "image/png" },
+        token: "cap-2",
+      });
       const [run] = await app.kernel.listRuns({});
       await app.kernel.result(run!.id);
       const downloads = tw.storageCalls.length;
 
       const later = restarted();
-      assert.equal((await inbound("+15550003030", "who are you?", { sid: stranger.sid, token: "cap-1", via: later.webhook })).status, 200);
-      assert.equal((await inbound(USER, "a photo", { sid: photo.sid, token: "cap-2", via: later.webhook, extra: { NumMedia: "1", MediaUrl0: url, MediaContentType0: "image/png" } })).status, 200);
-      assert.equal(tw.messages.filter((m) => m.to === "+15550003030").length, instructions, "no second instructions message");
+      assert.equal(
+        (await inbound("+15550003030", "who are you?", { sid: stranger.sid, token: "cap-1", via: later.webhook }))
+          .status,
+        200,
+      );
+      assert.equal(
+        (
+          await inbound(USER, "a photo", {
+            sid: photo.sid,
+            token: "cap-2",
+            via: later.webhook,
+            extra: { NumMedia: "1", MediaUrl0: url, MediaContentType0: "image/png" },
+          })
+        ).status,
+        200,
+      );
+      assert.equal(
+        tw.messages.filter((m) => m.to === "+15550003030").length,
+        instructions,
+        "no second instructions message",
+      );
       assert.equal(tw.storageCalls.length, downloads, "no second download");
       assert.equal(await turns(), 1);
     });
@@ -207,13 +250,18 @@ for (const b of BACKENDS) {
       assert.deepEqual(new Uint8Array((await app.blobs.get(tenantId, att.id))!.data), png);
       assert.equal(tw.storageCalls.length, 1);
       assert.equal(tw.storageCalls[0]!.authorization, undefined, "credentials stay with Twilio's API origin");
-      assert.ok(tw.calls.some((c) => c.method === "GET" && c.status === 307), "fetched through the authenticated API URL");
+      assert.ok(
+        tw.calls.some((c) => c.method === "GET" && c.status === 307),
+        "fetched through the authenticated API URL",
+      );
     });
 
     test("media on another host, or from an unpaired sender, is not fetched; the message still arrives with a note", async (t) => {
       const { app, tw, model, inbound, pair, tenantId } = await setup(t, b, { maxMediaBytes: 8 });
       const evil = "https://evil.example.test/2010-04-01/Accounts/x/Messages/MM1/Media/ME1";
-      await inbound("+15550009990", "hi", { extra: { NumMedia: "1", MediaUrl0: tw.addMedia(new Uint8Array(4), "image/png") } });
+      await inbound("+15550009990", "hi", {
+        extra: { NumMedia: "1", MediaUrl0: tw.addMedia(new Uint8Array(4), "image/png") },
+      });
       assert.equal(tw.calls.filter((c) => c.method === "GET").length, 0, "nothing fetched for an unknown number");
       await pair(USER);
       model.script({ text: "ok" }, { text: "ok" });
@@ -223,7 +271,10 @@ for (const b of BACKENDS) {
       const s = (await sessions.latest(scope))!;
       const [msg] = (await sessions.history(scope, s.id)).filter((m) => m.role === "user");
       assert.equal(msg?.attachments?.length, 1, "the file that could be fetched is kept");
-      assert.match(msg!.content, /^two files\n\[an attachment was not kept: media is fetched from https:\/\/api\.twilio\.com only/);
+      assert.match(
+        msg!.content,
+        /^two files\n\[an attachment was not kept: media is fetched from https:\/\/api\.twilio\.com only/,
+      );
     });
 
     test("an oversized media file refuses the message without starting a turn, as Telegram and WhatsApp do; it is cut off at the limit", async (t) => {
@@ -234,8 +285,15 @@ for (const b of BACKENDS) {
       assert.equal(await turns(), 0, "no turn for a message whose file is too large");
       const scope = app.tenants.scope(tenantId);
       const s = await sessions.latest(scope);
-      assert.deepEqual(s ? (await sessions.history(scope, s.id)).filter((m) => m.role === "user") : [], [], "nothing stored");
-      assert.match(tw.messages.filter((m) => m.to === USER).at(-1)!.body, /^That file is too large for me \(\d+ B\); I can take files up to 8 B\.$/);
+      assert.deepEqual(
+        s ? (await sessions.history(scope, s.id)).filter((m) => m.role === "user") : [],
+        [],
+        "nothing stored",
+      );
+      assert.match(
+        tw.messages.filter((m) => m.to === USER).at(-1)!.body,
+        /^That file is too large for me \(\d+ B\); I can take files up to 8 B\.$/,
+      );
       assert.equal(tw.storageCalls.length, 1, "the large file was cut off at the limit");
     });
   });
@@ -243,7 +301,10 @@ for (const b of BACKENDS) {
 
 test("mediaUrl: only Twilio's API origin over https, only this account, rebased onto the API base", async (t) => {
   const o = { accountSid: "AC1" };
-  assert.equal(mediaUrl("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM/Media/ME", o).href, "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM/Media/ME");
+  assert.equal(
+    mediaUrl("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM/Media/ME", o).href,
+    "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM/Media/ME",
+  );
   for (const bad of [
     "http://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM/Media/ME",
     "https://api.twilio.com.evil.test/2010-04-01/Accounts/AC1/Messages/MM/Media/ME",
@@ -253,7 +314,10 @@ test("mediaUrl: only Twilio's API origin over https, only this account, rebased 
     "not a url",
   ])
     assert.throws(() => mediaUrl(bad, o), TwilioMediaError, bad);
-  assert.equal(mediaUrl("https://api.twilio.com/2010-04-01/Accounts/AC1/M?x=1", { ...o, apiBaseUrl: "http://127.0.0.1:9" }).href, "http://127.0.0.1:9/2010-04-01/Accounts/AC1/M?x=1");
+  assert.equal(
+    mediaUrl("https://api.twilio.com/2010-04-01/Accounts/AC1/M?x=1", { ...o, apiBaseUrl: "http://127.0.0.1:9" }).href,
+    "http://127.0.0.1:9/2010-04-01/Accounts/AC1/M?x=1",
+  );
 
   const tw = await startTwilioServer();
   t.after(() => tw.close());
@@ -261,7 +325,10 @@ test("mediaUrl: only Twilio's API origin over https, only this account, rebased 
   const got = await downloadMedia(url, { accountSid: tw.accountSid, authToken: tw.authToken, apiBaseUrl: tw.url });
   assert.deepEqual([...got.data], [1, 2, 3]);
   assert.equal(got.mime, "audio/ogg");
-  await assert.rejects(downloadMedia(url, { accountSid: tw.accountSid, authToken: "wrong", apiBaseUrl: tw.url }), /HTTP 401/);
+  await assert.rejects(
+    downloadMedia(url, { accountSid: tw.accountSid, authToken: "wrong", apiBaseUrl: tw.url }),
+    /HTTP 401/,
+  );
 });
 
 test("Recent: a retry during the first attempt waits for it; after success it does nothing; after a failure it runs", async () => {
@@ -278,7 +345,12 @@ test("Recent: a retry during the first attempt waits for it; after success it do
   release();
   assert.deepEqual([await first, await retry], [true, false]);
   assert.equal(runs, 1);
-  await assert.rejects(recent.once(["b"], async () => { runs++; throw new Error("boom"); }));
+  await assert.rejects(
+    recent.once(["b"], async () => {
+      runs++;
+      throw new Error("boom");
+    }),
+  );
   assert.equal(await recent.once(["b"], async () => void runs++), true, "a failed attempt is forgotten");
   assert.equal(await recent.once(["x", "b"], async () => void runs++), false, "any known key is enough");
   await recent.once(["c"], async () => {});

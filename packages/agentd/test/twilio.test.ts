@@ -33,17 +33,23 @@ for (const b of BACKENDS) {
       assert.equal(forged.status, 403);
       const otherToken = await inbound("+15550001111", "hi", { signWith: "not-the-token" });
       assert.equal(otherToken.status, 403);
-      const otherAccount = await inbound("+15550001111", "hi", { extra: { AccountSid: "AC00000000000000000000000000000000" } });
+      const otherAccount = await inbound("+15550001111", "hi", {
+        extra: { AccountSid: "AC00000000000000000000000000000000" },
+      });
       assert.equal(otherAccount.status, 403, "signed right, but for another account");
       assert.equal(await turns(), 0);
       assert.equal(tw.messages.length, before);
-      assert.equal((await sessions.latest(app.tenants.scope(tenantId))), null, "no session, no message");
+      assert.equal(await sessions.latest(app.tenants.scope(tenantId)), null, "no session, no message");
 
       // Signed right but missing what a message must carry: 400 with the reason.
       const partial = async (params: Record<string, string>) => {
         const res = await ch.webhook.request(PUBLIC_URL, {
-          method: "POST", body: new URLSearchParams(params).toString(),
-          headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": twilio.getExpectedTwilioSignature(tw.authToken, PUBLIC_URL, params) },
+          method: "POST",
+          body: new URLSearchParams(params).toString(),
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            "x-twilio-signature": twilio.getExpectedTwilioSignature(tw.authToken, PUBLIC_URL, params),
+          },
         });
         return { status: res.status, body: (await res.json()) as { error: { code: string; message: string } } };
       };
@@ -59,7 +65,11 @@ for (const b of BACKENDS) {
       const scope = app.tenants.scope(tenantId);
       const s = await sessions.latest(scope);
       assert.ok(s);
-      assert.deepEqual((await sessions.history(scope, s.id)).filter((m) => m.role === "user").map((m) => m.content), ["hello"], "persisted before the 200");
+      assert.deepEqual(
+        (await sessions.history(scope, s.id)).filter((m) => m.role === "user").map((m) => m.content),
+        ["hello"],
+        "persisted before the 200",
+      );
     });
 
     test("an unpaired number gets instructions through the Messages API, never a turn; pairing by pair CODE and /start CODE", async (t) => {
@@ -99,7 +109,10 @@ for (const b of BACKENDS) {
       assert.equal(runs.length, 1);
       await app.kernel.result(runs[0]!.id);
       await waitFor(async () => tw.messages.length > sent, "the reply");
-      assert.deepEqual(tw.messages.slice(sent).map((m) => [m.to, m.from, m.body]), [["+15550004444", SMS_FROM, "Hello from the agent."]]);
+      assert.deepEqual(
+        tw.messages.slice(sent).map((m) => [m.to, m.from, m.body]),
+        [["+15550004444", SMS_FROM, "Hello from the agent."]],
+      );
 
       const again = await inbound("+15550004444", "hi there", { sid: first.sid });
       assert.equal(again.status, 200);
@@ -114,7 +127,10 @@ for (const b of BACKENDS) {
       await pair("+15550005555");
       await pair("whatsapp:+15550006666");
       const sent = tw.messages.length;
-      const long = Array.from({ length: 60 }, (_, i) => `Sentence number ${i} of a long answer that goes on and on for a while.`).join(" ");
+      const long = Array.from(
+        { length: 60 },
+        (_, i) => `Sentence number ${i} of a long answer that goes on and on for a while.`,
+      ).join(" ");
       assert.ok(long.length > 4096);
       model.script({ text: long }, { text: long });
       tw.failNext(429, 500);
@@ -134,7 +150,11 @@ for (const b of BACKENDS) {
         const m = tw.messages.filter((x) => x.to === "whatsapp:+15550006666" && x.body.startsWith("Sentence"));
         return m.map((x) => x.body).join(" ").length >= long.length && m;
       }, "all WhatsApp parts");
-      assert.deepEqual(wa.map((m) => m.body), splitText(long, 1600), "Twilio's 1,600-character Body limit holds on WhatsApp too");
+      assert.deepEqual(
+        wa.map((m) => m.body),
+        splitText(long, 1600),
+        "Twilio's 1,600-character Body limit holds on WhatsApp too",
+      );
       assert.ok(wa.every((m) => m.from === WA_FROM));
       assert.equal(wa.map((m) => m.body).join(" "), long);
     });
@@ -145,9 +165,15 @@ for (const b of BACKENDS) {
       await policies.set(scope, { tool: "remember", decision: "ask" }, Date.now());
       await pair("+15550007777");
 
-      model.script({ toolCalls: [{ name: "remember", arguments: { content: "birthday is May 3" } }] }, { text: "Saved." });
+      model.script(
+        { toolCalls: [{ name: "remember", arguments: { content: "birthday is May 3" } }] },
+        { text: "Saved." },
+      );
       await inbound("+15550007777", "remember my birthday");
-      const ask = await waitFor(async () => tw.messages.find((m) => m.body.startsWith("Approve remember")), "the approval request");
+      const ask = await waitFor(
+        async () => tw.messages.find((m) => m.body.startsWith("Approve remember")),
+        "the approval request",
+      );
       const code = /Reply YES (\w+) or NO \1$/.exec(ask.body)?.[1];
       assert.ok(code, ask.body);
       assert.match(ask.body, /^Approve remember: \{"content":"birthday is May 3"\}\? Reply YES/);
@@ -167,7 +193,10 @@ for (const b of BACKENDS) {
 
       model.script({ toolCalls: [{ name: "remember", arguments: { content: "pin is 1234" } }] });
       await inbound("+15550007777", "remember my pin");
-      const ask2 = await waitFor(async () => tw.messages.find((m) => m.body.startsWith("Approve remember") && m.body.includes("pin")), "the second approval");
+      const ask2 = await waitFor(
+        async () => tw.messages.find((m) => m.body.startsWith("Approve remember") && m.body.includes("pin")),
+        "the second approval",
+      );
       const code2 = /Reply YES (\w+)/.exec(ask2.body)![1]!;
       const pending2 = await waitFor(async () => approvals.byCode(scope, code2), "pending approval");
       // Another tenant's number cannot decide it.

@@ -7,8 +7,22 @@ import type { Db } from "../src/db/index.ts";
 import { statusOf } from "../src/api/errors.ts";
 import { AgentdError } from "../src/errors.ts";
 import { Tenants } from "../src/tenancy/tenants.ts";
-import { generateMasterKey, KEY_FILE, keyId, loadMasterKeys, MasterKeyError, parseMasterKey } from "../src/vault/index.ts";
-import { redactSecrets, redactSecretsDeep, rotateMasterKey, toMasterKeys, Vault, VaultError } from "../src/vault/index.ts";
+import {
+  generateMasterKey,
+  KEY_FILE,
+  keyId,
+  loadMasterKeys,
+  MasterKeyError,
+  parseMasterKey,
+} from "../src/vault/index.ts";
+import {
+  redactSecrets,
+  redactSecretsDeep,
+  rotateMasterKey,
+  toMasterKeys,
+  Vault,
+  VaultError,
+} from "../src/vault/index.ts";
 import { BACKENDS, sqlite } from "./support/backends.ts";
 
 const keysOf = (...keys: Buffer[]) => toMasterKeys(keys, "test");
@@ -48,15 +62,27 @@ describe("vault master keys", () => {
   test("AGENTD_MASTER_KEY (base64 or hex) replaces the file; anything else is refused without echoing it", (t) => {
     const dir = tempDir(t);
     const [k, old] = [generateMasterKey(), generateMasterKey()];
-    const fromB64 = loadMasterKeys(dir, { AGENTD_MASTER_KEY: k.toString("base64"), AGENTD_MASTER_KEY_PREVIOUS: ` ${old.toString("hex")} ,` });
+    const fromB64 = loadMasterKeys(dir, {
+      AGENTD_MASTER_KEY: k.toString("base64"),
+      AGENTD_MASTER_KEY_PREVIOUS: ` ${old.toString("hex")} ,`,
+    });
     const fromHex = loadMasterKeys(dir, { AGENTD_MASTER_KEY: k.toString("hex") });
     assert.equal(fromB64.current.id, fromHex.current.id);
     assert.equal(fromB64.all.size, 2);
     for (const bad of ["hunter2-hunter2", k.subarray(0, 16).toString("base64"), `${k.toString("hex")}00`, ""]) {
-      assert.throws(() => loadMasterKeys(dir, { AGENTD_MASTER_KEY: bad }), failure(MasterKeyError, /AGENTD_MASTER_KEY .*openssl rand -base64 32/));
-      assert.throws(() => loadMasterKeys(dir, { AGENTD_MASTER_KEY: bad }), (e: Error) => bad === "" || !e.message.includes(bad));
+      assert.throws(
+        () => loadMasterKeys(dir, { AGENTD_MASTER_KEY: bad }),
+        failure(MasterKeyError, /AGENTD_MASTER_KEY .*openssl rand -base64 32/),
+      );
+      assert.throws(
+        () => loadMasterKeys(dir, { AGENTD_MASTER_KEY: bad }),
+        (e: Error) => bad === "" || !e.message.includes(bad),
+      );
     }
-    assert.throws(() => loadMasterKeys(dir, { AGENTD_MASTER_KEY_PREVIOUS: old.toString("base64") }), /AGENTD_MASTER_KEY is not/);
+    assert.throws(
+      () => loadMasterKeys(dir, { AGENTD_MASTER_KEY_PREVIOUS: old.toString("base64") }),
+      /AGENTD_MASTER_KEY is not/,
+    );
     assert.throws(() => parseMasterKey("not a key", "the new key"), /the new key is not a master key/);
   });
 });
@@ -75,13 +101,23 @@ describe("redaction", () => {
       assert.equal(left.length, 2, `base64 at alignment ${prefix.length}`);
       assert.ok(left.join("").length <= Math.ceil((prefix.length * 4) / 3) + 4, `little else is left: ${left}`);
     }
-    const pem = "-----BEGIN KEY-----\nAAAA\"BBBB\n-----END KEY-----";
+    const pem = '-----BEGIN KEY-----\nAAAA"BBBB\n-----END KEY-----';
     assert.equal(redactSecrets(JSON.stringify({ key: pem }), [pem]), '{"key":"[secret]"}');
   });
 
   test("the deep variant redacts every string of a JSON value, keys included, and leaves other values", () => {
-    const input = { h: { auth: `Bearer ${secret}` }, list: [secret, 3, null, true], [secret]: "x", url: `/?t=${encodeURIComponent(secret)}` };
-    const want = { h: { auth: "Bearer [secret]" }, list: ["[secret]", 3, null, true], "[secret]": "x", url: "/?t=[secret]" };
+    const input = {
+      h: { auth: `Bearer ${secret}` },
+      list: [secret, 3, null, true],
+      [secret]: "x",
+      url: `/?t=${encodeURIComponent(secret)}`,
+    };
+    const want = {
+      h: { auth: "Bearer [secret]" },
+      list: ["[secret]", 3, null, true],
+      "[secret]": "x",
+      url: "/?t=[secret]",
+    };
     assert.deepEqual(redactSecretsDeep(input, values), want);
     assert.equal(input.list[0], secret, "the input is not modified");
   });
@@ -107,7 +143,10 @@ for (const b of BACKENDS) {
       assert.equal(await vault.get(a, "github.token"), "ghp_ünïcode-värde");
       assert.equal(await vault.reader(a).get("OPENAI_API_KEY"), "sk-two");
       assert.equal(await vault.get(a, "absent"), null);
-      assert.deepEqual(await vault.list(a), [{ name: "OPENAI_API_KEY", updatedAt: 2_000 }, { name: "github.token", updatedAt: 1_000 }]);
+      assert.deepEqual(await vault.list(a), [
+        { name: "OPENAI_API_KEY", updatedAt: 2_000 },
+        { name: "github.token", updatedAt: 1_000 },
+      ]);
       assert.deepEqual((await vault.values(a)).sort(), ["ghp_ünïcode-värde", "sk-two"]);
       await vault.delete(a, "github.token");
       assert.equal(await vault.get(a, "github.token"), null);
@@ -132,11 +171,20 @@ for (const b of BACKENDS) {
       await assert.rejects(vault.delete(c, "token"), failure(AgentdError, /not found/, 404));
       const cols = "key_id, iv, tag, ciphertext, created_at, updated_at";
       const copy = (tenant: string, name: string) =>
-        db.run(`INSERT INTO os_secrets (tenant_id, name, ${cols}) SELECT ?, ?, ${cols} FROM os_secrets WHERE tenant_id = ? AND name = 'token'`, [tenant, name, a.tenantId]);
+        db.run(
+          `INSERT INTO os_secrets (tenant_id, name, ${cols}) SELECT ?, ?, ${cols} FROM os_secrets WHERE tenant_id = ? AND name = 'token'`,
+          [tenant, name, a.tenantId],
+        );
       await copy(c.tenantId, "token");
       await copy(a.tenantId, "other");
-      for (const [scope, name] of [[c, "token"], [a, "other"]] as const)
-        await assert.rejects(vault.get(scope, name), failure(VaultError, /integrity check.*copied from another tenant or name/, 500));
+      for (const [scope, name] of [
+        [c, "token"],
+        [a, "other"],
+      ] as const)
+        await assert.rejects(
+          vault.get(scope, name),
+          failure(VaultError, /integrity check.*copied from another tenant or name/, 500),
+        );
       assert.deepEqual(await vault.values(c), [], "redaction skips what no one can read");
       const stranger = new Vault(db, keysOf(generateMasterKey()));
       await assert.rejects(stranger.get(a, "token"), failure(VaultError, /does not hold.*add that key/));
@@ -200,7 +248,10 @@ for (const b of BACKENDS) {
       const [keyA, keyB] = [generateMasterKey(), generateMasterKey()];
       const vault = new Vault(db, keysOf(keyA));
       for (let i = 0; i < 150; i++) await vault.put(a, `s${i}`, `v${i}`);
-      await assert.rejects(vault.rotate(keysOf(keyB, keyA), () => assert.fail("interrupted")), /interrupted/);
+      await assert.rejects(
+        vault.rotate(keysOf(keyB, keyA), () => assert.fail("interrupted")),
+        /interrupted/,
+      );
       assert.equal((await keyIds(db)).length, 2, "the first batch committed, the rest did not");
       const both = new Vault(db, keysOf(keyB, keyA));
       for (let i = 0; i < 150; i++) assert.equal(await both.get(a, `s${i}`), `v${i}`);
@@ -210,7 +261,11 @@ for (const b of BACKENDS) {
     });
 
     test("rotateMasterKey rewrites the key file under a running vault; afterwards only the new key is needed", async (t) => {
-      const { db, place: { dataDir: dir }, a } = await setup(t);
+      const {
+        db,
+        place: { dataDir: dir },
+        a,
+      } = await setup(t);
       const running = new Vault(db, loadMasterKeys(dir, {}));
       const oldId = running.keys.current.id;
       for (let i = 0; i < 120; i++) await running.put(a, `s${i}`, `v${i}`);
@@ -233,18 +288,32 @@ for (const b of BACKENDS) {
       for (let n = 0; n < 120; n++) assert.equal(await fresh.get(a, `s${n}`), `v${n}`);
       for (let n = 0; n < i; n++) assert.equal(await fresh.get(a, `live${n}`), `l${n}`);
       await running.put(a, "after", "x");
-      assert.deepEqual(await keyIds(db), [report.keyId], "all rows, and the running vault's put, are under the new key");
+      assert.deepEqual(
+        await keyIds(db),
+        [report.keyId],
+        "all rows, and the running vault's put, are under the new key",
+      );
       assert.equal(await fresh.get(a, "after"), "x");
     });
 
     test("with AGENTD_MASTER_KEY, rotateMasterKey explains the steps, or moves secrets to the current key", async (t) => {
-      const { db, place: { dataDir: dir }, a } = await setup(t);
+      const {
+        db,
+        place: { dataDir: dir },
+        a,
+      } = await setup(t);
       const [oldKey, newKey] = [generateMasterKey(), generateMasterKey()];
       const env = { AGENTD_MASTER_KEY: oldKey.toString("base64") };
       await new Vault(db, loadMasterKeys(dir, env)).put(a, "token", "v");
       const told = await rotateMasterKey(dir, db, { env });
-      assert.match(`${told.outcome}: ${told.message}`, /^instructions: .*no file to rewrite[\s\S]*AGENTD_MASTER_KEY_PREVIOUS/);
-      const swapped = { AGENTD_MASTER_KEY: newKey.toString("hex"), AGENTD_MASTER_KEY_PREVIOUS: oldKey.toString("base64") };
+      assert.match(
+        `${told.outcome}: ${told.message}`,
+        /^instructions: .*no file to rewrite[\s\S]*AGENTD_MASTER_KEY_PREVIOUS/,
+      );
+      const swapped = {
+        AGENTD_MASTER_KEY: newKey.toString("hex"),
+        AGENTD_MASTER_KEY_PREVIOUS: oldKey.toString("base64"),
+      };
       const moved = await rotateMasterKey(dir, db, { env: swapped });
       assert.equal(moved.reencrypted, 1);
       assert.match(`${moved.outcome}: ${moved.message}`, /^rotated: [\s\S]*remove AGENTD_MASTER_KEY_PREVIOUS/);

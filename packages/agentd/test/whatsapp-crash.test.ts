@@ -23,7 +23,6 @@ import { type ChannelCrashRig, finished as finishedWith, killedAfterPersist } fr
 import { cleanEnv, freePort } from "./support/cli.ts";
 import { processes } from "./support/harness.ts";
 import { startModelServer } from "./support/model-server.ts";
-import { until } from "./support/wait.ts";
 import { messagePayload, postSigned, startWhatsAppServer, type WhatsAppServer } from "./support/whatsapp-server.ts";
 
 const HARNESS = fileURLToPath(new URL("./procs/agentd-channels.ts", import.meta.url));
@@ -44,17 +43,35 @@ async function rig(t: { after(fn: () => unknown): void }, b: Backend): Promise<R
   wa.webhookUrl = url;
   wa.autoSent = true;
   const env = cleanEnv({
-    AGENTD_PORT: String(port), WHATSAPP_ACCESS_TOKEN: wa.token, WHATSAPP_APP_SECRET: wa.appSecret, WHATSAPP_PHONE_NUMBER_ID: wa.phoneNumberId,
-    WHATSAPP_VERIFY_TOKEN: "v", WHATSAPP_API_BASE: wa.url, AGENTD_MODEL_BASE_URL: model.url, AGENTD_MODEL: "stand-in", AGENTD_MODEL_API_KEY: "k",
-    DATABASE_URL: place.databaseUrl ?? "", AGENTD_PG_SCHEMA: place.pgSchema ?? "", CRASH_DIR: place.dataDir, AGENTD_LEASE_MS: "1500",
+    AGENTD_PORT: String(port),
+    WHATSAPP_ACCESS_TOKEN: wa.token,
+    WHATSAPP_APP_SECRET: wa.appSecret,
+    WHATSAPP_PHONE_NUMBER_ID: wa.phoneNumberId,
+    WHATSAPP_VERIFY_TOKEN: "v",
+    WHATSAPP_API_BASE: wa.url,
+    AGENTD_MODEL_BASE_URL: model.url,
+    AGENTD_MODEL: "stand-in",
+    AGENTD_MODEL_API_KEY: "k",
+    DATABASE_URL: place.databaseUrl ?? "",
+    AGENTD_PG_SCHEMA: place.pgSchema ?? "",
+    CRASH_DIR: place.dataDir,
+    AGENTD_LEASE_MS: "1500",
   });
-  const client = await createAgentd({ env: {}, config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } }, worker: false, logger: () => {} });
+  const client = await createAgentd({
+    env: {},
+    config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } },
+    worker: false,
+    logger: () => {},
+  });
   t.after(() => client.close());
   const tenantId = (await client.tenants.create("crash")).id;
   const { code } = await client.tenants.createPairingCode(tenantId);
   await client.tenants.redeemPairingCode(code, WHATSAPP_CLOUD, USER);
   return {
-    client, model, wa, tenantId,
+    client,
+    model,
+    wa,
+    tenantId,
     ...processes(t, HARNESS, ["start", "--data", place.dataDir], env),
     touch: (marker) => writeFileSync(join(place.dataDir, marker), ""),
     post: (payload) => postSigned(url, wa.appSecret, payload).catch(() => 0),
@@ -94,7 +111,10 @@ for (const b of BACKENDS) {
       const r = await rig(t, b);
       r.model.script({ text: "Sent exactly once." });
       const w1p = await killedWhenSent(r, "Sent exactly once.");
-      assert.equal(await r.post(messagePayload(r.wa.phoneNumberId, USER, { type: "text", text: { body: "hello" } })), 200);
+      assert.equal(
+        await r.post(messagePayload(r.wa.phoneNumberId, USER, { type: "text", text: { body: "hello" } })),
+        200,
+      );
       assert.equal(await r.exited(w1p), "SIGKILL");
       assert.deepEqual(r.got(), ["Sent exactly once."], "Meta has it; agentd died before its answer");
       await r.start();
@@ -106,12 +126,18 @@ for (const b of BACKENDS) {
 
     test("between the parts of a long reply: after restart each part reaches the person exactly once, in order", async (t) => {
       const r = await rig(t, b);
-      const text = Array.from({ length: 200 }, (_, i) => `Line ${i} of a reply that needs several WhatsApp messages.`).join(" ");
+      const text = Array.from(
+        { length: 200 },
+        (_, i) => `Line ${i} of a reply that needs several WhatsApp messages.`,
+      ).join(" ");
       const parts = splitText(text, WHATSAPP_MAX_TEXT);
       assert.ok(parts.length >= 3);
       r.model.script({ text });
       const w1p = await killedWhenSent(r, parts[1] as string);
-      assert.equal(await r.post(messagePayload(r.wa.phoneNumberId, USER, { type: "text", text: { body: "tell me everything" } })), 200);
+      assert.equal(
+        await r.post(messagePayload(r.wa.phoneNumberId, USER, { type: "text", text: { body: "tell me everything" } })),
+        200,
+      );
       assert.equal(await r.exited(w1p), "SIGKILL");
       assert.deepEqual(r.got(), parts.slice(0, 2));
       await r.start();

@@ -107,7 +107,10 @@ export class Committer {
     let results: GroupResult[] | null = null;
     let error: unknown;
     try {
-      results = await this.#store.commit(batch.map((p) => p.group), this.#clock.now());
+      results = await this.#store.commit(
+        batch.map((p) => p.group),
+        this.#clock.now(),
+      );
     } catch (e) {
       error = e;
     }
@@ -117,12 +120,17 @@ export class Committer {
       for (const p of batch) await this.#commit([p]);
       return;
     }
-    if (!results) this.#onError(error, `committing the writes of ${batch.length === 1 ? `run ${batch[0]?.group.runId}` : `${batch.length} runs`}`);
+    if (!results)
+      this.#onError(
+        error,
+        `committing the writes of ${batch.length === 1 ? `run ${batch[0]?.group.runId}` : `${batch.length} runs`}`,
+      );
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i] as Pending;
       if (this.#last.get(p.key) === p.promise) this.#last.delete(p.key);
       if (results) p.resolve(results[i] as GroupResult);
-      else if (isRefusal(error)) p.resolve({ ok: false, reason: "refused", error: new StoreRefusedError(p.group.runId, error) });
+      else if (isRefusal(error))
+        p.resolve({ ok: false, reason: "refused", error: new StoreRefusedError(p.group.runId, error) });
       else p.reject(error);
     }
   }
@@ -157,4 +165,5 @@ function sizeOf(op: WriteOp): number {
   }
 }
 
-const errorSize = (e: { message: string; stack?: string } | null): number => (e ? e.message.length + (e.stack?.length ?? 0) : 0);
+const errorSize = (e: { message: string; stack?: string } | null): number =>
+  e ? e.message.length + (e.stack?.length ?? 0) : 0;

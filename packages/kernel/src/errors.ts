@@ -45,14 +45,15 @@ export class KernelError extends Error {
     this.name = new.target.name;
     // The names of the class and its ancestors: what `X.is(e)` compares, so it works across package copies.
     const names: string[] = [];
-    for (let c: unknown = new.target; typeof c === "function" && c !== Error; c = Object.getPrototypeOf(c)) names.push((c as { name: string }).name);
+    for (let c: unknown = new.target; typeof c === "function" && c !== Error; c = Object.getPrototypeOf(c))
+      names.push((c as { name: string }).name);
     Object.defineProperty(this, MARK, { value: names });
   }
   /** True if `e` is an instance of this class (or a subclass), even from another copy of the package. */
   static is<T extends abstract new (...args: never[]) => KernelError>(this: T, e: unknown): e is InstanceType<T> {
     if (typeof e !== "object" || e === null) return false;
     const names = (e as Record<symbol, unknown>)[MARK];
-    return Array.isArray(names) && names.includes(this.name);
+    return Array.isArray(names) && names.includes(KernelError.name);
   }
 }
 
@@ -142,7 +143,7 @@ export class IdempotencyConflictError extends KernelError {
     super(
       "key_conflict",
       `workflow "${workflow}" already has run ${existingRunId} with key "${key}", started with a different input. ` +
-        "Use a new key for new work, or start without ifInputDiffers: \"refuse\" to get the existing run back.",
+        'Use a new key for new work, or start without ifInputDiffers: "refuse" to get the existing run back.',
     );
     this.existingRunId = existingRunId;
   }
@@ -152,7 +153,10 @@ export class IdempotencyConflictError extends KernelError {
 export class RunNotFailedError extends KernelError {
   readonly status: string;
   constructor(runId: string, status: string) {
-    super("run_not_failed", `cannot retry run ${runId}: it is ${status}, not failed. Only a failed run can be retried; wait for it to end, or cancel it.`);
+    super(
+      "run_not_failed",
+      `cannot retry run ${runId}: it is ${status}, not failed. Only a failed run can be retried; wait for it to end, or cancel it.`,
+    );
     this.status = status;
   }
 }
@@ -190,13 +194,19 @@ export class LeaseLostError extends KernelError {
 
 export class StepTimeoutError extends KernelError {
   constructor(runId: string, step: string, ms: number) {
-    super("step_timeout", `step "${step}" of run ${runId} timed out after ${ms} ms; its signal was aborted. Raise the step's timeout if it needs longer.`);
+    super(
+      "step_timeout",
+      `step "${step}" of run ${runId} timed out after ${ms} ms; its signal was aborted. Raise the step's timeout if it needs longer.`,
+    );
   }
 }
 
 export class RunTimeoutError extends KernelError {
   constructor(runId: string, ms: number) {
-    super("run_timeout", `run ${runId} exceeded its timeout of ${ms} ms and was stopped. Raise the run's timeout, or retry it with kernel.retry().`);
+    super(
+      "run_timeout",
+      `run ${runId} exceeded its timeout of ${ms} ms and was stopped. Raise the run's timeout, or retry it with kernel.retry().`,
+    );
   }
 }
 
@@ -233,7 +243,13 @@ export class ChildFailedError extends KernelError {
   readonly childRunId: string;
   /** The parent's invoke entry: kernel.retry() of the parent resumes there. */
   readonly at: { runId: string; seq: number } | undefined;
-  constructor(childRunId: string, workflow: string, status: string, message: string, at?: { runId: string; seq: number }) {
+  constructor(
+    childRunId: string,
+    workflow: string,
+    status: string,
+    message: string,
+    at?: { runId: string; seq: number },
+  ) {
     super("child_failed", `child run ${childRunId} of workflow "${workflow}" ended ${status}: ${message}`);
     this.childRunId = childRunId;
     this.at = at;
@@ -350,7 +366,10 @@ export class ScheduleNotFoundError extends KernelError {
 
 export class ScheduleExistsError extends KernelError {
   constructor(id: string) {
-    super("schedule_exists", `a schedule with id "${id}" already exists; update it with kernel.schedules.update("${id}", ...) or choose another id.`);
+    super(
+      "schedule_exists",
+      `a schedule with id "${id}" already exists; update it with kernel.schedules.update("${id}", ...) or choose another id.`,
+    );
   }
 }
 

@@ -20,5 +20,12 @@ export interface ExecutionHost {
   /** Chunks kept per run's stream. */
   readonly streamRetention: number;
   readonly telemetry: Telemetry;
-  finished(run: { id: string; parentId: string | null; lane: boolean; status: "completed" | "failed"; output: string | null; error: StoredError | null }): void;
+  finished(run: {
+    id: string;
+    parentId: string | null;
+    lane: boolean;
+    status: "completed" | "failed";
+    output: string | null;
+    error: StoredError | null;
+  }): void;
 }

@@ -1,6 +1,13 @@
 import { type CommandScope, makeContext, type Waiter } from "./commands/index.ts";
 import { never } from "./commands/scope.ts";
-import { CancelledError, LeaseLostError, NonDeterminismError, RunTimeoutError, type StoredError, toStoredError } from "./errors.ts";
+import {
+  CancelledError,
+  LeaseLostError,
+  NonDeterminismError,
+  RunTimeoutError,
+  type StoredError,
+  toStoredError,
+} from "./errors.ts";
 import { decodeJson, encodeJson } from "./json.ts";
 import type { EntryKind, EntryRecord, EventRecord, GroupResult, NewRun, RunRecord, WriteOp } from "./store/types.ts";
 import type { ExecutionTelemetry, StepTelemetry } from "./telemetry/index.ts";
@@ -13,7 +20,10 @@ import { resumesAt } from "./resume-plan.ts";
 export type { ExecutionHost } from "./execution-host.ts";
 
 type State = "running" | "suspending" | "suspended" | "finishing" | "done" | "lost";
-type RunStart = Pick<RunRecord, "id" | "namespace" | "input" | "parentId" | "timeoutMs" | "epoch" | "deadlineAt" | "traceParent" | "concurrencyKey">;
+type RunStart = Pick<
+  RunRecord,
+  "id" | "namespace" | "input" | "parentId" | "timeoutMs" | "epoch" | "deadlineAt" | "traceParent" | "concurrencyKey"
+>;
 
 /**
  * One run's workflow function, executing on this worker. Commands answer from the journal while it
@@ -72,7 +82,9 @@ export class Execution implements CommandScope {
   static async load(host: ExecutionHost, wf: Workflow<never, unknown>, run: RunRecord): Promise<Execution> {
     const journal = await host.store.loadJournal(run.id);
     const events = await host.store.loadEvents(run.id);
-    const waiting = journal.filter((e) => e.kind === "invoke" && e.status === "waiting" && e.ref).map((e) => e.ref as string);
+    const waiting = journal
+      .filter((e) => e.kind === "invoke" && e.status === "waiting" && e.ref)
+      .map((e) => e.ref as string);
     const children = waiting.length ? await host.store.getRuns(waiting) : [];
     return new Execution(host, wf, run, journal, events, children);
   }
@@ -92,7 +104,10 @@ export class Execution implements CommandScope {
     const input = decodeJson(this.#run.input);
     Promise.resolve()
       .then(() => this.wf.fn(this.ctx, input as never))
-      .then((v) => this.#complete(v), (e) => this.#fail(e));
+      .then(
+        (v) => this.#complete(v),
+        (e) => this.#fail(e),
+      );
     this.#schedule();
     return inserted;
   }
@@ -122,7 +137,12 @@ export class Execution implements CommandScope {
 
   #trace(hot: boolean): void {
     this.#tel = this.host.telemetry.execution({
-      runId: this.runId, workflow: this.wf.name, epoch: this.epoch, traceParent: this.#run.traceParent, replayed: this.#replay.unvisited, hot,
+      runId: this.runId,
+      workflow: this.wf.name,
+      epoch: this.epoch,
+      traceParent: this.#run.traceParent,
+      replayed: this.#replay.unvisited,
+      hot,
     });
   }
 
@@ -153,7 +173,20 @@ export class Execution implements CommandScope {
 
   entry(seq: number, kind: EntryKind, name: string, status: EntryRecord["status"]): EntryRecord {
     const now = this.host.clock.now();
-    return { runId: this.runId, seq, kind, name, status, attempt: 0, wakeAt: null, value: null, error: null, ref: null, startedAt: now, updatedAt: now };
+    return {
+      runId: this.runId,
+      seq,
+      kind,
+      name,
+      status,
+      attempt: 0,
+      wakeAt: null,
+      value: null,
+      error: null,
+      ref: null,
+      startedAt: now,
+      updatedAt: now,
+    };
   }
 
   failed(rec: EntryRecord): void {
@@ -212,12 +245,19 @@ export class Execution implements CommandScope {
 
   publish(seq: number, attempt: number, data: unknown): void {
     if (this.#state !== "running") return;
-    const text = encodeJson(data ?? null, `a chunk published by step #${seq} of run ${this.runId}`, this.host.maxValueBytes) as string;
+    const text = encodeJson(
+      data ?? null,
+      `a chunk published by step #${seq} of run ${this.runId}`,
+      this.host.maxValueBytes,
+    ) as string;
     const p = this.write({ op: "publish", seq, attempt, data: text, retain: this.host.streamRetention });
     // Subscribers in this process hear of it once it is committed (one notice per batch).
     if (p !== this.#publishing) {
       this.#publishing = p;
-      p.then((r) => r.ok && this.host.published(this.runId), () => {});
+      p.then(
+        (r) => r.ok && this.host.published(this.runId),
+        () => {},
+      );
     }
   }
 
@@ -259,9 +299,15 @@ export class Execution implements CommandScope {
       this.#fail(new RunTimeoutError(this.runId, this.#run.timeoutMs ?? 0));
       return;
     }
-    if (this.#waits.fire(now)) return this.#schedule();
+    if (this.#waits.fire(now)) {
+      this.#schedule();
+      return;
+    }
     // While steps run, a local timer covers the earliest wait (a retry back-off, a short sleep, the deadline).
-    if (this.#waits.inflight > 0) return this.#waits.arm(now, this.#deadline, () => this.#schedule());
+    if (this.#waits.inflight > 0) {
+      this.#waits.arm(now, this.#deadline, () => this.#schedule());
+      return;
+    }
     void this.#suspend();
   }
 
@@ -306,7 +352,10 @@ export class Execution implements CommandScope {
   /** At the end of the workflow code, journal entries left unvisited mean the code changed: fail the run. */
   #diverged(): boolean {
     const left = this.#replay.leftover();
-    if (left) this.#fail(new NonDeterminismError(this.runId, left.seq, `${left.kind} "${left.name}"`, "the end of the workflow"));
+    if (left)
+      this.#fail(
+        new NonDeterminismError(this.runId, left.seq, `${left.kind} "${left.name}"`, "the end of the workflow"),
+      );
     return left !== undefined;
   }
 
@@ -316,7 +365,8 @@ export class Execution implements CommandScope {
     try {
       output = encodeJson(value, `the result of run ${this.runId}`, this.host.maxValueBytes);
     } catch (e) {
-      return this.#fail(e);
+      this.#fail(e);
+      return;
     }
     void this.#finish("completed", output, null);
   }
@@ -342,15 +392,26 @@ export class Execution implements CommandScope {
     if (this.#state !== "finishing" || !r.ok) return;
     this.#state = "done";
     this.#tel?.end(status, error);
-    this.host.finished({ id: this.runId, parentId: this.#run.parentId, lane: this.#run.concurrencyKey !== null, status, output, error });
+    this.host.finished({
+      id: this.runId,
+      parentId: this.#run.parentId,
+      lane: this.#run.concurrencyKey !== null,
+      status,
+      output,
+      error,
+    });
     this.host.released(this, "finished");
   }
 
   /** The store refused this run's writes (too large, not storable): the run fails with that reason, once. */
   #refused(error: StoredError): void {
-    if (this.#refusal) return this.#lose(); // even the failure could not be stored: leave it to a later attempt
+    if (this.#refusal) {
+      this.#lose(); // even the failure could not be stored: leave it to a later attempt
+      return;
+    }
     this.#refusal = true;
-    if (this.#state === "running" || this.#state === "suspending" || this.#state === "finishing") void this.#finish("failed", null, error);
+    if (this.#state === "running" || this.#state === "suspending" || this.#state === "finishing")
+      void this.#finish("failed", null, error);
   }
 
   #lose(): void {

@@ -14,7 +14,14 @@
 // ---- Commonly used ----
 /** Defines a workflow: a deterministic async function whose side effects go through its context. */
 export { workflow } from "./workflow.ts";
-export type { Workflow, WorkflowContext, WorkflowOptions, StepContext, StepOptions, ConcurrencyOptions } from "./workflow.ts";
+export type {
+  Workflow,
+  WorkflowContext,
+  WorkflowOptions,
+  StepContext,
+  StepOptions,
+  ConcurrencyOptions,
+} from "./workflow.ts";
 /** The kernel: start runs, send events, cancel, retry, inspect; its worker executes runs. */
 export { Kernel } from "./kernel.ts";
 export type { KernelOptions, StartOptions, RunHandle, RunInfo, JournalEntry, EventTarget } from "./kernel.ts";
@@ -23,7 +30,16 @@ export { openSqliteStore, SqliteStore } from "./store/sqlite/index.ts";
 export type { SqliteStoreOptions } from "./store/sqlite/index.ts";
 /** Cron schedules (kernel.schedules): types of their definitions and tick records. */
 export type { ScheduleInfo } from "./schedule/schedules.ts";
-export type { ScheduleSpec, OverlapPolicy, CatchUpPolicy, TickRecord, TickStatus, ScheduleRecord, DueSchedule, SchedulePlan } from "./schedule/types.ts";
+export type {
+  ScheduleSpec,
+  OverlapPolicy,
+  CatchUpPolicy,
+  TickRecord,
+  TickStatus,
+  ScheduleRecord,
+  DueSchedule,
+  SchedulePlan,
+} from "./schedule/types.ts";
 /** Streams: chunks a step publishes (`step.publish`), read live with `kernel.subscribe(runId, { from })`. */
 export type { Chunk, SubscribeOptions } from "./stream/subscribe.ts";
 /** Errors a step throws to steer retries. */
@@ -31,11 +47,34 @@ export { FatalError, RetryableError } from "./errors.ts";
 
 // ---- Errors the kernel throws (check with `X.is(e)` or `KernelError.is(e) && e.code === ...`) ----
 export {
-  KernelError, NonDeterminismError, NotSerializableError, ValueTooLargeError, DuplicateWorkflowError,
-  UnknownWorkflowError, RunNotFoundError, RunFinishedError, RunNotFailedError, IdempotencyConflictError, StoreRefusedError, InvalidDurationError, InvalidRetryPolicyError,
-  InvalidArgumentError, LeaseLostError, StepTimeoutError, RunTimeoutError, CancelledError, StepFailedError,
-  ChildFailedError, RunFailedError, StoreClosedError, SchemaTooNewError, StoreUnreachableError,
-  InvalidScheduleError, ScheduleNotFoundError, ScheduleExistsError, StreamOffsetError,
+  KernelError,
+  NonDeterminismError,
+  NotSerializableError,
+  ValueTooLargeError,
+  DuplicateWorkflowError,
+  UnknownWorkflowError,
+  RunNotFoundError,
+  RunFinishedError,
+  RunNotFailedError,
+  IdempotencyConflictError,
+  StoreRefusedError,
+  InvalidDurationError,
+  InvalidRetryPolicyError,
+  InvalidArgumentError,
+  LeaseLostError,
+  StepTimeoutError,
+  RunTimeoutError,
+  CancelledError,
+  StepFailedError,
+  ChildFailedError,
+  RunFailedError,
+  StoreClosedError,
+  SchemaTooNewError,
+  StoreUnreachableError,
+  InvalidScheduleError,
+  ScheduleNotFoundError,
+  ScheduleExistsError,
+  StreamOffsetError,
 } from "./errors.ts";
 export type { KernelErrorCode, StoredError } from "./errors.ts";
 
@@ -55,6 +94,25 @@ export { jsonLogger } from "./telemetry/index.ts";
 export type { Logger, LogRecord } from "./telemetry/index.ts";
 /** The store port, for implementing another store. */
 export type {
-  Store, StoreStats, RunRecord, RunStatus, EntryRecord, EntryKind, EntryStatus, EventRecord, NewRun, WriteOp,
-  WriteGroup, GroupResult, ClaimRequest, RunFilter, PurgeRequest, PurgeScope, EventInput, SendEventResult, Served, WorkerRecord, StreamChunk,
+  Store,
+  StoreStats,
+  RunRecord,
+  RunStatus,
+  EntryRecord,
+  EntryKind,
+  EntryStatus,
+  EventRecord,
+  NewRun,
+  WriteOp,
+  WriteGroup,
+  GroupResult,
+  ClaimRequest,
+  RunFilter,
+  PurgeRequest,
+  PurgeScope,
+  EventInput,
+  SendEventResult,
+  Served,
+  WorkerRecord,
+  StreamChunk,
 } from "./store/types.ts";

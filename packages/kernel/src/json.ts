@@ -31,7 +31,8 @@ function check(v: unknown, what: string, path: string, seen: Set<object>): void 
       if (!Number.isFinite(v)) throw new NotSerializableError(what, path, `${v} is not a finite number`);
       return;
     case "undefined":
-      if (path !== "$") throw new NotSerializableError(what, path, "undefined inside a value is dropped by JSON; use null");
+      if (path !== "$")
+        throw new NotSerializableError(what, path, "undefined inside a value is dropped by JSON; use null");
       return;
     case "bigint":
       throw new NotSerializableError(what, path, "a bigint has no JSON form; use a string");

@@ -1,16 +1,37 @@
 import { randomUUID } from "node:crypto";
 import { type Clock, systemClock } from "./clock.ts";
 import { Committer } from "./committer.ts";
-import { CancelledError, IdempotencyConflictError, InvalidArgumentError, RunFailedError, RunNotFoundError } from "./errors.ts";
+import {
+  CancelledError,
+  IdempotencyConflictError,
+  InvalidArgumentError,
+  RunFailedError,
+  RunNotFoundError,
+} from "./errors.ts";
 import { checkText } from "./commands/names.ts";
 import { uuidv7 } from "./ids.ts";
 import { decodeJson, encodeJson } from "./json.ts";
-import { type JournalEntry, type KernelOptions, type RunHandle, type RunInfo, type StartOptions, toInfo } from "./kernel-types.ts";
+import {
+  type JournalEntry,
+  type KernelOptions,
+  type RunHandle,
+  type RunInfo,
+  type StartOptions,
+  toInfo,
+} from "./kernel-types.ts";
 import { Retention } from "./retention/retention.ts";
 import { RunEnds } from "./run-ends.ts";
 import { Schedules } from "./schedule/schedules.ts";
 import { startParameters } from "./start-options.ts";
-import { isTerminal, type NewRun, type RunFilter, type RunRecord, type SendEventResult, type Store, type WorkerRecord } from "./store/types.ts";
+import {
+  isTerminal,
+  type NewRun,
+  type RunFilter,
+  type RunRecord,
+  type SendEventResult,
+  type Store,
+  type WorkerRecord,
+} from "./store/types.ts";
 import { StreamHub } from "./stream/hub.ts";
 import { type Chunk, type SubscribeOptions, subscribe } from "./stream/subscribe.ts";
 import { jsonLogger, Telemetry } from "./telemetry/index.ts";
@@ -18,7 +39,6 @@ import { type DrainReport, Worker } from "./worker/worker.ts";
 import { concurrencyOf, Registry, type Workflow } from "./workflow.ts";
 
 export type { JournalEntry, KernelOptions, RunHandle, RunInfo, StartOptions } from "./kernel-types.ts";
-
 
 export type EventTarget = string | { workflow: string | Workflow<never, unknown>; key: string };
 
@@ -57,14 +77,26 @@ export class Kernel {
         ? null
         : new Worker(
             {
-              store: this.store, committer: this.#committer, clock: this.clock, registry: this.registry,
-              maxValueBytes: this.#maxValueBytes, onFinished: (r) => this.#ends.wake(r.id, r), onError: this.#onError,
-              onPublished: (runId) => this.#hub.ring(runId), streamRetention: opts.streamRetention ?? 10_000, telemetry: this.#telemetry,
+              store: this.store,
+              committer: this.#committer,
+              clock: this.clock,
+              registry: this.registry,
+              maxValueBytes: this.#maxValueBytes,
+              onFinished: (r) => this.#ends.wake(r.id, r),
+              onError: this.#onError,
+              onPublished: (runId) => this.#hub.ring(runId),
+              streamRetention: opts.streamRetention ?? 10_000,
+              telemetry: this.#telemetry,
             },
             opts.worker,
           );
-    this.retention = this.worker && opts.retention !== false ? new Retention(this.store, this.clock, this.#telemetry, this.#onError, opts.retention) : null;
-    this.schedules = new Schedules(this.store, this.clock, this.registry, this.#maxValueBytes, () => this.worker?.schedulesChanged());
+    this.retention =
+      this.worker && opts.retention !== false
+        ? new Retention(this.store, this.clock, this.#telemetry, this.#onError, opts.retention)
+        : null;
+    this.schedules = new Schedules(this.store, this.clock, this.registry, this.#maxValueBytes, () =>
+      this.worker?.schedulesChanged(),
+    );
   }
 
   /** Starts executing runs (the worker). Idempotent. */
@@ -107,8 +139,18 @@ export class Kernel {
     }
     const lane = concurrencyOf(wf, input as never, namespace);
     const run: NewRun = {
-      id: uuidv7(), namespace, workflow: wf.name, key: options.key ?? null, input: json,
-      parentId: null, parentSeq: null, timeoutMs, claimedBy: null, version: wf.version, traceParent: this.#telemetry.traceParent(), ...lane,
+      id: uuidv7(),
+      namespace,
+      workflow: wf.name,
+      key: options.key ?? null,
+      input: json,
+      parentId: null,
+      parentSeq: null,
+      timeoutMs,
+      claimedBy: null,
+      version: wf.version,
+      traceParent: this.#telemetry.traceParent(),
+      ...lane,
     };
     // A run that may have to queue for its lane is not started here speculatively: it starts when admitted.
     const local = lane ? null : this.worker?.startLocal(this.registry.get(wf.name) ?? wf, run);
@@ -147,16 +189,30 @@ export class Kernel {
    * Delivers an event to a run, by id or by workflow + idempotency key. Buffered until the run waits
    * for it; a second delivery with the same `eventId` is ignored.
    */
-  async sendEvent(target: EventTarget, name: string, payload?: unknown, options: { eventId?: string } = {}): Promise<SendEventResult> {
+  async sendEvent(
+    target: EventTarget,
+    name: string,
+    payload?: unknown,
+    options: { eventId?: string } = {},
+  ): Promise<SendEventResult> {
     if (typeof name !== "string" || name.length === 0 || name.length > 200)
       throw new InvalidArgumentError(`an event needs a name of 1 to 200 characters, got ${JSON.stringify(name)}.`);
-    if (options.eventId !== undefined && (typeof options.eventId !== "string" || options.eventId.length === 0 || options.eventId.length > 512))
-      throw new InvalidArgumentError(`eventId must be a string of 1 to 512 characters, got ${JSON.stringify(options.eventId)}.`);
+    if (
+      options.eventId !== undefined &&
+      (typeof options.eventId !== "string" || options.eventId.length === 0 || options.eventId.length > 512)
+    )
+      throw new InvalidArgumentError(
+        `eventId must be a string of 1 to 512 characters, got ${JSON.stringify(options.eventId)}.`,
+      );
     checkText("the event's name", name);
     if (options.eventId !== undefined) checkText("the eventId", options.eventId);
     const json = encodeJson(payload, `the payload of event "${name}"`, this.#maxValueBytes);
     const runId = await this.#resolveTarget(target);
-    const res = await this.store.sendEvent(runId, { name, eventId: options.eventId ?? randomUUID(), payload: json }, this.clock.now());
+    const res = await this.store.sendEvent(
+      runId,
+      { name, eventId: options.eventId ?? randomUUID(), payload: json },
+      this.clock.now(),
+    );
     if (res.delivered) {
       this.worker?.poke(runId);
       this.worker?.signal();
@@ -215,17 +271,25 @@ export class Kernel {
    */
   async unservedRuns(limit = 100, staleMs = 90_000): Promise<RunInfo[]> {
     const live = await this.workers(staleMs);
-    const served = (r: RunRecord) => live.some((w) => r.workflow in w.workflows && (r.version === null || w.workflows[r.workflow] === r.version));
+    const served = (r: RunRecord) =>
+      live.some((w) => r.workflow in w.workflows && (r.version === null || w.workflows[r.workflow] === r.version));
     const now = this.clock.now();
-    const due = (r: RunRecord) => (r.status === "pending" && !r.queued) || (r.status === "suspended" && r.wakeAt !== null && r.wakeAt <= now);
+    const due = (r: RunRecord) =>
+      (r.status === "pending" && !r.queued) || (r.status === "suspended" && r.wakeAt !== null && r.wakeAt <= now);
     const waiting = await this.store.listRuns({ status: ["pending", "suspended"], limit: 10_000 });
-    return waiting.filter((r) => due(r) && !served(r)).slice(0, limit).map(toInfo);
+    return waiting
+      .filter((r) => due(r) && !served(r))
+      .slice(0, limit)
+      .map(toInfo);
   }
 
   /** A run's journal: one entry per command it issued. */
   async journal(runId: string): Promise<JournalEntry[]> {
     if (!(await this.store.getRun(runId))) throw new RunNotFoundError(`with id ${runId}`);
-    return (await this.store.loadJournal(runId)).map(({ runId: _, ...e }) => ({ ...e, value: decodeJson(e.value) ?? null }));
+    return (await this.store.loadJournal(runId)).map(({ runId: _, ...e }) => ({
+      ...e,
+      value: decodeJson(e.value) ?? null,
+    }));
   }
 
   async #resolveTarget(t: EventTarget): Promise<string> {
@@ -243,7 +307,8 @@ export class Kernel {
   /** The run an idempotency key already names: returned (saying whether its input was the same), or refused. */
   #existing<O>(run: RunRecord, input: string | null, options: StartOptions): RunHandle<O> {
     const same = run.input === input;
-    if (!same && options.ifInputDiffers === "refuse") throw new IdempotencyConflictError(run.workflow, options.key ?? "", run.id);
+    if (!same && options.ifInputDiffers === "refuse")
+      throw new IdempotencyConflictError(run.workflow, options.key ?? "", run.id);
     return this.#handle<O>(run.id, false, same);
   }
 }

@@ -32,7 +32,10 @@ export const DEFAULT_RETRY: ResolvedRetryPolicy = {
 };
 
 /** Validates a policy and fills it in from `base`; throws InvalidRetryPolicyError naming the field. */
-export function resolveRetry(p: RetryPolicy | undefined, base: ResolvedRetryPolicy = DEFAULT_RETRY): ResolvedRetryPolicy {
+export function resolveRetry(
+  p: RetryPolicy | undefined,
+  base: ResolvedRetryPolicy = DEFAULT_RETRY,
+): ResolvedRetryPolicy {
   if (p === undefined) return base;
   if (typeof p !== "object" || p === null) throw new InvalidRetryPolicyError("policy", p, "it must be an object");
   const out = { ...base };
@@ -54,7 +57,11 @@ export function resolveRetry(p: RetryPolicy | undefined, base: ResolvedRetryPoli
     out.jitter = p.jitter;
   }
   if (out.maxIntervalMs < out.initialIntervalMs)
-    throw new InvalidRetryPolicyError("maxInterval", p.maxInterval, `it must not be below initialInterval (${out.initialIntervalMs} ms)`);
+    throw new InvalidRetryPolicyError(
+      "maxInterval",
+      p.maxInterval,
+      `it must not be below initialInterval (${out.initialIntervalMs} ms)`,
+    );
   return out;
 }
 
@@ -67,7 +74,12 @@ function field(name: string, v: Duration): number {
 }
 
 /** Delay before attempt `attempt + 1` after attempt `attempt` failed with `error`. */
-export function retryDelay(policy: ResolvedRetryPolicy, attempt: number, error: unknown, random: () => number = Math.random): number {
+export function retryDelay(
+  policy: ResolvedRetryPolicy,
+  attempt: number,
+  error: unknown,
+  random: () => number = Math.random,
+): number {
   if (RetryableError.is(error) && error.retryAfterMs !== undefined) return Math.max(0, error.retryAfterMs);
   const base = Math.min(policy.maxIntervalMs, policy.initialIntervalMs * policy.backoffFactor ** (attempt - 1));
   const spread = base * policy.jitter * (random() * 2 - 1);

@@ -98,8 +98,11 @@ export function workflow<I = unknown, O = unknown>(
   options: WorkflowOptions<I> = {},
 ): Workflow<I, O> {
   if (typeof name !== "string" || !NAME.test(name))
-    throw new InvalidArgumentError(`workflow name ${JSON.stringify(name)} is invalid: use 1 to 200 letters, digits or _ . : / -.`);
-  if (typeof fn !== "function") throw new InvalidArgumentError(`workflow "${name}" needs a function, got ${typeof fn}.`);
+    throw new InvalidArgumentError(
+      `workflow name ${JSON.stringify(name)} is invalid: use 1 to 200 letters, digits or _ . : / -.`,
+    );
+  if (typeof fn !== "function")
+    throw new InvalidArgumentError(`workflow "${name}" needs a function, got ${typeof fn}.`);
   return Object.freeze({
     name,
     fn,
@@ -114,23 +117,37 @@ export function workflow<I = unknown, O = unknown>(
 function versionOf(name: string, v: unknown): string {
   if (v === undefined) return "1";
   if (typeof v !== "string" || !/^[A-Za-z0-9_.:+-]{1,100}$/.test(v))
-    throw new InvalidArgumentError(`workflow "${name}": version ${JSON.stringify(v)} is invalid; use 1 to 100 letters, digits or _ . : + -.`);
+    throw new InvalidArgumentError(
+      `workflow "${name}": version ${JSON.stringify(v)} is invalid; use 1 to 100 letters, digits or _ . : + -.`,
+    );
   return v;
 }
 
 function concurrency<I>(name: string, c: ConcurrencyOptions<I>): { key: (input: I) => string; limit: number } {
-  if (typeof c?.key !== "function") throw new InvalidArgumentError(`workflow "${name}": concurrency.key must be a function of the input that returns a string.`);
+  if (typeof c?.key !== "function")
+    throw new InvalidArgumentError(
+      `workflow "${name}": concurrency.key must be a function of the input that returns a string.`,
+    );
   const limit = c.limit ?? 1;
-  if (!Number.isInteger(limit) || limit < 1) throw new InvalidArgumentError(`workflow "${name}": concurrency.limit must be an integer of at least 1, got ${JSON.stringify(c.limit)}.`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new InvalidArgumentError(
+      `workflow "${name}": concurrency.limit must be an integer of at least 1, got ${JSON.stringify(c.limit)}.`,
+    );
   return { key: c.key, limit };
 }
 
 /** The stored concurrency lane of a run of `wf` with `input` in `namespace`, or null if the workflow has none. */
-export function concurrencyOf<I>(wf: Workflow<I, unknown>, input: I, namespace: string): { concurrencyKey: string; concurrencyLimit: number } | null {
+export function concurrencyOf<I>(
+  wf: Workflow<I, unknown>,
+  input: I,
+  namespace: string,
+): { concurrencyKey: string; concurrencyLimit: number } | null {
   if (!wf.concurrency) return null;
   const key = wf.concurrency.key(input);
   if (typeof key !== "string" || key.length === 0 || key.length > 500)
-    throw new InvalidArgumentError(`workflow "${wf.name}": its concurrency key function returned ${JSON.stringify(key)}; it must return a string of 1 to 500 characters.`);
+    throw new InvalidArgumentError(
+      `workflow "${wf.name}": its concurrency key function returned ${JSON.stringify(key)}; it must return a string of 1 to 500 characters.`,
+    );
   checkText(`workflow "${wf.name}": the concurrency key`, key);
   return { concurrencyKey: `${namespace}:${key}`, concurrencyLimit: wf.concurrency.limit };
 }

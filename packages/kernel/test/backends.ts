@@ -9,7 +9,9 @@ import { openPostgresStore } from "../src/store/postgres/index.ts";
 /** A store kind the conformance suite runs against. `temp` gives a fresh, empty store; `open` another connection to it. */
 export interface Backend {
   name: "sqlite" | "postgres";
-  temp(t: { after(fn: () => unknown): void }): Promise<{ store: Store & { stats: Store["stats"] }; open(): Promise<Store>; where: string }>;
+  temp(t: {
+    after(fn: () => unknown): void;
+  }): Promise<{ store: Store & { stats: Store["stats"] }; open(): Promise<Store>; where: string }>;
 }
 
 const DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/test";

@@ -21,7 +21,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { type JournalEntry, Kernel, openSqliteStore, RunFinishedError, type RunInfo } from "../src/index.ts";
 import {
-  CHILD_JOURNAL, type ChildOutput, crashWorkflows, eventPayload, expectedTotal, MAIN_JOURNAL, type MainOutput, type StepValue,
+  CHILD_JOURNAL,
+  type ChildOutput,
+  crashWorkflows,
+  eventPayload,
+  expectedTotal,
+  MAIN_JOURNAL,
+  type MainOutput,
+  type StepValue,
 } from "./crash/workflows.ts";
 
 const SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -64,15 +71,29 @@ function spawnWorker(db: string, log: string): Child {
   const ready = new Promise<void>((resolve, reject) => {
     proc.on("message", (m: { type?: string }) => m?.type === "ready" && resolve());
     proc.on("error", reject);
-    void exit.then(({ code, signal }) => reject(new Error(`worker ${proc.pid} exited before it was ready (code ${code}, signal ${signal}): ${stderr.join("")}`)));
+    void exit.then(({ code, signal }) =>
+      reject(
+        new Error(`worker ${proc.pid} exited before it was ready (code ${code}, signal ${signal}): ${stderr.join("")}`),
+      ),
+    );
   });
   ready.catch(() => {});
-  return { proc, ready, exit, stderr, get exited() { return exited; } };
+  return {
+    proc,
+    ready,
+    exit,
+    stderr,
+    get exited() {
+      return exited;
+    },
+  };
 }
 
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)),
+  );
   try {
     return await Promise.race([p, timeout]);
   } finally {
@@ -80,7 +101,9 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
-test("runs survive ≥20 SIGKILLs of their worker: right results, each step recorded once, bodies re-run only after a kill", { timeout: 150_000 }, async (t) => {
+test("runs survive ≥20 SIGKILLs of their worker: right results, each step recorded once, bodies re-run only after a kill", {
+  timeout: 150_000,
+}, async (t) => {
   console.log(`crash test seed ${SEED} (reproduce with CRASH_SEED=${SEED}); ${KILLS} kills, ${RUNS} main runs`);
   // Separate streams, so that the kill schedule does not depend on how the event sender interleaves with it.
   const rand = prng(SEED);
@@ -125,7 +148,9 @@ test("runs survive ≥20 SIGKILLs of their worker: right results, each step reco
       const n = toSend.shift();
       if (n === undefined) return;
       if (!alive) sentWhileDead++;
-      const res = await client.sendEvent({ workflow: "crash.main", key: `main-${n}` }, "go", eventPayload(n), { eventId: `go-${n}` });
+      const res = await client.sendEvent({ workflow: "crash.main", key: `main-${n}` }, "go", eventPayload(n), {
+        eventId: `go-${n}`,
+      });
       assert.deepEqual(res, { delivered: true, runId: ids.get(n) }, `event go-${n}`);
       sent.push(n);
     };
@@ -134,7 +159,11 @@ test("runs survive ≥20 SIGKILLs of their worker: right results, each step reco
       if (n === undefined) return;
       try {
         const res = await client.sendEvent(ids.get(n) as string, "go", { k: -1 }, { eventId: `go-${n}` });
-        assert.deepEqual(res, { delivered: false, runId: ids.get(n), reason: "duplicate" }, `duplicate of event go-${n}`);
+        assert.deepEqual(
+          res,
+          { delivered: false, runId: ids.get(n), reason: "duplicate" },
+          `duplicate of event go-${n}`,
+        );
         duplicates++;
       } catch (e) {
         if (!RunFinishedError.is(e)) throw e; // the run already consumed the event and completed
@@ -196,7 +225,9 @@ test("runs survive ≥20 SIGKILLs of their worker: right results, each step reco
       if (open.length === 0) break;
       assert.equal(last.exited, false, `the last worker died on its own: ${last.stderr.join("")}`);
       if (Date.now() > deadline)
-        assert.fail(`runs still open 45 s after the last restart: ${open.map((r) => `${r.id} ${r.workflow} ${r.status} wakeAt=${r.wakeAt} lease=${r.leaseOwner}`).join("; ")}`);
+        assert.fail(
+          `runs still open 45 s after the last restart: ${open.map((r) => `${r.id} ${r.workflow} ${r.status} wakeAt=${r.wakeAt} lease=${r.leaseOwner}`).join("; ")}`,
+        );
       await sleep(100);
     }
     const finishMs = performance.now() - t0 - loopMs;
@@ -219,7 +250,11 @@ test("runs survive ≥20 SIGKILLs of their worker: right results, each step reco
     assert.equal(children.length, RUNS, "child runs (one per main run, no orphans)");
     assert.equal(runs.length, 2 * RUNS, "runs in all");
     const notDone = runs.filter((r) => r.status !== "completed");
-    assert.deepEqual(notDone.map((r) => `${r.workflow} ${r.id} ${r.status}: ${r.error?.message}`), [], "every run completed");
+    assert.deepEqual(
+      notDone.map((r) => `${r.workflow} ${r.id} ${r.status}: ${r.error?.message}`),
+      [],
+      "every run completed",
+    );
 
     const journals = new Map<string, JournalEntry[]>();
     for (const r of runs) journals.set(r.id, await client.journal(r.id));
@@ -231,57 +266,104 @@ test("runs survive ≥20 SIGKILLs of their worker: right results, each step reco
       const j = journals.get(r.id) as JournalEntry[];
       check(
         JSON.stringify(j.map((e) => [e.kind, e.name])) === JSON.stringify(shape) && j.every((e, i) => e.seq === i + 1),
-        () => `run ${r.id} (${r.workflow}): journal ${JSON.stringify(j.map((e) => [e.seq, e.kind, e.name]))}, expected ${JSON.stringify(shape)}`,
+        () =>
+          `run ${r.id} (${r.workflow}): journal ${JSON.stringify(j.map((e) => [e.seq, e.kind, e.name]))}, expected ${JSON.stringify(shape)}`,
       );
       for (const e of j) {
         check(e.status === "completed", () => `run ${r.id} #${e.seq} ${e.kind} "${e.name}" is ${e.status}`);
         if (e.kind !== "step") continue;
         const v = e.value as StepValue;
         // The recorded value comes from the last attempt started: nothing ran after it was recorded.
-        check(v?.a === e.attempt, () => `run ${r.id} #${e.seq} "${e.name}": value from attempt ${v?.a}, but ${e.attempt} attempts started`);
+        check(
+          v?.a === e.attempt,
+          () => `run ${r.id} #${e.seq} "${e.name}": value from attempt ${v?.a}, but ${e.attempt} attempts started`,
+        );
         recorded.set(`${r.id} ${e.seq}`, e.attempt);
       }
       return j;
     };
-    const stepValue = (j: JournalEntry[], name: string) => j.find((e) => e.kind === "step" && e.name === name)?.value as StepValue;
+    const stepValue = (j: JournalEntry[], name: string) =>
+      j.find((e) => e.kind === "step" && e.name === name)?.value as StepValue;
 
     for (const r of mains) {
       const n = (r.input as { n: number }).n;
       const j = checkShape(r, MAIN_JOURNAL);
       const out = r.output as MainOutput;
-      check(out?.total === expectedTotal(n), () => `main run ${n} (${r.id}) returned ${JSON.stringify(out)}, expected total ${expectedTotal(n)}`);
-      const [s1, p1, p2, p3, s5, s6] = ["s1", "p1", "p2", "p3", "s5", "s6"].map((name) => stepValue(j, name)) as StepValue[];
+      check(
+        out?.total === expectedTotal(n),
+        () => `main run ${n} (${r.id}) returned ${JSON.stringify(out)}, expected total ${expectedTotal(n)}`,
+      );
+      const [s1, p1, p2, p3, s5, s6] = ["s1", "p1", "p2", "p3", "s5", "s6"].map((name) =>
+        stepValue(j, name),
+      ) as StepValue[];
       // What the workflow saw is what the journal holds: no step value was replaced after it was used.
-      check(JSON.stringify(out?.attempts) === JSON.stringify([s1, p1, p2, p3, s5, s6].map((v) => v?.a)), () => `main run ${n}: output attempts ${JSON.stringify(out?.attempts)} differ from the journal`);
-      for (const p of [p1, p2, p3]) check(JSON.stringify(p?.from) === JSON.stringify([s1?.a]), () => `main run ${n}: a parallel step used s1 of attempt ${p?.from}, journal has ${s1?.a}`);
-      check(JSON.stringify(s5?.from) === JSON.stringify([p1, p2, p3].map((p) => p?.a)), () => `main run ${n}: s5 used ${s5?.from}`);
+      check(
+        JSON.stringify(out?.attempts) === JSON.stringify([s1, p1, p2, p3, s5, s6].map((v) => v?.a)),
+        () => `main run ${n}: output attempts ${JSON.stringify(out?.attempts)} differ from the journal`,
+      );
+      for (const p of [p1, p2, p3])
+        check(
+          JSON.stringify(p?.from) === JSON.stringify([s1?.a]),
+          () => `main run ${n}: a parallel step used s1 of attempt ${p?.from}, journal has ${s1?.a}`,
+        );
+      check(
+        JSON.stringify(s5?.from) === JSON.stringify([p1, p2, p3].map((p) => p?.a)),
+        () => `main run ${n}: s5 used ${s5?.from}`,
+      );
       check(JSON.stringify(s6?.from) === JSON.stringify([s5?.a]), () => `main run ${n}: s6 used ${s6?.from}`);
       const rnd = j.find((e) => e.kind === "random");
-      check(rnd?.value === out?.random, () => `main run ${n}: ctx.random() returned ${out?.random}, journal has ${rnd?.value}`);
+      check(
+        rnd?.value === out?.random,
+        () => `main run ${n}: ctx.random() returned ${out?.random}, journal has ${rnd?.value}`,
+      );
       const ev = j.find((e) => e.kind === "event");
-      check(JSON.stringify(ev?.value) === JSON.stringify(eventPayload(n)) && ev?.ref === `go-${n}`, () => `main run ${n}: event entry ${JSON.stringify(ev)}`);
+      check(
+        JSON.stringify(ev?.value) === JSON.stringify(eventPayload(n)) && ev?.ref === `go-${n}`,
+        () => `main run ${n}: event entry ${JSON.stringify(ev)}`,
+      );
       const inv = j.find((e) => e.kind === "invoke");
       const c = byId.get(inv?.ref ?? "");
-      check(c !== undefined && c.parentId === r.id, () => `main run ${n}: invoke points at ${inv?.ref}, which is not its child`);
+      check(
+        c !== undefined && c.parentId === r.id,
+        () => `main run ${n}: invoke points at ${inv?.ref}, which is not its child`,
+      );
       if (!c) continue;
       const cj = checkShape(c, CHILD_JOURNAL);
       const cout = c.output as ChildOutput;
       const [c1, c2] = ["c1", "c2"].map((name) => stepValue(cj, name)) as StepValue[];
       check(cout?.total === 10 * n + 5, () => `child of main run ${n} returned ${JSON.stringify(cout)}`);
-      check(JSON.stringify(inv?.value) === JSON.stringify(cout), () => `main run ${n}: invoke recorded ${JSON.stringify(inv?.value)}, child returned ${JSON.stringify(cout)}`);
-      check(JSON.stringify(cout?.attempts) === JSON.stringify([c1?.a, c2?.a]) && JSON.stringify(out?.child) === JSON.stringify(cout?.attempts), () => `child of main run ${n}: attempts differ from its journal`);
-      check(JSON.stringify(c2?.from) === JSON.stringify([c1?.a]), () => `child of main run ${n}: c2 used c1 of attempt ${c2?.from}, journal has ${c1?.a}`);
+      check(
+        JSON.stringify(inv?.value) === JSON.stringify(cout),
+        () => `main run ${n}: invoke recorded ${JSON.stringify(inv?.value)}, child returned ${JSON.stringify(cout)}`,
+      );
+      check(
+        JSON.stringify(cout?.attempts) === JSON.stringify([c1?.a, c2?.a]) &&
+          JSON.stringify(out?.child) === JSON.stringify(cout?.attempts),
+        () => `child of main run ${n}: attempts differ from its journal`,
+      );
+      check(
+        JSON.stringify(c2?.from) === JSON.stringify([c1?.a]),
+        () => `child of main run ${n}: c2 used c1 of attempt ${c2?.from}, journal has ${c1?.a}`,
+      );
     }
 
     // Events: exactly one delivery kept per run (duplicates refused), consumed by the wait.
     const db = new DatabaseSync(dbPath, { readOnly: true });
-    const events = db.prepare("SELECT run_id, name, event_id, consumed_seq FROM events").all() as { run_id: string; name: string; event_id: string; consumed_seq: number | null }[];
+    const events = db.prepare("SELECT run_id, name, event_id, consumed_seq FROM events").all() as {
+      run_id: string;
+      name: string;
+      event_id: string;
+      consumed_seq: number | null;
+    }[];
     db.close();
     check(events.length === RUNS, () => `${events.length} events stored, expected ${RUNS}`);
     for (const e of events) {
       const r = byId.get(e.run_id);
       const n = (r?.input as { n: number } | undefined)?.n;
-      check(e.name === "go" && e.event_id === `go-${n}` && e.consumed_seq === 7, () => `event ${JSON.stringify(e)} not consumed by its wait (#7)`);
+      check(
+        e.name === "go" && e.event_id === `go-${n}` && e.consumed_seq === 7,
+        () => `event ${JSON.stringify(e)} not consumed by its wait (#7)`,
+      );
     }
 
     // ---- verify the side-effect log ----
@@ -316,10 +398,17 @@ test("runs survive ≥20 SIGKILLs of their worker: right results, each step reco
         bodies++;
         bodiesPerLife[kills] = (bodiesPerLife[kills] ?? 0) + 1;
         check(recorded.has(key), () => `log: a body ran for ${key}, which is no step in the journal`);
-        check(!attempts.has(`${key} ${attempt}`), () => `log: attempt ${attempt} of ${key} started twice (attempts must be durable)`);
+        check(
+          !attempts.has(`${key} ${attempt}`),
+          () => `log: attempt ${attempt} of ${key} started twice (attempts must be durable)`,
+        );
         attempts.add(`${key} ${attempt}`);
         if (prev) {
-          check(prev.kills < kills || prev.failed, () => `log: step ${key} started again (attempt ${attempt}) with no kill since attempt ${prev.attempt} started and no failure of it`);
+          check(
+            prev.kills < kills || prev.failed,
+            () =>
+              `log: step ${key} started again (attempt ${attempt}) with no kill since attempt ${prev.attempt} started and no failure of it`,
+          );
           check(attempt > prev.attempt, () => `log: step ${key} attempt ${attempt} after attempt ${prev.attempt}`);
           if (!prev.failed) {
             rerunAfterKill++;
@@ -329,7 +418,10 @@ test("runs survive ≥20 SIGKILLs of their worker: right results, each step reco
         }
         last_.set(key, { attempt, kills, failed: false, ended: false });
       } else if (tag === "F" || tag === "E") {
-        check(prev?.attempt === attempt && !prev.failed && !prev.ended, () => `log: "${line}" does not follow the start of that attempt`);
+        check(
+          prev?.attempt === attempt && !prev.failed && !prev.ended,
+          () => `log: "${line}" does not follow the start of that attempt`,
+        );
         if (prev && tag === "F") prev.failed = true;
         if (prev && tag === "E") prev.ended = true;
         if (tag === "F") onPurpose++;
@@ -341,15 +433,35 @@ test("runs survive ≥20 SIGKILLs of their worker: right results, each step reco
     check(kills === KILLS, () => `log: ${kills} KILL markers, expected ${KILLS}`);
     for (const [key, attempt] of recorded) {
       // Every step body ran, and the recorded value is the one its last attempt returned.
-      check(ends.has(`${key} ${attempt}`), () => `log: step ${key} recorded from attempt ${attempt}, whose body never ended`);
-      check(last_.get(key)?.attempt === attempt, () => `log: step ${key} recorded from attempt ${attempt}, but attempt ${last_.get(key)?.attempt} started last`);
+      check(
+        ends.has(`${key} ${attempt}`),
+        () => `log: step ${key} recorded from attempt ${attempt}, whose body never ended`,
+      );
+      check(
+        last_.get(key)?.attempt === attempt,
+        () => `log: step ${key} recorded from attempt ${attempt}, but attempt ${last_.get(key)?.attempt} started last`,
+      );
     }
     const totalMs = performance.now() - t0;
     const figures = {
-      seed: SEED, kills, earlyKills, runs: runs.length, steps: recorded.size, bodiesStarted: bodies, failedOnPurpose: onPurpose,
-      reexecutedAfterKill: rerunAfterKill, cutMidBody, rerunAfterBodyEnded: rerunAfterEnd, events: RUNS, eventsSentWhileDead: sentWhileDead,
-      duplicateEventsRefused: duplicates, bodiesStartedPerWorkerLife: bodiesPerLife.join(" "), workerLifetimeMs: { min: Math.min(...lifetimes), max: Math.max(...lifetimes) },
-      loopMs: Math.round(loopMs), finishMs: Math.round(finishMs), totalMs: Math.round(totalMs),
+      seed: SEED,
+      kills,
+      earlyKills,
+      runs: runs.length,
+      steps: recorded.size,
+      bodiesStarted: bodies,
+      failedOnPurpose: onPurpose,
+      reexecutedAfterKill: rerunAfterKill,
+      cutMidBody,
+      rerunAfterBodyEnded: rerunAfterEnd,
+      events: RUNS,
+      eventsSentWhileDead: sentWhileDead,
+      duplicateEventsRefused: duplicates,
+      bodiesStartedPerWorkerLife: bodiesPerLife.join(" "),
+      workerLifetimeMs: { min: Math.min(...lifetimes), max: Math.max(...lifetimes) },
+      loopMs: Math.round(loopMs),
+      finishMs: Math.round(finishMs),
+      totalMs: Math.round(totalMs),
     };
     t.diagnostic(JSON.stringify(figures));
     console.log(`crash test figures: ${JSON.stringify(figures)}`);

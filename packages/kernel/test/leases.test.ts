@@ -9,7 +9,9 @@ import { fakeKernel, gate, tempStore, until } from "./helpers.ts";
 for (const backend of BACKENDS) runConformance(backend, { only: ["leases"] });
 
 describe("postgres: renewal of a busy run", () => {
-  test("a lease is extended even when a commit holds the run's row as the renewal comes", { skip: !pgUrl && "no Postgres answers (set DATABASE_URL)" }, async (t) => {
+  test("a lease is extended even when a commit holds the run's row as the renewal comes", {
+    skip: !pgUrl && "no Postgres answers (set DATABASE_URL)",
+  }, async (t) => {
     const { store, where } = await tempStore(t, postgres);
     const held = gate<number>();
     let started = false;
@@ -17,11 +19,17 @@ describe("postgres: renewal of a busy run", () => {
     const { kernel, clock } = fakeKernel(t, store, [wf], { worker: { leaseMs: 3_000 } });
     const run = await kernel.start(wf, null);
     await until(() => started, "the step to start");
-    const pgStore = store as unknown as { query(sql: string, args?: unknown[]): Promise<{ lease_expires_at: number }[]> };
-    const lease = async () => Number((await pgStore.query("SELECT lease_expires_at FROM runs WHERE id = $1", [run.id]))[0]?.lease_expires_at);
+    const pgStore = store as unknown as {
+      query(sql: string, args?: unknown[]): Promise<{ lease_expires_at: number }[]>;
+    };
+    const lease = async () =>
+      Number((await pgStore.query("SELECT lease_expires_at FROM runs WHERE id = $1", [run.id]))[0]?.lease_expires_at);
     const before = await lease();
     // Another transaction (as a commit of the run's own writes would) holds the row when the renewal runs.
-    const c = new pg.Client({ connectionString: pgUrl as string, options: `-c search_path=${where.match(/schema (\w+)$/)?.[1]}` });
+    const c = new pg.Client({
+      connectionString: pgUrl as string,
+      options: `-c search_path=${where.match(/schema (\w+)$/)?.[1]}`,
+    });
     await c.connect();
     t.after(() => c.end());
     await c.query("BEGIN");

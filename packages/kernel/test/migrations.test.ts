@@ -11,7 +11,28 @@ import { migratePostgres, PG_SCHEMA_VERSION } from "../src/store/postgres/schema
 import { migrate, SCHEMA_VERSION } from "../src/store/sqlite/schema.ts";
 import { pgUrl } from "./backends.ts";
 
-const RUN = ["r-old", "default", "legacy", null, "completed", '"in"', '"out"', null, null, null, 3, null, null, null, null, null, null, 1, 2, 3];
+const RUN = [
+  "r-old",
+  "default",
+  "legacy",
+  null,
+  "completed",
+  '"in"',
+  '"out"',
+  null,
+  null,
+  null,
+  3,
+  null,
+  null,
+  null,
+  null,
+  null,
+  null,
+  1,
+  2,
+  3,
+];
 
 test("sqlite: a database written by the first schema is upgraded in place, its runs kept", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "agentd-migrate-"));
@@ -28,11 +49,16 @@ test("sqlite: a database written by the first schema is upgraded in place, its r
   assert.equal(run?.epoch, 3);
   assert.deepEqual(await store.listSchedules({}), [], "the tables of version 2 exist");
   const check = new DatabaseSync(path);
-  assert.equal((check.prepare("SELECT max(version) AS v FROM schema_migrations").get() as { v: number }).v, SCHEMA_VERSION);
+  assert.equal(
+    (check.prepare("SELECT max(version) AS v FROM schema_migrations").get() as { v: number }).v,
+    SCHEMA_VERSION,
+  );
   check.close();
 });
 
-test("postgres: a database written by the first schema is upgraded in place, its runs kept", { skip: pgUrl ? false : "no Postgres reachable" }, async (t) => {
+test("postgres: a database written by the first schema is upgraded in place, its runs kept", {
+  skip: pgUrl ? false : "no Postgres reachable",
+}, async (t) => {
   const schema = `t_migrate_${process.pid}`;
   const c = new pg.Client({ connectionString: pgUrl as string, options: `-c search_path=${schema}` });
   await c.connect();
@@ -47,5 +73,8 @@ test("postgres: a database written by the first schema is upgraded in place, its
   t.after(() => store.close());
   assert.equal((await store.getRun("r-old"))?.output, '"out"');
   assert.deepEqual(await store.listSchedules({}), []);
-  assert.equal((await store.query<{ v: number }>("SELECT max(version) AS v FROM schema_migrations"))[0]?.v, PG_SCHEMA_VERSION);
+  assert.equal(
+    (await store.query<{ v: number }>("SELECT max(version) AS v FROM schema_migrations"))[0]?.v,
+    PG_SCHEMA_VERSION,
+  );
 });

@@ -35,7 +35,8 @@ interface PlanNode {
 
 /** "Seq Scan on runs" for every sequential scan of a big table in a plan. */
 function seqScans(node: PlanNode, out: string[] = []): string[] {
-  if (node["Node Type"] === "Seq Scan" && BIG.has(node["Relation Name"] ?? "")) out.push(`Seq Scan on ${node["Relation Name"]}`);
+  if (node["Node Type"] === "Seq Scan" && BIG.has(node["Relation Name"] ?? ""))
+    out.push(`Seq Scan on ${node["Relation Name"]}`);
   for (const p of node.Plans ?? []) seqScans(p, out);
   return out;
 }
@@ -45,24 +46,52 @@ const T0 = Date.UTC(2026, 0, 1);
 /** One call's worth of groups touching every branch of kernel_commit; `i` makes its run ids fresh. */
 function commitGroups(i: number, owner: string): { first: WriteGroup[]; second: WriteGroup[] } {
   const run = (id: string, extra: Record<string, unknown> = {}) => ({
-    id, namespace: "default", workflow: "w", key: null, input: "1", parentId: null, parentSeq: null, timeoutMs: null,
-    claimedBy: { owner, leaseExpiresAt: T0 + 1e9 }, version: "1", traceParent: null, ...extra,
+    id,
+    namespace: "default",
+    workflow: "w",
+    key: null,
+    input: "1",
+    parentId: null,
+    parentSeq: null,
+    timeoutMs: null,
+    claimedBy: { owner, leaseExpiresAt: T0 + 1e9 },
+    version: "1",
+    traceParent: null,
+    ...extra,
   });
   const entry = (seq: number) => ({
-    runId: "", seq, kind: "step" as const, name: `s${seq}`, status: "completed" as const, attempt: 1, wakeAt: null, value: "1", error: null,
-    ref: null, startedAt: T0, updatedAt: T0,
+    runId: "",
+    seq,
+    kind: "step" as const,
+    name: `s${seq}`,
+    status: "completed" as const,
+    attempt: 1,
+    wakeAt: null,
+    value: "1",
+    error: null,
+    ref: null,
+    startedAt: T0,
+    updatedAt: T0,
   });
   const [a, c, d, e, f, b, k] = Array.from({ length: 7 }, () => uuidv7());
   const g = (runId: string, epoch: number, ops: WriteGroup["ops"]): WriteGroup => ({ runId, epoch, owner, ops });
   return {
     first: [
       g(a as string, 1, [
-        { op: "insertRun", run: run(a as string) }, { op: "putEntry", entry: entry(1) },
+        { op: "insertRun", run: run(a as string) },
+        { op: "putEntry", entry: entry(1) },
         { op: "publish", seq: 1, attempt: 1, data: "x", retain: 10 },
         { op: "insertRun", run: run(c as string, { parentId: a, parentSeq: 2, claimedBy: null }) },
       ]),
-      g(d as string, 1, [{ op: "insertRun", run: run(d as string, { concurrencyKey: "lane", concurrencyLimit: 1000 }) }, { op: "putEntry", entry: entry(1) }, { op: "finish", status: "completed", output: "1", error: null }]),
-      g(e as string, 1, [{ op: "insertRun", run: run(e as string) }, { op: "continueAsNew", input: "2" }]),
+      g(d as string, 1, [
+        { op: "insertRun", run: run(d as string, { concurrencyKey: "lane", concurrencyLimit: 1000 }) },
+        { op: "putEntry", entry: entry(1) },
+        { op: "finish", status: "completed", output: "1", error: null },
+      ]),
+      g(e as string, 1, [
+        { op: "insertRun", run: run(e as string) },
+        { op: "continueAsNew", input: "2" },
+      ]),
       g(f as string, 1, [{ op: "insertRun", run: run(f as string) }, { op: "release" }]),
       g(b as string, 0, [{ op: "insertRun", run: run(b as string, { claimedBy: null }) }]),
       // The same key every time: from the second call on, a conflict answered with the existing run.
@@ -70,14 +99,18 @@ function commitGroups(i: number, owner: string): { first: WriteGroup[]; second: 
     ],
     second: [
       g(a as string, 1, [
-        { op: "putEntry", entry: entry(2), update: false }, { op: "consumeEvent", eventRowId: i, seq: 2 },
+        { op: "putEntry", entry: entry(2), update: false },
+        { op: "consumeEvent", eventRowId: i, seq: 2 },
         { op: "suspend", wakeAt: null, events: ["go"], children: [c as string] },
       ]),
     ],
   };
 }
 
-test(`postgres: every statement on the run path uses an index with ${STORED} runs stored, with and without statistics`, { skip, timeout: 240_000 }, async (t) => {
+test(`postgres: every statement on the run path uses an index with ${STORED} runs stored, with and without statistics`, {
+  skip,
+  timeout: 240_000,
+}, async (t) => {
   const url = pgUrl as string;
   const schema = `t_plans_${randomBytes(4).toString("hex")}`;
   const store = await openPostgresStore({ url, schema, poolSize: 2 });
@@ -110,7 +143,10 @@ test(`postgres: every statement on the run path uses an index with ${STORED} run
   const commitRound = async (s: pg.Client) => {
     const { first, second } = commitGroups(++i, owner);
     for (const groups of [first, second]) {
-      const { rows } = await s.query<{ r: { ok: boolean }[] }>("SELECT kernel_commit($1::jsonb, $2, 'plans_test') AS r", [JSON.stringify(groups), T0]);
+      const { rows } = await s.query<{ r: { ok: boolean }[] }>(
+        "SELECT kernel_commit($1::jsonb, $2, 'plans_test') AS r",
+        [JSON.stringify(groups), T0],
+      );
       const refused = (rows[0]?.r ?? []).filter((x) => !x.ok).length;
       assert.ok(refused <= (i > 1 && groups === first ? 1 : 0), JSON.stringify(rows[0]?.r));
     }
@@ -126,20 +162,29 @@ test(`postgres: every statement on the run path uses an index with ${STORED} run
       SELECT ${id}, 'default', 'w', 'completed', '1', '1', 1, g, g, g, '1' ${rows}`);
     await c.query(`INSERT INTO entries (run_id, seq, kind, name, status, attempt, value, started_at, updated_at)
       SELECT ${id}, s, 'step', 's', 'completed', 1, '1', g, g ${rows}, generate_series(1, 3) s`);
-    await c.query(`INSERT INTO events (run_id, name, event_id, payload, created_at, consumed_seq) SELECT ${id}, 'go', 'e', '1', g, 2 ${rows}`);
-    await c.query(`INSERT INTO stream_chunks (run_id, pos, seq, attempt, data, created_at) SELECT ${id}, p, 1, 1, 'x', g ${rows}, generate_series(1, 2) p`);
+    await c.query(
+      `INSERT INTO events (run_id, name, event_id, payload, created_at, consumed_seq) SELECT ${id}, 'go', 'e', '1', g, 2 ${rows}`,
+    );
+    await c.query(
+      `INSERT INTO stream_chunks (run_id, pos, seq, attempt, data, created_at) SELECT ${id}, p, 1, 1, 'x', g ${rows}, generate_series(1, 2) p`,
+    );
   };
 
   const check = async (s: pg.Client, stats: string) => {
     plans.length = 0;
     await s.query("LOAD 'auto_explain'");
-    await s.query("SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on; SET auto_explain.log_format = json");
+    await s.query(
+      "SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on; SET auto_explain.log_format = json",
+    );
     await s.query("SET auto_explain.log_level = notice; SET client_min_messages = notice");
     for (let n = 0; n < 7; n++) await commitRound(s);
     await s.query("SET auto_explain.log_min_duration = -1");
     const nested = plans.filter((p) => !p.query.startsWith("SELECT kernel_commit"));
     assert.ok(nested.length > 100, `auto_explain reported the statements inside kernel_commit (${nested.length})`);
-    assert.ok(nested.some((p) => /FOR UPDATE/.test(p.query)), "the lock of the batch's runs was seen");
+    assert.ok(
+      nested.some((p) => /FOR UPDATE/.test(p.query)),
+      "the lock of the batch's runs was seen",
+    );
     const bad = nested.flatMap((p) => seqScans(p.plan).map((s) => `${s} in: ${p.query.trim().slice(0, 160)}`));
     assert.deepEqual([...new Set(bad)], [], `kernel_commit, statistics ${stats}`);
 
@@ -160,7 +205,21 @@ test(`postgres: every statement on the run path uses an index with ${STORED} run
       ["lock tree", sql.LOCK_TREE, [ids[0]]],
       ["cancel", sql.CANCEL_TREE, [ids[0], T0, "{}"]],
       // Retention's batches run beside claims and commits: they must be as cheap.
-      ["retention", retention.PICK, ["completed", T0, 200, ...retention.scopeArgs({ workflow: null, namespace: "default", exceptWorkflows: ["x"], exceptNamespaces: [] })]],
+      [
+        "retention",
+        retention.PICK,
+        [
+          "completed",
+          T0,
+          200,
+          ...retention.scopeArgs({
+            workflow: null,
+            namespace: "default",
+            exceptWorkflows: ["x"],
+            exceptNamespaces: [],
+          }),
+        ],
+      ],
     ];
     for (const [name, text, args] of statements) {
       const { rows } = await c.query<{ "QUERY PLAN": { Plan: PlanNode }[] }>(`EXPLAIN (FORMAT JSON) ${text}`, args);
@@ -186,9 +245,12 @@ test(`sqlite: every statement on the run path searches an index with ${STORED} r
   const db = new DatabaseSync(path);
   t.after(() => db.close());
   db.exec("BEGIN");
-  const run = db.prepare(`INSERT INTO runs (id, namespace, workflow, status, input, output, epoch, created_at, updated_at, completed_at, version)
+  const run =
+    db.prepare(`INSERT INTO runs (id, namespace, workflow, status, input, output, epoch, created_at, updated_at, completed_at, version)
     VALUES (?, 'default', 'w', 'completed', '1', '1', 1, ?, ?, ?, '1')`);
-  const entry = db.prepare("INSERT INTO entries (run_id, seq, kind, name, status, attempt, value, started_at, updated_at) VALUES (?, ?, 'step', 's', 'completed', 1, '1', ?, ?)");
+  const entry = db.prepare(
+    "INSERT INTO entries (run_id, seq, kind, name, status, attempt, value, started_at, updated_at) VALUES (?, ?, 'step', 's', 'completed', 1, '1', ?, ?)",
+  );
   for (let g = 1; g <= STORED; g++) {
     const id = `old-${String(g).padStart(8, "0")}`;
     run.run(id, g, g, g);
@@ -204,7 +266,9 @@ test(`sqlite: every statement on the run path searches an index with ${STORED} r
   const check = (stats: string) => {
     for (const [name, st] of statements) {
       const plan = db.prepare(`EXPLAIN QUERY PLAN ${st.sourceSQL}`).all() as { detail: string }[];
-      const scans = plan.map((p) => p.detail).filter((d) => /^SCAN (runs|entries|events|stream_chunks|schedule_ticks)\b/.test(d));
+      const scans = plan
+        .map((p) => p.detail)
+        .filter((d) => /^SCAN (runs|entries|events|stream_chunks|schedule_ticks)\b/.test(d));
       assert.deepEqual(scans, [], `${name}, statistics ${stats}: ${plan.map((p) => p.detail).join(" | ")}`);
     }
   };

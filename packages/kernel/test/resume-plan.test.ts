@@ -5,13 +5,28 @@ import type { EntryRecord } from "../src/store/types.ts";
 
 // What kernel.retry() removes from a failed run's journal, as a pure function of the run's error and its journal.
 const entry = (seq: number, status: EntryRecord["status"], extra: Partial<EntryRecord> = {}): EntryRecord => ({
-  runId: "r", seq, kind: "step", name: `s${seq}`, status, attempt: 1, wakeAt: null, value: null,
-  error: status === "failed" ? { name: "Error", message: "down" } : null, ref: null, startedAt: seq, updatedAt: seq, ...extra,
+  runId: "r",
+  seq,
+  kind: "step",
+  name: `s${seq}`,
+  status,
+  attempt: 1,
+  wakeAt: null,
+  value: null,
+  error: status === "failed" ? { name: "Error", message: "down" } : null,
+  ref: null,
+  startedAt: seq,
+  updatedAt: seq,
+  ...extra,
 });
-const handled = (seq: number, at: number) => entry(seq, "failed", { error: { name: "Error", message: "down", handledAt: at } });
+const handled = (seq: number, at: number) =>
+  entry(seq, "failed", { error: { name: "Error", message: "down", handledAt: at } });
 
 test("the failure that ended the run runs again; completed steps do not", () => {
-  assert.deepEqual(planResume({ error: { name: "E", message: "", seq: 2 } }, [entry(1, "completed"), entry(2, "failed")]), { remove: [2], invokes: [] });
+  assert.deepEqual(
+    planResume({ error: { name: "E", message: "", seq: 2 } }, [entry(1, "completed"), entry(2, "failed")]),
+    { remove: [2], invokes: [] },
+  );
 });
 
 test("a handled failure is kept; the later one that ended the run goes", () => {
@@ -31,5 +46,8 @@ test("an error of the run's own after a handled failure (or a timeout) re-runs o
 
 test("failures nothing came after are all re-run; a failed invoke is resumed through its child", () => {
   const journal = [entry(1, "failed"), entry(2, "failed", { kind: "invoke", ref: "c" }), entry(3, "completed")];
-  assert.deepEqual(planResume({ error: { name: "E", message: "" } }, journal), { remove: [1], invokes: [{ seq: 2, childId: "c" }] });
+  assert.deepEqual(planResume({ error: { name: "E", message: "" } }, journal), {
+    remove: [1],
+    invokes: [{ seq: 2, childId: "c" }],
+  });
 });

@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, test } from "node:test";
 import { metrics } from "@opentelemetry/api";
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from "@opentelemetry/sdk-metrics";
 import pg from "pg";
 import { FatalError, type LogRecord, openSqliteStore, type Store, workflow } from "../src/index.ts";
 import type { PostgresStore } from "../src/store/postgres/index.ts";
@@ -25,7 +30,8 @@ async function removedMetric(): Promise<Record<string, number>> {
     for (const sm of rm.scopeMetrics)
       for (const m of sm.metrics)
         if (m.descriptor.name === "kernel.retention.removed")
-          for (const d of m.dataPoints) out[String(d.attributes["kernel.status"] ?? d.attributes["kernel.kind"])] = Number(d.value);
+          for (const d of m.dataPoints)
+            out[String(d.attributes["kernel.status"] ?? d.attributes["kernel.kind"])] = Number(d.value);
   return out;
 }
 
@@ -41,9 +47,11 @@ const ok = workflow("ret.ok", async (ctx, n: number) => {
   await ctx.waitForEvent("go", { timeout: "1s" });
   return v;
 });
-const bad = workflow("ret.bad", async (ctx) => ctx.step("boom", () => {
-  throw new FatalError("no");
-}));
+const bad = workflow("ret.bad", async (ctx) =>
+  ctx.step("boom", () => {
+    throw new FatalError("no");
+  }),
+);
 const slow = workflow("ret.slow", async (ctx) => ctx.sleep("long", "30d"));
 const keep = workflow("ret.keep", async (ctx) => ctx.step("one", () => 1));
 const other = workflow("ret.other", async (ctx) => ctx.step("one", () => 1));
@@ -54,11 +62,18 @@ async function rowsOf(backend: Backend, store: Store, where: string, runId: stri
   const out: Record<string, number> = {};
   if (backend.name === "postgres") {
     for (const [t, col] of Object.entries(tables))
-      out[t] = Number((await (store as PostgresStore).query<{ n: string }>(`SELECT count(*) AS n FROM ${t} WHERE ${col} = $1`, [runId]))[0]?.n);
+      out[t] = Number(
+        (
+          await (store as PostgresStore).query<{ n: string }>(`SELECT count(*) AS n FROM ${t} WHERE ${col} = $1`, [
+            runId,
+          ])
+        )[0]?.n,
+      );
     return out;
   }
   const db = new DatabaseSync(where, { readOnly: true });
-  for (const [t, col] of Object.entries(tables)) out[t] = Number((db.prepare(`SELECT count(*) AS n FROM ${t} WHERE ${col} = ?`).get(runId) as { n: number }).n);
+  for (const [t, col] of Object.entries(tables))
+    out[t] = Number((db.prepare(`SELECT count(*) AS n FROM ${t} WHERE ${col} = ?`).get(runId) as { n: number }).n);
   db.close();
   return out;
 }
@@ -69,8 +84,14 @@ async function oldRuns(backend: Backend, store: Store, where: string, n: number)
   const entry = "INSERT INTO entries (run_id, seq, kind, name, status, attempt, value, started_at, updated_at) VALUES";
   if (backend.name === "postgres") {
     const q = (store as PostgresStore).query.bind(store);
-    await q(`${run.replace("VALUES", "")} SELECT 'old-' || g, 'default', 'ret.ok', 'completed', '1', '1', 1, g, g, g FROM generate_series(1, $1) g`, [n]);
-    await q(`${entry.replace("VALUES", "")} SELECT 'old-' || g, s, 'step', 's', 'completed', 1, '1', g, g FROM generate_series(1, $1) g, generate_series(1, 3) s`, [n]);
+    await q(
+      `${run.replace("VALUES", "")} SELECT 'old-' || g, 'default', 'ret.ok', 'completed', '1', '1', 1, g, g, g FROM generate_series(1, $1) g`,
+      [n],
+    );
+    await q(
+      `${entry.replace("VALUES", "")} SELECT 'old-' || g, s, 'step', 's', 'completed', 1, '1', g, g FROM generate_series(1, $1) g, generate_series(1, 3) s`,
+      [n],
+    );
     return;
   }
   const db = new DatabaseSync(where);
@@ -91,8 +112,17 @@ for (const backend of BACKENDS) {
       const { store, where } = await tempStore(t, backend);
       const logs: LogRecord[] = [];
       // Passes only when the test runs one: the worker's own would come every 60 days of this clock.
-      const { kernel, clock } = fakeKernel(t, store, [ok, bad, slow], { logger: (r) => logs.push(r), retention: { every: "60d" }, worker: LONG_LEASE });
-      const sched = await kernel.schedules.create({ id: "every-minute", workflow: ok.name, cron: "* * * * *", input: 7 });
+      const { kernel, clock } = fakeKernel(t, store, [ok, bad, slow], {
+        logger: (r) => logs.push(r),
+        retention: { every: "60d" },
+        worker: LONG_LEASE,
+      });
+      const sched = await kernel.schedules.create({
+        id: "every-minute",
+        workflow: ok.name,
+        cron: "* * * * *",
+        input: 7,
+      });
       await clock.advance(60_000);
       await until(async () => (await kernel.schedules.ticks(sched.id, 10)).some((x) => x.runId), "the schedule fired");
       const ticked = (await kernel.schedules.ticks(sched.id, 10)).find((x) => x.runId);
@@ -113,7 +143,11 @@ for (const backend of BACKENDS) {
       assert.equal((await rowsOf(backend, store, where, ticked.runId)).schedule_ticks, 1);
 
       await clock.advance(6 * DAY);
-      assert.deepEqual((await kernel.retention?.run())?.runs, { completed: 0, cancelled: 0, failed: 0 }, "nothing is 7 days old yet");
+      assert.deepEqual(
+        (await kernel.retention?.run())?.runs,
+        { completed: 0, cancelled: 0, failed: 0 },
+        "nothing is 7 days old yet",
+      );
       const again = await kernel.start(ok, 2, { key: "k1" });
       assert.deepEqual([again.id, again.created], [keyed.id, false], "within the window the key returns the first run");
 
@@ -121,9 +155,16 @@ for (const backend of BACKENDS) {
       const report = await kernel.retention?.run();
       assert.deepEqual(report?.runs, { completed: 2, cancelled: 1, failed: 0 });
       for (const id of [keyed.id, ticked.runId, cancelled.id])
-        assert.deepEqual(await rowsOf(backend, store, where, id), { runs: 0, entries: 0, events: 0, stream_chunks: 0, schedule_ticks: 0 }, id);
+        assert.deepEqual(
+          await rowsOf(backend, store, where, id),
+          { runs: 0, entries: 0, events: 0, stream_chunks: 0, schedule_ticks: 0 },
+          id,
+        );
       assert.equal((await kernel.getRun(failed.id))?.status, "failed", "the dead-letter list keeps failed runs longer");
-      assert.deepEqual((await kernel.failedRuns()).map((r) => r.id), [failed.id]);
+      assert.deepEqual(
+        (await kernel.failedRuns()).map((r) => r.id),
+        [failed.id],
+      );
       const fresh = await kernel.start(ok, 3, { key: "k1" });
       assert.ok(fresh.created && fresh.id !== keyed.id, "after the window the key starts a new run");
 
@@ -140,12 +181,22 @@ for (const backend of BACKENDS) {
     test("policies by workflow and by namespace, and kept forever", async (t) => {
       const { store } = await tempStore(t, backend);
       const { kernel, clock } = fakeKernel(t, store, [keep, other], {
-        retention: { every: "60d", completed: "1d", workflows: { "ret.keep": { completed: "forever" } }, namespaces: { slow: { completed: "3d" } } },
+        retention: {
+          every: "60d",
+          completed: "1d",
+          workflows: { "ret.keep": { completed: "forever" } },
+          namespaces: { slow: { completed: "3d" } },
+        },
         worker: LONG_LEASE,
       });
       const ids: Record<string, string> = {};
       // ret.keep's own policy wins over its namespace's; in namespace "slow" the other runs keep 3 days.
-      for (const [name, wf, ns] of [["keep", keep, "default"], ["keepSlow", keep, "slow"], ["other", other, "default"], ["otherSlow", other, "slow"]] as const) {
+      for (const [name, wf, ns] of [
+        ["keep", keep, "default"],
+        ["keepSlow", keep, "slow"],
+        ["other", other, "default"],
+        ["otherSlow", other, "slow"],
+      ] as const) {
         const h = await kernel.start(wf as typeof keep, null, { namespace: ns });
         await kernel.result(h.id);
         ids[name] = h.id;
@@ -188,7 +239,10 @@ for (const backend of BACKENDS) {
       const { kernel } = fakeKernel(t, store, [three], { retention: { batchSize: 50 } });
       const order: string[] = [];
       const pass = kernel.retention?.run().then((r) => (order.push("pass"), r));
-      const run = kernel.start(three, null).then((h) => h.result()).then(() => order.push("run"));
+      const run = kernel
+        .start(three, null)
+        .then((h) => h.result())
+        .then(() => order.push("run"));
       const [report] = await Promise.all([pass, run]);
       assert.equal(report?.runs.completed, 3_000);
       assert.deepEqual(order, ["run", "pass"]);
@@ -196,7 +250,9 @@ for (const backend of BACKENDS) {
   });
 }
 
-test("postgres: a pass skips a run another transaction holds instead of waiting for it", { skip: pgUrl ? false : "no Postgres reachable" }, async (t) => {
+test("postgres: a pass skips a run another transaction holds instead of waiting for it", {
+  skip: pgUrl ? false : "no Postgres reachable",
+}, async (t) => {
   const { store, where } = await tempStore(t, BACKENDS.find((b) => b.name === "postgres") as Backend);
   await oldRuns(BACKENDS[1] as Backend, store, where, 10);
   const schema = (await (store as PostgresStore).query<{ s: string }>("SELECT current_schema() AS s"))[0]?.s;
@@ -209,7 +265,11 @@ test("postgres: a pass skips a run another transaction holds instead of waiting 
   const n = await store.deleteEndedRuns({ ...scope, status: "completed", endedBefore: Date.now(), limit: 100 });
   assert.equal(n, 9, "all but the held run, at once");
   await c.query("COMMIT");
-  assert.equal(await store.deleteEndedRuns({ ...scope, status: "completed", endedBefore: Date.now(), limit: 100 }), 1, "taken on the next pass");
+  assert.equal(
+    await store.deleteEndedRuns({ ...scope, status: "completed", endedBefore: Date.now(), limit: 100 }),
+    1,
+    "taken on the next pass",
+  );
 });
 
 test("sqlite: space freed by retention goes back to the file system (auto_vacuum = INCREMENTAL)", async (t) => {
@@ -227,7 +287,10 @@ test("sqlite: space freed by retention goes back to the file system (auto_vacuum
   await clock.advance(8 * DAY);
   const report = await kernel.retention?.run();
   assert.equal(report?.runs.completed, 60);
-  assert.ok((report?.reclaimedPages ?? 0) > 0 && pages() < full / 2, `${pages()} pages of ${full} left, ${report?.reclaimedPages} reclaimed`);
+  assert.ok(
+    (report?.reclaimedPages ?? 0) > 0 && pages() < full / 2,
+    `${pages()} pages of ${full} left, ${report?.reclaimedPages} reclaimed`,
+  );
 });
 
 test("sqlite: a file made before retention is converted to auto_vacuum = INCREMENTAL on open, its runs kept", async (t) => {
@@ -236,7 +299,9 @@ test("sqlite: a file made before retention is converted to auto_vacuum = INCREME
   const path = join(dir, "old.db");
   const db = new DatabaseSync(path);
   migrate(db, path, 3);
-  db.prepare("INSERT INTO runs (id, namespace, workflow, status, epoch, created_at, updated_at) VALUES ('r1', 'default', 'w', 'completed', 1, 1, 1)").run();
+  db.prepare(
+    "INSERT INTO runs (id, namespace, workflow, status, epoch, created_at, updated_at) VALUES ('r1', 'default', 'w', 'completed', 1, 1, 1)",
+  ).run();
   assert.equal((db.prepare("PRAGMA auto_vacuum").get() as { auto_vacuum: number }).auto_vacuum, 0);
   db.close();
   const store = await openSqliteStore(path);

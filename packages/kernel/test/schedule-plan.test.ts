@@ -8,34 +8,91 @@ import type { NewRun } from "../src/store/types.ts";
 const MIN = 60_000;
 const T = Date.UTC(2026, 0, 1);
 const due = (over: Partial<DueSchedule> = {}): DueSchedule => ({
-  id: "s", namespace: "default", workflow: "w", cron: "* * * * *", timezone: "UTC", input: null, overlap: "skip", catchUp: "latest",
-  catchUpMax: 1, paused: false, nextAt: T + MIN, dueAt: T + MIN, lastRunId: null, createdAt: T, updatedAt: T,
-  lastRunStatus: null, oldestQueued: null, queued: 0, ...over,
+  id: "s",
+  namespace: "default",
+  workflow: "w",
+  cron: "* * * * *",
+  timezone: "UTC",
+  input: null,
+  overlap: "skip",
+  catchUp: "latest",
+  catchUpMax: 1,
+  paused: false,
+  nextAt: T + MIN,
+  dueAt: T + MIN,
+  lastRunId: null,
+  createdAt: T,
+  updatedAt: T,
+  lastRunStatus: null,
+  oldestQueued: null,
+  queued: 0,
+  ...over,
 });
 const build = (s: DueSchedule, id: string, key: string): NewRun => ({
-  id, namespace: s.namespace, workflow: s.workflow, key, input: s.input, parentId: null, parentSeq: null, timeoutMs: null, claimedBy: null,
+  id,
+  namespace: s.namespace,
+  workflow: s.workflow,
+  key,
+  input: s.input,
+  parentId: null,
+  parentSeq: null,
+  timeoutMs: null,
+  claimedBy: null,
 });
 
 test("an on-time tick starts one run keyed by schedule and tick, and the next tick is a minute on", () => {
   const p = planSchedule(due(), T + MIN, build);
   assert.equal(p.runs.length, 1);
   assert.equal(p.runs[0]?.run.key, `schedule:s:${new Date(T + MIN).toISOString()}`);
-  assert.deepEqual(p.ticks.map((t) => t.status), ["started"]);
+  assert.deepEqual(
+    p.ticks.map((t) => t.status),
+    ["started"],
+  );
   assert.equal(p.nextAt, T + 2 * MIN);
 });
 
 test("after downtime: latest runs the last missed tick and records the others as skipped, with why", () => {
   const p = planSchedule(due(), T + 5 * MIN + 1, build);
-  assert.deepEqual(p.ticks.map((t) => [t.tickAt, t.status]), [[T + MIN, "skipped"], [T + 2 * MIN, "skipped"], [T + 3 * MIN, "skipped"], [T + 4 * MIN, "skipped"], [T + 5 * MIN, "started"]]);
-  assert.ok(p.ticks.slice(0, 4).every((t) => /missed: no worker ran the schedule .* \(catch-up policy: latest\)/.test(t.reason ?? "")));
+  assert.deepEqual(
+    p.ticks.map((t) => [t.tickAt, t.status]),
+    [
+      [T + MIN, "skipped"],
+      [T + 2 * MIN, "skipped"],
+      [T + 3 * MIN, "skipped"],
+      [T + 4 * MIN, "skipped"],
+      [T + 5 * MIN, "started"],
+    ],
+  );
+  assert.ok(
+    p.ticks
+      .slice(0, 4)
+      .every((t) => /missed: no worker ran the schedule .* \(catch-up policy: latest\)/.test(t.reason ?? "")),
+  );
 });
 
 test("overlap: skip while the last run goes on, queue behind it, and a queued tick starts once it ended", () => {
-  assert.match(planSchedule(due({ lastRunId: "r", lastRunStatus: "running" }), T + MIN, build).ticks[0]?.reason ?? "", /still running \(overlap policy: skip\)/);
+  assert.match(
+    planSchedule(due({ lastRunId: "r", lastRunStatus: "running" }), T + MIN, build).ticks[0]?.reason ?? "",
+    /still running \(overlap policy: skip\)/,
+  );
   const q = planSchedule(due({ overlap: "queue", lastRunId: "r", lastRunStatus: "running" }), T + MIN, build);
   assert.deepEqual([q.ticks[0]?.status, q.runs.length, q.dueAt], ["queued", 0, T + MIN + 1_000]);
-  const after = planSchedule(due({ overlap: "queue", lastRunId: "r", lastRunStatus: "completed", oldestQueued: T + MIN, queued: 1, nextAt: T + 2 * MIN }), T + MIN + 1_000, build);
-  assert.deepEqual(after.dequeued.map((t) => t.status), ["started"]);
+  const after = planSchedule(
+    due({
+      overlap: "queue",
+      lastRunId: "r",
+      lastRunStatus: "completed",
+      oldestQueued: T + MIN,
+      queued: 1,
+      nextAt: T + 2 * MIN,
+    }),
+    T + MIN + 1_000,
+    build,
+  );
+  assert.deepEqual(
+    after.dequeued.map((t) => t.status),
+    ["started"],
+  );
   assert.equal(after.runs[0]?.tickAt, T + MIN);
 });
 

@@ -62,7 +62,10 @@ async function untilSuspended(counter: DatabaseSync, kernel: Kernel, n: number, 
     const suspended = rows.find((r) => r.status === "suspended")?.c ?? 0;
     const load = kernel.worker?.load;
     if (suspended === n && load?.active === 0) return;
-    if (Date.now() > end) assert.fail(`after ${ms} ms: runs by status ${JSON.stringify(rows)}, worker load ${JSON.stringify(load)}; expected ${n} suspended`);
+    if (Date.now() > end)
+      assert.fail(
+        `after ${ms} ms: runs by status ${JSON.stringify(rows)}, worker load ${JSON.stringify(load)}; expected ${n} suspended`,
+      );
     await sleep(20);
   }
 }
@@ -108,13 +111,30 @@ test("10,000 sleeping runs hold no lease and no memory in the worker", { timeout
   assert.equal(runs.length, MANY);
   const now = Date.now();
   const wrong = runs.filter(
-    (r) => r.status !== "suspended" || r.leaseOwner !== null || r.wakeAt === null || r.wakeAt < now + 55 * 60_000 || r.wakeAt > now + 3_600_000,
+    (r) =>
+      r.status !== "suspended" ||
+      r.leaseOwner !== null ||
+      r.wakeAt === null ||
+      r.wakeAt < now + 55 * 60_000 ||
+      r.wakeAt > now + 3_600_000,
   );
-  assert.deepEqual(wrong.slice(0, 5).map((r) => ({ id: r.id, status: r.status, leaseOwner: r.leaseOwner, wakeAt: r.wakeAt })), [], `${wrong.length} runs not sleeping leaseless`);
-  const held = counter.prepare("SELECT count(*) AS c FROM runs WHERE lease_owner IS NOT NULL OR lease_expires_at IS NOT NULL").get() as { c: number };
+  assert.deepEqual(
+    wrong.slice(0, 5).map((r) => ({ id: r.id, status: r.status, leaseOwner: r.leaseOwner, wakeAt: r.wakeAt })),
+    [],
+    `${wrong.length} runs not sleeping leaseless`,
+  );
+  const held = counter
+    .prepare("SELECT count(*) AS c FROM runs WHERE lease_owner IS NOT NULL OR lease_expires_at IS NOT NULL")
+    .get() as { c: number };
   assert.equal(held.c, 0, "leases held");
   const journal = await kernel.journal(runs[0]?.id as string);
-  assert.deepEqual(journal.map((e) => [e.kind, e.name, e.status]), [["step", "work", "completed"], ["sleep", "nap", "waiting"]]);
+  assert.deepEqual(
+    journal.map((e) => [e.kind, e.name, e.status]),
+    [
+      ["step", "work", "completed"],
+      ["sleep", "nap", "waiting"],
+    ],
+  );
 
   // ---- calibration: what a run kept in memory costs (hot window longer than the sleep) ----
   const CAL_BASE = 200;
@@ -125,20 +145,36 @@ test("10,000 sleeping runs hold no lease and no memory in the worker", { timeout
   const heapHotBase = await heapAfterGc();
   await startRuns(cal.kernel, CAL_BASE, CAL);
   await untilSuspended(cal.counter, cal.kernel, CAL_BASE + CAL);
-  assert.deepEqual(cal.kernel.worker?.load, { active: 0, hot: CAL_BASE + CAL }, "the calibration worker keeps every sleeper hot");
+  assert.deepEqual(
+    cal.kernel.worker?.load,
+    { active: 0, hot: CAL_BASE + CAL },
+    "the calibration worker keeps every sleeper hot",
+  );
   const heapHot = await heapAfterGc();
   const perHotRun = (heapHot - heapHotBase) / CAL;
 
   const growth = heapMany - heapFew;
   const figures = {
-    heapWithFewMB: MB(heapFew), heapWithManyMB: MB(heapMany), growthMB: MB(growth), growthPerSleepingRunBytes: Math.round(growth / (MANY - FEW)),
-    retainedRunBytes: Math.round(perHotRun), retained9000WouldCostMB: MB(perHotRun * (MANY - FEW)), boundMB: MB(BOUND),
-    startAndSuspend10000Ms: Math.round(startMs), totalMs: Math.round(performance.now() - t0),
+    heapWithFewMB: MB(heapFew),
+    heapWithManyMB: MB(heapMany),
+    growthMB: MB(growth),
+    growthPerSleepingRunBytes: Math.round(growth / (MANY - FEW)),
+    retainedRunBytes: Math.round(perHotRun),
+    retained9000WouldCostMB: MB(perHotRun * (MANY - FEW)),
+    boundMB: MB(BOUND),
+    startAndSuspend10000Ms: Math.round(startMs),
+    totalMs: Math.round(performance.now() - t0),
   };
   t.diagnostic(JSON.stringify(figures));
   console.log(`sleeping-heap figures: ${JSON.stringify(figures)}`);
 
-  assert.ok(growth < BOUND, `the heap grew by ${MB(growth)} MB from ${FEW} to ${MANY} sleeping runs (bound ${MB(BOUND)} MB)`);
+  assert.ok(
+    growth < BOUND,
+    `the heap grew by ${MB(growth)} MB from ${FEW} to ${MANY} sleeping runs (bound ${MB(BOUND)} MB)`,
+  );
   // The bound would catch a worker that kept its sleepers: 9,000 of them cost several times more.
-  assert.ok(perHotRun * (MANY - FEW) > 3 * BOUND, `a retained run costs only ${Math.round(perHotRun)} bytes: the bound proves nothing`);
+  assert.ok(
+    perHotRun * (MANY - FEW) > 3 * BOUND,
+    `a retained run costs only ${Math.round(perHotRun)} bytes: the bound proves nothing`,
+  );
 });

@@ -20,7 +20,11 @@ export interface ModelResult {
 /** Tool definitions as the model sees them: name, one-line description, JSON schema (a tool from outside: as its server published it). */
 export function toolSet(tools: OfferedTool[]): ToolSet {
   const set: ToolSet = {};
-  for (const t of tools) set[t.name] = aiTool({ description: t.description, inputSchema: t.jsonSchema ? jsonSchema(t.jsonSchema) : t.input });
+  for (const t of tools)
+    set[t.name] = aiTool({
+      description: t.description,
+      inputSchema: t.jsonSchema ? jsonSchema(t.jsonSchema) : t.input,
+    });
   return set;
 }
 
@@ -30,7 +34,9 @@ export function toolSet(tools: OfferedTool[]): ToolSet {
  * backoff), so the SDK's own are off.
  */
 export async function callModel(
-  models: Models, req: { instructions: string; messages: ModelMessage[]; tools: ToolSet }, step: StepContext,
+  models: Models,
+  req: { instructions: string; messages: ModelMessage[]; tools: ToolSet },
+  step: StepContext,
   onText?: (textSoFar: string) => void,
 ): Promise<ModelResult> {
   step.publish({ t: "start", attempt: step.attempt });
@@ -38,8 +44,13 @@ export async function callModel(
   const out: ModelResult = { text: "", calls: [], usage: { input: 0, output: 0 }, finish: "unknown" };
   try {
     const res = streamText({
-      model: models.chat, instructions: req.instructions, messages: req.messages, tools: req.tools,
-      maxRetries: 0, abortSignal: step.signal, onError: () => {},
+      model: models.chat,
+      instructions: req.instructions,
+      messages: req.messages,
+      tools: req.tools,
+      maxRetries: 0,
+      abortSignal: step.signal,
+      onError: () => {},
     });
     for await (const part of res.stream) {
       if (part.type === "text-delta") {

@@ -21,25 +21,36 @@ export async function compact(ctx: WorkflowContext, deps: AgentDeps, input: Turn
     if (session.summarizedSeq !== fromSeq) return null; // another turn compacted already
     const leaving = await sessions.leaving(scope, session, deps.historyWindow, input.seq);
     if (leaving.length === 0) return null;
-    return { summary: session.summary, upTo: leaving.at(-1)!.seq, text: leaving.map((m) => `${m.role}: ${m.content}`).join("\n") };
+    return {
+      summary: session.summary,
+      upTo: leaving.at(-1)!.seq,
+      text: leaving.map((m) => `${m.role}: ${m.content}`).join("\n"),
+    };
   });
   if (!plan) return;
-  const out = await ctx.step("compact:model", async () => {
-    try {
-      const r = await generateText({
-        model: deps.models!.summary, instructions: INSTRUCTIONS, maxRetries: 0,
-        prompt: `Current summary:\n${plan.summary || "(none)"}\n\nMessages leaving the context:\n${plan.text}`,
-      });
-      await addUsage(scope, (r.usage.inputTokens ?? 0) + (r.usage.outputTokens ?? 0), deps.now());
-      return parseCompaction(r.text, plan.summary);
-    } catch (e) {
-      throw classifyModelError(e, deps.models!);
-    }
-  }, { retry: deps.modelRetry });
+  const out = await ctx.step(
+    "compact:model",
+    async () => {
+      try {
+        const r = await generateText({
+          model: deps.models!.summary,
+          instructions: INSTRUCTIONS,
+          maxRetries: 0,
+          prompt: `Current summary:\n${plan.summary || "(none)"}\n\nMessages leaving the context:\n${plan.text}`,
+        });
+        await addUsage(scope, (r.usage.inputTokens ?? 0) + (r.usage.outputTokens ?? 0), deps.now());
+        return parseCompaction(r.text, plan.summary);
+      } catch (e) {
+        throw classifyModelError(e, deps.models!);
+      }
+    },
+    { retry: deps.modelRetry },
+  );
   await ctx.step("compact:save", async (step) => {
     const now = deps.now();
     // Keyed by run and position: a replayed save remembers nothing twice.
-    for (const [i, fact] of out.facts.entries()) await deps.memory.add(scope, { content: fact, source: "conversation", key: `${step.runId}:fact:${i}` });
+    for (const [i, fact] of out.facts.entries())
+      await deps.memory.add(scope, { content: fact, source: "conversation", key: `${step.runId}:fact:${i}` });
     await sessions.saveSummary(scope, input.sessionId, out.summary, plan.upTo, now);
   });
 }
@@ -50,6 +61,10 @@ export function parseCompaction(text: string, previous: string): { facts: string
   const fIdx = text.search(/FACTS:/i);
   const summary = (sIdx >= 0 ? text.slice(sIdx + 8) : text).trim().slice(0, 4000) || previous;
   const factText = fIdx >= 0 ? text.slice(fIdx + 6, sIdx > fIdx ? sIdx : undefined) : "";
-  const facts = factText.split("\n").map((l) => l.replace(/^\s*[-*]\s*/, "").trim()).filter((l) => l && !/^none\.?$/i.test(l)).map((l) => l.slice(0, 1000));
+  const facts = factText
+    .split("\n")
+    .map((l) => l.replace(/^\s*[-*]\s*/, "").trim())
+    .filter((l) => l && !/^none\.?$/i.test(l))
+    .map((l) => l.slice(0, 1000));
   return { facts, summary };
 }

@@ -51,10 +51,20 @@ export async function loadContext(deps: AgentDeps, scope: TenantScope, input: Tu
     sources: !reportOnly,
   });
   return {
-    now, timezone: s.timezone, summary: session.summary,
-    history: history.map((m) => ({ role: m.role, content: m.content, ...(m.attachments ? { attachments: m.attachments } : {}) })),
+    now,
+    timezone: s.timezone,
+    summary: session.summary,
+    history: history.map((m) => ({
+      role: m.role,
+      content: m.content,
+      ...(m.attachments ? { attachments: m.attachments } : {}),
+    })),
     budgetLeft: s.dailyTokenBudget > 0 ? s.dailyTokenBudget - used : null,
-    maxIterations: s.maxIterations, maxTurnTokens: s.maxTurnTokens, autopilot: s.autopilot, tools, sourced,
+    maxIterations: s.maxIterations,
+    maxTurnTokens: s.maxTurnTokens,
+    autopilot: s.autopilot,
+    tools,
+    sourced,
     approvalTimeoutMs: toMs(deps.approvalTimeout),
     compactFrom: Number(unsummarized?.n ?? 0) > deps.historyWindow + deps.compactAfter ? session.summarizedSeq : null,
   };

@@ -20,7 +20,12 @@ export function echoModel(): ModelV4 {
     supportedUrls: {},
     async doGenerate(o) {
       const text = reply(o);
-      return { content: [{ type: "text", text }], finishReason: { unified: "stop", raw: "stop" }, usage: usage(o, text), warnings: [] };
+      return {
+        content: [{ type: "text", text }],
+        finishReason: { unified: "stop", raw: "stop" },
+        usage: usage(o, text),
+        warnings: [],
+      };
     },
     async doStream(o) {
       const text = reply(o);
@@ -31,7 +36,14 @@ export function echoModel(): ModelV4 {
         { type: "text-end", id: "0" },
         { type: "finish", finishReason: { unified: "stop", raw: "stop" }, usage: usage(o, text) },
       ];
-      return { stream: new ReadableStream<StreamPart>({ start: (c) => (parts.forEach((p) => c.enqueue(p)), c.close()) }) };
+      return {
+        stream: new ReadableStream<StreamPart>({
+          start: (c) => {
+            for (const p of parts) c.enqueue(p);
+            c.close();
+          },
+        }),
+      };
     },
   };
 }
@@ -39,7 +51,13 @@ export function echoModel(): ModelV4 {
 /** "echo: " and the text of the last user message (its attachments noted by the prompt already). */
 function reply(o: CallOptions): string {
   const last = o.prompt.findLast((m) => m.role === "user");
-  const text = last && last.role === "user" ? last.content.map((p) => (p.type === "text" ? p.text : "")).join("").trim() : "";
+  const text =
+    last && last.role === "user"
+      ? last.content
+          .map((p) => (p.type === "text" ? p.text : ""))
+          .join("")
+          .trim()
+      : "";
   return `echo: ${text || "(nothing to echo)"}`;
 }
 

@@ -17,7 +17,12 @@ const inlinable = (a: Attachment) => a.kind === "image" && MODEL_IMAGES.has(a.mi
  * `historyMessages(history)`, one message per history item, as the turn builds them; later ones
  * (tool calls and results) pass through unchanged. A blob that can't be read stays a note saying so.
  */
-export async function withMedia(messages: ModelMessage[], history: HistoryItem[], blobs: BlobStore, tenantId: string): Promise<ModelMessage[]> {
+export async function withMedia(
+  messages: ModelMessage[],
+  history: HistoryItem[],
+  blobs: BlobStore,
+  tenantId: string,
+): Promise<ModelMessage[]> {
   const chosen = recentImageMessages(history);
   if (chosen.size === 0) return messages;
   const out = messages.slice();

@@ -35,11 +35,24 @@ export interface Models {
 
 /** The models agentd uses, or null when none is configured (agentd still starts and says how to configure one). */
 export function resolveModels(c: ModelConfig): Models | null {
-  if (c.model) return { chat: c.model, summary: c.model, embedding: null, describe: "a model passed in code", scrub: (t) => scrubUrls(t) };
+  if (c.model)
+    return {
+      chat: c.model,
+      summary: c.model,
+      embedding: null,
+      describe: "a model passed in code",
+      scrub: (t) => scrubUrls(t),
+    };
   // Chosen by name only, never as a fallback: a missing key must not pass for a working model.
   if (c.id === ECHO_MODEL_ID) {
     const echo = echoModel();
-    return { chat: echo, summary: echo, embedding: null, describe: "echo (built-in: answers each message with its own text; set a real model to chat)", scrub: (t) => t };
+    return {
+      chat: echo,
+      summary: echo,
+      embedding: null,
+      describe: "echo (built-in: answers each message with its own text; set a real model to chat)",
+      scrub: (t) => t,
+    };
   }
   if (!c.apiKey && !c.baseURL) return null;
   // Local servers often need no key; the provider insists on one, so send a placeholder they ignore.
@@ -69,11 +82,18 @@ export function classifyModelError(e: unknown, models: Pick<Models, "describe" |
     return new FatalError(
       `the model endpoint (${describe}) refused the API key (HTTP ${status}): check OPENAI_API_KEY or AGENTD_MODEL_API_KEY, and AGENTD_MODEL_BASE_URL`,
     );
-  if (status === 404) return new FatalError(`the model endpoint (${describe}) does not know this model (HTTP 404): check AGENTD_MODEL`);
-  if (status === 400 || status === 413 || status === 422) return new FatalError(`the model endpoint (${describe}) rejected the request (HTTP ${status}): ${msg.slice(0, 300)}`);
+  if (status === 404)
+    return new FatalError(`the model endpoint (${describe}) does not know this model (HTTP 404): check AGENTD_MODEL`);
+  if (status === 400 || status === 413 || status === 422)
+    return new FatalError(
+      `the model endpoint (${describe}) rejected the request (HTTP ${status}): ${msg.slice(0, 300)}`,
+    );
   if (status === 429) {
     const after = retryAfterMs(e);
-    return new RetryableError(`the model endpoint is rate limiting (HTTP 429)`, after === undefined ? {} : { retryAfterMs: after });
+    return new RetryableError(
+      `the model endpoint is rate limiting (HTTP 429)`,
+      after === undefined ? {} : { retryAfterMs: after },
+    );
   }
   return new RetryableError(`model call failed${status ? ` (HTTP ${status})` : ""}: ${msg.slice(0, 300)}`);
 }

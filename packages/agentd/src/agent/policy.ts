@@ -38,29 +38,56 @@ export const policies = {
     const rows = await scope.all<{ tool: string; pattern: string; decision: Decision; created_at: number }>(
       "SELECT tool, pattern, decision, created_at FROM os_policies WHERE tenant_id = $tenant ORDER BY tool, pattern",
     );
-    return rows.map((r) => ({ tool: r.tool, pattern: r.pattern, decision: r.decision, createdAt: Number(r.created_at) }));
+    return rows.map((r) => ({
+      tool: r.tool,
+      pattern: r.pattern,
+      decision: r.decision,
+      createdAt: Number(r.created_at),
+    }));
   },
 
-  async set(scope: TenantScope, rule: { tool: string; pattern?: string; decision: string }, now: number): Promise<PolicyRule> {
-    if (!DECISIONS.has(rule.decision)) throw badRequest(`decision must be allow, ask or deny, got ${JSON.stringify(rule.decision)}`);
+  async set(
+    scope: TenantScope,
+    rule: { tool: string; pattern?: string; decision: string },
+    now: number,
+  ): Promise<PolicyRule> {
+    if (!DECISIONS.has(rule.decision))
+      throw badRequest(`decision must be allow, ask or deny, got ${JSON.stringify(rule.decision)}`);
     const pattern = rule.pattern ?? "";
     if (rule.tool.length > 100) throw badRequest(`a tool name has at most 100 characters, got ${rule.tool.length}`);
-    if (pattern.length > MAX_PATTERN_CHARS) throw badRequest(`a policy pattern has at most ${MAX_PATTERN_CHARS} characters, got ${pattern.length}`);
+    if (pattern.length > MAX_PATTERN_CHARS)
+      throw badRequest(`a policy pattern has at most ${MAX_PATTERN_CHARS} characters, got ${pattern.length}`);
     return scope.tx(async (tx) => {
       await serializeTenant(tx);
-      const kept = await tx.get<{ n: number }>("SELECT COUNT(*) AS n FROM os_policies WHERE tenant_id = $tenant AND NOT (tool = ? AND pattern = ?)", [rule.tool, pattern]);
+      const kept = await tx.get<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM os_policies WHERE tenant_id = $tenant AND NOT (tool = ? AND pattern = ?)",
+        [rule.tool, pattern],
+      );
       if (Number(kept?.n) >= MAX_POLICIES)
-        throw badRequest(`this tenant has ${MAX_POLICIES} policy rules, the most it may keep; remove one (DELETE /v1/policies/{tool}?pattern=…) before adding another`);
-      await tx.run("DELETE FROM os_policies WHERE tenant_id = $tenant AND tool = ? AND pattern = ?", [rule.tool, pattern]);
-      await tx.run("INSERT INTO os_policies (tenant_id, tool, pattern, decision, created_at) VALUES ($tenant, ?, ?, ?, ?)", [
-        rule.tool, pattern, rule.decision, now,
+        throw badRequest(
+          `this tenant has ${MAX_POLICIES} policy rules, the most it may keep; remove one (DELETE /v1/policies/{tool}?pattern=…) before adding another`,
+        );
+      await tx.run("DELETE FROM os_policies WHERE tenant_id = $tenant AND tool = ? AND pattern = ?", [
+        rule.tool,
+        pattern,
       ]);
+      await tx.run(
+        "INSERT INTO os_policies (tenant_id, tool, pattern, decision, created_at) VALUES ($tenant, ?, ?, ?, ?)",
+        [rule.tool, pattern, rule.decision, now],
+      );
       return { tool: rule.tool, pattern, decision: rule.decision as Decision, createdAt: now };
     });
   },
 
   async remove(scope: TenantScope, tool: string, pattern = ""): Promise<boolean> {
-    return (await scope.run("DELETE FROM os_policies WHERE tenant_id = $tenant AND tool = ? AND pattern = ?", [tool, pattern])).changes > 0;
+    return (
+      (
+        await scope.run("DELETE FROM os_policies WHERE tenant_id = $tenant AND tool = ? AND pattern = ?", [
+          tool,
+          pattern,
+        ])
+      ).changes > 0
+    );
   },
 
   /**
@@ -69,16 +96,21 @@ export const policies = {
    * has the call approved once; the rule is not written.
    */
   async allowAlways(scope: TenantScope, tool: Tool, args: unknown, now: number): Promise<void> {
-    await this.set(scope, { tool: tool.name, pattern: alwaysOf(tool, args).pattern, decision: "allow" }, now).catch((e: unknown) => {
-      if (!AgentdError.is(e, "bad_request")) throw e;
-    });
+    await this.set(scope, { tool: tool.name, pattern: alwaysOf(tool, args).pattern, decision: "allow" }, now).catch(
+      (e: unknown) => {
+        if (!AgentdError.is(e, "bad_request")) throw e;
+      },
+    );
   },
 
   /** What to do with one call: a deny rule that matches beats everything; else the longest matching pattern; else the tool's default. */
   async decide(scope: TenantScope, tool: Tool, subject: string): Promise<{ decision: Decision; rule: string }> {
-    const rules = (await scope.all<{ pattern: string; decision: Decision }>(
-      "SELECT pattern, decision FROM os_policies WHERE tenant_id = $tenant AND tool = ?", [tool.name],
-    )).filter((r) => r.pattern === "" || globMatch(r.pattern, subject));
+    const rules = (
+      await scope.all<{ pattern: string; decision: Decision }>(
+        "SELECT pattern, decision FROM os_policies WHERE tenant_id = $tenant AND tool = ?",
+        [tool.name],
+      )
+    ).filter((r) => r.pattern === "" || globMatch(r.pattern, subject));
     const deny = rules.find((r) => r.decision === "deny");
     if (deny) return { decision: "deny", rule: `deny ${tool.name} ${deny.pattern || "*"}` };
     const best = rules.sort((a, b) => b.pattern.length - a.pattern.length)[0];

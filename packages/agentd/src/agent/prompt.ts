@@ -14,7 +14,13 @@ export interface HistoryItem {
  * The system prompt: short on purpose. Every character is sent with every model call, and a first
  * "Hi" should cost a few kilobytes, not sixty.
  */
-export function instructions(o: { now: number; timezone: string; summary: string; background: string | null; autopilot: boolean }): string {
+export function instructions(o: {
+  now: number;
+  timezone: string;
+  summary: string;
+  background: string | null;
+  autopilot: boolean;
+}): string {
   const lines = [
     "You are agentd, a personal assistant that remembers the user and acts with tools.",
     "Be brief. Use tools when they help; never invent tool results.",
@@ -47,7 +53,10 @@ export function historyMessages(history: HistoryItem[]): ModelMessage[] {
   return history.map((m) =>
     m.role === "assistant"
       ? { role: "assistant", content: m.content }
-      : { role: "user", content: withNotes(m.role === "event" ? `[background] ${m.content}` : m.content, m.attachments ?? []) },
+      : {
+          role: "user",
+          content: withNotes(m.role === "event" ? `[background] ${m.content}` : m.content, m.attachments ?? []),
+        },
   );
 }
 
@@ -56,7 +65,12 @@ export function withNotes(text: string, attachments: Attachment[]): string {
   return [text, ...attachments.map((a) => mediaNote(a))].filter(Boolean).join("\n");
 }
 
-const LABELS: Record<Attachment["kind"], string> = { image: "photo", audio: "audio", video: "video", document: "document" };
+const LABELS: Record<Attachment["kind"], string> = {
+  image: "photo",
+  audio: "audio",
+  video: "video",
+  document: "document",
+};
 
 /** `[photo, image/jpeg, 120 KB, blob_…]`: what was sent, without its bytes. */
 export function mediaNote(a: Attachment, why?: string): string {

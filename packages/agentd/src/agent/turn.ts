@@ -33,14 +33,31 @@ export function turnWorkflow(deps: AgentDeps) {
       const result = await loop(ctx, deps, input, tc, live);
       if (result.stopped === "superseded") return { messageId: null, ...result };
       const reply = await ctx.step("reply", async (step) => {
-        const { message } = await sessions.append(scope, { sessionId: input.sessionId, role: "assistant", content: result.text, sourceKey: `reply:${step.runId}`, runId: step.runId }, deps.now());
+        const { message } = await sessions.append(
+          scope,
+          {
+            sessionId: input.sessionId,
+            role: "assistant",
+            content: result.text,
+            sourceKey: `reply:${step.runId}`,
+            runId: step.runId,
+          },
+          deps.now(),
+        );
         step.publish({ t: "done", text: result.text, messageId: message.id });
         return { messageId: message.id };
       });
       await ctx.step("deliver", async (step) => {
         const session = await sessions.require(scope, input.sessionId);
         await live.close();
-        await deps.channels.deliver({ tenantId: input.tenantId, session, kind: "reply", text: result.text, key: `reply:${step.runId}`, runId: step.runId });
+        await deps.channels.deliver({
+          tenantId: input.tenantId,
+          session,
+          kind: "reply",
+          text: result.text,
+          key: `reply:${step.runId}`,
+          runId: step.runId,
+        });
       });
       if (deps.models && tc.compactFrom !== null) await compact(ctx, deps, input, tc.compactFrom);
       return { messageId: reply.messageId, ...result };
@@ -67,14 +84,15 @@ function liveHandle(deps: AgentDeps, input: TurnInput, runId: string): LiveHandl
   let opening: Promise<LiveView | null> | null = null;
   let view: LiveView | null = null;
   return {
-    open: () => (opening ??= (async () => {
-      try {
-        const session = await sessions.require(deps.tenants.scope(input.tenantId), input.sessionId);
-        return (view = await deps.channels.live({ tenantId: input.tenantId, session, runId }));
-      } catch {
-        return null;
-      }
-    })()),
+    open: () =>
+      (opening ??= (async () => {
+        try {
+          const session = await sessions.require(deps.tenants.scope(input.tenantId), input.sessionId);
+          return (view = await deps.channels.live({ tenantId: input.tenantId, session, runId }));
+        } catch {
+          return null;
+        }
+      })()),
     get view() {
       return view;
     },
@@ -85,45 +103,101 @@ function liveHandle(deps: AgentDeps, input: TurnInput, runId: string): LiveHandl
   };
 }
 
-async function loop(ctx: WorkflowContext, deps: AgentDeps, input: TurnInput, tc: TurnContext, live: LiveHandle): Promise<Omit<TurnOutput, "messageId">> {
+async function loop(
+  ctx: WorkflowContext,
+  deps: AgentDeps,
+  input: TurnInput,
+  tc: TurnContext,
+  live: LiveHandle,
+): Promise<Omit<TurnOutput, "messageId">> {
   if (tc.budgetLeft !== null && tc.budgetLeft <= 0)
-    return { text: "The daily token budget of this account is used up; I can answer again tomorrow (UTC).", modelCalls: 0, tokens: 0, stopped: "budget" };
+    return {
+      text: "The daily token budget of this account is used up; I can answer again tomorrow (UTC).",
+      modelCalls: 0,
+      tokens: 0,
+      stopped: "budget",
+    };
   const scope = deps.tenants.scope(input.tenantId);
   const tools = deps.tools.view(tc);
   const set = toolSet(tools.list());
-  const system = instructions({ now: tc.now, timezone: tc.timezone, summary: tc.summary, background: input.background ?? null, autopilot: tc.autopilot });
+  const system = instructions({
+    now: tc.now,
+    timezone: tc.timezone,
+    summary: tc.summary,
+    background: input.background ?? null,
+    autopilot: tc.autopilot,
+  });
   const messages: ModelMessage[] = historyMessages(tc.history);
   const maxAttempts = deps.modelRetry.maxAttempts ?? Number.POSITIVE_INFINITY;
   let tokens = 0;
   for (let i = 0; i < tc.maxIterations; i++) {
-    const r = await ctx.step(`model:${i}`, async (step): Promise<ModelResult> => {
-      // Only a turn retried after failing can find this: turns of a session otherwise run in order.
-      if (await sessions.answeredAfter(scope, input.sessionId, input.seq)) return SUPERSEDED;
-      try {
-        if (!deps.models) throw new FatalError(NO_MODEL_HINT);
-        const view = await live.open();
-        const out = await callModel(deps.models, { instructions: system, messages: await withMedia(messages, tc.history, deps.blobs, input.tenantId), tools: set }, step, view ? (text) => view.update(text) : undefined);
-        await addUsage(scope, out.usage.input + out.usage.output, deps.now());
-        return out;
-      } catch (e) {
-        if (tellNow(e, step.attempt, maxAttempts)) await tellUnavailable(deps, input, step, unavailableText(input, deps.models !== null));
-        throw e;
-      }
-    }, { retry: deps.modelRetry, timeout: "5m" });
+    const r = await ctx.step(
+      `model:${i}`,
+      async (step): Promise<ModelResult> => {
+        // Only a turn retried after failing can find this: turns of a session otherwise run in order.
+        if (await sessions.answeredAfter(scope, input.sessionId, input.seq)) return SUPERSEDED;
+        try {
+          if (!deps.models) throw new FatalError(NO_MODEL_HINT);
+          const view = await live.open();
+          const out = await callModel(
+            deps.models,
+            {
+              instructions: system,
+              messages: await withMedia(messages, tc.history, deps.blobs, input.tenantId),
+              tools: set,
+            },
+            step,
+            view ? (text) => view.update(text) : undefined,
+          );
+          await addUsage(scope, out.usage.input + out.usage.output, deps.now());
+          return out;
+        } catch (e) {
+          if (tellNow(e, step.attempt, maxAttempts))
+            await tellUnavailable(deps, input, step, unavailableText(input, deps.models !== null));
+          throw e;
+        }
+      },
+      { retry: deps.modelRetry, timeout: "5m" },
+    );
     if (r.finish === SUPERSEDED.finish) return { text: "", modelCalls: i, tokens, stopped: "superseded" };
     tokens += r.usage.input + r.usage.output;
     if (r.calls.length === 0) return { text: r.text, modelCalls: i + 1, tokens, stopped: "answer" };
-    messages.push({ role: "assistant", content: [...(r.text ? [{ type: "text" as const, text: r.text }] : []), ...r.calls.map((c) => ({ type: "tool-call" as const, toolCallId: c.id, toolName: c.name, input: c.input }))] });
+    messages.push({
+      role: "assistant",
+      content: [
+        ...(r.text ? [{ type: "text" as const, text: r.text }] : []),
+        ...r.calls.map((c) => ({ type: "tool-call" as const, toolCallId: c.id, toolName: c.name, input: c.input })),
+      ],
+    });
     const results = [];
-    for (const call of r.calls) results.push({ call, output: await runToolCall({ ctx, deps, input, tc, scope }, tools, i, call) });
+    for (const call of r.calls)
+      results.push({ call, output: await runToolCall({ ctx, deps, input, tc, scope }, tools, i, call) });
     live.view?.update("");
-    messages.push({ role: "tool", content: results.map(({ call, output }) => ({ type: "tool-result" as const, toolCallId: call.id, toolName: call.name, output: { type: "text" as const, value: output } })) });
+    messages.push({
+      role: "tool",
+      content: results.map(({ call, output }) => ({
+        type: "tool-result" as const,
+        toolCallId: call.id,
+        toolName: call.name,
+        output: { type: "text" as const, value: output },
+      })),
+    });
     if (tc.maxTurnTokens > 0 && tokens >= tc.maxTurnTokens)
-      return { text: `${r.text ? `${r.text}\n\n` : ""}(I stopped: this turn reached its token limit of ${tc.maxTurnTokens}.)`, modelCalls: i + 1, tokens, stopped: "tokens" };
+      return {
+        text: `${r.text ? `${r.text}\n\n` : ""}(I stopped: this turn reached its token limit of ${tc.maxTurnTokens}.)`,
+        modelCalls: i + 1,
+        tokens,
+        stopped: "tokens",
+      };
     if (tc.budgetLeft !== null && tokens >= tc.budgetLeft)
       return { text: "(I stopped: the daily token budget is used up.)", modelCalls: i + 1, tokens, stopped: "budget" };
   }
-  return { text: `(I stopped after ${tc.maxIterations} steps without a final answer; ask me to continue.)`, modelCalls: tc.maxIterations, tokens, stopped: "iterations" };
+  return {
+    text: `(I stopped after ${tc.maxIterations} steps without a final answer; ask me to continue.)`,
+    modelCalls: tc.maxIterations,
+    tokens,
+    stopped: "iterations",
+  };
 }
 
 /** What a model step records for a turn a later one made needless. */

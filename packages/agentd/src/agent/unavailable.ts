@@ -39,11 +39,23 @@ export function tellNow(error: unknown, attempt: number, maxAttempts: number): b
  * in the conversation, so the model never reads it. The operator's side (the failed run, its error)
  * is the kernel's. Best effort: a channel that fails here must not hide the model's error.
  */
-export async function tellUnavailable(deps: AgentDeps, input: TurnInput, step: StepContext, text: string): Promise<void> {
+export async function tellUnavailable(
+  deps: AgentDeps,
+  input: TurnInput,
+  step: StepContext,
+  text: string,
+): Promise<void> {
   step.publish({ t: "unavailable", text });
   try {
     const session = await sessions.require(deps.tenants.scope(input.tenantId), input.sessionId);
-    await deps.channels.deliver({ tenantId: input.tenantId, session, kind: "notice", text, key: `unavailable:${step.runId}`, runId: step.runId });
+    await deps.channels.deliver({
+      tenantId: input.tenantId,
+      session,
+      kind: "notice",
+      text,
+      key: `unavailable:${step.runId}`,
+      runId: step.runId,
+    });
   } catch {
     // The run fails all the same and shows the model's error; a retry answers the message.
   }

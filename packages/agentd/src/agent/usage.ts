@@ -12,6 +12,9 @@ export async function addUsage(scope: TenantScope, tokens: number, now: number):
 }
 
 export async function usageOn(scope: TenantScope, now: number): Promise<{ tokens: number; modelCalls: number }> {
-  const r = await scope.get<{ tokens: number; model_calls: number }>("SELECT tokens, model_calls FROM os_usage WHERE tenant_id = $tenant AND day = ?", [day(now)]);
+  const r = await scope.get<{ tokens: number; model_calls: number }>(
+    "SELECT tokens, model_calls FROM os_usage WHERE tenant_id = $tenant AND day = ?",
+    [day(now)],
+  );
   return { tokens: Number(r?.tokens ?? 0), modelCalls: Number(r?.model_calls ?? 0) };
 }

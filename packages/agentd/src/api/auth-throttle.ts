@@ -33,7 +33,15 @@ export class AuthThrottle {
   readonly #o: Required<AuthThrottleOptions>;
 
   constructor(o: AuthThrottleOptions = {}) {
-    this.#o = { maxFailures: 10, windowMs: 60_000, blockMs: 60_000, maxBlockMs: 3_600_000, maxInFlight: 32, maxSources: 10_000, ...o };
+    this.#o = {
+      maxFailures: 10,
+      windowMs: 60_000,
+      blockMs: 60_000,
+      maxBlockMs: 3_600_000,
+      maxInFlight: 32,
+      maxSources: 10_000,
+      ...o,
+    };
   }
 
   /** Milliseconds until `address` may try again; 0 when it may now. */
@@ -100,5 +108,8 @@ function sourceKey(address: string): string {
   if (!ipaddr.isValid(address)) return address;
   const ip = ipaddr.process(address); // ::ffff:1.2.3.4 counts as 1.2.3.4
   if (ip.kind() === "ipv4") return ip.toString();
-  return `${(ip as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16)).join(":")}::/64`;
+  return `${(ip as ipaddr.IPv6).parts
+    .slice(0, 4)
+    .map((p) => p.toString(16))
+    .join(":")}::/64`;
 }

@@ -33,7 +33,9 @@ export async function identify(app: Agentd, authorization: string | undefined): 
   if (sameSecret(token, app.config.adminToken)) return { kind: "admin", tenantId: null };
   const tenantId = await app.tenants.tenantOfKey(token);
   if (tenantId) return { kind: "tenant", tenantId };
-  throw unauthorized("this token is neither the admin token nor a current API key (a revoked key stops working); ask the operator for a new key");
+  throw unauthorized(
+    "this token is neither the admin token nor a current API key (a revoked key stops working); ask the operator for a new key",
+  );
 }
 
 /** Identifies the caller of every /v1 request (401 without a valid token; 429 after too many wrong ones). */
@@ -51,7 +53,8 @@ export function authenticate(app: Agentd, throttle: AuthThrottle): MiddlewareHan
 export async function callerOf(app: Agentd, throttle: AuthThrottle, c: Context): Promise<Caller> {
   const address = clientAddress(peerAddress(c), c.req.header("x-forwarded-for"), app.config.trustedProxies);
   const attempt = throttle.begin(address, app.kernel.clock.now());
-  if (attempt.wait > 0) throw tooMany(c, attempt.wait, attempt.busy ? "are having their tokens checked at once" : "had a wrong token");
+  if (attempt.wait > 0)
+    throw tooMany(c, attempt.wait, attempt.busy ? "are having their tokens checked at once" : "had a wrong token");
   const authorization = c.req.header("authorization");
   let failed = false;
   try {
@@ -83,7 +86,11 @@ function peerAddress(c: Context): string {
 /** Tenant management and metrics are the operator's: a tenant key is refused (403). */
 export function requireAdmin(): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
-    if (c.get("caller").kind !== "admin") throw new AgentdError("forbidden", "this route needs the admin token; a tenant API key reaches only its own tenant's routes");
+    if (c.get("caller").kind !== "admin")
+      throw new AgentdError(
+        "forbidden",
+        "this route needs the admin token; a tenant API key reaches only its own tenant's routes",
+      );
     await next();
   };
 }
@@ -94,10 +101,15 @@ export function actAsTenant(app: Agentd): MiddlewareHandler<TenantEnv> {
     const caller = c.get("caller");
     const named = c.req.header(TENANT_HEADER)?.trim() || null;
     if (caller.kind === "tenant") {
-      if (named && named !== caller.tenantId) throw new AgentdError("forbidden", `an API key acts for its own tenant only; drop the ${TENANT_HEADER} header`);
+      if (named && named !== caller.tenantId)
+        throw new AgentdError("forbidden", `an API key acts for its own tenant only; drop the ${TENANT_HEADER} header`);
       c.set("tenantId", caller.tenantId as string);
     } else {
-      if (!named) throw new AgentdError("tenant_required", "the admin token acts for a tenant only when the request names it: add the header X-Agentd-Tenant: <tenant id>");
+      if (!named)
+        throw new AgentdError(
+          "tenant_required",
+          "the admin token acts for a tenant only when the request names it: add the header X-Agentd-Tenant: <tenant id>",
+        );
       await app.tenants.require(named);
       c.set("tenantId", named);
     }

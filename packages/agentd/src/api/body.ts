@@ -13,7 +13,11 @@ export function describeIssues(error: z.ZodError, where: string): string {
  * The request's JSON body, validated. The size limit is enforced before (bodyLimit). A parse error
  * gives the position only: the parser's own message quotes the body, which may hold a secret.
  */
-export async function readBody<S extends z.ZodType>(c: Context, schema: S, opts: { optional?: boolean } = {}): Promise<z.infer<S>> {
+export async function readBody<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+  opts: { optional?: boolean } = {},
+): Promise<z.infer<S>> {
   const text = await c.req.text();
   let value: unknown;
   if (text.trim() === "") {
@@ -44,17 +48,24 @@ export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S
  * it with `c.req.valid("json")`. It declares the body's type, so the typed client (`hc`) checks what a
  * caller sends. Checks the route makes before reading the body go in middleware placed before it.
  */
-export function jsonBody<S extends z.ZodType>(schema: S, opts: { optional?: boolean } = {}): MiddlewareHandler<any, string, { in: { json: z.input<S> }; out: { json: z.output<S> } }> {
+export function jsonBody<S extends z.ZodType>(
+  schema: S,
+  opts: { optional?: boolean } = {},
+  // biome-ignore lint/suspicious/noExplicitAny: any app's Env (Hono's own validator is typed so)
+): MiddlewareHandler<any, string, { in: { json: z.input<S> }; out: { json: z.output<S> } }> {
   return async (c, next) => {
-    c.req.addValidatedData("json", (await readBody(c, schema, opts)) as {});
+    c.req.addValidatedData("json", (await readBody(c, schema, opts)) as object);
     await next();
   };
 }
 
 /** Middleware that validates the query string with `schema` (as readQuery); the handler reads it with `c.req.valid("query")`. */
-export function queryOf<S extends z.ZodType>(schema: S): MiddlewareHandler<any, string, { in: { query: QueryInput<z.input<S>> }; out: { query: z.output<S> } }> {
+export function queryOf<S extends z.ZodType>(
+  schema: S,
+  // biome-ignore lint/suspicious/noExplicitAny: any app's Env (Hono's own validator is typed so)
+): MiddlewareHandler<any, string, { in: { query: QueryInput<z.input<S>> }; out: { query: z.output<S> } }> {
   return async (c, next) => {
-    c.req.addValidatedData("query", readQuery(c, schema) as {});
+    c.req.addValidatedData("query", readQuery(c, schema) as object);
     await next();
   };
 }

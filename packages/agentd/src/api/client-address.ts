@@ -5,9 +5,16 @@ import ipaddr from "ipaddr.js";
  * proxies (AGENTD_TRUSTED_PROXIES): then the nearest address in X-Forwarded-For that is not a trusted
  * proxy. A client cannot pick its own address by sending the header: it is read only from a proxy.
  */
-export function clientAddress(peer: string, forwardedFor: string | undefined, trusted: readonly TrustedRange[]): string {
+export function clientAddress(
+  peer: string,
+  forwardedFor: string | undefined,
+  trusted: readonly TrustedRange[],
+): string {
   if (!forwardedFor || !isTrusted(peer, trusted)) return peer;
-  const hops = forwardedFor.split(",").map((h) => h.trim()).filter(Boolean);
+  const hops = forwardedFor
+    .split(",")
+    .map((h) => h.trim())
+    .filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i] as string;
     if (!ipaddr.isValid(hop)) return peer; // a malformed chain: count it against the proxy, not a made-up address
@@ -20,16 +27,22 @@ export type TrustedRange = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
 /** Parses "10.0.0.1, 172.16.0.0/12, ::1" into ranges; the error names the entry. */
 export function parseTrustedProxies(list: string): TrustedRange[] {
-  return list.split(",").map((s) => s.trim()).filter(Boolean).map((entry) => {
-    try {
-      return entry.includes("/") ? ipaddr.parseCIDR(entry) : (() => {
-        const ip = ipaddr.parse(entry);
-        return [ip, ip.kind() === "ipv4" ? 32 : 128] as TrustedRange;
-      })();
-    } catch {
-      throw new Error(`"${entry}" is not an IP address or CIDR range`);
-    }
-  });
+  return list
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      try {
+        return entry.includes("/")
+          ? ipaddr.parseCIDR(entry)
+          : (() => {
+              const ip = ipaddr.parse(entry);
+              return [ip, ip.kind() === "ipv4" ? 32 : 128] as TrustedRange;
+            })();
+      } catch {
+        throw new Error(`"${entry}" is not an IP address or CIDR range`);
+      }
+    });
 }
 
 function isTrusted(address: string, trusted: readonly TrustedRange[]): boolean {

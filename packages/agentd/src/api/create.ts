@@ -28,10 +28,19 @@ export function createApi(app: Agentd, opts: ApiOptions = {}) {
   const reference = JSON.stringify(openApiDocument());
   // One chain, in the order requests meet it: its type is the typed client's (`AgentdApi`, api/client.ts).
   const api = new Hono<ApiEnv>()
-    .use("*", bodyLimit({
-      maxSize: max,
-      onError: (c) => errorResponse(c, 413, "too_large", `the body is over ${max} bytes, the most this server accepts (AGENTD_MAX_BODY_BYTES)`),
-    }))
+    .use(
+      "*",
+      bodyLimit({
+        maxSize: max,
+        onError: (c) =>
+          errorResponse(
+            c,
+            413,
+            "too_large",
+            `the body is over ${max} bytes, the most this server accepts (AGENTD_MAX_BODY_BYTES)`,
+          ),
+      }),
+    )
     .route("/", healthRoutes(app, throttle))
     .route("/", webhookApp(opts.mounts ?? []))
     .get("/v1/openapi.json", (c) => c.body(reference, 200, { "content-type": "application/json; charset=utf-8" }))

@@ -47,14 +47,20 @@ export function runEvents(app: Agentd, o: RunEventsOptions): Response {
         if (stalled) send(frame("waiting", { code: "no_worker", message: stalled }));
         let done = false;
         const text = textFrames(o.redact);
-        for await (const chunk of app.kernel.subscribe<{ t?: unknown; d?: unknown }>(o.runId, { from: o.from, signal: stop.signal })) {
+        for await (const chunk of app.kernel.subscribe<{ t?: unknown; d?: unknown }>(o.runId, {
+          from: o.from,
+          signal: stop.signal,
+        })) {
           if (chunk.data?.t === "text" && typeof chunk.data.d === "string") {
             send(text.push(chunk.data.d, chunk.offset));
             continue;
           }
           send(text.flush());
           const data = o.redact.deep(chunk.data);
-          const t = data && typeof data === "object" && typeof data.t === "string" && EVENT_NAME.test(data.t) ? data.t : "chunk";
+          const t =
+            data && typeof data === "object" && typeof data.t === "string" && EVENT_NAME.test(data.t)
+              ? data.t
+              : "chunk";
           send(frame(t, data, chunk.offset));
           if (t === "done") {
             done = true;
@@ -65,7 +71,12 @@ export function runEvents(app: Agentd, o: RunEventsOptions): Response {
         if (!done && !stop.signal.aborted) send(await ending(app, o.runId, o.redact));
       } catch (e) {
         const known = KernelError.is(e);
-        send(frame("error", { code: known ? e.code : "internal", message: known ? e.message : "the stream failed; reconnect with Last-Event-ID to resume" }));
+        send(
+          frame("error", {
+            code: known ? e.code : "internal",
+            message: known ? e.message : "the stream failed; reconnect with Last-Event-ID to resume",
+          }),
+        );
       } finally {
         clearInterval(keepalive);
         o.signal.removeEventListener("abort", onAbort);
@@ -83,7 +94,11 @@ export function runEvents(app: Agentd, o: RunEventsOptions): Response {
   });
   return new Response(body, {
     status: o.status ?? 200,
-    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" },
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      "x-accel-buffering": "no",
+    },
   });
 }
 
@@ -120,7 +135,13 @@ function textFrames(redact: Redactor) {
 /** The last frame of a stream that ended without `done`: how its run ended. */
 async function ending(app: Agentd, runId: string, redact: Redactor): Promise<string> {
   const run = await app.kernel.getRun(runId);
-  if (run?.status === "failed") return frame("error", { code: "run_failed", status: run.status, message: redact.text(run.error?.message ?? "the run failed") });
-  if (run?.status === "cancelled") return frame("error", { code: "run_cancelled", status: run.status, message: `run ${runId} was cancelled` });
+  if (run?.status === "failed")
+    return frame("error", {
+      code: "run_failed",
+      status: run.status,
+      message: redact.text(run.error?.message ?? "the run failed"),
+    });
+  if (run?.status === "cancelled")
+    return frame("error", { code: "run_cancelled", status: run.status, message: `run ${runId} was cancelled` });
   return frame("end", { status: run?.status ?? "unknown" });
 }

@@ -14,7 +14,10 @@ export class MediaTooLargeError extends AgentdError<"media_too_large"> {
   readonly size: number;
   readonly limit: number;
   constructor(size: number, limit: number) {
-    super("media_too_large", `the file is ${formatBytes(size)}, more than the limit of ${formatBytes(limit)} (AGENTD_MAX_MEDIA_BYTES)`);
+    super(
+      "media_too_large",
+      `the file is ${formatBytes(size)}, more than the limit of ${formatBytes(limit)} (AGENTD_MAX_MEDIA_BYTES)`,
+    );
     this.size = size;
     this.limit = limit;
   }
@@ -45,13 +48,18 @@ export function kindOf(mime: string): Attachment["kind"] {
 }
 
 const toAttachment = (r: BlobRow): Attachment => ({
-  id: r.id, kind: kindOf(r.mime), mime: r.mime, size: Number(r.size), ...(r.name ? { name: r.name } : {}),
+  id: r.id,
+  kind: kindOf(r.mime),
+  mime: r.mime,
+  size: Number(r.size),
+  ...(r.name ? { name: r.name } : {}),
 });
 
 /** A tenant's blobs, newest first (metadata only: the rows are the same whatever keeps the bytes). */
 export async function listBlobs(scope: TenantScope, limit = 100): Promise<(Attachment & { createdAt: number })[]> {
   const rows = await scope.all<BlobRow>(
-    "SELECT id, sha256, mime, size, name, created_at FROM os_blobs WHERE tenant_id = $tenant ORDER BY created_at DESC, id DESC LIMIT ?", [limit],
+    "SELECT id, sha256, mime, size, name, created_at FROM os_blobs WHERE tenant_id = $tenant ORDER BY created_at DESC, id DESC LIMIT ?",
+    [limit],
   );
   return rows.map((r) => ({ ...toAttachment(r), createdAt: Number(r.created_at) }));
 }
@@ -76,12 +84,23 @@ export class LocalBlobStore implements BlobStore {
     this.#now = o.now ?? Date.now;
   }
 
-  async put(tenantId: string, data: Uint8Array, meta: { mime: string; name?: string; source?: string }): Promise<Attachment> {
+  async put(
+    tenantId: string,
+    data: Uint8Array,
+    meta: { mime: string; name?: string; source?: string },
+  ): Promise<Attachment> {
     if (data.byteLength > this.maxBytes) throw new MediaTooLargeError(data.byteLength, this.maxBytes);
     const sha256 = createHash("sha256").update(data).digest("hex");
     await this.#write(this.#tenantDir(tenantId), sha256, data);
     const now = this.#now();
-    const row: BlobRow = { id: newId("blob", now), sha256, mime: meta.mime || "application/octet-stream", size: data.byteLength, name: meta.name ?? null, created_at: now };
+    const row: BlobRow = {
+      id: newId("blob", now),
+      sha256,
+      mime: meta.mime || "application/octet-stream",
+      size: data.byteLength,
+      name: meta.name ?? null,
+      created_at: now,
+    };
     await this.#scope(tenantId).run(
       "INSERT INTO os_blobs (id, tenant_id, sha256, mime, size, name, source, created_at) VALUES (?, $tenant, ?, ?, ?, ?, ?, ?)",
       [row.id, row.sha256, row.mime, row.size, row.name, meta.source ?? null, row.created_at],
@@ -104,12 +123,16 @@ export class LocalBlobStore implements BlobStore {
   }
 
   #row(tenantId: string, id: string): Promise<BlobRow | undefined> {
-    return this.#scope(tenantId).get<BlobRow>("SELECT id, sha256, mime, size, name, created_at FROM os_blobs WHERE tenant_id = $tenant AND id = ?", [id]);
+    return this.#scope(tenantId).get<BlobRow>(
+      "SELECT id, sha256, mime, size, name, created_at FROM os_blobs WHERE tenant_id = $tenant AND id = ?",
+      [id],
+    );
   }
 
   #tenantDir(tenantId: string): string {
     // Tenant ids are ours (`ten_…`), but a path is built from it: refuse anything that could climb out.
-    if (!/^[A-Za-z0-9_-]+$/.test(tenantId)) throw new AgentdError("bad_request", `not a tenant id: ${JSON.stringify(tenantId.slice(0, 40))}`);
+    if (!/^[A-Za-z0-9_-]+$/.test(tenantId))
+      throw new AgentdError("bad_request", `not a tenant id: ${JSON.stringify(tenantId.slice(0, 40))}`);
     return join(this.dir, tenantId);
   }
 

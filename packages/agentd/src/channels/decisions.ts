@@ -21,7 +21,11 @@ export const DECISION_BUTTONS: { choice: ApprovalChoice; title: string }[] = [
 ];
 
 /** What the person is told once their button press is recorded. */
-export const DECIDED: Record<ApprovalChoice, string> = { once: "Approved once.", always: "Approved, and always from now on.", deny: "Denied." };
+export const DECIDED: Record<ApprovalChoice, string> = {
+  once: "Approved once.",
+  always: "Approved, and always from now on.",
+  deny: "Denied.",
+};
 
 /**
  * Only the conversation an approval was asked in decides it from a channel (the HTTP API and the
@@ -60,7 +64,13 @@ export function channelDecisions(deps: DecisionsDeps): DecisionsPort {
  * Another tenant's approval is simply not found (the lookup is scoped to the presser's tenant), one
  * asked in another conversation is not theirs either; a decided or expired one is refused. Returns what to tell the presser, and whether the press decided anything.
  */
-async function decideByButton(deps: DecisionsDeps, tenantId: string | null, data: string, by: string, where: Where): Promise<{ decided: boolean; text: string }> {
+async function decideByButton(
+  deps: DecisionsDeps,
+  tenantId: string | null,
+  data: string,
+  by: string,
+  where: Where,
+): Promise<{ decided: boolean; text: string }> {
   const m = BUTTON.exec(data);
   if (!m) return { decided: false, text: "Unknown button." };
   const [, id, choice] = m as unknown as [string, string, ApprovalChoice];
@@ -68,7 +78,8 @@ async function decideByButton(deps: DecisionsDeps, tenantId: string | null, data
   const a = scope ? await approvals.get(scope, id) : null;
   if (!scope || !a || !(await asked(scope, a, where))) return { decided: false, text: "This button is not yours." };
   const now = deps.now();
-  if (a.status !== "pending" || a.expiresAt <= now) return { decided: false, text: `Already ${a.status === "pending" ? "expired" : a.status}.` };
+  if (a.status !== "pending" || a.expiresAt <= now)
+    return { decided: false, text: `Already ${a.status === "pending" ? "expired" : a.status}.` };
   try {
     await approvals.decide(scope, id, choice, by, now, deps.events);
   } catch (e) {
@@ -82,22 +93,35 @@ async function decideByButton(deps: DecisionsDeps, tenantId: string | null, data
  * names nothing of this tenant's): the text is then an ordinary message. `replayed`: a decision
  * already made (a redelivery, or a second answer), nothing to do. `refused`: tell the person why.
  */
-async function decideByReply(deps: DecisionsDeps, tenantId: string, text: string, by: string, where: Where): Promise<ReplyDecision | null> {
+async function decideByReply(
+  deps: DecisionsDeps,
+  tenantId: string,
+  text: string,
+  by: string,
+  where: Where,
+): Promise<ReplyDecision | null> {
   const m = REPLY.exec(text);
   if (!m) return null;
   const scope = deps.tenants.scope(tenantId);
   const code = (m[2] as string).toUpperCase();
   const pending = await approvals.byCode(scope, code);
-  if (pending && !(await asked(scope, pending, where))) return { kind: "refused", text: "That approval was asked in another conversation: decide it there." };
+  if (pending && !(await asked(scope, pending, where)))
+    return { kind: "refused", text: "That approval was asked in another conversation: decide it there." };
   if (pending) {
     const choice: ApprovalChoice = /^(YES|Y|APPROVE)$/i.test(m[1] as string) ? "once" : "deny";
     try {
       await approvals.decide(scope, pending.id, choice, by, deps.now(), deps.events);
     } catch (e) {
-      return { kind: "refused", text: `That approval can no longer be decided (${e instanceof Error ? e.message : String(e)}).` };
+      return {
+        kind: "refused",
+        text: `That approval can no longer be decided (${e instanceof Error ? e.message : String(e)}).`,
+      };
     }
     return { kind: "decided" };
   }
-  const decided = await scope.get<{ id: string }>("SELECT id FROM os_approvals WHERE tenant_id = $tenant AND code = ? AND status <> 'pending'", [code]);
+  const decided = await scope.get<{ id: string }>(
+    "SELECT id FROM os_approvals WHERE tenant_id = $tenant AND code = ? AND status <> 'pending'",
+    [code],
+  );
   return decided ? { kind: "replayed" } : null;
 }

@@ -16,11 +16,17 @@ export function inboundLog(db: Db, now: () => number) {
   let records = 0;
   return {
     async seen(channel: string, externalId: string): Promise<boolean> {
-      return (await db.get("SELECT 1 AS x FROM os_inbound WHERE channel = ? AND external_id = ?", [channel, externalId])) !== undefined;
+      return (
+        (await db.get("SELECT 1 AS x FROM os_inbound WHERE channel = ? AND external_id = ?", [channel, externalId])) !==
+        undefined
+      );
     },
     async record(channel: string, externalId: string, tenantId: string | null): Promise<void> {
       const at = now();
-      await db.run("INSERT INTO os_inbound (channel, external_id, tenant_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", [channel, externalId, tenantId, at]);
+      await db.run(
+        "INSERT INTO os_inbound (channel, external_id, tenant_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [channel, externalId, tenantId, at],
+      );
       if (++records % PRUNE_EVERY === 0) await db.run("DELETE FROM os_inbound WHERE created_at < ?", [at - KEEP_MS]);
     },
   };

@@ -71,7 +71,14 @@ export function wireChannels(host: ChannelHost & BotsHost, config: ChannelsConfi
   addTwilio(host, config, o, names, mounts, log);
   addWhatsAppCloud(host, config, o, names, mounts, log);
   const tenantBots = addTenantBots(host, config, o, mounts, log);
-  const out: ConfiguredChannels = { names, mounts, telegramBots: tenantBots.bots, tenantBots: tenantBots.count, run: (signal) => tenantBots.run(signal), close: tenantBots.close };
+  const out: ConfiguredChannels = {
+    names,
+    mounts,
+    telegramBots: tenantBots.bots,
+    tenantBots: tenantBots.count,
+    run: (signal) => tenantBots.run(signal),
+    close: tenantBots.close,
+  };
   const token = config.telegram.botToken;
   if (token) addDeploymentBot(host, config, role, out, tenantBots, log);
   if (config.incomplete?.length) {
@@ -84,14 +91,24 @@ export function wireChannels(host: ChannelHost & BotsHost, config: ChannelsConfi
 }
 
 /** The deployment's own bot (TELEGRAM_BOT_TOKEN), served by webhook or long polling. */
-function addDeploymentBot(host: ChannelHost, config: ChannelsConfig, role: ChannelRole, out: ConfiguredChannels, tenantBots: ReturnType<typeof addTenantBots>, log: (line: string) => void): void {
+function addDeploymentBot(
+  host: ChannelHost,
+  config: ChannelsConfig,
+  role: ChannelRole,
+  out: ConfiguredChannels,
+  tenantBots: ReturnType<typeof addTenantBots>,
+  log: (line: string) => void,
+): void {
   const { names, mounts } = out;
   const token = config.telegram.botToken as string;
   const secret = config.telegram.webhookSecret;
   const tgLog = (line: string) => log(`telegram: ${line}`);
   const tg = telegramChannel(host, {
-    token, secretToken: secret ?? "", ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}),
-    onError: (e) => tgLog(describeBotError(e, token)), log: tgLog,
+    token,
+    secretToken: secret ?? "",
+    ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}),
+    onError: (e) => tgLog(describeBotError(e, token)),
+    log: tgLog,
   });
   // Deliveries happen where turns run: every process with a worker sends through the adapter.
   if (role.worker) host.adapters.register(tg.adapter);
@@ -104,8 +121,13 @@ function addDeploymentBot(host: ChannelHost, config: ChannelsConfig, role: Chann
     // Webhook mode: the processes serving the webhook tell Telegram where it is, as tenants' bots do when added.
     if (secret && role.api) {
       if (!hookUrl)
-        tgLog("TELEGRAM_WEBHOOK_SECRET is set but AGENTD_PUBLIC_URL is not, so Telegram is not told where to call: set AGENTD_PUBLIC_URL (the public https URL of this agentd), or call setWebhook yourself with <public URL>/channels/telegram and secret_token TELEGRAM_WEBHOOK_SECRET");
-      else void tg.registerWebhook(hookUrl, signal).then((set) => set && tgLog(`webhook set: Telegram calls ${hookUrl} with TELEGRAM_WEBHOOK_SECRET`));
+        tgLog(
+          "TELEGRAM_WEBHOOK_SECRET is set but AGENTD_PUBLIC_URL is not, so Telegram is not told where to call: set AGENTD_PUBLIC_URL (the public https URL of this agentd), or call setWebhook yourself with <public URL>/channels/telegram and secret_token TELEGRAM_WEBHOOK_SECRET",
+        );
+      else
+        void tg
+          .registerWebhook(hookUrl, signal)
+          .then((set) => set && tgLog(`webhook set: Telegram calls ${hookUrl} with TELEGRAM_WEBHOOK_SECRET`));
     }
   };
   out.close = () => {
@@ -120,12 +142,24 @@ function addDeploymentBot(host: ChannelHost, config: ChannelsConfig, role: Chann
  * deployment bot's /channels/telegram); deliveries found by a resolver, so a worker started before a
  * bot was added delivers for it; polling-mode bots polled by one worker of the store (see bot-polling.ts).
  */
-function addTenantBots(host: BotsHost & Pick<ChannelHost, "adapters">, config: ChannelsConfig, o: WireOptions, mounts: ConfiguredChannels["mounts"], log: (line: string) => void): {
-  bots: TelegramBots; run(signal: AbortSignal, alsoPoll?: PollingOptions["alsoPoll"]): void; close(): void; count(): Promise<number>;
+function addTenantBots(
+  host: BotsHost & Pick<ChannelHost, "adapters">,
+  config: ChannelsConfig,
+  o: WireOptions,
+  mounts: ConfiguredChannels["mounts"],
+  log: (line: string) => void,
+): {
+  bots: TelegramBots;
+  run(signal: AbortSignal, alsoPoll?: PollingOptions["alsoPoll"]): void;
+  close(): void;
+  count(): Promise<number>;
 } {
   const t = config.telegram;
   const bots = new TelegramBots(host, {
-    ...(t.apiRoot ? { apiRoot: t.apiRoot } : {}), ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}), ...(t.botToken ? { deploymentToken: t.botToken } : {}), log,
+    ...(t.apiRoot ? { apiRoot: t.apiRoot } : {}),
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    ...(t.botToken ? { deploymentToken: t.botToken } : {}),
+    log,
   });
   if (o.role.worker) host.adapters.addResolver(bots.resolver);
   if (o.role.api) mounts.push({ path: TENANT_BOTS_PATH, app: bots.webhook() });
@@ -133,7 +167,12 @@ function addTenantBots(host: BotsHost & Pick<ChannelHost, "adapters">, config: C
     bots,
     run: (signal, alsoPoll = []) => {
       const lock = o.role.worker ? pollerLockFor(o.store, log) : NEVER_POLL;
-      void superviseTenantPolling(bots, signal, { lock, ...(t.botsRescanMs ? { rescanMs: t.botsRescanMs } : {}), log, alsoPoll });
+      void superviseTenantPolling(bots, signal, {
+        lock,
+        ...(t.botsRescanMs ? { rescanMs: t.botsRescanMs } : {}),
+        log,
+        alsoPoll,
+      });
     },
     close: () => bots.close(),
     count: async () => (await bots.sync()).length,
@@ -147,15 +186,28 @@ const NEVER_POLL = { acquire: async () => false, release: async () => {} };
  * SMS and WhatsApp through Twilio: the webhook is <AGENTD_PUBLIC_URL>/channels/twilio, the exact URL
  * Twilio signs (config.ts refuses Twilio without a public URL).
  */
-function addTwilio(host: ChannelHost, config: ChannelsConfig, { role, modules }: WireOptions, names: string[], mounts: ConfiguredChannels["mounts"], log: (line: string) => void): void {
+function addTwilio(
+  host: ChannelHost,
+  config: ChannelsConfig,
+  { role, modules }: WireOptions,
+  names: string[],
+  mounts: ConfiguredChannels["mounts"],
+  log: (line: string) => void,
+): void {
   const tw = config.twilio;
   if (!tw || !config.publicUrl) return;
-  if (!modules.twilio) throw new Error("wireChannels: Twilio is configured but its module was not loaded (loadChannelModules)");
+  if (!modules.twilio)
+    throw new Error("wireChannels: Twilio is configured but its module was not loaded (loadChannelModules)");
   const { twilioChannel, twilioClient } = modules.twilio;
   const publicUrl = `${config.publicUrl}/channels/twilio`;
   const client = twilioClient(tw.accountSid, tw.authToken, tw.apiBase ? { apiBaseUrl: tw.apiBase } : {});
   const ch = twilioChannel(host, {
-    accountSid: tw.accountSid, authToken: tw.authToken, publicUrl, client, register: role.worker, ...(tw.apiBase ? { apiBaseUrl: tw.apiBase } : {}),
+    accountSid: tw.accountSid,
+    authToken: tw.authToken,
+    publicUrl,
+    client,
+    register: role.worker,
+    ...(tw.apiBase ? { apiBaseUrl: tw.apiBase } : {}),
     from: { ...(tw.smsFrom ? { sms: tw.smsFrom } : {}), ...(tw.whatsappFrom ? { whatsapp: tw.whatsappFrom } : {}) },
     log: (m) => log(`twilio: ${m}`),
   });
@@ -164,14 +216,27 @@ function addTwilio(host: ChannelHost, config: ChannelsConfig, { role, modules }:
 }
 
 /** WhatsApp through Meta's Cloud API: the webhook is /channels/whatsapp. */
-function addWhatsAppCloud(host: ChannelHost, config: ChannelsConfig, { role, modules }: WireOptions, names: string[], mounts: ConfiguredChannels["mounts"], log: (line: string) => void): void {
+function addWhatsAppCloud(
+  host: ChannelHost,
+  config: ChannelsConfig,
+  { role, modules }: WireOptions,
+  names: string[],
+  mounts: ConfiguredChannels["mounts"],
+  log: (line: string) => void,
+): void {
   const wa = config.whatsapp;
   if (!wa) return;
-  if (!modules.whatsapp) throw new Error("wireChannels: WhatsApp is configured but its module was not loaded (loadChannelModules)");
+  if (!modules.whatsapp)
+    throw new Error("wireChannels: WhatsApp is configured but its module was not loaded (loadChannelModules)");
   const { whatsappChannel } = modules.whatsapp;
   const ch = whatsappChannel(host, {
-    token: wa.accessToken, appSecret: wa.appSecret, phoneNumberId: wa.phoneNumberId, verifyToken: wa.verifyToken,
-    register: role.worker, ...(wa.apiBase ? { apiBaseUrl: wa.apiBase } : {}), ...(wa.apiVersion ? { version: wa.apiVersion } : {}),
+    token: wa.accessToken,
+    appSecret: wa.appSecret,
+    phoneNumberId: wa.phoneNumberId,
+    verifyToken: wa.verifyToken,
+    register: role.worker,
+    ...(wa.apiBase ? { apiBaseUrl: wa.apiBase } : {}),
+    ...(wa.apiVersion ? { version: wa.apiVersion } : {}),
     log: (m) => log(`whatsapp: ${m}`),
   });
   names.push("whatsapp cloud api (webhook at /channels/whatsapp)");

@@ -31,24 +31,39 @@ interface Row {
 }
 
 const toPart = (r: Row): OutboxPart => ({
-  key: r.key, part: Number(r.part), channel: r.channel, conversation: r.conversation, externalId: r.external_id, status: r.status,
-  detail: r.detail, updatedAt: Number(r.updated_at),
+  key: r.key,
+  part: Number(r.part),
+  channel: r.channel,
+  conversation: r.conversation,
+  externalId: r.external_id,
+  status: r.status,
+  detail: r.detail,
+  updatedAt: Number(r.updated_at),
 });
 
 export const outbox = {
   /** The parts recorded for a delivery key, in order. */
   async parts(scope: TenantScope, key: string): Promise<OutboxPart[]> {
-    const rows = await scope.all<Row>("SELECT * FROM os_outbox WHERE tenant_id = $tenant AND key = ? ORDER BY part", [key]);
+    const rows = await scope.all<Row>("SELECT * FROM os_outbox WHERE tenant_id = $tenant AND key = ? ORDER BY part", [
+      key,
+    ]);
     return rows.map(toPart);
   },
 
   async get(scope: TenantScope, key: string, part: number): Promise<OutboxPart | null> {
-    const r = await scope.get<Row>("SELECT * FROM os_outbox WHERE tenant_id = $tenant AND key = ? AND part = ?", [key, part]);
+    const r = await scope.get<Row>("SELECT * FROM os_outbox WHERE tenant_id = $tenant AND key = ? AND part = ?", [
+      key,
+      part,
+    ]);
     return r ? toPart(r) : null;
   },
 
   /** Records the intent to send a part (a no-op when the part is already recorded); returns the row as it is now. */
-  async begin(scope: TenantScope, p: { key: string; part: number; channel: string; conversation: string }, now: number): Promise<OutboxPart> {
+  async begin(
+    scope: TenantScope,
+    p: { key: string; part: number; channel: string; conversation: string },
+    now: number,
+  ): Promise<OutboxPart> {
     await scope.run(
       "INSERT INTO os_outbox (tenant_id, key, part, channel, conversation, status, created_at, updated_at) VALUES ($tenant, ?, ?, ?, ?, 'sending', ?, ?) ON CONFLICT DO NOTHING",
       [p.key, p.part, p.channel, p.conversation, now, now],
@@ -57,7 +72,15 @@ export const outbox = {
   },
 
   /** Sets a part's status (and the provider's id for it, when given). */
-  async mark(scope: TenantScope, key: string, part: number, status: string, now: number, externalId?: string | null, detail?: string | null): Promise<void> {
+  async mark(
+    scope: TenantScope,
+    key: string,
+    part: number,
+    status: string,
+    now: number,
+    externalId?: string | null,
+    detail?: string | null,
+  ): Promise<void> {
     await scope.run(
       "UPDATE os_outbox SET status = ?, external_id = COALESCE(?, external_id), detail = COALESCE(?, detail), updated_at = ? WHERE tenant_id = $tenant AND key = ? AND part = ?",
       [status, externalId ?? null, detail ?? null, now, key, part],
@@ -81,7 +104,14 @@ export const outbox = {
    * `biz_opaque_callback_data` we sent), so the row learns its id and the part is not sent again.
    * Returns whether a row took the id.
    */
-  async claim(scope: TenantScope, p: { key: string; part: number; channel: string }, externalId: string, status: string, detail: string | null, now: number): Promise<boolean> {
+  async claim(
+    scope: TenantScope,
+    p: { key: string; part: number; channel: string },
+    externalId: string,
+    status: string,
+    detail: string | null,
+    now: number,
+  ): Promise<boolean> {
     const { changes } = await scope.run(
       "UPDATE os_outbox SET external_id = ?, status = ?, detail = COALESCE(?, detail), updated_at = ? WHERE tenant_id = $tenant AND key = ? AND part = ? AND channel = ? AND external_id IS NULL",
       [externalId, status, detail, now, p.key, p.part, p.channel],
@@ -94,7 +124,10 @@ export const outbox = {
    * id, so a later send of the same delivery sends it again; `takeHeld` finds it when the window opens.
    */
   async hold(scope: TenantScope, key: string, part: number, detail: string, now: number): Promise<void> {
-    await scope.run("UPDATE os_outbox SET status = 'held', external_id = NULL, detail = ?, updated_at = ? WHERE tenant_id = $tenant AND key = ? AND part = ?", [detail, now, key, part]);
+    await scope.run(
+      "UPDATE os_outbox SET status = 'held', external_id = NULL, detail = ?, updated_at = ? WHERE tenant_id = $tenant AND key = ? AND part = ?",
+      [detail, now, key, part],
+    );
   },
 
   /**
@@ -102,7 +135,10 @@ export const outbox = {
    * like `advance`): only while failed (or undelivered) is its latest status (a late failure after a read is not one).
    */
   async holdSent(db: Db, channel: string, externalId: string, detail: string, now: number): Promise<number> {
-    const { changes } = await db.run("UPDATE os_outbox SET status = 'held', external_id = NULL, detail = ?, updated_at = ? WHERE channel = ? AND external_id = ? AND status IN ('failed', 'undelivered')", [detail, now, channel, externalId]);
+    const { changes } = await db.run(
+      "UPDATE os_outbox SET status = 'held', external_id = NULL, detail = ?, updated_at = ? WHERE channel = ? AND external_id = ? AND status IN ('failed', 'undelivered')",
+      [detail, now, channel, externalId],
+    );
     return changes;
   },
 
@@ -110,12 +146,19 @@ export const outbox = {
    * Takes the held parts of a conversation for sending (they become `unsent`): of two processes
    * asking at once, each part goes to one. Oldest first.
    */
-  async takeHeld(scope: TenantScope, channel: string, conversation: string, now: number): Promise<{ key: string; part: number }[]> {
+  async takeHeld(
+    scope: TenantScope,
+    channel: string,
+    conversation: string,
+    now: number,
+  ): Promise<{ key: string; part: number }[]> {
     const rows = await scope.all<{ key: string; part: number; created_at: number }>(
       "UPDATE os_outbox SET status = 'unsent', updated_at = ? WHERE tenant_id = $tenant AND channel = ? AND conversation = ? AND status = 'held' RETURNING key, part, created_at",
       [now, channel, conversation],
     );
-    return rows.sort((a, b) => Number(a.created_at) - Number(b.created_at) || Number(a.part) - Number(b.part)).map((r) => ({ key: r.key, part: Number(r.part) }));
+    return rows
+      .sort((a, b) => Number(a.created_at) - Number(b.created_at) || Number(a.part) - Number(b.part))
+      .map((r) => ({ key: r.key, part: Number(r.part) }));
   },
 
   /**
@@ -124,7 +167,14 @@ export const outbox = {
    * twice, changes nothing). Unscoped on purpose: the callback names no tenant, and the provider's id
    * (with the channel) is what identifies the row. Returns the rows changed.
    */
-  async advance(db: Db, channel: string, externalId: string, status: string, detail: string | null, now: number): Promise<number> {
+  async advance(
+    db: Db,
+    channel: string,
+    externalId: string,
+    status: string,
+    detail: string | null,
+    now: number,
+  ): Promise<number> {
     const lower = Object.keys(RANK).filter((s) => RANK[s]! < rankOf(status));
     if (!lower.length) return 0;
     const { changes } = await db.run(
@@ -136,7 +186,10 @@ export const outbox = {
 
   /** Whether any row (of any tenant) records this provider message id; unscoped like `advance`. */
   async recorded(db: Db, channel: string, externalId: string): Promise<boolean> {
-    return (await db.get("SELECT 1 AS x FROM os_outbox WHERE channel = ? AND external_id = ?", [channel, externalId])) !== undefined;
+    return (
+      (await db.get("SELECT 1 AS x FROM os_outbox WHERE channel = ? AND external_id = ?", [channel, externalId])) !==
+      undefined
+    );
   },
 };
 
@@ -148,6 +201,18 @@ export const outbox = {
  * Unknown statuses rank as terminal.
  */
 const RANK: Record<string, number> = {
-  sending: 0, unsent: 0, held: 0, accepted: 1, scheduled: 1, queued: 1, sent: 2, delivered: 3, undelivered: 3, failed: 3, canceled: 3, read: 4, played: 4,
+  sending: 0,
+  unsent: 0,
+  held: 0,
+  accepted: 1,
+  scheduled: 1,
+  queued: 1,
+  sent: 2,
+  delivered: 3,
+  undelivered: 3,
+  failed: 3,
+  canceled: 3,
+  read: 4,
+  played: 4,
 };
 const rankOf = (status: string) => RANK[status] ?? 3;

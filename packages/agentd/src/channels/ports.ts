@@ -88,7 +88,12 @@ export type ReplyDecision = { kind: "decided" } | { kind: "replayed" } | { kind:
 
 /** Approvals decided from a channel: a button bound to one approval, or a reply naming its code. */
 export interface DecisionsPort {
-  byButton(tenantId: string | null, data: string, by: string, where: Where): Promise<{ decided: boolean; text: string }>;
+  byButton(
+    tenantId: string | null,
+    data: string,
+    by: string,
+    where: Where,
+  ): Promise<{ decided: boolean; text: string }>;
   /** Null when the text is not a decision (or names nothing of this tenant's): an ordinary message. */
   byReply(tenantId: string, text: string, by: string, where: Where): Promise<ReplyDecision | null>;
 }

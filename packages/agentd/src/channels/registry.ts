@@ -1,4 +1,12 @@
-import type { AdapterRegistry, AdapterResolver, ChannelAdapter, Deliveries, Delivery, LiveTarget, LiveView } from "./ports.ts";
+import type {
+  AdapterRegistry,
+  AdapterResolver,
+  ChannelAdapter,
+  Deliveries,
+  Delivery,
+  LiveTarget,
+  LiveView,
+} from "./ports.ts";
 
 /**
  * The channels' adapters in this process, by channel name: the agent delivers through it (as

@@ -35,7 +35,9 @@ export function parseCommand(input: CommandInput, options: ParseArgsOptionsConfi
     throw new UsageError(`agentd ${input.command}: ${why}; see \`agentd ${input.command} --help\``);
   }
   if (out.positionals.length > maxPositionals && !out.values.help)
-    throw new UsageError(`agentd ${input.command}: unexpected argument "${out.positionals[maxPositionals]}"; see \`agentd ${input.command} --help\``);
+    throw new UsageError(
+      `agentd ${input.command}: unexpected argument "${out.positionals[maxPositionals]}"; see \`agentd ${input.command} --help\``,
+    );
   const data = out.values.data as string | undefined;
   if (data === "") throw new UsageError(`agentd ${input.command}: --data needs a folder`);
   const dataDir = resolve(data ?? input.env.AGENTD_DATA ?? "data");

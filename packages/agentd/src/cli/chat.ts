@@ -15,7 +15,11 @@ interface Accepted {
 
 /** `agentd chat`: a conversation in the terminal, with the agentd at --url or one run in this process. */
 export async function chat(input: CommandInput): Promise<number> {
-  const p = parseCommand(input, { tenant: { type: "string" }, conversation: { type: "string" }, url: { type: "string" } });
+  const p = parseCommand(input, {
+    tenant: { type: "string" },
+    conversation: { type: "string" },
+    url: { type: "string" },
+  });
   const conversation = (p.values.conversation as string | undefined) ?? "cli";
   const target = await connect(input, p);
   const quit = new AbortController();
@@ -23,14 +27,20 @@ export async function chat(input: CommandInput): Promise<number> {
   process.on("SIGINT", interrupt);
   process.on("SIGTERM", interrupt);
   const lines = new Lines(process.stdin, process.stdout, interrupt);
-  quit.signal.addEventListener("abort", () => {
-    if (lines.interactive) process.stdout.write("\n"); // leave the prompt's line
-    lines.close();
-  }, { once: true });
+  quit.signal.addEventListener(
+    "abort",
+    () => {
+      if (lines.interactive) process.stdout.write("\n"); // leave the prompt's line
+      lines.close();
+    },
+    { once: true },
+  );
   const runIds: string[] = [];
   try {
     if (target.embedded) {
-      process.stderr.write(`(no agentd answers at ${target.asked}: running one in this process, on ${target.embedded})\n`);
+      process.stderr.write(
+        `(no agentd answers at ${target.asked}: running one in this process, on ${target.embedded})\n`,
+      );
       if (target.modelHint) process.stderr.write(`(${target.modelHint})\n`);
     }
     const { client } = target;
@@ -39,7 +49,10 @@ export async function chat(input: CommandInput): Promise<number> {
       await client.api.v1.tenants[":id"].$get({ param: { id: encodeURIComponent(client.tenant) } }); // an unknown tenant fails here, before any input is read
     } else if (target.admin) client.tenant = await localTenant(client);
     else if (p.values.tenant) client.tenant = p.values.tenant as string;
-    if (lines.interactive) process.stdout.write(`talking to tenant ${client.tenant ?? "(of the API key)"}, conversation "${conversation}"; /exit quits\n`);
+    if (lines.interactive)
+      process.stdout.write(
+        `talking to tenant ${client.tenant ?? "(of the API key)"}, conversation "${conversation}"; /exit quits\n`,
+      );
     let failed = false;
     for (;;) {
       const line = await lines.next("> ");
@@ -79,11 +92,19 @@ async function localTenant(client: ApiClient): Promise<string> {
  * Sends one message and shows the reply as it streams: text as it comes, tool use and approval
  * requests on lines of their own (asking y/a/n and posting the decision). `ok` is false if the turn failed.
  */
-async function exchange(client: ApiClient, lines: Lines, message: { text: string; conversation: string; channel: string }, signal: AbortSignal): Promise<{ ok: boolean; runId: string | null }> {
+async function exchange(
+  client: ApiClient,
+  lines: Lines,
+  message: { text: string; conversation: string; channel: string },
+  signal: AbortSignal,
+): Promise<{ ok: boolean; runId: string | null }> {
   const out = new Output();
   let runId: string | null = null;
   try {
-    const res = await client.api.v1.messages.$post({ json: message }, { headers: { accept: "text/event-stream" }, init: { signal } });
+    const res = await client.api.v1.messages.$post(
+      { json: message },
+      { headers: { accept: "text/event-stream" }, init: { signal } },
+    );
     for await (const ev of res.body ? readSse(res.body) : []) {
       const d = (ev.data ?? {}) as Record<string, unknown>;
       switch (ev.event) {
@@ -106,7 +127,10 @@ async function exchange(client: ApiClient, lines: Lines, message: { text: string
           out.note(`[approval] ${d.tool} wants: ${d.subject ?? ""}`);
           // "Always" allows what the approval said (a host and a secret), never more.
           const decision = await ask(lines, String(d.always ?? `every call of ${d.tool}`));
-          await client.api.v1.approvals[":id"].$post({ param: { id: encodeURIComponent(String(d.id)) }, json: { decision } });
+          await client.api.v1.approvals[":id"].$post({
+            param: { id: encodeURIComponent(String(d.id)) },
+            json: { decision },
+          });
           break;
         }
         case "unavailable":

@@ -21,7 +21,11 @@ export class ApiClient {
 
   constructor(url: string, token: string) {
     this.url = url.replace(/\/+$/, "");
-    this.api = agentdClient(this.url, { token, tenant: () => this.tenant, fetch: (input, init) => this.#send(input, init) });
+    this.api = agentdClient(this.url, {
+      token,
+      tenant: () => this.tenant,
+      fetch: (input, init) => this.#send(input, init),
+    });
   }
 
   async #send(input: string | URL | Request, init?: RequestInit): Promise<Response> {
@@ -29,7 +33,10 @@ export class ApiClient {
     try {
       res = await fetch(input, init);
     } catch (e) {
-      throw new CliError(`cannot reach agentd at ${this.url}: ${networkCause(e)}`, { cause: e, code: "cli_unreachable" });
+      throw new CliError(`cannot reach agentd at ${this.url}: ${networkCause(e)}`, {
+        cause: e,
+        code: "cli_unreachable",
+      });
     }
     if (!res.ok) throw await refusal(init?.method ?? "GET", String(input instanceof Request ? input.url : input), res);
     return res;
@@ -63,7 +70,11 @@ async function refusal(method: string, url: string, res: Response): Promise<CliE
   } catch {
     // not our JSON: the status says enough
   }
-  return new CliError(`${method} ${url} answered HTTP ${res.status}${reason ? `: ${reason}` : ""}`, { code: "cli_refused", status: res.status, serverCode });
+  return new CliError(`${method} ${url} answered HTTP ${res.status}${reason ? `: ${reason}` : ""}`, {
+    code: "cli_refused",
+    status: res.status,
+    serverCode,
+  });
 }
 
 /** Parses a text/event-stream body into events, yielding each as soon as its blank line arrives. */

@@ -63,7 +63,8 @@ export async function connect(input: CommandInput, p: Parsed): Promise<Target> {
   try {
     await fetch(`${url}/health`, { signal: AbortSignal.timeout(3000) });
   } catch (e) {
-    if (!(isUnreachable(e) && LOOPBACK.has(parsed.hostname))) throw new CliError(`cannot reach agentd at ${url}: ${networkCause(e)}`, { cause: e, code: "cli_unreachable" });
+    if (!(isUnreachable(e) && LOOPBACK.has(parsed.hostname)))
+      throw new CliError(`cannot reach agentd at ${url}: ${networkCause(e)}`, { cause: e, code: "cli_unreachable" });
     return embed(input, p, url, apiKey);
   }
   const token = apiKey ?? adminToken(input.env, p.dataDir);
@@ -72,7 +73,14 @@ export async function connect(input: CommandInput, p: Parsed): Promise<Target> {
       `no token to talk to agentd at ${url}: set AGENTD_ADMIN_TOKEN to its admin token (in its data folder's admin.token), ` +
         `pass --data <its data folder>, or set AGENTD_API_KEY to a tenant's API key`,
     );
-  return { client: new ApiClient(url, token), admin: !apiKey, asked: url, embedded: null, modelHint: null, close: async () => {} };
+  return {
+    client: new ApiClient(url, token),
+    admin: !apiKey,
+    asked: url,
+    embedded: null,
+    modelHint: null,
+    close: async () => {},
+  };
 }
 
 async function embed(input: CommandInput, p: Parsed, asked: string, apiKey: string | null): Promise<Target> {

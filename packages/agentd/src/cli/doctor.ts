@@ -62,10 +62,17 @@ function checkSettings(env: NodeJS.ProcessEnv): Check {
   const { set, unknown } = envSummary(env);
   if (unknown.length > 0)
     return {
-      name: "settings", ok: false,
-      text: unknown.map((u) => `${u.name} is not a setting agentd reads${u.meant ? ` (did you mean ${u.meant}?)` : ""}`).join("; ") + "; see `agentd help settings`",
+      name: "settings",
+      ok: false,
+      text: `${unknown
+        .map((u) => `${u.name} is not a setting agentd reads${u.meant ? ` (did you mean ${u.meant}?)` : ""}`)
+        .join("; ")}; see \`agentd help settings\``,
     };
-  return { name: "settings", ok: true, text: set.length ? `valid: ${set.join(", ")}` : "none set: every default applies (see `agentd help settings`)" };
+  return {
+    name: "settings",
+    ok: true,
+    text: set.length ? `valid: ${set.join(", ")}` : "none set: every default applies (see `agentd help settings`)",
+  };
 }
 
 async function checkStore(c: Config): Promise<{ check: Check; state: StoreState | null }> {
@@ -82,9 +89,20 @@ async function checkStore(c: Config): Promise<{ check: Check; state: StoreState 
     const why = c.databaseUrl ? pgCause(c.databaseUrl, e) : `cannot read ${where}: ${(e as Error).message}`;
     return { check: { name, ok: false, text: `${why}; check DATABASE_URL and that the server is up` }, state: null };
   }
-  const place = c.databaseUrl ? `${where} reachable` : existsSync(c.dataDir) ? `${where}, data folder writable` : `${where}, data folder created on first start`;
+  const place = c.databaseUrl
+    ? `${where} reachable`
+    : existsSync(c.dataDir)
+      ? `${where}, data folder writable`
+      : `${where}, data folder created on first start`;
   if (state.osVersion > OS_LATEST)
-    return { check: { name, ok: false, text: `${where}: the OS data is at schema version ${state.osVersion}, newer than this agentd (${OS_LATEST}): upgrade agentd` }, state };
+    return {
+      check: {
+        name,
+        ok: false,
+        text: `${where}: the OS data is at schema version ${state.osVersion}, newer than this agentd (${OS_LATEST}): upgrade agentd`,
+      },
+      state,
+    };
   const pending = OS_LATEST - state.osVersion;
   const parts = [
     state.kernelVersion ? `kernel schema v${state.kernelVersion}` : "kernel tables not created yet",
@@ -126,13 +144,25 @@ function checkMasterKey(c: Config, env: NodeJS.ProcessEnv, state: StoreState | n
     if (env[ENV_KEY] !== undefined) {
       const keys = loadMasterKeys(c.dataDir, env);
       const older = keys.all.size - 1;
-      return { name, ok: true, text: `from ${ENV_KEY} (key ${keys.current.id}${older ? `, ${older} older key(s) for reading` : ""})` };
+      return {
+        name,
+        ok: true,
+        text: `from ${ENV_KEY} (key ${keys.current.id}${older ? `, ${older} older key(s) for reading` : ""})`,
+      };
     }
     const path = join(c.dataDir, KEY_FILE);
     if (!existsSync(path)) {
       if (state && state.secrets > 0)
-        return { name, ok: false, text: `${path} is missing but the vault holds ${state.secrets} secret(s): restore the file from your backup (mode 0600)` };
-      return { name, ok: true, text: `${path} not there yet: agentd creates it (mode 0600) on first start; back it up then` };
+        return {
+          name,
+          ok: false,
+          text: `${path} is missing but the vault holds ${state.secrets} secret(s): restore the file from your backup (mode 0600)`,
+        };
+      return {
+        name,
+        ok: true,
+        text: `${path} not there yet: agentd creates it (mode 0600) on first start; back it up then`,
+      };
     }
     const keys = readKeyFile(path); // refuses a file others can read, and a malformed one
     return { name, ok: true, text: `${path} (key ${keys.current.id}, mode 0600)` };
@@ -144,19 +174,33 @@ function checkMasterKey(c: Config, env: NodeJS.ProcessEnv, state: StoreState | n
 /** Asks the model endpoint for its model list with the key (or, if it has none, for a one-token completion). */
 async function checkModel(m: ModelConfig): Promise<Check> {
   const name = "model";
-  if (m.id === ECHO_MODEL_ID && !m.model) return { name, ok: true, text: "echo, the built-in model: it answers each message with its own text (set a real model to chat)" };
+  if (m.id === ECHO_MODEL_ID && !m.model)
+    return {
+      name,
+      ok: true,
+      text: "echo, the built-in model: it answers each message with its own text (set a real model to chat)",
+    };
   if (!m.apiKey && !m.baseURL) return { name, ok: false, text: NO_MODEL_HINT };
   const url = (m.baseURL ?? "https://api.openai.com/v1").replace(/\/+$/, "");
   // What is printed: the URL without the credentials it may carry (user:password@, ?api-key=).
   const base = showUrl(url);
-  const headers: Record<string, string> = { accept: "application/json", ...(m.apiKey ? { authorization: `Bearer ${m.apiKey}` } : {}) };
+  const headers: Record<string, string> = {
+    accept: "application/json",
+    ...(m.apiKey ? { authorization: `Bearer ${m.apiKey}` } : {}),
+  };
   const keyVars = "check OPENAI_API_KEY / AGENTD_MODEL_API_KEY";
   const call = async (path: string, init: RequestInit = {}) => {
     try {
-      return await fetch(withPath(url, path), { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) }, signal: AbortSignal.timeout(MODEL_TIMEOUT_MS) });
+      return await fetch(withPath(url, path), {
+        ...init,
+        headers: { ...headers, ...(init.headers as Record<string, string>) },
+        signal: AbortSignal.timeout(MODEL_TIMEOUT_MS),
+      });
     } catch (e) {
       const fix = m.baseURL ? "start that server or fix AGENTD_MODEL_BASE_URL" : "check this machine's network access";
-      throw new Error(`cannot reach the model endpoint ${base}${path}: ${scrubUrls(networkCause(e), m.baseURL)}; ${fix}`);
+      throw new Error(
+        `cannot reach the model endpoint ${base}${path}: ${scrubUrls(networkCause(e), m.baseURL)}; ${fix}`,
+      );
     }
   };
   const refused = (status: number) => `the model endpoint ${base} refuses the API key (HTTP ${status}): ${keyVars}`;
@@ -165,12 +209,22 @@ async function checkModel(m: ModelConfig): Promise<Check> {
     if (res.status === 401 || res.status === 403) return { name, ok: false, text: refused(res.status) };
     if (res.ok) {
       const ids = await modelIds(res);
-      const missing = [m.id, ...(m.embeddingId ? [m.embeddingId] : [])].filter((id) => ids.length > 0 && !offers(ids, id));
+      const missing = [m.id, ...(m.embeddingId ? [m.embeddingId] : [])].filter(
+        (id) => ids.length > 0 && !offers(ids, id),
+      );
       if (missing.length > 0) {
         const listed = ids.slice(0, 8).join(", ") + (ids.length > 8 ? ", …" : "");
-        return { name, ok: false, text: `${base} does not offer ${missing.join(" or ")} (it lists ${listed}): set AGENTD_MODEL${m.embeddingId ? " / AGENTD_EMBEDDING_MODEL" : ""} to one it offers` };
+        return {
+          name,
+          ok: false,
+          text: `${base} does not offer ${missing.join(" or ")} (it lists ${listed}): set AGENTD_MODEL${m.embeddingId ? " / AGENTD_EMBEDDING_MODEL" : ""} to one it offers`,
+        };
       }
-      return { name, ok: true, text: `${m.id} at ${base}: the endpoint answers and accepts the key${ids.length ? ", and lists the model" : ""}` };
+      return {
+        name,
+        ok: true,
+        text: `${m.id} at ${base}: the endpoint answers and accepts the key${ids.length ? ", and lists the model" : ""}`,
+      };
     }
     // Not every OpenAI-compatible server lists its models: a one-token completion tells as much.
     const done = await call("/chat/completions", {
@@ -179,8 +233,18 @@ async function checkModel(m: ModelConfig): Promise<Check> {
       body: JSON.stringify({ model: m.id, messages: [{ role: "user", content: "Say ok." }], max_tokens: 1 }),
     });
     if (done.status === 401 || done.status === 403) return { name, ok: false, text: refused(done.status) };
-    if (done.status === 404) return { name, ok: false, text: `${base} does not know model ${m.id} (HTTP 404): check AGENTD_MODEL and AGENTD_MODEL_BASE_URL` };
-    if (!done.ok) return { name, ok: false, text: `${base} answered a test completion with HTTP ${done.status}: ${await errorText(done)}` };
+    if (done.status === 404)
+      return {
+        name,
+        ok: false,
+        text: `${base} does not know model ${m.id} (HTTP 404): check AGENTD_MODEL and AGENTD_MODEL_BASE_URL`,
+      };
+    if (!done.ok)
+      return {
+        name,
+        ok: false,
+        text: `${base} answered a test completion with HTTP ${done.status}: ${await errorText(done)}`,
+      };
     return { name, ok: true, text: `${m.id} at ${base}: a test completion succeeded` };
   } catch (e) {
     return { name, ok: false, text: (e as Error).message };
@@ -221,14 +285,25 @@ function checkAdminToken(dataDir: string, env: NodeJS.ProcessEnv): Check {
   const token = env.AGENTD_ADMIN_TOKEN;
   if (token !== undefined) {
     const weak = weakAdminToken(token);
-    if (weak) return { name, ok: false, text: `AGENTD_ADMIN_TOKEN is too weak (${weak}): use a long random value (\`openssl rand -base64 32\`)` };
+    if (weak)
+      return {
+        name,
+        ok: false,
+        text: `AGENTD_ADMIN_TOKEN is too weak (${weak}): use a long random value (\`openssl rand -base64 32\`)`,
+      };
     return { name, ok: true, text: "from AGENTD_ADMIN_TOKEN" };
   }
   const path = join(dataDir, "admin.token");
-  if (!existsSync(path)) return { name, ok: true, text: `${path} not there yet: agentd writes it (mode 0600) on first start` };
+  if (!existsSync(path))
+    return { name, ok: true, text: `${path} not there yet: agentd writes it (mode 0600) on first start` };
   const mode = statSync(path).mode & 0o777;
   if (process.platform !== "win32" && (mode & 0o077) !== 0)
-    return { name, ok: false, text: `${path} can be read by other users (mode ${mode.toString(8).padStart(4, "0")}): run \`chmod 600 ${path}\`` };
-  if (readFileSync(path, "utf8").trim() === "") return { name, ok: false, text: `${path} is empty: delete it and agentd writes a new token on its next start` };
+    return {
+      name,
+      ok: false,
+      text: `${path} can be read by other users (mode ${mode.toString(8).padStart(4, "0")}): run \`chmod 600 ${path}\``,
+    };
+  if (readFileSync(path, "utf8").trim() === "")
+    return { name, ok: false, text: `${path} is empty: delete it and agentd writes a new token on its next start` };
   return { name, ok: true, text: `${path} (mode 0600; never printed: read it from there)` };
 }

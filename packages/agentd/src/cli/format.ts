@@ -1,7 +1,11 @@
 /** Rows as aligned columns under a header; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .join("  ")
+      .trimEnd();
   return `${[line(header), ...rows.map(line)].join("\n")}\n`;
 }
 
@@ -24,6 +28,6 @@ export function duration(ms: number): string {
 /** A value on one line, cut to `max` characters. */
 export function brief(value: unknown, max = 80): string {
   if (value === null || value === undefined) return "";
-  const s = (typeof value === "string" ? value : JSON.stringify(value) ?? "").replace(/\s+/g, " ");
+  const s = (typeof value === "string" ? value : (JSON.stringify(value) ?? "")).replace(/\s+/g, " ");
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }

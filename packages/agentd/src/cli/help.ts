@@ -8,7 +8,17 @@ const DATA = `  --data <dir>          the data folder: SQLite files, master key,
   -h, --help            show this help`;
 
 const STORE_ENV = envHelp(["store"]);
-const ALL_SERVER = envHelp(["store", "server", "model", "agent", "web tools", "vault", "telegram", "twilio", "whatsapp"]);
+const ALL_SERVER = envHelp([
+  "store",
+  "server",
+  "model",
+  "agent",
+  "web tools",
+  "vault",
+  "telegram",
+  "twilio",
+  "whatsapp",
+]);
 
 export const HELP: Record<string, string> = {
   agentd: `agentd: a self-hostable, multi-tenant agentic operating system on a durable-execution kernel

@@ -11,7 +11,11 @@ export class Lines {
   #waiter: ((line: string | null) => void) | null = null;
   #closed = false;
 
-  constructor(input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stdout, onInterrupt?: () => void) {
+  constructor(
+    input: NodeJS.ReadStream = process.stdin,
+    output: NodeJS.WriteStream = process.stdout,
+    onInterrupt?: () => void,
+  ) {
     this.interactive = Boolean(input.isTTY && output.isTTY);
     this.#rl = createInterface({ input, output: this.interactive ? output : undefined, terminal: this.interactive });
     this.#rl.on("line", (line) => {

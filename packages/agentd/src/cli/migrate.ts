@@ -21,18 +21,28 @@ export async function migrate(input: CommandInput): Promise<number> {
   const tty = process.stdout.isTTY;
   const progress = (what: string) => tty && process.stdout.write(`  ${what.padEnd(13)} applying…`);
   const step = (what: string, from: number | undefined, to: number) =>
-    out(`${tty ? "\r\x1b[K" : ""}  ${what.padEnd(13)} ${from === to ? `schema v${to}, already current` : `schema v${from ?? "?"} -> v${to} (${from === undefined ? "" : `${to - from} `}migration(s) applied)`}`);
+    out(
+      `${tty ? "\r\x1b[K" : ""}  ${what.padEnd(13)} ${from === to ? `schema v${to}, already current` : `schema v${from ?? "?"} -> v${to} (${from === undefined ? "" : `${to - from} `}migration(s) applied)`}`,
+    );
 
   progress("kernel store");
   const store = config.databaseUrl
-    ? await (await import("@agentd/kernel/postgres")).openPostgresStore({ url: config.databaseUrl, ...(config.pgSchema ? { schema: config.pgSchema } : {}) })
+    ? await (await import("@agentd/kernel/postgres")).openPostgresStore({
+        url: config.databaseUrl,
+        ...(config.pgSchema ? { schema: config.pgSchema } : {}),
+      })
     : await openSqliteStore(ownerOnlySqlite(join(config.dataDir, "agentd.db")));
   await store.close();
   const mid = await probeStore(config);
   step("kernel store", before?.kernelVersion, mid.kernelVersion);
 
   progress("OS data");
-  const db = await openDb({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, pgSchema: config.pgSchema, where });
+  const db = await openDb({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    pgSchema: config.pgSchema,
+    where,
+  });
   await db.close();
   const after = await probeStore(config);
   step("OS data", before?.osVersion, after.osVersion);

@@ -29,24 +29,39 @@ async function probeSqlite(dataDir: string): Promise<StoreState> {
       db.close();
     }
   };
-  const tableHas = (q: (sql: string) => unknown, table: string) => Boolean(q(`SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = '${table}'`));
-  const version = (q: (sql: string) => unknown, table: string) => (tableHas(q, table) ? Number((q(`SELECT max(version) AS v FROM ${table}`) as { v: number | null }).v ?? 0) : 0);
+  const tableHas = (q: (sql: string) => unknown, table: string) =>
+    Boolean(q(`SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = '${table}'`));
+  const version = (q: (sql: string) => unknown, table: string) =>
+    tableHas(q, table) ? Number((q(`SELECT max(version) AS v FROM ${table}`) as { v: number | null }).v ?? 0) : 0;
   const kernelVersion = read("agentd.db", (q) => version(q, "schema_migrations"), 0);
-  const os = read("os.db", (q) => ({
-    osVersion: version(q, "os_schema"),
-    secrets: tableHas(q, "os_secrets") ? Number((q("SELECT count(*) AS n FROM os_secrets") as { n: number }).n) : 0,
-  }), { osVersion: 0, secrets: 0 });
+  const os = read(
+    "os.db",
+    (q) => ({
+      osVersion: version(q, "os_schema"),
+      secrets: tableHas(q, "os_secrets") ? Number((q("SELECT count(*) AS n FROM os_secrets") as { n: number }).n) : 0,
+    }),
+    { osVersion: 0, secrets: 0 },
+  );
   return { kernelVersion, ...os };
 }
 
 async function probePostgres(url: string, schema: string): Promise<StoreState> {
   const { default: pg } = await import("pg");
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, options: `-c search_path=${schema}` });
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: 5000,
+    options: `-c search_path=${schema}`,
+  });
   client.on("error", () => {});
   await client.connect();
   try {
     const has = async (table: string) =>
-      (await client.query("SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2", [schema, table])).rowCount! > 0;
+      (
+        await client.query("SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2", [
+          schema,
+          table,
+        ])
+      ).rowCount! > 0;
     const one = async (sql: string) => Number(Object.values((await client.query(sql)).rows[0] ?? {})[0] ?? 0);
     return {
       kernelVersion: (await has("schema_migrations")) ? await one("SELECT max(version) FROM schema_migrations") : 0,

@@ -11,23 +11,39 @@ const STATUSES: RunStatus[] = ["pending", "running", "suspended", "completed", "
 
 /** `agentd runs [--tenant] [--status] [--limit]`, `runs show|retry|cancel <runId>`, on the store directly. */
 export async function runs(input: CommandInput): Promise<number> {
-  const p = parseCommand(input, { tenant: { type: "string" }, status: { type: "string" }, limit: { type: "string" } }, 2);
+  const p = parseCommand(
+    input,
+    { tenant: { type: "string" }, status: { type: "string" }, limit: { type: "string" } },
+    2,
+  );
   const sub = p.positionals[0];
   if (sub === undefined || sub === "list") {
     const status = p.values.status as string | undefined;
     if (status !== undefined && !STATUSES.includes(status as RunStatus))
       throw new UsageError(`agentd runs: unknown status "${status}"; use one of ${STATUSES.join(", ")}`);
     const limit = p.values.limit === undefined ? 50 : Number(p.values.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw new UsageError("agentd runs: --limit must be a whole number above 0");
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new UsageError("agentd runs: --limit must be a whole number above 0");
     const tenant = p.values.tenant as string | undefined;
     return withAdmin(input, p, async (app) => {
-      const list = await app.kernel.listRuns({ limit, ...(tenant ? { namespace: tenant } : {}), ...(status ? { status: status as RunStatus } : {}) });
+      const list = await app.kernel.listRuns({
+        limit,
+        ...(tenant ? { namespace: tenant } : {}),
+        ...(status ? { status: status as RunStatus } : {}),
+      });
       if (list.length === 0) {
         process.stdout.write(`no runs${status ? ` ${status}` : ""}${tenant ? ` for tenant ${tenant}` : ""}\n`);
         return 0;
       }
       const redact = await redactors(app);
-      const rows = list.map(async (r) => [r.id, r.workflow, r.status, r.namespace || "-", time(r.createdAt), brief(note(r, await redact(r.namespace)), 70)]);
+      const rows = list.map(async (r) => [
+        r.id,
+        r.workflow,
+        r.status,
+        r.namespace || "-",
+        time(r.createdAt),
+        brief(note(r, await redact(r.namespace)), 70),
+      ]);
       process.stdout.write(table(["ID", "WORKFLOW", "STATUS", "TENANT", "CREATED", "NOTE"], await Promise.all(rows)));
       return 0;
     });
@@ -47,7 +63,9 @@ export async function runs(input: CommandInput): Promise<number> {
       return withAdmin(input, p, async (app) => {
         await find(app, id);
         await app.kernel.retry(id);
-        process.stdout.write(`run ${id} will resume from its last checkpoint as soon as a worker (\`agentd start\` or \`agentd worker\`) is running\n`);
+        process.stdout.write(
+          `run ${id} will resume from its last checkpoint as soon as a worker (\`agentd start\` or \`agentd worker\`) is running\n`,
+        );
         return 0;
       });
     case "cancel":
@@ -55,7 +73,9 @@ export async function runs(input: CommandInput): Promise<number> {
         const run = await find(app, id);
         const ids = await cancelRun(app.kernel, app.tenants.scope(run.namespace), id, app.kernel.clock.now());
         const children = ids.filter((x) => x !== id);
-        process.stdout.write(`cancelled run ${id}${children.length ? ` and ${children.length} child run(s): ${children.join(", ")}` : ""}\n`);
+        process.stdout.write(
+          `cancelled run ${id}${children.length ? ` and ${children.length} child run(s): ${children.join(", ")}` : ""}\n`,
+        );
         return 0;
       });
     default:
@@ -103,18 +123,37 @@ export function showRun(run: RunInfo, journal: JournalEntry[], redact: Redactor)
     `input:  ${brief(r.input, 200)}`,
   ];
   if (r.status === "completed") lines.push(`output: ${brief(r.output, 200)}`);
-  if (r.error) lines.push(`error:  ${brief(r.error.message, 300)}`, ...(r.status === "failed" ? [`        resume it from its last checkpoint with \`agentd runs retry ${r.id}\``] : []));
+  if (r.error)
+    lines.push(
+      `error:  ${brief(r.error.message, 300)}`,
+      ...(r.status === "failed"
+        ? [`        resume it from its last checkpoint with \`agentd runs retry ${r.id}\``]
+        : []),
+    );
   lines.push("", journal.length ? "journal:" : "journal: empty (the run has not started yet)");
   const rows = journal.map((e0) => {
     const e = redact.deep(e0);
     const took = e.updatedAt > e.startedAt && e.status !== "waiting" ? duration(e.updatedAt - e.startedAt) : "";
-    const detail =
-      e.error ? `error: ${e.error.message}` :
-      e.status === "waiting" && e.wakeAt ? `until ${time(e.wakeAt)}` :
-      e.kind === "invoke" && e.ref ? `run ${e.ref}` :
-      brief(e.value, 100);
-    return [`#${e.seq}`, e.kind, e.name, e.status, e.attempt > 1 ? `attempt ${e.attempt}` : "", took, brief(detail, 100)];
+    const detail = e.error
+      ? `error: ${e.error.message}`
+      : e.status === "waiting" && e.wakeAt
+        ? `until ${time(e.wakeAt)}`
+        : e.kind === "invoke" && e.ref
+          ? `run ${e.ref}`
+          : brief(e.value, 100);
+    return [
+      `#${e.seq}`,
+      e.kind,
+      e.name,
+      e.status,
+      e.attempt > 1 ? `attempt ${e.attempt}` : "",
+      took,
+      brief(detail, 100),
+    ];
   });
-  if (rows.length) lines.push(table(["SEQ", "KIND", "NAME", "STATUS", "TRIES", "TOOK", "DETAIL"], rows).replace(/\n$/, "").replace(/^/gm, "  "));
+  if (rows.length)
+    lines.push(
+      table(["SEQ", "KIND", "NAME", "STATUS", "TRIES", "TOOK", "DETAIL"], rows).replace(/\n$/, "").replace(/^/gm, "  "),
+    );
   return `${lines.join("\n")}\n`;
 }

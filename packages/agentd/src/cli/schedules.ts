@@ -22,11 +22,16 @@ export async function schedules(input: CommandInput): Promise<number> {
     );
     const prompts = new Map(jobs.map((j) => [`job:${j.id}`, j.prompt]));
     const rows = list.map((s) => [
-      s.id, s.namespace || "-", `${s.cron} (${s.timezone})`, s.paused ? "paused" : time(s.nextFireTimes[0]),
+      s.id,
+      s.namespace || "-",
+      `${s.cron} (${s.timezone})`,
+      s.paused ? "paused" : time(s.nextFireTimes[0]),
       brief(prompts.get(s.id) ?? s.workflow, 60),
     ]);
     // One-off reminders are runs asleep until their time, not schedules; they are listed with them all the same.
-    for (const j of jobs) if (j.kind === "reminder") rows.push([j.id, j.tenant_id, "once", time(j.at === null ? null : Number(j.at)), brief(j.prompt, 60)]);
+    for (const j of jobs)
+      if (j.kind === "reminder")
+        rows.push([j.id, j.tenant_id, "once", time(j.at === null ? null : Number(j.at)), brief(j.prompt, 60)]);
     if (rows.length === 0) process.stdout.write(`no schedules${tenant ? ` for tenant ${tenant}` : ""}\n`);
     else process.stdout.write(table(["ID", "TENANT", "WHEN", "NEXT", "WHAT"], rows));
     return 0;

@@ -22,7 +22,12 @@ async function run(input: CommandInput, role: Role): Promise<number> {
   const tokenFile = join(p.dataDir, "admin.token");
   const firstToken = role !== "worker" && !input.env.AGENTD_ADMIN_TOKEN && !existsSync(tokenFile);
   const stopped = stopSignal();
-  const app = await createAgentd({ env: input.env, config: p.config, ...(role === "serve" ? { worker: false } : {}), ...(role === "worker" ? { api: false } : {}) });
+  const app = await createAgentd({
+    env: input.env,
+    config: p.config,
+    ...(role === "serve" ? { worker: false } : {}),
+    ...(role === "worker" ? { api: false } : {}),
+  });
   const channels = app.configuredChannels;
   let api: ServedApi | null = null;
   try {
@@ -36,9 +41,13 @@ async function run(input: CommandInput, role: Role): Promise<number> {
   }
   const bots = await channels.tenantBots().catch(() => 0);
   const names = bots > 0 ? [...channels.names, `${bots} tenant telegram bot${bots === 1 ? "" : "s"}`] : channels.names;
-  process.stdout.write(`${readyLine(app, role, api?.url ?? "")}${names.length ? `; channels: ${names.join(", ")}` : ""}\n`);
+  process.stdout.write(
+    `${readyLine(app, role, api?.url ?? "")}${names.length ? `; channels: ${names.join(", ")}` : ""}\n`,
+  );
   if (firstToken && existsSync(tokenFile))
-    process.stdout.write(`admin token written to ${tokenFile} (mode 0600): \`agentd chat\` reads it from there; API clients send it as Authorization: Bearer <token>\n`);
+    process.stdout.write(
+      `admin token written to ${tokenFile} (mode 0600): \`agentd chat\` reads it from there; API clients send it as Authorization: Bearer <token>\n`,
+    );
   await stopped.promise;
   await api?.close();
   await app.close();
@@ -51,7 +60,8 @@ function readyLine(app: Agentd, role: Role, url: string): string {
   const model = app.models ? `, model ${app.models.describe}` : "";
   const noModel = app.models ? "" : `; ${NO_MODEL_HINT}`;
   if (role === "worker") return `agentd worker ready (${store}${model})${noModel}`;
-  if (role === "serve") return `agentd API ready at ${url} (${store}; runs are executed by \`agentd worker\` processes on this store)`;
+  if (role === "serve")
+    return `agentd API ready at ${url} (${store}; runs are executed by \`agentd worker\` processes on this store)`;
   return `agentd ready at ${url} (${store}${model})${noModel}`;
 }
 
@@ -62,10 +72,19 @@ async function listen(app: Agentd, mounts: { path: string; app: Hono }[]): Promi
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE")
-      throw new CliError(`cannot listen on ${host}:${port}: the port is in use (another agentd?); stop that process or set AGENTD_PORT to another port`, { cause: e });
-    if (code === "EACCES") throw new CliError(`cannot listen on ${host}:${port}: permission denied; use a port above 1023 (AGENTD_PORT)`, { cause: e });
+      throw new CliError(
+        `cannot listen on ${host}:${port}: the port is in use (another agentd?); stop that process or set AGENTD_PORT to another port`,
+        { cause: e },
+      );
+    if (code === "EACCES")
+      throw new CliError(`cannot listen on ${host}:${port}: permission denied; use a port above 1023 (AGENTD_PORT)`, {
+        cause: e,
+      });
     if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND")
-      throw new CliError(`cannot listen on ${host}:${port}: this machine has no such address; fix AGENTD_HOST (e.g. 127.0.0.1, or 0.0.0.0 for every interface)`, { cause: e });
+      throw new CliError(
+        `cannot listen on ${host}:${port}: this machine has no such address; fix AGENTD_HOST (e.g. 127.0.0.1, or 0.0.0.0 for every interface)`,
+        { cause: e },
+      );
     throw e;
   }
 }

@@ -7,12 +7,17 @@ import { withAdmin } from "./store.ts";
 export async function vault(input: CommandInput): Promise<number> {
   const p = parseCommand(input, {}, 2);
   const [sub, newKey] = p.positionals;
-  if (sub !== "rotate") throw new UsageError(sub ? `agentd vault: unknown subcommand "${sub}"; use rotate` : "agentd vault needs a subcommand: rotate");
+  if (sub !== "rotate")
+    throw new UsageError(
+      sub ? `agentd vault: unknown subcommand "${sub}"; use rotate` : "agentd vault needs a subcommand: rotate",
+    );
   return withAdmin(input, p, async (app) => {
     const tty = process.stderr.isTTY;
     let shown = -1;
-    if (input.env.AGENTD_MASTER_KEY === undefined) process.stderr.write("rotating the master key (running agentd processes pick up the new key by themselves)…\n");
-    else if (newKey || input.env.AGENTD_MASTER_KEY_PREVIOUS) process.stderr.write("re-encrypting every secret under the new master key…\n");
+    if (input.env.AGENTD_MASTER_KEY === undefined)
+      process.stderr.write("rotating the master key (running agentd processes pick up the new key by themselves)…\n");
+    else if (newKey || input.env.AGENTD_MASTER_KEY_PREVIOUS)
+      process.stderr.write("re-encrypting every secret under the new master key…\n");
     const result = await rotateMasterKey(app.config.dataDir, app.db, {
       env: input.env,
       ...(newKey ? { newKey } : {}),

@@ -31,23 +31,39 @@ export function envHelp(select: (Section | VariableName)[]): string {
 }
 
 const TITLES: Record<Section, string> = {
-  store: "Store", server: "Server", model: "Model", agent: "Agent", "web tools": "Web tools", vault: "Vault",
-  telegram: "Telegram", twilio: "Twilio (SMS, WhatsApp)", whatsapp: "WhatsApp (Meta's Cloud API)", client: "Clients (`agentd chat`, `agentd bots`)",
+  store: "Store",
+  server: "Server",
+  model: "Model",
+  agent: "Agent",
+  "web tools": "Web tools",
+  vault: "Vault",
+  telegram: "Telegram",
+  twilio: "Twilio (SMS, WhatsApp)",
+  whatsapp: "WhatsApp (Meta's Cloud API)",
+  client: "Clients (`agentd chat`, `agentd bots`)",
 };
 
 /** The README's settings table: every variable, its default and what it does. */
 export function envMarkdown(): string {
-  const rows = catalogue().map((v) => `| ${TITLES[v.section]} | \`${v.name}\` | ${v.default ? `\`${v.default}\`` : ""} | ${v.doc.replace(/\|/g, "\\|")} |`);
+  const rows = catalogue().map(
+    (v) =>
+      `| ${TITLES[v.section]} | \`${v.name}\` | ${v.default ? `\`${v.default}\`` : ""} | ${v.doc.replace(/\|/g, "\\|")} |`,
+  );
   return ["| for | variable | default | what it sets |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
 
 /** The names of the variables agentd reads that `env` sets, and the AGENTD_ ones it sets that agentd does not read (typos), with a guess. */
-export function envSummary(env: NodeJS.ProcessEnv): { set: string[]; unknown: { name: string; meant: string | null }[] } {
+export function envSummary(env: NodeJS.ProcessEnv): {
+  set: string[];
+  unknown: { name: string; meant: string | null }[];
+} {
   const names = catalogue().map((v) => v.name as string);
   const given = Object.keys(env).filter((k) => env[k] !== undefined && env[k] !== "");
   return {
     set: given.filter((k) => names.includes(k)),
-    unknown: given.filter((k) => k.startsWith("AGENTD_") && !names.includes(k)).map((name) => ({ name, meant: closest(name, names) })),
+    unknown: given
+      .filter((k) => k.startsWith("AGENTD_") && !names.includes(k))
+      .map((name) => ({ name, meant: closest(name, names) })),
   };
 }
 
@@ -67,7 +83,12 @@ function distance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(
+        (prev[j] as number) + 1,
+        (cur[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     prev = cur;
   }
   return prev[b.length] as number;

@@ -14,7 +14,10 @@ export function makeDataDir(dir: string): void {
   const missing: string[] = [];
   for (let d = resolve(dir); ; ) {
     try {
-      if (!statSync(d).isDirectory()) throw new ConfigError(`cannot use the data folder ${dir}: ${d} is a file, not a folder; pass another --data (or AGENTD_DATA)`);
+      if (!statSync(d).isDirectory())
+        throw new ConfigError(
+          `cannot use the data folder ${dir}: ${d} is a file, not a folder; pass another --data (or AGENTD_DATA)`,
+        );
       break;
     } catch (e) {
       if (ConfigError.is(e)) throw e;
@@ -36,10 +39,15 @@ export function makeDataDir(dir: string): void {
 function cannotCreate(dir: string, e: unknown): ConfigError {
   const code = (e as NodeJS.ErrnoException).code ?? "error";
   const why: Record<string, string> = {
-    EACCES: "permission denied", EPERM: "not permitted", EROFS: "the file system is read-only", ENOTDIR: "a part of the path is a file",
+    EACCES: "permission denied",
+    EPERM: "not permitted",
+    EROFS: "the file system is read-only",
+    ENOTDIR: "a part of the path is a file",
     ENOENT: "that place does not allow new folders",
   };
-  return new ConfigError(`cannot create the data folder ${dir} (${code}: ${why[code] ?? (e as Error).message}): pass another --data (or AGENTD_DATA), or create it yourself`);
+  return new ConfigError(
+    `cannot create the data folder ${dir} (${code}: ${why[code] ?? (e as Error).message}): pass another --data (or AGENTD_DATA), or create it yourself`,
+  );
 }
 
 /**

@@ -8,7 +8,12 @@ import type { Db } from "./types.ts";
 export type { Db, Dialect, Row } from "./types.ts";
 
 /** Opens the OS data store beside the kernel's: Postgres when a URL is given, else `os.db` in the data folder. */
-export async function openDb(opts: { dataDir: string; databaseUrl?: string; pgSchema?: string; where?: string }): Promise<Db> {
+export async function openDb(opts: {
+  dataDir: string;
+  databaseUrl?: string;
+  pgSchema?: string;
+  where?: string;
+}): Promise<Db> {
   const db = opts.databaseUrl
     ? new PostgresDb(opts.databaseUrl, opts.where ?? "postgres", { schema: opts.pgSchema })
     : new SqliteDb(resolve(opts.dataDir, "os.db"));
@@ -38,11 +43,18 @@ export async function migrate(db: Db): Promise<{ from: number; to: number }> {
   return s.tx((t) => apply(t, latest, async (sql) => s.exec(sql)));
 }
 
-async function apply(t: Db, latest: number, exec: (sql: string) => Promise<void>): Promise<{ from: number; to: number }> {
+async function apply(
+  t: Db,
+  latest: number,
+  exec: (sql: string) => Promise<void>,
+): Promise<{ from: number; to: number }> {
   const row = await t.get<{ v: number | null }>("SELECT MAX(version) AS v FROM os_schema");
   const from = Number(row?.v ?? 0);
   if (from > latest)
-    throw new AgentdError("os_schema_too_new", `the OS data is at schema version ${from}, newer than this agentd (${latest}): upgrade agentd before starting it on this data.`);
+    throw new AgentdError(
+      "os_schema_too_new",
+      `the OS data is at schema version ${from}, newer than this agentd (${latest}): upgrade agentd before starting it on this data.`,
+    );
   for (const m of MIGRATIONS) {
     if (m.version <= from) continue;
     await exec(m.sql(t.dialect));

@@ -4,7 +4,9 @@ import type { Db, Row } from "./types.ts";
 /** BIGINT columns hold epoch milliseconds and counters far below 2^53: return them as numbers. */
 const types = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    oid === 20
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
 };
 
 /** `?` placeholders numbered for Postgres ($1, $2, …); question marks inside string literals are left alone. */
@@ -64,8 +66,15 @@ export class PostgresDb extends PgHandle {
   readonly schema: string;
   constructor(url: string, where: string, opts: { schema?: string; max?: number } = {}) {
     const schema = opts.schema ?? "public";
-    if (!/^[a-z_][a-z0-9_]{0,39}$/.test(schema)) throw new Error(`schema name ${JSON.stringify(schema)} must be a lower-case SQL identifier`);
-    const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, types, options: `-c search_path=${schema}`, connectionTimeoutMillis: 10_000 });
+    if (!/^[a-z_][a-z0-9_]{0,39}$/.test(schema))
+      throw new Error(`schema name ${JSON.stringify(schema)} must be a lower-case SQL identifier`);
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: opts.max ?? 10,
+      types,
+      options: `-c search_path=${schema}`,
+      connectionTimeoutMillis: 10_000,
+    });
     pool.on("error", () => {}); // an idle client's lost connection is replaced on next use
     super(where, pool);
     this.pool = pool;

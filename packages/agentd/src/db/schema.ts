@@ -13,7 +13,8 @@ export interface Migration {
   after?: (db: Db) => Promise<void>;
 }
 
-const serial = (d: Dialect) => (d === "sqlite" ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY");
+const serial = (d: Dialect) =>
+  d === "sqlite" ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY";
 const big = (d: Dialect) => (d === "sqlite" ? "INTEGER" : "BIGINT");
 
 export const MIGRATIONS: Migration[] = [
@@ -117,9 +118,14 @@ CREATE TRIGGER os_memories_ad AFTER DELETE ON os_memories BEGIN DELETE FROM os_m
       if (db.dialect !== "sqlite") return;
       for (let after = -1; ; ) {
         const rows = await db.all<{ rid: number; tenant_id: string; content: string }>(
-          "SELECT rid, tenant_id, content FROM os_memories WHERE rid > ? ORDER BY rid LIMIT 1000", [after],
+          "SELECT rid, tenant_id, content FROM os_memories WHERE rid > ? ORDER BY rid LIMIT 1000",
+          [after],
         );
-        for (const r of rows) await db.run("INSERT INTO os_memories_fts (rowid, terms) VALUES (?, ?)", [r.rid, ftsText(r.tenant_id, r.content)]);
+        for (const r of rows)
+          await db.run("INSERT INTO os_memories_fts (rowid, terms) VALUES (?, ?)", [
+            r.rid,
+            ftsText(r.tenant_id, r.content),
+          ]);
         if (rows.length < 1000) break;
         after = Number(rows.at(-1)?.rid);
       }

@@ -15,7 +15,9 @@ export class SqliteDb implements Db {
 
   constructor(path: string) {
     this.#db = new DatabaseSync(ownerOnlySqlite(path));
-    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+    this.#db.exec(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+    );
     this.where = path;
   }
 

@@ -26,14 +26,25 @@ const NO_WORKER =
 /** The state of agentd as the operator sees it: down when its store does not answer, degraded when work waits for nobody or a component fails. */
 export async function healthReport(app: Agentd): Promise<HealthReport> {
   const reasons: string[] = [];
-  const model = app.models?.describe ?? (app.executesRuns ? NO_MODEL_HINT : "the workers' (this process executes no runs)");
-  const base = { store: app.store.kind, model, workers: { live: 0, inThisProcess: app.executesRuns }, runsDue: 0, components: await app.health.states() };
+  const model =
+    app.models?.describe ?? (app.executesRuns ? NO_MODEL_HINT : "the workers' (this process executes no runs)");
+  const base = {
+    store: app.store.kind,
+    model,
+    workers: { live: 0, inThisProcess: app.executesRuns },
+    runsDue: 0,
+    components: await app.health.states(),
+  };
   try {
     await app.db.get("SELECT 1 AS ok");
     base.runsDue = (await app.store.countRuns(app.kernel.clock.now())).due;
     base.workers.live = (await app.kernel.workers(liveWindowMs(app.config.leaseMs))).length;
   } catch {
-    return { status: "down", reasons: ["the database does not answer: check that it runs and that DATABASE_URL (or the data folder) is right"], ...base };
+    return {
+      status: "down",
+      reasons: ["the database does not answer: check that it runs and that DATABASE_URL (or the data folder) is right"],
+      ...base,
+    };
   }
   if (base.workers.live === 0 && base.runsDue > 0) reasons.push(`${base.runsDue} run(s) are due and ${NO_WORKER}`);
   for (const c of base.components) if (!c.ok) reasons.push(`${c.name}: ${c.detail}`);

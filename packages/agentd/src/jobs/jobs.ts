@@ -6,7 +6,6 @@ import type { TenantSettings } from "../tenancy/settings.ts";
 import type { JobsApi } from "../tools/types.ts";
 import { type JobInput, JOB_WORKFLOWS } from "./workflows.ts";
 
-
 interface JobRow {
   id: string;
   kind: string;
@@ -29,23 +28,40 @@ export class Jobs implements JobsApi {
     this.#kernel = kernel;
   }
 
-  async remind(scope: TenantScope, job: { prompt: string; at: number; sessionId: string | null }): Promise<{ id: string; at: number }> {
+  async remind(
+    scope: TenantScope,
+    job: { prompt: string; at: number; sessionId: string | null },
+  ): Promise<{ id: string; at: number }> {
     if (!Number.isFinite(job.at)) throw badRequest("a reminder needs a valid time");
     const id = newId("job");
-    await scope.run("INSERT INTO os_jobs (id, tenant_id, kind, prompt, session_id, at, status, created_at) VALUES (?, $tenant, 'reminder', ?, ?, ?, 'active', ?)", [
-      id, job.prompt, job.sessionId, job.at, Date.now(),
-    ]);
-    const run = await this.#kernel.start<JobInput & { at: number }, unknown>(JOB_WORKFLOWS.reminder, { tenantId: scope.tenantId, jobId: id, at: job.at }, { key: `job:${id}`, namespace: scope.tenantId });
+    await scope.run(
+      "INSERT INTO os_jobs (id, tenant_id, kind, prompt, session_id, at, status, created_at) VALUES (?, $tenant, 'reminder', ?, ?, ?, 'active', ?)",
+      [id, job.prompt, job.sessionId, job.at, Date.now()],
+    );
+    const run = await this.#kernel.start<JobInput & { at: number }, unknown>(
+      JOB_WORKFLOWS.reminder,
+      { tenantId: scope.tenantId, jobId: id, at: job.at },
+      { key: `job:${id}`, namespace: scope.tenantId },
+    );
     await scope.run("UPDATE os_jobs SET ref = ? WHERE tenant_id = $tenant AND id = ?", [run.id, id]);
     return { id, at: job.at };
   }
 
-  async recur(scope: TenantScope, job: { prompt: string; cron: string; timezone: string; sessionId: string | null }): Promise<{ id: string; next: number[] }> {
+  async recur(
+    scope: TenantScope,
+    job: { prompt: string; cron: string; timezone: string; sessionId: string | null },
+  ): Promise<{ id: string; next: number[] }> {
     const id = newId("job");
     // The schedule first: a bad cron expression or zone is refused before anything is stored.
     const info = await this.#kernel.schedules.create({
-      id: scheduleId(id), workflow: JOB_WORKFLOWS.recurring, cron: job.cron, timezone: job.timezone,
-      input: { tenantId: scope.tenantId, jobId: id }, namespace: scope.tenantId, overlap: "skip", catchUp: "latest",
+      id: scheduleId(id),
+      workflow: JOB_WORKFLOWS.recurring,
+      cron: job.cron,
+      timezone: job.timezone,
+      input: { tenantId: scope.tenantId, jobId: id },
+      namespace: scope.tenantId,
+      overlap: "skip",
+      catchUp: "latest",
     });
     await scope.run(
       "INSERT INTO os_jobs (id, tenant_id, kind, prompt, session_id, cron, timezone, ref, status, created_at) VALUES (?, $tenant, 'recurring', ?, ?, ?, ?, ?, 'active', ?)",
@@ -55,12 +71,24 @@ export class Jobs implements JobsApi {
   }
 
   async list(scope: TenantScope) {
-    const rows = await scope.all<JobRow>("SELECT * FROM os_jobs WHERE tenant_id = $tenant AND status = 'active' ORDER BY created_at");
-    return rows.map((r) => ({ id: r.id, kind: r.kind, prompt: r.prompt, at: r.at === null ? null : Number(r.at), cron: r.cron, timezone: r.timezone }));
+    const rows = await scope.all<JobRow>(
+      "SELECT * FROM os_jobs WHERE tenant_id = $tenant AND status = 'active' ORDER BY created_at",
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      prompt: r.prompt,
+      at: r.at === null ? null : Number(r.at),
+      cron: r.cron,
+      timezone: r.timezone,
+    }));
   }
 
   async cancel(scope: TenantScope, id: string): Promise<boolean> {
-    const job = await scope.get<JobRow>("SELECT * FROM os_jobs WHERE tenant_id = $tenant AND id = ? AND status = 'active'", [id]);
+    const job = await scope.get<JobRow>(
+      "SELECT * FROM os_jobs WHERE tenant_id = $tenant AND id = ? AND status = 'active'",
+      [id],
+    );
     if (!job) return false;
     await scope.run("UPDATE os_jobs SET status = 'cancelled' WHERE tenant_id = $tenant AND id = ?", [id]);
     if (job.kind === "recurring") await this.#kernel.schedules.delete(scheduleId(id)).catch(() => {});
@@ -78,11 +106,19 @@ export class Jobs implements JobsApi {
       return;
     }
     if (existing) {
-      if (existing.cron !== s.heartbeat || existing.timezone !== s.timezone) await k.schedules.update(id, { cron: s.heartbeat, timezone: s.timezone });
+      if (existing.cron !== s.heartbeat || existing.timezone !== s.timezone)
+        await k.schedules.update(id, { cron: s.heartbeat, timezone: s.timezone });
       return;
     }
     await k.schedules.create({
-      id, workflow: JOB_WORKFLOWS.heartbeat, cron: s.heartbeat, timezone: s.timezone, input: { tenantId }, namespace: tenantId, overlap: "skip", catchUp: "latest",
+      id,
+      workflow: JOB_WORKFLOWS.heartbeat,
+      cron: s.heartbeat,
+      timezone: s.timezone,
+      input: { tenantId },
+      namespace: tenantId,
+      overlap: "skip",
+      catchUp: "latest",
     });
   }
 }

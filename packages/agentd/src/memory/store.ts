@@ -61,22 +61,45 @@ export class MemoryStore {
   async add(scope: TenantScope, m: NewMemory): Promise<MemoryEntry> {
     const content = m.content.trim();
     if (content.length < 1 || content.length > MAX_MEMORY_CHARS)
-      throw badRequest(`a memory holds 1 to ${MAX_MEMORY_CHARS} characters; this one has ${content.length}: shorten it or split it in several`);
+      throw badRequest(
+        `a memory holds 1 to ${MAX_MEMORY_CHARS} characters; this one has ${content.length}: shorten it or split it in several`,
+      );
     if (m.dueAt != null && !Number.isFinite(m.dueAt)) throw badRequest("dueAt must be a time in epoch milliseconds");
     if (m.embedding && !m.embedding.every(Number.isFinite)) throw badRequest("an embedding must be finite numbers");
-    const e: MemoryEntry = { id: newId("mem"), content, source: m.source ?? "agent", dueAt: m.dueAt ?? null, doneAt: null, createdAt: this.#now() };
+    const e: MemoryEntry = {
+      id: newId("mem"),
+      content,
+      source: m.source ?? "agent",
+      dueAt: m.dueAt ?? null,
+      doneAt: null,
+      createdAt: this.#now(),
+    };
     const ins = await scope.tx(async (tx) => {
       const r = await tx.run(
         "INSERT INTO os_memories (id, tenant_id, content, source, due_at, embedding, created_at, idem_key) VALUES (?, $tenant, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        [e.id, e.content, e.source, e.dueAt, m.embedding?.length ? JSON.stringify(m.embedding) : null, e.createdAt, m.key ?? null],
+        [
+          e.id,
+          e.content,
+          e.source,
+          e.dueAt,
+          m.embedding?.length ? JSON.stringify(m.embedding) : null,
+          e.createdAt,
+          m.key ?? null,
+        ],
       );
       // SQLite's index holds tagged words (query.ts); a trigger removes them with the row.
       if (r.changes > 0 && tx.dialect === "sqlite")
-        await tx.run("INSERT INTO os_memories_fts (rowid, terms) SELECT rid, ? FROM os_memories WHERE tenant_id = $tenant AND id = ?", [ftsText(scope.tenantId, e.content), e.id]);
+        await tx.run(
+          "INSERT INTO os_memories_fts (rowid, terms) SELECT rid, ? FROM os_memories WHERE tenant_id = $tenant AND id = ?",
+          [ftsText(scope.tenantId, e.content), e.id],
+        );
       return r;
     });
     if (ins.changes === 0 && m.key) {
-      const first = await scope.get<{ id: string }>("SELECT id FROM os_memories WHERE tenant_id = $tenant AND idem_key = ?", [m.key]);
+      const first = await scope.get<{ id: string }>(
+        "SELECT id FROM os_memories WHERE tenant_id = $tenant AND idem_key = ?",
+        [m.key],
+      );
       if (first) return (await this.get(scope, first.id)) as MemoryEntry;
     }
     return e;
@@ -87,10 +110,19 @@ export class MemoryStore {
    * same model as the entries'), the newest embedded entries are candidates too and the score
    * blends text rank and cosine similarity, so a paraphrase with no shared word is still found.
    */
-  async search(scope: TenantScope, query: string, opts: { limit?: number; embedding?: readonly number[] | null } = {}): Promise<MemoryEntry[]> {
+  async search(
+    scope: TenantScope,
+    query: string,
+    opts: { limit?: number; embedding?: readonly number[] | null } = {},
+  ): Promise<MemoryEntry[]> {
     const limit = clampLimit(opts.limit, 10);
     const vector = opts.embedding?.length ? opts.embedding : null;
-    const hits = await this.#textHits(scope, queryTerms(query), vector ? Math.max(limit * 5, 50) : limit, vector !== null);
+    const hits = await this.#textHits(
+      scope,
+      queryTerms(query),
+      vector ? Math.max(limit * 5, 50) : limit,
+      vector !== null,
+    );
     const best = Math.max(0, ...hits.map((h) => h.tr ?? 0));
     const text = new Map(hits.map((h) => [h.id, best > 0 ? (h.tr ?? 0) / best : 1]));
     if (!vector) return hits.map((h) => toEntry(h, round(text.get(h.id) ?? 0)));
@@ -137,7 +169,10 @@ export class MemoryStore {
            AND m.rid < (SELECT b.rid FROM os_memories b WHERE b.id = ? AND b.tenant_id = $tenant) ORDER BY m.rid DESC LIMIT ?`,
           [opts.before, limit],
         )
-      : await scope.all<Row>(`SELECT ${COLS} FROM os_memories m WHERE m.tenant_id = $tenant ORDER BY m.rid DESC LIMIT ?`, [limit]);
+      : await scope.all<Row>(
+          `SELECT ${COLS} FROM os_memories m WHERE m.tenant_id = $tenant ORDER BY m.rid DESC LIMIT ?`,
+          [limit],
+        );
     return rows.map((r) => toEntry(r));
   }
 
@@ -165,12 +200,17 @@ export class MemoryStore {
   async markDone(scope: TenantScope, ids: readonly string[], now: number): Promise<number> {
     if (ids.length === 0) return 0;
     const marks = ids.map(() => "?").join(", ");
-    const r = await scope.run(`UPDATE os_memories SET done_at = ? WHERE tenant_id = $tenant AND done_at IS NULL AND id IN (${marks})`, [now, ...ids]);
+    const r = await scope.run(
+      `UPDATE os_memories SET done_at = ? WHERE tenant_id = $tenant AND done_at IS NULL AND id IN (${marks})`,
+      [now, ...ids],
+    );
     return r.changes;
   }
 
   async count(scope: TenantScope): Promise<number> {
-    const r = await scope.get<{ n: number | string }>("SELECT COUNT(*) AS n FROM os_memories WHERE tenant_id = $tenant");
+    const r = await scope.get<{ n: number | string }>(
+      "SELECT COUNT(*) AS n FROM os_memories WHERE tenant_id = $tenant",
+    );
     return Number(r?.n ?? 0);
   }
 }

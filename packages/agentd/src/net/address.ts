@@ -6,7 +6,13 @@ import type { BlockReason } from "./errors.ts";
  * refused even when private addresses are allowed. (AWS/GCP/Azure/OpenStack, ECS tasks, AWS IPv6, Alibaba.)
  */
 const METADATA_ADDRESSES = new Set(["169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200"]);
-export const METADATA_HOSTS = new Set(["metadata.google.internal", "metadata.goog", "metadata", "instance-data", "instance-data.ec2.internal"]);
+export const METADATA_HOSTS = new Set([
+  "metadata.google.internal",
+  "metadata.goog",
+  "metadata",
+  "instance-data",
+  "instance-data.ec2.internal",
+]);
 
 const WHY: Record<string, string> = {
   private: "a private address",
@@ -61,6 +67,7 @@ function embeddedIPv4(ip: ipaddr.IPv6): { address: string; how: string } | null 
   if (range === "rfc6052") return { address: v4(at(6), at(7)), how: "NAT64 of" };
   if (range === "6to4") return { address: v4(at(1), at(2)), how: "6to4 of" };
   // ::a.b.c.d (deprecated IPv4-compatible); :: and ::1 are left to the range check.
-  if (p.slice(0, 6).every((x) => x === 0) && (at(6) !== 0 || at(7) > 1)) return { address: v4(at(6), at(7)), how: "IPv4-compatible" };
+  if (p.slice(0, 6).every((x) => x === 0) && (at(6) !== 0 || at(7) > 1))
+    return { address: v4(at(6), at(7)), how: "IPv4-compatible" };
   return null;
 }

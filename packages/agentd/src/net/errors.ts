@@ -18,7 +18,10 @@ export class BlockedAddressError extends AgentdError<"blocked_address"> {
       reason.kind === "metadata"
         ? `an operator can allow this host explicitly with AGENTD_ALLOW_HOSTS=${hostKey(host, port)} (AGENTD_ALLOW_PRIVATE_NET does not open metadata services)`
         : `an operator can allow it with the setting AGENTD_ALLOW_PRIVATE_NET=1 (all private addresses) or AGENTD_ALLOW_HOSTS=${hostKey(host, port)}`;
-    super("blocked_address", `request to ${host} refused: ${where}; requests inside the network are blocked to protect internal services; ${allow}.`);
+    super(
+      "blocked_address",
+      `request to ${host} refused: ${where}; requests inside the network are blocked to protect internal services; ${allow}.`,
+    );
     this.host = host;
     this.address = address;
     this.reason = reason;

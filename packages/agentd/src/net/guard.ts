@@ -60,7 +60,11 @@ const systemResolve: Resolver = (host) =>
  * ANY address it resolves to is private, loopback, link-local, metadata or otherwise special
  * (a name with one public and one private address is refused: the client may pick either).
  */
-export async function checkUrl(input: string | URL, policy: NetPolicy, opts: { resolve?: Resolver; signal?: AbortSignal } = {}): Promise<CheckedUrl> {
+export async function checkUrl(
+  input: string | URL,
+  policy: NetPolicy,
+  opts: { resolve?: Resolver; signal?: AbortSignal } = {},
+): Promise<CheckedUrl> {
   let url: URL;
   try {
     url = new URL(input);
@@ -70,12 +74,17 @@ export async function checkUrl(input: string | URL, policy: NetPolicy, opts: { r
   if (url.protocol !== "http:" && url.protocol !== "https:")
     throw new NetError("bad_url", url.href, `only http and https URLs can be fetched, not ${url.protocol}`);
   if (url.username || url.password)
-    throw new NetError("bad_url", url.href, "URLs with credentials in them are refused; keep credentials in the vault and use http_request's auth");
+    throw new NetError(
+      "bad_url",
+      url.href,
+      "URLs with credentials in them are refused; keep credentials in the vault and use http_request's auth",
+    );
   const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
   const port = Number(url.port) || (url.protocol === "https:" ? 443 : 80);
   const listed = isListed(policy.allowHosts, host, port);
   const bare = host.replace(/\.$/, "");
-  if (!listed && METADATA_HOSTS.has(bare)) throw new BlockedAddressError(host, port, bare, { kind: "metadata", why: "a cloud metadata service" });
+  if (!listed && METADATA_HOSTS.has(bare))
+    throw new BlockedAddressError(host, port, bare, { kind: "metadata", why: "a cloud metadata service" });
 
   let addresses: LookupAddress[];
   const family = isIP(host);
@@ -115,11 +124,21 @@ function isListed(allowHosts: readonly string[], host: string, port: number): bo
  * connect cannot redirect it), redirects are followed by hand, the body is capped and one deadline
  * covers everything.
  */
-export async function guardedFetch(input: string | URL, init: FetchInit, policy: NetPolicy, opts: GuardOptions): Promise<GuardedResponse> {
+export async function guardedFetch(
+  input: string | URL,
+  init: FetchInit,
+  policy: NetPolicy,
+  opts: GuardOptions,
+): Promise<GuardedResponse> {
   const deadline = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
   const maxRedirects = opts.maxRedirects ?? 5;
-  const strip = new Set(["authorization", "cookie", "proxy-authorization", ...(opts.stripOnRedirect ?? []).map((h) => h.toLowerCase())]);
+  const strip = new Set([
+    "authorization",
+    "cookie",
+    "proxy-authorization",
+    ...(opts.stripOnRedirect ?? []).map((h) => h.toLowerCase()),
+  ]);
   let method = (init.method ?? "GET").toUpperCase();
   let headers = lowerKeys(init.headers ?? {});
   let body = init.body;
@@ -133,10 +152,18 @@ export async function guardedFetch(input: string | URL, init: FetchInit, policy:
       if (isRedirect(res.statusCode) && location) {
         res.resume();
         if (redirects.length >= maxRedirects)
-          throw new NetError("too_many_redirects", checked.url.href, `${String(input)} redirected more than ${maxRedirects} times`);
+          throw new NetError(
+            "too_many_redirects",
+            checked.url.href,
+            `${String(input)} redirected more than ${maxRedirects} times`,
+          );
         const next = new URL(location, checked.url);
         // Browsers turn a redirected POST into a GET; 307/308 keep the method and body.
-        if (res.statusCode === 303 ? method !== "HEAD" : res.statusCode !== 307 && res.statusCode !== 308 && method === "POST") {
+        if (
+          res.statusCode === 303
+            ? method !== "HEAD"
+            : res.statusCode !== 307 && res.statusCode !== 308 && method === "POST"
+        ) {
           method = "GET";
           body = undefined;
           headers = omit(headers, new Set(["content-type", "content-length"]));
@@ -148,7 +175,14 @@ export async function guardedFetch(input: string | URL, init: FetchInit, policy:
         continue;
       }
       const { body: bytes, truncated } = await readCapped(res, opts.maxBytes, checked.url.href);
-      return { url: checked.url.href, status: res.statusCode ?? 0, headers: flatHeaders(res), body: bytes, truncated, redirects };
+      return {
+        url: checked.url.href,
+        status: res.statusCode ?? 0,
+        headers: flatHeaders(res),
+        body: bytes,
+        truncated,
+        redirects,
+      };
     }
   } catch (e) {
     if (deadline.aborted && !opts.signal?.aborted)
@@ -160,7 +194,13 @@ export async function guardedFetch(input: string | URL, init: FetchInit, policy:
 
 const isRedirect = (s: number | undefined) => s === 301 || s === 302 || s === 303 || s === 307 || s === 308;
 
-function send(c: CheckedUrl, method: string, headers: Record<string, string>, body: string | Uint8Array | undefined, signal: AbortSignal): Promise<IncomingMessage> {
+function send(
+  c: CheckedUrl,
+  method: string,
+  headers: Record<string, string>,
+  body: string | Uint8Array | undefined,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
   // The socket connects to a checked address whatever DNS says now; Host and TLS SNI keep the name.
   const pinned: LookupFunction = (_name, options, cb) => {
     const fam = options.family === 4 || options.family === 6 ? options.family : 0;
@@ -187,16 +227,34 @@ function send(c: CheckedUrl, method: string, headers: Record<string, string>, bo
       },
       ok,
     );
-    req.on("error", (e) => fail(signal.aborted ? e : new NetError("network", c.url.href, `request to ${c.url.href} failed: ${e.message}`, { cause: e })));
+    req.on("error", (e) =>
+      fail(
+        signal.aborted
+          ? e
+          : new NetError("network", c.url.href, `request to ${c.url.href} failed: ${e.message}`, { cause: e }),
+      ),
+    );
     req.end(body);
   });
 }
 
 /** Reads at most `max` decoded bytes, then hangs up: a huge or endless body costs nothing more. */
-async function readCapped(res: IncomingMessage, max: number, url: string): Promise<{ body: Buffer; truncated: boolean }> {
-  const enc = String(res.headers["content-encoding"] ?? "").trim().toLowerCase();
+async function readCapped(
+  res: IncomingMessage,
+  max: number,
+  url: string,
+): Promise<{ body: Buffer; truncated: boolean }> {
+  const enc = String(res.headers["content-encoding"] ?? "")
+    .trim()
+    .toLowerCase();
   const decoder =
-    enc === "gzip" || enc === "x-gzip" ? zlib.createGunzip() : enc === "deflate" ? zlib.createInflate() : enc === "br" ? zlib.createBrotliDecompress() : null;
+    enc === "gzip" || enc === "x-gzip"
+      ? zlib.createGunzip()
+      : enc === "deflate"
+        ? zlib.createInflate()
+        : enc === "br"
+          ? zlib.createBrotliDecompress()
+          : null;
   const stream: Readable = decoder ? res.pipe(decoder) : res;
   if (decoder) res.on("error", (e) => decoder.destroy(e));
   const chunks: Buffer[] = [];
@@ -215,7 +273,9 @@ async function readCapped(res: IncomingMessage, max: number, url: string): Promi
     }
   } catch (e) {
     if ((e as { name?: string }).name === "AbortError") throw e;
-    throw new NetError("bad_response", url, `reading the response of ${url} failed: ${(e as Error).message}`, { cause: e });
+    throw new NetError("bad_response", url, `reading the response of ${url} failed: ${(e as Error).message}`, {
+      cause: e,
+    });
   } finally {
     res.destroy();
     decoder?.destroy();

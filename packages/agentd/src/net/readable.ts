@@ -18,7 +18,9 @@ export interface DomNode {
 }
 
 /** Elements that end a line, and those that also leave a blank line after them. */
-const LINE = new Set("br dd div dt figcaption li tr td th form header footer nav main aside section article address".split(" "));
+const LINE = new Set(
+  "br dd div dt figcaption li tr td th form header footer nav main aside section article address".split(" "),
+);
 const PARA = new Set("p h1 h2 h3 h4 h5 h6 blockquote pre ul ol dl table figure hr".split(" "));
 const SKIP = new Set(["script", "style", "noscript", "template", "svg", "iframe", "object", "head", "canvas"]);
 
@@ -30,8 +32,13 @@ const SKIP = new Set(["script", "style", "noscript", "template", "svg", "iframe"
 export function readableText(body: Uint8Array, contentType: string | undefined): ReadableText {
   const type = (contentType ?? "").split(";")[0]?.trim().toLowerCase() || sniff(body);
   if (type === "text/html" || type === "application/xhtml+xml") return fromHtml(decode(body, contentType, true));
-  if (type.startsWith("text/") || /[/+](json|xml|javascript|yaml|x-ndjson)$/.test(type)) return { title: "", text: decode(body, contentType, false), kind: "text" };
-  return { title: "", text: `(${type || "unknown content type"}, ${body.byteLength} bytes: not text, not shown)`, kind: "other" };
+  if (type.startsWith("text/") || /[/+](json|xml|javascript|yaml|x-ndjson)$/.test(type))
+    return { title: "", text: decode(body, contentType, false), kind: "text" };
+  return {
+    title: "",
+    text: `(${type || "unknown content type"}, ${body.byteLength} bytes: not text, not shown)`,
+    kind: "other",
+  };
 }
 
 function fromHtml(html: string): ReadableText {
@@ -68,13 +75,16 @@ export function toText(root: DomNode): string {
     out.push(mark);
   };
   walk(root);
-  return out
-    .join("")
-    .replace(/[ \u0001\u0002]*[\u0001\u0002][ \u0001\u0002]*/g, (run) => (run.includes("\u0002") ? "\n\n" : "\n"))
-    .split("\n")
-    .map((l) => l.replace(/ {2,}/g, " ").trim())
-    .join("\n")
-    .trim();
+  return (
+    out
+      .join("")
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: \u0001 and \u0002 are the line and paragraph marks put in above (control characters of the page were removed first)
+      .replace(/[ \u0001\u0002]*[\u0001\u0002][ \u0001\u0002]*/g, (run) => (run.includes("\u0002") ? "\n\n" : "\n"))
+      .split("\n")
+      .map((l) => l.replace(/ {2,}/g, " ").trim())
+      .join("\n")
+      .trim()
+  );
 }
 
 const clean = (s: string) => s.replace(/\s+/g, " ").trim();

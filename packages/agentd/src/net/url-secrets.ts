@@ -38,7 +38,10 @@ function secretParts(url: string): string[] {
   } catch {
     return [];
   }
-  const raw = u.search.slice(1).split("&").map((kv) => kv.slice(kv.indexOf("=") + 1));
+  const raw = u.search
+    .slice(1)
+    .split("&")
+    .map((kv) => kv.slice(kv.indexOf("=") + 1));
   const parts = [u.password, ...raw, ...u.searchParams.values()];
   const decoded = parts.map((p) => {
     try {

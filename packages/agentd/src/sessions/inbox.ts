@@ -49,7 +49,13 @@ export class Inbox {
   readonly #turn: Workflow<TurnInput, TurnOutput>;
   readonly #now: () => number;
 
-  constructor(db: Db, tenants: Tenants, kernel: Kernel, turn: Workflow<TurnInput, TurnOutput>, now: () => number = Date.now) {
+  constructor(
+    db: Db,
+    tenants: Tenants,
+    kernel: Kernel,
+    turn: Workflow<TurnInput, TurnOutput>,
+    now: () => number = Date.now,
+  ) {
     this.#db = db;
     this.#tenants = tenants;
     this.#kernel = kernel;
@@ -58,14 +64,27 @@ export class Inbox {
   }
 
   /** A message from a person in a session of a known tenant. */
-  async receive(m: { tenantId: string; channel: string; conversation: string; text: string; sourceKey?: string | null; attachments?: Attachment[] }): Promise<Received> {
+  async receive(m: {
+    tenantId: string;
+    channel: string;
+    conversation: string;
+    text: string;
+    sourceKey?: string | null;
+    attachments?: Attachment[];
+  }): Promise<Received> {
     const scope = this.#tenants.scope(m.tenantId);
     const session = await sessions.open(scope, m.channel, m.conversation, this.#now());
     return this.#persistAndStart(m.tenantId, session, "user", m.text, m.sourceKey ?? null, undefined, m.attachments);
   }
 
   /** A background event (reminder, schedule tick, due item) becomes a turn in a session of the tenant. */
-  async background(m: { tenantId: string; sessionId: string | null; prompt: string; sourceKey: string; label: string }): Promise<Received> {
+  async background(m: {
+    tenantId: string;
+    sessionId: string | null;
+    prompt: string;
+    sourceKey: string;
+    label: string;
+  }): Promise<Received> {
     const scope = this.#tenants.scope(m.tenantId);
     const tenant = await this.#tenants.require(m.tenantId);
     const session =
@@ -88,15 +107,31 @@ export class Inbox {
     }
     const tenantId = await this.#tenants.tenantOf(m.channel, m.externalId);
     if (!tenantId)
-      return { kind: "unpaired", reply: pairing ? "That pairing code is unknown, used or expired. Ask the operator for a new one." : UNPAIRED_REPLY };
-    return { kind: "turn", tenantId, received: await this.receive({
-      tenantId, channel: m.channel, conversation: m.conversation, text: m.text, sourceKey: m.sourceKey, ...(m.attachments ? { attachments: m.attachments } : {}),
-    }) };
+      return {
+        kind: "unpaired",
+        reply: pairing
+          ? "That pairing code is unknown, used or expired. Ask the operator for a new one."
+          : UNPAIRED_REPLY,
+      };
+    return {
+      kind: "turn",
+      tenantId,
+      received: await this.receive({
+        tenantId,
+        channel: m.channel,
+        conversation: m.conversation,
+        text: m.text,
+        sourceKey: m.sourceKey,
+        ...(m.attachments ? { attachments: m.attachments } : {}),
+      }),
+    };
   }
 
   /** Starts turns for persisted messages that have none (the process died between the two). */
   async recover(): Promise<number> {
-    const rows = await this.#db.all<{ tenant_id: string }>("SELECT DISTINCT tenant_id FROM os_messages WHERE run_id IS NULL AND role <> 'assistant'");
+    const rows = await this.#db.all<{ tenant_id: string }>(
+      "SELECT DISTINCT tenant_id FROM os_messages WHERE run_id IS NULL AND role <> 'assistant'",
+    );
     let n = 0;
     for (const { tenant_id } of rows) {
       const scope = this.#tenants.scope(tenant_id);
@@ -109,16 +144,31 @@ export class Inbox {
   }
 
   async #persistAndStart(
-    tenantId: string, session: Session, role: "user" | "event", text: string, sourceKey: string | null, label?: string, attachments?: Attachment[],
+    tenantId: string,
+    session: Session,
+    role: "user" | "event",
+    text: string,
+    sourceKey: string | null,
+    label?: string,
+    attachments?: Attachment[],
   ): Promise<Received> {
     const scope = this.#tenants.scope(tenantId);
-    const { message, duplicate } = await sessions.append(scope, { sessionId: session.id, role, content: text, sourceKey, ...(attachments ? { attachments } : {}) }, this.#now());
+    const { message, duplicate } = await sessions.append(
+      scope,
+      { sessionId: session.id, role, content: text, sourceKey, ...(attachments ? { attachments } : {}) },
+      this.#now(),
+    );
     const runId = message.runId ?? (await this.#start(tenantId, message, label));
     return { session, message: { ...message, runId }, runId, duplicate };
   }
 
   async #start(tenantId: string, m: Message, label?: string): Promise<string> {
-    const input: TurnInput = { tenantId, sessionId: m.sessionId, seq: m.seq, ...(m.role === "event" ? { background: label ?? "a background job" } : {}) };
+    const input: TurnInput = {
+      tenantId,
+      sessionId: m.sessionId,
+      seq: m.seq,
+      ...(m.role === "event" ? { background: label ?? "a background job" } : {}),
+    };
     // The key makes this idempotent: a recovery or a redelivery finds the run already started.
     const run = await this.#kernel.start(this.#turn, input, { key: `turn:${m.id}`, namespace: tenantId });
     await sessions.setRun(this.#tenants.scope(tenantId), m.id, run.id);

@@ -52,14 +52,26 @@ interface MessageRow {
 }
 
 const toSession = (r: SessionRow): Session => ({
-  id: r.id, channel: r.channel, conversation: r.conversation, summary: r.summary, summarizedSeq: Number(r.summarized_seq),
-  createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+  id: r.id,
+  channel: r.channel,
+  conversation: r.conversation,
+  summary: r.summary,
+  summarizedSeq: Number(r.summarized_seq),
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
 });
 const toMessage = (r: MessageRow): Message => {
   const attachments = r.attachments ? (JSON.parse(r.attachments) as Attachment[]) : [];
   return {
-    seq: Number(r.seq), id: r.id, sessionId: r.session_id, role: r.role, content: r.content, sourceKey: r.source_key, runId: r.run_id,
-    createdAt: Number(r.created_at), ...(attachments.length > 0 ? { attachments } : {}),
+    seq: Number(r.seq),
+    id: r.id,
+    sessionId: r.session_id,
+    role: r.role,
+    content: r.content,
+    sourceKey: r.source_key,
+    runId: r.run_id,
+    createdAt: Number(r.created_at),
+    ...(attachments.length > 0 ? { attachments } : {}),
   };
 };
 
@@ -77,7 +89,10 @@ export const sessions = {
   },
 
   async find(scope: TenantScope, channel: string, conversation: string): Promise<Session | null> {
-    const r = await scope.get<SessionRow>("SELECT * FROM os_sessions WHERE tenant_id = $tenant AND channel = ? AND conversation = ?", [channel, conversation]);
+    const r = await scope.get<SessionRow>(
+      "SELECT * FROM os_sessions WHERE tenant_id = $tenant AND channel = ? AND conversation = ?",
+      [channel, conversation],
+    );
     return r ? toSession(r) : null;
   },
 
@@ -93,7 +108,10 @@ export const sessions = {
   },
 
   async list(scope: TenantScope, limit = 100): Promise<Session[]> {
-    const rows = await scope.all<SessionRow>("SELECT * FROM os_sessions WHERE tenant_id = $tenant ORDER BY updated_at DESC LIMIT ?", [limit]);
+    const rows = await scope.all<SessionRow>(
+      "SELECT * FROM os_sessions WHERE tenant_id = $tenant ORDER BY updated_at DESC LIMIT ?",
+      [limit],
+    );
     return rows.map(toSession);
   },
 
@@ -108,7 +126,14 @@ export const sessions = {
    */
   async append(
     scope: TenantScope,
-    m: { sessionId: string; role: Role; content: string; sourceKey: string | null; runId?: string | null; attachments?: Attachment[] },
+    m: {
+      sessionId: string;
+      role: Role;
+      content: string;
+      sourceKey: string | null;
+      runId?: string | null;
+      attachments?: Attachment[];
+    },
     now: number,
   ): Promise<{ message: Message; duplicate: boolean }> {
     if (m.sourceKey) {
@@ -118,16 +143,29 @@ export const sessions = {
     const id = newId("msg", now);
     const inserted = await scope.run(
       "INSERT INTO os_messages (id, tenant_id, session_id, role, content, source_key, run_id, created_at, attachments) VALUES (?, $tenant, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-      [id, m.sessionId, m.role, m.content, m.sourceKey, m.runId ?? null, now, m.attachments?.length ? JSON.stringify(m.attachments) : null],
+      [
+        id,
+        m.sessionId,
+        m.role,
+        m.content,
+        m.sourceKey,
+        m.runId ?? null,
+        now,
+        m.attachments?.length ? JSON.stringify(m.attachments) : null,
+      ],
     );
     await scope.run("UPDATE os_sessions SET updated_at = ? WHERE tenant_id = $tenant AND id = ?", [now, m.sessionId]);
-    if (inserted.changes === 0 && m.sourceKey) return { message: (await this.bySource(scope, m.sessionId, m.sourceKey)) as Message, duplicate: true };
+    if (inserted.changes === 0 && m.sourceKey)
+      return { message: (await this.bySource(scope, m.sessionId, m.sourceKey)) as Message, duplicate: true };
     const r = await scope.get<MessageRow>("SELECT * FROM os_messages WHERE tenant_id = $tenant AND id = ?", [id]);
     return { message: toMessage(r as MessageRow), duplicate: false };
   },
 
   async bySource(scope: TenantScope, sessionId: string, sourceKey: string): Promise<Message | null> {
-    const r = await scope.get<MessageRow>("SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND source_key = ?", [sessionId, sourceKey]);
+    const r = await scope.get<MessageRow>(
+      "SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND source_key = ?",
+      [sessionId, sourceKey],
+    );
     return r ? toMessage(r) : null;
   },
 
@@ -160,20 +198,26 @@ export const sessions = {
    * first (they queue for their own turns and are not shown).
    */
   async recent(scope: TenantScope, sessionId: string, limit: number, upto: number | null = null): Promise<Message[]> {
-    const rows = (await scope.all<MessageRow>(
-      "SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND (seq <= ? OR role = 'assistant') ORDER BY seq DESC LIMIT ?",
-      [sessionId, upto ?? Number.MAX_SAFE_INTEGER, limit * 2 + 1],
-    )).map(toMessage);
+    const rows = (
+      await scope.all<MessageRow>(
+        "SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND (seq <= ? OR role = 'assistant') ORDER BY seq DESC LIMIT ?",
+        [sessionId, upto ?? Number.MAX_SAFE_INTEGER, limit * 2 + 1],
+      )
+    ).map(toMessage);
     const triggerSeq = new Map(rows.filter((m) => m.role !== "assistant" && m.runId).map((m) => [m.runId, m.seq]));
     const anchor = (m: Message) => (m.role === "assistant" && m.runId ? (triggerSeq.get(m.runId) ?? m.seq) : m.seq);
-    rows.sort((a, b) => anchor(a) - anchor(b) || (a.role === "assistant" ? 1 : 0) - (b.role === "assistant" ? 1 : 0) || a.seq - b.seq);
+    rows.sort(
+      (a, b) =>
+        anchor(a) - anchor(b) || (a.role === "assistant" ? 1 : 0) - (b.role === "assistant" ? 1 : 0) || a.seq - b.seq,
+    );
     return rows.slice(-limit);
   },
 
   /** Messages after `afterSeq` (for paging the history through the API). */
   async history(scope: TenantScope, sessionId: string, afterSeq = 0, limit = 100): Promise<Message[]> {
     const rows = await scope.all<MessageRow>(
-      "SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND seq > ? ORDER BY seq LIMIT ?", [sessionId, afterSeq, limit],
+      "SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+      [sessionId, afterSeq, limit],
     );
     return rows.map(toMessage);
   },
@@ -189,14 +233,23 @@ export const sessions = {
 
   /** Inbound messages that never got a turn (a crash between persisting and starting): started again on boot. */
   async unstarted(scope: TenantScope): Promise<Message[]> {
-    const rows = await scope.all<MessageRow>("SELECT * FROM os_messages WHERE tenant_id = $tenant AND role <> 'assistant' AND run_id IS NULL ORDER BY seq");
+    const rows = await scope.all<MessageRow>(
+      "SELECT * FROM os_messages WHERE tenant_id = $tenant AND role <> 'assistant' AND run_id IS NULL ORDER BY seq",
+    );
     return rows.map(toMessage);
   },
 
-  async saveSummary(scope: TenantScope, sessionId: string, summary: string, upToSeq: number, now: number): Promise<void> {
+  async saveSummary(
+    scope: TenantScope,
+    sessionId: string,
+    summary: string,
+    upToSeq: number,
+    now: number,
+  ): Promise<void> {
     // Only forward: a replayed compaction never rolls the summary back.
-    await scope.run("UPDATE os_sessions SET summary = ?, summarized_seq = ?, updated_at = ? WHERE tenant_id = $tenant AND id = ? AND summarized_seq < ?", [
-      summary, upToSeq, now, sessionId, upToSeq,
-    ]);
+    await scope.run(
+      "UPDATE os_sessions SET summary = ?, summarized_seq = ?, updated_at = ? WHERE tenant_id = $tenant AND id = ? AND summarized_seq < ?",
+      [summary, upToSeq, now, sessionId, upToSeq],
+    );
   },
 };

@@ -30,35 +30,57 @@ export interface Admission {
  */
 export const quotas = {
   /** Admits one run start or throws a too_many_runs AgentdError (or a RateLimitedError with `retryAfterS` for the per-minute limit). */
-  async admit(scope: TenantScope, limits: QuotaLimits, now: number, phaseOf: (runId: string) => Promise<RunPhase>): Promise<Admission> {
+  async admit(
+    scope: TenantScope,
+    limits: QuotaLimits,
+    now: number,
+    phaseOf: (runId: string) => Promise<RunPhase>,
+  ): Promise<Admission> {
     const second = Math.floor(now / 1000);
     const id = randomUUID();
     await scope.tx(async (tx) => {
       await serializeTenant(tx);
       await tx.run("DELETE FROM os_rate WHERE tenant_id = $tenant AND second <= ?", [second - WINDOW_S]);
-      const hits = await tx.all<{ second: number; n: number }>("SELECT second, n FROM os_rate WHERE tenant_id = $tenant ORDER BY second", []);
+      const hits = await tx.all<{ second: number; n: number }>(
+        "SELECT second, n FROM os_rate WHERE tenant_id = $tenant ORDER BY second",
+        [],
+      );
       let total = hits.reduce((s, h) => s + Number(h.n), 0);
       if (total >= limits.runsPerMinute)
         for (const h of hits) {
           total -= Number(h.n);
-          if (total < limits.runsPerMinute) throw new RateLimitedError(limits.runsPerMinute, Math.max(1, Math.ceil(((Number(h.second) + WINDOW_S) * 1000 - now) / 1000)));
+          if (total < limits.runsPerMinute)
+            throw new RateLimitedError(
+              limits.runsPerMinute,
+              Math.max(1, Math.ceil(((Number(h.second) + WINDOW_S) * 1000 - now) / 1000)),
+            );
         }
-      await tx.run("DELETE FROM os_admissions WHERE tenant_id = $tenant AND run_id IS NULL AND at <= ?", [now - ADMISSION_TTL_MS]);
+      await tx.run("DELETE FROM os_admissions WHERE tenant_id = $tenant AND run_id IS NULL AND at <= ?", [
+        now - ADMISSION_TTL_MS,
+      ]);
       let busy = 0;
-      for (const a of await tx.all<{ id: string; run_id: string | null }>("SELECT id, run_id FROM os_admissions WHERE tenant_id = $tenant", [])) {
+      for (const a of await tx.all<{ id: string; run_id: string | null }>(
+        "SELECT id, run_id FROM os_admissions WHERE tenant_id = $tenant",
+        [],
+      )) {
         const phase = a.run_id === null ? "active" : await phaseOf(a.run_id);
         if (phase === "ended") await tx.run("DELETE FROM os_admissions WHERE tenant_id = $tenant AND id = ?", [a.id]);
         else if (phase === "active") busy++;
       }
       if (busy >= limits.concurrentRuns)
-        throw new AgentdError("too_many_runs", `this tenant has ${busy} runs in progress, the most it may (its concurrentRuns setting is ${limits.concurrentRuns}); try again when one has finished`);
+        throw new AgentdError(
+          "too_many_runs",
+          `this tenant has ${busy} runs in progress, the most it may (its concurrentRuns setting is ${limits.concurrentRuns}); try again when one has finished`,
+        );
       await tx.run(
-        "INSERT INTO os_rate (tenant_id, second, n) VALUES ($tenant, ?, 1) ON CONFLICT (tenant_id, second) DO UPDATE SET n = os_rate.n + 1", [second],
+        "INSERT INTO os_rate (tenant_id, second, n) VALUES ($tenant, ?, 1) ON CONFLICT (tenant_id, second) DO UPDATE SET n = os_rate.n + 1",
+        [second],
       );
       await tx.run("INSERT INTO os_admissions (id, tenant_id, at) VALUES (?, $tenant, ?)", [id, now]);
     });
     return {
-      bind: async (runId) => void (await scope.run("UPDATE os_admissions SET run_id = ? WHERE tenant_id = $tenant AND id = ?", [runId, id])),
+      bind: async (runId) =>
+        void (await scope.run("UPDATE os_admissions SET run_id = ? WHERE tenant_id = $tenant AND id = ?", [runId, id])),
       drop: async () => void (await scope.run("DELETE FROM os_admissions WHERE tenant_id = $tenant AND id = ?", [id])),
     };
   },
@@ -68,7 +90,10 @@ export const quotas = {
 export class RateLimitedError extends AgentdError<"rate_limited"> {
   readonly retryAfterS: number;
   constructor(limit: number, retryAfterS: number) {
-    super("rate_limited", `this tenant may send ${limit} messages a minute (its runsPerMinute setting); try again in ${retryAfterS} s`);
+    super(
+      "rate_limited",
+      `this tenant may send ${limit} messages a minute (its runsPerMinute setting); try again in ${retryAfterS} s`,
+    );
     this.retryAfterS = retryAfterS;
   }
 }

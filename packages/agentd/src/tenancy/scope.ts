@@ -53,7 +53,8 @@ export class TenantScope {
       out.push(m === "?" ? params[i++] : this.tenantId);
       return "?";
     });
-    if (i !== params.length) throw new Error(`statement has ${i} placeholders but ${params.length} parameters: ${sql.slice(0, 120)}`);
+    if (i !== params.length)
+      throw new Error(`statement has ${i} placeholders but ${params.length} parameters: ${sql.slice(0, 120)}`);
     return [text, out];
   }
 }

@@ -31,7 +31,11 @@ export class Tenants {
   readonly #timezone: string;
 
   /** `toolNames`: the tools that exist, which a tenant's `tools` setting may name; `timezone`: new tenants' zone when they name none. */
-  constructor(db: Db, now: () => number = Date.now, opts: { toolNames?: () => readonly string[]; timezone?: string } = {}) {
+  constructor(
+    db: Db,
+    now: () => number = Date.now,
+    opts: { toolNames?: () => readonly string[]; timezone?: string } = {},
+  ) {
     this.#db = db;
     this.#now = now;
     this.#toolNames = opts.toolNames ?? null;
@@ -41,15 +45,21 @@ export class Tenants {
   /** What zod cannot know: the zone must exist in this Node, the tools in this agentd. */
   #check(s: TenantSettings): TenantSettings {
     if (!isTimeZone(s.timezone))
-      throw badRequest(`invalid settings: timezone ${JSON.stringify(s.timezone)} is not a time zone: use an IANA name such as Europe/Paris, America/New_York or UTC`);
+      throw badRequest(
+        `invalid settings: timezone ${JSON.stringify(s.timezone)} is not a time zone: use an IANA name such as Europe/Paris, America/New_York or UTC`,
+      );
     const known = this.#toolNames?.();
     const unknown = known && s.tools ? s.tools.filter((t) => !known.includes(t)) : [];
     if (unknown.length > 0)
-      throw badRequest(`invalid settings: tools names ${unknown.length === 1 ? "a tool that does not exist" : "tools that do not exist"}: ${unknown.join(", ")}; the tools are ${known!.join(", ")} (or null for all)`);
+      throw badRequest(
+        `invalid settings: tools names ${unknown.length === 1 ? "a tool that does not exist" : "tools that do not exist"}: ${unknown.join(", ")}; the tools are ${known!.join(", ")} (or null for all)`,
+      );
     // A tenant's own tools come and go with its servers; a built-in's name must exist, or the typo denies nothing.
     const typo = known ? s.deniedTools.filter((t) => !t.includes("*") && !t.includes("__") && !known.includes(t)) : [];
     if (typo.length > 0)
-      throw badRequest(`invalid settings: deniedTools names ${typo.length === 1 ? "a tool that does not exist" : "tools that do not exist"}: ${typo.join(", ")}; the built-in tools are ${known!.join(", ")}, a tenant's own are named like mcp__server__tool (a * matches any run of characters)`);
+      throw badRequest(
+        `invalid settings: deniedTools names ${typo.length === 1 ? "a tool that does not exist" : "tools that do not exist"}: ${typo.join(", ")}; the built-in tools are ${known!.join(", ")}, a tenant's own are named like mcp__server__tool (a * matches any run of characters)`,
+      );
     return s;
   }
 
@@ -59,11 +69,22 @@ export class Tenants {
   }
 
   async create(name: string, settings: unknown = {}): Promise<Tenant> {
-    const given = typeof settings === "object" && settings !== null && !Array.isArray(settings) && !("timezone" in settings) ? { ...settings, timezone: this.#timezone } : settings;
+    const given =
+      typeof settings === "object" && settings !== null && !Array.isArray(settings) && !("timezone" in settings)
+        ? { ...settings, timezone: this.#timezone }
+        : settings;
     const parsed = TenantSettings.safeParse(given);
-    if (!parsed.success) throw badRequest(`invalid settings: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    if (!parsed.success)
+      throw badRequest(
+        `invalid settings: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+      );
     const t: Tenant = { id: newId("ten"), name, settings: this.#check(parsed.data), createdAt: this.#now() };
-    await this.#db.run("INSERT INTO os_tenants (id, name, settings, created_at) VALUES (?, ?, ?, ?)", [t.id, name, JSON.stringify(t.settings), t.createdAt]);
+    await this.#db.run("INSERT INTO os_tenants (id, name, settings, created_at) VALUES (?, ?, ?, ?)", [
+      t.id,
+      name,
+      JSON.stringify(t.settings),
+      t.createdAt,
+    ]);
     return t;
   }
 
@@ -79,19 +100,30 @@ export class Tenants {
   }
 
   async list(limit = 100, after = ""): Promise<Tenant[]> {
-    const rows = await this.#db.all<TenantRow>("SELECT * FROM os_tenants WHERE id > ? ORDER BY id LIMIT ?", [after, limit]);
+    const rows = await this.#db.all<TenantRow>("SELECT * FROM os_tenants WHERE id > ? ORDER BY id LIMIT ?", [
+      after,
+      limit,
+    ]);
     return rows.map(toTenant);
   }
 
   async update(id: string, patch: { name?: string; settings?: unknown }): Promise<Tenant> {
     const t = await this.require(id);
     const patchObj = patch.settings ?? {};
-    if (typeof patchObj !== "object" || patchObj === null || Array.isArray(patchObj)) throw badRequest("settings must be an object");
+    if (typeof patchObj !== "object" || patchObj === null || Array.isArray(patchObj))
+      throw badRequest("settings must be an object");
     const p = TenantSettings.strict().safeParse({ ...t.settings, ...patchObj });
-    if (!p.success) throw badRequest(`invalid settings: ${p.error.issues.map((i) => `${i.path.join(".") || "(settings)"}: ${i.message}`).join("; ")}`);
+    if (!p.success)
+      throw badRequest(
+        `invalid settings: ${p.error.issues.map((i) => `${i.path.join(".") || "(settings)"}: ${i.message}`).join("; ")}`,
+      );
     const settings = this.#check(p.data);
     const name = patch.name ?? t.name;
-    await this.#db.run("UPDATE os_tenants SET name = ?, settings = ? WHERE id = ?", [name, JSON.stringify(settings), id]);
+    await this.#db.run("UPDATE os_tenants SET name = ?, settings = ? WHERE id = ?", [
+      name,
+      JSON.stringify(settings),
+      id,
+    ]);
     return { ...t, name, settings };
   }
 
@@ -106,13 +138,20 @@ export class Tenants {
     const key = `ak_${randomBytes(24).toString("base64url")}`;
     const id = newId("key");
     await this.#db.run("INSERT INTO os_api_keys (id, tenant_id, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)", [
-      id, tenantId, hashKey(key), key.slice(0, 7), this.#now(),
+      id,
+      tenantId,
+      hashKey(key),
+      key.slice(0, 7),
+      this.#now(),
     ]);
     return { id, key };
   }
 
   async revokeApiKey(tenantId: string, keyId: string): Promise<void> {
-    const r = await this.#db.run("UPDATE os_api_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL", [this.#now(), keyId, tenantId]);
+    const r = await this.#db.run(
+      "UPDATE os_api_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL",
+      [this.#now(), keyId, tenantId],
+    );
     if (r.changes === 0) throw notFound(`API key ${keyId}`);
   }
 
@@ -120,7 +159,10 @@ export class Tenants {
   async tenantOfKey(key: string): Promise<string | null> {
     if (!key.startsWith("ak_")) return null;
     // Looked up by its SHA-256: the key itself is never stored or compared.
-    const r = await this.#db.get<{ tenant_id: string }>("SELECT tenant_id FROM os_api_keys WHERE hash = ? AND revoked_at IS NULL", [hashKey(key)]);
+    const r = await this.#db.get<{ tenant_id: string }>(
+      "SELECT tenant_id FROM os_api_keys WHERE hash = ? AND revoked_at IS NULL",
+      [hashKey(key)],
+    );
     return r?.tenant_id ?? null;
   }
 
@@ -129,7 +171,11 @@ export class Tenants {
     await this.require(tenantId);
     const code = randomCode(8).toUpperCase();
     const expiresAt = this.#now() + ttlMs;
-    await this.#db.run("INSERT INTO os_pairing_codes (code, tenant_id, expires_at) VALUES (?, ?, ?)", [code, tenantId, expiresAt]);
+    await this.#db.run("INSERT INTO os_pairing_codes (code, tenant_id, expires_at) VALUES (?, ?, ?)", [
+      code,
+      tenantId,
+      expiresAt,
+    ]);
     return { code, expiresAt };
   }
 
@@ -137,16 +183,20 @@ export class Tenants {
   async redeemPairingCode(code: string, channel: string, externalId: string, display?: string): Promise<string | null> {
     const now = this.#now();
     return this.#db.tx(async (db) => {
-      const used = await db.run("UPDATE os_pairing_codes SET used_at = ?, used_by = ? WHERE code = ? AND used_at IS NULL AND expires_at > ?", [
-        now, `${channel}:${externalId}`, code.trim().toUpperCase(), now,
-      ]);
+      const used = await db.run(
+        "UPDATE os_pairing_codes SET used_at = ?, used_by = ? WHERE code = ? AND used_at IS NULL AND expires_at > ?",
+        [now, `${channel}:${externalId}`, code.trim().toUpperCase(), now],
+      );
       if (used.changes === 0) return null;
-      const row = await db.get<{ tenant_id: string }>("SELECT tenant_id FROM os_pairing_codes WHERE code = ?", [code.trim().toUpperCase()]);
+      const row = await db.get<{ tenant_id: string }>("SELECT tenant_id FROM os_pairing_codes WHERE code = ?", [
+        code.trim().toUpperCase(),
+      ]);
       const tenantId = row!.tenant_id;
       await db.run("DELETE FROM os_identities WHERE channel = ? AND external_id = ?", [channel, externalId]);
-      await db.run("INSERT INTO os_identities (channel, external_id, tenant_id, display, created_at) VALUES (?, ?, ?, ?, ?)", [
-        channel, externalId, tenantId, display ?? null, now,
-      ]);
+      await db.run(
+        "INSERT INTO os_identities (channel, external_id, tenant_id, display, created_at) VALUES (?, ?, ?, ?, ?)",
+        [channel, externalId, tenantId, display ?? null, now],
+      );
       return tenantId;
     });
   }
@@ -156,31 +206,56 @@ export class Tenants {
     await this.require(tenantId);
     await this.#db.tx(async (db) => {
       await db.run("DELETE FROM os_identities WHERE channel = ? AND external_id = ?", [channel, externalId]);
-      await db.run("INSERT INTO os_identities (channel, external_id, tenant_id, display, created_at) VALUES (?, ?, ?, ?, ?)", [
-        channel, externalId, tenantId, display ?? null, this.#now(),
-      ]);
+      await db.run(
+        "INSERT INTO os_identities (channel, external_id, tenant_id, display, created_at) VALUES (?, ?, ?, ?, ?)",
+        [channel, externalId, tenantId, display ?? null, this.#now()],
+      );
     });
   }
 
   async unbindIdentity(tenantId: string, channel: string, externalId: string): Promise<void> {
-    const r = await this.#db.run("DELETE FROM os_identities WHERE channel = ? AND external_id = ? AND tenant_id = ?", [channel, externalId, tenantId]);
+    const r = await this.#db.run("DELETE FROM os_identities WHERE channel = ? AND external_id = ? AND tenant_id = ?", [
+      channel,
+      externalId,
+      tenantId,
+    ]);
     if (r.changes === 0) throw notFound(`identity ${channel}:${externalId}`);
   }
 
   /** The tenant a channel identity is bound to, or null: an unknown sender. */
   async tenantOf(channel: string, externalId: string): Promise<string | null> {
-    const r = await this.#db.get<{ tenant_id: string }>("SELECT tenant_id FROM os_identities WHERE channel = ? AND external_id = ?", [channel, externalId]);
+    const r = await this.#db.get<{ tenant_id: string }>(
+      "SELECT tenant_id FROM os_identities WHERE channel = ? AND external_id = ?",
+      [channel, externalId],
+    );
     return r?.tenant_id ?? null;
   }
 
-  async identities(tenantId: string): Promise<{ channel: string; externalId: string; display: string | null; createdAt: number }[]> {
-    const rows = await this.#db.all<{ channel: string; external_id: string; display: string | null; created_at: number }>(
-      "SELECT channel, external_id, display, created_at FROM os_identities WHERE tenant_id = ? ORDER BY created_at", [tenantId],
-    );
-    return rows.map((r) => ({ channel: r.channel, externalId: r.external_id, display: r.display, createdAt: r.created_at }));
+  async identities(
+    tenantId: string,
+  ): Promise<{ channel: string; externalId: string; display: string | null; createdAt: number }[]> {
+    const rows = await this.#db.all<{
+      channel: string;
+      external_id: string;
+      display: string | null;
+      created_at: number;
+    }>("SELECT channel, external_id, display, created_at FROM os_identities WHERE tenant_id = ? ORDER BY created_at", [
+      tenantId,
+    ]);
+    return rows.map((r) => ({
+      channel: r.channel,
+      externalId: r.external_id,
+      display: r.display,
+      createdAt: r.created_at,
+    }));
   }
 }
 
 function toTenant(r: TenantRow): Tenant {
-  return { id: r.id, name: r.name, settings: TenantSettings.parse(JSON.parse(r.settings)), createdAt: Number(r.created_at) };
+  return {
+    id: r.id,
+    name: r.name,
+    settings: TenantSettings.parse(JSON.parse(r.settings)),
+    createdAt: Number(r.created_at),
+  };
 }

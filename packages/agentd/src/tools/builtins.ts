@@ -29,9 +29,18 @@ export const BUILTINS: readonly ((env: BuiltinEnv) => readonly Tool[])[] = [
   (env) => memoryTools(env.memory),
   () => jobTools,
   () => [webFetchTool],
-  (env) => [webSearchTool(new WebSearch(env.config.search, { tenantProvider: async (id) => (await env.tenants.get(id))?.settings.searchProvider ?? null }))],
+  (env) => [
+    webSearchTool(
+      new WebSearch(env.config.search, {
+        tenantProvider: async (id) => (await env.tenants.get(id))?.settings.searchProvider ?? null,
+      }),
+    ),
+  ],
   () => [httpRequestTool],
-  (env) => (env.browser ? browserTools({ manager: env.browser, blobs: env.blobs, limits: { downloadBytes: env.config.maxMediaBytes } }) : []),
+  (env) =>
+    env.browser
+      ? browserTools({ manager: env.browser, blobs: env.blobs, limits: { downloadBytes: env.config.maxMediaBytes } })
+      : [],
 ];
 
 export const builtinTools = (env: BuiltinEnv): Tool[] => BUILTINS.flatMap((make) => make(env));

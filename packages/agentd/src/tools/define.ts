@@ -14,8 +14,12 @@ export type ToolSpec<S extends z.ZodType> = Omit<Tool<z.output<S>>, "input"> & {
  */
 export function defineTool<S extends z.ZodType>(spec: ToolSpec<S>): Tool<z.output<S>> {
   if (typeof spec.name !== "string" || !NAME.test(spec.name))
-    throw new TypeError(`defineTool: the name ${JSON.stringify(spec.name)} must be 1 to 64 letters, digits or underscores (what model APIs accept).`);
+    throw new TypeError(
+      `defineTool: the name ${JSON.stringify(spec.name)} must be 1 to 64 letters, digits or underscores (what model APIs accept).`,
+    );
   if (typeof spec.description !== "string" || spec.description.trim() === "")
-    throw new TypeError(`defineTool("${spec.name}"): give it a description, one short sentence the model reads with every call.`);
+    throw new TypeError(
+      `defineTool("${spec.name}"): give it a description, one short sentence the model reads with every call.`,
+    );
   return spec as Tool<z.output<S>>;
 }

@@ -56,8 +56,12 @@ export class ToolRegistry {
 
   register(...tools: Tool[]): this {
     for (const t of tools) {
-      if (!BUILTIN_NAME.test(t.name)) throw new Error(`tool name ${JSON.stringify(t.name)} must be 1-64 letters, digits or underscores`);
-      if (t.name.includes("__")) throw new Error(`tool name ${JSON.stringify(t.name)} contains "__", which only tools from sources carry (mcp__server__tool); use single underscores`);
+      if (!BUILTIN_NAME.test(t.name))
+        throw new Error(`tool name ${JSON.stringify(t.name)} must be 1-64 letters, digits or underscores`);
+      if (t.name.includes("__"))
+        throw new Error(
+          `tool name ${JSON.stringify(t.name)} contains "__", which only tools from sources carry (mcp__server__tool); use single underscores`,
+        );
       if (this.#tools.has(t.name)) throw new Error(`tool ${t.name} is registered twice`);
       this.#tools.set(t.name, t);
     }
@@ -67,7 +71,10 @@ export class ToolRegistry {
   /** Adds a source of tenants' own tools; its id starts its tools' names, so it is unique. */
   addSource(...sources: ToolSource[]): this {
     for (const s of sources) {
-      if (!SOURCE_ID.test(s.id)) throw new Error(`tool source id ${JSON.stringify(s.id)} must be 1-16 of a-z 0-9, starting with a letter (it starts its tools' names)`);
+      if (!SOURCE_ID.test(s.id))
+        throw new Error(
+          `tool source id ${JSON.stringify(s.id)} must be 1-16 of a-z 0-9, starting with a letter (it starts its tools' names)`,
+        );
       if (this.#sources.has(s.id)) throw new Error(`tool source ${s.id} is added twice`);
       this.#sources.set(s.id, s);
     }
@@ -108,10 +115,14 @@ export class ToolRegistry {
    */
   async resolve(scope: TenantScope, access: ToolAccess): Promise<{ tools: string[]; sourced: SourcedTool[] }> {
     const denied = (name: string) => access.deny.some((d) => globMatch(d, name));
-    const tools = this.list(access.allow).map((t) => t.name).filter((n) => !denied(n));
+    const tools = this.list(access.allow)
+      .map((t) => t.name)
+      .filter((n) => !denied(n));
     if (!access.sources || this.#sources.size === 0) return { tools, sourced: [] };
     const byRef = new Map<string, Omit<SourcedTool, "name">>();
-    const lists = await Promise.all([...this.#sources.values()].map(async (s) => ({ source: s.id, tools: await this.#listOne(scope, s) })));
+    const lists = await Promise.all(
+      [...this.#sources.values()].map(async (s) => ({ source: s.id, tools: await this.#listOne(scope, s) })),
+    );
     for (const { source, tools: listed } of lists)
       for (const t of listed) {
         const ok = this.#bounded(source, t);
@@ -123,7 +134,11 @@ export class ToolRegistry {
     for (const [name, ref] of named) {
       if (denied(name)) continue;
       if (sourced.length === room) {
-        this.#log({ level: "warn", msg: `tools from sources beyond ${this.#limits.totalTools} in all are left out of this turn`, tenantId: scope.tenantId });
+        this.#log({
+          level: "warn",
+          msg: `tools from sources beyond ${this.#limits.totalTools} in all are left out of this turn`,
+          tenantId: scope.tenantId,
+        });
         break;
       }
       sourced.push({ ...(byRef.get(refKey(ref)) as Omit<SourcedTool, "name">), name });
@@ -135,7 +150,8 @@ export class ToolRegistry {
   view(resolved: ResolvedTools): TurnTools {
     const offered = new Map<string, OfferedTool>();
     for (const t of this.list(resolved.tools)) offered.set(t.name, t);
-    for (const t of resolved.sourced ?? []) offered.set(t.name, sourcedTool(t, this.#sources.get(t.source) ?? gone(t.source)));
+    for (const t of resolved.sourced ?? [])
+      offered.set(t.name, sourcedTool(t, this.#sources.get(t.source) ?? gone(t.source)));
     return { list: () => [...offered.values()], get: (name) => offered.get(name) };
   }
 
@@ -154,7 +170,12 @@ export class ToolRegistry {
       return Array.isArray(listed) ? listed : [];
     } catch (e) {
       // Only the error's kind: a source's message may carry a server's URL with its token.
-      this.#log({ level: "warn", msg: `the tools of source ${source.id} are left out of this turn: its list failed`, tenantId: scope.tenantId, error: e instanceof Error ? e.name : typeof e });
+      this.#log({
+        level: "warn",
+        msg: `the tools of source ${source.id} are left out of this turn: its list failed`,
+        tenantId: scope.tenantId,
+        error: e instanceof Error ? e.name : typeof e,
+      });
       return [];
     } finally {
       clearTimeout(timer);
@@ -174,12 +195,21 @@ export class ToolRegistry {
       return null;
     }
     if (json.length > this.#limits.schemaChars) {
-      this.#log({ level: "warn", msg: `a tool of source ${source} is left out: its schema is over ${this.#limits.schemaChars} characters`, server: t.server.slice(0, 100), tool: t.name.slice(0, 100) });
+      this.#log({
+        level: "warn",
+        msg: `a tool of source ${source} is left out: its schema is over ${this.#limits.schemaChars} characters`,
+        server: t.server.slice(0, 100),
+        tool: t.name.slice(0, 100),
+      });
       return null;
     }
     const description = typeof t.description === "string" ? t.description.slice(0, this.#limits.descriptionChars) : "";
     return {
-      source, server: t.server, tool: t.name, description, inputSchema: JSON.parse(json) as Record<string, unknown>,
+      source,
+      server: t.server,
+      tool: t.name,
+      description,
+      inputSchema: JSON.parse(json) as Record<string, unknown>,
       risk: t.risk && RISKS.has(t.risk) ? t.risk : "medium",
       defaultDecision: t.defaultDecision && DECISIONS.has(t.defaultDecision) ? t.defaultDecision : "ask",
     };

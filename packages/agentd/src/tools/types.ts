@@ -13,9 +13,19 @@ export type Decision = "allow" | "ask" | "deny";
 
 /** Background jobs the agent can create for its tenant (kernel timers and schedules underneath). */
 export interface JobsApi {
-  remind(scope: TenantScope, job: { prompt: string; at: number; sessionId: string | null }): Promise<{ id: string; at: number }>;
-  recur(scope: TenantScope, job: { prompt: string; cron: string; timezone: string; sessionId: string | null }): Promise<{ id: string; next: number[] }>;
-  list(scope: TenantScope): Promise<{ id: string; kind: string; prompt: string; at: number | null; cron: string | null; timezone: string | null }[]>;
+  remind(
+    scope: TenantScope,
+    job: { prompt: string; at: number; sessionId: string | null },
+  ): Promise<{ id: string; at: number }>;
+  recur(
+    scope: TenantScope,
+    job: { prompt: string; cron: string; timezone: string; sessionId: string | null },
+  ): Promise<{ id: string; next: number[] }>;
+  list(
+    scope: TenantScope,
+  ): Promise<
+    { id: string; kind: string; prompt: string; at: number | null; cron: string | null; timezone: string | null }[]
+  >;
   cancel(scope: TenantScope, id: string): Promise<boolean>;
 }
 

@@ -32,7 +32,12 @@ export function encryptSecret(master: MasterKey, tenantId: string, name: string,
   const c = createCipheriv("aes-256-gcm", tenantKey(master, tenantId), iv, { authTagLength: TAG_BYTES });
   c.setAAD(aad(tenantId, name));
   const ciphertext = Buffer.concat([c.update(value, "utf8"), c.final()]);
-  return { keyId: master.id, iv: iv.toString("base64"), tag: c.getAuthTag().toString("base64"), ciphertext: ciphertext.toString("base64") };
+  return {
+    keyId: master.id,
+    iv: iv.toString("base64"),
+    tag: c.getAuthTag().toString("base64"),
+    ciphertext: ciphertext.toString("base64"),
+  };
 }
 
 /** The plaintext, or a VaultError: a missing master key, or a row that was altered or moved. */

@@ -1,5 +1,17 @@
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, fchmodSync, fstatSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { makeDataDir } from "../config/startup.ts";
 import { AgentdError } from "../errors.ts";
@@ -97,12 +109,17 @@ export function loadMasterKeys(dataDir: string, env: Env = process.env): MasterK
   const previous = env[ENV_PREVIOUS];
   if (main !== undefined) {
     const keys = [parseMasterKey(main, ENV_KEY)];
-    const extra = (previous ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
-    extra.forEach((p, i) => keys.push(parseMasterKey(p, `${ENV_PREVIOUS} (entry ${i + 1})`)));
+    const extra = (previous ?? "")
+      .split(",")
+      .map((p) => p.trim())
+      .filter((p) => p !== "");
+    for (const [i, p] of extra.entries()) keys.push(parseMasterKey(p, `${ENV_PREVIOUS} (entry ${i + 1})`));
     return toMasterKeys(keys, ENV_KEY);
   }
   if (previous)
-    throw new MasterKeyError(`${ENV_PREVIOUS} is set but ${ENV_KEY} is not: set the current key in ${ENV_KEY} as well, or unset ${ENV_PREVIOUS} to use the key file`);
+    throw new MasterKeyError(
+      `${ENV_PREVIOUS} is set but ${ENV_KEY} is not: set the current key in ${ENV_KEY} as well, or unset ${ENV_PREVIOUS} to use the key file`,
+    );
   const path = join(dataDir, KEY_FILE);
   try {
     statSync(path);
@@ -121,7 +138,9 @@ export function readKeyFile(path: string): MasterKeys {
     fd = openSync(path, "r");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT")
-      throw new MasterKeyError(`the master key file ${path} is gone: restore it from your backup; without it the vault's secrets cannot be read`);
+      throw new MasterKeyError(
+        `the master key file ${path} is gone: restore it from your backup; without it the vault's secrets cannot be read`,
+      );
     throw e;
   }
   try {

@@ -52,7 +52,8 @@ export interface Redactor {
  */
 export function createRedactor(values: readonly string[]): Redactor {
   const forms = new Set<string>();
-  for (const v of values) if (typeof v === "string" && v.length >= MIN_LENGTH) for (const f of secretForms(v)) forms.add(f);
+  for (const v of values)
+    if (typeof v === "string" && v.length >= MIN_LENGTH) for (const f of secretForms(v)) forms.add(f);
   const matcher = new SecretMatcher([...forms]);
   const text = (s: string) => guarded(() => (matcher.empty || !s ? s : render(s, matcher.cover(s), s.length)));
   const deep = <T>(value: T): T => guarded(() => walk(value, text) as T);
@@ -146,6 +147,7 @@ function walk(v: unknown, text: (s: string) => string): unknown {
   if (typeof v === "string") return text(v);
   if (Array.isArray(v)) return v.map((x) => walk(x, text));
   // fromEntries defines own properties, so a "__proto__" key stays data instead of becoming a prototype.
-  if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [text(k), walk(x, text)]));
+  if (v !== null && typeof v === "object")
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [text(k), walk(x, text)]));
   return v;
 }

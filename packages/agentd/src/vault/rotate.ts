@@ -44,7 +44,11 @@ export interface MasterKeyRotation extends RotateResult {
  * to the given key, or to the current one when old keys are listed in AGENTD_MASTER_KEY_PREVIOUS;
  * otherwise it explains the steps, since there is no file to edit.
  */
-export async function rotateMasterKey(dataDir: string, db: Db, opts: RotateMasterKeyOptions = {}): Promise<MasterKeyRotation> {
+export async function rotateMasterKey(
+  dataDir: string,
+  db: Db,
+  opts: RotateMasterKeyOptions = {},
+): Promise<MasterKeyRotation> {
   const env = opts.env ?? process.env;
   return env[ENV_KEY] !== undefined ? rotateEnv(dataDir, db, env, opts) : rotateFile(dataDir, db, env, opts);
 }
@@ -57,13 +61,19 @@ async function rotateFile(dataDir: string, db: Db, env: Env, opts: RotateMasterK
     writeFileSync(lock, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-    throw new MasterKeyError(`another key rotation holds ${lock}; if none is running (one was interrupted), delete ${lock} and run the rotation again`);
+    throw new MasterKeyError(
+      `another key rotation holds ${lock}; if none is running (one was interrupted), delete ${lock} and run the rotation again`,
+    );
   }
   try {
     const loaded = loadMasterKeys(dataDir, env);
     const old = [...loaded.all.values()].map((k) => k.key);
     const resumed = !opts.newKey && old.length > 1;
-    const target = opts.newKey ? parseMasterKey(opts.newKey, "the new master key") : resumed ? loaded.current.key : generateMasterKey();
+    const target = opts.newKey
+      ? parseMasterKey(opts.newKey, "the new master key")
+      : resumed
+        ? loaded.current.key
+        : generateMasterKey();
     const id = keyId(target);
     if (id !== loaded.current.id) {
       writeKeyFile(path, [target, ...old]);
@@ -78,7 +88,9 @@ async function rotateFile(dataDir: string, db: Db, env: Env, opts: RotateMasterK
     if (result.remaining === 0 && result.failed.length === 0) {
       writeKeyFile(path, [target]);
       lines.push(
-        retired.length ? `${path} now holds only the new key; old key(s) ${retired.join(", ")} are retired` : `${path} holds only key ${id}`,
+        retired.length
+          ? `${path} now holds only the new key; old key(s) ${retired.join(", ")} are retired`
+          : `${path} holds only key ${id}`,
         `back up ${path} now: without it the vault's secrets are lost`,
       );
       return { ...result, outcome: "rotated", keyId: id, message: lines.join("\n") };
@@ -93,7 +105,11 @@ async function rotateFile(dataDir: string, db: Db, env: Env, opts: RotateMasterK
 async function rotateEnv(dataDir: string, db: Db, env: Env, opts: RotateMasterKeyOptions): Promise<MasterKeyRotation> {
   const loaded = loadMasterKeys(dataDir, env);
   const old = [...loaded.all.values()].map((k) => k.key);
-  const target = opts.newKey ? parseMasterKey(opts.newKey, "the new master key") : loaded.all.size > 1 ? loaded.current.key : null;
+  const target = opts.newKey
+    ? parseMasterKey(opts.newKey, "the new master key")
+    : loaded.all.size > 1
+      ? loaded.current.key
+      : null;
   if (!target) {
     const fresh = generateMasterKey().toString("base64");
     const message = [
@@ -105,16 +121,29 @@ async function rotateEnv(dataDir: string, db: Db, env: Env, opts: RotateMasterKe
       `4. remove ${ENV_PREVIOUS} and restart them one at a time.`,
       `(If agentd can be stopped instead: stop it, run \`agentd vault rotate\` with the new key as argument, and start it with ${ENV_KEY} set to the new key.)`,
     ];
-    return { total: 0, reencrypted: 0, skipped: 0, failed: [], remaining: 0, outcome: "instructions", keyId: null, message: message.join("\n") };
+    return {
+      total: 0,
+      reencrypted: 0,
+      skipped: 0,
+      failed: [],
+      remaining: 0,
+      outcome: "instructions",
+      keyId: null,
+      message: message.join("\n"),
+    };
   }
   const id = keyId(target);
   const result = await new Vault(db, loaded).rotate(toMasterKeys([target, ...old], ENV_KEY), opts.onProgress);
-  const lines = [`${result.reencrypted} secret(s) re-encrypted under master key ${id}` + (result.skipped ? ` (${result.skipped} rewritten meanwhile)` : "")];
+  const lines = [
+    `${result.reencrypted} secret(s) re-encrypted under master key ${id}` +
+      (result.skipped ? ` (${result.skipped} rewritten meanwhile)` : ""),
+  ];
   if (result.remaining > 0 || result.failed.length > 0) {
     lines.push(...incomplete(result, `keep the old key(s) in ${ENV_PREVIOUS}`));
     return { ...result, outcome: "incomplete", keyId: id, message: lines.join("\n") };
   }
-  if (id === loaded.current.id) lines.push(`no secret needs the old key(s) any more: remove ${ENV_PREVIOUS} from every process`);
+  if (id === loaded.current.id)
+    lines.push(`no secret needs the old key(s) any more: remove ${ENV_PREVIOUS} from every process`);
   else
     lines.push(
       `set ${ENV_KEY} to the key you passed on every process, with the old key in ${ENV_PREVIOUS}, and restart them one at a time;`,
@@ -128,7 +157,9 @@ function incomplete(result: RotateResult, keep: string): string[] {
   for (const f of result.failed.slice(0, 10)) lines.push(`  ${f.reason}`);
   if (result.failed.length > 10) lines.push(`  … and ${result.failed.length - 10} more`);
   if (result.remaining > result.failed.length)
-    lines.push("  some were written under an old key during the rotation by a process that had not seen the new key yet");
+    lines.push(
+      "  some were written under an old key during the rotation by a process that had not seen the new key yet",
+    );
   lines.push("fix those, then run `agentd vault rotate` again to finish");
   return lines;
 }

@@ -54,8 +54,10 @@ export function isReservedSecret(name: string): boolean {
 
 /** The error a tool or API caller gets for a reserved name. */
 export function reservedSecretError(name: string): AgentdError {
-  return new AgentdError("secret_reserved",
-    `secret ${JSON.stringify(name.slice(0, 80))} is reserved for agentd's own use (names starting with "${RESERVED_PREFIX}", such as a channel bot's token): tools cannot read it and it is managed through its own API (e.g. /v1/channels/telegram)`);
+  return new AgentdError(
+    "secret_reserved",
+    `secret ${JSON.stringify(name.slice(0, 80))} is reserved for agentd's own use (names starting with "${RESERVED_PREFIX}", such as a channel bot's token): tools cannot read it and it is managed through its own API (e.g. /v1/channels/telegram)`,
+  );
 }
 const MAX_VALUE_BYTES = 64 * 1024;
 /** Every value is redacted from everything the tenant sees: how many, and how much in all, is bounded. */
@@ -90,49 +92,68 @@ export class Vault {
   async put(scope: TenantScope, name: string, value: string): Promise<void> {
     checkName(name);
     if (typeof value !== "string") throw badRequest(`the value of secret ${JSON.stringify(name)} must be a string`);
-    if (value === "") throw badRequest(`the value of secret ${JSON.stringify(name)} is empty: give a value, or delete the secret`);
+    if (value === "")
+      throw badRequest(`the value of secret ${JSON.stringify(name)} is empty: give a value, or delete the secret`);
     const bytes = Buffer.byteLength(value, "utf8");
     if (bytes > MAX_VALUE_BYTES)
-      throw badRequest(`the value of secret ${JSON.stringify(name)} is ${bytes} bytes, over the limit of ${MAX_VALUE_BYTES} (64 KB)`);
+      throw badRequest(
+        `the value of secret ${JSON.stringify(name)} is ${bytes} bytes, over the limit of ${MAX_VALUE_BYTES} (64 KB)`,
+      );
     this.#refresh(); // a rotation by another process may have made a new key current
     const s = encryptSecret(this.#keys.current, scope.tenantId, name, value);
     const now = this.#now();
     await scope.tx(async (tx) => {
       await serializeTenant(tx);
       const others = await tx.get<{ n: number; size: number | null }>(
-        "SELECT COUNT(*) AS n, SUM(LENGTH(ciphertext)) AS size FROM os_secrets WHERE tenant_id = $tenant AND name <> ?", [name],
+        "SELECT COUNT(*) AS n, SUM(LENGTH(ciphertext)) AS size FROM os_secrets WHERE tenant_id = $tenant AND name <> ?",
+        [name],
       );
       if (Number(others?.n) >= MAX_SECRETS)
-        throw badRequest(`this tenant's vault holds ${MAX_SECRETS} secrets, the most it may; delete one it no longer needs before adding ${JSON.stringify(name)}`);
+        throw badRequest(
+          `this tenant's vault holds ${MAX_SECRETS} secrets, the most it may; delete one it no longer needs before adding ${JSON.stringify(name)}`,
+        );
       // Stored as base64: 3 bytes of value for 4 characters.
       const used = Math.floor((Number(others?.size ?? 0) * 3) / 4);
       if (used + bytes > MAX_TOTAL_BYTES)
-        throw badRequest(`this tenant's secrets would take ${used + bytes} bytes, over the limit of ${MAX_TOTAL_BYTES} (1 MB) for all of them; delete some first`);
+        throw badRequest(
+          `this tenant's secrets would take ${used + bytes} bytes, over the limit of ${MAX_TOTAL_BYTES} (1 MB) for all of them; delete some first`,
+        );
       await tx.run(
-      `INSERT INTO os_secrets (tenant_id, name, key_id, iv, tag, ciphertext, created_at, updated_at) VALUES ($tenant, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO os_secrets (tenant_id, name, key_id, iv, tag, ciphertext, created_at, updated_at) VALUES ($tenant, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (tenant_id, name) DO UPDATE SET key_id = excluded.key_id, iv = excluded.iv, tag = excluded.tag,
          ciphertext = excluded.ciphertext, updated_at = excluded.updated_at`,
-      [name, s.keyId, s.iv, s.tag, s.ciphertext, now, now],
+        [name, s.keyId, s.iv, s.tag, s.ciphertext, now, now],
       );
     });
   }
 
   /** The plaintext, or null when the tenant has no such secret. Throws VaultError if the row cannot be decrypted. */
   async get(scope: TenantScope, name: string): Promise<string | null> {
-    const r = await scope.get<SecretRow>("SELECT tenant_id, name, key_id, iv, tag, ciphertext FROM os_secrets WHERE tenant_id = $tenant AND name = ?", [name]);
+    const r = await scope.get<SecretRow>(
+      "SELECT tenant_id, name, key_id, iv, tag, ciphertext FROM os_secrets WHERE tenant_id = $tenant AND name = ?",
+      [name],
+    );
     return r ? this.#open(r) : null;
   }
 
   /** Names and update times, sorted by name; values are never listed. */
   async list(scope: TenantScope): Promise<SecretInfo[]> {
-    const rows = await scope.all<{ name: string; updated_at: number }>("SELECT name, updated_at FROM os_secrets WHERE tenant_id = $tenant");
-    return rows.map((r) => ({ name: r.name, updatedAt: Number(r.updated_at) })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const rows = await scope.all<{ name: string; updated_at: number }>(
+      "SELECT name, updated_at FROM os_secrets WHERE tenant_id = $tenant",
+    );
+    return rows
+      .map((r) => ({ name: r.name, updatedAt: Number(r.updated_at) }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /** Deletes a secret; a not_found AgentdError when the tenant has none by that name. */
   async delete(scope: TenantScope, name: string): Promise<void> {
     const { changes } = await scope.run("DELETE FROM os_secrets WHERE tenant_id = $tenant AND name = ?", [name]);
-    if (changes === 0) throw new AgentdError("not_found", `secret ${JSON.stringify(name)} not found in this tenant's vault; list the names it holds to check the spelling`);
+    if (changes === 0)
+      throw new AgentdError(
+        "not_found",
+        `secret ${JSON.stringify(name)} not found in this tenant's vault; list the names it holds to check the spelling`,
+      );
   }
 
   /** What a tool receives: reads at call time, bound to one tenant; reserved names are refused. */
@@ -147,7 +168,9 @@ export class Vault {
 
   /** Every plaintext value of the tenant, to redact them from model context, journals and logs. Undecryptable rows are left out (no one can leak them). */
   async values(scope: TenantScope): Promise<string[]> {
-    const rows = await scope.all<SecretRow>("SELECT tenant_id, name, key_id, iv, tag, ciphertext FROM os_secrets WHERE tenant_id = $tenant");
+    const rows = await scope.all<SecretRow>(
+      "SELECT tenant_id, name, key_id, iv, tag, ciphertext FROM os_secrets WHERE tenant_id = $tenant",
+    );
     const out: string[] = [];
     for (const r of rows) {
       try {
@@ -168,7 +191,11 @@ export class Vault {
   async rotate(newKeys: MasterKeys, onProgress?: (p: RotateProgress) => void): Promise<RotateResult> {
     this.#keys = mergeKeys(newKeys, this.#keys);
     const target = this.#keys.current;
-    const count = async () => Number((await this.#db.get<{ n: number }>("SELECT COUNT(*) AS n FROM os_secrets WHERE key_id <> ?", [target.id]))?.n ?? 0);
+    const count = async () =>
+      Number(
+        (await this.#db.get<{ n: number }>("SELECT COUNT(*) AS n FROM os_secrets WHERE key_id <> ?", [target.id]))?.n ??
+          0,
+      );
     const total = await count();
     let reencrypted = 0;
     let skipped = 0;
@@ -191,7 +218,11 @@ export class Vault {
               value = decryptSecret(this.#keys, r.tenant_id, r.name, sealed(r));
             } catch (e) {
               if (!VaultError.is(e)) throw e;
-              failed.set(JSON.stringify([r.tenant_id, r.name]), { tenantId: r.tenant_id, name: r.name, reason: e.message });
+              failed.set(JSON.stringify([r.tenant_id, r.name]), {
+                tenantId: r.tenant_id,
+                name: r.name,
+                reason: e.message,
+              });
               continue;
             }
             const s = encryptSecret(target, r.tenant_id, r.name, value);
@@ -228,5 +259,7 @@ export class Vault {
 
 function checkName(name: string): void {
   if (typeof name !== "string" || !NAME.test(name))
-    throw badRequest(`secret name ${JSON.stringify(String(name).slice(0, 80))} is invalid: use 1 to 64 letters, digits, '_', '.' or '-'`);
+    throw badRequest(
+      `secret name ${JSON.stringify(String(name).slice(0, 80))} is invalid: use 1 to 64 letters, digits, '_', '.' or '-'`,
+    );
 }

@@ -18,14 +18,21 @@ import { BACKENDS } from "../support/backends.ts";
 import { until } from "../support/wait.ts";
 
 const echo = (name: string, over: Partial<Tool> = {}): Tool => ({
-  name, description: name, input: z.object({ text: z.string() }), risk: "low", defaultDecision: "allow", run: async (a) => (a as { text: string }).text, ...over,
+  name,
+  description: name,
+  input: z.object({ text: z.string() }),
+  risk: "low",
+  defaultDecision: "allow",
+  run: async (a) => (a as { text: string }).text,
+  ...over,
 });
 
 test("output stages: every vault value goes before the cut, the fence is never cut, and a failure is not fenced", () => {
   const secret = "sk-live-0123456789abcdef";
   const tool = echo("page", { untrusted: true, maxOutputChars: 20 });
   const redactor = createRedactor([secret]);
-  const through = (text: string, ok: boolean) => OUTPUT_STAGES.reduce((t, s) => s.apply(t, { tool, ok, redactor }), text);
+  const through = (text: string, ok: boolean) =>
+    OUTPUT_STAGES.reduce((t, s) => s.apply(t, { tool, ok, redactor }), text);
   assert.deepEqual(OUTPUT_STAGES, [redact, cut, fence]);
   // The secret straddles the cut at 20: redacting first leaves none of it.
   const out = through(`0123456789${secret}`, true);
@@ -43,12 +50,14 @@ for (const b of BACKENDS) {
       await policies.set(scope, { tool: "shout", pattern: "*quiet*", decision: "deny" }, Date.now());
       await policies.set(scope, { tool: "shout", pattern: "*ask*", decision: "ask" }, Date.now());
       model.script(
-        { toolCalls: [
-          { id: "c1", name: "shout", arguments: { text: "hello" } },
-          { id: "c2", name: "shout", arguments: { text: "quiet please" } },
-          { id: "c3", name: "shout", arguments: { text: "ask first" } },
-          { id: "c4", name: "shout", arguments: { text: 7 } },
-        ] },
+        {
+          toolCalls: [
+            { id: "c1", name: "shout", arguments: { text: "hello" } },
+            { id: "c2", name: "shout", arguments: { text: "quiet please" } },
+            { id: "c3", name: "shout", arguments: { text: "ask first" } },
+            { id: "c4", name: "shout", arguments: { text: 7 } },
+          ],
+        },
         { text: "done" },
       );
       const r = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "go" });
@@ -56,21 +65,38 @@ for (const b of BACKENDS) {
       await approvals.decide(scope, pending.id, "once", "tester", Date.now(), app.kernel);
       assert.equal((await app.kernel.result<{ text: string }>(r.runId)).text, "done");
       const journal = await app.kernel.journal(r.runId);
-      assert.deepEqual(journal.map((e) => `${e.kind} ${e.name}`), [
-        "step context", "step model:0",
-        "step policy:0:c1", "step tool:0:c1",
-        "step policy:0:c2",
-        "step policy:0:c3", "step ask:0:c3", `event approval:${pending.id}`, "step settle:0:c3", "step tool:0:c3",
-        "step model:1", "step reply", "step deliver",
-      ]);
+      assert.deepEqual(
+        journal.map((e) => `${e.kind} ${e.name}`),
+        [
+          "step context",
+          "step model:0",
+          "step policy:0:c1",
+          "step tool:0:c1",
+          "step policy:0:c2",
+          "step policy:0:c3",
+          "step ask:0:c3",
+          `event approval:${pending.id}`,
+          "step settle:0:c3",
+          "step tool:0:c3",
+          "step model:1",
+          "step reply",
+          "step deliver",
+        ],
+      );
       const value = (name: string) => journal.find((e) => e.name === name)!.value;
       assert.deepEqual(value("policy:0:c1"), { decision: "allow", rule: "default for shout (low risk)" });
       assert.deepEqual(value("tool:0:c1"), { ok: true, output: "hello" });
       assert.deepEqual(value("policy:0:c2"), { decision: "deny", rule: "deny shout *quiet*" });
       assert.deepEqual(Object.keys(value("ask:0:c3") as object).sort(), ["callHash", "id"]);
       assert.deepEqual(value("tool:0:c3"), { ok: true, output: "ask first" });
-      const answers = model.requests[1]!.body.messages.filter((m: { role: string }) => m.role === "tool").map((m: { content: string }) => m.content);
-      assert.deepEqual(answers.slice(0, 3), ["hello", "denied by policy (deny shout *quiet*); do not retry this call", "ask first"]);
+      const answers = model.requests[1]!.body.messages.filter((m: { role: string }) => m.role === "tool").map(
+        (m: { content: string }) => m.content,
+      );
+      assert.deepEqual(answers.slice(0, 3), [
+        "hello",
+        "denied by policy (deny shout *quiet*); do not retry this call",
+        "ask first",
+      ]);
       assert.match(answers[3], /^error: invalid arguments for shout: text: /);
     });
 
@@ -87,7 +113,20 @@ for (const b of BACKENDS) {
       const tc = { timezone: "UTC", approvalTimeoutMs: 60_000 } as TurnContext;
       const tools = app.tools.view({ tools: ["shout", "whisper"] });
       const flow = workflow<{ name: string; text: string }, string>("chain.test", (ctx, call) =>
-        runToolCall({ ctx, deps: app.deps, input: { tenantId, sessionId: "none", seq: 1 } as never, tc, scope: app.tenants.scope(tenantId) }, tools, 0, { id: "c1", name: call.name, input: { text: call.text } }, stages));
+        runToolCall(
+          {
+            ctx,
+            deps: app.deps,
+            input: { tenantId, sessionId: "none", seq: 1 } as never,
+            tc,
+            scope: app.tenants.scope(tenantId),
+          },
+          tools,
+          0,
+          { id: "c1", name: call.name, input: { text: call.text } },
+          stages,
+        ),
+      );
       const kernel = new Kernel({ store, workflows: [flow], logger: () => {} });
       t.after(async () => {
         await kernel.close();
@@ -99,9 +138,17 @@ for (const b of BACKENDS) {
         const h = await kernel.start(flow, { name, text });
         return { out: await kernel.result<string>(h.id), steps: (await kernel.journal(h.id)).map((e) => e.name) };
       };
-      assert.deepEqual(await go("shout", "hey!"), { out: "not now: quiet hours", steps: [] }, "answered before any step");
+      assert.deepEqual(
+        await go("shout", "hey!"),
+        { out: "not now: quiet hours", steps: [] },
+        "answered before any step",
+      );
       assert.deepEqual(await go("shout", "hey"), { out: "hey", steps: ["policy:0:c1", "tool:0:c1"] });
-      assert.deepEqual(await go("whisper", "hey!"), { out: "hey!", steps: ["policy:0:c1", "tool:0:c1"] }, "a stage for shout leaves whisper alone");
+      assert.deepEqual(
+        await go("whisper", "hey!"),
+        { out: "hey!", steps: ["policy:0:c1", "tool:0:c1"] },
+        "a stage for shout leaves whisper alone",
+      );
       assert.deepEqual(await go("nope", "x"), { out: "error: there is no tool named nope", steps: [] });
     });
   });

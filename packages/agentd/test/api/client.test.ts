@@ -14,7 +14,8 @@ for (const b of BACKENDS) {
     test("the operator makes a tenant, the tenant sends a message and reads its run, through typed calls", async (t) => {
       const { app } = await testAgentd(t, b, { noModel: true, worker: false });
       const api = createApi(app);
-      const fetch = ((input: Request | string | URL, init?: RequestInit) => api.request(input, init)) as typeof globalThis.fetch;
+      const fetch = ((input: Request | string | URL, init?: RequestInit) =>
+        api.request(input, init)) as typeof globalThis.fetch;
       const admin = agentdClient("http://agentd.test", { token: ADMIN, fetch });
 
       const made = await admin.v1.tenants.$post({ json: { name: "typed" } });
@@ -30,7 +31,10 @@ for (const b of BACKENDS) {
       assert.equal(run.status, 200);
       assert.equal((await run.json()).id, accepted.runId);
       const listed = await (await client.v1.runs.$get({ query: { limit: "5" } })).json();
-      assert.deepEqual(listed.runs.map((r) => r.id), [accepted.runId]);
+      assert.deepEqual(
+        listed.runs.map((r) => r.id),
+        [accepted.runId],
+      );
 
       // The admin acts for a tenant it names; the header is read on every request.
       let acting: string | null = null;
@@ -56,11 +60,22 @@ test("agentd/client loads the client alone: none of the server (app, store, chan
     registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.push(r.url); return r; } });
     const client = await import("agentd/client");
     console.log(JSON.stringify({ exports: Object.keys(client).sort(), seen }));`;
-  const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: new URL("..", import.meta.url), encoding: "utf8" }));
+  const out = JSON.parse(
+    execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: new URL("..", import.meta.url),
+      encoding: "utf8",
+    }),
+  );
   assert.deepEqual(out.exports, ["agentdClient"]);
   const ours = (out.seen as string[]).filter((u) => u.includes("/packages/agentd/src/"));
-  assert.deepEqual(ours.map((u) => u.replace(/^.*\/packages\/agentd\//, "")), ["src/api/client.ts"]);
-  assert.ok(!(out.seen as string[]).some((u) => /grammy|pg\/|@agentd\/kernel|kernel\/src/.test(u)), out.seen.join("\n"));
+  assert.deepEqual(
+    ours.map((u) => u.replace(/^.*\/packages\/agentd\//, "")),
+    ["src/api/client.ts"],
+  );
+  assert.ok(
+    !(out.seen as string[]).some((u) => /grammy|pg\/|@agentd\/kernel|kernel\/src/.test(u)),
+    out.seen.join("\n"),
+  );
 });
 
 /** Never called: what the type-check refuses. */

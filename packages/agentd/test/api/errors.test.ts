@@ -11,7 +11,9 @@ import { UnscopedQueryError } from "../../src/tenancy/scope.ts";
 const SECRET = "sk-live-9f8e7d6c5b4a39281706";
 
 /** An app whose one route throws `e`, answered by onApiError; the log lines it wrote. */
-async function answer(e: unknown): Promise<{ status: number; body: { error: { code: string; message: string } }; text: string; logged: string[] }> {
+async function answer(
+  e: unknown,
+): Promise<{ status: number; body: { error: { code: string; message: string } }; text: string; logged: string[] }> {
   const logged: string[] = [];
   const app = new Hono().get("/x", () => {
     throw e;
@@ -55,7 +57,13 @@ test("secrets never reach the body: a bug of ours, the store's driver, an error'
   assert.ok(!bug.text.includes(SECRET));
   // The store's driver may name the host and the password in its message: a 503 in fixed words.
   const down = await answer(new StoreUnreachableError(`connect to postgres://agentd:${SECRET}@db:5432 failed`));
-  assert.deepEqual([down.status, down.body], [503, { error: { code: "store_unreachable", message: "the database is unreachable or closing; try again shortly" } }]);
+  assert.deepEqual(
+    [down.status, down.body],
+    [
+      503,
+      { error: { code: "store_unreachable", message: "the database is unreachable or closing; try again shortly" } },
+    ],
+  );
   // A 4xx says its own message only, not its cause's.
   const caused = await answer(new AgentdError("bad_request", "the body is not valid", { cause: new Error(SECRET) }));
   assert.equal(caused.status, 400);

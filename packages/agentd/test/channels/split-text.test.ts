@@ -16,24 +16,48 @@ describe("splitText", () => {
   });
 
   test("the best boundary in the last half of the window wins: blank line, then line end, then sentence end, then space", () => {
-    assert.deepEqual(splitText("aaaa bbbb\n\ncccc\ndd", 16), ["aaaa bbbb", "cccc\ndd"], "a blank line before a later line end");
+    assert.deepEqual(
+      splitText("aaaa bbbb\n\ncccc\ndd", 16),
+      ["aaaa bbbb", "cccc\ndd"],
+      "a blank line before a later line end",
+    );
     assert.deepEqual(splitText("aaaa bbbb\ncccc dd", 14), ["aaaa bbbb", "cccc dd"], "a line end before a later space");
-    assert.deepEqual(splitText("Alpha beta. Gamma delta epsilon", 20), ["Alpha beta.", "Gamma delta epsilon"], "a sentence end before a later space, the stop kept");
+    assert.deepEqual(
+      splitText("Alpha beta. Gamma delta epsilon", 20),
+      ["Alpha beta.", "Gamma delta epsilon"],
+      "a sentence end before a later space, the stop kept",
+    );
     assert.deepEqual(splitText("Really? Yes! Fine.", 9), ["Really?", "Yes!", "Fine."], "? and ! end sentences too");
-    assert.deepEqual(splitText("aaaaa bbbbb", 5), ["aaaaa", "bbbbb"], "a space right after a full part is still in the window");
+    assert.deepEqual(
+      splitText("aaaaa bbbbb", 5),
+      ["aaaaa", "bbbbb"],
+      "a space right after a full part is still in the window",
+    );
   });
 
   test("a boundary in the first half of the window is passed over for a later one, or for a hard cut", () => {
-    assert.deepEqual(splitText("para one\n\nline two\nthree four", 24), ["para one\n\nline two", "three four"], "the blank line is too early; the line end is not");
+    assert.deepEqual(
+      splitText("para one\n\nline two\nthree four", 24),
+      ["para one\n\nline two", "three four"],
+      "the blank line is too early; the line end is not",
+    );
     assert.deepEqual(splitText("x\ny z", 4), ["x\ny", "z"], "the line end is too early; the space is not");
-    assert.deepEqual(splitText("a bbbbbbbbbbbbbbb", 10), ["a bbbbbbbb", "bbbbbbb"], "no boundary late enough: cut at the limit");
+    assert.deepEqual(
+      splitText("a bbbbbbbbbbbbbbb", 10),
+      ["a bbbbbbbb", "bbbbbbb"],
+      "no boundary late enough: cut at the limit",
+    );
     assert.deepEqual(splitText("abcdefghijklmnopqrstuvwxyz", 10), ["abcdefghij", "klmnopqrst", "uvwxyz"]);
   });
 
   test("a hard cut never splits a surrogate pair", () => {
     const emoji = "😀".repeat(10); // 20 UTF-16 units
     const parts = splitText(emoji, 5);
-    assert.deepEqual(parts, ["😀😀", "😀😀", "😀😀", "😀😀", "😀😀"], "5 units hold two whole emoji, not two and a half");
+    assert.deepEqual(
+      parts,
+      ["😀😀", "😀😀", "😀😀", "😀😀", "😀😀"],
+      "5 units hold two whole emoji, not two and a half",
+    );
     assert.deepEqual(splitText(`a${"😀".repeat(3)}`, 4), ["a😀", "😀😀"]);
   });
 
@@ -46,7 +70,24 @@ describe("splitText", () => {
       seed ^= seed << 5;
       return (seed >>> 0) / 2 ** 32;
     };
-    const pieces = ["word", "a", "longerword", " ", " ", "  ", "\n", "\n\n", ". ", "! ", "? ", ".", "😀", "é", "\t", "x".repeat(30)];
+    const pieces = [
+      "word",
+      "a",
+      "longerword",
+      " ",
+      " ",
+      "  ",
+      "\n",
+      "\n\n",
+      ". ",
+      "! ",
+      "? ",
+      ".",
+      "😀",
+      "é",
+      "\t",
+      "x".repeat(30),
+    ];
     const deadline = Date.now() + 10_000;
     let iterations = 0;
     for (; iterations < 5000 && Date.now() < deadline; iterations++) {

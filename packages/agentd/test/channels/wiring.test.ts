@@ -25,10 +25,13 @@ for (const b of BACKENDS) {
       const app = await createAgentd({
         env: {},
         config: {
-          ...place, adminToken: "admin-test-token", model: { id: "stand-in", baseURL: model.url, apiKey: "test-key" },
+          ...place,
+          adminToken: "admin-test-token",
+          model: { id: "stand-in", baseURL: model.url, apiKey: "test-key" },
           channels: { telegram: { botToken: tg.token, apiRoot: tg.apiRoot, botsRescanMs: 100 } },
         },
-        logger: () => {}, channelLog: (line) => lines.push(line),
+        logger: () => {},
+        channelLog: (line) => lines.push(line),
       });
       t.after(async () => {
         await app.close();
@@ -40,9 +43,15 @@ for (const b of BACKENDS) {
       const tenant = await app.tenants.create("library", {});
       const { code } = await app.tenants.createPairingCode(tenant.id);
       tg.push(textUpdate(EVE, `/start ${code}`));
-      await until(() => sentTo(tg, EVE.id).find((c) => /Paired/.test(c.params.text)), "the pairing answered through the polled bot");
+      await until(
+        () => sentTo(tg, EVE.id).find((c) => /Paired/.test(c.params.text)),
+        "the pairing answered through the polled bot",
+      );
       tg.push(textUpdate(EVE, "from a library"));
-      await until(() => sentTo(tg, EVE.id).find((c) => c.params.text === "ok: from a library"), "the turn's reply delivered through the bot");
+      await until(
+        () => sentTo(tg, EVE.id).find((c) => c.params.text === "ok: from a library"),
+        "the turn's reply delivered through the bot",
+      );
       assert.equal(await app.tenants.tenantOf("telegram", String(EVE.id)), tenant.id);
       // Every run ends before the store goes: a turn completes just after its reply is sent.
       for (const r of await app.kernel.listRuns({ limit: 100 })) await app.kernel.result(r.id).catch(() => {});
@@ -57,8 +66,10 @@ test("createAgentd reads the channels from the environment as `agentd start` doe
   const removals: (() => unknown)[] = [];
   const place = BACKENDS[0]!.place({ after: (fn) => void removals.push(fn) });
   const app = await createAgentd({
-    env: { TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot }, config: { ...place, adminToken: "admin-test-token", model: { id: "none" } },
-    logger: () => {}, channelLog: () => {},
+    env: { TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot },
+    config: { ...place, adminToken: "admin-test-token", model: { id: "none" } },
+    logger: () => {},
+    channelLog: () => {},
   });
   t.after(async () => {
     await app.close();

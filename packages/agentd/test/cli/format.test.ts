@@ -5,9 +5,22 @@ import { brief, duration, table, time } from "../../src/cli/format.ts";
 
 describe("cli format", () => {
   test("a table aligns its columns under the header; the last column is not padded and no line ends in spaces", () => {
-    assert.equal(table(["ID", "NAME", "NOTE"], [["1", "alpha", "x"], ["22", "b", ""]]), "ID  NAME   NOTE\n1   alpha  x\n22  b\n");
+    assert.equal(
+      table(
+        ["ID", "NAME", "NOTE"],
+        [
+          ["1", "alpha", "x"],
+          ["22", "b", ""],
+        ],
+      ),
+      "ID  NAME   NOTE\n1   alpha  x\n22  b\n",
+    );
     assert.equal(table(["A", "B"], []), "A  B\n", "no rows: the header alone");
-    assert.equal(table(["LONGHEADER", "X"], [["a", "b"]]), "LONGHEADER  X\na           b\n", "the header widens a column too");
+    assert.equal(
+      table(["LONGHEADER", "X"], [["a", "b"]]),
+      "LONGHEADER  X\na           b\n",
+      "the header widens a column too",
+    );
   });
 
   test("a time is local YYYY-MM-DD HH:MM:SS, or - when there is none", () => {

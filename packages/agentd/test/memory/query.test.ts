@@ -9,7 +9,11 @@ describe("memory query", () => {
     assert.deepEqual(queryTerms('"foo" OR (bar'), ["foo", "or", "bar"]);
     assert.deepEqual(queryTerms("Meeting meeting MEETING notes"), ["meeting", "notes"]);
     assert.deepEqual(queryTerms("NEAR(a b) * ^c col:d 'e' -f"), ["near", "a", "b", "c", "col", "d", "e", "f"]);
-    assert.deepEqual(queryTerms("Café naïve 2026 東京"), ["café", "naïve", "2026", "東京"], "letters, digits and marks of any script");
+    assert.deepEqual(
+      queryTerms("Café naïve 2026 東京"),
+      ["café", "naïve", "2026", "東京"],
+      "letters, digits and marks of any script",
+    );
     assert.deepEqual(queryTerms("!!! ... ???"), []);
   });
 

@@ -30,7 +30,11 @@ export async function served(t: { after(fn: () => unknown): void }, b: (typeof B
   const server = await serveApi(ta.app, { host: "127.0.0.1", port: 0 });
   t.after(() => server.close());
   const { key } = await ta.app.tenants.createApiKey(ta.tenantId);
-  const call = async (method: string, path: string, o: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Answer> => {
+  const call = async (
+    method: string,
+    path: string,
+    o: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  ): Promise<Answer> => {
     const token = o.token === undefined ? key : o.token;
     const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...o.headers };
     let payload: string | undefined = o.raw;
@@ -38,18 +42,31 @@ export async function served(t: { after(fn: () => unknown): void }, b: (typeof B
       payload = JSON.stringify(o.body);
       headers["content-type"] = "application/json";
     }
-    const res = await fetch(`${server.url}${path}`, { method, headers, ...(payload === undefined ? {} : { body: payload }) });
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      headers,
+      ...(payload === undefined ? {} : { body: payload }),
+    });
     const text = await res.text();
     let body: unknown = text;
     if ((res.headers.get("content-type") ?? "").includes("application/json")) body = JSON.parse(text);
     return { status: res.status, headers: res.headers, body, text };
   };
   /** Reads an SSE answer to its end, stamping each event with its arrival time. */
-  const stream = async (method: string, path: string, o: { body?: unknown; headers?: Record<string, string>; token?: string } = {}) => {
+  const stream = async (
+    method: string,
+    path: string,
+    o: { body?: unknown; headers?: Record<string, string>; token?: string } = {},
+  ) => {
     const started = Date.now();
     const res = await fetch(`${server.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${o.token ?? key}`, accept: "text/event-stream", ...(o.body ? { "content-type": "application/json" } : {}), ...o.headers },
+      headers: {
+        authorization: `Bearer ${o.token ?? key}`,
+        accept: "text/event-stream",
+        ...(o.body ? { "content-type": "application/json" } : {}),
+        ...o.headers,
+      },
       ...(o.body ? { body: JSON.stringify(o.body) } : {}),
     });
     assert.equal(res.status, 200, await (res.status === 200 ? Promise.resolve("") : res.clone().text()));

@@ -19,7 +19,14 @@ export async function testAgentd(
   t: { after(fn: () => unknown): void },
   b: Backend,
   opts: {
-    config?: Partial<Config>; clock?: Clock; tools?: Tool[]; toolSources?: ToolSource[]; model?: ModelServer; tenantSettings?: unknown; noModel?: boolean; logger?: Logger;
+    config?: Partial<Config>;
+    clock?: Clock;
+    tools?: Tool[];
+    toolSources?: ToolSource[];
+    model?: ModelServer;
+    tenantSettings?: unknown;
+    noModel?: boolean;
+    logger?: Logger;
     worker?: false | WorkerOptions;
     /** Where the channels' lines go (stderr by default). */
     channelLog?: (line: string) => void;

@@ -45,53 +45,126 @@ export async function startSite(): Promise<Site> {
       posts.push({ path: u.pathname, fields });
       if (u.pathname === "/login") {
         const user = (fields.username ?? "").toLowerCase().replace(/[^a-z0-9_-]/g, "");
-        if (!user || fields.password !== `${user}-pw`) return html(401, page("Login failed", "<h1>Wrong username or password</h1><a href='/login'>Try again</a>"));
-        return html(303, "", { location: "/account", "set-cookie": [`session=${user}; Path=/; HttpOnly; Max-Age=3600`, "seen=1; Path=/"] });
+        if (!user || fields.password !== `${user}-pw`)
+          return html(401, page("Login failed", "<h1>Wrong username or password</h1><a href='/login'>Try again</a>"));
+        return html(303, "", {
+          location: "/account",
+          "set-cookie": [`session=${user}; Path=/; HttpOnly; Max-Age=3600`, "seen=1; Path=/"],
+        });
       }
-      if (u.pathname === "/form") return html(200, page("Thanks", `<h1>Thanks, ${escape(fields.name ?? "")}</h1><p>You chose ${escape(fields.color ?? "")}.</p>`));
+      if (u.pathname === "/form")
+        return html(
+          200,
+          page(
+            "Thanks",
+            `<h1>Thanks, ${escapeHtml(fields.name ?? "")}</h1><p>You chose ${escapeHtml(fields.color ?? "")}.</p>`,
+          ),
+        );
       return html(404, page("Not found", "<h1>Not found</h1>"));
     }
     switch (u.pathname) {
       case "/":
-        return html(200, page("Harbour shop", `<h1>Harbour shop</h1><nav><a href="/login">Sign in</a> <a href="/account">Account</a> <a href="/list">Boats</a> <a href="/form">Order</a> <a href="/files">Files</a> <a href="/frame">Frame</a></nav>`));
+        return html(
+          200,
+          page(
+            "Harbour shop",
+            `<h1>Harbour shop</h1><nav><a href="/login">Sign in</a> <a href="/account">Account</a> <a href="/list">Boats</a> <a href="/form">Order</a> <a href="/files">Files</a> <a href="/frame">Frame</a></nav>`,
+          ),
+        );
       case "/login":
-        return html(200, page("Sign in", `<h1>Sign in</h1><form method="post" action="/login"><label>Username <input name="username"></label><label>Password <input name="password" type="password"></label><button type="submit">Sign in</button></form>`));
+        return html(
+          200,
+          page(
+            "Sign in",
+            `<h1>Sign in</h1><form method="post" action="/login"><label>Username <input name="username"></label><label>Password <input name="password" type="password"></label><button type="submit">Sign in</button></form>`,
+          ),
+        );
       case "/account":
       case "/me": {
         const user = userOf(req);
-        return html(200, page("Account", user ? `<h1>Signed in as ${user}</h1><a href="/">Home</a>` : `<h1>Not signed in</h1><a href="/login">Sign in</a>`));
+        return html(
+          200,
+          page(
+            "Account",
+            user
+              ? `<h1>Signed in as ${user}</h1><a href="/">Home</a>`
+              : `<h1>Not signed in</h1><a href="/login">Sign in</a>`,
+          ),
+        );
       }
       case "/list":
-        return html(200, page("Boats", `<h1>Boats</h1><ul id="boats"></ul><script>
+        return html(
+          200,
+          page(
+            "Boats",
+            `<h1>Boats</h1><ul id="boats"></ul><script>
           fetch("/api/boats").then(r => r.json()).then(list => { for (const b of list) { const li = document.createElement("li"); li.textContent = b; document.getElementById("boats").append(li); } document.title = "Boats (" + list.length + ")"; });
-        </script>`));
+        </script>`,
+          ),
+        );
       case "/api/boats":
-        return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(["Kestrel", "Osprey", "Tern"]));
+        return res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify(["Kestrel", "Osprey", "Tern"]));
       case "/form":
-        return html(200, page("Order", `<h1>Order</h1><form method="post" action="/form"><label>Name <input name="name"></label><label>Colour <select name="color"><option>red</option><option>green</option><option>blue</option></select></label><button>Send order</button></form>`));
+        return html(
+          200,
+          page(
+            "Order",
+            `<h1>Order</h1><form method="post" action="/form"><label>Name <input name="name"></label><label>Colour <select name="color"><option>red</option><option>green</option><option>blue</option></select></label><button>Send order</button></form>`,
+          ),
+        );
       case "/files":
-        return html(200, page("Files", `<h1>Files</h1><a href="/tides.csv" download>Tide table (CSV)</a><form><label>Attach <input type="file" name="f"></label></form>`));
+        return html(
+          200,
+          page(
+            "Files",
+            `<h1>Files</h1><a href="/tides.csv" download>Tide table (CSV)</a><form><label>Attach <input type="file" name="f"></label></form>`,
+          ),
+        );
       case "/tides.csv":
-        return res.writeHead(200, { "content-type": "text/csv", "content-disposition": 'attachment; filename="tides.csv"' }).end("day,high\nmon,06:42\ntue,07:30\n");
+        return res
+          .writeHead(200, { "content-type": "text/csv", "content-disposition": 'attachment; filename="tides.csv"' })
+          .end("day,high\nmon,06:42\ntue,07:30\n");
       case "/go-metadata":
         return html(302, "", { location: "http://169.254.169.254/latest/meta-data/" });
       case "/go-private":
         return html(302, "", { location: "http://10.20.30.40/admin" });
       case "/leaky":
-        return html(200, page("Leaky", `<h1>Leaky</h1><img src="http://10.20.30.40/pixel.png"><script>fetch("http://169.254.169.254/latest/meta-data/").catch(() => {}); try { new WebSocket("ws://10.20.30.41:9000/"); } catch {}</script>`));
+        return html(
+          200,
+          page(
+            "Leaky",
+            `<h1>Leaky</h1><img src="http://10.20.30.40/pixel.png"><script>fetch("http://169.254.169.254/latest/meta-data/").catch(() => {}); try { new WebSocket("ws://10.20.30.41:9000/"); } catch {}</script>`,
+          ),
+        );
       case "/sw":
-        return html(200, page("Worker", `<h1>Worker</h1><p id="sw">sw: trying</p><script>
+        return html(
+          200,
+          page(
+            "Worker",
+            `<h1>Worker</h1><p id="sw">sw: trying</p><script>
           const say = (t) => { document.getElementById("sw").textContent = t; };
           try {
             navigator.serviceWorker.register("/sw.js").then(() => navigator.serviceWorker.ready).then(() => say("sw: registered"), () => say("sw: refused"));
           } catch (e) { say("sw: refused (" + e.name + ")"); }
-        </script>`));
+        </script>`,
+          ),
+        );
       case "/sw.js":
-        return res.writeHead(200, { "content-type": "text/javascript" }).end("self.addEventListener('fetch', () => {});");
+        return res
+          .writeHead(200, { "content-type": "text/javascript" })
+          .end("self.addEventListener('fetch', () => {});");
       case "/frame":
         return html(200, page("Frame", `<h1>Outer</h1><iframe src="/inner" title="inner"></iframe>`));
       case "/inner":
-        return html(200, page("Inner", `<p id="said">not yet</p><button onclick="document.getElementById('said').textContent='inner clicked'">Inner button</button>`));
+        return html(
+          200,
+          page(
+            "Inner",
+            `<p id="said">not yet</p><button onclick="document.getElementById('said').textContent='inner clicked'">Inner button</button>`,
+          ),
+        );
       default:
         return html(404, page("Not found", "<h1>Not found</h1>"));
     }
@@ -112,6 +185,6 @@ export async function startSite(): Promise<Site> {
   };
 }
 
-function escape(s: string): string {
+function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -35,13 +35,22 @@ export async function finished(r: ChannelCrashRig<unknown>, text: string, limit:
 }
 
 /** The redelivery is acknowledged and starts no second turn; the person gets one reply. */
-export async function killedAfterPersist<M>(r: ChannelCrashRig<M>, message: M, text: string, finished: (text: string) => Promise<unknown>): Promise<void> {
+export async function killedAfterPersist<M>(
+  r: ChannelCrashRig<M>,
+  message: M,
+  text: string,
+  finished: (text: string) => Promise<unknown>,
+): Promise<void> {
   r.model.script({ text: "One reply only." }, { text: "One reply only." });
   r.touch("kill-after-persist");
   const w1 = await r.start();
   assert.equal(await r.post(message), 0, "no answer: the process died inside the webhook");
   assert.equal(await r.exited(w1), "SIGKILL");
-  assert.deepEqual((await r.userMessages()).map((m) => m.content), [text], "persisted before the 200 that never came");
+  assert.deepEqual(
+    (await r.userMessages()).map((m) => m.content),
+    [text],
+    "persisted before the 200 that never came",
+  );
   await r.start();
   assert.equal(await r.post(message), 200, "the redelivery is acknowledged");
   await finished("One reply only.");

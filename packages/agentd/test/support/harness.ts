@@ -5,9 +5,16 @@ import { type ChildProcess, spawn } from "node:child_process";
  * at the ready line, `exited` with the signal that ended a process; every one still alive is
  * SIGKILLed after the test.
  */
-export function processes(t: { after(fn: () => unknown): void }, script: string, args: string[], env: NodeJS.ProcessEnv) {
+export function processes(
+  t: { after(fn: () => unknown): void },
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+) {
   const procs: ChildProcess[] = [];
-  t.after(() => procs.forEach((p) => p.exitCode === null && p.signalCode === null && p.kill("SIGKILL")));
+  t.after(() => {
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+  });
   return {
     start: (): Promise<ChildProcess> =>
       new Promise((resolve, reject) => {
@@ -19,6 +26,8 @@ export function processes(t: { after(fn: () => unknown): void }, script: string,
         p.on("exit", (code, sig) => reject(new Error(`agentd exited (${code ?? sig}) before ready: ${err}`)));
       }),
     exited: (p: ChildProcess): Promise<NodeJS.Signals | null> =>
-      new Promise((res) => (p.exitCode !== null || p.signalCode !== null ? res(p.signalCode) : p.on("exit", (_c, sig) => res(sig)))),
+      new Promise((res) =>
+        p.exitCode !== null || p.signalCode !== null ? res(p.signalCode) : p.on("exit", (_c, sig) => res(sig)),
+      ),
   };
 }

@@ -52,7 +52,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
   const queue: Script[] = [];
   const httpServer = createServer((req, res) => {
     handle(server, queue, options, req, res).catch((error: unknown) => {
-        if (!res.headersSent) sendError(res, 500, String(error));
+      if (!res.headersSent) sendError(res, 500, String(error));
       else res.destroy();
     });
   });
@@ -82,7 +82,13 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
   return server;
 }
 
-async function handle(server: ModelServer, queue: Script[], options: ModelServerOptions, req: IncomingMessage, res: ServerResponse) {
+async function handle(
+  server: ModelServer,
+  queue: Script[],
+  options: ModelServerOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
   const raw = await readBody(req);
   const path = new URL(req.url ?? "/", "http://x").pathname;
   if (path.startsWith("/__")) return control(server, queue, path, raw, res);
@@ -108,7 +114,10 @@ async function handle(server: ModelServer, queue: Script[], options: ModelServer
 
 // ---- chat completions ------------------------------------------------------------------------
 
-interface Timing { chunkChars: number; tokenDelayMs: number }
+interface Timing {
+  chunkChars: number;
+  tokenDelayMs: number;
+}
 type Delta = { role?: "assistant"; content?: string | null; tool_calls?: object[] };
 
 let sequence = 0;
@@ -118,19 +127,32 @@ function deltas(reply: ScriptedReply, chunkChars: number, callIds: string[]): De
   const out: Delta[] = pieces(reply.text ?? "", chunkChars).map((content) => ({ content }));
   (reply.toolCalls ?? []).forEach((call, index) => {
     // OpenAI opens a call with id, type, name and empty arguments, then streams arguments by index.
-    out.push({ tool_calls: [{ index, id: callIds[index], type: "function", function: { name: call.name, arguments: "" } }] });
-    for (const piece of pieces(encodeArguments(call), chunkChars)) out.push({ tool_calls: [{ index, function: { arguments: piece } }] });
+    out.push({
+      tool_calls: [{ index, id: callIds[index], type: "function", function: { name: call.name, arguments: "" } }],
+    });
+    for (const piece of pieces(encodeArguments(call), chunkChars))
+      out.push({ tool_calls: [{ index, function: { arguments: piece } }] });
   });
   return out;
 }
 
 async function streamCompletion(res: ServerResponse, req: RecordedRequest, reply: ScriptedReply, timing: Timing) {
-  const base = { id: `chatcmpl-${++sequence}`, object: "chat.completion.chunk", created: nowSeconds(), model: modelOf(req), system_fingerprint: null };
+  const base = {
+    id: `chatcmpl-${++sequence}`,
+    object: "chat.completion.chunk",
+    created: nowSeconds(),
+    model: modelOf(req),
+    system_fingerprint: null,
+  };
   const frame = (delta: Delta | Record<string, never>, finish: string | null = null) =>
     sse(res, { ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] });
   const callIds = toolCallIds(reply);
   const frames = deltas(reply, timing.chunkChars, callIds);
-  res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+  });
   // Like OpenAI: the role arrives first with empty content (null when the reply is only tool calls).
   await frame({ role: "assistant", content: reply.toolCalls?.length && !reply.text ? null : "" });
   for (let i = 0; i <= frames.length; i++) {
@@ -142,7 +164,8 @@ async function streamCompletion(res: ServerResponse, req: RecordedRequest, reply
     await frame(frames[i]!);
   }
   await frame({}, finishReason(reply));
-  if (req.body.stream_options?.include_usage === true) await sse(res, { ...base, choices: [], usage: usage(req, reply) });
+  if (req.body.stream_options?.include_usage === true)
+    await sse(res, { ...base, choices: [], usage: usage(req, reply) });
   res.end("data: [DONE]\n\n");
 }
 
@@ -153,8 +176,17 @@ async function completeAtOnce(res: ServerResponse, req: RecordedRequest, reply: 
   await pause((reply.firstTokenDelayMs ?? 0) + chunks * timing.tokenDelayMs);
   if (reply.breakAfterChunks !== undefined) return void res.socket?.destroy();
   if (reply.stallAfterChunks !== undefined || res.destroyed) return;
-  const toolCalls = (reply.toolCalls ?? []).map((call, i) => ({ id: callIds[i], type: "function", function: { name: call.name, arguments: encodeArguments(call) } }));
-  const message = { role: "assistant", content: reply.text ?? null, refusal: null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) };
+  const toolCalls = (reply.toolCalls ?? []).map((call, i) => ({
+    id: callIds[i],
+    type: "function",
+    function: { name: call.name, arguments: encodeArguments(call) },
+  }));
+  const message = {
+    role: "assistant",
+    content: reply.text ?? null,
+    refusal: null,
+    ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+  };
   sendJson(res, 200, {
     id: `chatcmpl-${++sequence}`,
     object: "chat.completion",
@@ -168,13 +200,15 @@ async function completeAtOnce(res: ServerResponse, req: RecordedRequest, reply: 
 function usage(req: RecordedRequest, reply: ScriptedReply) {
   const prompt = reply.usage?.prompt ?? Math.ceil(Buffer.byteLength(req.raw) / 4);
   // Tool-call arguments are generated tokens too.
-  const generated = (reply.text ?? "").length + (reply.toolCalls ?? []).reduce((n, c) => n + encodeArguments(c).length, 0);
+  const generated =
+    (reply.text ?? "").length + (reply.toolCalls ?? []).reduce((n, c) => n + encodeArguments(c).length, 0);
   const completion = reply.usage?.completion ?? Math.ceil(generated / 4);
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 
 const finishReason = (reply: ScriptedReply) => (reply.toolCalls?.length ? "tool_calls" : "stop");
-const encodeArguments = (call: ScriptedToolCall) => (typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments ?? {}));
+const encodeArguments = (call: ScriptedToolCall) =>
+  typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments ?? {});
 const toolCallIds = (reply: ScriptedReply) => (reply.toolCalls ?? []).map((call) => call.id ?? `call_${++sequence}`);
 const modelOf = (req: RecordedRequest) => (typeof req.body.model === "string" ? req.body.model : "mock-model");
 
@@ -191,7 +225,11 @@ function lastUserText(body: any): string {
   const content = messages.findLast((m) => m?.role === "user")?.content;
   // The provider sends a lone text part as a string and anything richer as an array of parts.
   if (typeof content === "string") return content;
-  if (Array.isArray(content)) return content.filter((p) => p?.type === "text").map((p) => p.text).join("");
+  if (Array.isArray(content))
+    return content
+      .filter((p) => p?.type === "text")
+      .map((p) => p.text)
+      .join("");
   return "";
 }
 
@@ -234,7 +272,8 @@ function models() {
 function control(server: ModelServer, queue: Script[], path: string, raw: string, res: ServerResponse) {
   if (path === "/__stats") return sendJson(res, 200, { calls: server.calls, requests: server.requests.length });
   const replies = parseJson(raw);
-  if (path !== "/__script" || !Array.isArray(replies)) return sendError(res, 400, "POST /__script takes a JSON array of replies");
+  if (path !== "/__script" || !Array.isArray(replies))
+    return sendError(res, 400, "POST /__script takes a JSON array of replies");
   queue.push(...(replies as ScriptedReply[]));
   sendJson(res, 200, { queued: queue.length });
 }
@@ -275,7 +314,11 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function parseJson(raw: string): any {
-  try { return JSON.parse(raw); } catch { return undefined; }
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -290,7 +333,11 @@ if (import.meta.main) {
     return i === -1 ? undefined : process.argv[i + 1];
   };
   const number = (name: string) => (flag(name) === undefined ? undefined : Number(flag(name)));
-  const server = await startModelServer({ port: number("--port"), tokenDelayMs: number("--token-delay-ms"), apiKey: flag("--api-key") });
+  const server = await startModelServer({
+    port: number("--port"),
+    tokenDelayMs: number("--token-delay-ms"),
+    apiKey: flag("--api-key"),
+  });
   process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
   process.once("SIGTERM", () => void server.close().then(() => process.exit(0)));
 }

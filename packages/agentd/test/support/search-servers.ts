@@ -29,8 +29,18 @@ export interface StandIn {
 /** Three results about `q`; the second has highlight tags and entities, as providers send them. */
 export function hits(q: string) {
   return [
-    { title: `${q}: the first result`, url: "https://one.example/a", text: `All about ${q}.`, date: "2026-11-30T08:00:00" },
-    { title: `<strong>${q}</strong> &amp; more`, url: "https://two.example/b", text: `It&#x27;s <strong>${q}</strong> again`, date: null },
+    {
+      title: `${q}: the first result`,
+      url: "https://one.example/a",
+      text: `All about ${q}.`,
+      date: "2026-11-30T08:00:00",
+    },
+    {
+      title: `<strong>${q}</strong> &amp; more`,
+      url: "https://two.example/b",
+      text: `It&#x27;s <strong>${q}</strong> again`,
+      date: null,
+    },
     { title: "Third", url: "https://three.example/c", text: "", date: null },
     { title: "Not a web page", url: "javascript:alert(1)", text: "dropped", date: null },
     { title: "Fifth", url: "https://five.example/e", text: "five", date: null },
@@ -46,7 +56,13 @@ async function serve(answer: (r: SeenRequest) => Canned): Promise<StandIn> {
     let raw = "";
     for await (const c of req) raw += c;
     const u = new URL(req.url ?? "/", "http://x");
-    const seen: SeenRequest = { method: req.method ?? "GET", path: u.pathname, query: u.searchParams, headers: req.headers, body: raw ? safeJson(raw) : undefined };
+    const seen: SeenRequest = {
+      method: req.method ?? "GET",
+      path: u.pathname,
+      query: u.searchParams,
+      headers: req.headers,
+      body: raw ? safeJson(raw) : undefined,
+    };
     requests.push(seen);
     const a = queue.shift() ?? answer(seen);
     const isJson = typeof a.body === "object" && a.body !== null;
@@ -82,9 +98,22 @@ export function startSearxng(): Promise<StandIn> {
     return {
       status: 200,
       body: {
-        query: q, number_of_results: 0,
-        results: hits(q).map((h) => ({ url: h.url, title: h.title, content: h.text, engine: "duckduckgo", score: 1, category: "general", ...(h.date ? { publishedDate: h.date } : {}) })),
-        answers: [], corrections: [], infoboxes: [], suggestions: [], unresponsive_engines: [],
+        query: q,
+        number_of_results: 0,
+        results: hits(q).map((h) => ({
+          url: h.url,
+          title: h.title,
+          content: h.text,
+          engine: "duckduckgo",
+          score: 1,
+          category: "general",
+          ...(h.date ? { publishedDate: h.date } : {}),
+        })),
+        answers: [],
+        corrections: [],
+        infoboxes: [],
+        suggestions: [],
+        unresponsive_engines: [],
       },
     };
   });
@@ -93,16 +122,38 @@ export function startSearxng(): Promise<StandIn> {
 /** Brave: GET /res/v1/web/search?q&count with X-Subscription-Token; a wrong token is 422 SUBSCRIPTION_TOKEN_INVALID. */
 export function startBrave(key: string): Promise<StandIn> {
   return serve((r) => {
-    if (r.path !== "/res/v1/web/search") return { status: 404, body: braveError(404, "RESOURCE_NOT_FOUND", "Resource not found.") };
-    if (r.headers["x-subscription-token"] !== key) return { status: 422, body: braveError(422, "SUBSCRIPTION_TOKEN_INVALID", "The provided subscription token is invalid.") };
+    if (r.path !== "/res/v1/web/search")
+      return { status: 404, body: braveError(404, "RESOURCE_NOT_FOUND", "Resource not found.") };
+    if (r.headers["x-subscription-token"] !== key)
+      return {
+        status: 422,
+        body: braveError(422, "SUBSCRIPTION_TOKEN_INVALID", "The provided subscription token is invalid."),
+      };
     const q = r.query.get("q") ?? "";
     const count = Math.min(Number(r.query.get("count") ?? 20), 20);
     return {
       status: 200,
-      headers: { "x-ratelimit-limit": "1, 15000", "x-ratelimit-remaining": "0, 14999", "x-ratelimit-reset": "1, 1419704" },
+      headers: {
+        "x-ratelimit-limit": "1, 15000",
+        "x-ratelimit-remaining": "0, 14999",
+        "x-ratelimit-reset": "1, 1419704",
+      },
       body: {
-        type: "search", query: { original: q, more_results_available: true },
-        web: { type: "search", family_friendly: true, results: hits(q).slice(0, count).map((h) => ({ type: "search_result", title: h.title, url: h.url, description: h.text, ...(h.date ? { page_age: h.date, age: "6 days ago" } : {}) })) },
+        type: "search",
+        query: { original: q, more_results_available: true },
+        web: {
+          type: "search",
+          family_friendly: true,
+          results: hits(q)
+            .slice(0, count)
+            .map((h) => ({
+              type: "search_result",
+              title: h.title,
+              url: h.url,
+              description: h.text,
+              ...(h.date ? { page_age: h.date, age: "6 days ago" } : {}),
+            })),
+        },
       },
     };
   });
@@ -116,14 +167,29 @@ export function braveError(status: number, code: string, detail: string) {
 export function startTavily(key: string): Promise<StandIn> {
   return serve((r) => {
     if (r.method !== "POST" || r.path !== "/search") return { status: 404, body: { detail: "Not Found" } };
-    if (r.headers.authorization !== `Bearer ${key}`) return { status: 401, body: { detail: { error: "Unauthorized: missing or invalid API key." } } };
+    if (r.headers.authorization !== `Bearer ${key}`)
+      return { status: 401, body: { detail: { error: "Unauthorized: missing or invalid API key." } } };
     const q = String(r.body?.query ?? "");
     const max = Number(r.body?.max_results ?? 5);
     return {
       status: 200,
       body: {
-        query: q, follow_up_questions: null, answer: null, images: [], response_time: 0.42, request_id: "123e4567-e89b",
-        results: hits(q).slice(0, max).map((h) => ({ title: h.title, url: h.url, content: h.text, score: 0.8, raw_content: null, ...(h.date ? { published_date: h.date } : {}) })),
+        query: q,
+        follow_up_questions: null,
+        answer: null,
+        images: [],
+        response_time: 0.42,
+        request_id: "123e4567-e89b",
+        results: hits(q)
+          .slice(0, max)
+          .map((h) => ({
+            title: h.title,
+            url: h.url,
+            content: h.text,
+            score: 0.8,
+            raw_content: null,
+            ...(h.date ? { published_date: h.date } : {}),
+          })),
       },
     };
   });

@@ -17,7 +17,9 @@ export const BOB = { id: 502, is_bot: false, first_name: "Bob", username: "bob" 
  * Waits for every run to end: a turn completes just after its reply is sent, and the test's store is
  * dropped when the test ends (before the app closes), which a late commit would trip over.
  */
-export async function settle(app: { kernel: { listRuns(o: { limit: number }): Promise<{ id: string }[]>; result(id: string): Promise<unknown> } }) {
+export async function settle(app: {
+  kernel: { listRuns(o: { limit: number }): Promise<{ id: string }[]>; result(id: string): Promise<unknown> };
+}) {
   for (const r of await app.kernel.listRuns({ limit: 100 })) await app.kernel.result(r.id).catch(() => {});
 }
 
@@ -29,12 +31,16 @@ async function botApiProxy(t: { after(fn: () => unknown): void }, servers: Teleg
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     if (!target) {
-      res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ ok: false, error_code: 401, description: "Unauthorized" }));
+      res
+        .writeHead(401, { "content-type": "application/json" })
+        .end(JSON.stringify({ ok: false, error_code: 401, description: "Unauthorized" }));
       return;
     }
     try {
       const r = await fetch(target.apiRoot + req.url, {
-        method: req.method ?? "POST", headers: { "content-type": req.headers["content-type"] ?? "application/json" }, body: Buffer.concat(chunks),
+        method: req.method ?? "POST",
+        headers: { "content-type": req.headers["content-type"] ?? "application/json" },
+        body: Buffer.concat(chunks),
       });
       res.writeHead(r.status, { "content-type": "application/json" }).end(await r.text());
     } catch {
@@ -42,10 +48,13 @@ async function botApiProxy(t: { after(fn: () => unknown): void }, servers: Teleg
     }
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  t.after(() => new Promise((r) => {
-    server.closeAllConnections();
-    server.close(r);
-  }));
+  t.after(
+    () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(r);
+      }),
+  );
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
@@ -54,7 +63,11 @@ async function botApiProxy(t: { after(fn: () => unknown): void }, servers: Teleg
  * /channels/telegram, the API), with two Bot API stand-ins (tokens A and B) and a second tenant;
  * `call` speaks to the API as tenant A unless another key is given, `hook` posts to a bot's webhook.
  */
-export async function telegramBotsRig(t: { after(fn: () => unknown): void }, b: Backend, opts: { publicUrl?: boolean; deploymentToken?: string } = { publicUrl: true }) {
+export async function telegramBotsRig(
+  t: { after(fn: () => unknown): void },
+  b: Backend,
+  opts: { publicUrl?: boolean; deploymentToken?: string } = { publicUrl: true },
+) {
   const tgA = await startTelegramServer({ token: TOKEN_A });
   const tgB = await startTelegramServer({ token: TOKEN_B });
   t.after(() => tgA.close());
@@ -64,7 +77,12 @@ export async function telegramBotsRig(t: { after(fn: () => unknown): void }, b: 
   const logs: string[] = [];
   // As `agentd start` wires it, from the configuration: the resolver, the webhook router at /channels/telegram.
   const env = await testAgentd(t, b, {
-    config: { channels: { ...(opts.publicUrl ? { publicUrl: `http://127.0.0.1:${port}` } : {}), telegram: { apiRoot, ...(opts.deploymentToken ? { botToken: opts.deploymentToken } : {}) } } },
+    config: {
+      channels: {
+        ...(opts.publicUrl ? { publicUrl: `http://127.0.0.1:${port}` } : {}),
+        telegram: { apiRoot, ...(opts.deploymentToken ? { botToken: opts.deploymentToken } : {}) },
+      },
+    },
     channelLog: (l) => logs.push(l),
   });
   const { app } = env;
@@ -73,10 +91,18 @@ export async function telegramBotsRig(t: { after(fn: () => unknown): void }, b: 
   t.after(() => server.close());
   const keyA = (await app.tenants.createApiKey(env.tenantId)).key;
   const keyB = (await app.tenants.createApiKey(other.id)).key;
-  const call = async (method: string, path: string, o: { key?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
+  const call = async (
+    method: string,
+    path: string,
+    o: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ) => {
     const res = await fetch(`${server.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${o.key ?? keyA}`, ...(o.body === undefined ? {} : { "content-type": "application/json" }), ...o.headers },
+      headers: {
+        authorization: `Bearer ${o.key ?? keyA}`,
+        ...(o.body === undefined ? {} : { "content-type": "application/json" }),
+        ...o.headers,
+      },
       ...(o.body === undefined ? {} : { body: JSON.stringify(o.body) }),
     });
     const text = await res.text();
@@ -84,8 +110,12 @@ export async function telegramBotsRig(t: { after(fn: () => unknown): void }, b: 
   };
   const hook = (botId: string, update: object, secret: string | null) =>
     fetch(`${server.url}/channels/telegram/${botId}`, {
-      method: "POST", body: JSON.stringify(update),
-      headers: { "content-type": "application/json", ...(secret === null ? {} : { "x-telegram-bot-api-secret-token": secret }) },
+      method: "POST",
+      body: JSON.stringify(update),
+      headers: {
+        "content-type": "application/json",
+        ...(secret === null ? {} : { "x-telegram-bot-api-secret-token": secret }),
+      },
     });
   return { ...env, tgA, tgB, apiRoot, other, server, call, hook, keyA, keyB, logs };
 }

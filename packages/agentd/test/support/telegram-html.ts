@@ -1,5 +1,22 @@
 // Telegram's HTML parse mode as the Bot API stand-in applies it.
-const TAGS = new Set(["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code", "pre", "blockquote", "tg-emoji"]);
+const TAGS = new Set([
+  "b",
+  "strong",
+  "i",
+  "em",
+  "u",
+  "ins",
+  "s",
+  "strike",
+  "del",
+  "span",
+  "tg-spoiler",
+  "a",
+  "code",
+  "pre",
+  "blockquote",
+  "tg-emoji",
+]);
 
 /** Telegram's HTML parse mode, strictly enough to refuse what Telegram refuses: unknown or unbalanced tags, bare `<` and `&`. */
 export function parseHtml(html: string): { text: string } | { error: string } {
@@ -14,7 +31,10 @@ export function parseHtml(html: string): { text: string } | { error: string } {
       const tag = name.toLowerCase();
       if (!TAGS.has(tag)) return { error: `Unsupported start tag "${tag}" at byte offset ${i}` };
       if (close) {
-        if (stack.pop() !== tag) return { error: `Unmatched end tag at byte offset ${i}, expected "</${stack.at(-1) ?? ""}>", found "</${tag}>"` };
+        if (stack.pop() !== tag)
+          return {
+            error: `Unmatched end tag at byte offset ${i}, expected "</${stack.at(-1) ?? ""}>", found "</${tag}>"`,
+          };
       } else stack.push(tag);
       i += all.length;
     } else if (ch === "&") {

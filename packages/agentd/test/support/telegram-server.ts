@@ -69,13 +69,23 @@ export interface TelegramFile {
 const MAX_DOWNLOAD = 20 * 1024 * 1024;
 
 const MAX_TEXT = 4096;
-const BOT = { id: 7000001, is_bot: true, first_name: "Agentd Test", username: "agentd_test_bot", can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false };
+const BOT = {
+  id: 7000001,
+  is_bot: true,
+  first_name: "Agentd Test",
+  username: "agentd_test_bot",
+  can_join_groups: true,
+  can_read_all_group_messages: false,
+  supports_inline_queries: false,
+};
 
 /**
  * `port`: a fixed port (to come up where a client already tries to connect). `perChatPerSecond`: Telegram's flood control, roughly: more sends, edits or drafts than this to one
  * chat within a second get 429 with `retry_after` 1.
  */
-export async function startTelegramServer(opts: { token?: string; perChatPerSecond?: number; port?: number } = {}): Promise<TelegramServer> {
+export async function startTelegramServer(
+  opts: { token?: string; perChatPerSecond?: number; port?: number } = {},
+): Promise<TelegramServer> {
   const token = opts.token ?? "123456:TEST-token";
   const scripted = new Map<string, number[]>();
   const failing = new Map<string, number[]>();
@@ -91,7 +101,10 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
     token,
     calls: [],
     messages: new Map(),
-    visible: (chatId) => [...server.messages.values()].filter((m) => m.chat_id === String(chatId) && !m.deleted).sort((a, b) => a.message_id - b.message_id),
+    visible: (chatId) =>
+      [...server.messages.values()]
+        .filter((m) => m.chat_id === String(chatId) && !m.deleted)
+        .sort((a, b) => a.message_id - b.message_id),
     drafts: new Map(),
     draftsUnsupported: false,
     callsOf: (method) => server.calls.filter((c) => c.method === method),
@@ -116,7 +129,9 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
     addFile(bytes, opts = {}) {
       const n = files.size + 1;
       const file: TelegramFile = {
-        file_id: `FILE-${n}-${Math.random().toString(36).slice(2, 10)}`, file_unique_id: `U${n}`, file_size: bytes.byteLength,
+        file_id: `FILE-${n}-${Math.random().toString(36).slice(2, 10)}`,
+        file_unique_id: `U${n}`,
+        file_size: bytes.byteLength,
         file_path: `documents/file_${n}.${opts.extension ?? "bin"}`,
       };
       files.set(file.file_id, { file, bytes });
@@ -140,10 +155,14 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
     const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(new URL(req.url ?? "/", "http://x").pathname);
     if (download) {
       // Like Telegram's file server: plain bytes, 404 without a JSON body for anything unknown.
-      const file = download[1] === token ? [...files.values()].find((f) => f.file.file_path === download[2]) : undefined;
+      const file =
+        download[1] === token ? [...files.values()].find((f) => f.file.file_path === download[2]) : undefined;
       if (req.method !== "GET" || !file) return void res.writeHead(404).end();
       server.downloads.push(file.file.file_path);
-      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(file.bytes.byteLength) });
+      res.writeHead(200, {
+        "content-type": "application/octet-stream",
+        "content-length": String(file.bytes.byteLength),
+      });
       return void res.end(file.bytes);
     }
     const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(new URL(req.url ?? "/", "http://x").pathname);
@@ -160,7 +179,11 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
     if (failure !== undefined) return fail(res, failure, "Internal Server Error");
     const chatId = params.chat_id === undefined ? undefined : String(params.chat_id);
     const message = (id: number, text: string) => ({
-      message_id: id, date: Math.floor(Date.now() / 1000), from: BOT, chat: { id: Number(chatId), type: Number(chatId) > 0 ? "private" : "group" }, text,
+      message_id: id,
+      date: Math.floor(Date.now() / 1000),
+      from: BOT,
+      chat: { id: Number(chatId), type: Number(chatId) > 0 ? "private" : "group" },
+      text,
     });
     if (chatId && opts.perChatPerSecond && ["sendMessage", "editMessageText", "sendMessageDraft"].includes(method)) {
       const now = Date.now();
@@ -175,7 +198,8 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
     }
     // Telegram's limit counts the text after entity parsing: markup is not counted, and bad markup is refused.
     const parsed = params.parse_mode === "HTML" && typeof params.text === "string" ? parseHtml(params.text) : null;
-    if (params.parse_mode && server.refuseMarkup > 0 && server.refuseMarkup--) return fail(res, 400, "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0");
+    if (params.parse_mode && server.refuseMarkup > 0 && server.refuseMarkup--)
+      return fail(res, 400, 'Bad Request: can\'t parse entities: Unsupported start tag "x" at byte offset 0');
     if (parsed && "error" in parsed) return fail(res, 400, `Bad Request: can't parse entities: ${parsed.error}`);
     const visibleLength = (text: string) => (parsed && "text" in parsed ? parsed.text.length : text.length);
     switch (method) {
@@ -188,7 +212,10 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
         if (visibleLength(text) > MAX_TEXT) return fail(res, 400, "Bad Request: message is too long");
         const id = nextMessageId++;
         server.messages.set(id, {
-          message_id: id, chat_id: chatId, text, ...(params.parse_mode ? { parse_mode: String(params.parse_mode) } : {}),
+          message_id: id,
+          chat_id: chatId,
+          text,
+          ...(params.parse_mode ? { parse_mode: String(params.parse_mode) } : {}),
           ...(params.reply_markup ? { reply_markup: params.reply_markup } : {}),
         });
         server.drafts.delete(chatId); // a sent message ends the chat's draft
@@ -198,24 +225,35 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
         const id = Number(params.message_id);
         const text = params.text === undefined ? "" : String(params.text);
         const prev = server.messages.get(id);
-        if (!prev || prev.chat_id !== chatId || prev.deleted) return fail(res, 400, "Bad Request: message to edit not found");
+        if (!prev || prev.chat_id !== chatId || prev.deleted)
+          return fail(res, 400, "Bad Request: message to edit not found");
         if (text.trim() === "") return fail(res, 400, "Bad Request: message text is empty");
         if (visibleLength(text) > MAX_TEXT) return fail(res, 400, "Bad Request: MESSAGE_TOO_LONG");
-        if (prev.text === text && JSON.stringify(prev.reply_markup ?? null) === JSON.stringify(params.reply_markup ?? null))
-          return fail(res, 400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message");
+        if (
+          prev.text === text &&
+          JSON.stringify(prev.reply_markup ?? null) === JSON.stringify(params.reply_markup ?? null)
+        )
+          return fail(
+            res,
+            400,
+            "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+          );
         server.messages.set(id, { ...prev, text, reply_markup: params.reply_markup });
         return ok(res, message(id, text));
       }
       case "deleteMessage": {
         const prev = server.messages.get(Number(params.message_id));
-        if (!prev || prev.chat_id !== chatId || prev.deleted) return fail(res, 400, "Bad Request: message to delete not found");
+        if (!prev || prev.chat_id !== chatId || prev.deleted)
+          return fail(res, 400, "Bad Request: message to delete not found");
         prev.deleted = true;
         return ok(res, true);
       }
       case "sendMessageDraft": {
-        if (!chatId || Number(chatId) <= 0 || server.draftsUnsupported) return fail(res, 400, "Bad Request: TEXTDRAFT_PEER_INVALID");
+        if (!chatId || Number(chatId) <= 0 || server.draftsUnsupported)
+          return fail(res, 400, "Bad Request: TEXTDRAFT_PEER_INVALID");
         const draftId = Number(params.draft_id);
-        if (!Number.isInteger(draftId) || draftId === 0) return fail(res, 400, "Bad Request: draft_id must be non-zero");
+        if (!Number.isInteger(draftId) || draftId === 0)
+          return fail(res, 400, "Bad Request: draft_id must be non-zero");
         const text = params.text === undefined ? "" : String(params.text);
         if (visibleLength(text) > MAX_TEXT) return fail(res, 400, "Bad Request: TEXT_TOO_LONG");
         server.drafts.set(chatId, { draft_id: draftId, text });
@@ -225,7 +263,10 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
       case "answerCallbackQuery":
         return ok(res, true);
       case "setWebhook":
-        server.webhook = { url: String(params.url), ...(params.secret_token ? { secret_token: String(params.secret_token) } : {}) };
+        server.webhook = {
+          url: String(params.url),
+          ...(params.secret_token ? { secret_token: String(params.secret_token) } : {}),
+        };
         return ok(res, true);
       case "deleteWebhook":
         server.webhook = null;
@@ -234,7 +275,11 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
         const updates = await getUpdates(params, req);
         if (updates === CONFLICT) {
           server.conflicts++;
-          return fail(res, 409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running");
+          return fail(
+            res,
+            409,
+            "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+          );
         }
         return ok(res, updates);
       }
@@ -267,7 +312,11 @@ export async function startTelegramServer(opts: { token?: string; perChatPerSeco
     }
   }
 
-  async function waitForUpdates(params: Record<string, any>, req: IncomingMessage, conflicted: () => boolean): Promise<unknown[] | typeof CONFLICT> {
+  async function waitForUpdates(
+    params: Record<string, any>,
+    req: IncomingMessage,
+    conflicted: () => boolean,
+  ): Promise<unknown[] | typeof CONFLICT> {
     const offset = Number(params.offset ?? 0);
     // Confirming: every update below the offset is gone for good.
     while (queue.length > 0 && offset > 0 && (queue[0]!.update_id as number) < offset) queue.shift();
@@ -355,4 +404,3 @@ function safeJson(v: string): unknown {
     return v;
   }
 }
-

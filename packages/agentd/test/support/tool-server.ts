@@ -28,11 +28,15 @@ export async function startToolServer(): Promise<ToolServer> {
     for await (const c of req) chunks.push(c as Buffer);
     const url = new URL(req.url ?? "/", "http://x");
     const tenant = url.searchParams.get("tenant") ?? "";
-    const send = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const send = (status: number, body: unknown) =>
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     if (url.pathname === "/tools") {
       if (s.failLists !== null) return send(s.failLists, { error: "down" });
       s.lists.set(tenant, (s.lists.get(tenant) ?? 0) + 1);
-      return send(200, (s.tools.get(tenant) ?? []).map(({ run: _run, ...t }) => t));
+      return send(
+        200,
+        (s.tools.get(tenant) ?? []).map(({ run: _run, ...t }) => t),
+      );
     }
     if (url.pathname === "/call") {
       const { server, name, args } = JSON.parse(Buffer.concat(chunks).toString("utf8"));
@@ -63,7 +67,9 @@ export function httpToolSource(server: { url: string }, id = "mcp"): ToolSource 
     },
     async call(tenant, tool, args, ctx) {
       const res = await fetch(`${server.url}/call?tenant=${tenant.tenantId}`, {
-        method: "POST", body: JSON.stringify({ server: tool.server, name: tool.name, args }), signal: ctx.signal,
+        method: "POST",
+        body: JSON.stringify({ server: tool.server, name: tool.name, args }),
+        signal: ctx.signal,
       });
       const body = (await res.json()) as { result?: unknown; error?: string };
       if (!res.ok) throw new Error(body.error ?? `the tool server answered ${res.status}`);

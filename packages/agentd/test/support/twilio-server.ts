@@ -85,12 +85,23 @@ export async function startTwilioServer(opts: { accountSid?: string; authToken?:
       const m = server.messages.find((x) => x.sid === sid);
       if (!m?.statusCallback) throw new Error(`no StatusCallback for ${sid}`);
       const params: Record<string, string> = {
-        AccountSid: accountSid, ApiVersion: "2010-04-01", From: m.from, To: m.to, MessageSid: sid, SmsSid: sid, MessageStatus: status, SmsStatus: status,
+        AccountSid: accountSid,
+        ApiVersion: "2010-04-01",
+        From: m.from,
+        To: m.to,
+        MessageSid: sid,
+        SmsSid: sid,
+        MessageStatus: status,
+        SmsStatus: status,
         ...(errorCode ? { ErrorCode: errorCode } : {}),
       };
       const res = await fetch(m.statusCallback, {
-        method: "POST", body: new URLSearchParams(params).toString(),
-        headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": twilio.getExpectedTwilioSignature(authToken, m.statusCallback, params) },
+        method: "POST",
+        body: new URLSearchParams(params).toString(),
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "x-twilio-signature": twilio.getExpectedTwilioSignature(authToken, m.statusCallback, params),
+        },
       });
       await res.arrayBuffer();
       return res.status;
@@ -112,7 +123,9 @@ export async function startTwilioServer(opts: { accountSid?: string; authToken?:
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const form: Record<string, string> = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString("utf8")));
+    const form: Record<string, string> = Object.fromEntries(
+      new URLSearchParams(Buffer.concat(chunks).toString("utf8")),
+    );
     const path = new URL(req.url ?? "/", "http://x").pathname;
     const call: TwilioCall = { method: req.method ?? "", path, status: 0, form };
     server.calls.push(call);
@@ -122,12 +135,15 @@ export async function startTwilioServer(opts: { accountSid?: string; authToken?:
       res.end(JSON.stringify(body));
     };
     const auth = req.headers.authorization ?? "";
-    const [user, pass] = Buffer.from(auth.replace(/^Basic /, ""), "base64").toString("utf8").split(":");
+    const [user, pass] = Buffer.from(auth.replace(/^Basic /, ""), "base64")
+      .toString("utf8")
+      .split(":");
     const authentic = auth.startsWith("Basic ") && user === accountSid && pass === authToken;
     const mediaPath = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\/[^/]+\/Media\/([^/]+)$/.exec(path);
     if (mediaPath && req.method === "GET") {
       if (!authentic || mediaPath[1] !== accountSid) return reply(401, twErr(401, 20003, "Authenticate"));
-      if (!media.has(mediaPath[2] as string)) return reply(404, twErr(404, 20404, "The requested resource was not found"));
+      if (!media.has(mediaPath[2] as string))
+        return reply(404, twErr(404, 20404, "The requested resource was not found"));
       await server.intercept?.(call);
       // Like Twilio: a redirect to a short-lived URL on storage that needs (and must get) no credentials.
       call.status = 307;
@@ -137,19 +153,36 @@ export async function startTwilioServer(opts: { accountSid?: string; authToken?:
     const account = /^\/2010-04-01\/Accounts\/([^/]+)\.json$/.exec(path);
     if (account && req.method === "GET") {
       if (!authentic || account[1] !== accountSid) return reply(401, twErr(401, 20003, "Authenticate"));
-      return reply(200, { sid: accountSid, friendly_name: "agentd test account", status: "active", type: "Full", uri: path });
+      return reply(200, {
+        sid: accountSid,
+        friendly_name: "agentd test account",
+        status: "active",
+        type: "Full",
+        uri: path,
+      });
     }
     const m = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(path);
-    if (!m || (req.method !== "POST" && req.method !== "GET")) return reply(404, twErr(404, 20404, "The requested resource was not found"));
+    if (!m || (req.method !== "POST" && req.method !== "GET"))
+      return reply(404, twErr(404, 20404, "The requested resource was not found"));
     if (!authentic || m[1] !== accountSid) return reply(401, twErr(401, 20003, "Authenticate"));
     if (req.method === "GET") {
       // The message log, newest first, filtered by To and From (what the crash look-up reads).
       const q = new URL(req.url ?? "/", "http://x").searchParams;
       const size = Number(q.get("PageSize") ?? 50);
-      const list = server.messages.filter((x) => (!q.get("To") || x.to === q.get("To")) && (!q.get("From") || x.from === q.get("From"))).reverse().slice(0, size);
+      const list = server.messages
+        .filter((x) => (!q.get("To") || x.to === q.get("To")) && (!q.get("From") || x.from === q.get("From")))
+        .reverse()
+        .slice(0, size);
       return reply(200, {
-        messages: list.map((x) => resource(x)), end: list.length - 1, first_page_uri: path, next_page_uri: null, page: 0, page_size: size,
-        previous_page_uri: null, start: 0, uri: path,
+        messages: list.map((x) => resource(x)),
+        end: list.length - 1,
+        first_page_uri: path,
+        next_page_uri: null,
+        page: 0,
+        page_size: size,
+        previous_page_uri: null,
+        start: 0,
+        uri: path,
       });
     }
     const failure = failures.shift();
@@ -162,10 +195,19 @@ export async function startTwilioServer(opts: { accountSid?: string; authToken?:
     if (!to) return reply(400, twErr(400, 21604, "A 'To' phone number is required."));
     if (!from) return reply(400, twErr(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required"));
     if (!body) return reply(400, twErr(400, 21602, "Message body is required."));
-    if (to.startsWith("whatsapp:") !== from.startsWith("whatsapp:")) return reply(400, twErr(400, 63007, "Twilio could not find a Channel with the specified From address"));
+    if (to.startsWith("whatsapp:") !== from.startsWith("whatsapp:"))
+      return reply(400, twErr(400, 63007, "Twilio could not find a Channel with the specified From address"));
     // The Messages API's limit on Body, whatever the channel (WhatsApp's own 4,096 does not apply here).
-    if (body.length > 1600) return reply(400, twErr(400, 21617, "The concatenated message body exceeds the 1600 character limit"));
-    const sent: SentMessage = { sid: sidOf("SM"), to, from, body, at: Date.now(), ...(form.StatusCallback ? { statusCallback: form.StatusCallback } : {}) };
+    if (body.length > 1600)
+      return reply(400, twErr(400, 21617, "The concatenated message body exceeds the 1600 character limit"));
+    const sent: SentMessage = {
+      sid: sidOf("SM"),
+      to,
+      from,
+      body,
+      at: Date.now(),
+      ...(form.StatusCallback ? { statusCallback: form.StatusCallback } : {}),
+    };
     server.messages.push(sent);
     await server.intercept?.(call);
     if (dropNext) {
@@ -180,11 +222,26 @@ export async function startTwilioServer(opts: { accountSid?: string; authToken?:
   function resource(x: SentMessage) {
     const at = new Date(x.at).toUTCString();
     return {
-      account_sid: accountSid, api_version: "2010-04-01", body: x.body, date_created: at, date_sent: null, date_updated: at,
-      direction: "outbound-api", error_code: null, error_message: null, from: x.from, messaging_service_sid: null,
-      num_media: "0", num_segments: String(Math.ceil(x.body.length / 153) || 1), price: null, price_unit: "USD",
-      sid: x.sid, status: "queued", subresource_uris: { media: `/2010-04-01/Accounts/${accountSid}/Messages/${x.sid}/Media.json` },
-      to: x.to, uri: `/2010-04-01/Accounts/${accountSid}/Messages/${x.sid}.json`,
+      account_sid: accountSid,
+      api_version: "2010-04-01",
+      body: x.body,
+      date_created: at,
+      date_sent: null,
+      date_updated: at,
+      direction: "outbound-api",
+      error_code: null,
+      error_message: null,
+      from: x.from,
+      messaging_service_sid: null,
+      num_media: "0",
+      num_segments: String(Math.ceil(x.body.length / 153) || 1),
+      price: null,
+      price_unit: "USD",
+      sid: x.sid,
+      status: "queued",
+      subresource_uris: { media: `/2010-04-01/Accounts/${accountSid}/Messages/${x.sid}/Media.json` },
+      to: x.to,
+      uri: `/2010-04-01/Accounts/${accountSid}/Messages/${x.sid}.json`,
     };
   }
 

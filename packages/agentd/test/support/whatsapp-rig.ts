@@ -5,22 +5,38 @@ import type { Hono } from "hono";
 import { WHATSAPP_CLOUD, type WhatsAppOptions, whatsappChannel } from "../../src/channels/whatsapp/index.ts";
 import { testAgentd } from "./app.ts";
 import type { Backend } from "./backends.ts";
-import { inboundId, messagePayload, signBody, startWhatsAppServer, statusPayload, webhookBody } from "./whatsapp-server.ts";
+import {
+  inboundId,
+  messagePayload,
+  signBody,
+  startWhatsAppServer,
+  statusPayload,
+  webhookBody,
+} from "./whatsapp-server.ts";
 
 export const VERIFY_TOKEN = "verify-me-123";
 
 export async function whatsappRig(
-  t: { after(fn: () => unknown): void }, b: Backend,
+  t: { after(fn: () => unknown): void },
+  b: Backend,
   opts: Parameters<typeof testAgentd>[2] & { channel?: Partial<WhatsAppOptions> } = {},
 ) {
   const logs: string[] = [];
   const wa = await startWhatsAppServer();
   t.after(() => wa.close());
   const ta = await testAgentd(t, b, opts);
-  const channel = (register = true) => whatsappChannel(ta.app.channelHost, {
-    token: wa.token, appSecret: wa.appSecret, phoneNumberId: wa.phoneNumberId, verifyToken: VERIFY_TOKEN, apiBaseUrl: wa.url,
-    confirmGraceMs: 0, log: (m) => logs.push(m), register, ...opts.channel,
-  });
+  const channel = (register = true) =>
+    whatsappChannel(ta.app.channelHost, {
+      token: wa.token,
+      appSecret: wa.appSecret,
+      phoneNumberId: wa.phoneNumberId,
+      verifyToken: VERIFY_TOKEN,
+      apiBaseUrl: wa.url,
+      confirmGraceMs: 0,
+      log: (m) => logs.push(m),
+      register,
+      ...opts.channel,
+    });
   const ch = channel();
   /** The same channel as a process started later would build it: a webhook with no memory of this one's requests. */
   const restarted = () => channel(false);
@@ -28,7 +44,11 @@ export async function whatsappRig(
   const post = async (payload: unknown, signature?: string | null, via: Hono = ch.webhook) => {
     const raw = typeof payload === "string" ? payload : webhookBody(payload);
     const sig = signature === undefined ? signBody(wa.appSecret, raw) : signature;
-    const res = await via.request("/", { method: "POST", headers: { "content-type": "application/json", ...(sig === null ? {} : { "x-hub-signature-256": sig }) }, body: raw });
+    const res = await via.request("/", {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(sig === null ? {} : { "x-hub-signature-256": sig }) },
+      body: raw,
+    });
     return { status: res.status, body: await res.text() };
   };
   /** A text from `from`; returns the HTTP status and the message's wamid. */
@@ -43,7 +63,15 @@ export async function whatsappRig(
     assert.equal(await ta.app.tenants.tenantOf(WHATSAPP_CLOUD, from), ta.tenantId);
   };
   const status = (id: string, st: string, o: { to?: string; opaque?: string; errorCode?: number } = {}) =>
-    post(statusPayload(wa.phoneNumberId, { id, status: st, to: o.to ?? "", ...(o.opaque ? { opaque: o.opaque } : {}), ...(o.errorCode ? { errorCode: o.errorCode } : {}) }));
+    post(
+      statusPayload(wa.phoneNumberId, {
+        id,
+        status: st,
+        to: o.to ?? "",
+        ...(o.opaque ? { opaque: o.opaque } : {}),
+        ...(o.errorCode ? { errorCode: o.errorCode } : {}),
+      }),
+    );
   /** The messages the stand-in accepted for one person, in order. */
   const to = (who: string) => wa.messages.filter((m) => m.to === who);
   return { ...ta, wa, ch, post, text, pair, status, to, logs, restarted };

@@ -65,13 +65,18 @@ export interface WhatsAppServer {
 
 const wamid = () => `wamid.${randomBytes(24).toString("base64url")}`;
 
-export async function startWhatsAppServer(opts: { token?: string; appSecret?: string; phoneNumberId?: string } = {}): Promise<WhatsAppServer> {
+export async function startWhatsAppServer(
+  opts: { token?: string; appSecret?: string; phoneNumberId?: string } = {},
+): Promise<WhatsAppServer> {
   const token = opts.token ?? `EAAG${randomBytes(24).toString("hex")}`;
   const appSecret = opts.appSecret ?? randomBytes(16).toString("hex");
   const phoneNumberId = opts.phoneNumberId ?? String(100000000000000 + Math.floor(Math.random() * 1e9));
   const failures: GraphFailure[] = [];
   let dropNext = false;
-  const media = new Map<string, { data: Uint8Array; mime: string; sha256: string; declaredSize: number; url?: string }>();
+  const media = new Map<
+    string,
+    { data: Uint8Array; mime: string; sha256: string; declaredSize: number; url?: string }
+  >();
   const pending = new Set<Promise<unknown>>();
   let closing = false;
 
@@ -82,8 +87,15 @@ export async function startWhatsAppServer(opts: { token?: string; appSecret?: st
     });
   });
   const server: WhatsAppServer = {
-    url: "", token, appSecret, phoneNumberId,
-    calls: [], messages: [], reads: [], mediaCalls: [], closedWindow: new Set(),
+    url: "",
+    token,
+    appSecret,
+    phoneNumberId,
+    calls: [],
+    messages: [],
+    reads: [],
+    mediaCalls: [],
+    closedWindow: new Set(),
     failNext: (...f) => void failures.push(...f),
     dropNextAnswer: () => void (dropNext = true),
     webhookUrl: null,
@@ -91,7 +103,13 @@ export async function startWhatsAppServer(opts: { token?: string; appSecret?: st
     async report(id, status, o = {}) {
       const m = server.messages.find((x) => x.id === id);
       if (!server.webhookUrl) throw new Error("no webhookUrl to report to");
-      const body = statusPayload(phoneNumberId, { id, status, to: m?.to ?? "", ...(m?.opaque ? { opaque: m.opaque } : {}), ...(o.errorCode ? { errorCode: o.errorCode } : {}) });
+      const body = statusPayload(phoneNumberId, {
+        id,
+        status,
+        to: m?.to ?? "",
+        ...(m?.opaque ? { opaque: m.opaque } : {}),
+        ...(o.errorCode ? { errorCode: o.errorCode } : {}),
+      });
       let last = 0;
       for (let i = 0; i < (o.tries ?? 1) && !closing; i++) {
         if (i > 0) await new Promise((r) => setTimeout(r, 1000));
@@ -102,7 +120,13 @@ export async function startWhatsAppServer(opts: { token?: string; appSecret?: st
     },
     addMedia(data, mime, o = {}) {
       const id = String(1000000000000000 + Math.floor(Math.random() * 1e12));
-      media.set(id, { data, mime, sha256: o.sha256 ?? createHash("sha256").update(data).digest("hex"), declaredSize: o.declaredSize ?? data.byteLength, ...(o.url ? { url: o.url } : {}) });
+      media.set(id, {
+        data,
+        mime,
+        sha256: o.sha256 ?? createHash("sha256").update(data).digest("hex"),
+        declaredSize: o.declaredSize ?? data.byteLength,
+        ...(o.url ? { url: o.url } : {}),
+      });
       return id;
     },
     async close() {
@@ -139,7 +163,8 @@ export async function startWhatsAppServer(opts: { token?: string; appSecret?: st
       call.status = status;
       graphError(res, status, code, message, details);
     };
-    if (req.headers.authorization !== `Bearer ${token}`) return fail(401, 190, "Invalid OAuth access token - Cannot parse access token");
+    if (req.headers.authorization !== `Bearer ${token}`)
+      return fail(401, 190, "Invalid OAuth access token - Cannot parse access token");
 
     const file = /^\/media\/(\d+)$/.exec(url.pathname);
     if (file && req.method === "GET") {
@@ -153,19 +178,39 @@ export async function startWhatsAppServer(opts: { token?: string; appSecret?: st
     }
     const info = /^\/v\d+\.\d+\/(\d+)$/.exec(url.pathname);
     if (info && req.method === "GET" && info[1] === phoneNumberId)
-      return reply(200, { verified_name: "agentd test", display_phone_number: "+1 555-078-3881", quality_rating: "GREEN", id: phoneNumberId });
+      return reply(200, {
+        verified_name: "agentd test",
+        display_phone_number: "+1 555-078-3881",
+        quality_rating: "GREEN",
+        id: phoneNumberId,
+      });
     if (info && req.method === "GET") {
       const m = media.get(info[1] as string);
       if (!m) return fail(400, 100, "(#100) Invalid parameter");
-      return reply(200, { messaging_product: "whatsapp", url: m.url ?? `${server.url}/media/${info[1]}`, mime_type: m.mime, sha256: m.sha256, file_size: String(m.declaredSize), id: info[1] });
+      return reply(200, {
+        messaging_product: "whatsapp",
+        url: m.url ?? `${server.url}/media/${info[1]}`,
+        mime_type: m.mime,
+        sha256: m.sha256,
+        file_size: String(m.declaredSize),
+        id: info[1],
+      });
     }
     const send = /^\/v\d+\.\d+\/([^/]+)\/messages$/.exec(url.pathname);
-    if (!send || req.method !== "POST") return fail(400, 100, `Unsupported ${req.method} request. Object with ID '${url.pathname}' does not exist`);
-    if (send[1] !== phoneNumberId) return fail(400, 100, `Unsupported post request. Object with ID '${send[1]}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`);
-    if (body.messaging_product !== "whatsapp") return fail(400, 100, "(#100) The parameter messaging_product is required.");
+    if (!send || req.method !== "POST")
+      return fail(400, 100, `Unsupported ${req.method} request. Object with ID '${url.pathname}' does not exist`);
+    if (send[1] !== phoneNumberId)
+      return fail(
+        400,
+        100,
+        `Unsupported post request. Object with ID '${send[1]}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`,
+      );
+    if (body.messaging_product !== "whatsapp")
+      return fail(400, 100, "(#100) The parameter messaging_product is required.");
 
     if (body.status === "read") {
-      if (typeof body.message_id !== "string" || !body.message_id) return fail(400, 100, "(#100) The parameter message_id is required.");
+      if (typeof body.message_id !== "string" || !body.message_id)
+        return fail(400, 100, "(#100) The parameter message_id is required.");
       const typing = (body.typing_indicator as { type?: string } | undefined)?.type === "text";
       server.reads.push({ messageId: body.message_id, typing, at: Date.now() });
       return reply(200, { success: true });
@@ -187,25 +232,54 @@ export async function startWhatsAppServer(opts: { token?: string; appSecret?: st
       if (t.length > 4096) return fail(400, 100, "(#100) Param text['body'] must be at most 4096 characters long.");
       text = t;
     } else if (body.type === "interactive") {
-      const it = body.interactive as { type?: string; body?: { text?: string }; action?: { buttons?: { type?: string; reply?: { id?: string; title?: string } }[] } } | undefined;
-      if (it?.type !== "button") return fail(400, 100, "(#100) Only reply-button interactive messages are served by this stand-in");
+      const it = body.interactive as
+        | {
+            type?: string;
+            body?: { text?: string };
+            action?: { buttons?: { type?: string; reply?: { id?: string; title?: string } }[] };
+          }
+        | undefined;
+      if (it?.type !== "button")
+        return fail(400, 100, "(#100) Only reply-button interactive messages are served by this stand-in");
       const t = it.body?.text ?? "";
-      if (!t || t.length > 1024) return fail(400, 131009, "(#131009) Parameter value is not valid", "body.text must be 1 to 1024 characters");
+      if (!t || t.length > 1024)
+        return fail(400, 131009, "(#131009) Parameter value is not valid", "body.text must be 1 to 1024 characters");
       const bs = it.action?.buttons ?? [];
-      if (bs.length < 1 || bs.length > 3) return fail(400, 131009, "(#131009) Parameter value is not valid", "buttons must be 1 to 3");
+      if (bs.length < 1 || bs.length > 3)
+        return fail(400, 131009, "(#131009) Parameter value is not valid", "buttons must be 1 to 3");
       for (const b of bs) {
         const title = b.reply?.title ?? "";
         const id = b.reply?.id ?? "";
-        if (b.type !== "reply" || !title || title.length > 20 || !id || id.length > 256) return fail(400, 131009, "(#131009) Parameter value is not valid", "a reply button needs an id (256) and a title (20)");
+        if (b.type !== "reply" || !title || title.length > 20 || !id || id.length > 256)
+          return fail(
+            400,
+            131009,
+            "(#131009) Parameter value is not valid",
+            "a reply button needs an id (256) and a title (20)",
+          );
       }
-      if (new Set(bs.map((b) => b.reply?.id)).size !== bs.length) return fail(400, 131009, "(#131009) Parameter value is not valid", "button ids must be unique");
+      if (new Set(bs.map((b) => b.reply?.id)).size !== bs.length)
+        return fail(400, 131009, "(#131009) Parameter value is not valid", "button ids must be unique");
       text = t;
       buttons = bs.map((b) => ({ id: b.reply!.id!, title: b.reply!.title! }));
     } else return fail(400, 100, `(#100) Unsupported message type ${String(body.type)}`);
     if (server.closedWindow.has(to))
-      return fail(400, 131047, "(#131047) Re-engagement message", "Message failed to send because more than 24 hours have passed since the customer last replied to this number.");
+      return fail(
+        400,
+        131047,
+        "(#131047) Re-engagement message",
+        "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+      );
 
-    const sent: SentMessage = { id: wamid(), to, type: String(body.type), text, buttons, opaque: typeof body.biz_opaque_callback_data === "string" ? body.biz_opaque_callback_data : undefined, at: Date.now() };
+    const sent: SentMessage = {
+      id: wamid(),
+      to,
+      type: String(body.type),
+      text,
+      buttons,
+      opaque: typeof body.biz_opaque_callback_data === "string" ? body.biz_opaque_callback_data : undefined,
+      at: Date.now(),
+    };
     server.messages.push(sent);
     await server.intercept?.(call);
     if (server.autoSent && server.webhookUrl) {
@@ -232,36 +306,69 @@ export async function startWhatsAppServer(opts: { token?: string; appSecret?: st
 
 function graphError(res: ServerResponse, status: number, code: number, message: string, details?: string): void {
   res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify({
-    error: { message, type: "OAuthException", code, ...(details ? { error_data: { messaging_product: "whatsapp", details } } : {}), fbtrace_id: randomBytes(8).toString("base64url") },
-  }));
+  res.end(
+    JSON.stringify({
+      error: {
+        message,
+        type: "OAuthException",
+        code,
+        ...(details ? { error_data: { messaging_product: "whatsapp", details } } : {}),
+        fbtrace_id: randomBytes(8).toString("base64url"),
+      },
+    }),
+  );
 }
 
 // ---- Meta's side of the webhook ----
 
 /** The body as Meta sends it: JSON with every non-ASCII character escaped (\uXXXX). */
-export const webhookBody = (payload: unknown) => JSON.stringify(payload).replace(/[^\0-~]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+export const webhookBody = (payload: unknown) =>
+  JSON.stringify(payload).replace(/[^\0-~]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
 /** X-Hub-Signature-256 for a body: an HMAC-SHA256 of its exact bytes with the app secret. */
-export const signBody = (appSecret: string, raw: string) => `sha256=${createHmac("sha256", appSecret).update(raw).digest("hex")}`;
+export const signBody = (appSecret: string, raw: string) =>
+  `sha256=${createHmac("sha256", appSecret).update(raw).digest("hex")}`;
 
 /** Posts a payload to a webhook URL, signed like Meta; resolves with the HTTP status. */
 export async function postSigned(url: string, appSecret: string, payload: unknown): Promise<number> {
   const raw = webhookBody(payload);
-  const res = await fetch(url, { method: "POST", body: raw, headers: { "content-type": "application/json", "x-hub-signature-256": signBody(appSecret, raw) } });
+  const res = await fetch(url, {
+    method: "POST",
+    body: raw,
+    headers: { "content-type": "application/json", "x-hub-signature-256": signBody(appSecret, raw) },
+  });
   await res.arrayBuffer();
   return res.status;
 }
 
 const envelope = (phoneNumberId: string, value: Record<string, unknown>) => ({
   object: "whatsapp_business_account",
-  entry: [{ id: "102290129340398", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { display_phone_number: "15550783881", phone_number_id: phoneNumberId }, ...value } }] }],
+  entry: [
+    {
+      id: "102290129340398",
+      changes: [
+        {
+          field: "messages",
+          value: {
+            messaging_product: "whatsapp",
+            metadata: { display_phone_number: "15550783881", phone_number_id: phoneNumberId },
+            ...value,
+          },
+        },
+      ],
+    },
+  ],
 });
 
 let seq = 0;
 export const inboundId = () => `wamid.HBgL${(++seq).toString(16).padStart(8, "0")}${randomBytes(6).toString("hex")}`;
 
 /** A message from a person as Meta's webhook carries it: `content` is the type-specific part (`{ type: "text", text: { body } }`, …). */
-export function messagePayload(phoneNumberId: string, from: string, content: Record<string, unknown>, o: { id?: string; name?: string } = {}) {
+export function messagePayload(
+  phoneNumberId: string,
+  from: string,
+  content: Record<string, unknown>,
+  o: { id?: string; name?: string } = {},
+) {
   return envelope(phoneNumberId, {
     contacts: [{ profile: { name: o.name ?? "Alice" }, wa_id: from }],
     messages: [{ from, id: o.id ?? inboundId(), timestamp: String(Math.floor(Date.now() / 1000)), ...content }],
@@ -276,13 +383,34 @@ export function batchPayload(phoneNumberId: string, from: string, contents: Reco
   });
 }
 
-export function statusPayload(phoneNumberId: string, s: { id: string; status: string; to: string; opaque?: string; errorCode?: number }) {
+export function statusPayload(
+  phoneNumberId: string,
+  s: { id: string; status: string; to: string; opaque?: string; errorCode?: number },
+) {
   return envelope(phoneNumberId, {
-    statuses: [{
-      id: s.id, status: s.status, timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: s.to,
-      ...(s.opaque ? { biz_opaque_callback_data: s.opaque } : {}),
-      ...(s.errorCode ? { errors: [{ code: s.errorCode, title: "Re-engagement message", message: "Re-engagement message", error_data: { details: "more than 24 hours have passed" } }] } : {}),
-      ...(s.status === "failed" ? {} : { pricing: { billable: false, pricing_model: "PMP", category: "service", type: "free_customer_service" } }),
-    }],
+    statuses: [
+      {
+        id: s.id,
+        status: s.status,
+        timestamp: String(Math.floor(Date.now() / 1000)),
+        recipient_id: s.to,
+        ...(s.opaque ? { biz_opaque_callback_data: s.opaque } : {}),
+        ...(s.errorCode
+          ? {
+              errors: [
+                {
+                  code: s.errorCode,
+                  title: "Re-engagement message",
+                  message: "Re-engagement message",
+                  error_data: { details: "more than 24 hours have passed" },
+                },
+              ],
+            }
+          : {}),
+        ...(s.status === "failed"
+          ? {}
+          : { pricing: { billable: false, pricing_model: "PMP", category: "service", type: "free_customer_service" } }),
+      },
+    ],
   });
 }

@@ -21,28 +21,53 @@ const skip = findChromium() ? false : "no Chromium installed (apt-get install ch
 /** Chromium processes whose parent is `pid` (a worker's browser). */
 function chromiumsOf(pid: number): number[] {
   const out = execFileSync("ps", ["-e", "-o", "pid=,ppid=,comm="], { encoding: "utf8" });
-  return out.split("\n").map((l) => l.trim().split(/\s+/)).filter((f) => Number(f[1]) === pid && /chrom/.test(f[2] ?? "")).map((f) => Number(f[0]));
+  return out
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => Number(f[1]) === pid && /chrom/.test(f[2] ?? ""))
+    .map((f) => Number(f[0]));
 }
 
 for (const b of BACKENDS) {
   describe(`crash: SIGKILL during a browser step (${b.name})`, { skip }, () => {
-    test("the turn completes on restart, logged in from the vault, the completed form post not replayed", { timeout: 180_000 }, async (t) => {
+    test("the turn completes on restart, logged in from the vault, the completed form post not replayed", {
+      timeout: 180_000,
+    }, async (t) => {
       const place = b.place(t);
       const site = await startSite();
       t.after(() => site.close());
       const model = await startModelServer();
       t.after(() => model.close());
       const env: NodeJS.ProcessEnv = {
-        ...process.env, AGENTD_DATA: place.dataDir, DATABASE_URL: place.databaseUrl ?? "", AGENTD_PG_SCHEMA: place.pgSchema ?? "", AGENTD_MODEL_BASE_URL: model.url,
-        AGENTD_MODEL: "stand-in", AGENTD_MODEL_API_KEY: "k", CRASH_DIR: place.dataDir, AGENTD_LEASE_MS: "1500", AGENTD_ALLOW_HOSTS: site.host,
+        ...process.env,
+        AGENTD_DATA: place.dataDir,
+        DATABASE_URL: place.databaseUrl ?? "",
+        AGENTD_PG_SCHEMA: place.pgSchema ?? "",
+        AGENTD_MODEL_BASE_URL: model.url,
+        AGENTD_MODEL: "stand-in",
+        AGENTD_MODEL_API_KEY: "k",
+        CRASH_DIR: place.dataDir,
+        AGENTD_LEASE_MS: "1500",
+        AGENTD_ALLOW_HOSTS: site.host,
       };
       delete env.AGENTD_MASTER_KEY;
-      const client = await createAgentd({ env: {}, config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } }, worker: false, logger: () => {} });
+      const client = await createAgentd({
+        env: {},
+        config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } },
+        worker: false,
+        logger: () => {},
+      });
       t.after(() => client.close());
       const tenantId = (await client.tenants.create("browsing")).id;
-      await policies.set(client.tenants.scope(tenantId), { tool: "browser_act", pattern: `* ${site.url}/*`, decision: "allow" }, Date.now());
+      await policies.set(
+        client.tenants.scope(tenantId),
+        { tool: "browser_act", pattern: `* ${site.url}/*`, decision: "allow" },
+        Date.now(),
+      );
       const procs: ChildProcess[] = [];
-      t.after(() => procs.forEach((p) => p.exitCode === null && p.signalCode === null && p.kill("SIGKILL")));
+      t.after(() => {
+        for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+      });
       const worker = () =>
         new Promise<ChildProcess>((resolve, reject) => {
           const p = spawn(process.execPath, [WORKER], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -54,12 +79,33 @@ for (const b of BACKENDS) {
         });
 
       const lastTool = (req: RecordedRequest) => String(req.body.messages.at(-1)?.content ?? "");
-      const refIn = (text: string, line: RegExp) => new RegExp(`${line.source}.*?\\[ref=((?:f\\d+)?e\\d+)\\]`).exec(text)?.[1] ?? "e0";
+      const refIn = (text: string, line: RegExp) =>
+        new RegExp(`${line.source}.*?\\[ref=((?:f\\d+)?e\\d+)\\]`).exec(text)?.[1] ?? "e0";
       const login = `${site.url}/login`;
       model.script(
         { toolCalls: [{ name: "browser", arguments: { action: "open", url: login } }] },
-        (req) => ({ toolCalls: [{ name: "browser_act", arguments: { action: "type", url: login, ref: refIn(lastTool(req), /textbox "Username"/), text: "ada" } }] }),
-        (req) => ({ toolCalls: [{ name: "browser_act", arguments: { action: "type", url: login, ref: refIn(lastTool(req), /textbox "Password"/), text: "ada-pw", submit: true } }] }),
+        (req) => ({
+          toolCalls: [
+            {
+              name: "browser_act",
+              arguments: { action: "type", url: login, ref: refIn(lastTool(req), /textbox "Username"/), text: "ada" },
+            },
+          ],
+        }),
+        (req) => ({
+          toolCalls: [
+            {
+              name: "browser_act",
+              arguments: {
+                action: "type",
+                url: login,
+                ref: refIn(lastTool(req), /textbox "Password"/),
+                text: "ada-pw",
+                submit: true,
+              },
+            },
+          ],
+        }),
         { toolCalls: [{ name: "browser", arguments: { action: "open", url: `${site.url}/me` } }] },
         { text: "Signed in and checked." },
       );
@@ -74,16 +120,32 @@ for (const b of BACKENDS) {
         killed = true;
         await new Promise((r) => setTimeout(r, 200));
       });
-      const r = await client.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "sign in and check my account" });
+      const r = await client.inbox.receive({
+        tenantId,
+        channel: "http",
+        conversation: "c",
+        text: "sign in and check my account",
+      });
       await until(() => killed, "the worker to be killed on /me", 90_000);
       await new Promise<void>((ok) => (w.exitCode !== null || w.signalCode !== null ? ok() : w.on("exit", () => ok())));
-      assert.deepEqual(site.posts.map((p) => p.path), ["/login"]);
-      await until(() => chromiumsOf(browserOf).length === 0, "the killed worker's Chromium to exit with it (its pipe closed)", 20_000);
+      assert.deepEqual(
+        site.posts.map((p) => p.path),
+        ["/login"],
+      );
+      await until(
+        () => chromiumsOf(browserOf).length === 0,
+        "the killed worker's Chromium to exit with it (its pipe closed)",
+        20_000,
+      );
 
       w = await worker();
       const out = await client.kernel.result<{ text: string }>(r.runId);
       assert.equal(out.text, "Signed in and checked.");
-      assert.deepEqual(site.posts.map((p) => p.path), ["/login"], "the completed login step is not replayed");
+      assert.deepEqual(
+        site.posts.map((p) => p.path),
+        ["/login"],
+        "the completed login step is not replayed",
+      );
       const afterRestart = lastTool(model.requests.at(-1)!);
       assert.match(afterRestart, /Page: Account — http:\/\/127\.0\.0\.1:\d+\/me/);
       assert.match(afterRestart, /Signed in as ada/, "a new Chromium, logged in from the state sealed in the vault");

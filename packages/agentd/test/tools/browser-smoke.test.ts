@@ -5,7 +5,9 @@ import { canSandbox, findChromium, VERIFIED_CHROMIUM_MAJORS } from "../../src/to
 
 const path = findChromium();
 
-test("the pinned playwright-core drives Debian's Chromium over its pipe: version in the verified range, an AI snapshot with refs", { skip: path ? false : "no Chromium installed (apt-get install chromium); browser tests skip" }, async () => {
+test("the pinned playwright-core drives Debian's Chromium over its pipe: version in the verified range, an AI snapshot with refs", {
+  skip: path ? false : "no Chromium installed (apt-get install chromium); browser tests skip",
+}, async () => {
   const browser = await chromium.launch({ executablePath: path!, chromiumSandbox: canSandbox(), timeout: 30_000 });
   try {
     const version = browser.version();
@@ -45,8 +47,17 @@ test("agentd doctor names the Chromium and whether the pinned playwright-core wa
     chmodSync(path, 0o755);
     return path;
   };
-  assert.match(await doctor({ AGENTD_CHROMIUM: fake("150.0.7871.100") }), /^ok\s+browser\s+Chromium 150\.0\.7871\.100 at .*chromium-150\.0\.7871\.100 \(verified with this agentd's playwright-core\)$/m);
-  assert.match(await doctor({ AGENTD_CHROMIUM: fake("163.0.1.2") }), /^FAIL\s+browser\s+Chromium 163\.0\.1\.2 at .*: this agentd's playwright-core was verified with Chromium 150 or 151/m);
+  assert.match(
+    await doctor({ AGENTD_CHROMIUM: fake("150.0.7871.100") }),
+    /^ok\s+browser\s+Chromium 150\.0\.7871\.100 at .*chromium-150\.0\.7871\.100 \(verified with this agentd's playwright-core\)$/m,
+  );
+  assert.match(
+    await doctor({ AGENTD_CHROMIUM: fake("163.0.1.2") }),
+    /^FAIL\s+browser\s+Chromium 163\.0\.1\.2 at .*: this agentd's playwright-core was verified with Chromium 150 or 151/m,
+  );
   assert.match(await doctor({ AGENTD_BROWSER: "0" }), /^ok\s+browser\s+off:/m);
-  assert.match(await doctor({ AGENTD_CHROMIUM: join(dir, "nowhere") }), /^FAIL\s+settings\s+AGENTD_CHROMIUM is ".*nowhere" but no executable is there/m);
+  assert.match(
+    await doctor({ AGENTD_CHROMIUM: join(dir, "nowhere") }),
+    /^FAIL\s+settings\s+AGENTD_CHROMIUM is ".*nowhere" but no executable is there/m,
+  );
 });

@@ -40,7 +40,11 @@ test("a changed or cut name ends in a hash of the exact triple, so tools that cl
   const b = sourcedToolName(ref("weather", "mönchen"));
   assert.match(a, /^mcp__weather__m_nchen_[0-9a-f]{10}$/);
   assert.notEqual(a, b, "ü and ö both become _, the hash tells them apart");
-  assert.match(sourcedToolName(ref("日本", "検索")), /^mcp__x__x_[0-9a-f]{10}$/, "a part with nothing left is x, hashed");
+  assert.match(
+    sourcedToolName(ref("日本", "検索")),
+    /^mcp__x__x_[0-9a-f]{10}$/,
+    "a part with nothing left is x, hashed",
+  );
   assert.notEqual(sourcedToolName(ref("a b", "c")), sourcedToolName(ref("a_b", "c")), "a space is not an underscore");
 });
 
@@ -49,10 +53,18 @@ test("long names are cut to 64 characters, deterministically, and two that diffe
   const a = sourcedToolName(ref("server", `${long}alpha`));
   const b = sourcedToolName(ref("server", `${long}beta`));
   assert.ok(a.length <= 64 && b.length <= 64);
-  assert.match(a, /^mcp__server__very_long_tool_name_very_long_tool_name_[0-9a-f]{10}$/, "a cut inside a separator drops its _");
+  assert.match(
+    a,
+    /^mcp__server__very_long_tool_name_very_long_tool_name_[0-9a-f]{10}$/,
+    "a cut inside a separator drops its _",
+  );
   assert.notEqual(a, b);
   assert.equal(a, sourcedToolName(ref("server", `${long}alpha`)), "the same triple, the same name");
-  assert.equal(sourcedToolName(ref("s", "t".repeat(56))), `mcp__s__${"t".repeat(56)}`, "exactly 64 plain characters are kept as they are");
+  assert.equal(
+    sourcedToolName(ref("s", "t".repeat(56))),
+    `mcp__s__${"t".repeat(56)}`,
+    "exactly 64 plain characters are kept as they are",
+  );
   assert.match(sourcedToolName(ref("s", "t".repeat(57))), /^mcp__s__t{45}_[0-9a-f]{10}$/, "65 are cut and hashed");
 });
 
@@ -65,7 +77,13 @@ test("the separator cannot be forged: a server or tool name holding __ does not 
 });
 
 test("nameTools maps every name back to its exact triple, whatever order the tools were listed in", () => {
-  const refs = [ref("github", "create_issue"), ref("github", "list issues"), ref("files", "read"), ref("files", "read", "app"), ref("日本", "検索")];
+  const refs = [
+    ref("github", "create_issue"),
+    ref("github", "list issues"),
+    ref("files", "read"),
+    ref("files", "read", "app"),
+    ref("日本", "検索"),
+  ];
   const named = nameTools(refs);
   assert.equal(named.size, refs.length);
   for (const [name, r] of named) {

@@ -19,8 +19,15 @@ const skip = findChromium() ? false : "no Chromium installed (apt-get install ch
 
 for (const b of BACKENDS) {
   describe(`web tools from a chat message (${b.name})`, { skip }, () => {
-    test("Telegram and the HTTP API: the model searches, opens a result in the browser, and the person gets the answer", { timeout: 120_000 }, async (t) => {
-      const [site, searxng, brave, tavily] = await Promise.all([startSite(), startSearxng(), startBrave("k"), startTavily("k")]);
+    test("Telegram and the HTTP API: the model searches, opens a result in the browser, and the person gets the answer", {
+      timeout: 120_000,
+    }, async (t) => {
+      const [site, searxng, brave, tavily] = await Promise.all([
+        startSite(),
+        startSearxng(),
+        startBrave("k"),
+        startTavily("k"),
+      ]);
       t.after(() => Promise.all([site.close(), searxng.close(), brave.close(), tavily.close()]));
       const { app, model, tg, post, pair, tenantId } = await pairingTelegramRig(t, b, {
         config: {
@@ -39,11 +46,21 @@ for (const b of BACKENDS) {
 
       ask("harbour boats", "The boats are Kestrel, Osprey and Tern.");
       assert.equal((await post(textUpdate(ALICE, "which boats does the harbour shop have?"))).status, 200);
-      await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "The boats are Kestrel, Osprey and Tern."), "the reply on Telegram", 60_000);
-      assert.deepEqual(searxng.requests.map((r) => r.query.get("q")), ["harbour boats"]);
+      await until(
+        () => sentTo(tg, ALICE.id).find((c) => c.params.text === "The boats are Kestrel, Osprey and Tern."),
+        "the reply on Telegram",
+        60_000,
+      );
+      assert.deepEqual(
+        searxng.requests.map((r) => r.query.get("q")),
+        ["harbour boats"],
+      );
       const toolResults = model.requests.slice(1, 4).map((r) => String(r.body.messages.at(-1)?.content));
       assert.match(toolResults[0]!, /^<untrusted source="web_search">\nResults for "harbour boats" \(searxng\):/);
-      assert.match(toolResults[2]!, /^<untrusted source="browser">\nPage: Boats \(3\) — .*\/list\n[\s\S]*listitem \[ref=e\d+\]: Tern/);
+      assert.match(
+        toolResults[2]!,
+        /^<untrusted source="browser">\nPage: Boats \(3\) — .*\/list\n[\s\S]*listitem \[ref=e\d+\]: Tern/,
+      );
 
       // The same from the HTTP API, as `agentd chat` sends it: the answer streams back.
       const server = await serveApi(app, { host: "127.0.0.1", port: 0 });
@@ -51,7 +68,8 @@ for (const b of BACKENDS) {
       const { key } = await app.tenants.createApiKey(tenantId);
       ask("harbour boats", "Kestrel, Osprey and Tern, again.");
       const res = await fetch(`${server.url}/v1/messages`, {
-        method: "POST", headers: { authorization: `Bearer ${key}`, accept: "text/event-stream", "content-type": "application/json" },
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, accept: "text/event-stream", "content-type": "application/json" },
         body: JSON.stringify({ text: "and the boats again?", conversation: "terminal" }),
       });
       assert.equal(res.status, 200);

@@ -22,14 +22,29 @@ async function standIns(t: { after(fn: () => unknown): void }) {
   return { searxng, brave, tavily };
 }
 
-function config(s: { searxng: StandIn; brave: StandIn; tavily: StandIn }, provider: ProviderName | null, cacheMs = 600_000): SearchConfig {
-  return { provider, searxngUrl: s.searxng.url, braveApiKey: BRAVE_KEY, braveApiBase: s.brave.url, tavilyApiKey: TAVILY_KEY, tavilyApiBase: s.tavily.url, cacheMs };
+function config(
+  s: { searxng: StandIn; brave: StandIn; tavily: StandIn },
+  provider: ProviderName | null,
+  cacheMs = 600_000,
+): SearchConfig {
+  return {
+    provider,
+    searxngUrl: s.searxng.url,
+    braveApiKey: BRAVE_KEY,
+    braveApiBase: s.brave.url,
+    tavilyApiKey: TAVILY_KEY,
+    tavilyApiBase: s.tavily.url,
+    cacheMs,
+  };
 }
 
 function call(opts: { tenantId?: string; now?: number; secrets?: Record<string, string>; net?: NetPolicy } = {}) {
   const secrets = opts.secrets ?? {};
   return {
-    tenantId: opts.tenantId ?? "ten_a", now: opts.now ?? 1_000_000, net: opts.net ?? CLOSED, signal: new AbortController().signal,
+    tenantId: opts.tenantId ?? "ten_a",
+    now: opts.now ?? 1_000_000,
+    net: opts.net ?? CLOSED,
+    signal: new AbortController().signal,
     secrets: { get: async (n: string) => secrets[n] ?? null },
   };
 }
@@ -45,15 +60,27 @@ describe("web_search providers against stand-ins of their APIs", () => {
       assert.equal(a.provider, p);
       assert.equal(a.cached, false);
       // The javascript: URL is dropped; tags and entities are gone; the date is kept where given.
-      assert.deepEqual(a.results, [
-        { title: "tide tables: the first result", url: "https://one.example/a", snippet: "All about tide tables.", date: "2026-11-30T08:00:00" },
-        { title: "tide tables & more", url: "https://two.example/b", snippet: "It's tide tables again" },
-        { title: "Third", url: "https://three.example/c", snippet: "" },
-      ], p);
+      assert.deepEqual(
+        a.results,
+        [
+          {
+            title: "tide tables: the first result",
+            url: "https://one.example/a",
+            snippet: "All about tide tables.",
+            date: "2026-11-30T08:00:00",
+          },
+          { title: "tide tables & more", url: "https://two.example/b", snippet: "It's tide tables again" },
+          { title: "Third", url: "https://three.example/c", snippet: "" },
+        ],
+        p,
+      );
     }
     const sx = s.searxng.requests[0]!;
     assert.equal(sx.path, "/search");
-    assert.deepEqual([sx.query.get("q"), sx.query.get("format"), sx.query.get("time_range")], ["tide tables", "json", "week"]);
+    assert.deepEqual(
+      [sx.query.get("q"), sx.query.get("format"), sx.query.get("time_range")],
+      ["tide tables", "json", "week"],
+    );
     const br = s.brave.requests[0]!;
     assert.equal(br.headers["x-subscription-token"], BRAVE_KEY);
     assert.deepEqual([br.query.get("q"), br.query.get("count"), br.query.get("freshness")], ["tide tables", "3", "pw"]);
@@ -78,13 +105,17 @@ describe("web_search providers against stand-ins of their APIs", () => {
     assert.ok(SearchError.is(e));
     assert.equal(e.code, "rate_limited");
     assert.equal(e.retryAfterMs, 120_000);
-    assert.match(e.message, /the Tavily API is rate-limiting searches \(HTTP 429: Too many requests\); try again in 120 s/);
+    assert.match(
+      e.message,
+      /the Tavily API is rate-limiting searches \(HTTP 429: Too many requests\); try again in 120 s/,
+    );
     assert.equal(s.tavily.requests.length, 3, "no retry for a long wait");
 
     // Brave says when through X-RateLimit-Reset: the window that is used up (here the month's) counts.
     const wb = new WebSearch(config(s, "brave", 0), { sleep: async (ms) => void waits.push(ms) });
     s.brave.next({
-      status: 429, headers: { "x-ratelimit-remaining": "3, 0", "x-ratelimit-reset": "1, 86400" },
+      status: 429,
+      headers: { "x-ratelimit-remaining": "3, 0", "x-ratelimit-reset": "1, 86400" },
       body: braveError(429, "RATE_LIMITED", "Request rate limit exceeded for plan."),
     });
     const eb = await wb.search(call(), q("month")).catch((x: unknown) => x);
@@ -98,14 +129,20 @@ describe("web_search providers against stand-ins of their APIs", () => {
     const wrong = new WebSearch({ ...config(s, "brave", 0), braveApiKey: "BSA-wrong-key-999" });
     const e1 = await wrong.search(call(), q("x")).catch((x: unknown) => x);
     assert.ok(SearchError.is(e1) && e1.code === "unauthorized");
-    assert.match(e1.message, /the Brave Search API refused the request \(HTTP 422: The provided subscription token is invalid\.\); check BRAVE_SEARCH_API_KEY/);
+    assert.match(
+      e1.message,
+      /the Brave Search API refused the request \(HTTP 422: The provided subscription token is invalid\.\); check BRAVE_SEARCH_API_KEY/,
+    );
     const badTavily = new WebSearch({ ...config(s, "tavily", 0), tavilyApiKey: "tvly-wrong" });
     const e2 = await badTavily.search(call(), q("x")).catch((x: unknown) => x);
     assert.ok(SearchError.is(e2) && e2.code === "unauthorized");
     assert.match(e2.message, /HTTP 401: Unauthorized: missing or invalid API key\.\); check TAVILY_API_KEY/);
 
     const ws = new WebSearch(config(s, "tavily", 0));
-    s.tavily.next({ status: 432, body: { detail: { error: `This request exceeds your plan's set usage limit (key ${TAVILY_KEY})` } } });
+    s.tavily.next({
+      status: 432,
+      body: { detail: { error: `This request exceeds your plan's set usage limit (key ${TAVILY_KEY})` } },
+    });
     const e3 = await ws.search(call(), q("x")).catch((x: unknown) => x);
     assert.ok(SearchError.is(e3) && e3.code === "quota");
     assert.doesNotMatch(e3.message, new RegExp(TAVILY_KEY), "a key the provider echoes is cut out");
@@ -121,7 +158,10 @@ describe("web_search providers against stand-ins of their APIs", () => {
     s.searxng.next({ status: 403, body: "<h1>Forbidden</h1>" });
     const e6 = await sx.search(call(), q("x")).catch((x: unknown) => x);
     assert.ok(SearchError.is(e6) && e6.code === "unauthorized");
-    assert.match(e6.message, /the SearXNG instance refused the request \(HTTP 403: no reason given\); check SEARXNG_URL/);
+    assert.match(
+      e6.message,
+      /the SearXNG instance refused the request \(HTTP 403: no reason given\); check SEARXNG_URL/,
+    );
 
     const none = new WebSearch({ provider: null, cacheMs: 0 });
     const e7 = await none.search(call(), q("x")).catch((x: unknown) => x);
@@ -144,10 +184,16 @@ describe("web_search providers against stand-ins of their APIs", () => {
     assert.equal((await ws.search(call({ now: 61_001 }), q("cache me"))).cached, false, "expired after its lifetime");
     assert.equal(s.brave.requests.length, 4);
     // Two asking at once share one query.
-    await Promise.all([ws.search(call({ now: 70_000 }), q("together")), ws.search(call({ now: 70_000 }), q("together"))]);
+    await Promise.all([
+      ws.search(call({ now: 70_000 }), q("together")),
+      ws.search(call({ now: 70_000 }), q("together")),
+    ]);
     assert.equal(s.brave.requests.length, 5);
     s.brave.next({ status: 500, body: braveError(500, "INTERNAL", "oops") });
-    await assert.rejects(ws.search(call({ now: 80_000 }), q("fails once")), (e: unknown) => SearchError.is(e) && e.code === "unavailable");
+    await assert.rejects(
+      ws.search(call({ now: 80_000 }), q("fails once")),
+      (e: unknown) => SearchError.is(e) && e.code === "unavailable",
+    );
     assert.equal((await ws.search(call({ now: 80_001 }), q("fails once"))).cached, false, "the failure was not kept");
   });
 
@@ -159,17 +205,29 @@ describe("web_search providers against stand-ins of their APIs", () => {
     assert.equal(mine.provider, "brave");
     assert.equal(mine.source, "tenant");
     assert.equal(s.brave.requests.at(-1)?.headers["x-subscription-token"], BRAVE_KEY);
-    const wrongKey = await ws.search(call({ tenantId: "ten_own", secrets: { BRAVE_SEARCH_API_KEY: "BSA-tenant-wrong" } }), q("own2")).catch((x: unknown) => x);
+    const wrongKey = await ws
+      .search(call({ tenantId: "ten_own", secrets: { BRAVE_SEARCH_API_KEY: "BSA-tenant-wrong" } }), q("own2"))
+      .catch((x: unknown) => x);
     assert.ok(SearchError.is(wrongKey));
     assert.match(wrongKey.message, /check the tenant's vault secret BRAVE_SEARCH_API_KEY/);
     const noKey = await ws.search(call({ tenantId: "ten_nokey" }), q("x")).catch((x: unknown) => x);
     assert.ok(SearchError.is(noKey) && noKey.code === "not_configured");
     assert.match(noKey.message, /its vault has no TAVILY_API_KEY/);
     // A tenant's instance on a private address is refused like any URL a tenant gives...
-    await assert.rejects(ws.search(call({ tenantId: "ten_sx", secrets: { SEARXNG_URL: s.searxng.url } }), q("x")), BlockedAddressError);
+    await assert.rejects(
+      ws.search(call({ tenantId: "ten_sx", secrets: { SEARXNG_URL: s.searxng.url } }), q("x")),
+      BlockedAddressError,
+    );
     // ...unless the operator allows that host.
     const host = new URL(s.searxng.url).host;
-    const ok = await ws.search(call({ tenantId: "ten_sx", secrets: { SEARXNG_URL: s.searxng.url }, net: { allowPrivate: false, allowHosts: [host] } }), q("x"));
+    const ok = await ws.search(
+      call({
+        tenantId: "ten_sx",
+        secrets: { SEARXNG_URL: s.searxng.url },
+        net: { allowPrivate: false, allowHosts: [host] },
+      }),
+      q("x"),
+    );
     assert.equal(ok.provider, "searxng");
     const others = await ws.search(call({ tenantId: "ten_other" }), q("x"));
     assert.equal(others.provider, "tavily");
@@ -202,10 +260,19 @@ describe("web_search providers against stand-ins of their APIs", () => {
     assert.equal(tool.defaultDecision, "allow");
     assert.equal(tool.input.safeParse({ query: "" }).success, false);
     assert.equal(tool.input.safeParse({ query: "x", count: 11 }).success, false);
-    const ctx = { tenant: { tenantId: "ten_a" }, secrets: { get: async () => null }, services: { net: CLOSED }, signal: new AbortController().signal, now: 1 } as unknown as ToolContext;
+    const ctx = {
+      tenant: { tenantId: "ten_a" },
+      secrets: { get: async () => null },
+      services: { net: CLOSED },
+      signal: new AbortController().signal,
+      now: 1,
+    } as unknown as ToolContext;
     const out = String(await tool.run({ query: "harbour" }, ctx));
     assert.equal(out.split("\n")[0], 'Results for "harbour" (searxng):');
-    assert.match(out, /^1\. harbour: the first result \(2026-11-30T08:00:00\)\n {3}https:\/\/one\.example\/a\n {3}All about harbour\.$/m);
+    assert.match(
+      out,
+      /^1\. harbour: the first result \(2026-11-30T08:00:00\)\n {3}https:\/\/one\.example\/a\n {3}All about harbour\.$/m,
+    );
     assert.match(out, /^5\. Sixth$/m, "five results (the javascript: one skipped)");
     assert.doesNotMatch(out, /Seventh|javascript/);
   });
@@ -216,7 +283,10 @@ for (const b of BACKENDS) {
     test("the model searches; the results reach it fenced as untrusted, and a tenant's own key is used and never shown", async (t) => {
       const s = await standIns(t);
       const { app, model, tenantId } = await testAgentd(t, b, { config: { search: config(s, "searxng") } });
-      model.script({ toolCalls: [{ name: "web_search", arguments: { query: "ferry times" } }] }, { text: "The ferry leaves at nine." });
+      model.script(
+        { toolCalls: [{ name: "web_search", arguments: { query: "ferry times" } }] },
+        { text: "The ferry leaves at nine." },
+      );
       const r = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "when is the ferry?" });
       assert.equal((await app.kernel.result<{ text: string }>(r.runId)).text, "The ferry leaves at nine.");
       const toolMessage = JSON.stringify(model.requests[1]!.body.messages.at(-1));
@@ -226,7 +296,10 @@ for (const b of BACKENDS) {
       // The tenant switches to its own Brave key.
       const own = await app.tenants.create("own", { searchProvider: "brave" });
       await app.vault.put(app.tenants.scope(own.id), "BRAVE_SEARCH_API_KEY", "BSA-wrong-tenant-key");
-      model.script({ toolCalls: [{ name: "web_search", arguments: { query: "ferry" } }] }, { text: "Could not search." });
+      model.script(
+        { toolCalls: [{ name: "web_search", arguments: { query: "ferry" } }] },
+        { text: "Could not search." },
+      );
       const r2 = await app.inbox.receive({ tenantId: own.id, channel: "http", conversation: "c", text: "ferry?" });
       await app.kernel.result(r2.runId);
       assert.equal(s.brave.requests.at(-1)?.headers["x-subscription-token"], "BSA-wrong-tenant-key");
@@ -247,9 +320,15 @@ test("agentd doctor runs a test search against the configured provider, and says
       child.on("exit", (code) => resolve({ code, out }));
     });
   const base = { BRAVE_SEARCH_API_BASE: s.brave.url };
-  assert.match((await doctor({ ...base, BRAVE_SEARCH_API_KEY: BRAVE_KEY })).out, /^ok\s+web search\s+brave at http:\/\/127\.0\.0\.1:\d+: a test search returned 3 result\(s\)$/m);
+  assert.match(
+    (await doctor({ ...base, BRAVE_SEARCH_API_KEY: BRAVE_KEY })).out,
+    /^ok\s+web search\s+brave at http:\/\/127\.0\.0\.1:\d+: a test search returned 3 result\(s\)$/m,
+  );
   const bad = await doctor({ ...base, BRAVE_SEARCH_API_KEY: "BSA-nope-000" });
-  assert.match(bad.out, /^FAIL\s+web search\s+the Brave Search API refused the request \(HTTP 422: The provided subscription token is invalid\.\); check BRAVE_SEARCH_API_KEY$/m);
+  assert.match(
+    bad.out,
+    /^FAIL\s+web search\s+the Brave Search API refused the request \(HTTP 422: The provided subscription token is invalid\.\); check BRAVE_SEARCH_API_KEY$/m,
+  );
   assert.doesNotMatch(bad.out, /BSA-nope-000/);
   assert.equal(bad.code, 1);
   assert.match((await doctor({})).out, /^ok\s+web search\s+no provider set/m);

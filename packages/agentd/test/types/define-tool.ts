@@ -112,8 +112,15 @@ defineTool({
   run: (args) => args.city,
 });
 
-// @ts-expect-error an input must be a zod schema
-defineTool({ name: "no_schema", description: "A plain object as input.", input: { city: "string" }, risk: "low", defaultDecision: "allow", run: async () => null });
+defineTool({
+  name: "no_schema",
+  description: "A plain object as input.",
+  // @ts-expect-error an input must be a zod schema
+  input: { city: "string" },
+  risk: "low",
+  defaultDecision: "allow",
+  run: async () => null,
+});
 
 // @ts-expect-error `run` is required
 defineTool({ name: "no_run", description: "Nothing to run.", input, risk: "low", defaultDecision: "allow" });

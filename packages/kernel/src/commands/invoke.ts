@@ -6,17 +6,25 @@ import { type EntryKind, isTerminal } from "../store/types.ts";
 import { concurrencyOf, type Workflow } from "../workflow.ts";
 import { type CommandScope, never } from "./scope.ts";
 
-
 /** ctx.invoke: the child run is inserted in the same commit as the journal entry that names it. */
-export async function invoke<I, O>(s: CommandScope, wf: Workflow<I, O>, input: I, timeout: Duration | undefined): Promise<O> {
-  if (!wf || typeof wf.name !== "string") throw new InvalidArgumentError("ctx.invoke needs a workflow defined with workflow().");
+export async function invoke<I, O>(
+  s: CommandScope,
+  wf: Workflow<I, O>,
+  input: I,
+  timeout: Duration | undefined,
+): Promise<O> {
+  if (!wf || typeof wf.name !== "string")
+    throw new InvalidArgumentError("ctx.invoke needs a workflow defined with workflow().");
   const at = s.next("invoke", wf.name);
   if (!at) return never();
   const [seq, entry] = at;
   if (entry?.status === "completed") return decodeJson(entry.value) as O;
   if (entry?.status === "failed") {
     s.failed(entry);
-    throw new ChildFailedError(entry.ref ?? "?", wf.name, "failed", entry.error?.message ?? "", { runId: s.runId, seq });
+    throw new ChildFailedError(entry.ref ?? "?", wf.name, "failed", entry.error?.message ?? "", {
+      runId: s.runId,
+      seq,
+    });
   }
   const rec = entry ? { ...entry } : { ...s.entry(seq, "invoke", wf.name, "waiting"), ref: uuidv7() };
   const childId = rec.ref as string;
@@ -26,8 +34,18 @@ export async function invoke<I, O>(s: CommandScope, wf: Workflow<I, O>, input: I
     s.write({
       op: "insertRun",
       run: {
-        id: childId, namespace: s.namespace, workflow: wf.name, key: null, input: json, parentId: s.runId, parentSeq: seq, timeoutMs,
-        claimedBy: null, version: wf.version, traceParent: s.childTraceParent(), ...concurrencyOf(wf, input, s.namespace),
+        id: childId,
+        namespace: s.namespace,
+        workflow: wf.name,
+        key: null,
+        input: json,
+        parentId: s.runId,
+        parentSeq: seq,
+        timeoutMs,
+        claimedBy: null,
+        version: wf.version,
+        traceParent: s.childTraceParent(),
+        ...concurrencyOf(wf, input, s.namespace),
       },
     });
     s.put(rec);

@@ -1,5 +1,13 @@
 import { toMs } from "../duration.ts";
-import { FatalError, InvalidArgumentError, KernelError, StepFailedError, StepTimeoutError, type StoredError, toStoredError } from "../errors.ts";
+import {
+  FatalError,
+  InvalidArgumentError,
+  KernelError,
+  StepFailedError,
+  StepTimeoutError,
+  type StoredError,
+  toStoredError,
+} from "../errors.ts";
 import { decodeJson, encodeJson } from "../json.ts";
 import { resolveRetry, retryDelay } from "../retry.ts";
 import type { EntryRecord } from "../store/types.ts";
@@ -13,9 +21,15 @@ import { type CommandScope, never } from "./scope.ts";
  * ctx.step: the attempt marker is made durable before the body runs (so a crash spends an attempt),
  * the result is queued and committed with whatever the run does next (group commit).
  */
-export async function step<T>(s: CommandScope, name: string, fn: (c: StepContext) => Promise<T> | T, options: StepOptions = {}): Promise<T> {
+export async function step<T>(
+  s: CommandScope,
+  name: string,
+  fn: (c: StepContext) => Promise<T> | T,
+  options: StepOptions = {},
+): Promise<T> {
   checkName("ctx.step", name);
-  if (typeof fn !== "function") throw new InvalidArgumentError(`ctx.step("${name}") needs a function as its second argument.`);
+  if (typeof fn !== "function")
+    throw new InvalidArgumentError(`ctx.step("${name}") needs a function as its second argument.`);
   const policy = resolveRetry(options.retry, s.wf.retry);
   const timeoutMs = options.timeout === undefined ? s.wf.stepTimeoutMs : toMs(options.timeout);
   const at = s.next("step", name);
@@ -41,7 +55,8 @@ export async function step<T>(s: CommandScope, name: string, fn: (c: StepContext
     const secret = options.secret === true;
     const tel = s.stepTelemetry(seq, name, rec.attempt, secret);
     // A secret step's error may quote what it handles: its message is kept out of the journal too.
-    const stored = (e: unknown): StoredError => (secret ? { ...toStoredError(e), message: REDACTED, stack: undefined } : toStoredError(e));
+    const stored = (e: unknown): StoredError =>
+      secret ? { ...toStoredError(e), message: REDACTED, stack: undefined } : toStoredError(e);
     try {
       const value = await attempt(s, seq, name, rec.attempt, fn, timeoutMs, tel);
       rec.value = encodeJson(value, `the result of step "${name}" (run ${s.runId})`, s.host.maxValueBytes);
@@ -83,15 +98,23 @@ async function attempt<T>(
   const ac = new AbortController();
   s.controllers.add(ac);
   const ctx: StepContext = {
-    signal: ac.signal, idempotencyKey: `${s.runId}:${seq}`, attempt: n, runId: s.runId,
+    signal: ac.signal,
+    idempotencyKey: `${s.runId}:${seq}`,
+    attempt: n,
+    runId: s.runId,
     publish: (data) => {
       if (!ac.signal.aborted) s.publish(seq, n, data);
     },
   };
   const clock = s.host.clock;
-  const timer = timeoutMs === null ? null : clock.setTimer(() => ac.abort(new StepTimeoutError(s.runId, name, timeoutMs)), timeoutMs);
+  const timer =
+    timeoutMs === null
+      ? null
+      : clock.setTimer(() => ac.abort(new StepTimeoutError(s.runId, name, timeoutMs)), timeoutMs);
   // The body may ignore its signal; the attempt ends at the abort regardless and a late result is dropped.
-  const aborted = new Promise<never>((_, reject) => ac.signal.addEventListener("abort", () => reject(ac.signal.reason), { once: true }));
+  const aborted = new Promise<never>((_, reject) =>
+    ac.signal.addEventListener("abort", () => reject(ac.signal.reason), { once: true }),
+  );
   try {
     const body = () => fn(ctx);
     return await s.track(Promise.race([Promise.resolve().then(() => (tel ? tel.run(body) : body())), aborted]));

@@ -1,8 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  DuplicateWorkflowError, InvalidDurationError, InvalidRetryPolicyError, Kernel, KernelError, NotSerializableError,
-  RunNotFoundError, UnknownWorkflowError, toMs, workflow,
+  DuplicateWorkflowError,
+  InvalidDurationError,
+  InvalidRetryPolicyError,
+  Kernel,
+  KernelError,
+  NotSerializableError,
+  RunNotFoundError,
+  UnknownWorkflowError,
+  toMs,
+  workflow,
 } from "../index.ts";
 import { fakeKernel, tempStore } from "./helpers.ts";
 import type { Backend } from "./backend.ts";
@@ -14,7 +22,11 @@ export function badInput(backend: Backend): void {
     assert.equal(toMs("1.5s"), 1_500);
     assert.equal(toMs(250), 250);
     for (const bad of ["10 minutes", "", "-1s", "1y", -5, Number.NaN, Number.POSITIVE_INFINITY]) {
-      assert.throws(() => toMs(bad), (e: Error) => InvalidDurationError.is(e) && /use a non-negative number of milliseconds/.test(e.message), String(bad));
+      assert.throws(
+        () => toMs(bad),
+        (e: Error) => InvalidDurationError.is(e) && /use a non-negative number of milliseconds/.test(e.message),
+        String(bad),
+      );
     }
   });
 
@@ -28,7 +40,11 @@ export function badInput(backend: Backend): void {
       [{ initialInterval: "10s", maxInterval: "1s" }, /maxInterval .* must not be below initialInterval/],
     ];
     for (const [retry, re] of cases) {
-      assert.throws(() => workflow("w", async () => 1, { retry }), (e: Error) => InvalidRetryPolicyError.is(e) && re.test(e.message), JSON.stringify(retry));
+      assert.throws(
+        () => workflow("w", async () => 1, { retry }),
+        (e: Error) => InvalidRetryPolicyError.is(e) && re.test(e.message),
+        JSON.stringify(retry),
+      );
     }
     assert.throws(() => workflow("w", async () => 1, { timeout: "forever" }), InvalidDurationError);
     assert.throws(() => workflow("bad name!", async () => 1), /workflow name "bad name!" is invalid/);
@@ -45,9 +61,15 @@ export function badInput(backend: Backend): void {
     const { store } = await tempStore(t, backend);
     const a = workflow("same", async () => 1);
     const b = workflow("same", async () => 2);
-    assert.throws(() => new Kernel({ store, workflows: [a, b], worker: false }), (e: Error) => DuplicateWorkflowError.is(e) && /registered twice/.test(e.message));
+    assert.throws(
+      () => new Kernel({ store, workflows: [a, b], worker: false }),
+      (e: Error) => DuplicateWorkflowError.is(e) && /registered twice/.test(e.message),
+    );
     const k = new Kernel({ store, workflows: [a], worker: false });
-    await assert.rejects(k.start("nope", null), (e: Error) => UnknownWorkflowError.is(e) && /not registered .* \(known: same\)/.test(e.message));
+    await assert.rejects(
+      k.start("nope", null),
+      (e: Error) => UnknownWorkflowError.is(e) && /not registered .* \(known: same\)/.test(e.message),
+    );
     await assert.rejects(k.result("missing"), RunNotFoundError);
     await assert.rejects(k.journal("missing"), RunNotFoundError);
     await assert.rejects(k.retry("missing"), RunNotFoundError);
@@ -61,7 +83,10 @@ export function badInput(backend: Backend): void {
     const ok = await kernel.start(wf, { fine: true });
     await ok.result();
     const before = JSON.stringify(await kernel.listRuns());
-    await assert.rejects(kernel.start(wf, { when: new Date() }), (e: Error) => NotSerializableError.is(e) && /\$\.when: a Date is not a plain object/.test(e.message));
+    await assert.rejects(
+      kernel.start(wf, { when: new Date() }),
+      (e: Error) => NotSerializableError.is(e) && /\$\.when: a Date is not a plain object/.test(e.message),
+    );
     await assert.rejects(kernel.start(wf, "x".repeat(500)), /over the limit of 100 bytes/);
     await assert.rejects(kernel.start(wf, 1, { key: "" }), /idempotency key must be a string/);
     await assert.rejects(kernel.start(wf, 1, { timeout: "eventually" }), InvalidDurationError);

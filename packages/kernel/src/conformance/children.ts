@@ -5,7 +5,9 @@ import { fakeKernel, statusOf, tempStore, until } from "./helpers.ts";
 import type { Backend } from "./backend.ts";
 
 const square = workflow("square", async (ctx, n: number) => ctx.step("mul", () => n * n));
-const failing = workflow("failing", async (ctx) => ctx.step("no", () => Promise.reject(new FatalError("child says no"))));
+const failing = workflow("failing", async (ctx) =>
+  ctx.step("no", () => Promise.reject(new FatalError("child says no"))),
+);
 
 export function children(backend: Backend): void {
   test("ctx.invoke starts a child run and returns its result", async (t) => {
@@ -41,12 +43,21 @@ export function children(backend: Backend): void {
     const waiter = workflow("child-waits", async (ctx) => ctx.waitForEvent("never"));
     const parent = workflow("busy-parent", async (ctx) => {
       const child = ctx.invoke(waiter, null);
-      const step = ctx.step("long", ({ signal }) => new Promise((_, rej) => signal.addEventListener("abort", () => ((abortedWith = signal.reason?.name), rej(signal.reason)))));
+      const step = ctx.step(
+        "long",
+        ({ signal }) =>
+          new Promise((_, rej) =>
+            signal.addEventListener("abort", () => ((abortedWith = signal.reason?.name), rej(signal.reason))),
+          ),
+      );
       return Promise.all([child, step]);
     });
     const { kernel } = fakeKernel(t, store, [parent, waiter]);
     const run = await kernel.start(parent, null);
-    await until(async () => (await kernel.listRuns({ parentId: run.id, status: "suspended" })).length === 1, "the child to wait");
+    await until(
+      async () => (await kernel.listRuns({ parentId: run.id, status: "suspended" })).length === 1,
+      "the child to wait",
+    );
     const ids = await kernel.cancel(run.id);
     assert.equal(ids.length, 2);
     assert.equal(abortedWith, "CancelledError");

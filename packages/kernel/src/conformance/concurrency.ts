@@ -8,11 +8,15 @@ export function concurrency(backend: Backend): void {
   test("runs with one concurrency key run one at a time, in the order they were started; other keys are not held up", async (t) => {
     const { store } = await tempStore(t, backend);
     const order: string[] = [];
-    const turn = workflow("turn", async (ctx, input: { session: string; n: number }) => {
-      await ctx.step("begin", () => order.push(`${input.session}${input.n}`));
-      await ctx.waitForEvent("done");
-      return input.n;
-    }, { concurrency: { key: (i) => i.session } });
+    const turn = workflow(
+      "turn",
+      async (ctx, input: { session: string; n: number }) => {
+        await ctx.step("begin", () => order.push(`${input.session}${input.n}`));
+        await ctx.waitForEvent("done");
+        return input.n;
+      },
+      { concurrency: { key: (i) => i.session } },
+    );
     const { kernel } = fakeKernel(t, store, [turn]);
     const a1 = await kernel.start(turn, { session: "a", n: 1 });
     const a2 = await kernel.start(turn, { session: "a", n: 2 });
@@ -42,12 +46,16 @@ export function concurrency(backend: Backend): void {
     const { store } = await tempStore(t, backend);
     let running = 0;
     let most = 0;
-    const job = workflow("job", async (ctx, n: number) => {
-      await ctx.step("enter", () => (running++, (most = Math.max(most, running))));
-      await ctx.waitForEvent("done");
-      await ctx.step("leave", () => running--);
-      return n;
-    }, { concurrency: { key: () => "pool", limit: 2 } });
+    const job = workflow(
+      "job",
+      async (ctx, n: number) => {
+        await ctx.step("enter", () => (running++, (most = Math.max(most, running))));
+        await ctx.waitForEvent("done");
+        await ctx.step("leave", () => running--);
+        return n;
+      },
+      { concurrency: { key: () => "pool", limit: 2 } },
+    );
     const { kernel } = fakeKernel(t, store, [job]);
     const runs: Awaited<ReturnType<typeof kernel.start<number, number>>>[] = [];
     for (let i = 0; i < 5; i++) runs.push(await kernel.start(job, i));
@@ -60,7 +68,12 @@ export function concurrency(backend: Backend): void {
     assert.equal((await kernel.getRun(runs[4]!.id))?.queued, true);
     running--; // runs[0] was cancelled inside its wait
     for (const i of [1, 2, 4]) {
-      await until(async () => (await kernel.getRun(runs[i]!.id))?.queued === false && (await kernel.getRun(runs[i]!.id))?.status === "suspended", `run ${i} waiting`);
+      await until(
+        async () =>
+          (await kernel.getRun(runs[i]!.id))?.queued === false &&
+          (await kernel.getRun(runs[i]!.id))?.status === "suspended",
+        `run ${i} waiting`,
+      );
       await kernel.sendEvent(runs[i]!.id, "done");
     }
     assert.deepEqual(await Promise.all([1, 2, 4].map((i) => runs[i]!.result())), [1, 2, 4]);
@@ -73,18 +86,37 @@ export function concurrency(backend: Backend): void {
     const work = workflow("work", async (ctx, who: string) => ctx.step("do", () => started.push(who)));
     const client = closes(t, new Kernel({ store, workflows: [work], worker: false }));
     const flood = 10_000;
-    for (let i = 0; i < flood; i += 1_000) await Promise.all(Array.from({ length: 1_000 }, (_, j) => client.start(work, `a${i + j}`, { namespace: "tenant-a" })));
+    for (let i = 0; i < flood; i += 1_000)
+      await Promise.all(
+        Array.from({ length: 1_000 }, (_, j) => client.start(work, `a${i + j}`, { namespace: "tenant-a" })),
+      );
     const lone = await client.start(work, "b", { namespace: "tenant-b" });
     const concurrency = 50;
     const t0 = performance.now();
-    const worker = closes(t, new Kernel({ store: await open(), workflows: [work], worker: { concurrency, pollMs: 50 }, onError: () => {} }).startWorker());
+    const worker = closes(
+      t,
+      new Kernel({
+        store: await open(),
+        workflows: [work],
+        worker: { concurrency, pollMs: 50 },
+        onError: () => {},
+      }).startWorker(),
+    );
     await worker.result(lone.id);
     const delayMs = performance.now() - t0;
     const before = started.indexOf("b");
     // The bound: the lone run is in the first claim the worker makes, so at most one worker's worth of
     // the flood (its concurrency) can start before it, however large the flood.
     assert.ok(before >= 0 && before <= concurrency, `${before} flood runs started before the other tenant's run`);
-    t.diagnostic(JSON.stringify({ backend: backend.name, flood, concurrency, floodRunsBeforeIt: before, delayMs: Math.round(delayMs) }));
+    t.diagnostic(
+      JSON.stringify({
+        backend: backend.name,
+        flood,
+        concurrency,
+        floodRunsBeforeIt: before,
+        delayMs: Math.round(delayMs),
+      }),
+    );
     await worker.close();
   });
 }

@@ -30,7 +30,11 @@ export function continueAsNew(backend: Backend): void {
     const info = await kernel.getRun(run.id);
     assert.equal(info?.generation, iterations - 1);
     const journal = await kernel.journal(run.id);
-    assert.deepEqual(journal.map((e) => e.name), ["tick", "rest"], "only the last iteration's commands are kept");
+    assert.deepEqual(
+      journal.map((e) => e.name),
+      ["tick", "rest"],
+      "only the last iteration's commands are kept",
+    );
     assert.ok(maxJournal <= 2, `the journal never held more than ${maxJournal} entries`);
   });
 

@@ -22,7 +22,11 @@ export function events(backend: Backend): void {
 
   test("a run waiting for an event wakes when it arrives; events of one name are taken oldest first", async (t) => {
     const { store } = await tempStore(t, backend);
-    const wf = workflow("inbox", async (ctx) => [await ctx.waitForEvent("msg"), await ctx.waitForEvent("msg"), await ctx.waitForEvent("other")]);
+    const wf = workflow("inbox", async (ctx) => [
+      await ctx.waitForEvent("msg"),
+      await ctx.waitForEvent("msg"),
+      await ctx.waitForEvent("other"),
+    ]);
     const { kernel } = fakeKernel(t, store, [wf]);
     const run = await kernel.start(wf, null);
     await until(async () => (await statusOf(kernel, run.id)) === "suspended", "the wait");
@@ -35,11 +39,18 @@ export function events(backend: Backend): void {
 
   test("an event delivered twice with the same event id is delivered once", async (t) => {
     const { store } = await tempStore(t, backend);
-    const wf = workflow("dedupe", async (ctx) => [await ctx.waitForEvent("pay"), await ctx.waitForEvent("pay", { timeout: "1m" })]);
+    const wf = workflow("dedupe", async (ctx) => [
+      await ctx.waitForEvent("pay"),
+      await ctx.waitForEvent("pay", { timeout: "1m" }),
+    ]);
     const { kernel, clock } = fakeKernel(t, store, [wf]);
     const run = await kernel.start(wf, null);
     assert.equal((await kernel.sendEvent(run.id, "pay", 10, { eventId: "stripe-evt-1" })).delivered, true);
-    assert.deepEqual(await kernel.sendEvent(run.id, "pay", 10, { eventId: "stripe-evt-1" }), { delivered: false, runId: run.id, reason: "duplicate" });
+    assert.deepEqual(await kernel.sendEvent(run.id, "pay", 10, { eventId: "stripe-evt-1" }), {
+      delivered: false,
+      runId: run.id,
+      reason: "duplicate",
+    });
     await until(async () => (await kernel.journal(run.id)).length === 2, "the second wait");
     await clock.advance(60_000);
     assert.deepEqual(await run.result(), [10, null], "the duplicate was not delivered as a second event");
@@ -65,8 +76,9 @@ export function events(backend: Backend): void {
     const run = await kernel.start(wf, "o-1", { key: "order-1" });
     await kernel.sendEvent({ workflow: wf, key: "order-1" }, "paid", true);
     assert.deepEqual(await run.result(), { id: "o-1", paid: true });
-    await assert.rejects(kernel.sendEvent({ workflow: "order", key: "order-2" }, "paid", true), (e: Error) =>
-      RunNotFoundError.is(e) && /workflow "order" with key "order-2"/.test(e.message),
+    await assert.rejects(
+      kernel.sendEvent({ workflow: "order", key: "order-2" }, "paid", true),
+      (e: Error) => RunNotFoundError.is(e) && /workflow "order" with key "order-2"/.test(e.message),
     );
   });
 
@@ -77,8 +89,14 @@ export function events(backend: Backend): void {
     const run = await kernel.start(wf, null);
     await run.result();
     const before = JSON.stringify(await store.loadEvents(run.id));
-    await assert.rejects(kernel.sendEvent("no-such-run", "x", 1), (e: Error) => RunNotFoundError.is(e) && /no-such-run/.test(e.message));
-    await assert.rejects(kernel.sendEvent(run.id, "x", 1), (e: Error) => RunFinishedError.is(e) && /it is completed/.test(e.message));
+    await assert.rejects(
+      kernel.sendEvent("no-such-run", "x", 1),
+      (e: Error) => RunNotFoundError.is(e) && /no-such-run/.test(e.message),
+    );
+    await assert.rejects(
+      kernel.sendEvent(run.id, "x", 1),
+      (e: Error) => RunFinishedError.is(e) && /it is completed/.test(e.message),
+    );
     await assert.rejects(kernel.sendEvent(run.id, "", 1), /name of 1 to 200/);
     await assert.rejects(kernel.sendEvent(run.id, "x", new Map()), /not JSON-serialisable/);
     assert.equal(JSON.stringify(await store.loadEvents(run.id)), before);

@@ -16,10 +16,14 @@ export function groupCommit(backend: Backend): void {
     const before = store.stats.commits;
     const runs = await Promise.all(Array.from({ length: 200 }, (_, i) => kernel.start(wf, i)));
     const results = await Promise.all(runs.map((r) => r.result()));
-    assert.deepEqual(results, runs.map((_, i) => i + 10));
+    assert.deepEqual(
+      results,
+      runs.map((_, i) => i + 10),
+    );
     const commits = store.stats.commits - before;
     const records = 200 * 10;
     assert.ok(commits < records / 10, `${commits} commits for ${records} step records`);
-    for (const r of runs.slice(0, 5)) assert.equal((await kernel.journal(r.id)).filter((e) => e.status === "completed").length, 10);
+    for (const r of runs.slice(0, 5))
+      assert.equal((await kernel.journal(r.id)).filter((e) => e.status === "completed").length, 10);
   });
 }

@@ -30,7 +30,16 @@ export function fakeKernel(
   const clock = (extra.clock as FakeClock | undefined) ?? new FakeClock();
   const worker = extra.worker === false ? false : { pollMs: 3_600_000, leaseMs: 30_000, ...(extra.worker ?? {}) };
   // Retention is a timer too: on only where a test asks (a clock moved by months would otherwise delete what the test reads).
-  const kernel = new Kernel({ store, onError: () => {}, logger: () => {}, retention: false, ...extra, workflows, clock, worker });
+  const kernel = new Kernel({
+    store,
+    onError: () => {},
+    logger: () => {},
+    retention: false,
+    ...extra,
+    workflows,
+    clock,
+    worker,
+  });
   if (worker) kernel.startWorker();
   closes(t, kernel);
   return { kernel, clock };

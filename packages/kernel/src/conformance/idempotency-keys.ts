@@ -23,8 +23,14 @@ export function idempotencyKeys(backend: Backend): void {
     const { store } = await tempStore(t, backend);
     const { kernel } = fakeKernel(t, store, [echo]);
     const first = await kernel.start(echo, { n: 1 }, { key: "k" });
-    await assert.rejects(kernel.start(echo, { n: 2 }, { key: "k", ifInputDiffers: "refuse" }), (e: Error) =>
-      IdempotencyConflictError.is(e) && e.code === "key_conflict" && e.existingRunId === first.id && /different input/.test(e.message));
+    await assert.rejects(
+      kernel.start(echo, { n: 2 }, { key: "k", ifInputDiffers: "refuse" }),
+      (e: Error) =>
+        IdempotencyConflictError.is(e) &&
+        e.code === "key_conflict" &&
+        e.existingRunId === first.id &&
+        /different input/.test(e.message),
+    );
     assert.equal((await kernel.start(echo, { n: 1 }, { key: "k", ifInputDiffers: "refuse" })).id, first.id);
     assert.equal((await kernel.listRuns()).length, 1, "nothing new was stored");
   });
@@ -33,12 +39,14 @@ export function idempotencyKeys(backend: Backend): void {
     const { store } = await tempStore(t, backend);
     const { kernel } = fakeKernel(t, store, [echo]);
     for (let round = 0; round < 50; round++) {
-      const handles = await Promise.all(Array.from({ length: 8 }, (_, n) => kernel.start(echo, { n }, { key: `race-${round}` })));
+      const handles = await Promise.all(
+        Array.from({ length: 8 }, (_, n) => kernel.start(echo, { n }, { key: `race-${round}` })),
+      );
       const ids = new Set(handles.map((h) => h.id));
       assert.equal(ids.size, 1);
       const winner = handles.filter((h) => h.created);
       assert.equal(winner.length, 1);
-      const input = ((await kernel.getRun(handles[0]!.id))?.input as { n: number }).n;
+      const input = ((await kernel.getRun(handles[0]!.id))!.input as { n: number }).n;
       for (const [n, h] of handles.entries()) assert.equal(h.sameInput, n === input, `start ${n} of round ${round}`);
     }
   });

@@ -49,15 +49,31 @@ export type { Backend, TempStore, TestScope } from "./backend.ts";
 /** Every suite, by name (the kernel's `test/<name>.test.ts` runs that one). */
 export const SUITES = {
   // The run: steps and replay, failures, retries and what retry() resumes, children, events, timers.
-  steps, failures, retries, "retry-resume": retryResume, children, events, wakeups, "continue-as-new": continueAsNew,
+  steps,
+  failures,
+  retries,
+  "retry-resume": retryResume,
+  children,
+  events,
+  wakeups,
+  "continue-as-new": continueAsNew,
   // Starting runs: idempotency keys, concurrency lanes, workflow versions, bad input refused.
-  "idempotency-keys": idempotencyKeys, concurrency, versioning, "bad-input": badInput,
+  "idempotency-keys": idempotencyKeys,
+  concurrency,
+  versioning,
+  "bad-input": badInput,
   // Workers: leases and fencing, the lease of a run started locally, hot resumption.
-  leases, "start-renewal": startRenewal, "hot-cache": hotCache,
+  leases,
+  "start-renewal": startRenewal,
+  "hot-cache": hotCache,
   // Writes: group commit, one run's writes never touching another's.
-  "group-commit": groupCommit, "commit-isolation": commitIsolation,
+  "group-commit": groupCommit,
+  "commit-isolation": commitIsolation,
   // Schedules and streams.
-  schedules, "schedule-options": scheduleOptions, "schedule-update": scheduleUpdate, streams,
+  schedules,
+  "schedule-options": scheduleOptions,
+  "schedule-update": scheduleUpdate,
+  streams,
 } satisfies Record<string, (backend: Backend) => void>;
 
 export type SuiteName = keyof typeof SUITES;
@@ -65,7 +81,9 @@ export type SuiteName = keyof typeof SUITES;
 /** Registers the conformance tests for `backend` (every suite, or those in `only`). */
 export function runConformance(backend: Backend, opts: { only?: readonly SuiteName[] } = {}): void {
   const names = opts.only ?? (Object.keys(SUITES) as SuiteName[]);
-  for (const name of names) if (!(name in SUITES)) throw new Error(`runConformance: no suite "${name}" (known: ${Object.keys(SUITES).join(", ")})`);
+  for (const name of names)
+    if (!(name in SUITES))
+      throw new Error(`runConformance: no suite "${name}" (known: ${Object.keys(SUITES).join(", ")})`);
   describe(backend.name, () => {
     for (const name of names) describe(name, () => SUITES[name](backend));
   });

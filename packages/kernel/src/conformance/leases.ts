@@ -17,12 +17,24 @@ export function leases(backend: Backend): void {
       return ctx.step("after", () => `done by ${who}`);
     });
     const clockA = new FakeClock();
-    const a = new Kernel({ store, workflows: [wf], clock: clockA, worker: { pollMs: 3_600_000, leaseMs: 10_000, id: "A" }, onError: () => {} }).startWorker();
+    const a = new Kernel({
+      store,
+      workflows: [wf],
+      clock: clockA,
+      worker: { pollMs: 3_600_000, leaseMs: 10_000, id: "A" },
+      onError: () => {},
+    }).startWorker();
     const run = await a.start(wf, null);
     await until(() => ran.length === 1, "worker A to start the step");
     // A is paused (its clock stands still, so it renews nothing); B sees the lease expire and takes over.
     const clockB = new FakeClock(clockA.now() + 10_001);
-    const b = new Kernel({ store: await open(), workflows: [wf], clock: clockB, worker: { pollMs: 3_600_000, leaseMs: 10_000, id: "B" }, onError: () => {} }).startWorker();
+    const b = new Kernel({
+      store: await open(),
+      workflows: [wf],
+      clock: clockB,
+      worker: { pollMs: 3_600_000, leaseMs: 10_000, id: "B" },
+      onError: () => {},
+    }).startWorker();
     closes(t, a);
     closes(t, b);
     assert.equal(await b.result(run.id), "done by worker B");
@@ -37,7 +49,17 @@ export function leases(backend: Backend): void {
     assert.equal(info?.output, "done by worker B");
     assert.equal(info?.status, "completed");
     // And a direct write at A's old epoch is refused too.
-    const [res] = await store.commit([{ runId: run.id, epoch: 1, owner: "A", ops: [{ op: "finish", status: "failed", output: null, error: { name: "X", message: "stale" } }] }], clockA.now());
+    const [res] = await store.commit(
+      [
+        {
+          runId: run.id,
+          epoch: 1,
+          owner: "A",
+          ops: [{ op: "finish", status: "failed", output: null, error: { name: "X", message: "stale" } }],
+        },
+      ],
+      clockA.now(),
+    );
     assert.deepEqual(res, { ok: false, reason: "lease_lost" });
     assert.equal(await statusOf(b, run.id), "completed");
   });
@@ -48,8 +70,20 @@ export function leases(backend: Backend): void {
     let starts = 0;
     const wf = workflow("long-step", async (ctx) => ctx.step("long", () => (starts++, long.promise)));
     const clock = new FakeClock();
-    const a = new Kernel({ store, workflows: [wf], clock, worker: { pollMs: 3_600_000, leaseMs: 9_000, id: "A" }, onError: () => {} }).startWorker();
-    const b = new Kernel({ store: await open(), workflows: [wf], clock, worker: { pollMs: 3_600_000, leaseMs: 9_000, id: "B" }, onError: () => {} }).startWorker();
+    const a = new Kernel({
+      store,
+      workflows: [wf],
+      clock,
+      worker: { pollMs: 3_600_000, leaseMs: 9_000, id: "A" },
+      onError: () => {},
+    }).startWorker();
+    const b = new Kernel({
+      store: await open(),
+      workflows: [wf],
+      clock,
+      worker: { pollMs: 3_600_000, leaseMs: 9_000, id: "B" },
+      onError: () => {},
+    }).startWorker();
     closes(t, a);
     closes(t, b);
     const run = await a.start(wf, null);
@@ -57,7 +91,10 @@ export function leases(backend: Backend): void {
     for (let i = 0; i < 20; i++) {
       await clock.advance(3_000); // 60 s in all, far past one lease
       // The renewal that fired is a store round trip: let it land before B looks (a real clock would not jump past it).
-      await until(async () => ((await store.getRun(run.id))?.leaseExpiresAt ?? 0) >= clock.now() + 6_000, "the renewal");
+      await until(
+        async () => ((await store.getRun(run.id))?.leaseExpiresAt ?? 0) >= clock.now() + 6_000,
+        "the renewal",
+      );
       b.worker?.signal();
     }
     const info = await a.getRun(run.id);
@@ -74,12 +111,24 @@ export function leases(backend: Backend): void {
     let starts = 0;
     const wf = workflow("handover", async (ctx) => ctx.step("s", () => (++starts === 1 ? hang.promise : 2)));
     const clock = new FakeClock();
-    const a = new Kernel({ store, workflows: [wf], clock, worker: { pollMs: 3_600_000, leaseMs: 3_600_000 }, onError: () => {} }).startWorker();
+    const a = new Kernel({
+      store,
+      workflows: [wf],
+      clock,
+      worker: { pollMs: 3_600_000, leaseMs: 3_600_000 },
+      onError: () => {},
+    }).startWorker();
     const run = await a.start(wf, null);
     await until(() => starts === 1, "the step on A");
     await a.close();
     assert.equal(await statusOf(a, run.id), "pending");
-    const b = new Kernel({ store: await open(), workflows: [wf], clock, worker: { pollMs: 3_600_000 }, onError: () => {} }).startWorker();
+    const b = new Kernel({
+      store: await open(),
+      workflows: [wf],
+      clock,
+      worker: { pollMs: 3_600_000 },
+      onError: () => {},
+    }).startWorker();
     closes(t, b);
     assert.equal(await b.result(run.id), 2);
   });
@@ -91,12 +140,22 @@ export function leases(backend: Backend): void {
       let starts = 0;
       const wf = workflow("handover-race", async (ctx) => ctx.step("s", () => (++starts, hang.promise)));
       const clock = new FakeClock();
-      const admin = closes(t, new Kernel({ store: await open(), workflows: [wf], clock, worker: false, onError: () => {} }));
+      const admin = closes(
+        t,
+        new Kernel({ store: await open(), workflows: [wf], clock, worker: false, onError: () => {} }),
+      );
       const end = Date.now() + 10_000;
       let rounds = 0;
       while (Date.now() < end && rounds < 100) {
         rounds++;
-        const a = new Kernel({ store, workflows: [wf], clock, worker: { pollMs: 3_600_000, leaseMs: 3_600_000 }, onError: () => {}, logger: () => {} }).startWorker();
+        const a = new Kernel({
+          store,
+          workflows: [wf],
+          clock,
+          worker: { pollMs: 3_600_000, leaseMs: 3_600_000 },
+          onError: () => {},
+          logger: () => {},
+        }).startWorker();
         const before = starts;
         const run = await a.start(wf, null);
         await until(() => starts === before + 1, "the step on A");

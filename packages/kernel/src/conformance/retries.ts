@@ -9,19 +9,25 @@ export function retries(backend: Backend): void {
     const { store } = await tempStore(t, backend);
     const at: number[] = [];
     let clockRef: FakeClock | undefined;
-    const wf = workflow("backoff", async (ctx) =>
-      ctx.step("flaky", ({ attempt }) => {
-        at.push(clockRef?.now() ?? 0);
-        if (attempt < 4) throw new Error(`boom ${attempt}`);
-        return "ok";
-      }),
+    const wf = workflow(
+      "backoff",
+      async (ctx) =>
+        ctx.step("flaky", ({ attempt }) => {
+          at.push(clockRef?.now() ?? 0);
+          if (attempt < 4) throw new Error(`boom ${attempt}`);
+          return "ok";
+        }),
       { retry: { maxAttempts: 4, initialInterval: "1s", backoffFactor: 2, maxInterval: "3s", jitter: 0 } },
     );
     const { kernel, clock } = fakeKernel(t, store, [wf]);
     clockRef = clock;
     const run = await kernel.start(wf, null);
     // Wait until each failure is recorded with its retry time before moving the clock (the delay counts from then).
-    const retrying = (n: number) => until(async () => { const [e] = await kernel.journal(run.id); return e?.status === "retrying" && e.attempt === n; }, `attempt ${n} to fail`);
+    const retrying = (n: number) =>
+      until(async () => {
+        const [e] = await kernel.journal(run.id);
+        return e?.status === "retrying" && e.attempt === n;
+      }, `attempt ${n} to fail`);
     await retrying(1);
     await clock.advance(999);
     assert.equal(at.length, 1, "no retry before the first interval");
@@ -32,7 +38,10 @@ export function retries(backend: Backend): void {
     await clock.advance(3_000); // capped by maxInterval
     assert.equal(await run.result(), "ok");
     const t0 = at[0] as number;
-    assert.deepEqual(at.map((x) => x - t0), [0, 1_000, 3_000, 6_000]);
+    assert.deepEqual(
+      at.map((x) => x - t0),
+      [0, 1_000, 3_000, 6_000],
+    );
     const [entry] = await kernel.journal(run.id);
     assert.equal(entry?.attempt, 4);
   });
@@ -40,9 +49,13 @@ export function retries(backend: Backend): void {
   test("FatalError fails the step at once; RetryableError.retryAfterMs sets the delay", async (t) => {
     const { store } = await tempStore(t, backend);
     let fatalCalls = 0;
-    const fatal = workflow("fatal", async (ctx) => ctx.step("no", () => (fatalCalls++, Promise.reject(new FatalError("card declined")))), {
-      retry: { maxAttempts: 10, initialInterval: 0 },
-    });
+    const fatal = workflow(
+      "fatal",
+      async (ctx) => ctx.step("no", () => (fatalCalls++, Promise.reject(new FatalError("card declined")))),
+      {
+        retry: { maxAttempts: 10, initialInterval: 0 },
+      },
+    );
     const times: number[] = [];
     let clockRef: FakeClock | undefined;
     const later = workflow("retry-after", async (ctx) =>
@@ -70,9 +83,13 @@ export function retries(backend: Backend): void {
     const { store } = await tempStore(t, backend);
     const wf = workflow("catcher", async (ctx) => {
       try {
-        await ctx.step("always-fails", () => {
-          throw new Error("nope");
-        }, { retry: { maxAttempts: 2, initialInterval: 0 } });
+        await ctx.step(
+          "always-fails",
+          () => {
+            throw new Error("nope");
+          },
+          { retry: { maxAttempts: 2, initialInterval: 0 } },
+        );
         return "unreachable";
       } catch (e) {
         return StepFailedError.is(e) ? `caught after ${e.attempts}: ${e.causeMessage}` : "wrong error";
@@ -86,21 +103,35 @@ export function retries(backend: Backend): void {
     const { store, open } = await tempStore(t, backend);
     const hang = gate();
     let calls = 0;
-    const wf = workflow("crashy", async (ctx) =>
-      ctx.step("hangs-then-fails", async () => {
-        calls++;
-        if (calls === 1) await hang.promise; // worker A never finishes attempt 1
-        throw new Error(`attempt ${calls} failed`);
-      }),
+    const wf = workflow(
+      "crashy",
+      async (ctx) =>
+        ctx.step("hangs-then-fails", async () => {
+          calls++;
+          if (calls === 1) await hang.promise; // worker A never finishes attempt 1
+          throw new Error(`attempt ${calls} failed`);
+        }),
       { retry: { maxAttempts: 2, initialInterval: 0 } },
     );
     const clockA = new FakeClock();
-    const a = new Kernel({ store, workflows: [wf], clock: clockA, worker: { pollMs: 3_600_000, leaseMs: 10_000 }, onError: () => {} }).startWorker();
+    const a = new Kernel({
+      store,
+      workflows: [wf],
+      clock: clockA,
+      worker: { pollMs: 3_600_000, leaseMs: 10_000 },
+      onError: () => {},
+    }).startWorker();
     const run = await a.start(wf, null);
     await until(() => calls === 1, "attempt 1 to start on worker A");
     // Worker B sees A's lease expire (A is "dead": its clock and renewals stand still).
     const clockB = new FakeClock(clockA.now() + 60_000);
-    const b = new Kernel({ store: await open(), workflows: [wf], clock: clockB, worker: { pollMs: 3_600_000, leaseMs: 10_000 }, onError: () => {} }).startWorker();
+    const b = new Kernel({
+      store: await open(),
+      workflows: [wf],
+      clock: clockB,
+      worker: { pollMs: 3_600_000, leaseMs: 10_000 },
+      onError: () => {},
+    }).startWorker();
     closes(t, b);
     t.after(() => hang.open());
     closes(t, a);
@@ -113,11 +144,17 @@ export function retries(backend: Backend): void {
     const reasons: string[] = [];
     let bodyStarted = false;
     const wf = workflow("slow", async (ctx) =>
-      ctx.step("slow", ({ signal, attempt }) => {
-        if (attempt === 2) return "fast enough";
-        bodyStarted = true;
-        return new Promise((_, reject) => signal.addEventListener("abort", () => (reasons.push(String(signal.reason?.name)), reject(signal.reason))));
-      }, { timeout: "5s", retry: { maxAttempts: 2, initialInterval: 0 } }),
+      ctx.step(
+        "slow",
+        ({ signal, attempt }) => {
+          if (attempt === 2) return "fast enough";
+          bodyStarted = true;
+          return new Promise((_, reject) =>
+            signal.addEventListener("abort", () => (reasons.push(String(signal.reason?.name)), reject(signal.reason))),
+          );
+        },
+        { timeout: "5s", retry: { maxAttempts: 2, initialInterval: 0 } },
+      ),
     );
     const { kernel, clock } = fakeKernel(t, store, [wf]);
     const run = await kernel.start(wf, null);
@@ -136,7 +173,11 @@ export function retries(backend: Backend): void {
     let aborted = false;
     const wf = workflow("forever", async (ctx) => {
       await ctx.step("first", () => 1);
-      return ctx.step("hang", ({ signal }) => new Promise((_, rej) => signal.addEventListener("abort", () => ((aborted = true), rej(signal.reason)))));
+      return ctx.step(
+        "hang",
+        ({ signal }) =>
+          new Promise((_, rej) => signal.addEventListener("abort", () => ((aborted = true), rej(signal.reason)))),
+      );
     });
     const { kernel, clock } = fakeKernel(t, store, [wf]);
     const run = await kernel.start(wf, null, { timeout: "1m" });

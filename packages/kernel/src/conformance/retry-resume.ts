@@ -13,7 +13,9 @@ export function retryResume(backend: Backend): void {
     const wf = workflow("fallback", async (ctx) => {
       let v: string;
       try {
-        v = await ctx.step("primary", () => (calls.primary++ === 0 ? Promise.reject(new FatalError("primary down")) : "primary"));
+        v = await ctx.step("primary", () =>
+          calls.primary++ === 0 ? Promise.reject(new FatalError("primary down")) : "primary",
+        );
       } catch {
         v = await ctx.step("fallback", () => (calls.fallback++, "fallback"));
       }
@@ -32,7 +34,10 @@ export function retryResume(backend: Backend): void {
     assert.deepEqual(calls, { primary: 1, fallback: 1, final: 2 });
     // And again: a second failure after a retry resumes the same way.
     const journal = await kernel.journal(run.id);
-    assert.deepEqual(journal.map((e) => `${e.name}:${e.status}`), ["primary:failed", "fallback:completed", "final:completed"]);
+    assert.deepEqual(
+      journal.map((e) => `${e.name}:${e.status}`),
+      ["primary:failed", "fallback:completed", "final:completed"],
+    );
   });
 
   test("compensation before a rethrow: retry re-runs the failed step, and the compensation goes with the failure it answered", async (t) => {
@@ -54,7 +59,10 @@ export function retryResume(backend: Backend): void {
     down = false;
     await kernel.retry(run.id);
     assert.equal(await run.result(), "charged");
-    assert.deepEqual((await kernel.journal(run.id)).map((e) => `${e.name}:${e.status}`), ["charge:completed"]);
+    assert.deepEqual(
+      (await kernel.journal(run.id)).map((e) => `${e.name}:${e.status}`),
+      ["charge:completed"],
+    );
     assert.equal(undone.length, 1);
   });
 
@@ -62,7 +70,11 @@ export function retryResume(backend: Backend): void {
     const { store } = await tempStore(t, backend);
     let down = true;
     const wf = workflow("settled", async (ctx) => {
-      const r = await Promise.allSettled(["a", "b", "c"].map((n) => ctx.step(n, () => (down && n !== "b" ? Promise.reject(new FatalError(`${n} down`)) : n))));
+      const r = await Promise.allSettled(
+        ["a", "b", "c"].map((n) =>
+          ctx.step(n, () => (down && n !== "b" ? Promise.reject(new FatalError(`${n} down`)) : n)),
+        ),
+      );
       if (r.some((x) => x.status === "rejected")) throw new Error("some parts failed");
       return r.map((x) => (x as PromiseFulfilledResult<string>).value).join("");
     });
@@ -78,15 +90,19 @@ export function retryResume(backend: Backend): void {
     const { store } = await tempStore(t, backend);
     const calls = { a: 0, fallback: 0, b: 0, d: 0 };
     const slow = gate<string>();
-    const wf = workflow("handled-then-timeout", async (ctx) => {
-      try {
-        await ctx.step("a", () => (calls.a++, Promise.reject(new FatalError("a down"))));
-      } catch {
-        await ctx.step("fallback", () => (calls.fallback++, 1));
-      }
-      await ctx.step("b", () => (calls.b++, 2));
-      return ctx.step("d", () => (calls.d++ === 0 ? slow.promise : "done"));
-    }, { timeout: "1s" });
+    const wf = workflow(
+      "handled-then-timeout",
+      async (ctx) => {
+        try {
+          await ctx.step("a", () => (calls.a++, Promise.reject(new FatalError("a down"))));
+        } catch {
+          await ctx.step("fallback", () => (calls.fallback++, 1));
+        }
+        await ctx.step("b", () => (calls.b++, 2));
+        return ctx.step("d", () => (calls.d++ === 0 ? slow.promise : "done"));
+      },
+      { timeout: "1s" },
+    );
     const { kernel, clock } = fakeKernel(t, store, [wf]);
     const run = await kernel.start(wf, null);
     await until(() => calls.d === 1, "d to start");
@@ -121,7 +137,8 @@ export function retryResume(backend: Backend): void {
     let attempts = 0;
     const slow = gate<string>();
     const wf = workflow("slow", async (ctx) => ctx.step("only", () => (attempts++ === 0 ? slow.promise : "done")), {
-      timeout: "1s", retry: { maxAttempts: 1 },
+      timeout: "1s",
+      retry: { maxAttempts: 1 },
     });
     const { kernel, clock } = fakeKernel(t, store, [wf]);
     const run = await kernel.start(wf, null);
@@ -160,9 +177,16 @@ export function retryResume(backend: Backend): void {
     const wf = workflow("held", async (ctx) => ctx.step("s", () => held.promise.then(() => 1)));
     const { kernel } = fakeKernel(t, store, [wf]);
     const run = await kernel.start(wf, null);
-    await assert.rejects(kernel.retry(run.id), (e: Error) => RunNotFailedError.is(e) && e.code === "run_not_failed" && /it is running, not failed/.test(e.message));
+    await assert.rejects(
+      kernel.retry(run.id),
+      (e: Error) =>
+        RunNotFailedError.is(e) && e.code === "run_not_failed" && /it is running, not failed/.test(e.message),
+    );
     held.open();
     await run.result();
-    await assert.rejects(kernel.retry(run.id), (e: Error) => RunFinishedError.is(e) && /it is completed/.test(e.message));
+    await assert.rejects(
+      kernel.retry(run.id),
+      (e: Error) => RunFinishedError.is(e) && /it is completed/.test(e.message),
+    );
   });
 }

@@ -28,11 +28,16 @@ export function scheduleOptions(backend: Backend): void {
     const held = gate();
     let running = 0;
     let most = 0;
-    const lane = workflow("lane", async (ctx) => ctx.step("hold", async () => {
-      most = Math.max(most, ++running);
-      await held.promise;
-      running--;
-    }), { concurrency: { key: () => "one", limit: 1 } });
+    const lane = workflow(
+      "lane",
+      async (ctx) =>
+        ctx.step("hold", async () => {
+          most = Math.max(most, ++running);
+          await held.promise;
+          running--;
+        }),
+      { concurrency: { key: () => "one", limit: 1 } },
+    );
     const clock = new FakeClock(Date.UTC(2026, 0, 1, 0, 0, 0, 500));
     const { kernel } = fakeKernel(t, store, [lane], { clock });
     await kernel.schedules.create({ id: "l", workflow: "lane", cron: "* * * * * *", overlap: "allow" });
@@ -46,7 +51,10 @@ export function scheduleOptions(backend: Backend): void {
     assert.equal(runs.filter((r) => r.queued).length, 4, "four wait for the lane");
     assert.ok(runs.every((r) => r.concurrencyKey === "default:one"));
     held.open();
-    await until(async () => (await kernel.listRuns({ status: "completed", limit: 100 })).length === 5, "all five to run in turn");
+    await until(
+      async () => (await kernel.listRuns({ status: "completed", limit: 100 })).length === 5,
+      "all five to run in turn",
+    );
     assert.equal(most, 1);
   });
 
@@ -64,7 +72,10 @@ export function scheduleOptions(backend: Backend): void {
     assert.equal((await a.listRuns()).length, 0, "not fired by a worker that cannot run it");
     assert.equal(a.worker?.wakeAt ?? null, null, "and it does not wake for it");
     const { kernel: b } = fakeKernel(t, await open(), [ticked], { clock });
-    await until(async () => (await b.listRuns({ status: "completed" })).length === 1, "the serving worker to run the tick");
+    await until(
+      async () => (await b.listRuns({ status: "completed" })).length === 1,
+      "the serving worker to run the tick",
+    );
     const [run] = await b.listRuns();
     assert.equal(run?.version, ticked.version);
   });

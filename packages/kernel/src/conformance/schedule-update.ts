@@ -14,22 +14,44 @@ export function scheduleUpdate(backend: Backend): void {
     const { store, open } = await tempStore(t, backend);
     const clock = new FakeClock(T0);
     const { kernel: admin } = fakeKernel(t, store, [noted], { clock, worker: false });
-    await admin.schedules.create({ id: "u", workflow: "noted", cron: "* * * * *", input: { note: "old" }, catchUp: { all: 10 }, overlap: "allow" });
+    await admin.schedules.create({
+      id: "u",
+      workflow: "noted",
+      cron: "* * * * *",
+      input: { note: "old" },
+      catchUp: { all: 10 },
+      overlap: "allow",
+    });
     await clock.advance(5 * 60_000); // no worker for five ticks
     await admin.schedules.update("u", { input: { note: "new" } });
     const { kernel } = fakeKernel(t, await open(), [noted], { clock });
-    await until(async () => (await kernel.listRuns({ status: "completed", limit: 100 })).length === 5, "the five missed ticks to run");
+    await until(
+      async () => (await kernel.listRuns({ status: "completed", limit: 100 })).length === 5,
+      "the five missed ticks to run",
+    );
     const runs = await kernel.listRuns({ limit: 100 });
-    assert.deepEqual(runs.map((r) => r.output), ["new", "new", "new", "new", "new"]);
+    assert.deepEqual(
+      runs.map((r) => r.output),
+      ["new", "new", "new", "new", "new"],
+    );
     const ticks = await kernel.schedules.ticks("u");
-    assert.deepEqual(ticks.map((x) => [x.tickAt, x.status]).reverse(), [1, 2, 3, 4, 5].map((m) => [minute(m), "started"]));
+    assert.deepEqual(
+      ticks.map((x) => [x.tickAt, x.status]).reverse(),
+      [1, 2, 3, 4, 5].map((m) => [minute(m), "started"]),
+    );
   });
 
   test("a changed expression records the old one's missed ticks as skipped and invents none from the new one", async (t) => {
     const { store, open } = await tempStore(t, backend);
     const clock = new FakeClock(T0);
     const { kernel: admin } = fakeKernel(t, store, [noted], { clock, worker: false });
-    await admin.schedules.create({ id: "c", workflow: "noted", cron: "0 0 * * *", input: { note: "x" }, catchUp: { all: 1000 } });
+    await admin.schedules.create({
+      id: "c",
+      workflow: "noted",
+      cron: "0 0 * * *",
+      input: { note: "x" },
+      catchUp: { all: 1000 },
+    });
     await clock.advance(3 * 86_400_000); // three daily ticks missed
     await admin.schedules.update("c", { cron: "* * * * *" });
     const ticks = await admin.schedules.ticks("c");
@@ -38,7 +60,10 @@ export function scheduleUpdate(backend: Backend): void {
     const { kernel } = fakeKernel(t, await open(), [noted], { clock });
     await clock.advance(60_000);
     kernel.worker?.signal();
-    await until(async () => (await kernel.listRuns({ status: "completed" })).length === 1, "the new expression's first tick");
+    await until(
+      async () => (await kernel.listRuns({ status: "completed" })).length === 1,
+      "the new expression's first tick",
+    );
     await new Promise((r) => setTimeout(r, 50));
     assert.equal((await kernel.listRuns()).length, 1, "no run for minutes of the missed window");
   });

@@ -5,7 +5,9 @@ import type { Backend } from "./backend.ts";
 import { closes, fakeKernel, tempStore, until } from "./helpers.ts";
 
 const MIN = 60_000;
-const tick = workflow("tick", async (ctx, input: { note?: string } | null) => ctx.step("work", () => ({ at: ctx.runId, note: input?.note ?? null })));
+const tick = workflow("tick", async (ctx, input: { note?: string } | null) =>
+  ctx.step("work", () => ({ at: ctx.runId, note: input?.note ?? null })),
+);
 const slow = workflow("slow", async (ctx) => ctx.waitForEvent("done"));
 
 async function settled(kernel: Kernel, n: number): Promise<void> {
@@ -17,8 +19,16 @@ export function schedules(backend: Backend): void {
     const { store } = await tempStore(t, backend);
     const clock = new FakeClock(Date.UTC(2026, 0, 1, 0, 0, 30));
     const { kernel } = fakeKernel(t, store, [tick], { clock });
-    const s = await kernel.schedules.create({ id: "every-minute", workflow: "tick", cron: "* * * * *", input: { note: "hi" } });
-    assert.deepEqual(s.nextFireTimes.slice(0, 3), [1, 2, 3].map((m) => Date.UTC(2026, 0, 1, 0, m)));
+    const s = await kernel.schedules.create({
+      id: "every-minute",
+      workflow: "tick",
+      cron: "* * * * *",
+      input: { note: "hi" },
+    });
+    assert.deepEqual(
+      s.nextFireTimes.slice(0, 3),
+      [1, 2, 3].map((m) => Date.UTC(2026, 0, 1, 0, m)),
+    );
     for (let i = 0; i < 5; i++) {
       const due = Date.UTC(2026, 0, 1, 0, i + 1);
       await until(() => kernel.worker?.wakeAt === due, "the worker to arm its timer for the tick");
@@ -29,11 +39,17 @@ export function schedules(backend: Backend): void {
     await until(async () => (await kernel.listRuns({ status: "completed" })).length === 5, "5 completed runs");
     const runs = await kernel.listRuns();
     assert.equal(runs.length, 5);
-    assert.deepEqual(runs.map((r) => r.key).sort(), [1, 2, 3, 4, 5].map((m) => `schedule:every-minute:${new Date(Date.UTC(2026, 0, 1, 0, m)).toISOString()}`));
+    assert.deepEqual(
+      runs.map((r) => r.key).sort(),
+      [1, 2, 3, 4, 5].map((m) => `schedule:every-minute:${new Date(Date.UTC(2026, 0, 1, 0, m)).toISOString()}`),
+    );
     assert.ok(runs.every((r) => (r.output as { note: string }).note === "hi"));
     const ticks = await kernel.schedules.ticks("every-minute");
     assert.equal(ticks.length, 5);
-    assert.ok(ticks.every((x) => x.status === "started" && x.runId && x.firedAt - x.tickAt === 0), "fired exactly at the tick on the fake clock");
+    assert.ok(
+      ticks.every((x) => x.status === "started" && x.runId && x.firedAt - x.tickAt === 0),
+      "fired exactly at the tick on the fake clock",
+    );
   });
 
   test("with several workers on one store each tick still starts exactly one run", async (t) => {
@@ -42,14 +58,28 @@ export function schedules(backend: Backend): void {
     const kernels: Kernel[] = [];
     for (let i = 0; i < 3; i++) {
       const s: Store = i === 0 ? store : await open();
-      kernels.push(closes(t, new Kernel({ store: s, workflows: [tick], clock, worker: { pollMs: 3_600_000, id: `w${i}` }, onError: () => {} }).startWorker()));
+      kernels.push(
+        closes(
+          t,
+          new Kernel({
+            store: s,
+            workflows: [tick],
+            clock,
+            worker: { pollMs: 3_600_000, id: `w${i}` },
+            onError: () => {},
+          }).startWorker(),
+        ),
+      );
     }
     await kernels[0]!.schedules.create({ id: "shared", workflow: "tick", cron: "*/10 * * * * *" }); // every 10 s
     for (const k of kernels) k.worker?.schedulesChanged();
     for (let i = 0; i < 30; i++) {
       await clock.advance(10_000);
       for (const k of kernels) k.worker?.signal();
-      await until(async () => (await kernels[0]!.listRuns({ status: "completed", limit: 1000 })).length >= i + 1, `run ${i + 1}`);
+      await until(
+        async () => (await kernels[0]!.listRuns({ status: "completed", limit: 1000 })).length >= i + 1,
+        `run ${i + 1}`,
+      );
     }
     await until(async () => (await kernels[0]!.listRuns({ status: "completed", limit: 1000 })).length >= 30, "30 runs");
     await new Promise((r) => setTimeout(r, 50));
@@ -60,15 +90,34 @@ export function schedules(backend: Backend): void {
     assert.equal(ticks.filter((x) => x.status === "started").length, 30);
   });
 
-  for (const [policy, expectRuns] of [["latest", 1], ["none", 0], [{ all: 3 }, 3]] as const) {
+  for (const [policy, expectRuns] of [
+    ["latest", 1],
+    ["none", 0],
+    [{ all: 3 }, 3],
+  ] as const) {
     test(`after downtime, catch-up ${JSON.stringify(policy)} runs ${expectRuns} missed tick(s) and records the rest as skipped`, async (t) => {
       const { store, open } = await tempStore(t, backend);
       const clock = new FakeClock(Date.UTC(2026, 0, 1, 0, 0, 0));
       const client = closes(t, new Kernel({ store, workflows: [tick], clock, worker: false }));
-      await client.schedules.create({ id: "s", workflow: "tick", cron: "0 * * * *", catchUp: policy, overlap: "allow" });
+      await client.schedules.create({
+        id: "s",
+        workflow: "tick",
+        cron: "0 * * * *",
+        catchUp: policy,
+        overlap: "allow",
+      });
       // No worker for 10 h 30 min: the hourly ticks 01:00 … 10:00 are missed; the last one is 30 min late.
       await clock.advance(10 * 3_600_000 + 30 * MIN);
-      const worker = closes(t, new Kernel({ store: await open(), workflows: [tick], clock, worker: { pollMs: 3_600_000 }, onError: () => {} }).startWorker());
+      const worker = closes(
+        t,
+        new Kernel({
+          store: await open(),
+          workflows: [tick],
+          clock,
+          worker: { pollMs: 3_600_000 },
+          onError: () => {},
+        }).startWorker(),
+      );
       await until(async () => (await client.schedules.ticks("s", 100)).length >= 10, "10 tick records");
       const ticks = await client.schedules.ticks("s", 100);
       const started = ticks.filter((x) => x.status === "started");
@@ -76,11 +125,22 @@ export function schedules(backend: Backend): void {
       assert.equal(ticks.length, 10);
       assert.equal(started.length, expectRuns);
       assert.equal(skipped.length, 10 - expectRuns);
-      assert.ok(skipped.every((x) => /missed: no worker ran the schedule at .* \(catch-up policy/.test(x.reason ?? "")), skipped[0]?.reason ?? "");
-      assert.deepEqual(started.map((x) => x.tickAt).sort(), [8, 9, 10].slice(3 - expectRuns).map((h) => Date.UTC(2026, 0, 1, h)), "the latest missed ticks run");
+      assert.ok(
+        skipped.every((x) => /missed: no worker ran the schedule at .* \(catch-up policy/.test(x.reason ?? "")),
+        skipped[0]?.reason ?? "",
+      );
+      assert.deepEqual(
+        started.map((x) => x.tickAt).sort(),
+        [8, 9, 10].slice(3 - expectRuns).map((h) => Date.UTC(2026, 0, 1, h)),
+        "the latest missed ticks run",
+      );
       await settled(worker, expectRuns);
       assert.equal((await worker.listRuns()).length, expectRuns);
-      assert.equal((await worker.schedules.get("s")).nextFireTimes[0], Date.UTC(2026, 0, 1, 11), "then it goes on from now");
+      assert.equal(
+        (await worker.schedules.get("s")).nextFireTimes[0],
+        Date.UTC(2026, 0, 1, 11),
+        "then it goes on from now",
+      );
     });
   }
 
@@ -92,30 +152,47 @@ export function schedules(backend: Backend): void {
     await clock.advance(3_600_000 + 20_000);
     const { kernel } = fakeKernel(t, store, [tick], { clock });
     await settled(kernel, 1);
-    assert.deepEqual((await client.schedules.ticks("n")).map((x) => x.status), ["started"]);
+    assert.deepEqual(
+      (await client.schedules.ticks("n")).map((x) => x.status),
+      ["started"],
+    );
   });
 
   test("overlap: skip records a tick skipped while the previous run goes on; queue starts it after; allow runs both", async (t) => {
     const { store } = await tempStore(t, backend);
     const clock = new FakeClock(Date.UTC(2026, 0, 1));
     const { kernel } = fakeKernel(t, store, [slow], { clock });
-    for (const overlap of ["skip", "queue", "allow"] as const) await kernel.schedules.create({ id: overlap, workflow: "slow", cron: "* * * * *", overlap });
+    for (const overlap of ["skip", "queue", "allow"] as const)
+      await kernel.schedules.create({ id: overlap, workflow: "slow", cron: "* * * * *", overlap });
     await clock.advance(MIN);
     await settled(kernel, 3);
     await clock.advance(MIN);
-    await until(async () => (await kernel.schedules.ticks("queue")).length === 2 && (await kernel.schedules.ticks("skip")).length === 2 && (await kernel.listRuns()).length === 4, "second ticks");
+    await until(
+      async () =>
+        (await kernel.schedules.ticks("queue")).length === 2 &&
+        (await kernel.schedules.ticks("skip")).length === 2 &&
+        (await kernel.listRuns()).length === 4,
+      "second ticks",
+    );
     const [skip2] = await kernel.schedules.ticks("skip");
     assert.equal(skip2?.status, "skipped");
     assert.match(skip2?.reason ?? "", /previous run .* was still running \(overlap policy: skip\)/);
     const [queue2] = await kernel.schedules.ticks("queue");
     assert.equal(queue2?.status, "queued");
-    assert.equal((await kernel.listRuns({ limit: 100 })).filter((r) => r.workflow === "slow").length, 4, "allow started a second run");
+    assert.equal(
+      (await kernel.listRuns({ limit: 100 })).filter((r) => r.workflow === "slow").length,
+      4,
+      "allow started a second run",
+    );
     // The queued tick starts once the run ahead of it ends.
     const first = (await kernel.schedules.get("queue")).lastRunId as string;
     await kernel.sendEvent(first, "done", 1);
     await kernel.result(first);
     await clock.advance(1_000);
-    await until(async () => (await kernel.schedules.ticks("queue"))[0]?.status === "started", "the queued tick to start");
+    await until(
+      async () => (await kernel.schedules.ticks("queue"))[0]?.status === "started",
+      "the queued tick to start",
+    );
     const [started] = await kernel.schedules.ticks("queue");
     assert.equal(started?.tickAt, Date.UTC(2026, 0, 1, 0, 2));
     assert.notEqual(started?.runId, first);
@@ -133,7 +210,12 @@ export function schedules(backend: Backend): void {
       await clock.advance(3_600_000);
       const due = spring.nextFireTimes.filter((x) => x <= clock.now()).length;
       // Each tick's run ends before the next tick (a run still going would make the next tick skip, by the overlap policy).
-      await until(async () => (await kernel.schedules.ticks("spring")).length === due && (await kernel.listRuns({ status: "completed" })).length === due, "the spring ticks");
+      await until(
+        async () =>
+          (await kernel.schedules.ticks("spring")).length === due &&
+          (await kernel.listRuns({ status: "completed" })).length === due,
+        "the spring ticks",
+      );
     }
     assert.deepEqual((await kernel.schedules.ticks("spring")).map((x) => [x.tickAt, x.status]).reverse(), [
       [Date.UTC(2026, 2, 8, 7, 0), "started"],
@@ -141,14 +223,27 @@ export function schedules(backend: Backend): void {
     ]);
     await kernel.schedules.delete("spring");
     await clock.advance(Date.UTC(2026, 9, 31, 12) - clock.now()); // 31 October; DST ends 1 November at 02:00
-    const fall = await kernel.schedules.create({ id: "fall", workflow: "tick", cron: "30 1 * * *", timezone: "America/New_York" });
+    const fall = await kernel.schedules.create({
+      id: "fall",
+      workflow: "tick",
+      cron: "30 1 * * *",
+      timezone: "America/New_York",
+    });
     for (let h = 0; h < 48; h++) {
       await clock.advance(3_600_000);
       const due = fall.nextFireTimes.filter((x) => x <= clock.now()).length;
-      await until(async () => (await kernel.schedules.ticks("fall")).length === due && (await kernel.listRuns({ status: "completed" })).length === 2 + due, "the fall ticks");
+      await until(
+        async () =>
+          (await kernel.schedules.ticks("fall")).length === due &&
+          (await kernel.listRuns({ status: "completed" })).length === 2 + due,
+        "the fall ticks",
+      );
     }
     // 01:30 happens twice on 1 November: croner fires at the first (EDT), once.
-    assert.deepEqual((await kernel.schedules.ticks("fall")).map((x) => x.tickAt).reverse(), [Date.UTC(2026, 10, 1, 5, 30), Date.UTC(2026, 10, 2, 6, 30)]);
+    assert.deepEqual((await kernel.schedules.ticks("fall")).map((x) => x.tickAt).reverse(), [
+      Date.UTC(2026, 10, 1, 5, 30),
+      Date.UTC(2026, 10, 2, 6, 30),
+    ]);
   });
 
   test("schedules can be paused, resumed, updated and deleted at run time", async (t) => {
@@ -165,7 +260,10 @@ export function schedules(backend: Backend): void {
     assert.equal(resumed.nextFireTimes[0], Date.UTC(2026, 0, 1, 0, 5), "resumes from now; paused ticks are not run");
     const updated = await kernel.schedules.update("p", { cron: "0 * * * *" });
     assert.equal(updated.nextFireTimes[0], Date.UTC(2026, 0, 1, 1, 0));
-    assert.deepEqual((await kernel.schedules.list()).map((s) => s.id), ["p"]);
+    assert.deepEqual(
+      (await kernel.schedules.list()).map((s) => s.id),
+      ["p"],
+    );
     await kernel.schedules.delete("p");
     await assert.rejects(kernel.schedules.get("p"), ScheduleNotFoundError);
     await clock.advance(3_600_000);
@@ -184,12 +282,22 @@ export function schedules(backend: Backend): void {
       [{ cron: "* * * * *", id: "has space" }, /schedule id "has space" is invalid/],
     ];
     for (const [spec, re] of bad) {
-      await assert.rejects(kernel.schedules.create({ workflow: "tick", ...spec } as never), (e: Error) => InvalidScheduleError.is(e) && re.test(e.message), JSON.stringify(spec));
+      await assert.rejects(
+        kernel.schedules.create({ workflow: "tick", ...spec } as never),
+        (e: Error) => InvalidScheduleError.is(e) && re.test(e.message),
+        JSON.stringify(spec),
+      );
     }
-    await assert.rejects(kernel.schedules.create({ workflow: "nope", cron: "* * * * *" }), /workflow "nope" is not registered/);
+    await assert.rejects(
+      kernel.schedules.create({ workflow: "nope", cron: "* * * * *" }),
+      /workflow "nope" is not registered/,
+    );
     await kernel.schedules.create({ id: "ok", workflow: "tick", cron: "* * * * *" });
     await assert.rejects(kernel.schedules.create({ id: "ok", workflow: "tick", cron: "0 0 * * *" }), /already exists/);
     await assert.rejects(kernel.schedules.update("ok", { cron: "bad" }), InvalidScheduleError);
-    assert.deepEqual((await kernel.schedules.list()).map((s) => [s.id, s.cron]), [["ok", "* * * * *"]]);
+    assert.deepEqual(
+      (await kernel.schedules.list()).map((s) => [s.id, s.cron]),
+      [["ok", "* * * * *"]],
+    );
   });
 }

@@ -9,9 +9,9 @@ export function steps(backend: Backend): void {
     const { store, open } = await tempStore(t, backend);
     const calls: Record<string, number> = { a: 0, b: 0 };
     const wf = workflow("replay", async (ctx, n: number) => {
-      const a = await ctx.step("a", () => (calls.a = (calls.a ?? 0) + 1, n + 1));
+      const a = await ctx.step("a", () => ((calls.a = (calls.a ?? 0) + 1), n + 1));
       await ctx.sleep("nap", "1h");
-      const b = await ctx.step("b", () => (calls.b = (calls.b ?? 0) + 1, a * 2));
+      const b = await ctx.step("b", () => ((calls.b = (calls.b ?? 0) + 1), a * 2));
       return { a, b };
     });
     const clock = new FakeClock();
@@ -20,17 +20,25 @@ export function steps(backend: Backend): void {
     await until(async () => (await statusOf(first, run.id)) === "suspended", "the run to suspend in its sleep");
     await first.close();
     // A new process (new kernel, new worker, new connection) resumes the run by replaying its journal.
-    const second = new Kernel({ store: await open(), workflows: [wf], clock, worker: { pollMs: 3_600_000 } }).startWorker();
+    const second = new Kernel({
+      store: await open(),
+      workflows: [wf],
+      clock,
+      worker: { pollMs: 3_600_000 },
+    }).startWorker();
     closes(t, second);
     await clock.advance(3_600_000);
     assert.deepEqual(await second.result(run.id), { a: 5, b: 10 });
     assert.deepEqual(calls, { a: 1, b: 1 }, "step a ran once, though the run was replayed by a second worker");
     const journal = await second.journal(run.id);
-    assert.deepEqual(journal.map((e) => [e.seq, e.kind, e.name, e.status]), [
-      [1, "step", "a", "completed"],
-      [2, "sleep", "nap", "completed"],
-      [3, "step", "b", "completed"],
-    ]);
+    assert.deepEqual(
+      journal.map((e) => [e.seq, e.kind, e.name, e.status]),
+      [
+        [1, "step", "a", "completed"],
+        [2, "sleep", "nap", "completed"],
+        [3, "step", "b", "completed"],
+      ],
+    );
   });
 
   test("parallel steps with Promise.all run concurrently and each is recorded once", async (t) => {
@@ -44,7 +52,9 @@ export function steps(backend: Backend): void {
       inFlight--;
       return v;
     };
-    const wf = workflow("fanout", async (ctx) => Promise.all([1, 2, 3, 4].map((i) => ctx.step(`part-${i}`, () => body(i * 10)))));
+    const wf = workflow("fanout", async (ctx) =>
+      Promise.all([1, 2, 3, 4].map((i) => ctx.step(`part-${i}`, () => body(i * 10)))),
+    );
     const { kernel } = fakeKernel(t, store, [wf]);
     const run = await kernel.start(wf, null);
     assert.deepEqual(await run.result(), [10, 20, 30, 40]);
@@ -66,7 +76,10 @@ export function steps(backend: Backend): void {
       },
       fn: () => ({ f: () => 1 }),
       nested_undefined: () => [undefined],
-      instance: () => new (class Point { x = 1 })(),
+      instance: () =>
+        new (class Point {
+          x = 1;
+        })(),
     };
     let attempts = 0;
     const wf = workflow("bad-json", async (ctx, kind: string) =>
@@ -84,7 +97,9 @@ export function steps(backend: Backend): void {
       assert.equal(attempts, 1, `${kind}: not retried`);
     }
     // undefined at the top is fine (a step that returns nothing) and replays as undefined.
-    const ok = workflow("void-step", async (ctx) => ({ r: (await ctx.step("nothing", () => undefined)) === undefined }));
+    const ok = workflow("void-step", async (ctx) => ({
+      r: (await ctx.step("nothing", () => undefined)) === undefined,
+    }));
     const { kernel: k2 } = fakeKernel(t, store, [ok]);
     assert.deepEqual(await (await k2.start(ok, null)).result(), { r: true });
     assert.equal(NotSerializableError.name, "NotSerializableError");
@@ -122,7 +137,10 @@ export function steps(backend: Backend): void {
     const { kernel } = fakeKernel(t, store, [wf]);
     const run = await kernel.start(wf, null);
     assert.equal(await run.result(), `${run.id}:2`);
-    assert.deepEqual(seen, [1, 2, 3].map((attempt) => ({ key: `${run.id}:2`, attempt, signal: true })));
+    assert.deepEqual(
+      seen,
+      [1, 2, 3].map((attempt) => ({ key: `${run.id}:2`, attempt, signal: true })),
+    );
   });
 
   test("ctx.now, ctx.uuid and ctx.random are recorded: a replay sees the same values", async (t) => {

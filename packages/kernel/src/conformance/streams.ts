@@ -56,8 +56,14 @@ export function streams(backend: Backend): void {
     await run.result();
     const first = await take(kernel.subscribe<number>(run.id), 20);
     const rest = await take(kernel.subscribe<number>(run.id, { from: (first.at(-1)?.offset ?? 0) + 1 }));
-    assert.deepEqual([...first, ...rest].map((c) => c.data), Array.from({ length: 50 }, (_, i) => i + 1));
-    assert.deepEqual(rest.map((c) => c.offset), Array.from({ length: 30 }, (_, i) => i + 21));
+    assert.deepEqual(
+      [...first, ...rest].map((c) => c.data),
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(
+      rest.map((c) => c.offset),
+      Array.from({ length: 30 }, (_, i) => i + 21),
+    );
   });
 
   test("offsets outside the retained range are refused with the range; nothing is stored by asking", async (t) => {
@@ -74,12 +80,17 @@ export function streams(backend: Backend): void {
     const kept = await take(kernel.subscribe<number>(run.id, { from: 1_001 }));
     assert.equal(kept[0]?.offset, 1_001);
     assert.equal(kept.at(-1)?.offset, 2_500);
-    await assert.rejects(take(kernel.subscribe(run.id, { from: 5 })), (e: Error) =>
-      StreamOffsetError.is(e) && /holds positions 1001 to 2500/.test(e.message),
+    await assert.rejects(
+      take(kernel.subscribe(run.id, { from: 5 })),
+      (e: Error) => StreamOffsetError.is(e) && /holds positions 1001 to 2500/.test(e.message),
     );
     await assert.rejects(take(kernel.subscribe(run.id, { from: 2_502 })), StreamOffsetError);
     await assert.rejects(take(kernel.subscribe(run.id, { from: 0 })), /at least 1/);
     await assert.rejects(take(kernel.subscribe("nope")), /no run with id nope/);
-    assert.equal((await take(kernel.subscribe(run.id, { from: 2_501 }))).length, 0, "from the end: nothing more, the run has ended");
+    assert.equal(
+      (await take(kernel.subscribe(run.id, { from: 2_501 }))).length,
+      0,
+      "from the end: nothing more, the run has ended",
+    );
   });
 }

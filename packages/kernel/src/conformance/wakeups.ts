@@ -15,7 +15,11 @@ export function wakeups(backend: Backend): void {
     const start = clock.now();
     const late = await kernel.start(wf, 90_000);
     const early = await kernel.start(wf, 30_000);
-    await until(async () => (await statusOf(kernel, late.id)) === "suspended" && (await statusOf(kernel, early.id)) === "suspended", "both to sleep");
+    await until(
+      async () =>
+        (await statusOf(kernel, late.id)) === "suspended" && (await statusOf(kernel, early.id)) === "suspended",
+      "both to sleep",
+    );
     await clock.advance(29_999);
     assert.equal(await statusOf(kernel, early.id), "suspended");
     await clock.advance(1);
@@ -44,7 +48,10 @@ export function wakeups(backend: Backend): void {
     await until(async () => (await statusOf(kernel, run.id)) === "suspended", "the alarm");
     await clock.advance(5_000);
     assert.equal(await run.result(), "rang");
-    assert.match(String(await (await kernel.start(bad, "10 minutes")).result()), /invalid duration "10 minutes": use .* "1h30m"/);
+    assert.match(
+      String(await (await kernel.start(bad, "10 minutes")).result()),
+      /invalid duration "10 minutes": use .* "1h30m"/,
+    );
   });
 
   test("new work started in this process is claimed at once, without waiting for a poll", async (t) => {

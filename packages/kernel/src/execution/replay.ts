@@ -47,7 +47,10 @@ export class Replay {
   /** The code went on to a new command at `seq`: the failures thrown into it before, marked handled there, to write again. */
   handled(seq: number): EntryRecord[] {
     if (this.#thrown.length === 0) return [];
-    const marked = this.#thrown.map((rec) => ({ ...rec, error: { ...(rec.error ?? { name: "Error", message: "" }), handledAt: seq } }));
+    const marked = this.#thrown.map((rec) => ({
+      ...rec,
+      error: { ...(rec.error ?? { name: "Error", message: "" }), handledAt: seq },
+    }));
     this.#thrown = [];
     return marked;
   }

@@ -63,7 +63,8 @@ export class Waits {
     if (at === this.#timerAt) return;
     this.clearTimer();
     this.#timerAt = at;
-    if (at !== null) this.#timer = this.#clock.setTimer(() => ((this.#timer = null), (this.#timerAt = null), due()), at - now);
+    if (at !== null)
+      this.#timer = this.#clock.setTimer(() => ((this.#timer = null), (this.#timerAt = null), due()), at - now);
   }
 
   clearTimer(): void {

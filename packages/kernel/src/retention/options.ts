@@ -49,7 +49,8 @@ export interface RetentionPlan {
 
 /** Validates the options and splits the runs into disjoint slices, each with its ages. */
 export function planRetention(opts: RetentionOptions = {}): RetentionPlan {
-  if (typeof opts !== "object" || opts === null) throw new InvalidArgumentError(`retention must be an object or false, got ${JSON.stringify(opts)}.`);
+  if (typeof opts !== "object" || opts === null)
+    throw new InvalidArgumentError(`retention must be an object or false, got ${JSON.stringify(opts)}.`);
   const base = ages(DEFAULTS, opts, "retention");
   const byWf = entries(opts.workflows, "retention.workflows");
   const byNs = entries(opts.namespaces, "retention.namespaces");
@@ -60,27 +61,37 @@ export function planRetention(opts: RetentionOptions = {}): RetentionPlan {
     for (const [n, np] of [...byNs, [null, {}] as const]) {
       const withNs = n === null ? base : ages(base, np, `retention.namespaces.${n}`);
       rules.push({
-        scope: { workflow: w, namespace: n, exceptWorkflows: w === null ? wfs : [], exceptNamespaces: n === null ? nss : [] },
+        scope: {
+          workflow: w,
+          namespace: n,
+          exceptWorkflows: w === null ? wfs : [],
+          exceptNamespaces: n === null ? nss : [],
+        },
         ages: w === null ? withNs : ages(withNs, wp, `retention.workflows.${w}`),
       });
     }
   }
   const everyMs = opts.every === undefined ? 600_000 : toMs(opts.every);
-  if (everyMs < 1_000) throw new InvalidArgumentError(`retention.every must be at least 1s, got ${JSON.stringify(opts.every)}.`);
+  if (everyMs < 1_000)
+    throw new InvalidArgumentError(`retention.every must be at least 1s, got ${JSON.stringify(opts.every)}.`);
   const batchSize = opts.batchSize ?? 200;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
-    throw new InvalidArgumentError(`retention.batchSize must be an integer from 1 to 10000, got ${JSON.stringify(opts.batchSize)}.`);
+    throw new InvalidArgumentError(
+      `retention.batchSize must be an integer from 1 to 10000, got ${JSON.stringify(opts.batchSize)}.`,
+    );
   return { rules, everyMs, batchSize };
 }
 
 function entries(m: Record<string, RetentionPolicy> | undefined, where: string): [string, RetentionPolicy][] {
   if (m === undefined) return [];
-  if (typeof m !== "object" || m === null || Array.isArray(m)) throw new InvalidArgumentError(`${where} must map names to policies, got ${JSON.stringify(m)}.`);
+  if (typeof m !== "object" || m === null || Array.isArray(m))
+    throw new InvalidArgumentError(`${where} must map names to policies, got ${JSON.stringify(m)}.`);
   return Object.entries(m);
 }
 
 function ages(under: Ages, p: RetentionPolicy, where: string): Ages {
-  if (typeof p !== "object" || p === null) throw new InvalidArgumentError(`${where} must be a policy object, got ${JSON.stringify(p)}.`);
+  if (typeof p !== "object" || p === null)
+    throw new InvalidArgumentError(`${where} must be a policy object, got ${JSON.stringify(p)}.`);
   const out = { ...under };
   for (const s of ENDED) {
     const v = p[s];

@@ -30,7 +30,13 @@ export class Retention {
   #stopped = false;
   #pass: Promise<RetentionReport> | null = null;
 
-  constructor(store: Store, clock: Clock, telemetry: Telemetry, onError: (e: unknown, where: string) => void, opts?: RetentionOptions) {
+  constructor(
+    store: Store,
+    clock: Clock,
+    telemetry: Telemetry,
+    onError: (e: unknown, where: string) => void,
+    opts?: RetentionOptions,
+  ) {
     this.plan = planRetention(opts);
     this.#store = store;
     this.#clock = clock;
@@ -83,7 +89,12 @@ export class Retention {
   async #run(): Promise<RetentionReport> {
     const t0 = performance.now();
     const now = this.#clock.now();
-    const report: RetentionReport = { runs: { completed: 0, cancelled: 0, failed: 0 }, ticks: 0, reclaimedPages: 0, ms: 0 };
+    const report: RetentionReport = {
+      runs: { completed: 0, cancelled: 0, failed: 0 },
+      ticks: 0,
+      reclaimedPages: 0,
+      ms: 0,
+    };
     const limit = this.plan.batchSize;
     // Between batches the event loop turns: commits and claims of this process go first.
     const next = () => new Promise((r) => setImmediate(r));

@@ -20,7 +20,14 @@ const QUEUE_RECHECK_MS = 1_000;
  */
 export function planSchedule(s: DueSchedule, now: number, build: BuildRun): SchedulePlan {
   const cron = parseCron(s.cron, s.timezone);
-  const plan: SchedulePlan = { ticks: [], dequeued: [], runs: [], nextAt: s.nextAt, dueAt: null, lastRunId: s.lastRunId };
+  const plan: SchedulePlan = {
+    ticks: [],
+    dequeued: [],
+    runs: [],
+    nextAt: s.nextAt,
+    dueAt: null,
+    lastRunId: s.lastRunId,
+  };
   let busy = s.lastRunStatus !== null && !isTerminal(s.lastRunStatus);
   let queued = s.queued;
   /** The run id, or the reason no run could be made (recorded on the tick). */
@@ -48,9 +55,11 @@ export function planSchedule(s: DueSchedule, now: number, build: BuildRun): Sche
   // A queued tick goes first once the run before it has ended.
   if (!busy && s.oldestQueued !== null) {
     const r = start(s.oldestQueued);
-    plan.dequeued.push("id" in r
-      ? { scheduleId: s.id, tickAt: s.oldestQueued, status: "started", runId: r.id, reason: null, firedAt: now }
-      : { scheduleId: s.id, tickAt: s.oldestQueued, status: "skipped", runId: null, reason: r.reason, firedAt: now });
+    plan.dequeued.push(
+      "id" in r
+        ? { scheduleId: s.id, tickAt: s.oldestQueued, status: "started", runId: r.id, reason: null, firedAt: now }
+        : { scheduleId: s.id, tickAt: s.oldestQueued, status: "skipped", runId: null, reason: r.reason, firedAt: now },
+    );
     queued--;
   }
 
@@ -65,13 +74,24 @@ export function planSchedule(s: DueSchedule, now: number, build: BuildRun): Sche
     const policy = s.catchUp === "all" ? `all up to ${s.catchUpMax}` : s.catchUp;
     for (const t of listed) {
       if (chosen.includes(t)) continue;
-      tick(t, "skipped", null, `missed: no worker ran the schedule at ${iso(t)}, handled at ${iso(now)} (catch-up policy: ${policy})`);
+      tick(
+        t,
+        "skipped",
+        null,
+        `missed: no worker ran the schedule at ${iso(t)}, handled at ${iso(now)} (catch-up policy: ${policy})`,
+      );
     }
     if (more > 1 && firstMore !== null)
-      tick(firstMore, "skipped", null, `missed ${more - 1} ticks from ${iso(firstMore)} until before ${iso(latest)} (catch-up policy: ${policy})`);
+      tick(
+        firstMore,
+        "skipped",
+        null,
+        `missed ${more - 1} ticks from ${iso(firstMore)} until before ${iso(latest)} (catch-up policy: ${policy})`,
+      );
     for (const t of chosen) {
       if (!busy || s.overlap === "allow") startTick(t);
-      else if (s.overlap === "skip") tick(t, "skipped", null, `the previous run ${plan.lastRunId} was still running (overlap policy: skip)`);
+      else if (s.overlap === "skip")
+        tick(t, "skipped", null, `the previous run ${plan.lastRunId} was still running (overlap policy: skip)`);
       else if (queued < 100) {
         tick(t, "queued", null, `waiting for the previous run ${plan.lastRunId} to end (overlap policy: queue)`);
         queued++;

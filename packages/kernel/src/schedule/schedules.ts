@@ -56,8 +56,14 @@ export class Schedules {
   async update(id: string, patch: Partial<Omit<ScheduleSpec, "id">>): Promise<ScheduleInfo> {
     const cur = await this.#get(id);
     const spec: ScheduleSpec = {
-      workflow: cur.workflow, cron: cur.cron, timezone: cur.timezone, input: decodeJson(cur.input), overlap: cur.overlap,
-      catchUp: cur.catchUp === "all" ? { all: cur.catchUpMax } : cur.catchUp, namespace: cur.namespace, paused: cur.paused,
+      workflow: cur.workflow,
+      cron: cur.cron,
+      timezone: cur.timezone,
+      input: decodeJson(cur.input),
+      overlap: cur.overlap,
+      catchUp: cur.catchUp === "all" ? { all: cur.catchUpMax } : cur.catchUp,
+      namespace: cur.namespace,
+      paused: cur.paused,
       ...patch,
     };
     const now = this.#clock.now();
@@ -127,13 +133,19 @@ export class Schedules {
   }
 
   #build(id: string, spec: ScheduleSpec, now: number, cur: ScheduleRecord | null): ScheduleRecord {
-    if (typeof id !== "string" || !ID.test(id)) throw new InvalidScheduleError(`schedule id ${JSON.stringify(id)} is invalid: use 1 to 200 letters, digits or _ . : / -.`);
-    if (typeof spec.workflow !== "string" || spec.workflow === "") throw new InvalidScheduleError("a schedule needs the name of the workflow it starts.");
-    if (this.#registry.names().length > 0 && !this.#registry.get(spec.workflow)) throw new UnknownWorkflowError(spec.workflow, this.#registry.names());
+    if (typeof id !== "string" || !ID.test(id))
+      throw new InvalidScheduleError(
+        `schedule id ${JSON.stringify(id)} is invalid: use 1 to 200 letters, digits or _ . : / -.`,
+      );
+    if (typeof spec.workflow !== "string" || spec.workflow === "")
+      throw new InvalidScheduleError("a schedule needs the name of the workflow it starts.");
+    if (this.#registry.names().length > 0 && !this.#registry.get(spec.workflow))
+      throw new UnknownWorkflowError(spec.workflow, this.#registry.names());
     const timezone = spec.timezone ?? "UTC";
     const cron = parseCron(spec.cron, timezone);
     const overlap = spec.overlap ?? "skip";
-    if (!OVERLAP.includes(overlap)) throw new InvalidScheduleError(`overlap must be one of ${OVERLAP.join(", ")}, got ${JSON.stringify(overlap)}.`);
+    if (!OVERLAP.includes(overlap))
+      throw new InvalidScheduleError(`overlap must be one of ${OVERLAP.join(", ")}, got ${JSON.stringify(overlap)}.`);
     const c = spec.catchUp ?? "latest";
     let catchUp: ScheduleRecord["catchUp"];
     let catchUpMax = 1;
@@ -141,13 +153,28 @@ export class Schedules {
     else if (typeof c === "object" && c !== null && Number.isInteger(c.all) && c.all >= 1 && c.all <= 1_000) {
       catchUp = "all";
       catchUpMax = c.all;
-    } else throw new InvalidScheduleError(`catchUp must be "none", "latest" or { all: N } with N from 1 to 1000, got ${JSON.stringify(c)}.`);
+    } else
+      throw new InvalidScheduleError(
+        `catchUp must be "none", "latest" or { all: N } with N from 1 to 1000, got ${JSON.stringify(c)}.`,
+      );
     const paused = spec.paused ?? false;
     const nextAt = nextTick(cron, now);
     return {
-      id, namespace: spec.namespace ?? "default", workflow: spec.workflow, cron: spec.cron, timezone,
-      input: encodeJson(spec.input ?? null, `the input of schedule "${id}"`, this.#maxValueBytes), overlap, catchUp, catchUpMax,
-      paused, nextAt, dueAt: nextAt, lastRunId: cur?.lastRunId ?? null, createdAt: cur?.createdAt ?? now, updatedAt: now,
+      id,
+      namespace: spec.namespace ?? "default",
+      workflow: spec.workflow,
+      cron: spec.cron,
+      timezone,
+      input: encodeJson(spec.input ?? null, `the input of schedule "${id}"`, this.#maxValueBytes),
+      overlap,
+      catchUp,
+      catchUpMax,
+      paused,
+      nextAt,
+      dueAt: nextAt,
+      lastRunId: cur?.lastRunId ?? null,
+      createdAt: cur?.createdAt ?? now,
+      updatedAt: now,
     };
   }
 
@@ -158,9 +185,19 @@ export class Schedules {
       for (let t = r.nextAt; t !== null && next.length < 5; t = nextTick(cron, t)) next.push(t);
     }
     return {
-      id: r.id, namespace: r.namespace, workflow: r.workflow, cron: r.cron, timezone: r.timezone, input: decodeJson(r.input),
-      overlap: r.overlap, catchUp: r.catchUp === "all" ? { all: r.catchUpMax } : r.catchUp, paused: r.paused,
-      lastRunId: r.lastRunId, nextFireTimes: next, createdAt: r.createdAt, updatedAt: r.updatedAt,
+      id: r.id,
+      namespace: r.namespace,
+      workflow: r.workflow,
+      cron: r.cron,
+      timezone: r.timezone,
+      input: decodeJson(r.input),
+      overlap: r.overlap,
+      catchUp: r.catchUp === "all" ? { all: r.catchUpMax } : r.catchUp,
+      paused: r.paused,
+      lastRunId: r.lastRunId,
+      nextFireTimes: next,
+      createdAt: r.createdAt,
+      updatedAt: r.updatedAt,
     };
   }
 }

@@ -25,8 +25,19 @@ export interface FetchHandlerOptions {
 
 /** HTTP status for each kernel error code; anything else is ours (500). */
 const STATUS: Record<string, 400 | 404 | 409 | 413 | 422> = {
-  invalid_argument: 400, invalid_duration: 400, not_serializable: 400, stream_offset: 400, invalid_schedule: 400,
-  run_not_found: 404, unknown_workflow: 404, schedule_not_found: 404, run_finished: 409, run_not_failed: 409, key_conflict: 409, store_refused: 422, value_too_large: 413,
+  invalid_argument: 400,
+  invalid_duration: 400,
+  not_serializable: 400,
+  stream_offset: 400,
+  invalid_schedule: 400,
+  run_not_found: 404,
+  unknown_workflow: 404,
+  schedule_not_found: 404,
+  run_finished: 409,
+  run_not_failed: 409,
+  key_conflict: 409,
+  store_refused: 422,
+  value_too_large: 413,
 };
 
 class HttpError extends Error {
@@ -38,7 +49,8 @@ class HttpError extends Error {
 }
 
 export function createFetchHandler(kernel: Kernel, opts: FetchHandlerOptions): (req: Request) => Promise<Response> {
-  if (typeof opts.secret !== "string" || opts.secret.length < 16) throw new Error("createFetchHandler needs a secret of at least 16 characters.");
+  if (typeof opts.secret !== "string" || opts.secret.length < 16)
+    throw new Error("createFetchHandler needs a secret of at least 16 characters.");
   const secret = Buffer.from(opts.secret);
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
   const app = new Hono().basePath(opts.basePath ?? "/");
@@ -52,13 +64,20 @@ export function createFetchHandler(kernel: Kernel, opts: FetchHandlerOptions): (
 
   app.post("/tick", async (c) => {
     const body = (await readJson(c, maxBody, true)) as { budgetMs?: unknown } | undefined;
-    return c.json(await kernel.drain({ budgetMs: (body?.budgetMs as number | undefined) ?? opts.tickBudgetMs ?? 8_000 }));
+    return c.json(
+      await kernel.drain({ budgetMs: (body?.budgetMs as number | undefined) ?? opts.tickBudgetMs ?? 8_000 }),
+    );
   });
 
   app.post("/runs", async (c) => {
     const body = (await readJson(c, maxBody)) as { workflow?: unknown; input?: unknown; key?: unknown };
-    if (typeof body?.workflow !== "string") throw new HttpError(400, 'the body needs "workflow": the name of a registered workflow');
-    const run = await kernel.start(body.workflow, body.input, body.key === undefined ? {} : { key: body.key as string });
+    if (typeof body?.workflow !== "string")
+      throw new HttpError(400, 'the body needs "workflow": the name of a registered workflow');
+    const run = await kernel.start(
+      body.workflow,
+      body.input,
+      body.key === undefined ? {} : { key: body.key as string },
+    );
     return c.json({ id: run.id, created: run.created }, run.created ? 201 : 200);
   });
 
@@ -69,13 +88,23 @@ export function createFetchHandler(kernel: Kernel, opts: FetchHandlerOptions): (
 
   app.post("/runs/:id/events/:name", async (c) => {
     const body = (await readJson(c, maxBody, true)) as { payload?: unknown; eventId?: unknown } | undefined;
-    const res = await kernel.sendEvent(c.req.param("id"), c.req.param("name"), body?.payload, body?.eventId === undefined ? {} : { eventId: body.eventId as string });
+    const res = await kernel.sendEvent(
+      c.req.param("id"),
+      c.req.param("name"),
+      body?.payload,
+      body?.eventId === undefined ? {} : { eventId: body.eventId as string },
+    );
     return c.json(res, 202);
   });
 
   app.get("/runs/:id/stream", async (c) => {
     const raw = c.req.query("from") ?? c.req.header("last-event-id");
-    const from = raw === undefined ? 1 : c.req.header("last-event-id") && c.req.query("from") === undefined ? Number(raw) + 1 : Number(raw);
+    const from =
+      raw === undefined
+        ? 1
+        : c.req.header("last-event-id") && c.req.query("from") === undefined
+          ? Number(raw) + 1
+          : Number(raw);
     const it = kernel.subscribe(c.req.param("id"), { from, signal: c.req.raw.signal });
     // Read the first chunk before answering, so a bad offset or run is an HTTP error, not a broken stream.
     const first = await it.next();
@@ -83,7 +112,8 @@ export function createFetchHandler(kernel: Kernel, opts: FetchHandlerOptions): (
     const body = new ReadableStream<Uint8Array>({
       async start(ctrl) {
         try {
-          for (let r = first; !r.done; r = await it.next()) ctrl.enqueue(enc.encode(`id: ${r.value.offset}\ndata: ${JSON.stringify(r.value.data)}\n\n`));
+          for (let r = first; !r.done; r = await it.next())
+            ctrl.enqueue(enc.encode(`id: ${r.value.offset}\ndata: ${JSON.stringify(r.value.data)}\n\n`));
           ctrl.enqueue(enc.encode("event: end\ndata: {}\n\n"));
         } catch (e) {
           ctrl.enqueue(enc.encode(`event: error\ndata: ${JSON.stringify({ message: (e as Error).message })}\n\n`));
@@ -97,9 +127,12 @@ export function createFetchHandler(kernel: Kernel, opts: FetchHandlerOptions): (
     return new Response(body, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
   });
 
-  app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+  app.notFound((c) =>
+    c.json({ error: "not_found", message: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404),
+  );
   app.onError((e, c) => {
-    if (e instanceof HttpError) return c.json({ error: e.status === 413 ? "too_large" : "bad_request", message: e.message }, e.status);
+    if (e instanceof HttpError)
+      return c.json({ error: e.status === 413 ? "too_large" : "bad_request", message: e.message }, e.status);
     if (KernelError.is(e)) return c.json({ error: e.code, message: e.message }, STATUS[e.code] ?? 500);
     return c.json({ error: "internal", message: "the kernel failed on this request; see the server log" }, 500);
   });

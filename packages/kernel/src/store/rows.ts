@@ -1,12 +1,22 @@
 import type { StoredError } from "../errors.ts";
 import type { ScheduleRecord, TickRecord } from "../schedule/types.ts";
-import type { EntryKind, EntryRecord, EntryStatus, EventRecord, RunRecord, RunStatus, StreamChunk, WorkerRecord } from "./types.ts";
+import type {
+  EntryKind,
+  EntryRecord,
+  EntryStatus,
+  EventRecord,
+  RunRecord,
+  RunStatus,
+  StreamChunk,
+  WorkerRecord,
+} from "./types.ts";
 
 type Row = Record<string, unknown>;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-const err = (v: unknown): StoredError | null => (v === null || v === undefined ? null : (JSON.parse(String(v)) as StoredError));
+const err = (v: unknown): StoredError | null =>
+  v === null || v === undefined ? null : (JSON.parse(String(v)) as StoredError);
 
 export function toRun(r: Row): RunRecord {
   return {
@@ -98,15 +108,43 @@ export function toTick(r: Row): TickRecord {
 }
 
 /** Column values of a schedule row, in the order of SCHEDULE_COLUMNS. */
-export const SCHEDULE_COLUMNS = "id, namespace, workflow, cron, timezone, input, overlap, catch_up, catch_up_max, paused, next_at, due_at, last_run_id, created_at, updated_at";
+export const SCHEDULE_COLUMNS =
+  "id, namespace, workflow, cron, timezone, input, overlap, catch_up, catch_up_max, paused, next_at, due_at, last_run_id, created_at, updated_at";
 export function scheduleValues(s: ScheduleRecord): (string | number | null)[] {
-  return [s.id, s.namespace, s.workflow, s.cron, s.timezone, s.input, s.overlap, s.catchUp, s.catchUpMax, s.paused ? 1 : 0, s.nextAt, s.dueAt, s.lastRunId, s.createdAt, s.updatedAt];
+  return [
+    s.id,
+    s.namespace,
+    s.workflow,
+    s.cron,
+    s.timezone,
+    s.input,
+    s.overlap,
+    s.catchUp,
+    s.catchUpMax,
+    s.paused ? 1 : 0,
+    s.nextAt,
+    s.dueAt,
+    s.lastRunId,
+    s.createdAt,
+    s.updatedAt,
+  ];
 }
 
 export function toWorker(r: Row): WorkerRecord {
-  return { id: String(r.id), workflows: JSON.parse(String(r.workflows)) as WorkerRecord["workflows"], startedAt: Number(r.started_at), heartbeatAt: Number(r.heartbeat_at) };
+  return {
+    id: String(r.id),
+    workflows: JSON.parse(String(r.workflows)) as WorkerRecord["workflows"],
+    startedAt: Number(r.started_at),
+    heartbeatAt: Number(r.heartbeat_at),
+  };
 }
 
 export function toChunk(r: Row): StreamChunk {
-  return { pos: Number(r.pos), seq: Number(r.seq), attempt: Number(r.attempt), data: String(r.data), createdAt: Number(r.created_at) };
+  return {
+    pos: Number(r.pos),
+    seq: Number(r.seq),
+    attempt: Number(r.attempt),
+    data: String(r.data),
+    createdAt: Number(r.created_at),
+  };
 }

@@ -13,7 +13,14 @@ import type { NewRun } from "./new-run.ts";
 export type { NewRun } from "./new-run.ts";
 
 export type RunStatus = "pending" | "running" | "suspended" | "completed" | "failed" | "cancelled";
-export const RUN_STATUSES: readonly RunStatus[] = ["pending", "running", "suspended", "completed", "failed", "cancelled"];
+export const RUN_STATUSES: readonly RunStatus[] = [
+  "pending",
+  "running",
+  "suspended",
+  "completed",
+  "failed",
+  "cancelled",
+];
 export const TERMINAL_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled"];
 /** True once a run has ended: it changes no more (but for retry). */
 export const isTerminal = (status: string): boolean => (TERMINAL_STATUSES as readonly string[]).includes(status);
@@ -158,7 +165,9 @@ export interface EventInput {
   payload: string | null;
 }
 
-export type SendEventResult = { delivered: true; runId: string } | { delivered: false; runId: string; reason: "duplicate" };
+export type SendEventResult =
+  | { delivered: true; runId: string }
+  | { delivered: false; runId: string; reason: "duplicate" };
 
 /** Which runs a retention rule covers: every run of `workflow` and `namespace` (null: any) but those the exceptions name. */
 export interface PurgeScope {
@@ -221,7 +230,11 @@ export interface Store {
    */
   fireSchedules(now: number, limit: number, workflows: Served, plan: (s: DueSchedule) => SchedulePlan): Promise<number>;
   /** Chunks of a run's stream from position `from` on (at most `limit`), and the positions it still holds. */
-  readStream(runId: string, from: number, limit: number): Promise<{ chunks: StreamChunk[]; first: number | null; last: number | null }>;
+  readStream(
+    runId: string,
+    from: number,
+    limit: number,
+  ): Promise<{ chunks: StreamChunk[]; first: number | null; last: number | null }>;
   /** Calls `fn` when another process publishes to a run's stream (stores shared between processes). */
   onStream?(fn: (runId: string) => void): () => void;
   /** How many runs are in each status, and how many are due and waiting for a worker (for metrics). */

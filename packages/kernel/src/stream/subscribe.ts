@@ -28,13 +28,22 @@ const PAGE = 500;
  * The chunks of a run's stream from `from` on, live: it ends after the last chunk of a run that has
  * ended. A position no longer retained, or past the end, throws StreamOffsetError at once.
  */
-export async function* subscribe<T = unknown>(store: Store, hub: StreamHub, runId: string, opts: SubscribeOptions = {}): AsyncGenerator<Chunk<T>> {
+export async function* subscribe<T = unknown>(
+  store: Store,
+  hub: StreamHub,
+  runId: string,
+  opts: SubscribeOptions = {},
+): AsyncGenerator<Chunk<T>> {
   const from = opts.from ?? 1;
-  if (!Number.isSafeInteger(from) || from < 1) throw new InvalidArgumentError(`a stream offset must be a whole number of at least 1, got ${JSON.stringify(opts.from)}.`);
+  if (!Number.isSafeInteger(from) || from < 1)
+    throw new InvalidArgumentError(
+      `a stream offset must be a whole number of at least 1, got ${JSON.stringify(opts.from)}.`,
+    );
   if (!(await store.getRun(runId))) throw new RunNotFoundError(`with id ${runId}`);
   let next = from;
   const ends = await store.readStream(runId, next, 0);
-  if ((ends.first !== null && next < ends.first) || next > (ends.last ?? 0) + 1) throw new StreamOffsetError(runId, next, ends.first, ends.last);
+  if ((ends.first !== null && next < ends.first) || next > (ends.last ?? 0) + 1)
+    throw new StreamOffsetError(runId, next, ends.first, ends.last);
   for (;;) {
     if (opts.signal?.aborted) return;
     // Listen before reading, so a chunk published in between is not missed.
@@ -54,7 +63,8 @@ export async function* subscribe<T = unknown>(store: Store, hub: StreamHub, runI
       if (!run || isTerminal(run.status)) {
         // The run ended: whatever it published is committed; one last read and the stream is over.
         const rest = await store.readStream(runId, next, Number.MAX_SAFE_INTEGER);
-        for (const c of rest.chunks) yield { offset: c.pos, data: decodeJson(c.data) as T, seq: c.seq, attempt: c.attempt };
+        for (const c of rest.chunks)
+          yield { offset: c.pos, data: decodeJson(c.data) as T, seq: c.seq, attempt: c.attempt };
         return;
       }
       await wake.promise;

@@ -1,5 +1,14 @@
 import {
-  type BatchObservableCallback, type Context, context, createNoopMeter, metrics, propagation, ROOT_CONTEXT, type Span, SpanStatusCode, trace,
+  type BatchObservableCallback,
+  type Context,
+  context,
+  createNoopMeter,
+  metrics,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanStatusCode,
+  trace,
 } from "@opentelemetry/api";
 import type { StoredError } from "../errors.ts";
 import type { Store } from "../store/types.ts";
@@ -28,11 +37,21 @@ export class Telemetry {
     this.#log = log;
     const meter = metrics.getMeter(SCOPE);
     this.metricsOn = meter.constructor !== createNoopMeter().constructor;
-    this.#stepDuration = meter.createHistogram("kernel.step.duration", { unit: "ms", description: "Time of one step attempt" });
-    this.#retries = meter.createCounter("kernel.step.retries", { description: "Step attempts that failed and will be retried" });
+    this.#stepDuration = meter.createHistogram("kernel.step.duration", {
+      unit: "ms",
+      description: "Time of one step attempt",
+    });
+    this.#retries = meter.createCounter("kernel.step.retries", {
+      description: "Step attempts that failed and will be retried",
+    });
     this.#runsEnded = meter.createCounter("kernel.runs.ended", { description: "Runs that ended, by status" });
-    this.#scheduleLag = meter.createHistogram("kernel.schedule.lag", { unit: "ms", description: "Fire time minus due time of schedule ticks" });
-    this.#retained = meter.createCounter("kernel.retention.removed", { description: "Ended runs (by status) and tick records retention deleted" });
+    this.#scheduleLag = meter.createHistogram("kernel.schedule.lag", {
+      unit: "ms",
+      description: "Fire time minus due time of schedule ticks",
+    });
+    this.#retained = meter.createCounter("kernel.retention.removed", {
+      description: "Ended runs (by status) and tick records retention deleted",
+    });
     const runs = meter.createObservableGauge("kernel.runs", { description: "Runs by status" });
     const due = meter.createObservableGauge("kernel.queue.depth", { description: "Runs due and waiting for a worker" });
     // Only read when an SDK's metric reader collects.
@@ -63,14 +82,30 @@ export class Telemetry {
   }
 
   /** A span for one execution of a run (a start, a resumption or a replay), child of the run's stored traceparent. */
-  execution(info: { runId: string; workflow: string; epoch: number; traceParent: string | null; replayed: number; hot: boolean }): ExecutionTelemetry {
-    const parent = info.traceParent ? propagation.extract(ROOT_CONTEXT, { traceparent: info.traceParent }) : ROOT_CONTEXT;
-    const span = this.#tracer.startSpan(`run ${info.workflow}`, {
-      attributes: {
-        "kernel.run_id": info.runId, "kernel.workflow": info.workflow, "kernel.epoch": info.epoch,
-        "kernel.replayed_entries": info.replayed, "kernel.resumed_hot": info.hot,
+  execution(info: {
+    runId: string;
+    workflow: string;
+    epoch: number;
+    traceParent: string | null;
+    replayed: number;
+    hot: boolean;
+  }): ExecutionTelemetry {
+    const parent = info.traceParent
+      ? propagation.extract(ROOT_CONTEXT, { traceparent: info.traceParent })
+      : ROOT_CONTEXT;
+    const span = this.#tracer.startSpan(
+      `run ${info.workflow}`,
+      {
+        attributes: {
+          "kernel.run_id": info.runId,
+          "kernel.workflow": info.workflow,
+          "kernel.epoch": info.epoch,
+          "kernel.replayed_entries": info.replayed,
+          "kernel.resumed_hot": info.hot,
+        },
       },
-    }, parent);
+      parent,
+    );
     return new ExecutionTelemetry(this, span, trace.setSpan(parent, span), info.runId, info.workflow);
   }
 
@@ -80,9 +115,17 @@ export class Telemetry {
 
   /** @internal What a retention pass deleted: counted, and one log line for the operator. */
   retentionPass(r: { runs: Record<string, number>; ticks: number; reclaimedPages: number; ms: number }): void {
-    for (const [status, n] of Object.entries(r.runs)) if (n > 0) this.#retained.add(n, { "kernel.kind": "run", "kernel.status": status });
+    for (const [status, n] of Object.entries(r.runs))
+      if (n > 0) this.#retained.add(n, { "kernel.kind": "run", "kernel.status": status });
     if (r.ticks > 0) this.#retained.add(r.ticks, { "kernel.kind": "tick" });
-    this.#log({ level: "info", msg: "retention removed old runs", runs: r.runs, ticks: r.ticks, reclaimedPages: r.reclaimedPages, ms: r.ms });
+    this.#log({
+      level: "info",
+      msg: "retention removed old runs",
+      runs: r.runs,
+      ticks: r.ticks,
+      reclaimedPages: r.reclaimedPages,
+      ms: r.ms,
+    });
   }
 
   /** @internal */
@@ -126,9 +169,21 @@ export class ExecutionTelemetry {
   /** One step attempt: a child span; the body runs inside it, so spans the body makes nest under it. */
   step(seq: number, name: string, attempt: number, secret: boolean): StepTelemetry | null {
     // With neither a tracing nor a metrics SDK installed, a step costs nothing here.
-    if (!this.#span.isRecording() && !this.#t.metricsOn) return this.#t.logOnly(this.#runId, this.#workflow, seq, name, attempt, secret);
-    const span = this.#t.tracer.startSpan(`step ${name}`, { attributes: { "kernel.run_id": this.#runId, "kernel.seq": seq, "kernel.attempt": attempt } }, this.ctx);
-    return new StepTelemetry(this.#t, span, trace.setSpan(this.ctx, span), { runId: this.#runId, workflow: this.#workflow, seq, name, attempt, secret });
+    if (!this.#span.isRecording() && !this.#t.metricsOn)
+      return this.#t.logOnly(this.#runId, this.#workflow, seq, name, attempt, secret);
+    const span = this.#t.tracer.startSpan(
+      `step ${name}`,
+      { attributes: { "kernel.run_id": this.#runId, "kernel.seq": seq, "kernel.attempt": attempt } },
+      this.ctx,
+    );
+    return new StepTelemetry(this.#t, span, trace.setSpan(this.ctx, span), {
+      runId: this.#runId,
+      workflow: this.#workflow,
+      seq,
+      name,
+      attempt,
+      secret,
+    });
   }
 
   /** The execution stopped holding the run: it suspended, ended, continued as new, or lost the run. */
@@ -138,10 +193,17 @@ export class ExecutionTelemetry {
     this.#span.setAttribute("kernel.outcome", outcome);
     if (outcome === "failed") {
       this.#span.setStatus({ code: SpanStatusCode.ERROR, message: error?.message ?? "failed" });
-      this.#t.log({ level: "error", msg: "run failed", runId: this.#runId, workflow: this.#workflow, error: error?.message });
+      this.#t.log({
+        level: "error",
+        msg: "run failed",
+        runId: this.#runId,
+        workflow: this.#workflow,
+        error: error?.message,
+      });
     }
     if (outcome === "completed" || outcome === "failed") this.#t.recordRunEnd(this.#workflow, outcome);
-    if (outcome === "completed") this.#t.log({ level: "info", msg: "run completed", runId: this.#runId, workflow: this.#workflow });
+    if (outcome === "completed")
+      this.#t.log({ level: "info", msg: "run completed", runId: this.#runId, workflow: this.#workflow });
     this.#span?.end();
   }
 }
@@ -178,7 +240,17 @@ export class StepTelemetry {
       this.#span?.setStatus({ code: SpanStatusCode.ERROR, message });
       this.#span?.setAttribute("kernel.error", `${error.name}: ${message}`);
       const { runId, workflow, seq, name, attempt } = this.#info;
-      this.#t.log({ level: outcome === "retry" ? "warn" : "error", msg: outcome === "retry" ? "step failed, will retry" : "step failed", runId, workflow, seq, step: name, attempt, error: `${error.name}: ${message}`, ...(retryInMs !== undefined ? { retryInMs } : {}) });
+      this.#t.log({
+        level: outcome === "retry" ? "warn" : "error",
+        msg: outcome === "retry" ? "step failed, will retry" : "step failed",
+        runId,
+        workflow,
+        seq,
+        step: name,
+        attempt,
+        error: `${error.name}: ${message}`,
+        ...(retryInMs !== undefined ? { retryInMs } : {}),
+      });
     }
     this.#span?.end();
   }

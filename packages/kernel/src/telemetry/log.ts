@@ -16,7 +16,10 @@ export type Logger = (record: LogRecord) => void;
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 
 /** A logger that writes one JSON object a line (default: warnings and errors to stderr). */
-export function jsonLogger(write: (line: string) => void = (l) => process.stderr.write(l), minLevel: LogRecord["level"] = "warn"): Logger {
+export function jsonLogger(
+  write: (line: string) => void = (l) => process.stderr.write(l),
+  minLevel: LogRecord["level"] = "warn",
+): Logger {
   return (r) => {
     if (LEVELS[r.level] >= LEVELS[minLevel]) write(`${JSON.stringify({ time: new Date().toISOString(), ...r })}\n`);
   };

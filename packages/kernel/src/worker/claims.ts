@@ -95,7 +95,8 @@ export class Claims {
           this.#schedulesDueAt = Number.POSITIVE_INFINITY;
           const plan = (s: DueSchedule) => {
             const p = planSchedule(s, now, (s, id, key) => this.#scheduledRun(s, id, key));
-            for (const t of [...p.ticks, ...p.dequeued]) if (t.status === "started") host.telemetry.scheduleTick(s.id, s.workflow, now - t.tickAt);
+            for (const t of [...p.ticks, ...p.dequeued])
+              if (t.status === "started") host.telemetry.scheduleTick(s.id, s.workflow, now - t.tickAt);
             return p;
           };
           if ((await host.store.fireSchedules(now, 100, host.registry.served(), plan)) > 0) this.#again = true;
@@ -110,7 +111,11 @@ export class Claims {
         }
         if (!host.running()) break;
         const runs = await host.store.claim({
-          owner: host.id, limit, now: host.clock.now(), leaseMs: host.leaseMs, workflows: host.registry.served(),
+          owner: host.id,
+          limit,
+          now: host.clock.now(),
+          leaseMs: host.leaseMs,
+          workflows: host.registry.served(),
         });
         if (!host.running()) {
           // Stopped while the claim was in flight: what it took goes straight back.
@@ -142,8 +147,18 @@ export class Claims {
   #scheduledRun(s: DueSchedule, id: string, key: string): NewRun {
     const wf = this.#host.registry.require(s.workflow);
     return {
-      id, namespace: s.namespace, workflow: wf.name, key, input: s.input, parentId: null, parentSeq: null, timeoutMs: wf.timeoutMs,
-      claimedBy: null, version: wf.version, traceParent: null, ...concurrencyOf(wf, decodeJson(s.input) as never, s.namespace),
+      id,
+      namespace: s.namespace,
+      workflow: wf.name,
+      key,
+      input: s.input,
+      parentId: null,
+      parentSeq: null,
+      timeoutMs: wf.timeoutMs,
+      claimedBy: null,
+      version: wf.version,
+      traceParent: null,
+      ...concurrencyOf(wf, decodeJson(s.input) as never, s.namespace),
     };
   }
 }

@@ -44,7 +44,10 @@ export class Drain {
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
         const wakeAt = host.wakeAt();
-        setTimeout(resolve, Math.max(0, Math.min(this.#deadline - performance.now(), wakeAt === null ? 50 : wakeAt - host.clock.now())));
+        setTimeout(
+          resolve,
+          Math.max(0, Math.min(this.#deadline - performance.now(), wakeAt === null ? 50 : wakeAt - host.clock.now())),
+        );
       });
       this.#wake = null;
     }

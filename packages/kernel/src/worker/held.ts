@@ -43,7 +43,9 @@ export class HeldRuns {
 
   /** The leases to renew: every run held, but those whose row is not inserted yet. */
   leases(): { id: string; epoch: number }[] {
-    const held = [...this.active.values()].filter((e) => !this.inserting.has(e.runId)).map((e) => ({ id: e.runId, epoch: e.epoch }));
+    const held = [...this.active.values()]
+      .filter((e) => !this.inserting.has(e.runId))
+      .map((e) => ({ id: e.runId, epoch: e.epoch }));
     for (const [id, epoch] of this.loading) held.push({ id, epoch });
     return held;
   }
@@ -111,6 +113,8 @@ export class HeldRuns {
   /** Gives a claimed run back untouched: runnable again at once by any worker. */
   handBack(runId: string, epoch: number): void {
     const host = this.#host;
-    void host.executions.committer.write(runId, epoch, host.id, { op: "release" }).catch((e) => host.onError(e, `handing run ${runId} back`));
+    void host.executions.committer
+      .write(runId, epoch, host.id, { op: "release" })
+      .catch((e) => host.onError(e, `handing run ${runId} back`));
   }
 }

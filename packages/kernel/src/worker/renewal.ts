@@ -42,26 +42,29 @@ export class LeaseRenewal {
   /** Arms the next renewal (a drain renews without heartbeats of its own at start). */
   renew(): void {
     const host = this.#host;
-    this.#timer = host.clock.setTimer(async () => {
-      if (!host.running()) return;
-      this.#renewing = true;
-      const held = host.leases();
-      await this.heartbeat();
-      if (!host.running()) return void (this.#renewing = false);
-      try {
-        const lost = await host.store.renewLeases(host.id, held, host.clock.now() + host.leaseMs);
-        // A renewal answers for the epochs it sent: a run claimed again since then is not the one it lost.
-        const sent = new Map(held.map((h) => [h.id, h.epoch]));
-        for (const id of lost) {
-          const epoch = sent.get(id);
-          if (epoch !== undefined) host.lost(id, epoch);
+    this.#timer = host.clock.setTimer(
+      async () => {
+        if (!host.running()) return;
+        this.#renewing = true;
+        const held = host.leases();
+        await this.heartbeat();
+        if (!host.running()) return void (this.#renewing = false);
+        try {
+          const lost = await host.store.renewLeases(host.id, held, host.clock.now() + host.leaseMs);
+          // A renewal answers for the epochs it sent: a run claimed again since then is not the one it lost.
+          const sent = new Map(held.map((h) => [h.id, h.epoch]));
+          for (const id of lost) {
+            const epoch = sent.get(id);
+            if (epoch !== undefined) host.lost(id, epoch);
+          }
+        } catch (e) {
+          if (host.running()) host.onError(e, "renewing leases");
         }
-      } catch (e) {
-        if (host.running()) host.onError(e, "renewing leases");
-      }
-      this.#renewing = false;
-      this.renew();
-    }, Math.max(1, Math.floor(host.leaseMs / 3)));
+        this.#renewing = false;
+        this.renew();
+      },
+      Math.max(1, Math.floor(host.leaseMs / 3)),
+    );
   }
 
   stop(): void {
@@ -77,7 +80,12 @@ export class LeaseRenewal {
   async heartbeat(): Promise<void> {
     const host = this.#host;
     try {
-      await host.store.heartbeat({ id: host.id, workflows: host.registry.served(), startedAt: this.#startedAt, heartbeatAt: host.clock.now() });
+      await host.store.heartbeat({
+        id: host.id,
+        workflows: host.registry.served(),
+        startedAt: this.#startedAt,
+        heartbeatAt: host.clock.now(),
+      });
     } catch (e) {
       if (host.running()) host.onError(e, "recording the worker's heartbeat");
     }

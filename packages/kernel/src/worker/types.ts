@@ -52,4 +52,3 @@ export interface WorkerDeps {
   telemetry: Telemetry;
   onError(e: unknown, where: string): void;
 }
-

@@ -30,11 +30,14 @@ export class Wakeups {
     this.clear();
     if (at === null) return;
     this.#at = at;
-    this.#timer = this.#clock.setTimer(() => {
-      this.#timer = null;
-      this.#at = null;
-      this.#wake();
-    }, Math.max(0, at - this.#clock.now()));
+    this.#timer = this.#clock.setTimer(
+      () => {
+        this.#timer = null;
+        this.#at = null;
+        this.#wake();
+      },
+      Math.max(0, at - this.#clock.now()),
+    );
   }
 
   clear(): void {

@@ -57,17 +57,34 @@ export class Worker implements ExecutionHost {
     this.claimBatch = Math.max(1, Math.min(16, Math.ceil(this.#concurrency / 8)));
     const running = () => this.#running;
     const onError = deps.onError;
-    this.#held = new HeldRuns({ id: this.id, registry: deps.registry, executions: this, running, onError }, opts.hotCacheSize ?? 1_000, opts.hotWindowMs ?? 60_000);
+    this.#held = new HeldRuns(
+      { id: this.id, registry: deps.registry, executions: this, running, onError },
+      opts.hotCacheSize ?? 1_000,
+      opts.hotWindowMs ?? 60_000,
+    );
     const held = this.#held;
     this.#wakeups = new Wakeups(this.clock, opts.pollMs ?? 1_000, () => this.signal());
     this.#renewal = new LeaseRenewal({
-      id: this.id, store: this.store, clock: this.clock, registry: deps.registry, leaseMs: this.leaseMs, running, onError,
+      id: this.id,
+      store: this.store,
+      clock: this.clock,
+      registry: deps.registry,
+      leaseMs: this.leaseMs,
+      running,
+      onError,
       leases: () => held.leases(),
       lost: (id, epoch) => held.lost(id, epoch),
     });
     this.#claims = new Claims({
-      id: this.id, store: this.store, clock: this.clock, registry: deps.registry, telemetry: this.telemetry, leaseMs: this.leaseMs,
-      claimBatch: this.claimBatch, running, onError,
+      id: this.id,
+      store: this.store,
+      clock: this.clock,
+      registry: deps.registry,
+      telemetry: this.telemetry,
+      leaseMs: this.leaseMs,
+      claimBatch: this.claimBatch,
+      running,
+      onError,
       room: () => this.#room(),
       held: () => held.count,
       adopt: (run) => held.adopt(run),
@@ -132,13 +149,19 @@ export class Worker implements ExecutionHost {
    * every run is consistent when this returns and the next call, in any process, carries on.
    */
   async drain(budgetMs: number): Promise<DrainReport> {
-    if (this.#running) throw new Error("drain() is for a kernel whose worker is not started; a started worker already runs due work.");
+    if (this.#running)
+      throw new Error("drain() is for a kernel whose worker is not started; a started worker already runs due work.");
     const drain = new Drain(budgetMs);
     this.#drain = drain;
     this.#running = true;
     this.#renewal.renew();
     try {
-      await drain.run({ clock: this.clock, tick: () => this.#claims.tick(), idle: () => this.#held.count === 0, wakeAt: () => this.#wakeups.at });
+      await drain.run({
+        clock: this.clock,
+        tick: () => this.#claims.tick(),
+        idle: () => this.#held.count === 0,
+        wakeAt: () => this.#wakeups.at,
+      });
     } finally {
       this.#running = false;
       this.#wakeups.clear();
@@ -171,8 +194,14 @@ export class Worker implements ExecutionHost {
     const now = this.clock.now();
     run.claimedBy = { owner: this.id, leaseExpiresAt: now + this.leaseMs };
     const exec = new Execution(this, wf, {
-      id: run.id, namespace: run.namespace, input: run.input, parentId: run.parentId, timeoutMs: run.timeoutMs,
-      epoch: 1, deadlineAt: run.timeoutMs === null ? null : now + run.timeoutMs, traceParent: run.traceParent ?? null,
+      id: run.id,
+      namespace: run.namespace,
+      input: run.input,
+      parentId: run.parentId,
+      timeoutMs: run.timeoutMs,
+      epoch: 1,
+      deadlineAt: run.timeoutMs === null ? null : now + run.timeoutMs,
+      traceParent: run.traceParent ?? null,
       concurrencyKey: run.concurrencyKey ?? null,
     });
     this.#held.active.set(run.id, exec);

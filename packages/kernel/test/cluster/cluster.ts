@@ -36,7 +36,9 @@ export function prng(seed: number): () => number {
 
 export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)),
+  );
   try {
     return await Promise.race([p, timeout]);
   } finally {
@@ -45,10 +47,16 @@ export async function within<T>(p: Promise<T>, ms: number, what: string): Promis
 }
 
 /** Polls `cond` (real time) until it holds; fails naming `what`, with `detail()` if given. */
-export async function until(cond: () => boolean | Promise<boolean>, what: string, ms: number, detail?: () => string | Promise<string>): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  ms: number,
+  detail?: () => string | Promise<string>,
+): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${detail ? `: ${await detail()}` : ""}`);
+    if (Date.now() > end)
+      throw new Error(`timed out after ${ms} ms waiting for ${what}${detail ? `: ${await detail()}` : ""}`);
     await sleep(50);
   }
 }
@@ -64,7 +72,9 @@ export function percentile(xs: number[], p: number): number {
  * of a run's epoch (who held the run before, until when, who claims it now and at what time), so
  * tests can see takeovers and check that none happened before a lease expired.
  */
-export async function tempSchema(url: string): Promise<{ schema: string; store: PostgresStore; drop(): Promise<void> }> {
+export async function tempSchema(
+  url: string,
+): Promise<{ schema: string; store: PostgresStore; drop(): Promise<void> }> {
   const schema = `c_${randomBytes(6).toString("hex")}`;
   const store = await openPostgresStore({ url, schema, poolSize: 4 });
   await store.query(`
@@ -78,7 +88,9 @@ export async function tempSchema(url: string): Promise<{ schema: string; store: 
         (extract(epoch FROM clock_timestamp()) * 1000)::bigint);
       RETURN NULL;
     END $f$`);
-  await store.query(`CREATE TRIGGER runs_claim_log AFTER UPDATE ON ${schema}.runs FOR EACH ROW WHEN (OLD.epoch IS DISTINCT FROM NEW.epoch) EXECUTE FUNCTION ${schema}.log_claim()`);
+  await store.query(
+    `CREATE TRIGGER runs_claim_log AFTER UPDATE ON ${schema}.runs FOR EACH ROW WHEN (OLD.epoch IS DISTINCT FROM NEW.epoch) EXECUTE FUNCTION ${schema}.log_claim()`,
+  );
   let dropped = false;
   return {
     schema,
@@ -116,7 +128,6 @@ export async function claimLog(store: PostgresStore): Promise<ClaimRow[]> {
 }
 
 /** A message from a worker process: its `type`, and whatever that kind of message carries. */
-// biome-ignore lint/suspicious/noExplicitAny: the fields depend on the type, and tests read them as they need
 export type Message = { type: string; [k: string]: any };
 
 export interface Proc {
@@ -160,7 +171,13 @@ export function spawnWorker(cfg: WorkerConfig): Proc {
   const ready = new Promise<void>((resolve, reject) => {
     proc.on("message", (m: Message) => m?.type === "ready" && resolve());
     proc.on("error", reject);
-    void exit.then(({ code, signal }) => reject(new Error(`worker ${cfg.id} (pid ${proc.pid}) exited before it was ready (code ${code}, signal ${signal}): ${stderr.join("")}`)));
+    void exit.then(({ code, signal }) =>
+      reject(
+        new Error(
+          `worker ${cfg.id} (pid ${proc.pid}) exited before it was ready (code ${code}, signal ${signal}): ${stderr.join("")}`,
+        ),
+      ),
+    );
   });
   ready.catch(() => {});
   const self: Proc = {
@@ -265,11 +282,25 @@ export function readLogs(dir: string): { lines: LogLine[]; bad: string[] } {
     for (const raw of readFileSync(join(dir, f), "utf8").split("\n")) {
       if (raw === "") continue;
       const [tag, runId, seq, attempt, worker, pid, at] = raw.split(" ");
-      if ((tag !== "B" && tag !== "E" && tag !== "F") || !runId || !worker || [seq, attempt, pid, at].some((x) => !/^\d+$/.test(x ?? ""))) {
+      if (
+        (tag !== "B" && tag !== "E" && tag !== "F") ||
+        !runId ||
+        !worker ||
+        [seq, attempt, pid, at].some((x) => !/^\d+$/.test(x ?? ""))
+      ) {
         bad.push(`${f}: ${raw}`);
         continue;
       }
-      lines.push({ tag, runId, seq: Number(seq), attempt: Number(attempt), worker, pid: Number(pid), at: Number(at), key: `${runId} ${seq}` });
+      lines.push({
+        tag,
+        runId,
+        seq: Number(seq),
+        attempt: Number(attempt),
+        worker,
+        pid: Number(pid),
+        at: Number(at),
+        key: `${runId} ${seq}`,
+      });
     }
   }
   lines.sort((a, b) => a.at - b.at);

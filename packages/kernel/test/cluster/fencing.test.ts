@@ -12,12 +12,27 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "node:test";
 import { Kernel } from "../../src/index.ts";
-import { claimLog, killAll, type Message, noPg, pgUrl, type Proc, processState, sleep, spawnWorker, tempSchema, until } from "./cluster.ts";
+import {
+  claimLog,
+  killAll,
+  type Message,
+  noPg,
+  pgUrl,
+  type Proc,
+  processState,
+  sleep,
+  spawnWorker,
+  tempSchema,
+  until,
+} from "./cluster.ts";
 import { ALL_WORKFLOWS, fence, type FenceValue } from "./procs/workflows.ts";
 
 const LEASE_MS = 1_500;
 
-test("a worker paused (SIGSTOP) past its lease cannot write for the run it lost: after SIGCONT its step result is refused and the store keeps the other worker's", { skip: noPg, timeout: 90_000 }, async (t) => {
+test("a worker paused (SIGSTOP) past its lease cannot write for the run it lost: after SIGCONT its step result is refused and the store keeps the other worker's", {
+  skip: noPg,
+  timeout: 90_000,
+}, async (t) => {
   const url = pgUrl as string;
   const t0 = performance.now();
   const dir = mkdtempSync(join(tmpdir(), "agentd-fence-"));
@@ -25,7 +40,15 @@ test("a worker paused (SIGSTOP) past its lease cannot write for the run it lost:
   const client = new Kernel({ store: db.store, workflows: ALL_WORKFLOWS, worker: false });
   const procs: Proc[] = [];
   const worker = (id: string) => {
-    const p = spawnWorker({ url, schema: db.schema, id, log: join(dir, `log-${id}`), leaseMs: LEASE_MS, pollMs: 200, report: true });
+    const p = spawnWorker({
+      url,
+      schema: db.schema,
+      id,
+      log: join(dir, `log-${id}`),
+      leaseMs: LEASE_MS,
+      pollMs: 200,
+      report: true,
+    });
     procs.push(p);
     return p;
   };
@@ -34,14 +57,20 @@ test("a worker paused (SIGSTOP) past its lease cannot write for the run it lost:
     entries: await db.store.query("SELECT * FROM entries WHERE run_id = $1 ORDER BY seq", [runId]),
     events: await db.store.query("SELECT * FROM events WHERE run_id = $1 ORDER BY id", [runId]),
     claims: await db.store.query("SELECT * FROM claim_log WHERE run_id = $1 ORDER BY id", [runId]),
-    rows: await db.store.query("SELECT (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM entries) AS entries, (SELECT max(updated_at) FROM entries) AS last_entry_write, (SELECT max(updated_at) FROM runs) AS last_run_write"),
+    rows: await db.store.query(
+      "SELECT (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM entries) AS entries, (SELECT max(updated_at) FROM entries) AS last_entry_write, (SELECT max(updated_at) FROM runs) AS last_run_write",
+    ),
   });
   try {
     const a = worker("A");
     await a.ready;
     const run = await client.start(fence, { holder: "A", holdMs: 1_000 });
     // A claims the run and starts the body of step "work"; the SIGSTOP lands while the body holds A's event loop.
-    const holding = await a.waitFor((m) => m.type === "holding" && m.runId === run.id, 15_000, "A to start the step body");
+    const holding = await a.waitFor(
+      (m) => m.type === "holding" && m.runId === run.id,
+      15_000,
+      "A to start the step body",
+    );
     a.proc.kill("SIGSTOP");
     const stoppedAt = Date.now();
     if (processState(a.pid) !== null) await until(() => processState(a.pid) === "T", "A to be stopped", 2_000);
@@ -54,14 +83,23 @@ test("a worker paused (SIGSTOP) past its lease cannot write for the run it lost:
     // B comes up and takes the run over once A's lease has expired, re-runs the step and finishes the run.
     const b = worker("B");
     await b.ready;
-    await until(async () => (await client.getRun(run.id))?.status === "completed", "B to finish the run", 20_000, async () => JSON.stringify(await client.getRun(run.id)));
-    if (processState(a.pid) !== null) assert.equal(processState(a.pid), "T", "A stayed paused while B took the run over");
+    await until(
+      async () => (await client.getRun(run.id))?.status === "completed",
+      "B to finish the run",
+      20_000,
+      async () => JSON.stringify(await client.getRun(run.id)),
+    );
+    if (processState(a.pid) !== null)
+      assert.equal(processState(a.pid), "T", "A stayed paused while B took the run over");
     const takeover = (await claimLog(db.store)).find((c) => c.run_id === run.id && c.old_status === "running");
     assert.ok(takeover, "the claim log shows the run taken from a holder");
     assert.equal(takeover.old_owner, "A");
     assert.equal(takeover.new_owner, "B");
     assert.deepEqual([takeover.old_epoch, takeover.new_epoch], [1, 2], "B's claim is a new epoch");
-    assert.ok(takeover.claimed_at >= (takeover.old_lease_expires_at as number), `B took the run at ${takeover.claimed_at}, before A's lease expired at ${takeover.old_lease_expires_at}`);
+    assert.ok(
+      takeover.claimed_at >= (takeover.old_lease_expires_at as number),
+      `B took the run at ${takeover.claimed_at}, before A's lease expired at ${takeover.old_lease_expires_at}`,
+    );
     const doneByB = await client.getRun(run.id);
     const out = doneByB?.output as { work: FenceValue; after: { by: string } };
     assert.equal(out.work.by, "B", "the output holds B's step result");
@@ -77,13 +115,25 @@ test("a worker paused (SIGSTOP) past its lease cannot write for the run it lost:
     const resumedAt = Date.now();
     assert.ok(takeover.db_ms > stoppedAt && takeover.db_ms < resumedAt, "B's claim happened while A was paused");
     const isLate = (m: Message) =>
-      m.type === "commit" && (m.groups as { runId: string; epoch: number; ops: { op: string; name?: string; status?: string }[] }[])
-        .some((g) => g.runId === run.id && g.epoch === 1 && g.ops.some((op) => op.op === "putEntry" && op.name === "work" && op.status === "completed"));
+      m.type === "commit" &&
+      (m.groups as { runId: string; epoch: number; ops: { op: string; name?: string; status?: string }[] }[]).some(
+        (g) =>
+          g.runId === run.id &&
+          g.epoch === 1 &&
+          g.ops.some((op) => op.op === "putEntry" && op.name === "work" && op.status === "completed"),
+      );
     const late = await a.waitFor(isLate, 15_000, "A to try to record its late step result");
     const i = (late.groups as { runId: string; epoch: number }[]).findIndex((g) => g.runId === run.id && g.epoch === 1);
-    const group = late.groups[i] as { owner: string; ops: { op: string; name?: string; status?: string; value?: string }[] };
+    const group = late.groups[i] as {
+      owner: string;
+      ops: { op: string; name?: string; status?: string; value?: string }[];
+    };
     assert.equal(group.owner, "A");
-    assert.deepEqual(late.results?.[i], { ok: false, reason: "lease_lost" }, `A's late commit must be refused by the fence, got ${JSON.stringify(late.results ?? late.error)}`);
+    assert.deepEqual(
+      late.results?.[i],
+      { ok: false, reason: "lease_lost" },
+      `A's late commit must be refused by the fence, got ${JSON.stringify(late.results ?? late.error)}`,
+    );
     const lateValue = JSON.parse(group.ops.find((op) => op.name === "work")?.value ?? "null") as FenceValue;
     assert.equal(lateValue.by, "A");
     assert.equal(lateValue.attempt, 1);
@@ -93,10 +143,19 @@ test("a worker paused (SIGSTOP) past its lease cannot write for the run it lost:
     await sleep(3 * 200 + LEASE_MS / 3);
     const after = await snapshot(run.id);
     assert.deepEqual(after, before, "A's resumption changed nothing in the store");
-    const laterCommits = a.messages.filter((m) => m.type === "commit" && m.at >= resumedAt && (m.groups as { runId: string }[]).some((g) => g.runId === run.id));
-    const accepted = laterCommits.filter((m) => (m.groups as { runId: string }[]).some((g, j) => g.runId === run.id && (m.results?.[j] as { ok?: boolean } | undefined)?.ok));
+    const laterCommits = a.messages.filter(
+      (m) =>
+        m.type === "commit" && m.at >= resumedAt && (m.groups as { runId: string }[]).some((g) => g.runId === run.id),
+    );
+    const accepted = laterCommits.filter((m) =>
+      (m.groups as { runId: string }[]).some(
+        (g, j) => g.runId === run.id && (m.results?.[j] as { ok?: boolean } | undefined)?.ok,
+      ),
+    );
     assert.deepEqual(accepted, [], "no write of A for the run it lost was accepted");
-    const renewLost = a.messages.some((m) => m.type === "renew" && m.at >= resumedAt && (m.lost as string[]).includes(run.id));
+    const renewLost = a.messages.some(
+      (m) => m.type === "renew" && m.at >= resumedAt && (m.lost as string[]).includes(run.id),
+    );
 
     // A is healthy: with B stopped, A runs a new run with a fresh lease.
     assert.equal((await b.stop()).code, 0, `B exited badly: ${b.stderr.join("")}`);
@@ -109,9 +168,18 @@ test("a worker paused (SIGSTOP) past its lease cannot write for the run it lost:
     assert.equal((await a.stop()).code, 0, `A exited badly: ${a.stderr.join("")}`);
 
     const figures = {
-      leaseMs: LEASE_MS, pausedMs, takeoverAfterPauseMs: takeover.claimed_at - stoppedAt, takeoverAfterLeaseExpiryMs: takeover.claimed_at - (takeover.old_lease_expires_at as number),
-      lateCommit: { epoch: 1, ops: group.ops.map((op) => `${op.op}${op.name ? ` ${op.name} ${op.status}` : ""}`), result: late.results?.[i] },
-      lateCommitAfterResumeMs: late.at - resumedAt, renewalReportedLost: renewLost, journal: before.entries.map((e) => `${e.name}:${e.status}@${e.attempt}`),
+      leaseMs: LEASE_MS,
+      pausedMs,
+      takeoverAfterPauseMs: takeover.claimed_at - stoppedAt,
+      takeoverAfterLeaseExpiryMs: takeover.claimed_at - (takeover.old_lease_expires_at as number),
+      lateCommit: {
+        epoch: 1,
+        ops: group.ops.map((op) => `${op.op}${op.name ? ` ${op.name} ${op.status}` : ""}`),
+        result: late.results?.[i],
+      },
+      lateCommitAfterResumeMs: late.at - resumedAt,
+      renewalReportedLost: renewLost,
+      journal: before.entries.map((e) => `${e.name}:${e.status}@${e.attempt}`),
       totalMs: Math.round(performance.now() - t0),
     };
     console.log(`cluster fencing figures: ${JSON.stringify(figures)}`);

@@ -39,12 +39,14 @@ export class Load {
       const begin = Date.now();
       for (let n0 = 0; n0 < opts.runs && !this.#aborted; n0 += batch) {
         const ns = Array.from({ length: Math.min(batch, opts.runs - n0) }, (_, i) => n0 + i);
-        await Promise.all(ns.map(async (n) => {
-          const id = await this.#start(n);
-          this.ids.set(n, id);
-          this.stats.started++;
-          if (shapeOf(n) === "event") events.push({ n, due: Date.now() + this.#between(0, 3_000), dup: false });
-        }));
+        await Promise.all(
+          ns.map(async (n) => {
+            const id = await this.#start(n);
+            this.ids.set(n, id);
+            this.stats.started++;
+            if (shapeOf(n) === "event") events.push({ n, due: Date.now() + this.#between(0, 3_000), dup: false });
+          }),
+        );
         const wait = begin + ((n0 + batch) * opts.overMs) / opts.runs - Date.now();
         if (wait > 0) await sleep(wait);
       }
@@ -100,7 +102,9 @@ export class Load {
     const id = this.ids.get(n) as string;
     await this.#again(async (failed) => {
       if (!dup) {
-        const res = await this.#client.sendEvent({ workflow: mixed, key: `mix-${n}` }, "go", eventPayload(n), { eventId: `go-${n}` });
+        const res = await this.#client.sendEvent({ workflow: mixed, key: `mix-${n}` }, "go", eventPayload(n), {
+          eventId: `go-${n}`,
+        });
         if (failed && !res.delivered) return; // the lost try was delivered
         assert.deepEqual(res, { delivered: true, runId: id }, `event go-${n}`);
         this.stats.eventsSent++;

@@ -19,7 +19,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "node:test";
 import { Kernel } from "../../src/index.ts";
-import { claimLog, killAll, noPg, percentile, pgUrl, type Proc, prng, renewalStats, sleep, spawnWorker, tempSchema, until, within } from "./cluster.ts";
+import {
+  claimLog,
+  killAll,
+  noPg,
+  percentile,
+  pgUrl,
+  type Proc,
+  prng,
+  renewalStats,
+  sleep,
+  spawnWorker,
+  tempSchema,
+  until,
+  within,
+} from "./cluster.ts";
 import { Load } from "./load.ts";
 import { ALL_WORKFLOWS } from "./procs/workflows.ts";
 import { checkMixedRuns } from "./verify.ts";
@@ -32,9 +46,18 @@ const LEASE_MS = 1_500;
 const SURVIVORS = ["w1", "w2"];
 const VICTIMS = ["w3", "w4"];
 
-interface Kill { k: number; victim: string; pid: number; sentAt: number; orphans: { id: string; epoch: number; lease_expires_at: number }[] }
+interface Kill {
+  k: number;
+  victim: string;
+  pid: number;
+  sentAt: number;
+  orphans: { id: string; epoch: number; lease_expires_at: number }[];
+}
 
-test("4 worker processes, 2 SIGKILLed and restarted again and again: 2,000 mixed runs complete, each step recorded once, orphans taken over after their leases expire", { skip: noPg, timeout: 240_000 }, async (t) => {
+test("4 worker processes, 2 SIGKILLed and restarted again and again: 2,000 mixed runs complete, each step recorded once, orphans taken over after their leases expire", {
+  skip: noPg,
+  timeout: 240_000,
+}, async (t) => {
   const url = pgUrl as string;
   const rand = prng(SEED);
   const between = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
@@ -47,7 +70,14 @@ test("4 worker processes, 2 SIGKILLed and restarted again and again: 2,000 mixed
   const alive = new Map<string, Proc>();
   let lives = 0;
   const startWorker = (id: string): Proc => {
-    const p = spawnWorker({ url, schema: db.schema, id, log: join(dir, `log-${id}-${++lives}`), leaseMs: LEASE_MS, pollMs: 250 });
+    const p = spawnWorker({
+      url,
+      schema: db.schema,
+      id,
+      log: join(dir, `log-${id}-${++lives}`),
+      leaseMs: LEASE_MS,
+      pollMs: 250,
+    });
     procs.push(p);
     alive.set(id, p);
     return p;
@@ -71,7 +101,8 @@ test("4 worker processes, 2 SIGKILLed and restarted again and again: 2,000 mixed
       const victim = VICTIMS[k % 2] as string;
       const p = alive.get(victim) as Proc;
       await within(p.ready, 60_000, `worker ${victim} to start`);
-      for (const q of alive.values()) assert.equal(q.exited, false, `worker ${q.id} (pid ${q.pid}) died on its own: ${q.stderr.join("")}`);
+      for (const q of alive.values())
+        assert.equal(q.exited, false, `worker ${q.id} (pid ${q.pid}) died on its own: ${q.stderr.join("")}`);
       const sentAt = Date.now();
       killedAt.set(p.pid, sentAt);
       const { signal } = await p.kill("SIGKILL");
@@ -79,7 +110,9 @@ test("4 worker processes, 2 SIGKILLed and restarted again and again: 2,000 mixed
       // Let what the dead process had in flight on the server settle, then see what it held: its orphans.
       await sleep(300);
       const orphans = await db.store.query<{ id: string; epoch: number; lease_expires_at: number }>(
-        "SELECT id, epoch, lease_expires_at FROM runs WHERE status = 'running' AND lease_owner = $1", [victim]);
+        "SELECT id, epoch, lease_expires_at FROM runs WHERE status = 'running' AND lease_owner = $1",
+        [victim],
+      );
       kills.push({ k, victim, pid: p.pid, sentAt, orphans });
       await sleep(between(200, 800));
       startWorker(victim);
@@ -89,11 +122,23 @@ test("4 worker processes, 2 SIGKILLed and restarted again and again: 2,000 mixed
 
     // ---- everything ends, with all four workers up ----
     await within(Promise.all([...alive.values()].map((p) => p.ready)), 60_000, "the restarted workers to start");
-    const open = async () => (await db.store.query<{ n: number }>("SELECT count(*)::int AS n FROM runs WHERE status NOT IN ('completed', 'failed', 'cancelled')"))[0]?.n;
-    await until(async () => (await open()) === 0, "every run to end", 90_000, async () => {
-      const rows = await db.store.query("SELECT id, workflow, status, wake_at, lease_owner, lease_expires_at, epoch FROM runs WHERE status NOT IN ('completed', 'failed', 'cancelled') LIMIT 5");
-      return `${await open()} runs open, e.g. ${JSON.stringify(rows)} (now ${Date.now()})`;
-    });
+    const open = async () =>
+      (
+        await db.store.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM runs WHERE status NOT IN ('completed', 'failed', 'cancelled')",
+        )
+      )[0]?.n;
+    await until(
+      async () => (await open()) === 0,
+      "every run to end",
+      90_000,
+      async () => {
+        const rows = await db.store.query(
+          "SELECT id, workflow, status, wake_at, lease_owner, lease_expires_at, epoch FROM runs WHERE status NOT IN ('completed', 'failed', 'cancelled') LIMIT 5",
+        );
+        return `${await open()} runs open, e.g. ${JSON.stringify(rows)} (now ${Date.now()})`;
+      },
+    );
     const finishMs = performance.now() - t0 - loopMs;
     const renewals = await renewalStats(alive.values());
     for (const p of alive.values()) {
@@ -106,7 +151,11 @@ test("4 worker processes, 2 SIGKILLed and restarted again and again: 2,000 mixed
     const report = await checkMixedRuns(db.store, RUNS, dir, (prev, next) => {
       // Not a failure on purpose: the process running the attempt before must have been killed before this one started.
       const killed = killedAt.get(prev.pid);
-      return killed !== undefined && killed <= next.at ? (SURVIVORS.includes(next.worker) ? "after a kill, on a survivor" : "after a kill, on a restarted worker") : null;
+      return killed !== undefined && killed <= next.at
+        ? SURVIVORS.includes(next.worker)
+          ? "after a kill, on a survivor"
+          : "after a kill, on a restarted worker"
+        : null;
     });
     const problems = report.problems;
 
@@ -115,11 +164,16 @@ test("4 worker processes, 2 SIGKILLed and restarted again and again: 2,000 mixed
     const takeovers = claims.filter((c) => c.old_status === "running");
     for (const c of takeovers) {
       if (c.old_lease_expires_at === null || c.claimed_at < c.old_lease_expires_at)
-        problems.push(`run ${c.run_id} was taken from ${c.old_owner} by ${c.new_owner} at ${c.claimed_at}, before its lease expired at ${c.old_lease_expires_at}`);
+        problems.push(
+          `run ${c.run_id} was taken from ${c.old_owner} by ${c.new_owner} at ${c.claimed_at}, before its lease expired at ${c.old_lease_expires_at}`,
+        );
       if (!VICTIMS.includes(c.old_owner ?? "")) {
         const claimed = claims.find((x) => x.run_id === c.run_id && x.new_epoch === c.old_epoch)?.claimed_at;
-        const renewed = claimed !== undefined && c.old_lease_expires_at !== null && c.old_lease_expires_at - claimed > LEASE_MS;
-        problems.push(`run ${c.run_id} (epoch ${c.old_epoch}) was taken from ${c.old_owner}, a worker that was never killed: it lost its lease while alive (claimed at ${claimed}, ${renewed ? "renewed" : "never renewed"}, lease until ${c.old_lease_expires_at}, taken by ${c.new_owner} at ${c.claimed_at})`);
+        const renewed =
+          claimed !== undefined && c.old_lease_expires_at !== null && c.old_lease_expires_at - claimed > LEASE_MS;
+        problems.push(
+          `run ${c.run_id} (epoch ${c.old_epoch}) was taken from ${c.old_owner}, a worker that was never killed: it lost its lease while alive (claimed at ${claimed}, ${renewed ? "renewed" : "never renewed"}, lease until ${c.old_lease_expires_at}, taken by ${c.new_owner} at ${c.claimed_at})`,
+        );
       }
     }
     let orphans = 0;
@@ -132,10 +186,15 @@ test("4 worker processes, 2 SIGKILLed and restarted again and again: 2,000 mixed
         orphans++;
         const c = claims.find((x) => x.run_id === o.id && x.old_epoch === o.epoch);
         if (c?.old_status !== "running" || c.old_owner !== kill.victim) {
-          problems.push(`kill ${kill.k}: run ${o.id} held by ${kill.victim} at epoch ${o.epoch} was not taken over (next claim: ${JSON.stringify(c)})`);
+          problems.push(
+            `kill ${kill.k}: run ${o.id} held by ${kill.victim} at epoch ${o.epoch} was not taken over (next claim: ${JSON.stringify(c)})`,
+          );
           continue;
         }
-        if (c.claimed_at < o.lease_expires_at) problems.push(`kill ${kill.k}: run ${o.id} taken over at ${c.claimed_at}, before its lease expired at ${o.lease_expires_at}`);
+        if (c.claimed_at < o.lease_expires_at)
+          problems.push(
+            `kill ${kill.k}: run ${o.id} taken over at ${c.claimed_at}, before its lease expired at ${o.lease_expires_at}`,
+          );
         if (SURVIVORS.includes(c.new_owner ?? "")) bySurvivor++;
         else if (c.new_owner === kill.victim) bySameId++;
         delays.push(c.claimed_at - kill.sentAt);
@@ -145,17 +204,34 @@ test("4 worker processes, 2 SIGKILLed and restarted again and again: 2,000 mixed
 
     const { problems: _, ...counts } = report;
     const figures = {
-      seed: SEED, ...counts, kills: kills.length, restarts: kills.length, workerLives: lives, leaseMs: LEASE_MS,
-      orphans, orphansTakenOverBySurvivor: bySurvivor, orphansTakenOverByRestartedSameId: bySameId, takeovers: takeovers.length,
-      takeoverAfterKillMs: { p50: percentile(delays, 50), max: Math.max(...delays) }, takeoverAfterLeaseExpiryMs: { p50: percentile(afterExpiry, 50), max: Math.max(...afterExpiry) },
-      eventsSent: load.stats.eventsSent, duplicateEventsRefused: load.stats.duplicatesRefused, renewals,
-      loopMs: Math.round(loopMs), finishMs: Math.round(finishMs), totalMs: Math.round(performance.now() - t0),
+      seed: SEED,
+      ...counts,
+      kills: kills.length,
+      restarts: kills.length,
+      workerLives: lives,
+      leaseMs: LEASE_MS,
+      orphans,
+      orphansTakenOverBySurvivor: bySurvivor,
+      orphansTakenOverByRestartedSameId: bySameId,
+      takeovers: takeovers.length,
+      takeoverAfterKillMs: { p50: percentile(delays, 50), max: Math.max(...delays) },
+      takeoverAfterLeaseExpiryMs: { p50: percentile(afterExpiry, 50), max: Math.max(...afterExpiry) },
+      eventsSent: load.stats.eventsSent,
+      duplicateEventsRefused: load.stats.duplicatesRefused,
+      renewals,
+      loopMs: Math.round(loopMs),
+      finishMs: Math.round(finishMs),
+      totalMs: Math.round(performance.now() - t0),
     };
     console.log(`cluster workers figures: ${JSON.stringify(figures)}`);
     t.diagnostic(JSON.stringify(figures));
     const stderr = procs.map((p) => p.stderr.join("")).filter(Boolean);
     if (stderr.length) t.diagnostic(`worker stderr:\n${stderr.join("\n").slice(0, 4_000)}`);
-    assert.deepEqual(problems.slice(0, 30), [], `${problems.length} problems (seed ${SEED}; lease renewals of the workers alive at the end: ${JSON.stringify(renewals)}; a gap near ${LEASE_MS} ms with a renewal that started that late means a process starved of CPU; with a renewal that took ~1 s, one that waited on a lock until Postgres's deadlock check)`);
+    assert.deepEqual(
+      problems.slice(0, 30),
+      [],
+      `${problems.length} problems (seed ${SEED}; lease renewals of the workers alive at the end: ${JSON.stringify(renewals)}; a gap near ${LEASE_MS} ms with a renewal that started that late means a process starved of CPU; with a renewal that took ~1 s, one that waited on a lock until Postgres's deadlock check)`,
+    );
     // The test exercised what it claims to.
     assert.ok(orphans > 0, "no kill left a run behind: the kills missed the work");
     assert.ok(bySurvivor > 0, "no orphaned run was taken over by a surviving worker");

@@ -21,7 +21,8 @@ const kernel = new Kernel({
   store,
   workflows: [main, child],
   worker: { leaseMs: 1_000, pollMs: 50 },
-  onError: (e, where) => console.error(`worker ${process.pid}: kernel error while ${where}: ${e instanceof Error ? e.stack : String(e)}`),
+  onError: (e, where) =>
+    console.error(`worker ${process.pid}: kernel error while ${where}: ${e instanceof Error ? e.stack : String(e)}`),
 });
 kernel.startWorker();
 

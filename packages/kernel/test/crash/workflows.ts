@@ -63,7 +63,10 @@ function body(log: string, failUntil: number, compute: () => Omit<StepValue, "a"
     if (ms > 5) await new Promise((r) => setTimeout(r, ms));
     if (s.attempt <= failUntil) {
       appendFileSync(log, `F ${id}\n`);
-      throw new RetryableError(`attempt ${s.attempt} fails on purpose`, retryAfterMs === undefined ? undefined : { retryAfterMs });
+      throw new RetryableError(
+        `attempt ${s.attempt} fails on purpose`,
+        retryAfterMs === undefined ? undefined : { retryAfterMs },
+      );
     }
     const value = { ...compute(), a: s.attempt };
     appendFileSync(log, `E ${id}\n`);
@@ -75,9 +78,15 @@ export function crashWorkflows(log: string) {
   const child = workflow(
     "crash.child",
     async (ctx, input: { n: number }): Promise<ChildOutput> => {
-      const c1 = await ctx.step("c1", body(log, input.n % 4 === 0 ? 1 : 0, () => ({ v: 5 * input.n + 2 })));
+      const c1 = await ctx.step(
+        "c1",
+        body(log, input.n % 4 === 0 ? 1 : 0, () => ({ v: 5 * input.n + 2 })),
+      );
       await ctx.sleep("c-nap", childNapMs(input.n));
-      const c2 = await ctx.step("c2", body(log, 0, () => ({ v: 2 * c1.v, from: [c1.a] })));
+      const c2 = await ctx.step(
+        "c2",
+        body(log, 0, () => ({ v: 2 * c1.v, from: [c1.a] })),
+      );
       return { total: c2.v + 1, attempts: [c1.a, c2.a] };
     },
     { retry: RETRY },
@@ -87,21 +96,33 @@ export function crashWorkflows(log: string) {
     "crash.main",
     async (ctx, input: { n: number }): Promise<MainOutput> => {
       const n = input.n;
-      const s1 = await ctx.step("s1", body(log, n % 3, () => ({ v: 3 * n + 1 })));
+      const s1 = await ctx.step(
+        "s1",
+        body(log, n % 3, () => ({ v: 3 * n + 1 })),
+      );
       const random = await ctx.random();
       await ctx.sleep("nap", napMs(n));
       const ps = await Promise.all(
         [1, 2, 3].map((j) =>
-          ctx.step(`p${j}`, body(log, j === 2 ? n % 2 : 0, () => ({ v: s1.v + j * n, from: [s1.a] }), j === 2 ? 15 : undefined)),
+          ctx.step(
+            `p${j}`,
+            body(log, j === 2 ? n % 2 : 0, () => ({ v: s1.v + j * n, from: [s1.a] }), j === 2 ? 15 : undefined),
+          ),
         ),
       );
       const [ev, c] = await Promise.all([ctx.waitForEvent<{ k: number }>("go"), ctx.invoke(child, { n })]);
       const s5 = await ctx.step(
         "s5",
-        body(log, 0, () => ({ v: ps.reduce((x, p) => x + p.v, 0) + (ev?.k ?? -1_000_000) + c.total, from: ps.map((p) => p.a) })),
+        body(log, 0, () => ({
+          v: ps.reduce((x, p) => x + p.v, 0) + (ev?.k ?? -1_000_000) + c.total,
+          from: ps.map((p) => p.a),
+        })),
       );
       await ctx.sleep("nap2", lastNapMs(n));
-      const s6 = await ctx.step("s6", body(log, n % 5 === 1 ? 1 : 0, () => ({ v: s5.v + n, from: [s5.a] })));
+      const s6 = await ctx.step(
+        "s6",
+        body(log, n % 5 === 1 ? 1 : 0, () => ({ v: s5.v + n, from: [s5.a] })),
+      );
       return { total: s6.v, attempts: [s1.a, ...ps.map((p) => p.a), s5.a, s6.a], child: c.attempts, random };
     },
     { retry: RETRY },
@@ -112,7 +133,20 @@ export function crashWorkflows(log: string) {
 
 /** The journal each run must end with: [kind, name], by seq from 1. */
 export const MAIN_JOURNAL: [string, string][] = [
-  ["step", "s1"], ["random", "random"], ["sleep", "nap"], ["step", "p1"], ["step", "p2"], ["step", "p3"],
-  ["event", "go"], ["invoke", "crash.child"], ["step", "s5"], ["sleep", "nap2"], ["step", "s6"],
+  ["step", "s1"],
+  ["random", "random"],
+  ["sleep", "nap"],
+  ["step", "p1"],
+  ["step", "p2"],
+  ["step", "p3"],
+  ["event", "go"],
+  ["invoke", "crash.child"],
+  ["step", "s5"],
+  ["sleep", "nap2"],
+  ["step", "s6"],
 ];
-export const CHILD_JOURNAL: [string, string][] = [["step", "c1"], ["sleep", "c-nap"], ["step", "c2"]];
+export const CHILD_JOURNAL: [string, string][] = [
+  ["step", "c1"],
+  ["sleep", "c-nap"],
+  ["step", "c2"],
+];

@@ -9,11 +9,15 @@ export const long = workflow("long", async (ctx, n: number) => {
   let sum = 0;
   for (let i = 0; i < n; i++) {
     if (i === n / 2) await ctx.sleep("an-hour", "1h");
-    sum += await ctx.step(`s${i}`, async ({ attempt }) => {
-      appendFileSync(log, `${i} ${attempt}\n`);
-      await new Promise((r) => setTimeout(r, 40));
-      return i;
-    }, { retry: { maxAttempts: 10, initialInterval: 0 } });
+    sum += await ctx.step(
+      `s${i}`,
+      async ({ attempt }) => {
+        appendFileSync(log, `${i} ${attempt}\n`);
+        await new Promise((r) => setTimeout(r, 40));
+        return i;
+      },
+      { retry: { maxAttempts: 10, initialInterval: 0 } },
+    );
   }
   return sum;
 });

@@ -59,7 +59,11 @@ async function steps(ctx: WorkflowContext): Promise<void> {
   });
 
   // Options: retry policy, attempt timeout (a duration), secret.
-  await ctx.step("opts", () => 1, { retry: { maxAttempts: 3, initialInterval: "1s", backoffFactor: 2 }, timeout: "30s", secret: true });
+  await ctx.step("opts", () => 1, {
+    retry: { maxAttempts: 3, initialInterval: "1s", backoffFactor: 2 },
+    timeout: "30s",
+    secret: true,
+  });
   await ctx.step("opts-ms", () => 1, { timeout: 5_000 });
   // @ts-expect-error `secret` is a boolean
   await ctx.step("bad-secret", () => 1, { secret: "yes" });

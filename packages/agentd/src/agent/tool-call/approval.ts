@@ -18,14 +18,30 @@ export const approval: CallStage = {
     const asked = await ctx.step(`ask:${key}`, async (step) => {
       const id = `apr_${hash.slice(0, 20)}`;
       const now = deps.now();
-      const a = await approvals.create(scope, { id, runId: step.runId, sessionId: input.sessionId, tool: tool.name, subject, callHash: hash, expiresAt: now + tc.approvalTimeoutMs }, now);
+      const a = await approvals.create(
+        scope,
+        {
+          id,
+          runId: step.runId,
+          sessionId: input.sessionId,
+          tool: tool.name,
+          subject,
+          callHash: hash,
+          expiresAt: now + tc.approvalTimeoutMs,
+        },
+        now,
+      );
       const always = alwaysOf(tool, args).shown;
       step.publish({ t: "approval", id: a.id, code: a.code, tool: tool.name, subject, always });
       const session = await sessions.require(scope, input.sessionId);
       await deps.channels.deliver({
-        tenantId: input.tenantId, session, kind: "approval", key: `approval:${a.id}`,
+        tenantId: input.tenantId,
+        session,
+        kind: "approval",
+        key: `approval:${a.id}`,
         text: `Approve ${tool.name}: ${subject}? ("Always" allows ${always} from now on.) (reply YES ${a.code} or NO ${a.code})`,
-        runId: step.runId, approval: { id: a.id, code: a.code, tool: tool.name, subject, always },
+        runId: step.runId,
+        approval: { id: a.id, code: a.code, tool: tool.name, subject, always },
       });
       return { id: a.id, callHash: a.callHash };
     });
@@ -35,10 +51,19 @@ export const approval: CallStage = {
     const approved = ev !== null && ev.choice !== "deny" && ev.callHash === bound;
     await ctx.step(`settle:${key}`, async () => {
       const now = deps.now();
-      await approvals.settle(scope, asked.id, ev === null ? "expired" : approved ? "approved" : "denied", ev?.by ?? "timeout", now);
+      await approvals.settle(
+        scope,
+        asked.id,
+        ev === null ? "expired" : approved ? "approved" : "denied",
+        ev?.by ?? "timeout",
+        now,
+      );
       if (approved && ev.choice === "always") await policies.allowAlways(scope, tool, args, now);
     });
-    if (!approved) return ev === null ? "not approved in time (timeout means deny); do not retry this call" : "the user denied this call; do not retry it";
+    if (!approved)
+      return ev === null
+        ? "not approved in time (timeout means deny); do not retry this call"
+        : "the user denied this call; do not retry it";
     return null;
   },
 };

@@ -14,7 +14,13 @@ import type { CallEnv, CallInFlight, CallStage } from "./types.ts";
 export const CALL_STAGES: readonly CallStage[] = [validate, policy, approval];
 
 /** Runs one call the model made; what it returns is the tool result the model reads next. */
-export async function runToolCall(env: CallEnv, tools: TurnTools, i: number, call: ModelCall, stages: readonly CallStage[] = CALL_STAGES): Promise<string> {
+export async function runToolCall(
+  env: CallEnv,
+  tools: TurnTools,
+  i: number,
+  call: ModelCall,
+  stages: readonly CallStage[] = CALL_STAGES,
+): Promise<string> {
   const tool = tools.get(call.name);
   if (!tool) return `error: there is no tool named ${call.name}`;
   const inFlight: CallInFlight = { tool, call, key: `${i}:${call.id}`, args: undefined, subject: "", asks: false };

@@ -32,7 +32,10 @@ export const cut: OutputStage = {
 };
 
 /** Output from outside (pages, API bodies, a tenant's own tools) is marked untrusted in the model's context; a failure is agentd's own text. */
-export const fence: OutputStage = { name: "fence", apply: (text, { tool, ok }) => (tool.untrusted && ok ? fenceUntrusted(tool.name, text) : text) };
+export const fence: OutputStage = {
+  name: "fence",
+  apply: (text, { tool, ok }) => (tool.untrusted && ok ? fenceUntrusted(tool.name, text) : text),
+};
 
 /** In this order: a secret straddling the cut must not leave its head, and the fence is never cut. */
 export const OUTPUT_STAGES: readonly OutputStage[] = [redact, cut, fence];

@@ -11,16 +11,29 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * answer for the model (never thrown); attempts are spent only when the worker dies mid-call, and
  * then the call runs again. The step is secret: its error messages never reach the journal.
  */
-export async function run(c: CallInFlight, env: CallEnv, output: readonly OutputStage[] = OUTPUT_STAGES): Promise<string> {
-  const res = await env.ctx.step(`tool:${c.key}`, (step) => {
-    step.publish({ t: "tool", name: c.tool.name, subject: c.subject });
-    return execute(c, env, step, output);
-  }, { retry: { maxAttempts: 3, initialInterval: "1s" }, secret: true });
+export async function run(
+  c: CallInFlight,
+  env: CallEnv,
+  output: readonly OutputStage[] = OUTPUT_STAGES,
+): Promise<string> {
+  const res = await env.ctx.step(
+    `tool:${c.key}`,
+    (step) => {
+      step.publish({ t: "tool", name: c.tool.name, subject: c.subject });
+      return execute(c, env, step, output);
+    },
+    { retry: { maxAttempts: 3, initialInterval: "1s" }, secret: true },
+  );
   return res.output;
 }
 
 /** One execution: bounded by the tool's timeout and the step's signal; the vault read at call time. */
-async function execute(c: CallInFlight, { deps, input, tc, scope }: CallEnv, step: StepContext, output: readonly OutputStage[]): Promise<{ ok: boolean; output: string }> {
+async function execute(
+  c: CallInFlight,
+  { deps, input, tc, scope }: CallEnv,
+  step: StepContext,
+  output: readonly OutputStage[],
+): Promise<{ ok: boolean; output: string }> {
   const { tool } = c;
   const timeoutMs = tool.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const signal = AbortSignal.any([step.signal, AbortSignal.timeout(timeoutMs)]);
@@ -30,10 +43,19 @@ async function execute(c: CallInFlight, { deps, input, tc, scope }: CallEnv, ste
   try {
     const value = await raceAbort(
       tool.run(c.args, {
-        tenant: scope, sessionId: input.sessionId, runId: step.runId, callId: c.key, now: deps.now(), timezone: tc.timezone,
-        signal, secrets: deps.secrets.reader(scope), redact: redactor.text, services: deps.services,
+        tenant: scope,
+        sessionId: input.sessionId,
+        runId: step.runId,
+        callId: c.key,
+        now: deps.now(),
+        timezone: tc.timezone,
+        signal,
+        secrets: deps.secrets.reader(scope),
+        redact: redactor.text,
+        services: deps.services,
       }),
-      signal, `${tool.name} took longer than ${timeoutMs} ms and was stopped`,
+      signal,
+      `${tool.name} took longer than ${timeoutMs} ms and was stopped`,
     );
     text = typeof value === "string" ? value : JSON.stringify(value ?? null);
   } catch (e) {

@@ -14,7 +14,11 @@ export const AddTelegramBot = z.strictObject({
 
 /** What a client sees of a bot: never its token or webhook secret. */
 const view = (b: TenantBot) => ({
-  id: b.id, username: b.username, mode: b.mode, ...(b.webhookUrl ? { webhookUrl: b.webhookUrl } : {}), createdAt: b.createdAt,
+  id: b.id,
+  username: b.username,
+  mode: b.mode,
+  ...(b.webhookUrl ? { webhookUrl: b.webhookUrl } : {}),
+  createdAt: b.createdAt,
 });
 
 /** A tenant's own channel bots (Telegram), their tokens kept in the vault. */

@@ -29,7 +29,8 @@ export function healthRoutes(app: Agentd, throttle: AuthThrottle) {
     .get("/metrics", authenticate(app, throttle), requireAdmin(), async (c) => {
       const now = app.kernel.clock.now();
       const runs = await app.store.countRuns(now);
-      const n = async (sql: string, params: unknown[] = []) => Number((await app.db.get<{ n: number | string | null }>(sql, params))?.n ?? 0);
+      const n = async (sql: string, params: unknown[] = []) =>
+        Number((await app.db.get<{ n: number | string | null }>(sql, params))?.n ?? 0);
       const tenants = await n("SELECT COUNT(*) AS n FROM os_tenants");
       const tokens = await n("SELECT COALESCE(SUM(tokens), 0) AS n FROM os_usage WHERE day = ?", [utcDay(now)]);
       const calls = await n("SELECT COALESCE(SUM(model_calls), 0) AS n FROM os_usage WHERE day = ?", [utcDay(now)]);
@@ -42,11 +43,21 @@ export function healthRoutes(app: Agentd, throttle: AuthThrottle) {
         for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
       };
       const statuses = ["pending", "running", "suspended", "completed", "failed", "cancelled"];
-      metric("agentd_runs", "Runs by status.", statuses.map((s) => [`{status="${s}"}`, runs.byStatus[s] ?? 0]));
+      metric(
+        "agentd_runs",
+        "Runs by status.",
+        statuses.map((s) => [`{status="${s}"}`, runs.byStatus[s] ?? 0]),
+      );
       metric("agentd_runs_due", "Runs due and waiting for a worker.", [["", runs.due]]);
-      metric("agentd_workers_live", "Workers on this store that renewed their heartbeat within three leases.", [["", workers]]);
+      metric("agentd_workers_live", "Workers on this store that renewed their heartbeat within three leases.", [
+        ["", workers],
+      ]);
       if (components.length > 0)
-        metric("agentd_component_up", "1 when a component (a channel, …) works, 0 when it is down.", components.map((s) => [`{name="${s.name.replace(/["\\\n]/g, "_")}"}`, s.ok ? 1 : 0]));
+        metric(
+          "agentd_component_up",
+          "1 when a component (a channel, …) works, 0 when it is down.",
+          components.map((s) => [`{name="${s.name.replace(/["\\\n]/g, "_")}"}`, s.ok ? 1 : 0]),
+        );
       metric("agentd_tenants", "Tenants.", [["", tenants]]);
       metric("agentd_tokens_today", "Model tokens spent today (UTC), all tenants.", [["", tokens]]);
       metric("agentd_model_calls_today", "Model calls today (UTC), all tenants.", [["", calls]]);

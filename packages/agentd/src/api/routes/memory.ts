@@ -38,7 +38,10 @@ export function memoryRoutes(app: Agentd) {
     .post("/memory", jsonBody(AddMemory), async (c) => {
       const body = c.req.valid("json");
       const entry = await app.memory.add(scopeOf(app, c), {
-        content: body.content, source: "user", dueAt: body.due === undefined ? null : Date.parse(body.due), embedding: await embed(body.content),
+        content: body.content,
+        source: "user",
+        dueAt: body.due === undefined ? null : Date.parse(body.due),
+        embedding: await embed(body.content),
       });
       return c.json(entry, 201);
     })

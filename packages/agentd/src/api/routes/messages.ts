@@ -13,14 +13,24 @@ import { redactorFor } from "../views.ts";
 export const MAX_TEXT_CHARS = 32_000;
 
 export const PostMessage = z.strictObject({
-  text: z.string().min(1).max(MAX_TEXT_CHARS).refine((s) => s.trim().length > 0, "must not be blank"),
+  text: z
+    .string()
+    .min(1)
+    .max(MAX_TEXT_CHARS)
+    .refine((s) => s.trim().length > 0, "must not be blank"),
   conversation: z.string().min(1).max(200).default("default"),
-  channel: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "a channel is 1 to 32 lower-case letters, digits, '_' or '-'").default("http"),
+  channel: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "a channel is 1 to 32 lower-case letters, digits, '_' or '-'")
+    .default("http"),
   id: z.string().min(1).max(200).optional(),
 });
 export const Stream = z.object({ stream: z.enum(["0", "1", "true", "false"]).optional() });
 export const ListSessions = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
-export const History = z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(500).default(100) });
+export const History = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
 
 const wantsStream = (c: TenantContext) => {
   const q = readQuery(c, Stream).stream;
@@ -37,28 +47,51 @@ export function messageRoutes(app: Agentd) {
       // A channel with an adapter pushes replies to the outside world (a Telegram chat, a phone): its
       // messages come through its webhook, never from an API key naming any conversation it likes.
       if (app.channels.has(body.channel))
-        throw badRequest(`channel "${body.channel}" is served by its own adapter and receives its messages through its webhook; use "http" (the default) or a name of your own`);
+        throw badRequest(
+          `channel "${body.channel}" is served by its own adapter and receives its messages through its webhook; use "http" (the default) or a name of your own`,
+        );
       const sourceKey = body.id === undefined ? null : `api:${body.id}`;
       // A retried POST is answered from what the first one stored, without counting against the limit.
-      let received: Received | null = sourceKey ? await findRetry(app, c, body.channel, body.conversation, sourceKey) : null;
+      let received: Received | null = sourceKey
+        ? await findRetry(app, c, body.channel, body.conversation, sourceKey)
+        : null;
       if (!received) {
         const tenant = await app.tenants.require(tenantId);
-        const admission = await quotas.admit(scope, tenant.settings, app.kernel.clock.now(), (runId) => phaseOf(app, runId)).catch((e: unknown) => {
-          if (RateLimitedError.is(e)) c.header("retry-after", String(e.retryAfterS));
-          throw e;
-        });
+        const admission = await quotas
+          .admit(scope, tenant.settings, app.kernel.clock.now(), (runId) => phaseOf(app, runId))
+          .catch((e: unknown) => {
+            if (RateLimitedError.is(e)) c.header("retry-after", String(e.retryAfterS));
+            throw e;
+          });
         try {
-          received = await app.inbox.receive({ tenantId, channel: body.channel, conversation: body.conversation, text: body.text, sourceKey });
+          received = await app.inbox.receive({
+            tenantId,
+            channel: body.channel,
+            conversation: body.conversation,
+            text: body.text,
+            sourceKey,
+          });
         } catch (e) {
           await admission.drop();
           throw e;
         }
         await admission.bind(received.runId);
       }
-      const accepted = { sessionId: received.session.id, messageId: received.message.id, runId: received.runId, duplicate: received.duplicate };
+      const accepted = {
+        sessionId: received.session.id,
+        messageId: received.message.id,
+        runId: received.runId,
+        duplicate: received.duplicate,
+      };
       if (!wantsStream(c)) return c.json(accepted, 202);
       // A stream is a body (200), not JSON: typed so, the typed client reads the JSON answer (202) as `accepted`.
-      const stream = runEvents(app, { runId: received.runId, from: 1, signal: c.req.raw.signal, redact: await redactorFor(app, scope), before: frame("accepted", accepted) });
+      const stream = runEvents(app, {
+        runId: received.runId,
+        from: 1,
+        signal: c.req.raw.signal,
+        redact: await redactorFor(app, scope),
+        before: frame("accepted", accepted),
+      });
       return stream as Response & TypedResponse<null, 200, "body">;
     })
     .get("/sessions", queryOf(ListSessions), async (c) => {
@@ -76,7 +109,13 @@ export function messageRoutes(app: Agentd) {
 }
 
 /** The message a previous POST with the same client id stored, as the inbox would answer a redelivery. */
-async function findRetry(app: Agentd, c: TenantContext, channel: string, conversation: string, sourceKey: string): Promise<Received | null> {
+async function findRetry(
+  app: Agentd,
+  c: TenantContext,
+  channel: string,
+  conversation: string,
+  sourceKey: string,
+): Promise<Received | null> {
   const scope = scopeOf(app, c);
   const session = await sessions.find(scope, channel, conversation);
   const prior = session && (await sessions.bySource(scope, session.id, sourceKey));

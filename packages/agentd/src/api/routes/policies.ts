@@ -18,19 +18,27 @@ export const Pattern = z.object({ pattern: z.string().max(500).default("") });
 export function policyRoutes(app: Agentd) {
   return new Hono<TenantEnv>()
     .get("/policies", async (c) => {
-      const tools = app.tools.list(null).map((t) => ({ name: t.name, risk: t.risk, defaultDecision: t.defaultDecision }));
+      const tools = app.tools
+        .list(null)
+        .map((t) => ({ name: t.name, risk: t.risk, defaultDecision: t.defaultDecision }));
       return c.json({ policies: await policies.list(scopeOf(app, c)), tools });
     })
     .put("/policies", jsonBody(PutPolicy), async (c) => {
       const body = c.req.valid("json");
       if (!app.tools.knows(body.tool))
-        throw badRequest(`there is no tool named "${body.tool.slice(0, 100)}"; the tools are ${app.tools.list(null).map((t) => t.name).join(", ")}`);
+        throw badRequest(
+          `there is no tool named "${body.tool.slice(0, 100)}"; the tools are ${app.tools
+            .list(null)
+            .map((t) => t.name)
+            .join(", ")}`,
+        );
       return c.json(await policies.set(scopeOf(app, c), body, app.kernel.clock.now()));
     })
     .delete("/policies/:tool", queryOf(Pattern), async (c) => {
       const q = c.req.valid("query");
       const tool = c.req.param("tool");
-      if (!(await policies.remove(scopeOf(app, c), tool, q.pattern))) throw notFound(`policy for ${tool}${q.pattern ? ` matching "${q.pattern}"` : ""}`);
+      if (!(await policies.remove(scopeOf(app, c), tool, q.pattern)))
+        throw notFound(`policy for ${tool}${q.pattern ? ` matching "${q.pattern}"` : ""}`);
       return c.body(null, 204);
     });
 }

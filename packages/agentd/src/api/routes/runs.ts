@@ -11,16 +11,19 @@ import { journalView, redactorFor, runView, tenantRun } from "../views.ts";
 const STATUS = ["pending", "running", "suspended", "completed", "failed", "cancelled"] as const;
 export const ListRuns = z.object({
   /** One status or several, comma-separated. */
-  status: z.string().optional().transform((s, ctx) => {
-    if (!s) return undefined;
-    const list = s.split(",").map((x) => x.trim());
-    const bad = list.find((x) => !(STATUS as readonly string[]).includes(x));
-    if (bad !== undefined) {
-      ctx.addIssue({ code: "custom", message: `unknown status "${bad.slice(0, 40)}"; use ${STATUS.join(", ")}` });
-      return z.NEVER;
-    }
-    return list as (typeof STATUS)[number][];
-  }),
+  status: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (!s) return undefined;
+      const list = s.split(",").map((x) => x.trim());
+      const bad = list.find((x) => !(STATUS as readonly string[]).includes(x));
+      if (bad !== undefined) {
+        ctx.addIssue({ code: "custom", message: `unknown status "${bad.slice(0, 40)}"; use ${STATUS.join(", ")}` });
+        return z.NEVER;
+      }
+      return list as (typeof STATUS)[number][];
+    }),
   workflow: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   /** Runs created before this time (epoch ms): the createdAt of the last run of the previous page. */
@@ -34,8 +37,11 @@ export function runRoutes(app: Agentd) {
     .get("/runs", queryOf(ListRuns), async (c) => {
       const q = c.req.valid("query");
       const runs = await app.kernel.listRuns({
-        namespace: c.get("tenantId"), limit: q.limit,
-        ...(q.status ? { status: q.status } : {}), ...(q.workflow ? { workflow: q.workflow } : {}), ...(q.before !== undefined ? { before: q.before } : {}),
+        namespace: c.get("tenantId"),
+        limit: q.limit,
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.workflow ? { workflow: q.workflow } : {}),
+        ...(q.before !== undefined ? { before: q.before } : {}),
       });
       const redact = await redactorFor(app, scopeOf(app, c));
       return c.json({ runs: runs.map((x) => runView(x, redact)) });
@@ -64,9 +70,15 @@ export function runRoutes(app: Agentd) {
       const last = c.req.header("last-event-id");
       let from = q.from ?? 1;
       if (q.from === undefined && last !== undefined) {
-        if (!/^\d+$/.test(last.trim())) throw badRequest("Last-Event-ID must be the id of an event received from this stream (a whole number)");
+        if (!/^\d+$/.test(last.trim()))
+          throw badRequest("Last-Event-ID must be the id of an event received from this stream (a whole number)");
         from = Number(last) + 1;
       }
-      return runEvents(app, { runId: run.id, from, signal: c.req.raw.signal, redact: await redactorFor(app, scopeOf(app, c)) });
+      return runEvents(app, {
+        runId: run.id,
+        from,
+        signal: c.req.raw.signal,
+        redact: await redactorFor(app, scopeOf(app, c)),
+      });
     });
 }

@@ -32,4 +32,3 @@ export interface InboundContext {
 
 /** A stage: a result ends the message there; null passes it on. */
 export type InboundStage = (c: InboundContext) => Promise<InboundResult | null>;
-

@@ -16,7 +16,13 @@ export async function keepFiles(c: InboundContext): Promise<InboundResult | null
   for (const [i, file] of c.m.files.entries()) {
     try {
       const got = await file.fetch(c.limit);
-      c.attachments.push(await c.host.blobs.put(c.tenantId, got.data, { mime: got.mime, ...(got.name ? { name: got.name } : {}), source: c.m.sourceKey }));
+      c.attachments.push(
+        await c.host.blobs.put(c.tenantId, got.data, {
+          mime: got.mime,
+          ...(got.name ? { name: got.name } : {}),
+          source: c.m.sourceKey,
+        }),
+      );
     } catch (e) {
       if (MediaTooLargeError.is(e)) return { kind: "reply", tenantId: c.tenantId, text: tooLargeReply(e) };
       if (!(MediaFetchError.is(e) && e.permanent)) throw e;

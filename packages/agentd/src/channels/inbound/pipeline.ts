@@ -14,7 +14,16 @@ import type { InboundMessage, InboundResult } from "./message.ts";
  * New stages for what people send (transcribing voice notes, reading documents: issue 21) go after
  * `keepFiles`, working on `c.attachments` and adding to `c.notes` or the text.
  */
-export const STAGES: readonly InboundStage[] = [answeredAlready, knownSender, pressButton, unreadable, decideByCode, stranger, storedAlready, keepFiles];
+export const STAGES: readonly InboundStage[] = [
+  answeredAlready,
+  knownSender,
+  pressButton,
+  unreadable,
+  decideByCode,
+  stranger,
+  storedAlready,
+  keepFiles,
+];
 
 /**
  * The way in for every channel: retries and replays found (in flight in this process, and in the
@@ -41,8 +50,15 @@ export function inboundPipeline(host: InboundHost, o: InboundOptions) {
   async function run(m: InboundMessage): Promise<InboundResult> {
     const tenantId = await host.tenants.tenantOf(m.channel, m.sender);
     const c: InboundContext = {
-      m, tenantId, scope: tenantId ? host.tenants.scope(tenantId) : null, attachments: [], notes: [], stored: false,
-      limit: o.maxMediaBytes ?? host.blobs.maxBytes, host, o,
+      m,
+      tenantId,
+      scope: tenantId ? host.tenants.scope(tenantId) : null,
+      attachments: [],
+      notes: [],
+      stored: false,
+      limit: o.maxMediaBytes ?? host.blobs.maxBytes,
+      host,
+      o,
     };
     for (const stage of STAGES) {
       const r = await stage(c);
@@ -66,7 +82,10 @@ async function knownSender(c: InboundContext): Promise<null> {
 /** A decision button: only its presser's tenant, in the conversation the approval was asked in, decides it. */
 async function pressButton(c: InboundContext): Promise<InboundResult | null> {
   if (c.m.button === undefined) return null;
-  const { decided, text } = await c.host.decisions.byButton(c.tenantId, c.m.button, `${c.m.channel}:${c.m.sender}`, { channel: c.m.channel, conversation: c.m.conversation });
+  const { decided, text } = await c.host.decisions.byButton(c.tenantId, c.m.button, `${c.m.channel}:${c.m.sender}`, {
+    channel: c.m.channel,
+    conversation: c.m.conversation,
+  });
   return { kind: "button", tenantId: c.tenantId, text, decided };
 }
 
@@ -79,9 +98,14 @@ async function unreadable(c: InboundContext): Promise<InboundResult | null> {
 /** `YES K7QF`, `no k7qf`: a decision by the approval's code, for chats without buttons (and any chat). */
 async function decideByCode(c: InboundContext): Promise<InboundResult | null> {
   if (!c.tenantId) return null;
-  const d = await c.host.decisions.byReply(c.tenantId, c.m.text, `${c.m.channel}:${c.m.sender}`, { channel: c.m.channel, conversation: c.m.conversation });
+  const d = await c.host.decisions.byReply(c.tenantId, c.m.text, `${c.m.channel}:${c.m.sender}`, {
+    channel: c.m.channel,
+    conversation: c.m.conversation,
+  });
   if (!d) return null;
-  return d.kind === "refused" ? { kind: "reply", tenantId: c.tenantId, text: d.text } : { kind: "done", tenantId: c.tenantId };
+  return d.kind === "refused"
+    ? { kind: "reply", tenantId: c.tenantId, text: d.text }
+    : { kind: "done", tenantId: c.tenantId };
 }
 
 /** Someone unknown: a pairing, or instructions; nothing of theirs is fetched or kept. */
@@ -106,8 +130,13 @@ async function toInbox(c: InboundContext): Promise<InboundResult> {
   const { m } = c;
   const text = [m.text, ...c.notes].join("\n");
   const out = await c.host.inbox.fromIdentity({
-    channel: m.channel, externalId: m.sender, conversation: m.conversation, text, sourceKey: m.sourceKey,
-    ...(m.display ? { display: m.display } : {}), ...(c.attachments.length ? { attachments: c.attachments } : {}),
+    channel: m.channel,
+    externalId: m.sender,
+    conversation: m.conversation,
+    text,
+    sourceKey: m.sourceKey,
+    ...(m.display ? { display: m.display } : {}),
+    ...(c.attachments.length ? { attachments: c.attachments } : {}),
   });
   if (out.kind === "turn") return { kind: "turn", tenantId: out.tenantId, started: !out.received.duplicate };
   return { kind: "reply", tenantId: out.kind === "paired" ? out.tenantId : null, text: out.reply };

@@ -35,12 +35,17 @@ export function advisoryLock(url: string, schema: string, log: (line: string) =>
       try {
         const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
         c.on("error", (e) => {
-          if (held) log(`telegram bots: lost the poller lock's connection (${e.message}); polling stops until it is taken again`);
+          if (held)
+            log(
+              `telegram bots: lost the poller lock's connection (${e.message}); polling stops until it is taken again`,
+            );
           drop();
         });
         await c.connect();
         client = c;
-        const r = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [`agentd:${schema}:telegram-bot-pollers`]);
+        const r = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
+          `agentd:${schema}:telegram-bot-pollers`,
+        ]);
         held = r.rows[0]?.ok === true;
         // Not the poller: no connection held while another process polls.
         if (!held) drop();
@@ -57,7 +62,10 @@ export function advisoryLock(url: string, schema: string, log: (line: string) =>
 }
 
 /** The lock for a store: Postgres's advisory lock, or SQLite's sole process. */
-export function pollerLockFor(store: { databaseUrl?: string | undefined; pgSchema?: string | undefined }, log: (line: string) => void): PollerLock {
+export function pollerLockFor(
+  store: { databaseUrl?: string | undefined; pgSchema?: string | undefined },
+  log: (line: string) => void,
+): PollerLock {
   const url = store.databaseUrl;
   return url ? advisoryLock(url, store.pgSchema ?? "public", log) : soleProcess;
 }
@@ -78,7 +86,11 @@ export interface PollingOptions {
  * holds the poller lock, keeps one long-polling loop per tenant bot in polling mode (and per bot of
  * `alsoPoll`): Telegram answers a second getUpdates caller of a bot with 409.
  */
-export async function superviseTenantPolling(bots: TelegramBots, signal: AbortSignal, opts: PollingOptions): Promise<void> {
+export async function superviseTenantPolling(
+  bots: TelegramBots,
+  signal: AbortSignal,
+  opts: PollingOptions,
+): Promise<void> {
   const loops = new Map<string, { stop: AbortController; done: Promise<void> }>();
   const failedUntil = new Map<string, number>();
   const rescanMs = opts.rescanMs ?? 10_000;
@@ -89,7 +101,9 @@ export async function superviseTenantPolling(bots: TelegramBots, signal: AbortSi
       const all = await bots.sync();
       const leader = await opts.lock.acquire();
       const extra = new Map((opts.alsoPoll ?? []).map((p) => [p.id, p]));
-      const wanted = new Set(leader ? [...extra.keys(), ...all.filter((b) => b.mode === "polling").map((b) => b.id)] : []);
+      const wanted = new Set(
+        leader ? [...extra.keys(), ...all.filter((b) => b.mode === "polling").map((b) => b.id)] : [],
+      );
       for (const id of loops.keys()) if (!wanted.has(id)) stop(id);
       for (const id of wanted) {
         if (loops.has(id) || (failedUntil.get(id) ?? 0) > Date.now()) continue;

@@ -40,15 +40,34 @@ const COLUMNS = "id, tenant_id, username, mode, config, created_at";
 function toBot(r: Row): TenantBot {
   const config = JSON.parse(r.config || "{}") as BotConfig;
   return {
-    id: r.id, tenantId: r.tenant_id, username: r.username, mode: r.mode === "webhook" ? "webhook" : "polling",
-    webhookUrl: config.webhookUrl ?? null, createdAt: Number(r.created_at),
+    id: r.id,
+    tenantId: r.tenant_id,
+    username: r.username,
+    mode: r.mode === "webhook" ? "webhook" : "polling",
+    webhookUrl: config.webhookUrl ?? null,
+    createdAt: Number(r.created_at),
   };
 }
 
 /** Rows of os_channel_bots of kind "telegram": a tenant's own, through its scope; any, by id, for the webhook router and pollers. */
 export const botRows = {
-  async insert(scope: TenantScope, b: { id: string; username: string | null; mode: BotMode; tokenHash: string; telegramId: number; webhookUrl: string | null }, now: number): Promise<TenantBot> {
-    const config: BotConfig = { tokenHash: b.tokenHash, telegramId: b.telegramId, ...(b.webhookUrl ? { webhookUrl: b.webhookUrl } : {}) };
+  async insert(
+    scope: TenantScope,
+    b: {
+      id: string;
+      username: string | null;
+      mode: BotMode;
+      tokenHash: string;
+      telegramId: number;
+      webhookUrl: string | null;
+    },
+    now: number,
+  ): Promise<TenantBot> {
+    const config: BotConfig = {
+      tokenHash: b.tokenHash,
+      telegramId: b.telegramId,
+      ...(b.webhookUrl ? { webhookUrl: b.webhookUrl } : {}),
+    };
     try {
       await scope.run(
         "INSERT INTO os_channel_bots (id, tenant_id, kind, username, mode, config, token_hash, created_at, updated_at) VALUES (?, $tenant, ?, ?, ?, ?, ?, ?, ?)",
@@ -56,24 +75,43 @@ export const botRows = {
       );
     } catch (e) {
       // The unique index settles two adds of one token racing past the earlier check.
-      if (/UNIQUE constraint failed|duplicate key value/i.test(String((e as Error)?.message))) throw conflict("this bot was just added by another request; Telegram gives a bot's updates to one receiver only");
+      if (/UNIQUE constraint failed|duplicate key value/i.test(String((e as Error)?.message)))
+        throw conflict(
+          "this bot was just added by another request; Telegram gives a bot's updates to one receiver only",
+        );
       throw e;
     }
-    return { id: b.id, tenantId: scope.tenantId, username: b.username, mode: b.mode, webhookUrl: b.webhookUrl, createdAt: now };
+    return {
+      id: b.id,
+      tenantId: scope.tenantId,
+      username: b.username,
+      mode: b.mode,
+      webhookUrl: b.webhookUrl,
+      createdAt: now,
+    };
   },
 
   async list(scope: TenantScope): Promise<TenantBot[]> {
-    const rows = await scope.all<Row>(`SELECT ${COLUMNS} FROM os_channel_bots WHERE tenant_id = $tenant AND kind = ? ORDER BY created_at, id`, [KIND]);
+    const rows = await scope.all<Row>(
+      `SELECT ${COLUMNS} FROM os_channel_bots WHERE tenant_id = $tenant AND kind = ? ORDER BY created_at, id`,
+      [KIND],
+    );
     return rows.map(toBot);
   },
 
   async get(scope: TenantScope, id: string): Promise<TenantBot | null> {
-    const r = await scope.get<Row>(`SELECT ${COLUMNS} FROM os_channel_bots WHERE tenant_id = $tenant AND kind = ? AND id = ?`, [KIND, id]);
+    const r = await scope.get<Row>(
+      `SELECT ${COLUMNS} FROM os_channel_bots WHERE tenant_id = $tenant AND kind = ? AND id = ?`,
+      [KIND, id],
+    );
     return r ? toBot(r) : null;
   },
 
   async delete(scope: TenantScope, id: string): Promise<boolean> {
-    return (await scope.run("DELETE FROM os_channel_bots WHERE tenant_id = $tenant AND kind = ? AND id = ?", [KIND, id])).changes > 0;
+    return (
+      (await scope.run("DELETE FROM os_channel_bots WHERE tenant_id = $tenant AND kind = ? AND id = ?", [KIND, id]))
+        .changes > 0
+    );
   },
 
   /** Any tenant's bot by id: the webhook URL names only the bot, the row names its tenant. */
@@ -89,7 +127,10 @@ export const botRows = {
 
   /** The bot (of any tenant) whose token has this hash, if one was added already. */
   async byTokenHash(db: Db, tokenHash: string): Promise<{ id: string; tenantId: string } | null> {
-    const r = await db.get<{ id: string; tenant_id: string }>("SELECT id, tenant_id FROM os_channel_bots WHERE kind = ? AND token_hash = ?", [KIND, tokenHash]);
+    const r = await db.get<{ id: string; tenant_id: string }>(
+      "SELECT id, tenant_id FROM os_channel_bots WHERE kind = ? AND token_hash = ?",
+      [KIND, tokenHash],
+    );
     return r ? { id: r.id, tenantId: r.tenant_id } : null;
   },
 };

@@ -55,10 +55,11 @@ interface Live {
  * What the tenant bots reach: what each bot's channel does, plus the OS store (their rows, pairing
  * codes), the vault (their tokens and webhook secrets) and the tenants (that one exists).
  */
-export type BotsHost = TelegramHost & Pick<ChannelHost, "db"> & {
-  tenants: TelegramHost["tenants"] & Pick<Tenants, "require">;
-  vault: Pick<Vault, "get" | "put" | "delete">;
-};
+export type BotsHost = TelegramHost &
+  Pick<ChannelHost, "db"> & {
+    tenants: TelegramHost["tenants"] & Pick<Tenants, "require">;
+    vault: Pick<Vault, "get" | "put" | "delete">;
+  };
 
 /**
  * Tenants' own Telegram bots (one registry per agentd, made by `wireChannels`: the API routes, the
@@ -94,19 +95,28 @@ export class TelegramBots {
     const host = this.#host;
     await host.tenants.require(tenantId);
     token = token.trim();
-    if (!TOKEN.test(token)) throw badRequest("that is not a Telegram bot token: BotFather gives one like 123456789:AAH…, digits, a colon, then letters, digits, '_' and '-'");
+    if (!TOKEN.test(token))
+      throw badRequest(
+        "that is not a Telegram bot token: BotFather gives one like 123456789:AAH…, digits, a colon, then letters, digits, '_' and '-'",
+      );
     const publicUrl = this.publicUrl;
     const chosen: BotMode = mode ?? (publicUrl ? "webhook" : "polling");
     if (chosen === "webhook" && !publicUrl)
-      throw badRequest('webhook mode needs AGENTD_PUBLIC_URL (the public https URL of this agentd) so Telegram knows where to call; set it, or add the bot with mode "polling"');
+      throw badRequest(
+        'webhook mode needs AGENTD_PUBLIC_URL (the public https URL of this agentd) so Telegram knows where to call; set it, or add the bot with mode "polling"',
+      );
     if (this.#opts.deploymentToken && token === this.#opts.deploymentToken.trim())
-      throw conflict("this is the deployment's own bot (TELEGRAM_BOT_TOKEN); a tenant needs a bot of its own, made with @BotFather");
+      throw conflict(
+        "this is the deployment's own bot (TELEGRAM_BOT_TOKEN); a tenant needs a bot of its own, made with @BotFather",
+      );
     const tokenHash = createHash("sha256").update(token).digest("hex");
     const taken = await botRows.byTokenHash(host.db, tokenHash);
     if (taken)
-      throw conflict(taken.tenantId === tenantId
-        ? `this bot is already added to this tenant (${taken.id}); remove it first to add it again`
-        : "this bot is already connected to another tenant of this agentd; Telegram gives a bot's updates to one receiver only");
+      throw conflict(
+        taken.tenantId === tenantId
+          ? `this bot is already added to this tenant (${taken.id}); remove it first to add it again`
+          : "this bot is already connected to another tenant of this agentd; Telegram gives a bot's updates to one receiver only",
+      );
 
     const api = this.#api(token);
     let me: Awaited<ReturnType<Api["getMe"]>>;
@@ -126,7 +136,11 @@ export class TelegramBots {
       await host.vault.put(scope, tokenSecretName(id), token);
       await host.vault.put(scope, webhookSecretName(id), secret);
       // The row exists before setWebhook: Telegram may call the moment the webhook is set.
-      bot = await botRows.insert(scope, { id, username: me.username ?? null, mode: chosen, tokenHash, telegramId: me.id, webhookUrl }, host.now());
+      bot = await botRows.insert(
+        scope,
+        { id, username: me.username ?? null, mode: chosen, tokenHash, telegramId: me.id, webhookUrl },
+        host.now(),
+      );
       if (webhookUrl) {
         try {
           await api.setWebhook(webhookUrl, { secret_token: secret, allowed_updates: ["message", "callback_query"] });
@@ -153,7 +167,11 @@ export class TelegramBots {
   async remove(tenantId: string, id: string): Promise<{ webhookRemoved: boolean }> {
     const scope = this.#host.tenants.scope(tenantId);
     const bot = await botRows.get(scope, id);
-    if (!bot) throw new AgentdError("not_found", `telegram bot ${JSON.stringify(id.slice(0, 80))} not found in this tenant; list its bots with GET /v1/channels/telegram or \`agentd bots list\``);
+    if (!bot)
+      throw new AgentdError(
+        "not_found",
+        `telegram bot ${JSON.stringify(id.slice(0, 80))} not found in this tenant; list its bots with GET /v1/channels/telegram or \`agentd bots list\``,
+      );
     const token = await this.#host.vault.get(scope, tokenSecretName(id));
     let webhookRemoved = false;
     if (token) {
@@ -161,7 +179,9 @@ export class TelegramBots {
         await this.#api(token).deleteWebhook();
         webhookRemoved = true;
       } catch (e) {
-        this.#log(`telegram bot ${id}: deleteWebhook failed while removing the bot (${describeBotError(e, token)}); its row and secrets are removed anyway`);
+        this.#log(
+          `telegram bot ${id}: deleteWebhook failed while removing the bot (${describeBotError(e, token)}); its row and secrets are removed anyway`,
+        );
       }
     }
     await this.#forget(tenantId, id);
@@ -172,7 +192,8 @@ export class TelegramBots {
   async #forget(tenantId: string, id: string): Promise<void> {
     const scope = this.#host.tenants.scope(tenantId);
     await botRows.delete(scope, id);
-    for (const name of [tokenSecretName(id), webhookSecretName(id)]) await this.#host.vault.delete(scope, name).catch(() => {});
+    for (const name of [tokenSecretName(id), webhookSecretName(id)])
+      await this.#host.vault.delete(scope, name).catch(() => {});
     await scope.run("DELETE FROM os_identities WHERE tenant_id = $tenant AND channel = ?", [botChannel(id)]);
     await this.evict(id);
   }
@@ -180,10 +201,15 @@ export class TelegramBots {
   #refusal(method: string, e: unknown, token: string): AgentdError {
     if (e instanceof GrammyError) {
       if (e.error_code === 401 || e.error_code === 404)
-        return badRequest(`Telegram refused the token (${method}: ${e.error_code} ${e.description}): copy it again from @BotFather`);
+        return badRequest(
+          `Telegram refused the token (${method}: ${e.error_code} ${e.description}): copy it again from @BotFather`,
+        );
       return badRequest(`Telegram refused ${method} (${e.error_code} ${e.description})`);
     }
-    return new AgentdError("telegram_unreachable", `cannot reach the Telegram Bot API (${describeBotError(e, token)}); try again, or check TELEGRAM_API_ROOT and the network`);
+    return new AgentdError(
+      "telegram_unreachable",
+      `cannot reach the Telegram Bot API (${describeBotError(e, token)}); try again, or check TELEGRAM_API_ROOT and the network`,
+    );
   }
 
   /** The bot's channel, built on first use from its row and vault secrets; null when there is no such bot. */
@@ -193,7 +219,10 @@ export class TelegramBots {
       p = this.#build(id);
       this.#live.set(id, p);
       // A miss or a failure is not cached: the bot may be added, or the store come back.
-      p.then((v) => v ?? this.#live.delete(id), () => this.#live.delete(id));
+      p.then(
+        (v) => v ?? this.#live.delete(id),
+        () => this.#live.delete(id),
+      );
     }
     return p;
   }
@@ -203,11 +232,19 @@ export class TelegramBots {
     const bot = await botRows.find(host.db, id);
     if (!bot) return null;
     const scope = host.tenants.scope(bot.tenantId);
-    const [token, secret] = [await host.vault.get(scope, tokenSecretName(id)), await host.vault.get(scope, webhookSecretName(id))];
+    const [token, secret] = [
+      await host.vault.get(scope, tokenSecretName(id)),
+      await host.vault.get(scope, webhookSecretName(id)),
+    ];
     if (!token || !secret) return null; // being removed
     const channel = telegramChannel(host, {
-      ...this.#opts.channel, token, secretToken: secret, channel: botChannel(id), ...(this.#opts.apiRoot ? { apiRoot: this.#opts.apiRoot } : {}),
-      onError: (e) => this.#log(`telegram bot ${id}: ${describeBotError(e, token)}`), log: (line) => this.#log(`telegram bot ${id}: ${line}`),
+      ...this.#opts.channel,
+      token,
+      secretToken: secret,
+      channel: botChannel(id),
+      ...(this.#opts.apiRoot ? { apiRoot: this.#opts.apiRoot } : {}),
+      onError: (e) => this.#log(`telegram bot ${id}: ${describeBotError(e, token)}`),
+      log: (line) => this.#log(`telegram bot ${id}: ${line}`),
     });
     guardPairing(host.db, channel, bot.tenantId);
     return { bot, channel };
@@ -244,8 +281,13 @@ export class TelegramBots {
     app.post("/:botId", async (c) => {
       const id = c.req.param("botId");
       const live = BOT_ID.test(id) ? await this.channel(id) : null;
-      if (!live || live.bot.mode !== "webhook") return c.json(errorBody("not_found", "no bot of agentd takes webhooks at this address"), 404);
-      return live.channel.webhook.request("/", { method: "POST", headers: c.req.raw.headers, body: await c.req.arrayBuffer() });
+      if (live?.bot.mode !== "webhook")
+        return c.json(errorBody("not_found", "no bot of agentd takes webhooks at this address"), 404);
+      return live.channel.webhook.request("/", {
+        method: "POST",
+        headers: c.req.raw.headers,
+        body: await c.req.arrayBuffer(),
+      });
     });
     return app;
   }
@@ -263,7 +305,9 @@ function guardPairing(db: Db, ch: TelegramChannel, tenantId: string): void {
     const msg = update.message;
     const code = msg?.text ? PAIRING.exec(msg.text)?.[1] : undefined;
     if (msg && code) {
-      const row = await db.get<{ tenant_id: string }>("SELECT tenant_id FROM os_pairing_codes WHERE code = ?", [code.toUpperCase()]);
+      const row = await db.get<{ tenant_id: string }>("SELECT tenant_id FROM os_pairing_codes WHERE code = ?", [
+        code.toUpperCase(),
+      ]);
       if (row && row.tenant_id !== tenantId) {
         await bot.api.sendMessage(msg.chat.id, UNKNOWN_CODE);
         return;

@@ -25,7 +25,10 @@ export function botConnection(token: string, log: (line: string) => void): BotCo
     failed(e, retryInMs) {
       failures++;
       const why = `${e instanceof HttpError ? "cannot reach the Bot API" : "the Bot API failed"}: ${describeBotError(e, token)}`;
-      const next = retryInMs === null ? "retrying cannot help" : `trying again in ${seconds(retryInMs)} (failure ${failures} in a row)`;
+      const next =
+        retryInMs === null
+          ? "retrying cannot help"
+          : `trying again in ${seconds(retryInMs)} (failure ${failures} in a row)`;
       state = { ok: false, detail: `${why}; ${next}` };
       log(state.detail);
     },

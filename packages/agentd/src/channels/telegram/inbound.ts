@@ -15,8 +15,14 @@ export interface InboundDeps {
   apiRoot?: string | undefined;
 }
 
-const MEDIA: ["message:photo", "message:voice", "message:audio", "message:document", "message:video", "message:video_note"] =
-  ["message:photo", "message:voice", "message:audio", "message:document", "message:video", "message:video_note"];
+const MEDIA: [
+  "message:photo",
+  "message:voice",
+  "message:audio",
+  "message:document",
+  "message:video",
+  "message:video_note",
+] = ["message:photo", "message:voice", "message:audio", "message:document", "message:video", "message:video_note"];
 
 /**
  * Telegram's updates as inbound messages (see ../inbound/): texts; photos, voice notes, audio,
@@ -27,7 +33,12 @@ const MEDIA: ["message:photo", "message:voice", "message:audio", "message:docume
 export function handleInbound(bot: Bot, { host, channel, typing, onError, apiRoot }: InboundDeps): void {
   const pipeline = inboundPipeline(host, { log: (line) => onError(new TelegramMediaError(line, true)) });
   const messageOf = (ctx: Filter<Context, "message">, text: string, files: InboundMedia[]): InboundMessage => ({
-    channel, sender: String(ctx.from.id), conversation: String(ctx.chat.id), sourceKey: `tg:${ctx.update.update_id}`, text, files,
+    channel,
+    sender: String(ctx.from.id),
+    conversation: String(ctx.chat.id),
+    sourceKey: `tg:${ctx.update.update_id}`,
+    text,
+    files,
     ...(ctx.from.username ? { display: ctx.from.username } : {}),
   });
   /** The result as Telegram replies: the typing indicator for a new turn, or a message in the chat. */
@@ -58,7 +69,15 @@ export function handleInbound(bot: Bot, { host, channel, typing, onError, apiRoo
 
   bot.on("callback_query:data", async (ctx) => {
     const chat = String(ctx.callbackQuery.message?.chat.id ?? ctx.from.id);
-    const m = { channel, sender: String(ctx.from.id), conversation: chat, sourceKey: `tg:${ctx.update.update_id}`, text: "", files: [], button: ctx.callbackQuery.data };
+    const m = {
+      channel,
+      sender: String(ctx.from.id),
+      conversation: chat,
+      sourceKey: `tg:${ctx.update.update_id}`,
+      text: "",
+      files: [],
+      button: ctx.callbackQuery.data,
+    };
     await pipeline.handle(m, async (r) => {
       if (r.kind !== "button") return;
       await ctx.answerCallbackQuery({ text: r.text.slice(0, 200) }).catch(onError);

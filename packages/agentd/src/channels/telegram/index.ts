@@ -64,20 +64,27 @@ export function telegramChannel(host: TelegramHost, opts: TelegramOptions): Tele
 
   const connection = botConnection(opts.token, opts.log ?? ((line) => onError(new Error(line))));
   // In /health and /metrics while the channel lives: down from a failed Bot API call until one goes through.
-  const unwatch = host.health.add(channel, () => connection.state() ?? { ok: true, detail: "the Bot API has not been called yet" });
+  const unwatch = host.health.add(
+    channel,
+    () => connection.state() ?? { ok: true, detail: "the Bot API has not been called yet" },
+  );
   // getMe once, without grammY's init (which retries network errors forever, silently): a failure is
   // thrown to the caller, who logs it and tries again with a visible backoff.
   let ready: Promise<void> | null = null;
-  const init = () => (ready ??= (async () => {
-    if (!bot.isInited()) bot.botInfo = await bot.api.getMe();
-  })().catch((e: unknown) => {
-    ready = null;
-    throw e;
-  }));
+  const init = () =>
+    (ready ??= (async () => {
+      if (!bot.isInited()) bot.botInfo = await bot.api.getMe();
+    })().catch((e: unknown) => {
+      ready = null;
+      throw e;
+    }));
 
   return {
     adapter: telegramAdapter(host, bot, liveApi, {
-      channel, typing, onError, live: { intervalMs: opts.liveIntervalMs ?? 1000, groupIntervalMs: opts.groupLiveIntervalMs ?? 3000 },
+      channel,
+      typing,
+      onError,
+      live: { intervalMs: opts.liveIntervalMs ?? 1000, groupIntervalMs: opts.groupLiveIntervalMs ?? 3000 },
     }),
     webhook: webhookApp(bot, opts.secretToken, init, onError),
     poll: (signal) => pollUpdates(bot, signal, init, onError, connection),

@@ -19,7 +19,7 @@ export interface LiveOptions {
 export const placeholderKey = (runId: string) => `live:${runId}`;
 
 /** A draft id Telegram animates across updates: stable for the run, so a retried attempt continues the same draft. */
-const draftId = (runId: string) => (createHash("sha256").update(runId).digest().readUInt32BE(0) & 0x7fffffff) || 1;
+const draftId = (runId: string) => createHash("sha256").update(runId).digest().readUInt32BE(0) & 0x7fffffff || 1;
 
 /**
  * A reply shown while the model writes it. Private chats get Telegram's message drafts
@@ -28,10 +28,20 @@ const draftId = (runId: string) => (createHash("sha256").update(runId).digest().
  * throttled per chat, never wait on a 429 (the next update simply comes after `retry_after`), and
  * the typing indicator covers the time no text is shown.
  */
-export function liveReply(api: Api, t: {
-  scope: TenantScope; channel: string; chatId: string; runId: string; typing: Typing; opts: LiveOptions;
-  noDrafts: Set<string>; onError: (e: unknown) => void; now: () => number;
-}): LiveView {
+export function liveReply(
+  api: Api,
+  t: {
+    scope: TenantScope;
+    channel: string;
+    chatId: string;
+    runId: string;
+    typing: Typing;
+    opts: LiveOptions;
+    noDrafts: Set<string>;
+    onError: (e: unknown) => void;
+    now: () => number;
+  },
+): LiveView {
   const { chatId, runId } = t;
   const isPrivate = Number(chatId) > 0;
   const interval = isPrivate ? t.opts.intervalMs : t.opts.groupIntervalMs;
@@ -87,14 +97,21 @@ export function liveReply(api: Api, t: {
   async function draft(text: string) {
     if (plainDrafts) return void (await api.sendMessageDraft(Number(chatId), draftId(runId), text));
     const html = toTelegramHtml(text);
-    await api.sendMessageDraft(Number(chatId), draftId(runId), isBalanced(html) ? html : escapeHtml(text), { parse_mode: "HTML" });
+    await api.sendMessageDraft(Number(chatId), draftId(runId), isBalanced(html) ? html : escapeHtml(text), {
+      parse_mode: "HTML",
+    });
   }
 
   async function edit(text: string) {
-    if (placeholder === undefined) placeholder = Number((await outbox.get(t.scope, placeholderKey(runId), 0))?.externalId ?? 0) || null;
+    if (placeholder === undefined)
+      placeholder = Number((await outbox.get(t.scope, placeholderKey(runId), 0))?.externalId ?? 0) || null;
     if (placeholder === null) {
       // Recorded before it is sent: a crash in between leaves a `sending` row, not a stray message we forget.
-      await outbox.begin(t.scope, { key: placeholderKey(runId), part: 0, channel: t.channel, conversation: chatId }, t.now());
+      await outbox.begin(
+        t.scope,
+        { key: placeholderKey(runId), part: 0, channel: t.channel, conversation: chatId },
+        t.now(),
+      );
       const msg = await api.sendMessage(chatId, text, { disable_notification: true });
       placeholder = msg.message_id;
       await outbox.mark(t.scope, placeholderKey(runId), 0, "live", t.now(), String(msg.message_id));

@@ -12,9 +12,17 @@ import type { Typing } from "./typing.ts";
  * sent, so a delivery replayed after a crash sends only what is missing. A reply is always a new
  * message (an edit notifies no one); the run's live placeholder, if it had one, is deleted after it.
  */
-export function telegramAdapter(host: Pick<ChannelHost, "tenants" | "now">, bot: Bot, liveApi: Api, o: {
-  channel: string; typing: Typing; live: LiveOptions; onError: (e: unknown) => void;
-}): ChannelAdapter {
+export function telegramAdapter(
+  host: Pick<ChannelHost, "tenants" | "now">,
+  bot: Bot,
+  liveApi: Api,
+  o: {
+    channel: string;
+    typing: Typing;
+    live: LiveOptions;
+    onError: (e: unknown) => void;
+  },
+): ChannelAdapter {
   const views = new Map<string, LiveView>();
   const noDrafts = new Set<string>();
   const now = host.now;
@@ -37,8 +45,15 @@ export function telegramAdapter(host: Pick<ChannelHost, "tenants" | "now">, bot:
     live({ tenantId, session, runId }) {
       void views.get(runId)?.close();
       const view = liveReply(liveApi, {
-        scope: host.tenants.scope(tenantId), channel: o.channel, chatId: session.conversation, runId, typing: o.typing, opts: o.live,
-        noDrafts, onError: o.onError, now,
+        scope: host.tenants.scope(tenantId),
+        channel: o.channel,
+        chatId: session.conversation,
+        runId,
+        typing: o.typing,
+        opts: o.live,
+        noDrafts,
+        onError: o.onError,
+        now,
       });
       views.set(runId, view);
       return view;
@@ -79,5 +94,7 @@ export function telegramAdapter(host: Pick<ChannelHost, "tenants" | "now">, bot:
 }
 
 function approvalKeyboard(id: string) {
-  return { inline_keyboard: [DECISION_BUTTONS.map((b) => ({ text: b.title, callback_data: buttonData(id, b.choice) }))] };
+  return {
+    inline_keyboard: [DECISION_BUTTONS.map((b) => ({ text: b.title, callback_data: buttonData(id, b.choice) }))],
+  };
 }

@@ -5,7 +5,11 @@ import { malformedUpdate } from "./update-shape.ts";
 
 /** Long polling until `signal` aborts, for machines without a public URL. */
 export async function pollUpdates(
-  bot: Bot, signal: AbortSignal, init: () => Promise<void>, onError: (e: unknown) => void, connection: BotConnection,
+  bot: Bot,
+  signal: AbortSignal,
+  init: () => Promise<void>,
+  onError: (e: unknown) => void,
+  connection: BotConnection,
 ): Promise<void> {
   // grammY types its signal with the abort-controller shim; Node's is the same thing at run time.
   const gsignal = signal as unknown as Parameters<typeof bot.api.getUpdates>[1];
@@ -15,7 +19,10 @@ export async function pollUpdates(
     try {
       await init();
       if (offset === 0) await bot.api.deleteWebhook({}, gsignal);
-      const updates = await bot.api.getUpdates({ offset, timeout: 30, allowed_updates: ["message", "callback_query"] }, gsignal);
+      const updates = await bot.api.getUpdates(
+        { offset, timeout: 30, allowed_updates: ["message", "callback_query"] },
+        gsignal,
+      );
       connection.ok();
       for (const u of updates) {
         // The offset moves past an update only once it is handled: a failure fetches it again. One that

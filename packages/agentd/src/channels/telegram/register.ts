@@ -7,12 +7,21 @@ import type { BotConnection } from "./connection.ts";
  * where to call and with which secret. Tried with backoff while the Bot API cannot be reached; a
  * refusal (bad token, a URL Telegram won't call) is for good and only logged. True once set.
  */
-export async function registerWebhook(bot: Bot, hook: { url: string; secretToken: string }, connection: BotConnection, signal: AbortSignal): Promise<boolean> {
+export async function registerWebhook(
+  bot: Bot,
+  hook: { url: string; secretToken: string },
+  connection: BotConnection,
+  signal: AbortSignal,
+): Promise<boolean> {
   const gsignal = signal as unknown as Parameters<typeof bot.api.setWebhook>[2];
   let backoff = 500;
   while (!signal.aborted) {
     try {
-      await bot.api.setWebhook(hook.url, { secret_token: hook.secretToken, allowed_updates: ["message", "callback_query"] }, gsignal);
+      await bot.api.setWebhook(
+        hook.url,
+        { secret_token: hook.secretToken, allowed_updates: ["message", "callback_query"] },
+        gsignal,
+      );
       connection.ok();
       return true;
     } catch (e) {

@@ -5,10 +5,18 @@ import { AgentdError } from "../../errors.ts";
 const Id = z.union([z.number(), z.string()]);
 const User = z.object({ id: z.number() });
 const Message = z.object({ message_id: z.number(), chat: z.object({ id: Id }), from: User });
-const CallbackQuery = z.object({ id: z.string(), from: User, message: z.object({ chat: z.object({ id: Id }) }).optional() });
+const CallbackQuery = z.object({
+  id: z.string(),
+  from: User,
+  message: z.object({ chat: z.object({ id: Id }) }).optional(),
+});
 
 /** What agentd reads of an update: a message needs its chat and sender, a button press its sender. */
-const Readable = z.object({ update_id: z.number(), message: Message.optional(), callback_query: CallbackQuery.optional() });
+const Readable = z.object({
+  update_id: z.number(),
+  message: Message.optional(),
+  callback_query: CallbackQuery.optional(),
+});
 
 /** An update Telegram sent but agentd cannot read (no sender, no chat, not an object). */
 export class MalformedUpdateError extends AgentdError<"malformed_update"> {

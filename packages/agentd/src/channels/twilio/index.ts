@@ -40,9 +40,11 @@ export interface TwilioChannel {
   statusUrl: string;
 }
 
-export const approvalText = (a: { tool: string; subject: string; code: string }) => `Approve ${a.tool}: ${a.subject}? Reply YES ${a.code} or NO ${a.code}`;
+export const approvalText = (a: { tool: string; subject: string; code: string }) =>
+  `Approve ${a.tool}: ${a.subject}? Reply YES ${a.code} or NO ${a.code}`;
 /** What a delivery reads as by text: an approval as its question with the reply codes. */
-const textOf = (d: Pick<Delivery, "kind" | "text" | "approval">) => (d.kind === "approval" && d.approval ? approvalText(d.approval) : d.text);
+const textOf = (d: Pick<Delivery, "kind" | "text" | "approval">) =>
+  d.kind === "approval" && d.approval ? approvalText(d.approval) : d.text;
 
 /**
  * SMS and WhatsApp through Twilio. Inbound: signed webhooks (webhook.ts), persisted through the inbox
@@ -53,7 +55,9 @@ const textOf = (d: Pick<Delivery, "kind" | "text" | "approval">) => (d.kind === 
 export type TwilioHost = Pick<ChannelHost, "inbox" | "decisions" | "tenants" | "blobs" | "adapters" | "db" | "now">;
 
 export function twilioChannel(host: TwilioHost, opts: TwilioChannelOptions): TwilioChannel {
-  const client = opts.client ?? twilioClient(opts.accountSid, opts.authToken, opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {});
+  const client =
+    opts.client ??
+    twilioClient(opts.accountSid, opts.authToken, opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {});
   const log = opts.log ?? ((m, e) => console.warn(`twilio: ${m}`, e ?? ""));
   const publicUrl = opts.publicUrl.replace(/\/+$/, "");
   const statusUrl = `${publicUrl}/status`;
@@ -65,7 +69,13 @@ export function twilioChannel(host: TwilioHost, opts: TwilioChannelOptions): Twi
     if (!opts.from.whatsapp) throw new Error("twilio: no WhatsApp sender configured (TWILIO_WHATSAPP_FROM)");
     return toAddress("whatsapp", opts.from.whatsapp);
   };
-  const send = twilioSender({ db: host.db, now: host.now, client, from, ...((opts.statusCallbacks ?? true) ? { statusCallback: statusUrl } : {}) });
+  const send = twilioSender({
+    db: host.db,
+    now: host.now,
+    client,
+    from,
+    ...((opts.statusCallbacks ?? true) ? { statusCallback: statusUrl } : {}),
+  });
 
   const adapter = (channel: TwilioChannelName): ChannelAdapter => ({
     channel,
@@ -81,10 +91,26 @@ export function twilioChannel(host: TwilioHost, opts: TwilioChannelOptions): Twi
   if (opts.register ?? true) for (const a of adapters) host.adapters.register(a);
 
   const webhook = twilioWebhook(host, {
-    accountSid: opts.accountSid, authToken: opts.authToken, publicUrl, statusUrl, log,
-    media: { accountSid: opts.accountSid, authToken: opts.authToken, ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}), ...(opts.maxMediaBytes ? { maxBytes: opts.maxMediaBytes } : {}) },
+    accountSid: opts.accountSid,
+    authToken: opts.authToken,
+    publicUrl,
+    statusUrl,
+    log,
+    media: {
+      accountSid: opts.accountSid,
+      authToken: opts.authToken,
+      ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
+      ...(opts.maxMediaBytes ? { maxBytes: opts.maxMediaBytes } : {}),
+    },
     windowOpened(tenantId, to) {
-      sendHeld(host, tenantId, "whatsapp", to, (d) => send(host.tenants.scope(tenantId), "whatsapp", to, textOf(d), d.key), log);
+      sendHeld(
+        host,
+        tenantId,
+        "whatsapp",
+        to,
+        (d) => send(host.tenants.scope(tenantId), "whatsapp", to, textOf(d), d.key),
+        log,
+      );
     },
     async tell(tenantId, channel, to, text, key) {
       try {
@@ -104,6 +130,8 @@ export function twilioChannel(host: TwilioHost, opts: TwilioChannelOptions): Twi
       if (!a) throw new Error(`twilio: no ${channel} sender configured`);
       return a;
     },
-    webhook, client, statusUrl,
+    webhook,
+    client,
+    statusUrl,
   };
 }

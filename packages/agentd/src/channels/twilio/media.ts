@@ -35,8 +35,10 @@ export function mediaUrl(raw: string, o: Pick<MediaOptions, "accountSid" | "apiB
     throw new TwilioMediaError("the media URL is not a URL", true);
   }
   const base = o.apiBaseUrl ? new URL(o.apiBaseUrl) : null;
-  if (u.origin !== TWILIO_API && u.origin !== base?.origin) throw new TwilioMediaError(`media is fetched from ${TWILIO_API} only, not ${u.origin}`, true);
-  if (!u.pathname.startsWith(`/2010-04-01/Accounts/${o.accountSid}/`)) throw new TwilioMediaError("the media URL is not under this Twilio account", true);
+  if (u.origin !== TWILIO_API && u.origin !== base?.origin)
+    throw new TwilioMediaError(`media is fetched from ${TWILIO_API} only, not ${u.origin}`, true);
+  if (!u.pathname.startsWith(`/2010-04-01/Accounts/${o.accountSid}/`))
+    throw new TwilioMediaError("the media URL is not under this Twilio account", true);
   if (u.username || u.password) throw new TwilioMediaError("the media URL carries credentials", true);
   if (base && u.origin === TWILIO_API) return new URL(u.pathname + u.search, base);
   return u;
@@ -61,15 +63,20 @@ export async function downloadMedia(raw: string, o: MediaOptions): Promise<{ dat
     if (res.status < 300 || res.status >= 400) break;
     await res.body?.cancel();
     const location = res.headers.get("location");
-    if (!location || hop >= MAX_REDIRECTS) throw new TwilioMediaError(`the media URL redirected ${hop + 1} times`, true);
+    if (!location || hop >= MAX_REDIRECTS)
+      throw new TwilioMediaError(`the media URL redirected ${hop + 1} times`, true);
     const next = new URL(location, url);
     // Twilio redirects to https storage; plain http is accepted only when the API itself is plain http (a local stand-in).
-    if (next.protocol !== "https:" && !(next.protocol === "http:" && apiOrigin.startsWith("http:"))) throw new TwilioMediaError(`the media URL redirected to ${next.protocol}`, true);
+    if (next.protocol !== "https:" && !(next.protocol === "http:" && apiOrigin.startsWith("http:")))
+      throw new TwilioMediaError(`the media URL redirected to ${next.protocol}`, true);
     url = next;
   }
   if (!res.ok) {
     await res.body?.cancel();
-    throw new TwilioMediaError(`Twilio answered HTTP ${res.status} for the media`, res.status >= 400 && res.status < 500 && res.status !== 429);
+    throw new TwilioMediaError(
+      `Twilio answered HTTP ${res.status} for the media`,
+      res.status >= 400 && res.status < 500 && res.status !== 429,
+    );
   }
   const declared = Number(res.headers.get("content-length") ?? "NaN");
   if (declared > max) {

@@ -20,7 +20,8 @@ export interface SenderOptions {
   now?: () => number;
 }
 
-export const toAddress = (channel: TwilioChannelName, to: string) => (channel === "whatsapp" && !to.startsWith("whatsapp:") ? `whatsapp:${to}` : to);
+export const toAddress = (channel: TwilioChannelName, to: string) =>
+  channel === "whatsapp" && !to.startsWith("whatsapp:") ? `whatsapp:${to}` : to;
 
 /**
  * Sends text through the Messages API, split to the channel's limit, one outbox row per part: the
@@ -45,7 +46,13 @@ export function twilioSender(o: SenderOptions) {
     return null;
   }
 
-  return async function send(scope: TenantScope, channel: TwilioChannelName, conversation: string, text: string, key: string): Promise<void> {
+  return async function send(
+    scope: TenantScope,
+    channel: TwilioChannelName,
+    conversation: string,
+    text: string,
+    key: string,
+  ): Promise<void> {
     const to = toAddress(channel, conversation);
     const parts = splitText(text, LIMITS[channel]);
     for (const [part, body] of parts.entries()) {
@@ -63,7 +70,12 @@ export function twilioSender(o: SenderOptions) {
       } else {
         await outbox.begin(scope, { key, part, channel, conversation: to }, now());
       }
-      const msg = await o.client.messages.create({ to, from: o.from(channel), body, ...(o.statusCallback ? { statusCallback: o.statusCallback } : {}) });
+      const msg = await o.client.messages.create({
+        to,
+        from: o.from(channel),
+        body,
+        ...(o.statusCallback ? { statusCallback: o.statusCallback } : {}),
+      });
       await outbox.mark(scope, key, part, "sent", now(), msg.sid);
     }
   };

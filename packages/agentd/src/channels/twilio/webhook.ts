@@ -41,7 +41,8 @@ export function twilioWebhook(host: InboundHost, o: WebhookOptions): Hono {
   // Retries of status callbacks in flight; inbound messages' retries and replays are the pipeline's.
   const recent = new Recent();
   const pipeline = inboundPipeline(host, {
-    ...(o.media.maxBytes ? { maxMediaBytes: o.media.maxBytes } : {}), log: o.log,
+    ...(o.media.maxBytes ? { maxMediaBytes: o.media.maxBytes } : {}),
+    log: o.log,
     // A WhatsApp message opens the 24-hour window: what was held for it goes out now.
     onKnownSender: (tenantId, m) => {
       if (m.channel === "whatsapp") o.windowOpened(tenantId, m.sender);
@@ -61,14 +62,21 @@ export function twilioWebhook(host: InboundHost, o: WebhookOptions): Hono {
     const signature = c.req.header("x-twilio-signature");
     const url = (isStatus ? o.statusUrl : o.publicUrl) + new URL(c.req.url).search;
     if (!signature || !twilio.validateRequest(o.authToken, signature, url, params))
-      return c.json(errorBody("forbidden", "the X-Twilio-Signature is missing or does not match this request and auth token"), 403);
-    if (params.AccountSid !== o.accountSid) return c.json(errorBody("forbidden", "the request names another Twilio account"), 403);
+      return c.json(
+        errorBody("forbidden", "the X-Twilio-Signature is missing or does not match this request and auth token"),
+        403,
+      );
+    if (params.AccountSid !== o.accountSid)
+      return c.json(errorBody("forbidden", "the request names another Twilio account"), 403);
     const one = (k: string) => (typeof params[k] === "string" ? (params[k] as string) : undefined);
     const sid = one("MessageSid") ?? one("SmsMessageSid") ?? one("SmsSid");
     if (!sid) return c.json(errorBody("bad_request", "MessageSid is required"), 400);
     const token = c.req.header("i-twilio-idempotency-token");
     if (isStatus) {
-      await recent.once([`status:${sid}:${one("MessageStatus") ?? one("SmsStatus") ?? ""}`, ...(token ? [`token:${token}`] : [])], () => status(sid, one));
+      await recent.once(
+        [`status:${sid}:${one("MessageStatus") ?? one("SmsStatus") ?? ""}`, ...(token ? [`token:${token}`] : [])],
+        () => status(sid, one),
+      );
       return twiml(c);
     }
     const from = one("From");
@@ -76,7 +84,8 @@ export function twilioWebhook(host: InboundHost, o: WebhookOptions): Hono {
     const m = messageOf(sid, from, one, token);
     await pipeline.handle(m, async (r) => {
       // An answer with a tenant goes through the outbox under the message's answer key: a redelivery finds it there.
-      if (r.kind === "reply" || r.kind === "button") await o.tell(r.tenantId, m.channel as TwilioChannelName, from, r.text, m.answerKey as string);
+      if (r.kind === "reply" || r.kind === "button")
+        await o.tell(r.tenantId, m.channel as TwilioChannelName, from, r.text, m.answerKey as string);
     });
     return twiml(c);
   });
@@ -91,12 +100,20 @@ export function twilioWebhook(host: InboundHost, o: WebhookOptions): Hono {
     const changed = await outbox.advance(host.db, channel, sid, st, code, now);
     // Outside WhatsApp's 24-hour window: held until the person writes again (see ../held.ts).
     if (code === WINDOW_CLOSED && (await outbox.holdSent(host.db, channel, sid, code, now)))
-      return void o.log(`message ${sid} came back outside WhatsApp's 24-hour window (error ${code}); it is held until the person writes again`);
-    if (changed && (st === "failed" || st === "undelivered")) o.log(`message ${sid} ${st}${code ? ` (error ${code}: https://www.twilio.com/docs/api/errors/${code})` : ""}`);
+      return void o.log(
+        `message ${sid} came back outside WhatsApp's 24-hour window (error ${code}); it is held until the person writes again`,
+      );
+    if (changed && (st === "failed" || st === "undelivered"))
+      o.log(`message ${sid} ${st}${code ? ` (error ${code}: https://www.twilio.com/docs/api/errors/${code})` : ""}`);
   }
 
   /** One inbound message as the pipeline takes it: the text, the files (fetched only if kept), its keys. */
-  function messageOf(sid: string, from: string, one: (k: string) => string | undefined, token: string | undefined): InboundMessage {
+  function messageOf(
+    sid: string,
+    from: string,
+    one: (k: string) => string | undefined,
+    token: string | undefined,
+  ): InboundMessage {
     const channel: TwilioChannelName = from.startsWith("whatsapp:") ? "whatsapp" : "sms";
     const files: InboundMedia[] = [];
     const count = Math.min(Number.parseInt(one("NumMedia") ?? "0", 10) || 0, MAX_MEDIA);
@@ -111,9 +128,16 @@ export function twilioWebhook(host: InboundHost, o: WebhookOptions): Hono {
       });
     }
     return {
-      channel, sender: from, conversation: from, sourceKey: `twilio:${sid}`, text: one("Body") ?? "", files,
+      channel,
+      sender: from,
+      conversation: from,
+      sourceKey: `twilio:${sid}`,
+      text: one("Body") ?? "",
+      files,
       ...(one("ProfileName") ? { display: one("ProfileName") as string } : {}),
-      answerKey: `twilio-in:${sid}`, provider: { name: "twilio", messageId: sid }, ...(token ? { retryKeys: [`token:${token}`] } : {}),
+      answerKey: `twilio-in:${sid}`,
+      provider: { name: "twilio", messageId: sid },
+      ...(token ? { retryKeys: [`token:${token}`] } : {}),
     };
   }
 

@@ -89,18 +89,29 @@ export function whatsappClient(o: ClientOptions): WhatsAppAPI {
     if (base && graph) url = base + url.slice(GRAPH_ORIGIN.length);
     // Never followed blindly: a redirect would carry the token's request elsewhere (media.ts follows them by hand).
     // Media bodies get longer than API calls: the timeout covers the whole download.
-    const res = await fetch(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(graph ? timeoutMs : mediaTimeoutMs) });
+    const res = await fetch(url, {
+      ...init,
+      redirect: "manual",
+      signal: AbortSignal.timeout(graph ? timeoutMs : mediaTimeoutMs),
+    });
     if (res.ok || (res.status >= 300 && res.status < 400)) return res;
     throw await graphError(res);
   };
-  return new WhatsAppAPI({ token: o.token, appSecret: o.appSecret, v: o.version ?? GRAPH_VERSION, ponyfill: { fetch: graphFetch } });
+  return new WhatsAppAPI({
+    token: o.token,
+    appSecret: o.appSecret,
+    v: o.version ?? GRAPH_VERSION,
+    ponyfill: { fetch: graphFetch },
+  });
 }
 
 async function graphError(res: Response): Promise<GraphApiError> {
   let code: number | null = null;
   let message = `the Graph API answered HTTP ${res.status}`;
   try {
-    const body = (await res.json()) as { error?: { code?: number; message?: string; error_data?: { details?: string } } };
+    const body = (await res.json()) as {
+      error?: { code?: number; message?: string; error_data?: { details?: string } };
+    };
     if (body.error) {
       code = typeof body.error.code === "number" ? body.error.code : null;
       const details = body.error.error_data?.details;
@@ -110,6 +121,13 @@ async function graphError(res: Response): Promise<GraphApiError> {
     // Not JSON (a proxy's page): the status says enough.
   }
   const header = Number(res.headers.get("retry-after"));
-  const retryAfterMs = Number.isFinite(header) && header > 0 ? header * 1000 : code === 131056 ? PAIR_LIMIT_WAIT_MS : code !== null && THROTTLED.has(code) ? THROTTLED_WAIT_MS : null;
+  const retryAfterMs =
+    Number.isFinite(header) && header > 0
+      ? header * 1000
+      : code === 131056
+        ? PAIR_LIMIT_WAIT_MS
+        : code !== null && THROTTLED.has(code)
+          ? THROTTLED_WAIT_MS
+          : null;
   return new GraphApiError(res.status, code, message, retryAfterMs);
 }

@@ -20,7 +20,9 @@ export function toWhatsAppText(md: string): string {
         .replace(/__(?=\S)([^_\n]+?)(?<=\S)__/g, "*$1*")
         .replace(/~~(?=\S)([^~\n]+?)(?<=\S)~~/g, "~$1~")
         .replace(/^#{1,6}[ \t]+(.+?)[ \t]*#*$/gm, "*$1*") // headings: bold lines
-        .replace(/!?\[([^\]\n]+)\]\(([^)\s]+)\)/g, (_m, text: string, url: string) => (text === url ? url : `${text} (${url})`)),
+        .replace(/!?\[([^\]\n]+)\]\(([^)\s]+)\)/g, (_m, text: string, url: string) =>
+          text === url ? url : `${text} (${url})`,
+        ),
     );
   }
   return out.join("");

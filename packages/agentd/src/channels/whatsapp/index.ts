@@ -61,14 +61,30 @@ export type WhatsAppHost = Pick<ChannelHost, "inbox" | "decisions" | "tenants" |
 
 export function whatsappChannel(host: WhatsAppHost, opts: WhatsAppOptions): WhatsAppChannel {
   const log = opts.log ?? ((m) => console.warn(`whatsapp: ${m}`));
-  const client = opts.client ?? whatsappClient({ token: opts.token, appSecret: opts.appSecret, ...(opts.version ? { version: opts.version } : {}), ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}) });
+  const client =
+    opts.client ??
+    whatsappClient({
+      token: opts.token,
+      appSecret: opts.appSecret,
+      ...(opts.version ? { version: opts.version } : {}),
+      ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
+    });
   const now = host.now;
-  const senderOptions = { client, phoneNumberId: opts.phoneNumberId, channel: WHATSAPP_CLOUD, now, log, ...(opts.confirmGraceMs !== undefined ? { confirmGraceMs: opts.confirmGraceMs } : {}) };
+  const senderOptions = {
+    client,
+    phoneNumberId: opts.phoneNumberId,
+    channel: WHATSAPP_CLOUD,
+    now,
+    log,
+    ...(opts.confirmGraceMs !== undefined ? { confirmGraceMs: opts.confirmGraceMs } : {}),
+  };
   const send = whatsappSender(senderOptions);
   // Answers inside the webhook wait out one rate limit at most: Meta expects its webhook answered within seconds.
   const answer = whatsappSender({ ...senderOptions, rateLimitWaits: 1 });
   const typing = (messageId: string) => {
-    client.markAsRead(opts.phoneNumberId, messageId, "text").catch((e: unknown) => log(`typing indicator not shown: ${e instanceof Error ? e.message : String(e)}`));
+    client
+      .markAsRead(opts.phoneNumberId, messageId, "text")
+      .catch((e: unknown) => log(`typing indicator not shown: ${e instanceof Error ? e.message : String(e)}`));
   };
 
   const adapter: ChannelAdapter = {
@@ -83,7 +99,8 @@ export function whatsappChannel(host: WhatsAppHost, opts: WhatsAppOptions): What
       const show = async () => {
         const scope = host.tenants.scope(tenantId);
         const row = await scope.get<{ source_key: string }>(
-          "SELECT source_key FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND role = 'user' AND source_key LIKE 'wa:%' ORDER BY seq DESC LIMIT 1", [session.id],
+          "SELECT source_key FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND role = 'user' AND source_key LIKE 'wa:%' ORDER BY seq DESC LIMIT 1",
+          [session.id],
         );
         if (row && !closed) typing(row.source_key.slice(3));
       };
@@ -102,9 +119,14 @@ export function whatsappChannel(host: WhatsAppHost, opts: WhatsAppOptions): What
   if (opts.register ?? true) host.adapters.register(adapter);
 
   const webhook = whatsappWebhook(host, {
-    client, channel: WHATSAPP_CLOUD, phoneNumberId: opts.phoneNumberId, verifyToken: opts.verifyToken,
-    maxMediaBytes: opts.maxMediaBytes ?? host.blobs.maxBytes, ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
-    typing, log,
+    client,
+    channel: WHATSAPP_CLOUD,
+    phoneNumberId: opts.phoneNumberId,
+    verifyToken: opts.verifyToken,
+    maxMediaBytes: opts.maxMediaBytes ?? host.blobs.maxBytes,
+    ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
+    typing,
+    log,
     async tell(tenantId, to, text, key) {
       try {
         // With a tenant the answer goes through the outbox (a redelivery finds it there); an unknown sender's has no tenant to keep it under.
@@ -116,7 +138,14 @@ export function whatsappChannel(host: WhatsAppHost, opts: WhatsAppOptions): What
       }
     },
     windowOpened(tenantId, to) {
-      sendHeld(host, tenantId, WHATSAPP_CLOUD, to, (d) => send(host.tenants.scope(tenantId), to, messagesOf(d), d.key), log);
+      sendHeld(
+        host,
+        tenantId,
+        WHATSAPP_CLOUD,
+        to,
+        (d) => send(host.tenants.scope(tenantId), to, messagesOf(d), d.key),
+        log,
+      );
     },
   });
   return { adapter, webhook, client };

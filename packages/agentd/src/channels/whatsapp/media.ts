@@ -19,10 +19,18 @@ export class WhatsAppMediaError extends MediaFetchError {}
 export function mediaOf(m: WhatsAppMessage): { media: WhatsAppMedia; mime: string; name?: string } | null {
   if (m.type === "image" && m.image) return { media: m.image, mime: m.image.mime_type ?? "image/jpeg" };
   if (m.type === "audio" && m.audio)
-    return { media: m.audio, mime: m.audio.mime_type?.split(";")[0]?.trim() ?? "audio/ogg", ...(m.audio.voice ? { name: "voice-note.ogg" } : {}) };
+    return {
+      media: m.audio,
+      mime: m.audio.mime_type?.split(";")[0]?.trim() ?? "audio/ogg",
+      ...(m.audio.voice ? { name: "voice-note.ogg" } : {}),
+    };
   if (m.type === "video" && m.video) return { media: m.video, mime: m.video.mime_type ?? "video/mp4" };
   if (m.type === "document" && m.document)
-    return { media: m.document, mime: m.document.mime_type ?? "application/octet-stream", ...(m.document.filename ? { name: m.document.filename } : {}) };
+    return {
+      media: m.document,
+      mime: m.document.mime_type ?? "application/octet-stream",
+      ...(m.document.filename ? { name: m.document.filename } : {}),
+    };
   return null;
 }
 
@@ -38,8 +46,16 @@ export interface DownloadOptions {
  * sha256 Meta gave. A MediaTooLargeError or a permanent WhatsAppMediaError: retrying can't help.
  * Anything else throws, so the webhook is not acknowledged and Meta delivers it again.
  */
-export async function downloadMedia(client: WhatsAppAPI, media: WhatsAppMedia, o: DownloadOptions): Promise<Uint8Array> {
-  const meta = (await client.retrieveMedia(media.id, o.phoneNumberId)) as { url?: string; file_size?: string | number; sha256?: string };
+export async function downloadMedia(
+  client: WhatsAppAPI,
+  media: WhatsAppMedia,
+  o: DownloadOptions,
+): Promise<Uint8Array> {
+  const meta = (await client.retrieveMedia(media.id, o.phoneNumberId)) as {
+    url?: string;
+    file_size?: string | number;
+    sha256?: string;
+  };
   const declared = Number(meta.file_size);
   if (declared > o.limit) throw new MediaTooLargeError(declared, o.limit);
   if (!meta.url) throw new WhatsAppMediaError("the Graph API gave no URL for the media", false);
@@ -62,7 +78,8 @@ async function fetchBytes(client: WhatsAppAPI, raw: string, o: DownloadOptions):
     if (res.status < 300 || res.status >= 400) break;
     await res.body?.cancel();
     const location = res.headers.get("location");
-    if (!location || hop >= MAX_REDIRECTS) throw new WhatsAppMediaError(`the media URL redirected ${hop + 1} times`, true);
+    if (!location || hop >= MAX_REDIRECTS)
+      throw new WhatsAppMediaError(`the media URL redirected ${hop + 1} times`, true);
     url = metaUrl(new URL(location, url).href, o);
   }
   if (!res.body) throw new WhatsAppMediaError("the media download had no body", false);

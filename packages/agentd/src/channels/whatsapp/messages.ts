@@ -15,7 +15,10 @@ export function messagesOf(d: Pick<Delivery, "kind" | "text" | "approval">) {
     const a = d.approval;
     const ask = `Approve ${a.tool}: ${a.subject}`;
     const tail = `?${a.always ? `\n\n"Always" allows ${a.always} from now on.` : ""}\n\n(or reply YES ${a.code} / NO ${a.code})`;
-    const body = ask.length + tail.length > MAX_BUTTON_BODY ? `${ask.slice(0, MAX_BUTTON_BODY - tail.length - 1)}…${tail}` : ask + tail;
+    const body =
+      ask.length + tail.length > MAX_BUTTON_BODY
+        ? `${ask.slice(0, MAX_BUTTON_BODY - tail.length - 1)}…${tail}`
+        : ask + tail;
     const buttons = DECISION_BUTTONS.map((b) => new Button(buttonData(a.id, b.choice), b.title));
     return [new Interactive(new ActionButtons(...(buttons as [Button, ...Button[]])), new Body(body))];
   }

@@ -30,11 +30,13 @@ const Message = z.looseObject({
   video: Media.optional(),
   document: Media.optional(),
   sticker: Media.optional(),
-  interactive: z.looseObject({
-    type: z.string(),
-    button_reply: z.looseObject({ id: z.string(), title: z.string() }).optional(),
-    list_reply: z.looseObject({ id: z.string(), title: z.string() }).optional(),
-  }).optional(),
+  interactive: z
+    .looseObject({
+      type: z.string(),
+      button_reply: z.looseObject({ id: z.string(), title: z.string() }).optional(),
+      list_reply: z.looseObject({ id: z.string(), title: z.string() }).optional(),
+    })
+    .optional(),
   /** A quick-reply button of a template message. */
   button: z.looseObject({ text: z.string(), payload: z.string().optional() }).optional(),
 });
@@ -45,20 +47,35 @@ const Status = z.looseObject({
   timestamp: z.string().optional(),
   recipient_id: z.string().optional(),
   biz_opaque_callback_data: z.string().optional(),
-  errors: z.array(z.looseObject({ code: z.number(), title: z.string().optional(), message: z.string().optional() })).optional(),
+  errors: z
+    .array(z.looseObject({ code: z.number(), title: z.string().optional(), message: z.string().optional() }))
+    .optional(),
 });
 
 /** The value of a `messages` change; its items are read one by one, so one bad item does not sink the others. */
 const MessagesValue = z.looseObject({
   metadata: z.looseObject({ phone_number_id: z.string().min(1), display_phone_number: z.string().optional() }),
-  contacts: z.array(z.looseObject({ wa_id: z.string().optional(), user_id: z.string().optional(), profile: z.looseObject({ name: z.string().optional() }).optional() })).optional(),
+  contacts: z
+    .array(
+      z.looseObject({
+        wa_id: z.string().optional(),
+        user_id: z.string().optional(),
+        profile: z.looseObject({ name: z.string().optional() }).optional(),
+      }),
+    )
+    .optional(),
   messages: z.array(z.unknown()).optional(),
   statuses: z.array(z.unknown()).optional(),
 });
 
 const Payload = z.looseObject({
   object: z.literal("whatsapp_business_account"),
-  entry: z.array(z.looseObject({ id: z.string().optional(), changes: z.array(z.looseObject({ field: z.string(), value: z.unknown() })) })),
+  entry: z.array(
+    z.looseObject({
+      id: z.string().optional(),
+      changes: z.array(z.looseObject({ field: z.string(), value: z.unknown() })),
+    }),
+  ),
 });
 
 export type WhatsAppMessage = z.infer<typeof Message>;
@@ -114,7 +131,12 @@ export function parseWebhook(body: unknown): Parsed {
           continue;
         }
         const message = m.data;
-        const contact = v.data.contacts?.find((x) => (message.from && x.wa_id === message.from) || (message.from_user_id && x.user_id === message.from_user_id)) ?? v.data.contacts?.[0];
+        const contact =
+          v.data.contacts?.find(
+            (x) =>
+              (message.from && x.wa_id === message.from) ||
+              (message.from_user_id && x.user_id === message.from_user_id),
+          ) ?? v.data.contacts?.[0];
         out.messages.push({ phoneNumberId, message, name: contact?.profile?.name });
       }
       for (const [i, item] of (v.data.statuses ?? []).entries()) {
@@ -124,10 +146,14 @@ export function parseWebhook(body: unknown): Parsed {
       }
     }
   }
-  if (out.skipped.length && !out.messages.length && !out.statuses.length) throw new PayloadError(out.skipped.slice(0, 3).join("; "));
+  if (out.skipped.length && !out.messages.length && !out.statuses.length)
+    throw new PayloadError(out.skipped.slice(0, 3).join("; "));
   return out;
 }
 
 function describe(e: z.ZodError): string {
-  return e.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; ");
+  return e.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`)
+    .join("; ");
 }

@@ -37,7 +37,14 @@ export function parseOpaque(data: string | undefined): { tenantId: string; key: 
   if (!data) return null;
   try {
     const v: unknown = JSON.parse(data);
-    if (Array.isArray(v) && v.length === 3 && typeof v[0] === "string" && typeof v[1] === "string" && Number.isInteger(v[2])) return { tenantId: v[0], key: v[1], part: v[2] as number };
+    if (
+      Array.isArray(v) &&
+      v.length === 3 &&
+      typeof v[0] === "string" &&
+      typeof v[1] === "string" &&
+      Number.isInteger(v[2])
+    )
+      return { tenantId: v[0], key: v[1], part: v[2] as number };
   } catch {
     // someone else's opaque data
   }
@@ -69,7 +76,14 @@ export function whatsappSender(o: SenderOptions) {
   }
 
   /** Holds this part and the ones after it until the window opens again. */
-  async function hold(scope: TenantScope, to: string, key: string, from: number, count: number, e: GraphApiError): Promise<void> {
+  async function hold(
+    scope: TenantScope,
+    to: string,
+    key: string,
+    from: number,
+    count: number,
+    e: GraphApiError,
+  ): Promise<void> {
     for (let part = from; part < count; part++) {
       await outbox.begin(scope, { key, part, channel: o.channel, conversation: to }, o.now());
       await outbox.hold(scope, key, part, String(e.graphCode), o.now());
@@ -86,7 +100,13 @@ export function whatsappSender(o: SenderOptions) {
       else await outbox.begin(scope, { key, part, channel: o.channel, conversation: to }, o.now());
       for (let waits = 0; ; waits++) {
         try {
-          const res = await o.client.sendMessage(o.phoneNumberId, to, message, undefined, opaqueOf(scope.tenantId, key, part));
+          const res = await o.client.sendMessage(
+            o.phoneNumberId,
+            to,
+            message,
+            undefined,
+            opaqueOf(scope.tenantId, key, part),
+          );
           const id = "messages" in res ? res.messages[0]?.id : undefined;
           if (!id) throw new Error("the Cloud API accepted the message but gave no id");
           await outbox.sent(scope, key, part, id, o.now());
@@ -95,7 +115,15 @@ export function whatsappSender(o: SenderOptions) {
           // No answer, or one that leaves open whether it went out: the part stays `sending` for the claim above.
           if (!GraphApiError.is(e) || e.ambiguous) throw e;
           if (e.graphCode === WINDOW_CLOSED) return hold(scope, to, key, part, messages.length, e);
-          await outbox.mark(scope, key, part, e.permanent ? "failed" : "unsent", o.now(), null, e.graphCode === null ? `HTTP ${e.status}` : String(e.graphCode));
+          await outbox.mark(
+            scope,
+            key,
+            part,
+            e.permanent ? "failed" : "unsent",
+            o.now(),
+            null,
+            e.graphCode === null ? `HTTP ${e.status}` : String(e.graphCode),
+          );
           if (e.permanent) throw new FatalError(`${e.message}${advice(e.graphCode)}`);
           const wait = e.retryAfterMs ?? DEFAULT_WAIT_MS * (waits + 1);
           if (!e.rateLimited || waits >= maxWaits) throw new RetryableError(e.message, { retryAfterMs: wait });
@@ -110,7 +138,8 @@ export function whatsappSender(o: SenderOptions) {
 
 /** What to do about the refusals people meet most. */
 function advice(code: number | null): string {
-  if (code === 190) return ". The access token is invalid or expired: set a new WHATSAPP_ACCESS_TOKEN (a system user's token does not expire).";
+  if (code === 190)
+    return ". The access token is invalid or expired: set a new WHATSAPP_ACCESS_TOKEN (a system user's token does not expire).";
   if (code === 100) return ". Meta refused a parameter: check WHATSAPP_PHONE_NUMBER_ID and the recipient.";
   if (code === 131026) return ". The message could not be delivered to this number (not on WhatsApp, or an old app).";
   return "";

@@ -13,7 +13,6 @@ import { type Inbound, parseWebhook, PayloadError, type WhatsAppStatus } from ".
 import { parseOpaque } from "./send.ts";
 import { errorBody } from "../../api/errors.ts";
 
-
 export interface WebhookOptions {
   client: WhatsAppAPI;
   /** The channel name identities, sessions and outbox rows are filed under. */
@@ -43,7 +42,8 @@ export function whatsappWebhook(host: InboundHost, o: WebhookOptions): Hono {
   // Retries of status reports in flight; messages' retries and replays are the pipeline's.
   const recent = new Recent();
   const pipeline = inboundPipeline(host, {
-    maxMediaBytes: o.maxMediaBytes, log: o.log,
+    maxMediaBytes: o.maxMediaBytes,
+    log: o.log,
     // A message from the person opens WhatsApp's 24-hour window: what was held for it goes out now.
     onKnownSender: (tenantId, m) => o.windowOpened(tenantId, m.sender),
   });
@@ -53,32 +53,48 @@ export function whatsappWebhook(host: InboundHost, o: WebhookOptions): Hono {
     const mode = c.req.query("hub.mode");
     const token = c.req.query("hub.verify_token") ?? "";
     const challenge = c.req.query("hub.challenge") ?? "";
-    if (mode !== "subscribe" || !o.verifyToken || !sameText(token, o.verifyToken)) return c.json(errorBody("forbidden", "hub.mode must be subscribe and hub.verify_token must match WHATSAPP_VERIFY_TOKEN"), 403);
+    if (mode !== "subscribe" || !o.verifyToken || !sameText(token, o.verifyToken))
+      return c.json(
+        errorBody("forbidden", "hub.mode must be subscribe and hub.verify_token must match WHATSAPP_VERIFY_TOKEN"),
+        403,
+      );
     return c.text(challenge);
   });
 
   webhook.post("/", async (c) => {
     const raw = await c.req.text();
     const signature = c.req.header("x-hub-signature-256");
-    if (!signature || !(await o.client.verifyRequestSignature(raw, signature).catch(() => false))) return c.json(errorBody("unauthorized", "the X-Hub-Signature-256 signature is missing or does not match the body and app secret"), 401);
-    let parsed;
+    if (!signature || !(await o.client.verifyRequestSignature(raw, signature).catch(() => false)))
+      return c.json(
+        errorBody(
+          "unauthorized",
+          "the X-Hub-Signature-256 signature is missing or does not match the body and app secret",
+        ),
+        401,
+      );
+    let parsed: ReturnType<typeof parseWebhook>;
     try {
       parsed = parseWebhook(JSON.parse(raw));
     } catch (e) {
       if (e instanceof SyntaxError) return c.json(errorBody("bad_request", "the body is not JSON"), 400);
-      if (PayloadError.is(e)) return c.json(errorBody("bad_request", `not a WhatsApp Cloud API webhook: ${e.message}`), 400);
+      if (PayloadError.is(e))
+        return c.json(errorBody("bad_request", `not a WhatsApp Cloud API webhook: ${e.message}`), 400);
       throw e;
     }
     for (const why of parsed.skipped) o.log(`a webhook item was skipped, not being what Meta sends: ${why}`);
     try {
       for (const m of parsed.messages) {
         if (m.phoneNumberId !== o.phoneNumberId) {
-          o.log(`a message to phone number ${m.phoneNumberId} was ignored: this agentd answers for ${o.phoneNumberId} (WHATSAPP_PHONE_NUMBER_ID)`);
+          o.log(
+            `a message to phone number ${m.phoneNumberId} was ignored: this agentd answers for ${o.phoneNumberId} (WHATSAPP_PHONE_NUMBER_ID)`,
+          );
           continue;
         }
         await inbound(m);
       }
-      for (const s of parsed.statuses) if (s.phoneNumberId === o.phoneNumberId) await recent.once([`st:${s.status.id}:${s.status.status}`], () => status(s.status));
+      for (const s of parsed.statuses)
+        if (s.phoneNumberId === o.phoneNumberId)
+          await recent.once([`st:${s.status.id}:${s.status.status}`], () => status(s.status));
     } catch (e) {
       // Not all handled: Meta delivers the body again; what was persisted is found by its wamid.
       o.log(`webhook not processed, Meta will deliver it again: ${e instanceof Error ? e.message : String(e)}`);
@@ -95,11 +111,18 @@ export function whatsappWebhook(host: InboundHost, o: WebhookOptions): Hono {
     const changed = await outbox.advance(host.db, o.channel, s.id, s.status, detail, now);
     if (!changed) {
       const at = parseOpaque(s.biz_opaque_callback_data);
-      if (at && (await host.tenants.get(at.tenantId))) await outbox.claim(host.tenants.scope(at.tenantId), { ...at, channel: o.channel }, s.id, s.status, detail, now);
+      if (at && (await host.tenants.get(at.tenantId)))
+        await outbox.claim(host.tenants.scope(at.tenantId), { ...at, channel: o.channel }, s.id, s.status, detail, now);
     }
     // Accepted, then refused for the 24-hour window (how Meta usually says it): held until the person writes.
-    if (s.status === "failed" && err?.code === WINDOW_CLOSED && (await outbox.holdSent(host.db, o.channel, s.id, String(err.code), now)))
-      return void o.log(`message ${s.id} came back outside the 24-hour window; it is held until the person writes again`);
+    if (
+      s.status === "failed" &&
+      err?.code === WINDOW_CLOSED &&
+      (await outbox.holdSent(host.db, o.channel, s.id, String(err.code), now))
+    )
+      return void o.log(
+        `message ${s.id} came back outside the 24-hour window; it is held until the person writes again`,
+      );
     if (s.status === "failed") o.log(`message ${s.id} failed${detail ? ` (error ${detail})` : ""}`);
   }
 
@@ -112,23 +135,48 @@ export function whatsappWebhook(host: InboundHost, o: WebhookOptions): Hono {
     const answerKey = `wa-in:${m.id}`;
     const reply = m.interactive?.button_reply?.id;
     const button = m.type === "interactive" && reply && isDecisionButton(reply) ? reply : undefined;
-    const text = button ? "" : (m.text?.body ?? m.image?.caption ?? m.video?.caption ?? m.document?.caption ?? m.interactive?.button_reply?.title ?? m.interactive?.list_reply?.title ?? m.button?.text ?? "");
+    const text = button
+      ? ""
+      : (m.text?.body ??
+        m.image?.caption ??
+        m.video?.caption ??
+        m.document?.caption ??
+        m.interactive?.button_reply?.title ??
+        m.interactive?.list_reply?.title ??
+        m.button?.text ??
+        "");
     const file = button ? null : mediaOf(m);
-    const files: InboundMedia[] = file ? [{
-      async fetch(limit) {
-        try {
-          const data = await downloadMedia(o.client, file.media, { phoneNumberId: o.phoneNumberId, limit, ...(o.apiBaseUrl ? { apiBaseUrl: o.apiBaseUrl } : {}) });
-          return { data, mime: file.mime, ...(file.name ? { name: file.name } : {}) };
-        } catch (e) {
-          // The Graph API refusing the media id for good is a file that can never be fetched, like any other.
-          if (GraphApiError.is(e) && e.permanent) throw new WhatsAppMediaError(e.message, true);
-          throw e;
-        }
-      },
-    }] : [];
+    const files: InboundMedia[] = file
+      ? [
+          {
+            async fetch(limit) {
+              try {
+                const data = await downloadMedia(o.client, file.media, {
+                  phoneNumberId: o.phoneNumberId,
+                  limit,
+                  ...(o.apiBaseUrl ? { apiBaseUrl: o.apiBaseUrl } : {}),
+                });
+                return { data, mime: file.mime, ...(file.name ? { name: file.name } : {}) };
+              } catch (e) {
+                // The Graph API refusing the media id for good is a file that can never be fetched, like any other.
+                if (GraphApiError.is(e) && e.permanent) throw new WhatsAppMediaError(e.message, true);
+                throw e;
+              }
+            },
+          },
+        ]
+      : [];
     const message = {
-      channel: o.channel, sender: from, conversation: from, sourceKey: `wa:${m.id}`, text, files, ...(button ? { button } : {}),
-      ...(name ? { display: name } : {}), answerKey, provider: { name: o.channel, messageId: m.id },
+      channel: o.channel,
+      sender: from,
+      conversation: from,
+      sourceKey: `wa:${m.id}`,
+      text,
+      files,
+      ...(button ? { button } : {}),
+      ...(name ? { display: name } : {}),
+      answerKey,
+      provider: { name: o.channel, messageId: m.id },
     };
     await pipeline.handle(message, async (r) => {
       if (r.kind === "turn") {

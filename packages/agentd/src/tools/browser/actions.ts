@@ -14,16 +14,27 @@ export interface ActionLimits {
 }
 
 /** What the model gets back after every action: where the page is, what the guard refused, and a bounded snapshot. */
-export async function view(s: TenantSession, page: Page, b: ActionLimits, opts: { interactiveOnly?: boolean; note?: string } = {}): Promise<string> {
+export async function view(
+  s: TenantSession,
+  page: Page,
+  b: ActionLimits,
+  opts: { interactiveOnly?: boolean; note?: string } = {},
+): Promise<string> {
   const head = [`Page: ${await title(page)} — ${page.url()}`];
   const tabs = s.pages();
   if (tabs.length > 1) head.push(`Tab ${s.active} of ${tabs.length} (the tabs action lists them)`);
   if (opts.note) head.push(opts.note);
   for (const r of s.takeRefusals()) head.push(`Refused by the network guard: ${r.reason}`);
-  if (s.saveError) head.push(`Note: the browser's state could not be saved after the last step (${s.saveError}): a login may not survive a restart`);
+  if (s.saveError)
+    head.push(
+      `Note: the browser's state could not be saved after the last step (${s.saveError}): a login may not survive a restart`,
+    );
   let snap: string;
   try {
-    snap = boundSnapshot(await page.ariaSnapshot({ mode: "ai", timeout: 5_000 }), { maxBytes: b.snapshotBytes, interactiveOnly: opts.interactiveOnly ?? false }).text;
+    snap = boundSnapshot(await page.ariaSnapshot({ mode: "ai", timeout: 5_000 }), {
+      maxBytes: b.snapshotBytes,
+      interactiveOnly: opts.interactiveOnly ?? false,
+    }).text;
   } catch (e) {
     snap = `(no snapshot: ${(e as Error).message.split("\n")[0]})`;
   }
@@ -36,9 +47,14 @@ async function title(page: Page): Promise<string> {
 
 /** The element a ref names on the active page; a ref from an older snapshot is "stale". */
 export async function byRef(page: Page, ref: string) {
-  if (!/^(f\d+)?e\d+$/.test(ref)) throw new BrowserError("stale", `${JSON.stringify(ref.slice(0, 20))} is not a ref from a snapshot (they look like e12 or f1e3)`);
+  if (!/^(f\d+)?e\d+$/.test(ref))
+    throw new BrowserError(
+      "stale",
+      `${JSON.stringify(ref.slice(0, 20))} is not a ref from a snapshot (they look like e12 or f1e3)`,
+    );
   const loc = page.locator(`aria-ref=${ref}`);
-  if ((await loc.count().catch(() => 0)) === 0) throw new BrowserError("stale", `ref ${ref} is not on the page any more: take a new snapshot`);
+  if ((await loc.count().catch(() => 0)) === 0)
+    throw new BrowserError("stale", `ref ${ref} is not on the page any more: take a new snapshot`);
   return loc;
 }
 
@@ -49,7 +65,8 @@ export function checkHttpUrl(url: string): string {
   } catch {
     throw new BrowserError("bad_url", `${JSON.stringify(url.slice(0, 200))} is not a URL`);
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new BrowserError("bad_url", `only http and https pages can be opened, not ${u.protocol}`);
+  if (u.protocol !== "http:" && u.protocol !== "https:")
+    throw new BrowserError("bad_url", `only http and https pages can be opened, not ${u.protocol}`);
   return u.href;
 }
 
@@ -66,7 +83,14 @@ export async function navigate(s: TenantSession, page: Page, url: string): Promi
     throw new BrowserError("failed", `opening ${url} failed: ${(e as Error).message.split("\n")[0]}`, { cause: e });
   }
   // A redirect to a refused address ends on the proxy's refusal: the page is not there.
-  if (refusedHere) throw new BrowserError("refused", s.takeRefusals().map((r) => r.reason).join("; ") || `the network guard refused ${page.url()}`);
+  if (refusedHere)
+    throw new BrowserError(
+      "refused",
+      s
+        .takeRefusals()
+        .map((r) => r.reason)
+        .join("; ") || `the network guard refused ${page.url()}`,
+    );
 }
 
 /** The page's readable text (Readability over its current DOM), cut to the limit. */
@@ -85,7 +109,13 @@ export async function screenshot(tenantId: string, page: Page, blobs: BlobStore)
 }
 
 /** Clicks a ref that starts a download, and keeps the file in the blob store (refused beyond the limit). */
-export async function download(tenantId: string, page: Page, ref: string, blobs: BlobStore, maxBytes: number): Promise<string> {
+export async function download(
+  tenantId: string,
+  page: Page,
+  ref: string,
+  blobs: BlobStore,
+  maxBytes: number,
+): Promise<string> {
   const loc = await byRef(page, ref);
   const [dl] = await Promise.all([page.waitForEvent("download"), loc.click()]);
   const failure = await dl.failure();
@@ -104,17 +134,35 @@ export async function download(tenantId: string, page: Page, ref: string, blobs:
 }
 
 /** Sets a file input from a blob of the tenant. */
-export async function upload(tenantId: string, page: Page, ref: string, blobId: string, blobs: BlobStore): Promise<string> {
+export async function upload(
+  tenantId: string,
+  page: Page,
+  ref: string,
+  blobId: string,
+  blobs: BlobStore,
+): Promise<string> {
   const blob = await blobs.get(tenantId, blobId);
   if (!blob) throw new BrowserError("stale", `this tenant has no file ${JSON.stringify(blobId.slice(0, 60))}`);
   const loc = await byRef(page, ref);
-  await loc.setInputFiles({ name: blob.attachment.name ?? blobId, mimeType: blob.attachment.mime, buffer: Buffer.from(blob.data) });
+  await loc.setInputFiles({
+    name: blob.attachment.name ?? blobId,
+    mimeType: blob.attachment.mime,
+    buffer: Buffer.from(blob.data),
+  });
   return `Chose ${blob.attachment.name ?? blobId} (${blob.attachment.size} bytes)`;
 }
 
 const MIME: Record<string, string> = {
-  pdf: "application/pdf", txt: "text/plain", csv: "text/csv", json: "application/json", png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg",
-  zip: "application/zip", html: "text/html", xml: "application/xml",
+  pdf: "application/pdf",
+  txt: "text/plain",
+  csv: "text/csv",
+  json: "application/json",
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  zip: "application/zip",
+  html: "text/html",
+  xml: "application/xml",
 };
 
 function mimeOf(name: string): string {
@@ -143,7 +191,10 @@ export async function settle<T>(page: Page, action: () => Promise<T>, maxMs = 5_
     await page.evaluate(() => 0).catch(() => {});
     const deadline = Date.now() + maxMs;
     while (pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    if (navigating) await page.waitForLoadState("domcontentloaded", { timeout: Math.max(1_000, deadline - Date.now()) }).catch(() => {});
+    if (navigating)
+      await page
+        .waitForLoadState("domcontentloaded", { timeout: Math.max(1_000, deadline - Date.now()) })
+        .catch(() => {});
     return out;
   } finally {
     page.off("request", onRequest);

@@ -1,7 +1,18 @@
 import { z } from "zod";
 import type { BlobStore } from "../../blobs/types.ts";
 import type { Tool } from "../types.ts";
-import { type ActionLimits, byRef, checkHttpUrl, download, navigate, pageText, screenshot, settle, upload, view } from "./actions.ts";
+import {
+  type ActionLimits,
+  byRef,
+  checkHttpUrl,
+  download,
+  navigate,
+  pageText,
+  screenshot,
+  settle,
+  upload,
+  view,
+} from "./actions.ts";
 import { BrowserError } from "./errors.ts";
 import type { BrowserManager } from "./manager.ts";
 
@@ -10,13 +21,29 @@ export { BrowserError } from "./errors.ts";
 export { BrowserManager, type BrowserLimits, DEFAULT_LIMITS } from "./manager.ts";
 export { vaultStateStore } from "./state.ts";
 
-export const DEFAULT_ACTION_LIMITS: ActionLimits = { snapshotBytes: 12_000, textChars: 8_000, downloadBytes: 20 * 1024 * 1024 };
+export const DEFAULT_ACTION_LIMITS: ActionLimits = {
+  snapshotBytes: 12_000,
+  textChars: 8_000,
+  downloadBytes: 20 * 1024 * 1024,
+};
 
 const url = z.string().max(4000);
 const ref = z.string().max(20);
 
 const ReadArgs = z.object({
-  action: z.enum(["open", "open_tab", "snapshot", "text", "screenshot", "scroll", "back", "hover", "wait_for", "tabs", "tab"]),
+  action: z.enum([
+    "open",
+    "open_tab",
+    "snapshot",
+    "text",
+    "screenshot",
+    "scroll",
+    "back",
+    "hover",
+    "wait_for",
+    "tabs",
+    "tab",
+  ]),
   url: url.optional(),
   ref: ref.optional(),
   text: z.string().max(200).optional(),
@@ -80,7 +107,11 @@ export function actSubject(action: string, url: string): string {
  * upload): it names the page's URL, which must be the page's, so a policy can allow it on some sites and
  * ask elsewhere ("Always" allows the site).
  */
-export function browserTools(deps: { manager: BrowserManager; blobs: BlobStore; limits?: Partial<ActionLimits> }): Tool[] {
+export function browserTools(deps: {
+  manager: BrowserManager;
+  blobs: BlobStore;
+  limits?: Partial<ActionLimits>;
+}): Tool[] {
   const b = { ...DEFAULT_ACTION_LIMITS, ...deps.limits };
   const m = deps.manager;
   const stepMs = m.limits.actionTimeoutMs * 3 + 10_000;
@@ -110,7 +141,10 @@ export function browserTools(deps: { manager: BrowserManager; blobs: BlobStore; 
           case "text":
             return `Page: ${page.url()}\n${await pageText(page, b.textChars)}`;
           case "screenshot":
-            return view(s, page, b, { note: await screenshot(ctx.tenant.tenantId, page, deps.blobs), interactiveOnly: true });
+            return view(s, page, b, {
+              note: await screenshot(ctx.tenant.tenantId, page, deps.blobs),
+              interactiveOnly: true,
+            });
           case "scroll":
             await page.mouse.wheel(0, a.direction === "up" ? -700 : 700);
             return view(s, page, b);
@@ -124,10 +158,18 @@ export function browserTools(deps: { manager: BrowserManager; blobs: BlobStore; 
             }
             return view(s, page, b);
           case "wait_for":
-            await page.getByText(need(a.text, "text", "wait_for")).first().waitFor({ state: "visible" });
+            await page
+              .getByText(need(a.text, "text", "wait_for"))
+              .first()
+              .waitFor({ state: "visible" });
             return view(s, page, b);
           case "tabs":
-            return s.pages().map((p, i) => `${i === s.active ? "*" : " "} ${i}: ${p.url()}`).join("\n") || "no tabs open";
+            return (
+              s
+                .pages()
+                .map((p, i) => `${i === s.active ? "*" : " "} ${i}: ${p.url()}`)
+                .join("\n") || "no tabs open"
+            );
           case "tab":
             return view(s, s.select(need(a.tab, "a tab number", "tab")), b);
         }
@@ -144,13 +186,19 @@ export function browserTools(deps: { manager: BrowserManager; blobs: BlobStore; 
     timeoutMs: stepMs,
     maxOutputChars: b.snapshotBytes + 2_000,
     subject: (a) => actSubject(a.action, a.url),
-    always: (a) => ({ pattern: `* ${hostOf(a.url)} ${originOf(a.url)}/*`, shown: `every browser_act on ${originOf(a.url)}` }),
+    always: (a) => ({
+      pattern: `* ${hostOf(a.url)} ${originOf(a.url)}/*`,
+      shown: `every browser_act on ${originOf(a.url)}`,
+    }),
     run: (a, ctx) =>
       m.use(ctx.tenant.tenantId, async (s) => {
         const page = await s.page();
         // The approval and the policy were about this site: acting on another is refused.
         if (originOf(page.url()) !== originOf(a.url))
-          throw new BrowserError("stale", `the page is at ${page.url()}, not ${a.url}: take a new snapshot and act on what it shows`);
+          throw new BrowserError(
+            "stale",
+            `the page is at ${page.url()}, not ${a.url}: take a new snapshot and act on what it shows`,
+          );
         const tenant = ctx.tenant.tenantId;
         switch (a.action) {
           case "click": {
@@ -178,9 +226,20 @@ export function browserTools(deps: { manager: BrowserManager; blobs: BlobStore; 
             }
             return view(s, await s.page(), b);
           case "download":
-            return view(s, page, b, { note: await download(tenant, page, need(a.ref, "a ref", "download"), deps.blobs, b.downloadBytes), interactiveOnly: true });
+            return view(s, page, b, {
+              note: await download(tenant, page, need(a.ref, "a ref", "download"), deps.blobs, b.downloadBytes),
+              interactiveOnly: true,
+            });
           case "upload":
-            return view(s, page, b, { note: await upload(tenant, page, need(a.ref, "a ref", "upload"), need(a.blob, "a blob id", "upload"), deps.blobs) });
+            return view(s, page, b, {
+              note: await upload(
+                tenant,
+                page,
+                need(a.ref, "a ref", "upload"),
+                need(a.blob, "a blob id", "upload"),
+                deps.blobs,
+              ),
+            });
         }
       }),
   };

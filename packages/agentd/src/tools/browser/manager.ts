@@ -19,7 +19,13 @@ export interface BrowserLimits {
   idleMs: number;
 }
 
-export const DEFAULT_LIMITS: BrowserLimits = { maxContexts: 8, maxPages: 5, concurrency: 2, actionTimeoutMs: 15_000, idleMs: 5 * 60_000 };
+export const DEFAULT_LIMITS: BrowserLimits = {
+  maxContexts: 8,
+  maxPages: 5,
+  concurrency: 2,
+  actionTimeoutMs: 15_000,
+  idleMs: 5 * 60_000,
+};
 
 export interface BrowserManagerOptions {
   executablePath: string;
@@ -132,7 +138,9 @@ export class BrowserManager {
     const browser = await this.#launch();
     const saved = await this.#opts.state.load(tenantId);
     const s = await TenantSession.open(browser, tenantId, this.#opts.net, saved, {
-      maxPages: this.limits.maxPages, actionTimeoutMs: this.limits.actionTimeoutMs, ...(this.#opts.resolve ? { resolve: this.#opts.resolve } : {}),
+      maxPages: this.limits.maxPages,
+      actionTimeoutMs: this.limits.actionTimeoutMs,
+      ...(this.#opts.resolve ? { resolve: this.#opts.resolve } : {}),
     });
     s.lastSaved = saved ? JSON.stringify(saved) : "";
     return s;
@@ -154,7 +162,11 @@ export class BrowserManager {
       await this.#save(s).catch(() => {});
       await s.close();
     }
-    if (busy > n) throw new BrowserError("limit", `this worker has ${this.limits.maxContexts} tenants browsing at once, the most it may: try again shortly`);
+    if (busy > n)
+      throw new BrowserError(
+        "limit",
+        `this worker has ${this.limits.maxContexts} tenants browsing at once, the most it may: try again shortly`,
+      );
   }
 
   #launch(): Promise<Browser> {
@@ -163,7 +175,12 @@ export class BrowserManager {
       // playwright-core is loaded on first use: importing it takes about a second (far more on a busy
       // machine), which every agentd start, doctor and test would pay otherwise.
       const b = import("playwright-core").then(({ chromium }) =>
-        chromium.launch({ executablePath: this.#opts.executablePath, chromiumSandbox: canSandbox(), args: WEBRTC_ARGS, timeout: 30_000 }),
+        chromium.launch({
+          executablePath: this.#opts.executablePath,
+          chromiumSandbox: canSandbox(),
+          args: WEBRTC_ARGS,
+          timeout: 30_000,
+        }),
       );
       this.#browser = b;
       b.then(
@@ -178,7 +195,11 @@ export class BrowserManager {
         },
       );
       return b.catch((e: unknown) => {
-        throw new BrowserError("unavailable", `Chromium (${this.#opts.executablePath}) did not start: ${(e as Error).message.split("\n")[0]}; check that it is installed (apt-get install chromium) or set AGENTD_CHROMIUM`, { cause: e });
+        throw new BrowserError(
+          "unavailable",
+          `Chromium (${this.#opts.executablePath}) did not start: ${(e as Error).message.split("\n")[0]}; check that it is installed (apt-get install chromium) or set AGENTD_CHROMIUM`,
+          { cause: e },
+        );
       });
     }
     return this.#browser;

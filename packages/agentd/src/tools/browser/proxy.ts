@@ -28,7 +28,11 @@ export const REFUSED_HEADER = "x-agentd-refused";
  * CONNECT, is checked with the same checkUrl as web_fetch, and is connected to the address that was
  * checked (a DNS answer that changes afterwards, a rebinding to 127.0.0.1, cannot redirect it).
  */
-export async function startGuardProxy(policy: NetPolicy, onRefused: (r: Refusal) => void, opts: { resolve?: Resolver } = {}): Promise<GuardProxy> {
+export async function startGuardProxy(
+  policy: NetPolicy,
+  onRefused: (r: Refusal) => void,
+  opts: { resolve?: Resolver } = {},
+): Promise<GuardProxy> {
   const check = (u: string) => checkUrl(u, policy, opts.resolve ? { resolve: opts.resolve } : {});
   /** A request the guard refused is reported (the model hears of it); a name that does not resolve is only the page's failure. */
   const refuse = (u: string, e: unknown): string => {
@@ -39,7 +43,10 @@ export async function startGuardProxy(policy: NetPolicy, onRefused: (r: Refusal)
 
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
     const target = req.url ?? "";
-    if (!/^https?:\/\//i.test(target)) return void res.writeHead(400, { "content-type": "text/plain" }).end("this proxy forwards absolute http URLs only");
+    if (!/^https?:\/\//i.test(target))
+      return void res
+        .writeHead(400, { "content-type": "text/plain" })
+        .end("this proxy forwards absolute http URLs only");
     check(target).then(
       (c) => forward(c, req, res),
       (e: unknown) => {
@@ -82,7 +89,8 @@ export async function startGuardProxy(policy: NetPolicy, onRefused: (r: Refusal)
       (c) => {
         const upstream = net.connect({ host: pick(c.addresses).address, port: c.port }, () => {
           const lines = [`${req.method} ${c.url.pathname}${c.url.search} HTTP/1.1`];
-          for (let i = 0; i < req.rawHeaders.length; i += 2) if (!/^proxy-/i.test(req.rawHeaders[i]!)) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+          for (let i = 0; i < req.rawHeaders.length; i += 2)
+            if (!/^proxy-/i.test(req.rawHeaders[i]!)) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
           upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
           if (head.length) upstream.write(head);
           upstream.pipe(client);
@@ -127,17 +135,30 @@ function forward(c: CheckedUrl, req: IncomingMessage, res: ServerResponse): void
   }
   const a = pick(c.addresses);
   const up = http.request(
-    { host: a.address, family: a.family, port: c.port, method: req.method, path: c.url.pathname + c.url.search, headers, setHost: false, agent: false, timeout: IDLE_MS },
+    {
+      host: a.address,
+      family: a.family,
+      port: c.port,
+      method: req.method,
+      path: c.url.pathname + c.url.search,
+      headers,
+      setHost: false,
+      agent: false,
+      timeout: IDLE_MS,
+    },
     (r) => {
       const raw: string[] = [];
-      for (let i = 0; i < r.rawHeaders.length; i += 2) if (!/^(connection|keep-alive|transfer-encoding)$/i.test(r.rawHeaders[i]!)) raw.push(r.rawHeaders[i]!, r.rawHeaders[i + 1]!);
+      for (let i = 0; i < r.rawHeaders.length; i += 2)
+        if (!/^(connection|keep-alive|transfer-encoding)$/i.test(r.rawHeaders[i]!))
+          raw.push(r.rawHeaders[i]!, r.rawHeaders[i + 1]!);
       res.writeHead(r.statusCode ?? 502, r.statusMessage, raw);
       r.pipe(res);
     },
   );
   up.on("timeout", () => up.destroy(new Error("timeout")));
   up.on("error", (e) => {
-    if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" }).end(`could not reach ${c.url.host}: ${e.message}`);
+    if (!res.headersSent)
+      res.writeHead(502, { "content-type": "text/plain" }).end(`could not reach ${c.url.host}: ${e.message}`);
     else res.destroy();
   });
   req.pipe(up);

@@ -25,7 +25,13 @@ export class TenantSession {
   saveError: string | null = null;
   lastUsed = 0;
 
-  private constructor(tenantId: string, context: BrowserContext, proxy: GuardProxy, maxPages: number, refusals: Refusal[]) {
+  private constructor(
+    tenantId: string,
+    context: BrowserContext,
+    proxy: GuardProxy,
+    maxPages: number,
+    refusals: Refusal[],
+  ) {
     this.tenantId = tenantId;
     this.#refusals = refusals;
     this.context = context;
@@ -34,13 +40,21 @@ export class TenantSession {
   }
 
   static async open(
-    browser: Browser, tenantId: string, net: NetPolicy, saved: SavedBrowser | null, opts: { maxPages: number; actionTimeoutMs: number; resolve?: Resolver },
+    browser: Browser,
+    tenantId: string,
+    net: NetPolicy,
+    saved: SavedBrowser | null,
+    opts: { maxPages: number; actionTimeoutMs: number; resolve?: Resolver },
   ): Promise<TenantSession> {
     const refusals: Refusal[] = [];
-    const proxy = await startGuardProxy(net, (r) => {
-      refusals.push(r);
-      if (refusals.length > MAX_REFUSALS) refusals.shift();
-    }, opts.resolve ? { resolve: opts.resolve } : {});
+    const proxy = await startGuardProxy(
+      net,
+      (r) => {
+        refusals.push(r);
+        if (refusals.length > MAX_REFUSALS) refusals.shift();
+      },
+      opts.resolve ? { resolve: opts.resolve } : {},
+    );
     let context: BrowserContext;
     try {
       context = await browser.newContext({
@@ -75,7 +89,10 @@ export class TenantSession {
     if (this.#pages.length >= this.#maxPages) {
       // A popup beyond the limit is closed rather than left running unseen.
       void p.close().catch(() => {});
-      this.#refusals.push({ url: p.url(), reason: `a new tab was closed: this tenant may have ${this.#maxPages} pages open` });
+      this.#refusals.push({
+        url: p.url(),
+        reason: `a new tab was closed: this tenant may have ${this.#maxPages} pages open`,
+      });
       if (this.#refusals.length > MAX_REFUSALS) this.#refusals.shift();
       return;
     }
@@ -93,13 +110,15 @@ export class TenantSession {
   async page(): Promise<Page> {
     const p = this.#pages[this.#active];
     if (p && !p.isClosed()) return p;
-    if (this.#pages.length >= this.#maxPages) throw new BrowserError("limit", `this tenant has ${this.#maxPages} pages open, the most it may: close one first`);
+    if (this.#pages.length >= this.#maxPages)
+      throw new BrowserError("limit", `this tenant has ${this.#maxPages} pages open, the most it may: close one first`);
     return this.context.newPage(); // adopted by the "page" event, and made active
   }
 
   /** A new tab (within the limit), made active. */
   async newPage(): Promise<Page> {
-    if (this.#pages.length >= this.#maxPages) throw new BrowserError("limit", `this tenant has ${this.#maxPages} pages open, the most it may: close one first`);
+    if (this.#pages.length >= this.#maxPages)
+      throw new BrowserError("limit", `this tenant has ${this.#maxPages} pages open, the most it may: close one first`);
     return this.context.newPage();
   }
 
@@ -113,7 +132,8 @@ export class TenantSession {
 
   select(index: number): Page {
     const p = this.#pages[index];
-    if (!p) throw new BrowserError("stale", `there is no tab ${index}: the open tabs are 0 to ${this.#pages.length - 1}`);
+    if (!p)
+      throw new BrowserError("stale", `there is no tab ${index}: the open tabs are 0 to ${this.#pages.length - 1}`);
     this.#active = index;
     return p;
   }
@@ -124,7 +144,11 @@ export class TenantSession {
   }
 
   async state(): Promise<SavedBrowser> {
-    return { storage: await this.context.storageState(), pages: this.#pages.map((p) => p.url()).filter((u) => /^https?:/i.test(u)), active: this.#active };
+    return {
+      storage: await this.context.storageState(),
+      pages: this.#pages.map((p) => p.url()).filter((u) => /^https?:/i.test(u)),
+      active: this.#active,
+    };
   }
 
   async close(): Promise<void> {

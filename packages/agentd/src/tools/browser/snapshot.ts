@@ -1,7 +1,25 @@
 /** Roles a person acts on: what an interactive-only snapshot keeps (with headings, to say where things are). */
 const INTERACTIVE = new Set([
-  "button", "link", "textbox", "searchbox", "checkbox", "radio", "combobox", "listbox", "option", "menuitem", "menuitemcheckbox",
-  "menuitemradio", "tab", "switch", "slider", "spinbutton", "heading", "iframe", "dialog", "alert",
+  "button",
+  "link",
+  "textbox",
+  "searchbox",
+  "checkbox",
+  "radio",
+  "combobox",
+  "listbox",
+  "option",
+  "menuitem",
+  "menuitemcheckbox",
+  "menuitemradio",
+  "tab",
+  "switch",
+  "slider",
+  "spinbutton",
+  "heading",
+  "iframe",
+  "dialog",
+  "alert",
 ]);
 
 export interface SnapshotBounds {
@@ -35,7 +53,10 @@ export function boundSnapshot(yaml: string, b: SnapshotBounds): { text: string; 
     bytes += size;
   }
   const cut = i < lines.length;
-  if (cut) out.push(`[… ${lines.length - i} more lines cut at ${b.maxBytes} bytes: scroll, or ask for interactive elements only]`);
+  if (cut)
+    out.push(
+      `[… ${lines.length - i} more lines cut at ${b.maxBytes} bytes: scroll, or ask for interactive elements only]`,
+    );
   const text = out.join("\n");
   return { text, bytes: Buffer.byteLength(text, "utf8"), cut };
 }

@@ -27,7 +27,11 @@ export const MAX_STATE_BYTES = 60_000;
  * first), then cookies (largest first): a login cookie is small and stays.
  */
 export function fitState(s: SavedBrowser, max = MAX_STATE_BYTES): { json: string; dropped: number } {
-  const state: SavedBrowser = { storage: { cookies: [...s.storage.cookies], origins: [...s.storage.origins] }, pages: s.pages.slice(0, 10).map((u) => u.slice(0, 2000)), active: s.active };
+  const state: SavedBrowser = {
+    storage: { cookies: [...s.storage.cookies], origins: [...s.storage.origins] },
+    pages: s.pages.slice(0, 10).map((u) => u.slice(0, 2000)),
+    active: s.active,
+  };
   let json = JSON.stringify(state);
   let dropped = 0;
   const size = (x: unknown) => JSON.stringify(x).length;

@@ -11,18 +11,27 @@ const SECRET_NAME = /^[A-Za-z0-9_.-]{1,64}$/; // the vault's names: no "*", so a
 
 const Args = z.object({
   method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]).optional(),
-  url: z.url({ protocol: /^https?$/ }).max(4000).refine(plainHost, "a host name cannot contain *"),
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(4000)
+    .refine(plainHost, "a host name cannot contain *"),
   // Header names are checked with a refinement, not a key schema: a key schema becomes JSON Schema
   // "propertyNames", which OpenAI-compatible endpoints do not accept.
   headers: z
     .object({})
     .catchall(z.string().max(8000))
-    .refine((h) => Object.keys(h).every((k) => k.length <= 100 && TOKEN.test(k)), "header names must be HTTP tokens of at most 100 characters")
+    .refine(
+      (h) => Object.keys(h).every((k) => k.length <= 100 && TOKEN.test(k)),
+      "header names must be HTTP tokens of at most 100 characters",
+    )
     .optional(),
   body: z.string().max(1_000_000).optional(),
   auth: z
     .object({
-      secret: z.string().regex(SECRET_NAME, "a vault secret name is 1-64 of A-Z a-z 0-9 _ . -").describe("vault secret name"),
+      secret: z
+        .string()
+        .regex(SECRET_NAME, "a vault secret name is 1-64 of A-Z a-z 0-9 _ . -")
+        .describe("vault secret name"),
       scheme: z.enum(["bearer", "basic", "header"]).optional(),
       header: z.string().regex(TOKEN).max(100).optional(),
     })
@@ -34,7 +43,8 @@ const MAX_BYTES = 1_000_000;
 const TIMEOUT_MS = 30_000;
 const MAX_TEXT = 7_000;
 /** Response headers worth a model's attention; the rest (cookies, tracing) is noise or sensitive. */
-const SHOWN = /^(content-type|content-length|location|retry-after|www-authenticate|link|etag|last-modified|x-ratelimit-.*|ratelimit-.*|x-request-id)$/;
+const SHOWN =
+  /^(content-type|content-length|location|retry-after|www-authenticate|link|etag|last-modified|x-ratelimit-.*|ratelimit-.*|x-request-id)$/;
 /** Headers the request framing owns: letting the model set them invites smuggling or a wrong length. */
 const OWNED = new Set(["host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer"]);
 export const REDACTED = "[secret]";
@@ -61,7 +71,8 @@ export const httpRequestTool: Tool<Args> = {
   },
   async run(args, ctx) {
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(args.headers ?? {})) if (!OWNED.has(k.toLowerCase())) headers[k.toLowerCase()] = v;
+    for (const [k, v] of Object.entries(args.headers ?? {}))
+      if (!OWNED.has(k.toLowerCase())) headers[k.toLowerCase()] = v;
     let variants: string[] = [];
     const strip: string[] = [];
     if (args.auth) {
@@ -70,9 +81,16 @@ export const httpRequestTool: Tool<Args> = {
       if (isReservedSecret(secret)) throw reservedSecretError(secret);
       const value = await ctx.secrets.get(secret);
       if (value === null)
-        throw new AgentdError("secret_not_found", `no secret named ${JSON.stringify(secret)} in this tenant's vault; ask the user to add it, then call again`);
+        throw new AgentdError(
+          "secret_not_found",
+          `no secret named ${JSON.stringify(secret)} in this tenant's vault; ask the user to add it, then call again`,
+        );
       const name = scheme === "header" ? header?.toLowerCase() : "authorization";
-      if (!name) throw new AgentdError("bad_request", 'auth.scheme "header" needs auth.header, the header to send the secret in');
+      if (!name)
+        throw new AgentdError(
+          "bad_request",
+          'auth.scheme "header" needs auth.header, the header to send the secret in',
+        );
       const basic = Buffer.from(value).toString("base64");
       headers[name] = scheme === "bearer" ? `Bearer ${value}` : scheme === "basic" ? `Basic ${basic}` : value;
       strip.push(name);
@@ -88,10 +106,19 @@ export const httpRequestTool: Tool<Args> = {
     const shown: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (SHOWN.test(k)) shown[k] = redact(v, variants, false);
     // Every vault value goes before the cut: a secret straddling it would leave its head.
-    let text = method === "HEAD" ? "" : ctx.redact(redact(readableText(res.body, res.headers["content-type"]).text, variants, res.truncated));
+    let text =
+      method === "HEAD"
+        ? ""
+        : ctx.redact(redact(readableText(res.body, res.headers["content-type"]).text, variants, res.truncated));
     const cut = text.length > MAX_TEXT;
     if (cut) text = `${text.slice(0, MAX_TEXT)}\n[… body cut at ${MAX_TEXT} characters]`;
-    return { status: res.status, url: redact(res.url, variants, false), headers: shown, body: text, truncated: res.truncated || cut };
+    return {
+      status: res.status,
+      url: redact(res.url, variants, false),
+      headers: shown,
+      body: text,
+      truncated: res.truncated || cut,
+    };
   },
 };
 

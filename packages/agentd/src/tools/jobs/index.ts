@@ -6,7 +6,14 @@ export function parseWhen(text: string, timezone: string): number {
   if (/[zZ]|[+-]\d\d:?\d\d$/.test(text)) return Date.parse(text);
   const m = /^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d))?$/.exec(text.trim());
   if (!m) return NaN;
-  const [y, mo, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0)) as [number, number, number, number, number, number];
+  const [y, mo, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const guess = Date.UTC(y, mo - 1, d, h, mi, s);
   // The zone's offset at that moment: format the UTC guess in the zone and measure the difference.
   const local = new Date(guess).toLocaleString("sv-SE", { timeZone: timezone, hour12: false }).replace(" ", "T");
@@ -38,7 +45,12 @@ const schedule: Tool<{ prompt: string; cron: string }> = {
   defaultDecision: "allow",
   subject: (a) => `${a.cron}: ${a.prompt}`,
   async run(a, ctx) {
-    const r = await ctx.services.jobs.recur(ctx.tenant, { prompt: a.prompt, cron: a.cron, timezone: ctx.timezone, sessionId: ctx.sessionId });
+    const r = await ctx.services.jobs.recur(ctx.tenant, {
+      prompt: a.prompt,
+      cron: a.cron,
+      timezone: ctx.timezone,
+      sessionId: ctx.sessionId,
+    });
     return { id: r.id, next: r.next.slice(0, 3).map((t) => new Date(t).toISOString()) };
   },
 };
@@ -50,7 +62,10 @@ const jobs: Tool<{ cancel?: string }> = {
   risk: "low",
   defaultDecision: "allow",
   async run(a, ctx) {
-    if (a.cancel) return (await ctx.services.jobs.cancel(ctx.tenant, a.cancel)) ? `cancelled ${a.cancel}` : `no active job ${a.cancel}`;
+    if (a.cancel)
+      return (await ctx.services.jobs.cancel(ctx.tenant, a.cancel))
+        ? `cancelled ${a.cancel}`
+        : `no active job ${a.cancel}`;
     return ctx.services.jobs.list(ctx.tenant);
   },
 };

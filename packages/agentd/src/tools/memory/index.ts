@@ -19,7 +19,13 @@ export function memoryTools(store: MemoryStore): Tool[] {
     defaultDecision: "allow",
     async run(args, ctx) {
       const embedding = await embedOne(ctx.services.embedder, args.content);
-      const e = await store.add(ctx.tenant, { content: args.content, dueAt: args.due ? Date.parse(args.due) : null, embedding, source: "agent", key: `${ctx.runId}:${ctx.callId}` });
+      const e = await store.add(ctx.tenant, {
+        content: args.content,
+        dueAt: args.due ? Date.parse(args.due) : null,
+        embedding,
+        source: "agent",
+        key: `${ctx.runId}:${ctx.callId}`,
+      });
       return { id: e.id, ...(e.dueAt !== null ? { due: iso(e.dueAt) } : {}) };
     },
   };

@@ -1,7 +1,19 @@
 import { z } from "zod";
 
 /** Keywords whose value is one schema. */
-const ONE = new Set(["items", "additionalProperties", "additionalItems", "unevaluatedProperties", "unevaluatedItems", "not", "if", "then", "else", "contains", "propertyNames"]);
+const ONE = new Set([
+  "items",
+  "additionalProperties",
+  "additionalItems",
+  "unevaluatedProperties",
+  "unevaluatedItems",
+  "not",
+  "if",
+  "then",
+  "else",
+  "contains",
+  "propertyNames",
+]);
 /** Keywords whose value is a list of schemas. */
 const LIST = new Set(["anyOf", "allOf", "oneOf", "prefixItems"]);
 /** Keywords whose value maps names to schemas (the names are data, not keywords). */

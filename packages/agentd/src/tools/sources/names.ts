@@ -35,18 +35,28 @@ export interface ToolRef {
 
 /** One part of a name: the allowed characters kept, every other run of characters one "_". */
 function clean(part: string): { text: string; exact: boolean } {
-  const text = part.replace(/[^A-Za-z0-9_-]+/g, "_").replace(/_+/g, "_").replace(/^_+|_+$/g, "");
+  const text = part
+    .replace(/[^A-Za-z0-9_-]+/g, "_")
+    .replace(/_+/g, "_")
+    .replace(/^_+|_+$/g, "");
   return text === "" ? { text: "x", exact: false } : { text, exact: text === part };
 }
 
-const hashOf = (ref: ToolRef) => createHash("sha256").update(JSON.stringify([ref.source, ref.server, ref.tool])).digest("hex").slice(0, HASH_CHARS);
+const hashOf = (ref: ToolRef) =>
+  createHash("sha256")
+    .update(JSON.stringify([ref.source, ref.server, ref.tool]))
+    .digest("hex")
+    .slice(0, HASH_CHARS);
 
 /**
  * The model-facing name of one tool from outside; `hashed` forces the hash suffix (how `nameTools`
  * separates two tools whose plain names agree). Pure: the same triple always gives the same name.
  */
 export function sourcedToolName(ref: ToolRef, hashed = false): string {
-  if (!SOURCE_ID.test(ref.source)) throw new TypeError(`a tool source's id must match ${SOURCE_ID} (it starts every name of its tools), got ${JSON.stringify(ref.source)}`);
+  if (!SOURCE_ID.test(ref.source))
+    throw new TypeError(
+      `a tool source's id must match ${SOURCE_ID} (it starts every name of its tools), got ${JSON.stringify(ref.source)}`,
+    );
   const server = clean(ref.server);
   const tool = clean(ref.tool);
   const plain = `${ref.source}${SEP}${server.text}${SEP}${tool.text}`;
@@ -73,7 +83,7 @@ export function nameTools(refs: readonly ToolRef[]): Map<string, ToolRef> {
   const out = new Map<string, ToolRef>();
   const taken = new Set<string>();
   // Unique plain names first, so that a hashed name never takes one from a tool that did not collide.
-  for (const [n, group] of plain) if (group.length === 1) (out.set(n, group[0] as ToolRef), taken.add(n));
+  for (const [n, group] of plain) if (group.length === 1) out.set(n, group[0] as ToolRef), taken.add(n);
   for (const [, group] of plain) {
     if (group.length === 1) continue;
     for (const r of group) {

@@ -4,7 +4,12 @@ import { originOf, plainHost } from "../../net/origin.ts";
 import { readableText } from "../../net/readable.ts";
 import type { Tool } from "../types.ts";
 
-const Args = z.object({ url: z.url({ protocol: /^https?$/ }).max(4000).refine(plainHost, "a host name cannot contain *") });
+const Args = z.object({
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(4000)
+    .refine(plainHost, "a host name cannot contain *"),
+});
 
 const MAX_BYTES = 3_000_000;
 const TIMEOUT_MS = 20_000;

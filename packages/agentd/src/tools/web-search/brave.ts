@@ -25,7 +25,16 @@ export function brave(settings: ProviderSettings, net: NetPolicy, keyHint: strin
       const body = (await providerJson(
         url.href,
         { headers: { accept: "application/json", "accept-encoding": "gzip", "x-subscription-token": key } },
-        { provider: "brave", settings, keyHint, net, signal, keyHeaders: ["x-subscription-token"], reason: braveReason, keyRefused },
+        {
+          provider: "brave",
+          settings,
+          keyHint,
+          net,
+          signal,
+          keyHeaders: ["x-subscription-token"],
+          reason: braveReason,
+          keyRefused,
+        },
       )) as { web?: { results?: unknown } };
       return pick(body.web?.results, q.count, (r) => result(r.title, r.url, r.description, r.page_age ?? r.age));
     },

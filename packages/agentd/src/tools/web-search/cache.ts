@@ -23,7 +23,12 @@ export class SearchCache {
   }
 
   /** The cached list for (tenant, key), or `load()`'s, which is then kept. `cached` says which. */
-  async get(tenantId: string, key: string, now: number, load: () => Promise<SearchResult[]>): Promise<{ results: SearchResult[]; cached: boolean }> {
+  async get(
+    tenantId: string,
+    key: string,
+    now: number,
+    load: () => Promise<SearchResult[]>,
+  ): Promise<{ results: SearchResult[]; cached: boolean }> {
     let mine = this.#tenants.get(tenantId);
     if (mine) {
       this.#tenants.delete(tenantId);

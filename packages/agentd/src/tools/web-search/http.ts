@@ -37,15 +37,31 @@ export async function providerJson(url: string, init: FetchInit, c: ProviderCall
   const net = c.settings.trustedUrl ? { ...c.net, allowHosts: [...c.net.allowHosts, hostKey(host, port)] } : c.net;
   let res: GuardedResponse;
   try {
-    res = await guardedFetch(url, init, net, { maxBytes: MAX_BYTES, timeoutMs: TIMEOUT_MS, signal: c.signal, stripOnRedirect: c.keyHeaders ?? [] });
+    res = await guardedFetch(url, init, net, {
+      maxBytes: MAX_BYTES,
+      timeoutMs: TIMEOUT_MS,
+      signal: c.signal,
+      stripOnRedirect: c.keyHeaders ?? [],
+    });
   } catch (e) {
     if (BlockedAddressError.is(e) || c.signal.aborted) throw e;
-    if (NetError.is(e)) throw new SearchError("unavailable", c.provider, `${label(c.provider)} could not be reached: ${scrub(e.message, c)}; try again later`, { cause: e });
+    if (NetError.is(e))
+      throw new SearchError(
+        "unavailable",
+        c.provider,
+        `${label(c.provider)} could not be reached: ${scrub(e.message, c)}; try again later`,
+        { cause: e },
+      );
     throw e;
   }
   const body = parse(res);
   if (res.status >= 200 && res.status < 300) {
-    if (body === undefined || res.truncated) throw new SearchError("bad_response", c.provider, `${label(c.provider)} answered with ${res.truncated ? "more than 2 MB" : "something that is not JSON"} (HTTP ${res.status})`);
+    if (body === undefined || res.truncated)
+      throw new SearchError(
+        "bad_response",
+        c.provider,
+        `${label(c.provider)} answered with ${res.truncated ? "more than 2 MB" : "something that is not JSON"} (HTTP ${res.status})`,
+      );
     return body;
   }
   const why = scrub((body !== undefined && c.reason?.(body)) || "no reason given", c).slice(0, 200);
@@ -53,14 +69,36 @@ export async function providerJson(url: string, init: FetchInit, c: ProviderCall
   if (s === 429) {
     const wait = retryAfterMs(res.headers, (c.now ?? Date.now)());
     const when = wait === null ? "later" : `in ${Math.ceil(wait / 1000)} s`;
-    throw new SearchError("rate_limited", c.provider, `${label(c.provider)} is rate-limiting searches (HTTP 429: ${why}); try again ${when}`, { retryAfterMs: wait });
+    throw new SearchError(
+      "rate_limited",
+      c.provider,
+      `${label(c.provider)} is rate-limiting searches (HTTP 429: ${why}); try again ${when}`,
+      { retryAfterMs: wait },
+    );
   }
   if (s === 401 || s === 403 || c.keyRefused?.(s, body))
-    throw new SearchError("unauthorized", c.provider, `${label(c.provider)} refused the request (HTTP ${s}: ${why}); check ${c.keyHint}`);
+    throw new SearchError(
+      "unauthorized",
+      c.provider,
+      `${label(c.provider)} refused the request (HTTP ${s}: ${why}); check ${c.keyHint}`,
+    );
   if (s === 432 || s === 433 || s === 402)
-    throw new SearchError("quota", c.provider, `${label(c.provider)} says the plan's allowance is used up (HTTP ${s}: ${why}); raise the plan's limit or wait for it to renew`);
-  if (s >= 500) throw new SearchError("unavailable", c.provider, `${label(c.provider)} failed (HTTP ${s}: ${why}); try again later`);
-  throw new SearchError("bad_request", c.provider, `${label(c.provider)} refused the search (HTTP ${s}: ${why}); rephrase the query`);
+    throw new SearchError(
+      "quota",
+      c.provider,
+      `${label(c.provider)} says the plan's allowance is used up (HTTP ${s}: ${why}); raise the plan's limit or wait for it to renew`,
+    );
+  if (s >= 500)
+    throw new SearchError(
+      "unavailable",
+      c.provider,
+      `${label(c.provider)} failed (HTTP ${s}: ${why}); try again later`,
+    );
+  throw new SearchError(
+    "bad_request",
+    c.provider,
+    `${label(c.provider)} refused the search (HTTP ${s}: ${why}); rephrase the query`,
+  );
 }
 
 export function label(p: ProviderName): string {
@@ -94,13 +132,16 @@ export function retryAfterMs(headers: Record<string, string>, now: number): numb
   }
   const resets = numbers(headers["x-ratelimit-reset"]);
   const remaining = numbers(headers["x-ratelimit-remaining"]);
-  const exhausted = remaining.findIndex((r) => r === 0);
-  const secs = resets[exhausted >= 0 ? exhausted : 0];
+  const exhausted = remaining.indexOf(0);
+  const secs = resets[Math.max(exhausted, 0)];
   return secs === undefined || Number.isNaN(secs) ? null : Math.min(secs * 1000, MAX_RETRY_AFTER_MS);
 }
 
 /** "1, 1419704" → [1, 1419704]; a part that is not a number stays in its place as NaN. */
 function numbers(h: string | undefined): number[] {
   if (!h) return [];
-  return h.split(",").slice(0, 8).map((s) => (/^\d{1,10}$/.test(s.trim()) ? Number(s.trim()) : Number.NaN));
+  return h
+    .split(",")
+    .slice(0, 8)
+    .map((s) => (/^\d{1,10}$/.test(s.trim()) ? Number(s.trim()) : Number.NaN));
 }

@@ -29,8 +29,18 @@ export function webSearchTool(search: WebSearch): Tool<z.infer<typeof Args>> {
     subject: (a) => a.query,
     async run(args, ctx) {
       const answer = await search.search(
-        { tenantId: ctx.tenant.tenantId, secrets: ctx.secrets, net: ctx.services.net, signal: ctx.signal, now: ctx.now },
-        { query: args.query, count: args.count ?? DEFAULT_COUNT, ...(args.freshness ? { freshness: args.freshness } : {}) },
+        {
+          tenantId: ctx.tenant.tenantId,
+          secrets: ctx.secrets,
+          net: ctx.services.net,
+          signal: ctx.signal,
+          now: ctx.now,
+        },
+        {
+          query: args.query,
+          count: args.count ?? DEFAULT_COUNT,
+          ...(args.freshness ? { freshness: args.freshness } : {}),
+        },
       );
       return formatResults(args.query, answer.provider, answer.results);
     },

@@ -18,7 +18,11 @@ export function searxng(settings: ProviderSettings, net: NetPolicy, keyHint: str
       url.searchParams.set("format", "json");
       url.searchParams.set("pageno", "1");
       if (q.freshness) url.searchParams.set("time_range", q.freshness);
-      const body = (await providerJson(url.href, { headers: { accept: "application/json" } }, { provider: "searxng", settings, keyHint, net, signal })) as {
+      const body = (await providerJson(
+        url.href,
+        { headers: { accept: "application/json" } },
+        { provider: "searxng", settings, keyHint, net, signal },
+      )) as {
         results?: unknown;
       };
       return pick(body.results, q.count, (r) => result(r.title, r.url, r.content, r.publishedDate));

@@ -4,12 +4,27 @@ import { SearchCache } from "./cache.ts";
 import { SearchError } from "./errors.ts";
 import { searxng } from "./searxng.ts";
 import { tavily } from "./tavily.ts";
-import type { ProviderName, ProviderSettings, SearchConfig, SearchProvider, SearchQuery, SearchResult } from "./types.ts";
+import type {
+  ProviderName,
+  ProviderSettings,
+  SearchConfig,
+  SearchProvider,
+  SearchQuery,
+  SearchResult,
+} from "./types.ts";
 
 /** The vault secret that holds a tenant's own credential for each provider. */
-export const TENANT_SECRET: Record<ProviderName, string> = { searxng: "SEARXNG_URL", brave: "BRAVE_SEARCH_API_KEY", tavily: "TAVILY_API_KEY" };
+export const TENANT_SECRET: Record<ProviderName, string> = {
+  searxng: "SEARXNG_URL",
+  brave: "BRAVE_SEARCH_API_KEY",
+  tavily: "TAVILY_API_KEY",
+};
 /** The operator's variable for each provider. */
-const OPERATOR_VAR: Record<ProviderName, string> = { searxng: "SEARXNG_URL", brave: "BRAVE_SEARCH_API_KEY", tavily: "TAVILY_API_KEY" };
+const OPERATOR_VAR: Record<ProviderName, string> = {
+  searxng: "SEARXNG_URL",
+  brave: "BRAVE_SEARCH_API_KEY",
+  tavily: "TAVILY_API_KEY",
+};
 
 /** A 429 asking for at most this long is waited out once inside the call; longer waits go back to the model. */
 const MAX_INLINE_WAIT_MS = 5_000;
@@ -42,7 +57,10 @@ export class WebSearch {
 
   constructor(
     config: SearchConfig,
-    opts: { tenantProvider?: (tenantId: string) => Promise<ProviderName | null>; sleep?: (ms: number, signal: AbortSignal) => Promise<void> } = {},
+    opts: {
+      tenantProvider?: (tenantId: string) => Promise<ProviderName | null>;
+      sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+    } = {},
   ) {
     this.config = config;
     this.#cache = new SearchCache(config.cacheMs);
@@ -53,28 +71,49 @@ export class WebSearch {
   async search(call: SearchCall, q: SearchQuery): Promise<SearchAnswer> {
     const { settings, source, keyHint } = await this.#settingsFor(call);
     const provider = makeProvider(settings, call.net, keyHint);
-    const key = JSON.stringify([settings.provider, settings.url ?? "", source, q.query.trim().replace(/\s+/g, " ").toLowerCase(), q.count, q.freshness ?? ""]);
-    const { results, cached } = await this.#cache.get(call.tenantId, key, call.now, () => this.#withRetry(provider, q, call.signal));
+    const key = JSON.stringify([
+      settings.provider,
+      settings.url ?? "",
+      source,
+      q.query.trim().replace(/\s+/g, " ").toLowerCase(),
+      q.count,
+      q.freshness ?? "",
+    ]);
+    const { results, cached } = await this.#cache.get(call.tenantId, key, call.now, () =>
+      this.#withRetry(provider, q, call.signal),
+    );
     return { provider: settings.provider, results, cached, source };
   }
 
   /** The provider a tenant's searches go to, with where its credential comes from (for messages). */
-  async #settingsFor(call: SearchCall): Promise<{ settings: ProviderSettings; source: "operator" | "tenant"; keyHint: string }> {
+  async #settingsFor(
+    call: SearchCall,
+  ): Promise<{ settings: ProviderSettings; source: "operator" | "tenant"; keyHint: string }> {
     const own = await this.#tenantProvider(call.tenantId);
     if (own) {
       const secret = TENANT_SECRET[own];
       const value = await call.secrets.get(secret);
       if (!value)
-        throw new SearchError("not_configured", own, `this tenant searches with ${own}, but its vault has no ${secret}: store it in the vault, or set searchProvider to null to use the deployment's`);
+        throw new SearchError(
+          "not_configured",
+          own,
+          `this tenant searches with ${own}, but its vault has no ${secret}: store it in the vault, or set searchProvider to null to use the deployment's`,
+        );
       const keyHint = `the tenant's vault secret ${secret}`;
-      if (own === "searxng") return { settings: { provider: own, url: value, trustedUrl: false }, source: "tenant", keyHint };
+      if (own === "searxng")
+        return { settings: { provider: own, url: value, trustedUrl: false }, source: "tenant", keyHint };
       const url = own === "brave" ? this.config.braveApiBase : this.config.tavilyApiBase;
-      return { settings: { provider: own, apiKey: value, ...(url ? { url } : {}), trustedUrl: Boolean(url) }, source: "tenant", keyHint };
+      return {
+        settings: { provider: own, apiKey: value, ...(url ? { url } : {}), trustedUrl: Boolean(url) },
+        source: "tenant",
+        keyHint,
+      };
     }
     const p = this.config.provider;
     if (!p)
       throw new SearchError(
-        "not_configured", null,
+        "not_configured",
+        null,
         "web search is not set up: the operator sets AGENTD_SEARCH_PROVIDER (searxng, brave or tavily) with SEARXNG_URL, BRAVE_SEARCH_API_KEY or TAVILY_API_KEY, or the tenant sets searchProvider and stores its own key in the vault",
       );
     return { settings: operatorSettings(this.config, p), source: "operator", keyHint: OPERATOR_VAR[p] };
@@ -84,7 +123,13 @@ export class WebSearch {
     try {
       return await provider.search(q, signal);
     } catch (e) {
-      if (!SearchError.is(e) || e.code !== "rate_limited" || e.retryAfterMs === null || e.retryAfterMs > MAX_INLINE_WAIT_MS) throw e;
+      if (
+        !SearchError.is(e) ||
+        e.code !== "rate_limited" ||
+        e.retryAfterMs === null ||
+        e.retryAfterMs > MAX_INLINE_WAIT_MS
+      )
+        throw e;
       await this.#sleep(e.retryAfterMs, signal);
       return provider.search(q, signal);
     }
@@ -100,7 +145,11 @@ export function operatorSettings(c: SearchConfig, p: ProviderName): ProviderSett
 }
 
 export function makeProvider(s: ProviderSettings, net: NetPolicy, keyHint: string): SearchProvider {
-  return s.provider === "searxng" ? searxng(s, net, keyHint) : s.provider === "brave" ? brave(s, net, keyHint) : tavily(s, net, keyHint);
+  return s.provider === "searxng"
+    ? searxng(s, net, keyHint)
+    : s.provider === "brave"
+      ? brave(s, net, keyHint)
+      : tavily(s, net, keyHint);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -22,12 +22,20 @@ export function tavily(settings: ProviderSettings, net: NetPolicy, keyHint: stri
     async search(q, signal) {
       const url = new URL("/search", settings.url ?? API);
       const payload = {
-        query: q.query, max_results: Math.min(q.count, 20), search_depth: "basic", topic: "general", include_answer: false,
+        query: q.query,
+        max_results: Math.min(q.count, 20),
+        search_depth: "basic",
+        topic: "general",
+        include_answer: false,
         ...(q.freshness ? { time_range: q.freshness } : {}),
       };
       const body = (await providerJson(
         url.href,
-        { method: "POST", headers: { accept: "application/json", "content-type": "application/json", authorization: `Bearer ${key}` }, body: JSON.stringify(payload) },
+        {
+          method: "POST",
+          headers: { accept: "application/json", "content-type": "application/json", authorization: `Bearer ${key}` },
+          body: JSON.stringify(payload),
+        },
         { provider: "tavily", settings, keyHint, net, signal, reason: tavilyReason },
       )) as { results?: unknown };
       return pick(body.results, q.count, (r) => result(r.title, r.url, r.content, r.published_date));

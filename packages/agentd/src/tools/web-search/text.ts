@@ -35,7 +35,11 @@ export function result(title: unknown, url: unknown, snippet: unknown, date?: un
 }
 
 /** The first `count` usable entries of a provider's result array (entries that are not objects, or lack a URL, are skipped). */
-export function pick(list: unknown, count: number, map: (r: Record<string, unknown>) => SearchResult | null): SearchResult[] {
+export function pick(
+  list: unknown,
+  count: number,
+  map: (r: Record<string, unknown>) => SearchResult | null,
+): SearchResult[] {
   const out: SearchResult[] = [];
   if (!Array.isArray(list)) return out;
   for (const r of list) {

@@ -12,7 +12,8 @@ const MALLORY = { id: 666, is_bot: false, first_name: "Mallory", username: "mall
 
 for (const b of BACKENDS) {
   describe(`telegram channel (${b.name})`, () => {
-    const setup = (t: { after(fn: () => unknown): void }, opts?: Parameters<typeof pairingTelegramRig>[2]) => pairingTelegramRig(t, b, opts);
+    const setup = (t: { after(fn: () => unknown): void }, opts?: Parameters<typeof pairingTelegramRig>[2]) =>
+      pairingTelegramRig(t, b, opts);
 
     test("an approval keyboard press approves and the turn completes; a press by another tenant's user, or from another chat of the tenant, is refused", async (t) => {
       const { app, model, tg, post, pair, tenantId } = await setup(t);
@@ -21,13 +22,22 @@ for (const b of BACKENDS) {
       await pair(MALLORY, other.id);
       const scope = app.tenants.scope(tenantId);
       await policies.set(scope, { tool: "remember", decision: "ask" }, Date.now());
-      model.script({ toolCalls: [{ name: "remember", arguments: { content: "birthday is May 3" } }] }, { text: "Saved." });
+      model.script(
+        { toolCalls: [{ name: "remember", arguments: { content: "birthday is May 3" } }] },
+        { text: "Saved." },
+      );
       await post(textUpdate(ALICE, "remember my birthday"));
       const ask = await until(() => sentTo(tg, ALICE.id).find((c) => c.params.reply_markup));
       const buttons = ask.params.reply_markup.inline_keyboard.flat() as { text: string; callback_data: string }[];
-      assert.deepEqual(buttons.map((k) => k.text), ["Approve once", "Always", "Deny"]);
+      assert.deepEqual(
+        buttons.map((k) => k.text),
+        ["Approve once", "Always", "Deny"],
+      );
       const pending = (await approvals.list(scope))[0]!;
-      assert.deepEqual(buttons.map((k) => k.callback_data), ["once", "always", "deny"].map((c) => `apr:${pending.id}:${c}`));
+      assert.deepEqual(
+        buttons.map((k) => k.callback_data),
+        ["once", "always", "deny"].map((c) => `apr:${pending.id}:${c}`),
+      );
 
       // Mallory presses Alice's button (a forwarded or forged callback): refused, nothing decided.
       assert.equal((await post(pressUpdate(MALLORY, buttons[0]!.callback_data))).status, 200);
@@ -48,7 +58,11 @@ for (const b of BACKENDS) {
       const where = { message_id: askMsg.message_id, text: askMsg.text, chatId: ALICE.id };
       assert.equal((await post(pressUpdate(ALICE, buttons[0]!.callback_data, where))).status, 200);
       assert.match(tg.callsOf("answerCallbackQuery").at(-1)!.params.text, /Approved once/);
-      assert.match(tg.messages.get(askMsg.message_id)!.text, /Approved once/, "the approval message says what was decided");
+      assert.match(
+        tg.messages.get(askMsg.message_id)!.text,
+        /Approved once/,
+        "the approval message says what was decided",
+      );
       assert.equal(tg.messages.get(askMsg.message_id)!.reply_markup, undefined, "and its buttons are gone");
       await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "Saved."));
       assert.equal((await approvals.get(scope, pending.id))?.status, "approved");

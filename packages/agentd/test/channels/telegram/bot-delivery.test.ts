@@ -14,12 +14,14 @@ import { textUpdate } from "../../support/telegram-updates.ts";
 
 for (const b of BACKENDS) {
   describe(`tenant telegram bots (${b.name})`, () => {
-    const setup = (t: { after(fn: () => unknown): void }, opts?: { publicUrl?: boolean }) => telegramBotsRig(t, b, opts);
+    const setup = (t: { after(fn: () => unknown): void }, opts?: { publicUrl?: boolean }) =>
+      telegramBotsRig(t, b, opts);
 
     test("pairing and a turn through a tenant bot: the reply goes out with that bot's token; another bot's secret is 401", async (t) => {
       const s = await setup(t);
       const a = (await s.call("POST", "/v1/channels/telegram", { body: { token: TOKEN_A } })).body.id as string;
-      const bb = (await s.call("POST", "/v1/channels/telegram", { key: s.keyB, body: { token: TOKEN_B } })).body.id as string;
+      const bb = (await s.call("POST", "/v1/channels/telegram", { key: s.keyB, body: { token: TOKEN_B } })).body
+        .id as string;
       const secretA = s.tgA.webhook!.secret_token!;
       const secretB = s.tgB.webhook!.secret_token!;
       assert.notEqual(secretA, secretB);
@@ -33,7 +35,10 @@ for (const b of BACKENDS) {
 
       // Unknown sender: instructions, through bot A.
       assert.equal((await s.hook(a, textUpdate(ALICE, "hello?"), secretA)).status, 200);
-      assert.deepEqual(sentTo(s.tgA, ALICE.id).map((c) => c.params.text), [UNPAIRED_REPLY]);
+      assert.deepEqual(
+        sentTo(s.tgA, ALICE.id).map((c) => c.params.text),
+        [UNPAIRED_REPLY],
+      );
       // A code of the other tenant sent to tenant A's bot does not pair.
       const foreign = await s.app.tenants.createPairingCode(s.other.id);
       assert.equal((await s.hook(a, textUpdate(ALICE, `/start ${foreign.code}`), secretA)).status, 200);
@@ -48,7 +53,10 @@ for (const b of BACKENDS) {
       assert.equal(await s.app.tenants.tenantOf(botChannel(bb), String(ALICE.id)), null);
 
       assert.equal((await s.hook(a, textUpdate(ALICE, "what's up"), secretA)).status, 200);
-      await until(() => sentTo(s.tgA, ALICE.id).find((c) => /ok: what's up|ok: what&#39;s up/.test(c.params.text)), "the reply through bot A");
+      await until(
+        () => sentTo(s.tgA, ALICE.id).find((c) => /ok: what's up|ok: what&#39;s up/.test(c.params.text)),
+        "the reply through bot A",
+      );
       assert.equal(s.tgB.callsOf("sendMessage").length, 0, "nothing went through bot B");
       const session = await sessions.latest(s.app.tenants.scope(s.tenantId));
       assert.equal(session?.channel, botChannel(a));
@@ -66,11 +74,27 @@ for (const b of BACKENDS) {
       const s = await setup(t);
       const id = (await s.call("POST", "/v1/channels/telegram", { body: { token: TOKEN_A } })).body.id as string;
       // A worker process (executes runs, serves no API), wired from its configuration.
-      const app2 = await createAgentd({ env: {}, config: { ...s.place, adminToken: ADMIN, model: { id: "none" }, channels: { telegram: { apiRoot: s.apiRoot } } }, api: false, logger: () => {} });
+      const app2 = await createAgentd({
+        env: {},
+        config: {
+          ...s.place,
+          adminToken: ADMIN,
+          model: { id: "none" },
+          channels: { telegram: { apiRoot: s.apiRoot } },
+        },
+        api: false,
+        logger: () => {},
+      });
       t.after(() => app2.close());
       const scope = app2.tenants.scope(s.tenantId);
       const session = await sessions.open(scope, botChannel(id), String(ALICE.id), Date.now());
-      await app2.channels.deliver({ tenantId: s.tenantId, session, kind: "notice", text: "hello from the second process", key: "notice:test:1" });
+      await app2.channels.deliver({
+        tenantId: s.tenantId,
+        session,
+        kind: "notice",
+        text: "hello from the second process",
+        key: "notice:test:1",
+      });
       assert.ok(sentTo(s.tgA, ALICE.id).find((c) => c.params.text === "hello from the second process"));
       assert.equal(await app2.channels.adapter("telegram:tgb_00000000000000000000"), null);
       assert.equal(await app2.channels.adapter("telegram"), null, "the deployment's channel is not a tenant bot");

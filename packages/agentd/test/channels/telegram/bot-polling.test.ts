@@ -16,21 +16,30 @@ import { textUpdate } from "../../support/telegram-updates.ts";
 
 for (const b of BACKENDS) {
   describe(`tenant telegram bots (${b.name})`, () => {
-    const setup = (t: { after(fn: () => unknown): void }, opts?: { publicUrl?: boolean }) => telegramBotsRig(t, b, opts);
+    const setup = (t: { after(fn: () => unknown): void }, opts?: { publicUrl?: boolean }) =>
+      telegramBotsRig(t, b, opts);
 
     test("polling mode: a worker's supervisor polls the bot, answers through it, and lets go once it is removed", async (t) => {
       const s = await setup(t, { publicUrl: false });
-      const id = (await s.call("POST", "/v1/channels/telegram", { key: s.keyB, body: { token: TOKEN_B } })).body.id as string;
+      const id = (await s.call("POST", "/v1/channels/telegram", { key: s.keyB, body: { token: TOKEN_B } })).body
+        .id as string;
       const stop = new AbortController();
       const bots = s.app.configuredChannels.telegramBots;
-      const done = superviseTenantPolling(bots, stop.signal, { lock: soleProcess, rescanMs: 50, log: (l) => s.logs.push(l) });
+      const done = superviseTenantPolling(bots, stop.signal, {
+        lock: soleProcess,
+        rescanMs: 50,
+        log: (l) => s.logs.push(l),
+      });
       t.after(async () => {
         stop.abort();
         await done;
       });
       const { code } = await s.app.tenants.createPairingCode(s.other.id);
       s.tgB.push(textUpdate(BOB, `/start ${code}`));
-      await until(() => sentTo(s.tgB, BOB.id).find((c) => /Paired/.test(c.params.text)), "pairing through the polled bot");
+      await until(
+        () => sentTo(s.tgB, BOB.id).find((c) => /Paired/.test(c.params.text)),
+        "pairing through the polled bot",
+      );
       s.tgB.push(textUpdate(BOB, "polled"));
       await until(() => sentTo(s.tgB, BOB.id).find((c) => c.params.text === "ok: polled"), "the reply through bot B");
       await settle(s.app);
@@ -46,7 +55,9 @@ for (const b of BACKENDS) {
   });
 }
 
-test("one poller per store on Postgres: a second process does not get the lock until the first lets go", { skip: pgUrl ? false : "no Postgres" }, async () => {
+test("one poller per store on Postgres: a second process does not get the lock until the first lets go", {
+  skip: pgUrl ? false : "no Postgres",
+}, async () => {
   const schema = `os_lock_${Date.now()}`;
   const first = advisoryLock(pgUrl as string, schema, () => {});
   const second = advisoryLock(pgUrl as string, schema, () => {});
@@ -63,15 +74,26 @@ test("one poller per store on Postgres: a second process does not get the lock u
   }
 });
 
-test("on Postgres, when the polling worker stops, another worker of the store takes the bot over", { skip: pgUrl ? false : "no Postgres" }, async (t) => {
+test("on Postgres, when the polling worker stops, another worker of the store takes the bot over", {
+  skip: pgUrl ? false : "no Postgres",
+}, async (t) => {
   const { postgres } = await import("../../support/backends.ts");
   const tg = await startTelegramServer({ token: TOKEN_A });
   t.after(() => tg.close());
-  const env = await testAgentd(t, postgres, { config: { channels: { telegram: { apiRoot: tg.apiRoot } } }, channelLog: () => {} });
+  const env = await testAgentd(t, postgres, {
+    config: { channels: { telegram: { apiRoot: tg.apiRoot } } },
+    channelLog: () => {},
+  });
   const first = env.app;
   const bots1 = first.configuredChannels.telegramBots;
   const bot = await bots1.create(env.tenantId, TOKEN_A, "polling");
-  const second = await createAgentd({ env: {}, config: { ...env.place, adminToken: ADMIN, model: { id: "none" }, channels: { telegram: { apiRoot: tg.apiRoot } } }, worker: false, logger: () => {}, channelLog: () => {} });
+  const second = await createAgentd({
+    env: {},
+    config: { ...env.place, adminToken: ADMIN, model: { id: "none" }, channels: { telegram: { apiRoot: tg.apiRoot } } },
+    worker: false,
+    logger: () => {},
+    channelLog: () => {},
+  });
   t.after(() => second.close());
   const bots2 = second.configuredChannels.telegramBots;
   const lockOf = (app: typeof first) => advisoryLock(pgUrl as string, app.config.pgSchema as string, () => {});
@@ -91,7 +113,11 @@ test("on Postgres, when the polling worker stops, another worker of the store ta
   stop1.abort();
   await done1;
   tg.push(textUpdate(BOB, "anyone there?"));
-  await until(() => sentTo(tg, BOB.id).find((c) => c.params.text === UNPAIRED_REPLY), "an answer once the second worker took over", 10_000);
+  await until(
+    () => sentTo(tg, BOB.id).find((c) => c.params.text === UNPAIRED_REPLY),
+    "an answer once the second worker took over",
+    10_000,
+  );
   assert.equal(await second.tenants.tenantOf(botChannel(bot.id), String(ALICE.id)), env.tenantId);
   stop2.abort();
   await done2;

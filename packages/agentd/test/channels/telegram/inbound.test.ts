@@ -10,12 +10,16 @@ const ALICE = { id: 501, is_bot: false, first_name: "Alice", username: "alice" }
 
 for (const b of BACKENDS) {
   describe(`telegram channel (${b.name})`, () => {
-    const setup = (t: { after(fn: () => unknown): void }, opts?: Parameters<typeof pairingTelegramRig>[2]) => pairingTelegramRig(t, b, opts);
+    const setup = (t: { after(fn: () => unknown): void }, opts?: Parameters<typeof pairingTelegramRig>[2]) =>
+      pairingTelegramRig(t, b, opts);
 
     test("an unpaired user gets instructions and no turn; /start CODE pairs; then the model's reply arrives", async (t) => {
       const { app, model, tg, post, tenantId } = await setup(t);
       assert.equal((await post(textUpdate(ALICE, "hello?"))).status, 200);
-      assert.deepEqual(sentTo(tg, ALICE.id).map((c) => c.params.text), [UNPAIRED_REPLY]);
+      assert.deepEqual(
+        sentTo(tg, ALICE.id).map((c) => c.params.text),
+        [UNPAIRED_REPLY],
+      );
       assert.equal(model.calls, 0);
       assert.equal((await userMessages(app, tenantId)).length, 0);
 
@@ -30,7 +34,10 @@ for (const b of BACKENDS) {
       model.script({ text: "Hi Alice, how can I help?" });
       assert.equal((await post(textUpdate(ALICE, "hi there"))).status, 200);
       // 200 means persisted: the message is already in the session.
-      assert.deepEqual((await userMessages(app, tenantId)).map((m) => m.content), ["hi there"]);
+      assert.deepEqual(
+        (await userMessages(app, tenantId)).map((m) => m.content),
+        ["hi there"],
+      );
       await until(() => sentTo(tg, ALICE.id).find((c) => c.params.text === "Hi Alice, how can I help?"));
       assert.equal(model.calls, 1);
       assert.ok(tg.callsOf("sendChatAction").some((c) => c.params.action === "typing"));
@@ -42,11 +49,16 @@ for (const b of BACKENDS) {
       const calls = tg.calls.length;
       assert.equal((await post(textUpdate(ALICE, "forged"), "wrong-secret")).status, 401);
       assert.equal((await post(textUpdate(ALICE, "forged"), null)).status, 401);
-      assert.equal((await post(textUpdate(ALICE, "forged"), SECRET + "x")).status, 401);
+      assert.equal((await post(textUpdate(ALICE, "forged"), `${SECRET}x`)).status, 401);
       assert.equal(tg.calls.length, calls, "no Bot API call for a forged update");
       assert.equal((await userMessages(app, tenantId)).length, 0);
       // With the secret but malformed: 400 with the reason, in the API's error shape.
-      const raw = (body: string) => ch.webhook.request("/", { method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": SECRET }, body });
+      const raw = (body: string) =>
+        ch.webhook.request("/", {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": SECRET },
+          body,
+        });
       const notJson = await raw("{oops");
       assert.equal(notJson.status, 400);
       assert.deepEqual(await notJson.json(), { error: { code: "bad_request", message: "the body is not JSON" } });
@@ -68,7 +80,9 @@ for (const b of BACKENDS) {
 
     test("correctly signed but malformed updates (a message without from, message: {}, a string) are acknowledged and logged, never 500", async (t) => {
       const errors: string[] = [];
-      const { app, model, tg, ch, post, pair, tenantId } = await setup(t, { channel: { onError: (e) => errors.push(String(e)) } });
+      const { app, model, tg, ch, post, pair, tenantId } = await setup(t, {
+        channel: { onError: (e) => errors.push(String(e)) },
+      });
       await pair(ALICE);
       const { from: _from, ...noSender } = textUpdate(ALICE, "who am I").message;
       const bodies = [
@@ -80,7 +94,10 @@ for (const b of BACKENDS) {
       for (const body of bodies) {
         const res = await post(body);
         assert.equal(res.status, 200, JSON.stringify(body));
-        assert.match(((await res.json()) as { ignored: string }).ignored, new RegExp(`^update ${body.update_id} was acknowledged and ignored: `));
+        assert.match(
+          ((await res.json()) as { ignored: string }).ignored,
+          new RegExp(`^update ${body.update_id} was acknowledged and ignored: `),
+        );
       }
       assert.equal(errors.length, bodies.length, "each one is logged");
       assert.match(errors[0]!, /message\.from/);
@@ -102,8 +119,24 @@ for (const b of BACKENDS) {
     test("a sticker gets a short answer and no turn (photos and voice notes: telegram-media.test.ts)", async (t) => {
       const { model, tg, post, pair } = await setup(t);
       await pair(ALICE);
-      const sticker = { file_id: "f", file_unique_id: "u", type: "regular", width: 1, height: 1, is_animated: false, is_video: false };
-      assert.equal((await post({ update_id: nextUpdateId(), message: { message_id: 9, date: 0, chat: { id: ALICE.id, type: "private" }, from: ALICE, sticker } })).status, 200);
+      const sticker = {
+        file_id: "f",
+        file_unique_id: "u",
+        type: "regular",
+        width: 1,
+        height: 1,
+        is_animated: false,
+        is_video: false,
+      };
+      assert.equal(
+        (
+          await post({
+            update_id: nextUpdateId(),
+            message: { message_id: 9, date: 0, chat: { id: ALICE.id, type: "private" }, from: ALICE, sticker },
+          })
+        ).status,
+        200,
+      );
       assert.match(sentTo(tg, ALICE.id).at(-1)!.params.text, /not this kind of message/);
       assert.equal(model.calls, 0);
     });

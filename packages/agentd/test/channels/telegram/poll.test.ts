@@ -9,7 +9,8 @@ const ALICE = { id: 501, is_bot: false, first_name: "Alice", username: "alice" }
 
 for (const b of BACKENDS) {
   describe(`telegram channel (${b.name})`, () => {
-    const setup = (t: { after(fn: () => unknown): void }, opts?: Parameters<typeof pairingTelegramRig>[2]) => pairingTelegramRig(t, b, opts);
+    const setup = (t: { after(fn: () => unknown): void }, opts?: Parameters<typeof pairingTelegramRig>[2]) =>
+      pairingTelegramRig(t, b, opts);
 
     test("long polling: updates arrive through getUpdates and are confirmed only after handling", async (t) => {
       const { tg, ch, app, tenantId } = await setup(t);

@@ -18,7 +18,10 @@ for (const b of BACKENDS) {
       await policies.set(scope, { tool: "remember", decision: "ask" }, Date.now());
       await pair(ALICE);
 
-      model.script({ toolCalls: [{ name: "remember", arguments: { content: "birthday is May 3" } }] }, { text: "Saved." });
+      model.script(
+        { toolCalls: [{ name: "remember", arguments: { content: "birthday is May 3" } }] },
+        { text: "Saved." },
+      );
       await text(ALICE, "remember my birthday");
       const ask = await until(() => to(ALICE).find((m) => m.type === "interactive"), "the approval request");
       const pending = (await approvals.list(scope))[0]!;
@@ -30,7 +33,18 @@ for (const b of BACKENDS) {
         { id: `apr:${pending.id}:deny`, title: "Deny" },
       ]);
       const press = (from: string, id: string, title: string, o: { id?: string } = {}) =>
-        post(messagePayload(wa.phoneNumberId, from, { type: "interactive", interactive: { type: "button_reply", button_reply: { id, title } }, context: { from: wa.phoneNumberId, id: ask.id } }, o));
+        post(
+          messagePayload(
+            wa.phoneNumberId,
+            from,
+            {
+              type: "interactive",
+              interactive: { type: "button_reply", button_reply: { id, title } },
+              context: { from: wa.phoneNumberId, id: ask.id },
+            },
+            o,
+          ),
+        );
 
       // Someone of another tenant presses a forwarded button: not theirs.
       const other = await app.tenants.create("other", {});
@@ -60,13 +74,22 @@ for (const b of BACKENDS) {
       assert.equal(to(ALICE).at(-1)!.text, "Already approved.");
       assert.equal((await approvals.get(scope, pending.id))?.status, "approved", "the first decision stands");
       const always = await policies.list(scope);
-      assert.ok(always.some((p) => p.tool === "remember" && p.decision === "allow"), "always: the tool is allowed from now on");
+      assert.ok(
+        always.some((p) => p.tool === "remember" && p.decision === "allow"),
+        "always: the tool is allowed from now on",
+      );
 
       // By code, for people who type instead of pressing.
       await policies.set(scope, { tool: "remember", decision: "ask" }, Date.now());
-      model.script({ toolCalls: [{ name: "remember", arguments: { content: "pin is 1234" } }] }, { text: "Not saved." });
+      model.script(
+        { toolCalls: [{ name: "remember", arguments: { content: "pin is 1234" } }] },
+        { text: "Not saved." },
+      );
       await text(ALICE, "remember my pin");
-      const second = await until(async () => (await approvals.list(scope)).find((a) => a.status === "pending"), "the second approval");
+      const second = await until(
+        async () => (await approvals.list(scope)).find((a) => a.status === "pending"),
+        "the second approval",
+      );
       await text(ALICE, `no ${second.code.toLowerCase()}`);
       assert.equal((await app.kernel.result<{ text: string }>(second.runId)).text, "Not saved.");
       assert.equal((await approvals.get(scope, second.id))?.status, "denied");

@@ -16,11 +16,17 @@ for (const b of BACKENDS) {
     test("a long reply is split under 4,096 characters; rate limits are waited out and the reply still arrives exactly once", async (t) => {
       const { app, wa, model, text, pair, to, tenantId } = await whatsappRig(t, b);
       await pair(ALICE);
-      const long = Array.from({ length: 160 }, (_, i) => `Sentence number ${i} of a long answer that goes on for a while.`).join(" ");
+      const long = Array.from(
+        { length: 160 },
+        (_, i) => `Sentence number ${i} of a long answer that goes on for a while.`,
+      ).join(" ");
       assert.ok(long.length > 2 * WHATSAPP_MAX_TEXT);
       const before = to(ALICE).length;
       model.script({ text: long });
-      wa.failNext({ status: 429, code: 130429, retryAfter: 1 }, { status: 400, code: 131056, message: "(#131056) (Business Account, Consumer Account) pair rate limit hit" });
+      wa.failNext(
+        { status: 429, code: 130429, retryAfter: 1 },
+        { status: 400, code: 131056, message: "(#131056) (Business Account, Consumer Account) pair rate limit hit" },
+      );
       await text(ALICE, "tell me a lot");
       const [run] = await app.kernel.listRuns({});
       await app.kernel.result(run!.id);
@@ -28,16 +34,32 @@ for (const b of BACKENDS) {
       const expected = splitText(long, WHATSAPP_MAX_TEXT);
       assert.equal(parts.length, expected.length);
       assert.ok(parts.length >= 3 && parts.every((m) => m.text.length <= WHATSAPP_MAX_TEXT));
-      assert.deepEqual(parts.map((m) => m.text), expected);
+      assert.deepEqual(
+        parts.map((m) => m.text),
+        expected,
+      );
       const refused = wa.calls.filter((c) => c.status !== 200 && c.path.endsWith("/messages"));
-      assert.deepEqual(refused.map((c) => c.status), [429, 400]);
+      assert.deepEqual(
+        refused.map((c) => c.status),
+        [429, 400],
+      );
       // Each refusal was waited out: the retry-after second, then the pair limit's six seconds.
       const sends = wa.calls.filter((c) => c.path.endsWith("/messages") && !("status" in c.body));
       const i = sends.findIndex((c) => c.status === 429);
-      assert.ok(sends[i + 1]!.at - sends[i]!.at >= 950, `${sends[i + 1]!.at - sends[i]!.at} ms after a 429 with retry-after 1`);
-      assert.ok(sends[i + 2]!.at - sends[i + 1]!.at >= 5_900, `${sends[i + 2]!.at - sends[i + 1]!.at} ms after the pair rate limit`);
+      assert.ok(
+        sends[i + 1]!.at - sends[i]!.at >= 950,
+        `${sends[i + 1]!.at - sends[i]!.at} ms after a 429 with retry-after 1`,
+      );
+      assert.ok(
+        sends[i + 2]!.at - sends[i + 1]!.at >= 5_900,
+        `${sends[i + 2]!.at - sends[i + 1]!.at} ms after the pair rate limit`,
+      );
       const rows = await outbox.parts(app.tenants.scope(tenantId), `reply:${run!.id}`);
-      assert.deepEqual(rows.map((r) => r.externalId), parts.map((m) => m.id), "each part recorded with Meta's id");
+      assert.deepEqual(
+        rows.map((r) => r.externalId),
+        parts.map((m) => m.id),
+        "each part recorded with Meta's id",
+      );
     });
 
     test("outside the 24-hour window a reply is held, refused at once or reported failed later, and goes out when the person writes again", async (t) => {
@@ -60,7 +82,11 @@ for (const b of BACKENDS) {
       wa.closedWindow.delete(ALICE);
       const session = (await sessions.find(scope, WHATSAPP_CLOUD, ALICE))!;
       await app.channels.deliver({ tenantId, session, kind: "reply", text: "A reminder.", key: "reply:reminder-run" });
-      await sessions.append(scope, { sessionId: session.id, role: "assistant", content: "A reminder.", sourceKey: "reply:reminder-run" }, Date.now());
+      await sessions.append(
+        scope,
+        { sessionId: session.id, role: "assistant", content: "A reminder.", sourceKey: "reply:reminder-run" },
+        Date.now(),
+      );
       const accepted = to(ALICE).find((m) => m.text === "A reminder.")!;
       assert.equal((await status(accepted.id, "failed", { to: ALICE, errorCode: 131047 })).status, 200);
       assert.equal((await outbox.get(scope, "reply:reminder-run", 0))?.status, "held");
@@ -69,8 +95,14 @@ for (const b of BACKENDS) {
       model.script({ text: "And a new answer." });
       await text(ALICE, "hello again");
       await until(() => got("A reminder.") === 2 && got("Here is your late answer.") === 1, "the held replies");
-      const order = to(ALICE).map((m) => m.text).filter((x) => x === "Here is your late answer." || x === "A reminder.");
-      assert.deepEqual(order, ["A reminder.", "Here is your late answer.", "A reminder."], "the late answer (held first) before the reminder's second try");
+      const order = to(ALICE)
+        .map((m) => m.text)
+        .filter((x) => x === "Here is your late answer." || x === "A reminder.");
+      assert.deepEqual(
+        order,
+        ["A reminder.", "Here is your late answer.", "A reminder."],
+        "the late answer (held first) before the reminder's second try",
+      );
       const second = (await app.kernel.listRuns({})).find((r) => r.id !== first!.id)!;
       await app.kernel.result(second.id);
       await until(() => got("And a new answer.") === 1, "the new reply");
@@ -92,14 +124,17 @@ for (const b of BACKENDS) {
       const key = `reply:${run!.id}`;
       const sent = to(ALICE).find((m) => m.text === "Tracked reply.")!;
       assert.equal(sent.opaque, opaqueOf(tenantId, key, 0), "the part's outbox address travels with the message");
-      for (const st of ["delivered", "sent", "read", "delivered"]) assert.equal((await status(sent.id, st, { to: ALICE })).status, 200);
+      for (const st of ["delivered", "sent", "read", "delivered"])
+        assert.equal((await status(sent.id, st, { to: ALICE })).status, 200);
       assert.equal((await outbox.get(scope, key, 0))?.status, "read", "never backwards");
 
       // A delivery whose call Meta accepted but whose answer never came: the row stays `sending`…
       wa.dropNextAnswer();
       const lostKey = "notice:lost-answer";
       const session = (await sessions.latest(scope))!;
-      await assert.rejects(app.channels.deliver({ tenantId, session, kind: "notice", text: "Reminder: stretch.", key: lostKey }));
+      await assert.rejects(
+        app.channels.deliver({ tenantId, session, kind: "notice", text: "Reminder: stretch.", key: lostKey }),
+      );
       assert.equal((await outbox.get(scope, lostKey, 0))?.status, "sending");
       const lost = to(ALICE).at(-1)!;
       // …until Meta's report names it.
@@ -131,8 +166,11 @@ for (const b of BACKENDS) {
       const { app, wa, pair, status, to, tenantId } = await whatsappRig(t, b, { channel: { confirmGraceMs: 1500 } });
       await pair(ALICE);
       const scope = app.tenants.scope(tenantId);
-      const session = (await sessions.find(scope, WHATSAPP_CLOUD, ALICE)) ?? (await sessions.open(scope, WHATSAPP_CLOUD, ALICE, Date.now()));
-      const deliver = (text: string, key: string) => app.channels.deliver({ tenantId, session, kind: "notice", text, key });
+      const session =
+        (await sessions.find(scope, WHATSAPP_CLOUD, ALICE)) ??
+        (await sessions.open(scope, WHATSAPP_CLOUD, ALICE, Date.now()));
+      const deliver = (text: string, key: string) =>
+        app.channels.deliver({ tenantId, session, kind: "notice", text, key });
       const count = (text: string) => to(ALICE).filter((m) => m.text === text).length;
 
       wa.dropNextAnswer();

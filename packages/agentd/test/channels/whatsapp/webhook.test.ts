@@ -14,12 +14,17 @@ for (const b of BACKENDS) {
   describe(`whatsapp cloud api (${b.name})`, () => {
     test("Meta's verification handshake: the challenge is echoed for the right verify token only", async (t) => {
       const { ch } = await whatsappRig(t, b);
-      const ok = await ch.webhook.request(`/?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=1158201444`);
+      const ok = await ch.webhook.request(
+        `/?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=1158201444`,
+      );
       assert.equal(ok.status, 200);
       assert.equal(await ok.text(), "1158201444");
       const wrong = await ch.webhook.request("/?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1");
       assert.equal(wrong.status, 403);
-      assert.equal((await ch.webhook.request(`/?hub.mode=unsubscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=1`)).status, 403);
+      assert.equal(
+        (await ch.webhook.request(`/?hub.mode=unsubscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=1`)).status,
+        403,
+      );
     });
 
     test("a missing or wrong X-Hub-Signature-256 is refused with 401 and nothing is stored; malformed bodies get 400 with the reason", async (t) => {
@@ -31,7 +36,10 @@ for (const b of BACKENDS) {
       assert.equal((await post(payload, signBody("not-the-secret", webhookBody(payload)))).status, 401);
       assert.equal((await post(payload, "sha256=00")).status, 401);
       // Signed right, but over other bytes: the body was altered on the way.
-      const altered = await post(webhookBody(payload).replace('"hi"', '"rm -rf"'), signBody(wa.appSecret, webhookBody(payload)));
+      const altered = await post(
+        webhookBody(payload).replace('"hi"', '"rm -rf"'),
+        signBody(wa.appSecret, webhookBody(payload)),
+      );
       assert.equal(altered.status, 401);
       assert.equal((await app.kernel.listRuns({})).length, 0);
       assert.equal(wa.messages.length, sent, "nothing answered");
@@ -44,24 +52,54 @@ for (const b of BACKENDS) {
       const wrongObject = await post({ object: "page", entry: [] });
       assert.equal(wrongObject.status, 400);
       assert.match(wrongObject.body, /object/);
-      const noId = await post({ object: "whatsapp_business_account", entry: [{ id: "1", changes: [{ field: "messages", value: { metadata: { phone_number_id: wa.phoneNumberId }, messages: [{ from: ALICE, type: "text" }] } }] }] });
+      const noId = await post({
+        object: "whatsapp_business_account",
+        entry: [
+          {
+            id: "1",
+            changes: [
+              {
+                field: "messages",
+                value: { metadata: { phone_number_id: wa.phoneNumberId }, messages: [{ from: ALICE, type: "text" }] },
+              },
+            ],
+          },
+        ],
+      });
       assert.equal(noId.status, 400);
       assert.match(noId.body, /messages\.0: id/);
       assert.equal((await app.kernel.listRuns({})).length, 0);
 
       // An unknown field is fine, and so is a change of another kind (account updates).
-      const extra = messagePayload(wa.phoneNumberId, ALICE, { type: "text", text: { body: "hello" }, brand_new_field: { x: 1 } });
+      const extra = messagePayload(wa.phoneNumberId, ALICE, {
+        type: "text",
+        text: { body: "hello" },
+        brand_new_field: { x: 1 },
+      });
       (extra.entry[0]!.changes as unknown[]).push({ field: "account_update", value: { event: "VERIFIED_ACCOUNT" } });
       assert.equal((await post(extra)).status, 200);
       const s = await sessions.latest(scope);
-      assert.deepEqual((await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content), ["hello"], "persisted before the 200");
+      assert.deepEqual(
+        (await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content),
+        ["hello"],
+        "persisted before the 200",
+      );
 
       // A bad item among good ones is skipped and logged: Meta would redeliver the same body forever.
-      const mixed = batchPayload(wa.phoneNumberId, ALICE, [{ type: "text" }, { type: "text", text: { body: "the good one" } }]);
+      const mixed = batchPayload(wa.phoneNumberId, ALICE, [
+        { type: "text" },
+        { type: "text", text: { body: "the good one" } },
+      ]);
       (mixed.entry[0]!.changes[0]!.value as unknown as { messages: { id?: string }[] }).messages[0]!.id = undefined;
       assert.equal((await post(mixed)).status, 200);
-      assert.deepEqual((await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content), ["hello", "the good one"]);
-      assert.ok(logs.some((l) => /skipped.*messages\.0: id/.test(l)), logs.join("\n"));
+      assert.deepEqual(
+        (await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content),
+        ["hello", "the good one"],
+      );
+      assert.ok(
+        logs.some((l) => /skipped.*messages\.0: id/.test(l)),
+        logs.join("\n"),
+      );
     });
 
     test("an unknown number gets pairing instructions and never a turn, once even when the request is replayed after a restart; /start CODE pairs it", async (t) => {
@@ -70,7 +108,11 @@ for (const b of BACKENDS) {
       assert.equal(hello.status, 200);
       assert.equal((await app.kernel.listRuns({})).length, 0);
       assert.match(to(BOB).at(-1)!.text, /pairing code/);
-      assert.equal((await post(hello.payload, undefined, restarted().webhook)).status, 200, "a captured request replayed later");
+      assert.equal(
+        (await post(hello.payload, undefined, restarted().webhook)).status,
+        200,
+        "a captured request replayed later",
+      );
       assert.equal(to(BOB).length, 1, "no second instructions message");
       await text(BOB, "/start ZZZZZZZZ");
       assert.match(to(BOB).at(-1)!.text, /unknown, used or expired/);
@@ -91,9 +133,18 @@ for (const b of BACKENDS) {
       assert.equal(first.status, 200);
       const [run] = await app.kernel.listRuns({});
       await app.kernel.result(run!.id);
-      const reply = await until(() => to(ALICE).slice(before).find((m) => m.type === "text"), "the reply");
+      const reply = await until(
+        () =>
+          to(ALICE)
+            .slice(before)
+            .find((m) => m.type === "text"),
+        "the reply",
+      );
       assert.equal(reply.text, "Hello *Alice*, from the agent.");
-      assert.ok(wa.reads.some((r) => r.messageId === first.id && r.typing), "typing shown on the person's message");
+      assert.ok(
+        wa.reads.some((r) => r.messageId === first.id && r.typing),
+        "typing shown on the person's message",
+      );
 
       assert.equal((await text(ALICE, "hi there", { id: first.id })).status, 200, "Meta's redelivery is acknowledged");
       assert.equal((await app.kernel.listRuns({})).length, 1);
@@ -112,7 +163,10 @@ for (const b of BACKENDS) {
       assert.equal((await post(raw, signBody(wa.appSecret, webhookBody(payload)))).status, 200);
       const scope = app.tenants.scope(tenantId);
       const s = await sessions.latest(scope);
-      assert.deepEqual((await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content), ["naïve café 😀"]);
+      assert.deepEqual(
+        (await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content),
+        ["naïve café 😀"],
+      );
     });
 
     test("while a long turn works, the typing indicator is shown again on the person's message before WhatsApp drops it", async (t) => {
@@ -132,11 +186,19 @@ for (const b of BACKENDS) {
     test("several messages in one POST are each persisted, in order, and each answered", async (t) => {
       const { app, wa, post, pair, tenantId } = await whatsappRig(t, b);
       await pair(ALICE);
-      const r = await post(batchPayload(wa.phoneNumberId, ALICE, [{ type: "text", text: { body: "first" } }, { type: "text", text: { body: "second" } }]));
+      const r = await post(
+        batchPayload(wa.phoneNumberId, ALICE, [
+          { type: "text", text: { body: "first" } },
+          { type: "text", text: { body: "second" } },
+        ]),
+      );
       assert.equal(r.status, 200);
       const scope = app.tenants.scope(tenantId);
       const s = await sessions.latest(scope);
-      assert.deepEqual((await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content), ["first", "second"]);
+      assert.deepEqual(
+        (await sessions.history(scope, s!.id)).filter((m) => m.role === "user").map((m) => m.content),
+        ["first", "second"],
+      );
       const runs = await app.kernel.listRuns({});
       assert.equal(runs.length, 2);
       for (const run of runs) await app.kernel.result(run.id);

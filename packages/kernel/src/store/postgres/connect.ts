@@ -4,11 +4,19 @@ import { StoreUnreachableError } from "../../errors.ts";
 /** Numbers come back as numbers: our BIGINT columns hold epoch milliseconds, far below 2^53. */
 export const pgTypes = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    oid === 20
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
 };
 
 /** host:port/database, for messages; never the password. */
-export function describeUrl(url: string): { where: string; host: string; port: string; database: string; user: string } {
+export function describeUrl(url: string): {
+  where: string;
+  host: string;
+  port: string;
+  database: string;
+  user: string;
+} {
   try {
     const u = new URL(url);
     const host = u.hostname || "localhost";

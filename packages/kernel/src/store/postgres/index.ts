@@ -3,8 +3,22 @@ import { InvalidArgumentError, StoreClosedError } from "../../errors.ts";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
 import { toEntry, toEvent, toRun, toSchedule, toWorker } from "../rows.ts";
 import type {
-  ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, PurgeRequest, PurgeScope, RunFilter, RunRecord, SendEventResult, Store,
-  Served, StoreStats, StreamChunk, WorkerRecord, WriteGroup,
+  ClaimRequest,
+  EntryRecord,
+  EventInput,
+  EventRecord,
+  GroupResult,
+  PurgeRequest,
+  PurgeScope,
+  RunFilter,
+  RunRecord,
+  SendEventResult,
+  Store,
+  Served,
+  StoreStats,
+  StreamChunk,
+  WorkerRecord,
+  WriteGroup,
 } from "../types.ts";
 import { connectionError, describeUrl, isInvalidUrl, pgTypes, redact } from "./connect.ts";
 import { Listener } from "./listen.ts";
@@ -52,11 +66,21 @@ export class PostgresStore implements Store {
   /** Connects, creates the schema if needed and applies migrations. Throws one clear error if the server can't be used. */
   static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
     if (typeof opts.url !== "string" || isInvalidUrl(opts.url))
-      throw new InvalidArgumentError(`DATABASE_URL must look like postgres://user:password@host:5432/database, got ${JSON.stringify(redact(opts.url))}.`);
+      throw new InvalidArgumentError(
+        `DATABASE_URL must look like postgres://user:password@host:5432/database, got ${JSON.stringify(redact(opts.url))}.`,
+      );
     const schema = opts.schema ?? "public";
     // 40 at most: the NOTIFY channels are named after the schema, and Postgres limits names to 63 bytes.
-    if (!/^[a-z_][a-z0-9_]{0,39}$/.test(schema)) throw new InvalidArgumentError(`schema name ${JSON.stringify(schema)} must be a lower-case SQL identifier of at most 40 characters.`);
-    const base: pg.ClientConfig = { connectionString: opts.url, types: pgTypes, options: `-c search_path=${schema}`, connectionTimeoutMillis: 10_000 };
+    if (!/^[a-z_][a-z0-9_]{0,39}$/.test(schema))
+      throw new InvalidArgumentError(
+        `schema name ${JSON.stringify(schema)} must be a lower-case SQL identifier of at most 40 characters.`,
+      );
+    const base: pg.ClientConfig = {
+      connectionString: opts.url,
+      types: pgTypes,
+      options: `-c search_path=${schema}`,
+      connectionTimeoutMillis: 10_000,
+    };
     const pool = new pg.Pool({ ...base, max: opts.poolSize ?? 10, idleTimeoutMillis: 30_000 });
     // An idle client whose server went away must not crash the process; the pool replaces it.
     pool.on("error", () => {});
@@ -76,7 +100,13 @@ export class PostgresStore implements Store {
       throw connectionError(opts.url, e);
     }
     const channel = `${CHANNEL}_${schema}`;
-    return new PostgresStore(pool, new Listener(base, channel), new Listener(base, `${channel}_stream`), channel, where);
+    return new PostgresStore(
+      pool,
+      new Listener(base, channel),
+      new Listener(base, `${channel}_stream`),
+      channel,
+      where,
+    );
   }
 
   /** Calls `fn` whenever another process (or this one) commits runnable work. */
@@ -85,21 +115,36 @@ export class PostgresStore implements Store {
   }
 
   async commit(groups: WriteGroup[], now: number): Promise<GroupResult[]> {
-    const { rows } = await this.#q<{ r: GroupResult[] }>("SELECT kernel_commit($1::jsonb, $2, $3) AS r", [JSON.stringify(groups), now, this.#channel]);
+    const { rows } = await this.#q<{ r: GroupResult[] }>("SELECT kernel_commit($1::jsonb, $2, $3) AS r", [
+      JSON.stringify(groups),
+      now,
+      this.#channel,
+    ]);
     this.stats.commits++;
     return rows[0]?.r ?? [];
   }
 
   async claim(req: ClaimRequest): Promise<RunRecord[]> {
     if (req.limit <= 0 || Object.keys(req.workflows).length === 0) return [];
-    const { rows } = await this.#q(sql.CLAIM, [req.owner, req.now + req.leaseMs, req.now, req.limit, JSON.stringify(req.workflows)]);
+    const { rows } = await this.#q(sql.CLAIM, [
+      req.owner,
+      req.now + req.leaseMs,
+      req.now,
+      req.limit,
+      JSON.stringify(req.workflows),
+    ]);
     this.stats.commits++;
     return this.#count(rows).map(toRun);
   }
 
   async renewLeases(owner: string, runs: { id: string; epoch: number }[], expiresAt: number): Promise<string[]> {
     if (runs.length === 0) return [];
-    const { rows } = await this.#q<{ id: string }>(sql.RENEW, [expiresAt, owner, runs.map((r) => r.id), sql.epochsById(runs)]);
+    const { rows } = await this.#q<{ id: string }>(sql.RENEW, [
+      expiresAt,
+      owner,
+      runs.map((r) => r.id),
+      sql.epochsById(runs),
+    ]);
     const kept = new Set(rows.map((r) => r.id));
     const unsure = runs.filter((r) => !kept.has(r.id));
     if (unsure.length === 0) return [];
@@ -114,7 +159,10 @@ export class PostgresStore implements Store {
   }
 
   async nextWakeAt(workflows: Served, owner: string): Promise<{ runs: number | null; schedules: number | null }> {
-    const { rows } = await this.#q<{ runs: number | null; schedules: number | null }>(sql.NEXT_WAKE, [JSON.stringify(workflows), owner]);
+    const { rows } = await this.#q<{ runs: number | null; schedules: number | null }>(sql.NEXT_WAKE, [
+      JSON.stringify(workflows),
+      owner,
+    ]);
     this.stats.reads++;
     return { runs: rows[0]?.runs ?? null, schedules: rows[0]?.schedules ?? null };
   }
@@ -172,7 +220,11 @@ export class PostgresStore implements Store {
     await this.#tx((c) => admin.retryRun(c, this.#channel, runId, now));
   }
 
-  async readStream(runId: string, from: number, limit: number): Promise<{ chunks: StreamChunk[]; first: number | null; last: number | null }> {
+  async readStream(
+    runId: string,
+    from: number,
+    limit: number,
+  ): Promise<{ chunks: StreamChunk[]; first: number | null; last: number | null }> {
     const out = await side.readStream(this.#rows, runId, from, limit);
     this.#count(out.chunks);
     return out;
@@ -233,7 +285,12 @@ export class PostgresStore implements Store {
     return sched.listTicks(this.#rows, scheduleId, limit);
   }
 
-  async fireSchedules(now: number, limit: number, workflows: Served, plan: (s: DueSchedule) => SchedulePlan): Promise<number> {
+  async fireSchedules(
+    now: number,
+    limit: number,
+    workflows: Served,
+    plan: (s: DueSchedule) => SchedulePlan,
+  ): Promise<number> {
     return this.#tx(async (c) => {
       const started = await sched.fireSchedules(c, now, limit, workflows, plan);
       if (started > 0) await c.query("SELECT pg_notify($1, '')", [this.#channel]);
@@ -267,9 +324,13 @@ export class PostgresStore implements Store {
     await this.#pool.end();
   }
 
-  readonly #rows = <R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, args: unknown[] = []) => this.query<R>(sql, args);
+  readonly #rows = <R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, args: unknown[] = []) =>
+    this.query<R>(sql, args);
 
-  async #q<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, args: unknown[]): Promise<pg.QueryResult<R>> {
+  async #q<R extends pg.QueryResultRow = Record<string, unknown>>(
+    sql: string,
+    args: unknown[],
+  ): Promise<pg.QueryResult<R>> {
     if (this.#closed) throw new StoreClosedError();
     return this.#pool.query<R>(sql, args);
   }
@@ -301,7 +362,6 @@ export class PostgresStore implements Store {
     return rows;
   }
 }
-
 
 /** Opens (creating and migrating if needed) a Postgres store. */
 export async function openPostgresStore(opts: PostgresStoreOptions | string): Promise<PostgresStore> {

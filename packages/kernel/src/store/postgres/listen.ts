@@ -21,7 +21,8 @@ export class Listener {
 
   subscribe(fn: (payload: string) => void): () => void {
     this.#subs.add(fn);
-    if (!this.#client && !this.#timer && !this.#connecting) this.#connecting = this.#connect().finally(() => (this.#connecting = null));
+    if (!this.#client && !this.#timer && !this.#connecting)
+      this.#connecting = this.#connect().finally(() => (this.#connecting = null));
     return () => this.#subs.delete(fn);
   }
 

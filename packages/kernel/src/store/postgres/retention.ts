@@ -23,13 +23,21 @@ export const PICK = `SELECT t.id FROM runs t
   ORDER BY t.status, t.created_at LIMIT $3 FOR UPDATE OF t SKIP LOCKED`;
 
 export async function deleteEndedRuns(c: pg.ClientBase, req: PurgeRequest): Promise<number> {
-  const ids = (await c.query<{ id: string }>(PICK, [req.status, req.endedBefore, req.limit, ...scopeArgs(req)])).rows.map((r) => r.id);
+  const ids = (
+    await c.query<{ id: string }>(PICK, [req.status, req.endedBefore, req.limit, ...scopeArgs(req)])
+  ).rows.map((r) => r.id);
   if (ids.length === 0) return 0;
-  for (const t of ["entries", "events", "stream_chunks", "schedule_ticks"]) await c.query(`DELETE FROM ${t} WHERE run_id = ANY($1::text[])`, [ids]);
+  for (const t of ["entries", "events", "stream_chunks", "schedule_ticks"])
+    await c.query(`DELETE FROM ${t} WHERE run_id = ANY($1::text[])`, [ids]);
   return (await c.query("DELETE FROM runs WHERE id = ANY($1::text[])", [ids])).rowCount ?? 0;
 }
 
-export async function deleteOldTicks(c: pg.ClientBase, scope: PurgeScope, before: number, limit: number): Promise<number> {
+export async function deleteOldTicks(
+  c: pg.ClientBase,
+  scope: PurgeScope,
+  before: number,
+  limit: number,
+): Promise<number> {
   const res = await c.query(
     `WITH old AS (SELECT q.schedule_id, q.tick_at FROM schedule_ticks q JOIN schedules t ON t.id = q.schedule_id
        WHERE q.run_id IS NULL AND q.status <> 'queued' AND q.fired_at < $1 AND ${scopeSql(3)} LIMIT $2 FOR UPDATE OF q SKIP LOCKED)

@@ -4,10 +4,15 @@ import type { Served } from "../types.ts";
 import { SCHEDULE_COLUMNS, scheduleValues, toSchedule, toTick } from "../rows.ts";
 
 type Q = <R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, args?: unknown[]) => Promise<R[]>;
-const MARKS = SCHEDULE_COLUMNS.split(",").map((_, i) => `$${i + 1}`).join(", ");
+const MARKS = SCHEDULE_COLUMNS.split(",")
+  .map((_, i) => `$${i + 1}`)
+  .join(", ");
 
 export async function insertSchedule(q: Q, s: ScheduleRecord): Promise<boolean> {
-  const rows = await q(`INSERT INTO schedules (${SCHEDULE_COLUMNS}) VALUES (${MARKS}) ON CONFLICT DO NOTHING RETURNING id`, scheduleValues(s));
+  const rows = await q(
+    `INSERT INTO schedules (${SCHEDULE_COLUMNS}) VALUES (${MARKS}) ON CONFLICT DO NOTHING RETURNING id`,
+    scheduleValues(s),
+  );
   return rows.length === 1;
 }
 
@@ -24,14 +29,17 @@ export async function updateSchedule(c: pg.ClientBase, s: ScheduleRecord, ticks:
 }
 
 export async function listSchedules(q: Q, namespace: string | undefined): Promise<ScheduleRecord[]> {
-  const rows = namespace === undefined
-    ? await q("SELECT * FROM schedules ORDER BY id")
-    : await q("SELECT * FROM schedules WHERE namespace = $1 ORDER BY id", [namespace]);
+  const rows =
+    namespace === undefined
+      ? await q("SELECT * FROM schedules ORDER BY id")
+      : await q("SELECT * FROM schedules WHERE namespace = $1 ORDER BY id", [namespace]);
   return rows.map(toSchedule);
 }
 
 export async function listTicks(q: Q, id: string, limit: number): Promise<TickRecord[]> {
-  return (await q("SELECT * FROM schedule_ticks WHERE schedule_id = $1 ORDER BY tick_at DESC LIMIT $2", [id, limit])).map(toTick);
+  return (
+    await q("SELECT * FROM schedule_ticks WHERE schedule_id = $1 ORDER BY tick_at DESC LIMIT $2", [id, limit])
+  ).map(toTick);
 }
 
 function insertTick(c: pg.ClientBase, t: TickRecord): Promise<unknown> {
@@ -42,7 +50,13 @@ function insertTick(c: pg.ClientBase, t: TickRecord): Promise<unknown> {
 }
 
 /** In the caller's transaction: locks due schedules (SKIP LOCKED: each is handled by one worker), plans and applies. */
-export async function fireSchedules(c: pg.ClientBase, now: number, limit: number, workflows: Served, plan: (s: DueSchedule) => SchedulePlan): Promise<number> {
+export async function fireSchedules(
+  c: pg.ClientBase,
+  now: number,
+  limit: number,
+  workflows: Served,
+  plan: (s: DueSchedule) => SchedulePlan,
+): Promise<number> {
   const { rows } = await c.query(
     `SELECT s.*, r.status AS last_run_status,
        (SELECT count(*) FROM schedule_ticks q WHERE q.schedule_id = s.id AND q.status = 'queued') AS queued,
@@ -63,16 +77,26 @@ export async function fireSchedules(c: pg.ClientBase, now: number, limit: number
     let lastRunId = p.lastRunId;
     for (const { run } of p.runs) {
       // The same insert as kernel.start(): the workflow's timeout and concurrency lane apply.
-      const ins = await c.query<{ ok: boolean }>("SELECT kernel_insert_run($1::jsonb, $2) AS ok", [JSON.stringify(run), now]);
+      const ins = await c.query<{ ok: boolean }>("SELECT kernel_insert_run($1::jsonb, $2) AS ok", [
+        JSON.stringify(run),
+        now,
+      ]);
       if (ins.rows[0]?.ok) started++;
       else if (run.id === lastRunId) lastRunId = s.lastRunId; // its tick had started a run already: keep naming that one
     }
     for (const t of p.ticks) await insertTick(c, t);
     for (const t of p.dequeued)
-      await c.query("UPDATE schedule_ticks SET status = $1, run_id = $2, reason = $3, fired_at = $4 WHERE schedule_id = $5 AND tick_at = $6", [
-        t.status, t.runId, t.reason, t.firedAt, t.scheduleId, t.tickAt,
-      ]);
-    await c.query("UPDATE schedules SET next_at = $1, due_at = $2, last_run_id = $3, updated_at = $4 WHERE id = $5", [p.nextAt, p.dueAt, lastRunId, now, s.id]);
+      await c.query(
+        "UPDATE schedule_ticks SET status = $1, run_id = $2, reason = $3, fired_at = $4 WHERE schedule_id = $5 AND tick_at = $6",
+        [t.status, t.runId, t.reason, t.firedAt, t.scheduleId, t.tickAt],
+      );
+    await c.query("UPDATE schedules SET next_at = $1, due_at = $2, last_run_id = $3, updated_at = $4 WHERE id = $5", [
+      p.nextAt,
+      p.dueAt,
+      lastRunId,
+      now,
+      s.id,
+    ]);
   }
   return started;
 }

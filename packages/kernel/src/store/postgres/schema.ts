@@ -120,14 +120,19 @@ export async function migratePostgres(client: pg.ClientBase, where: string, targ
   await client.query("BEGIN");
   try {
     await client.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
-    await client.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
+    await client.query(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    );
     const { rows } = await client.query<{ v: number | null }>("SELECT max(version) AS v FROM schema_migrations");
     const current = rows[0]?.v ?? 0;
     if (current > PG_SCHEMA_VERSION) throw new SchemaTooNewError(where, current, PG_SCHEMA_VERSION);
     for (const m of MIGRATIONS) {
       if (m.version <= current || m.version > target) continue;
       await client.query(m.sql);
-      await client.query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", [m.version, Date.now()]);
+      await client.query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", [
+        m.version,
+        Date.now(),
+      ]);
     }
     await client.query("COMMIT");
   } catch (e) {

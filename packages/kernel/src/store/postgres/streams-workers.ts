@@ -5,16 +5,34 @@ import type { StreamChunk, WorkerRecord } from "../types.ts";
 /** Reads and writes beside the run path: streams, metrics counts, worker heartbeats. */
 type Q = <R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, args?: unknown[]) => Promise<R[]>;
 
-export async function readStream(q: Q, runId: string, from: number, limit: number): Promise<{ chunks: StreamChunk[]; first: number | null; last: number | null }> {
-  const ends = (await q<{ first: number | null; last: number | null }>("SELECT min(pos) AS first, max(pos) AS last FROM stream_chunks WHERE run_id = $1", [runId]))[0];
-  const rows = await q("SELECT * FROM stream_chunks WHERE run_id = $1 AND pos >= $2 ORDER BY pos LIMIT $3", [runId, from, limit]);
+export async function readStream(
+  q: Q,
+  runId: string,
+  from: number,
+  limit: number,
+): Promise<{ chunks: StreamChunk[]; first: number | null; last: number | null }> {
+  const ends = (
+    await q<{ first: number | null; last: number | null }>(
+      "SELECT min(pos) AS first, max(pos) AS last FROM stream_chunks WHERE run_id = $1",
+      [runId],
+    )
+  )[0];
+  const rows = await q("SELECT * FROM stream_chunks WHERE run_id = $1 AND pos >= $2 ORDER BY pos LIMIT $3", [
+    runId,
+    from,
+    limit,
+  ]);
   return { chunks: rows.map(toChunk), first: ends?.first ?? null, last: ends?.last ?? null };
 }
 
 export async function countRuns(q: Q, now: number): Promise<{ byStatus: Record<string, number>; due: number }> {
   const byStatus: Record<string, number> = {};
-  for (const r of await q<{ status: string; n: number }>("SELECT status, count(*) AS n FROM runs GROUP BY status")) byStatus[r.status] = Number(r.n);
-  const due = await q<{ n: number }>("SELECT count(*) AS n FROM runs WHERE status IN ('pending', 'suspended') AND wake_at <= $1", [now]);
+  for (const r of await q<{ status: string; n: number }>("SELECT status, count(*) AS n FROM runs GROUP BY status"))
+    byStatus[r.status] = Number(r.n);
+  const due = await q<{ n: number }>(
+    "SELECT count(*) AS n FROM runs WHERE status IN ('pending', 'suspended') AND wake_at <= $1",
+    [now],
+  );
   return { byStatus, due: Number(due[0]?.n ?? 0) };
 }
 

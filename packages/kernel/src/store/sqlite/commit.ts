@@ -57,7 +57,9 @@ export class SqliteWrites {
         updated_at = excluded.updated_at`);
     this.#updateEntry = db.prepare(`
       UPDATE entries SET status = ?, attempt = ?, wake_at = ?, value = ?, error = ?, ref = ?, updated_at = ? WHERE run_id = ? AND seq = ?`);
-    this.#consume = db.prepare("UPDATE events SET consumed_seq = ? WHERE id = ? AND run_id = ? AND consumed_seq IS NULL");
+    this.#consume = db.prepare(
+      "UPDATE events SET consumed_seq = ? WHERE id = ? AND run_id = ? AND consumed_seq IS NULL",
+    );
     // A suspending run becomes due at once if what it waits for already happened: this closes the race
     // with an event or a child's completion that arrived while the run was still executing.
     this.#suspend = db.prepare(`
@@ -88,10 +90,24 @@ export class SqliteWrites {
   /** Every statement, by name (test/plans.test.ts checks that each searches an index). */
   statements(): Record<string, StatementSync> {
     return {
-      insertRun: this.#insertRun, findByKey: this.#findByKey, fence: this.#fence, putEntry: this.#putEntry, updateEntry: this.#updateEntry,
-      consume: this.#consume, suspend: this.#suspend, finish: this.#finish, wakeParent: this.#wakeParent, release: this.#release,
-      continue: this.#continue, publish: this.#publish, trim: this.#trim, slotsTaken: this.#slotsTaken, admitNext: this.#admitNext,
-      laneOf: this.#laneOf, clearJournal: this.#renew[0] as StatementSync, clearEvents: this.#renew[1] as StatementSync,
+      insertRun: this.#insertRun,
+      findByKey: this.#findByKey,
+      fence: this.#fence,
+      putEntry: this.#putEntry,
+      updateEntry: this.#updateEntry,
+      consume: this.#consume,
+      suspend: this.#suspend,
+      finish: this.#finish,
+      wakeParent: this.#wakeParent,
+      release: this.#release,
+      continue: this.#continue,
+      publish: this.#publish,
+      trim: this.#trim,
+      slotsTaken: this.#slotsTaken,
+      admitNext: this.#admitNext,
+      laneOf: this.#laneOf,
+      clearJournal: this.#renew[0] as StatementSync,
+      clearEvents: this.#renew[1] as StatementSync,
     };
   }
 
@@ -110,7 +126,10 @@ export class SqliteWrites {
       const res = this.#apply(g, now, fence);
       if (res.ok && g.epoch > 0) {
         // The run left "running", or was just inserted claimed: what we know of its row changes with it.
-        if (g.ops.some((o) => o.op === "finish" || o.op === "suspend" || o.op === "release" || o.op === "continueAsNew")) fences.delete(g.runId);
+        if (
+          g.ops.some((o) => o.op === "finish" || o.op === "suspend" || o.op === "release" || o.op === "continueAsNew")
+        )
+          fences.delete(g.runId);
         else if (ownInsert) fences.set(g.runId, { epoch: 1, lease_owner: g.owner, status: "running" });
       }
       return res;
@@ -123,7 +142,9 @@ export class SqliteWrites {
     if (first?.op === "insertRun" && first.run.id === g.runId) {
       const inserted = this.insert(first.run, now);
       if (inserted === "conflict") {
-        const existing = first.run.key ? (this.#findByKey.get(first.run.workflow, first.run.key) as { id: string } | undefined) : undefined;
+        const existing = first.run.key
+          ? (this.#findByKey.get(first.run.workflow, first.run.key) as { id: string } | undefined)
+          : undefined;
         return { ok: false, reason: "conflict", existingRunId: existing?.id ?? first.run.id };
       }
       i = 1;
@@ -146,9 +167,26 @@ export class SqliteWrites {
     const waiting = key !== null && Number((this.#slotsTaken.get(key, limit) as { n: number }).n) >= limit;
     const c = waiting ? null : r.claimedBy;
     const res = this.#insertRun.run(
-      r.id, r.namespace, r.workflow, r.key, c ? "running" : "pending", r.input, r.parentId, r.parentSeq,
-      c ? 1 : 0, c?.owner ?? null, c?.leaseExpiresAt ?? null, c || waiting ? null : now, r.timeoutMs,
-      r.timeoutMs === null ? null : now + r.timeoutMs, now, now, key, key === null ? null : limit, waiting ? 1 : 0, r.version ?? null,
+      r.id,
+      r.namespace,
+      r.workflow,
+      r.key,
+      c ? "running" : "pending",
+      r.input,
+      r.parentId,
+      r.parentSeq,
+      c ? 1 : 0,
+      c?.owner ?? null,
+      c?.leaseExpiresAt ?? null,
+      c || waiting ? null : now,
+      r.timeoutMs,
+      r.timeoutMs === null ? null : now + r.timeoutMs,
+      now,
+      now,
+      key,
+      key === null ? null : limit,
+      waiting ? 1 : 0,
+      r.version ?? null,
       r.traceParent ?? null,
     );
     if (Number(res.changes) !== 1) return "conflict";
@@ -170,16 +208,42 @@ export class SqliteWrites {
       case "putEntry": {
         const e = o.entry;
         const error = e.error ? JSON.stringify(e.error) : null;
-        if (o.update && Number(this.#updateEntry.run(e.status, e.attempt, e.wakeAt, e.value, error, e.ref, now, runId, e.seq).changes) === 1) return;
-        this.#putEntry.run(runId, e.seq, e.kind, e.name, e.status, e.attempt, e.wakeAt, e.value, error, e.ref, e.startedAt, now);
+        if (
+          o.update &&
+          Number(
+            this.#updateEntry.run(e.status, e.attempt, e.wakeAt, e.value, error, e.ref, now, runId, e.seq).changes,
+          ) === 1
+        )
+          return;
+        this.#putEntry.run(
+          runId,
+          e.seq,
+          e.kind,
+          e.name,
+          e.status,
+          e.attempt,
+          e.wakeAt,
+          e.value,
+          error,
+          e.ref,
+          e.startedAt,
+          now,
+        );
         return;
       }
       case "consumeEvent":
         this.#consume.run(o.seq, o.eventRowId, runId);
         return;
       case "suspend":
-        this.#suspend.run(now, JSON.stringify({ events: o.events, children: o.children }), JSON.stringify(o.events),
-          JSON.stringify(o.children), now, o.wakeAt, runId);
+        this.#suspend.run(
+          now,
+          JSON.stringify({ events: o.events, children: o.children }),
+          JSON.stringify(o.events),
+          JSON.stringify(o.children),
+          now,
+          o.wakeAt,
+          runId,
+        );
         return;
       case "finish":
         this.#finish.run(o.status, o.output, o.error ? JSON.stringify(o.error) : null, now, now, runId);

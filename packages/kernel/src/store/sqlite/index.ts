@@ -3,8 +3,22 @@ import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { RunFinishedError, RunNotFoundError, StoreClosedError } from "../../errors.ts";
 import type {
-  ClaimRequest, EntryRecord, EventInput, EventRecord, GroupResult, PurgeRequest, PurgeScope, RunFilter, RunRecord, SendEventResult, Store,
-  Served, StoreStats, StreamChunk, WorkerRecord, WriteGroup,
+  ClaimRequest,
+  EntryRecord,
+  EventInput,
+  EventRecord,
+  GroupResult,
+  PurgeRequest,
+  PurgeScope,
+  RunFilter,
+  RunRecord,
+  SendEventResult,
+  Store,
+  Served,
+  StoreStats,
+  StreamChunk,
+  WorkerRecord,
+  WriteGroup,
 } from "../types.ts";
 import { isTerminal } from "../types.ts";
 import type { DueSchedule, SchedulePlan, ScheduleRecord, TickRecord } from "../../schedule/types.ts";
@@ -24,7 +38,6 @@ export interface SqliteStoreOptions {
   /** How long a writer waits for another process's lock, in ms. */
   busyTimeoutMs?: number;
 }
-
 
 /** The embedded store: one SQLite file in WAL mode through the built-in `node:sqlite`. */
 export class SqliteStore implements Store {
@@ -95,7 +108,8 @@ export class SqliteStore implements Store {
     if (runs.length === 0) return [];
     const lost: string[] = [];
     this.#tx(() => {
-      for (const r of runs) if (Number(this.#q.renew!.run(expiresAt, r.id, r.epoch, owner).changes) === 0) lost.push(r.id);
+      for (const r of runs)
+        if (Number(this.#q.renew!.run(expiresAt, r.id, r.epoch, owner).changes) === 0) lost.push(r.id);
     });
     return lost;
   }
@@ -137,10 +151,10 @@ export class SqliteStore implements Store {
       where.push(`status IN (${s.map(() => "?").join(", ")})`);
       args.push(...s);
     }
-    if (f.workflow !== undefined) (where.push("workflow = ?"), args.push(f.workflow));
-    if (f.namespace !== undefined) (where.push("namespace = ?"), args.push(f.namespace));
-    if (f.parentId !== undefined) (where.push("parent_id = ?"), args.push(f.parentId));
-    if (f.before !== undefined) (where.push("created_at < ?"), args.push(f.before));
+    if (f.workflow !== undefined) where.push("workflow = ?"), args.push(f.workflow);
+    if (f.namespace !== undefined) where.push("namespace = ?"), args.push(f.namespace);
+    if (f.parentId !== undefined) where.push("parent_id = ?"), args.push(f.parentId);
+    if (f.before !== undefined) where.push("created_at < ?"), args.push(f.before);
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT ?`;
     return this.#rows(this.#db.prepare(sql).all(...args, f.limit ?? 100)).map(toRun);
   }
@@ -174,7 +188,11 @@ export class SqliteStore implements Store {
       const row = this.#q.status!.get(runId) as { status: string } | undefined;
       if (!row) throw new RunNotFoundError(`with id ${runId}`);
       if (isTerminal(row.status)) throw new RunFinishedError(runId, row.status, "cancel");
-      const error = JSON.stringify({ name: "CancelledError", message: `run ${runId} was cancelled`, code: "cancelled" });
+      const error = JSON.stringify({
+        name: "CancelledError",
+        message: `run ${runId} was cancelled`,
+        code: "cancelled",
+      });
       const ids = (this.#q.cancelTree!.all(runId, now, error) as { id: string }[]).map((r) => r.id);
       for (const id of ids) {
         this.#fences.delete(id);
@@ -196,7 +214,7 @@ export class SqliteStore implements Store {
     if (!row) throw new RunNotFoundError(`with id ${runId}`);
     const run = toRun(row);
     if (run.status !== "failed") throw retryRefused(runId, run.status);
-    const plan = planResume(run, (this.#q.journal!.all(runId)).map(toEntry));
+    const plan = planResume(run, this.#q.journal!.all(runId).map(toEntry));
     // A failed child is resumed with its parent, so the parent's invoke waits for it again rather than starting a new one.
     for (const f of plan.invokes) {
       const child = this.#q.status!.get(f.childId) as { status: string } | undefined;
@@ -213,10 +231,18 @@ export class SqliteStore implements Store {
     this.#q.wakeReopened!.run(now, runId);
   }
 
-  async readStream(runId: string, from: number, limit: number): Promise<{ chunks: StreamChunk[]; first: number | null; last: number | null }> {
+  async readStream(
+    runId: string,
+    from: number,
+    limit: number,
+  ): Promise<{ chunks: StreamChunk[]; first: number | null; last: number | null }> {
     this.#open();
     const ends = this.#q.streamEnds!.get(runId) as { first: number | null; last: number | null };
-    return { chunks: this.#rows(this.#q.stream!.all(runId, from, limit)).map(toChunk), first: ends.first, last: ends.last };
+    return {
+      chunks: this.#rows(this.#q.stream!.all(runId, from, limit)).map(toChunk),
+      first: ends.first,
+      last: ends.last,
+    };
   }
 
   async countRuns(now: number): Promise<{ byStatus: Record<string, number>; due: number }> {
@@ -271,7 +297,12 @@ export class SqliteStore implements Store {
     return this.#schedules.ticks(scheduleId, limit);
   }
 
-  async fireSchedules(now: number, limit: number, workflows: Served, plan: (s: DueSchedule) => SchedulePlan): Promise<number> {
+  async fireSchedules(
+    now: number,
+    limit: number,
+    workflows: Served,
+    plan: (s: DueSchedule) => SchedulePlan,
+  ): Promise<number> {
     this.#open();
     return this.#tx(() => this.#schedules.fire(now, limit, workflows, plan));
   }

@@ -14,10 +14,13 @@ export class SqliteSchedules {
     this.#db = db;
     this.#insertRun = insertRun;
     const p = (sql: string) => db.prepare(sql);
-    const marks = SCHEDULE_COLUMNS.split(",").map(() => "?").join(", ");
+    const marks = SCHEDULE_COLUMNS.split(",")
+      .map(() => "?")
+      .join(", ");
     this.#q = {
       insert: p(`INSERT INTO schedules (${SCHEDULE_COLUMNS}) VALUES (${marks}) ON CONFLICT DO NOTHING`),
-      update: p(`UPDATE schedules SET namespace = ?, workflow = ?, cron = ?, timezone = ?, input = ?, overlap = ?, catch_up = ?,
+      update:
+        p(`UPDATE schedules SET namespace = ?, workflow = ?, cron = ?, timezone = ?, input = ?, overlap = ?, catch_up = ?,
         catch_up_max = ?, paused = ?, next_at = ?, due_at = ?, last_run_id = ?, updated_at = ? WHERE id = ?`),
       delete: p("DELETE FROM schedules WHERE id = ?"),
       deleteTicks: p("DELETE FROM schedule_ticks WHERE schedule_id = ?"),
@@ -29,8 +32,12 @@ export class SqliteSchedules {
           (SELECT min(tick_at) FROM schedule_ticks q WHERE q.schedule_id = s.id AND q.status = 'queued') AS oldest_queued
         FROM schedules s LEFT JOIN runs r ON r.id = s.last_run_id
         WHERE s.paused = 0 AND s.due_at <= ? AND EXISTS (SELECT 1 FROM json_each(?) v WHERE v.key = s.workflow) ORDER BY s.due_at LIMIT ?`),
-      insertTick: p("INSERT INTO schedule_ticks (schedule_id, tick_at, status, run_id, reason, fired_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
-      dequeue: p("UPDATE schedule_ticks SET status = ?, run_id = ?, reason = ?, fired_at = ? WHERE schedule_id = ? AND tick_at = ?"),
+      insertTick: p(
+        "INSERT INTO schedule_ticks (schedule_id, tick_at, status, run_id, reason, fired_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      ),
+      dequeue: p(
+        "UPDATE schedule_ticks SET status = ?, run_id = ?, reason = ?, fired_at = ? WHERE schedule_id = ? AND tick_at = ?",
+      ),
       advance: p("UPDATE schedules SET next_at = ?, due_at = ?, last_run_id = ?, updated_at = ? WHERE id = ?"),
     };
   }
@@ -57,9 +64,10 @@ export class SqliteSchedules {
   }
 
   list(namespace: string | undefined): ScheduleRecord[] {
-    const rows = namespace === undefined
-      ? this.#db.prepare("SELECT * FROM schedules ORDER BY id").all()
-      : this.#db.prepare("SELECT * FROM schedules WHERE namespace = ? ORDER BY id").all(namespace);
+    const rows =
+      namespace === undefined
+        ? this.#db.prepare("SELECT * FROM schedules ORDER BY id").all()
+        : this.#db.prepare("SELECT * FROM schedules WHERE namespace = ? ORDER BY id").all(namespace);
     return rows.map(toSchedule);
   }
 

@@ -1,7 +1,6 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { TERMINAL_SQL } from "../types.ts";
 
-
 /** The SQLite store's read, claim and administration statements, compiled once per connection. */
 export function prepareQueries(db: DatabaseSync): Record<string, StatementSync> {
   const p = (sql: string) => db.prepare(sql);
@@ -28,7 +27,9 @@ export function prepareQueries(db: DatabaseSync): Record<string, StatementSync> 
               AND EXISTS (SELECT 1 FROM json_each(?) v WHERE v.key = runs.workflow AND (runs.version IS NULL OR runs.version = v.value))))
         ORDER BY rn, t LIMIT ?)
       RETURNING *`),
-    renew: p("UPDATE runs SET lease_expires_at = ? WHERE id = ? AND epoch = ? AND lease_owner = ? AND status = 'running'"),
+    renew: p(
+      "UPDATE runs SET lease_expires_at = ? WHERE id = ? AND epoch = ? AND lease_owner = ? AND status = 'running'",
+    ),
     nextWake: p(`
       SELECT min(t) AS runs, (SELECT min(due_at) FROM schedules WHERE paused = 0
         AND EXISTS (SELECT 1 FROM json_each(?) v WHERE v.key = schedules.workflow)) AS schedules FROM (
@@ -41,7 +42,9 @@ export function prepareQueries(db: DatabaseSync): Record<string, StatementSync> 
       ON CONFLICT (id) DO UPDATE SET workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at`),
     removeWorker: p("DELETE FROM workers WHERE id = ?"),
     countByStatus: p("SELECT status, count(*) AS n FROM runs GROUP BY status"),
-    countDue: p("SELECT count(*) AS n FROM runs INDEXED BY runs_wake WHERE status IN ('pending', 'suspended') AND wake_at <= ?"),
+    countDue: p(
+      "SELECT count(*) AS n FROM runs INDEXED BY runs_wake WHERE status IN ('pending', 'suspended') AND wake_at <= ?",
+    ),
     stream: p("SELECT * FROM stream_chunks WHERE run_id = ? AND pos >= ? ORDER BY pos LIMIT ?"),
     streamEnds: p("SELECT min(pos) AS first, max(pos) AS last FROM stream_chunks WHERE run_id = ?"),
     workers: p("SELECT * FROM workers ORDER BY started_at"),
@@ -58,14 +61,17 @@ export function prepareQueries(db: DatabaseSync): Record<string, StatementSync> 
         completed_at = max(?2, coalesce((SELECT max(e.updated_at) FROM entries e WHERE e.run_id = runs.id), 0)),
         updated_at = max(?2, coalesce((SELECT max(e.updated_at) FROM entries e WHERE e.run_id = runs.id), 0))
       WHERE id IN (SELECT id FROM tree) AND status NOT IN ${TERMINAL_SQL} RETURNING id`),
-    wakeParentOf: p("UPDATE runs SET wake_at = ? WHERE id = (SELECT parent_id FROM runs WHERE id = ?) AND status = 'suspended'"),
+    wakeParentOf: p(
+      "UPDATE runs SET wake_at = ? WHERE id = (SELECT parent_id FROM runs WHERE id = ?) AND status = 'suspended'",
+    ),
     reopenEntry: p("UPDATE entries SET status = 'waiting', error = NULL, updated_at = ? WHERE run_id = ? AND seq = ?"),
     deleteEntry: p("DELETE FROM entries WHERE run_id = ? AND seq = ?"),
     unconsume: p("UPDATE events SET consumed_seq = NULL WHERE run_id = ? AND consumed_seq = ?"),
     // A retried run takes a slot of its concurrency key again, or queues for one.
-    reopenRun: p(`UPDATE runs SET status = 'pending', error = NULL, output = NULL, completed_at = NULL, queued = CASE WHEN concurrency_key IS NOT NULL AND (SELECT count(*) FROM runs o WHERE o.concurrency_key = runs.concurrency_key AND o.id <> runs.id
+    reopenRun:
+      p(`UPDATE runs SET status = 'pending', error = NULL, output = NULL, completed_at = NULL, queued = CASE WHEN concurrency_key IS NOT NULL AND (SELECT count(*) FROM runs o WHERE o.concurrency_key = runs.concurrency_key AND o.id <> runs.id
         AND o.status NOT IN ('completed', 'failed', 'cancelled')) >= concurrency_limit THEN 1 ELSE 0 END,
       updated_at = ?, deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE ? + timeout_ms END WHERE id = ?`),
     wakeReopened: p("UPDATE runs SET wake_at = CASE WHEN queued = 1 THEN NULL ELSE ? END WHERE id = ?"),
-    };
+  };
 }

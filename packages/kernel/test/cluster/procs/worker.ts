@@ -49,7 +49,10 @@ const kernel = new Kernel({
   store,
   workflows: ALL_WORKFLOWS,
   worker: { id: cfg.id, leaseMs: cfg.leaseMs, pollMs: cfg.pollMs },
-  onError: (e, where) => console.error(`worker ${cfg.id} (pid ${process.pid}): kernel error while ${where}: ${e instanceof Error ? e.message : String(e)}`),
+  onError: (e, where) =>
+    console.error(
+      `worker ${cfg.id} (pid ${process.pid}): kernel error while ${where}: ${e instanceof Error ? e.message : String(e)}`,
+    ),
   // Errors only: the steps that fail on purpose would log a warning each.
   logger: (r) => r.level === "error" && console.error(`worker ${cfg.id} (pid ${process.pid}): ${JSON.stringify(r)}`),
 });
@@ -73,8 +76,14 @@ send({ type: "ready", id: cfg.id, pid: process.pid });
 function instrumented(s: Store, report: boolean): Store {
   const summary = (groups: WriteGroup[]) =>
     groups.map((g) => ({
-      runId: g.runId, epoch: g.epoch, owner: g.owner,
-      ops: g.ops.map((op) => (op.op === "putEntry" ? { op: op.op, seq: op.entry.seq, name: op.entry.name, status: op.entry.status, value: op.entry.value } : { op: op.op })),
+      runId: g.runId,
+      epoch: g.epoch,
+      owner: g.owner,
+      ops: g.ops.map((op) =>
+        op.op === "putEntry"
+          ? { op: op.op, seq: op.entry.seq, name: op.entry.name, status: op.entry.status, value: op.entry.value }
+          : { op: op.op },
+      ),
     }));
   return new Proxy(s, {
     get(target, prop) {

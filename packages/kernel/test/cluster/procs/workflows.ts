@@ -59,12 +59,17 @@ export function expectedTotal(n: number): number {
   const s1 = 3 * n + 1;
   const shape = shapeOf(n);
   const parts =
-    shape === "steps" ? [s1 + n]
-    : shape === "parallel" ? [1, 2, 3].map((j) => s1 + j * n)
-    : shape === "sleep" ? [s1 + 7]
-    : shape === "event" ? [s1 + eventPayload(n).k]
-    : shape === "child" ? [s1 + 2 * (5 * n + 2) + 1]
-    : [2 * s1];
+    shape === "steps"
+      ? [s1 + n]
+      : shape === "parallel"
+        ? [1, 2, 3].map((j) => s1 + j * n)
+        : shape === "sleep"
+          ? [s1 + 7]
+          : shape === "event"
+            ? [s1 + eventPayload(n).k]
+            : shape === "child"
+              ? [s1 + 2 * (5 * n + 2) + 1]
+              : [2 * s1];
   return s1 + parts.reduce((x, y) => x + y, 0);
 }
 
@@ -72,15 +77,32 @@ export function expectedTotal(n: number): number {
 export function mixedJournal(n: number): [string, string][] {
   const mid: Record<Shape, [string, string][]> = {
     steps: [["step", "s2"]],
-    parallel: [["step", "p1"], ["step", "p2"], ["step", "p3"]],
-    sleep: [["sleep", "nap"], ["step", "s2"]],
-    event: [["event", "go"], ["step", "s2"]],
-    child: [["invoke", "cluster.child"], ["step", "s2"]],
+    parallel: [
+      ["step", "p1"],
+      ["step", "p2"],
+      ["step", "p3"],
+    ],
+    sleep: [
+      ["sleep", "nap"],
+      ["step", "s2"],
+    ],
+    event: [
+      ["event", "go"],
+      ["step", "s2"],
+    ],
+    child: [
+      ["invoke", "cluster.child"],
+      ["step", "s2"],
+    ],
     retry: [["step", "s2"]],
   };
   return [["step", "s1"], ...mid[shapeOf(n)], ["step", "end"]];
 }
-export const CHILD_JOURNAL: [string, string][] = [["step", "c1"], ["sleep", "c-nap"], ["step", "c2"]];
+export const CHILD_JOURNAL: [string, string][] = [
+  ["step", "c1"],
+  ["sleep", "c-nap"],
+  ["step", "c2"],
+];
 
 function line(tag: string, s: StepContext): string {
   const seq = s.idempotencyKey.slice(s.runId.length + 1);
@@ -95,7 +117,10 @@ function body(failUntil: number, compute: () => { v: number; from?: number[] }, 
     if (ms > 3) await new Promise((r) => setTimeout(r, ms));
     if (s.attempt <= failUntil) {
       appendFileSync(here.log, line("F", s));
-      throw new RetryableError(`attempt ${s.attempt} fails on purpose`, retryAfterMs === undefined ? undefined : { retryAfterMs });
+      throw new RetryableError(
+        `attempt ${s.attempt} fails on purpose`,
+        retryAfterMs === undefined ? undefined : { retryAfterMs },
+      );
     }
     const { v, from = [] } = compute();
     const value = { v, a: s.attempt, w: here.id, pid: process.pid, from };
@@ -107,9 +132,15 @@ function body(failUntil: number, compute: () => { v: number; from?: number[] }, 
 export const child = workflow(
   "cluster.child",
   async (ctx, input: { n: number }): Promise<ChildOutput> => {
-    const c1 = await ctx.step("c1", body(input.n % 4 === 0 ? 1 : 0, () => ({ v: 5 * input.n + 2 })));
+    const c1 = await ctx.step(
+      "c1",
+      body(input.n % 4 === 0 ? 1 : 0, () => ({ v: 5 * input.n + 2 })),
+    );
     await ctx.sleep("c-nap", childNapMs(input.n));
-    const c2 = await ctx.step("c2", body(0, () => ({ v: 2 * c1.v, from: [c1.a] })));
+    const c2 = await ctx.step(
+      "c2",
+      body(0, () => ({ v: 2 * c1.v, from: [c1.a] })),
+    );
     return { total: c2.v + 1, attempts: [c1.a, c2.a] };
   },
   { retry: RETRY },
@@ -120,15 +151,24 @@ export const mixed = workflow(
   "cluster.mixed",
   async (ctx, input: { n: number }): Promise<MixedOutput> => {
     const n = input.n;
-    const s1 = await ctx.step("s1", body(failS1(n), () => ({ v: 3 * n + 1 })));
-    const after = (v: number, from: number[] = []) => () => ({ v, from: [s1.a, ...from] });
+    const s1 = await ctx.step(
+      "s1",
+      body(failS1(n), () => ({ v: 3 * n + 1 })),
+    );
+    const after =
+      (v: number, from: number[] = []) =>
+      () => ({ v, from: [s1.a, ...from] });
     let parts: StepValue[];
     switch (shapeOf(n)) {
       case "steps":
         parts = [await ctx.step("s2", body(0, after(s1.v + n)))];
         break;
       case "parallel":
-        parts = await Promise.all([1, 2, 3].map((j) => ctx.step(`p${j}`, body(j === 2 ? failP2(n) : 0, after(s1.v + j * n), j === 2 ? 15 : undefined))));
+        parts = await Promise.all(
+          [1, 2, 3].map((j) =>
+            ctx.step(`p${j}`, body(j === 2 ? failP2(n) : 0, after(s1.v + j * n), j === 2 ? 15 : undefined)),
+          ),
+        );
         break;
       case "sleep":
         await ctx.sleep("nap", napMs(n));
@@ -148,7 +188,10 @@ export const mixed = workflow(
         parts = [await ctx.step("s2", body(failRetryS2(n), after(2 * s1.v), 20))];
         break;
     }
-    const end = await ctx.step("end", body(0, () => ({ v: s1.v + parts.reduce((x, p) => x + p.v, 0), from: parts.map((p) => p.a) })));
+    const end = await ctx.step(
+      "end",
+      body(0, () => ({ v: s1.v + parts.reduce((x, p) => x + p.v, 0), from: parts.map((p) => p.a) })),
+    );
     const all = [s1, ...parts, end];
     return { total: end.v, attempts: all.map((p) => p.a), workers: all.map((p) => p.w) };
   },
@@ -186,7 +229,9 @@ export const fence = workflow(
     const work = await ctx.step("work", async (s): Promise<FenceValue> => {
       const t0 = Date.now();
       if (here.id === input.holder && process.send) {
-        await new Promise<void>((resolve) => process.send?.({ type: "holding", runId: s.runId, attempt: s.attempt, pid: process.pid }, () => resolve()));
+        await new Promise<void>((resolve) =>
+          process.send?.({ type: "holding", runId: s.runId, attempt: s.attempt, pid: process.pid }, () => resolve()),
+        );
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, input.holdMs);
       }
       return { by: here.id, attempt: s.attempt, pid: process.pid, heldMs: Date.now() - t0 };
