@@ -93,7 +93,7 @@ export class AgentdError<C extends AgentdErrorCode = AgentdErrorCode> extends Er
     const names = (e as Record<symbol, unknown>)[MARK];
     return (
       Array.isArray(names) &&
-      names.includes(AgentdError.name) &&
+      names.includes(this.name) &&
       (code === undefined || (e as { code?: unknown }).code === code)
     );
   }

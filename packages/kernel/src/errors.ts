@@ -53,7 +53,7 @@ export class KernelError extends Error {
   static is<T extends abstract new (...args: never[]) => KernelError>(this: T, e: unknown): e is InstanceType<T> {
     if (typeof e !== "object" || e === null) return false;
     const names = (e as Record<symbol, unknown>)[MARK];
-    return Array.isArray(names) && names.includes(KernelError.name);
+    return Array.isArray(names) && names.includes(this.name);
   }
 }
 
