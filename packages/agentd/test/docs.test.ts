@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { createApi } from "../src/api/create.ts";
-import { DESCRIBED } from "../src/api/openapi.ts";
+import { DESCRIBED } from "../src/api/operations.ts";
 import { ADMIN, served } from "./support/api.ts";
 import { BACKENDS } from "./support/backends.ts";
 import { cleanEnv, freePort, MAIN, tempDir } from "./support/cli.ts";
