@@ -58,12 +58,22 @@ export function dbosVersion(): string | null {
 
 export interface DbosBench {
   version: string;
-  /** `runs` sequential runs of a 3-step workflow after `warmup`: start to result, ms. */
-  latency3(warmup: number, runs: number): Promise<Summary>;
-  /** `runs` runs of `steps` steps started at once, awaited; steps/s and the time taken. */
-  throughput(warmup: number, runs: number): Promise<{ stepsPerSec: number; seconds: number; runLatency: Summary }>;
+  /** `runs` sequential runs of a 3-step workflow after `warmup`: start to result, ms samples. */
+  latency3(warmup: number, runs: number, maxMs?: number): Promise<number[]>;
+  /** `runs` runs of `steps` steps (3 with `three`) started at once, awaited; steps/s and the time taken. */
+  throughput(
+    warmup: number,
+    runs: number,
+    three?: boolean,
+  ): Promise<{ stepsPerSec: number; seconds: number; runLatency: Summary }>;
   close(): Promise<void>;
 }
+
+/**
+ * Workflows registered with DBOS, by name: DBOS's registry is static and outlives a launch, so a second
+ * `openDbos` in the same process (the `dbos` and `peers` sections) reuses them.
+ */
+const registered = new Map<string, (i: number) => Promise<number>>();
 
 /** Loads DBOS and registers the workflows (before any launch, as DBOS requires). */
 export async function openDbos(url: string, steps: number, note: (msg: string) => void): Promise<DbosBench> {
@@ -72,21 +82,27 @@ export async function openDbos(url: string, steps: number, note: (msg: string) =
   const name: string = PACKAGE; // not a literal: type-checking must not need the package
   const { DBOS } = (await import(name)) as { DBOS: DbosApi };
 
-  const sequential = (n: number) =>
-    DBOS.registerWorkflow(
-      async (i: number) => {
-        let sum = 0;
-        for (let s = 0; s < n; s++) {
-          const v = await DBOS.runStep(async () => stepValue(i, s), { name: `s${s}` });
-          sum += v.step;
-        }
-        return sum;
-      },
-      { name: `bench.seq${n}` },
-    );
+  const sequential = (n: number) => {
+    const name = `bench.seq${n}`;
+    let wf = registered.get(name);
+    if (!wf) {
+      wf = DBOS.registerWorkflow(
+        async (i: number) => {
+          let sum = 0;
+          for (let s = 0; s < n; s++) {
+            const v = await DBOS.runStep(async () => stepValue(i, s), { name: `s${s}` });
+            sum += v.step;
+          }
+          return sum;
+        },
+        { name },
+      );
+      registered.set(name, wf);
+    }
+    return wf;
+  };
   const wf3 = sequential(3);
   const wfN = sequential(steps);
-  const expected = (steps * (steps - 1)) / 2;
 
   const sysUrl = new URL(url);
   sysUrl.pathname = `/${DBOS_DATABASE}`;
@@ -128,23 +144,27 @@ export async function openDbos(url: string, steps: number, note: (msg: string) =
 
   return {
     version,
-    latency3: (warmup, runs) =>
+    latency3: (warmup, runs, maxMs = Infinity) =>
       fresh(async () => {
         for (let i = 0; i < warmup; i++) await (await DBOS.startWorkflow(wf3)(i)).getResult();
         const xs: number[] = [];
-        for (let i = 0; i < runs; i++) {
+        const t0 = performance.now();
+        for (let i = 0; i < runs && (xs.length < 10 || performance.now() - t0 < maxMs); i++) {
           const t = performance.now();
           const h = await DBOS.startWorkflow(wf3)(i);
           if ((await h.getResult()) !== 3) throw new Error("DBOS: wrong result");
           xs.push(performance.now() - t);
         }
-        return summarize(xs);
+        return xs;
       }),
-    throughput: (warmup, runs) =>
+    throughput: (warmup, runs, three = false) =>
       fresh(async () => {
+        const wf = three ? wf3 : wfN;
+        const perRun = three ? 3 : steps;
+        const expected = (perRun * (perRun - 1)) / 2;
         const batch = async (n: number, offset: number) => {
           const t = performance.now();
-          const handles = await Promise.all(Array.from({ length: n }, (_, i) => DBOS.startWorkflow(wfN)(offset + i)));
+          const handles = await Promise.all(Array.from({ length: n }, (_, i) => DBOS.startWorkflow(wf)(offset + i)));
           const lat: number[] = [];
           const results = await Promise.all(
             handles.map((h) => h.getResult().then((v) => (lat.push(performance.now() - t), v))),
@@ -156,7 +176,7 @@ export async function openDbos(url: string, steps: number, note: (msg: string) =
         const t = performance.now();
         const lat = await batch(runs, warmup);
         const seconds = (performance.now() - t) / 1000;
-        return { stepsPerSec: (runs * steps) / seconds, seconds, runLatency: summarize(lat) };
+        return { stepsPerSec: (runs * perRun) / seconds, seconds, runLatency: summarize(lat) };
       }),
     async close() {
       await sys?.end();

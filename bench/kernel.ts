@@ -9,7 +9,7 @@
  * single-row insert transactions from 1 and 16 connections) are measured in the same run on the same
  * kind of database, and the kernel's figures are also printed as ratios to them. On Postgres the run
  * adds worker processes sharing one database, the lag of cron schedules, and the same workload on
- * DBOS Transact side by side. See bench/README.md for what each figure means.
+ * DBOS Transact side by side, and the 3-step workflow on the peers (DBOS, Restate, Vercel Workflow). See bench/README.md for what each figure means.
  *
  * One file a section in bench/kernel/ (latency, throughput, resume, timers, processes, schedule,
  * vs-dbos, limits); config.ts reads the arguments, stores.ts opens the stores, harness.ts is what the
@@ -20,7 +20,8 @@ import { mkdirSync, mkdtempSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { dbosVersion } from "./dbos.ts";
-import { QUICK, STORE_KIND, argv, only, type Section } from "./kernel/config.ts";
+import { peerVersions } from "./peers/peer.ts";
+import { PEERS, QUICK, STORE_KIND, argv, only, type Section } from "./kernel/config.ts";
 import { storeFactory } from "./kernel/stores.ts";
 import { emit, kernelErrors, note, round } from "./kernel/harness.ts";
 import { latency } from "./kernel/latency.ts";
@@ -30,6 +31,7 @@ import { background, timers } from "./kernel/timers.ts";
 import { processes } from "./kernel/processes.ts";
 import { schedule } from "./kernel/schedule.ts";
 import { dbos } from "./kernel/vs-dbos.ts";
+import { peers } from "./kernel/vs-peers.ts";
 import { limits } from "./kernel/limits.ts";
 import { ratios, type Figures } from "./kernel/ratios.ts";
 
@@ -54,7 +56,10 @@ async function main(): Promise<void> {
     mem_gb: round(totalmem() / 2 ** 30, 1),
     loadavg: loadavg().map((x) => round(x, 2)),
     ...factory.describe(),
-    ...(only.has("dbos") ? { dbos_version: dbosVersion() ?? "not installed (npm --prefix bench install)" } : {}),
+    ...(only.has("dbos") || only.has("peers")
+      ? { dbos_version: dbosVersion() ?? "not installed (npm --prefix bench install)" }
+      : {}),
+    ...(only.has("peers") ? { peers: PEERS, peer_versions: peerVersions() } : {}),
   });
   const figures: Figures = {};
   const failed: Section[] = [];
@@ -69,6 +74,7 @@ async function main(): Promise<void> {
       ["background", () => background(factory)],
       ["schedule", () => schedule(factory, figures)],
       ["dbos", () => dbos(factory, figures)],
+      ["peers", () => peers(factory, figures)],
     ];
     for (const [name, run] of sections) {
       if (!only.has(name)) continue;

@@ -72,11 +72,12 @@ export async function withApp<T>(
   kind: Kind,
   model: ModelProcess,
   fn: (app: Agentd, place: Place) => Promise<T>,
+  env: Record<string, string> = {},
 ): Promise<T> {
   const { place, drop } = freshPlace(kind);
   try {
     const app = await createAgentd({
-      env: {},
+      env,
       config: {
         dataDir: place.dataDir,
         databaseUrl: place.databaseUrl,

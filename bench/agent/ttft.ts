@@ -78,8 +78,8 @@ export async function firstToken(kind: Kind, model: ModelProcess) {
         diff.push(a - d);
       }
       await model.take();
-      const pass = { p50: pct(diff, 0.5) <= 50, p99: pct(diff, 0.99) <= 50 };
-      targets.first_token_extra_ms = pass.p50 && pass.p99;
+      const pass = { p50: pct(diff, 0.5) <= 8, p99: pct(diff, 0.99) <= 50 };
+      targets[`first_token_extra_ms_${kind}`] = pass.p50 && pass.p99;
       emit(
         "first_token_extra_ms",
         {
@@ -89,7 +89,7 @@ export async function firstToken(kind: Kind, model: ModelProcess) {
           ...dist(diff),
           agentd_first_token_ms: dist(agentdMs),
           direct_first_token_ms: dist(directMs),
-          target: "≤ 50 ms",
+          target: "p50 ≤ 8 ms (issue 22), p99 ≤ 50 ms",
           pass,
         },
         kind,

@@ -12,14 +12,18 @@ const SECTIONS = [
   "processes",
   "schedule",
   "dbos",
+  "peers",
 ] as const;
 export type Section = (typeof SECTIONS)[number];
-/** Sections a run has unless --only says otherwise: the last three are Postgres's (processes and schedule also run on SQLite when asked). */
+/** Sections a run has unless --only says otherwise: processes, schedule and dbos are Postgres's (the first two also run on SQLite when asked); peers runs when asked. */
 const DEFAULT_SECTIONS: Record<string, readonly Section[]> = {
   sqlite: ["limits", "latency", "throughput", "resume", "timer", "background"],
-  postgres: SECTIONS,
+  // `peers` only when asked: it takes 10-15 minutes, most of it Vercel Workflow's.
+  postgres: SECTIONS.filter((s) => s !== "peers"),
 };
 const DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/test";
+const PEER_NAMES = ["dbos", "restate", "workflow"] as const;
+export type PeerName = (typeof PEER_NAMES)[number];
 
 export const { values: argv } = parseArgs({
   options: {
@@ -27,13 +31,15 @@ export const { values: argv } = parseArgs({
     quick: { type: "boolean", default: false },
     only: { type: "string" },
     dir: { type: "string" },
+    peers: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (argv.help) {
   process.stderr.write(
     `usage: node bench/kernel.ts [--store sqlite|postgres] [--quick] [--only ${SECTIONS.join(",")}] [--dir <tmp root>]\n` +
-      `  --store postgres uses DATABASE_URL (default ${DEFAULT_PG_URL}); dbos needs \`npm --prefix bench install\`\n`,
+      `  --store postgres uses DATABASE_URL (default ${DEFAULT_PG_URL}); dbos and peers need \`npm --prefix bench install\`\n` +
+      `  --peers ${PEER_NAMES.join(",")}   the peers the peers section runs beside the kernel (default: all)\n`,
   );
   process.exit(0);
 }
@@ -50,8 +56,17 @@ export const only = new Set<Section>(
         return s as Section;
       }),
 );
-if (only.has("dbos") && STORE_KIND !== "postgres")
-  throw new Error("--only dbos: DBOS runs on Postgres only (--store postgres)");
+for (const s of ["dbos", "peers"] as const)
+  if (only.has(s) && STORE_KIND !== "postgres")
+    throw new Error(`--only ${s}: the peers run beside the kernel on Postgres only (--store postgres)`);
+export const PEERS: readonly PeerName[] =
+  argv.peers === undefined
+    ? PEER_NAMES
+    : argv.peers.split(",").map((p) => {
+        if (!(PEER_NAMES as readonly string[]).includes(p))
+          throw new Error(`--peers: unknown peer "${p}" (known: ${PEER_NAMES.join(", ")})`);
+        return p as PeerName;
+      });
 export const PG_URL = process.env.DATABASE_URL || DEFAULT_PG_URL;
 /** Connections in the kernel store's pool (the store's default), and in DBOS's (its default). */
 export const PG_POOL = 10;
@@ -67,6 +82,7 @@ export const CFG = QUICK
       processes: { counts: [1, 2, 4], warmup: 50, runs: 300, steps: 10, concurrency: 500, reps: 1 },
       schedule: { workers: 1, schedules: 2, seconds: 3.2, skipFirstMs: 1_500 },
       dbos: { latencyWarmup: 20, latencyRuns: 50, warmup: 20, runs: 200, reps: 1 },
+      peers: { latencyWarmup: 3, latencyRuns: 40, rounds: 2, maxBlockMs: 10_000, warmup: 10, runs: 100 },
     }
   : {
       limits: { commits: 3_000, warmup: 300, batchSize: 1_000, batchReps: 5, insertSecs: 3, connections: [1, 16] },
@@ -78,6 +94,7 @@ export const CFG = QUICK
       processes: { counts: [1, 2, 4], warmup: 100, runs: 2_000, steps: 10, concurrency: 500, reps: 2 },
       schedule: { workers: 2, schedules: 4, seconds: 15, skipFirstMs: 2_000 },
       dbos: { latencyWarmup: 50, latencyRuns: 500, warmup: 100, runs: 1_000, reps: 2 },
+      peers: { latencyWarmup: 10, latencyRuns: 400, rounds: 2, maxBlockMs: 30_000, warmup: 20, runs: 1_000 },
     };
 
 // Postgres's runs stay under ~30 s (quick) and ~4 min (full) with the sections only it has: fewer in-process throughput runs.

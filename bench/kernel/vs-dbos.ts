@@ -25,7 +25,7 @@ export async function dbos(factory: StoreFactory, figures: Figures): Promise<voi
       { workflows: [wf3 as Workflow<never, unknown>] },
       async (kernel) => summarize(await sequentialRuns(kernel, wf3, cfg.latencyWarmup, cfg.latencyRuns)),
     );
-    const d3 = await d.latency3(cfg.latencyWarmup, cfg.latencyRuns);
+    const d3 = summarize(await d.latency3(cfg.latencyWarmup, cfg.latencyRuns));
     emit("vs_dbos_workflow_3step_latency_ms", {
       kernel_p50: k3.p50,
       kernel_p99: k3.p99,

@@ -5,58 +5,55 @@ import {
   type Logger,
   openSqliteStore,
   type Store,
+  toMs,
   type WorkerOptions,
   type Workflow,
 } from "@agentd/kernel";
-import { openPostgresStore } from "@agentd/kernel/postgres";
-import { embedMany, type LanguageModel } from "ai";
 import { join } from "node:path";
-import { channelDecisions } from "./channels/decisions.ts";
+import { Webhooks } from "./webhooks/service.ts";
 import { type ChannelModules, type ConfiguredChannels, loadChannelModules, wireChannels } from "./channels/index.ts";
 import type { ChannelHost } from "./channels/ports.ts";
 import { ChannelRegistry } from "./channels/registry.ts";
+import { channelHostOf } from "./channels/host-of.ts";
 import type { BotsHost } from "./channels/telegram/bots.ts";
 import { LocalBlobStore } from "./blobs/local.ts";
 import type { BlobStore } from "./blobs/types.ts";
 import type { AgentDeps } from "./agent/deps.ts";
+import { embedderOf } from "./agent/embedder.ts";
 import { type Models, resolveModels } from "./agent/model.ts";
 import { turnWorkflow } from "./agent/turn.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { ensureAdminToken, makeDataDir } from "./config/startup.ts";
 import { ownerOnlySqlite } from "./db/files.ts";
 import { type Db, openDb } from "./db/index.ts";
+import { describePg } from "./db/describe-pg.ts";
 import { Jobs } from "./jobs/jobs.ts";
+import { McpPool } from "./mcp/pool.ts";
+import { McpServers } from "./mcp/servers.ts";
+import { McpSource } from "./mcp/source.ts";
+import { noSandbox, sandboxSpawner } from "./mcp/transport/sandbox-spawner.ts";
 import { jobWorkflows } from "./jobs/workflows.ts";
 import { MemoryStore } from "./memory/store.ts";
+import { Speaker } from "./media/speech.ts";
 import { HealthChecks } from "./health/checks.ts";
+import { Connections } from "./connections/service.ts";
+import { ComposioService, withComposio } from "./composio/service.ts";
 import { Inbox } from "./sessions/inbox.ts";
 import { Tenants } from "./tenancy/tenants.ts";
+import { SshService } from "./ssh/service.ts";
+import { SandboxHost } from "./sandbox/host.ts";
 import { builtinTools } from "./tools/builtins.ts";
 import { ToolRegistry } from "./tools/registry.ts";
 import type { ToolSource } from "./tools/sources/port.ts";
-import type { Embedder, Tool } from "./tools/types.ts";
-import { BrowserManager, vaultStateStore } from "./tools/browser/index.ts";
+import type { Tool } from "./tools/types.ts";
+import type { BrowserManager } from "./tools/browser/index.ts";
+import { browserOf } from "./tools/browser/of-config.ts";
 import { loadMasterKeys } from "./vault/keys.ts";
 import { Vault } from "./vault/vault.ts";
 
-export interface AgentdOptions {
-  config?: Partial<Config>;
-  env?: NodeJS.ProcessEnv;
-  /** Any AI SDK language model (Anthropic, Google, Bedrock, …); overrides the OpenAI-compatible settings. */
-  model?: LanguageModel;
-  /** More tools to offer (they go through the same schema, policy and approval path). */
-  tools?: Tool[];
-  /** Sources of tenants' own tools (MCP servers, connected apps): listed per tenant at each turn's start. */
-  toolSources?: ToolSource[];
-  /** Worker settings; false for a process that serves the API and starts runs but executes none. */
-  worker?: WorkerOptions | false;
-  /** False for a process that serves no API (`agentd worker`): its channels mount no webhooks and point no provider at it. */
-  api?: boolean;
-  clock?: Clock;
-  logger?: Logger;
-  /** Where the channels' lines go (a link down, a webhook set, a message failed): stderr as `agentd: …` by default. */
-  channelLog?: (line: string) => void;
-}
+import type { AgentdOptions } from "./app-options.ts";
+
+export type { AgentdOptions };
 
 /**
  * agentd in one object: the kernel with the agent's workflows, the OS data store, the vault, the
@@ -82,6 +79,8 @@ export class Agentd {
   readonly inbox: Inbox;
   readonly jobs: Jobs;
   readonly deps: AgentDeps;
+  /** Outgoing webhooks (webhooks/). */
+  readonly webhooks: Webhooks;
   /** Media people sent (photos, voice notes, documents); messages carry references to it. */
   readonly blobs: BlobStore;
   /** False in an API-only process (`agentd serve`): its runs are executed by workers elsewhere. */
@@ -90,8 +89,18 @@ export class Agentd {
   readonly log: Logger;
   /** Where channels and other parts report their state for /health and /metrics. */
   readonly health = new HealthChecks();
+  /** Tenants' MCP servers: their definitions, the open connections, the source of their tools. */
+  readonly mcp: { servers: McpServers; pool: McpPool; source: McpSource };
+  /** The tenants' OAuth connections: the apps they may connect, the authorizations, the tokens (in the vault) and their refresh. */
+  readonly connections: Connections;
+  /** Composio's toolkits for every tenant (src/composio): its accounts, Connect Links, the source of its tools. */
+  readonly composio: ComposioService;
   /** This worker's browser (one Chromium, a context per tenant), or null when the browser tools are off. */
   readonly browser: BrowserManager | null;
+  /** SSH hosts, keys and connections (src/ssh). */
+  readonly ssh: SshService;
+  /** The machine's sandbox for run_code and stdio MCP servers (probed on first use), or null when AGENTD_SANDBOX=0. */
+  readonly sandbox: SandboxHost | null;
   readonly #running = new AbortController();
   #channelsRunning = false;
 
@@ -103,6 +112,7 @@ export class Agentd {
     models: Models | null;
     extraTools: Tool[];
     toolSources?: ToolSource[];
+    mcp?: AgentdOptions["mcp"];
     worker?: WorkerOptions | false;
     api?: boolean;
     clock?: Clock;
@@ -133,27 +143,48 @@ export class Agentd {
       now,
     });
     this.channels = new ChannelRegistry();
-    const chromium = this.config.browser.chromium;
-    this.browser = chromium
-      ? new BrowserManager({
-          executablePath: chromium,
-          net: this.config.net,
-          state: vaultStateStore(this.vault, (t) => this.tenants.scope(t)),
-          limits: { maxContexts: this.config.browser.maxContexts, idleMs: this.config.browser.idleMs },
-        })
+    this.browser = browserOf(this.config, this.vault, (t) => this.tenants.scope(t));
+    this.ssh = new SshService({ vault: this.vault, net: this.config.net, now });
+    this.sandbox = this.config.sandbox.enabled
+      ? new SandboxHost(this.config.sandbox, this.config.dataDir, this.config.net)
       : null;
+    const mcpServers = new McpServers({ operator: this.config.mcp.servers, net: this.config.net, now });
     tools
       .register(
         ...builtinTools({
+          mcp: mcpServers,
           config: this.config,
           memory: this.memory,
           tenants: this.tenants,
           blobs: this.blobs,
           browser: this.browser,
+          ssh: this.ssh,
+          sandbox: this.sandbox,
         }),
         ...parts.extraTools,
       )
       .addSource(...(parts.toolSources ?? []));
+    const sandbox = this.sandbox;
+    const pool = new McpPool({
+      net: this.config.net,
+      spawner: parts.mcp?.spawner ?? (sandbox ? sandboxSpawner(() => sandbox.get()) : noSandbox),
+      // MCP servers' OAuth goes through the connections' callback and vault, unless a program brings its own.
+      auth: parts.mcp?.auth ?? (({ tenant, server, fetch }) => this.connections.mcpProvider(tenant, server, fetch)),
+      idleMs: this.config.mcp.idleMs,
+      maxPerTenant: this.config.mcp.maxPerTenant,
+      now,
+      log: this.log,
+    });
+    const mcpSource = new McpSource({
+      servers: mcpServers,
+      pool,
+      secrets: (s) => this.vault.reader(s),
+      blobs: { put: (t, data, meta) => this.blobs.put(t, data, meta), maxBytes: this.config.maxMediaBytes },
+      log: this.log,
+    });
+    this.mcp = { servers: mcpServers, pool, source: mcpSource };
+    // A program may bring its own source named "mcp" (tests of the registry do): it replaces this one.
+    if (!(parts.toolSources ?? []).some((s) => s.id === mcpSource.id)) tools.addSource(mcpSource);
     this.kernel = new Kernel({
       store: this.store,
       worker: parts.worker ?? { leaseMs: this.config.leaseMs },
@@ -162,20 +193,50 @@ export class Agentd {
       logger: this.log,
     });
     this.jobs = new Jobs(this.kernel);
+    // What connect links need, OAuth apps' and Composio's alike: where to record them, the callback's base, the run's wake-up.
+    const links = {
+      db: this.db,
+      vault: this.vault,
+      now,
+      scope: (t: string) => this.tenants.scope(t),
+      publicUrl: this.config.connections.publicUrl ?? this.config.channels.publicUrl,
+      events: this.kernel,
+      linkTtlMs: toMs(this.config.connections.linkTtl),
+    };
+    this.composio = new ComposioService({ ...links, config: this.config.composio });
+    if (!(parts.toolSources ?? []).some((s) => s.id === "composio")) tools.addSource(this.composio.source);
+    this.connections = new Connections({
+      ...links,
+      net: this.config.net,
+      apps: this.config.connections.apps,
+      mcpServer: async (scope, name) => {
+        const s = await this.mcp.servers.get(scope, name);
+        return s?.transport === "http" ? { name: s.name, url: s.url, oauth: s.oauth } : null;
+      },
+    });
+    this.webhooks = new Webhooks(this, now);
     this.deps = {
       now,
       tenants: this.tenants,
       models: this.models,
       tools: this.tools,
       memory: this.memory,
-      channels: this.channels,
+      channels: this.webhooks.tap(this.channels),
       blobs: this.blobs,
-      services: { jobs: this.jobs, embedder: embedderOf(this.models), net: this.config.net },
+      services: {
+        jobs: this.jobs,
+        embedder: embedderOf(this.models),
+        net: this.config.net,
+        connections: withComposio(this.connections, this.composio.accounts),
+      },
       secrets: { reader: (s) => this.vault.reader(s), values: (s) => this.vault.values(s) },
       historyWindow: this.config.historyWindow,
       compactAfter: this.config.compactAfter,
       approvalTimeout: this.config.approvalTimeout,
+      links: { base: this.config.channels.publicUrl ?? `http://${this.config.host}:${this.config.port}` },
+      connectTimeout: this.config.connections.linkTtl,
       modelRetry: this.config.modelRetry,
+      speech: new Speaker({ config: this.config.media, blobs: this.blobs }),
     };
     const turn = turnWorkflow(this.deps);
     this.inbox = new Inbox(this.db, this.tenants, this.kernel, turn, now);
@@ -183,18 +244,19 @@ export class Agentd {
     for (const w of [turn, flows.reminder, flows.recurring, flows.heartbeat])
       this.kernel.registry.add(w as Workflow<never, unknown>);
 
-    const blobs = this.blobs;
-    this.channelHost = {
+    this.channelHost = channelHostOf({
+      config: this.config,
+      kernel: this.kernel,
       inbox: this.inbox,
-      decisions: channelDecisions({ tenants: this.tenants, events: this.kernel, now }),
       tenants: this.tenants,
-      blobs: { put: (t, data, meta) => blobs.put(t, data, meta), maxBytes: this.config.maxMediaBytes },
+      blobs: this.blobs,
       health: this.health,
       adapters: this.channels,
       db: this.db,
       vault: this.vault,
+      memory: this.memory,
       now,
-    };
+    });
     this.configuredChannels = wireChannels(this.channelHost, this.config.channels, {
       role: { api: parts.api ?? true, worker: this.executesRuns },
       modules: parts.channelModules ?? {},
@@ -229,24 +291,11 @@ export class Agentd {
     this.configuredChannels.close();
     await this.kernel.close();
     await this.browser?.close();
+    this.ssh.close();
+    await this.mcp.pool.close();
     await this.store.close();
     await this.db.close();
   }
-}
-
-/** Embeddings for memory search through the configured model, when there is one; its errors scrubbed of secrets. */
-function embedderOf(models: Models | null): Embedder | null {
-  const embedding = models?.embedding ?? null;
-  if (!embedding) return null;
-  return {
-    embed: async (values) => {
-      try {
-        return (await embedMany({ model: embedding, values, maxRetries: 2 })).embeddings;
-      } catch (e) {
-        throw new Error(`the embedding model failed: ${models!.scrub(e instanceof Error ? e.message : String(e))}`);
-      }
-    },
-  };
 }
 
 export async function createAgentd(opts: AgentdOptions = {}): Promise<Agentd> {
@@ -260,7 +309,10 @@ export async function createAgentd(opts: AgentdOptions = {}): Promise<Agentd> {
   const models = resolveModels(opts.model ? { ...config.model, model: opts.model } : config.model);
   const keys = loadMasterKeys(config.dataDir, env);
   const store = config.databaseUrl
-    ? await openPostgresStore({ url: config.databaseUrl, ...(config.pgSchema ? { schema: config.pgSchema } : {}) })
+    ? await (await import("@agentd/kernel/postgres")).openPostgresStore({
+        url: config.databaseUrl,
+        ...(config.pgSchema ? { schema: config.pgSchema } : {}),
+      })
     : await openSqliteStore(ownerOnlySqlite(join(config.dataDir, "agentd.db")));
   let db: Db;
   try {
@@ -282,6 +334,7 @@ export async function createAgentd(opts: AgentdOptions = {}): Promise<Agentd> {
     models,
     extraTools: opts.tools ?? [],
     toolSources: opts.toolSources,
+    mcp: opts.mcp,
     worker: opts.worker,
     api: opts.api,
     clock: opts.clock,
@@ -289,15 +342,4 @@ export async function createAgentd(opts: AgentdOptions = {}): Promise<Agentd> {
     channelLog: opts.channelLog,
     channelModules,
   });
-}
-
-/** host:port/database of a Postgres URL, for messages: never its password. */
-function describePg(url: string | undefined): string {
-  if (!url) return "";
-  try {
-    const u = new URL(url);
-    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
-  } catch {
-    return "postgres";
-  }
 }

@@ -4,11 +4,19 @@ import { type RetryPolicy, toMs } from "@agentd/kernel";
 import type { ModelConfig } from "./agent/model.ts";
 import type { ChannelsConfig } from "./channels/config.ts";
 import { parseTrustedProxies, type TrustedRange } from "./api/client-address.ts";
+import { channelsConfig } from "./config/channels.ts";
+import { composioConfig } from "./config/composio.ts";
+import type { ComposioConfig } from "./composio/config.ts";
 import { Env, variables } from "./config/variables.ts";
 import { AgentdError } from "./errors.ts";
+import { McpServerDef } from "./mcp/definition.ts";
 import type { NetPolicy } from "./net/policy.ts";
+import { DEFAULT_LIMITS } from "./sandbox/limits.ts";
+import type { SandboxConfig } from "./sandbox/host.ts";
+import { type OAuthApp, parseOperatorApps } from "./connections/apps.ts";
 import { findChromium } from "./tools/browser/chromium.ts";
 import type { SearchConfig } from "./tools/web-search/types.ts";
+import { type MediaConfig, mediaConfig } from "./media/config.ts";
 
 /** Everything agentd reads from its environment, resolved and checked once. */
 export interface Config {
@@ -36,6 +44,8 @@ export interface Config {
   maxBodyBytes: number;
   /** The operator's reverse proxies (AGENTD_TRUSTED_PROXIES): from them, the client's address is taken from X-Forwarded-For. */
   trustedProxies: TrustedRange[];
+  /** One log line per HTTP request of `agentd start` / `serve` (AGENTD_ACCESS_LOG, on by default). */
+  accessLog: boolean;
   /** A worker's claim on a run lasts this long unrenewed: after a crash, its turns resume elsewhere (or on restart) after at most this. */
   leaseMs: number;
   /** How failed model calls (429, 5xx, broken streams) are retried: durably, with backoff. */
@@ -46,8 +56,20 @@ export interface Config {
   maxMediaBytes: number;
   /** web_search's provider, keys and cache (AGENTD_SEARCH_PROVIDER, SEARXNG_URL, BRAVE_SEARCH_API_KEY, TAVILY_API_KEY, AGENTD_SEARCH_CACHE). */
   search: SearchConfig;
+  /** Voice notes transcribed, documents read, replies spoken (AGENTD_TRANSCRIPTION_*, AGENTD_SPEECH_*, AGENTD_DOCUMENT_*). */
+  media: MediaConfig;
   /** The browser tools: the Chromium they drive (null: none found or AGENTD_BROWSER=0, and the tools are not offered), tenants per worker, idle close. */
   browser: { chromium: string | null; maxContexts: number; idleMs: number };
+  /** SSH tunnels accepted at /ssh-relay of the API's server (AGENTD_RELAY_TOKEN), or null: none. */
+  relay: { tokens: string[]; sshPort: number } | null;
+  /** run_code's sandbox: on or off, bubblewrap's path, whether code may run unsandboxed when it cannot run, the limits. */
+  sandbox: SandboxConfig;
+  /** MCP servers: the operator's for every tenant (AGENTD_MCP_SERVERS), idle close, connections per tenant in one worker. */
+  mcp: { servers: McpServerDef[]; idleMs: number; maxPerTenant: number };
+  /** OAuth connections: the operator's apps (AGENTD_OAUTH_APPS), how long a connect link lasts (AGENTD_CONNECT_TIMEOUT), where the callback is (AGENTD_PUBLIC_URL). */
+  connections: { apps: OAuthApp[]; linkTtl: string; publicUrl?: string };
+  /** Composio: the operator's key, its API, the toolkit versions tools run at (AGENTD_COMPOSIO_*). */
+  composio: ComposioConfig;
   /** The channels `createAgentd` wires: Telegram (the deployment's bot and tenants' own), Twilio, WhatsApp's Cloud API. */
   channels: ChannelsConfig;
 }
@@ -100,6 +122,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<C
       baseURL: e.AGENTD_MODEL_BASE_URL ?? e.OPENAI_BASE_URL,
       embeddingId: e.AGENTD_EMBEDDING_MODEL,
       summaryId: e.AGENTD_SUMMARY_MODEL,
+      ...(e.AGENTD_MODEL_IMAGES === false ? { images: false } : {}),
+      ...(e.AGENTD_MODEL_PDFS ? { pdfs: true } : {}),
     },
     net: over.net ?? {
       allowPrivate: e.AGENTD_ALLOW_PRIVATE_NET ?? false,
@@ -114,22 +138,76 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, over: Partial<C
     approvalTimeout: over.approvalTimeout ?? e.AGENTD_APPROVAL_TIMEOUT ?? "24h",
     maxBodyBytes: over.maxBodyBytes ?? e.AGENTD_MAX_BODY_BYTES ?? 1024 * 1024,
     trustedProxies: over.trustedProxies ?? parseTrustedProxies(e.AGENTD_TRUSTED_PROXIES ?? ""),
+    accessLog: over.accessLog ?? e.AGENTD_ACCESS_LOG ?? true,
     leaseMs: over.leaseMs ?? e.AGENTD_LEASE_MS ?? 10_000,
     modelRetry: over.modelRetry ?? { maxAttempts: 6, initialInterval: "1s", backoffFactor: 2, maxInterval: "1m" },
     maxMediaBytes: over.maxMediaBytes ?? e.AGENTD_MAX_MEDIA_BYTES ?? 20 * 1024 * 1024,
     search: over.search ?? searchConfig(e),
+    media: over.media ?? mediaConfig(e),
+    relay: over.relay !== undefined ? over.relay : relayConfig(e.AGENTD_RELAY_TOKEN, e.AGENTD_RELAY_SSH_PORT),
     browser: over.browser ?? {
       chromium: e.AGENTD_BROWSER === false ? null : chromiumAt(e.AGENTD_CHROMIUM),
       maxContexts: e.AGENTD_BROWSER_CONTEXTS ?? 8,
       idleMs: toMs(e.AGENTD_BROWSER_IDLE ?? "5m"),
     },
+    sandbox: over.sandbox ?? {
+      enabled: e.AGENTD_SANDBOX ?? true,
+      bwrap: e.AGENTD_BWRAP ?? "/usr/bin/bwrap",
+      allowUnsandboxed: e.AGENTD_UNSANDBOXED_CODE ?? false,
+      limits: {
+        ...DEFAULT_LIMITS,
+        wallMs: toMs(e.AGENTD_SANDBOX_TIMEOUT ?? "30s"),
+        memoryBytes: (e.AGENTD_SANDBOX_MEMORY_MB ?? 2048) * 1024 * 1024,
+      },
+      workspaceBytes: (e.AGENTD_SANDBOX_WORKSPACE_MB ?? 1024) * 1024 * 1024,
+    },
+    mcp: over.mcp ?? {
+      servers: operatorMcpServers(e.AGENTD_MCP_SERVERS),
+      idleMs: toMs(e.AGENTD_MCP_IDLE ?? "5m"),
+      maxPerTenant: e.AGENTD_MCP_CONNECTIONS ?? 8,
+    },
     channels: over.channels ?? channelsConfig(e),
+    connections: over.connections ?? connectionsConfig(e),
+    composio: over.composio ?? composioConfig(e),
     runsKept: over.runsKept ?? {
       completed: e.AGENTD_RUNS_KEPT ?? "7d",
       cancelled: e.AGENTD_RUNS_KEPT ?? "7d",
       failed: e.AGENTD_FAILED_RUNS_KEPT ?? "30d",
     },
   };
+}
+
+/** The operator's MCP servers, every tenant's: a JSON list of definitions, checked as the API checks a tenant's. */
+function operatorMcpServers(json: string | undefined): McpServerDef[] {
+  if (!json?.trim()) return [];
+  let list: unknown;
+  try {
+    list = JSON.parse(json);
+  } catch {
+    throw new ConfigError(
+      'AGENTD_MCP_SERVERS is not JSON: give a list such as [{"name":"docs","transport":"http","url":"https://…"}]',
+    );
+  }
+  const parsed = McpServerDef.array().max(50).safeParse(list);
+  if (!parsed.success)
+    throw new ConfigError(
+      `AGENTD_MCP_SERVERS: ${parsed.error.issues.map((i) => `${i.path.join(".") || "the list"}: ${i.message}`).join("; ")}`,
+    );
+  const names = parsed.data.map((s) => s.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) throw new ConfigError(`AGENTD_MCP_SERVERS names the server "${twice}" twice: names must differ`);
+  return parsed.data;
+}
+
+function connectionsConfig(e: Env): Config["connections"] {
+  let apps: OAuthApp[];
+  try {
+    apps = parseOperatorApps(e.AGENTD_OAUTH_APPS);
+  } catch (err) {
+    throw new ConfigError(`AGENTD_OAUTH_APPS is not valid: ${(err as Error).message}`);
+  }
+  const publicUrl = e.AGENTD_PUBLIC_URL?.replace(/\/+$/, "");
+  return { apps, linkTtl: e.AGENTD_CONNECT_TIMEOUT ?? "1h", ...(publicUrl ? { publicUrl } : {}) };
 }
 
 /** Debian's Chromium, or the one AGENTD_CHROMIUM names (which must be there). */
@@ -161,58 +239,6 @@ function searchConfig(e: Env): SearchConfig {
     ...(e.TAVILY_API_BASE ? { tavilyApiBase: e.TAVILY_API_BASE } : {}),
     cacheMs: toMs(e.AGENTD_SEARCH_CACHE ?? "10m"),
   };
-}
-
-/**
- * The channels' settings. A channel half configured is not wired; what it lacks is kept in
- * `incomplete`, and starting the channels is refused with it (`agentd doctor` still checks its
- * credentials): Twilio signs the webhook's public URL, and the Cloud API needs all four of its settings.
- */
-function channelsConfig(e: Env): ChannelsConfig {
-  const publicUrl = e.AGENTD_PUBLIC_URL?.replace(/\/+$/, "");
-  const incomplete: string[] = [];
-  const out: ChannelsConfig = {
-    ...(publicUrl ? { publicUrl } : {}),
-    telegram: {
-      ...(e.TELEGRAM_BOT_TOKEN ? { botToken: e.TELEGRAM_BOT_TOKEN } : {}),
-      ...(e.TELEGRAM_WEBHOOK_SECRET ? { webhookSecret: e.TELEGRAM_WEBHOOK_SECRET } : {}),
-      ...(e.TELEGRAM_API_ROOT ? { apiRoot: e.TELEGRAM_API_ROOT } : {}),
-      ...(e.TELEGRAM_BOTS_RESCAN_MS ? { botsRescanMs: e.TELEGRAM_BOTS_RESCAN_MS } : {}),
-    },
-  };
-  if (e.TWILIO_ACCOUNT_SID && e.TWILIO_AUTH_TOKEN) {
-    if (!publicUrl)
-      incomplete.push(
-        "TWILIO_ACCOUNT_SID is set but AGENTD_PUBLIC_URL is not: set it to the public https URL of this agentd (Twilio signs the webhook URL)",
-      );
-    else
-      out.twilio = {
-        accountSid: e.TWILIO_ACCOUNT_SID,
-        authToken: e.TWILIO_AUTH_TOKEN,
-        ...(e.TWILIO_SMS_FROM ? { smsFrom: e.TWILIO_SMS_FROM } : {}),
-        ...(e.TWILIO_WHATSAPP_FROM ? { whatsappFrom: e.TWILIO_WHATSAPP_FROM } : {}),
-        ...(e.TWILIO_API_BASE ? { apiBase: e.TWILIO_API_BASE } : {}),
-      };
-  }
-  if (e.WHATSAPP_ACCESS_TOKEN) {
-    const missing = (["WHATSAPP_APP_SECRET", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_VERIFY_TOKEN"] as const).filter(
-      (k) => !e[k],
-    );
-    if (missing.length)
-      incomplete.push(
-        `WHATSAPP_ACCESS_TOKEN is set but ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not: the Cloud API needs the app secret (webhook signatures), the phone number id (where replies come from) and a verify token (the webhook handshake)`,
-      );
-    else
-      out.whatsapp = {
-        accessToken: e.WHATSAPP_ACCESS_TOKEN,
-        appSecret: e.WHATSAPP_APP_SECRET as string,
-        phoneNumberId: e.WHATSAPP_PHONE_NUMBER_ID as string,
-        verifyToken: e.WHATSAPP_VERIFY_TOKEN as string,
-        ...(e.WHATSAPP_API_BASE ? { apiBase: e.WHATSAPP_API_BASE } : {}),
-        ...(e.WHATSAPP_API_VERSION ? { apiVersion: e.WHATSAPP_API_VERSION } : {}),
-      };
-  }
-  return incomplete.length ? { ...out, incomplete } : out;
 }
 
 const COMMON_TOKENS = new Set([
@@ -256,4 +282,16 @@ function readAdminTokenFile(dataDir: string): string | null {
   const path = join(dataDir, ADMIN_TOKEN_FILE);
   if (!existsSync(path)) return null;
   return checkedAdminToken(readFileSync(path, "utf8").trim(), `the admin token in ${path}`);
+}
+
+/** The relay's tokens from AGENTD_RELAY_TOKEN (null when unset); each must be long enough to guess at no rate. */
+function relayConfig(raw: string | undefined, sshPort: number | undefined): Config["relay"] {
+  if (raw === undefined || raw.trim() === "") return null;
+  const tokens = raw
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
+  if (tokens.some((t) => t.length < 16))
+    throw new ConfigError("AGENTD_RELAY_TOKEN: each token (comma-separated) must have 16 or more characters");
+  return { tokens, sshPort: sshPort ?? 22 };
 }

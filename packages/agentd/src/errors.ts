@@ -52,12 +52,21 @@ export const AGENTD_ERROR_CODES = [
   "stale",
   "refused",
   "failed",
+  // ssh (src/ssh): a host whose key is not the pinned one, a host that cannot be reached or refused the login
+  "host_key_mismatch",
+  "ssh_failed",
   // channels: what a provider sent or answered
   "telegram_unreachable",
   "malformed_update",
   "media_fetch",
   "bad_payload",
   "graph_api",
+  // media (src/media): the transcription server did not answer (the API's caller may send again)
+  "transcription_unavailable",
+  // OAuth connections (connections/): none by that name, one the person must authorize again, a provider that refused
+  "connection_not_found",
+  "needs_reconnect",
+  "oauth_failed",
   // the command line
   "usage",
   "cli_failed",

@@ -232,7 +232,11 @@ for (const b of BACKENDS) {
     test("bad bodies are 400 with the field and the reason; nothing is stored", async (t) => {
       const s = await served(t, b);
       const cases: [string, { body?: unknown; raw?: string; headers?: Record<string, string> }, RegExp][] = [
-        ["missing text", { body: { conversation: "c" } }, /text: .*expected string/i],
+        [
+          "missing text and files",
+          { body: { conversation: "c" } },
+          /text: must not be blank \(send text, files, or both\)/,
+        ],
         ["text a number", { body: { text: 42 } }, /text: .*expected string, received number/i],
         ["blank text", { body: { text: "   " } }, /text: must not be blank/],
         ["text too long", { body: { text: "x".repeat(32_001) } }, /text: .*32000/],

@@ -102,6 +102,6 @@ test("agentd bots add (token on stdin) / list / remove, and agentd start polls a
     /no Telegram bots for tenant/,
   );
   const again = await agentd(["bots", "remove", "--tenant", tenant, id, "--data", data], env);
-  assert.equal(again.code, 1);
+  assert.equal(again.code, 3, "not found: exit code 3");
   assert.match(again.stderr, /telegram bot .* not found/);
 });

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import pg from "pg";
 import { pgUrl } from "./support/backends.ts";
 import { type ModelServer, startModelServer } from "./support/model-server.ts";
-import { cleanEnv, freePort, MAIN, tempDir } from "./support/cli.ts";
+import { agentd, cleanEnv, freePort, MAIN, tempDir } from "./support/cli.ts";
 
 async function modelServer(
   t: { after(fn: () => unknown): void },
@@ -19,35 +19,12 @@ async function modelServer(
   return server;
 }
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** stdout as it arrived, piece by piece. */
-  pieces: string[];
-}
-
-/** Runs `agentd <args>` with `stdin` piped in, to its end (killed and failed after 30 s). */
-async function agentd(args: string[], env: NodeJS.ProcessEnv, stdin = ""): Promise<Result> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env });
-  child.stdin.end(stdin);
-  const pieces: string[] = [];
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (d: string) => pieces.push(d));
-  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  const [code] = (await once(child, "close")) as [number | null];
-  clearTimeout(timer);
-  assert.notEqual(code, null, `agentd ${args.join(" ")} was killed; stdout: ${pieces.join("")}; stderr: ${stderr}`);
-  return { code, stdout: pieces.join(""), stderr, pieces };
-}
-
 /** Starts a long-running role (start, serve, worker) and waits for its ready line. */
 async function daemon(
   t: { after(fn: () => unknown): void },
   args: string[],
   env: NodeJS.ProcessEnv,
-): Promise<{ child: ChildProcessWithoutNullStreams; line: string; stop(): Promise<number | null> }> {
+): Promise<{ child: ChildProcessWithoutNullStreams; line: string; stderr(): string; stop(): Promise<number | null> }> {
   const child = spawn(process.execPath, [MAIN, ...args], { env });
   t.after(() => child.kill("SIGKILL"));
   let out = "";
@@ -75,7 +52,7 @@ async function daemon(
     const [code] = (await once(child, "exit")) as [number | null];
     return code;
   };
-  return { child, line, stop };
+  return { child, line, stderr: () => err, stop };
 }
 
 const FOX = "The quick brown fox jumps over the lazy dog, twice over.";
@@ -218,13 +195,23 @@ test("agentd chat talks to a running agentd (the same tenant and conversation), 
     "second\n",
   );
   assert.equal(b.stdout, "ok: second\n", b.stderr);
+  // `agentd start` logs each request at info, by default: the chat's message among them, with its tenant.
+  const logged = server
+    .stderr()
+    .split("\n")
+    .filter((l) => l.includes('"msg":"request"'))
+    .map((l) => JSON.parse(l));
+  const posted = logged.find((l) => l.method === "POST" && l.path === "/v1/messages");
+  assert.deepEqual([posted?.level, posted?.status, typeof posted?.ms], ["info", 200, "number"]);
+  assert.match(posted?.tenant, /^ten_/);
+  assert.ok(!server.stderr().includes(token), "the admin token is not logged");
   const users = (model.requests.at(-1)!.body.messages as { role: string; content: unknown }[])
     .filter((m) => m.role === "user")
     .map((m) => m.content);
   assert.deepEqual(users, ["first", "second"]);
 
   const unknown = await agentd(["chat", "--data", dir, "--tenant", "ten_nobody"], env, "hello\n");
-  assert.equal(unknown.code, 1);
+  assert.equal(unknown.code, 3, "what was named does not exist: exit code 3");
   assert.equal(unknown.stdout, "");
   assert.equal(
     unknown.stderr,
@@ -255,7 +242,21 @@ test("agentd doctor passes with a working model endpoint, and names the fix when
   const lines = ok.stdout.trim().split("\n");
   assert.deepEqual(
     lines.map((l) => l.split(/\s{2,}/)[1]),
-    ["settings", "store", "master key", "model", "channels", "web search", "browser", "admin token", undefined],
+    [
+      "settings",
+      "store",
+      "master key",
+      "model",
+      "channels",
+      "web search",
+      "voice notes",
+      "speech",
+      "composio",
+      "browser",
+      "sandbox",
+      "admin token",
+      undefined,
+    ],
   );
   for (const l of lines.slice(0, -1)) assert.match(l, /^ok {4}/);
   assert.match(
@@ -266,6 +267,11 @@ test("agentd doctor passes with a working model endpoint, and names the fix when
     ),
   );
   assert.equal(lines.at(-1), "all checks passed");
+  // No transcription model here (the chat model is a local server's): doctor says how to set one up.
+  assert.match(
+    ok.stdout,
+    /^ok\s+voice notes\s+voice notes are not transcribed: set OPENAI_API_KEY .*AGENTD_TRANSCRIPTION_BASE_URL/m,
+  );
 
   const refused = await agentd(["doctor", "--data", dir], cleanEnv({ ...base, AGENTD_MODEL_API_KEY: "sk-wrong" }));
   assert.equal(refused.code, 1);
@@ -320,7 +326,9 @@ test("agentd tenants create, list, key and pair; migrate reports the schema vers
   const list = await agentd(["tenants", "list", "--data", dir], env);
   assert.match(
     list.stdout,
-    new RegExp(`^ID\\s+NAME\\s+CREATED\n${id}  Acme Corp  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\n$`),
+    new RegExp(
+      `^ID\\s+NAME\\s+CREATED\n${id}  Acme Corp  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d [+-]\\d\\d:\\d\\d\n$`,
+    ),
   );
   const key = await agentd(["tenants", "key", id, "--data", dir], env);
   assert.match(key.stdout, /\nak_[\w-]+\n$/);
@@ -328,7 +336,7 @@ test("agentd tenants create, list, key and pair; migrate reports the schema vers
   assert.match(pair.stdout, /^pairing code for tenant ten_\w+: [A-Z0-9]{8} \(one use, until /);
 
   const missing = await agentd(["tenants", "key", "ten_nobody", "--data", dir], env);
-  assert.equal(missing.code, 1);
+  assert.equal(missing.code, 3, "not found: exit code 3");
   assert.equal(missing.stderr, "agentd: tenant ten_nobody not found\n");
   const usage = await agentd(["tenants", "create", "--data", dir], env);
   assert.equal(usage.code, 2);
@@ -337,6 +345,7 @@ test("agentd tenants create, list, key and pair; migrate reports the schema vers
   assert.equal(schedules.stdout, "no schedules\n");
   const noRun = await agentd(["runs", "show", "01234567-0000-7000-8000-000000000000", "--data", dir], env);
   assert.equal(noRun.stderr, "agentd: no run 01234567-0000-7000-8000-000000000000: `agentd runs` lists the runs\n");
+  assert.equal(noRun.code, 3);
 });
 
 const PG = pgUrl ?? undefined;

@@ -12,10 +12,11 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { approvals } from "../src/agent/approvals.ts";
 import { policies } from "../src/agent/policy.ts";
-import { createAgentd, type Agentd } from "../src/app.ts";
+import type { Agentd } from "../src/app.ts";
 import { sessions } from "../src/sessions/store.ts";
+import { crashBase } from "./support/crash-rig.ts";
 import { BACKENDS, type Backend, type Place } from "./support/backends.ts";
-import { type ModelServer, startModelServer } from "./support/model-server.ts";
+import type { ModelServer } from "./support/model-server.ts";
 import { until } from "./support/wait.ts";
 
 const WORKER = fileURLToPath(new URL("./procs/agentd-worker.ts", import.meta.url));
@@ -38,29 +39,10 @@ async function rig(
   b: Backend,
   opts: { tokenDelayMs?: number } = {},
 ): Promise<Rig> {
-  const place = b.place(t);
-  const model = await startModelServer({ tokenDelayMs: opts.tokenDelayMs ?? 0 });
-  t.after(() => model.close());
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    AGENTD_DATA: place.dataDir,
-    DATABASE_URL: place.databaseUrl ?? "",
-    AGENTD_PG_SCHEMA: place.pgSchema ?? "",
-    AGENTD_MODEL_BASE_URL: model.url,
-    AGENTD_MODEL: "stand-in",
-    AGENTD_MODEL_API_KEY: "k",
-    CRASH_DIR: place.dataDir,
-    AGENTD_LEASE_MS: "1500",
-  };
-  delete env.AGENTD_MASTER_KEY;
-  const client = await createAgentd({
-    env: {},
-    config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } },
-    worker: false,
-    logger: () => {},
+  const { place, model, env, client, tenantId } = await crashBase(t, b, {
+    model: { tokenDelayMs: opts.tokenDelayMs ?? 0 },
   });
-  t.after(() => client.close());
-  const tenantId = (await client.tenants.create("crash")).id;
+  env.AGENTD_DATA = place.dataDir;
   const procs: ChildProcess[] = [];
   const errs = new Map<ChildProcess, string>();
   t.after(() => {
@@ -196,7 +178,9 @@ for (const b of BACKENDS) {
     test("killed while the reply streams: the turn completes after restart, one reply, a reader sees the retry start over", async (t) => {
       const r = await rig(t, b, { tokenDelayMs: 15 });
       const text = "This reply streams slowly, token by token, so that the worker can be killed halfway through it.";
-      r.model.script({ text }, { text });
+      // The first answer stops after 12 of its 24 chunks and never ends: the kill lands mid-stream
+      // however late this process sees the chunks (on a busy machine it saw them after the end).
+      r.model.script({ text, stallAfterChunks: 12 }, { text });
       const w1 = await r.worker();
       const msg = await r.client.inbox.receive({
         tenantId: r.tenantId,

@@ -83,6 +83,14 @@ for (const b of BACKENDS) {
       assert.equal(degraded.status, 200, "degraded still serves: messages are kept");
       assert.equal(degraded.body.status, "degraded");
       assert.equal(degraded.body.runsDue, 1);
+      // /health counts the due runs alone (by index): counting every run by status is /metrics' work.
+      const asked: unknown[] = [];
+      const count = s.app.store.countRuns.bind(s.app.store);
+      s.app.store.countRuns = (now, opts) => (asked.push(opts), count(now, opts));
+      assert.equal((await s.call("GET", "/health", { token: ADMIN })).body.runsDue, 1);
+      assert.deepEqual(asked, [{ byStatus: false }]);
+      assert.deepEqual(await count(s.app.kernel.clock.now(), { byStatus: false }), { byStatus: {}, due: 1 });
+      assert.match((await s.call("GET", "/metrics", { token: ADMIN })).text, /^agentd_runs\{status="pending"\} 1$/m);
       assert.match(degraded.body.reasons.join(" "), /1 run\(s\) are due and no worker is running.*agentd worker/);
       assert.deepEqual((await s.call("GET", "/health", { token: null })).body, { ok: false, status: "degraded" });
       assert.match((await s.call("GET", "/metrics", { token: ADMIN })).text, /^agentd_workers_live 0$/m);

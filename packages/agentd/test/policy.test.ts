@@ -102,5 +102,55 @@ for (const b of BACKENDS) {
       assert.equal(both.filter((r) => r.status === "fulfilled").length, 1);
       assert.equal((await policies.list(scope)).length, MAX_POLICIES);
     });
+
+    test("a rule may cover every tool of a server (mcp__github__*): a rule naming the tool goes first, a deny still wins, anything but one trailing * refused", async (t) => {
+      const s = await served(t, b, { tools: [probe] });
+      const scope = s.app.tenants.scope(s.tenantId);
+      const named = (name: string): Tool => ({ ...probe, name });
+      const decide = async (name: string, subject = "{}") =>
+        (await policies.decide(scope, named(name), subject)).decision;
+      const put = (tool: string, decision: string, pattern?: string) =>
+        s.call("PUT", "/v1/policies", { body: { tool, decision, ...(pattern ? { pattern } : {}) } });
+
+      assert.equal((await put("mcp__github__*", "allow")).status, 200);
+      assert.equal(await decide("mcp__github__get_me"), "allow");
+      assert.equal(await decide("mcp__github__star_repo"), "allow");
+      // Another server is not covered, not even one whose name starts alike.
+      assert.equal(await decide("mcp__githubx__get_me"), "ask");
+      assert.equal(await decide("mcp__gitlab__get_me"), "ask");
+      // A rule naming one tool goes before the server's: its deletes still ask.
+      assert.equal((await put("mcp__github__delete_repo", "ask")).status, 200);
+      assert.equal(await decide("mcp__github__delete_repo"), "ask");
+      assert.equal(await decide("mcp__github__get_me"), "allow");
+      // A longer prefix goes before a shorter; a deny that matches beats every allow, its own tool's too.
+      assert.equal((await put("mcp__github__admin_*", "ask")).status, 200);
+      assert.equal(await decide("mcp__github__admin_hooks"), "ask");
+      assert.equal((await put("mcp__github__get_me", "allow")).status, 200);
+      assert.equal((await put("mcp__*", "deny", "*token*")).status, 200);
+      assert.equal(await decide("mcp__github__get_me", '{"q":"my token"}'), "deny");
+      assert.equal(await decide("mcp__github__get_me", '{"q":"me"}'), "allow");
+      const decided = await policies.decide(scope, named("mcp__notes__x"), "a token");
+      assert.equal(decided.rule, "deny mcp__* *token*", "the rule that decided is named as written");
+      // Built-ins by prefix too.
+      assert.equal((await put("pro*", "deny")).status, 200);
+      assert.equal(await decide("probe"), "deny");
+
+      // Anything but one * at the end, or a prefix no tool can have, is refused with the reason.
+      for (const tool of ["*", "mcp__*__get_me", "mcp__github__**", "*__get_me"]) {
+        const refused = await put(tool, "allow");
+        assert.equal(refused.status, 400, tool);
+        assert.match(refused.body.error.message, /a prefix ending in one \*/, tool);
+      }
+      const unknown = await put("nosuch*", "allow");
+      assert.equal(unknown.status, 400);
+      assert.match(unknown.body.error.message, /no tool's name starts with "nosuch"/);
+      // Removed as written; the server's tools are back to their defaults.
+      assert.equal((await s.call("DELETE", "/v1/policies/mcp__github__*")).status, 204);
+      assert.equal(await decide("mcp__github__star_repo"), "ask");
+      assert.deepEqual(
+        (await policies.list(scope)).map((r) => r.tool),
+        ["mcp__*", "mcp__github__admin_*", "mcp__github__delete_repo", "mcp__github__get_me", "pro*"],
+      );
+    });
   });
 }

@@ -49,6 +49,17 @@ describe("redaction at scale", () => {
     assert.ok(ms < 10_000, `took ${Math.round(ms)} ms`);
   });
 
+  test("a vault's redactor is built once per set of values: a tool call with a full vault does not pay a second build", () => {
+    const values = Array.from({ length: 50 }, () => secretOf(2_000));
+    const first = createRedactor(values);
+    assert.equal(createRedactor([...values]), first, "the same values: the redactor already built");
+    const changed = createRedactor([...values.slice(1), "a-new-secret-value"]);
+    assert.notEqual(changed, first, "other values: another redactor");
+    assert.equal(changed.text("x a-new-secret-value y"), "x [secret] y");
+    assert.equal(changed.text(`x ${values[0]} y`), `x ${values[0]} y`, "a value no longer in the vault is not its");
+    assert.equal(first.text(`x ${values[0]} y`), "x [secret] y");
+  });
+
   test("agrees with a plain search for every form on thousands of random texts; overlapping secrets leave nothing", () => {
     let seed = 11;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);

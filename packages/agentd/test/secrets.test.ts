@@ -3,45 +3,16 @@
  * requests, not the journal, not a log line, not the bytes of the database.
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { describe, test } from "node:test";
-import pg from "pg";
 import { policies } from "../src/agent/policy.ts";
 import { createAgentd } from "../src/app.ts";
-import { BACKENDS, type Place } from "./support/backends.ts";
+import { BACKENDS } from "./support/backends.ts";
+import { storedText } from "./support/stored-text.ts";
 import { startModelServer } from "./support/model-server.ts";
 
 const SECRET = "sk-PLANTED-7f3a9c2e41d8b6";
-
-async function storedText(place: Place): Promise<string> {
-  if (!place.databaseUrl) {
-    // Every file of the data folder, the SQLite WAL files included, as raw bytes.
-    return readdirSync(place.dataDir)
-      .filter((f) => existsSync(join(place.dataDir, f)))
-      .map((f) => readFileSync(join(place.dataDir, f)).toString("latin1"))
-      .join("\n");
-  }
-  const c = new pg.Client({ connectionString: place.databaseUrl });
-  await c.connect();
-  try {
-    let all = "";
-    for (const schema of [place.pgSchema as string]) {
-      const tables = await c.query("SELECT table_name FROM information_schema.tables WHERE table_schema = $1", [
-        schema,
-      ]);
-      for (const { table_name } of tables.rows)
-        all += (await c.query(`SELECT t::text AS row FROM ${schema}.${table_name} t`)).rows
-          .map((r) => r.row)
-          .join("\n");
-    }
-    return all;
-  } finally {
-    await c.end();
-  }
-}
 
 for (const b of BACKENDS) {
   describe(`secrets (${b.name})`, () => {

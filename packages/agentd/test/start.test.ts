@@ -91,7 +91,16 @@ test("agentd start without a model: one ready line with the hint, /health answer
   child.kill("SIGTERM");
   const [code] = (await once(child, "exit")) as [number | null];
   assert.equal(code, 0, `exit code; stderr: ${stderr}`);
-  assert.equal(stderr, "", "nothing on stderr");
+  // stderr holds the access log only: one JSON line per request.
+  const logged = stderr
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { msg: string; method: string; path: string; status: number; tenant: string });
+  assert.deepEqual(
+    logged.map((l) => [l.msg, l.method, l.path, l.status, l.tenant]),
+    [["request", "GET", "/health", 200, "-"]],
+    `stderr: ${stderr}`,
+  );
   assert.ok(
     existsSync(join(dir, "agentd.db")) && existsSync(join(dir, "os.db")) && existsSync(join(dir, "master.key")),
   );

@@ -11,14 +11,15 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createAgentd, type Agentd } from "../src/app.ts";
+import type { Agentd } from "../src/app.ts";
 import { placeholderKey } from "../src/channels/telegram/live.ts";
 import { outbox } from "../src/channels/outbox.ts";
 import { sessions } from "../src/sessions/store.ts";
+import { crashBase } from "./support/crash-rig.ts";
 import { BACKENDS, type Backend } from "./support/backends.ts";
-import { cleanEnv, freePort } from "./support/cli.ts";
+import { freePort } from "./support/cli.ts";
 import { processes } from "./support/harness.ts";
-import { type ModelServer, startModelServer } from "./support/model-server.ts";
+import type { ModelServer } from "./support/model-server.ts";
 import { startTelegramServer, type TelegramServer } from "./support/telegram-server.ts";
 import { until } from "./support/wait.ts";
 
@@ -45,33 +46,18 @@ interface Rig {
 }
 
 async function rig(t: { after(fn: () => unknown): void }, b: Backend): Promise<Rig> {
-  const place = b.place(t);
-  const model = await startModelServer({ chunkChars: 4 });
-  t.after(() => model.close());
   const tg = await startTelegramServer();
   t.after(() => tg.close());
   const port = await freePort();
-  const env = cleanEnv({
-    AGENTD_PORT: String(port),
-    TELEGRAM_BOT_TOKEN: tg.token,
-    TELEGRAM_API_ROOT: tg.apiRoot,
-    TELEGRAM_WEBHOOK_SECRET: SECRET,
-    AGENTD_MODEL_BASE_URL: model.url,
-    AGENTD_MODEL: "stand-in",
-    AGENTD_MODEL_API_KEY: "k",
-    DATABASE_URL: place.databaseUrl ?? "",
-    AGENTD_PG_SCHEMA: place.pgSchema ?? "",
-    CRASH_DIR: place.dataDir,
-    AGENTD_LEASE_MS: "1500",
+  const { place, model, env, client, tenantId } = await crashBase(t, b, {
+    model: { chunkChars: 4 },
+    env: {
+      AGENTD_PORT: String(port),
+      TELEGRAM_BOT_TOKEN: tg.token,
+      TELEGRAM_API_ROOT: tg.apiRoot,
+      TELEGRAM_WEBHOOK_SECRET: SECRET,
+    },
   });
-  const client = await createAgentd({
-    env: {},
-    config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } },
-    worker: false,
-    logger: () => {},
-  });
-  t.after(() => client.close());
-  const tenantId = (await client.tenants.create("crash")).id;
   const { code } = await client.tenants.createPairingCode(tenantId);
   await client.tenants.redeemPairingCode(code, "telegram", String(USER.id));
   return {

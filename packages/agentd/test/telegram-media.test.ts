@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { CANNOT_HEAR_REPLY } from "../src/media/reader.ts";
 import { UNPAIRED_REPLY } from "../src/sessions/inbox.ts";
 import { sessions } from "../src/sessions/store.ts";
 import type { testAgentd } from "./support/app.ts";
@@ -178,10 +179,9 @@ for (const b of BACKENDS) {
       assert.equal(model.calls, 0);
     });
 
-    test("a voice note and a document reach the model as notes; a failed download is not acknowledged and stores nothing", async (t) => {
+    test("a voice note without a transcription model gets a plain answer; a document that is no readable PDF reaches the model with the reason; a failed download is not acknowledged and stores nothing", async (t) => {
       const { model, tg, post, userMessages, blobRows } = await setup(t);
       const voice = tg.addFile(bytes(12 * 1024, 8), { extension: "oga" });
-      model.script({ text: "Heard you." });
       await post(
         mediaUpdate(ALICE, {
           voice: {
@@ -193,16 +193,13 @@ for (const b of BACKENDS) {
           },
         }),
       );
+      // No transcription model in this deployment (test/media/ has one): said plainly, no turn.
       await until(
-        () => sentTo(tg, ALICE.id).find((c) => c.params.text === "Heard you."),
-        "the reply to the voice note",
+        () => sentTo(tg, ALICE.id).find((c) => c.params.text === CANNOT_HEAR_REPLY),
+        "the answer to the voice note",
       );
-      const [m] = await userMessages();
-      assert.equal(m?.content, "");
-      assert.equal(
-        textOf(userOf(model.requests.at(-1)!.body)),
-        `[audio "voice-note.ogg", audio/ogg, 12 KB, ${m!.attachments![0]!.id}]`,
-      );
+      assert.equal(model.calls, 0);
+      assert.equal((await userMessages()).length, 0);
 
       const doc = tg.addFile(Buffer.from("%PDF-1.4 tiny"), { extension: "pdf" });
       model.script({ text: "Got the invoice." });
@@ -224,7 +221,7 @@ for (const b of BACKENDS) {
       const docMessage = (await userMessages()).at(-1)!;
       assert.equal(
         textOf(userOf(model.requests.at(-1)!.body)),
-        `file this\n[document "invoice.pdf", application/pdf, 13 B, ${docMessage.attachments![0]!.id}]`,
+        `file this\n[document "invoice.pdf", application/pdf, 13 B, ${docMessage.attachments![0]!.id}] (not read: the PDF could not be read: it is not a readable PDF)`,
       );
 
       // Telegram can't give the file right now (its own trouble): a 500, so Telegram delivers the update again.
@@ -240,7 +237,7 @@ for (const b of BACKENDS) {
         },
       });
       assert.equal((await post(u)).status, 500);
-      assert.equal((await userMessages()).length, 2);
+      assert.equal((await userMessages()).length, 1, "the document's message; the voice note started nothing");
       assert.equal((await blobRows()).length, 2);
       assert.equal(model.calls, calls);
 

@@ -14,15 +14,14 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import twilio from "twilio";
-import { createAgentd } from "../src/app.ts";
 import { outbox } from "../src/channels/outbox.ts";
 import { LIMITS, splitText } from "../src/channels/twilio/index.ts";
 import { sessions } from "../src/sessions/store.ts";
+import { crashBase } from "./support/crash-rig.ts";
 import { BACKENDS, type Backend } from "./support/backends.ts";
 import { type ChannelCrashRig, finished as finishedWith, killedAfterPersist } from "./support/channel-crash.ts";
-import { cleanEnv, freePort } from "./support/cli.ts";
+import { freePort } from "./support/cli.ts";
 import { processes } from "./support/harness.ts";
-import { startModelServer } from "./support/model-server.ts";
 import { type TwilioServer, startTwilioServer } from "./support/twilio-server.ts";
 
 const HARNESS = fileURLToPath(new URL("./procs/agentd-channels.ts", import.meta.url));
@@ -35,36 +34,20 @@ interface Rig extends ChannelCrashRig<Record<string, string>> {
 }
 
 async function rig(t: { after(fn: () => unknown): void }, b: Backend): Promise<Rig> {
-  const place = b.place(t);
-  const model = await startModelServer();
-  t.after(() => model.close());
   const tw = await startTwilioServer();
   t.after(() => tw.close());
   const port = await freePort();
   const publicBase = `http://127.0.0.1:${port}`;
-  const env = cleanEnv({
-    AGENTD_PORT: String(port),
-    AGENTD_PUBLIC_URL: publicBase,
-    TWILIO_ACCOUNT_SID: tw.accountSid,
-    TWILIO_AUTH_TOKEN: tw.authToken,
-    TWILIO_SMS_FROM: FROM,
-    TWILIO_API_BASE: tw.url,
-    AGENTD_MODEL_BASE_URL: model.url,
-    AGENTD_MODEL: "stand-in",
-    AGENTD_MODEL_API_KEY: "k",
-    DATABASE_URL: place.databaseUrl ?? "",
-    AGENTD_PG_SCHEMA: place.pgSchema ?? "",
-    CRASH_DIR: place.dataDir,
-    AGENTD_LEASE_MS: "1500",
+  const { place, model, env, client, tenantId } = await crashBase(t, b, {
+    env: {
+      AGENTD_PORT: String(port),
+      AGENTD_PUBLIC_URL: publicBase,
+      TWILIO_ACCOUNT_SID: tw.accountSid,
+      TWILIO_AUTH_TOKEN: tw.authToken,
+      TWILIO_SMS_FROM: FROM,
+      TWILIO_API_BASE: tw.url,
+    },
   });
-  const client = await createAgentd({
-    env: {},
-    config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } },
-    worker: false,
-    logger: () => {},
-  });
-  t.after(() => client.close());
-  const tenantId = (await client.tenants.create("crash")).id;
   const { code } = await client.tenants.createPairingCode(tenantId);
   await client.tenants.redeemPairingCode(code, "sms", USER);
   const url = `${publicBase}/channels/twilio`;

@@ -13,16 +13,15 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createAgentd } from "../src/app.ts";
 import { outbox } from "../src/channels/outbox.ts";
 import { splitText } from "../src/channels/split-text.ts";
 import { WHATSAPP_CLOUD, WHATSAPP_MAX_TEXT } from "../src/channels/whatsapp/index.ts";
 import { sessions } from "../src/sessions/store.ts";
+import { crashBase } from "./support/crash-rig.ts";
 import { BACKENDS, type Backend } from "./support/backends.ts";
 import { type ChannelCrashRig, finished as finishedWith, killedAfterPersist } from "./support/channel-crash.ts";
-import { cleanEnv, freePort } from "./support/cli.ts";
+import { freePort } from "./support/cli.ts";
 import { processes } from "./support/harness.ts";
-import { startModelServer } from "./support/model-server.ts";
 import { messagePayload, postSigned, startWhatsAppServer, type WhatsAppServer } from "./support/whatsapp-server.ts";
 
 const HARNESS = fileURLToPath(new URL("./procs/agentd-channels.ts", import.meta.url));
@@ -33,38 +32,22 @@ interface Rig extends ChannelCrashRig<unknown> {
 }
 
 async function rig(t: { after(fn: () => unknown): void }, b: Backend): Promise<Rig> {
-  const place = b.place(t);
-  const model = await startModelServer();
-  t.after(() => model.close());
   const wa = await startWhatsAppServer();
   t.after(() => wa.close());
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/channels/whatsapp`;
   wa.webhookUrl = url;
   wa.autoSent = true;
-  const env = cleanEnv({
-    AGENTD_PORT: String(port),
-    WHATSAPP_ACCESS_TOKEN: wa.token,
-    WHATSAPP_APP_SECRET: wa.appSecret,
-    WHATSAPP_PHONE_NUMBER_ID: wa.phoneNumberId,
-    WHATSAPP_VERIFY_TOKEN: "v",
-    WHATSAPP_API_BASE: wa.url,
-    AGENTD_MODEL_BASE_URL: model.url,
-    AGENTD_MODEL: "stand-in",
-    AGENTD_MODEL_API_KEY: "k",
-    DATABASE_URL: place.databaseUrl ?? "",
-    AGENTD_PG_SCHEMA: place.pgSchema ?? "",
-    CRASH_DIR: place.dataDir,
-    AGENTD_LEASE_MS: "1500",
+  const { place, model, env, client, tenantId } = await crashBase(t, b, {
+    env: {
+      AGENTD_PORT: String(port),
+      WHATSAPP_ACCESS_TOKEN: wa.token,
+      WHATSAPP_APP_SECRET: wa.appSecret,
+      WHATSAPP_PHONE_NUMBER_ID: wa.phoneNumberId,
+      WHATSAPP_VERIFY_TOKEN: "v",
+      WHATSAPP_API_BASE: wa.url,
+    },
   });
-  const client = await createAgentd({
-    env: {},
-    config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } },
-    worker: false,
-    logger: () => {},
-  });
-  t.after(() => client.close());
-  const tenantId = (await client.tenants.create("crash")).id;
   const { code } = await client.tenants.createPairingCode(tenantId);
   await client.tenants.redeemPairingCode(code, WHATSAPP_CLOUD, USER);
   return {

@@ -11,6 +11,11 @@ export interface ExecutionHost {
   readonly clock: Clock;
   readonly owner: string;
   readonly maxValueBytes: number;
+  /**
+   * A drain is ending: a run stops at its next new command (suspended, due at once) instead of
+   * starting it, so the steps already in flight finish and are recorded rather than cut short.
+   */
+  readonly yielding: boolean;
   /** The execution no longer holds its run. */
   released(exec: { readonly runId: string }, outcome: "finished" | "suspended" | "lost"): void;
   /** New runnable work was committed (a child run). */

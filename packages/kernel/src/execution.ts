@@ -55,6 +55,8 @@ export class Execution implements CommandScope {
   #publishing: Promise<GroupResult> | null = null;
   #tel: ExecutionTelemetry | null = null;
   #refusal = false;
+  /** It stopped at a new command because the drain was ending: it is due again at once. */
+  #yielded = false;
 
   constructor(
     host: ExecutionHost,
@@ -164,6 +166,12 @@ export class Execution implements CommandScope {
     if ("mismatch" in next) {
       const entry = next.mismatch;
       this.#fail(new NonDeterminismError(this.runId, next.seq, `${entry.kind} "${entry.name}"`, `${kind} "${name}"`));
+      return null;
+    }
+    if (!next.entry && this.host.yielding) {
+      // Not started here: the run suspends once what is in flight is recorded, and the next drain replays to this command.
+      this.#yielded = true;
+      this.#schedule();
       return null;
     }
     // A new command: the code went on past the failures thrown into it, so kernel.retry() must not re-run those.
@@ -313,7 +321,7 @@ export class Execution implements CommandScope {
 
   async #suspend(): Promise<void> {
     this.#state = "suspending";
-    this.wakeAt = this.#waits.earliest(this.#deadline);
+    this.wakeAt = this.#yielded ? this.host.clock.now() : this.#waits.earliest(this.#deadline);
     const events = new Set<string>();
     const children: string[] = [];
     for (const w of this.#waits.list()) {

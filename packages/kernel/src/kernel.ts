@@ -110,13 +110,19 @@ export class Kernel {
    * Serverless: runs due work (timers, events, schedules, new runs) for at most `budgetMs` and returns
    * before the budget ends, every run consistent. Call it from a cron-invoked or webhook-invoked
    * function; runs that last days advance a bit with each call. Do not start the worker as well.
+   * `graceMs`: for that long before the end nothing more is claimed and runs stop at their next new
+   * command, so the steps in flight then finish and are recorded instead of being cut short (and
+   * paid for again by the next call); only a step longer than the grace is cut. Default 0.
    */
-  async drain(options: { budgetMs: number }): Promise<DrainReport> {
+  async drain(options: { budgetMs: number; graceMs?: number }): Promise<DrainReport> {
     if (!this.worker) throw new InvalidArgumentError("drain() needs a kernel with a worker (omit `worker: false`).");
     const budget = options?.budgetMs;
     if (typeof budget !== "number" || !Number.isFinite(budget) || budget < 50 || budget > 900_000)
       throw new InvalidArgumentError(`drain needs budgetMs between 50 and 900000, got ${JSON.stringify(budget)}.`);
-    return this.worker.drain(budget);
+    const grace = options.graceMs ?? 0;
+    if (typeof grace !== "number" || !Number.isFinite(grace) || grace < 0 || grace >= budget)
+      throw new InvalidArgumentError(`drain needs graceMs from 0 to less than budgetMs, got ${JSON.stringify(grace)}.`);
+    return this.worker.drain(budget, grace);
   }
 
   /** Stops the worker, hands its runs back, and waits for pending writes. Does not close the store. */

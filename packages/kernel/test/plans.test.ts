@@ -10,6 +10,7 @@ import { openSqliteStore } from "../src/index.ts";
 import { uuidv7 } from "../src/ids.ts";
 import { openPostgresStore } from "../src/store/postgres/index.ts";
 import * as retention from "../src/store/postgres/retention.ts";
+import * as counts from "../src/store/postgres/run-counts.ts";
 import * as sql from "../src/store/postgres/statements.ts";
 import { prepareQueries } from "../src/store/sqlite/statements.ts";
 import { SqliteRetention } from "../src/store/sqlite/retention.ts";
@@ -73,7 +74,7 @@ function commitGroups(i: number, owner: string): { first: WriteGroup[]; second: 
     startedAt: T0,
     updatedAt: T0,
   });
-  const [a, c, d, e, f, b, k] = Array.from({ length: 7 }, () => uuidv7());
+  const [a, c, d, e, f, b, k, h] = Array.from({ length: 8 }, () => uuidv7());
   const g = (runId: string, epoch: number, ops: WriteGroup["ops"]): WriteGroup => ({ runId, epoch, owner, ops });
   return {
     first: [
@@ -93,12 +94,18 @@ function commitGroups(i: number, owner: string): { first: WriteGroup[]; second: 
         { op: "continueAsNew", input: "2" },
       ]),
       g(f as string, 1, [{ op: "insertRun", run: run(f as string) }, { op: "release" }]),
+      // A child that ends at once: its parent is woken by id.
+      g(h as string, 1, [
+        { op: "insertRun", run: run(h as string, { parentId: a, parentSeq: 3 }) },
+        { op: "finish", status: "completed", output: "1", error: null },
+      ]),
       g(b as string, 0, [{ op: "insertRun", run: run(b as string, { claimedBy: null }) }]),
       // The same key every time: from the second call on, a conflict answered with the existing run.
       g(k as string, 0, [{ op: "insertRun", run: run(k as string, { claimedBy: null, key: "same" }) }]),
     ],
     second: [
       g(a as string, 1, [
+        { op: "putEntry", entry: entry(1), update: true },
         { op: "putEntry", entry: entry(2), update: false },
         { op: "consumeEvent", eventRowId: i, seq: 2 },
         { op: "suspend", wakeAt: null, events: ["go"], children: [c as string] },
@@ -204,6 +211,7 @@ test(`postgres: every statement on the run path uses an index with ${STORED} run
       ["events", sql.EVENTS, [ids[0]]],
       ["lock tree", sql.LOCK_TREE, [ids[0]]],
       ["cancel", sql.CANCEL_TREE, [ids[0], T0, "{}"]],
+      ["count runs", counts.COUNTS, [T0]],
       // Retention's batches run beside claims and commits: they must be as cheap.
       [
         "retention",
@@ -257,9 +265,9 @@ test(`sqlite: every statement on the run path searches an index with ${STORED} r
     for (let s = 1; s <= 3; s++) entry.run(id, s, g, g);
   }
   db.exec("COMMIT");
-  // Every statement the store prepares, except the count by status the metrics make (it reads every run by design).
+  // Every statement the store prepares, the metrics' count by status included (ended runs come from their counters).
   const statements = [
-    ...Object.entries(prepareQueries(db)).filter(([name]) => name !== "countByStatus"),
+    ...Object.entries(prepareQueries(db)),
     ...Object.entries(new SqliteWrites(db).statements()),
     ...Object.entries(new SqliteRetention(db).statements()),
   ];
@@ -275,4 +283,34 @@ test(`sqlite: every statement on the run path searches an index with ${STORED} r
   check("none");
   db.exec("ANALYZE");
   check("after ANALYZE");
+});
+
+test("sqlite: a namespace's runs of a status it has none of are found by an index, not by reading all of its runs", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "agentd-plans-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, "kernel.db");
+  await (await openSqliteStore(path)).close();
+  const db = new DatabaseSync(path);
+  t.after(() => db.close());
+  db.exec("BEGIN");
+  const run =
+    db.prepare(`INSERT INTO runs (id, namespace, workflow, status, input, epoch, created_at, updated_at, version)
+    VALUES (?, ?, 'w', ?, '1', 1, ?, ?, '1')`);
+  for (let g = 1; g <= 20_000; g++)
+    run.run(`r-${g}`, g % 2 ? "tenant-a" : "tenant-b", g % 2 ? "completed" : "failed", g, g);
+  db.exec("COMMIT");
+  // listRuns's statement for { namespace, status } (SqliteStore.listRuns writes it so).
+  const sql = "SELECT * FROM runs WHERE status IN (?) AND namespace = ? ORDER BY created_at DESC, id DESC LIMIT ?";
+  for (const stats of ["none", "after ANALYZE"]) {
+    if (stats !== "none") db.exec("ANALYZE");
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((p) => p.detail);
+    assert.ok(
+      plan.some((d) => /^SEARCH runs USING INDEX runs_namespace_status \(namespace=\? AND status=\?\)/.test(d)),
+      `statistics ${stats}: ${plan.join(" | ")}`,
+    );
+    const store = await openSqliteStore(path);
+    assert.deepEqual(await store.listRuns({ namespace: "tenant-a", status: "failed", limit: 10 }), []);
+    assert.equal((await store.listRuns({ namespace: "tenant-b", status: "failed", limit: 3 }))[0]?.id, "r-20000");
+    await store.close();
+  }
 });

@@ -1,5 +1,5 @@
 import type { StepContext } from "@agentd/kernel";
-import { jsonSchema, type ModelMessage, streamText, tool as aiTool, type ToolSet } from "ai";
+import { jsonSchema, type ModelMessage, type Schema, streamText, tool as aiTool, type ToolSet, zodSchema } from "ai";
 import type { OfferedTool } from "../tools/types.ts";
 import { classifyModelError, type Models } from "./model.ts";
 
@@ -15,6 +15,23 @@ export interface ModelResult {
   calls: ModelCall[];
   usage: { input: number; output: number };
   finish: string;
+  /**
+   * False: the usage is not in os_usage yet; the reply answering with this call counts it in its own
+   * write, once. Absent (every call that asked for tools, and calls recorded before): counted by the step.
+   */
+  counted?: boolean;
+}
+
+/**
+ * A built-in's input schema as the AI SDK makes it from zod, made once: the SDK converts a zod schema
+ * to JSON Schema on every request it is given to (a tenth of a turn's CPU with every tool), while the
+ * schema object it makes keeps its JSON once converted and validates with the same zod schema.
+ */
+const builtInSchemas = new WeakMap<object, Schema<unknown>>();
+function builtInSchema(input: OfferedTool["input"]): Schema<unknown> {
+  let s = builtInSchemas.get(input);
+  if (!s) builtInSchemas.set(input, (s = zodSchema(input) as Schema<unknown>));
+  return s;
 }
 
 /** Tool definitions as the model sees them: name, one-line description, JSON schema (a tool from outside: as its server published it). */
@@ -23,7 +40,7 @@ export function toolSet(tools: OfferedTool[]): ToolSet {
   for (const t of tools)
     set[t.name] = aiTool({
       description: t.description,
-      inputSchema: t.jsonSchema ? jsonSchema(t.jsonSchema) : t.input,
+      inputSchema: t.jsonSchema ? jsonSchema(t.jsonSchema) : builtInSchema(t.input),
     });
   return set;
 }

@@ -1,6 +1,8 @@
+import type { VoiceReplies } from "../media/speech.ts";
 import { toMs } from "@agentd/kernel";
-import { sessions } from "../sessions/store.ts";
+import { type Session, sessions } from "../sessions/store.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
+import type { ToolGroup } from "../tools/groups.ts";
 import type { SourcedTool } from "../tools/sources/port.ts";
 import type { AgentDeps } from "./deps.ts";
 import type { HistoryItem } from "./prompt.ts";
@@ -28,29 +30,46 @@ export interface TurnContext {
    */
   tools: string[] | null;
   sourced?: SourcedTool[];
+  /** Tool groups offered from the start (absent in turns recorded before groups: every one). */
+  groups?: ToolGroup[];
   approvalTimeoutMs: number;
+  /** When the reply is also spoken (tenant settings; absent in turns recorded before voice replies: never). */
+  voiceReplies?: VoiceReplies;
   /** Set when enough messages have left the window to fold them into the summary after this turn. */
   compactFrom: number | null;
 }
 
-export async function loadContext(deps: AgentDeps, scope: TenantScope, input: TurnInput): Promise<TurnContext> {
+/**
+ * The context, and what the caller keeps for this execution's later steps without journaling it: the
+ * session (they need only its channel and conversation) and whether a later message of the session
+ * was answered already (the first model step asks). Reads that do not depend on each other go
+ * together: on Postgres each is a round trip, and the turn waits for the slowest only.
+ */
+export async function loadContext(
+  deps: AgentDeps,
+  scope: TenantScope,
+  input: TurnInput,
+): Promise<{ context: TurnContext; session: Session; answeredAfter: boolean }> {
   const now = deps.now();
-  const tenant = await deps.tenants.require(input.tenantId);
-  const session = await sessions.require(scope, input.sessionId);
-  const history = await sessions.recent(scope, input.sessionId, deps.historyWindow, input.seq);
+  const [tenant, session, history, answeredAfter] = await Promise.all([
+    deps.tenants.require(input.tenantId),
+    sessions.require(scope, input.sessionId),
+    sessions.recent(scope, input.sessionId, deps.historyWindow, input.seq),
+    sessions.answeredAfter(scope, input.sessionId, input.seq),
+  ]);
   const s = tenant.settings;
-  const used = s.dailyTokenBudget > 0 ? (await usageOn(scope, now)).tokens : 0;
-  const unsummarized = await scope.get<{ n: number }>(
-    "SELECT COUNT(*) AS n FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND seq > ? AND seq <= ?",
-    [input.sessionId, session.summarizedSeq, input.seq],
-  );
+  const threshold = deps.historyWindow + deps.compactAfter;
   const reportOnly = Boolean(input.background) && !s.autopilot;
-  const { tools, sourced } = await deps.tools.resolve(scope, {
-    allow: reportOnly ? (s.tools ?? REPORT_ONLY).filter((t) => REPORT_ONLY.includes(t)) : s.tools,
-    deny: s.deniedTools,
-    sources: !reportOnly,
-  });
-  return {
+  const [used, unsummarized, { tools, sourced }] = await Promise.all([
+    s.dailyTokenBudget > 0 ? usageOn(scope, now).then((u) => u.tokens) : 0,
+    sessions.unsummarized(scope, session, input.seq, threshold + 1),
+    deps.tools.resolve(scope, {
+      allow: reportOnly ? (s.tools ?? REPORT_ONLY).filter((t) => REPORT_ONLY.includes(t)) : s.tools,
+      deny: s.deniedTools,
+      sources: !reportOnly,
+    }),
+  ]);
+  const context: TurnContext = {
     now,
     timezone: s.timezone,
     summary: session.summary,
@@ -65,7 +84,10 @@ export async function loadContext(deps: AgentDeps, scope: TenantScope, input: Tu
     autopilot: s.autopilot,
     tools,
     sourced,
+    groups: s.toolGroups as ToolGroup[],
     approvalTimeoutMs: toMs(deps.approvalTimeout),
-    compactFrom: Number(unsummarized?.n ?? 0) > deps.historyWindow + deps.compactAfter ? session.summarizedSeq : null,
+    voiceReplies: s.voiceReplies,
+    compactFrom: unsummarized > threshold ? session.summarizedSeq : null,
   };
+  return { context, session, answeredAfter };
 }

@@ -7,6 +7,7 @@ import type { ToolRegistry } from "../tools/registry.ts";
 import type { ToolServices } from "../tools/types.ts";
 import type { SecretReader } from "../vault/reader.ts";
 import type { Deliveries } from "../channels/ports.ts";
+import type { Speaker } from "../media/speech.ts";
 import type { Models } from "./model.ts";
 
 /** The vault as the agent loop sees it: readers for tools, values for redaction. */
@@ -33,6 +34,13 @@ export interface AgentDeps {
   historyWindow: number;
   /** Messages beyond the window that trigger a compaction (folding them into the summary). */
   compactAfter: number;
+  /** How long a person has to approve a call or finish a handoff. */
   approvalTimeout: Duration;
+  /** Where links to this agentd point (a handoff's live view): AGENTD_PUBLIC_URL, else its listening address. */
+  links: { base: string };
+  /** How long a call waits for a person to connect an app (AGENTD_CONNECT_TIMEOUT; the approval timeout when unset). */
+  connectTimeout?: Duration;
   modelRetry: RetryPolicy;
+  /** Replies spoken as voice notes for tenants that ask for it (media/speech.ts); absent: text only. */
+  speech?: Pick<Speaker, "wanted" | "speak">;
 }

@@ -18,10 +18,17 @@ export interface ModelConfig {
   embeddingId?: string;
   /** The model that folds old messages into the summary (default: the same). */
   summaryId?: string;
+  /** AGENTD_MODEL_IMAGES=0: the model takes no images (default: it does). */
+  images?: boolean;
+  /** AGENTD_MODEL_PDFS=1: the model takes PDFs as file parts (default: their text only). */
+  pdfs?: boolean;
 }
 
 export const NO_MODEL_HINT =
   "no model is configured: set OPENAI_API_KEY, or AGENTD_MODEL_BASE_URL (+ AGENTD_MODEL) for an OpenAI-compatible server such as Ollama, vLLM or llama.cpp; to try agentd without one, AGENTD_MODEL=echo answers each message with its own text";
+
+/** How a model object passed in code is described (it has no endpoint agentd could name or check). */
+export const MODEL_IN_CODE = "a model passed in code";
 
 export interface Models {
   chat: LanguageModel;
@@ -31,6 +38,10 @@ export interface Models {
   describe: string;
   /** Removes the base URL's credentials from a message (HTTP clients quote the URL they failed on). */
   scrub: (text: string) => string;
+  /** False: images (photos, screenshots) stay notes naming the file; absent or true, they are sent as images. */
+  images?: boolean;
+  /** True: recent PDFs are sent as file parts, not only as their text. */
+  pdfs?: boolean;
 }
 
 /** The models agentd uses, or null when none is configured (agentd still starts and says how to configure one). */
@@ -40,8 +51,10 @@ export function resolveModels(c: ModelConfig): Models | null {
       chat: c.model,
       summary: c.model,
       embedding: null,
-      describe: "a model passed in code",
+      describe: MODEL_IN_CODE,
       scrub: (t) => scrubUrls(t),
+      images: c.images ?? true,
+      pdfs: c.pdfs ?? false,
     };
   // Chosen by name only, never as a fallback: a missing key must not pass for a working model.
   if (c.id === ECHO_MODEL_ID) {
@@ -52,6 +65,7 @@ export function resolveModels(c: ModelConfig): Models | null {
       embedding: null,
       describe: "echo (built-in: answers each message with its own text; set a real model to chat)",
       scrub: (t) => t,
+      images: false,
     };
   }
   if (!c.apiKey && !c.baseURL) return null;
@@ -62,6 +76,8 @@ export function resolveModels(c: ModelConfig): Models | null {
     summary: provider.chat(c.summaryId ?? c.id),
     embedding: c.embeddingId ? provider.embedding(c.embeddingId) : null,
     describe: `${c.id} at ${showUrl(c.baseURL ?? "https://api.openai.com/v1")}`,
+    images: c.images ?? true,
+    pdfs: c.pdfs ?? false,
     scrub: (t) => {
       const out = scrubUrls(t, c.baseURL);
       return c.apiKey && c.apiKey.length >= 6 ? out.split(c.apiKey).join("…") : out;

@@ -55,6 +55,11 @@ export const policies = {
       throw badRequest(`decision must be allow, ask or deny, got ${JSON.stringify(rule.decision)}`);
     const pattern = rule.pattern ?? "";
     if (rule.tool.length > 100) throw badRequest(`a tool name has at most 100 characters, got ${rule.tool.length}`);
+    const star = rule.tool.indexOf("*");
+    if (star >= 0 && (star !== rule.tool.length - 1 || star === 0))
+      throw badRequest(
+        `a rule's tool is one tool's name or a prefix ending in one * (mcp__github__* covers every tool of the server github), got ${JSON.stringify(rule.tool.slice(0, 100))}; the pattern globs the call's subject`,
+      );
     if (pattern.length > MAX_PATTERN_CHARS)
       throw badRequest(`a policy pattern has at most ${MAX_PATTERN_CHARS} characters, got ${pattern.length}`);
     return scope.tx(async (tx) => {
@@ -103,18 +108,36 @@ export const policies = {
     );
   },
 
-  /** What to do with one call: a deny rule that matches beats everything; else the longest matching pattern; else the tool's default. */
+  /**
+   * What to do with one call. A deny rule that matches beats everything. Else the most specific rule:
+   * one naming the tool before one naming a prefix of it (`mcp__github__*`), a longer prefix before a
+   * shorter, then the longest matching pattern. Else the tool's default.
+   */
   async decide(scope: TenantScope, tool: Tool, subject: string): Promise<{ decision: Decision; rule: string }> {
     const rules = (
-      await scope.all<{ pattern: string; decision: Decision }>(
-        "SELECT pattern, decision FROM os_policies WHERE tenant_id = $tenant AND tool = ?",
+      await scope.all<{ tool: string; pattern: string; decision: Decision }>(
+        "SELECT tool, pattern, decision FROM os_policies WHERE tenant_id = $tenant AND (tool = ? OR tool LIKE '%*')",
         [tool.name],
       )
-    ).filter((r) => r.pattern === "" || globMatch(r.pattern, subject));
+    ).filter((r) => covers(r.tool, tool.name) && (r.pattern === "" || globMatch(r.pattern, subject)));
+    const said = (r: { tool: string; pattern: string; decision: Decision }) =>
+      `${r.decision} ${r.tool} ${r.pattern || "*"}`;
     const deny = rules.find((r) => r.decision === "deny");
-    if (deny) return { decision: "deny", rule: `deny ${tool.name} ${deny.pattern || "*"}` };
-    const best = rules.sort((a, b) => b.pattern.length - a.pattern.length)[0];
-    if (best) return { decision: best.decision, rule: `${best.decision} ${tool.name} ${best.pattern || "*"}` };
+    if (deny) return { decision: "deny", rule: said(deny) };
+    const best = rules.sort(
+      (a, b) => specificity(b.tool) - specificity(a.tool) || b.pattern.length - a.pattern.length,
+    )[0];
+    if (best) return { decision: best.decision, rule: said(best) };
     return { decision: tool.defaultDecision, rule: `default for ${tool.name} (${tool.risk} risk)` };
   },
 };
+
+/** Whether a rule's tool (a name, or a prefix ending in `*`) covers the tool `name`: a prefix test, linear. */
+export function covers(ruleTool: string, name: string): boolean {
+  return ruleTool.endsWith("*") ? name.startsWith(ruleTool.slice(0, -1)) : ruleTool === name;
+}
+
+/** A rule naming the tool outranks every prefix; a longer prefix outranks a shorter. */
+function specificity(ruleTool: string): number {
+  return ruleTool.endsWith("*") ? ruleTool.length - 1 : Number.MAX_SAFE_INTEGER;
+}

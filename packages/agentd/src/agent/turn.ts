@@ -1,6 +1,9 @@
+import { scrubUrls } from "../net/url-secrets.ts";
+import { LOAD_TOOLS } from "../tools/load-tools/index.ts";
+import { SPEAK_REPLY } from "../tools/speak-reply/index.ts";
 import { FatalError, workflow, type WorkflowContext } from "@agentd/kernel";
 import type { ModelMessage } from "ai";
-import { sessions } from "../sessions/store.ts";
+import { type Session, sessions } from "../sessions/store.ts";
 import { callModel, type ModelResult, toolSet } from "./call-model.ts";
 import { compact } from "./compact.ts";
 import { loadContext, type TurnContext } from "./context.ts";
@@ -8,10 +11,11 @@ import type { LiveView } from "../channels/ports.ts";
 import type { AgentDeps } from "./deps.ts";
 import { NO_MODEL_HINT } from "./model.ts";
 import { historyMessages, instructions } from "./prompt.ts";
-import { withMedia } from "./media.ts";
+import type { Attachment } from "../blobs/types.ts";
+import { showableImages, type ToolImages, toolImagesMessage, withMedia, withToolImages } from "./media.ts";
 import { runToolCall } from "./tool-call/chain.ts";
 import { tellNow, tellUnavailable, unavailableText } from "./unavailable.ts";
-import { addUsage } from "./usage.ts";
+import { addUsage, usageWith } from "./usage.ts";
 import type { TurnInput, TurnOutput } from "./turn-input.ts";
 
 /** What starts a turn: a message (or background event) already persisted in the session. */
@@ -28,11 +32,29 @@ export function turnWorkflow(deps: AgentDeps) {
     "agent.turn",
     async (ctx, input) => {
       const scope = deps.tenants.scope(input.tenantId);
-      const tc = await ctx.step("context", () => loadContext(deps, scope, input));
-      const live = liveHandle(deps, input, ctx.runId);
-      const result = await loop(ctx, deps, input, tc, live);
-      if (result.stopped === "superseded") return { messageId: null, ...result };
+      // What this execution's context step read besides the context (null when the step was replayed),
+      // never journaled. The session: later steps need only its channel and conversation, which never
+      // change. Whether a later message was answered: the first model call, made right after, asks no more.
+      let known: Session | null = null;
+      let answered: boolean | null = null;
+      const tc = await ctx.step("context", async () => {
+        const read = await loadContext(deps, scope, input);
+        known = read.session;
+        answered = read.answeredAfter;
+        return read.context;
+      });
+      const session = async () => known ?? (known = await sessions.require(scope, input.sessionId));
+      const live = liveHandle(deps, input, ctx.runId, session);
+      const superseded = (i: number, attempt: number) => {
+        const fresh = i === 0 && attempt === 1 ? answered : null;
+        answered = null;
+        return fresh ?? sessions.answeredAfter(scope, input.sessionId, input.seq);
+      };
+      const result = await loop(ctx, deps, input, tc, live, superseded);
+      const { files, speak, uncounted, ...out } = result;
+      if (out.stopped === "superseded") return { messageId: null, ...out };
       const reply = await ctx.step("reply", async (step) => {
+        const now = deps.now();
         const { message } = await sessions.append(
           scope,
           {
@@ -41,29 +63,55 @@ export function turnWorkflow(deps: AgentDeps) {
             content: result.text,
             sourceKey: `reply:${step.runId}`,
             runId: step.runId,
+            ...(files.length ? { attachments: files } : {}),
           },
-          deps.now(),
+          now,
+          uncounted === undefined ? undefined : usageWith(uncounted, now),
         );
-        step.publish({ t: "done", text: result.text, messageId: message.id });
+        step.publish({
+          t: "done",
+          text: result.text,
+          messageId: message.id,
+          ...(files.length ? { files } : {}),
+        });
         return { messageId: message.id };
       });
+      // Spoken once: the voice note is a blob the journal names, so a replayed delivery sends the same one.
+      const voice =
+        deps.speech && tc.voiceReplies && deps.speech.wanted(tc.voiceReplies, tc.history, speak)
+          ? await ctx.step("speak", (step) => speakReply(deps, input.tenantId, result.text, step.runId))
+          : null;
+      const sent = voice ? [...files, voice] : files;
       await ctx.step("deliver", async (step) => {
-        const session = await sessions.require(scope, input.sessionId);
         await live.close();
         await deps.channels.deliver({
           tenantId: input.tenantId,
-          session,
+          session: await session(),
           kind: "reply",
           text: result.text,
           key: `reply:${step.runId}`,
           runId: step.runId,
+          ...(sent.length ? { files: sent } : {}),
         });
       });
       if (deps.models && tc.compactFrom !== null) await compact(ctx, deps, input, tc.compactFrom);
-      return { messageId: reply.messageId, ...result };
+      return { messageId: reply.messageId, ...out };
     },
     { concurrency: { key: (i) => `session:${i.sessionId}`, limit: 1 }, retry: { maxAttempts: 3 } },
   );
+}
+
+/** The reply as a voice note, or null when the speech server fails (the text still goes; the log says why). */
+async function speakReply(deps: AgentDeps, tenantId: string, text: string, runId: string): Promise<Attachment | null> {
+  if (!text.trim()) return null;
+  try {
+    return await (deps.speech as NonNullable<AgentDeps["speech"]>).speak(tenantId, text, `speech:${runId}`);
+  } catch (e) {
+    console.error(
+      `agentd: the reply of ${runId} was not spoken: ${scrubUrls(e instanceof Error ? e.message : String(e)).slice(0, 300)}`,
+    );
+    return null;
+  }
 }
 
 /** The channel's live view of this turn, opened by the first model step that runs. */
@@ -80,15 +128,14 @@ interface LiveHandle {
  * effort and never journaled: a replayed turn opens a new view, and a failing one only costs the
  * preview. Opened inside steps, since workflow code between steps must not wait on I/O.
  */
-function liveHandle(deps: AgentDeps, input: TurnInput, runId: string): LiveHandle {
+function liveHandle(deps: AgentDeps, input: TurnInput, runId: string, session: () => Promise<Session>): LiveHandle {
   let opening: Promise<LiveView | null> | null = null;
   let view: LiveView | null = null;
   return {
     open: () =>
       (opening ??= (async () => {
         try {
-          const session = await sessions.require(deps.tenants.scope(input.tenantId), input.sessionId);
-          return (view = await deps.channels.live({ tenantId: input.tenantId, session, runId }));
+          return (view = await deps.channels.live({ tenantId: input.tenantId, session: await session(), runId }));
         } catch {
           return null;
         }
@@ -103,13 +150,43 @@ function liveHandle(deps: AgentDeps, input: TurnInput, runId: string): LiveHandl
   };
 }
 
+/** Whether a later message of the session was answered before model call `i` (attempt `attempt`). */
+type Superseded = (i: number, attempt: number) => boolean | Promise<boolean>;
+
+/** What the model steps came to; `uncounted`: the final answer's tokens, which the reply's write counts. */
+type Steps = Omit<TurnOutput, "messageId"> & { uncounted?: number };
+
 async function loop(
   ctx: WorkflowContext,
   deps: AgentDeps,
   input: TurnInput,
   tc: TurnContext,
   live: LiveHandle,
-): Promise<Omit<TurnOutput, "messageId">> {
+  superseded: Superseded,
+): Promise<Steps & Gathered> {
+  const gathered: Gathered = { files: [], speak: false };
+  const r = await steps(ctx, deps, input, tc, live, superseded, gathered);
+  return { ...r, ...gathered };
+}
+
+/** What the tool calls of a turn asked of its reply, read from the calls (a replay agrees). */
+interface Gathered {
+  /** Files tools returned for the person (sent with the reply), in the order they came. */
+  files: Attachment[];
+  /** The person asked to hear the reply (speak_reply was called). */
+  speak: boolean;
+}
+
+async function steps(
+  ctx: WorkflowContext,
+  deps: AgentDeps,
+  input: TurnInput,
+  tc: TurnContext,
+  live: LiveHandle,
+  superseded: Superseded,
+  gathered: Gathered,
+): Promise<Steps> {
+  const { files } = gathered;
   if (tc.budgetLeft !== null && tc.budgetLeft <= 0)
     return {
       text: "The daily token budget of this account is used up; I can answer again tomorrow (UTC).",
@@ -119,7 +196,7 @@ async function loop(
     };
   const scope = deps.tenants.scope(input.tenantId);
   const tools = deps.tools.view(tc);
-  const set = toolSet(tools.list());
+  let set = toolSet(tools.list());
   const system = instructions({
     now: tc.now,
     timezone: tc.timezone,
@@ -128,14 +205,16 @@ async function loop(
     autopilot: tc.autopilot,
   });
   const messages: ModelMessage[] = historyMessages(tc.history);
+  const shown: ToolImages = new Map();
+  const show = (text: string) => void live.open().then((view) => view?.update(text));
   const maxAttempts = deps.modelRetry.maxAttempts ?? Number.POSITIVE_INFINITY;
   let tokens = 0;
   for (let i = 0; i < tc.maxIterations; i++) {
     const r = await ctx.step(
       `model:${i}`,
       async (step): Promise<ModelResult> => {
-        // Only a turn retried after failing can find this: turns of a session otherwise run in order.
-        if (await sessions.answeredAfter(scope, input.sessionId, input.seq)) return SUPERSEDED;
+        // A turn retried after failing can find this, or one whose start a later message's overtook.
+        if (await superseded(i, step.attempt)) return SUPERSEDED;
         try {
           if (!deps.models) throw new FatalError(NO_MODEL_HINT);
           const view = await live.open();
@@ -143,12 +222,22 @@ async function loop(
             deps.models,
             {
               instructions: system,
-              messages: await withMedia(messages, tc.history, deps.blobs, input.tenantId),
+              messages:
+                deps.models.images === false
+                  ? messages
+                  : await withToolImages(
+                      await withMedia(messages, tc.history, deps.blobs, input.tenantId, deps.models.pdfs),
+                      shown,
+                      deps.blobs,
+                      input.tenantId,
+                    ),
               tools: set,
             },
             step,
             view ? (text) => view.update(text) : undefined,
           );
+          // A final answer's usage is counted with the reply it becomes (one commit fewer a turn).
+          if (out.calls.length === 0) return { ...out, counted: false };
           await addUsage(scope, out.usage.input + out.usage.output, deps.now());
           return out;
         } catch (e) {
@@ -161,7 +250,14 @@ async function loop(
     );
     if (r.finish === SUPERSEDED.finish) return { text: "", modelCalls: i, tokens, stopped: "superseded" };
     tokens += r.usage.input + r.usage.output;
-    if (r.calls.length === 0) return { text: r.text, modelCalls: i + 1, tokens, stopped: "answer" };
+    if (r.calls.length === 0)
+      return {
+        text: r.text,
+        modelCalls: i + 1,
+        tokens,
+        stopped: "answer",
+        ...(r.counted === false ? { uncounted: r.usage.input + r.usage.output } : {}),
+      };
     messages.push({
       role: "assistant",
       content: [
@@ -171,17 +267,41 @@ async function loop(
     });
     const results = [];
     for (const call of r.calls)
-      results.push({ call, output: await runToolCall({ ctx, deps, input, tc, scope }, tools, i, call) });
+      results.push({ call, output: await runToolCall({ ctx, deps, input, tc, scope, show }, tools, i, call) });
     live.view?.update("");
+    // load_tools changes what the next model call is offered; read from the calls, so a replay agrees.
+    if (
+      results
+        .filter(({ call }) => call.name === LOAD_TOOLS)
+        .map(({ call }) => tools.load(call.input))
+        .includes(true)
+    )
+      set = toolSet(tools.list());
+    // A call that authorized a source (an MCP server) lists the tenant's tools again, in a step: the same turn offers its own.
+    if (results.some(({ call }) => tools.relists(call.name))) {
+      const more = await ctx.step(`tools:${i}`, async () => {
+        const tenant = await deps.tenants.require(input.tenantId);
+        return (await deps.tools.resolve(scope, { allow: tc.tools, deny: tenant.settings.deniedTools, sources: true }))
+          .sourced;
+      });
+      if (tools.add(more)) set = toolSet(tools.list());
+    }
     messages.push({
       role: "tool",
       content: results.map(({ call, output }) => ({
         type: "tool-result" as const,
         toolCallId: call.id,
         toolName: call.name,
-        output: { type: "text" as const, value: output },
+        output: { type: "text" as const, value: output.output },
       })),
     });
+    const images = deps.models?.images === false ? [] : showableImages(results.flatMap((r) => r.output.show ?? []));
+    if (images.length) {
+      shown.set(messages.length, images);
+      messages.push(toolImagesMessage(images));
+    }
+    for (const f of results.flatMap((r) => r.output.send ?? [])) if (!files.some((o) => o.id === f.id)) files.push(f);
+    if (results.some(({ call }) => call.name === SPEAK_REPLY)) gathered.speak = true;
     if (tc.maxTurnTokens > 0 && tokens >= tc.maxTurnTokens)
       return {
         text: `${r.text ? `${r.text}\n\n` : ""}(I stopped: this turn reached its token limit of ${tc.maxTurnTokens}.)`,

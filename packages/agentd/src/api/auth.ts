@@ -1,11 +1,13 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
 import type { Agentd } from "../app.ts";
 import { AgentdError } from "../errors.ts";
 import type { AuthThrottle } from "./auth-throttle.ts";
 import { clientAddress } from "./client-address.ts";
 import type { ApiEnv, Caller, TenantEnv } from "./env.ts";
+import { CSRF_HEADER, checkCsrf, findSession, SESSION_COOKIE } from "./sessions.ts";
 
 export const TENANT_HEADER = "x-agentd-tenant";
 
@@ -38,10 +40,21 @@ export async function identify(app: Agentd, authorization: string | undefined): 
   );
 }
 
-/** Identifies the caller of every /v1 request (401 without a valid token; 429 after too many wrong ones). */
+/**
+ * Identifies the caller of every /v1 request (401 without a valid token; 429 after too many wrong
+ * ones): by its bearer token, or, without one, by the dashboard's session cookie (a request that
+ * changes something then needs the session's CSRF token too).
+ */
 export function authenticate(app: Agentd, throttle: AuthThrottle): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
-    c.set("caller", await callerOf(app, throttle, c));
+    const cookie = c.req.header("authorization") === undefined ? getCookie(c, SESSION_COOKIE) : undefined;
+    if (cookie === undefined) c.set("caller", await callerOf(app, throttle, c));
+    else {
+      const session = await findSession(app, cookie);
+      if (!session) throw unauthorized("the dashboard session has ended (signed out or expired); sign in again");
+      checkCsrf(c.req.method, session, c.req.header(CSRF_HEADER));
+      c.set("caller", session.caller);
+    }
     await next();
   };
 }
@@ -50,12 +63,16 @@ export function authenticate(app: Agentd, throttle: AuthThrottle): MiddlewareHan
  * The caller of a request, refusing a source address that sent too many wrong tokens lately (429
  * with Retry-After) before its token is compared: guessing costs time, not just a 401 each.
  */
-export async function callerOf(app: Agentd, throttle: AuthThrottle, c: Context): Promise<Caller> {
+export async function callerOf(
+  app: Agentd,
+  throttle: AuthThrottle,
+  c: Context,
+  authorization = c.req.header("authorization"),
+): Promise<Caller> {
   const address = clientAddress(peerAddress(c), c.req.header("x-forwarded-for"), app.config.trustedProxies);
   const attempt = throttle.begin(address, app.kernel.clock.now());
   if (attempt.wait > 0)
     throw tooMany(c, attempt.wait, attempt.busy ? "are having their tokens checked at once" : "had a wrong token");
-  const authorization = c.req.header("authorization");
   let failed = false;
   try {
     return await identify(app, authorization);
@@ -66,6 +83,13 @@ export async function callerOf(app: Agentd, throttle: AuthThrottle, c: Context):
   } finally {
     attempt.end(failed, app.kernel.clock.now());
   }
+}
+
+/** Whether the admin asks (its token, or a dashboard session signed in with it): /health then tells more. */
+export async function adminAsks(app: Agentd, throttle: AuthThrottle, c: Context): Promise<boolean> {
+  if (c.req.header("authorization") !== undefined) return (await callerOf(app, throttle, c)).kind === "admin";
+  const id = getCookie(c, SESSION_COOKIE);
+  return id !== undefined && (await findSession(app, id))?.caller.kind === "admin";
 }
 
 function tooMany(c: Context, waitMs: number, why: string): AgentdError {
@@ -95,24 +119,26 @@ export function requireAdmin(): MiddlewareHandler<ApiEnv> {
   };
 }
 
+/** The tenant a request acts for: the key's, or for the admin the one it names (X-Agentd-Tenant). */
+export async function actingTenant(app: Agentd, caller: Caller, named: string | null): Promise<string> {
+  if (caller.kind === "tenant") {
+    if (named && named !== caller.tenantId)
+      throw new AgentdError("forbidden", `an API key acts for its own tenant only; drop the ${TENANT_HEADER} header`);
+    return caller.tenantId as string;
+  }
+  if (!named)
+    throw new AgentdError(
+      "tenant_required",
+      "the admin token acts for a tenant only when the request names it: add the header X-Agentd-Tenant: <tenant id>",
+    );
+  await app.tenants.require(named);
+  return named;
+}
+
 /** A tenant route acts for one tenant: the key's, or for the admin the one named by X-Agentd-Tenant. */
 export function actAsTenant(app: Agentd): MiddlewareHandler<TenantEnv> {
   return async (c, next) => {
-    const caller = c.get("caller");
-    const named = c.req.header(TENANT_HEADER)?.trim() || null;
-    if (caller.kind === "tenant") {
-      if (named && named !== caller.tenantId)
-        throw new AgentdError("forbidden", `an API key acts for its own tenant only; drop the ${TENANT_HEADER} header`);
-      c.set("tenantId", caller.tenantId as string);
-    } else {
-      if (!named)
-        throw new AgentdError(
-          "tenant_required",
-          "the admin token acts for a tenant only when the request names it: add the header X-Agentd-Tenant: <tenant id>",
-        );
-      await app.tenants.require(named);
-      c.set("tenantId", named);
-    }
+    c.set("tenantId", await actingTenant(app, c.get("caller"), c.req.header(TENANT_HEADER)?.trim() || null));
     await next();
   };
 }

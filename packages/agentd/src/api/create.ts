@@ -5,7 +5,11 @@ import { authenticate } from "./auth.ts";
 import { AuthThrottle } from "./auth-throttle.ts";
 import type { ApiEnv, TenantEnv } from "./env.ts";
 import { errorResponse, onApiError, onNotFound } from "./errors.ts";
+import { OPENAI_BASE, openaiApp } from "../openai/index.ts";
 import { openApiDocument } from "./openapi.ts";
+import { handoffRoutes } from "./routes/handoff.ts";
+import { oauthCallbackRoutes } from "./routes/connections.ts";
+import { composioCallbackRoutes } from "./routes/composio.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { adminApp, type Mount, tenantApp, webhookApp } from "./sub-apps.ts";
 
@@ -14,6 +18,8 @@ export interface ApiOptions {
   mounts?: Mount[];
   /** More tenant routes (served under /v1, each acting for one tenant like the built-in ones). */
   tenantRoutes?: Hono<TenantEnv>[];
+  /** Wrong tokens per address, shared with the dashboard's sign-in so both count the same guesses. */
+  throttle?: AuthThrottle;
 }
 
 /**
@@ -23,7 +29,7 @@ export interface ApiOptions {
  */
 export function createApi(app: Agentd, opts: ApiOptions = {}) {
   const max = app.config.maxBodyBytes;
-  const throttle = new AuthThrottle();
+  const throttle = opts.throttle ?? new AuthThrottle();
   // The API reference needs no token: it holds no data, and a client reads it before it has one.
   const reference = JSON.stringify(openApiDocument());
   // One chain, in the order requests meet it: its type is the typed client's (`AgentdApi`, api/client.ts).
@@ -43,6 +49,10 @@ export function createApi(app: Agentd, opts: ApiOptions = {}) {
     )
     .route("/", healthRoutes(app, throttle))
     .route("/", webhookApp(opts.mounts ?? []))
+    .route("/", handoffRoutes(app))
+    .route("/", oauthCallbackRoutes(app))
+    .route(OPENAI_BASE, openaiApp(app, throttle))
+    .route("/", composioCallbackRoutes(app))
     .get("/v1/openapi.json", (c) => c.body(reference, 200, { "content-type": "application/json; charset=utf-8" }))
     .use("/v1/*", authenticate(app, throttle))
     .route("/v1", adminApp(app))

@@ -1,8 +1,16 @@
 import { serve } from "@hono/node-server";
+import { Hono } from "hono";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Agentd } from "../app.ts";
+import { dashboardApp } from "../dashboard/index.ts";
+import type { Logger } from "@agentd/kernel";
+import { accessLog } from "./access-log.ts";
+import { AuthThrottle } from "./auth-throttle.ts";
 import { type ApiOptions, createApi } from "./create.ts";
+import { onApiError, onNotFound } from "./errors.ts";
+import type { RelayUpgrade } from "../ssh/relay.ts";
+import { MCP_PATH, mcpRoute } from "../mcp-server/mount.ts";
 
 export interface ServedApi {
   /** Where it listens, e.g. http://127.0.0.1:8787. */
@@ -11,23 +19,71 @@ export interface ServedApi {
   close(): Promise<void>;
 }
 
-/** Serves the API on a real socket; `port: 0` picks a free port. Defaults: the config's host and port. */
-export function serveApi(app: Agentd, opts: ApiOptions & { host?: string; port?: number } = {}): Promise<ServedApi> {
-  const api = createApi(app, opts);
+export interface ServeOptions extends ApiOptions {
+  host?: string;
+  port?: number;
+  /** The dashboard at / (on by default): pages that read and act through this same API. */
+  dashboard?: boolean;
+  /** Where one line per request goes (api/access-log.ts); none by default. */
+  accessLog?: Logger;
+}
+
+/** Where `agentd start` and `agentd serve` accept SSH tunnels when AGENTD_RELAY_TOKEN is set. */
+export const RELAY_PATH = "/ssh-relay";
+
+/** The API, agentd as an MCP server at /mcp and, at /, the dashboard: what `agentd start` and `agentd serve` listen with. */
+export function createServer(app: Agentd, opts: ServeOptions = {}): Hono {
+  const throttle = opts.throttle ?? new AuthThrottle();
+  const api = createApi(app, { ...opts, throttle });
+  // The API first: its paths (/v1, /health, /channels) are matched before MCP's and any page's, and
+  // a path none serves gets the API's JSON 404.
+  const root = new Hono();
+  if (opts.accessLog) root.use("*", accessLog(opts.accessLog));
+  root.route("/", api as unknown as Hono).all(MCP_PATH, mcpRoute(app, { api, throttle }));
+  if (opts.dashboard !== false) root.route("/", dashboardApp(app, { api, throttle }));
+  root.notFound(onNotFound);
+  root.onError((e, c) => onApiError(e, c, app.log));
+  return root;
+}
+
+/** Serves the API (and the dashboard) on a real socket; `port: 0` picks a free port. Defaults: the config's host and port. */
+export async function serveApi(app: Agentd, opts: ServeOptions = {}): Promise<ServedApi> {
+  const server0 = createServer(app, opts);
+  // The relay (and ws) is loaded only when the operator set its tokens.
+  const relayUpgrade = app.config.relay ? (await import("../ssh/relay.ts")).relayUpgrade : null;
   const hostname = opts.host ?? app.config.host;
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: api.fetch, hostname, port: opts.port ?? app.config.port }, (info: AddressInfo) => {
-      server.off("error", reject);
-      const host = info.family === "IPv6" || info.address.includes(":") ? `[${info.address}]` : info.address;
-      resolve({
-        url: `http://${host}:${info.port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      });
-    }) as Server;
+    let upgrade: RelayUpgrade | undefined;
+    const server = serve(
+      { fetch: server0.fetch, hostname, port: opts.port ?? app.config.port },
+      (info: AddressInfo) => {
+        server.off("error", reject);
+        const host = info.family === "IPv6" || info.address.includes(":") ? `[${info.address}]` : info.address;
+        resolve({
+          url: `http://${host}:${info.port}`,
+          close: () =>
+            new Promise<void>((done) => {
+              server.close(() => done());
+              server.closeAllConnections();
+              upgrade?.closeTunnels();
+            }),
+        });
+      },
+    ) as Server;
     server.once("error", reject);
+    // SSH over HTTPS to this machine's sshd, when the operator set tokens: the relay at /ssh-relay.
+    const relay = app.config.relay;
+    if (relay && relayUpgrade) {
+      const tunnels = relayUpgrade({
+        ...relay,
+        path: RELAY_PATH,
+        log: (l) => app.log({ level: "info", msg: String(l.msg), ...l }),
+      });
+      upgrade = tunnels;
+      server.on("upgrade", (req, socket, head) => {
+        if (!tunnels(req, socket, head))
+          socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      });
+    }
   });
 }

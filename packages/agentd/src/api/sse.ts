@@ -1,9 +1,9 @@
 import { KernelError } from "@agentd/kernel";
 import type { Agentd } from "../app.ts";
 import { noWorkerFor } from "../health/report.ts";
+import { eventStream } from "./event-stream.ts";
 import type { Redactor, Released } from "../vault/redact.ts";
 
-const KEEPALIVE_MS = 15_000;
 const EVENT_NAME = /^[a-z_]{1,32}$/;
 
 /** One SSE frame; `id` is set for stream chunks only, so Last-Event-ID always names a stream offset. */
@@ -30,17 +30,9 @@ export interface RunEventsOptions {
  * without one, with `event: end` (`{ status }`) or `event: error` (`{ code, message }`) if it failed.
  */
 export function runEvents(app: Agentd, o: RunEventsOptions): Response {
-  const enc = new TextEncoder();
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  o.signal.addEventListener("abort", onAbort, { once: true });
-  let keepalive: ReturnType<typeof setInterval> | undefined;
-  const body = new ReadableStream<Uint8Array>({
-    async start(ctrl) {
-      const send = (s: string) => {
-        if (s && !stop.signal.aborted) ctrl.enqueue(enc.encode(s));
-      };
-      keepalive = setInterval(() => send(": keep-alive\n\n"), KEEPALIVE_MS);
+  return eventStream(
+    o.signal,
+    async (send, stop) => {
       try {
         if (o.before) send(o.before);
         const stalled = await noOneToRun(app, o.runId);
@@ -49,7 +41,7 @@ export function runEvents(app: Agentd, o: RunEventsOptions): Response {
         const text = textFrames(o.redact);
         for await (const chunk of app.kernel.subscribe<{ t?: unknown; d?: unknown }>(o.runId, {
           from: o.from,
-          signal: stop.signal,
+          signal: stop,
         })) {
           if (chunk.data?.t === "text" && typeof chunk.data.d === "string") {
             send(text.push(chunk.data.d, chunk.offset));
@@ -68,7 +60,7 @@ export function runEvents(app: Agentd, o: RunEventsOptions): Response {
           }
         }
         send(text.flush());
-        if (!done && !stop.signal.aborted) send(await ending(app, o.runId, o.redact));
+        if (!done && !stop.aborted) send(await ending(app, o.runId, o.redact));
       } catch (e) {
         const known = KernelError.is(e);
         send(
@@ -77,29 +69,10 @@ export function runEvents(app: Agentd, o: RunEventsOptions): Response {
             message: known ? e.message : "the stream failed; reconnect with Last-Event-ID to resume",
           }),
         );
-      } finally {
-        clearInterval(keepalive);
-        o.signal.removeEventListener("abort", onAbort);
-        try {
-          ctrl.close();
-        } catch {
-          // already closed by a client that left
-        }
       }
     },
-    cancel() {
-      clearInterval(keepalive);
-      stop.abort();
-    },
-  });
-  return new Response(body, {
-    status: o.status ?? 200,
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
-      "x-accel-buffering": "no",
-    },
-  });
+    o.status,
+  );
 }
 
 /** Why a run that has not ended will not move, when no live worker executes its workflow; else null. */

@@ -2,17 +2,27 @@ import { Hono, type MiddlewareHandler, type Schema } from "hono";
 import type { Agentd } from "../app.ts";
 import { actAsTenant, requireAdmin } from "./auth.ts";
 import type { ApiEnv, TenantEnv } from "./env.ts";
+import { adminRunRoutes } from "./routes/admin-runs.ts";
 import { approvalRoutes } from "./routes/approvals.ts";
 import { blobRoutes } from "./routes/blobs.ts";
+import { connectionRoutes } from "./routes/connections.ts";
+import { composioRoutes } from "./routes/composio.ts";
 import { botRoutes } from "./routes/bots.ts";
+import { mcpServerRoutes } from "./routes/mcp-servers.ts";
 import { memoryRoutes } from "./routes/memory.ts";
+import { modelRoutes } from "./routes/model.ts";
 import { messageRoutes } from "./routes/messages.ts";
+import { sessionEventRoutes } from "../push/session-events.ts";
+import { webhookRoutes } from "../webhooks/routes.ts";
 import { policyRoutes } from "./routes/policies.ts";
 import { runRoutes } from "./routes/runs.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
 import { secretRoutes } from "./routes/secrets.ts";
+import { sshHostRoutes } from "./routes/ssh-hosts.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
+import { toolStateRoutes } from "./routes/tool-state.ts";
 import { usageRoutes } from "./routes/usage.ts";
+import { workerRoutes } from "./routes/workers.ts";
 
 /** A channel's webhook app and the path it is served at (outside /v1). */
 export interface Mount {
@@ -35,7 +45,11 @@ function guarded<E extends ApiEnv, A extends Hono<E, Schema, "/">>(guard: Middle
 
 /** The operator's routes (admin token only), to mount at /v1. */
 export function adminApp(app: Agentd) {
-  return guarded(requireAdmin(), tenantRoutes(app));
+  const routes = tenantRoutes(app)
+    .route("/", workerRoutes(app))
+    .route("/", adminRunRoutes(app))
+    .route("/", modelRoutes(app));
+  return guarded(requireAdmin(), routes);
 }
 
 /**
@@ -47,6 +61,8 @@ export function adminApp(app: Agentd) {
 export function tenantApp(app: Agentd, extra: Hono<TenantEnv>[] = []) {
   const routes = new Hono<TenantEnv>()
     .route("/", messageRoutes(app))
+    .route("/", sessionEventRoutes(app))
+    .route("/", webhookRoutes(app))
     .route("/", runRoutes(app))
     .route("/", scheduleRoutes(app))
     .route("/", approvalRoutes(app))
@@ -55,7 +71,12 @@ export function tenantApp(app: Agentd, extra: Hono<TenantEnv>[] = []) {
     .route("/", policyRoutes(app))
     .route("/", usageRoutes(app))
     .route("/", blobRoutes(app))
-    .route("/", botRoutes(app));
+    .route("/", botRoutes(app))
+    .route("/", mcpServerRoutes(app))
+    .route("/", connectionRoutes(app))
+    .route("/", composioRoutes(app))
+    .route("/", sshHostRoutes(app))
+    .route("/", toolStateRoutes(app));
   for (const more of extra) routes.route("/", more);
   return guarded(actAsTenant(app), routes);
 }

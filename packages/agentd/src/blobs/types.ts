@@ -7,6 +7,17 @@ export interface Attachment {
   size: number;
   /** The file name the sender gave, when there was one. */
   name?: string;
+  /** Text read from the file when it came (media/), kept with the message: read once, paid for once. */
+  text?: AttachmentText;
+}
+
+/** A voice note's transcript or a document's text; `error` instead when it could not be read (and why). */
+export interface AttachmentText {
+  kind: "transcript" | "document";
+  content: string;
+  /** What was cut (pages, characters), for the model to know and say. */
+  cut?: string;
+  error?: string;
 }
 
 /** Where media bytes live. The default keeps them in a local folder under the data directory. */

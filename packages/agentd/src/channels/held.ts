@@ -1,10 +1,8 @@
+import { randomUUID } from "node:crypto";
 import { approvals } from "../agent/approvals.ts";
-import type { ChannelHost, Delivery } from "./ports.ts";
+import type { HeldDelivery } from "./ports.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import { outbox } from "./outbox.ts";
-
-/** What a held delivery is sent as again: its key and what to send. */
-export type HeldDelivery = { key: string } & Pick<Delivery, "kind" | "text" | "approval">;
 
 /**
  * WhatsApp refuses free-form messages more than 24 hours after the person's last one (Cloud API
@@ -14,15 +12,17 @@ export type HeldDelivery = { key: string } & Pick<Delivery, "kind" | "text" | "a
  * history, an approval request from its approval while it is still pending), oldest first, for the
  * channel to send again; its parts already delivered are skipped by the channel's outbox. The outbox
  * keeps no message bodies, so nothing else is held: anything that cannot be rebuilt is canceled.
+ * `taker` names who takes them: the same taker asking again gets the same parts (a retried step).
  */
 export async function takeHeldDeliveries(
   now: () => number,
   scope: TenantScope,
   channel: string,
   conversation: string,
+  taker: { by: string; again: boolean } = { by: randomUUID(), again: false },
 ): Promise<HeldDelivery[]> {
   const at = now();
-  const taken = await outbox.takeHeld(scope, channel, conversation, at);
+  const taken = await outbox.takeHeld(scope, channel, conversation, at, taker);
   const out: HeldDelivery[] = [];
   for (const key of new Set(taken.map((t) => t.key))) {
     const d = await rebuild(now, scope, key);
@@ -36,8 +36,10 @@ export async function takeHeldDeliveries(
 
 async function rebuild(now: () => number, scope: TenantScope, key: string): Promise<HeldDelivery | null> {
   if (key.startsWith("reply:")) {
+    // A message is found by (session, source key): looked up in each of the tenant's sessions, not among all its messages.
     const m = await scope.get<{ content: string }>(
-      "SELECT content FROM os_messages WHERE tenant_id = $tenant AND source_key = ? AND role = 'assistant'",
+      `SELECT content FROM os_messages WHERE session_id IN (SELECT id FROM os_sessions WHERE tenant_id = $tenant)
+       AND source_key = ? AND role = 'assistant'`,
       [key],
     );
     return m ? { key, kind: "reply", text: m.content } : null;
@@ -48,27 +50,4 @@ async function rebuild(now: () => number, scope: TenantScope, key: string): Prom
     return { key, kind: "approval", text: "", approval: { id: a.id, code: a.code, tool: a.tool, subject: a.subject } };
   }
   return null;
-}
-
-/**
- * In the background, once the person has written again: each held delivery is sent through the
- * channel's own `send` (which skips parts already delivered). A failure leaves the rest to the next
- * message (the parts taken stay `unsent` and are sent with their delivery's next send).
- */
-export function sendHeld(
-  host: Pick<ChannelHost, "tenants" | "now">,
-  tenantId: string,
-  channel: string,
-  conversation: string,
-  send: (d: HeldDelivery) => Promise<void>,
-  log: (m: string) => void,
-): void {
-  void (async () => {
-    for (const d of await takeHeldDeliveries(host.now, host.tenants.scope(tenantId), channel, conversation)) {
-      await send(d);
-      log(`${d.key} held for WhatsApp's 24-hour window was sent to ${conversation}`);
-    }
-  })().catch((e: unknown) =>
-    log(`held messages to ${conversation} not sent yet: ${e instanceof Error ? e.message : String(e)}`),
-  );
 }

@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { ConfigError } from "../config.ts";
 import type { ChannelsConfig } from "./config.ts";
 import type { ChannelHost } from "./ports.ts";
+import { deliveryHealth } from "./delivery-health.ts";
 import { type PollingOptions, pollerLockFor, superviseTenantPolling } from "./telegram/bot-polling.ts";
 import { type BotsHost, TENANT_BOTS_PATH, TelegramBots } from "./telegram/bots.ts";
 import { telegramChannel } from "./telegram/index.ts";
@@ -19,6 +20,12 @@ export interface ConfiguredChannels {
   tenantBots(): Promise<number>;
   /** Starts what runs in the background (long polling, rescans, setWebhook) until `signal` aborts; a ConfigError when a channel is half configured. */
   run(signal: AbortSignal): void;
+  /**
+   * What a function does instead of `run` (nothing may run between its invocations): tells the
+   * providers where the webhooks are (the deployment bot's setWebhook), one line each for what it
+   * set and for the webhooks an operator sets in a provider's console (Twilio, WhatsApp's Cloud API).
+   */
+  register(signal: AbortSignal): Promise<string[]>;
   close(): void;
 }
 
@@ -77,10 +84,13 @@ export function wireChannels(host: ChannelHost & BotsHost, config: ChannelsConfi
     telegramBots: tenantBots.bots,
     tenantBots: tenantBots.count,
     run: (signal) => tenantBots.run(signal),
+    register: async () => [],
     close: tenantBots.close,
   };
   const token = config.telegram.botToken;
   if (token) addDeploymentBot(host, config, role, out, tenantBots, log);
+  const set = out.register;
+  out.register = async (signal) => [...(await set(signal)), ...consoleHooks(config)];
   if (config.incomplete?.length) {
     const problems = config.incomplete.join("; ");
     out.run = () => {
@@ -89,6 +99,26 @@ export function wireChannels(host: ChannelHost & BotsHost, config: ChannelsConfi
   }
   return out;
 }
+
+/** The webhooks no API call sets: where an operator points Twilio's numbers and Meta's app, one line each. */
+function consoleHooks(config: ChannelsConfig): string[] {
+  const base = config.publicUrl ?? "<AGENTD_PUBLIC_URL>";
+  const lines: string[] = [];
+  const tw = config.twilio;
+  if (tw && config.publicUrl) {
+    const from = [tw.smsFrom, tw.whatsappFrom].filter(Boolean).join(" and ");
+    lines.push(
+      `twilio: set "A message comes in" of ${from || "your numbers"} to ${base}/channels/twilio (HTTP POST) in Twilio's console`,
+    );
+  }
+  if (config.whatsapp)
+    lines.push(
+      `whatsapp: set the Meta app's WhatsApp webhook to ${base}/channels/whatsapp with WHATSAPP_VERIFY_TOKEN as its verify token, subscribed to messages`,
+    );
+  return lines;
+}
+
+const withHow = (how: string, s: { ok: boolean; detail: string }) => ({ ...s, detail: `${how}; ${s.detail}` });
 
 /** The deployment's own bot (TELEGRAM_BOT_TOKEN), served by webhook or long polling. */
 function addDeploymentBot(
@@ -103,17 +133,25 @@ function addDeploymentBot(
   const token = config.telegram.botToken as string;
   const secret = config.telegram.webhookSecret;
   const tgLog = (line: string) => log(`telegram: ${line}`);
-  const tg = telegramChannel(host, {
-    token,
-    secretToken: secret ?? "",
-    ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}),
-    onError: (e) => tgLog(describeBotError(e, token)),
-    log: tgLog,
-  });
+  const hookUrl = secret && config.publicUrl ? `${config.publicUrl}/channels/telegram` : null;
+  const how = secret ? `webhook ${hookUrl ?? "at /channels/telegram"}` : "long polling";
+  // Its /health line says how the bot is reached before what its last Bot API call said.
+  const health: ChannelHost["health"] = {
+    add: (name, check) => host.health.add(name, async () => withHow(how, await check())),
+  };
+  const tg = telegramChannel(
+    { ...host, health },
+    {
+      token,
+      secretToken: secret ?? "",
+      ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}),
+      onError: (e) => tgLog(describeBotError(e, token)),
+      log: tgLog,
+    },
+  );
   // Deliveries happen where turns run: every process with a worker sends through the adapter.
   if (role.worker) host.adapters.register(tg.adapter);
-  const hookUrl = secret && config.publicUrl ? `${config.publicUrl}/channels/telegram` : null;
-  names.push(secret ? `telegram (webhook ${hookUrl ?? "at /channels/telegram"})` : "telegram (long polling)");
+  names.push(`telegram (${how})`);
   if (secret && role.api) mounts.push({ path: "/channels/telegram", app: tg.webhook });
   out.run = (signal) => {
     // Polled by the one worker holding the poller lock, like tenants' bots: a second poller would get 409s.
@@ -129,6 +167,16 @@ function addDeploymentBot(
           .registerWebhook(hookUrl, signal)
           .then((set) => set && tgLog(`webhook set: Telegram calls ${hookUrl} with TELEGRAM_WEBHOOK_SECRET`));
     }
+  };
+  out.register = async (signal) => {
+    if (!secret || !role.api) return [];
+    if (!hookUrl)
+      return [
+        "telegram: not told where to call: set AGENTD_PUBLIC_URL (or call setWebhook yourself with <public URL>/channels/telegram and secret_token TELEGRAM_WEBHOOK_SECRET)",
+      ];
+    return (await tg.registerWebhook(hookUrl, signal))
+      ? [`telegram: webhook set to ${hookUrl}`]
+      : [`telegram: setWebhook to ${hookUrl} did not succeed (the log says why); the next instance tries again`];
   };
   out.close = () => {
     tenantBots.close();
@@ -201,16 +249,20 @@ function addTwilio(
   const { twilioChannel, twilioClient } = modules.twilio;
   const publicUrl = `${config.publicUrl}/channels/twilio`;
   const client = twilioClient(tw.accountSid, tw.authToken, tw.apiBase ? { apiBaseUrl: tw.apiBase } : {});
-  const ch = twilioChannel(host, {
-    accountSid: tw.accountSid,
-    authToken: tw.authToken,
-    publicUrl,
-    client,
-    register: role.worker,
-    ...(tw.apiBase ? { apiBaseUrl: tw.apiBase } : {}),
-    from: { ...(tw.smsFrom ? { sms: tw.smsFrom } : {}), ...(tw.whatsappFrom ? { whatsapp: tw.whatsappFrom } : {}) },
-    log: (m) => log(`twilio: ${m}`),
-  });
+  const watched = deliveryHealth(host, "twilio", `webhook ${publicUrl}`, [tw.authToken], host.now);
+  const ch = twilioChannel(
+    { ...host, adapters: watched },
+    {
+      accountSid: tw.accountSid,
+      authToken: tw.authToken,
+      publicUrl,
+      client,
+      register: role.worker,
+      ...(tw.apiBase ? { apiBaseUrl: tw.apiBase } : {}),
+      from: { ...(tw.smsFrom ? { sms: tw.smsFrom } : {}), ...(tw.whatsappFrom ? { whatsapp: tw.whatsappFrom } : {}) },
+      log: (m) => log(`twilio: ${m}`),
+    },
+  );
   names.push(`twilio (webhook ${publicUrl})`);
   if (role.api) mounts.push({ path: "/channels/twilio", app: ch.webhook });
 }
@@ -229,16 +281,21 @@ function addWhatsAppCloud(
   if (!modules.whatsapp)
     throw new Error("wireChannels: WhatsApp is configured but its module was not loaded (loadChannelModules)");
   const { whatsappChannel } = modules.whatsapp;
-  const ch = whatsappChannel(host, {
-    token: wa.accessToken,
-    appSecret: wa.appSecret,
-    phoneNumberId: wa.phoneNumberId,
-    verifyToken: wa.verifyToken,
-    register: role.worker,
-    ...(wa.apiBase ? { apiBaseUrl: wa.apiBase } : {}),
-    ...(wa.apiVersion ? { version: wa.apiVersion } : {}),
-    log: (m) => log(`whatsapp: ${m}`),
-  });
+  const secrets = [wa.accessToken, wa.appSecret, wa.verifyToken];
+  const watched = deliveryHealth(host, "whatsapp", "Cloud API, webhook at /channels/whatsapp", secrets, host.now);
+  const ch = whatsappChannel(
+    { ...host, adapters: watched },
+    {
+      token: wa.accessToken,
+      appSecret: wa.appSecret,
+      phoneNumberId: wa.phoneNumberId,
+      verifyToken: wa.verifyToken,
+      register: role.worker,
+      ...(wa.apiBase ? { apiBaseUrl: wa.apiBase } : {}),
+      ...(wa.apiVersion ? { version: wa.apiVersion } : {}),
+      log: (m) => log(`whatsapp: ${m}`),
+    },
+  );
   names.push("whatsapp cloud api (webhook at /channels/whatsapp)");
   if (role.api) mounts.push({ path: "/channels/whatsapp", app: ch.webhook });
 }

@@ -142,20 +142,42 @@ export const outbox = {
     return changes;
   },
 
+  /** Whether anything is held for a conversation: every message from a person asks, so it reads one index entry at most. */
+  async hasHeld(scope: TenantScope, channel: string, conversation: string): Promise<boolean> {
+    const row = await scope.get(
+      "SELECT 1 AS one FROM os_outbox WHERE tenant_id = $tenant AND channel = ? AND conversation = ? AND status = 'held' LIMIT 1",
+      [channel, conversation],
+    );
+    return row !== null && row !== undefined;
+  },
+
   /**
-   * Takes the held parts of a conversation for sending (they become `unsent`): of two processes
-   * asking at once, each part goes to one. Oldest first.
+   * Takes the held parts of a conversation for sending (they become `unsent`, marked as taken by
+   * `taker.by`): of two runs asking at once, each part goes to one. With `taker.again` (a step
+   * retried: its update may have committed before its result was recorded) the parts this taker
+   * took before come back too, read from the tenant's rows (the held ones come from their index).
+   * Oldest first.
    */
   async takeHeld(
     scope: TenantScope,
     channel: string,
     conversation: string,
     now: number,
+    taker: { by: string; again: boolean },
   ): Promise<{ key: string; part: number }[]> {
-    const rows = await scope.all<{ key: string; part: number; created_at: number }>(
-      "UPDATE os_outbox SET status = 'unsent', updated_at = ? WHERE tenant_id = $tenant AND channel = ? AND conversation = ? AND status = 'held' RETURNING key, part, created_at",
-      [now, channel, conversation],
+    const mark = `sent again by ${taker.by}`;
+    type Taken = { key: string; part: number; created_at: number };
+    const before = taker.again
+      ? await scope.all<Taken>(
+          "SELECT key, part, created_at FROM os_outbox WHERE tenant_id = $tenant AND channel = ? AND conversation = ? AND status = 'unsent' AND detail = ?",
+          [channel, conversation, mark],
+        )
+      : [];
+    const taken = await scope.all<Taken>(
+      "UPDATE os_outbox SET status = 'unsent', detail = ?, updated_at = ? WHERE tenant_id = $tenant AND channel = ? AND conversation = ? AND status = 'held' RETURNING key, part, created_at",
+      [mark, now, channel, conversation],
     );
+    const rows = [...before, ...taken];
     return rows
       .sort((a, b) => Number(a.created_at) - Number(b.created_at) || Number(a.part) - Number(b.part))
       .map((r) => ({ key: r.key, part: Number(r.part) }));

@@ -6,6 +6,7 @@
  * - in: a channel turns its wire format into an inbound message for the pipeline (inbound/), which
  *   talks to the inbox, the decisions, the blobs and the tenants through the ports of `ChannelHost`.
  */
+import type { MediaPort } from "../media/port.ts";
 import type { Db } from "../db/index.ts";
 import type { Attachment } from "../blobs/types.ts";
 import type { ComponentCheck } from "../health/checks.ts";
@@ -25,6 +26,12 @@ export interface Delivery {
   key: string;
   /** The run this delivery comes from, when a turn sends it (live views of that run end with it). */
   runId?: string;
+  /**
+   * Files that go with a reply (a screenshot the person asked for): each is one more part of the
+   * delivery, after the text, sent once (the outbox records it like a text part). Channels without a
+   * way to send files (the terminal, HTTP) show them from the reply's message, which carries them.
+   */
+  files?: Attachment[];
   /** For approvals: what buttons or reply codes decide. */
   approval?: { id: string; code: string; tool: string; subject: string; always?: string };
 }
@@ -42,6 +49,24 @@ export interface LiveTarget {
   tenantId: string;
   session: Session;
   runId: string;
+}
+
+/** What a delivery held for WhatsApp's 24-hour window is sent as again (held.ts): its key and what to send. */
+export type HeldDelivery = { key: string } & Pick<Delivery, "kind" | "text" | "approval">;
+
+/** A channel's own send of one held delivery to a conversation (it skips the delivery's parts already sent). */
+export type HeldSender = (tenantId: string, conversation: string, d: HeldDelivery) => Promise<void>;
+
+/** What WhatsApp's channels use when a person writes again (held.ts says why parts are held). */
+export interface HeldPort {
+  /**
+   * The person wrote, so the 24-hour window is open: when anything is held for the conversation, a
+   * run that sends it again is stored before this resolves (before the webhook answers). A process
+   * that stops after the answer (a function frozen, a crash) leaves the run to the next worker or tick.
+   */
+  opened(tenantId: string, channel: string, conversation: string): Promise<void>;
+  /** How a channel sends its held deliveries; registered by the processes that execute runs. */
+  sender(channel: string, send: HeldSender): void;
 }
 
 /** A channel that pushes to people (Telegram, SMS, …). HTTP and terminal clients read history and streams instead. */
@@ -105,9 +130,11 @@ export interface TenantsPort {
   get(tenantId: string): Promise<{ id: string } | null>;
 }
 
-/** Where the files people send are kept. */
+/** Where the files people send are kept, and where the files a reply sends are read from. */
 export interface BlobsPort {
   put(tenantId: string, data: Uint8Array, meta: { mime: string; name?: string; source?: string }): Promise<Attachment>;
+  /** A tenant's blob (null when it has no such id). */
+  get(tenantId: string, id: string): Promise<{ attachment: Attachment; data: Uint8Array } | null>;
   /** The largest file kept, in bytes (AGENTD_MAX_MEDIA_BYTES). */
   readonly maxBytes: number;
 }
@@ -131,4 +158,8 @@ export interface ChannelHost {
   adapters: AdapterRegistry;
   db: Db;
   now(): number;
+  /** Voice notes transcribed and documents read (media/); absent: files stay notes naming them. */
+  media?: MediaPort;
+  /** Deliveries held for WhatsApp's 24-hour window, sent again by a durable run when the person writes. */
+  held: HeldPort;
 }

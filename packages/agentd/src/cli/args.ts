@@ -50,3 +50,44 @@ export function required(p: Parsed, index: number, what: string, usage: string):
   if (!v) throw new UsageError(`${usage} needs ${what}; see its --help`);
   return v;
 }
+
+/** A UsageError when more positional arguments than `n` were given to `command` (e.g. "tenants rename"). */
+export function noMoreThan(p: Parsed, n: number, command: string): void {
+  const group = command.split(" ")[0];
+  if (p.positionals.length > n)
+    throw new UsageError(
+      `agentd ${command}: unexpected argument "${p.positionals[n]}"; see \`agentd ${group} --help\``,
+    );
+}
+
+/** The tenant a command acts for (--tenant), or a UsageError saying how to find one. */
+export function requiredTenant(p: Parsed, command: string): string {
+  const tenant = p.values.tenant as string | undefined;
+  if (!tenant) throw new UsageError(`agentd ${command} needs --tenant <id> (list tenants with \`agentd tenants\`)`);
+  return tenant;
+}
+
+/** A required positional argument that must be one of `choices` (a decision, a mode), or a UsageError listing them. */
+export function oneOf<T extends string>(
+  p: Parsed,
+  index: number,
+  choices: readonly T[],
+  what: string,
+  command: string,
+): T {
+  const list = `${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}`;
+  const v = required(p, index, `${what}: ${list}`, `agentd ${command}`);
+  if (!(choices as readonly string[]).includes(v))
+    throw new UsageError(`agentd ${command}: "${v}" is not ${what}; use ${list}`);
+  return v as T;
+}
+
+/** A whole-number option (--limit, --after, --days): `fallback` when absent, a UsageError when not a whole number ≥ `min`. */
+export function wholeNumber(p: Parsed, option: string, fallback: number, command: string, min = 0): number {
+  const given = p.values[option];
+  if (given === undefined) return fallback;
+  const n = Number(given);
+  if (typeof given !== "string" || !/^\d{1,9}$/.test(given) || n < min)
+    throw new UsageError(`agentd ${command}: --${option} must be a whole number${min > 0 ? ` from ${min}` : ""}`);
+  return n;
+}

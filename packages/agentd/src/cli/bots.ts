@@ -3,6 +3,8 @@ import type { TenantBot } from "../channels/telegram/bots.ts";
 import { type CommandInput, type Parsed, parseCommand, required } from "./args.ts";
 import { UsageError } from "./errors.ts";
 import { table, time } from "./format.ts";
+import { botView } from "../api/routes/bots.ts";
+import { JSON_OPTION, printedJson } from "./output.ts";
 import { withAdmin } from "./store.ts";
 
 /**
@@ -18,6 +20,7 @@ export async function bots(input: CommandInput): Promise<number> {
       token: { type: "string" },
       "token-stdin": { type: "boolean" },
       mode: { type: "string" },
+      ...JSON_OPTION,
     },
     2,
   );
@@ -34,6 +37,7 @@ export async function bots(input: CommandInput): Promise<number> {
         const list = tenant
           ? await app.configuredChannels.telegramBots.list((await app.tenants.require(tenant)).id)
           : await app.configuredChannels.telegramBots.sync();
+        if (printedJson(p, { bots: list.map(botView) })) return 0;
         if (list.length === 0)
           out(
             `no Telegram bots${tenant ? ` for tenant ${tenant}` : ""} yet: add one with \`agentd bots add --tenant <id> --token-stdin\`\n`,

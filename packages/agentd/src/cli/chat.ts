@@ -6,6 +6,14 @@ import { Lines } from "./lines.ts";
 const LOCAL_TENANT = "local";
 const CHANNEL = "terminal";
 
+/** A file of a reply, as the stream's `done` event names it. */
+interface FileRef {
+  id: string;
+  mime: string;
+  size: number;
+  name?: string;
+}
+
 interface Accepted {
   sessionId: string;
   messageId: string;
@@ -133,6 +141,11 @@ async function exchange(
           });
           break;
         }
+        case "handoff":
+          // The agent waits for the person to finish in the browser (a login): the link is theirs to open.
+          out.note(`[handoff] ${d.subject ?? ""}: open ${d.link} , finish there and press Done`);
+          out.streamed = false;
+          break;
         case "unavailable":
           // The model cannot answer now; the turn keeps trying, and fails (for `agentd runs retry`) if it never can.
           out.note(String(d.text ?? ""));
@@ -140,6 +153,9 @@ async function exchange(
           break;
         case "done":
           if (!out.streamed) out.text(String(d.text ?? ""));
+          // Files the reply sends (a screenshot): a link each, read with this tenant's token.
+          for (const f of Array.isArray(d.files) ? (d.files as FileRef[]) : [])
+            out.note(`[file] ${f.name ?? f.id} (${f.mime}, ${f.size} bytes): ${client.url}/v1/blobs/${f.id}`);
           out.end();
           return { ok: true, runId };
         case "error":

@@ -1,12 +1,12 @@
 import { type AgentdClient, agentdClient } from "../api/client.ts";
+import { networkCause } from "../net/cause.ts";
 import { CliError } from "./errors.ts";
 
-/** One Server-Sent Event: its name (`message` when unnamed), its data parsed as JSON, its id. */
-export interface SseEvent {
-  event: string;
-  data: unknown;
-  id: string | null;
-}
+export { readSse, type SseEvent } from "../api/read-sse.ts";
+export { networkCause };
+
+/** The URL of the API answering in this process (`agentd tenants`, `memory`…): its refusals print as the reason alone. */
+export const IN_PROCESS_URL = "http://in-process.agentd";
 
 /**
  * A client of agentd's HTTP API with one token; for the admin token, `tenant` names the tenant routes
@@ -19,8 +19,12 @@ export class ApiClient {
   readonly api: AgentdClient;
   tenant: string | null = null;
 
-  constructor(url: string, token: string) {
+  readonly #fetch: typeof fetch;
+
+  /** `send`: what carries the requests (an API app's `request`, in this process); `fetch` by default. */
+  constructor(url: string, token: string, send: typeof fetch = fetch) {
     this.url = url.replace(/\/+$/, "");
+    this.#fetch = send;
     this.api = agentdClient(this.url, {
       token,
       tenant: () => this.tenant,
@@ -31,7 +35,7 @@ export class ApiClient {
   async #send(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     let res: Response;
     try {
-      res = await fetch(input, init);
+      res = await this.#fetch(input, init);
     } catch (e) {
       throw new CliError(`cannot reach agentd at ${this.url}: ${networkCause(e)}`, {
         cause: e,
@@ -41,17 +45,6 @@ export class ApiClient {
     if (!res.ok) throw await refusal(init?.method ?? "GET", String(input instanceof Request ? input.url : input), res);
     return res;
   }
-}
-
-/** What went wrong with a request that got no answer, in words. */
-export function networkCause(e: unknown): string {
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  const code = cause?.code ?? (e as { code?: string }).code;
-  if (code === "ECONNREFUSED") return "connection refused (nothing listens there)";
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "the host name does not resolve";
-  if (code === "ECONNRESET") return "the connection was cut";
-  if (code === "UND_ERR_CONNECT_TIMEOUT" || (e as Error).name === "TimeoutError") return "no answer in time";
-  return cause?.message ?? (e as Error).message ?? String(e);
 }
 
 /** True when the error says nothing listens at the address (so there is no server to talk to). */
@@ -70,46 +63,12 @@ async function refusal(method: string, url: string, res: Response): Promise<CliE
   } catch {
     // not our JSON: the status says enough
   }
-  return new CliError(`${method} ${url} answered HTTP ${res.status}${reason ? `: ${reason}` : ""}`, {
+  const message = url.startsWith(IN_PROCESS_URL)
+    ? reason || `the request was refused (HTTP ${res.status})`
+    : `${method} ${url} answered HTTP ${res.status}${reason ? `: ${reason}` : ""}`;
+  return new CliError(message, {
     code: "cli_refused",
     status: res.status,
     serverCode,
   });
-}
-
-/** Parses a text/event-stream body into events, yielding each as soon as its blank line arrives. */
-export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
-  let buffer = "";
-  let event = "";
-  let data: string[] = [];
-  let id: string | null = null;
-  for await (const text of body.pipeThrough(new TextDecoderStream())) {
-    buffer += text;
-    let nl: number;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, nl).replace(/\r$/, "");
-      buffer = buffer.slice(nl + 1);
-      if (line === "") {
-        if (data.length > 0) yield { event: event || "message", data: parseData(data.join("\n")), id };
-        event = "";
-        data = [];
-        continue;
-      }
-      if (line.startsWith(":")) continue; // a comment: keep-alive
-      const colon = line.indexOf(":");
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-      if (field === "event") event = value;
-      else if (field === "data") data.push(value);
-      else if (field === "id") id = value;
-    }
-  }
-}
-
-function parseData(s: string): unknown {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return s;
-  }
 }

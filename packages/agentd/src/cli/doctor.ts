@@ -6,9 +6,14 @@ import { NO_MODEL_HINT } from "../agent/model.ts";
 import { scrubUrls, showUrl } from "../net/url-secrets.ts";
 import { checkBrowser } from "../tools/browser/doctor.ts";
 import { checkSearch } from "../tools/web-search/doctor.ts";
+import { checkSandbox } from "../sandbox/doctor.ts";
+import { checkMedia } from "../media/doctor.ts";
+import { checkComposio } from "../composio/doctor.ts";
+import { checkFunction } from "../serverless/doctor.ts";
 import { type Config, ConfigError, loadConfig, weakAdminToken } from "../config.ts";
 import { envSummary } from "../config/docs.ts";
 import { MIGRATIONS } from "../db/schema.ts";
+import { modelIds, offers, withPath } from "../health/model-reach.ts";
 import { ENV_KEY, KEY_FILE, loadMasterKeys, readKeyFile } from "../vault/keys.ts";
 import { type CommandInput, parseCommand } from "./args.ts";
 import { networkCause } from "./client.ts";
@@ -50,8 +55,12 @@ export async function doctor(input: CommandInput): Promise<number> {
   report(checkMasterKey(config, input.env, store.state));
   report(await checkModel(config.model));
   for (const c of await checkChannels(input.env)) report(c);
+  for (const c of checkFunction(config, input.env)) report(c);
   report(await checkSearch(config.search, config.net));
+  for (const c of checkMedia(config.media)) report(c);
+  report(await checkComposio(config.composio, config.connections.publicUrl ?? config.channels.publicUrl));
   report(await checkBrowser(config.browser.chromium));
+  report(await checkSandbox(config.sandbox, config.net));
   report(checkAdminToken(config.dataDir, input.env));
   process.stdout.write(failed ? `${failed} check(s) failed\n` : "all checks passed\n");
   return failed ? 1 : 0;
@@ -250,25 +259,6 @@ async function checkModel(m: ModelConfig): Promise<Check> {
     return { name, ok: false, text: (e as Error).message };
   }
 }
-
-/** The base URL with `path` appended to its path, its query (which may hold a key) kept. */
-function withPath(base: string, path: string): string {
-  const u = new URL(base);
-  u.pathname = `${u.pathname.replace(/\/+$/, "")}${path}`;
-  return u.href;
-}
-
-async function modelIds(res: Response): Promise<string[]> {
-  try {
-    const body = (await res.json()) as { data?: { id?: unknown }[] };
-    return (body.data ?? []).map((d) => d.id).filter((id): id is string => typeof id === "string");
-  } catch {
-    return [];
-  }
-}
-
-/** Ollama lists "llama3.2:latest" and answers to "llama3.2" too. */
-const offers = (ids: string[], id: string) => ids.includes(id) || ids.includes(`${id}:latest`);
 
 async function errorText(res: Response): Promise<string> {
   try {

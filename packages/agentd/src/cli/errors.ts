@@ -27,6 +27,21 @@ export class CliError extends AgentdError<"cli_failed" | "cli_unreachable" | "cl
   }
 }
 
+/**
+ * The exit codes scripts can rely on (`agentd help` lists them): 0 done, 1 failed (one line on
+ * stderr says why), 2 a usage mistake (help follows), 3 what was named does not exist, 4 no agentd
+ * answers at the URL (chat).
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, unreachable: 4 } as const;
+
+/** The exit code of an error of ours (ownMessage is not null for it). */
+export function exitCodeOf(e: unknown): number {
+  if (CliError.is(e, "cli_unreachable")) return EXIT.unreachable;
+  if (AgentdError.is(e, "not_found") || (CliError.is(e, "cli_refused") && e.serverCode === "not_found"))
+    return EXIT.notFound;
+  return EXIT.failed;
+}
+
 /** Codes of errors that are a bug of agentd's, not a condition a person can act on: they keep their stack trace. */
 const BUGS: ReadonlySet<AgentdErrorCode> = new Set(["unscoped_query"]);
 

@@ -9,12 +9,34 @@ export function table(header: string[], rows: string[][]): string {
   return `${[line(header), ...rows.map(line)].join("\n")}\n`;
 }
 
-/** A time as local "YYYY-MM-DD HH:MM:SS", or "-" for none. */
-export function time(ms: number | null | undefined): string {
+/**
+ * A time with its zone: "YYYY-MM-DD HH:MM:SS +01:00" in this machine's zone (TZ), or, given an IANA
+ * zone (a schedule's), "YYYY-MM-DD HH:MM:SS Europe/Paris" in that one; "-" for none.
+ */
+export function time(ms: number | null | undefined, zone?: string): string {
   if (ms === null || ms === undefined) return "-";
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  if (zone !== undefined) {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat("en-CA", {
+        timeZone: zone,
+        hourCycle: "h23",
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+      })
+        .formatToParts(d)
+        .map((x) => [x.type, x.value]),
+    );
+    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${zone}`;
+  }
+  const off = -d.getTimezoneOffset();
+  const zoneOffset = `${off < 0 ? "-" : "+"}${p(Math.floor(Math.abs(off) / 60))}:${p(Math.abs(off) % 60)}`;
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${zoneOffset}`;
 }
 
 /** A duration in words a person reads at a glance: 850 ms, 4.2 s, 3 min, 2 h. */

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { CommandInput } from "./args.ts";
-import { ownMessage, UsageError } from "./errors.ts";
+import { EXIT, exitCodeOf, ownMessage, UsageError } from "./errors.ts";
 import { HELP, helpOf } from "./help.ts";
 
 type Command = (input: CommandInput) => Promise<number>;
@@ -14,16 +14,31 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   doctor: async () => (await import("./doctor.ts")).doctor,
   tenants: async () => (await import("./tenants.ts")).tenants,
   bots: async () => (await import("./bots.ts")).bots,
+  mcp: async () => (await import("./mcp.ts")).mcp,
+  connections: async () => (await import("./connections.ts")).connections,
+  composio: async () => (await import("./composio.ts")).composio,
   runs: async () => (await import("./runs.ts")).runs,
+  sessions: async () => (await import("./sessions.ts")).sessionsCommand,
+  blobs: async () => (await import("./blobs.ts")).blobs,
+  usage: async () => (await import("./usage.ts")).usage,
+  workers: async () => (await import("./workers.ts")).workers,
   schedules: async () => (await import("./schedules.ts")).schedules,
+  memory: async () => (await import("./memory.ts")).memory,
+  secrets: async () => (await import("./secrets.ts")).secrets,
+  policies: async () => (await import("./policies.ts")).policies,
+  approvals: async () => (await import("./approvals.ts")).approvals,
+  webhooks: async () => (await import("./webhooks.ts")).webhooks,
+  web: async () => (await import("./web.ts")).web,
   migrate: async () => (await import("./migrate.ts")).migrate,
   vault: async () => (await import("./vault.ts")).vault,
+  ssh: async () => (await import("./ssh.ts")).ssh,
+  relay: async () => (await import("./relay.ts")).relay,
 };
 
 /**
- * Runs the `agentd` command line; resolves to the exit code. Errors of ours are one line on stderr
- * and exit 1; a usage mistake prints help on stderr and exits 2; anything else is a bug and shows
- * its stack.
+ * Runs the `agentd` command line; resolves to the exit code (EXIT, cli/errors.ts). Errors of ours
+ * are one line on stderr and exit 1 (3 when what was named does not exist, 4 when no agentd
+ * answers); a usage mistake prints help on stderr and exits 2; anything else is a bug and shows its stack.
  */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const first = argv[0];
@@ -57,13 +72,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const own = ownMessage(e);
     if (own === null) throw e;
     process.stderr.write(`agentd: ${own.replace(/^agentd:\s*/, "")}\n`);
-    return 1;
+    return exitCodeOf(e);
   }
 }
 
 function usage(e: UsageError, command: string): number {
   process.stderr.write(`${e.message}\n\n${helpOf(command)}`);
-  return 2;
+  return EXIT.usage;
 }
 
 function version(): string {

@@ -2,18 +2,29 @@ import type { JournalEntry, RunInfo, RunStatus } from "@agentd/kernel";
 import type { Agentd } from "../app.ts";
 import { cancelRun } from "../agent/approvals.ts";
 import { createRedactor, type Redactor } from "../vault/redact.ts";
-import { type CommandInput, parseCommand, required } from "./args.ts";
-import { CliError, UsageError } from "./errors.ts";
+import { type CommandInput, parseCommand, required, wholeNumber } from "./args.ts";
+import { withApi } from "./local-api.ts";
+import { followRun } from "./run-follow.ts";
+import { AgentdError } from "../errors.ts";
+import { UsageError } from "./errors.ts";
 import { brief, duration, table, time } from "./format.ts";
+import { JSON_OPTION, printedJson } from "./output.ts";
 import { withAdmin } from "./store.ts";
+import { journalView, runView } from "../api/views.ts";
 
 const STATUSES: RunStatus[] = ["pending", "running", "suspended", "completed", "failed", "cancelled"];
 
-/** `agentd runs [--tenant] [--status] [--limit]`, `runs show|retry|cancel <runId>`, on the store directly. */
+/** `agentd runs [--tenant] [--status] [--limit]`, `runs show|follow|retry|cancel <runId>`, on the store directly. */
 export async function runs(input: CommandInput): Promise<number> {
   const p = parseCommand(
     input,
-    { tenant: { type: "string" }, status: { type: "string" }, limit: { type: "string" } },
+    {
+      tenant: { type: "string" },
+      status: { type: "string" },
+      limit: { type: "string" },
+      after: { type: "string" },
+      ...JSON_OPTION,
+    },
     2,
   );
   const sub = p.positionals[0];
@@ -31,11 +42,18 @@ export async function runs(input: CommandInput): Promise<number> {
         ...(tenant ? { namespace: tenant } : {}),
         ...(status ? { status: status as RunStatus } : {}),
       });
+      const redact = await redactors(app);
+      if (p.values.json) {
+        const runs = await Promise.all(
+          list.map(async (r) => ({ ...runView(r, await redact(r.namespace)), tenant: r.namespace })),
+        );
+        printedJson(p, { runs });
+        return 0;
+      }
       if (list.length === 0) {
         process.stdout.write(`no runs${status ? ` ${status}` : ""}${tenant ? ` for tenant ${tenant}` : ""}\n`);
         return 0;
       }
-      const redact = await redactors(app);
       const rows = list.map(async (r) => [
         r.id,
         r.workflow,
@@ -51,12 +69,29 @@ export async function runs(input: CommandInput): Promise<number> {
   if (p.values.tenant !== undefined || p.values.status !== undefined || p.values.limit !== undefined)
     throw new UsageError(`agentd runs ${sub}: --tenant, --status and --limit go with the list, not with ${sub}`);
   const id = required(p, 1, "a run id", `agentd runs ${sub}`);
+  if (p.values.after !== undefined && sub !== "follow")
+    throw new UsageError(`agentd runs ${sub}: --after goes with follow`);
   switch (sub) {
+    case "follow": {
+      const after = p.values.after === undefined ? null : wholeNumber(p, "after", 0, "runs follow");
+      return withApi(input, p, null, async (client, app) => {
+        client.tenant = (await find(app, id)).namespace;
+        return followRun(client, p, id, after);
+      });
+    }
     case "show":
       return withAdmin(input, p, async (app) => {
         const run = await find(app, id);
         const redact = await (await redactors(app))(run.namespace);
-        process.stdout.write(showRun(run, await app.kernel.journal(run.id), redact));
+        const journal = await app.kernel.journal(run.id);
+        if (
+          printedJson(p, {
+            run: { ...runView(run, redact), tenant: run.namespace },
+            journal: journalView(journal, redact),
+          })
+        )
+          return 0;
+        process.stdout.write(showRun(run, journal, redact));
         return 0;
       });
     case "retry":
@@ -79,13 +114,13 @@ export async function runs(input: CommandInput): Promise<number> {
         return 0;
       });
     default:
-      throw new UsageError(`agentd runs: unknown subcommand "${sub}"; use show, retry or cancel`);
+      throw new UsageError(`agentd runs: unknown subcommand "${sub}"; use show, follow, retry or cancel`);
   }
 }
 
 async function find(app: Agentd, id: string): Promise<RunInfo> {
   const run = await app.kernel.getRun(id);
-  if (!run) throw new CliError(`no run ${id}: \`agentd runs\` lists the runs`);
+  if (!run) throw new AgentdError("not_found", `no run ${id}: \`agentd runs\` lists the runs`);
   return run;
 }
 

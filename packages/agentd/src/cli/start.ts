@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { jsonLogger } from "@agentd/kernel";
 import { join } from "node:path";
 import { NO_MODEL_HINT } from "../agent/model.ts";
 import { serveApi, type ServedApi } from "../api/index.ts";
@@ -68,7 +69,9 @@ function readyLine(app: Agentd, role: Role, url: string): string {
 async function listen(app: Agentd, mounts: { path: string; app: Hono }[]): Promise<ServedApi> {
   const { host, port } = app.config;
   try {
-    return await serveApi(app, { host, port, mounts });
+    // The access log is at info, which the app's own log (warnings and errors) does not show: its own lines.
+    const accessLog = app.config.accessLog ? jsonLogger(undefined, "info") : undefined;
+    return await serveApi(app, { host, port, mounts, ...(accessLog ? { accessLog } : {}) });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE")

@@ -1,6 +1,7 @@
 import { rotateMasterKey } from "../vault/rotate.ts";
 import { type CommandInput, parseCommand } from "./args.ts";
 import { UsageError } from "./errors.ts";
+import { progress } from "./output.ts";
 import { withAdmin } from "./store.ts";
 
 /** `agentd vault rotate [<newKey>]`: a new master key for every secret, with progress. */
@@ -12,8 +13,7 @@ export async function vault(input: CommandInput): Promise<number> {
       sub ? `agentd vault: unknown subcommand "${sub}"; use rotate` : "agentd vault needs a subcommand: rotate",
     );
   return withAdmin(input, p, async (app) => {
-    const tty = process.stderr.isTTY;
-    let shown = -1;
+    const bar = progress("secret(s) re-encrypted");
     if (input.env.AGENTD_MASTER_KEY === undefined)
       process.stderr.write("rotating the master key (running agentd processes pick up the new key by themselves)…\n");
     else if (newKey || input.env.AGENTD_MASTER_KEY_PREVIOUS)
@@ -21,16 +21,9 @@ export async function vault(input: CommandInput): Promise<number> {
     const result = await rotateMasterKey(app.config.dataDir, app.db, {
       env: input.env,
       ...(newKey ? { newKey } : {}),
-      onProgress: ({ done, total }) => {
-        // On a terminal one line counts up; in a log, a line per tenth.
-        if (tty) process.stderr.write(`\r  ${done} / ${total} secret(s) re-encrypted`);
-        else if (total > 0 && Math.floor((10 * done) / total) > shown) {
-          shown = Math.floor((10 * done) / total);
-          process.stderr.write(`  ${done} / ${total} secret(s)\n`);
-        }
-      },
+      onProgress: ({ done, total }) => bar.step(done, total),
     });
-    if (tty && result.total > 0) process.stderr.write("\n");
+    bar.end();
     process.stdout.write(`${result.message}\n`);
     return result.outcome === "incomplete" ? 1 : 0;
   });

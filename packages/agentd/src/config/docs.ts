@@ -36,10 +36,15 @@ const TITLES: Record<Section, string> = {
   model: "Model",
   agent: "Agent",
   "web tools": "Web tools",
+  media: "Media (voice notes, documents, spoken replies)",
+  sandbox: "Sandbox (run_code)",
+  mcp: "MCP servers",
+  connections: "Connections (OAuth apps, Composio)",
   vault: "Vault",
   telegram: "Telegram",
   twilio: "Twilio (SMS, WhatsApp)",
   whatsapp: "WhatsApp (Meta's Cloud API)",
+  serverless: "Serverless (`createAgentdHandler`)",
   client: "Clients (`agentd chat`, `agentd bots`)",
 };
 

@@ -1,94 +1,16 @@
-import { toMs } from "@agentd/kernel";
 import { z } from "zod";
 import { parseTrustedProxies } from "../api/client-address.ts";
+import { channelVariables } from "./channel-variables.ts";
+import { composioVariables } from "./composio-variables.ts";
+import { mediaVariables } from "./media-variables.ts";
+import { serverlessVariables } from "./serverless-variables.ts";
+import { duration, flag, int, kept, timeZone, url, type VariableMeta, v, variables } from "./kinds.ts";
+
+export { isTimeZone, type Section, type VariableMeta, variables } from "./kinds.ts";
 
 // Every environment variable agentd reads, in one schema: its check, its default and its
 // documentation. loadConfig parses it; `--help`, the README's settings table and `agentd doctor`
-// are drawn from the metadata registered here.
-
-export type Section =
-  | "store"
-  | "server"
-  | "model"
-  | "agent"
-  | "web tools"
-  | "vault"
-  | "telegram"
-  | "twilio"
-  | "whatsapp"
-  | "client";
-
-export interface VariableMeta {
-  section: Section;
-  /** What it sets, in a phrase or two. */
-  doc: string;
-  /** The default, as shown (absent: unset means off or none). */
-  default?: string;
-  /** Its value never appears in a message (keys, tokens, URLs that may carry credentials). */
-  secret?: boolean;
-}
-
-export const variables = z.registry<VariableMeta>();
-const register = variables.add.bind(variables) as (schema: z.ZodType, meta: VariableMeta) => unknown;
-const v = <T extends z.ZodType>(schema: T, meta: VariableMeta): T => {
-  register(schema, meta);
-  return schema;
-};
-
-const int = (min: number, max: number, what = `a whole number from ${min} to ${max}`) =>
-  z
-    .string()
-    .regex(/^\d+$/, `it must be ${what}`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `it must be ${what}`).max(max, `it must be ${what}`));
-
-const url = (protocols: string[], example: string) =>
-  z.string().refine(
-    (s) => {
-      try {
-        return protocols.includes(new URL(s).protocol);
-      } catch {
-        return false;
-      }
-    },
-    `it must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}, e.g. ${example}`,
-  );
-
-const flag = z
-  .enum(["0", "1", "true", "false"], { error: "it must be 1 (on) or 0 (off)" })
-  .transform((s) => s === "1" || s === "true");
-
-const timeZone = z
-  .string()
-  .refine(
-    isTimeZone,
-    "it must be an IANA time zone such as Europe/Paris or America/New_York (see `timedatectl list-timezones`)",
-  );
-
-function isDuration(s: string): boolean {
-  try {
-    return toMs(s) > 0;
-  } catch {
-    return false;
-  }
-}
-
-const duration = z.string().refine(isDuration, 'it must be a duration such as "30m", "24h" or "7d"');
-
-/** A retention age: a duration, or "forever". */
-const kept = z
-  .string()
-  .refine((s) => s === "forever" || isDuration(s), 'it must be a duration such as "7d" or "36h", or "forever"');
-
-/** True for a time zone this Node knows (IANA names, "UTC"). */
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
+// are drawn from the metadata registered here (kinds.ts).
 
 export const Env = z.object({
   // The store
@@ -128,6 +50,11 @@ export const Env = z.object({
     section: "server",
     doc: "the port, when AGENTD_PORT is unset (as platforms set it)",
   }),
+  AGENTD_ACCESS_LOG: v(flag.optional(), {
+    section: "server",
+    doc: "0: no access log; by default `agentd start` and `agentd serve` write one JSON line per HTTP request on stderr (method, path, status, ms, tenant; never a token, a query string or a link's secret)",
+    default: "1",
+  }),
   AGENTD_PUBLIC_URL: v(url(["https:", "http:"], "https://agentd.example.com").optional(), {
     section: "server",
     doc: "this agentd's public URL: where Twilio's webhook and tenants' Telegram bots' webhooks point",
@@ -137,6 +64,16 @@ export const Env = z.object({
     doc: "the operator's token for the admin API: 16+ random characters",
     default: "<data>/admin.token, made on first start",
     secret: true,
+  }),
+  AGENTD_RELAY_TOKEN: v(z.string().optional(), {
+    section: "server",
+    doc: "tokens (comma-separated, 16+ characters each) that open SSH tunnels at /ssh-relay of this server, to 127.0.0.1:AGENTD_RELAY_SSH_PORT only (also `agentd relay`'s)",
+    secret: true,
+  }),
+  AGENTD_RELAY_SSH_PORT: v(int(1, 65535, "a port number from 1 to 65535").optional(), {
+    section: "server",
+    doc: "the sshd port on 127.0.0.1 that SSH tunnels reach",
+    default: "22",
   }),
   AGENTD_TRUSTED_PROXIES: v(
     z
@@ -188,6 +125,11 @@ export const Env = z.object({
     section: "model",
     doc: "an embedding model: turns on semantic memory search",
   }),
+  AGENTD_MODEL_IMAGES: v(flag.optional(), {
+    section: "model",
+    doc: "0: the model takes no images (photos and screenshots reach it as notes naming the file)",
+    default: "1",
+  }),
   AGENTD_SUMMARY_MODEL: v(z.string().optional(), {
     section: "model",
     doc: "the model that folds old messages into the summary",
@@ -214,6 +156,17 @@ export const Env = z.object({
     doc: "how long a tool call waits for a person's approval before it counts as denied",
     default: "24h",
   }),
+  AGENTD_OAUTH_APPS: v(z.string().optional(), {
+    section: "connections",
+    doc: 'the OAuth apps every tenant may connect, as a JSON array: [{"name":"github","clientId":"…","clientSecret":"…","authorizationUrl":"…","tokenUrl":"…","scopes":["public_repo"],"apiHosts":["api.github.com"]}], or "issuer" for OpenID Connect discovery; the callback is <AGENTD_PUBLIC_URL>/oauth/callback',
+    secret: true,
+  }),
+  AGENTD_CONNECT_TIMEOUT: v(duration.optional(), {
+    section: "connections",
+    doc: "how long a connect link stays valid, and a call that needs it waits for the person",
+    default: "1h",
+  }),
+  ...composioVariables,
   AGENTD_LEASE_MS: v(int(1000, 3_600_000).optional(), {
     section: "agent",
     doc: "a worker's claim on a run; after a crash its turns resume elsewhere within this",
@@ -234,6 +187,8 @@ export const Env = z.object({
     doc: "the largest photo, voice note or document kept, in bytes",
     default: "20971520",
   }),
+  ...mediaVariables,
+  ...serverlessVariables,
   // Web tools
   AGENTD_ALLOW_PRIVATE_NET: v(flag.optional(), {
     section: "web tools",
@@ -291,10 +246,55 @@ export const Env = z.object({
     doc: "the browser process closes after this long without work",
     default: "5m",
   }),
+  AGENTD_MCP_SERVERS: v(z.string().optional(), {
+    section: "mcp",
+    doc: 'MCP servers every tenant has, as a JSON list of definitions like the API\'s (e.g. [{"name":"docs","transport":"http","url":"https://…"}]); secrets they name are read from each tenant\'s vault',
+  }),
+  AGENTD_MCP_IDLE: v(duration.optional(), {
+    section: "mcp",
+    doc: "a connection to an MCP server closes after this long unused (a stdio server's processes are killed)",
+    default: "5m",
+  }),
+  AGENTD_MCP_CONNECTIONS: v(int(1, 1000).optional(), {
+    section: "mcp",
+    doc: "MCP connections one tenant may hold open in one worker (the least recently used idle one is closed beyond)",
+    default: "8",
+  }),
   AGENTD_SEARCH_CACHE: v(duration.optional(), {
     section: "web tools",
     doc: "how long a tenant's search results are reused for the same question",
     default: "10m",
+  }),
+  // The sandbox (run_code, stdio MCP servers)
+  AGENTD_SANDBOX: v(flag.optional(), {
+    section: "sandbox",
+    doc: "0: no run_code tool; on by default (it runs code in bubblewrap, and refuses to when bubblewrap cannot run: see `agentd doctor`)",
+    default: "1",
+  }),
+  AGENTD_BWRAP: v(z.string().optional(), {
+    section: "sandbox",
+    doc: "bubblewrap's executable (Debian's: apt-get install bubblewrap)",
+    default: "/usr/bin/bwrap",
+  }),
+  AGENTD_UNSANDBOXED_CODE: v(flag.optional(), {
+    section: "sandbox",
+    doc: "1: when bubblewrap cannot run, run code anyway with only rlimits, as agentd's own user, with its network and every file it can read; only for a machine that is itself a throwaway sandbox",
+    default: "0",
+  }),
+  AGENTD_SANDBOX_TIMEOUT: v(duration.optional(), {
+    section: "sandbox",
+    doc: "the longest a run_code call may run (wall clock; the whole process tree is killed then); a call may ask for less",
+    default: "30s",
+  }),
+  AGENTD_SANDBOX_MEMORY_MB: v(int(1200, 1_048_576).optional(), {
+    section: "sandbox",
+    doc: "address space per sandboxed process, in MB (Node needs about 1,100 to start)",
+    default: "2048",
+  }),
+  AGENTD_SANDBOX_WORKSPACE_MB: v(int(1, 1_048_576).optional(), {
+    section: "sandbox",
+    doc: "a tenant's workspace may hold this much; run_code refuses to start beyond it until files are deleted",
+    default: "1024",
   }),
   // The vault
   AGENTD_MASTER_KEY: v(z.string().optional(), {
@@ -308,95 +308,7 @@ export const Env = z.object({
     doc: "older keys still read during a rotation (comma-separated)",
     secret: true,
   }),
-  // Telegram
-  TELEGRAM_BOT_TOKEN: v(
-    z
-      .string()
-      .regex(/^\d+:[\w-]+$/, "it must be a bot token from @BotFather (digits, a colon, then letters)")
-      .optional(),
-    {
-      section: "telegram",
-      doc: "connect the deployment's Telegram bot (long polling)",
-      secret: true,
-    },
-  ),
-  TELEGRAM_WEBHOOK_SECRET: v(
-    z
-      .string()
-      .regex(/^[\w-]{1,256}$/, "it must be 1 to 256 letters, digits, _ or - (Telegram's rule)")
-      .optional(),
-    {
-      section: "telegram",
-      doc: "serve the webhook at /channels/telegram instead, refusing calls without this secret (registered with Telegram at start when AGENTD_PUBLIC_URL is set)",
-      secret: true,
-    },
-  ),
-  TELEGRAM_API_ROOT: v(url(["https:", "http:"], "https://api.telegram.org").optional(), {
-    section: "telegram",
-    doc: "another Bot API server",
-    default: "https://api.telegram.org",
-  }),
-  TELEGRAM_BOTS_RESCAN_MS: v(int(100, 86_400_000).optional(), {
-    section: "telegram",
-    doc: "how often workers look for tenant bots added or removed",
-    default: "10000",
-  }),
-  // Twilio
-  TWILIO_ACCOUNT_SID: v(
-    z
-      .string()
-      .regex(/^AC[0-9a-fA-F]{32}$/, "it must be AC followed by 32 hex digits (Twilio's console)")
-      .optional(),
-    {
-      section: "twilio",
-      doc: "with TWILIO_AUTH_TOKEN: SMS and WhatsApp through Twilio (webhook <AGENTD_PUBLIC_URL>/channels/twilio)",
-    },
-  ),
-  TWILIO_AUTH_TOKEN: v(z.string().optional(), {
-    section: "twilio",
-    doc: "the account's auth token (also checks webhook signatures)",
-    secret: true,
-  }),
-  TWILIO_SMS_FROM: v(z.string().optional(), { section: "twilio", doc: "the number SMS replies come from" }),
-  TWILIO_WHATSAPP_FROM: v(z.string().optional(), {
-    section: "twilio",
-    doc: "the WhatsApp sender, e.g. whatsapp:+14155238886",
-  }),
-  TWILIO_API_BASE: v(url(["https:", "http:"], "https://api.twilio.com").optional(), {
-    section: "twilio",
-    doc: "another Twilio API origin (a stand-in in tests)",
-  }),
-  // WhatsApp's Cloud API
-  WHATSAPP_ACCESS_TOKEN: v(z.string().optional(), {
-    section: "whatsapp",
-    doc: "a system user's token: WhatsApp through Meta's Cloud API (webhook /channels/whatsapp)",
-    secret: true,
-  }),
-  WHATSAPP_APP_SECRET: v(z.string().optional(), {
-    section: "whatsapp",
-    doc: "the app secret that signs webhooks (X-Hub-Signature-256)",
-    secret: true,
-  }),
-  WHATSAPP_PHONE_NUMBER_ID: v(
-    z.string().regex(/^\d+$/, "it must be the number's id (digits), not the phone number").optional(),
-    { section: "whatsapp", doc: "the business number's id" },
-  ),
-  WHATSAPP_VERIFY_TOKEN: v(z.string().optional(), {
-    section: "whatsapp",
-    doc: "what the webhook verification must present",
-    secret: true,
-  }),
-  WHATSAPP_API_BASE: v(url(["https:", "http:"], "https://graph.facebook.com").optional(), {
-    section: "whatsapp",
-    doc: "another Graph API origin (a stand-in in tests)",
-  }),
-  WHATSAPP_API_VERSION: v(
-    z
-      .string()
-      .regex(/^v\d+\.\d+$/, 'it must look like "v23.0"')
-      .optional(),
-    { section: "whatsapp", doc: "pin a Graph API version" },
-  ),
+  ...channelVariables,
   // Clients (chat, bots)
   AGENTD_URL: v(url(["https:", "http:"], "http://127.0.0.1:8787").optional(), {
     section: "client",

@@ -1,11 +1,11 @@
 import { resolve } from "node:path";
 import { AgentdError } from "../errors.ts";
-import { PostgresDb } from "./postgres.ts";
+import type { PostgresDb } from "./postgres.ts";
 import { MIGRATIONS } from "./schema.ts";
 import { SqliteDb } from "./sqlite.ts";
 import type { Db } from "./types.ts";
 
-export type { Db, Dialect, Row } from "./types.ts";
+export type { Db, DbStats, Dialect, Row } from "./types.ts";
 
 /** Opens the OS data store beside the kernel's: Postgres when a URL is given, else `os.db` in the data folder. */
 export async function openDb(opts: {
@@ -14,11 +14,14 @@ export async function openDb(opts: {
   pgSchema?: string;
   where?: string;
 }): Promise<Db> {
+  // pg is loaded only for Postgres: a SQLite start does not pay for it.
   const db = opts.databaseUrl
-    ? new PostgresDb(opts.databaseUrl, opts.where ?? "postgres", { schema: opts.pgSchema })
+    ? new (await import("./postgres.ts")).PostgresDb(opts.databaseUrl, opts.where ?? "postgres", {
+        schema: opts.pgSchema,
+      })
     : new SqliteDb(resolve(opts.dataDir, "os.db"));
   try {
-    if (db instanceof PostgresDb && db.schema !== "public") await db.run(`CREATE SCHEMA IF NOT EXISTS ${db.schema}`);
+    if (isPostgres(db) && db.schema !== "public") await db.run(`CREATE SCHEMA IF NOT EXISTS ${db.schema}`);
     await migrate(db);
   } catch (e) {
     await db.close().catch(() => {});
@@ -27,10 +30,12 @@ export async function openDb(opts: {
   return db;
 }
 
+const isPostgres = (db: Db): db is PostgresDb => db.dialect === "postgres";
+
 /** Applies the migrations this code knows and the database lacks; refuses a database newer than the code. */
 export async function migrate(db: Db): Promise<{ from: number; to: number }> {
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
-  if (db instanceof PostgresDb) {
+  if (isPostgres(db)) {
     return db.tx(async (t) => {
       // One process migrates at a time; the others wait here and then find nothing to do.
       await t.run("SELECT pg_advisory_xact_lock(727274)");

@@ -1,5 +1,6 @@
 import pg from "pg";
-import type { Db, Row } from "./types.ts";
+import { countStatement, noStats } from "./stats.ts";
+import type { Db, DbStats, Row } from "./types.ts";
 
 /** BIGINT columns hold epoch milliseconds and counters far below 2^53: return them as numbers. */
 const types = {
@@ -36,13 +37,18 @@ type Queryable = pg.Pool | pg.PoolClient;
 class PgHandle implements Db {
   readonly dialect = "postgres" as const;
   readonly where: string;
+  readonly stats: DbStats;
   protected readonly q: Queryable;
-  constructor(where: string, q: Queryable) {
+  readonly #inTx: boolean;
+  constructor(where: string, q: Queryable, stats: DbStats, inTx: boolean) {
     this.where = where;
     this.q = q;
+    this.stats = stats;
+    this.#inTx = inTx;
   }
 
   async all<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    countStatement(this.stats, sql, this.#inTx);
     return (await this.q.query(toPg(sql), params as unknown[])).rows as T[];
   }
 
@@ -51,6 +57,7 @@ class PgHandle implements Db {
   }
 
   async run(sql: string, params: readonly unknown[] = []): Promise<{ changes: number }> {
+    countStatement(this.stats, sql, this.#inTx);
     return { changes: (await this.q.query(toPg(sql), params as unknown[])).rowCount ?? 0 };
   }
 
@@ -76,17 +83,20 @@ export class PostgresDb extends PgHandle {
       connectionTimeoutMillis: 10_000,
     });
     pool.on("error", () => {}); // an idle client's lost connection is replaced on next use
-    super(where, pool);
+    super(where, pool, noStats(), false);
     this.pool = pool;
     this.schema = schema;
   }
 
   override async tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    this.stats.transactions++;
+    this.stats.statements += 2; // BEGIN and COMMIT (or ROLLBACK)
     try {
       await client.query("BEGIN");
-      const out = await fn(new PgHandle(this.where, client));
+      const out = await fn(new PgHandle(this.where, client, this.stats, true));
       await client.query("COMMIT");
+      this.stats.commits++;
       return out;
     } catch (e) {
       await client.query("ROLLBACK").catch(() => {});

@@ -1,21 +1,13 @@
 import { ftsText } from "../memory/query.ts";
-import type { Db, Dialect } from "./types.ts";
+import { big, type Migration, serial } from "./migration.ts";
+import { LATER_MIGRATIONS } from "./migrations-later.ts";
 
 /**
  * The OS tables. Every row carries `tenant_id`; tenant-scoped code reaches them only through a
  * TenantScope (tenancy/scope.ts). Times are epoch milliseconds. Migrations are append-only:
  * never edit one that has shipped, add the next.
  */
-export interface Migration {
-  version: number;
-  sql: (d: Dialect) => string;
-  /** Rows the SQL alone cannot write, written in the same transaction after it. */
-  after?: (db: Db) => Promise<void>;
-}
-
-const serial = (d: Dialect) =>
-  d === "sqlite" ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY";
-const big = (d: Dialect) => (d === "sqlite" ? "INTEGER" : "BIGINT");
+export type { Migration } from "./migration.ts";
 
 export const MIGRATIONS: Migration[] = [
   {
@@ -143,4 +135,20 @@ CREATE TABLE os_admissions (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFEREN
 CREATE INDEX os_admissions_tenant ON os_admissions(tenant_id, at);
 `,
   },
+  {
+    // The web tools: a person taking over the browser (a login with 2FA) through a link whose token
+    // is kept as a hash (tools/browser/handoffs.ts), and web_search's results cached per tenant,
+    // provider and query, so a step retried on another worker does not pay for the query twice.
+    version: 7,
+    sql: (d) => `
+CREATE TABLE os_handoffs (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE, run_id TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE, reason TEXT NOT NULL, status TEXT NOT NULL, created_at ${big(d)} NOT NULL, expires_at ${big(d)} NOT NULL,
+  finished_at ${big(d)});
+CREATE INDEX os_handoffs_tenant ON os_handoffs(tenant_id, created_at);
+CREATE TABLE os_search_cache (tenant_id TEXT NOT NULL REFERENCES os_tenants(id) ON DELETE CASCADE, key TEXT NOT NULL, value TEXT NOT NULL,
+  expires_at ${big(d)} NOT NULL, PRIMARY KEY (tenant_id, key));
+CREATE INDEX os_search_cache_expiry ON os_search_cache(expires_at);
+`,
+  },
+  ...LATER_MIGRATIONS,
 ];

@@ -96,6 +96,27 @@ export class Jobs implements JobsApi {
     return true;
   }
 
+  /** Pauses or resumes a recurring job (ticks that fall in a pause are recorded as skipped, with why); false: none such. */
+  async setPaused(scope: TenantScope, id: string, paused: boolean): Promise<boolean> {
+    const job = await this.#recurring(scope, id);
+    if (!job) return false;
+    await (paused ? this.#kernel.schedules.pause(scheduleId(id)) : this.#kernel.schedules.resume(scheduleId(id)));
+    return true;
+  }
+
+  /** A recurring job's latest ticks, newest first: started, queued or skipped (with the reason); null: no such job. */
+  async ticks(scope: TenantScope, id: string, limit: number) {
+    if (!(await this.#recurring(scope, id))) return null;
+    return this.#kernel.schedules.ticks(scheduleId(id), limit);
+  }
+
+  async #recurring(scope: TenantScope, id: string): Promise<JobRow | undefined> {
+    return scope.get<JobRow>(
+      "SELECT * FROM os_jobs WHERE tenant_id = $tenant AND id = ? AND status = 'active' AND kind = 'recurring'",
+      [id],
+    );
+  }
+
   /** Creates, changes or removes the tenant's heartbeat schedule to match its settings. */
   async syncHeartbeat(tenantId: string, s: TenantSettings): Promise<void> {
     const k = this.#kernel;

@@ -194,12 +194,15 @@ export async function guardedFetch(
 
 const isRedirect = (s: number | undefined) => s === 301 || s === 302 || s === 303 || s === 307 || s === 308;
 
-function send(
+/** One request to a checked URL, its socket pinned to the checked addresses; the response is not read. */
+export function send(
   c: CheckedUrl,
   method: string,
   headers: Record<string, string>,
   body: string | Uint8Array | undefined,
   signal: AbortSignal,
+  /** Sockets kept alive for these very checked addresses (stream-fetch.ts); none: a socket of its own. */
+  agent?: http.Agent,
 ): Promise<IncomingMessage> {
   // The socket connects to a checked address whatever DNS says now; Host and TLS SNI keep the name.
   const pinned: LookupFunction = (_name, options, cb) => {
@@ -221,7 +224,7 @@ function send(
         method,
         headers: h,
         lookup: pinned,
-        agent: false, // no pooled socket from an earlier, differently checked request
+        agent: agent ?? false, // no pooled socket from an earlier, differently checked request
         signal,
         ...(c.url.protocol === "https:" && !isIP(c.host) ? { servername: c.host } : {}),
       },

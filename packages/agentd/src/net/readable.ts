@@ -1,5 +1,10 @@
-import { Readability } from "@mozilla/readability";
-import { parseHTML } from "linkedom";
+import { createRequire } from "node:module";
+
+// Loaded on the first HTML page, not with agentd: a DOM is some 200 modules, which every cold start
+// of a function would pay for (serverless/) though most requests never read a page.
+const load = createRequire(import.meta.url);
+const html = () => load("linkedom") as typeof import("linkedom");
+const readability = () => (load("@mozilla/readability") as typeof import("@mozilla/readability")).Readability;
 
 /** What a page says, as text a model can read. */
 export interface ReadableText {
@@ -41,12 +46,14 @@ export function readableText(body: Uint8Array, contentType: string | undefined):
   };
 }
 
-function fromHtml(html: string): ReadableText {
-  const { document } = parseHTML(html);
+function fromHtml(page: string): ReadableText {
+  const { parseHTML } = html();
+  const Readability = readability();
+  const { document } = parseHTML(page);
   const pageTitle = clean(document.querySelector("title")?.textContent ?? "");
   try {
     // Readability rewrites the tree it reads: give it its own copy so the fallback sees the page intact.
-    const article = new Readability(parseHTML(html).document as never).parse();
+    const article = new Readability(parseHTML(page).document as never).parse();
     if (article?.content) {
       const text = toText(parseHTML(`<html><body>${article.content}</body></html>`).document.body as DomNode);
       if (text) return { title: clean(article.title ?? "") || pageTitle, text, kind: "article" };

@@ -122,7 +122,10 @@ export const sessions = {
 
   /**
    * Appends a message once: a second append with the same source key (a redelivered webhook, a
-   * replayed reply step) returns the first one, marked duplicate.
+   * replayed reply step) returns the first one, marked duplicate. `withNew` is a write made only when
+   * the message is new, atomically with it: its rows come `FROM m`, the new message's row. The first
+   * append is one round trip on Postgres (one statement inserts, touches the session, makes `withNew`'s
+   * write and returns the row); SQLite, which cannot modify in a WITH, runs them in one transaction.
    */
   async append(
     scope: TenantScope,
@@ -135,30 +138,47 @@ export const sessions = {
       attachments?: Attachment[];
     },
     now: number,
+    withNew?: { sql: string; params: unknown[] },
   ): Promise<{ message: Message; duplicate: boolean }> {
-    if (m.sourceKey) {
-      const prior = await this.bySource(scope, m.sessionId, m.sourceKey);
-      if (prior) return { message: prior, duplicate: true };
-    }
     const id = newId("msg", now);
-    const inserted = await scope.run(
-      "INSERT INTO os_messages (id, tenant_id, session_id, role, content, source_key, run_id, created_at, attachments) VALUES (?, $tenant, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-      [
-        id,
-        m.sessionId,
-        m.role,
-        m.content,
-        m.sourceKey,
-        m.runId ?? null,
-        now,
-        m.attachments?.length ? JSON.stringify(m.attachments) : null,
-      ],
-    );
-    await scope.run("UPDATE os_sessions SET updated_at = ? WHERE tenant_id = $tenant AND id = ?", [now, m.sessionId]);
-    if (inserted.changes === 0 && m.sourceKey)
-      return { message: (await this.bySource(scope, m.sessionId, m.sourceKey)) as Message, duplicate: true };
-    const r = await scope.get<MessageRow>("SELECT * FROM os_messages WHERE tenant_id = $tenant AND id = ?", [id]);
-    return { message: toMessage(r as MessageRow), duplicate: false };
+    const values = [
+      id,
+      m.sessionId,
+      m.role,
+      m.content,
+      m.sourceKey,
+      m.runId ?? null,
+      now,
+      m.attachments?.length ? JSON.stringify(m.attachments) : null,
+    ];
+    const insert =
+      "INSERT INTO os_messages (id, tenant_id, session_id, role, content, source_key, run_id, created_at, attachments) VALUES (?, $tenant, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *";
+    const touch = "UPDATE os_sessions SET updated_at = ? WHERE tenant_id = $tenant AND id = ?";
+    let row: MessageRow | undefined;
+    if (scope.dialect === "postgres")
+      row = await scope.get<MessageRow>(
+        `WITH m AS (${insert}), s AS (${touch} AND EXISTS (SELECT 1 FROM m))${withNew ? `, w AS (${withNew.sql})` : ""} SELECT * FROM m`,
+        [...values, now, m.sessionId, ...(withNew?.params ?? [])],
+      );
+    else if (!withNew) {
+      row = await scope.get<MessageRow>(insert, values);
+      if (row) await scope.run(touch, [now, m.sessionId]);
+    } else
+      row = await scope.tx(async (tx) => {
+        const r = await tx.get<MessageRow>(insert, values);
+        if (!r) return r;
+        await tx.run(touch, [now, m.sessionId]);
+        await tx.run(`WITH m AS (SELECT id FROM os_messages WHERE tenant_id = $tenant AND id = ?) ${withNew.sql}`, [
+          id,
+          ...withNew.params,
+        ]);
+        return r;
+      });
+    if (row) return { message: toMessage(row), duplicate: false };
+    // Only a source key can conflict (the id is new): the message is there already.
+    const prior = m.sourceKey ? await this.bySource(scope, m.sessionId, m.sourceKey) : null;
+    if (!prior) throw new Error(`message ${id} was neither inserted nor found by its source key`);
+    return { message: prior, duplicate: true };
   },
 
   async bySource(scope: TenantScope, sessionId: string, sourceKey: string): Promise<Message | null> {
@@ -229,6 +249,19 @@ export const sessions = {
       [session.id, session.summarizedSeq, upto],
     );
     return rows.slice(0, Math.max(0, rows.length - keep)).map(toMessage);
+  },
+
+  /**
+   * How many messages up to `upto` are not folded into the summary yet, counted up to `atMost`: the
+   * caller asks whether there are more than some number, and a session never compacted may hold many.
+   */
+  async unsummarized(scope: TenantScope, session: Session, upto: number, atMost: number): Promise<number> {
+    const r = await scope.get<{ n: number | string }>(
+      `SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND seq > ? AND seq <= ?
+       ORDER BY seq LIMIT ?) m`,
+      [session.id, session.summarizedSeq, upto, atMost],
+    );
+    return Number(r?.n ?? 0);
   },
 
   /** Inbound messages that never got a turn (a crash between persisting and starting): started again on boot. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { TOOL_GROUP_IDS } from "../tools/groups.ts";
 
 /** A tenant's settings: quotas, background life and where background results go. */
 export const TenantSettings = z.object({
@@ -21,6 +22,11 @@ export const TenantSettings = z.object({
   homeSession: z.string().nullable().default(null),
   /** web_search through the tenant's own provider, with its key (BRAVE_SEARCH_API_KEY, TAVILY_API_KEY) or instance (SEARXNG_URL) in its vault; null: the deployment's. */
   searchProvider: z.enum(["searxng", "brave", "tavily"]).nullable().default(null),
+  /**
+   * Replies spoken as voice notes too (the text is always sent and kept): "voice" when the person wrote
+   * by voice, "always", or "off"; needs the deployment's speech model (AGENTD_SPEECH_*).
+   */
+  voiceReplies: z.enum(["off", "voice", "always"]).default("off"),
   /** Built-in tools this tenant may use (null = all registered). */
   tools: z.array(z.string()).nullable().default(null),
   /**
@@ -28,5 +34,13 @@ export const TenantSettings = z.object({
    * connected apps) by their model-facing name or a pattern with `*` ("mcp__github__*").
    */
   deniedTools: z.array(z.string().min(1).max(100)).max(100).default([]),
+  /**
+   * Tool groups offered from a turn's first model call (browser, ssh, code, apps) rather than when the
+   * model loads them: a tenant that uses them in most turns saves the extra call; each costs prompt bytes.
+   */
+  toolGroups: z
+    .array(z.enum(TOOL_GROUP_IDS as [string, ...string[]]))
+    .max(TOOL_GROUP_IDS.length)
+    .default([]),
 });
 export type TenantSettings = z.infer<typeof TenantSettings>;

@@ -21,7 +21,8 @@ interface TenantRow {
 }
 
 const PAIRING_TTL_MS = 24 * 3600_000;
-const hashKey = (key: string) => createHash("sha256").update(key).digest("hex");
+/** How an API key is stored and looked up: its SHA-256, hex (the key itself is never kept). */
+export const hashKey = (key: string) => createHash("sha256").update(key).digest("hex");
 
 /** The operator's view of tenants: create them, issue API keys and pairing codes, bind identities. */
 export class Tenants {
@@ -145,6 +146,22 @@ export class Tenants {
       this.#now(),
     ]);
     return { id, key };
+  }
+
+  /** The tenant's API keys as the operator sees them: the first characters only, never a key. */
+  async apiKeys(
+    tenantId: string,
+  ): Promise<{ id: string; prefix: string; createdAt: number; revokedAt: number | null }[]> {
+    const rows = await this.#db.all<{ id: string; prefix: string; created_at: number; revoked_at: number | null }>(
+      "SELECT id, prefix, created_at, revoked_at FROM os_api_keys WHERE tenant_id = ? ORDER BY created_at",
+      [tenantId],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      prefix: r.prefix,
+      createdAt: Number(r.created_at),
+      revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+    }));
   }
 
   async revokeApiKey(tenantId: string, keyId: string): Promise<void> {

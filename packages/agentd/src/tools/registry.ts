@@ -1,8 +1,10 @@
 import type { Logger } from "@agentd/kernel";
 import { globMatch } from "../agent/glob.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
-import { MODEL_TOOL_NAME, nameTools, SOURCE_ID, type ToolRef } from "./sources/names.ts";
+import { MAX_TOOL_NAME, MODEL_TOOL_NAME, nameTools, SOURCE_ID, type ToolRef } from "./sources/names.ts";
 import { SOURCE_LIMITS, type SourceTool, type SourcedTool, type ToolSource } from "./sources/port.ts";
+import { TOOL_GROUP_IDS, type ToolGroup } from "./groups.ts";
+import { groupsOf, LOAD_TOOLS, loadToolsTool } from "./load-tools/index.ts";
 import { sourcedTool } from "./sources/sourced-tool.ts";
 import type { Decision, OfferedTool, Risk, Tool } from "./types.ts";
 
@@ -29,13 +31,22 @@ export interface ToolAccess {
 export interface ResolvedTools {
   tools: string[] | null;
   sourced?: SourcedTool[];
+  /** Groups offered from the start (groups.ts); absent in turns recorded before groups: every one. */
+  groups?: ToolGroup[];
 }
 
 /** One turn's tools, ready to offer and to call. */
 export interface TurnTools {
+  /** What the next model call is offered: tools without a group, and those of the groups loaded. */
   list(): OfferedTool[];
-  /** The tool behind a model-facing name, if this turn offered it. */
+  /** The tool behind a model-facing name, if this turn has it (offered, or in a group not loaded yet). */
   get(name: string): OfferedTool | undefined;
+  /** Loads the groups a `load_tools` call named; true when that changes what is offered. */
+  load(input: unknown): boolean;
+  /** Whether a call of this tool makes the turn list the tenant's tools again (`SourceTool.relists`). */
+  relists(name: string): boolean;
+  /** Adds tools a later listing found (its own names kept); true when any is new. */
+  add(sourced: readonly SourcedTool[]): boolean;
 }
 
 /**
@@ -63,6 +74,7 @@ export class ToolRegistry {
           `tool name ${JSON.stringify(t.name)} contains "__", which only tools from sources carry (mcp__server__tool); use single underscores`,
         );
       if (this.#tools.has(t.name)) throw new Error(`tool ${t.name} is registered twice`);
+      if (t.name === LOAD_TOOLS) throw new Error(`tool name ${LOAD_TOOLS} is agentd's own (it loads tool groups)`);
       this.#tools.set(t.name, t);
     }
     return this;
@@ -95,6 +107,12 @@ export class ToolRegistry {
     if (this.#tools.has(name)) return true;
     const source = name.split("__", 1)[0] as string;
     return name.startsWith(`${source}__`) && this.#sources.has(source) && MODEL_TOOL_NAME.test(name);
+  }
+
+  /** Whether a rule's prefix (`mcp__github__` of `mcp__github__*`) can cover a tool: a built-in's, or a source's. */
+  knowsPrefix(prefix: string): boolean {
+    if ([...this.#tools.keys()].some((n) => n.startsWith(prefix))) return true;
+    return prefix.length < MAX_TOOL_NAME && this.knows(`${prefix}x`);
   }
 
   /** Every built-in's name. */
@@ -148,11 +166,33 @@ export class ToolRegistry {
 
   /** What a turn recorded, as tools to offer and call. */
   view(resolved: ResolvedTools): TurnTools {
-    const offered = new Map<string, OfferedTool>();
-    for (const t of this.list(resolved.tools)) offered.set(t.name, t);
-    for (const t of resolved.sourced ?? [])
-      offered.set(t.name, sourcedTool(t, this.#sources.get(t.source) ?? gone(t.source)));
-    return { list: () => [...offered.values()], get: (name) => offered.get(name) };
+    const all = new Map<string, OfferedTool>();
+    for (const t of this.list(resolved.tools)) all.set(t.name, t);
+    const relisting = new Set<string>();
+    const addOne = (t: SourcedTool) => {
+      all.set(t.name, sourcedTool(t, this.#sources.get(t.source) ?? gone(t.source)));
+      if (t.relists) relisting.add(t.name);
+    };
+    for (const t of resolved.sourced ?? []) addOne(t);
+    const loaded = new Set<ToolGroup>(resolved.groups ?? TOOL_GROUP_IDS);
+    const members = (g: ToolGroup) => [...all.values()].filter((t) => t.group === g).map((t) => t.name);
+    const onDemand = TOOL_GROUP_IDS.filter((g) => !loaded.has(g) && members(g).length > 0);
+    if (onDemand.length) all.set(LOAD_TOOLS, loadToolsTool(onDemand, members));
+    return {
+      list: () => [...all.values()].filter((t) => !t.group || loaded.has(t.group)),
+      get: (name) => all.get(name),
+      load: (input) => {
+        const more = groupsOf(input, onDemand).filter((g) => !loaded.has(g));
+        for (const g of more) loaded.add(g);
+        return more.length > 0;
+      },
+      relists: (name) => relisting.has(name),
+      add: (sourced) => {
+        const fresh = sourced.filter((t) => !all.has(t.name)).slice(0, Math.max(0, this.#limits.totalTools - all.size));
+        for (const t of fresh) addOne(t);
+        return fresh.length > 0;
+      },
+    };
   }
 
   /** One source's list, bounded in time; a failing source costs its tools for this turn, not the turn. */
@@ -212,6 +252,15 @@ export class ToolRegistry {
       inputSchema: JSON.parse(json) as Record<string, unknown>,
       risk: t.risk && RISKS.has(t.risk) ? t.risk : "medium",
       defaultDecision: t.defaultDecision && DECISIONS.has(t.defaultDecision) ? t.defaultDecision : "ask",
+      ...(typeof t.connection === "string" && t.connection.length <= 200 ? { connection: t.connection } : {}),
+      ...(typeof t.connection === "string" && typeof t.connectionArg === "string" && t.connectionArg.length <= 64
+        ? { connectionArg: t.connectionArg }
+        : {}),
+      ...(t.relists === true ? { relists: true } : {}),
+      ...(TOOL_GROUP_IDS.includes(t.group as ToolGroup) ? { group: t.group } : {}),
+      ...(Array.isArray(t.subjectArgs) && t.subjectArgs.length <= 4 && t.subjectArgs.every((a) => typeof a === "string")
+        ? { subjectArgs: t.subjectArgs }
+        : {}),
     };
   }
 }

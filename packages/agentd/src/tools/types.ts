@@ -1,10 +1,13 @@
 import type { z } from "zod";
+import type { Attachment } from "../blobs/types.ts";
+import type { ConnectionsPort } from "../connections/port.ts";
+import type { ToolGroup } from "./groups.ts";
 import type { NetPolicy } from "../net/policy.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { SecretReader } from "../vault/reader.ts";
 
 // The ports a tool uses, defined beside what they reach, and named here too for tools' authors.
-export type { NetPolicy, SecretReader };
+export type { ConnectionsPort, NetPolicy, SecretReader };
 
 /** How risky a tool is; it sets the default policy and what an approval prompt stresses. */
 export type Risk = "low" | "medium" | "high";
@@ -38,6 +41,8 @@ export interface ToolServices {
   jobs: JobsApi;
   embedder: Embedder | null;
   net: NetPolicy;
+  /** The tenant's OAuth connections (absent where agentd runs without them): tokens go into requests, never back. */
+  connections?: ConnectionsPort;
 }
 
 /** What a tool receives when it runs: its tenant's data, the vault at call time, and the services above. */
@@ -55,6 +60,14 @@ export interface ToolContext {
   /** Replaces every value of the tenant's vault: a tool that cuts its output redacts first, so a secret straddling the cut cannot leave its head. */
   redact(text: string): string;
   services: ToolServices;
+  /** Publishes progress (a command's output as it arrives) to the run's stream; not journaled, never shown to the model. */
+  progress?(data: unknown): void;
+  /**
+   * Replaces what the person sees live while the tool runs (their channel's live view, a Telegram
+   * draft; nothing on channels without one), e.g. a command's latest output. Replaced by the reply;
+   * not journaled, never shown to the model. Redact before showing.
+   */
+  show?(text: string): void;
 }
 
 export interface Tool<A = unknown> {
@@ -66,6 +79,11 @@ export interface Tool<A = unknown> {
   risk: Risk;
   /** The decision when the tenant has no policy for this tool. */
   defaultDecision: Decision;
+  /**
+   * Offered once the model loads this group (groups.ts), not with every call: tools whose schemas are
+   * large or whose work is occasional. Without it, the tool is always offered.
+   */
+  group?: ToolGroup;
   /** Default 30 s. */
   timeoutMs?: number;
   /** Longer output is cut, with a note saying so (default 8,000 characters). */
@@ -80,6 +98,25 @@ export interface Tool<A = unknown> {
    * person reads it ("every … to …"). Without it, "Always" allows every call of the tool.
    */
   always?(args: A): { pattern: string; shown: string };
+  /** False when an allow rule must not cover this call (a shell command chaining others): it is asked instead. */
+  allowable?(args: A): boolean;
+  /**
+   * For tools whose calls act outside and must not be repeated blindly: when the worker died during
+   * a call (its outcome unknown), the retry runs it again only if this answers true; otherwise a
+   * person is asked first. Tools without it are run again.
+   */
+  rerun?(args: A, tenant: TenantScope): Promise<boolean>;
+  /**
+   * A tool that hands the work to a person first (a login with 2FA, a captcha): before it runs, the
+   * person gets a link to take over and what this returns (a screenshot), and the run waits durably
+   * until they press Done there (agent/tool-call/handoff.ts). Runs inside a step.
+   */
+  handoff?(args: A, tenantId: string): Promise<{ files: Attachment[] }>;
+  /**
+   * The OAuth connection a call uses, by name: before the tool runs, the chain makes sure it is
+   * authorized (a person is sent a connect link and the run waits, when it is not).
+   */
+  connection?(args: A): string | undefined;
   run(args: A, ctx: ToolContext): Promise<unknown>;
 }
 

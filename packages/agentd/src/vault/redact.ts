@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { AgentdError } from "../errors.ts";
 import { SecretMatcher } from "./secret-matcher.ts";
 
@@ -51,6 +52,45 @@ export interface Redactor {
  * touching matches by one `[secret]`; long forms also match in part (see SecretMatcher).
  */
 export function createRedactor(values: readonly string[]): Redactor {
+  if (values.length === 0) return buildRedactor(values);
+  // A full vault's matcher takes about a second of CPU to build, and every tool call and run view
+  // builds one: built once per distinct set of values instead (hashing 1 MB takes a few ms).
+  const hash = createHash("sha256");
+  let bytes = 0;
+  for (const v of values) {
+    if (typeof v !== "string") continue;
+    hash.update(`${v.length}:`).update(v);
+    bytes += v.length;
+  }
+  const key = hash.digest("base64");
+  const hit = BUILT.get(key);
+  if (hit) {
+    BUILT.delete(key);
+    BUILT.set(key, hit); // the most recently used goes last
+    return hit.redactor;
+  }
+  const redactor = buildRedactor(values);
+  if (bytes <= BUILT_MAX_BYTES) {
+    BUILT.set(key, { redactor, bytes });
+    builtBytes += bytes;
+    for (const [k, e] of BUILT) {
+      if (builtBytes <= BUILT_MAX_BYTES) break;
+      BUILT.delete(k);
+      builtBytes -= e.bytes;
+    }
+  }
+  return redactor;
+}
+
+/**
+ * Redactors built, by a hash of their values, least recently used first; bounded by the bytes of
+ * the values they match (a full vault of 1 MB makes a matcher of about 25 MB of heap).
+ */
+const BUILT = new Map<string, { redactor: Redactor; bytes: number }>();
+const BUILT_MAX_BYTES = 2 * 1024 * 1024;
+let builtBytes = 0;
+
+function buildRedactor(values: readonly string[]): Redactor {
   const forms = new Set<string>();
   for (const v of values)
     if (typeof v === "string" && v.length >= MIN_LENGTH) for (const f of secretForms(v)) forms.add(f);

@@ -59,6 +59,14 @@ export function reservedSecretError(name: string): AgentdError {
     `secret ${JSON.stringify(name.slice(0, 80))} is reserved for agentd's own use (names starting with "${RESERVED_PREFIX}", such as a channel bot's token): tools cannot read it and it is managed through its own API (e.g. /v1/channels/telegram)`,
   );
 }
+/**
+ * Connections' tokens (connections/store.ts's `sys.oauth.<name>.*`, an MCP server's `sys.mcpoauth.*`):
+ * not counted against the tenant's secrets, so a full vault does not stop an app being connected.
+ * They are bounded by what makes them: one pair per app connected, one per MCP server.
+ */
+export function isConnectionToken(name: string): boolean {
+  return name.startsWith("sys.oauth.") || name.startsWith("sys.mcpoauth.");
+}
 const MAX_VALUE_BYTES = 64 * 1024;
 /** Every value is redacted from everything the tenant sees: how many, and how much in all, is bounded. */
 export const MAX_SECRETS = 1000;
@@ -90,40 +98,55 @@ export class Vault {
 
   /** Stores or replaces a secret. Names: 1-64 of `A-Z a-z 0-9 _ . -`; values: a string of at most 64 KB. */
   async put(scope: TenantScope, name: string, value: string): Promise<void> {
-    checkName(name);
-    if (typeof value !== "string") throw badRequest(`the value of secret ${JSON.stringify(name)} must be a string`);
-    if (value === "")
-      throw badRequest(`the value of secret ${JSON.stringify(name)} is empty: give a value, or delete the secret`);
-    const bytes = Buffer.byteLength(value, "utf8");
-    if (bytes > MAX_VALUE_BYTES)
-      throw badRequest(
-        `the value of secret ${JSON.stringify(name)} is ${bytes} bytes, over the limit of ${MAX_VALUE_BYTES} (64 KB)`,
-      );
+    await this.putMany(scope, { [name]: value });
+  }
+
+  /**
+   * Stores or replaces several secrets in one transaction, with `also` (statements of the caller's
+   * own) in the same one: a rotated token pair and the row that says when it expires change together
+   * or not at all. `also` may throw to roll everything back.
+   */
+  async putMany(
+    scope: TenantScope,
+    entries: Record<string, string>,
+    also?: (tx: TenantScope) => Promise<void>,
+  ): Promise<void> {
+    const names = Object.keys(entries);
+    for (const name of names) checkValue(name, entries[name] as string);
     this.#refresh(); // a rotation by another process may have made a new key current
-    const s = encryptSecret(this.#keys.current, scope.tenantId, name, value);
+    const sealedOf = names.map((name) => ({
+      name,
+      s: encryptSecret(this.#keys.current, scope.tenantId, name, entries[name] as string),
+    }));
     const now = this.#now();
     await scope.tx(async (tx) => {
       await serializeTenant(tx);
+      const counted = names.filter((n) => !isConnectionToken(n));
       const others = await tx.get<{ n: number; size: number | null }>(
-        "SELECT COUNT(*) AS n, SUM(LENGTH(ciphertext)) AS size FROM os_secrets WHERE tenant_id = $tenant AND name <> ?",
-        [name],
+        `SELECT COUNT(*) AS n, SUM(LENGTH(ciphertext)) AS size FROM os_secrets WHERE tenant_id = $tenant
+         AND name NOT LIKE 'sys.oauth.%' AND name NOT LIKE 'sys.mcpoauth.%' AND name NOT IN (${names.map(() => "?").join(", ")})`,
+        names,
       );
-      if (Number(others?.n) >= MAX_SECRETS)
+      const named = names.join(", ");
+      if (counted.length > 0 && Number(others?.n) + counted.length > MAX_SECRETS)
         throw badRequest(
-          `this tenant's vault holds ${MAX_SECRETS} secrets, the most it may; delete one it no longer needs before adding ${JSON.stringify(name)}`,
+          `this tenant's vault holds ${MAX_SECRETS} secrets, the most it may; delete one it no longer needs before adding ${named}`,
         );
       // Stored as base64: 3 bytes of value for 4 characters.
       const used = Math.floor((Number(others?.size ?? 0) * 3) / 4);
-      if (used + bytes > MAX_TOTAL_BYTES)
+      const bytes = counted.reduce((n, k) => n + Buffer.byteLength(entries[k] as string, "utf8"), 0);
+      if (counted.length > 0 && used + bytes > MAX_TOTAL_BYTES)
         throw badRequest(
           `this tenant's secrets would take ${used + bytes} bytes, over the limit of ${MAX_TOTAL_BYTES} (1 MB) for all of them; delete some first`,
         );
-      await tx.run(
-        `INSERT INTO os_secrets (tenant_id, name, key_id, iv, tag, ciphertext, created_at, updated_at) VALUES ($tenant, ?, ?, ?, ?, ?, ?, ?)
+      for (const { name, s } of sealedOf)
+        await tx.run(
+          `INSERT INTO os_secrets (tenant_id, name, key_id, iv, tag, ciphertext, created_at, updated_at) VALUES ($tenant, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (tenant_id, name) DO UPDATE SET key_id = excluded.key_id, iv = excluded.iv, tag = excluded.tag,
          ciphertext = excluded.ciphertext, updated_at = excluded.updated_at`,
-        [name, s.keyId, s.iv, s.tag, s.ciphertext, now, now],
-      );
+          [name, s.keyId, s.iv, s.tag, s.ciphertext, now, now],
+        );
+      await also?.(tx);
     });
   }
 
@@ -255,6 +278,18 @@ export class Vault {
     const fresh = this.#keys.refresh?.();
     if (fresh) this.#keys = mergeKeys(fresh, this.#keys);
   }
+}
+
+function checkValue(name: string, value: string): void {
+  checkName(name);
+  if (typeof value !== "string") throw badRequest(`the value of secret ${JSON.stringify(name)} must be a string`);
+  if (value === "")
+    throw badRequest(`the value of secret ${JSON.stringify(name)} is empty: give a value, or delete the secret`);
+  const bytes = Buffer.byteLength(value, "utf8");
+  if (bytes > MAX_VALUE_BYTES)
+    throw badRequest(
+      `the value of secret ${JSON.stringify(name)} is ${bytes} bytes, over the limit of ${MAX_VALUE_BYTES} (64 KB)`,
+    );
 }
 
 function checkName(name: string): void {

@@ -112,8 +112,8 @@ for (const b of BACKENDS) {
       const stages = [CALL_STAGES[0]!, quietHours, ...CALL_STAGES.slice(1)];
       const tc = { timezone: "UTC", approvalTimeoutMs: 60_000 } as TurnContext;
       const tools = app.tools.view({ tools: ["shout", "whisper"] });
-      const flow = workflow<{ name: string; text: string }, string>("chain.test", (ctx, call) =>
-        runToolCall(
+      const flow = workflow<{ name: string; text: string }, string>("chain.test", async (ctx, call) => {
+        const answer = await runToolCall(
           {
             ctx,
             deps: app.deps,
@@ -125,8 +125,9 @@ for (const b of BACKENDS) {
           0,
           { id: "c1", name: call.name, input: { text: call.text } },
           stages,
-        ),
-      );
+        );
+        return answer.output;
+      });
       const kernel = new Kernel({ store, workflows: [flow], logger: () => {} });
       t.after(async () => {
         await kernel.close();

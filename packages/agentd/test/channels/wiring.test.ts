@@ -81,4 +81,7 @@ test("createAgentd reads the channels from the environment as `agentd start` doe
   tg.push(textUpdate(EVE, "hello?"));
   await until(() => sentTo(tg, EVE.id)[0], "the answer to someone unknown");
   assert.match(sentTo(tg, EVE.id)[0]!.params.text, /pairing code/);
+  // /health says how the bot is reached, then what its Bot API calls said.
+  const telegram = (await app.health.states()).find((x) => x.name === "telegram");
+  assert.deepEqual(telegram, { name: "telegram", ok: true, detail: "long polling; the Bot API answers" });
 });

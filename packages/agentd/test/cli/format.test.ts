@@ -23,9 +23,20 @@ describe("cli format", () => {
     );
   });
 
-  test("a time is local YYYY-MM-DD HH:MM:SS, or - when there is none", () => {
-    assert.equal(time(new Date(2026, 0, 2, 3, 4, 5).getTime()), "2026-01-02 03:04:05");
-    assert.equal(time(new Date(2026, 11, 31, 23, 59, 59).getTime()), "2026-12-31 23:59:59");
+  test("a time is local YYYY-MM-DD HH:MM:SS with its UTC offset, or in a zone given with its name, or - when there is none", () => {
+    const at = new Date(2026, 0, 2, 3, 4, 5);
+    const off = -at.getTimezoneOffset();
+    const zone = `${off < 0 ? "-" : "+"}${String(Math.floor(Math.abs(off) / 60)).padStart(2, "0")}:${String(Math.abs(off) % 60).padStart(2, "0")}`;
+    assert.equal(time(at.getTime()), `2026-01-02 03:04:05 ${zone}`);
+    assert.match(time(new Date(2026, 11, 31, 23, 59, 59).getTime()), /^2026-12-31 23:59:59 [+-]\d\d:\d\d$/);
+    assert.equal(
+      time(Date.UTC(2026, 6, 2, 7, 0, 0), "Europe/Paris"),
+      "2026-07-02 09:00:00 Europe/Paris",
+      "summer time",
+    );
+    assert.equal(time(Date.UTC(2026, 0, 2, 8, 0, 0), "Europe/Paris"), "2026-01-02 09:00:00 Europe/Paris");
+    assert.equal(time(Date.UTC(2026, 0, 2, 0, 30, 0), "America/New_York"), "2026-01-01 19:30:00 America/New_York");
+    assert.equal(time(Date.UTC(2026, 0, 2, 0, 0, 0), "UTC"), "2026-01-02 00:00:00 UTC");
     assert.equal(time(null), "-");
     assert.equal(time(undefined), "-");
     assert.notEqual(time(0), "-", "0 is a time, not none");

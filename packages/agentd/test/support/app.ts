@@ -1,5 +1,5 @@
 import type { Clock, Logger, WorkerOptions } from "@agentd/kernel";
-import { createAgentd, type Agentd } from "../../src/app.ts";
+import { type AgentdOptions, createAgentd, type Agentd } from "../../src/app.ts";
 import type { Config } from "../../src/config.ts";
 import type { ToolSource } from "../../src/tools/sources/port.ts";
 import type { Tool } from "../../src/tools/types.ts";
@@ -23,6 +23,8 @@ export async function testAgentd(
     clock?: Clock;
     tools?: Tool[];
     toolSources?: ToolSource[];
+    /** How stdio MCP servers start (the app's default: in the sandbox). */
+    mcp?: AgentdOptions["mcp"];
     model?: ModelServer;
     tenantSettings?: unknown;
     noModel?: boolean;
@@ -49,6 +51,7 @@ export async function testAgentd(
     ...(opts.clock ? { clock: opts.clock } : {}),
     tools: opts.tools ?? [],
     ...(opts.toolSources ? { toolSources: opts.toolSources } : {}),
+    ...(opts.mcp ? { mcp: opts.mcp } : {}),
     logger: opts.logger ?? (() => {}),
     ...(opts.channelLog ? { channelLog: opts.channelLog } : {}),
     ...(opts.worker !== undefined ? { worker: opts.worker } : {}),

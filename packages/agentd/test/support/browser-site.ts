@@ -11,6 +11,8 @@ export interface Site {
   posts: { path: string; fields: Record<string, string> }[];
   /** Every path requested with GET, in order. */
   gets: string[];
+  /** Bytes of /big.bin (a 4 MB download sent slowly) written before it ended or its reader left. */
+  bigSent: number;
   /** Runs `fn` before answering the next GET of `path` (once): a test can hold a page or kill a worker there. */
   once(path: string, fn: () => Promise<void>): void;
   close(): Promise<void>;
@@ -27,6 +29,7 @@ function userOf(req: IncomingMessage): string | null {
 export async function startSite(): Promise<Site> {
   const posts: Site["posts"] = [];
   const gets: string[] = [];
+  let bigSent = 0;
   const hooks = new Map<string, () => Promise<void>>();
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     let raw = "";
@@ -119,13 +122,26 @@ export async function startSite(): Promise<Site> {
           200,
           page(
             "Files",
-            `<h1>Files</h1><a href="/tides.csv" download>Tide table (CSV)</a><form><label>Attach <input type="file" name="f"></label></form>`,
+            `<h1>Files</h1><a href="/tides.csv" download>Tide table (CSV)</a> <a href="/big.bin" download>Chart archive</a><form><label>Attach <input type="file" name="f"></label></form>`,
           ),
         );
       case "/tides.csv":
         return res
           .writeHead(200, { "content-type": "text/csv", "content-disposition": 'attachment; filename="tides.csv"' })
           .end("day,high\nmon,06:42\ntue,07:30\n");
+      case "/big.bin": {
+        // 4 MB in 64 KB pieces, 20 ms apart, with no length announced: only counting stops it early.
+        res.writeHead(200, {
+          "content-type": "application/octet-stream",
+          "content-disposition": 'attachment; filename="charts.bin"',
+        });
+        for (let i = 0; i < 64 && !res.destroyed; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          if (!res.write(Buffer.alloc(65_536, i))) await new Promise((r) => res.once("drain", r).once("close", r));
+          if (!res.destroyed) bigSent += 65_536;
+        }
+        return void res.end();
+      }
       case "/go-metadata":
         return html(302, "", { location: "http://169.254.169.254/latest/meta-data/" });
       case "/go-private":
@@ -176,6 +192,9 @@ export async function startSite(): Promise<Site> {
     host: `127.0.0.1:${port}`,
     posts,
     gets,
+    get bigSent() {
+      return bigSent;
+    },
     once: (path, fn) => void hooks.set(path, fn),
     close: () =>
       new Promise((ok) => {

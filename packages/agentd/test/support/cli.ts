@@ -1,3 +1,6 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -39,4 +42,27 @@ export async function freePort(): Promise<number> {
       if (tries > 50) throw e;
     }
   }
+}
+
+export interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout as it arrived, piece by piece. */
+  pieces: string[];
+}
+
+/** Runs `agentd <args>` with `stdin` piped in, to its end (killed and failed after `timeoutMs`, 30 s by default). */
+export async function agentd(args: string[], env: NodeJS.ProcessEnv, stdin = "", timeoutMs = 30_000): Promise<Result> {
+  const child = spawn(process.execPath, [MAIN, ...args], { env });
+  child.stdin.end(stdin);
+  const pieces: string[] = [];
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => pieces.push(d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const [code] = (await once(child, "close")) as [number | null];
+  clearTimeout(timer);
+  assert.notEqual(code, null, `agentd ${args.join(" ")} was killed; stdout: ${pieces.join("")}; stderr: ${stderr}`);
+  return { code, stdout: pieces.join(""), stderr, pieces };
 }

@@ -28,6 +28,8 @@ export interface RecordedRequest {
   raw: string;
   body: any;
   at: number;
+  /** The whole answer was sent (a call paid for); false while it streams, or when cut off. */
+  completed: boolean;
 }
 type Script = ScriptedReply | ((req: RecordedRequest) => ScriptedReply);
 export interface ModelServer {
@@ -92,7 +94,17 @@ async function handle(
   const raw = await readBody(req);
   const path = new URL(req.url ?? "/", "http://x").pathname;
   if (path.startsWith("/__")) return control(server, queue, path, raw, res);
-  const recorded: RecordedRequest = { path, headers: req.headers, raw, body: parseJson(raw), at: Date.now() };
+  const recorded: RecordedRequest = {
+    path,
+    headers: req.headers,
+    raw,
+    body: parseJson(raw),
+    at: Date.now(),
+    completed: false,
+  };
+  res.on("finish", () => {
+    recorded.completed = true;
+  });
   server.requests.push(recorded);
   if (path === "/v1/chat/completions") server.calls++;
   if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {

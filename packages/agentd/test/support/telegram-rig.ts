@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type TelegramOptions, telegramChannel } from "../../src/channels/telegram/index.ts";
 import { sessions } from "../../src/sessions/store.ts";
 import { testAgentd } from "./app.ts";
+import { startSite } from "./browser-site.ts";
 import type { Backend } from "./backends.ts";
 import { startTelegramServer, type TelegramServer } from "./telegram-server.ts";
 import { type TelegramUser, textUpdate } from "./telegram-updates.ts";
@@ -60,6 +61,14 @@ export async function pairingTelegramRig(
     assert.equal((await post(textUpdate(user, `/start ${code}`))).status, 200);
   };
   return { ...env, pair };
+}
+
+/** `pairingTelegramRig` with the browser test site served on 127.0.0.1, allowed as an operator allows a host. */
+export async function browsingTelegramRig(t: { after(fn: () => unknown): void }, b: Backend) {
+  const site = await startSite();
+  t.after(() => site.close());
+  const env = await pairingTelegramRig(t, b, { config: { net: { allowPrivate: false, allowHosts: [site.host] } } });
+  return { ...env, site };
 }
 
 /** The user messages of the tenant's latest session (none when it has no session). */

@@ -19,6 +19,8 @@ export interface SentMessage {
   message_id: number;
   chat_id: string;
   text: string;
+  /** A photo, document or voice note the bot sent (sendPhoto, sendDocument, sendVoice): its file name and bytes. */
+  file?: { kind: "photo" | "document" | "voice"; filename: string; bytes: Buffer };
   parse_mode?: string;
   reply_markup?: any;
   deleted?: boolean;
@@ -259,6 +261,25 @@ export async function startTelegramServer(
         server.drafts.set(chatId, { draft_id: draftId, text });
         return ok(res, true);
       }
+      case "sendPhoto":
+      case "sendVoice":
+      case "sendDocument": {
+        const field = method === "sendPhoto" ? "photo" : method === "sendVoice" ? "voice" : "document";
+        const ref = /^attach:\/\/(.+)$/.exec(String(params[field] ?? ""));
+        const upload = ref ? (params[ref[1] as string] as Upload | undefined) : undefined;
+        if (!chatId) return fail(res, 400, "Bad Request: chat not found");
+        if (!upload?.bytes) return fail(res, 400, `Bad Request: there is no ${field} in the request`);
+        // A voice note plays only as Ogg/Opus (Telegram refuses other audio there).
+        if (
+          field === "voice" &&
+          !(upload.bytes.subarray(0, 4).toString("latin1") === "OggS" && upload.bytes.includes("OpusHead"))
+        )
+          return fail(res, 400, "Bad Request: wrong type of the voice file: it must be OGG encoded with OPUS");
+        const id = nextMessageId++;
+        const kind = field;
+        server.messages.set(id, { message_id: id, chat_id: chatId, text: "", file: { kind, ...upload } });
+        return ok(res, message(id, ""));
+      }
       case "sendChatAction":
       case "answerCallbackQuery":
         return ok(res, true);
@@ -359,10 +380,18 @@ function send(res: ServerResponse, status: number, body: unknown) {
   res.end(JSON.stringify(body));
 }
 
+/** The body as text; a multipart body as latin1, one character per byte, so its files keep their bytes. */
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  const multipart = (req.headers["content-type"] ?? "").includes("multipart/form-data");
+  return Buffer.concat(chunks).toString(multipart ? "latin1" : "utf8");
+}
+
+/** A file uploaded in a multipart body, as grammY sends an InputFile (`attach://<field>`). */
+interface Upload {
+  filename: string;
+  bytes: Buffer;
 }
 
 /** JSON or form bodies, as the Bot API accepts them; nested values in forms are JSON-encoded. */
@@ -388,8 +417,14 @@ function parseParams(contentType: string, raw: string): Record<string, any> | un
     for (const part of raw.split(`--${boundary[1] ?? boundary[2]}`)) {
       const name = /name="([^"]+)"/.exec(part);
       const sep = part.indexOf("\r\n\r\n");
-      if (!name || sep < 0 || /filename=/.test(part.slice(0, sep))) continue;
-      const v = part.slice(sep + 4).replace(/\r\n$/, "");
+      if (!name || sep < 0) continue;
+      const filename = /filename="?([^"\r\n;]+)"?/.exec(part.slice(0, sep));
+      const body = part.slice(sep + 4).replace(/\r\n$/, "");
+      if (filename) {
+        out[name[1] as string] = { filename: filename[1] ?? "", bytes: Buffer.from(body, "latin1") } satisfies Upload;
+        continue;
+      }
+      const v = Buffer.from(body, "latin1").toString("utf8");
       out[name[1] as string] = /^[[{]/.test(v) ? safeJson(v) : v;
     }
     return out;

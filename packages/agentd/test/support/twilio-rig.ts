@@ -20,11 +20,12 @@ export async function setup(
   t: { after(fn: () => unknown): void },
   b: Backend,
   extra: Partial<TwilioChannelOptions> = {},
+  agentd: Parameters<typeof testAgentd>[2] = {},
 ) {
   const logs: string[] = [];
   const tw = await startTwilioServer();
   t.after(() => tw.close());
-  const ta = await testAgentd(t, b);
+  const ta = await testAgentd(t, b, agentd);
   const client = twilioClient(tw.accountSid, tw.authToken, { apiBaseUrl: tw.url, maxRetryDelay: 50 });
   const ch = twilioChannel(ta.app.channelHost, {
     accountSid: tw.accountSid,

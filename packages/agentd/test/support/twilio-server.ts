@@ -15,6 +15,8 @@ export interface SentMessage {
   body: string;
   at: number;
   statusCallback?: string;
+  /** The file an MMS (or WhatsApp media message) carries: the URL Twilio fetches it from. */
+  mediaUrl?: string;
 }
 export interface TwilioCall {
   method: string;
@@ -35,6 +37,8 @@ export interface TwilioServer {
   failNext(...statuses: number[]): void;
   /** The next message creation is accepted (recorded) but its answer never arrives: the connection is dropped. */
   dropNextAnswer(): void;
+  /** While true, message creations get no answer and are not recorded (the network to Twilio stalls). */
+  stalled: boolean;
   /** Posts a status callback for a sent message to its StatusCallback URL, signed like Twilio; resolves with the HTTP status. */
   report(sid: string, status: string, errorCode?: string): Promise<number>;
   /** Serves bytes as a media file of a message; returns the MediaUrl Twilio would put in the webhook (on api.twilio.com). */
@@ -80,6 +84,7 @@ export async function startTwilioServer(opts: { accountSid?: string; authToken?:
     messages: [],
     failNext: (...s) => void failures.push(...s),
     dropNextAnswer: () => void (dropNext = true),
+    stalled: false,
     storageCalls: [],
     async report(sid, status, errorCode) {
       const m = server.messages.find((x) => x.sid === sid);
@@ -185,16 +190,17 @@ export async function startTwilioServer(opts: { accountSid?: string; authToken?:
         uri: path,
       });
     }
+    if (server.stalled) return; // left open, unrecorded: the caller is killed or gives up
     const failure = failures.shift();
     if (failure === 429) {
       res.setHeader("retry-after", "0");
       return reply(429, twErr(429, 20429, "Too Many Requests"));
     }
     if (failure) return reply(failure, twErr(failure, 20500, "Internal Server Error"));
-    const { To: to, From: from, Body: body } = form;
+    const { To: to, From: from, Body: body = "" } = form;
     if (!to) return reply(400, twErr(400, 21604, "A 'To' phone number is required."));
     if (!from) return reply(400, twErr(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required"));
-    if (!body) return reply(400, twErr(400, 21602, "Message body is required."));
+    if (!body && !form.MediaUrl) return reply(400, twErr(400, 21602, "Message body is required."));
     if (to.startsWith("whatsapp:") !== from.startsWith("whatsapp:"))
       return reply(400, twErr(400, 63007, "Twilio could not find a Channel with the specified From address"));
     // The Messages API's limit on Body, whatever the channel (WhatsApp's own 4,096 does not apply here).
@@ -207,6 +213,7 @@ export async function startTwilioServer(opts: { accountSid?: string; authToken?:
       body,
       at: Date.now(),
       ...(form.StatusCallback ? { statusCallback: form.StatusCallback } : {}),
+      ...(form.MediaUrl ? { mediaUrl: form.MediaUrl } : {}),
     };
     server.messages.push(sent);
     await server.intercept?.(call);

@@ -19,6 +19,8 @@ export interface SentMessage {
   buttons: { id: string; title: string }[];
   opaque: string | undefined;
   at: number;
+  /** An image, document or audio message: the uploaded file it names (its bytes, type and file name). */
+  file?: { data: Uint8Array; mime: string; filename?: string };
 }
 export interface GraphCall {
   method: string;
@@ -45,6 +47,8 @@ export interface WhatsAppServer {
   reads: { messageId: string; typing: boolean; at: number }[];
   /** Requests for media bytes, with the Authorization header they carried. */
   mediaCalls: { path: string; authorization: string | undefined }[];
+  /** Media ids of the files uploaded (POST /<phone>/media), in order. */
+  uploads: string[];
   /** Recipients whose 24-hour window is closed: free-form messages to them are refused with 131047. */
   closedWindow: Set<string>;
   /** The next message sends fail like this, in order. */
@@ -95,6 +99,7 @@ export async function startWhatsAppServer(
     messages: [],
     reads: [],
     mediaCalls: [],
+    uploads: [],
     closedWindow: new Set(),
     failNext: (...f) => void failures.push(...f),
     dropNextAnswer: () => void (dropNext = true),
@@ -142,7 +147,8 @@ export async function startWhatsAppServer(
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString("utf8");
+    const bytes = Buffer.concat(chunks);
+    const raw = bytes.toString("utf8");
     let body: Record<string, unknown> = {};
     if (raw && (req.headers["content-type"] ?? "").includes("json")) {
       try {
@@ -196,6 +202,22 @@ export async function startWhatsAppServer(
         id: info[1],
       });
     }
+    const upload = /^\/v\d+\.\d+\/([^/]+)\/media$/.exec(url.pathname);
+    if (upload && req.method === "POST") {
+      // Like the Cloud API's upload: multipart with messaging_product, type and file; answers the media id.
+      if (upload[1] !== phoneNumberId) return fail(400, 100, "(#100) Invalid parameter");
+      const form = await new Response(bytes, { headers: { "content-type": req.headers["content-type"] ?? "" } })
+        .formData()
+        .catch(() => null);
+      const f = form?.get("file");
+      if (form?.get("messaging_product") !== "whatsapp" || !(f instanceof Blob))
+        return fail(400, 100, "(#100) The parameter messaging_product and a file are required.");
+      const id = String(2000000000000000 + server.uploads.length);
+      const data = new Uint8Array(await f.arrayBuffer());
+      media.set(id, { data, mime: f.type, sha256: "", declaredSize: data.byteLength });
+      server.uploads.push(id);
+      return reply(200, { id });
+    }
     const send = /^\/v\d+\.\d+\/([^/]+)\/messages$/.exec(url.pathname);
     if (!send || req.method !== "POST")
       return fail(400, 100, `Unsupported ${req.method} request. Object with ID '${url.pathname}' does not exist`);
@@ -226,6 +248,7 @@ export async function startWhatsAppServer(
     if (!to) return fail(400, 100, "(#100) The parameter to is required.");
     let text = "";
     let buttons: SentMessage["buttons"] = [];
+    let fileOf: SentMessage["file"];
     if (body.type === "text") {
       const t = (body.text as { body?: unknown } | undefined)?.body;
       if (typeof t !== "string" || !t) return fail(400, 100, "(#100) The parameter text['body'] is required.");
@@ -262,6 +285,15 @@ export async function startWhatsAppServer(
         return fail(400, 131009, "(#131009) Parameter value is not valid", "button ids must be unique");
       text = t;
       buttons = bs.map((b) => ({ id: b.reply!.id!, title: b.reply!.title! }));
+    } else if (body.type === "image" || body.type === "document" || body.type === "audio") {
+      const m = body[body.type] as { id?: string; caption?: string; filename?: string; voice?: boolean } | undefined;
+      const up = m?.id ? media.get(m.id) : undefined;
+      if (!up) return fail(400, 131053, "(#131053) Media upload error", "the media id is not one of this number's");
+      // A voice note must be Ogg/Opus, as WhatsApp plays them.
+      if (m?.voice && !(up.mime === "audio/ogg" && Buffer.from(up.data).subarray(0, 4).toString("latin1") === "OggS"))
+        return fail(400, 131053, "(#131053) Media upload error", "a voice note must be audio/ogg with the Opus codec");
+      text = m?.caption ?? "";
+      fileOf = { data: up.data, mime: up.mime, ...(m?.filename ? { filename: m.filename } : {}) };
     } else return fail(400, 100, `(#100) Unsupported message type ${String(body.type)}`);
     if (server.closedWindow.has(to))
       return fail(
@@ -279,6 +311,7 @@ export async function startWhatsAppServer(
       buttons,
       opaque: typeof body.biz_opaque_callback_data === "string" ? body.biz_opaque_callback_data : undefined,
       at: Date.now(),
+      ...(fileOf ? { file: fileOf } : {}),
     };
     server.messages.push(sent);
     await server.intercept?.(call);

@@ -8,11 +8,11 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { policies } from "../../src/agent/policy.ts";
-import { createAgentd } from "../../src/app.ts";
 import { findChromium } from "../../src/tools/browser/index.ts";
+import { crashBase } from "../support/crash-rig.ts";
 import { BACKENDS } from "../support/backends.ts";
 import { startSite } from "../support/browser-site.ts";
-import { type RecordedRequest, startModelServer } from "../support/model-server.ts";
+import type { RecordedRequest } from "../support/model-server.ts";
 import { until } from "../support/wait.ts";
 
 const WORKER = fileURLToPath(new URL("../procs/agentd-worker.ts", import.meta.url));
@@ -33,32 +33,13 @@ for (const b of BACKENDS) {
     test("the turn completes on restart, logged in from the vault, the completed form post not replayed", {
       timeout: 180_000,
     }, async (t) => {
-      const place = b.place(t);
       const site = await startSite();
       t.after(() => site.close());
-      const model = await startModelServer();
-      t.after(() => model.close());
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        AGENTD_DATA: place.dataDir,
-        DATABASE_URL: place.databaseUrl ?? "",
-        AGENTD_PG_SCHEMA: place.pgSchema ?? "",
-        AGENTD_MODEL_BASE_URL: model.url,
-        AGENTD_MODEL: "stand-in",
-        AGENTD_MODEL_API_KEY: "k",
-        CRASH_DIR: place.dataDir,
-        AGENTD_LEASE_MS: "1500",
-        AGENTD_ALLOW_HOSTS: site.host,
-      };
-      delete env.AGENTD_MASTER_KEY;
-      const client = await createAgentd({
-        env: {},
-        config: { ...place, model: { id: "stand-in", baseURL: model.url, apiKey: "k" } },
-        worker: false,
-        logger: () => {},
+      const { place, model, env, client, tenantId } = await crashBase(t, b, {
+        tenant: "browsing",
+        env: { AGENTD_ALLOW_HOSTS: site.host },
       });
-      t.after(() => client.close());
-      const tenantId = (await client.tenants.create("browsing")).id;
+      env.AGENTD_DATA = place.dataDir;
       await policies.set(
         client.tenants.scope(tenantId),
         { tool: "browser_act", pattern: `* ${site.url}/*`, decision: "allow" },

@@ -115,7 +115,7 @@ for (const b of BACKENDS) {
       );
       const names = offered(model.requests[0]!);
       assert.ok(names.includes("mcp__notes__add_note"));
-      assert.ok(names.includes("http_request"));
+      assert.ok(names.includes("web_search"), "built-ins it did not deny");
       assert.equal(names.includes("web_fetch") || names.includes("mcp__github__create_issue"), false);
       assert.match(
         JSON.stringify(model.requests[1]!.body.messages),

@@ -157,6 +157,15 @@ export interface RunFilter {
   limit?: number;
   /** Runs created before this time (for paging, newest first). */
   before?: number;
+  /**
+   * With `before`: runs created at exactly `before` whose id sorts below this one are included too,
+   * so a page that ends among runs created in the same millisecond continues where it stopped.
+   */
+  beforeId?: string;
+  /** Runs created at or after this time. */
+  since?: number;
+  /** Runs started with this idempotency key. */
+  key?: string;
 }
 
 export interface EventInput {
@@ -237,8 +246,12 @@ export interface Store {
   ): Promise<{ chunks: StreamChunk[]; first: number | null; last: number | null }>;
   /** Calls `fn` when another process publishes to a run's stream (stores shared between processes). */
   onStream?(fn: (runId: string) => void): () => void;
-  /** How many runs are in each status, and how many are due and waiting for a worker (for metrics). */
-  countRuns(now: number): Promise<{ byStatus: Record<string, number>; due: number }>;
+  /**
+   * How many runs are in each status, and how many are due and waiting for a worker (for metrics).
+   * Neither reads every run: ended runs are counted as they end, unfinished ones by index.
+   * `byStatus: false` counts only the due ones (one index read: what a health check asked often needs).
+   */
+  countRuns(now: number, opts?: { byStatus?: boolean }): Promise<{ byStatus: Record<string, number>; due: number }>;
   /** Records (or refreshes) a live worker and the workflow versions it executes. */
   heartbeat(worker: WorkerRecord): Promise<void>;
   removeWorker(id: string): Promise<void>;

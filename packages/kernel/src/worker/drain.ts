@@ -15,17 +15,24 @@ export interface DrainHost {
 /**
  * One serverless drain: passes over due work until none is left or the budget (wall time) is nearly
  * spent. The margin left at the end is for handing back the runs still executing, so every run is
- * consistent when the call returns and the next call, in any process, carries on.
+ * consistent when the call returns and the next call, in any process, carries on. With a grace, the
+ * drain stops that long before its end: nothing more is claimed and runs stop at their next new
+ * command, so a step in flight (a paid model call) finishes and is recorded instead of being cut
+ * short and made again; only a step longer than the grace is still cut at the end.
  */
 export class Drain {
   readonly report: DrainReport = { claimed: 0, finished: 0, suspended: 0, handedBack: 0, ms: 0 };
   readonly #t0 = performance.now();
   readonly #deadline: number;
+  readonly #ending: number;
   #wake: (() => void) | null = null;
+  /** The grace began: runs yield at their next new command. */
+  ending = false;
 
-  constructor(budgetMs: number) {
+  constructor(budgetMs: number, graceMs = 0) {
     const margin = Math.min(250, Math.max(20, budgetMs * 0.15));
     this.#deadline = this.#t0 + budgetMs - margin;
+    this.#ending = this.#deadline - Math.max(0, Math.min(graceMs, budgetMs - margin));
   }
 
   /** Something happened (a run finished or suspended, new work): stop waiting and make a pass. */
@@ -37,17 +44,22 @@ export class Drain {
   async run(host: DrainHost): Promise<void> {
     const report = this.report;
     for (;;) {
-      const before = report.claimed;
-      await host.tick();
-      if ((host.idle() && report.claimed === before) || performance.now() >= this.#deadline) break;
-      // Wait for a run to finish or suspend (it signals), a due timer, or the deadline.
+      if (!this.ending && performance.now() >= this.#ending) this.ending = true;
+      if (this.ending) {
+        // The grace: nothing more is claimed; the runs held end their steps in flight and suspend.
+        if (host.idle() || performance.now() >= this.#deadline) break;
+      } else {
+        const before = report.claimed;
+        await host.tick();
+        if ((host.idle() && report.claimed === before) || performance.now() >= this.#deadline) break;
+      }
+      // Wait for a run to finish or suspend (it signals), a due timer, the grace, or the deadline.
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
         const wakeAt = host.wakeAt();
-        setTimeout(
-          resolve,
-          Math.max(0, Math.min(this.#deadline - performance.now(), wakeAt === null ? 50 : wakeAt - host.clock.now())),
-        );
+        const until = this.ending ? this.#deadline : this.#ending;
+        const timer = wakeAt === null || this.ending ? 50 : wakeAt - host.clock.now();
+        setTimeout(resolve, Math.max(0, Math.min(until - performance.now(), timer)));
       });
       this.#wake = null;
     }

@@ -148,10 +148,10 @@ export class Worker implements ExecutionHost {
    * executing near the end are stopped and handed back (a step cut short counts as an attempt), so
    * every run is consistent when this returns and the next call, in any process, carries on.
    */
-  async drain(budgetMs: number): Promise<DrainReport> {
+  async drain(budgetMs: number, graceMs = 0): Promise<DrainReport> {
     if (this.#running)
       throw new Error("drain() is for a kernel whose worker is not started; a started worker already runs due work.");
-    const drain = new Drain(budgetMs);
+    const drain = new Drain(budgetMs, graceMs);
     this.#drain = drain;
     this.#running = true;
     this.#renewal.renew();
@@ -173,6 +173,11 @@ export class Worker implements ExecutionHost {
       this.#drain = null;
     }
     return drain.done();
+  }
+
+  /** A drain is in its grace: runs stop at their next new command (ExecutionHost). */
+  get yielding(): boolean {
+    return this.#drain?.ending ?? false;
   }
 
   /** Schedules changed: look at them on the next pass. */

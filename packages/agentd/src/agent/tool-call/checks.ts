@@ -20,7 +20,7 @@ export const policy: CallStage = {
   async run(c, { ctx, scope }) {
     const decided = await ctx.step(`policy:${c.key}`, () => policies.decide(scope, c.tool, c.subject));
     if (decided.decision === "deny") return `denied by policy (${decided.rule}); do not retry this call`;
-    c.asks = decided.decision === "ask";
+    c.asks = decided.decision === "ask" || (decided.decision === "allow" && c.tool.allowable?.(c.args) === false);
     return null;
   },
 };

@@ -1,4 +1,5 @@
 import type { WorkflowContext } from "@agentd/kernel";
+import type { Attachment } from "../../blobs/types.ts";
 import type { TenantScope } from "../../tenancy/scope.ts";
 import type { OfferedTool } from "../../tools/types.ts";
 import type { ModelCall } from "../call-model.ts";
@@ -28,6 +29,8 @@ export interface CallEnv {
   input: TurnInput;
   tc: TurnContext;
   scope: TenantScope;
+  /** The person's live view of the turn (a Telegram draft), for what a running tool shows them. */
+  show?: (text: string) => void;
 }
 
 /**
@@ -41,4 +44,13 @@ export interface CallStage {
   /** Only calls of tools it says yes to pass through it (every call when absent). */
   appliesTo?(tool: OfferedTool): boolean;
   run(call: CallInFlight, env: CallEnv): Promise<string | null>;
+}
+
+/** What a call answers the model: text, and the files the tool returned (blob references, `tools/files.ts`). */
+export interface ToolAnswer {
+  output: string;
+  /** Shown to the model (an image, to a model that takes images). */
+  show?: Attachment[];
+  /** Sent to the person with the turn's reply. */
+  send?: Attachment[];
 }

@@ -13,7 +13,7 @@ export const AddTelegramBot = z.strictObject({
 });
 
 /** What a client sees of a bot: never its token or webhook secret. */
-const view = (b: TenantBot) => ({
+export const botView = (b: TenantBot) => ({
   id: b.id,
   username: b.username,
   mode: b.mode,
@@ -25,11 +25,11 @@ const view = (b: TenantBot) => ({
 export function botRoutes(app: Agentd) {
   const bots = app.configuredChannels.telegramBots;
   return new Hono<TenantEnv>()
-    .get("/channels/telegram", async (c) => c.json({ bots: (await bots.list(scopeOf(app, c).tenantId)).map(view) }))
+    .get("/channels/telegram", async (c) => c.json({ bots: (await bots.list(scopeOf(app, c).tenantId)).map(botView) }))
     .post("/channels/telegram", jsonBody(AddTelegramBot), async (c) => {
       const body = c.req.valid("json");
       const bot = await bots.create(scopeOf(app, c).tenantId, body.token, body.mode);
-      return c.json(view(bot), 201);
+      return c.json(botView(bot), 201);
     })
     .delete("/channels/telegram/:id", async (c) => {
       await bots.remove(scopeOf(app, c).tenantId, c.req.param("id"));

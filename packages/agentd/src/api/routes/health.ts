@@ -1,14 +1,13 @@
 import { Hono } from "hono";
 import type { Agentd } from "../../app.ts";
+import { osCounts } from "../../health/os-counts.ts";
 import { healthReport, liveWindowMs } from "../../health/report.ts";
 import pkg from "../../../package.json" with { type: "json" };
 import type { AuthThrottle } from "../auth-throttle.ts";
-import { authenticate, callerOf, requireAdmin } from "../auth.ts";
+import { adminAsks, authenticate, requireAdmin } from "../auth.ts";
 import type { ApiEnv } from "../env.ts";
 
 export const VERSION: string = pkg.version;
-
-const utcDay = (now: number) => new Date(now).toISOString().slice(0, 10);
 
 /**
  * GET /health and GET /metrics (admin, Prometheus text format). Without a token /health says only
@@ -18,7 +17,7 @@ const utcDay = (now: number) => new Date(now).toISOString().slice(0, 10);
 export function healthRoutes(app: Agentd, throttle: AuthThrottle) {
   return new Hono<ApiEnv>()
     .get("/health", async (c) => {
-      const admin = c.req.header("authorization") !== undefined && (await callerOf(app, throttle, c)).kind === "admin";
+      const admin = await adminAsks(app, throttle, c);
       const report = await healthReport(app);
       // Degraded still serves (messages are kept for later): only "down" takes it out of a load balancer.
       const code = report.status === "down" ? 503 : 200;
@@ -29,12 +28,7 @@ export function healthRoutes(app: Agentd, throttle: AuthThrottle) {
     .get("/metrics", authenticate(app, throttle), requireAdmin(), async (c) => {
       const now = app.kernel.clock.now();
       const runs = await app.store.countRuns(now);
-      const n = async (sql: string, params: unknown[] = []) =>
-        Number((await app.db.get<{ n: number | string | null }>(sql, params))?.n ?? 0);
-      const tenants = await n("SELECT COUNT(*) AS n FROM os_tenants");
-      const tokens = await n("SELECT COALESCE(SUM(tokens), 0) AS n FROM os_usage WHERE day = ?", [utcDay(now)]);
-      const calls = await n("SELECT COALESCE(SUM(model_calls), 0) AS n FROM os_usage WHERE day = ?", [utcDay(now)]);
-      const pending = await n("SELECT COUNT(*) AS n FROM os_approvals WHERE status = 'pending'");
+      const { tenants, tokens, modelCalls: calls, pendingApprovals: pending } = await osCounts(app.db, now);
       const workers = (await app.kernel.workers(liveWindowMs(app.config.leaseMs))).length;
       const components = await app.health.states();
       const lines: string[] = [];

@@ -3,8 +3,9 @@ import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import type { Received } from "../../sessions/inbox.ts";
 import { sessions } from "../../sessions/store.ts";
-import { badRequest } from "../../errors.ts";
-import { quotas, RateLimitedError, type RunPhase } from "../../tenancy/quotas.ts";
+import type { Attachment } from "../../blobs/types.ts";
+import { badRequest, notFound } from "../../errors.ts";
+import { acceptMessage } from "../accept.ts";
 import { jsonBody, queryOf, readQuery } from "../body.ts";
 import { type TenantContext, type TenantEnv, scopeOf } from "../env.ts";
 import { frame, runEvents } from "../sse.ts";
@@ -12,19 +13,23 @@ import { redactorFor } from "../views.ts";
 
 export const MAX_TEXT_CHARS = 32_000;
 
-export const PostMessage = z.strictObject({
-  text: z
-    .string()
-    .min(1)
-    .max(MAX_TEXT_CHARS)
-    .refine((s) => s.trim().length > 0, "must not be blank"),
-  conversation: z.string().min(1).max(200).default("default"),
-  channel: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "a channel is 1 to 32 lower-case letters, digits, '_' or '-'")
-    .default("http"),
-  id: z.string().min(1).max(200).optional(),
-});
+export const PostMessage = z
+  .strictObject({
+    /** May be left out when files are sent: a voice note alone is a message (media/attachments.ts reads it). */
+    text: z.string().max(MAX_TEXT_CHARS).default(""),
+    conversation: z.string().min(1).max(200).default("default"),
+    channel: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "a channel is 1 to 32 lower-case letters, digits, '_' or '-'")
+      .default("http"),
+    id: z.string().min(1).max(200).optional(),
+    /** Files sent with it: ids of blobs this tenant uploaded (POST /v1/blobs). */
+    attachments: z.array(z.string().min(1).max(100)).max(10).optional(),
+  })
+  .refine((m) => m.text.trim().length > 0 || Boolean(m.attachments?.length), {
+    message: "must not be blank (send text, files, or both)",
+    path: ["text"],
+  });
 export const Stream = z.object({ stream: z.enum(["0", "1", "true", "false"]).optional() });
 export const ListSessions = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
 export const History = z.object({
@@ -56,26 +61,20 @@ export function messageRoutes(app: Agentd) {
         ? await findRetry(app, c, body.channel, body.conversation, sourceKey)
         : null;
       if (!received) {
-        const tenant = await app.tenants.require(tenantId);
-        const admission = await quotas
-          .admit(scope, tenant.settings, app.kernel.clock.now(), (runId) => phaseOf(app, runId))
-          .catch((e: unknown) => {
-            if (RateLimitedError.is(e)) c.header("retry-after", String(e.retryAfterS));
-            throw e;
-          });
-        try {
-          received = await app.inbox.receive({
-            tenantId,
-            channel: body.channel,
-            conversation: body.conversation,
-            text: body.text,
-            sourceKey,
-          });
-        } catch (e) {
-          await admission.drop();
-          throw e;
+        // Files first: an unknown one is refused before the message counts against any limit.
+        const attachments: Attachment[] = [];
+        for (const id of body.attachments ?? []) {
+          const blob = await app.blobs.get(tenantId, id);
+          if (!blob) throw notFound(`file ${id} (upload it first with POST /v1/blobs)`);
+          attachments.push(blob.attachment);
         }
-        await admission.bind(received.runId);
+        received = await acceptMessage(app, c, {
+          attachments,
+          channel: body.channel,
+          conversation: body.conversation,
+          text: body.text,
+          sourceKey,
+        });
       }
       const accepted = {
         sessionId: received.session.id,
@@ -121,10 +120,4 @@ async function findRetry(
   const prior = session && (await sessions.bySource(scope, session.id, sourceKey));
   if (!session || !prior?.runId) return null;
   return { session, message: prior, runId: prior.runId, duplicate: true };
-}
-
-/** Where a run admitted by the quotas is, from the kernel's store. */
-async function phaseOf(app: Agentd, runId: string): Promise<RunPhase> {
-  const status = (await app.kernel.getRun(runId))?.status;
-  return status === "pending" || status === "running" ? "active" : status === "suspended" ? "waiting" : "ended";
 }

@@ -7,6 +7,7 @@ import { jsonBody, queryOf } from "../body.ts";
 import { type TenantEnv, scopeOf } from "../env.ts";
 
 export const PutPolicy = z.strictObject({
+  /** One tool's name, or a prefix ending in `*` (`mcp__github__*`: every tool of that server). */
   tool: z.string().min(1).max(100),
   /** A glob over the call's subject (`*` any run of characters); empty or absent: every call of the tool. */
   pattern: z.string().max(500).optional(),
@@ -25,7 +26,13 @@ export function policyRoutes(app: Agentd) {
     })
     .put("/policies", jsonBody(PutPolicy), async (c) => {
       const body = c.req.valid("json");
-      if (!app.tools.knows(body.tool))
+      const prefix = body.tool.endsWith("*") ? body.tool.slice(0, -1) : null;
+      if (prefix !== null && !prefix.includes("*") && prefix !== "" && !app.tools.knowsPrefix(prefix))
+        throw badRequest(
+          `no tool's name starts with "${prefix.slice(0, 100)}": a prefix rule covers a server's or a source's tools (mcp__<server>__*) or built-ins (ssh*)`,
+        );
+      // A * elsewhere is refused by the rule's own check, which says what a rule's tool may be.
+      if (!body.tool.includes("*") && !app.tools.knows(body.tool))
         throw badRequest(
           `there is no tool named "${body.tool.slice(0, 100)}"; the tools are ${app.tools
             .list(null)

@@ -28,6 +28,16 @@ export const ListRuns = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   /** Runs created before this time (epoch ms): the createdAt of the last run of the previous page. */
   before: z.coerce.number().int().min(0).optional(),
+  /** The next page: the `next` of the previous answer (keyset: no run skipped or repeated). */
+  cursor: z
+    .string()
+    .max(200)
+    .regex(/^\d{1,16}:[\w-]{1,150}$/, "a cursor is the `next` of a previous answer, as it was given")
+    .optional(),
+  /** Runs created at or after this time (epoch ms). */
+  since: z.coerce.number().int().min(0).optional(),
+  /** Runs started with this idempotency key. */
+  key: z.string().min(1).max(200).optional(),
 });
 export const From = z.object({ from: z.coerce.number().int().min(1).optional() });
 
@@ -36,15 +46,35 @@ export function runRoutes(app: Agentd) {
   return new Hono<TenantEnv>()
     .get("/runs", queryOf(ListRuns), async (c) => {
       const q = c.req.valid("query");
-      const runs = await app.kernel.listRuns({
+      const [at, id] = q.cursor ? (q.cursor.split(":") as [string, string]) : [];
+      const filter = {
         namespace: c.get("tenantId"),
         limit: q.limit,
         ...(q.status ? { status: q.status } : {}),
-        ...(q.workflow ? { workflow: q.workflow } : {}),
-        ...(q.before !== undefined ? { before: q.before } : {}),
-      });
+        ...(q.since !== undefined ? { since: q.since } : {}),
+        ...(at !== undefined
+          ? { before: Number(at), beforeId: id }
+          : q.before !== undefined
+            ? { before: q.before }
+            : {}),
+      };
+      // A key is unique per workflow and indexed so: it is looked up in each of agentd's workflows
+      // (or the one named), one index probe each, rather than by reading the tenant's every run.
+      const runs = q.key
+        ? (
+            await Promise.all(
+              (q.workflow ? [q.workflow] : app.kernel.registry.names()).map((workflow) =>
+                app.kernel.listRuns({ ...filter, workflow, key: q.key }),
+              ),
+            )
+          )
+            .flat()
+            .sort((a, b) => b.createdAt - a.createdAt || (b.id < a.id ? -1 : 1))
+            .slice(0, q.limit)
+        : await app.kernel.listRuns({ ...filter, ...(q.workflow ? { workflow: q.workflow } : {}) });
       const redact = await redactorFor(app, scopeOf(app, c));
-      return c.json({ runs: runs.map((x) => runView(x, redact)) });
+      const last = runs.length === q.limit ? runs.at(-1) : undefined;
+      return c.json({ runs: runs.map((x) => runView(x, redact)), next: last ? `${last.createdAt}:${last.id}` : null });
     })
     .get("/runs/:id", async (c) => {
       const run = await tenantRun(app, c.get("tenantId"), c.req.param("id"));

@@ -4,7 +4,7 @@ import type { Agentd } from "../../app.ts";
 import { isTimeZone } from "../../config/variables.ts";
 import { sessions } from "../../sessions/store.ts";
 import { badRequest, notFound } from "../../errors.ts";
-import { jsonBody } from "../body.ts";
+import { jsonBody, queryOf } from "../body.ts";
 import { type TenantEnv, scopeOf } from "../env.ts";
 
 const EXAMPLE_AT = "2026-05-01T09:00:00Z (UTC) or 2026-05-01T09:00:00+02:00";
@@ -40,6 +40,8 @@ export const CreateSchedule = z.strictObject({
   sessionId: z.string().min(1).max(100).optional(),
 });
 
+export const Ticks = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+
 /** Reminders and recurring jobs of the tenant, with the next fire times of recurring ones. */
 export function scheduleRoutes(app: Agentd) {
   return new Hono<TenantEnv>()
@@ -47,9 +49,9 @@ export function scheduleRoutes(app: Agentd) {
       const jobs = await app.jobs.list(scopeOf(app, c));
       const schedules = await Promise.all(
         jobs.map(async (j) => {
-          if (j.kind !== "recurring") return { ...j, next: j.at === null ? [] : [j.at] };
+          if (j.kind !== "recurring") return { ...j, paused: false, next: j.at === null ? [] : [j.at] };
           const info = await app.kernel.schedules.get(`job:${j.id}`).catch(() => null);
-          return { ...j, next: info?.nextFireTimes ?? [] };
+          return { ...j, paused: info?.paused ?? false, next: info?.nextFireTimes ?? [] };
         }),
       );
       return c.json({ schedules });
@@ -80,6 +82,21 @@ export function scheduleRoutes(app: Agentd) {
         { id: job.id, kind: "recurring", prompt: body.prompt, at: null, cron: body.cron, timezone, next: job.next },
         201,
       );
+    })
+    .post("/schedules/:id/pause", async (c) => {
+      if (!(await app.jobs.setPaused(scopeOf(app, c), c.req.param("id"), true)))
+        throw notFound(`recurring job ${c.req.param("id")}`);
+      return c.json({ paused: true });
+    })
+    .post("/schedules/:id/resume", async (c) => {
+      if (!(await app.jobs.setPaused(scopeOf(app, c), c.req.param("id"), false)))
+        throw notFound(`recurring job ${c.req.param("id")}`);
+      return c.json({ paused: false });
+    })
+    .get("/schedules/:id/ticks", queryOf(Ticks), async (c) => {
+      const ticks = await app.jobs.ticks(scopeOf(app, c), c.req.param("id"), c.req.valid("query").limit);
+      if (!ticks) throw notFound(`recurring job ${c.req.param("id")}`);
+      return c.json({ ticks });
     })
     .delete("/schedules/:id", async (c) => {
       if (!(await app.jobs.cancel(scopeOf(app, c), c.req.param("id")))) throw notFound(`schedule ${c.req.param("id")}`);

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Agentd } from "../../app.ts";
 import { badRequest, conflict } from "../../errors.ts";
+import { deleteTenant } from "../../tenancy/delete.ts";
 import { TenantSettings } from "../../tenancy/settings.ts";
 import { describeIssues, jsonBody, queryOf } from "../body.ts";
 import type { ApiEnv } from "../env.ts";
@@ -33,7 +34,6 @@ export const Identity = z.strictObject({
   /** Move an identity bound to another tenant to this one. */
   force: z.boolean().optional(),
 });
-const ACTIVE = ["pending", "running", "suspended"] as const;
 
 /** The operator's routes: tenants, their API keys, pairing codes and channel identities (admin token only). */
 export function tenantRoutes(app: Agentd) {
@@ -70,15 +70,13 @@ export function tenantRoutes(app: Agentd) {
         });
         return c.json(tenant);
       })
-      // Its schedules and live runs go first, so nothing runs on for a tenant whose data is gone.
       .delete("/tenants/:id", async (c) => {
-        const tenant = await app.tenants.require(c.req.param("id"));
-        for (const s of await app.kernel.schedules.list({ namespace: tenant.id }))
-          await app.kernel.schedules.delete(s.id).catch(() => {});
-        for (const run of await app.kernel.listRuns({ namespace: tenant.id, status: [...ACTIVE], limit: 100_000 }))
-          await app.kernel.cancel(run.id).catch(() => {});
-        await app.tenants.delete(tenant.id);
+        await deleteTenant(app, c.req.param("id"));
         return c.body(null, 204);
+      })
+      .get("/tenants/:id/keys", async (c) => {
+        const tenant = await app.tenants.require(c.req.param("id"));
+        return c.json({ keys: await app.tenants.apiKeys(tenant.id) });
       })
       .post("/tenants/:id/keys", async (c) => c.json(await app.tenants.createApiKey(c.req.param("id")), 201))
       .delete("/tenants/:id/keys/:keyId", async (c) => {

@@ -3,8 +3,8 @@ import type { TenantScope } from "../../tenancy/scope.ts";
 import type { ChannelHost } from "../ports.ts";
 import type { InboundMessage, InboundResult } from "./message.ts";
 
-/** What the pipeline reaches: the inbox, the decisions, the tenants, the blobs, the OS store (inbound log, outbox) and the clock. */
-export type InboundHost = Pick<ChannelHost, "inbox" | "decisions" | "tenants" | "blobs" | "db" | "now">;
+/** What the pipeline reaches: the inbox, the decisions, the tenants, the blobs, the OS store (inbound log, outbox), the clock and media (reading what people send). */
+export type InboundHost = Pick<ChannelHost, "inbox" | "decisions" | "tenants" | "blobs" | "db" | "now" | "media">;
 
 export interface InboundOptions {
   /** The largest file kept, in bytes (default: the blob store's, AGENTD_MAX_MEDIA_BYTES). */
@@ -12,7 +12,7 @@ export interface InboundOptions {
   /** Lines worth an operator's look (a file dropped); never a secret. */
   log(line: string): void;
   /** A person of a tenant wrote (WhatsApp: the 24-hour window opens, deliveries held for it go out). */
-  onKnownSender?(tenantId: string, m: InboundMessage): void;
+  onKnownSender?(tenantId: string, m: InboundMessage): void | Promise<void>;
 }
 
 /** One message on its way in: who sent it, and what the stages gathered for the inbox so far. */

@@ -6,13 +6,14 @@ import { Recent } from "../recent.ts";
 import { UNREADABLE_REPLY } from "../replies.ts";
 import type { InboundContext, InboundHost, InboundOptions, InboundStage } from "./context.ts";
 import { keepFiles } from "./files.ts";
+import { readMedia } from "./media.ts";
 import type { InboundMessage, InboundResult } from "./message.ts";
 
 /**
  * The stages every message of every channel goes through, in order; the inbox comes last. A message
  * of someone unknown stops at `stranger` (pairing or instructions, no file fetched, no turn).
- * New stages for what people send (transcribing voice notes, reading documents: issue 21) go after
- * `keepFiles`, working on `c.attachments` and adding to `c.notes` or the text.
+ * What people send is read after `keepFiles` (`readMedia`: voice notes transcribed, documents read),
+ * working on `c.attachments`; new stages of that kind go there too.
  */
 export const STAGES: readonly InboundStage[] = [
   answeredAlready,
@@ -23,6 +24,7 @@ export const STAGES: readonly InboundStage[] = [
   stranger,
   storedAlready,
   keepFiles,
+  readMedia,
 ];
 
 /**
@@ -75,7 +77,7 @@ async function answeredAlready(c: InboundContext): Promise<InboundResult | null>
 }
 
 async function knownSender(c: InboundContext): Promise<null> {
-  if (c.tenantId) c.o.onKnownSender?.(c.tenantId, c.m);
+  if (c.tenantId) await c.o.onKnownSender?.(c.tenantId, c.m);
   return null;
 }
 

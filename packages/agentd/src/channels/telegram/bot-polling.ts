@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
+import type pg from "pg";
 import type { TelegramBots } from "./bots.ts";
 
 /**
@@ -33,7 +33,8 @@ export function advisoryLock(url: string, schema: string, log: (line: string) =>
     async acquire() {
       if (held && client) return true;
       try {
-        const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+        const { Client } = (await import("pg")).default; // loaded only on Postgres, when there is a poller to lock
+        const c: pg.Client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
         c.on("error", (e) => {
           if (held)
             log(

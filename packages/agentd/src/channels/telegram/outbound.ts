@@ -1,4 +1,5 @@
-import { type Api, type Bot, GrammyError } from "grammy";
+import { type Api, type Bot, GrammyError, InputFile } from "grammy";
+import type { Attachment } from "../../blobs/types.ts";
 import type { TenantScope } from "../../tenancy/scope.ts";
 import type { ChannelAdapter, ChannelHost, Delivery, LiveView } from "../ports.ts";
 import { buttonData, DECISION_BUTTONS } from "../decisions.ts";
@@ -13,7 +14,7 @@ import type { Typing } from "./typing.ts";
  * message (an edit notifies no one); the run's live placeholder, if it had one, is deleted after it.
  */
 export function telegramAdapter(
-  host: Pick<ChannelHost, "tenants" | "now">,
+  host: Pick<ChannelHost, "tenants" | "blobs" | "now">,
   bot: Bot,
   liveApi: Api,
   o: {
@@ -38,6 +39,18 @@ export function telegramAdapter(
       }
     }
     return await bot.api.sendMessage(chatId, part.plain, extra);
+  }
+
+  /** A file of the tenant's as a photo (the image formats Telegram shows inline), a voice note (Ogg/Opus: a spoken reply) or a document. */
+  async function sendFile(tenantId: string, chatId: string, file: Attachment) {
+    const blob = await host.blobs.get(tenantId, file.id);
+    if (!blob) return await bot.api.sendMessage(chatId, `(the file ${file.name ?? file.id} is no longer kept)`);
+    const input = new InputFile(blob.data, blob.attachment.name ?? file.id);
+    if (blob.attachment.mime === "audio/ogg" && blob.data.byteLength <= MAX_VOICE_BYTES)
+      return await bot.api.sendVoice(chatId, input);
+    return PHOTOS.has(blob.attachment.mime) && blob.data.byteLength <= MAX_PHOTO_BYTES
+      ? await bot.api.sendPhoto(chatId, input)
+      : await bot.api.sendDocument(chatId, input);
   }
 
   return {
@@ -75,6 +88,14 @@ export function telegramAdapter(
         const msg = await sendPart(chatId, part, extra);
         await outbox.mark(scope, d.key, i, "sent", now(), String(msg.message_id));
       }
+      // The reply's files, each a part of its own after the text: a photo, or else a document.
+      for (const [j, file] of (d.files ?? []).entries()) {
+        const i = parts.length + j;
+        const row = await outbox.begin(scope, { key: d.key, part: i, channel: o.channel, conversation: chatId }, now());
+        if (row.status === "sent") continue;
+        const msg = await sendFile(d.tenantId, chatId, file);
+        await outbox.mark(scope, d.key, i, "sent", now(), String(msg.message_id));
+      }
       // A reply, or the notice that the model is unavailable, takes the place of the "…" placeholder.
       if (d.runId && d.kind !== "approval") await removePlaceholder(scope, chatId, d.runId);
     },
@@ -92,6 +113,12 @@ export function telegramAdapter(
     await outbox.mark(scope, placeholderKey(runId), 0, "deleted", now());
   }
 }
+
+/** What sendPhoto takes (10 MB at most); anything else goes as a document, which keeps its bytes as they are. */
+const PHOTOS = new Set(["image/jpeg", "image/png", "image/webp"]);
+const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
+/** sendVoice plays Ogg/Opus up to 1 MB inline; larger audio goes as a document. */
+const MAX_VOICE_BYTES = 1024 * 1024;
 
 function approvalKeyboard(id: string) {
   return {

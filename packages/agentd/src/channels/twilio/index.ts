@@ -2,8 +2,8 @@ import type { Hono } from "hono";
 import type { ChannelAdapter, ChannelHost, Delivery } from "../ports.ts";
 import { type TwilioClient, twilioClient } from "./client.ts";
 import { type TwilioChannelName, toAddress, twilioSender } from "./send.ts";
-import { sendHeld } from "../held.ts";
 import { twilioWebhook } from "./webhook.ts";
+import { mediaLink, serveMedia } from "./outbound-media.ts";
 
 export { twilioClient, type TwilioClient } from "./client.ts";
 export { downloadMedia, mediaUrl, TwilioMediaError } from "./media.ts";
@@ -52,7 +52,10 @@ const textOf = (d: Pick<Delivery, "kind" | "text" | "approval">) =>
  * the Messages API, split to the channel's limit, each part recorded in the durable outbox (send.ts).
  */
 /** What the Twilio channel reaches of agentd: messages in, deliveries out (registered, recorded in the outbox). */
-export type TwilioHost = Pick<ChannelHost, "inbox" | "decisions" | "tenants" | "blobs" | "adapters" | "db" | "now">;
+export type TwilioHost = Pick<
+  ChannelHost,
+  "inbox" | "decisions" | "tenants" | "blobs" | "adapters" | "db" | "now" | "held"
+>;
 
 export function twilioChannel(host: TwilioHost, opts: TwilioChannelOptions): TwilioChannel {
   const client =
@@ -81,14 +84,23 @@ export function twilioChannel(host: TwilioHost, opts: TwilioChannelOptions): Twi
     channel,
     async deliver(d: Delivery) {
       const text = textOf(d);
-      if (!text.trim()) return;
-      await send(host.tenants.scope(d.tenantId), channel, d.session.conversation, text, d.key);
+      const media = (d.files ?? []).map((f) => ({
+        url: mediaLink(publicUrl, opts.authToken, d.tenantId, f, host.now()),
+        caption: f.name ?? f.id,
+      }));
+      if (!text.trim() && !media.length) return;
+      await send(host.tenants.scope(d.tenantId), channel, d.session.conversation, text, d.key, media);
     },
   });
   const adapters: ChannelAdapter[] = [];
   if (opts.from.sms) adapters.push(adapter("sms"));
   if (opts.from.whatsapp) adapters.push(adapter("whatsapp"));
   if (opts.register ?? true) for (const a of adapters) host.adapters.register(a);
+  if ((opts.register ?? true) && opts.from.whatsapp)
+    host.held.sender("whatsapp", async (tenantId, to, d) => {
+      await send(host.tenants.scope(tenantId), "whatsapp", to, textOf(d), d.key);
+      log(`${d.key} held for WhatsApp's 24-hour window was sent to ${to}`);
+    });
 
   const webhook = twilioWebhook(host, {
     accountSid: opts.accountSid,
@@ -102,16 +114,7 @@ export function twilioChannel(host: TwilioHost, opts: TwilioChannelOptions): Twi
       ...(opts.apiBaseUrl ? { apiBaseUrl: opts.apiBaseUrl } : {}),
       ...(opts.maxMediaBytes ? { maxBytes: opts.maxMediaBytes } : {}),
     },
-    windowOpened(tenantId, to) {
-      sendHeld(
-        host,
-        tenantId,
-        "whatsapp",
-        to,
-        (d) => send(host.tenants.scope(tenantId), "whatsapp", to, textOf(d), d.key),
-        log,
-      );
-    },
+    windowOpened: (tenantId, to) => host.held.opened(tenantId, "whatsapp", to),
     async tell(tenantId, channel, to, text, key) {
       try {
         // With a tenant the answer goes through the outbox (a replay finds it there); an unknown sender's has no tenant to keep it under.
@@ -122,6 +125,9 @@ export function twilioChannel(host: TwilioHost, opts: TwilioChannelOptions): Twi
       }
     },
   });
+
+  // The files replies send, fetched by Twilio through signed links (outside the signed POST webhooks).
+  webhook.get("/media/:tenant/:blob", serveMedia(host, opts.authToken));
 
   return {
     adapters,

@@ -52,10 +52,15 @@ export function twilioSender(o: SenderOptions) {
     conversation: string,
     text: string,
     key: string,
+    /** Files after the text, a message each: a link Twilio fetches, captioned with the file's name (which the crash look-up matches). */
+    media: { url: string; caption: string }[] = [],
   ): Promise<void> {
     const to = toAddress(channel, conversation);
-    const parts = splitText(text, LIMITS[channel]);
-    for (const [part, body] of parts.entries()) {
+    const parts: { body: string; mediaUrl?: string }[] = [
+      ...(text.trim() ? splitText(text, LIMITS[channel]) : []).map((body) => ({ body })),
+      ...media.map((m) => ({ body: m.caption, mediaUrl: m.url })),
+    ];
+    for (const [part, { body, mediaUrl }] of parts.entries()) {
       const earlier = await outbox.get(scope, key, part);
       if (earlier?.externalId) continue; // Twilio accepted it already
       // Only a call whose answer never came is looked for in the log: an `unsent` part (a held one sent
@@ -74,6 +79,7 @@ export function twilioSender(o: SenderOptions) {
         to,
         from: o.from(channel),
         body,
+        ...(mediaUrl ? { mediaUrl: [mediaUrl] } : {}),
         ...(o.statusCallback ? { statusCallback: o.statusCallback } : {}),
       });
       await outbox.mark(scope, key, part, "sent", now(), msg.sid);

@@ -27,8 +27,8 @@ export interface WebhookOptions {
   /** Sends a short answer (instructions, a pairing confirmation) keyed by the inbound message: durable when a tenant is known. */
   tell(tenantId: string | null, channel: TwilioChannelName, to: string, text: string, key: string): Promise<void>;
   log(message: string, error?: unknown): void;
-  /** A WhatsApp message came: deliveries held for the 24-hour window can go now (in the background). */
-  windowOpened(tenantId: string, conversation: string): void;
+  /** A WhatsApp message came: deliveries held for the 24-hour window can go now (a run is stored for them before the answer). */
+  windowOpened(tenantId: string, conversation: string): Promise<void>;
 }
 
 /**
@@ -44,9 +44,7 @@ export function twilioWebhook(host: InboundHost, o: WebhookOptions): Hono {
     ...(o.media.maxBytes ? { maxMediaBytes: o.media.maxBytes } : {}),
     log: o.log,
     // A WhatsApp message opens the 24-hour window: what was held for it goes out now.
-    onKnownSender: (tenantId, m) => {
-      if (m.channel === "whatsapp") o.windowOpened(tenantId, m.sender);
-    },
+    onKnownSender: (tenantId, m) => (m.channel === "whatsapp" ? o.windowOpened(tenantId, m.sender) : undefined),
   });
   const webhook = new Hono();
   const twiml = (c: Context) => c.body(EMPTY_TWIML, 200, { "content-type": "text/xml; charset=utf-8" });

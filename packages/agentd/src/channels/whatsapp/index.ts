@@ -2,8 +2,8 @@ import type { Hono } from "hono";
 import type { WhatsAppAPI } from "whatsapp-api-js";
 import { Text } from "whatsapp-api-js/messages";
 import type { ChannelAdapter, ChannelHost, Delivery, LiveView } from "../ports.ts";
-import { sendHeld } from "../held.ts";
 import { whatsappClient } from "./client.ts";
+import { fileMessages } from "./files.ts";
 import { messagesOf } from "./messages.ts";
 import { whatsappSender } from "./send.ts";
 import { whatsappWebhook } from "./webhook.ts";
@@ -57,7 +57,10 @@ export interface WhatsAppChannel {
  * on the person's message while a turn works.
  */
 /** What the Cloud API channel reaches of agentd: messages in, deliveries out (registered, recorded in the outbox). */
-export type WhatsAppHost = Pick<ChannelHost, "inbox" | "decisions" | "tenants" | "blobs" | "adapters" | "db" | "now">;
+export type WhatsAppHost = Pick<
+  ChannelHost,
+  "inbox" | "decisions" | "tenants" | "blobs" | "adapters" | "db" | "now" | "held"
+>;
 
 export function whatsappChannel(host: WhatsAppHost, opts: WhatsAppOptions): WhatsAppChannel {
   const log = opts.log ?? ((m) => console.warn(`whatsapp: ${m}`));
@@ -91,7 +94,13 @@ export function whatsappChannel(host: WhatsAppHost, opts: WhatsAppOptions): What
     channel: WHATSAPP_CLOUD,
     async deliver(d: Delivery) {
       const scope = host.tenants.scope(d.tenantId);
-      await send(scope, d.session.conversation, messagesOf(d), d.key);
+      const files = fileMessages(
+        { client, phoneNumberId: opts.phoneNumberId, blobs: host.blobs },
+        d.tenantId,
+        d.files ?? [],
+      );
+      const text = d.kind === "approval" || d.text.trim() ? messagesOf(d) : [];
+      await send(scope, d.session.conversation, [...text, ...files], d.key);
     },
     live({ tenantId, session }): LiveView {
       // The indicator hangs on the person's latest message: found in the session, so any worker can show it.
@@ -116,7 +125,13 @@ export function whatsappChannel(host: WhatsAppHost, opts: WhatsAppOptions): What
       };
     },
   };
-  if (opts.register ?? true) host.adapters.register(adapter);
+  if (opts.register ?? true) {
+    host.adapters.register(adapter);
+    host.held.sender(WHATSAPP_CLOUD, async (tenantId, to, d) => {
+      await send(host.tenants.scope(tenantId), to, messagesOf(d), d.key);
+      log(`${d.key} held for WhatsApp's 24-hour window was sent to ${to}`);
+    });
+  }
 
   const webhook = whatsappWebhook(host, {
     client,
@@ -137,16 +152,7 @@ export function whatsappChannel(host: WhatsAppHost, opts: WhatsAppOptions): What
         log(`could not answer ${to}: ${e instanceof Error ? e.message : String(e)}`);
       }
     },
-    windowOpened(tenantId, to) {
-      sendHeld(
-        host,
-        tenantId,
-        WHATSAPP_CLOUD,
-        to,
-        (d) => send(host.tenants.scope(tenantId), to, messagesOf(d), d.key),
-        log,
-      );
-    },
+    windowOpened: (tenantId, to) => host.held.opened(tenantId, WHATSAPP_CLOUD, to),
   });
   return { adapter, webhook, client };
 }

@@ -1,9 +1,9 @@
 import { FatalError, RetryableError } from "@agentd/kernel";
 import type { WhatsAppAPI } from "whatsapp-api-js";
-import type { ClientMessage } from "whatsapp-api-js/types";
 import type { TenantScope } from "../../tenancy/scope.ts";
 import { outbox } from "../outbox.ts";
 import { GraphApiError, WINDOW_CLOSED } from "./client.ts";
+import type { LazyMessage } from "./files.ts";
 
 /** How often a part left `sending` looks for Meta's report naming it, while it waits (see `confirmGraceMs`). */
 const CLAIM_POLL_MS = 250;
@@ -91,7 +91,7 @@ export function whatsappSender(o: SenderOptions) {
     o.log(`${key} to ${to} is held: outside WhatsApp's 24-hour window; it goes out when they write again`);
   }
 
-  return async function send(scope: TenantScope, to: string, messages: ClientMessage[], key: string): Promise<void> {
+  return async function send(scope: TenantScope, to: string, messages: LazyMessage[], key: string): Promise<void> {
     for (const [part, message] of messages.entries()) {
       const earlier = await outbox.get(scope, key, part);
       if (earlier?.externalId) continue;
@@ -103,7 +103,7 @@ export function whatsappSender(o: SenderOptions) {
           const res = await o.client.sendMessage(
             o.phoneNumberId,
             to,
-            message,
+            typeof message === "function" ? await message() : message,
             undefined,
             opaqueOf(scope.tenantId, key, part),
           );

@@ -26,8 +26,8 @@ export interface WebhookOptions {
   tell(tenantId: string | null, to: string, text: string, key: string): Promise<void>;
   /** Shows "typing…" on the person's message (it also marks it read). Best effort. */
   typing(messageId: string): void;
-  /** The person wrote: deliveries held for the 24-hour window can go now (in the background). */
-  windowOpened(tenantId: string, conversation: string): void;
+  /** The person wrote: deliveries held for the 24-hour window can go now (a run is stored for them before the answer). */
+  windowOpened(tenantId: string, conversation: string): Promise<void>;
   log(message: string): void;
 }
 

@@ -1,9 +1,9 @@
 import { readFile, stat } from "node:fs/promises";
-import type { Page, Request } from "playwright-core";
-import type { BlobStore } from "../../blobs/types.ts";
+import type { Download, Page, Request } from "playwright-core";
+import type { Attachment, BlobStore } from "../../blobs/types.ts";
 import { readableText } from "../../net/readable.ts";
 import { BrowserError } from "./errors.ts";
-import { REFUSED_HEADER } from "./proxy.ts";
+import { REFUSED_HEADER } from "../../net/proxy.ts";
 import type { TenantSession } from "./session.ts";
 import { boundSnapshot } from "./snapshot.ts";
 
@@ -101,14 +101,22 @@ export async function pageText(page: Page, max: number): Promise<string> {
   return `${t.title ? `# ${t.title}\n` : ""}${text}`;
 }
 
-/** A screenshot of the viewport, kept in the blob store. */
-export async function screenshot(tenantId: string, page: Page, blobs: BlobStore): Promise<string> {
+/** A screenshot larger than this is taken again as a JPEG: what the model and a channel get stays bounded. */
+export const SCREENSHOT_MAX_BYTES = 1024 * 1024;
+
+/** A screenshot of the viewport, kept in the blob store (PNG, or JPEG when the PNG is over SCREENSHOT_MAX_BYTES). */
+export async function screenshot(tenantId: string, page: Page, blobs: BlobStore): Promise<Attachment> {
   const png = await page.screenshot({ type: "png" });
-  const a = await blobs.put(tenantId, png, { mime: "image/png", name: "screenshot.png", source: "browser" });
-  return `Screenshot saved: ${a.id} (image/png, ${a.size} bytes)`;
+  if (png.byteLength <= SCREENSHOT_MAX_BYTES)
+    return blobs.put(tenantId, png, { mime: "image/png", name: "screenshot.png", source: "browser" });
+  const jpeg = await page.screenshot({ type: "jpeg", quality: 60 });
+  return blobs.put(tenantId, jpeg, { mime: "image/jpeg", name: "screenshot.jpg", source: "browser" });
 }
 
-/** Clicks a ref that starts a download, and keeps the file in the blob store (refused beyond the limit). */
+export const savedNote = (a: Attachment) =>
+  `Screenshot saved: ${a.id} (${a.mime}, ${a.size} bytes); send_file sends it to the person`;
+
+/** Clicks a ref that starts a download, and keeps the file in the blob store: stopped as soon as it passes the limit. */
 export async function download(
   tenantId: string,
   page: Page,
@@ -118,9 +126,19 @@ export async function download(
 ): Promise<string> {
   const loc = await byRef(page, ref);
   const [dl] = await Promise.all([page.waitForEvent("download"), loc.click()]);
+  const over = await watchSize(dl, maxBytes);
+  if (over !== null) {
+    await dl.cancel().catch(() => {});
+    await dl.delete().catch(() => {});
+    throw new BrowserError(
+      "limit",
+      `the download passed the limit of ${maxBytes} bytes (${over} so far) and was stopped`,
+    );
+  }
   const failure = await dl.failure();
   if (failure) throw new BrowserError("failed", `the download failed: ${failure}`);
   const path = await dl.path();
+  // The watch above reads where Chromium writes; should that ever be unknown, the size is checked here.
   const size = (await stat(path)).size;
   if (size > maxBytes) {
     await dl.delete().catch(() => {});
@@ -132,6 +150,34 @@ export async function download(
   const a = await blobs.put(tenantId, data, { mime: mimeOf(name), name, source: "browser" });
   return `Downloaded ${name}: ${a.id} (${a.mime}, ${a.size} bytes)`;
 }
+
+/**
+ * Follows a download's size while Chromium writes it (`<path>.crdownload`, then `<path>`), every 50 ms:
+ * the size it passed `max` at, or null once it is finished within the limit. The path is the pinned
+ * playwright-core's artifact path (browser-limits.test.ts fails if a new version moves it).
+ */
+async function watchSize(dl: Download, max: number): Promise<number | null> {
+  const path = (dl as unknown as { _artifact?: { _initializer?: { absolutePath?: unknown } } })._artifact?._initializer
+    ?.absolutePath;
+  if (typeof path !== "string") return null;
+  let finished = false;
+  const end = dl.path().then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  for (;;) {
+    const size = Math.max(await sizeOf(`${path}.crdownload`), await sizeOf(path));
+    if (size > max) return size;
+    if (finished) return null;
+    await Promise.race([end, new Promise((r) => setTimeout(r, 50))]);
+  }
+}
+
+const sizeOf = (p: string) =>
+  stat(p).then(
+    (s) => s.size,
+    () => 0,
+  );
 
 /** Sets a file input from a blob of the tenant. */
 export async function upload(

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { BlobStore } from "../../blobs/types.ts";
+import { withFiles } from "../files.ts";
 import type { Tool } from "../types.ts";
 import {
   type ActionLimits,
@@ -8,6 +9,7 @@ import {
   download,
   navigate,
   pageText,
+  savedNote,
   screenshot,
   settle,
   upload,
@@ -102,7 +104,7 @@ export function actSubject(action: string, url: string): string {
 }
 
 /**
- * The two browser tools. `browser` reads (open, snapshot, text, screenshot, scroll, back, hover, wait,
+ * The browser tools. `browser_handoff` asks the person to take over (a login) and waits. `browser` reads (open, snapshot, text, screenshot, scroll, back, hover, wait,
  * tabs) and is allowed by default; `browser_act` changes things (click, type, select, press, download,
  * upload): it names the page's URL, which must be the page's, so a policy can allow it on some sites and
  * ask elsewhere ("Always" allows the site).
@@ -127,53 +129,58 @@ export function browserTools(deps: {
     maxOutputChars: b.snapshotBytes + 2_000,
     subject: (a) => (a.url ? `${a.action} ${a.url}` : a.action),
     run: (a, ctx) =>
-      m.use(ctx.tenant.tenantId, async (s) => {
-        let page = await s.page();
-        switch (a.action) {
-          case "open":
-          case "open_tab":
-            checkHttpUrl(need(a.url, "a url", a.action));
-            if (a.action === "open_tab") page = await s.newPage();
-            await navigate(s, page, a.url!);
-            return view(s, page, b);
-          case "snapshot":
-            return view(s, page, b, { interactiveOnly: a.interactive ?? false });
-          case "text":
-            return `Page: ${page.url()}\n${await pageText(page, b.textChars)}`;
-          case "screenshot":
-            return view(s, page, b, {
-              note: await screenshot(ctx.tenant.tenantId, page, deps.blobs),
-              interactiveOnly: true,
-            });
-          case "scroll":
-            await page.mouse.wheel(0, a.direction === "up" ? -700 : 700);
-            return view(s, page, b);
-          case "back":
-            await settle(page, () => page.goBack({ waitUntil: "domcontentloaded" }));
-            return view(s, page, b);
-          case "hover":
-            {
-              const el = await byRef(page, need(a.ref, "a ref", "hover"));
-              await settle(page, () => el.hover(), 1_000);
+      m.use(
+        ctx.tenant.tenantId,
+        async (s) => {
+          let page = await s.page();
+          switch (a.action) {
+            case "open":
+            case "open_tab":
+              checkHttpUrl(need(a.url, "a url", a.action));
+              if (a.action === "open_tab") page = await s.newPage();
+              await navigate(s, page, a.url!);
+              return view(s, page, b);
+            case "snapshot":
+              return view(s, page, b, { interactiveOnly: a.interactive ?? false });
+            case "text":
+              return `Page: ${page.url()}\n${await pageText(page, b.textChars)}`;
+            case "screenshot": {
+              const shot = await screenshot(ctx.tenant.tenantId, page, deps.blobs);
+              return withFiles(await view(s, page, b, { note: savedNote(shot), interactiveOnly: true }), {
+                show: [shot],
+              });
             }
-            return view(s, page, b);
-          case "wait_for":
-            await page
-              .getByText(need(a.text, "text", "wait_for"))
-              .first()
-              .waitFor({ state: "visible" });
-            return view(s, page, b);
-          case "tabs":
-            return (
-              s
-                .pages()
-                .map((p, i) => `${i === s.active ? "*" : " "} ${i}: ${p.url()}`)
-                .join("\n") || "no tabs open"
-            );
-          case "tab":
-            return view(s, s.select(need(a.tab, "a tab number", "tab")), b);
-        }
-      }),
+            case "scroll":
+              await page.mouse.wheel(0, a.direction === "up" ? -700 : 700);
+              return view(s, page, b);
+            case "back":
+              await settle(page, () => page.goBack({ waitUntil: "domcontentloaded" }));
+              return view(s, page, b);
+            case "hover":
+              {
+                const el = await byRef(page, need(a.ref, "a ref", "hover"));
+                await settle(page, () => el.hover(), 1_000);
+              }
+              return view(s, page, b);
+            case "wait_for":
+              await page
+                .getByText(need(a.text, "text", "wait_for"))
+                .first()
+                .waitFor({ state: "visible" });
+              return view(s, page, b);
+            case "tabs":
+              return (
+                s
+                  .pages()
+                  .map((p, i) => `${i === s.active ? "*" : " "} ${i}: ${p.url()}`)
+                  .join("\n") || "no tabs open"
+              );
+            case "tab":
+              return view(s, s.select(need(a.tab, "a tab number", "tab")), b);
+          }
+        },
+        ctx.signal,
+      ),
   };
 
   const act: Tool<Act> = {
@@ -191,57 +198,84 @@ export function browserTools(deps: {
       shown: `every browser_act on ${originOf(a.url)}`,
     }),
     run: (a, ctx) =>
-      m.use(ctx.tenant.tenantId, async (s) => {
-        const page = await s.page();
-        // The approval and the policy were about this site: acting on another is refused.
-        if (originOf(page.url()) !== originOf(a.url))
-          throw new BrowserError(
-            "stale",
-            `the page is at ${page.url()}, not ${a.url}: take a new snapshot and act on what it shows`,
-          );
-        const tenant = ctx.tenant.tenantId;
-        switch (a.action) {
-          case "click": {
-            const el = await byRef(page, need(a.ref, "a ref", "click"));
-            await settle(page, () => el.click());
-            return view(s, await s.page(), b);
-          }
-          case "type": {
-            const el = await byRef(page, need(a.ref, "a ref", "type"));
-            await el.fill(need(a.text, "text", "type"));
-            if (a.submit) await settle(page, () => el.press("Enter"));
-            return view(s, await s.page(), b);
-          }
-          case "select":
-            {
-              const el = await byRef(page, need(a.ref, "a ref", "select"));
-              await settle(page, () => el.selectOption(need(a.values, "values", "select")));
+      m.use(
+        ctx.tenant.tenantId,
+        async (s) => {
+          const page = await s.page();
+          // The approval and the policy were about this site: acting on another is refused.
+          if (originOf(page.url()) !== originOf(a.url))
+            throw new BrowserError(
+              "stale",
+              `the page is at ${page.url()}, not ${a.url}: take a new snapshot and act on what it shows`,
+            );
+          const tenant = ctx.tenant.tenantId;
+          switch (a.action) {
+            case "click": {
+              const el = await byRef(page, need(a.ref, "a ref", "click"));
+              await settle(page, () => el.click());
+              return view(s, await s.page(), b);
             }
-            return view(s, page, b);
-          case "press":
-            {
-              const key = need(a.key, "a key", "press");
-              const el = a.ref ? await byRef(page, a.ref) : null;
-              await settle(page, () => (el ? el.press(key) : page.keyboard.press(key)));
+            case "type": {
+              const el = await byRef(page, need(a.ref, "a ref", "type"));
+              await el.fill(need(a.text, "text", "type"));
+              if (a.submit) await settle(page, () => el.press("Enter"));
+              return view(s, await s.page(), b);
             }
-            return view(s, await s.page(), b);
-          case "download":
-            return view(s, page, b, {
-              note: await download(tenant, page, need(a.ref, "a ref", "download"), deps.blobs, b.downloadBytes),
-              interactiveOnly: true,
-            });
-          case "upload":
-            return view(s, page, b, {
-              note: await upload(
-                tenant,
-                page,
-                need(a.ref, "a ref", "upload"),
-                need(a.blob, "a blob id", "upload"),
-                deps.blobs,
-              ),
-            });
-        }
-      }),
+            case "select":
+              {
+                const el = await byRef(page, need(a.ref, "a ref", "select"));
+                await settle(page, () => el.selectOption(need(a.values, "values", "select")));
+              }
+              return view(s, page, b);
+            case "press":
+              {
+                const key = need(a.key, "a key", "press");
+                const el = a.ref ? await byRef(page, a.ref) : null;
+                await settle(page, () => (el ? el.press(key) : page.keyboard.press(key)));
+              }
+              return view(s, await s.page(), b);
+            case "download":
+              return view(s, page, b, {
+                note: await download(tenant, page, need(a.ref, "a ref", "download"), deps.blobs, b.downloadBytes),
+                interactiveOnly: true,
+              });
+            case "upload":
+              return view(s, page, b, {
+                note: await upload(
+                  tenant,
+                  page,
+                  need(a.ref, "a ref", "upload"),
+                  need(a.blob, "a blob id", "upload"),
+                  deps.blobs,
+                ),
+              });
+          }
+        },
+        ctx.signal,
+      ),
   };
-  return [browser as Tool, act as Tool];
+  const handoff: Tool<{ reason: string }> = {
+    name: "browser_handoff",
+    description: "Ask the person to take over the browser (a login with 2FA, a captcha); returns when they are done.",
+    input: z.object({ reason: z.string().min(1).max(300) }),
+    risk: "low",
+    defaultDecision: "allow",
+    untrusted: true,
+    timeoutMs: stepMs,
+    maxOutputChars: b.snapshotBytes + 2_000,
+    subject: (a) => a.reason,
+    handoff: (_a, tenant) =>
+      m.use(tenant, async (s) => ({ files: [await screenshot(tenant, await s.page(), deps.blobs)] })),
+    async run(_a, ctx) {
+      // The person worked in a live view, perhaps served by another process: the state they left is
+      // in the vault, and this worker's context (if it has one) is older.
+      await m.forget(ctx.tenant.tenantId);
+      return m.use(
+        ctx.tenant.tenantId,
+        async (s) => view(s, await s.page(), b, { note: "The person is done; the page as they left it:" }),
+        ctx.signal,
+      );
+    },
+  };
+  return [browser as Tool, act as Tool, handoff as Tool];
 }

@@ -69,11 +69,36 @@ export class BrowserManager {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
   }
 
-  /** Runs `fn` with the tenant's session; its state is saved afterwards, whether `fn` succeeded or not. */
-  async use<T>(tenantId: string, fn: (s: TenantSession) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` with the tenant's session; its state is saved afterwards, whether `fn` succeeded or not.
+   * When `signal` aborts (the turn cancelled, the step out of time), the tenant's context is closed
+   * unsaved, which stops whatever Playwright was doing in it at once: the next use reopens the pages
+   * of the last saved state, as a retried step does.
+   */
+  async use<T>(tenantId: string, fn: (s: TenantSession) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.#closed) throw new BrowserError("unavailable", "the browser is shut down (agentd is stopping)");
+    signal?.throwIfAborted();
+    return this.#serial(tenantId, () => this.#slot(() => this.#run(tenantId, fn, signal)));
+  }
+
+  /**
+   * Closes this worker's context of the tenant without saving it: the next use opens it from the
+   * saved state. For after a person changed that state elsewhere (a login in a live view served by
+   * another process): what this worker holds is older than what the vault has.
+   */
+  async forget(tenantId: string): Promise<void> {
+    await this.#serial(tenantId, async () => {
+      const p = this.#sessions.get(tenantId);
+      if (!p) return;
+      this.#sessions.delete(tenantId);
+      await (await p.catch(() => null))?.close();
+    });
+  }
+
+  /** Work on one tenant's context, one at a time. */
+  #serial<T>(tenantId: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.#tenantTail.get(tenantId) ?? Promise.resolve();
-    const run = prev.catch(() => {}).then(() => this.#slot(() => this.#run(tenantId, fn)));
+    const run = prev.catch(() => {}).then(fn);
     const tail = run.catch(() => {});
     this.#tenantTail.set(tenantId, tail);
     void tail.then(() => {
@@ -82,17 +107,34 @@ export class BrowserManager {
     return run;
   }
 
-  async #run<T>(tenantId: string, fn: (s: TenantSession) => Promise<T>): Promise<T> {
+  async #run<T>(tenantId: string, fn: (s: TenantSession) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const s = await this.#session(tenantId);
     s.lastUsed = Date.now();
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      if (this.#sessions.has(tenantId)) this.#sessions.delete(tenantId);
+      void s.close();
+    };
+    if (signal?.aborted) stop();
+    signal?.addEventListener("abort", stop, { once: true });
     try {
+      if (stopped) throw new Error("stopped");
       return await fn(s);
+    } catch (e) {
+      if (stopped)
+        throw new BrowserError("failed", "the browser step was stopped (the turn was cancelled or ran out of time)", {
+          cause: e,
+        });
+      throw e;
     } finally {
+      signal?.removeEventListener("abort", stop);
       // A failed save leaves the last saved state; the next step tries again and tells the model.
-      await this.#save(s).then(
-        () => (s.saveError = null),
-        (e: unknown) => (s.saveError = (e as Error).message.slice(0, 300)),
-      );
+      if (!stopped)
+        await this.#save(s).then(
+          () => (s.saveError = null),
+          (e: unknown) => (s.saveError = (e as Error).message.slice(0, 300)),
+        );
     }
   }
 

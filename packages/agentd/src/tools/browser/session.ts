@@ -2,7 +2,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { Resolver } from "../../net/guard.ts";
 import type { NetPolicy } from "../types.ts";
 import { BrowserError } from "./errors.ts";
-import { type GuardProxy, type Refusal, startGuardProxy } from "./proxy.ts";
+import { type GuardProxy, type Refusal, startGuardProxy } from "../../net/proxy.ts";
 import type { SavedBrowser } from "./state.ts";
 
 const MAX_REFUSALS = 20;

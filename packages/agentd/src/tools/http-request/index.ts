@@ -2,6 +2,7 @@ import { z } from "zod";
 import { guardedFetch } from "../../net/guard.ts";
 import { originOf, plainHost } from "../../net/origin.ts";
 import { readableText } from "../../net/readable.ts";
+import { NAME as CONNECTION_NAME } from "../../connections/apps.ts";
 import { AgentdError } from "../../errors.ts";
 import { isReservedSecret, reservedSecretError } from "../../vault/vault.ts";
 import type { Tool } from "../types.ts";
@@ -9,34 +10,41 @@ import type { Tool } from "../types.ts";
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // an HTTP header name
 const SECRET_NAME = /^[A-Za-z0-9_.-]{1,64}$/; // the vault's names: no "*", so an "Always" rule names one secret
 
-const Args = z.object({
-  method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]).optional(),
-  url: z
-    .url({ protocol: /^https?$/ })
-    .max(4000)
-    .refine(plainHost, "a host name cannot contain *"),
-  // Header names are checked with a refinement, not a key schema: a key schema becomes JSON Schema
-  // "propertyNames", which OpenAI-compatible endpoints do not accept.
-  headers: z
-    .object({})
-    .catchall(z.string().max(8000))
-    .refine(
-      (h) => Object.keys(h).every((k) => k.length <= 100 && TOKEN.test(k)),
-      "header names must be HTTP tokens of at most 100 characters",
-    )
-    .optional(),
-  body: z.string().max(1_000_000).optional(),
-  auth: z
-    .object({
-      secret: z
-        .string()
-        .regex(SECRET_NAME, "a vault secret name is 1-64 of A-Z a-z 0-9 _ . -")
-        .describe("vault secret name"),
-      scheme: z.enum(["bearer", "basic", "header"]).optional(),
-      header: z.string().regex(TOKEN).max(100).optional(),
-    })
-    .optional(),
-});
+const Args = z
+  .object({
+    method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]).optional(),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(4000)
+      .refine(plainHost, "a host name cannot contain *"),
+    // Header names are checked with a refinement, not a key schema: a key schema becomes JSON Schema
+    // "propertyNames", which OpenAI-compatible endpoints do not accept.
+    headers: z
+      .object({})
+      .catchall(z.string().max(8000))
+      .refine(
+        (h) => Object.keys(h).every((k) => k.length <= 100 && TOKEN.test(k)),
+        "header names must be HTTP tokens of at most 100 characters",
+      )
+      .optional(),
+    body: z.string().max(1_000_000).optional(),
+    auth: z
+      .object({
+        secret: z
+          .string()
+          .regex(SECRET_NAME, "a vault secret name is 1-64 of A-Z a-z 0-9 _ . -")
+          .describe("vault secret name"),
+        scheme: z.enum(["bearer", "basic", "header"]).optional(),
+        header: z.string().regex(TOKEN).max(100).optional(),
+      })
+      .optional(),
+    connection: z
+      .string()
+      .regex(CONNECTION_NAME, "a connection name is 1-32 of a-z 0-9 _ -")
+      .describe("OAuth app to act as, e.g. github")
+      .optional(),
+  })
+  .refine((a) => !(a.auth && a.connection), "use auth (a vault secret) or connection (an OAuth connection), not both");
 type Args = z.infer<typeof Args>;
 
 const MAX_BYTES = 1_000_000;
@@ -56,7 +64,8 @@ export const REDACTED = "[secret]";
  */
 export const httpRequestTool: Tool<Args> = {
   name: "http_request",
-  description: "Make an HTTP request; auth.secret names a vault secret to send.",
+  description:
+    "Make an HTTP request; auth.secret names a vault secret to send; connection, an OAuth app (the person is asked to connect it).",
   input: Args,
   risk: "high",
   defaultDecision: "ask",
@@ -69,6 +78,7 @@ export const httpRequestTool: Tool<Args> = {
     const origin = originOf(a.url);
     return { pattern: `* ${origin}/* ${sends(a)}`, shown: `every http_request to ${origin} ${sends(a)}` };
   },
+  connection: (a) => a.connection,
   async run(args, ctx) {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(args.headers ?? {}))
@@ -95,6 +105,21 @@ export const httpRequestTool: Tool<Args> = {
       headers[name] = scheme === "bearer" ? `Bearer ${value}` : scheme === "basic" ? `Basic ${basic}` : value;
       strip.push(name);
       variants = secretForms(value, basic);
+    }
+    if (args.connection) {
+      const conns = ctx.services.connections;
+      if (!conns) throw new AgentdError("not_configured", "OAuth connections are not available in this deployment");
+      const { token, hosts } = await conns.bearer(ctx.tenant, args.connection);
+      // The token goes only where its app's API is: never to a host the model picked.
+      const host = new URL(args.url).host;
+      if (!hosts.includes(host))
+        throw new AgentdError(
+          "forbidden",
+          `connection ${args.connection} sends its token only to ${hosts.join(", ")}, not ${host}; call one of those, or use no connection`,
+        );
+      headers.authorization = `Bearer ${token}`;
+      strip.push("authorization");
+      variants = secretForms(token, Buffer.from(token).toString("base64"));
     }
     const method = args.method ?? "GET";
     const res = await guardedFetch(args.url, { method, headers, body: args.body }, ctx.services.net, {
@@ -123,7 +148,8 @@ export const httpRequestTool: Tool<Args> = {
 };
 
 /** Which secret a request sends, as its subject ends: a URL in normal form has no spaces, so the end is unambiguous. */
-const sends = (a: Args) => (a.auth ? `with secret ${a.auth.secret}` : "with no secret");
+const sends = (a: Args) =>
+  a.auth ? `with secret ${a.auth.secret}` : a.connection ? `as connection ${a.connection}` : "with no secret";
 
 /** The ways a server may echo a secret back: as is, base64 (Basic), JSON-escaped, URL-encoded. */
 function secretForms(value: string, basic: string): string[] {

@@ -1,4 +1,5 @@
 import type { TenantScope } from "../../tenancy/scope.ts";
+import type { ToolGroup } from "../groups.ts";
 import type { Decision, Risk, ToolContext } from "../types.ts";
 
 /**
@@ -33,6 +34,19 @@ export interface SourceTool {
   risk?: Risk;
   /** Default "ask": nobody vetted what it does, so a person approves until a policy rule says otherwise. */
   defaultDecision?: Decision;
+  /** An OAuth connection the chain makes sure is authorized before a call (`mcp:<server>`: a server waiting for the person). */
+  connection?: string;
+  /** With `connection`: the argument whose value ends the connection's name (`composio:` + the call's `toolkit`). */
+  connectionArg?: string;
+  /** After a call of it, the turn lists the tenant's tools again: an MCP server just authorized offers its own to the same turn. */
+  relists?: boolean;
+  /** Offered once the model loads this group (groups.ts), like a built-in of it; none: with every call. */
+  group?: ToolGroup;
+  /**
+   * Arguments whose values start the subject policy rules match and approvals show (`github
+   * GITHUB_STAR_…` then the other arguments as JSON); an "Always" answer then allows those values only.
+   */
+  subjectArgs?: string[];
 }
 
 /** What a turn records of each tool from outside: enough to show it to the model and call it again on replay. */
@@ -47,6 +61,13 @@ export interface SourcedTool {
   inputSchema: Record<string, unknown>;
   risk: Risk;
   defaultDecision: Decision;
+  connection?: string;
+  connectionArg?: string;
+  /** After a call of it, the turn lists the tenant's tools again: an MCP server just authorized offers its own to the same turn. */
+  relists?: boolean;
+  /** Offered once the model loads this group (groups.ts), like a built-in of it; none: with every call. */
+  group?: ToolGroup;
+  subjectArgs?: string[];
 }
 
 /** Bounds on what sources list: descriptions and schemas are sent with every model call. */

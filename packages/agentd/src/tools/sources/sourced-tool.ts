@@ -16,6 +16,32 @@ export function sourcedTool(t: SourcedTool, source: ToolSource): OfferedTool {
     risk: t.risk,
     defaultDecision: t.defaultDecision,
     untrusted: true,
+    ...(t.group ? { group: t.group } : {}),
+    ...(t.subjectArgs?.length ? bySubjectArgs(t.subjectArgs) : {}),
+    ...(t.connection ? { connection: (args: unknown) => connectionOf(t, args) } : {}),
     run: (args, ctx) => source.call(ctx.tenant, { server: t.server, name: t.tool }, args, ctx),
+  };
+}
+
+/** The connection a call uses: the tool's, completed by one of its arguments when the tool says which. */
+function connectionOf(t: SourcedTool, args: unknown): string | undefined {
+  if (!t.connectionArg) return t.connection;
+  const v = (args as Record<string, unknown> | null)?.[t.connectionArg];
+  return typeof v === "string" && v ? `${t.connection}${v}` : undefined;
+}
+
+/**
+ * The subject of a call whose first words are some arguments' values (a toolkit and its tool), so a
+ * rule or an "Always" answer can name one tool of a generic executor rather than every call of it.
+ * Spaces and `*` in those values become `?`: a value never reads as two words or as a wildcard.
+ */
+function bySubjectArgs(names: string[]): Pick<OfferedTool, "subject" | "always"> {
+  const head = (args: unknown) =>
+    names.map((n) => String((args as Record<string, unknown> | null)?.[n] ?? "").replace(/[\s*]/g, "?")).join(" ");
+  const rest = (args: unknown) =>
+    JSON.stringify(Object.fromEntries(Object.entries(args ?? {}).filter(([k]) => !names.includes(k))));
+  return {
+    subject: (args) => `${head(args)} ${rest(args)}`,
+    always: (args) => ({ pattern: `${head(args)} *`, shown: `every ${head(args)} call` }),
   };
 }

@@ -1,3 +1,4 @@
+import type { StoredCache } from "./stored-cache.ts";
 import type { SearchResult } from "./types.ts";
 
 const PER_TENANT = 100;
@@ -10,8 +11,9 @@ interface Entry {
 
 /**
  * Result lists kept per tenant for a few minutes, so a retried step or the same question asked again
- * costs no second query. Bounded (the oldest go first); a search in flight is shared by whoever asks
- * the same meanwhile; a failed search is not kept.
+ * costs no second query. In memory here (bounded, the oldest go first; a search in flight is shared
+ * by whoever asks the same meanwhile), and in the OS store when the caller gives it (`stored`), which
+ * every worker reads: a step retried elsewhere finds the list there. A failed search is not kept.
  */
 export class SearchCache {
   readonly #ttlMs: number;
@@ -28,6 +30,7 @@ export class SearchCache {
     key: string,
     now: number,
     load: () => Promise<SearchResult[]>,
+    stored?: StoredCache,
   ): Promise<{ results: SearchResult[]; cached: boolean }> {
     let mine = this.#tenants.get(tenantId);
     if (mine) {
@@ -46,11 +49,26 @@ export class SearchCache {
       if (this.#tenants.size > TENANTS) this.#tenants.delete(this.#tenants.keys().next().value as string);
     }
     if (this.#ttlMs <= 0) return { results: await load(), cached: false };
-    const entry: Entry = { at: now, value: load() };
+    let fromStore = false;
+    const entry: Entry = {
+      at: now,
+      value: (async () => {
+        const kept = await stored?.read(key, now).catch(() => null);
+        if (kept) {
+          fromStore = true;
+          return kept;
+        }
+        const results = await load();
+        // A store that cannot take it costs a second query later, never this answer.
+        await stored?.write(key, results, now, this.#ttlMs).catch(() => {});
+        return results;
+      })(),
+    };
     mine.set(key, entry);
     if (mine.size > PER_TENANT) mine.delete(mine.keys().next().value as string);
     try {
-      return { results: await entry.value, cached: false };
+      const results = await entry.value;
+      return { results, cached: fromStore };
     } catch (e) {
       if (mine.get(key) === entry) mine.delete(key);
       throw e;

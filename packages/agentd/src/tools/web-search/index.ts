@@ -35,6 +35,7 @@ export function webSearchTool(search: WebSearch): Tool<z.infer<typeof Args>> {
           net: ctx.services.net,
           signal: ctx.signal,
           now: ctx.now,
+          scope: ctx.tenant,
         },
         {
           query: args.query,

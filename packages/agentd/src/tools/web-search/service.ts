@@ -1,6 +1,8 @@
 import type { NetPolicy, SecretReader } from "../types.ts";
 import { brave } from "./brave.ts";
+import type { TenantScope } from "../../tenancy/scope.ts";
 import { SearchCache } from "./cache.ts";
+import { storedCache } from "./stored-cache.ts";
 import { SearchError } from "./errors.ts";
 import { searxng } from "./searxng.ts";
 import { tavily } from "./tavily.ts";
@@ -35,6 +37,8 @@ export interface SearchCall {
   net: NetPolicy;
   signal: AbortSignal;
   now: number;
+  /** The tenant's OS data: the cache's shared layer (every worker's) when given. */
+  scope?: TenantScope;
 }
 
 export interface SearchAnswer {
@@ -79,8 +83,12 @@ export class WebSearch {
       q.count,
       q.freshness ?? "",
     ]);
-    const { results, cached } = await this.#cache.get(call.tenantId, key, call.now, () =>
-      this.#withRetry(provider, q, call.signal),
+    const { results, cached } = await this.#cache.get(
+      call.tenantId,
+      key,
+      call.now,
+      () => this.#withRetry(provider, q, call.signal),
+      call.scope ? storedCache(call.scope) : undefined,
     );
     return { provider: settings.provider, results, cached, source };
   }

@@ -23,6 +23,7 @@ import type {
 import { connectionError, describeUrl, isInvalidUrl, pgTypes, redact } from "./connect.ts";
 import { Listener } from "./listen.ts";
 import * as admin from "./run-admin.ts";
+import { countRuns, FOLD } from "./run-counts.ts";
 import * as side from "./streams-workers.ts";
 import * as retention from "./retention.ts";
 import * as sched from "./schedules.ts";
@@ -115,11 +116,13 @@ export class PostgresStore implements Store {
   }
 
   async commit(groups: WriteGroup[], now: number): Promise<GroupResult[]> {
-    const { rows } = await this.#q<{ r: GroupResult[] }>("SELECT kernel_commit($1::jsonb, $2, $3) AS r", [
-      JSON.stringify(groups),
-      now,
-      this.#channel,
-    ]);
+    // A named statement: each connection parses and plans it once, not on every commit.
+    if (this.#closed) throw new StoreClosedError();
+    const { rows } = await this.#pool.query<{ r: GroupResult[] }>({
+      name: "kernel_commit",
+      text: "SELECT kernel_commit($1::jsonb, $2, $3) AS r",
+      values: [JSON.stringify(groups), now, this.#channel],
+    });
     this.stats.commits++;
     return rows[0]?.r ?? [];
   }
@@ -191,7 +194,13 @@ export class PostgresStore implements Store {
     if (f.workflow !== undefined) add("workflow = ?", f.workflow);
     if (f.namespace !== undefined) add("namespace = ?", f.namespace);
     if (f.parentId !== undefined) add("parent_id = ?", f.parentId);
-    if (f.before !== undefined) add("created_at < ?", f.before);
+    if (f.key !== undefined) add("key = ?", f.key);
+    if (f.since !== undefined) add("created_at >= ?", f.since);
+    // (created_at, id) below the cursor: a row comparison Postgres bounds with the index on created_at.
+    if (f.before !== undefined && f.beforeId !== undefined) {
+      args.push(f.before, f.beforeId);
+      where.push(`created_at <= $${args.length - 1} AND (created_at, id) < ($${args.length - 1}, $${args.length})`);
+    } else if (f.before !== undefined) add("created_at < ?", f.before);
     args.push(f.limit ?? 100);
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`;
     const { rows } = await this.#q(sql, args);
@@ -235,12 +244,17 @@ export class PostgresStore implements Store {
     return this.#streamListener.subscribe(fn);
   }
 
-  async countRuns(now: number): Promise<{ byStatus: Record<string, number>; due: number }> {
-    return side.countRuns(this.#rows, now);
+  async countRuns(
+    now: number,
+    opts?: { byStatus?: boolean },
+  ): Promise<{ byStatus: Record<string, number>; due: number }> {
+    return countRuns(this.#rows, now, opts);
   }
 
+  /** Also folds the ended-run counters' deltas, so they stay a few seconds' worth between reads of the counts. */
   async heartbeat(w: WorkerRecord): Promise<void> {
     await side.heartbeat(this.#rows, w);
+    await this.#rows(FOLD);
   }
 
   async removeWorker(id: string): Promise<void> {

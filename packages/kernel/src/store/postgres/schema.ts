@@ -1,6 +1,8 @@
 import type pg from "pg";
 import { SchemaTooNewError } from "../../errors.ts";
-import { KERNEL_COMMIT_V4 } from "./commit.ts";
+import { KERNEL_COMMIT_V7 } from "./commit.ts";
+import { KERNEL_COMMIT_V4 } from "./commit-v4.ts";
+import { RUN_COUNTS_V8 } from "./run-counts.ts";
 import { SCHEMA_V1 } from "./schema-v1.ts";
 
 /**
@@ -110,6 +112,17 @@ END $f$;
     // Retention deletes a run's tick records with it.
     sql: "CREATE INDEX schedule_ticks_run ON schedule_ticks(run_id) WHERE run_id IS NOT NULL;",
   },
+  {
+    version: 6,
+    // A namespace's runs newest first (a tenant's runs list, its keyset pages): without it, a namespace
+    // with few runs among many others' is found by reading everyone's. Its columns never change after
+    // a run is inserted, so a run's status updates do not touch it.
+    sql: "CREATE INDEX runs_namespace ON runs(namespace, created_at, id);",
+  },
+  // kernel_commit with fewer statements per call (the 3-step workflow's latency is four of them).
+  { version: 7, sql: KERNEL_COMMIT_V7 },
+  // Ended runs counted as they end: /metrics no longer reads every run.
+  { version: 8, sql: RUN_COUNTS_V8 },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

@@ -2,7 +2,7 @@ import type pg from "pg";
 import { toChunk } from "../rows.ts";
 import type { StreamChunk, WorkerRecord } from "../types.ts";
 
-/** Reads and writes beside the run path: streams, metrics counts, worker heartbeats. */
+/** Reads and writes beside the run path: streams, worker heartbeats. */
 type Q = <R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, args?: unknown[]) => Promise<R[]>;
 
 export async function readStream(
@@ -23,17 +23,6 @@ export async function readStream(
     limit,
   ]);
   return { chunks: rows.map(toChunk), first: ends?.first ?? null, last: ends?.last ?? null };
-}
-
-export async function countRuns(q: Q, now: number): Promise<{ byStatus: Record<string, number>; due: number }> {
-  const byStatus: Record<string, number> = {};
-  for (const r of await q<{ status: string; n: number }>("SELECT status, count(*) AS n FROM runs GROUP BY status"))
-    byStatus[r.status] = Number(r.n);
-  const due = await q<{ n: number }>(
-    "SELECT count(*) AS n FROM runs WHERE status IN ('pending', 'suspended') AND wake_at <= $1",
-    [now],
-  );
-  return { byStatus, due: Number(due[0]?.n ?? 0) };
 }
 
 export async function heartbeat(q: Q, w: WorkerRecord): Promise<void> {

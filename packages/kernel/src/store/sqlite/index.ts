@@ -154,7 +154,12 @@ export class SqliteStore implements Store {
     if (f.workflow !== undefined) where.push("workflow = ?"), args.push(f.workflow);
     if (f.namespace !== undefined) where.push("namespace = ?"), args.push(f.namespace);
     if (f.parentId !== undefined) where.push("parent_id = ?"), args.push(f.parentId);
-    if (f.before !== undefined) where.push("created_at < ?"), args.push(f.before);
+    if (f.key !== undefined) where.push("key = ?"), args.push(f.key);
+    if (f.since !== undefined) where.push("created_at >= ?"), args.push(f.since);
+    // (created_at, id) below the cursor, written so the index on created_at still bounds the scan.
+    if (f.before !== undefined && f.beforeId !== undefined)
+      where.push("created_at <= ? AND (created_at < ? OR id < ?)"), args.push(f.before, f.before, f.beforeId);
+    else if (f.before !== undefined) where.push("created_at < ?"), args.push(f.before);
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT ?`;
     return this.#rows(this.#db.prepare(sql).all(...args, f.limit ?? 100)).map(toRun);
   }
@@ -245,10 +250,14 @@ export class SqliteStore implements Store {
     };
   }
 
-  async countRuns(now: number): Promise<{ byStatus: Record<string, number>; due: number }> {
+  async countRuns(
+    now: number,
+    opts?: { byStatus?: boolean },
+  ): Promise<{ byStatus: Record<string, number>; due: number }> {
     this.#open();
     const byStatus: Record<string, number> = {};
-    for (const r of this.#q.countByStatus!.all() as { status: string; n: number }[]) byStatus[r.status] = Number(r.n);
+    if (opts?.byStatus ?? true)
+      for (const r of this.#q.countByStatus!.all() as { status: string; n: number }[]) byStatus[r.status] = Number(r.n);
     return { byStatus, due: Number((this.#q.countDue!.get(now) as { n: number }).n) };
   }
 

@@ -41,7 +41,9 @@ export function prepareQueries(db: DatabaseSync): Record<string, StatementSync> 
     heartbeat: p(`INSERT INTO workers (id, workflows, started_at, heartbeat_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (id) DO UPDATE SET workflows = excluded.workflows, heartbeat_at = excluded.heartbeat_at`),
     removeWorker: p("DELETE FROM workers WHERE id = ?"),
-    countByStatus: p("SELECT status, count(*) AS n FROM runs GROUP BY status"),
+    // Ended runs from their counters (kept by triggers), unfinished ones from runs_status: never every run.
+    countByStatus: p(`SELECT status, n FROM run_counts WHERE n <> 0
+      UNION ALL SELECT status, count(*) FROM runs INDEXED BY runs_status WHERE status IN ('pending', 'running', 'suspended') GROUP BY status`),
     countDue: p(
       "SELECT count(*) AS n FROM runs INDEXED BY runs_wake WHERE status IN ('pending', 'suspended') AND wake_at <= ?",
     ),

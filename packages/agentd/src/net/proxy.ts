@@ -1,9 +1,9 @@
 import type { LookupAddress } from "node:dns";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import net, { type AddressInfo, type Socket } from "node:net";
-import { BlockedAddressError, NetError } from "../../net/errors.ts";
-import { type CheckedUrl, checkUrl, type Resolver } from "../../net/guard.ts";
-import type { NetPolicy } from "../types.ts";
+import { BlockedAddressError, NetError } from "./errors.ts";
+import { type CheckedUrl, checkUrl, type Resolver } from "./guard.ts";
+import type { NetPolicy } from "./policy.ts";
 
 /** A request the guard refused: what the page asked for and why. */
 export interface Refusal {
@@ -12,7 +12,7 @@ export interface Refusal {
 }
 
 export interface GuardProxy {
-  /** `http://127.0.0.1:<port>`: the proxy a browser context sends every request through. */
+  /** `http://127.0.0.1:<port>`: the proxy a browser context sends every request through (`unix:<path>` when it listens on a socket file). */
   url: string;
   close(): Promise<void>;
 }
@@ -22,7 +22,8 @@ const IDLE_MS = 60_000;
 export const REFUSED_HEADER = "x-agentd-refused";
 
 /**
- * The SSRF policy for a browser context, as an HTTP proxy on 127.0.0.1 that the context is made to use
+ * The SSRF policy as an HTTP proxy on 127.0.0.1 (or, with `socketPath`, on a unix socket a sandbox
+ * without a network reaches through a file bound into it). A browser context is made to use it
  * (Playwright's per-context proxy, loopback included): every request the page makes (navigations,
  * redirects, subresources, fetch/XHR, WebSockets, downloads) arrives here as a plain request or a
  * CONNECT, is checked with the same checkUrl as web_fetch, and is connected to the address that was
@@ -31,7 +32,7 @@ export const REFUSED_HEADER = "x-agentd-refused";
 export async function startGuardProxy(
   policy: NetPolicy,
   onRefused: (r: Refusal) => void,
-  opts: { resolve?: Resolver } = {},
+  opts: { resolve?: Resolver; socketPath?: string } = {},
 ): Promise<GuardProxy> {
   const check = (u: string) => checkUrl(u, policy, opts.resolve ? { resolve: opts.resolve } : {});
   /** A request the guard refused is reported (the model hears of it); a name that does not resolve is only the page's failure. */
@@ -108,11 +109,12 @@ export async function startGuardProxy(
 
   await new Promise<void>((ok, fail) => {
     server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => ok());
+    if (opts.socketPath) server.listen(opts.socketPath, () => ok());
+    else server.listen(0, "127.0.0.1", () => ok());
   });
   server.unref();
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: opts.socketPath ? `unix:${opts.socketPath}` : `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () =>
       new Promise((ok) => {
         server.closeAllConnections();

@@ -1,0 +1,24 @@
+import type { Handler, Hono } from "hono";
+import type { Agentd } from "../app.ts";
+import { MCP_PATH, type McpServerAppOptions } from "./api.ts";
+
+export { MCP_PATH };
+
+/**
+ * The handler to mount at MCP_PATH: the MCP server's app, with the SDK, is imported on the first
+ * request rather than with agentd (loading the SDK took seconds of every start on a loaded machine).
+ */
+export function mcpRoute(app: Agentd, o: McpServerAppOptions): Handler {
+  let served: Promise<Hono> | null = null;
+  return async (c) => {
+    served ??= import("./index.ts").then(
+      (m) => m.mcpServerApp(app, o),
+      (e: unknown) => {
+        served = null;
+        throw e;
+      },
+    );
+    // The connection's details (c.env) go along: the token throttle reads the client's address from them.
+    return (await served).fetch(c.req.raw, c.env);
+  };
+}
