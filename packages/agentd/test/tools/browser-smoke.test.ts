@@ -14,7 +14,7 @@ test("the pinned playwright-core drives Debian's Chromium over its pipe: version
     const major = Number(version.split(".")[0]);
     assert.ok(
       (VERIFIED_CHROMIUM_MAJORS as readonly number[]).includes(major),
-      `Chromium ${version} at ${path} is outside what playwright-core 1.62.1 was verified against (${VERIFIED_CHROMIUM_MAJORS.join(", ")}): pin the playwright-core whose bundled Chromium matches`,
+      `Chromium ${version} at ${path} is outside what playwright-core 1.64.1 was verified against (${VERIFIED_CHROMIUM_MAJORS.join(", ")}): pin the playwright-core whose bundled Chromium matches`,
     );
     const page = await (await browser.newContext()).newPage();
     await page.setContent("<h1>Hi</h1><button>Go</button><input aria-label='Name'>");
@@ -48,12 +48,12 @@ test("agentd doctor names the Chromium and whether the pinned playwright-core wa
     return path;
   };
   assert.match(
-    await doctor({ AGENTD_CHROMIUM: fake("150.0.7871.100") }),
-    /^ok\s+browser\s+Chromium 150\.0\.7871\.100 at .*chromium-150\.0\.7871\.100 \(verified with this agentd's playwright-core\)$/m,
+    await doctor({ AGENTD_CHROMIUM: fake("156.0.8078.129") }),
+    /^ok\s+browser\s+Chromium 156\.0\.8078\.129 at .*chromium-156\.0\.8078\.129 \(verified with this agentd's playwright-core\)$/m,
   );
   assert.match(
     await doctor({ AGENTD_CHROMIUM: fake("163.0.1.2") }),
-    /^FAIL\s+browser\s+Chromium 163\.0\.1\.2 at .*: this agentd's playwright-core was verified with Chromium 150 or 151/m,
+    /^FAIL\s+browser\s+Chromium 163\.0\.1\.2 at .*: this agentd's playwright-core was verified with Chromium 155 or 156/m,
   );
   assert.match(await doctor({ AGENTD_BROWSER: "0" }), /^ok\s+browser\s+off:/m);
   assert.match(
