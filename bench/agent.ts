@@ -9,7 +9,7 @@
  * time" is measured where a model would spend it. Every measurement gets a fresh place: a temp SQLite
  * folder, or a fresh schema on the Postgres of DATABASE_URL, dropped after. See bench/README.md.
  *
- * One file a section in bench/agent/ (request, overhead, ttft, throughput, idle, start-memory);
+ * One file a section in bench/agent/ (request, overhead, ttft, clients, throughput, idle, start-memory);
  * config.ts reads the arguments and sizes, harness.ts is what the sections share (output, places and
  * apps, a turn, the direct call to the model).
  */
@@ -20,6 +20,7 @@ import { cleanups, emit, kernelErrors, pgQuery, progress, round, targets, type K
 import { firstRequest } from "./agent/request.ts";
 import { overhead } from "./agent/overhead.ts";
 import { firstToken } from "./agent/ttft.ts";
+import { clientsFirstToken } from "./agent/clients.ts";
 import { throughput } from "./agent/throughput.ts";
 import { idle } from "./agent/idle.ts";
 import { memory, startToReady } from "./agent/start-memory.ts";
@@ -94,6 +95,7 @@ if (stores.length > 0 && PER_STORE.some((s) => only.has(s))) {
       await section("request", kind, () => firstRequest(kind, model));
       await section("overhead", kind, () => overhead(kind, model));
       await section("ttft", kind, () => firstToken(kind, model));
+      await section("clients", kind, () => clientsFirstToken(kind, model));
       await section("throughput", kind, () => throughput(kind, model));
       await section("idle", kind, () => idle(kind, model));
     }

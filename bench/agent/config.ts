@@ -2,10 +2,10 @@ import { parseArgs } from "node:util";
 
 // ---- arguments ------------------------------------------------------------------------------------
 
-const SECTIONS = ["start", "memory", "request", "overhead", "ttft", "throughput", "idle"] as const;
+const SECTIONS = ["start", "memory", "request", "overhead", "ttft", "clients", "throughput", "idle"] as const;
 export type Section = (typeof SECTIONS)[number];
 /** Sections measured once per store; the others (an `agentd start` process, on SQLite) run once, when SQLite is measured. */
-export const PER_STORE: readonly Section[] = ["request", "overhead", "ttft", "throughput", "idle"];
+export const PER_STORE: readonly Section[] = ["request", "overhead", "ttft", "clients", "throughput", "idle"];
 const DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/test";
 
 export const { values: argv } = parseArgs({

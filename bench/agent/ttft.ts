@@ -11,7 +11,7 @@ interface SseTurn {
 }
 
 /** POST /v1/messages as an SSE client: the time to the first `text` event, read to the end. */
-async function sseTurn(url: string, key: string, conversation: string, text: string): Promise<SseTurn> {
+export async function sseTurn(url: string, key: string, conversation: string, text: string): Promise<SseTurn> {
   const t0 = performance.now();
   const res = await fetch(`${url}/v1/messages`, {
     method: "POST",

@@ -1,5 +1,6 @@
 import type { McpServer, ValueRef } from "../mcp/definition.ts";
 import { describeServer, valueRefOf } from "../mcp/definition.ts";
+import { notFound } from "../errors.ts";
 import { McpError } from "../mcp/errors.ts";
 import { sourcedToolName } from "../tools/sources/names.ts";
 import { type CommandInput, parseCommand, required } from "./args.ts";
@@ -126,10 +127,7 @@ export async function mcp(input: CommandInput): Promise<number> {
       return withAdmin(input, p, async (app) => {
         const scope = app.tenants.scope((await app.tenants.require(tenant)).id);
         const server = await app.mcp.servers.get(scope, name);
-        if (!server)
-          throw new UsageError(
-            `agentd mcp test: tenant ${tenant} has no MCP server named "${name}" (see \`agentd mcp list\`)`,
-          );
+        if (!server) throw notFound(`MCP server "${name}" of tenant ${tenant}`);
         try {
           const tools = await app.mcp.source.listServer(scope, server);
           out(`${name}: connected, ${tools.length} tool${tools.length === 1 ? "" : "s"}\n`);

@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { text } from "node:stream/consumers";
+import { notFound } from "../errors.ts";
 import type { SshHost } from "../ssh/hosts.ts";
 import { type CommandInput, type Parsed, parseCommand, required } from "./args.ts";
 import { UsageError } from "./errors.ts";
@@ -95,8 +96,9 @@ export async function ssh(input: CommandInput): Promise<number> {
       const name = required(p, 2, "a host name", "agentd ssh hosts remove");
       return withAdmin(input, p, async (app) => {
         const gone = await app.ssh.removeHost(app.tenants.scope((await app.tenants.require(tenant)).id), name);
-        out(gone ? `removed ssh host ${name}\n` : `tenant ${tenant} has no ssh host ${name}\n`);
-        return gone ? 0 : 1;
+        if (!gone) throw notFound(`ssh host ${JSON.stringify(name)} of tenant ${tenant}`);
+        out(`removed ssh host ${name}\n`);
+        return 0;
       });
     }
     default:

@@ -1,5 +1,5 @@
 // The commands that do what the rest of the operator's API does: sessions (and following one),
-// runs follow, schedules add and ticks, blobs, usage, workers, mcp enable/disable and a tenant's own
+// runs follow, schedules add and ticks, blobs, usage, workers, mcp enable/disable/test and a tenant's own
 // OAuth apps, on a running agentd's store, with --json and exit codes.
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
@@ -189,6 +189,9 @@ for (const b of BACKENDS) {
       assert.equal((await cli(env, "mcp", "enable", ...T, "remote")).code, 0);
       assert.equal(await enabled(), true);
       assert.equal((await cli(env, "mcp", "enable", ...T, "nothing")).code, 3);
+      const untested = await cli(env, "mcp", "test", ...T, "nothing");
+      assert.equal(untested.code, 3, "not found: exit code 3");
+      assert.match(untested.stderr, /^agentd: MCP server "nothing" of tenant \S+ not found\n$/);
 
       const app = {
         clientId: "acme-client",
