@@ -1,7 +1,7 @@
 /**
  * The OpenAI-compatible endpoint's other halves: the AI SDK's @ai-sdk/openai streaming over chat
- * completions and whole over the Responses API (and parameters no client sends, ignored); an approval in a Responses stream; a client leaving
- * a Responses stream mid-way (the official `openai` client both times).
+ * completions and whole over the Responses API (and parameters no client sends, ignored); an approval in a Responses stream; a turn
+ * that fails; a client leaving a Responses stream mid-way (the official `openai` client for the last three).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -88,6 +88,52 @@ for (const b of BACKENDS) {
         conversation: "asks",
       });
       assert.equal(decided.output_text, "Noted.");
+    });
+
+    test("a turn that fails: a whole answer is a 502 in OpenAI's shape, a chat stream ends with an error the client throws, a Responses stream with response.failed", async (t) => {
+      const s = await served(t, b, { noModel: true });
+      const openai = new OpenAI({ apiKey: s.key, baseURL: `${s.url}/openai/v1`, maxRetries: 0 });
+      const ask = (user: string, stream: boolean) =>
+        openai.chat.completions.create({
+          model: "agentd",
+          messages: [{ role: "user", content: "anyone?" }],
+          user,
+          stream,
+        });
+      const whole = await ask("nobody", false).catch((e: unknown) => e);
+      assert.ok(whole instanceof OpenAI.APIError, String(whole));
+      assert.deepEqual([whole.status, whole.type, whole.code], [502, "server_error", "run_failed"]);
+      assert.match(whole.message, /the agent could not answer \(.*\); the message is kept/);
+
+      const chunks = await ask("nobody-streamed", true);
+      const thrown = await (async () => {
+        for await (const _ of chunks as AsyncIterable<unknown>);
+      })().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      assert.ok(thrown instanceof OpenAI.APIError, String(thrown));
+      assert.equal(thrown.code, "run_failed");
+      assert.match(thrown.message, /the agent could not answer/);
+
+      const events = await openai.responses.create({
+        model: "agentd",
+        input: "anyone?",
+        conversation: "nobody-r",
+        stream: true,
+      });
+      const types: string[] = [];
+      let failed: { status?: string; error: { message: string } | null } | null = null;
+      for await (const e of events) {
+        types.push(e.type);
+        if (e.type === "response.failed") failed = e.response;
+      }
+      assert.equal(types.at(-1), "response.failed", types.join(","));
+      assert.ok(!types.includes("response.completed"));
+      assert.equal(failed?.status, "failed");
+      assert.match(failed?.error?.message ?? "", /the agent could not answer/);
+      // The messages are kept in their sessions, to be answered once a model is set.
+      assert.deepEqual(await conversation(s, "nobody"), [["user", "anyone?"]]);
     });
 
     test("a client that leaves a Responses stream mid-way: the turn completes and its reply is kept", async (t) => {
