@@ -56,7 +56,8 @@ export function ratios(f: Figures): void {
     }
   }
   if (f.latency3) {
-    const max = pg ? 3 : 2;
+    // Issue 22: 2 ms on both stores (Postgres's was 3 before it).
+    const max = 2;
     emit("target", {
       name: "workflow_3step_latency_p50_ms",
       target: `<= ${max}`,
@@ -68,9 +69,9 @@ export function ratios(f: Figures): void {
     const r = best[1] / l.batchedRowsPerSec;
     emit("target", {
       name: "throughput_steps_per_s_vs_batched_insert_rows_per_s",
-      target: ">= 0.25",
+      target: ">= 0.30",
       measured: r,
-      pass: r >= 0.25,
+      pass: r >= 0.3,
     });
   }
   const tps16 = l?.insertRates?.find((r) => r.connections === 16);
