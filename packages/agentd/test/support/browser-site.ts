@@ -1,6 +1,7 @@
 // A small web site served on 127.0.0.1 by a test, for the browser tool: a login that sets a cookie,
 // a list rendered by JavaScript, a form that posts, a file download, a redirect to a private address,
-// an iframe, and a page whose subresources reach for private addresses.
+// an iframe, a page whose subresources reach for private addresses, and widgets that hover, keys and
+// scrolling change.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -171,6 +172,19 @@ export async function startSite(): Promise<Site> {
         return res
           .writeHead(200, { "content-type": "text/javascript" })
           .end("self.addEventListener('fetch', () => {});");
+      case "/widgets":
+        // What hover, press and scroll change (each says so in a paragraph), and a link nested deep.
+        return html(
+          200,
+          page(
+            "Widgets",
+            `<h1>Widgets</h1><button onmouseenter="document.getElementById('tip').textContent='menu open'">Menu</button><p id="tip">menu closed</p>
+<label>Search <input id="q" onkeydown="if (event.key === 'Enter') document.getElementById('said').textContent = 'searched ' + this.value"></label><p id="said">nothing searched</p>
+<p id="pos">at the top</p><main><section><div><ul><li><a href="/">Deep link</a></li></ul></div></section></main>
+<div style="height:4000px"></div><p>The end</p>
+<script>addEventListener("scroll", () => { document.getElementById("pos").textContent = scrollY > 0 ? "scrolled down" : "at the top"; });</script>`,
+          ),
+        );
       case "/frame":
         return html(200, page("Frame", `<h1>Outer</h1><iframe src="/inner" title="inner"></iframe>`));
       case "/inner":

@@ -55,6 +55,10 @@ test("agentd doctor names the Chromium and whether the pinned playwright-core wa
     await doctor({ AGENTD_CHROMIUM: fake("163.0.1.2") }),
     /^FAIL\s+browser\s+Chromium 163\.0\.1\.2 at .*: this agentd's playwright-core was verified with Chromium 155 or 156/m,
   );
+  assert.match(
+    await doctor({ AGENTD_CHROMIUM: fake("150.0.7871.100") }),
+    /^FAIL\s+browser\s+Chromium 150\.0\.7871\.100 at .*: this agentd's playwright-core was verified with Chromium 155 or 156/m,
+  );
   assert.match(await doctor({ AGENTD_BROWSER: "0" }), /^ok\s+browser\s+off:/m);
   assert.match(
     await doctor({ AGENTD_CHROMIUM: join(dir, "nowhere") }),

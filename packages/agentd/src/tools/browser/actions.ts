@@ -13,12 +13,15 @@ export interface ActionLimits {
   downloadBytes: number;
 }
 
-/** What the model gets back after every action: where the page is, what the guard refused, and a bounded snapshot. */
+/**
+ * What the model gets back after every action: where the page is, what the guard refused, and a
+ * bounded snapshot (cut at `snapshotBytes`; only interactive elements, or only `depth` levels, when asked).
+ */
 export async function view(
   s: TenantSession,
   page: Page,
   b: ActionLimits,
-  opts: { interactiveOnly?: boolean; note?: string } = {},
+  opts: { interactiveOnly?: boolean; note?: string; depth?: number } = {},
 ): Promise<string> {
   const head = [`Page: ${await title(page)} — ${page.url()}`];
   const tabs = s.pages();
@@ -31,7 +34,8 @@ export async function view(
     );
   let snap: string;
   try {
-    snap = boundSnapshot(await page.ariaSnapshot({ mode: "ai", timeout: 5_000 }), {
+    const yaml = await page.ariaSnapshot({ mode: "ai", timeout: 5_000, ...(opts.depth ? { depth: opts.depth } : {}) });
+    snap = boundSnapshot(yaml, {
       maxBytes: b.snapshotBytes,
       interactiveOnly: opts.interactiveOnly ?? false,
     }).text;

@@ -52,6 +52,7 @@ const ReadArgs = z.object({
   direction: z.enum(["up", "down"]).optional(),
   tab: z.number().int().min(0).max(20).optional(),
   interactive: z.boolean().optional(),
+  depth: z.number().int().min(1).max(30).optional(),
 });
 
 const ActArgs = z.object({
@@ -141,7 +142,10 @@ export function browserTools(deps: {
               await navigate(s, page, a.url!);
               return view(s, page, b);
             case "snapshot":
-              return view(s, page, b, { interactiveOnly: a.interactive ?? false });
+              return view(s, page, b, {
+                interactiveOnly: a.interactive ?? false,
+                ...(a.depth ? { depth: a.depth } : {}),
+              });
             case "text":
               return `Page: ${page.url()}\n${await pageText(page, b.textChars)}`;
             case "screenshot": {
