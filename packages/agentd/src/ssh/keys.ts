@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import type ssh2Module from "ssh2";
 
@@ -22,8 +22,56 @@ const MAX_KEY_CHARS = 16_000;
 
 /** A fresh ed25519 pair from Node's crypto, in OpenSSH's formats. */
 export function generateKeyPair(comment: string): KeyPair {
-  const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment });
-  return { privateKey: pair.private, publicKey: pair.public.trim() };
+  const jwk = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
+  return ed25519KeyPair(Buffer.from(jwk.d as string, "base64url"), Buffer.from(jwk.x as string, "base64url"), comment);
+}
+
+/** An SSH wire string: its length (uint32, big-endian), then its bytes. */
+function sshString(b: Buffer | string): Buffer {
+  const bytes = typeof b === "string" ? Buffer.from(b) : b;
+  const n = Buffer.alloc(4);
+  n.writeUInt32BE(bytes.length);
+  return Buffer.concat([n, bytes]);
+}
+
+/**
+ * An ed25519 key (its 32-byte seed and 32-byte public key) in OpenSSH's formats: the unencrypted
+ * `openssh-key-v1` private key (PROTOCOL.key) and the `authorized_keys` line. Written here, not by
+ * ssh2's generateKeyPairSync: ssh2 1.17 strips a public key's leading zero bytes, so one key in 256
+ * it made was malformed (ssh2 could not read it back, and its public line was not the key).
+ */
+export function ed25519KeyPair(seed: Buffer, publicKey: Buffer, comment: string): KeyPair {
+  if (seed.length !== 32 || publicKey.length !== 32)
+    throw new TypeError("an ed25519 seed and public key are 32 bytes each");
+  const type = "ssh-ed25519";
+  const blob = Buffer.concat([sshString(type), sshString(publicKey)]);
+  const check = randomBytes(4);
+  const keys = Buffer.concat([
+    check,
+    check,
+    sshString(type),
+    sshString(publicKey),
+    sshString(Buffer.concat([seed, publicKey])),
+    sshString(comment),
+  ]);
+  // Padded to the cipher's block size (8 for "none") with the bytes 1, 2, 3, …
+  const padding = Buffer.from(Array.from({ length: (8 - (keys.length % 8)) % 8 }, (_, i) => i + 1));
+  const nkeys = Buffer.alloc(4);
+  nkeys.writeUInt32BE(1);
+  const body = Buffer.concat([
+    Buffer.from("openssh-key-v1\0", "latin1"),
+    sshString("none"),
+    sshString("none"),
+    sshString(""),
+    nkeys,
+    sshString(blob),
+    sshString(Buffer.concat([keys, padding])),
+  ]);
+  const lines = body.toString("base64").replace(/.{1,70}/g, "$&\n");
+  return {
+    privateKey: `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines}-----END OPENSSH PRIVATE KEY-----\n`,
+    publicKey: `${type} ${blob.toString("base64")} ${comment}`,
+  };
 }
 
 /**

@@ -21,18 +21,30 @@ class BearerAuth():
             raise AuthenticationError(response_code=401, response_msg='Unauthorized')
 `;
 
-/** Debian's websockify on 127.0.0.1, forwarding WebSocket tunnels to 127.0.0.1:<to>, with a bearer token. */
+/**
+ * Debian's websockify on 127.0.0.1, forwarding WebSocket tunnels to 127.0.0.1:<to>, with a bearer token;
+ * with `tls` (PEM files), over TLS only (wss://).
+ */
 export async function startWebsockify(
   t: { after(fn: () => unknown): void },
   to: number,
   token: string,
+  tls?: { cert: string; key: string },
 ): Promise<{ url: string; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "agentd-websockify-"));
   writeFileSync(join(dir, "bearer.py"), PLUGIN);
   const port = await freePort();
   const proc: ChildProcess = spawn(
     WEBSOCKIFY,
-    ["--auth-plugin", "bearer.BearerAuth", "--auth-source", token, `127.0.0.1:${port}`, `127.0.0.1:${to}`],
+    [
+      ...(tls ? ["--cert", tls.cert, "--key", tls.key, "--ssl-only"] : []),
+      "--auth-plugin",
+      "bearer.BearerAuth",
+      "--auth-source",
+      token,
+      `127.0.0.1:${port}`,
+      `127.0.0.1:${to}`,
+    ],
     { env: { ...process.env, PYTHONPATH: dir }, stdio: ["ignore", "ignore", "pipe"] },
   );
   let err = "";
@@ -60,5 +72,5 @@ export async function startWebsockify(
     if (Date.now() > end) throw new Error(`websockify did not listen: ${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { url: `ws://127.0.0.1:${port}/`, close };
+  return { url: `${tls ? "wss" : "ws"}://127.0.0.1:${port}/`, close };
 }

@@ -8,6 +8,10 @@ import type { RecordedRequest } from "../support/model-server.ts";
 import { until } from "../support/wait.ts";
 import { skip } from "../sandbox/rig.ts";
 import { CHART_PY, sandboxConfig } from "../support/chart.ts";
+import { pairingTelegramRig, sentTo } from "../support/telegram-rig.ts";
+import { pressUpdate, textUpdate } from "../support/telegram-updates.ts";
+
+const BOB = { id: 611, is_bot: false, first_name: "Bob", username: "bob" };
 
 const lastTool = (req: RecordedRequest) => String(req.body.messages.at(-1)?.content ?? "");
 /** The last tool result the model was sent (images the tools returned may follow it in a user message). */
@@ -89,6 +93,39 @@ for (const b of BACKENDS) {
       const theirs = await turn(other, "shell", "ls -A; cat data/n.txt");
       assert.equal(theirs.stdout, "");
       assert.match(theirs.stderr, /No such file/);
+    });
+
+    test("Telegram: the person approves the code with one tap; the chart it drew arrives as a photo", {
+      timeout: 90_000,
+    }, async (t) => {
+      const { tg, post, model, pair } = await pairingTelegramRig(t, b, { config: { sandbox: sandboxConfig() } });
+      await pair(BOB);
+      model.script({ toolCalls: [{ name: "run_code", arguments: { language: "python", code: CHART_PY } }] }, (req) => ({
+        text: `Sum: ${/\\"sum\\":\s*(\d+)/.exec(toolText(req))?.[1] ?? "?"}`,
+      }));
+      assert.equal((await post(textUpdate(BOB, "chart 3 1 4 1 5"))).status, 200);
+      const ask = await until(
+        () =>
+          sentTo(tg, BOB.id).find((c) => c.params.reply_markup && /^Approve run_code: python: /.test(c.params.text)),
+        "the approval with buttons",
+        60_000,
+      );
+      assert.ok(ask.params.text.includes('open("chart.png", "wb")'), "the approval shows the code");
+      const buttons = ask.params.reply_markup.inline_keyboard.flat() as { text: string; callback_data: string }[];
+      assert.deepEqual(
+        buttons.map((k) => k.text),
+        ["Approve once", "Always", "Deny"],
+      );
+      assert.equal(tg.callsOf("sendPhoto").length, 0, "nothing ran before the tap");
+      assert.equal((await post(pressUpdate(BOB, buttons[0]!.callback_data))).status, 200);
+      await until(() => sentTo(tg, BOB.id).find((c) => c.params.text === "Sum: 14"), "the reply", 60_000);
+      await until(() => tg.callsOf("sendPhoto").length === 1, "the chart as a photo", 30_000);
+      const photos = tg.visible(BOB.id).flatMap((m) => (m.file ? [m.file] : []));
+      assert.deepEqual(
+        photos.map((f) => [f.kind, f.filename]),
+        [["photo", "chart.png"]],
+      );
+      assert.equal(Buffer.from(photos[0]!.bytes).subarray(1, 4).toString("latin1"), "PNG");
     });
   });
 }
