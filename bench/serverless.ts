@@ -9,6 +9,8 @@
  *  - webhook_answer: a warm instance's answer to a Telegram webhook (persisted, not yet run), p50/p99.
  *  - turn: a webhook until the reply reaches Telegram, with the turn run after the answer through
  *    waitUntil; the same through `agentd start`'s path (a started worker); the extra latency.
+ *  - tick_drain: 20 people's messages answered without waitUntil (persisted only), then one tick
+ *    drains their turns within the default 10 s limit: its time, turns answered, queries per turn.
  *  - per_turn: invocations, Postgres round trips (queries), and function-seconds per 1,000 turns.
  */
 import { execFile } from "node:child_process";
@@ -27,6 +29,8 @@ import { textUpdate } from "../packages/agentd/test/support/telegram-updates.ts"
 
 const { values: argv } = parseArgs({ options: { turns: { type: "string", default: "50" } } });
 const TURNS = Number(argv.turns);
+/** People whose turns wait for the tick (one turn each: a person's later message would supersede the earlier). */
+const TICK_PEOPLE = 20;
 const PG_URL = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test";
 const HOOK = "bench-hook-secret";
 const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -125,6 +129,40 @@ try {
     perTurnQueries.push(queries - q0);
   }
   out({ section: "webhook_answer", p50_ms: round(pct(answers, 0.5)), p99_ms: round(pct(answers, 0.99)) });
+
+  // The tick: messages of TICK_PEOPLE people answered without waitUntil (persisted, not run), then one
+  // tick of the platform's cron drains their turns (after a first tick, which also sets the webhook).
+  const tickReq = () =>
+    new Request("http://fn.bench/tick", { headers: { authorization: `Bearer ${env.AGENTD_TICK_SECRET}` } });
+  await (await handler(tickReq())).text();
+  const people = Array.from({ length: TICK_PEOPLE }, (_, i) => ({
+    id: 9200 + i,
+    is_bot: false,
+    first_name: `T${i}`,
+    username: `t${i}`,
+  }));
+  for (const p of people) {
+    const { code } = await app.tenants.createPairingCode(tenant.id);
+    await handler(webhook(textUpdate(p, `/start ${code}`)));
+  }
+  const repliedBefore = people.map((p) => replies(p.id));
+  for (const p of people) await handler(webhook(textUpdate(p, "tick me")));
+  const tq0 = queries;
+  const tt0 = performance.now();
+  const tickRes = await handler(tickReq());
+  const report = (await tickRes.json()) as { drain: { finished: number } | null };
+  const tickMs = performance.now() - tt0;
+  const answeredByTick = people.filter((p, i) => replies(p.id) > (repliedBefore[i] as number)).length;
+  out({
+    section: "tick_drain",
+    turns_waiting: TICK_PEOPLE,
+    turns_answered: answeredByTick,
+    runs_finished: report.drain?.finished ?? 0,
+    tick_ms: round(tickMs),
+    ms_per_turn: round(tickMs / TICK_PEOPLE),
+    postgres_queries_per_turn: round((queries - tq0) / TICK_PEOPLE),
+    function_limit_ms: 10_000,
+  });
   await handler.close();
 
   // The same turns through `agentd start`'s path: a started worker, the webhook in process.
@@ -158,7 +196,8 @@ try {
   out({
     section: "per_turn",
     invocations_with_waitUntil: 1,
-    invocations_without_waitUntil: 2,
+    // The webhook's, and the tick's shared by the turns it drained.
+    invocations_without_waitUntil: round(1 + 1 / Math.max(1, answeredByTick)),
     postgres_queries_p50: pct(perTurnQueries, 0.5),
     function_seconds_per_1000_turns: round(meanS * 1000),
   });

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { FakeClock } from "@agentd/kernel";
 import { sessions } from "../src/sessions/store.ts";
+import { jobTools } from "../src/tools/jobs/index.ts";
+import type { Tool, ToolContext } from "../src/tools/types.ts";
 import { BACKENDS } from "./support/backends.ts";
 import { testAgentd } from "./support/app.ts";
 import { until } from "./support/wait.ts";
@@ -85,6 +87,36 @@ for (const b of BACKENDS) {
       await clock.advance(24 * HOUR);
       await new Promise((res) => setTimeout(res, 200));
       assert.equal(model.calls, calls, "a cancelled job never fires");
+    });
+
+    test("the remind and schedule tools run again with the same call (their process died mid-step) make no second job", async (t) => {
+      const clock = new FakeClock(Date.UTC(2026, 10, 23, 8, 0));
+      const { app, tenantId } = await testAgentd(t, b, { clock });
+      const scope = app.tenants.scope(tenantId);
+      const [remind, schedule] = jobTools as [Tool, Tool];
+      const ctx = (callId: string) =>
+        ({
+          tenant: scope,
+          sessionId: null,
+          runId: "run-1",
+          callId,
+          now: clock.now(),
+          timezone: "UTC",
+          services: { jobs: app.jobs },
+        }) as unknown as ToolContext;
+      const at = { prompt: "Stretch", at: "2026-11-23T09:30" };
+      const first = (await remind.run(at, ctx("call-a"))) as { id: string };
+      assert.deepEqual(await remind.run(at, ctx("call-a")), first, "the same call: the same reminder");
+      const daily = { prompt: "Plan", cron: "0 10 * * *" };
+      const plan = (await schedule.run(daily, ctx("call-b"))) as { id: string };
+      assert.deepEqual(await schedule.run(daily, ctx("call-b")), plan);
+      assert.deepEqual((await app.jobs.list(scope)).map((j) => j.id).sort(), [first.id, plan.id].sort());
+      assert.equal((await app.kernel.listRuns({ workflow: "agent.reminder" })).length, 1, "one reminder run");
+      assert.ok(await app.kernel.schedules.get(`job:${plan.id}`));
+      // Another call is another job.
+      await remind.run(at, ctx("call-c"));
+      assert.equal((await app.jobs.list(scope)).length, 3);
+      assert.equal((await app.kernel.listRuns({ workflow: "agent.reminder" })).length, 2);
     });
 
     test("the heartbeat makes no model call when nothing is due, and one turn when a note becomes due", async (t) => {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Kernel } from "@agentd/kernel";
 import { newId } from "../ids.ts";
 import { badRequest } from "../errors.ts";
@@ -18,6 +19,14 @@ interface JobRow {
 }
 
 const scheduleId = (jobId: string) => `job:${jobId}`;
+/**
+ * A job's id: from its key when it has one (a tool call's `<run>:<call>`), so a step run again after
+ * its process died finds the job it made rather than making a second; otherwise random.
+ */
+const jobId = (tenantId: string, key: string | undefined) =>
+  key === undefined
+    ? newId("job")
+    : `job_k${createHash("sha256").update(`${tenantId}\0${key}`).digest("hex").slice(0, 24)}`;
 export const heartbeatScheduleId = (tenantId: string) => `heartbeat:${tenantId}`;
 
 /** Reminders (a run asleep until its time) and recurring jobs (kernel schedules) of a tenant, listed in os_jobs. */
@@ -30,12 +39,13 @@ export class Jobs implements JobsApi {
 
   async remind(
     scope: TenantScope,
-    job: { prompt: string; at: number; sessionId: string | null },
+    job: { prompt: string; at: number; sessionId: string | null; key?: string },
   ): Promise<{ id: string; at: number }> {
     if (!Number.isFinite(job.at)) throw badRequest("a reminder needs a valid time");
-    const id = newId("job");
+    const id = jobId(scope.tenantId, job.key);
+    // Made again with the same key: the row is kept, and the kernel returns the run its key names.
     await scope.run(
-      "INSERT INTO os_jobs (id, tenant_id, kind, prompt, session_id, at, status, created_at) VALUES (?, $tenant, 'reminder', ?, ?, ?, 'active', ?)",
+      "INSERT INTO os_jobs (id, tenant_id, kind, prompt, session_id, at, status, created_at) VALUES (?, $tenant, 'reminder', ?, ?, ?, 'active', ?) ON CONFLICT (id) DO NOTHING",
       [id, job.prompt, job.sessionId, job.at, Date.now()],
     );
     const run = await this.#kernel.start<JobInput & { at: number }, unknown>(
@@ -49,22 +59,26 @@ export class Jobs implements JobsApi {
 
   async recur(
     scope: TenantScope,
-    job: { prompt: string; cron: string; timezone: string; sessionId: string | null },
+    job: { prompt: string; cron: string; timezone: string; sessionId: string | null; key?: string },
   ): Promise<{ id: string; next: number[] }> {
-    const id = newId("job");
+    const id = jobId(scope.tenantId, job.key);
+    // Made again with the same key: the schedule made the first time is kept.
+    const made = job.key === undefined ? null : await this.#kernel.schedules.get(scheduleId(id)).catch(() => null);
     // The schedule first: a bad cron expression or zone is refused before anything is stored.
-    const info = await this.#kernel.schedules.create({
-      id: scheduleId(id),
-      workflow: JOB_WORKFLOWS.recurring,
-      cron: job.cron,
-      timezone: job.timezone,
-      input: { tenantId: scope.tenantId, jobId: id },
-      namespace: scope.tenantId,
-      overlap: "skip",
-      catchUp: "latest",
-    });
+    const info =
+      made ??
+      (await this.#kernel.schedules.create({
+        id: scheduleId(id),
+        workflow: JOB_WORKFLOWS.recurring,
+        cron: job.cron,
+        timezone: job.timezone,
+        input: { tenantId: scope.tenantId, jobId: id },
+        namespace: scope.tenantId,
+        overlap: "skip",
+        catchUp: "latest",
+      }));
     await scope.run(
-      "INSERT INTO os_jobs (id, tenant_id, kind, prompt, session_id, cron, timezone, ref, status, created_at) VALUES (?, $tenant, 'recurring', ?, ?, ?, ?, ?, 'active', ?)",
+      "INSERT INTO os_jobs (id, tenant_id, kind, prompt, session_id, cron, timezone, ref, status, created_at) VALUES (?, $tenant, 'recurring', ?, ?, ?, ?, ?, 'active', ?) ON CONFLICT (id) DO NOTHING",
       [id, job.prompt, job.sessionId, job.cron, job.timezone, info.id, Date.now()],
     );
     return { id, next: info.nextFireTimes };

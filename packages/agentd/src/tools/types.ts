@@ -18,11 +18,12 @@ export type Decision = "allow" | "ask" | "deny";
 export interface JobsApi {
   remind(
     scope: TenantScope,
-    job: { prompt: string; at: number; sessionId: string | null },
+    /** key: the same key makes no second job (a tool call's `<run>:<call>`, its step run again after a crash). */
+    job: { prompt: string; at: number; sessionId: string | null; key?: string },
   ): Promise<{ id: string; at: number }>;
   recur(
     scope: TenantScope,
-    job: { prompt: string; cron: string; timezone: string; sessionId: string | null },
+    job: { prompt: string; cron: string; timezone: string; sessionId: string | null; key?: string },
   ): Promise<{ id: string; next: number[] }>;
   list(
     scope: TenantScope,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { FakeClock, type LogRecord } from "@agentd/kernel";
@@ -40,6 +41,8 @@ test("SQLite is refused with the README's sentence, and a function without its o
     logs.some((l) => l.msg.includes(SQLITE_REFUSED)),
     "the log says why, in the README's words",
   );
+  const readme = readFileSync(new URL("../../../../README.md", import.meta.url), "utf8").replace(/\s+/g, " ");
+  assert.ok(readme.includes(SQLITE_REFUSED), 'the README\'s "deploy without a server" says it in the same words');
   const { env: pg } = await functionRig(t, sqlite);
   const { h: h2, logs: logs2 } = handlerOf(t, {
     ...pg,
@@ -85,7 +88,7 @@ test("a webhook persists and answers; without waitUntil its turn runs on the nex
   assert.equal(model.calls, 1);
 });
 
-test("with waitUntil the turn runs in the same invocation, after the answer; the API is served under a base path", {
+test("with waitUntil the turn runs in the same invocation, after the answer; the API and the dashboard are served under a base path", {
   skip,
 }, async (t) => {
   const { env, tg, model } = await functionRig(t);
@@ -112,6 +115,19 @@ test("with waitUntil the turn runs in the same invocation, after the answer; the
   assert.equal(tenants.status, 200);
   assert.equal((await h(new Request(`${BASE}/api/health`))).status, 200);
   assert.equal((await h(tickRequest(`${BASE}/api`))).status, 200);
+  // The dashboard, through the same handler: signed in with the admin token, the overview.
+  assert.equal((await h(new Request(`${BASE}/api/`))).status, 303, "the overview asks for a sign-in first");
+  const login = await h(new Request(`${BASE}/api/login`));
+  assert.equal(login.status, 200);
+  assert.match(login.headers.get("content-type") ?? "", /^text\/html/);
+  const signedIn = await h(
+    new Request(`${BASE}/api/login`, { method: "POST", body: new URLSearchParams({ token: ADMIN_TOKEN, next: "/" }) }),
+  );
+  assert.equal(signedIn.status, 303);
+  const cookie = (signedIn.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  const overview = await h(new Request(`${BASE}/api/`, { headers: { cookie } }));
+  assert.equal(overview.status, 200);
+  assert.match(await overview.text(), /<html/i);
 });
 
 test("a turn longer than one invocation continues from its last step across ticks; no model call is made twice", {
@@ -145,6 +161,31 @@ test("a turn longer than one invocation continues from its last step across tick
     .map((r) => JSON.stringify(r.body.messages));
   assert.equal(new Set(prompts).size, prompts.length, "no request repeated");
   assert.equal(sentTo(tg, ALICE.id).filter((c) => c.params.text === "Done after many steps.").length, 1);
+});
+
+test("a model call that failed is retried by a tick once its backoff is due on the kernel's clock, and answered once", {
+  skip,
+}, async (t) => {
+  const { env, tg, model } = await functionRig(t);
+  const clock = new FakeClock(Date.UTC(2026, 2, 1));
+  const { h } = handlerOf(t, env, { clock });
+  await paired(h);
+  model.script({ status: 500 }, { text: "Back after a retry." });
+  const kept: Promise<unknown>[] = [];
+  const res = await h(webhookRequest(BASE, textUpdate(ALICE, "hi")), { waitUntil: (p) => kept.push(p) });
+  assert.equal(res.status, 200);
+  await Promise.all(kept);
+  assert.equal(model.calls, 1, "the call failed in the webhook's invocation");
+  const answered = () => sentTo(tg, ALICE.id).filter((c) => c.params.text === "Back after a retry.").length;
+  assert.equal(answered(), 0);
+  const tick = async () => (await (await h(tickRequest(BASE))).json()) as TickReport;
+  await tick();
+  assert.equal(model.calls, 1, "not retried before its backoff (1 s on the kernel's clock)");
+  await clock.advance(2_000);
+  const report = await tick();
+  assert.equal(model.calls, 2, "retried by the tick");
+  assert.equal(report.drain?.finished, 1);
+  assert.equal(answered(), 1);
 });
 
 test("the first tick names the webhooks to set in Twilio's and Meta's consoles beside the one it set at Telegram", {

@@ -76,8 +76,9 @@ test("the issue's scenario on a function runtime: every message answered once, n
   const rt = new FunctionRuntime({
     env: { ...env, SIM_TICK_EVERY_MS: String(EVERY), AGENTD_FUNCTION_TIMEOUT: "30" },
     limitMs: 30_000,
-    killChance: 0.12,
-    killWithinMs: 6_000,
+    // Most invocations last a second or two: a kill drawn later than that would find them ended.
+    killChance: 0.15,
+    killWithinMs: 1_500,
     warmChance: 0.9,
     random,
   });
@@ -89,20 +90,26 @@ test("the issue's scenario on a function runtime: every message answered once, n
 
   let now = START;
   /** Scenario time moves on by at least the real time an invocation took. */
-  const invoke = async (req: Parameters<FunctionRuntime["invoke"]>[0]) => {
-    const rec = await rt.invoke(req, now);
+  const invoke = async (req: Parameters<FunctionRuntime["invoke"]>[0], opts: { killAfterAnswer?: boolean } = {}) => {
+    const rec = await rt.invoke(req, now, opts);
     now += Math.max(1_000, rec.end - rec.start);
     return rec;
   };
-  /** Telegram delivers an update until the webhook answers 200. */
-  const deliver = async (update: object) => {
+  /**
+   * Telegram delivers an update until the webhook answers 200; `killAfterAnswer`: the platform stops
+   * the invocation the moment it has answered, before its turn could run (the tick must run it).
+   */
+  const deliver = async (update: object, opts: { killAfterAnswer?: boolean } = {}) => {
     for (let i = 0; i < 30; i++) {
-      const rec = await invoke({
-        path: "/channels/telegram",
-        method: "POST",
-        headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": HOOK_SECRET },
-        body: JSON.stringify(update),
-      });
+      const rec = await invoke(
+        {
+          path: "/channels/telegram",
+          method: "POST",
+          headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": HOOK_SECRET },
+          body: JSON.stringify(update),
+        },
+        opts,
+      );
       if (rec.status === 200) return;
       assert.ok(rec.killed !== null, `the webhook answered ${rec.status}: ${rec.body}`);
     }
@@ -115,7 +122,8 @@ test("the issue's scenario on a function runtime: every message answered once, n
     if (rec.killed === null) assert.equal(rec.status, 200, `the tick answered ${rec.status}: ${rec.body}`);
     ticks.push({ at, rec, report: rec.status === 200 ? (JSON.parse(rec.body as string) as TickReport) : null });
   };
-  const say = (u: (typeof users)[number], text: string) => deliver(textUpdate(u, text));
+  const say = (u: (typeof users)[number], text: string, opts: { killAfterAnswer?: boolean } = {}) =>
+    deliver(textUpdate(u, text), opts);
 
   // Five tenants, each with a person paired through the webhook.
   const tenants = [];
@@ -130,7 +138,8 @@ test("the issue's scenario on a function runtime: every message answered once, n
 
   // 50 messages, 10 from each person, and the three that start long or waiting work.
   for (let i = 0; i < 50; i++) {
-    await say(users[i % 5]!, `m${i}`);
+    // Every tenth message's invocation is killed as soon as it has answered.
+    await say(users[i % 5]!, `m${i}`, { killAfterAnswer: i % 10 === 7 });
     if (i === 5) await say(users[0]!, "work");
     if (i === 20) await say(users[2]!, "remember the code");
     if (i === 30) await say(users[3]!, "remind me");
@@ -201,6 +210,21 @@ test("the issue's scenario on a function runtime: every message answered once, n
   const workCalls = model.requests.filter((r) => r.path === "/v1/chat/completions" && lastUser(r) === "work");
   const spans = new Set(workCalls.map((r) => rt.records.find((x) => x.start <= r.at && r.at <= x.end)?.id));
   assert.ok(spans.size >= 2, `the 30-step turn outlived one invocation (${spans.size})`);
+  // No step result recorded twice: in every turn's journal each step (model:<i>, tool:<i>:<call>,
+  // deliver, ...) has one entry, and the tools' effects are stored once (the fact, the reminder).
+  const turnRuns = await op.kernel.listRuns({ workflow: "agent.turn", limit: 1_000 });
+  assert.ok(turnRuns.length >= 53, `the turns were run (${turnRuns.length})`);
+  for (const run of turnRuns) {
+    const names = (await op.kernel.journal(run.id)).filter((e) => e.kind === "step").map((e) => e.name);
+    const twice = names.filter((n, i) => names.indexOf(n) !== i);
+    assert.deepEqual(twice, [], `steps recorded twice in ${run.id}`);
+  }
+  const facts = (await op.memory.list(s2, { limit: 100 })).filter((m) => m.content === "the code is 1234");
+  assert.equal(facts.length, 1, "the approved fact stored once");
+  const reminders = await op.db.get<{ n: number | string }>(
+    "SELECT count(*) AS n FROM os_jobs WHERE kind = 'reminder'",
+  );
+  assert.equal(Number(reminders?.n), 1, "the reminder set once");
   // No tick missed silently: after a tick that was killed, the next one that ran says so.
   for (const [i, x] of ticks.entries()) {
     if (x.rec.killed === null) continue;
@@ -212,12 +236,15 @@ test("the issue's scenario on a function runtime: every message answered once, n
       );
   }
   const killed = rt.records.filter((r) => r.killed);
+  assert.ok(killed.filter((r) => r.killed === "answered").length >= 5, "five invocations were killed at their answer");
   t.diagnostic(
     JSON.stringify({
       invocations: rt.records.length,
       cold: rt.records.filter((r) => r.cold).length,
       killedRandom: killed.filter((r) => r.killed === "random").length,
       killedAtLimit: killed.filter((r) => r.killed === "limit").length,
+      killedAtAnswer: killed.filter((r) => r.killed === "answered").length,
+      invocationMsP50: rt.records.map((r) => r.end - r.start).sort((x, y) => x - y)[rt.records.length >> 1],
       ticks: ticks.length,
       modelCalls: model.requests.filter((x) => x.path === "/v1/chat/completions").length,
     }),

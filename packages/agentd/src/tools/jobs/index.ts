@@ -32,7 +32,12 @@ const remind: Tool<{ prompt: string; at: string }> = {
     const at = parseWhen(a.at, ctx.timezone);
     if (!Number.isFinite(at)) throw new Error(`cannot read the time "${a.at}"; use YYYY-MM-DDTHH:MM`);
     if (at < ctx.now - 60_000) throw new Error(`${a.at} is in the past`);
-    const r = await ctx.services.jobs.remind(ctx.tenant, { prompt: a.prompt, at, sessionId: ctx.sessionId });
+    const r = await ctx.services.jobs.remind(ctx.tenant, {
+      prompt: a.prompt,
+      at,
+      sessionId: ctx.sessionId,
+      key: `${ctx.runId}:${ctx.callId}`,
+    });
     return { id: r.id, at: new Date(r.at).toISOString() };
   },
 };
@@ -50,6 +55,7 @@ const schedule: Tool<{ prompt: string; cron: string }> = {
       cron: a.cron,
       timezone: ctx.timezone,
       sessionId: ctx.sessionId,
+      key: `${ctx.runId}:${ctx.callId}`,
     });
     return { id: r.id, next: r.next.slice(0, 3).map((t) => new Date(t).toISOString()) };
   },
