@@ -8,7 +8,8 @@
  * audio-server.ts) in this process for transcription; real speech from espeak-ng, a real PDF from
  * pdf-lib.
  *
- *  - voice_note_added_ms: a 10-second voice note (Ogg/Opus) kept and transcribed as the inbound stage
+ *  - voice_note_added_ms: a voice note of 10 seconds or a little more (Ogg/Opus; `seconds` is its
+ *    measured length) kept and transcribed as the inbound stage
  *    does it (blob stored, hash, cache looked up, multipart upload, transcript kept, memory written),
  *    less the stand-in's own time (request received to answer sent): what agentd adds beyond the
  *    transcription model's own time, p50/p99; and a redelivery's (the transcript found by hash).
@@ -21,6 +22,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { withNotes } from "../packages/agentd/src/agent/prompt.ts";
 import { createAgentd } from "../packages/agentd/src/app.ts";
+import { readDocument } from "../packages/agentd/src/media/documents.ts";
 import { opus, speak, startAudioServer } from "../packages/agentd/test/support/audio-server.ts";
 import { makePdf } from "../packages/agentd/test/media/files.ts";
 
@@ -31,6 +33,13 @@ const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return Math.round((s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number) * 100) / 100;
+};
+
+/** An Ogg/Opus file's length in seconds: its last page's position (48 kHz samples), less the pre-skip its header names. */
+const oggSeconds = (ogg: Buffer) => {
+  const last = ogg.lastIndexOf("OggS");
+  const head = ogg.indexOf("OpusHead");
+  return Number(ogg.readBigInt64LE(last + 6) - BigInt(ogg.readUInt16LE(head + 10))) / 48_000;
 };
 
 const dir = mkdtempSync(join(tmpdir(), "agentd-bench-media-"));
@@ -58,10 +67,16 @@ try {
   const scope = app.tenants.scope(tenant.id);
   const media = app.channelHost.media!;
 
-  // About ten seconds of speech.
+  // Ten seconds of speech or a little more: the sentence said again until the note is that long.
   const sentence = "This is a voice note of about ten seconds, sent to measure what reading it adds before the answer.";
-  const note = await opus(await speak(`${sentence} ${sentence}`));
-  log(`voice note: ${note.byteLength} bytes`);
+  let said = sentence;
+  let note = await opus(await speak(said));
+  while (oggSeconds(note) < 10) {
+    said = `${said} ${sentence}`;
+    note = await opus(await speak(said));
+  }
+  const seconds = Math.round(oggSeconds(note) * 10) / 10;
+  log(`voice note: ${seconds} s, ${note.byteLength} bytes`);
   const added: number[] = [];
   const cached: number[] = [];
   for (let i = 0; i < N; i++) {
@@ -82,7 +97,7 @@ try {
   out({
     bench: "media",
     metric: "voice_note_added_ms",
-    seconds: 10,
+    seconds,
     bytes: note.byteLength,
     p50: pct(added, 50),
     p99: pct(added, 99),
@@ -97,6 +112,7 @@ try {
   );
   const read: number[] = [];
   let sent = 0;
+  let cut: string | null = null;
   for (let i = 0; i < Math.max(5, N / 4); i++) {
     const a = await app.blobs.put(tenant.id, pdf, {
       mime: "application/pdf",
@@ -107,7 +123,10 @@ try {
     const text = await media.read(scope, a, pdf);
     read.push(performance.now() - t0);
     sent = Buffer.byteLength(withNotes("", [{ ...a, ...(text ? { text } : {}) }]), "utf8");
+    cut = text?.cut ?? null;
   }
+  // The whole text, no character limit: what the model would get were AGENTD_DOCUMENT_MAX_CHARS raised.
+  const whole = await readDocument(pdf, "application/pdf", "report.pdf", { maxPages: 50, maxChars: 10_000_000 });
   out({
     bench: "media",
     metric: "pdf_20_pages",
@@ -115,6 +134,9 @@ try {
     read_p50_ms: pct(read, 50),
     read_p99_ms: pct(read, 99),
     bytes_to_model_as_text: sent,
+    // What AGENTD_DOCUMENT_MAX_PAGES / _MAX_CHARS left out (null: the whole text went).
+    cut,
+    whole_text_bytes: Buffer.byteLength(whole?.text ?? "", "utf8"),
     bytes_to_model_as_file_base64: Math.ceil(pdf.byteLength / 3) * 4,
     n: read.length,
   });
