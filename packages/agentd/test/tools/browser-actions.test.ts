@@ -1,7 +1,8 @@
 /**
  * The browser's actions not covered by browser.test.ts, each against the local site in Debian's
  * Chromium: back, readable text, hover, press, scroll, switching tabs, a snapshot limited in depth;
- * and the bound on browser work at once (per worker, and one at a time per tenant).
+ * the bound on browser work at once (per worker, and one at a time per tenant), and the bound on open
+ * tenant contexts (the least recently used closed, its state saved).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -140,5 +141,41 @@ describe("the browser's other actions, and how much browser work runs at once", 
     await Promise.all([work("ten_c1"), work("ten_c1"), work("ten_c2"), work("ten_c3"), work("ten_c3")]);
     assert.equal(most, 2, "two uses ran side by side, never three");
     assert.equal(mostPerTenant, 1, "a tenant's uses never overlap");
+  });
+
+  test("beyond maxContexts the least recently used tenant's context is closed, its state saved, and reopened on its next use", {
+    timeout: 60_000,
+  }, async () => {
+    const state = new Map<string, SavedBrowser>();
+    const small = new BrowserManager({
+      executablePath: chromium!,
+      net: { allowPrivate: false, allowHosts: [site.host] },
+      state: {
+        load: async (id) => state.get(id) ?? null,
+        save: async (id, s) => void state.set(id, JSON.parse(JSON.stringify(s))),
+      },
+      limits: { idleMs: 120_000, maxContexts: 2 },
+    });
+    try {
+      const [b] = browserTools({ manager: small, blobs });
+      const open = async (tenant: string, path: string) =>
+        String(await b!.run(b!.input.parse({ action: "open", url: `${site.url}${path}` }), ctx(tenant)));
+      await open("ten_e1", "/account");
+      await open("ten_e2", "/list");
+      assert.equal(small.stats().contexts, 2);
+      await open("ten_e3", "/form");
+      assert.equal(small.stats().contexts, 2, "the third tenant's context took the place of the oldest");
+      assert.deepEqual(
+        state.get("ten_e1")?.pages,
+        [`${site.url}/account`],
+        "its state (saved after its step) names its page",
+      );
+      const back = String(await b!.run(b!.input.parse({ action: "snapshot" }), ctx("ten_e1")));
+      assert.match(back, new RegExp(`^Page: Account — ${site.url}/account$`, "m"), "reopened from its saved state");
+      assert.equal(small.stats().contexts, 2);
+      assert.equal(small.launches, 1, "one browser process throughout");
+    } finally {
+      await small.close();
+    }
   });
 });
