@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { sessions } from "../../src/sessions/store.ts";
 import { speak, startAudioServer } from "../support/audio-server.ts";
 import { BACKENDS } from "../support/backends.ts";
 import { pairingTelegramRig, sentTo } from "../support/telegram-rig.ts";
@@ -55,9 +56,18 @@ for (const b of BACKENDS) {
       assert.deepEqual(audio.speeches, [
         { model: "tts-stand-in", input: "It is nine in the evening in Tokyo.", voice: "alloy", format: "opus" },
       ]);
-      // The history keeps the text; the run's replay would name the same blob.
+      // The history keeps the text as the reply, without the voice note; the run's replay would name the same blob.
       const run = (await app.kernel.listRuns({}))[0]!;
       assert.equal((await app.kernel.result<{ text: string }>(run.id)).text, "It is **nine** in the evening in Tokyo.");
+      const scope = app.tenants.scope(env.tenantId);
+      const history = await sessions.history(scope, (await sessions.latest(scope))!.id);
+      assert.deepEqual(
+        history.map((m) => [m.role, m.content, m.attachments?.length ?? 0]),
+        [
+          ["user", "", 1],
+          ["assistant", "It is **nine** in the evening in Tokyo.", 0],
+        ],
+      );
 
       model.script({ text: "Typed answer." });
       assert.equal(
