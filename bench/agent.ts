@@ -9,7 +9,7 @@
  * time" is measured where a model would spend it. Every measurement gets a fresh place: a temp SQLite
  * folder, or a fresh schema on the Postgres of DATABASE_URL, dropped after. See bench/README.md.
  *
- * One file a section in bench/agent/ (request, overhead, ttft, clients, throughput, idle, start-memory);
+ * One file a section in bench/agent/ (request, overhead, ttft, clients, throughput, idle, start-memory, density);
  * config.ts reads the arguments and sizes, harness.ts is what the sections share (output, places and
  * apps, a turn, the direct call to the model).
  */
@@ -24,6 +24,7 @@ import { clientsFirstToken } from "./agent/clients.ts";
 import { throughput } from "./agent/throughput.ts";
 import { idle } from "./agent/idle.ts";
 import { memory, startToReady } from "./agent/start-memory.ts";
+import { density } from "./agent/density.ts";
 
 // ---- main -------------------------------------------------------------------------------------------
 
@@ -88,9 +89,12 @@ if (stores.includes("sqlite")) {
   await section("start", null, startToReady);
   await section("memory", null, memory);
 }
-if (stores.length > 0 && PER_STORE.some((s) => only.has(s))) {
+const densityAsked = stores.includes("sqlite") && only.has("density");
+if ((stores.length > 0 && PER_STORE.some((s) => only.has(s))) || densityAsked) {
   const model = await startModelProcess();
   try {
+    // An `agentd start` process of its own, like start and memory (SQLite); asked for by name only.
+    if (densityAsked) await section("density", null, () => density(model));
     for (const kind of stores) {
       await section("request", kind, () => firstRequest(kind, model));
       await section("overhead", kind, () => overhead(kind, model));

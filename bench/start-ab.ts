@@ -4,7 +4,7 @@
  *
  *     node bench/start-ab.ts --a /path/to/before --b . [--rounds 8] [--tenants 1000]
  *
- *  - start_to_ready_ms: spawn of `node <tree>/packages/agentd/src/main.ts start` (SQLite, fresh data
+ *  - start_to_ready_ms: spawn of `node <tree>/packages/agentd/src/main.js start` (main.ts in a tree without it; SQLite, fresh data
  *    folder, no model keys, AGENTD_PORT=0) to its `agentd ready at` line; the CPU time it used by then
  *    (user + system, /proc: less moved by other load than the wall time); RSS at ready.
  *  - idle_rss_mb (with --tenants N): the same process after N POST /v1/tenants with a heartbeat
@@ -12,7 +12,7 @@
  * A tree is a checkout (`git archive <commit> packages | tar -x`, with node_modules linked to this one's).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -52,7 +52,9 @@ async function once(tree: string, tenants: number): Promise<Run> {
   for (const k of Object.keys(env)) if (/^(OPENAI_|AGENTD_MODEL|AGENTD_DATA|AGENTD_PG)/.test(k)) delete env[k];
   env.AGENTD_ADMIN_TOKEN = ADMIN;
   const t0 = performance.now();
-  const child = spawn(process.execPath, [join(tree, "packages/agentd/src/main.ts"), "start", "--data", data], {
+  const main = join(tree, "packages/agentd/src/main.js");
+  const entry = existsSync(main) ? main : join(tree, "packages/agentd/src/main.ts");
+  const child = spawn(process.execPath, [entry, "start", "--data", data], {
     env,
     stdio: ["ignore", "pipe", "ignore"],
   });

@@ -2,10 +2,22 @@ import { parseArgs } from "node:util";
 
 // ---- arguments ------------------------------------------------------------------------------------
 
-const SECTIONS = ["start", "memory", "request", "overhead", "ttft", "clients", "throughput", "idle"] as const;
+const SECTIONS = [
+  "start",
+  "memory",
+  "request",
+  "overhead",
+  "ttft",
+  "clients",
+  "throughput",
+  "idle",
+  "density",
+] as const;
 export type Section = (typeof SECTIONS)[number];
 /** Sections measured once per store; the others (an `agentd start` process, on SQLite) run once, when SQLite is measured. */
 export const PER_STORE: readonly Section[] = ["request", "overhead", "ttft", "clients", "throughput", "idle"];
+/** Sections measured only when `--only` names them: `density` takes some 3 minutes of its own. */
+const ON_REQUEST: readonly Section[] = ["density"];
 const DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/test";
 
 export const { values: argv } = parseArgs({
@@ -33,7 +45,7 @@ export const only = new Set<Section>(
           throw new Error(`--only ${s}: unknown section (known: ${SECTIONS.join(", ")})`);
         return s as Section;
       })
-    : SECTIONS,
+    : SECTIONS.filter((s) => !ON_REQUEST.includes(s)),
 );
 export const PG_URL = process.env.DATABASE_URL || DEFAULT_PG_URL;
 
@@ -50,6 +62,8 @@ export const SIZE = QUICK
       starts: 2,
       memTenants: 200,
       memIdle: 2,
+      densityTenants: 500,
+      densityPeriod: 10,
     }
   : {
       turns: 200,
@@ -62,6 +76,8 @@ export const SIZE = QUICK
       starts: 5,
       memTenants: 1000,
       memIdle: 5,
+      densityTenants: 10_000,
+      densityPeriod: 60,
     };
 /** The fixed token rate: a reply of 20 chunks of 4 characters (the stand-in's default chunk), one every 5 ms. */
 export const TOKENS = 20;

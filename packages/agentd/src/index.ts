@@ -1,5 +1,5 @@
 /**
- * agentd's public contract, grouped by who uses it. The `agentd` command (src/main.ts) is built on
+ * agentd's public contract, grouped by who uses it. The `agentd` command (src/main.js) is built on
  * these; anything not exported here is internal and may change.
  */
 

@@ -1,6 +1,8 @@
 import type { StepContext } from "@agentd/kernel";
-import { jsonSchema, type ModelMessage, type Schema, streamText, tool as aiTool, type ToolSet, zodSchema } from "ai";
+import type * as Ai from "ai";
+import type { ModelMessage, Schema, ToolSet } from "ai";
 import type { OfferedTool } from "../tools/types.ts";
+import { loadAi } from "./ai-sdk.ts";
 import { classifyModelError, type Models } from "./model.ts";
 
 export interface ModelCall {
@@ -28,19 +30,33 @@ export interface ModelResult {
  * schema object it makes keeps its JSON once converted and validates with the same zod schema.
  */
 const builtInSchemas = new WeakMap<object, Schema<unknown>>();
-function builtInSchema(input: OfferedTool["input"]): Schema<unknown> {
+function builtInSchema(ai: typeof Ai, input: OfferedTool["input"]): Schema<unknown> {
   let s = builtInSchemas.get(input);
-  if (!s) builtInSchemas.set(input, (s = zodSchema(input) as Schema<unknown>));
+  if (!s) builtInSchemas.set(input, (s = ai.zodSchema(input) as Schema<unknown>));
   return s;
 }
 
+/**
+ * The tools offered to a model call, as toolSet lists them. They become the AI SDK's tool set when
+ * the call is made (the SDK is loaded on the first call, ai-sdk.ts), once per list.
+ */
+export interface ModelTools {
+  readonly tools: readonly OfferedTool[];
+  /** The SDK's tool set, made by the first call offered this list. */
+  set?: ToolSet;
+}
+
 /** Tool definitions as the model sees them: name, one-line description, JSON schema (a tool from outside: as its server published it). */
-export function toolSet(tools: OfferedTool[]): ToolSet {
+export function toolSet(tools: OfferedTool[]): ModelTools {
+  return { tools };
+}
+
+function sdkToolSet(ai: typeof Ai, tools: readonly OfferedTool[]): ToolSet {
   const set: ToolSet = {};
   for (const t of tools)
-    set[t.name] = aiTool({
+    set[t.name] = ai.tool({
       description: t.description,
-      inputSchema: t.jsonSchema ? jsonSchema(t.jsonSchema) : builtInSchema(t.input),
+      inputSchema: t.jsonSchema ? ai.jsonSchema(t.jsonSchema) : builtInSchema(ai, t.input),
     });
   return set;
 }
@@ -52,7 +68,7 @@ export function toolSet(tools: OfferedTool[]): ToolSet {
  */
 export async function callModel(
   models: Models,
-  req: { instructions: string; messages: ModelMessage[]; tools: ToolSet },
+  req: { instructions: string; messages: ModelMessage[]; tools: ModelTools },
   step: StepContext,
   onText?: (textSoFar: string) => void,
 ): Promise<ModelResult> {
@@ -60,11 +76,13 @@ export async function callModel(
   onText?.("");
   const out: ModelResult = { text: "", calls: [], usage: { input: 0, output: 0 }, finish: "unknown" };
   try {
-    const res = streamText({
+    const ai = await loadAi();
+    req.tools.set ??= sdkToolSet(ai, req.tools.tools);
+    const res = ai.streamText({
       model: models.chat,
       instructions: req.instructions,
       messages: req.messages,
-      tools: req.tools,
+      tools: req.tools.set,
       maxRetries: 0,
       abortSignal: step.signal,
       onError: () => {},

@@ -1,6 +1,6 @@
 import type { WorkflowContext } from "@agentd/kernel";
-import { generateText } from "ai";
 import { sessions } from "../sessions/store.ts";
+import { loadAi } from "./ai-sdk.ts";
 import type { AgentDeps } from "./deps.ts";
 import { classifyModelError } from "./model.ts";
 import type { TurnInput } from "./turn-input.ts";
@@ -32,6 +32,7 @@ export async function compact(ctx: WorkflowContext, deps: AgentDeps, input: Turn
     "compact:model",
     async () => {
       try {
+        const { generateText } = await loadAi();
         const r = await generateText({
           model: deps.models!.summary,
           instructions: INSTRUCTIONS,

@@ -1,5 +1,5 @@
-import { embedMany } from "ai";
 import type { Embedder } from "../tools/types.ts";
+import { loadAi } from "./ai-sdk.ts";
 import type { Models } from "./model.ts";
 
 /** Embeddings for memory search through the configured model, when there is one; its errors scrubbed of secrets. */
@@ -9,6 +9,7 @@ export function embedderOf(models: Models | null): Embedder | null {
   return {
     embed: async (values) => {
       try {
+        const { embedMany } = await loadAi();
         return (await embedMany({ model: embedding, values, maxRetries: 2 })).embeddings;
       } catch (e) {
         throw new Error(`the embedding model failed: ${models!.scrub(e instanceof Error ? e.message : String(e))}`);

@@ -1,7 +1,7 @@
-import { createOpenAI } from "@ai-sdk/openai";
 import { FatalError, RetryableError } from "@agentd/kernel";
-import { APICallError, type EmbeddingModel, type LanguageModel } from "ai";
+import type { EmbeddingModel, LanguageModel } from "ai";
 import { scrubUrls, showUrl } from "../net/url-secrets.ts";
+import { aiIfLoaded, lazyChatModel, lazyEmbeddingModel, loadOpenAI } from "./ai-sdk.ts";
 import { ECHO_MODEL_ID, echoModel } from "./echo-model.ts";
 
 /** How to reach the model: OpenAI by default, any OpenAI-compatible server by base URL, or any AI SDK model passed in code. */
@@ -70,11 +70,20 @@ export function resolveModels(c: ModelConfig): Models | null {
   }
   if (!c.apiKey && !c.baseURL) return null;
   // Local servers often need no key; the provider insists on one, so send a placeholder they ignore.
-  const provider = createOpenAI({ apiKey: c.apiKey ?? "unused", baseURL: c.baseURL, name: "agentd" });
+  // The provider (and the AI SDK) is loaded on the first model call, not at start (ai-sdk.ts).
+  let provider: Promise<ReturnType<Awaited<ReturnType<typeof loadOpenAI>>["createOpenAI"]>> | undefined;
+  const openai = () =>
+    (provider ??= loadOpenAI().then(({ createOpenAI }) =>
+      createOpenAI({ apiKey: c.apiKey ?? "unused", baseURL: c.baseURL, name: PROVIDER }),
+    ));
+  const chat = (id: string) => lazyChatModel(`${PROVIDER}.chat`, id, async () => (await openai()).chat(id));
+  const embeddingId = c.embeddingId;
   return {
-    chat: provider.chat(c.id),
-    summary: provider.chat(c.summaryId ?? c.id),
-    embedding: c.embeddingId ? provider.embedding(c.embeddingId) : null,
+    chat: chat(c.id),
+    summary: chat(c.summaryId ?? c.id),
+    embedding: embeddingId
+      ? lazyEmbeddingModel(`${PROVIDER}.embedding`, embeddingId, async () => (await openai()).embedding(embeddingId))
+      : null,
     describe: `${c.id} at ${showUrl(c.baseURL ?? "https://api.openai.com/v1")}`,
     images: c.images ?? true,
     pdfs: c.pdfs ?? false,
@@ -85,6 +94,9 @@ export function resolveModels(c: ModelConfig): Models | null {
   };
 }
 
+/** The provider's name: models report it as `agentd.chat` and `agentd.embedding`. */
+const PROVIDER = "agentd";
+
 /**
  * Sorts a failed model call for the kernel's retry policy: rate limits, server errors and broken
  * streams are retried (durably, with backoff); a refused key or a bad request fails at once with the
@@ -92,7 +104,7 @@ export function resolveModels(c: ModelConfig): Models | null {
  */
 export function classifyModelError(e: unknown, models: Pick<Models, "describe" | "scrub">): Error {
   const { describe } = models;
-  const status = APICallError.isInstance(e) ? e.statusCode : undefined;
+  const status = isApiCallError(e) ? e.statusCode : undefined;
   const msg = models.scrub(e instanceof Error ? e.message : String(e));
   if (status === 401 || status === 403)
     return new FatalError(
@@ -115,8 +127,13 @@ export function classifyModelError(e: unknown, models: Pick<Models, "describe" |
 }
 
 function retryAfterMs(e: unknown): number | undefined {
-  const h = APICallError.isInstance(e) ? e.responseHeaders : undefined;
+  const h = isApiCallError(e) ? e.responseHeaders : undefined;
   const v = h?.["retry-after"];
   const s = v === undefined ? NaN : Number(v);
   return Number.isFinite(s) ? Math.min(s * 1000, 120_000) : undefined;
+}
+
+/** The AI SDK's APICallError (a model endpoint's HTTP answer). None can exist before the SDK is loaded (ai-sdk.ts). */
+function isApiCallError(e: unknown): e is import("ai").APICallError {
+  return aiIfLoaded()?.APICallError.isInstance(e) ?? false;
 }

@@ -6,7 +6,6 @@ import { AuthThrottle } from "./auth-throttle.ts";
 import type { ApiEnv, TenantEnv } from "./env.ts";
 import { errorResponse, onApiError, onNotFound } from "./errors.ts";
 import { OPENAI_BASE, openaiApp } from "../openai/index.ts";
-import { openApiDocument } from "./openapi.ts";
 import { handoffRoutes } from "./routes/handoff.ts";
 import { oauthCallbackRoutes } from "./routes/connections.ts";
 import { composioCallbackRoutes } from "./routes/composio.ts";
@@ -31,7 +30,9 @@ export function createApi(app: Agentd, opts: ApiOptions = {}) {
   const max = app.config.maxBodyBytes;
   const throttle = opts.throttle ?? new AuthThrottle();
   // The API reference needs no token: it holds no data, and a client reads it before it has one.
-  const reference = JSON.stringify(openApiDocument());
+  // It is made on the first request for it (200 KB, and its module loads the table of operations),
+  // not with every process.
+  let reference: Promise<string> | undefined;
   // One chain, in the order requests meet it: its type is the typed client's (`AgentdApi`, api/client.ts).
   const api = new Hono<ApiEnv>()
     .use(
@@ -53,7 +54,15 @@ export function createApi(app: Agentd, opts: ApiOptions = {}) {
     .route("/", oauthCallbackRoutes(app))
     .route(OPENAI_BASE, openaiApp(app, throttle))
     .route("/", composioCallbackRoutes(app))
-    .get("/v1/openapi.json", (c) => c.body(reference, 200, { "content-type": "application/json; charset=utf-8" }))
+    .get("/v1/openapi.json", async (c) => {
+      reference ??= import("./openapi.ts")
+        .then((m) => JSON.stringify(m.openApiDocument()))
+        .catch((e: unknown) => {
+          reference = undefined;
+          throw e;
+        });
+      return c.body(await reference, 200, { "content-type": "application/json; charset=utf-8" });
+    })
     .use("/v1/*", authenticate(app, throttle))
     .route("/v1", adminApp(app))
     .route("/v1", tenantApp(app, opts.tenantRoutes));

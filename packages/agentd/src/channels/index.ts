@@ -5,8 +5,6 @@ import type { ChannelHost } from "./ports.ts";
 import { deliveryHealth } from "./delivery-health.ts";
 import { type PollingOptions, pollerLockFor, superviseTenantPolling } from "./telegram/bot-polling.ts";
 import { type BotsHost, TENANT_BOTS_PATH, TelegramBots } from "./telegram/bots.ts";
-import { telegramChannel } from "./telegram/index.ts";
-import { describeBotError } from "./telegram/redact.ts";
 
 /** The channels of a configuration, ready to mount (webhooks) and to run (polling). */
 export interface ConfiguredChannels {
@@ -36,11 +34,12 @@ export interface ChannelRole {
 }
 
 /**
- * The code of the channels a configuration names beyond Telegram (whose tenants' bots are always
- * served): Twilio's and the Cloud API's clients are large, and a program or command without them
- * does not load them.
+ * The code of the channels a configuration names: the deployment's Telegram bot (grammY), Twilio's
+ * and the Cloud API's clients are large, and a program or command without them does not load them.
+ * (Tenants' own Telegram bots are always served: their code loads when the first one is used, bots.ts.)
  */
 export interface ChannelModules {
+  telegram?: typeof import("./telegram/index.ts") & Pick<typeof import("./telegram/redact.ts"), "describeBotError">;
   twilio?: typeof import("./twilio/index.ts");
   whatsapp?: typeof import("./whatsapp/index.ts");
 }
@@ -48,6 +47,14 @@ export interface ChannelModules {
 /** Loads the modules of the channels `config` names. */
 export async function loadChannelModules(config: ChannelsConfig): Promise<ChannelModules> {
   return {
+    ...(config.telegram.botToken
+      ? {
+          telegram: {
+            ...(await import("./telegram/index.ts")),
+            describeBotError: (await import("./telegram/redact.ts")).describeBotError,
+          },
+        }
+      : {}),
     ...(config.twilio ? { twilio: await import("./twilio/index.ts") } : {}),
     ...(config.whatsapp ? { whatsapp: await import("./whatsapp/index.ts") } : {}),
   };
@@ -71,7 +78,6 @@ export interface WireOptions {
  * WhatsApp's Cloud API: webhooks at /channels/twilio and /channels/whatsapp.
  */
 export function wireChannels(host: ChannelHost & BotsHost, config: ChannelsConfig, o: WireOptions): ConfiguredChannels {
-  const { role } = o;
   const log = o.log ?? ((line: string) => process.stderr.write(`agentd: ${line}\n`));
   const names: string[] = [];
   const mounts: { path: string; app: Hono }[] = [];
@@ -88,7 +94,7 @@ export function wireChannels(host: ChannelHost & BotsHost, config: ChannelsConfi
     close: tenantBots.close,
   };
   const token = config.telegram.botToken;
-  if (token) addDeploymentBot(host, config, role, out, tenantBots, log);
+  if (token) addDeploymentBot(host, config, o, out, tenantBots, log);
   const set = out.register;
   out.register = async (signal) => [...(await set(signal)), ...consoleHooks(config)];
   if (config.incomplete?.length) {
@@ -124,11 +130,16 @@ const withHow = (how: string, s: { ok: boolean; detail: string }) => ({ ...s, de
 function addDeploymentBot(
   host: ChannelHost,
   config: ChannelsConfig,
-  role: ChannelRole,
+  { role, modules }: WireOptions,
   out: ConfiguredChannels,
   tenantBots: ReturnType<typeof addTenantBots>,
   log: (line: string) => void,
 ): void {
+  if (!modules.telegram)
+    throw new Error(
+      "wireChannels: a Telegram bot token is configured but its module was not loaded (loadChannelModules)",
+    );
+  const { telegramChannel, describeBotError } = modules.telegram;
   const { names, mounts } = out;
   const token = config.telegram.botToken as string;
   const secret = config.telegram.webhookSecret;

@@ -1,5 +1,5 @@
 import { MediaReadError } from "./errors.ts";
-import { type OfficeKind, officeText } from "./office.ts";
+import type { OfficeKind } from "./office.ts";
 
 /** What a document holds as text, cut to the limits, with a note saying what was cut. */
 export interface DocumentText {
@@ -64,7 +64,8 @@ export async function readDocument(
       ? await pdfText(data, limits.maxPages)
       : kind === "docx" || kind === "text"
         ? { text: kind === "docx" ? await docxText(data) : plainText(data) }
-        : officeText(data, kind, limits.maxPages);
+        : // Loaded on the first office file, not with agentd: fflate builds its tables as it loads.
+          (await import("./office.ts")).officeText(data, kind, limits.maxPages);
   const text = read.text
     .replace(/\r\n?/g, "\n")
     .replace(/\n{3,}/g, "\n\n")

@@ -1,5 +1,4 @@
-import { createOpenAI } from "@ai-sdk/openai";
-import { generateSpeech } from "ai";
+import { loadAi, loadOpenAI } from "../agent/ai-sdk.ts";
 import type { Attachment, BlobStore } from "../blobs/types.ts";
 import type { HistoryItem } from "../agent/prompt.ts";
 import { isOgg } from "./chunks.ts";
@@ -40,6 +39,7 @@ export class Speaker {
   async speak(tenantId: string, text: string, source: string): Promise<Attachment> {
     const s = this.#config.speech;
     if (!s) throw new Error("no speech model is set (AGENTD_SPEECH_MODEL, AGENTD_SPEECH_BASE_URL)");
+    const [{ createOpenAI }, { generateSpeech }] = await Promise.all([loadOpenAI(), loadAi()]);
     const provider = createOpenAI({
       apiKey: s.apiKey ?? "unused",
       ...(s.baseURL ? { baseURL: s.baseURL } : {}),

@@ -1,5 +1,5 @@
-import { createOpenAI } from "@ai-sdk/openai";
-import { APICallError, RetryError, transcribe } from "ai";
+import type * as Ai from "ai";
+import { loadAi, loadOpenAI } from "../agent/ai-sdk.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { SecretReader } from "../vault/reader.ts";
 import { splitAudio } from "./chunks.ts";
@@ -63,6 +63,7 @@ export class Transcriber {
         "failed",
         `the audio is longer than the transcription server takes in one upload (${this.#d.config.transcriptionMaxBytes} bytes) and its format (${mime}) cannot be cut: send it as a voice note (Ogg) or WAV`,
       );
+    const [{ createOpenAI }, ai] = await Promise.all([loadOpenAI(), loadAi()]);
     const provider = createOpenAI({
       apiKey: endpoint.apiKey ?? "unused",
       ...(endpoint.baseURL ? { baseURL: endpoint.baseURL } : {}),
@@ -73,10 +74,10 @@ export class Transcriber {
     const texts: string[] = [];
     for (const part of parts) {
       try {
-        const r = await transcribe({ model, audio: part, maxRetries: 1, abortSignal: AbortSignal.timeout(300_000) });
+        const r = await ai.transcribe({ model, audio: part, maxRetries: 1, abortSignal: AbortSignal.timeout(300_000) });
         texts.push(r.text.trim());
       } catch (e) {
-        throw classify(e, endpoint);
+        throw classify(ai, e, endpoint);
       }
     }
     const text = texts.filter(Boolean).join(" ");
@@ -86,11 +87,11 @@ export class Transcriber {
 }
 
 /** A failed call as the person and the agent may read it: the status and what to check, never the key or the URL's credentials. */
-function classify(e: unknown, endpoint: AudioEndpoint): MediaReadError {
+function classify(ai: typeof Ai, e: unknown, endpoint: AudioEndpoint): MediaReadError {
   const where = endpoint.model;
   // After its retries the SDK throws a RetryError; the last answer is what the server said.
-  const last = RetryError.isInstance(e) ? e.lastError : e;
-  const status = APICallError.isInstance(last) ? last.statusCode : undefined;
+  const last = ai.RetryError.isInstance(e) ? e.lastError : e;
+  const status = ai.APICallError.isInstance(last) ? last.statusCode : undefined;
   if (status === 401 || status === 403)
     return new MediaReadError("failed", `the transcription server (${where}) refused the key (HTTP ${status})`);
   if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429)

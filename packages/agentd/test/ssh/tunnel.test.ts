@@ -17,7 +17,7 @@ const skip = !existsSync(SSHD)
   : !existsSync(WEBSOCKIFY)
     ? "no websockify (apt-get install websockify); tunnel tests skip"
     : false;
-const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../src/main.js", import.meta.url));
 const TOKEN = "tunnel-token-0123456789abcdef";
 
 for (const b of BACKENDS) {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** The CLI entry the tests run as a child process. */
-export const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+export const MAIN = new URL("../../src/main.js", import.meta.url).pathname;
 
 /** The environment without the machine's own model, store or token settings (CI sets DATABASE_URL). */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

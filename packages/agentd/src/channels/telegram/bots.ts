@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { Api, GrammyError } from "grammy";
+import type { Api } from "grammy";
 import type { Update } from "grammy/types";
 import { Hono } from "hono";
 import type { AdapterResolver, ChannelHost } from "../ports.ts";
@@ -10,8 +10,7 @@ import { newId } from "../../ids.ts";
 import { AgentdError, badRequest, conflict } from "../../errors.ts";
 import { RESERVED_PREFIX } from "../../vault/vault.ts";
 import { type BotMode, botRows, type TenantBot } from "./bot-rows.ts";
-import { type TelegramChannel, telegramChannel, type TelegramHost, type TelegramOptions } from "./index.ts";
-import { describeBotError } from "./redact.ts";
+import type { TelegramChannel, TelegramHost, TelegramOptions } from "./index.ts";
 import { errorBody } from "../../api/errors.ts";
 import { PAIRING } from "../../sessions/inbox.ts";
 
@@ -52,6 +51,23 @@ interface Live {
 }
 
 /**
+ * grammY and a bot's channel, loaded when a tenant's bot is first added, removed or served (a webhook
+ * call, a delivery, a poller), not with agentd: grammY and what it needs are some 30 modules.
+ */
+let botCode:
+  | Promise<{
+      grammy: typeof import("grammy");
+      channel: typeof import("./index.ts");
+      redact: typeof import("./redact.ts");
+    }>
+  | undefined;
+const loadBotCode = () =>
+  (botCode ??= Promise.all([import("grammy"), import("./index.ts"), import("./redact.ts")]).then(
+    ([grammy, channel, redact]) => ({ grammy, channel, redact }),
+  ));
+type BotCode = Awaited<ReturnType<typeof loadBotCode>>;
+
+/**
  * What the tenant bots reach: what each bot's channel does, plus the OS store (their rows, pairing
  * codes), the vault (their tokens and webhook secrets) and the tenants (that one exists).
  */
@@ -86,8 +102,8 @@ export class TelegramBots {
     (this.#opts.log ?? ((l: string) => process.stderr.write(`agentd: ${l}\n`)))(line);
   }
 
-  #api(token: string): Api {
-    return new Api(token, this.#opts.apiRoot ? { apiRoot: this.#opts.apiRoot } : {});
+  #api(code: BotCode, token: string): Api {
+    return new code.grammy.Api(token, this.#opts.apiRoot ? { apiRoot: this.#opts.apiRoot } : {});
   }
 
   /** Adds a bot to the tenant: the token is checked with getMe, stored in the vault, and in webhook mode Telegram is told where to call. */
@@ -118,12 +134,13 @@ export class TelegramBots {
           : "this bot is already connected to another tenant of this agentd; Telegram gives a bot's updates to one receiver only",
       );
 
-    const api = this.#api(token);
+    const code = await loadBotCode();
+    const api = this.#api(code, token);
     let me: Awaited<ReturnType<Api["getMe"]>>;
     try {
       me = await api.getMe();
     } catch (e) {
-      throw this.#refusal("getMe", e, token);
+      throw this.#refusal(code, "getMe", e, token);
     }
 
     const scope = host.tenants.scope(tenantId);
@@ -145,7 +162,7 @@ export class TelegramBots {
         try {
           await api.setWebhook(webhookUrl, { secret_token: secret, allowed_updates: ["message", "callback_query"] });
         } catch (e) {
-          throw this.#refusal("setWebhook", e, token);
+          throw this.#refusal(code, "setWebhook", e, token);
         }
       }
     } catch (e) {
@@ -175,12 +192,13 @@ export class TelegramBots {
     const token = await this.#host.vault.get(scope, tokenSecretName(id));
     let webhookRemoved = false;
     if (token) {
+      const code = await loadBotCode();
       try {
-        await this.#api(token).deleteWebhook();
+        await this.#api(code, token).deleteWebhook();
         webhookRemoved = true;
       } catch (e) {
         this.#log(
-          `telegram bot ${id}: deleteWebhook failed while removing the bot (${describeBotError(e, token)}); its row and secrets are removed anyway`,
+          `telegram bot ${id}: deleteWebhook failed while removing the bot (${code.redact.describeBotError(e, token)}); its row and secrets are removed anyway`,
         );
       }
     }
@@ -198,8 +216,9 @@ export class TelegramBots {
     await this.evict(id);
   }
 
-  #refusal(method: string, e: unknown, token: string): AgentdError {
-    if (e instanceof GrammyError) {
+  #refusal(code: BotCode, method: string, e: unknown, token: string): AgentdError {
+    const { describeBotError } = code.redact;
+    if (e instanceof code.grammy.GrammyError) {
       if (e.error_code === 401 || e.error_code === 404)
         return badRequest(
           `Telegram refused the token (${method}: ${e.error_code} ${e.description}): copy it again from @BotFather`,
@@ -237,7 +256,9 @@ export class TelegramBots {
       await host.vault.get(scope, webhookSecretName(id)),
     ];
     if (!token || !secret) return null; // being removed
-    const channel = telegramChannel(host, {
+    const { channel: code, redact } = await loadBotCode();
+    const { describeBotError } = redact;
+    const channel = code.telegramChannel(host, {
       ...this.#opts.channel,
       token,
       secretToken: secret,
