@@ -7,6 +7,7 @@ import { AgentdError } from "../../src/errors.ts";
 import { testAgentd } from "../support/app.ts";
 import { BACKENDS } from "../support/backends.ts";
 import { SSHD, startSshd } from "../support/sshd.ts";
+import { ctxOf } from "./stored.ts";
 
 const skip = existsSync(SSHD) ? false : "no sshd (apt-get install openssh-server); ssh tests skip";
 const OTHER = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -141,6 +142,38 @@ for (const b of BACKENDS) {
       assert.equal(big.truncated, true);
       assert.equal(big.exitCode, 0);
       assert.equal(chunks.join("").length, 300000, "every chunk was streamed as it came");
+    });
+
+    test("the agent's confirm shows where the host is, and pins nothing when the host was re-added elsewhere since", async (t) => {
+      const sshd = await startSshd(t);
+      const { app, tenantId } = await testAgentd(t, b, {
+        noModel: true,
+        config: { net: { allowPrivate: false, allowHosts: [`127.0.0.1:${sshd.port}`, `localhost:${sshd.port}`] } },
+      });
+      const scope = app.tenants.scope(tenantId);
+      const ctx = ctxOf(app, scope, "r");
+      const add = app.tools.get("ssh_host_add")!;
+      const confirm = app.tools.get("ssh_host_confirm")!;
+      const first = (await add.run({ name: "web1", address: "127.0.0.1", port: sshd.port, user: sshd.user }, ctx)) as {
+        at: string;
+      };
+      const at = `${sshd.user}@127.0.0.1:${sshd.port}`;
+      assert.equal(first.at, at);
+      const args = { name: "web1", fingerprint: sshd.fingerprint, at };
+      assert.equal(confirm.subject?.(args), `pin host key ${sshd.fingerprint} for web1 at ${at}`);
+      // Re-added elsewhere (same name) before the person's approval is acted on: the approval named the old place.
+      await add.run({ name: "web1", address: "localhost", port: sshd.port, user: sshd.user }, ctx);
+      await assert.rejects(
+        confirm.run(args, ctx),
+        (e: unknown) =>
+          AgentdError.is(e, "conflict") &&
+          (e as Error).message.includes(`is ${sshd.user}@localhost:${sshd.port}, not ${at}`),
+      );
+      assert.equal((await app.ssh.hosts(scope))[0]?.fingerprint, null, "nothing pinned");
+      const done = (await confirm.run({ ...args, at: `${sshd.user}@localhost:${sshd.port}` }, ctx)) as {
+        pinned: string;
+      };
+      assert.equal(done.pinned, sshd.fingerprint);
     });
 
     test("two tenants: neither sees the other's hosts, and one's key never logs in as the other's", async (t) => {

@@ -10,29 +10,14 @@ import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AgentdError } from "../../src/errors.ts";
 import { SshService } from "../../src/ssh/service.ts";
-import type { TenantScope } from "../../src/tenancy/scope.ts";
 import { sshFileTool } from "../../src/tools/ssh/files.ts";
-import type { ToolContext } from "../../src/tools/types.ts";
 import { testAgentd } from "../support/app.ts";
 import { BACKENDS } from "../support/backends.ts";
 import { SSHD, startSshd } from "../support/sshd.ts";
 import { until } from "../support/wait.ts";
+import { ctxOf } from "./stored.ts";
 
 const skip = existsSync(SSHD) ? false : "no sshd (apt-get install openssh-server); ssh tests skip";
-
-/** What a turn gives a tool, for a call made directly. */
-const ctxOf = (app: Awaited<ReturnType<typeof testAgentd>>["app"], scope: TenantScope, runId: string): ToolContext => ({
-  tenant: scope,
-  sessionId: null,
-  runId,
-  callId: "c1",
-  now: Date.now(),
-  timezone: "UTC",
-  signal: new AbortController().signal,
-  secrets: app.vault.reader(scope),
-  redact: (s) => s,
-  services: app.deps.services,
-});
 
 for (const b of BACKENDS) {
   describe(`ssh_file and idle connections against Debian's sshd (${b.name})`, { skip }, () => {

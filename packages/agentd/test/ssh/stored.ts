@@ -1,6 +1,22 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Agentd } from "../../src/app.ts";
+import type { TenantScope } from "../../src/tenancy/scope.ts";
+import type { ToolContext } from "../../src/tools/types.ts";
+
+/** What a turn gives a tool, for a call a test makes directly. */
+export const ctxOf = (app: Agentd, scope: TenantScope, runId: string): ToolContext => ({
+  tenant: scope,
+  sessionId: null,
+  runId,
+  callId: "c1",
+  now: Date.now(),
+  timezone: "UTC",
+  signal: new AbortController().signal,
+  secrets: app.vault.reader(scope),
+  redact: (s) => s,
+  services: app.deps.services,
+});
 
 /**
  * Everything a test's agentd keeps, as text to search: every SQLite file of its data folder (WAL

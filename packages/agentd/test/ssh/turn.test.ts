@@ -155,7 +155,14 @@ for (const b of BACKENDS) {
             },
           ],
         },
-        { toolCalls: [{ name: "ssh_host_confirm", arguments: { name: "web1", fingerprint: sshd.fingerprint } }] },
+        {
+          toolCalls: [
+            {
+              name: "ssh_host_confirm",
+              arguments: { name: "web1", fingerprint: sshd.fingerprint, at: `${sshd.user}@127.0.0.1:${sshd.port}` },
+            },
+          ],
+        },
         // It prints, then keeps running a while: the person watches its output in the live draft meanwhile.
         { toolCalls: [{ name: "ssh", arguments: { host: "web1", command: "uname -s; sleep 2" } }] },
         (req) => ({ text: `Result: ${String(req.body.messages.at(-1)?.content ?? "")}` }),
@@ -176,7 +183,7 @@ for (const b of BACKENDS) {
         return ask.params.text as string;
       };
       const pin = await tap(/ssh_host_confirm/);
-      assert.ok(pin.includes(`pin host key ${sshd.fingerprint} for web1`), pin);
+      assert.ok(pin.includes(`pin host key ${sshd.fingerprint} for web1 at ${sshd.user}@127.0.0.1:${sshd.port}`), pin);
       const run = await tap(/Approve ssh: /);
       assert.ok(run.includes("uname -s; sleep 2 (on web1)"), run);
       const reply = await until(

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { sshHosts } from "../../ssh/hosts.ts";
+import { AgentdError } from "../../errors.ts";
+import { type SshHost, sshHosts } from "../../ssh/hosts.ts";
 import type { SshService } from "../../ssh/service.ts";
 import type { Tool } from "../types.ts";
 
@@ -16,7 +17,12 @@ const AddArgs = z.object({
 const ConfirmArgs = z.object({
   name: NAME,
   fingerprint: z.string().max(100),
+  at: z.string().max(2100).describe("where the host is, as ssh_host_add answered"),
 });
+
+/** Where a host is, as the person reads it in the approval: `user@address:port`, and the relay it is reached through. */
+export const whereOf = (h: Pick<SshHost, "user" | "address" | "port" | "tunnelUrl">) =>
+  `${h.user}@${h.address}:${h.port}${h.tunnelUrl ? ` via ${h.tunnelUrl}` : ""}`;
 
 /** ssh_hosts: the tenant's hosts (pinned or waiting) and the public keys to install on them. */
 export function sshHostsTool(ssh: SshService): Tool<Record<string, never>> {
@@ -64,17 +70,22 @@ export function sshHostAddTool(ssh: SshService): Tool<z.infer<typeof AddArgs>> {
       return {
         name: a.name,
         hostKey: `${added.presented.type} ${added.presented.fingerprint}`,
+        at: whereOf(added.host),
         confirm:
-          "show the user this fingerprint; they check it on the machine (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and confirm with ssh_host_confirm",
+          "show the user this fingerprint; they check it on the machine (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and confirm with ssh_host_confirm (name, fingerprint and at as given here)",
         installPublicKey: added.publicKey,
       };
     },
   };
 }
 
-/** ssh_host_confirm: pins the presented fingerprint; the person approves it (the approval shows host and fingerprint). */
+/**
+ * ssh_host_confirm: pins the presented fingerprint; the person approves it. The approval shows the
+ * fingerprint, the host's name and where it is (`at`, checked against the stored host before pinning:
+ * a host the agent re-added elsewhere is never pinned under the address the person was shown).
+ */
 export function sshHostConfirmTool(ssh: SshService): Tool<z.infer<typeof ConfirmArgs>> {
-  const subject = (a: z.infer<typeof ConfirmArgs>) => `pin host key ${a.fingerprint} for ${a.name}`;
+  const subject = (a: z.infer<typeof ConfirmArgs>) => `pin host key ${a.fingerprint} for ${a.name} at ${a.at}`;
   return {
     name: "ssh_host_confirm",
     description: "Pin an added SSH host's fingerprint (the user approves).",
@@ -84,8 +95,14 @@ export function sshHostConfirmTool(ssh: SshService): Tool<z.infer<typeof Confirm
     subject,
     always: (a) => ({ pattern: subject(a).replaceAll("*", "?"), shown: "this exact fingerprint for this host" }),
     async run(a, ctx) {
+      const stored = await sshHosts.require(ctx.tenant, a.name);
+      if (whereOf(stored) !== a.at)
+        throw new AgentdError(
+          "conflict",
+          `ssh host ${a.name} is ${whereOf(stored)}, not ${a.at}: nothing was pinned; ask the user to confirm again with where it is now`,
+        );
       const h = await ssh.confirmHost(ctx.tenant, a.name, a.fingerprint);
-      return { name: h.name, pinned: h.fingerprint };
+      return { name: h.name, pinned: h.fingerprint, at: whereOf(h) };
     },
   };
 }
