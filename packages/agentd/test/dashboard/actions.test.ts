@@ -62,6 +62,42 @@ describe("dashboard actions", { skip: skipBrowser }, () => {
         stored.body.memories.map((m: { content: string }) => m.content),
         ["the door code is blue"],
       );
+
+      // Always allow: the next call of the tool waits too; "Always allow" on the Approvals page runs it
+      // and adds an allow rule, so the call after it runs without asking anyone.
+      s.model.script({ toolCalls: [{ name: "remember", arguments: { content: "the gate is green" } }] });
+      const again = await s.call("POST", "/v1/messages", { body: { text: "remember the gate", conversation: "x" } });
+      const againId = again.body.runId as string;
+      await waitFor(
+        async () => (await s.call("GET", `/v1/runs/${againId}`)).body.status === "suspended",
+        "the second run to wait",
+      );
+      await page.goto(`${s.url}/approvals`);
+      await page
+        .locator("li.approval", { hasText: "the gate is green" })
+        .getByRole("button", { name: "Always allow" })
+        .click();
+      await page.waitForURL((u) => u.pathname === "/approvals");
+      assert.equal(await page.locator("li.approval").count(), 0, "no longer pending");
+      await waitFor(
+        async () => (await s.call("GET", `/v1/runs/${againId}`)).body.status === "completed",
+        "the second run to resume",
+      );
+      const rules = (await s.call("GET", "/v1/policies")).body.policies as { tool: string; decision: string }[];
+      assert.ok(
+        rules.some((p) => p.tool === "remember" && p.decision === "allow"),
+        `an allow rule for remember: ${JSON.stringify(rules)}`,
+      );
+      s.model.script({ toolCalls: [{ name: "remember", arguments: { content: "the shed is red" } }] });
+      const third = await s.call("POST", "/v1/messages", { body: { text: "remember the shed", conversation: "x" } });
+      await waitFor(
+        async () => (await s.call("GET", `/v1/runs/${third.body.runId}`)).body.status === "completed",
+        "the third run to complete without asking",
+      );
+      assert.equal((await s.call("GET", "/v1/approvals")).body.approvals.length, 0, "nobody was asked");
+      const kept = (await s.call("GET", "/v1/memory")).body.memories.map((m: { content: string }) => m.content);
+      assert.deepEqual([...kept].sort(), ["the door code is blue", "the gate is green", "the shed is red"]);
+
       await page.goto(`${s.url}/runs/${runId}`);
       assert.match((await page.locator(".facts").textContent()) ?? "", /completed/);
       assert.ok((await page.locator("svg.timeline g.bar").count()) >= 3, "the steps and the wait as bars");
