@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { outbox } from "../../src/channels/outbox.ts";
 import { sessions } from "../../src/sessions/store.ts";
 import { speak, startAudioServer } from "../support/audio-server.ts";
 import { BACKENDS } from "../support/backends.ts";
@@ -109,6 +110,46 @@ for (const b of BACKENDS) {
         /Voice replies are off for this account/,
       );
       assert.equal(audio.speeches.length, 2, "nothing spoken");
+    });
+
+    test("Telegram: when the speech server fails, the reply still goes as text, once, and no voice note is sent", async (t) => {
+      const audio = await startAudioServer();
+      t.after(() => audio.close());
+      const env = await pairingTelegramRig(t, b, {
+        config: { media: mediaAt(audio) },
+        tenantSettings: { voiceReplies: "voice" },
+      });
+      const { tg, post, model, app } = env;
+      await env.pair(CARL);
+      const note = await speak("is the pharmacy open", "opus");
+      audio.knows(note, "Is the pharmacy open?");
+      const file = tg.addFile(note, { extension: "oga" });
+      model.script({ text: "Yes, until eight." });
+      audio.failNextSpeech(500, 500); // the SDK tries twice
+      const update_id = nextUpdateId();
+      assert.equal(
+        (
+          await post({
+            update_id,
+            message: {
+              message_id: update_id,
+              date: Math.floor(Date.now() / 1000),
+              chat: { id: CARL.id, type: "private" },
+              from: CARL,
+              voice: { ...file, duration: 2, mime_type: "audio/ogg" },
+            },
+          })
+        ).status,
+        200,
+      );
+      const run = await until(async () => (await app.kernel.listRuns({ workflow: "agent.turn" }))[0], "the turn");
+      assert.equal((await app.kernel.result<{ text: string }>(run.id)).text, "Yes, until eight.");
+      assert.equal(audio.speechFailures, 2, "the speech server was asked, and failed");
+      assert.equal(audio.speeches.length, 0);
+      assert.equal(sentTo(tg, CARL.id).filter((c) => c.params.text === "Yes, until eight.").length, 1, "the text once");
+      assert.equal(tg.callsOf("sendVoice").length, 0, "no voice note");
+      const parts = await outbox.parts(app.tenants.scope(env.tenantId), `reply:${run.id}`);
+      assert.equal(parts.length, 1, "the text alone is the reply's delivery");
     });
 
     test("WhatsApp: a voice note is transcribed and answered with an audio voice note; a PDF is read", async (t) => {

@@ -34,6 +34,10 @@ export interface AudioServer {
   knows(audio: Uint8Array, text: string): void;
   /** The next transcription requests answer this status instead. */
   failNext(...statuses: number[]): void;
+  /** The next speech requests answer this status instead (counted in `speechFailures`). */
+  failNextSpeech(...statuses: number[]): void;
+  /** Speech requests answered with a failure. */
+  speechFailures: number;
   /** Called with each upload once it is checked, before the answer (a test can SIGKILL its agentd there). */
   onUpload?: (u: Upload) => void | Promise<void>;
   close(): Promise<void>;
@@ -59,6 +63,7 @@ export async function startAudioServer(o: { apiKey?: string } = {}): Promise<Aud
   const apiKey = o.apiKey ?? "audio-test-key";
   const known = new Map<string, string>();
   const failures: number[] = [];
+  const speechFailures: number[] = [];
   const s: AudioServer = {
     url: "",
     apiKey,
@@ -66,6 +71,8 @@ export async function startAudioServer(o: { apiKey?: string } = {}): Promise<Aud
     speeches: [],
     knows: (audio, text) => void known.set(sha(audio), text),
     failNext: (...statuses) => void failures.push(...statuses),
+    failNextSpeech: (...statuses) => void speechFailures.push(...statuses),
+    speechFailures: 0,
     close: () => new Promise((r) => http.close(() => r())),
   };
   const http = createServer((req, res) => {
@@ -117,6 +124,11 @@ export async function startAudioServer(o: { apiKey?: string } = {}): Promise<Aud
           response_format?: string;
         };
         if (!b.model || !b.input) return refuse(400, "model and input are required");
+        const failSpeech = speechFailures.shift();
+        if (failSpeech) {
+          s.speechFailures++;
+          return refuse(failSpeech, `failing as told (${failSpeech})`);
+        }
         const format = b.response_format ?? "mp3";
         s.speeches.push({ model: b.model, input: b.input, voice: b.voice ?? "", format });
         const audio = await speak(b.input, format);
