@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
 import type { CommandInput } from "./args.ts";
 import { EXIT, exitCodeOf, ownMessage, UsageError } from "./errors.ts";
-import { HELP, helpOf } from "./help.ts";
 
 type Command = (input: CommandInput) => Promise<number>;
+
+/** The --help texts (some 20 modules), loaded when one is printed: a command that runs does not need them. */
+const help = () => import("./help.ts");
 
 /** Each command's module is loaded only when it runs, so `--help` and small commands start fast. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -48,6 +50,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   if (first === "help") {
     const topic = argv[1] ?? "agentd";
+    const { HELP, helpOf } = await help();
     if (!HELP[topic]) return usage(new UsageError(`agentd help: unknown command "${topic}"`), "agentd");
     process.stdout.write(helpOf(topic));
     return 0;
@@ -56,13 +59,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const command = explicit ? first : "start";
   const rest = explicit ? argv.slice(1) : argv;
   if (!explicit && (rest.includes("-h") || rest.includes("--help"))) {
-    process.stdout.write(helpOf("agentd"));
+    process.stdout.write((await help()).helpOf("agentd"));
     return 0;
   }
   const load = COMMANDS[command];
   if (!load) return usage(new UsageError(`agentd: unknown command "${command}"`), "agentd");
   if (rest.includes("-h") || rest.includes("--help")) {
-    process.stdout.write(helpOf(command));
+    process.stdout.write((await help()).helpOf(command));
     return 0;
   }
   try {
@@ -76,7 +79,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
 }
 
-function usage(e: UsageError, command: string): number {
+async function usage(e: UsageError, command: string): Promise<number> {
+  const { helpOf } = await help();
   process.stderr.write(`${e.message}\n\n${helpOf(command)}`);
   return EXIT.usage;
 }
