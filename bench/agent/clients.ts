@@ -3,7 +3,7 @@ import OpenAI from "openai";
 import { serveApi } from "../../packages/agentd/src/api/index.ts";
 import type { ModelProcess } from "../agent-model.ts";
 import { FIRST_TOKEN_DELAY_MS, REPLY, SIZE } from "./config.ts";
-import { ADMIN, directModel, dist, emit, type Kind, withApp } from "./harness.ts";
+import { ADMIN, directModel, dist, emit, firstTokenPairs, type Kind, withApp } from "./harness.ts";
 import { sseTurn } from "./ttft.ts";
 
 // ---- 2b. time to first token through the other clients' doors (issue 19) -----------------------------
@@ -84,25 +84,8 @@ export async function clientsFirstToken(kind: Kind, model: ModelProcess) {
           await app.kernel.result(r.runId);
           return r.firstMs;
         };
-        const agentdMs: number[] = [];
-        const directMs: number[] = [];
-        const diff: number[] = [];
-        // Three warm-up pairs first (the MCP server's SDK loads on its first request), not counted.
-        for (let i = -3; i < SIZE.pairs; i++) {
-          let a: number;
-          let d: number;
-          if (i % 2 === 0) {
-            d = (await direct()).firstMs;
-            a = await through(i + 3);
-          } else {
-            a = await through(i + 3);
-            d = (await direct()).firstMs;
-          }
-          if (i < 0) continue;
-          agentdMs.push(a);
-          directMs.push(d);
-          diff.push(a - d);
-        }
+        // The warm-up pairs also load the MCP server's SDK (on its first request).
+        const { agentdMs, directMs, diff } = await firstTokenPairs(SIZE.pairs, direct, through);
         emit(
           "client_first_token_extra_ms",
           {

@@ -121,3 +121,34 @@ export function directModel(model: ModelProcess) {
     return { firstMs, totalMs: performance.now() - t0 };
   };
 }
+
+/**
+ * Paired first-token times: agentd's (`through`, given a message index) and the model's own
+ * (`direct`), alternating which goes first so neither always follows the other's leftovers. Three
+ * warm-up pairs first, not counted (the first request of a path loads its code).
+ */
+export async function firstTokenPairs(
+  pairs: number,
+  direct: () => Promise<{ firstMs: number }>,
+  through: (i: number) => Promise<number>,
+): Promise<{ agentdMs: number[]; directMs: number[]; diff: number[] }> {
+  const agentdMs: number[] = [];
+  const directMs: number[] = [];
+  const diff: number[] = [];
+  for (let i = -3; i < pairs; i++) {
+    let a: number;
+    let d: number;
+    if (i % 2 === 0) {
+      d = (await direct()).firstMs;
+      a = await through(i + 3);
+    } else {
+      a = await through(i + 3);
+      d = (await direct()).firstMs;
+    }
+    if (i < 0) continue;
+    agentdMs.push(a);
+    directMs.push(d);
+    diff.push(a - d);
+  }
+  return { agentdMs, directMs, diff };
+}

@@ -1,7 +1,7 @@
 import { serveApi } from "../../packages/agentd/src/api/index.ts";
 import type { ModelProcess } from "../agent-model.ts";
 import { FIRST_TOKEN_DELAY_MS, REPLY, SIZE } from "./config.ts";
-import { ADMIN, directModel, dist, emit, pct, targets, withApp, type Kind } from "./harness.ts";
+import { ADMIN, directModel, dist, emit, firstTokenPairs, pct, targets, withApp, type Kind } from "./harness.ts";
 
 // ---- 2. time to first token at an SSE client --------------------------------------------------------
 
@@ -58,25 +58,7 @@ export async function firstToken(kind: Kind, model: ModelProcess) {
         await app.kernel.result(r.runId);
         return r.firstMs;
       };
-      const agentdMs: number[] = [];
-      const directMs: number[] = [];
-      const diff: number[] = [];
-      for (let i = -3; i < SIZE.pairs; i++) {
-        // Alternating which goes first, so neither always follows the other's leftovers.
-        let a: number;
-        let d: number;
-        if (i % 2 === 0) {
-          d = (await direct()).firstMs;
-          a = await viaAgentd(i + 3);
-        } else {
-          a = await viaAgentd(i + 3);
-          d = (await direct()).firstMs;
-        }
-        if (i < 0) continue;
-        agentdMs.push(a);
-        directMs.push(d);
-        diff.push(a - d);
-      }
+      const { agentdMs, directMs, diff } = await firstTokenPairs(SIZE.pairs, direct, viaAgentd);
       await model.take();
       const pass = { p50: pct(diff, 0.5) <= 8, p99: pct(diff, 0.99) <= 50 };
       targets[`first_token_extra_ms_${kind}`] = pass.p50 && pass.p99;
