@@ -6,6 +6,13 @@ import type { NewRun, RunRecord, Store } from "../store/types.ts";
 import type { Telemetry } from "../telemetry/index.ts";
 import { concurrencyOf, type Registry } from "../workflow.ts";
 
+/**
+ * Due schedules fired in one transaction. Ticks due at one instant (a thousand tenants' heartbeats on
+ * the same second) are all started in the pass that finds them, not a hundred a pass behind the
+ * claims and runs of the others: the stores apply a batch in a fixed number of statements.
+ */
+const FIRE_BATCH = 1_000;
+
 /** What claiming needs from its worker. */
 export interface ClaimHost {
   readonly id: string;
@@ -99,7 +106,7 @@ export class Claims {
               if (t.status === "started") host.telemetry.scheduleTick(s.id, s.workflow, now - t.tickAt);
             return p;
           };
-          if ((await host.store.fireSchedules(now, 100, host.registry.served(), plan)) > 0) this.#again = true;
+          if ((await host.store.fireSchedules(now, FIRE_BATCH, host.registry.served(), plan)) > 0) this.#again = true;
         }
         const limit = Math.min(host.room(), 256);
         // Saturated with runs waiting: claim in batches as slots free up, not one claim per finished run.

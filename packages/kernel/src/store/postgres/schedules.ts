@@ -49,7 +49,12 @@ function insertTick(c: pg.ClientBase, t: TickRecord): Promise<unknown> {
   );
 }
 
-/** In the caller's transaction: locks due schedules (SKIP LOCKED: each is handled by one worker), plans and applies. */
+/**
+ * In the caller's transaction: locks due schedules (SKIP LOCKED: each is handled by one worker), plans
+ * them, and applies every plan in a fixed number of statements whatever the number due (the runs, the
+ * new ticks, the dequeued ticks, the schedules), so a worker keeps up with a thousand ticks a second
+ * instead of paying three round trips for each one in turn. Each schedule's writes keep their order.
+ */
 export async function fireSchedules(
   c: pg.ClientBase,
   now: number,
@@ -65,38 +70,73 @@ export async function fireSchedules(
      WHERE s.paused = 0 AND s.due_at <= $1 AND $3::jsonb ? s.workflow ORDER BY s.due_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED`,
     [now, limit, JSON.stringify(workflows)],
   );
-  let started = 0;
-  for (const row of rows) {
+  if (rows.length === 0) return 0;
+  const planned = rows.map((row) => {
     const s: DueSchedule = {
       ...toSchedule(row),
       lastRunStatus: row.last_run_status ?? null,
       queued: Number(row.queued),
       oldestQueued: row.oldest_queued === null ? null : Number(row.oldest_queued),
     };
-    const p = plan(s);
-    let lastRunId = p.lastRunId;
-    for (const { run } of p.runs) {
-      // The same insert as kernel.start(): the workflow's timeout and concurrency lane apply.
-      const ins = await c.query<{ ok: boolean }>("SELECT kernel_insert_run($1::jsonb, $2) AS ok", [
-        JSON.stringify(run),
-        now,
-      ]);
-      if (ins.rows[0]?.ok) started++;
-      else if (run.id === lastRunId) lastRunId = s.lastRunId; // its tick had started a run already: keep naming that one
-    }
-    for (const t of p.ticks) await insertTick(c, t);
-    for (const t of p.dequeued)
-      await c.query(
-        "UPDATE schedule_ticks SET status = $1, run_id = $2, reason = $3, fired_at = $4 WHERE schedule_id = $5 AND tick_at = $6",
-        [t.status, t.runId, t.reason, t.firedAt, t.scheduleId, t.tickAt],
-      );
-    await c.query("UPDATE schedules SET next_at = $1, due_at = $2, last_run_id = $3, updated_at = $4 WHERE id = $5", [
-      p.nextAt,
-      p.dueAt,
-      lastRunId,
-      now,
-      s.id,
-    ]);
+    return { s, p: plan(s) };
+  });
+
+  // The same insert as kernel.start(), for each run in order: the workflow's timeout and concurrency lane apply.
+  const runs = planned.flatMap(({ p }) => p.runs.map(({ run }) => run));
+  const inserted = new Set<string>();
+  if (runs.length > 0) {
+    const res = await c.query<{ id: string; ok: boolean }>(
+      `SELECT r.v->>'id' AS id, kernel_insert_run(r.v, $2) AS ok
+       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS r(v, n) ORDER BY r.n`,
+      [JSON.stringify(runs), now],
+    );
+    for (const r of res.rows) if (r.ok) inserted.add(r.id);
   }
-  return started;
+
+  const ticks = planned.flatMap(({ p }) => p.ticks);
+  if (ticks.length > 0)
+    await c.query(
+      `INSERT INTO schedule_ticks (schedule_id, tick_at, status, run_id, reason, fired_at)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[])
+       ON CONFLICT DO NOTHING`,
+      [
+        ticks.map((t) => t.scheduleId),
+        ticks.map((t) => t.tickAt),
+        ticks.map((t) => t.status),
+        ticks.map((t) => t.runId),
+        ticks.map((t) => t.reason),
+        ticks.map((t) => t.firedAt),
+      ],
+    );
+
+  const dequeued = planned.flatMap(({ p }) => p.dequeued);
+  if (dequeued.length > 0)
+    await c.query(
+      `UPDATE schedule_ticks q SET status = x.status, run_id = x.run_id, reason = x.reason, fired_at = x.fired_at
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[])
+         AS x(status, run_id, reason, fired_at, schedule_id, tick_at)
+       WHERE q.schedule_id = x.schedule_id AND q.tick_at = x.tick_at`,
+      [
+        dequeued.map((t) => t.status),
+        dequeued.map((t) => t.runId),
+        dequeued.map((t) => t.reason),
+        dequeued.map((t) => t.firedAt),
+        dequeued.map((t) => t.scheduleId),
+        dequeued.map((t) => t.tickAt),
+      ],
+    );
+
+  // A tick whose run was started already (its insert conflicted) keeps naming the run it started.
+  const lastRunIds = planned.map(({ s, p }) =>
+    p.lastRunId !== null && p.runs.some(({ run }) => run.id === p.lastRunId) && !inserted.has(p.lastRunId)
+      ? s.lastRunId
+      : p.lastRunId,
+  );
+  await c.query(
+    `UPDATE schedules s SET next_at = x.next_at, due_at = x.due_at, last_run_id = x.last_run_id, updated_at = $5
+     FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) AS x(id, next_at, due_at, last_run_id)
+     WHERE s.id = x.id`,
+    [planned.map(({ s }) => s.id), planned.map(({ p }) => p.nextAt), planned.map(({ p }) => p.dueAt), lastRunIds, now],
+  );
+  return inserted.size;
 }
