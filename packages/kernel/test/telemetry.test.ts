@@ -66,6 +66,12 @@ for (const backend of BACKENDS)
       const run = await context.with(trace.setSpan(context.active(), root), () => k1.start(flow, null));
       root.end();
       await until(async () => (await statusOf(k1, run.id)) === "suspended", "the sleep");
+      // The first execution's span ends just after its suspension is stored: closing before would lose it.
+      await until(
+        () =>
+          spans.getFinishedSpans().some((s) => s.name === "run traced" && s.attributes["kernel.outcome"] !== undefined),
+        "the first execution's span to end",
+      );
       await k1.close();
       const k2 = closes(
         t,

@@ -80,6 +80,8 @@ describe("dashboard views", { skip: skipBrowser }, () => {
       await page.keyboard.press("Tab");
       assert.equal(await page.evaluate("document.activeElement?.textContent"), "Skip to content");
       await page.keyboard.press("Enter");
+      // The link's navigation lands after the key's events: wait for it (bounded), then check where it went.
+      await page.waitForFunction("location.hash !== ''", undefined, { timeout: 5_000 }).catch(() => {});
       assert.equal(new URL(page.url()).hash, "#main");
       // Times are shown in the viewer's zone (Europe/Paris here), with the zone named.
       await page.goto(`${s.url}/runs`);
