@@ -79,7 +79,10 @@ withBrowser("dashboard run timeline", (browser) => {
       await page.locator(".stream-events li", { hasText: "progress" }).first().waitFor();
       await s.app.kernel.sendEvent(run.id, "go", { by: "the test" });
       await page.locator("section.live .live-state", { hasText: "ended" }).waitFor();
+      await page.locator("pre.stream", { hasText: "resumed by the test" }).waitFor();
       assert.equal(await page.locator("pre.stream").textContent(), "resumed by the test with [secret]");
+      // The stream ends at the reply; the run's own end is stored just after it.
+      await waitFor(async () => (await status(run.id)) === "completed", "the run to complete");
 
       // Secrets: the tenant's secret appears in the input, output and stream of the run, never on the page.
       await page.reload();
