@@ -90,6 +90,8 @@ withBrowser("dashboard run timeline", (browser) => {
       const shown = await page.content();
       assert.ok(!shown.includes(SECRET), "the secret is not in the page");
       assert.match((await page.locator("section.io").textContent()) ?? "", /"token": "\[secret\]"[\s\S]*"doubled": 42/);
+      // The stream's events are shown as the page replays them: wait (bounded) for the one that quoted the secret.
+      await page.locator(".stream-events li", { hasText: "calling with" }).first().waitFor();
       assert.match((await page.locator(".stream-events").textContent()) ?? "", /calling with \[secret\]/);
       assert.match((await page.locator(".facts").textContent()) ?? "", /completed/);
       await assertAccessible(page, "run timeline");
