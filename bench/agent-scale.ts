@@ -5,7 +5,10 @@
  * beside a store of its one tenant alone, alternately in blocks of 10 so load from elsewhere weighs on both.
  * One JSON object per line on stdout, progress on stderr.
  *
- *     node bench/agent-scale.ts [--store sqlite|postgres|both] [--tenants 1000] [--samples 200] [--analyze]
+ *     node bench/agent-scale.ts [--store sqlite|postgres|both] [--tenants 1000] [--samples 200] [--turns 200] [--analyze]
+ *
+ * After the statements, both stores are started (worker and scheduler, as `agentd start` runs) and the
+ * agent turn itself is timed on each: `--turns 0` skips it.
  *
  * `--tenants 100` is the 10× smaller store. Without `--analyze` the filled tables have no planner
  * statistics (autovacuum off on Postgres), the harder case; with it, ANALYZE runs after the fill.
@@ -20,6 +23,8 @@ import { type Agentd, createAgentd } from "../packages/agentd/src/app.ts";
 import { takeHeldDeliveries } from "../packages/agentd/src/channels/held.ts";
 import { osCounts } from "../packages/agentd/src/health/os-counts.ts";
 import { sessions } from "../packages/agentd/src/sessions/store.ts";
+import { type ModelProcess, startModelProcess } from "./agent-model.ts";
+import { turnOverhead } from "./agent-scale/turn.ts";
 import { conversation, fillPostgres, fillSqlite, PER_TENANT, sessionId, tenantId } from "./agent-scale/fill.ts";
 import { summarize } from "./shared.ts";
 
@@ -29,11 +34,13 @@ const { values: argv } = parseArgs({
     tenants: { type: "string", default: "1000" },
     samples: { type: "string", default: "200" },
     analyze: { type: "boolean", default: false },
+    turns: { type: "string", default: "200" },
   },
 });
 type Kind = "sqlite" | "postgres";
 const TENANTS = Number(argv.tenants);
 const SAMPLES = Number(argv.samples);
+const TURNS = Number(argv.turns);
 const PG_URL = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test";
 const NOW = Date.now();
 
@@ -69,13 +76,18 @@ async function pgRun(sql: string): Promise<void> {
 }
 
 /** A store of `tenants` tenants, filled, with agentd open on it (not started: no worker claims anything). */
-async function place(kind: Kind, tenants: number): Promise<Place> {
+async function place(kind: Kind, tenants: number, model: ModelProcess): Promise<Place> {
   const dataDir = mkdtempSync(join(tmpdir(), "agentd-scale-"));
   const schema = kind === "postgres" ? `bench_scale_${randomBytes(6).toString("hex")}` : undefined;
   const open = () =>
     createAgentd({
       env: {},
-      config: { dataDir, adminToken: "bench-admin", ...(schema ? { databaseUrl: PG_URL, pgSchema: schema } : {}) },
+      config: {
+        dataDir,
+        adminToken: "bench-admin",
+        model: { id: "stand-in", baseURL: model.url, apiKey: "bench-key" },
+        ...(schema ? { databaseUrl: PG_URL, pgSchema: schema } : {}),
+      },
     });
   const drop = async () => {
     rmSync(dataDir, { recursive: true, force: true });
@@ -229,6 +241,29 @@ async function measure(kind: Kind, large: Place, empty: Place): Promise<void> {
   }
 }
 
+/** The turn on tenant 0 of both stores, started as `agentd start` starts them. */
+async function measureTurns(kind: Kind, large: Place, empty: Place): Promise<void> {
+  await large.app.start();
+  await empty.app.start();
+  const t = await turnOverhead(T, large, empty, model, TURNS);
+  const r = (x: number) => Math.round(x * 100) / 100;
+  emit(kind, "turn_overhead_ms", {
+    tenants: TENANTS,
+    samples: t.samples,
+    p50: r(t.large.p50),
+    p99: r(t.large.p99),
+    empty_p50: r(t.empty.p50),
+    empty_p99: r(t.empty.p99),
+    ratio_p50: r(t.large.p50 / t.empty.p50),
+    target: "within 10 % of the store of its one tenant alone (issue 22)",
+    pass: t.large.p50 <= t.empty.p50 * 1.1,
+    what: "a turn (inbox.receive to kernel.result) less the stand-in model's own time, tenant 0, on the large store and on its one tenant alone",
+  });
+  note(
+    `${kind} turn overhead: p50 ${t.large.p50.toFixed(2)} ms, one tenant alone ${t.empty.p50.toFixed(2)} ms (${(t.large.p50 / t.empty.p50).toFixed(2)}×)`,
+  );
+}
+
 const kinds: Kind[] = argv.store === "both" ? ["sqlite", "postgres"] : [argv.store as Kind];
 emit(null, "meta", {
   tenants: TENANTS,
@@ -240,6 +275,7 @@ emit(null, "meta", {
   node: process.version,
 });
 let failed = 0;
+const model = await startModelProcess();
 for (const kind of kinds) {
   if (kind === "postgres" && !(await pgAnswers())) {
     emit(kind, "skipped", { reason: `no Postgres answers at ${PG_URL}` });
@@ -247,11 +283,12 @@ for (const kind of kinds) {
   }
   const opened: Place[] = [];
   try {
-    const empty = await place(kind, 1);
+    const empty = await place(kind, 1, model);
     opened.push(empty);
-    const large = await place(kind, TENANTS);
+    const large = await place(kind, TENANTS, model);
     opened.push(large);
     await measure(kind, large, empty);
+    if (TURNS > 0) await measureTurns(kind, large, empty);
   } catch (e) {
     failed++;
     emit(kind, "error", { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
@@ -259,5 +296,6 @@ for (const kind of kinds) {
     for (const p of opened) await p.close();
   }
 }
+await model.close();
 emit(null, "done", { loadavg: loadavg(), failed });
 process.exitCode = failed ? 1 : 0;
