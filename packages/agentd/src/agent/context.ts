@@ -1,8 +1,11 @@
 import type { VoiceReplies } from "../media/speech.ts";
 import { toMs } from "@agentd/kernel";
-import { type Session, sessions } from "../sessions/store.ts";
+import type { Session } from "../sessions/store.ts";
+import { turnView } from "../sessions/turn-view.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { ToolGroup } from "../tools/groups.ts";
+import type { ToolAccess } from "../tools/registry.ts";
+import type { TenantSettings } from "../tenancy/settings.ts";
 import type { SourcedTool } from "../tools/sources/port.ts";
 import type { AgentDeps } from "./deps.ts";
 import type { HistoryItem } from "./prompt.ts";
@@ -42,8 +45,10 @@ export interface TurnContext {
 /**
  * The context, and what the caller keeps for this execution's later steps without journaling it: the
  * session (they need only its channel and conversation) and whether a later message of the session
- * was answered already (the first model step asks). Reads that do not depend on each other go
- * together: on Postgres each is a round trip, and the turn waits for the slowest only.
+ * was answered already (the first model step asks). On Postgres each read is a round trip, so they
+ * go at once: the tenant, the session's reads in one statement (turn-view.ts), and the tools resolved
+ * for the access a tenant has by default, checked against its settings once read (resolved again,
+ * after, only for a tenant whose settings differ).
  */
 export async function loadContext(
   deps: AgentDeps,
@@ -51,24 +56,27 @@ export async function loadContext(
   input: TurnInput,
 ): Promise<{ context: TurnContext; session: Session; answeredAfter: boolean }> {
   const now = deps.now();
-  const [tenant, session, history, answeredAfter] = await Promise.all([
+  const threshold = deps.historyWindow + deps.compactAfter;
+  const guess = accessFor(input, null);
+  const [tenant, view, guessed] = await Promise.all([
     deps.tenants.require(input.tenantId),
-    sessions.require(scope, input.sessionId),
-    sessions.recent(scope, input.sessionId, deps.historyWindow, input.seq),
-    sessions.answeredAfter(scope, input.sessionId, input.seq),
+    turnView(scope, {
+      sessionId: input.sessionId,
+      upto: input.seq,
+      window: deps.historyWindow,
+      atMost: threshold + 1,
+      now,
+    }),
+    deps.tools.resolve(scope, guess).catch(() => null),
   ]);
   const s = tenant.settings;
-  const threshold = deps.historyWindow + deps.compactAfter;
-  const reportOnly = Boolean(input.background) && !s.autopilot;
-  const [used, unsummarized, { tools, sourced }] = await Promise.all([
-    s.dailyTokenBudget > 0 ? usageOn(scope, now).then((u) => u.tokens) : 0,
-    sessions.unsummarized(scope, session, input.seq, threshold + 1),
-    deps.tools.resolve(scope, {
-      allow: reportOnly ? (s.tools ?? REPORT_ONLY).filter((t) => REPORT_ONLY.includes(t)) : s.tools,
-      deny: s.deniedTools,
-      sources: !reportOnly,
-    }),
+  const access = accessFor(input, s);
+  const same = guessed && JSON.stringify(access) === JSON.stringify(guess);
+  const [used, { tools, sourced }] = await Promise.all([
+    s.dailyTokenBudget > 0 ? (view.usedToday ?? usageOn(scope, now).then((u) => u.tokens)) : 0,
+    same ? guessed : deps.tools.resolve(scope, access),
   ]);
+  const { session, history, answeredAfter, unsummarized } = view;
   const context: TurnContext = {
     now,
     timezone: s.timezone,
@@ -90,4 +98,15 @@ export async function loadContext(
     compactFrom: unsummarized > threshold ? session.summarizedSeq : null,
   };
   return { context, session, answeredAfter };
+}
+
+/** The tools a turn may be offered: its tenant's settings (null: the defaults), less for a background turn without autopilot. */
+function accessFor(input: TurnInput, s: TenantSettings | null): ToolAccess {
+  const reportOnly = Boolean(input.background) && !s?.autopilot;
+  const allow = s?.tools ?? null;
+  return {
+    allow: reportOnly ? (allow ?? REPORT_ONLY).filter((t) => REPORT_ONLY.includes(t)) : allow,
+    deny: s?.deniedTools ?? [],
+    sources: !reportOnly,
+  };
 }

@@ -3,6 +3,7 @@ import type { TurnInput, TurnOutput } from "../agent/turn-input.ts";
 import type { Attachment } from "../blobs/types.ts";
 import type { Db } from "../db/index.ts";
 import type { Tenants } from "../tenancy/tenants.ts";
+import { openAndAppend } from "./receive.ts";
 import { type Message, type Session, sessions } from "./store.ts";
 
 export interface Received {
@@ -48,6 +49,7 @@ export class Inbox {
   readonly #kernel: Kernel;
   readonly #turn: Workflow<TurnInput, TurnOutput>;
   readonly #now: () => number;
+  readonly #recording = new Set<Promise<void>>();
 
   constructor(
     db: Db,
@@ -73,8 +75,18 @@ export class Inbox {
     attachments?: Attachment[];
   }): Promise<Received> {
     const scope = this.#tenants.scope(m.tenantId);
-    const session = await sessions.open(scope, m.channel, m.conversation, this.#now());
-    return this.#persistAndStart(m.tenantId, session, "user", m.text, m.sourceKey ?? null, undefined, m.attachments);
+    const { session, message, duplicate } = await openAndAppend(
+      scope,
+      m,
+      {
+        role: "user",
+        content: m.text,
+        sourceKey: m.sourceKey ?? null,
+        ...(m.attachments ? { attachments: m.attachments } : {}),
+      },
+      this.#now(),
+    );
+    return this.#started(m.tenantId, session, message, duplicate);
   }
 
   /** A background event (reminder, schedule tick, due item) becomes a turn in a session of the tenant. */
@@ -136,8 +148,10 @@ export class Inbox {
     for (const { tenant_id } of rows) {
       const scope = this.#tenants.scope(tenant_id);
       for (const m of await sessions.unstarted(scope)) {
-        await this.#start(tenant_id, m);
-        n++;
+        const run = await this.#startRun(tenant_id, m);
+        await sessions.setRun(scope, m.id, run.id);
+        // A run found by its key was started before the crash; only its id was not recorded.
+        if (run.created) n++;
       }
     }
     return n;
@@ -158,11 +172,39 @@ export class Inbox {
       { sessionId: session.id, role, content: text, sourceKey, ...(attachments ? { attachments } : {}) },
       this.#now(),
     );
+    return this.#started(tenantId, session, message, duplicate, label);
+  }
+
+  /**
+   * The message's turn, started unless it was (a redelivery of a message whose turn is recorded).
+   * The run's id is recorded on the message without waiting for it: the turn does not need it, and
+   * a crash before it lands leaves the message as a crash before the start would, which `recover`
+   * repairs (the start is idempotent by its key, so it finds this run).
+   */
+  async #started(tenantId: string, session: Session, message: Message, duplicate: boolean, label?: string) {
     const runId = message.runId ?? (await this.#start(tenantId, message, label));
+    if (!message.runId) {
+      const recording = sessions
+        .setRun(this.#tenants.scope(tenantId), message.id, runId)
+        .catch(() => {})
+        .finally(() => this.#recording.delete(recording));
+      this.#recording.add(recording);
+    }
     return { session, message: { ...message, runId }, runId, duplicate };
   }
 
+  /** Waits for the run ids being recorded on messages (a caller that reads them back, or closes the store). */
+  async settled(): Promise<void> {
+    await Promise.all(this.#recording);
+  }
+
+  /** Starts the message's turn, or finds it started (the key makes this idempotent). */
   async #start(tenantId: string, m: Message, label?: string): Promise<string> {
+    return (await this.#startRun(tenantId, m, label)).id;
+  }
+
+  /** The same, with `created` false when the run was found by its key. */
+  #startRun(tenantId: string, m: Message, label?: string) {
     const input: TurnInput = {
       tenantId,
       sessionId: m.sessionId,
@@ -170,8 +212,6 @@ export class Inbox {
       ...(m.role === "event" ? { background: label ?? "a background job" } : {}),
     };
     // The key makes this idempotent: a recovery or a redelivery finds the run already started.
-    const run = await this.#kernel.start(this.#turn, input, { key: `turn:${m.id}`, namespace: tenantId });
-    await sessions.setRun(this.#tenants.scope(tenantId), m.id, run.id);
-    return run.id;
+    return this.#kernel.start(this.#turn, input, { key: `turn:${m.id}`, namespace: tenantId });
   }
 }

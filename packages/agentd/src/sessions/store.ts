@@ -30,7 +30,7 @@ export interface Message {
   attachments?: Attachment[];
 }
 
-interface SessionRow {
+export interface SessionRow {
   id: string;
   channel: string;
   conversation: string;
@@ -39,7 +39,7 @@ interface SessionRow {
   created_at: number;
   updated_at: number;
 }
-interface MessageRow {
+export interface MessageRow {
   seq: number;
   id: string;
   session_id: string;
@@ -51,7 +51,7 @@ interface MessageRow {
   attachments?: string | null;
 }
 
-const toSession = (r: SessionRow): Session => ({
+export const toSession = (r: SessionRow): Session => ({
   id: r.id,
   channel: r.channel,
   conversation: r.conversation,
@@ -60,7 +60,7 @@ const toSession = (r: SessionRow): Session => ({
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
 });
-const toMessage = (r: MessageRow): Message => {
+export const toMessage = (r: MessageRow): Message => {
   const attachments = r.attachments ? (JSON.parse(r.attachments) as Attachment[]) : [];
   return {
     seq: Number(r.seq),
@@ -74,6 +74,25 @@ const toMessage = (r: MessageRow): Message => {
     ...(attachments.length > 0 ? { attachments } : {}),
   };
 };
+
+/** The rows `recent` orders: twice the window and one more, since replies to later messages come along. */
+export const RECENT =
+  "SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND (seq <= ? OR role = 'assistant') ORDER BY seq DESC LIMIT ?";
+
+/** A row when a later message of the person's was answered (`answeredAfter`). */
+export const ANSWERED_AFTER = `SELECT 1 AS x FROM os_messages m JOIN os_messages a ON a.tenant_id = m.tenant_id AND a.session_id = m.session_id AND a.run_id = m.run_id AND a.role = 'assistant'
+  WHERE m.tenant_id = $tenant AND m.session_id = ? AND m.seq > ? AND m.role = 'user' LIMIT 1`;
+
+/** The last `limit` of `rows` as a turn sees them: each reply right after the message it answered. */
+export function inTurnOrder(rows: Message[], limit: number): Message[] {
+  const triggerSeq = new Map(rows.filter((m) => m.role !== "assistant" && m.runId).map((m) => [m.runId, m.seq]));
+  const anchor = (m: Message) => (m.role === "assistant" && m.runId ? (triggerSeq.get(m.runId) ?? m.seq) : m.seq);
+  rows.sort(
+    (a, b) =>
+      anchor(a) - anchor(b) || (a.role === "assistant" ? 1 : 0) - (b.role === "assistant" ? 1 : 0) || a.seq - b.seq,
+  );
+  return rows.slice(-limit);
+}
 
 /** Sessions and their messages, always through a tenant's scope. */
 export const sessions = {
@@ -204,11 +223,7 @@ export const sessions = {
    * reminder, not the person, so it does not count.)
    */
   async answeredAfter(scope: TenantScope, sessionId: string, seq: number): Promise<boolean> {
-    const r = await scope.get<{ x: number }>(
-      `SELECT 1 AS x FROM os_messages m JOIN os_messages a ON a.tenant_id = m.tenant_id AND a.session_id = m.session_id AND a.run_id = m.run_id AND a.role = 'assistant'
-       WHERE m.tenant_id = $tenant AND m.session_id = ? AND m.seq > ? AND m.role = 'user' LIMIT 1`,
-      [sessionId, seq],
-    );
+    const r = await scope.get<{ x: number }>(ANSWERED_AFTER, [sessionId, seq]);
     return r !== undefined && r !== null;
   },
 
@@ -218,19 +233,8 @@ export const sessions = {
    * first (they queue for their own turns and are not shown).
    */
   async recent(scope: TenantScope, sessionId: string, limit: number, upto: number | null = null): Promise<Message[]> {
-    const rows = (
-      await scope.all<MessageRow>(
-        "SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND (seq <= ? OR role = 'assistant') ORDER BY seq DESC LIMIT ?",
-        [sessionId, upto ?? Number.MAX_SAFE_INTEGER, limit * 2 + 1],
-      )
-    ).map(toMessage);
-    const triggerSeq = new Map(rows.filter((m) => m.role !== "assistant" && m.runId).map((m) => [m.runId, m.seq]));
-    const anchor = (m: Message) => (m.role === "assistant" && m.runId ? (triggerSeq.get(m.runId) ?? m.seq) : m.seq);
-    rows.sort(
-      (a, b) =>
-        anchor(a) - anchor(b) || (a.role === "assistant" ? 1 : 0) - (b.role === "assistant" ? 1 : 0) || a.seq - b.seq,
-    );
-    return rows.slice(-limit);
+    const rows = await scope.all<MessageRow>(RECENT, [sessionId, upto ?? Number.MAX_SAFE_INTEGER, limit * 2 + 1]);
+    return inTurnOrder(rows.map(toMessage), limit);
   },
 
   /** Messages after `afterSeq` (for paging the history through the API). */

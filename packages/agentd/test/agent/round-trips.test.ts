@@ -12,10 +12,12 @@ import { BACKENDS } from "../support/backends.ts";
  * commits vary with how the stream's chunks group) are reported beside them.
  */
 const BUDGET = {
-  // receive: the session, the message (inserted, session touched, returned: one statement), the run id;
-  // the turn: 7 reads for its context, at once; the reply with its model call's usage; the webhooks.
-  postgres: { statements: 12, commits: 3 },
-  // The same, less one statement Postgres makes of two: SQLite cannot modify in a WITH.
+  // receive: the session found or made and the message (inserted, session touched, returned) in one
+  // statement, and the run's id recorded on it (not waited for); the turn: its context in one wave (the
+  // tenant, the session's reads in one statement, the tools' two); the reply with its model call's
+  // usage; the webhooks.
+  postgres: { statements: 8, commits: 3 },
+  // SQLite cannot modify in a WITH, and runs the session's reads one by one (in process, no round trips).
   sqlite: { statements: 15, commits: 4 },
 };
 
