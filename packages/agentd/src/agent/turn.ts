@@ -7,7 +7,9 @@ import { type Session, sessions } from "../sessions/store.ts";
 import { callModel, type ModelResult, toolSet } from "./call-model.ts";
 import { compact } from "./compact.ts";
 import { loadContext, type TurnContext } from "./context.ts";
-import type { LiveView } from "../channels/ports.ts";
+import type { Delivery, LiveView } from "../channels/ports.ts";
+import { LIST_ALONG, listedAlong, type Webhook } from "../webhooks/store.ts";
+import { withListedHooks } from "../webhooks/tap.ts";
 import type { AgentDeps } from "./deps.ts";
 import { NO_MODEL_HINT } from "./model.ts";
 import { historyMessages, instructions } from "./prompt.ts";
@@ -53,9 +55,12 @@ export function turnWorkflow(deps: AgentDeps) {
       const result = await loop(ctx, deps, input, tc, live, superseded);
       const { files, speak, uncounted, ...out } = result;
       if (out.stopped === "superseded") return { messageId: null, ...out };
+      // The tenant's webhooks as the reply's statement read them (Postgres), for the delivery made
+      // right after it in this execution; never journaled (a replayed delivery reads them again).
+      let hooks: Webhook[] | null = null;
       const reply = await ctx.step("reply", async (step) => {
         const now = deps.now();
-        const { message } = await sessions.append(
+        const { message, alongside } = await sessions.append(
           scope,
           {
             sessionId: input.sessionId,
@@ -67,7 +72,9 @@ export function turnWorkflow(deps: AgentDeps) {
           },
           now,
           uncounted === undefined ? undefined : usageWith(uncounted, now),
+          LIST_ALONG,
         );
+        hooks = alongside === undefined ? null : listedAlong(alongside);
         step.publish({
           t: "done",
           text: result.text,
@@ -77,14 +84,16 @@ export function turnWorkflow(deps: AgentDeps) {
         return { messageId: message.id };
       });
       // Spoken once: the voice note is a blob the journal names, so a replayed delivery sends the same one.
-      const voice =
-        deps.speech && tc.voiceReplies && deps.speech.wanted(tc.voiceReplies, tc.history, speak)
-          ? await ctx.step("speak", (step) => speakReply(deps, input.tenantId, result.text, step.runId))
-          : null;
+      const speaking = Boolean(
+        deps.speech && tc.voiceReplies && deps.speech.wanted(tc.voiceReplies, tc.history, speak),
+      );
+      const voice = speaking
+        ? await ctx.step("speak", (step) => speakReply(deps, input.tenantId, result.text, step.runId))
+        : null;
       const sent = voice ? [...files, voice] : files;
       await ctx.step("deliver", async (step) => {
         await live.close();
-        await deps.channels.deliver({
+        const d: Delivery = {
           tenantId: input.tenantId,
           session: await session(),
           kind: "reply",
@@ -92,7 +101,9 @@ export function turnWorkflow(deps: AgentDeps) {
           key: `reply:${step.runId}`,
           runId: step.runId,
           ...(sent.length ? { files: sent } : {}),
-        });
+        };
+        // Only right after the reply's statement: a spoken reply or a retry comes later, and reads again.
+        await deps.channels.deliver(hooks && !speaking && step.attempt === 1 ? withListedHooks(d, hooks) : d);
       });
       if (deps.models && tc.compactFrom !== null) await compact(ctx, deps, input, tc.compactFrom);
       return { messageId: reply.messageId, ...out };

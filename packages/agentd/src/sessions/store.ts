@@ -145,6 +145,9 @@ export const sessions = {
    * the message is new, atomically with it: its rows come `FROM m`, the new message's row. The first
    * append is one round trip on Postgres (one statement inserts, touches the session, makes `withNew`'s
    * write and returns the row); SQLite, which cannot modify in a WITH, runs them in one transaction.
+   * `alongside`: an SQL expression (scoped by `$tenant`, no parameters) that Postgres evaluates in the
+   * same statement, returned in `alongside` when the message is new; absent on SQLite, where a read
+   * of its own costs no round trip.
    */
   async append(
     scope: TenantScope,
@@ -158,7 +161,8 @@ export const sessions = {
     },
     now: number,
     withNew?: { sql: string; params: unknown[] },
-  ): Promise<{ message: Message; duplicate: boolean }> {
+    alongside?: string,
+  ): Promise<{ message: Message; duplicate: boolean; alongside?: unknown }> {
     const id = newId("msg", now);
     const values = [
       id,
@@ -173,10 +177,10 @@ export const sessions = {
     const insert =
       "INSERT INTO os_messages (id, tenant_id, session_id, role, content, source_key, run_id, created_at, attachments) VALUES (?, $tenant, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *";
     const touch = "UPDATE os_sessions SET updated_at = ? WHERE tenant_id = $tenant AND id = ?";
-    let row: MessageRow | undefined;
+    let row: (MessageRow & { alongside?: unknown }) | undefined;
     if (scope.dialect === "postgres")
       row = await scope.get<MessageRow>(
-        `WITH m AS (${insert}), s AS (${touch} AND EXISTS (SELECT 1 FROM m))${withNew ? `, w AS (${withNew.sql})` : ""} SELECT * FROM m`,
+        `WITH m AS (${insert}), s AS (${touch} AND EXISTS (SELECT 1 FROM m))${withNew ? `, w AS (${withNew.sql})` : ""} SELECT *${alongside ? `, (${alongside}) AS alongside` : ""} FROM m`,
         [...values, now, m.sessionId, ...(withNew?.params ?? [])],
       );
     else if (!withNew) {
@@ -193,7 +197,12 @@ export const sessions = {
         ]);
         return r;
       });
-    if (row) return { message: toMessage(row), duplicate: false };
+    if (row)
+      return {
+        message: toMessage(row),
+        duplicate: false,
+        ...(row.alongside !== undefined ? { alongside: row.alongside } : {}),
+      };
     // Only a source key can conflict (the id is new): the message is there already.
     const prior = m.sourceKey ? await this.bySource(scope, m.sessionId, m.sourceKey) : null;
     if (!prior) throw new Error(`message ${id} was neither inserted nor found by its source key`);

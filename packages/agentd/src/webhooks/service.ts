@@ -109,10 +109,17 @@ export class Webhooks {
   /**
    * Records `event` for each of the tenant's webhooks that wants it and starts its delivery. `key`
    * names the event (the same key again, as a replayed step sends it, records nothing new).
+   * `listed`: the tenant's webhooks, when the caller read them just now (tap.ts).
    */
-  async emit(tenantId: string, event: WebhookEvent, key: string, payload: unknown): Promise<number> {
+  async emit(
+    tenantId: string,
+    event: WebhookEvent,
+    key: string,
+    payload: unknown,
+    listed?: Webhook[],
+  ): Promise<number> {
     const scope = this.#scope(tenantId);
-    const hooks = (await webhooks.list(scope)).filter((h) => h.events.includes(event));
+    const hooks = (listed ?? (await webhooks.list(scope))).filter((h) => h.events.includes(event));
     if (hooks.length === 0) return 0;
     const data = createRedactor(await this.#d.vault.values(scope)).deep(payload);
     for (const h of hooks) {

@@ -66,6 +66,15 @@ const toDelivery = (r: DeliveryRow): Delivery => ({
   updatedAt: Number(r.updated_at),
 });
 
+/**
+ * A tenant's webhooks as one JSON value (Postgres), for a statement that reads them along with its own
+ * work (a turn's reply: `listedAlong` makes them `Webhook`s again).
+ */
+export const LIST_ALONG = `SELECT coalesce(json_agg(json_build_object('id', id, 'url', url, 'events', events, 'created_at', created_at)
+  ORDER BY created_at, id), '[]'::json) FROM os_webhooks WHERE tenant_id = $tenant`;
+
+export const listedAlong = (v: unknown): Webhook[] => (v as HookRow[]).map(toHook);
+
 /** A tenant's webhooks and their deliveries (os_webhooks, os_webhook_deliveries); signing secrets live in the vault. */
 export const webhooks = {
   async add(scope: TenantScope, url: string, events: WebhookEvent[], now: number): Promise<Webhook> {

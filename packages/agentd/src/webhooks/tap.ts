@@ -1,9 +1,23 @@
 import type { Deliveries, Delivery } from "../channels/ports.ts";
 import type { WebhookEvent } from "./events.ts";
+import type { Webhook } from "./store.ts";
 
-/** Where events go (Webhooks.emit). */
+/** Where events go (Webhooks.emit); `listed`: the tenant's webhooks when the caller has just read them. */
 export interface Emitter {
-  emit(tenantId: string, event: WebhookEvent, key: string, payload: unknown): Promise<number>;
+  emit(tenantId: string, event: WebhookEvent, key: string, payload: unknown, listed?: Webhook[]): Promise<number>;
+}
+
+/** Webhooks a delivery's sender read in the statement that stored what it delivers: no second read. */
+const readWith = new WeakMap<Delivery, Webhook[]>();
+
+/**
+ * The delivery, with the tenant's webhooks as the statement that stored its reply read them (one
+ * snapshot: the hooks that existed when the turn finished are told). Meant for a delivery made right
+ * after that statement; a retried or replayed one is sent plain and reads them afresh.
+ */
+export function withListedHooks(d: Delivery, hooks: Webhook[]): Delivery {
+  readWith.set(d, hooks);
+  return d;
 }
 
 /**
@@ -18,12 +32,18 @@ export function withWebhooks(inner: Deliveries, hooks: Emitter): Deliveries {
       await inner.deliver(d);
       const where = { sessionId: d.session.id, channel: d.session.channel, conversation: d.session.conversation };
       if (d.kind === "reply")
-        await hooks.emit(d.tenantId, "turn.finished", d.key, {
-          ...where,
-          runId: d.runId ?? null,
-          text: d.text,
-          ...(d.files?.length ? { files: d.files.map((f) => f.id) } : {}),
-        });
+        await hooks.emit(
+          d.tenantId,
+          "turn.finished",
+          d.key,
+          {
+            ...where,
+            runId: d.runId ?? null,
+            text: d.text,
+            ...(d.files?.length ? { files: d.files.map((f) => f.id) } : {}),
+          },
+          readWith.get(d),
+        );
       else if (d.kind === "approval" && d.approval)
         await hooks.emit(d.tenantId, "approval.needed", d.key, {
           ...where,
