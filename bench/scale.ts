@@ -11,6 +11,11 @@
  * per 100,000 rows on SQLite), not executed. The kernel keeps running a workflow now and then while
  * they are inserted, so plans cached while the tables were small stay in use, as in a process that
  * lives while its store grows. Target: p50 at 1,000,000 within 10 % of the empty store's.
+ *
+ * --kernels two (the default): a kernel on each store, both running, measured alternately in blocks of
+ * 20 runs. one: only one kernel alive at a time (opened on a store, a few runs to warm it, a block of
+ * 50 measured, closed; then the other store), so the idle kernel's worker and connections cannot weigh
+ * on the figure. compare: both ways at every point, one after the other (each line says which).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -30,8 +35,11 @@ const { values: argv } = parseArgs({
     at: { type: "string" },
     quick: { type: "boolean", default: false },
     dir: { type: "string" },
+    kernels: { type: "string", default: "two" },
   },
 });
+const MODES = (argv.kernels === "compare" ? ["two", "one"] : [argv.kernels]) as ("two" | "one")[];
+for (const m of MODES) if (m !== "two" && m !== "one") throw new Error(`--kernels ${m}: one of two, one, compare`);
 const KIND = argv.store === "postgres" ? "postgres" : "sqlite";
 const STORED = Number(argv.runs);
 const SAMPLES = argv.quick ? 100 : 500;
@@ -128,18 +136,46 @@ async function openSqlite(): Promise<{ store: Store; filler: Filler; meta: Recor
   };
 }
 
-/** `n` sequential runs on each kernel, alternating in blocks so load from elsewhere on the machine weighs on both alike. */
-async function latencies(kernels: Kernel[], warmup: number, n: number): Promise<number[][]> {
-  const xs = kernels.map(() => [] as number[]);
-  for (const k of kernels) for (let i = 0; i < warmup; i++) await (await k.start(wf, i)).result();
-  for (let done = 0; done < n; done += 20) {
-    for (const [j, k] of kernels.entries()) {
-      for (let i = done; i < Math.min(n, done + 20); i++) {
-        const t = performance.now();
-        await (await k.start(wf, i)).result();
-        xs[j]?.push(performance.now() - t);
+const openKernel = (o: { store: Store }) =>
+  new Kernel({ store: o.store, workflows: [wf as Workflow<never, unknown>] }).startWorker();
+
+async function timed(k: Kernel, n: number, into: number[] | null): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await (await k.start(wf, i)).result();
+    into?.push(performance.now() - t);
+  }
+}
+
+/**
+ * `n` sequential runs on each store, alternating in blocks so load from elsewhere on the machine weighs
+ * on both alike. "two": a kernel on each store, both alive throughout. "one": a kernel opened for each
+ * block and closed after it, so only one is ever alive.
+ */
+async function latencies(
+  stores: { store: Store }[],
+  mode: "two" | "one",
+  warmup: number,
+  n: number,
+): Promise<number[][]> {
+  const xs = stores.map(() => [] as number[]);
+  const block = mode === "two" ? 20 : 50;
+  const kernels = mode === "two" ? stores.map(openKernel) : null;
+  try {
+    if (kernels) for (const k of kernels) await timed(k, warmup, null);
+    for (let done = 0; done < n; done += block) {
+      for (const [j, o] of stores.entries()) {
+        const k = kernels?.[j] ?? openKernel(o);
+        try {
+          if (!kernels) await timed(k, Math.min(warmup, 10), null);
+          await timed(k, Math.min(block, n - done), xs[j] as number[]);
+        } finally {
+          if (!kernels) await k.close();
+        }
       }
     }
+  } finally {
+    for (const k of kernels ?? []) await k.close();
   }
   return xs;
 }
@@ -159,52 +195,67 @@ emit("meta", {
   cpus: cpus().length,
   loadavg: loadavg(),
   node: process.version,
+  kernels: argv.kernels,
 });
-const kernels = [base, full].map((o) =>
-  new Kernel({ store: o.store, workflows: [wf as Workflow<never, unknown>] }).startWorker(),
-);
-const line = (stored: number, stats: string, xs: number[], empty: number[]) => {
+const line = (mode: string, stored: number, stats: string, xs: number[], empty: number[]) => {
   const s = summarize(xs);
   const e = summarize(empty);
   const ratio = s.p50 / e.p50;
   emit("workflow_3step_latency_ms", {
     stored_runs: stored,
     stats,
+    kernels: mode,
+    loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
     ...s,
     empty_store_p50: e.p50,
     empty_store_p99: e.p99,
     ratio_p50: ratio,
     target_ratio: 1.1,
     ok: ratio <= 1.1,
-    what: "kernel.start() to run.result(), 3 sequential trivial steps, one run at a time; empty_store_*: the same on an empty store, measured alternately",
+    what: `kernel.start() to run.result(), 3 sequential trivial steps, one run at a time; empty_store_*: the same on an empty store, measured alternately (${mode === "two" ? "a kernel on each store, both alive" : "one kernel alive at a time"})`,
   });
   note(
-    `${stored} stored runs, statistics ${stats}: p50 ${s.p50.toFixed(3)} ms (empty store ${e.p50.toFixed(3)} ms, ratio ${ratio.toFixed(2)}), p99 ${s.p99.toFixed(3)} ms`,
+    `${mode} kernel(s), ${stored} stored runs, statistics ${stats}: p50 ${s.p50.toFixed(3)} ms (empty store ${e.p50.toFixed(3)} ms, ratio ${ratio.toFixed(2)}), p99 ${s.p99.toFixed(3)} ms`,
   );
 };
-try {
-  // The full store's kernel first works on its empty tables, so plans cached then stay in use as they grow.
-  const [e0, f0] = await latencies(kernels, WARMUP, SAMPLES);
-  line(0, "none", f0 as number[], e0 as number[]);
-  // A run every 100 ms while filling: the kernel's connections and their cached plans stay alive.
+/** Measures at one point in every mode asked for. */
+async function measure(stored: number, stats: string, warmup: number): Promise<void> {
+  for (const mode of MODES) {
+    const [e, f] = await latencies([base, full], mode, warmup, SAMPLES);
+    line(mode, stored, stats, f as number[], e as number[]);
+  }
+}
+
+/** A run every 100 ms on the full store while it fills: its connections and their cached plans stay alive. */
+function background(): () => Promise<void> {
   let filling = true;
-  const background = (async () => {
+  const k = openKernel(full);
+  const done = (async () => {
     while (filling) {
-      await (await (kernels[1] as Kernel).start(wf, -1)).result();
+      await (await k.start(wf, -1)).result();
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
+  return async () => {
+    filling = false;
+    await done;
+    await k.close();
+  };
+}
+
+try {
+  // The full store's connections first work on its empty tables, so plans cached then stay in use as they grow.
+  await measure(0, "none", WARMUP);
   const t0 = performance.now();
   let stored = 0;
   for (const at of AT) {
+    const stop = background();
     for (; stored < at; stored = Math.min(at, stored + CHUNK))
       await full.filler.fill(stored + 1, Math.min(at, stored + CHUNK));
+    await stop();
     note(`stored ${stored} runs (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-    const [e, f] = await latencies(kernels, 0, SAMPLES);
-    line(stored, "none", f as number[], e as number[]);
+    await measure(stored, "none", 20);
   }
-  filling = false;
-  await background;
   emit("fill_seconds", {
     stored_runs: STORED,
     seconds: (performance.now() - t0) / 1000,
@@ -212,10 +263,8 @@ try {
   });
   await base.filler.analyze();
   await full.filler.analyze();
-  const [e, f] = await latencies(kernels, WARMUP, SAMPLES);
-  line(STORED, "analyzed", f as number[], e as number[]);
+  await measure(STORED, "analyzed", WARMUP);
 } finally {
-  for (const k of kernels) await k.close();
   await base.filler.close();
   await full.filler.close();
 }
