@@ -64,7 +64,14 @@ function sdkToolSet(ai: typeof Ai, tools: readonly OfferedTool[]): ToolSet {
 /**
  * One model call, streamed: each text delta is published to the run's stream as it arrives, and the
  * text so far goes to `onText` (a channel's live view). Retries belong to the kernel (durable, with
- * backoff), so the SDK's own are off.
+ * backoff): the SDK makes none here.
+ *
+ * One call, not streamText: agentd runs the tools itself, as steps, so streamText's loop of steps,
+ * its replay buffers and the stream stages it adds around the model's stream were work for nothing,
+ * a third of a turn's CPU on SQLite. The SDK's single-call API is what streamText calls for each of
+ * its steps, with the same arguments: the request is the same, byte for byte
+ * (test/agent/call-model.test.ts), and tool calls are parsed and checked against their schema as
+ * before.
  */
 export async function callModel(
   models: Models,
@@ -78,14 +85,12 @@ export async function callModel(
   try {
     const ai = await loadAi();
     req.tools.set ??= sdkToolSet(ai, req.tools.tools);
-    const res = ai.streamText({
+    const res = await ai.experimental_streamLanguageModelCall({
       model: models.chat,
       instructions: req.instructions,
       messages: req.messages,
       tools: req.tools.set,
-      maxRetries: 0,
       abortSignal: step.signal,
-      onError: () => {},
     });
     for await (const part of res.stream) {
       if (part.type === "text-delta") {
@@ -97,9 +102,9 @@ export async function callModel(
         out.calls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
       } else if (part.type === "error") {
         throw part.error;
-      } else if (part.type === "finish") {
+      } else if (part.type === "model-call-end") {
         out.finish = part.finishReason;
-        out.usage = { input: part.totalUsage.inputTokens ?? 0, output: part.totalUsage.outputTokens ?? 0 };
+        out.usage = { input: part.usage.inputTokens ?? 0, output: part.usage.outputTokens ?? 0 };
       }
     }
   } catch (e) {

@@ -16,10 +16,10 @@ export function grouped(group: ToolGroup, tools: readonly Tool[]): Tool[] {
  * so a replayed turn offers what it offered.
  */
 export function loadToolsTool(available: readonly ToolGroup[], members: (g: ToolGroup) => string[]): OfferedTool {
-  const input = z.object({ groups: z.array(z.enum(available as [ToolGroup, ...ToolGroup[]])).min(1) });
+  const { input, description } = shapeOf(available);
   return {
     name: LOAD_TOOLS,
-    description: `Load more tools when a task needs them: ${available.map((g) => `${g} (${TOOL_GROUPS[g]})`).join("; ")}.`,
+    description,
     input,
     risk: "low",
     defaultDecision: "allow",
@@ -28,6 +28,25 @@ export function loadToolsTool(available: readonly ToolGroup[], members: (g: Tool
       return `Loaded; you can call them now.\n${groups.map((g) => `${g}: ${members(g).join(", ")}`).join("\n")}`;
     },
   };
+}
+
+/**
+ * The schema and description for one set of groups, made once: a schema made anew each turn was
+ * converted to JSON Schema anew each turn (call-model.ts keeps each schema's conversion). At most one
+ * entry per subset of TOOL_GROUPS (16).
+ */
+const shapes = new Map<string, { input: z.ZodType<{ groups: ToolGroup[] }>; description: string }>();
+function shapeOf(available: readonly ToolGroup[]) {
+  const key = available.join(",");
+  let s = shapes.get(key);
+  if (!s) {
+    s = {
+      input: z.object({ groups: z.array(z.enum(available as [ToolGroup, ...ToolGroup[]])).min(1) }),
+      description: `Load more tools when a task needs them: ${available.map((g) => `${g} (${TOOL_GROUPS[g]})`).join("; ")}.`,
+    };
+    shapes.set(key, s);
+  }
+  return s;
 }
 
 /** The groups a `load_tools` call asked for, among those the turn offers to load. */
