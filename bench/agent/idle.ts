@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import type pg from "pg";
+import pg from "pg";
 import type { ModelProcess } from "../agent-model.ts";
 import { HEARTBEAT_EVERY_SECOND, REPLY, SIZE } from "./config.ts";
 import { emit, pct, pgQuery, round, sleep, targets, withApp, type Kind, type Place } from "./harness.ts";
@@ -49,6 +49,53 @@ async function heartbeatCounts(place: Place, from: number, to: number): Promise<
   };
 }
 
+/**
+ * Where a heartbeat run's time goes, per completed run in [from, to), in ms: due to fired (the
+ * scheduler), fired to its first journal entry (the claim and the journal's load), and fired to its
+ * end; and how many took longer than a second from their tick (the next tick of that tenant is then
+ * skipped by the overlap policy). Postgres only.
+ */
+async function heartbeatPhases(place: Place, from: number, to: number) {
+  if (place.kind !== "postgres") return null;
+  const s = place.pgSchema as string;
+  const rows = await pgQuery<{ due: string; fired: string; entry: string | null; ended: string }>(
+    `SELECT t.tick_at AS due, t.fired_at AS fired, e.started_at AS entry, r.completed_at AS ended
+     FROM ${s}.schedule_ticks t JOIN ${s}.runs r ON r.id = t.run_id LEFT JOIN ${s}.entries e ON e.run_id = r.id AND e.seq = 1
+     WHERE t.status = 'started' AND r.status = 'completed' AND t.fired_at >= $1 AND t.fired_at < $2`,
+    [from, to],
+  );
+  const n = (x: string | null) => Number(x);
+  const toEntry = rows.filter((r) => r.entry !== null).map((r) => n(r.entry) - n(r.fired));
+  const toEnd = rows.map((r) => n(r.ended) - n(r.fired));
+  const q = (xs: number[]) => ({ p50: pct(xs, 0.5), p99: pct(xs, 0.99), max: xs.length ? Math.max(...xs) : null });
+  return {
+    runs: rows.length,
+    fired_to_first_entry_ms: toEntry.length ? q(toEntry) : null,
+    fired_to_end_ms: q(toEnd),
+    due_to_end_over_1s: rows.filter((r) => n(r.ended) - n(r.due) >= 1000).length,
+  };
+}
+
+/** Counts every statement sent through `pg` while it is on, by its first words (Postgres only). */
+function statementTally() {
+  const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
+  const original = proto.query;
+  const counts = new Map<string, number>();
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    const q = args[0] as string | { name?: string; text?: string };
+    const text = typeof q === "string" ? q : (q?.name ?? q?.text ?? "?");
+    const key = text.replace(/\s+/g, " ").trim().slice(0, 48);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    return original.apply(this, args);
+  };
+  return {
+    stop: () => {
+      proto.query = original;
+      return counts;
+    },
+  };
+}
+
 export async function idle(kind: Kind, model: ModelProcess) {
   await model.reply({ text: REPLY });
   await withApp(kind, model, async (app, place) => {
@@ -70,6 +117,7 @@ export async function idle(kind: Kind, model: ModelProcess) {
     // exactly `idleSeconds` of them, each handled well inside it.
     await sleep(1_500 - (Date.now() % 1000));
     await model.take();
+    const tally = place.kind === "postgres" ? statementTally() : null;
     const from = Date.now();
     const cpu0 = process.cpuUsage();
     const w0 = performance.now();
@@ -77,8 +125,19 @@ export async function idle(kind: Kind, model: ModelProcess) {
     const to = Date.now();
     const cpu = process.cpuUsage(cpu0);
     const wallS = (performance.now() - w0) / 1000;
+    const statements = tally?.stop();
     const { requests } = await model.take();
     const counts = await heartbeatCounts(place, from, to);
+    const phases = await heartbeatPhases(place, from, to);
+    const perRun = (k: number) => round(k / Math.max(1, counts.runs), 2);
+    const byKind = statements
+      ? Object.fromEntries(
+          [...statements]
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 12)
+            .map(([k, v]) => [k, perRun(v)]),
+        )
+      : null;
     const seconds = (to - from) / 1000;
     const pass = requests.length === 0;
     targets.idle_model_calls = pass;
@@ -104,6 +163,10 @@ export async function idle(kind: Kind, model: ModelProcess) {
         ticks: counts.ticks,
         tick_lag_ms: { p50: pct(counts.lags, 0.5), p99: pct(counts.lags, 0.99) },
         cpu_cores_used: round((cpu.user + cpu.system) / 1e6 / wallS),
+        // Every statement sent in the window, per completed heartbeat run (the bench's own reads come after it).
+        statements_per_run: statements ? perRun([...statements.values()].reduce((a, b) => a + b, 0)) : null,
+        statements_per_run_by_kind: byKind,
+        phases,
         target: "0 model calls; every heartbeat due handled, tick lag p99 ≤ 50 ms (issue 22)",
         pass,
         pass_on_time: onTime,

@@ -240,7 +240,7 @@ export class Agentd {
     };
     const turn = turnWorkflow(this.deps);
     this.inbox = new Inbox(this.db, this.tenants, this.kernel, turn, now);
-    const flows = jobWorkflows({ tenants: this.tenants, inbox: this.inbox, memory: this.memory, now });
+    const flows = jobWorkflows({ tenants: this.tenants, inbox: this.inbox, memory: this.memory, db: this.db, now });
     for (const w of [turn, flows.reminder, flows.recurring, flows.heartbeat])
       this.kernel.registry.add(w as Workflow<never, unknown>);
 

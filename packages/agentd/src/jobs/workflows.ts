@@ -1,7 +1,9 @@
 import { workflow } from "@agentd/kernel";
+import type { Db } from "../db/index.ts";
 import type { MemoryStore } from "../memory/store.ts";
 import type { Inbox } from "../sessions/inbox.ts";
 import type { Tenants } from "../tenancy/tenants.ts";
+import { DueCheck } from "./due-check.ts";
 
 /** The job workflows' names: Jobs starts and schedules them by name, so it is made before them (they need the inbox, which needs the turn, which needs Jobs). */
 export const JOB_WORKFLOWS = {
@@ -29,8 +31,11 @@ export function jobWorkflows(deps: {
   tenants: Tenants;
   inbox: Pick<Inbox, "background">;
   memory: MemoryStore;
+  /** For the heartbeats' shared due check (DueCheck). */
+  db: Db;
   now: () => number;
 }) {
+  const dueCheck = new DueCheck(deps.db, deps.now);
   const fire = async (tenantId: string, jobId: string, tick: string) => {
     const scope = deps.tenants.scope(tenantId);
     const job = await scope.get<JobRow>("SELECT * FROM os_jobs WHERE tenant_id = $tenant AND id = ?", [jobId]);
@@ -63,11 +68,15 @@ export function jobWorkflows(deps: {
     },
   );
 
-  /** Cheap by design: one indexed query; a model is called only when something is due. */
+  /**
+   * Cheap by design: a yes or no shared with the other heartbeats of the moment (DueCheck); the notes
+   * are read, and a model called, only when something is due.
+   */
   const heartbeat = workflow<{ tenantId: string }, { due: number; runId?: string }>(
     JOB_WORKFLOWS.heartbeat,
     async (ctx, input) => {
       return ctx.step("check", async (step) => {
+        if (!(await dueCheck.has(input.tenantId))) return { due: 0 };
         const scope = deps.tenants.scope(input.tenantId);
         const due = await deps.memory.due(scope, deps.now());
         if (due.length === 0) return { due: 0 };
