@@ -79,9 +79,13 @@ export const toMessage = (r: MessageRow): Message => {
 export const RECENT =
   "SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND (seq <= ? OR role = 'assistant') ORDER BY seq DESC LIMIT ?";
 
-/** A row when a later message of the person's was answered (`answeredAfter`). */
-export const ANSWERED_AFTER = `SELECT 1 AS x FROM os_messages m JOIN os_messages a ON a.tenant_id = m.tenant_id AND a.session_id = m.session_id AND a.run_id = m.run_id AND a.role = 'assistant'
-  WHERE m.tenant_id = $tenant AND m.session_id = ? AND m.seq > ? AND m.role = 'user' LIMIT 1`;
+/**
+ * A row when a later message of the person's was answered (`answeredAfter`); parameters: the session
+ * and the message's seq, twice. A reply comes after the message it answers (its turn starts once that
+ * message is stored), so both are looked for among the messages after this one only.
+ */
+export const ANSWERED_AFTER = `SELECT 1 AS x FROM os_messages a WHERE a.tenant_id = $tenant AND a.session_id = ? AND a.seq > ? AND a.role = 'assistant'
+  AND a.run_id IN (SELECT m.run_id FROM os_messages m WHERE m.tenant_id = $tenant AND m.session_id = ? AND m.seq > ? AND m.role = 'user') LIMIT 1`;
 
 /** The last `limit` of `rows` as a turn sees them: each reply right after the message it answered. */
 export function inTurnOrder(rows: Message[], limit: number): Message[] {
@@ -232,7 +236,7 @@ export const sessions = {
    * reminder, not the person, so it does not count.)
    */
   async answeredAfter(scope: TenantScope, sessionId: string, seq: number): Promise<boolean> {
-    const r = await scope.get<{ x: number }>(ANSWERED_AFTER, [sessionId, seq]);
+    const r = await scope.get<{ x: number }>(ANSWERED_AFTER, [sessionId, seq, sessionId, seq]);
     return r !== undefined && r !== null;
   },
 

@@ -66,6 +66,8 @@ export async function turnView(
       q.sessionId,
       q.upto,
       q.sessionId,
+      q.upto,
+      q.sessionId,
       q.sessionId,
       q.upto,
       q.atMost,
