@@ -159,13 +159,21 @@ export class Committer {
   async #commit(batch: Pending[]): Promise<void> {
     let results: GroupResult[] | null = null;
     let error: unknown;
-    try {
-      results = await this.#store.commit(
-        batch.map((p) => p.group),
-        this.#clock.now(),
-      );
-    } catch (e) {
-      error = e;
+    // A batch chosen as a deadlock's victim was rolled back whole: committing it again is safe and keeps
+    // its order. Two workers' batches can take their rows and lanes in opposite orders (two runs started
+    // with the same keys in different orders); failing would leave their runs held until their leases end.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        results = await this.#store.commit(
+          batch.map((p) => p.group),
+          this.#clock.now(),
+        );
+        error = undefined;
+        break;
+      } catch (e) {
+        error = e;
+        if (attempt >= MAX_ATTEMPTS || !isTransient(e)) break;
+      }
     }
     if (!results && batch.length > 1 && isRefusal(error)) {
       // The store refused the batch for what it holds: find the group at fault by committing each alone.
@@ -187,6 +195,15 @@ export class Committer {
       else p.reject(error);
     }
   }
+}
+
+/** Attempts at a batch that fails for a transient conflict between transactions (a deadlock, a serialization failure). */
+const MAX_ATTEMPTS = 5;
+
+/** Postgres' deadlock_detected and serialization_failure: the transaction was rolled back and may simply be run again. */
+function isTransient(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "40P01" || code === "40001";
 }
 
 /**

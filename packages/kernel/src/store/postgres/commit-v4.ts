@@ -1,5 +1,5 @@
 /**
- * `kernel_commit` as of schema version 4 (migration 4's SQL, never edited: version 7's in commit.ts
+ * `kernel_commit` as of schema version 4 (migration 4's SQL, never edited: version 7's in commit-v7.ts
  * replaces it): one round trip per group commit, every group fenced by its epoch under a row lock,
  * applied in order.
  *

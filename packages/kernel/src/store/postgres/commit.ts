@@ -1,22 +1,35 @@
 /**
- * `kernel_commit` as of schema version 7: version 4's, doing less per call. A batch of one group takes no
- * separate lock pass; arrays are walked by index (no query per loop); a step's result updates its entry
- * in place; a run that ends with no parent and no lane costs one UPDATE. What it guarantees is version 4's,
- * and like it every statement reaches its rows by equality on a key, never by an estimate (commit-v4.ts
- * says why; test/plans.test.ts checks the plans, test/commit-cost.test.ts the statements per commit).
+ * `kernel_commit` as of schema version 9: version 7's (commit-v7.ts), but a batch of many groups takes
+ * the concurrency lanes it inserts into or frees a slot of in one order (after its runs, in id order),
+ * so two workers committing starts and ends of the same lanes never deadlock on them. What it
+ * guarantees is version 4's, and like it every statement reaches its rows by equality on a key, never
+ * by an estimate (commit-v4.ts says why; test/plans.test.ts checks the plans, test/commit-cost.test.ts
+ * the statements per commit).
  */
-export const KERNEL_COMMIT_V7 = `
+export const KERNEL_COMMIT_V9 = `
 CREATE OR REPLACE FUNCTION kernel_commit(groups jsonb, now_ms bigint, channel text) RETURNS jsonb LANGUAGE plpgsql AS $f$
 DECLARE
   g jsonb; op jsonb; ops jsonb; first jsonb; e jsonb; r record; out jsonb[] := '{}'; skip int; k int;
   existing text; wake bigint; notify boolean := false; streamed boolean; k2 int; rid text; i int;
-  fenced boolean; parent text; lane text;
+  fenced boolean; parent text; lane text; ends boolean; lanes text[] := '{}'; h int;
 BEGIN
   -- Lock the batch's runs in id order first, as lease renewal does: the two never deadlock. A batch of
   -- one group locks its one run below, with its fence.
   IF jsonb_array_length(groups) > 1 THEN
-    FOR rid IN SELECT DISTINCT value->>'runId' FROM jsonb_array_elements(groups) ORDER BY 1 LOOP
-      PERFORM 1 FROM runs WHERE id = rid FOR UPDATE;
+    FOR rid, ends IN SELECT value->>'runId', bool_or(value->'ops' @> '[{"op":"finish"}]') FROM jsonb_array_elements(groups)
+                     GROUP BY 1 ORDER BY 1 LOOP
+      SELECT concurrency_key INTO lane FROM runs WHERE id = rid FOR UPDATE;
+      IF ends AND lane IS NOT NULL THEN lanes := lanes || lane; END IF;
+    END LOOP;
+    -- Then the lanes it takes a slot of (runs inserted) or frees one of (runs ending), in one order for
+    -- every batch: two workers' batches, each starting or ending runs of the same lanes, otherwise lock
+    -- them in opposite orders and one waits out the deadlock timeout to be rolled back. Runs, then lanes,
+    -- is also the order of a cancel.
+    FOR h IN SELECT DISTINCT hashtext('kernel-concurrency:' || bl) FROM (
+        SELECT bo->'run'->>'concurrencyKey' FROM jsonb_array_elements(groups) bg, jsonb_array_elements(bg->'ops') bo
+        WHERE bo->>'op' = 'insertRun' UNION ALL SELECT unnest(lanes)) x(bl)
+      WHERE bl IS NOT NULL ORDER BY 1 LOOP
+      PERFORM pg_advisory_xact_lock(h);
     END LOOP;
   END IF;
   -- Arrays walked by index: each step is a simple expression, not a query of its own.

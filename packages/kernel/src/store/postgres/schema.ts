@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { SchemaTooNewError } from "../../errors.ts";
-import { KERNEL_COMMIT_V7 } from "./commit.ts";
+import { KERNEL_COMMIT_V9 } from "./commit.ts";
+import { KERNEL_COMMIT_V7 } from "./commit-v7.ts";
 import { KERNEL_COMMIT_V4 } from "./commit-v4.ts";
 import { RUN_COUNTS_V8 } from "./run-counts.ts";
 import { SCHEMA_V1 } from "./schema-v1.ts";
@@ -123,6 +124,8 @@ END $f$;
   { version: 7, sql: KERNEL_COMMIT_V7 },
   // Ended runs counted as they end: /metrics no longer reads every run.
   { version: 8, sql: RUN_COUNTS_V8 },
+  // A batch takes its lanes in one order: two workers starting and ending runs of the same lanes never deadlock.
+  { version: 9, sql: KERNEL_COMMIT_V9 },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
