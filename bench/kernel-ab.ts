@@ -4,7 +4,10 @@
  * blocks of 20 runs so load from elsewhere on the machine weighs on both alike. What a change to the
  * run path gained, measured on a busy machine. JSON lines on stdout.
  *
- *     node bench/kernel-ab.ts --base /tmp/kbase [--store postgres|sqlite] [--runs 1000]
+ *     node bench/kernel-ab.ts --base /tmp/kbase [--store postgres|sqlite] [--runs 1000] [--lane] [--key]
+ *
+ * `--lane` gives the workflow a concurrency lane (limit 1, one lane per run, as an agent turn has one
+ * per session); `--key` starts each run with an idempotency key of its own, as a turn is started.
  *
  * `--base` is a checkout holding `packages/kernel` (e.g. `git archive main packages/kernel | tar -x -C
  * /tmp/kbase`, with a `node_modules` link to this tree's). Figures that do not depend on the machine's
@@ -26,6 +29,8 @@ const { values: argv } = parseArgs({
     store: { type: "string", default: "postgres" },
     runs: { type: "string", default: "1000" },
     steps: { type: "string", default: "3" },
+    lane: { type: "boolean", default: false },
+    key: { type: "boolean", default: false },
   },
 });
 if (!argv.base) throw new Error("--base <checkout> is required: the kernel to compare this tree's with.");
@@ -39,9 +44,16 @@ interface KernelModule {
     store: unknown;
     workflows: unknown[];
   }) => {
-    startWorker(): { start(wf: unknown, i: number): Promise<{ result(): Promise<unknown> }>; close(): Promise<void> };
+    startWorker(): {
+      start(wf: unknown, i: number, options?: { key?: string }): Promise<{ result(): Promise<unknown> }>;
+      close(): Promise<void>;
+    };
   };
-  workflow: (name: string, fn: (ctx: any, i: number) => Promise<number>) => unknown;
+  workflow: (
+    name: string,
+    fn: (ctx: any, i: number) => Promise<number>,
+    options?: { concurrency?: { key: (i: number) => string; limit: number } },
+  ) => unknown;
   openSqliteStore: (o: { path: string; synchronous: string }) => Promise<Store>;
 }
 interface Store {
@@ -76,17 +88,22 @@ async function side(root: string) {
           poolSize: 1,
         })) as Store)
       : await mod.openSqliteStore({ path: join(tmp, "k.db"), synchronous: "full" });
-  const wf = mod.workflow(`ab.seq${STEPS}`, async (ctx, i: number) => {
-    let sum = 0;
-    for (let s = 0; s < STEPS; s++) sum += (await ctx.step(`s${s}`, () => ({ run: i, step: s, ok: true }))).step;
-    return sum;
-  });
+  const wf = mod.workflow(
+    `ab.seq${STEPS}`,
+    async (ctx, i: number) => {
+      let sum = 0;
+      for (let s = 0; s < STEPS; s++) sum += (await ctx.step(`s${s}`, () => ({ run: i, step: s, ok: true }))).step;
+      return sum;
+    },
+    argv.lane ? { concurrency: { key: (i) => `session-${i}`, limit: 1 } } : undefined,
+  );
+  let started = 0;
   const kernel = new mod.Kernel({ store, workflows: [wf] }).startWorker();
   const pid = store.query ? ((await store.query("SELECT pg_backend_pid() AS pid"))[0]?.pid ?? null) : null;
   return {
     store,
     pid,
-    run: async (i: number) => (await kernel.start(wf, i)).result(),
+    run: async (i: number) => (await kernel.start(wf, i, argv.key ? { key: `k${started++}` } : {})).result(),
     async close() {
       await kernel.close();
       await store.close();
@@ -104,7 +121,14 @@ async function side(root: string) {
 const sides = [await side(resolve(argv.base)), await side(resolve(import.meta.dirname, ".."))];
 const emit = (metric: string, fields: Record<string, unknown>) =>
   process.stdout.write(`${JSON.stringify({ bench: "kernel_ab", store: KIND, metric, ...fields })}\n`);
-emit("meta", { base: resolve(argv.base), runs: RUNS, steps: STEPS, loadavg: loadavg() });
+emit("meta", {
+  base: resolve(argv.base),
+  runs: RUNS,
+  steps: STEPS,
+  lane: argv.lane,
+  key: argv.key,
+  loadavg: loadavg(),
+});
 try {
   for (const s of sides) for (let i = 0; i < 50; i++) await s.run(i);
   const xs = sides.map(() => [] as number[]);

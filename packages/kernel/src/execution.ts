@@ -53,6 +53,8 @@ export class Execution implements CommandScope {
   #checkScheduled = false;
   #watched: Promise<GroupResult> | null = null;
   #publishing: Promise<GroupResult> | null = null;
+  /** The commit inserting the run, for a run started here: until it settles the run may turn out not to be ours. */
+  #insert: Promise<GroupResult> | null = null;
   #tel: ExecutionTelemetry | null = null;
   #refusal = false;
   /** It stopped at a new command because the drain was ending: it is due again at once. */
@@ -103,6 +105,7 @@ export class Execution implements CommandScope {
   begin(insert?: NewRun): Promise<GroupResult> | undefined {
     this.#trace(false);
     const inserted = insert ? this.write({ op: "insertRun", run: insert }) : undefined;
+    this.#insert = inserted ?? null;
     const input = decodeJson(this.#run.input);
     Promise.resolve()
       .then(() => this.wf.fn(this.ctx, input as never))
@@ -128,11 +131,11 @@ export class Execution implements CommandScope {
     if (this.#state === "running") void this.#refresh();
   }
 
-  /** The run was cancelled or its lease lost: stop without writing. */
-  abandon(reason: Error): void {
+  /** The run was cancelled or its lease lost (or, started here, it queued behind its lane): stop without writing. */
+  abandon(reason: Error, outcome: "lost" | "queued" = "lost"): void {
     if (this.#state === "done" || this.#state === "lost") return;
     this.#state = "lost";
-    this.#tel?.end("lost");
+    this.#tel?.end(outcome);
     this.#stop(reason);
     this.host.released(this, "lost");
   }
@@ -212,7 +215,14 @@ export class Execution implements CommandScope {
       this.#watched = p;
       p.then(
         (r) => {
-          if (r.ok || r.reason === "conflict") return;
+          if (r.ok) return;
+          // Its key named another run, or it was inserted queued behind its lane: no step body ran, and
+          // the run is not this execution's. Stop now rather than at the next commit.
+          if (r.reason === "conflict" || (r.reason === "lease_lost" && p === this.#insert))
+            return this.abandon(
+              new LeaseLostError(this.runId, this.epoch),
+              r.reason === "conflict" ? "lost" : "queued",
+            );
           if (r.reason === "refused") this.#refused(r.error.stored());
           else this.#lose();
         },

@@ -139,10 +139,8 @@ export class Kernel {
   async start<I, O>(workflow: Workflow<I, O> | string, input: I, options: StartOptions = {}): Promise<RunHandle<O>> {
     const wf = (typeof workflow === "string" ? this.registry.require(workflow) : workflow) as Workflow<never, unknown>;
     const { namespace, json, timeoutMs } = startParameters(wf, input, options, this.#maxValueBytes);
-    if (options.key !== undefined) {
-      const existing = await this.store.findRunByKey(wf.name, options.key);
-      if (existing) return this.#existing<O>(existing, json, options);
-    }
+    // A key is not looked up first: the insert reports a key taken (one round trip where there were two),
+    // and the run it names is read only then.
     const lane = concurrencyOf(wf, input as never, namespace);
     const run: NewRun = {
       id: uuidv7(),
@@ -158,8 +156,10 @@ export class Kernel {
       traceParent: this.#telemetry.traceParent(),
       ...lane,
     };
-    // A run that may have to queue for its lane is not started here speculatively: it starts when admitted.
-    const local = lane ? null : this.worker?.startLocal(this.registry.get(wf.name) ?? wf, run);
+    // Started on this worker if it has room, inserted claimed in the commit of its first step. A run with a
+    // lane is admitted by that same commit (under the lane's lock) or inserted queued, and then the local
+    // execution stops before any step body ran: the run starts when the lane admits it, like any other.
+    const local = this.worker?.startLocal(this.registry.get(wf.name) ?? wf, run);
     const res = await (local ?? this.#committer.write(run.id, 0, "", { op: "insertRun", run }));
     if (!res.ok && res.reason === "conflict") {
       const existing = await this.store.getRun(res.existingRunId);

@@ -32,6 +32,7 @@ import { failures } from "./failures.ts";
 import { groupCommit } from "./group-commit.ts";
 import { hotCache } from "./hot-cache.ts";
 import { idempotencyKeys } from "./idempotency-keys.ts";
+import { laneStart } from "./lane-start.ts";
 import { leases } from "./leases.ts";
 import { retries } from "./retries.ts";
 import { retryResume } from "./retry-resume.ts";
@@ -60,6 +61,7 @@ export const SUITES = {
   // Starting runs: idempotency keys, concurrency lanes, workflow versions, bad input refused.
   "idempotency-keys": idempotencyKeys,
   concurrency,
+  "lane-start": laneStart,
   versioning,
   "bad-input": badInput,
   // Workers: leases and fencing, the lease of a run started locally, hot resumption.

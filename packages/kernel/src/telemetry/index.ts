@@ -186,8 +186,14 @@ export class ExecutionTelemetry {
     });
   }
 
-  /** The execution stopped holding the run: it suspended, ended, continued as new, or lost the run. */
-  end(outcome: "suspended" | "completed" | "failed" | "continued" | "lost", error?: StoredError | null): void {
+  /**
+   * The execution stopped holding the run: it suspended, ended, continued as new, or lost the run; or,
+   * started on this worker, the run was inserted queued behind its lane and runs once admitted.
+   */
+  end(
+    outcome: "suspended" | "completed" | "failed" | "continued" | "lost" | "queued",
+    error?: StoredError | null,
+  ): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#span.setAttribute("kernel.outcome", outcome);

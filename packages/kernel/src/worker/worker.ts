@@ -257,8 +257,10 @@ export class Worker implements ExecutionHost {
 
   finished(run: FinishedRun): void {
     if (run.parentId) this.poke(run.parentId);
-    // Its parent or the next run of its lane may have become due in the same commit.
-    if (run.parentId || run.lane) this.signal();
+    // Its parent may have become due in the same commit, and so may the next run of its lane. A store that
+    // announces new work (Postgres' notices, which this worker hears too) says so only when one was admitted,
+    // so a lane's end costs no claim pass when nothing queued behind it (an agent's turn, most of the time).
+    if (run.parentId || (run.lane && !this.#unsubscribe)) this.signal();
     this.#deps.onFinished(run);
   }
 }
