@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Agentd } from "../app.ts";
-import { dashboardApp } from "../dashboard/index.ts";
+import { dashboardPaths, dashboardRoute } from "../dashboard/mount.ts";
 import type { Logger } from "@agentd/kernel";
 import { accessLog } from "./access-log.ts";
 import { AuthThrottle } from "./auth-throttle.ts";
@@ -40,7 +40,10 @@ export function createServer(app: Agentd, opts: ServeOptions = {}): Hono {
   const root = new Hono();
   if (opts.accessLog) root.use("*", accessLog(opts.accessLog));
   root.route("/", api as unknown as Hono).all(MCP_PATH, mcpRoute(app, { api, throttle }));
-  if (opts.dashboard !== false) root.route("/", dashboardApp(app, { api, throttle }));
+  if (opts.dashboard !== false) {
+    const pages = dashboardRoute(app, { api, throttle });
+    for (const path of dashboardPaths()) root.all(path, pages);
+  }
   root.notFound(onNotFound);
   root.onError((e, c) => onApiError(e, c, app.log));
   return root;
