@@ -4,7 +4,7 @@
  *
  *     node bench/start-ab.ts --a /path/to/before --b . [--rounds 8] [--tenants 1000]
  *
- *  - start_to_ready_ms: spawn of `node <tree>/packages/agentd/src/main.js start` (main.ts in a tree without it; SQLite, fresh data
+ *  - start_to_ready_ms: spawn of `node <its first line's flags> <tree>/packages/agentd/src/main.js start` (main.ts in a tree without it; SQLite, fresh data
  *    folder, no model keys, AGENTD_PORT=0) to its `agentd ready at` line; the CPU time it used by then
  *    (user + system, /proc: less moved by other load than the wall time); RSS at ready.
  *  - idle_rss_mb (with --tenants N): the same process after N POST /v1/tenants with a heartbeat
@@ -37,6 +37,9 @@ const cpuMs = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
   return (Number(f[11]) + Number(f[12])) * 10; // utime, stime in clock ticks of 10 ms
 };
+/** The node flags of a tree's bin (`#!/usr/bin/env -S node <flags>`), as `npm start` gives them. */
+const binFlags = (main: string) =>
+  /^#!\/usr\/bin\/env -S node (.*)$/.exec(readFileSync(main, "utf8").split("\n")[0] ?? "")?.[1]?.split(" ") ?? [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Run {
@@ -54,7 +57,7 @@ async function once(tree: string, tenants: number): Promise<Run> {
   const t0 = performance.now();
   const main = join(tree, "packages/agentd/src/main.js");
   const entry = existsSync(main) ? main : join(tree, "packages/agentd/src/main.ts");
-  const child = spawn(process.execPath, [entry, "start", "--data", data], {
+  const child = spawn(process.execPath, [...binFlags(entry), entry, "start", "--data", data], {
     env,
     stdio: ["ignore", "pipe", "ignore"],
   });

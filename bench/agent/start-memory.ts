@@ -12,6 +12,15 @@ import { ADMIN, emit, pct, round, sleep, targets } from "./harness.ts";
 const entry = (name: string) => new URL(`../../packages/agentd/src/${name}`, import.meta.url).pathname;
 const MAIN = existsSync(entry("main.js")) ? entry("main.js") : entry("main.ts");
 
+/**
+ * The node flags the bin's first line gives node (`#!/usr/bin/env -S node <flags>`): flags such as the
+ * young generation's size are read only as the process starts, and the bin and `npm start` set them.
+ */
+export function binFlags(main: string): string[] {
+  const first = readFileSync(main, "utf8").split("\n")[0] ?? "";
+  return /^#!\/usr\/bin\/env -S node (.*)$/.exec(first)?.[1]?.split(" ").filter(Boolean) ?? [];
+}
+
 export interface Spawned {
   pid: number;
   url: string;
@@ -32,7 +41,7 @@ export async function spawnAgentd(env: NodeJS.ProcessEnv = {}, nodeArgs: string[
     if (/^(OPENAI_|AGENTD_MODEL|AGENTD_EMBEDDING|AGENTD_SUMMARY|AGENTD_ADMIN_TOKEN|AGENTD_DATA|AGENTD_PG)/.test(k))
       delete childEnv[k];
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, MAIN, "start", "--data", dataDir], {
+  const child = spawn(process.execPath, [...binFlags(MAIN), ...nodeArgs, MAIN, "start", "--data", dataDir], {
     env: { ...childEnv, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -84,7 +93,7 @@ export async function startToReady() {
   emit(
     "start_to_ready_ms",
     {
-      what: "spawn of `node packages/agentd/src/main.js start --data <fresh dir>` (the `agentd` bin) (SQLite, AGENTD_PORT=0, DATABASE_URL empty, no model keys) to its `agentd ready at` line on stdout",
+      what: "spawn of `node <the flags of its first line> packages/agentd/src/main.js start --data <fresh dir>` (the `agentd` bin, as `npm start` runs it) (SQLite, AGENTD_PORT=0, DATABASE_URL empty, no model keys) to its `agentd ready at` line on stdout",
       runs: ms.length,
       p50,
       runs_ms: ms,
