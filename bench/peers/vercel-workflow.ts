@@ -9,7 +9,7 @@
  * manifest (the client transform that would attach it to the function is a bundler plugin).
  *
  * Everything the world keeps is in a database of its own on the same server (`agentd_bench_workflow`,
- * made by the run with the world's `bootstrap` migrations and dropped after if it did not exist).
+ * made by the run with the world's `bootstrap` migrations and dropped after, once nothing uses it).
  * The world has its defaults: a pool of 10 connections, 10 concurrent queue jobs.
  *
  * The result: `run.returnValue` polls the run every second, which would measure that interval; the
@@ -109,6 +109,37 @@ function serve(flow: Handler, step: Handler): Promise<{ url: string; close: () =
   );
 }
 
+/**
+ * Drops the world's database once no session uses it any more, without FORCE: terminating a session
+ * this process still holds (a client of graphile-worker or of the world that outlived close()) makes
+ * it emit an error nobody listens to, and the process exits 1 after printing every figure. A database
+ * still in use after 10 s is left, and noted; the next run drops it before it starts.
+ */
+async function dropWhenUnused(admin: pg.Pool, note: (msg: string) => void): Promise<void> {
+  const others = async () =>
+    Number(
+      (
+        await admin.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+          [WORKFLOW_DATABASE],
+        )
+      ).rows[0]?.n ?? 0,
+    );
+  const end = Date.now() + 10_000;
+  let n = await others();
+  while (n > 0 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    n = await others();
+  }
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${WORKFLOW_DATABASE}`);
+  } catch (e) {
+    note(
+      `Vercel Workflow: database ${WORKFLOW_DATABASE} left in place (${n} session(s) still on it: ${String(e)}); the next run drops it`,
+    );
+  }
+}
+
 export async function openVercelWorkflow(url: string, note: (msg: string) => void): Promise<Peer> {
   const version = installedVersion("workflow");
   const worldVersion = installedVersion("@workflow/world-postgres");
@@ -189,7 +220,7 @@ export async function openVercelWorkflow(url: string, note: (msg: string) => voi
       await world.close?.();
       await http.close();
       delete (globalThis as Record<symbol, unknown>)[WORLD_CACHE];
-      await admin.query(`DROP DATABASE IF EXISTS ${WORKFLOW_DATABASE} WITH (FORCE)`).catch((e) => note(String(e)));
+      await dropWhenUnused(admin, note);
       await admin.end();
     },
   };
