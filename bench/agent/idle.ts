@@ -76,22 +76,41 @@ async function heartbeatPhases(place: Place, from: number, to: number) {
   };
 }
 
-/** Counts every statement sent through `pg` while it is on, by its first words (Postgres only). */
+/** Counts and times every statement sent through `pg` while it is on, by its first words (Postgres only). */
 function statementTally() {
   const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
   const original = proto.query;
-  const counts = new Map<string, number>();
+  const kinds = new Map<string, { n: number; ms: number; max: number }>();
+  let commitGroups = 0;
   proto.query = function (this: unknown, ...args: unknown[]) {
-    const q = args[0] as string | { name?: string; text?: string };
+    const q = args[0] as string | { name?: string; text?: string; values?: unknown[] };
     const text = typeof q === "string" ? q : (q?.name ?? q?.text ?? "?");
     const key = text.replace(/\s+/g, " ").trim().slice(0, 48);
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-    return original.apply(this, args);
+    // A group commit's size: the groups in its JSON array, one runId each.
+    if (key === "kernel_commit" && typeof q === "object")
+      commitGroups += (String(q.values?.[0] ?? "").match(/"runId":/g) ?? []).length;
+    const t0 = performance.now();
+    const done = () => {
+      const ms = performance.now() - t0;
+      const k = kinds.get(key) ?? { n: 0, ms: 0, max: 0 };
+      k.n++;
+      k.ms += ms;
+      k.max = Math.max(k.max, ms);
+      kinds.set(key, k);
+    };
+    const cb = args.at(-1);
+    if (typeof cb === "function") {
+      args[args.length - 1] = (...r: unknown[]) => (done(), cb(...r));
+      return original.apply(this, args);
+    }
+    const out = original.apply(this, args) as Promise<unknown> | undefined;
+    out?.then(done, done);
+    return out;
   };
   return {
     stop: () => {
       proto.query = original;
-      return counts;
+      return { kinds, commitGroups };
     },
   };
 }
@@ -130,14 +149,16 @@ export async function idle(kind: Kind, model: ModelProcess) {
     const counts = await heartbeatCounts(place, from, to);
     const phases = await heartbeatPhases(place, from, to);
     const perRun = (k: number) => round(k / Math.max(1, counts.runs), 2);
+    // Per heartbeat run: how many of each statement, and how long one took from send to answer (ms).
     const byKind = statements
       ? Object.fromEntries(
-          [...statements]
-            .sort((a, b) => b[1] - a[1])
-            .slice(0, 12)
-            .map(([k, v]) => [k, perRun(v)]),
+          [...statements.kinds]
+            .sort((a, b) => b[1].n - a[1].n)
+            .slice(0, 10)
+            .map(([k, v]) => [k, { per_run: perRun(v.n), mean_ms: round(v.ms / v.n), max_ms: round(v.max) }]),
         )
       : null;
+    const commits = statements?.kinds.get("kernel_commit");
     const seconds = (to - from) / 1000;
     const pass = requests.length === 0;
     targets.idle_model_calls = pass;
@@ -164,8 +185,9 @@ export async function idle(kind: Kind, model: ModelProcess) {
         tick_lag_ms: { p50: pct(counts.lags, 0.5), p99: pct(counts.lags, 0.99) },
         cpu_cores_used: round((cpu.user + cpu.system) / 1e6 / wallS),
         // Every statement sent in the window, per completed heartbeat run (the bench's own reads come after it).
-        statements_per_run: statements ? perRun([...statements.values()].reduce((a, b) => a + b, 0)) : null,
+        statements_per_run: statements ? perRun([...statements.kinds.values()].reduce((a, b) => a + b.n, 0)) : null,
         statements_per_run_by_kind: byKind,
+        groups_per_commit: commits ? round((statements?.commitGroups ?? 0) / commits.n, 1) : null,
         phases,
         target: "0 model calls; every heartbeat due handled, tick lag p99 ≤ 50 ms (issue 22)",
         pass,
