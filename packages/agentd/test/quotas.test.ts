@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createAgentd } from "../src/app.ts";
 import { serveApi } from "../src/api/index.ts";
+import { openDb } from "../src/db/index.ts";
 import { quotas, type RunPhase } from "../src/tenancy/quotas.ts";
+import { TenantScope } from "../src/tenancy/scope.ts";
 import { served } from "./support/api.ts";
 import { BACKENDS } from "./support/backends.ts";
 
@@ -40,6 +42,8 @@ async function another(t: { after(fn: () => unknown): void }, s: Served) {
   };
   return { app, post, close };
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const post = (s: Served, text: string) => s.call("POST", "/v1/messages", { body: { text, conversation: text } });
 
@@ -116,6 +120,114 @@ for (const b of BACKENDS) {
         ),
         ["r2"],
         "ended runs' admissions are removed",
+      );
+    });
+    test("an admission asks the store the same few statements however many runs the tenant has, and reads their phases at once", async (t) => {
+      const s = await served(t, b);
+      // On Postgres a handle of its own, so that the app's own statements meanwhile are not counted. Not on
+      // SQLite: a second handle in this process would block the event loop waiting for the file's lock.
+      const db = b.name === "postgres" ? await openDb(s.place) : s.app.db;
+      if (db !== s.app.db) t.after(() => db.close());
+      const scope = new TenantScope(db, s.tenantId);
+      const phases = new Map<string, RunPhase>(["r1", "r2", "r3", "r4"].map((id) => [id, "active"]));
+      let inFlight = 0;
+      let most = 0;
+      const phaseOf = async (id: string) => {
+        most = Math.max(most, ++inFlight);
+        await sleep(5);
+        inFlight--;
+        return phases.get(id) ?? "ended";
+      };
+      const t0 = 1_700_000_000_000;
+      const limits = { runsPerMinute: 100, concurrentRuns: 10 };
+      for (const id of phases.keys()) await (await quotas.admit(scope, limits, t0, phaseOf)).bind(id);
+      await quotas.admit(scope, limits, t0 + 1_000, phaseOf); // left unbound: counted as starting
+      phases.set("r2", "waiting");
+      phases.set("r3", "ended");
+      phases.set("r4", "ended");
+      most = 0;
+      const before = { ...db.stats };
+      await quotas.admit(scope, limits, t0 + 2_000, phaseOf);
+      const admitted = db.stats.statements - before.statements;
+      // r1 runs, the unbound one starts, and the new one: three places of three.
+      const before2 = { ...db.stats };
+      await assert.rejects(
+        quotas.admit(scope, { ...limits, concurrentRuns: 3 }, t0 + 3_000, phaseOf),
+        /3 runs in progress.*concurrentRuns setting is 3/,
+      );
+      const refused = db.stats.statements - before2.statements;
+      t.diagnostic(JSON.stringify({ admitted, refused, phasesAtOnce: most }));
+      // BEGIN, the tenant's lock, the reads, the prunes and inserts, COMMIT; refused: no writes.
+      if (b.name === "postgres") assert.deepEqual({ admitted, refused }, { admitted: 5, refused: 4 });
+      assert.equal(most, 4, "the four bound runs' phases were read at once");
+      const left = await scope.all<{ run_id: string | null }>(
+        "SELECT run_id FROM os_admissions WHERE tenant_id = $tenant ORDER BY at, run_id",
+        [],
+      );
+      assert.deepEqual(
+        left.map((r) => r.run_id),
+        ["r1", "r2", null, null],
+        "ended runs' admissions are removed",
+      );
+      const rate = await scope.all<{ n: number }>(
+        "SELECT n FROM os_rate WHERE tenant_id = $tenant ORDER BY second",
+        [],
+      );
+      assert.deepEqual(
+        rate.map((r) => Number(r.n)),
+        [4, 1, 1],
+        "a refusal counts nothing",
+      );
+    });
+
+    test("two processes racing for the last place, round after round: exactly one wins each time, quickly", {
+      timeout: 60_000,
+    }, async (t) => {
+      const s = await served(t, b);
+      // On Postgres a second pool, as another process has. SQLite's are synchronous underneath: a second
+      // handle in this process would block the event loop waiting for the file lock the first holds, so
+      // both race through one handle there (its transactions are serial, as its file lock makes them across processes).
+      const other = b.name === "postgres" ? await openDb(s.place) : s.app.db;
+      if (other !== s.app.db) t.after(() => other.close());
+      const scopes = [s.app.tenants.scope(s.tenantId), new TenantScope(other, s.tenantId)];
+      const phaseOf = async (_id: string): Promise<RunPhase> => {
+        await sleep(2); // widens the window in which the two transactions overlap
+        return "active";
+      };
+      const t0 = 1_700_000_000_000;
+      const race = (limits: { runsPerMinute: number; concurrentRuns: number }) =>
+        Promise.all(
+          scopes.map((scope) =>
+            quotas.admit(scope, limits, t0, phaseOf).then(
+              (a) => ({ ok: true as const, a }),
+              (e: { code?: string; retryAfterS?: number }) => ({ ok: false as const, e }),
+            ),
+          ),
+        );
+      const started = performance.now();
+      const rounds = 10;
+      for (let i = 0; i < rounds; i++) {
+        const out = await race({ runsPerMinute: 1000, concurrentRuns: i + 1 });
+        const won = out.filter((o) => o.ok);
+        assert.equal(won.length, 1, `round ${i}: ${JSON.stringify(out.map((o) => o.ok || o.e.code))}`);
+        const lost = out.find((o) => !o.ok)!;
+        assert.equal(!lost.ok && lost.e.code, "too_many_runs");
+        if (won[0]!.ok) await won[0]!.a.bind(`r${i}`);
+      }
+      for (let i = 0; i < rounds; i++) {
+        const out = await race({ runsPerMinute: rounds + i + 1, concurrentRuns: 1000 });
+        assert.equal(out.filter((o) => o.ok).length, 1, `rate round ${i}`);
+        const lost = out.find((o) => !o.ok)!;
+        assert.ok(!lost.ok && lost.e.code === "rate_limited" && lost.e.retryAfterS === 60, JSON.stringify(lost));
+      }
+      const ms = performance.now() - started;
+      t.diagnostic(`${rounds * 2} races in ${ms.toFixed(0)} ms`);
+      assert.ok(ms < 20_000, `${ms} ms: a race waited on a lock far longer than its transaction`);
+      const counted = await scopes[0]!.all<{ n: number }>("SELECT n FROM os_rate WHERE tenant_id = $tenant", []);
+      assert.deepEqual(
+        counted.map((r) => Number(r.n)),
+        [rounds * 2],
+        "each winner counted once, no loser counted",
       );
     });
   });

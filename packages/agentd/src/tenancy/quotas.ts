@@ -40,11 +40,17 @@ export const quotas = {
     const id = randomUUID();
     await scope.tx(async (tx) => {
       await serializeTenant(tx);
-      await tx.run("DELETE FROM os_rate WHERE tenant_id = $tenant AND second <= ?", [second - WINDOW_S]);
-      const hits = await tx.all<{ second: number; n: number }>(
-        "SELECT second, n FROM os_rate WHERE tenant_id = $tenant ORDER BY second",
-        [],
+      // Its own statement after the lock: a statement reads the snapshot of its start, so reads joined to
+      // the lock's statement would miss what the transaction that held the lock before us committed.
+      // What the prunes below remove is left out here, so both counts are as if pruned first.
+      const rows = await tx.all<{ kind: string; second: number; n: number; id: string; run_id: string | null }>(
+        `SELECT 'rate' AS kind, second, n, NULL AS id, NULL AS run_id FROM os_rate WHERE tenant_id = $tenant AND second > ?
+         UNION ALL SELECT 'admission', NULL, NULL, id, run_id FROM os_admissions
+           WHERE tenant_id = $tenant AND (run_id IS NOT NULL OR at > ?)
+         ORDER BY kind, second`,
+        [second - WINDOW_S, now - ADMISSION_TTL_MS],
       );
+      const hits = rows.filter((r) => r.kind === "rate");
       let total = hits.reduce((s, h) => s + Number(h.n), 0);
       if (total >= limits.runsPerMinute)
         for (const h of hits) {
@@ -55,28 +61,17 @@ export const quotas = {
               Math.max(1, Math.ceil(((Number(h.second) + WINDOW_S) * 1000 - now) / 1000)),
             );
         }
-      await tx.run("DELETE FROM os_admissions WHERE tenant_id = $tenant AND run_id IS NULL AND at <= ?", [
-        now - ADMISSION_TTL_MS,
-      ]);
-      let busy = 0;
-      for (const a of await tx.all<{ id: string; run_id: string | null }>(
-        "SELECT id, run_id FROM os_admissions WHERE tenant_id = $tenant",
-        [],
-      )) {
-        const phase = a.run_id === null ? "active" : await phaseOf(a.run_id);
-        if (phase === "ended") await tx.run("DELETE FROM os_admissions WHERE tenant_id = $tenant AND id = ?", [a.id]);
-        else if (phase === "active") busy++;
-      }
+      const admitted = rows.filter((r) => r.kind === "admission");
+      // All at once: each is a read of the kernel's store, made while this transaction holds the tenant.
+      const phases = await Promise.all(admitted.map((a) => (a.run_id === null ? "active" : phaseOf(a.run_id))));
+      const busy = phases.filter((p) => p === "active").length;
       if (busy >= limits.concurrentRuns)
         throw new AgentdError(
           "too_many_runs",
           `this tenant has ${busy} runs in progress, the most it may (its concurrentRuns setting is ${limits.concurrentRuns}); try again when one has finished`,
         );
-      await tx.run(
-        "INSERT INTO os_rate (tenant_id, second, n) VALUES ($tenant, ?, 1) ON CONFLICT (tenant_id, second) DO UPDATE SET n = os_rate.n + 1",
-        [second],
-      );
-      await tx.run("INSERT INTO os_admissions (id, tenant_id, at) VALUES (?, $tenant, ?)", [id, now]);
+      const ended = admitted.filter((_, i) => phases[i] === "ended").map((a) => a.id);
+      await record(tx, { second, now, id, ended });
     });
     return {
       bind: async (runId) =>
@@ -85,6 +80,35 @@ export const quotas = {
     };
   },
 };
+
+/**
+ * The prunes (minutes gone, admissions never started, runs ended) and the admission counted. Only
+ * once admitted: a refusal rolls back, so it would undo them. Postgres in one statement (one round
+ * trip); SQLite cannot modify inside a WITH, and its statements cost no round trip.
+ */
+async function record(tx: TenantScope, a: { second: number; now: number; id: string; ended: string[] }): Promise<void> {
+  if (tx.dialect === "postgres") {
+    await tx.run(
+      `WITH aged AS (DELETE FROM os_rate WHERE tenant_id = $tenant AND second <= ?),
+         gone AS (DELETE FROM os_admissions WHERE tenant_id = $tenant AND ((run_id IS NULL AND at <= ?) OR id = ANY(?::text[]))),
+         counted AS (INSERT INTO os_rate (tenant_id, second, n) VALUES ($tenant, ?, 1)
+           ON CONFLICT (tenant_id, second) DO UPDATE SET n = os_rate.n + 1)
+       INSERT INTO os_admissions (id, tenant_id, at) VALUES (?, $tenant, ?)`,
+      [a.second - WINDOW_S, a.now - ADMISSION_TTL_MS, a.ended, a.second, a.id, a.now],
+    );
+    return;
+  }
+  await tx.run("DELETE FROM os_rate WHERE tenant_id = $tenant AND second <= ?", [a.second - WINDOW_S]);
+  await tx.run("DELETE FROM os_admissions WHERE tenant_id = $tenant AND run_id IS NULL AND at <= ?", [
+    a.now - ADMISSION_TTL_MS,
+  ]);
+  for (const id of a.ended) await tx.run("DELETE FROM os_admissions WHERE tenant_id = $tenant AND id = ?", [id]);
+  await tx.run(
+    "INSERT INTO os_rate (tenant_id, second, n) VALUES ($tenant, ?, 1) ON CONFLICT (tenant_id, second) DO UPDATE SET n = os_rate.n + 1",
+    [a.second],
+  );
+  await tx.run("INSERT INTO os_admissions (id, tenant_id, at) VALUES (?, $tenant, ?)", [a.id, a.now]);
+}
 
 /** Over the per-minute limit: `retryAfterS` is when the oldest counted start leaves the window. */
 export class RateLimitedError extends AgentdError<"rate_limited"> {
