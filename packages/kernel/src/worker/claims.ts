@@ -40,7 +40,7 @@ export interface ClaimHost {
 }
 
 /**
- * A worker's passes over the store: due schedule ticks become runs (this worker's own as far as it has room), runnable runs are claimed
+ * A worker's passes over the store: due schedule ticks become pending runs, runnable runs are claimed
  * as far as there is room, and the next due time is read to arm the wake-up. Passes never overlap;
  * signals during one make it go round again, and signals in one turn of the event loop coalesce.
  */
@@ -96,45 +96,17 @@ export class Claims {
     try {
       do {
         this.#again = false;
-        // Due schedule ticks become runs (whatever this worker's load); then claim what is runnable.
+        // Due schedule ticks become pending runs (whatever this worker's load); then claim what is runnable.
         const now = host.clock.now();
         if (now >= this.#schedulesDueAt) {
           this.#schedulesDueAt = Number.POSITIVE_INFINITY;
-          // Runs fired here are inserted claimed by this worker as far as it has room, and begin once the firing
-          // commits: no claim round trip between a tick and its run (a thousand heartbeats a second keep up).
-          const leaseExpiresAt = now + host.leaseMs;
-          const mine = new Map<string, NewRun>();
-          let room = host.room();
-          const build = (s: DueSchedule, id: string, key: string) => {
-            const run = this.#scheduledRun(s, id, key);
-            // A lane's run may have to queue behind its lane: it is claimed the usual way once admitted.
-            if (room > 0 && run.concurrencyKey == null) {
-              room--;
-              run.claimedBy = { owner: host.id, leaseExpiresAt };
-              mine.set(id, run);
-            }
-            return run;
-          };
           const plan = (s: DueSchedule) => {
-            const p = planSchedule(s, now, build);
+            const p = planSchedule(s, now, (s, id, key) => this.#scheduledRun(s, id, key));
             for (const t of [...p.ticks, ...p.dequeued])
               if (t.status === "started") host.telemetry.scheduleTick(s.id, s.workflow, now - t.tickAt);
             return p;
           };
-          const fired = await host.store.fireSchedules(now, FIRE_BATCH, host.registry.served(), plan);
-          // Only the runs the store says it inserted claimed are this worker's (a conflicting insert is not).
-          const claimed = fired.claimed.flatMap((id) => {
-            const run = mine.get(id);
-            return run ? [firedRun(run, now, leaseExpiresAt)] : [];
-          });
-          if (!host.running()) {
-            // Stopped while the firing was in flight: its runs go straight back, as a claim's would.
-            for (const r of claimed) host.handBack(r.id, r.epoch);
-            break;
-          }
-          for (const r of claimed) host.adopt(r);
-          host.claimed(claimed.length);
-          if (fired.started > claimed.length) this.#again = true;
+          if ((await host.store.fireSchedules(now, FIRE_BATCH, host.registry.served(), plan)) > 0) this.#again = true;
         }
         const limit = Math.min(host.room(), 256);
         // Saturated with runs waiting: claim in batches as slots free up, not one claim per finished run.
@@ -196,35 +168,4 @@ export class Claims {
       ...concurrencyOf(wf, decodeJson(s.input) as never, s.namespace),
     };
   }
-}
-
-/** The record of a run fired claimed by this worker, as the store inserted it (status running at epoch 1). */
-function firedRun(run: NewRun, now: number, leaseExpiresAt: number): RunRecord {
-  return {
-    id: run.id,
-    namespace: run.namespace,
-    workflow: run.workflow,
-    key: run.key,
-    status: "running",
-    input: run.input,
-    output: null,
-    error: null,
-    parentId: run.parentId,
-    parentSeq: run.parentSeq,
-    epoch: 1,
-    leaseOwner: run.claimedBy?.owner ?? null,
-    leaseExpiresAt,
-    wakeAt: null,
-    waiting: null,
-    timeoutMs: run.timeoutMs,
-    deadlineAt: run.timeoutMs === null ? null : now + run.timeoutMs,
-    concurrencyKey: null,
-    queued: false,
-    generation: 0,
-    version: run.version ?? null,
-    traceParent: run.traceParent ?? null,
-    createdAt: now,
-    updatedAt: now,
-    completedAt: null,
-  };
 }

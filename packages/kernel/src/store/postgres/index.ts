@@ -304,12 +304,11 @@ export class PostgresStore implements Store {
     limit: number,
     workflows: Served,
     plan: (s: DueSchedule) => SchedulePlan,
-  ): Promise<{ started: number; claimed: string[] }> {
+  ): Promise<number> {
     return this.#tx(async (c) => {
-      const fired = await sched.fireSchedules(c, now, limit, workflows, plan);
-      // Runs inserted claimed are their firing worker's already: other workers are told only of the others.
-      if (fired.started > fired.claimed.length) await c.query("SELECT pg_notify($1, '')", [this.#channel]);
-      return fired;
+      const started = await sched.fireSchedules(c, now, limit, workflows, plan);
+      if (started > 0) await c.query("SELECT pg_notify($1, '')", [this.#channel]);
+      return started;
     });
   }
 

@@ -1,4 +1,0 @@
-import { runConformance } from "@agentd/kernel/conformance";
-import { BACKENDS } from "./backends.ts";
-
-for (const backend of BACKENDS) runConformance(backend, { only: ["schedule-preclaim"] });
