@@ -46,7 +46,7 @@ export interface TurnContext {
  * The context, and what the caller keeps for this execution's later steps without journaling it: the
  * session (they need only its channel and conversation) and whether a later message of the session
  * was answered already (the first model step asks). On Postgres each read is a round trip, so they
- * go at once: the tenant, the session's reads in one statement (turn-view.ts), and the tools resolved
+ * go at once: the tenant and the session's reads in one statement (turn-view.ts), and the tools resolved
  * for the access a tenant has by default, checked against its settings once read (resolved again,
  * after, only for a tenant whose settings differ).
  */
@@ -58,8 +58,7 @@ export async function loadContext(
   const now = deps.now();
   const threshold = deps.historyWindow + deps.compactAfter;
   const guess = accessFor(input, null);
-  const [tenant, view, guessed] = await Promise.all([
-    deps.tenants.require(input.tenantId),
+  const [view, guessed] = await Promise.all([
     turnView(scope, {
       sessionId: input.sessionId,
       upto: input.seq,
@@ -69,6 +68,7 @@ export async function loadContext(
     }),
     deps.tools.resolve(scope, guess).catch(() => null),
   ]);
+  const tenant = view.tenant ?? (await deps.tenants.require(input.tenantId));
   const s = tenant.settings;
   const access = accessFor(input, s);
   const same = guessed && JSON.stringify(access) === JSON.stringify(guess);

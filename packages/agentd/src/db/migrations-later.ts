@@ -103,4 +103,54 @@ CREATE TABLE os_webhook_deliveries (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL
 CREATE INDEX os_webhook_deliveries_hook ON os_webhook_deliveries(tenant_id, webhook_id, created_at);
 `,
   },
+  {
+    // Quotas admitted in one round trip (tenancy/quotas.ts): one pass of its admitPass as a function,
+    // whose statements each read a snapshot of their own start, so that after the tenant's lock they see
+    // what the transaction that held it before committed. Arguments: the tenant, the new admission's id,
+    // now (ms), this second, the first second out of the window, when an unbound admission is stale,
+    // whether the tenant's stored settings give the limits (read under the lock), the two limits (the
+    // defaults then), the runs that ended and those waiting. SQLite runs the same steps in a transaction.
+    version: 17,
+    sql: (d) =>
+      d === "sqlite"
+        ? ""
+        : `
+CREATE FUNCTION os_admit(a_tenant TEXT, a_id TEXT, a_now BIGINT, a_second BIGINT, a_since BIGINT, a_stale BIGINT,
+  a_stored BOOLEAN, a_per_minute BIGINT, a_concurrent BIGINT, a_ended TEXT[], a_waiting TEXT[]) RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+  v_settings json;
+  v_limits json;
+  v_hits json;
+  v_total BIGINT;
+  v_busy BIGINT;
+  v_runs json;
+BEGIN
+  SELECT t.settings::json INTO v_settings FROM os_tenants t WHERE t.id = a_tenant FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN json_build_object('missing', true);
+  END IF;
+  IF a_stored THEN
+    a_per_minute := coalesce((v_settings->>'runsPerMinute')::bigint, a_per_minute);
+    a_concurrent := coalesce((v_settings->>'concurrentRuns')::bigint, a_concurrent);
+  END IF;
+  v_limits := json_build_object('runsPerMinute', a_per_minute, 'concurrentRuns', a_concurrent);
+  SELECT coalesce(sum(r.n), 0), coalesce(json_agg(json_build_object('second', r.second, 'n', r.n) ORDER BY r.second), '[]')
+    INTO v_total, v_hits FROM os_rate r WHERE r.tenant_id = a_tenant AND r.second > a_since;
+  IF v_total >= a_per_minute THEN
+    RETURN json_build_object('limits', v_limits, 'hits', v_hits);
+  END IF;
+  DELETE FROM os_admissions a WHERE a.tenant_id = a_tenant AND ((a.run_id IS NULL AND a.at <= a_stale) OR a.run_id = ANY(a_ended));
+  SELECT count(*), coalesce(json_agg(a.run_id) FILTER (WHERE a.run_id IS NOT NULL), '[]') INTO v_busy, v_runs
+    FROM os_admissions a WHERE a.tenant_id = a_tenant AND (a.run_id IS NULL OR NOT a.run_id = ANY(a_waiting));
+  IF v_busy >= a_concurrent THEN
+    RETURN json_build_object('limits', v_limits, 'busy', v_busy, 'runs', v_runs);
+  END IF;
+  DELETE FROM os_rate r WHERE r.tenant_id = a_tenant AND r.second <= a_since;
+  INSERT INTO os_rate (tenant_id, second, n) VALUES (a_tenant, a_second, 1)
+    ON CONFLICT (tenant_id, second) DO UPDATE SET n = os_rate.n + 1;
+  INSERT INTO os_admissions (id, tenant_id, at) VALUES (a_id, a_tenant, a_now);
+  RETURN json_build_object('limits', v_limits, 'ok', true);
+END $$;
+`,
+  },
 ];

@@ -3,7 +3,7 @@ import type { TurnInput, TurnOutput } from "../agent/turn-input.ts";
 import type { Attachment } from "../blobs/types.ts";
 import type { Db } from "../db/index.ts";
 import type { Tenants } from "../tenancy/tenants.ts";
-import { openAndAppend } from "./receive.ts";
+import { openAndAppend, openAndAppendAdmitted } from "./receive.ts";
 import { type Message, type Session, sessions } from "./store.ts";
 
 export interface Received {
@@ -73,6 +73,8 @@ export class Inbox {
     text: string;
     sourceKey?: string | null;
     attachments?: Attachment[];
+    /** A quota admission (tenancy/quotas.ts) to bind to the turn's run, with the run's id on the message, before this returns. */
+    admission?: string;
   }): Promise<Received> {
     const scope = this.#tenants.scope(m.tenantId);
     const { session, message, duplicate } = await openAndAppend(
@@ -86,7 +88,27 @@ export class Inbox {
       },
       this.#now(),
     );
-    return this.#started(m.tenantId, session, message, duplicate);
+    return this.#started(m.tenantId, session, message, duplicate, undefined, m.admission);
+  }
+
+  /**
+   * `receive` on Postgres with a quota admission's first pass (`quotas.firstPass`) in the statement
+   * that stores the message: refused, nothing is stored or started, and the pass's verdict comes back.
+   */
+  async receiveAdmitted(
+    m: { tenantId: string; channel: string; conversation: string; text: string; sourceKey: string | null },
+    admit: { id: string; sql: string; params: unknown[] },
+  ): Promise<Received | { refused: unknown }> {
+    const scope = this.#tenants.scope(m.tenantId);
+    const r = await openAndAppendAdmitted(
+      scope,
+      m,
+      { role: "user", content: m.text, sourceKey: m.sourceKey },
+      this.#now(),
+      admit,
+    );
+    if ("refused" in r) return r;
+    return this.#started(m.tenantId, r.session, r.message, r.duplicate, undefined, admit.id);
   }
 
   /** A background event (reminder, schedule tick, due item) becomes a turn in a session of the tenant. */
@@ -179,11 +201,21 @@ export class Inbox {
    * The message's turn, started unless it was (a redelivery of a message whose turn is recorded).
    * The run's id is recorded on the message without waiting for it: the turn does not need it, and
    * a crash before it lands leaves the message as a crash before the start would, which `recover`
-   * repairs (the start is idempotent by its key, so it finds this run).
+   * repairs (the start is idempotent by its key, so it finds this run). With a quota admission, the
+   * same statement binds it, and is waited for: the admission counts the run from when the caller
+   * answers (an unbound one counts too, but only until it expires).
    */
-  async #started(tenantId: string, session: Session, message: Message, duplicate: boolean, label?: string) {
+  async #started(
+    tenantId: string,
+    session: Session,
+    message: Message,
+    duplicate: boolean,
+    label?: string,
+    admission?: string,
+  ) {
     const runId = message.runId ?? (await this.#start(tenantId, message, label));
-    if (!message.runId) {
+    if (admission !== undefined) await sessions.setRun(this.#tenants.scope(tenantId), message.id, runId, admission);
+    else if (!message.runId) {
       const recording = sessions
         .setRun(this.#tenants.scope(tenantId), message.id, runId)
         .catch(() => {})

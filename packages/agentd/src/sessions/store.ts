@@ -226,8 +226,19 @@ export const sessions = {
     return r ? toMessage(r) : null;
   },
 
-  async setRun(scope: TenantScope, messageId: string, runId: string): Promise<void> {
-    await scope.run("UPDATE os_messages SET run_id = ? WHERE tenant_id = $tenant AND id = ?", [runId, messageId]);
+  /** The message's run recorded; with `admission` (tenancy/quotas.ts), that quota admission bound to the run in the same statement. */
+  async setRun(scope: TenantScope, messageId: string, runId: string, admission?: string): Promise<void> {
+    if (admission === undefined || scope.dialect === "sqlite") {
+      if (admission !== undefined)
+        await scope.run("UPDATE os_admissions SET run_id = ? WHERE tenant_id = $tenant AND id = ?", [runId, admission]);
+      await scope.run("UPDATE os_messages SET run_id = ? WHERE tenant_id = $tenant AND id = ?", [runId, messageId]);
+      return;
+    }
+    await scope.run(
+      `WITH a AS (UPDATE os_admissions SET run_id = ? WHERE tenant_id = $tenant AND id = ?)
+       UPDATE os_messages SET run_id = ? WHERE tenant_id = $tenant AND id = ?`,
+      [runId, admission, runId, messageId],
+    );
   },
 
   /**

@@ -1,5 +1,6 @@
 import { notFound } from "../errors.ts";
 import type { TenantScope } from "../tenancy/scope.ts";
+import { type Tenant, type TenantRow, toTenant } from "../tenancy/tenants.ts";
 import {
   ANSWERED_AFTER,
   inTurnOrder,
@@ -15,6 +16,8 @@ import {
 
 /** What a turn reads of its session when it starts. */
 export interface TurnView {
+  /** The turn's tenant, read along on Postgres (null: not found, or SQLite, where the caller reads it). */
+  tenant: Tenant | null;
   session: Session;
   /** The conversation as the turn sees it (`sessions.recent`). */
   history: Message[];
@@ -34,6 +37,7 @@ export interface TurnView {
  * after the session's own `summarized_seq`, read in the same statement rather than before it.
  */
 const TURN_VIEW = `SELECT
+ (SELECT row_to_json(o) FROM os_tenants o WHERE o.id = $tenant) AS tenant,
  (SELECT row_to_json(s) FROM os_sessions s WHERE s.tenant_id = $tenant AND s.id = ?) AS session,
  (SELECT coalesce(json_agg(r), '[]'::json) FROM (${RECENT}) r) AS recent,
  EXISTS (${ANSWERED_AFTER}) AS answered,
@@ -42,7 +46,7 @@ const TURN_VIEW = `SELECT
  (SELECT tokens FROM os_usage WHERE tenant_id = $tenant AND day = ?) AS used`;
 
 /**
- * A turn's session, its history up to message `upto` (the last `window`), whether a later message
+ * A turn's tenant (Postgres), its session, its history up to message `upto` (the last `window`), whether a later message
  * was answered, how many messages wait to be summarized (up to `atMost`) and the tenant's tokens
  * today: one round trip on Postgres; SQLite, in process, runs the statements one by one.
  */
@@ -53,6 +57,7 @@ export async function turnView(
   if (scope.dialect === "postgres") {
     const day = new Date(q.now).toISOString().slice(0, 10);
     const r = await scope.get<{
+      tenant: TenantRow | null;
       session: SessionRow | null;
       recent: MessageRow[];
       answered: boolean;
@@ -75,6 +80,7 @@ export async function turnView(
     ]);
     if (!r?.session) throw notFound(`session ${q.sessionId}`);
     return {
+      tenant: r.tenant ? toTenant(r.tenant) : null,
       session: toSession(r.session),
       history: inTurnOrder(r.recent.map(toMessage), q.window),
       answeredAfter: r.answered,
@@ -84,6 +90,7 @@ export async function turnView(
   }
   const session = await sessions.require(scope, q.sessionId);
   return {
+    tenant: null,
     session,
     history: await sessions.recent(scope, q.sessionId, q.window, q.upto),
     answeredAfter: await sessions.answeredAfter(scope, q.sessionId, q.upto),

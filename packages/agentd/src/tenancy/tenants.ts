@@ -13,7 +13,7 @@ export interface Tenant {
   createdAt: number;
 }
 
-interface TenantRow {
+export interface TenantRow {
   id: string;
   name: string;
   settings: string;
@@ -268,7 +268,7 @@ export class Tenants {
   }
 }
 
-function toTenant(r: TenantRow): Tenant {
+export function toTenant(r: TenantRow): Tenant {
   return {
     id: r.id,
     name: r.name,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { usageOn, usageWith } from "../../src/agent/usage.ts";
 import { sessions } from "../../src/sessions/store.ts";
+import { served } from "../support/api.ts";
 import { testAgentd } from "../support/app.ts";
 import { BACKENDS } from "../support/backends.ts";
 
@@ -14,15 +15,66 @@ import { BACKENDS } from "../support/backends.ts";
 const BUDGET = {
   // receive: the session found or made and the message (inserted, session touched, returned) in one
   // statement, and the run's id recorded on it (not waited for); the turn: its context in one wave (the
-  // tenant, the session's reads in one statement, the tools' two); the reply with its model call's
+  // tenant and the session's reads in one statement, the tools' two); the reply with its model call's
   // usage and the tenant's webhooks (read in the reply's statement, so the delivery reads none).
-  postgres: { statements: 7, commits: 3 },
+  postgres: { statements: 6, commits: 3 },
   // SQLite cannot modify in a WITH, and runs the session's reads one by one (in process, no round trips).
   sqlite: { statements: 15, commits: 4 },
 };
 
+/**
+ * What POST /v1/messages asks of the store before it answers (the first token waits for all of it): the
+ * key; on Postgres the quota admission and receive in one statement (a function that locks the tenant,
+ * reads its limits from its settings and counts, then the message stored only if admitted); the run's
+ * id recorded with the admission bound to it in one statement; a stream also reads the tenant's
+ * secrets for its redactor, at the same time as the rest. (It was 9 and 10: the key, the tenant, the
+ * admission's transaction of 5, receive, the bind; the redactor's read after them.)
+ */
+const API_BUDGET = {
+  postgres: { json: 3, stream: 4 },
+  // SQLite: the admission's steps one by one in its transaction, and the bind beside the run's id.
+  sqlite: { json: 13, stream: 14 },
+};
+
 for (const b of BACKENDS) {
   describe(`a turn's round trips (${b.name})`, () => {
+    test("POST /v1/messages: what the API asks of the store before it answers, as JSON and as a stream", async (t) => {
+      // No worker: the turn is stored and started, never run, so every statement counted is the API's.
+      const s = await served(t, b, { worker: false });
+      const post = (stream: boolean, text: string, signal?: AbortSignal) =>
+        fetch(`${s.url}/v1/messages`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${s.key}`,
+            "content-type": "application/json",
+            ...(stream ? { accept: "text/event-stream" } : {}),
+          },
+          body: JSON.stringify({ text, conversation: "c" }),
+          ...(signal ? { signal } : {}),
+        });
+      for (let i = 0; i < 2; i++) assert.equal((await post(false, `warm ${i}`)).status, 202);
+      const count = async (stream: boolean) => {
+        const abort = new AbortController();
+        const before = s.app.db.stats.statements;
+        const res = await post(stream, `stream ${stream}`, abort.signal);
+        const n = s.app.db.stats.statements - before;
+        assert.equal(res.status, stream ? 200 : 202);
+        abort.abort();
+        await res.body?.cancel().catch(() => {});
+        return n;
+      };
+      const json = await count(false);
+      const stream = await count(true);
+      t.diagnostic(JSON.stringify({ json, stream }));
+      assert.ok(json <= API_BUDGET[b.name].json, `${json} statements before a JSON answer`);
+      assert.ok(stream <= API_BUDGET[b.name].stream, `${stream} statements before a stream's headers`);
+      // The admissions are bound to their runs by the time each answer came.
+      const unbound = await s.app.tenants
+        .scope(s.tenantId)
+        .all("SELECT id FROM os_admissions WHERE tenant_id = $tenant AND run_id IS NULL");
+      assert.equal(unbound.length, 0);
+    });
+
     test("a message in a running conversation: what receive, the turn and its reply ask of the store", async (t) => {
       const { app, model, tenantId } = await testAgentd(t, b);
       for (let i = 0; i < 2; i++) {

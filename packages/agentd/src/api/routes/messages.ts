@@ -55,6 +55,9 @@ export function messageRoutes(app: Agentd) {
         throw badRequest(
           `channel "${body.channel}" is served by its own adapter and receives its messages through its webhook; use "http" (the default) or a name of your own`,
         );
+      // A stream's redactor reads the tenant's secrets: read while the message is admitted and stored, not after.
+      const redacting = wantsStream(c) ? redactorFor(app, scope) : null;
+      redacting?.catch(() => {});
       const sourceKey = body.id === undefined ? null : `api:${body.id}`;
       // A retried POST is answered from what the first one stored, without counting against the limit.
       let received: Received | null = sourceKey
@@ -82,13 +85,13 @@ export function messageRoutes(app: Agentd) {
         runId: received.runId,
         duplicate: received.duplicate,
       };
-      if (!wantsStream(c)) return c.json(accepted, 202);
+      if (!redacting) return c.json(accepted, 202);
       // A stream is a body (200), not JSON: typed so, the typed client reads the JSON answer (202) as `accepted`.
       const stream = runEvents(app, {
         runId: received.runId,
         from: 1,
         signal: c.req.raw.signal,
-        redact: await redactorFor(app, scope),
+        redact: await redacting,
         before: frame("accepted", accepted),
       });
       return stream as Response & TypedResponse<null, 200, "body">;
