@@ -71,9 +71,10 @@ export class SqliteWrites {
                        AND c.status IN ('completed', 'failed', 'cancelled'))
           THEN ? ELSE ? END
       WHERE id = ?`);
+    // Returns what the end touches besides the run: its parent and its lane, null for most runs.
     this.#finish = db.prepare(`
       UPDATE runs SET status = ?, output = ?, error = ?, completed_at = ?, updated_at = ?, lease_owner = NULL,
-        lease_expires_at = NULL, wake_at = NULL, waiting = NULL WHERE id = ?`);
+        lease_expires_at = NULL, wake_at = NULL, waiting = NULL WHERE id = ? RETURNING parent_id, concurrency_key`);
     this.#release = db.prepare(`
       UPDATE runs SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, wake_at = ?, updated_at = ? WHERE id = ?`);
     this.#publish = db.prepare(`INSERT INTO stream_chunks (run_id, pos, seq, attempt, data, created_at)
@@ -83,8 +84,7 @@ export class SqliteWrites {
       UPDATE runs SET input = ?, generation = generation + 1, status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
         wake_at = ?, waiting = NULL, updated_at = ?, deadline_at = CASE WHEN timeout_ms IS NULL THEN NULL ELSE ? + timeout_ms END
       WHERE id = ?`);
-    this.#wakeParent = db.prepare(`
-      UPDATE runs SET wake_at = ? WHERE id = (SELECT parent_id FROM runs WHERE id = ?) AND status = 'suspended'`);
+    this.#wakeParent = db.prepare("UPDATE runs SET wake_at = ? WHERE id = ? AND status = 'suspended'");
   }
 
   /** Every statement, by name (test/plans.test.ts checks that each searches an index). */
@@ -197,7 +197,11 @@ export class SqliteWrites {
   admitNext(runId: string, now: number): boolean {
     // Most runs have no lane: one primary-key read settles it.
     const lane = (this.#laneOf.get(runId) as { k: string | null } | undefined)?.k;
-    return lane !== null && lane !== undefined && Number(this.#admitNext.run(now, now, lane).changes) === 1;
+    return lane !== null && lane !== undefined && this.#admit(lane, now);
+  }
+
+  #admit(lane: string, now: number): boolean {
+    return Number(this.#admitNext.run(now, now, lane).changes) === 1;
   }
 
   #op(runId: string, o: WriteOp, now: number): void {
@@ -245,11 +249,15 @@ export class SqliteWrites {
           runId,
         );
         return;
-      case "finish":
-        this.#finish.run(o.status, o.output, o.error ? JSON.stringify(o.error) : null, now, now, runId);
-        this.#wakeParent.run(now, runId);
-        this.admitNext(runId, now);
+      case "finish": {
+        // The finish reads back the run's parent and lane: a run with neither (most) ends in one statement.
+        const ended = this.#finish.get(o.status, o.output, o.error ? JSON.stringify(o.error) : null, now, now, runId) as
+          | { parent_id: string | null; concurrency_key: string | null }
+          | undefined;
+        if (ended?.parent_id != null) this.#wakeParent.run(now, ended.parent_id);
+        if (ended?.concurrency_key != null) this.#admit(ended.concurrency_key, now);
         return;
+      }
       case "release":
         this.#release.run(now, now, runId);
         return;
