@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Agentd } from "../app.ts";
+import { noteTenant } from "./access-log.ts";
 import { authenticate } from "./auth.ts";
 import { AuthThrottle } from "./auth-throttle.ts";
 import type { ApiEnv, TenantEnv } from "./env.ts";
@@ -35,6 +36,13 @@ export function createApi(app: Agentd, opts: ApiOptions = {}) {
   let reference: Promise<string> | undefined;
   // One chain, in the order requests meet it: its type is the typed client's (`AgentdApi`, api/client.ts).
   const api = new Hono<ApiEnv>()
+    // Served behind a handler of its own (lazy-api.ts), its context is not the server's: the access
+    // log finds the tenant a request acted for by the request.
+    .use("*", async (c, next) => {
+      await next();
+      const tenant = c.get("tenantId" as never) as string | undefined;
+      if (tenant) noteTenant(c.req.raw, tenant);
+    })
     .use(
       "*",
       bodyLimit({

@@ -7,7 +7,8 @@ import { dashboardPaths, dashboardRoute } from "../dashboard/mount.ts";
 import type { Logger } from "@agentd/kernel";
 import { accessLog } from "./access-log.ts";
 import { AuthThrottle } from "./auth-throttle.ts";
-import { type ApiOptions, createApi } from "./create.ts";
+import type { ApiOptions } from "./create.ts";
+import { lazyApi } from "./lazy-api.ts";
 import { onApiError, onNotFound } from "./errors.ts";
 import type { RelayUpgrade } from "../ssh/relay.ts";
 import { MCP_PATH, mcpRoute } from "../mcp-server/mount.ts";
@@ -34,16 +35,17 @@ export const RELAY_PATH = "/ssh-relay";
 /** The API, agentd as an MCP server at /mcp and, at /, the dashboard: what `agentd start` and `agentd serve` listen with. */
 export function createServer(app: Agentd, opts: ServeOptions = {}): Hono {
   const throttle = opts.throttle ?? new AuthThrottle();
-  const api = createApi(app, { ...opts, throttle });
-  // The API first: its paths (/v1, /health, /channels) are matched before MCP's and any page's, and
-  // a path none serves gets the API's JSON 404.
+  // The API's routes load on its first request (api/lazy-api.ts). It serves none of MCP's and the
+  // pages' paths, so it comes last, for every other path: a path none serves gets its JSON 404.
+  const api = lazyApi(app, { ...opts, throttle });
   const root = new Hono();
   if (opts.accessLog) root.use("*", accessLog(opts.accessLog));
-  root.route("/", api as unknown as Hono).all(MCP_PATH, mcpRoute(app, { api, throttle }));
+  root.all(MCP_PATH, mcpRoute(app, { api, throttle }));
   if (opts.dashboard !== false) {
     const pages = dashboardRoute(app, { api, throttle });
     for (const path of dashboardPaths()) root.all(path, pages);
   }
+  root.route("/", api as unknown as Hono);
   root.notFound(onNotFound);
   root.onError((e, c) => onApiError(e, c, app.log));
   return root;

@@ -2,7 +2,8 @@ import { existsSync } from "node:fs";
 import { jsonLogger } from "@agentd/kernel";
 import { join } from "node:path";
 import { NO_MODEL_HINT } from "../agent/model.ts";
-import { serveApi, type ServedApi } from "../api/index.ts";
+import { preloadApi } from "../api/lazy-api.ts";
+import { serveApi, type ServedApi } from "../api/serve.ts";
 import type { Hono } from "hono";
 import { type Agentd, createAgentd } from "../app.ts";
 import { type CommandInput, parseCommand } from "./args.ts";
@@ -45,6 +46,8 @@ async function run(input: CommandInput, role: Role): Promise<number> {
   process.stdout.write(
     `${readyLine(app, role, api?.url ?? "")}${names.length ? `; channels: ${names.join(", ")}` : ""}\n`,
   );
+  // The API's routes load on their first request; once the ready line is out nothing else is waiting, so now.
+  if (api) void preloadApi();
   if (firstToken && existsSync(tokenFile))
     process.stdout.write(
       `admin token written to ${tokenFile} (mode 0600): \`agentd chat\` reads it from there; API clients send it as Authorization: Bearer <token>\n`,
