@@ -10,8 +10,10 @@
 // by default a burst of requests grows it to 64 MB and it stays grown while heartbeats keep
 // allocating, which made 10,000 tenants peak at ~306 MB (bench/agent.ts --only density).
 import { enableCompileCache } from "node:module";
+import { lazyZodLocales } from "./zod-locales.js";
 
 enableCompileCache?.();
+lazyZodLocales();
 const { main } = await import("./cli/index.ts");
 // Exit at once when the command is done: an idle pooled connection must not keep the process up.
 process.exit(await main(process.argv.slice(2)));
