@@ -37,6 +37,7 @@ import { leases } from "./leases.ts";
 import { retries } from "./retries.ts";
 import { retryResume } from "./retry-resume.ts";
 import { scheduleOptions } from "./schedule-options.ts";
+import { schedulePreclaim } from "./schedule-preclaim.ts";
 import { scheduleUpdate } from "./schedule-update.ts";
 import { schedules } from "./schedules.ts";
 import { startRenewal } from "./start-renewal.ts";
@@ -75,6 +76,7 @@ export const SUITES = {
   schedules,
   "schedule-options": scheduleOptions,
   "schedule-update": scheduleUpdate,
+  "schedule-preclaim": schedulePreclaim,
   streams,
 } satisfies Record<string, (backend: Backend) => void>;
 

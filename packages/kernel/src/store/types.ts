@@ -235,9 +235,17 @@ export interface Store {
   listTicks(scheduleId: string, limit: number): Promise<TickRecord[]>;
   /**
    * Locks the schedules due at `now` whose workflow this worker serves (each by one worker only), asks `plan` what to do with each, and
-   * applies the plans (runs, tick records, next due time) in the same transaction. Returns the runs started.
+   * applies the plans (runs, tick records, next due time) in the same transaction. A planned run may come claimed
+   * (`claimedBy`) unless it has a concurrency key (a lane's run may have to queue: it is inserted unclaimed).
+   * Returns how many runs were inserted and the ids of those inserted claimed: only those are the claimer's to
+   * execute (a run whose insert conflicted, or was skipped, is not).
    */
-  fireSchedules(now: number, limit: number, workflows: Served, plan: (s: DueSchedule) => SchedulePlan): Promise<number>;
+  fireSchedules(
+    now: number,
+    limit: number,
+    workflows: Served,
+    plan: (s: DueSchedule) => SchedulePlan,
+  ): Promise<{ started: number; claimed: string[] }>;
   /** Chunks of a run's stream from position `from` on (at most `limit`), and the positions it still holds. */
   readStream(
     runId: string,

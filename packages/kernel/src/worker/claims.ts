@@ -13,6 +13,21 @@ import { concurrencyOf, type Registry } from "../workflow.ts";
  */
 const FIRE_BATCH = 1_000;
 
+/** A run fired claimed by this worker, as its execution starts it. */
+export type NewStart = Pick<
+  RunRecord,
+  | "id"
+  | "namespace"
+  | "workflow"
+  | "input"
+  | "parentId"
+  | "timeoutMs"
+  | "epoch"
+  | "deadlineAt"
+  | "traceParent"
+  | "concurrencyKey"
+>;
+
 /** What claiming needs from its worker. */
 export interface ClaimHost {
   readonly id: string;
@@ -29,6 +44,12 @@ export interface ClaimHost {
   /** Runs taking a slot now. */
   held(): number;
   adopt(run: RunRecord): void;
+  /**
+   * Begins a run this worker's firing inserted claimed by it (epoch 1) with nothing loaded: no worker can have
+   * written its journal, and an event sent to it since the firing committed is read when it waits (as for a
+   * run started here).
+   */
+  beginNew(run: NewStart): void;
   handBack(runId: string, epoch: number): void;
   /** `n` runs were claimed (a drain counts them). */
   claimed(n: number): void;
@@ -40,7 +61,7 @@ export interface ClaimHost {
 }
 
 /**
- * A worker's passes over the store: due schedule ticks become pending runs, runnable runs are claimed
+ * A worker's passes over the store: due schedule ticks become runs (this worker's own as far as it has room), runnable runs are claimed
  * as far as there is room, and the next due time is read to arm the wake-up. Passes never overlap;
  * signals during one make it go round again, and signals in one turn of the event loop coalesce.
  */
@@ -96,17 +117,49 @@ export class Claims {
     try {
       do {
         this.#again = false;
-        // Due schedule ticks become pending runs (whatever this worker's load); then claim what is runnable.
+        // Due schedule ticks become runs (whatever this worker's load); then claim what is runnable.
         const now = host.clock.now();
         if (now >= this.#schedulesDueAt) {
           this.#schedulesDueAt = Number.POSITIVE_INFINITY;
+          // Runs fired here are inserted claimed by this worker as far as it has room, and begin once the firing
+          // commits: no claim round trip between a tick and its run (a thousand heartbeats a second keep up).
+          const leaseExpiresAt = now + host.leaseMs;
+          const mine = new Map<string, NewRun>();
+          let room = host.room();
+          const build = (s: DueSchedule, id: string, key: string) => {
+            const run = this.#scheduledRun(s, id, key);
+            // A lane's run may have to queue behind its lane: it is claimed the usual way once admitted.
+            if (room > 0 && run.concurrencyKey == null) {
+              room--;
+              run.claimedBy = { owner: host.id, leaseExpiresAt };
+              mine.set(id, run);
+            }
+            return run;
+          };
           const plan = (s: DueSchedule) => {
-            const p = planSchedule(s, now, (s, id, key) => this.#scheduledRun(s, id, key));
+            const p = planSchedule(s, now, build);
             for (const t of [...p.ticks, ...p.dequeued])
               if (t.status === "started") host.telemetry.scheduleTick(s.id, s.workflow, now - t.tickAt);
             return p;
           };
-          if ((await host.store.fireSchedules(now, FIRE_BATCH, host.registry.served(), plan)) > 0) this.#again = true;
+          const fired = await host.store.fireSchedules(now, FIRE_BATCH, host.registry.served(), plan);
+          // Only the runs the store says it inserted claimed are this worker's (a conflicting insert is not).
+          const claimed = fired.claimed.flatMap((id) => mine.get(id) ?? []);
+          if (!host.running()) {
+            // Stopped while the firing was in flight: its runs go straight back, as a claim's would.
+            for (const r of claimed) host.handBack(r.id, 1);
+            break;
+          }
+          for (const r of claimed)
+            host.beginNew({
+              ...r,
+              epoch: 1,
+              deadlineAt: r.timeoutMs === null ? null : now + r.timeoutMs,
+              traceParent: r.traceParent ?? null,
+              concurrencyKey: null,
+            });
+          host.claimed(claimed.length);
+          if (fired.started > claimed.length) this.#again = true;
         }
         const limit = Math.min(host.room(), 256);
         // Saturated with runs waiting: claim in batches as slots free up, not one claim per finished run.

@@ -69,7 +69,12 @@ export class HeldRuns {
       return;
     }
     this.loading.set(run.id, run.epoch);
-    Execution.load(host.executions, wf, run).then(
+    // Claimed at epoch 1, the run was never held: no worker can have written its journal (its events still count).
+    const loaded =
+      run.epoch === 1
+        ? host.executions.store.loadEvents(run.id).then((events) => new Execution(host.executions, wf, run, [], events))
+        : Execution.load(host.executions, wf, run);
+    loaded.then(
       (exec) => {
         this.loading.delete(run.id);
         if (!host.running()) return this.handBack(run.id, run.epoch);

@@ -5,7 +5,7 @@ import { Execution, type ExecutionHost } from "../execution.ts";
 import type { GroupResult, NewRun, Store } from "../store/types.ts";
 import type { Telemetry } from "../telemetry/index.ts";
 import type { Registry, Workflow } from "../workflow.ts";
-import { Claims } from "./claims.ts";
+import { Claims, type NewStart } from "./claims.ts";
 import { Drain } from "./drain.ts";
 import { HeldRuns } from "./held.ts";
 import { LeaseRenewal } from "./renewal.ts";
@@ -88,6 +88,7 @@ export class Worker implements ExecutionHost {
       room: () => this.#room(),
       held: () => held.count,
       adopt: (run) => held.adopt(run),
+      beginNew: (run) => this.#beginNew(run),
       handBack: (id, epoch) => held.handBack(id, epoch),
       claimed: (n) => {
         if (this.#drain) this.#drain.report.claimed += n;
@@ -217,6 +218,18 @@ export class Worker implements ExecutionHost {
     const settled = () => inserting.delete(run.id);
     inserted.then(settled, settled);
     return inserted;
+  }
+
+  /** A run fired claimed by this worker begins with no claim and no load (ClaimHost.beginNew says why). */
+  #beginNew(run: NewStart): void {
+    const wf = this.registry.get(run.workflow);
+    if (!wf) {
+      this.#held.handBack(run.id, run.epoch);
+      return;
+    }
+    const exec = new Execution(this, wf, run);
+    this.#held.active.set(run.id, exec);
+    exec.begin();
   }
 
   /** True while this worker executes the run (so it has not ended). */

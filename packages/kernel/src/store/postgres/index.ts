@@ -304,11 +304,12 @@ export class PostgresStore implements Store {
     limit: number,
     workflows: Served,
     plan: (s: DueSchedule) => SchedulePlan,
-  ): Promise<number> {
+  ): Promise<{ started: number; claimed: string[] }> {
     return this.#tx(async (c) => {
-      const started = await sched.fireSchedules(c, now, limit, workflows, plan);
-      if (started > 0) await c.query("SELECT pg_notify($1, '')", [this.#channel]);
-      return started;
+      const fired = await sched.fireSchedules(c, now, limit, workflows, plan);
+      // Runs inserted claimed are their firing worker's already: other workers are told only of the others.
+      if (fired.started > fired.claimed.length) await c.query("SELECT pg_notify($1, '')", [this.#channel]);
+      return fired;
     });
   }
 

@@ -61,7 +61,7 @@ export async function fireSchedules(
   limit: number,
   workflows: Served,
   plan: (s: DueSchedule) => SchedulePlan,
-): Promise<number> {
+): Promise<{ started: number; claimed: string[] }> {
   const { rows } = await c.query(
     `SELECT s.*, r.status AS last_run_status,
        (SELECT count(*) FROM schedule_ticks q WHERE q.schedule_id = s.id AND q.status = 'queued') AS queued,
@@ -70,7 +70,7 @@ export async function fireSchedules(
      WHERE s.paused = 0 AND s.due_at <= $1 AND $3::jsonb ? s.workflow ORDER BY s.due_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED`,
     [now, limit, JSON.stringify(workflows)],
   );
-  if (rows.length === 0) return 0;
+  if (rows.length === 0) return { started: 0, claimed: [] };
   const planned = rows.map((row) => {
     const s: DueSchedule = {
       ...toSchedule(row),
@@ -82,7 +82,10 @@ export async function fireSchedules(
   });
 
   // The same insert as kernel.start(), for each run in order: the workflow's timeout and concurrency lane apply.
-  const runs = planned.flatMap(({ p }) => p.runs.map(({ run }) => run));
+  // A lane's run may have to queue behind its lane, and kernel_insert_run does not say which it did: it goes unclaimed.
+  const runs = planned.flatMap(({ p }) =>
+    p.runs.map(({ run }) => (run.claimedBy && run.concurrencyKey != null ? { ...run, claimedBy: null } : run)),
+  );
   const inserted = new Set<string>();
   if (runs.length > 0) {
     const res = await c.query<{ id: string; ok: boolean }>(
@@ -138,5 +141,5 @@ export async function fireSchedules(
      WHERE s.id = x.id`,
     [planned.map(({ s }) => s.id), planned.map(({ p }) => p.nextAt), planned.map(({ p }) => p.dueAt), lastRunIds, now],
   );
-  return inserted.size;
+  return { started: inserted.size, claimed: runs.filter((r) => r.claimedBy && inserted.has(r.id)).map((r) => r.id) };
 }

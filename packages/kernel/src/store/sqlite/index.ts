@@ -69,7 +69,7 @@ export class SqliteStore implements Store {
     migrate(this.#db, opts.path);
     this.#retention = new SqliteRetention(this.#db);
     this.#writes = new SqliteWrites(this.#db);
-    this.#schedules = new SqliteSchedules(this.#db, (run, now) => this.#writes.insert(run, now) !== "conflict");
+    this.#schedules = new SqliteSchedules(this.#db, (run, now) => this.#writes.insert(run, now));
     this.#q = prepareQueries(this.#db);
   }
 
@@ -311,7 +311,7 @@ export class SqliteStore implements Store {
     limit: number,
     workflows: Served,
     plan: (s: DueSchedule) => SchedulePlan,
-  ): Promise<number> {
+  ): Promise<{ started: number; claimed: string[] }> {
     this.#open();
     return this.#tx(() => this.#schedules.fire(now, limit, workflows, plan));
   }

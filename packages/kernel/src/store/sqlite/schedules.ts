@@ -8,9 +8,9 @@ export class SqliteSchedules {
   readonly #db: DatabaseSync;
   readonly #q: Record<string, StatementSync>;
   /** kernel.start()'s insert, so a schedule's runs get the workflow's timeout and concurrency lane too. */
-  readonly #insertRun: (run: NewRun, now: number) => boolean;
+  readonly #insertRun: (run: NewRun, now: number) => "claimed" | "inserted" | "conflict";
 
-  constructor(db: DatabaseSync, insertRun: (run: NewRun, now: number) => boolean) {
+  constructor(db: DatabaseSync, insertRun: (run: NewRun, now: number) => "claimed" | "inserted" | "conflict") {
     this.#db = db;
     this.#insertRun = insertRun;
     const p = (sql: string) => db.prepare(sql);
@@ -75,9 +75,15 @@ export class SqliteSchedules {
     return this.#q.ticks!.all(id, limit).map(toTick);
   }
 
-  /** Inside a write transaction: plans and applies every due schedule. Returns the runs started. */
-  fire(now: number, limit: number, workflows: Served, plan: (s: DueSchedule) => SchedulePlan): number {
+  /** Inside a write transaction: plans and applies every due schedule. Returns the runs started, and those inserted claimed. */
+  fire(
+    now: number,
+    limit: number,
+    workflows: Served,
+    plan: (s: DueSchedule) => SchedulePlan,
+  ): { started: number; claimed: string[] } {
     let started = 0;
+    const claimed: string[] = [];
     for (const row of this.#q.due!.all(now, JSON.stringify(workflows), limit)) {
       const s: DueSchedule = {
         ...toSchedule(row),
@@ -88,13 +94,17 @@ export class SqliteSchedules {
       const p = plan(s);
       let lastRunId = p.lastRunId;
       for (const { run } of p.runs) {
-        if (this.#insertRun(run, now)) started++;
+        // A lane's run goes unclaimed, as on Postgres (it may have to queue behind its lane).
+        const r = run.claimedBy && run.concurrencyKey != null ? { ...run, claimedBy: null } : run;
+        const res = this.#insertRun(r, now);
+        if (res === "claimed") claimed.push(r.id);
+        if (res !== "conflict") started++;
         else if (run.id === lastRunId) lastRunId = s.lastRunId; // its tick had started a run already: keep naming that one
       }
       for (const t of p.ticks) this.#q.insertTick!.run(t.scheduleId, t.tickAt, t.status, t.runId, t.reason, t.firedAt);
       for (const t of p.dequeued) this.#q.dequeue!.run(t.status, t.runId, t.reason, t.firedAt, t.scheduleId, t.tickAt);
       this.#q.advance!.run(p.nextAt, p.dueAt, lastRunId, now, s.id);
     }
-    return started;
+    return { started, claimed };
   }
 }
