@@ -2,7 +2,7 @@ import type { AuthThrottle } from "../api/auth-throttle.ts";
 import { agentdClient } from "../api/client.ts";
 
 /** Where agentd serves MCP. */
-export const MCP_PATH = "/mcp";
+export { MCP_PATH } from "./mount.ts";
 
 /** What the MCP server needs of the API app: answering a request in this process. */
 export interface ApiApp {

@@ -1,8 +1,9 @@
 import type { Handler, Hono } from "hono";
 import type { Agentd } from "../app.ts";
-import { MCP_PATH, type McpServerAppOptions } from "./api.ts";
+import type { McpServerAppOptions } from "./api.ts";
 
-export { MCP_PATH };
+/** Where agentd serves MCP. Here, not in api.ts, which loads the typed client (hono/client): a start needs only the path. */
+export const MCP_PATH = "/mcp";
 
 /**
  * The handler to mount at MCP_PATH: the MCP server's app, with the SDK, is imported on the first

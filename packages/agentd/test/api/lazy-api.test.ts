@@ -13,13 +13,13 @@ import { testAgentd } from "../support/app.ts";
 
 const SRC = new URL("../../src/", import.meta.url);
 
-test("starting to serve loads none of the API's routes; the first request does", () => {
+test("starting to serve loads none of the API's routes nor its typed client; the first request loads the routes", () => {
   // A process of its own, so that no other test has loaded the modules already.
   const script = `
     import { registerHooks } from "node:module";
     const loaded = [];
     registerHooks({ load(url, ctx, next) { loaded.push(url); return next(url, ctx); } });
-    const routes = () => loaded.filter((u) => /\\/api\\/(create|routes\\/|sub-apps)/.test(u)).length;
+    const routes = () => loaded.filter((u) => /\\/api\\/(create|routes\\/|sub-apps|client\\.ts)|hono\\/dist\\/client/.test(u)).length;
     await import(${JSON.stringify(new URL("cli/start.ts", SRC).href)});
     const { createServer } = await import(${JSON.stringify(new URL("api/serve.ts", SRC).href)});
     const before = routes();
@@ -30,7 +30,11 @@ test("starting to serve loads none of the API's routes; the first request does",
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout.trim().split("\n").at(-1) as string);
-  assert.equal(out.before, 0, "no route module before the first request");
+  assert.equal(
+    out.before,
+    0,
+    "no route module (nor the typed client, which the MCP endpoint's path once came with) before the first request",
+  );
   assert.ok(out.after > 10, `the routes loaded with the first request (${out.after})`);
 });
 
