@@ -1,21 +1,16 @@
 import { type CommandScope, makeContext, type Waiter } from "./commands/index.ts";
 import { never } from "./commands/scope.ts";
-import {
-  CancelledError,
-  LeaseLostError,
-  NonDeterminismError,
-  RunTimeoutError,
-  type StoredError,
-  toStoredError,
-} from "./errors.ts";
+import { CancelledError, LeaseLostError, NonDeterminismError, RunTimeoutError, type StoredError } from "./errors.ts";
 import { decodeJson, encodeJson } from "./json.ts";
 import type { EntryKind, EntryRecord, EventRecord, GroupResult, NewRun, RunRecord, WriteOp } from "./store/types.ts";
 import type { ExecutionTelemetry, StepTelemetry } from "./telemetry/index.ts";
 import type { Workflow, WorkflowContext } from "./workflow.ts";
 import type { ExecutionHost } from "./execution-host.ts";
+import { loadRun, reread } from "./execution/reads.ts";
 import { Replay } from "./execution/replay.ts";
 import { Waits } from "./execution/waits.ts";
-import { resumesAt } from "./resume-plan.ts";
+import { RunWrites } from "./execution/writes.ts";
+import { endingError } from "./resume-plan.ts";
 
 export type { ExecutionHost } from "./execution-host.ts";
 
@@ -30,7 +25,8 @@ type RunStart = Pick<
  * lasts (replay), then execute and append. When every pending command is blocked and nothing is in
  * flight, the run is suspended: its wake-up condition is recorded and the lease released. A suspended
  * execution can be kept hot and resumed without replay if this worker claims the run at the next epoch.
- * The journal cursor is `execution/replay.ts`, what the run waits on `execution/waits.ts`.
+ * The journal cursor is `execution/replay.ts`, what the run waits on `execution/waits.ts`, its writes
+ * `execution/writes.ts`, its store reads `execution/reads.ts`.
  */
 export class Execution implements CommandScope {
   readonly runId: string;
@@ -50,11 +46,8 @@ export class Execution implements CommandScope {
   #deadline: number | null;
   readonly #replay: Replay;
   readonly #waits: Waits;
+  readonly #writes: RunWrites;
   #checkScheduled = false;
-  #watched: Promise<GroupResult> | null = null;
-  #publishing: Promise<GroupResult> | null = null;
-  /** The commit inserting the run, for a run started here: until it settles the run may turn out not to be ours. */
-  #insert: Promise<GroupResult> | null = null;
   #tel: ExecutionTelemetry | null = null;
   #refusal = false;
   /** It stopped at a new command because the drain was ending: it is due again at once. */
@@ -77,6 +70,11 @@ export class Execution implements CommandScope {
     this.#deadline = run.deadlineAt;
     this.#replay = new Replay(journal);
     this.#waits = new Waits(host.clock);
+    this.#writes = new RunWrites(host, run.id, () => this.epoch, {
+      notOurs: (outcome) => this.abandon(new LeaseLostError(this.runId, this.epoch), outcome),
+      refused: (error) => this.#refused(error),
+      lost: () => this.#lose(),
+    });
     this.events = events;
     for (const c of children) this.children.set(c.id, c);
     this.ctx = makeContext(this);
@@ -84,12 +82,7 @@ export class Execution implements CommandScope {
 
   /** Loads a claimed run's journal, buffered events and awaited children, ready to replay. */
   static async load(host: ExecutionHost, wf: Workflow<never, unknown>, run: RunRecord): Promise<Execution> {
-    const journal = await host.store.loadJournal(run.id);
-    const events = await host.store.loadEvents(run.id);
-    const waiting = journal
-      .filter((e) => e.kind === "invoke" && e.status === "waiting" && e.ref)
-      .map((e) => e.ref as string);
-    const children = waiting.length ? await host.store.getRuns(waiting) : [];
+    const { journal, events, children } = await loadRun(host.store, run.id);
     return new Execution(host, wf, run, journal, events, children);
   }
 
@@ -104,8 +97,7 @@ export class Execution implements CommandScope {
   /** Starts the workflow function. For a run started on this worker, `insert` is written in the same commit as its first step. */
   begin(insert?: NewRun): Promise<GroupResult> | undefined {
     this.#trace(false);
-    const inserted = insert ? this.write({ op: "insertRun", run: insert }) : undefined;
-    this.#insert = inserted ?? null;
+    const inserted = insert ? this.#writes.insert(insert) : undefined;
     const input = decodeJson(this.#run.input);
     Promise.resolve()
       .then(() => this.wf.fn(this.ctx, input as never))
@@ -210,30 +202,11 @@ export class Execution implements CommandScope {
   }
 
   write(op: WriteOp): Promise<GroupResult> {
-    const p = this.host.committer.write(this.runId, this.epoch, this.host.owner, op);
-    if (p !== this.#watched) {
-      this.#watched = p;
-      p.then(
-        (r) => {
-          if (r.ok) return;
-          // Its key named another run, or it was inserted queued behind its lane: no step body ran, and
-          // the run is not this execution's. Stop now rather than at the next commit.
-          if (r.reason === "conflict" || (r.reason === "lease_lost" && p === this.#insert))
-            return this.abandon(
-              new LeaseLostError(this.runId, this.epoch),
-              r.reason === "conflict" ? "lost" : "queued",
-            );
-          if (r.reason === "refused") this.#refused(r.error.stored());
-          else this.#lose();
-        },
-        () => this.#lose(),
-      );
-    }
-    return p;
+    return this.#writes.write(op);
   }
 
   async durable(): Promise<boolean> {
-    const p = this.host.committer.durable(this.runId, this.epoch);
+    const p = this.#writes.pending();
     if (p) {
       try {
         if (!(await this.track(p)).ok) return false;
@@ -268,15 +241,7 @@ export class Execution implements CommandScope {
       `a chunk published by step #${seq} of run ${this.runId}`,
       this.host.maxValueBytes,
     ) as string;
-    const p = this.write({ op: "publish", seq, attempt, data: text, retain: this.host.streamRetention });
-    // Subscribers in this process hear of it once it is committed (one notice per batch).
-    if (p !== this.#publishing) {
-      this.#publishing = p;
-      p.then(
-        (r) => r.ok && this.host.published(this.runId),
-        () => {},
-      );
-    }
+    this.#writes.publish(seq, attempt, text);
   }
 
   continueAsNew(input: unknown): Promise<never> {
@@ -332,15 +297,10 @@ export class Execution implements CommandScope {
   async #suspend(): Promise<void> {
     this.#state = "suspending";
     this.wakeAt = this.#yielded ? this.host.clock.now() : this.#waits.earliest(this.#deadline);
-    const events = new Set<string>();
-    const children: string[] = [];
-    for (const w of this.#waits.list()) {
-      if (w.event) events.add(w.event);
-      if (w.child) children.push(w.child);
-    }
+    const { events, children } = this.#waits.targets();
     let r: GroupResult;
     try {
-      r = await this.write({ op: "suspend", wakeAt: this.wakeAt, events: [...events], children });
+      r = await this.write({ op: "suspend", wakeAt: this.wakeAt, events, children });
     } catch {
       return;
     }
@@ -352,15 +312,10 @@ export class Execution implements CommandScope {
   }
 
   async #refresh(): Promise<void> {
-    const ws = this.#waits.list();
-    const children = ws.filter((w) => w.child).map((w) => w.child as string);
     try {
-      await this.track(
-        (async () => {
-          if (ws.some((w) => w.event)) this.events = await this.host.store.loadEvents(this.runId);
-          if (children.length) for (const c of await this.host.store.getRuns(children)) this.children.set(c.id, c);
-        })(),
-      );
+      const read = await this.track(reread(this.host.store, this.runId, this.#waits.targets()));
+      if (read.events) this.events = read.events;
+      for (const c of read.children) this.children.set(c.id, c);
     } catch (e) {
       this.abandon(e instanceof Error ? e : new Error(String(e)));
     }
@@ -391,10 +346,7 @@ export class Execution implements CommandScope {
 
   #fail(e: unknown): void {
     if (this.#state !== "running" && this.#state !== "suspending") return;
-    const error = toStoredError(e);
-    const seq = resumesAt(e, this.runId);
-    if (seq !== undefined) error.seq = seq;
-    void this.#finish("failed", null, error);
+    void this.#finish("failed", null, endingError(e, this.runId));
   }
 
   async #finish(status: "completed" | "failed", output: string | null, error: StoredError | null): Promise<void> {

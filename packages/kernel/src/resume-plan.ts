@@ -1,4 +1,11 @@
-import { ChildFailedError, RunFinishedError, RunNotFailedError, StepFailedError } from "./errors.ts";
+import {
+  ChildFailedError,
+  RunFinishedError,
+  RunNotFailedError,
+  StepFailedError,
+  type StoredError,
+  toStoredError,
+} from "./errors.ts";
 import type { EntryRecord, RunRecord } from "./store/types.ts";
 
 /** Why kernel.retry() refuses a run that is not failed: it ended otherwise, or it has not ended. */
@@ -6,6 +13,14 @@ export function retryRefused(runId: string, status: string): Error {
   return status === "completed" || status === "cancelled"
     ? new RunFinishedError(runId, status, "retry (only failed runs can be retried)")
     : new RunNotFailedError(runId, status);
+}
+
+/** The error a run ends with when `e` reaches its end, naming the command retry resumes at. */
+export function endingError(e: unknown, runId: string): StoredError {
+  const error = toStoredError(e);
+  const seq = resumesAt(e, runId);
+  if (seq !== undefined) error.seq = seq;
+  return error;
 }
 
 /**

@@ -21,9 +21,15 @@ export class Waits {
     return this.#inflight;
   }
 
-  /** The waits now (copied). */
-  list(): Waiter[] {
-    return [...this.#waiters];
+  /** The events and children the waits are for, each once (what a suspended run is woken by). */
+  targets(): { events: string[]; children: string[] } {
+    const events = new Set<string>();
+    const children: string[] = [];
+    for (const w of this.#waiters) {
+      if (w.event) events.add(w.event);
+      if (w.child) children.push(w.child);
+    }
+    return { events: [...events], children };
   }
 
   add(w: Waiter): void {
