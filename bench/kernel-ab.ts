@@ -8,6 +8,9 @@
  *
  * `--lane` gives the workflow a concurrency lane (limit 1, one lane per run, as an agent turn has one
  * per session); `--key` starts each run with an idempotency key of its own, as a turn is started.
+ * `--read-ms <ms>` makes the first step a read of that long on the same Postgres server (a query of
+ * `pg_sleep`, on a client of its own), as a turn's context step reads the OS store; `--unmarked` runs
+ * that first step with `startMarker: false` on this tree's side only (the base runs it marked).
  *
  * `--base` is a checkout holding `packages/kernel` (e.g. `git archive main packages/kernel | tar -x -C
  * /tmp/kbase`, with a `node_modules` link to this tree's). Figures that do not depend on the machine's
@@ -31,6 +34,8 @@ const { values: argv } = parseArgs({
     steps: { type: "string", default: "3" },
     lane: { type: "boolean", default: false },
     key: { type: "boolean", default: false },
+    "read-ms": { type: "string" },
+    unmarked: { type: "boolean", default: false },
   },
 });
 if (!argv.base) throw new Error("--base <checkout> is required: the kernel to compare this tree's with.");
@@ -38,6 +43,9 @@ const KIND = argv.store === "sqlite" ? "sqlite" : "postgres";
 const RUNS = Number(argv.runs);
 const STEPS = Number(argv.steps);
 const URL = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test";
+const READ_S = argv["read-ms"] === undefined ? null : Number(argv["read-ms"]) / 1000;
+const reader = READ_S === null ? null : new pg.Client(URL);
+await reader?.connect();
 
 interface KernelModule {
   Kernel: new (o: {
@@ -73,7 +81,7 @@ function cpuMs(pid: number | null): number | null {
 }
 
 /** One side: a kernel of `root` on a fresh database, with the same workflow as the other side. */
-async function side(root: string) {
+async function side(root: string, head: boolean) {
   const mod = (await import(join(root, "packages/kernel/src/index.ts"))) as KernelModule;
   const tmp = mkdtempSync(join(tmpdir(), "agentd-ab-"));
   const schema = freshSchema("ab");
@@ -92,7 +100,14 @@ async function side(root: string) {
     `ab.seq${STEPS}`,
     async (ctx, i: number) => {
       let sum = 0;
-      for (let s = 0; s < STEPS; s++) sum += (await ctx.step(`s${s}`, () => ({ run: i, step: s, ok: true }))).step;
+      for (let s = 0; s < STEPS; s++) {
+        const read = s === 0 && reader !== null;
+        const body = async () => {
+          if (read) await reader.query("SELECT pg_sleep($1)", [READ_S]);
+          return { run: i, step: s, ok: true };
+        };
+        sum += (await ctx.step(`s${s}`, body, read && head && argv.unmarked ? { startMarker: false } : {})).step;
+      }
       return sum;
     },
     argv.lane ? { concurrency: { key: (i) => `session-${i}`, limit: 1 } } : undefined,
@@ -118,7 +133,7 @@ async function side(root: string) {
   };
 }
 
-const sides = [await side(resolve(argv.base)), await side(resolve(import.meta.dirname, ".."))];
+const sides = [await side(resolve(argv.base), false), await side(resolve(import.meta.dirname, ".."), true)];
 const emit = (metric: string, fields: Record<string, unknown>) =>
   process.stdout.write(`${JSON.stringify({ bench: "kernel_ab", store: KIND, metric, ...fields })}\n`);
 emit("meta", {
@@ -127,6 +142,8 @@ emit("meta", {
   steps: STEPS,
   lane: argv.lane,
   key: argv.key,
+  read_ms: argv["read-ms"] ?? null,
+  unmarked: argv.unmarked,
   loadavg: loadavg(),
 });
 try {
@@ -170,4 +187,5 @@ try {
   });
 } finally {
   for (const s of sides) await s.close();
+  await reader?.end();
 }

@@ -26,6 +26,14 @@ export interface StepOptions {
   timeout?: Duration;
   /** The step handles secrets: its error messages are redacted in the journal, logs and spans (values are never logged). */
   secret?: boolean;
+  /**
+   * `false`: the body runs at once, without first making its attempt durable (one commit less before
+   * it). Only for a body that only reads: its result is still journaled once and replayed, but a crash
+   * during it spends no attempt, it may run before what the run wrote before it is durable, and in a
+   * run started on this worker before the run's insert is committed (for nothing if the run turns out
+   * to be another's, by its key, or queued behind its lane). Default `true`.
+   */
+  startMarker?: boolean;
 }
 
 /**

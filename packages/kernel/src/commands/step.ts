@@ -19,7 +19,8 @@ import { type CommandScope, never } from "./scope.ts";
 
 /**
  * ctx.step: the attempt marker is made durable before the body runs (so a crash spends an attempt),
- * the result is queued and committed with whatever the run does next (group commit).
+ * the result is queued and committed with whatever the run does next (group commit). With
+ * `startMarker: false` the body runs at once and only its outcome is written (a crash spends nothing).
  */
 export async function step<T>(
   s: CommandScope,
@@ -46,12 +47,15 @@ export async function step<T>(
     // The worker running the last allowed attempt stopped: that attempt counts, so the budget is spent.
     return failStep(s, rec, { name: "WorkerLost", message: `the worker stopped during attempt ${rec.attempt}` });
   }
+  const marked = options.startMarker !== false;
   for (;;) {
     rec.attempt++;
     rec.status = "running";
     rec.wakeAt = null;
-    s.put(rec);
-    if (!(await s.durable())) return never();
+    if (marked) {
+      s.put(rec);
+      if (!(await s.durable())) return never();
+    } else if (!s.live) return never();
     const secret = options.secret === true;
     const tel = s.stepTelemetry(seq, name, rec.attempt, secret);
     // A secret step's error may quote what it handles: its message is kept out of the journal too.

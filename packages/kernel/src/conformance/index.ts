@@ -42,6 +42,7 @@ import { scheduleUpdate } from "./schedule-update.ts";
 import { schedules } from "./schedules.ts";
 import { startRenewal } from "./start-renewal.ts";
 import { steps } from "./steps.ts";
+import { unmarkedSteps } from "./unmarked-steps.ts";
 import { streams } from "./streams.ts";
 import { versioning } from "./versioning.ts";
 import { wakeups } from "./wakeups.ts";
@@ -52,6 +53,7 @@ export type { Backend, TempStore, TestScope } from "./backend.ts";
 export const SUITES = {
   // The run: steps and replay, failures, retries and what retry() resumes, children, events, timers.
   steps,
+  "unmarked-steps": unmarkedSteps,
   failures,
   retries,
   "retry-resume": retryResume,

@@ -1,0 +1,34 @@
+// A worker process for the unmarked-step crash test: it starts a run on its own worker whose first step
+// (unmarked, or marked as the control) never ends, says when its body began, and is SIGKILLed then.
+// `probe` is test/unmarked-crash.test.ts's workflow, but its step never ends here.
+import { Kernel, openSqliteStore, workflow } from "../../src/index.ts";
+import { openPostgresStore } from "../../src/store/postgres/index.ts";
+
+const [kind, where, marker] = process.argv.slice(2) as ["sqlite" | "postgres", string, "marked" | "unmarked"];
+const probe = workflow(
+  "probe",
+  async (ctx, n: number) =>
+    ctx.step(
+      "read",
+      () => {
+        process.send?.({ began: n });
+        return new Promise<never>(() => {});
+      },
+      { startMarker: marker === "marked" },
+    ),
+  { retry: { maxAttempts: 1 } },
+);
+const store =
+  kind === "sqlite"
+    ? await openSqliteStore(where)
+    : await openPostgresStore({
+        url: where.split(" schema ")[0] as string,
+        schema: where.split(" schema ")[1] as string,
+      });
+const kernel = new Kernel({ store, workflows: [probe], worker: { leaseMs: 1_000, pollMs: 50 }, logger: () => {} });
+kernel.startWorker();
+process.on("message", async (m: { start: number }) => {
+  const h = await kernel.start(probe, m.start);
+  process.send?.({ started: h.id });
+});
+process.send?.("ready");
