@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { createAgentd } from "../src/app.ts";
 import { serveApi } from "../src/api/index.ts";
 import { openDb } from "../src/db/index.ts";
+import { sessions } from "../src/sessions/store.ts";
 import { quotas, type RunPhase } from "../src/tenancy/quotas.ts";
 import { TenantScope } from "../src/tenancy/scope.ts";
 import { served } from "./support/api.ts";
@@ -49,6 +50,33 @@ const post = (s: Served, text: string) => s.call("POST", "/v1/messages", { body:
 
 for (const b of BACKENDS) {
   describe(`quotas counted in the store (${b.name})`, () => {
+    test("a refused message stores nothing: no session, no message, no turn (Postgres admits it in the statement that stores it)", async (t) => {
+      const s = await served(t, b, { tenantSettings: { runsPerMinute: 1 } });
+      const first = await s.call("POST", "/v1/messages", { body: { text: "one", conversation: "kept" } });
+      assert.equal(first.status, 202);
+      await s.app.kernel.result(first.body.runId);
+      const refused = await s.call("POST", "/v1/messages", { body: { text: "two", conversation: "new" } });
+      assert.equal(refused.status, 429);
+      assert.equal(refused.body.error.code, "rate_limited");
+      const again = await s.call("POST", "/v1/messages", { body: { text: "three", conversation: "kept" } });
+      assert.equal(again.status, 429);
+      const scope = s.app.tenants.scope(s.tenantId);
+      assert.equal(await sessions.find(scope, "http", "new"), null, "no session made for a refused message");
+      const kept = await sessions.find(scope, "http", "kept");
+      assert.deepEqual(
+        (await sessions.history(scope, kept!.id)).filter((m) => m.role === "user").map((m) => m.content),
+        ["one"],
+      );
+      const admissions = await scope.all<{ run_id: string | null }>(
+        "SELECT run_id FROM os_admissions WHERE tenant_id = $tenant",
+      );
+      assert.deepEqual(
+        admissions.map((a) => a.run_id),
+        [first.body.runId],
+        "a refusal counts nothing",
+      );
+    });
+
     test("runsPerMinute holds across two processes and a restart", async (t) => {
       const s = await served(t, b, { tenantSettings: { runsPerMinute: 3 } });
       const two = await another(t, s);
