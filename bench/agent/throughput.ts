@@ -1,4 +1,6 @@
 import { type ChildProcess, fork } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import type { Agentd } from "../../packages/agentd/src/app.ts";
 import type { ModelProcess } from "../agent-model.ts";
 import { REPLY, SIZE } from "./config.ts";
@@ -47,11 +49,13 @@ async function oneProcess(kind: Kind, model: ModelProcess): Promise<number> {
     const tenant = await benchTenant(app, "throughput");
     await drive(app, tenant.id, allSessions(), WARM_UP_MESSAGES, "warm-up");
     await model.take();
+    const profile = await profiler(`${kind}`);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const latency = await drive(app, tenant.id, allSessions(), SIZE.messages, "session");
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
+    await profile();
     const { calls } = await model.take();
     const turns = SIZE.sessions * SIZE.messages;
     const goal = kind === "postgres" ? 300 : 600;
@@ -77,6 +81,26 @@ async function oneProcess(kind: Kind, model: ModelProcess): Promise<number> {
     );
     return turns / seconds;
   });
+}
+
+/**
+ * BENCH_CPU_PROF=<prefix>: a CPU profile of the measured turns only (not the start, nor the warm-up),
+ * written to <prefix>-<store>.cpuprofile for Chrome's DevTools; the profiler's own cost moves the
+ * figures, so a run that profiles is not one to quote.
+ */
+async function profiler(name: string): Promise<() => Promise<void>> {
+  const prefix = process.env.BENCH_CPU_PROF;
+  if (!prefix) return async () => {};
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 200 });
+  await session.post("Profiler.start");
+  return async () => {
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(`${prefix}-${name}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 // ---- 3b. the same spread over several agentd processes on one database ------------------------------

@@ -3,6 +3,7 @@ import type { EmbeddingModel, LanguageModel } from "ai";
 import { scrubUrls, showUrl } from "../net/url-secrets.ts";
 import { aiIfLoaded, lazyChatModel, lazyEmbeddingModel, loadOpenAI } from "./ai-sdk.ts";
 import { ECHO_MODEL_ID, echoModel } from "./echo-model.ts";
+import { leanChat } from "./openai-stream.ts";
 
 /** How to reach the model: OpenAI by default, any OpenAI-compatible server by base URL, or any AI SDK model passed in code. */
 export interface ModelConfig {
@@ -76,7 +77,8 @@ export function resolveModels(c: ModelConfig): Models | null {
     (provider ??= loadOpenAI().then(({ createOpenAI }) =>
       createOpenAI({ apiKey: c.apiKey ?? "unused", baseURL: c.baseURL, name: PROVIDER }),
     ));
-  const chat = (id: string) => lazyChatModel(`${PROVIDER}.chat`, id, async () => (await openai()).chat(id));
+  // Its streamed answers read by openai-stream.ts (the provider's own reading costs a third of a turn's CPU).
+  const chat = (id: string) => lazyChatModel(`${PROVIDER}.chat`, id, async () => leanChat((await openai()).chat(id)));
   const embeddingId = c.embeddingId;
   return {
     chat: chat(c.id),
