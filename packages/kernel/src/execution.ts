@@ -205,6 +205,16 @@ export class Execution implements CommandScope {
     return this.#writes.write(op);
   }
 
+  admission(): Promise<boolean> | null {
+    const p = this.#run.concurrencyKey === null ? null : this.#writes.inserting;
+    return p
+      ? p.then(
+          (r) => r.ok && this.#state === "running",
+          () => false,
+        )
+      : null;
+  }
+
   async durable(): Promise<boolean> {
     const p = this.#writes.pending();
     if (p) {

@@ -30,8 +30,8 @@ export interface StepOptions {
    * `false`: the body runs at once, without first making its attempt durable (one commit less before
    * it). Only for a body that only reads: its result is still journaled once and replayed, but a crash
    * during it spends no attempt, it may run before what the run wrote before it is durable, and in a
-   * run started on this worker before the run's insert is committed (for nothing if the run turns out
-   * to be another's, by its key, or queued behind its lane). Default `true`.
+   * run started on this worker before the run's insert is committed (for nothing if its key names
+   * another run); a run with a concurrency lane waits for the commit that admits it. Default `true`.
    */
   startMarker?: boolean;
 }

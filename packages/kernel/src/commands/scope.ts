@@ -34,6 +34,11 @@ export interface CommandScope {
   /** A failed entry's error is being thrown into the workflow code (if the code goes on, the failure was handled). */
   failed(rec: EntryRecord): void;
   write(op: WriteOp): Promise<GroupResult>;
+  /**
+   * A run started here with a concurrency lane, its insert not committed yet: settles once the insert
+   * admitted it (true) or not (false). Null when there is nothing to wait for.
+   */
+  admission(): Promise<boolean> | null;
   /** Waits until the run's writes so far are durable; false if this worker no longer holds the run. */
   durable(): Promise<boolean>;
   until(at: number): Promise<void>;

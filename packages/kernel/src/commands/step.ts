@@ -20,7 +20,8 @@ import { type CommandScope, never } from "./scope.ts";
 /**
  * ctx.step: the attempt marker is made durable before the body runs (so a crash spends an attempt),
  * the result is queued and committed with whatever the run does next (group commit). With
- * `startMarker: false` the body runs at once and only its outcome is written (a crash spends nothing).
+ * `startMarker: false` the body runs at once (once its lane admitted the run) and only its outcome is
+ * written (a crash spends nothing).
  */
 export async function step<T>(
   s: CommandScope,
@@ -48,6 +49,10 @@ export async function step<T>(
     return failStep(s, rec, { name: "WorkerLost", message: `the worker stopped during attempt ${rec.attempt}` });
   }
   const marked = options.startMarker !== false;
+  // Unmarked, it still never runs before its lane admits the run: a read then could see the state
+  // before the lane's previous run ended (a session's last reply not yet there).
+  const admission = marked ? null : s.admission();
+  if (admission && !(await s.track(admission))) return never();
   for (;;) {
     rec.attempt++;
     rec.status = "running";

@@ -26,6 +26,8 @@ export class RunWrites {
   #publishing: Promise<GroupResult> | null = null;
   /** The commit inserting the run, for a run started here: until it settles the run may turn out not to be ours. */
   #insert: Promise<GroupResult> | null = null;
+  /** That commit, until it settles. */
+  #inserting: Promise<GroupResult> | null = null;
 
   constructor(host: ExecutionHost, runId: string, epoch: () => number, outcomes: WriteOutcomes) {
     this.#host = host;
@@ -38,7 +40,17 @@ export class RunWrites {
   insert(run: NewRun): Promise<GroupResult> {
     const p = this.write({ op: "insertRun", run });
     this.#insert = p;
+    this.#inserting = p;
+    const settled = () => {
+      this.#inserting = null;
+    };
+    p.then(settled, settled);
     return p;
+  }
+
+  /** The commit inserting the run, while it is in flight (null once settled, or for a run not started here). */
+  get inserting(): Promise<GroupResult> | null {
+    return this.#inserting;
   }
 
   write(op: WriteOp): Promise<GroupResult> {
