@@ -39,12 +39,18 @@ export function turnWorkflow(deps: AgentDeps) {
       // change. Whether a later message was answered: the first model call, made right after, asks no more.
       let known: Session | null = null;
       let answered: boolean | null = null;
-      const tc = await ctx.step("context", async () => {
-        const read = await loadContext(deps, scope, input);
-        known = read.session;
-        answered = read.answeredAfter;
-        return read.context;
-      });
+      // Unmarked (it only reads): the context is read while the run's insert commits, not after it. A
+      // turn queued behind its session's lane reads it again once admitted, so it sees the turn before.
+      const tc = await ctx.step(
+        "context",
+        async () => {
+          const read = await loadContext(deps, scope, input);
+          known = read.session;
+          answered = read.answeredAfter;
+          return read.context;
+        },
+        { startMarker: false },
+      );
       const session = async () => known ?? (known = await sessions.require(scope, input.sessionId));
       const live = liveHandle(deps, input, ctx.runId, session);
       const superseded = (i: number, attempt: number) => {

@@ -83,6 +83,14 @@ for (const b of BACKENDS) {
         await app.kernel.result(r.runId);
       }
       model.script({ text: "the answer" });
+      // The kernel's writes, to see that the context step wrote no attempt marker before its reads.
+      const markers: string[] = [];
+      const commit = app.store.commit.bind(app.store);
+      app.store.commit = (groups, now) => {
+        for (const g of groups)
+          for (const w of g.ops) if (w.op === "putEntry" && w.entry.status === "running") markers.push(w.entry.name);
+        return commit(groups, now);
+      };
       const os0 = { ...app.db.stats };
       const k0 = { ...app.store.stats };
       const r = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "the question" });
@@ -94,6 +102,9 @@ for (const b of BACKENDS) {
       const kernel = { commits: app.store.stats.commits - k0.commits, reads: app.store.stats.reads - k0.reads };
       t.diagnostic(JSON.stringify({ os, kernel }));
       assert.equal(out.text, "the answer");
+      // The context step only reads: unmarked, it reads while the run's insert commits (one commit before it, not two).
+      assert.ok(!markers.includes("context"), `attempt markers: ${markers.join(", ")}`);
+      assert.ok(markers.includes("model:0"));
       assert.ok(os.statements <= BUDGET[b.name].statements, `${os.statements} statements: ${JSON.stringify(os)}`);
       assert.ok(os.commits <= BUDGET[b.name].commits, `${os.commits} commits: ${JSON.stringify(os)}`);
       // Every model call counted once, the last one with its reply.
