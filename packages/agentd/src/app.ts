@@ -56,6 +56,13 @@ import type { AgentdOptions } from "./app-options.ts";
 export type { AgentdOptions };
 
 /**
+ * Runs a worker holds at once (the kernel's default is 500): room for a thousand tenants' heartbeats due
+ * on one second to all begin on the worker that fires them. Beyond its room a fired run waits for a claim
+ * behind the others, and one still running at its next tick has that tick skipped (heartbeats skip overlaps).
+ */
+const WORKER_CONCURRENCY = 2_000;
+
+/**
  * agentd in one object: the kernel with the agent's workflows, the OS data store, the vault, the
  * tool registry, the inbox and the channels of its configuration. `createAgentd` opens everything;
  * `start` executes runs and runs the channels; `close` releases it.
@@ -187,7 +194,7 @@ export class Agentd {
     if (!(parts.toolSources ?? []).some((s) => s.id === mcpSource.id)) tools.addSource(mcpSource);
     this.kernel = new Kernel({
       store: this.store,
-      worker: parts.worker ?? { leaseMs: this.config.leaseMs },
+      worker: parts.worker ?? { leaseMs: this.config.leaseMs, concurrency: WORKER_CONCURRENCY },
       retention: this.config.runsKept,
       ...(parts.clock ? { clock: parts.clock } : {}),
       logger: this.log,
