@@ -61,6 +61,11 @@ async function streamChat(real: OpenAIChat, options: CallOptions): Promise<Strea
     if (!res.ok || res.body === null) return res;
     throw new Answered(String(url), res);
   });
+  // The request's body and warnings as the provider made them, kept for the parts and the result made here.
+  const made = sent as unknown as { getArgs(o: CallOptions): Promise<Args> };
+  const getArgs = made.getArgs.bind(made);
+  let args: Args | undefined;
+  made.getArgs = async (o) => (args = await getArgs(o));
   let answered: Answered;
   try {
     return await sent.doStream(options);
@@ -69,10 +74,9 @@ async function streamChat(real: OpenAIChat, options: CallOptions): Promise<Strea
     answered = e;
   }
   const { url, res } = answered;
-  // What the provider's first part says and what it returns beside the stream: the same request, made again.
-  const { args, warnings } = await (real as unknown as { getArgs(o: CallOptions): Promise<Args> }).getArgs(options);
+  const { warnings } = args as Args;
   const head = {
-    request: { body: { ...args, stream: true, stream_options: { include_usage: true } }, url },
+    request: { body: { ...(args as Args).args, stream: true, stream_options: { include_usage: true } }, url },
     response: { headers: Object.fromEntries([...res.headers]) },
   };
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();

@@ -91,13 +91,18 @@ async function same(answer: Answer, readings: 1 | 2): Promise<unknown> {
   const expected = await outcome(model(answer, theirs));
   const real = model(answer, ours);
   let made = 0;
-  const Model = real.constructor as new (...a: unknown[]) => ChatModel;
+  let built = 0;
+  const Model = real.constructor as new (...a: unknown[]) => ChatModel & { getArgs(o: unknown): Promise<unknown> };
   Object.setPrototypeOf(
     real,
     class extends Model {
       constructor(...a: unknown[]) {
         super(...a);
         made++;
+      }
+      override getArgs(o: unknown) {
+        built++;
+        return super.getArgs(o);
       }
     }.prototype,
   );
@@ -109,6 +114,8 @@ async function same(answer: Answer, readings: 1 | 2): Promise<unknown> {
     readings,
     `the provider read the answer ${made} times: ${JSON.stringify(answer.body.slice(0, 80))}`,
   );
+  // The request is built once a reading: the parts made here take the provider's own body and warnings.
+  assert.equal(built, readings);
   return actual;
 }
 
