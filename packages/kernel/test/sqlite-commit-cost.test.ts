@@ -10,7 +10,9 @@ import { Kernel, openSqliteStore, workflow } from "../src/index.ts";
  * The statements one SQLite commit runs, counted rather than timed (timings move with the machine's
  * load): every statement is a pass of SQLite's VM and a call across node:sqlite's binding, the CPU the
  * kernel spends per step on this store. The run's end used to look its parent and its lane up again
- * after writing it; the finish now returns them, so a run with neither ends in one statement.
+ * after writing it; the finish now returns them, so a run with neither ends in one statement. Runs
+ * started together are inserted 32 to a statement: the runs table's triggers make SQLite journal the
+ * pages each statement changes, about 40 µs a statement for one run.
  */
 
 /** Every statement SQLite runs through node:sqlite while `fn` runs, by its SQL's first words. */
@@ -98,4 +100,44 @@ test("sqlite: a child's end still wakes its parent, and a lane's end admits the 
   release();
   assert.equal(await first.result(), 1);
   assert.equal(await second.result(), 2);
+});
+
+test("sqlite: 100 runs started at once are inserted 32 to a statement; a key taken before or in the same commit still names its run", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "agentd-sqlite-cost-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = await openSqliteStore(join(dir, "k.db"));
+  const wf = workflow("cost.one", async (ctx, i: number) => ctx.step("a", () => i + 1));
+  const kernel = new Kernel({ store, workflows: [wf], worker: { concurrency: 200 } }).startWorker();
+  t.after(async () => {
+    await kernel.close();
+    await store.close();
+  });
+  const before = await kernel.start(wf, 0, { key: "taken" });
+  assert.equal(await before.result(), 1);
+  const inserts: number[] = [];
+  const commit = store.commit.bind(store);
+  const handles = await counting(async (log) => {
+    store.commit = async (groups, now) => {
+      const from = log.length;
+      try {
+        return await commit(groups, now);
+      } finally {
+        inserts.push(log.slice(from).filter((s) => s.startsWith("INSERT INTO runs")).length);
+      }
+    };
+    return Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        kernel.start(wf, i, i === 10 ? { key: "taken" } : i === 20 || i === 30 ? { key: "twice" } : {}),
+      ),
+    );
+  });
+  assert.deepEqual(inserts[0], 4, `statements inserting runs, by commit: ${inserts.join(", ")}`);
+  assert.equal(handles[10]?.id, before.id, "a key taken before names the run that took it");
+  assert.equal(handles[30]?.id, handles[20]?.id, "of two starts with one key in a commit, the first is the run");
+  const results = await Promise.all(handles.map((h) => h.result()));
+  assert.deepEqual(
+    results,
+    handles.map((_, i) => (i === 10 ? 1 : i === 30 ? 21 : i + 1)),
+  );
+  assert.equal(new Set(handles.map((h) => h.id)).size, 99);
 });

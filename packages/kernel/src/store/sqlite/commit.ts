@@ -1,5 +1,6 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { GroupResult, NewRun, WriteGroup, WriteOp } from "../types.ts";
+import { RUNS_PER_STATEMENT, RunInserts, runValues } from "./run-inserts.ts";
 
 /** What fences a group: the run row's lease as last seen. */
 export interface Fence {
@@ -13,6 +14,7 @@ export type FenceCache = Map<string, Fence>;
 /** Prepared statements for the write path, compiled once per connection. */
 export class SqliteWrites {
   readonly #insertRun: StatementSync;
+  readonly #inserts: RunInserts;
   readonly #findByKey: StatementSync;
   readonly #fence: StatementSync;
   readonly #putEntry: StatementSync;
@@ -35,6 +37,7 @@ export class SqliteWrites {
       INSERT INTO runs (id, namespace, workflow, key, status, input, parent_id, parent_seq, epoch, lease_owner,
         lease_expires_at, wake_at, timeout_ms, deadline_at, created_at, updated_at, concurrency_key, concurrency_limit, queued, version, trace_parent)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+    this.#inserts = new RunInserts(db);
     this.#renew = [
       db.prepare("DELETE FROM entries WHERE run_id = ?"),
       db.prepare("DELETE FROM events WHERE run_id = ? AND consumed_seq IS NOT NULL"),
@@ -91,6 +94,7 @@ export class SqliteWrites {
   statements(): Record<string, StatementSync> {
     return {
       insertRun: this.#insertRun,
+      insertRuns: this.#inserts.statement(RUNS_PER_STATEMENT),
       findByKey: this.#findByKey,
       fence: this.#fence,
       putEntry: this.#putEntry,
@@ -116,6 +120,7 @@ export class SqliteWrites {
    * writes anything, against `fences` (what this connection knows of its runs' leases; a miss reads the row).
    */
   applyAll(groups: WriteGroup[], now: number, fences: FenceCache): GroupResult[] {
+    const early = this.#insertOwn(groups, now);
     return groups.map((g) => {
       const ownInsert = g.ops[0]?.op === "insertRun" && g.ops[0].run.id === g.runId;
       let fence = g.epoch > 0 ? fences.get(g.runId) : undefined;
@@ -123,7 +128,7 @@ export class SqliteWrites {
         fence = this.#fence.get(g.runId) as Fence | undefined;
         if (fence) fences.set(g.runId, fence);
       }
-      const res = this.#apply(g, now, fence);
+      const res = this.#apply(g, now, fence, early);
       if (res.ok && g.epoch > 0) {
         // The run left "running", or was just inserted claimed: what we know of its row changes with it.
         if (
@@ -136,11 +141,30 @@ export class SqliteWrites {
     });
   }
 
-  #apply(g: WriteGroup, now: number, fence: Fence | undefined): GroupResult {
+  /**
+   * The runs the groups start (each group's own insert, never fenced) with no lane, inserted first and
+   * many to a statement: by id, claimed, inserted or conflict. Nothing else a commit does reads or
+   * frees a key, so inserting them before the other groups' writes changes no outcome.
+   */
+  #insertOwn(groups: WriteGroup[], now: number): Map<string, "claimed" | "inserted" | "conflict"> | null {
+    let runs: NewRun[] | null = null;
+    for (const g of groups) {
+      const first = g.ops[0];
+      if (first?.op === "insertRun" && first.run.id === g.runId && (first.run.concurrencyKey ?? null) === null)
+        (runs ??= []).push(first.run);
+    }
+    if (!runs || runs.length < 2) return null;
+    const inserted = this.#inserts.insert(runs, now);
+    const out = new Map<string, "claimed" | "inserted" | "conflict">();
+    for (const r of runs) out.set(r.id, !inserted.has(r.id) ? "conflict" : r.claimedBy ? "claimed" : "inserted");
+    return out;
+  }
+
+  #apply(g: WriteGroup, now: number, fence: Fence | undefined, early: Map<string, string> | null): GroupResult {
     let i = 0;
     const first = g.ops[0];
     if (first?.op === "insertRun" && first.run.id === g.runId) {
-      const inserted = this.insert(first.run, now);
+      const inserted = early?.get(g.runId) ?? this.insert(first.run, now);
       if (inserted === "conflict") {
         const existing = first.run.key
           ? (this.#findByKey.get(first.run.workflow, first.run.key) as { id: string } | undefined)
@@ -166,29 +190,7 @@ export class SqliteWrites {
     // SQLite runs one writer at a time, so counting the key's unfinished runs here cannot race another insert.
     const waiting = key !== null && Number((this.#slotsTaken.get(key, limit) as { n: number }).n) >= limit;
     const c = waiting ? null : r.claimedBy;
-    const res = this.#insertRun.run(
-      r.id,
-      r.namespace,
-      r.workflow,
-      r.key,
-      c ? "running" : "pending",
-      r.input,
-      r.parentId,
-      r.parentSeq,
-      c ? 1 : 0,
-      c?.owner ?? null,
-      c?.leaseExpiresAt ?? null,
-      c || waiting ? null : now,
-      r.timeoutMs,
-      r.timeoutMs === null ? null : now + r.timeoutMs,
-      now,
-      now,
-      key,
-      key === null ? null : limit,
-      waiting ? 1 : 0,
-      r.version ?? null,
-      r.traceParent ?? null,
-    );
+    const res = this.#insertRun.run(...runValues(r, now, c !== null, waiting));
     if (Number(res.changes) !== 1) return "conflict";
     return c ? "claimed" : "inserted";
   }
