@@ -45,6 +45,13 @@ export interface ComposioStandIn {
   requests: { method: string; path: string; key: string | undefined; query: URLSearchParams }[];
   /** What the person does at the connect page: "allow" (ACTIVE) or "deny" (FAILED). */
   complete(redirectUrl: string, answer?: "allow" | "deny"): Promise<string>;
+  /**
+   * Holds every execution from now until the function it returns is called: a held request is
+   * neither run nor answered, and one whose client goes away meanwhile (its process killed) is never
+   * run, as if it had not reached Composio. `dropped` counts those.
+   */
+  hold(): () => void;
+  dropped: number;
   /** Makes a user's account of a toolkit need a reconnect (Composio lost its tokens). */
   expire(userId: string, toolkit: string): void;
   close(): Promise<void>;
@@ -126,6 +133,7 @@ export async function startComposioServer(
   const links = new Map<string, string>();
   const executed: Executed[] = [];
   const requests: ComposioStandIn["requests"] = [];
+  let held: (() => void)[] | null = null;
 
   const fail = (res: ServerResponse, status: number, message: string, slug: string) => {
     res.writeHead(status, { "content-type": "application/json" });
@@ -260,6 +268,21 @@ export async function startComposioServer(
       return json(res, toolOut(t));
     }
     const exec = /^\/api\/v3\.1\/tools\/execute\/([A-Z0-9_]+)$/.exec(p);
+    if (req.method === "POST" && exec && held) {
+      const waiting = held;
+      let gone = false;
+      await new Promise<void>((release) => {
+        waiting.push(release);
+        res.once("close", () => {
+          gone = true;
+          release();
+        });
+      });
+      if (gone) {
+        standIn.dropped++;
+        return;
+      }
+    }
     if (req.method === "POST" && exec) {
       const t = tools.find((x) => x.slug === exec[1]);
       if (!t) return fail(res, 404, `Tool ${exec[1]} not found`, "Tool_NotFound");
@@ -294,12 +317,21 @@ export async function startComposioServer(
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
+  const standIn: ComposioStandIn = {
     url,
     keys,
     accounts,
     executed,
     requests,
+    dropped: 0,
+    hold() {
+      const mine: (() => void)[] = [];
+      held = mine;
+      return () => {
+        if (held === mine) held = null;
+        for (const release of mine) release();
+      };
+    },
     async complete(redirectUrl, answer = "allow") {
       const target = new URL(redirectUrl);
       if (answer === "deny") target.searchParams.set("answer", "deny");
@@ -316,4 +348,5 @@ export async function startComposioServer(
         server.close(() => r());
       }),
   };
+  return standIn;
 }
