@@ -30,6 +30,8 @@ export interface Spawned {
   stderr(): string;
   /** Spawn to the `agentd ready at` line on stdout. */
   readyMs: number;
+  /** performance.now() when the ready line was read. */
+  readyAt: number;
   stop(): Promise<void>;
 }
 
@@ -73,7 +75,7 @@ export async function spawnAgentd(env: NodeJS.ProcessEnv = {}, nodeArgs: string[
         reject(new Error(`agentd start exited (${code}) before ready: ${out}${err}`));
       });
     });
-    return { pid: child.pid as number, url, dataDir, readyMs: ms, stderr: () => err, stop };
+    return { pid: child.pid as number, url, dataDir, readyMs: ms, readyAt: t0 + ms, stderr: () => err, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -82,9 +84,16 @@ export async function spawnAgentd(env: NodeJS.ProcessEnv = {}, nodeArgs: string[
 
 export async function startToReady() {
   const ms: number[] = [];
+  const answered: number[] = [];
   for (let i = 0; i < SIZE.starts; i++) {
     const a = await spawnAgentd();
+    // The API's routes load lazily (api/lazy-api.ts): the first request to reach them, sent the moment
+    // the ready line is out, says what a client waiting on that line really gets.
+    const res = await fetch(`${a.url}/v1/tenants`);
+    await res.arrayBuffer();
+    answered.push(round(a.readyMs + (performance.now() - a.readyAt), 1));
     await a.stop();
+    if (res.status !== 401) throw new Error(`GET /v1/tenants without a token answered ${res.status}, not 401`);
     ms.push(round(a.readyMs, 1));
   }
   const p50 = pct(ms, 0.5);
@@ -97,6 +106,10 @@ export async function startToReady() {
       runs: ms.length,
       p50,
       runs_ms: ms,
+      first_answer_p50: pct(answered, 0.5),
+      first_answer_ms: answered,
+      first_answer_what:
+        "spawn to the answer (401) of GET /v1/tenants sent as the ready line is read: the API's routes are imported on the first request or just after the ready line",
       target: "≤ 250 ms (p50)",
       pass: p50 <= 250,
     },
