@@ -30,3 +30,10 @@ export interface AgentdOptions {
   /** Where the channels' lines go (a link down, a webhook set, a message failed): stderr as `agentd: …` by default. */
   channelLog?: (line: string) => void;
 }
+
+/**
+ * Runs a worker holds at once (the kernel's default is 500): room for a thousand tenants' heartbeats due
+ * on one second to all begin on the worker that fires them. Beyond its room a fired run waits for a claim
+ * behind the others, and one still running at its next tick has that tick skipped (heartbeats skip overlaps).
+ */
+export const WORKER_CONCURRENCY = 2_000;

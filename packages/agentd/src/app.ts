@@ -51,16 +51,9 @@ import { browserOf } from "./tools/browser/of-config.ts";
 import { loadMasterKeys } from "./vault/keys.ts";
 import { Vault } from "./vault/vault.ts";
 
-import type { AgentdOptions } from "./app-options.ts";
+import { type AgentdOptions, WORKER_CONCURRENCY } from "./app-options.ts";
 
 export type { AgentdOptions };
-
-/**
- * Runs a worker holds at once (the kernel's default is 500): room for a thousand tenants' heartbeats due
- * on one second to all begin on the worker that fires them. Beyond its room a fired run waits for a claim
- * behind the others, and one still running at its next tick has that tick skipped (heartbeats skip overlaps).
- */
-const WORKER_CONCURRENCY = 2_000;
 
 /**
  * agentd in one object: the kernel with the agent's workflows, the OS data store, the vault, the

@@ -1,9 +1,6 @@
 import type { AuthThrottle } from "../api/auth-throttle.ts";
 import { agentdClient } from "../api/client.ts";
 
-/** Where agentd serves MCP. */
-export { MCP_PATH } from "./mount.ts";
-
 /** What the MCP server needs of the API app: answering a request in this process. */
 export interface ApiApp {
   request(input: string | Request | URL, init?: RequestInit): Response | Promise<Response>;

@@ -8,7 +8,8 @@ import type { AuthThrottle } from "../api/auth-throttle.ts";
 import { AgentdError } from "../errors.ts";
 import { onApiError, onNotFound } from "../api/errors.ts";
 import { noteTenant } from "../api/access-log.ts";
-import { callerClient, MCP_PATH, type McpCaller, type McpServerAppOptions } from "./api.ts";
+import { callerClient, type McpCaller, type McpServerAppOptions } from "./api.ts";
+import { MCP_PATH } from "./mount.ts";
 import { allowedHostnames, HOST_ADVICE } from "./hosts.ts";
 import { registerTools } from "./tools.ts";
 

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { createApi } from "../../src/api/create.ts";
 import { DASHBOARD_ROOTS } from "../../src/dashboard/mount.ts";
-import { MCP_PATH } from "../../src/mcp-server/api.ts";
+import { MCP_PATH } from "../../src/mcp-server/mount.ts";
 import { ADMIN, served } from "../support/api.ts";
 import { BACKENDS, sqlite } from "../support/backends.ts";
 import { testAgentd } from "../support/app.ts";
