@@ -1,8 +1,8 @@
 // A worker process for the lane-start crash test: it starts laned runs on its own worker when asked and
 // says when a run's first step began; the test SIGKILLs it then. `held` is test/lane-start.test.ts's
 // workflow, but its step never ends here.
-import { Kernel, openSqliteStore, workflow } from "../../src/index.ts";
-import { openPostgresStore } from "../../src/store/postgres/index.ts";
+import { Kernel, workflow } from "../../src/index.ts";
+import { openStoreAt } from "./open-store.ts";
 
 const [kind, where] = process.argv.slice(2) as ["sqlite" | "postgres", string];
 const held = workflow(
@@ -16,13 +16,7 @@ const held = workflow(
   },
   { concurrency: { key: () => "session", limit: 1 } },
 );
-const store =
-  kind === "sqlite"
-    ? await openSqliteStore(where)
-    : await openPostgresStore({
-        url: where.split(" schema ")[0] as string,
-        schema: where.split(" schema ")[1] as string,
-      });
+const store = await openStoreAt(kind, where);
 const claimed = new Set<string>();
 const claim = store.claim.bind(store);
 store.claim = async (req) => {

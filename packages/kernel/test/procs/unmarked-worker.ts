@@ -1,8 +1,8 @@
 // A worker process for the unmarked-step crash test: it starts a run on its own worker whose first step
 // (unmarked, or marked as the control) never ends, says when its body began, and is SIGKILLed then.
 // `probe` is test/unmarked-crash.test.ts's workflow, but its step never ends here.
-import { Kernel, openSqliteStore, workflow } from "../../src/index.ts";
-import { openPostgresStore } from "../../src/store/postgres/index.ts";
+import { Kernel, workflow } from "../../src/index.ts";
+import { openStoreAt } from "./open-store.ts";
 
 const [kind, where, marker] = process.argv.slice(2) as ["sqlite" | "postgres", string, "marked" | "unmarked"];
 const probe = workflow(
@@ -18,13 +18,7 @@ const probe = workflow(
     ),
   { retry: { maxAttempts: 1 } },
 );
-const store =
-  kind === "sqlite"
-    ? await openSqliteStore(where)
-    : await openPostgresStore({
-        url: where.split(" schema ")[0] as string,
-        schema: where.split(" schema ")[1] as string,
-      });
+const store = await openStoreAt(kind, where);
 const kernel = new Kernel({ store, workflows: [probe], worker: { leaseMs: 1_000, pollMs: 50 }, logger: () => {} });
 kernel.startWorker();
 process.on("message", async (m: { start: number }) => {
