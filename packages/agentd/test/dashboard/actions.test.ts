@@ -48,8 +48,8 @@ describe("dashboard actions", { skip: skipBrowser }, () => {
       const item = page.locator("li.approval");
       assert.match((await item.textContent()) ?? "", /remember/);
       assert.match((await item.textContent()) ?? "", /the door code is blue/);
-      await assertAccessible(page, "approvals");
-      await screenshot(page, `approvals-${b.name}`);
+      await assertAccessible(page, "approvals", b);
+      await screenshot(page, `approvals-${b.name}`, b);
       await item.getByRole("button", { name: "Approve once" }).click();
       await page.waitForURL((u) => u.pathname === "/approvals");
       assert.equal(await page.locator("li.approval").count(), 0, "no longer pending");
@@ -103,8 +103,8 @@ describe("dashboard actions", { skip: skipBrowser }, () => {
       assert.ok((await page.locator("svg.timeline g.bar").count()) >= 3, "the steps and the wait as bars");
       assert.ok((await page.locator("svg.timeline g.k-event").count()) >= 1, "the wait for the approval is a bar");
       await page.locator("section.live .live-state", { hasText: "ended" }).waitFor();
-      await assertAccessible(page, "run");
-      await screenshot(page, `run-${b.name}`);
+      await assertAccessible(page, "run", b);
+      await screenshot(page, `run-${b.name}`, b);
       // The README's picture: the run's summary and timeline (copied to docs/dashboard-run.png by hand).
       const top = await page.locator("main").boundingBox();
       const tl = await page.locator("section[aria-labelledby=tl]").boundingBox();
@@ -129,8 +129,8 @@ describe("dashboard actions", { skip: skipBrowser }, () => {
       );
       await page.goto(`${s.url}/runs/failed`);
       assert.match((await page.locator("table.runs").textContent()) ?? "", /flaky channel is down/);
-      await assertAccessible(page, "failed runs");
-      await screenshot(page, `failed-${b.name}`);
+      await assertAccessible(page, "failed runs", b);
+      await screenshot(page, `failed-${b.name}`, b);
       broken = false;
       await page.getByLabel(`Select run ${r.runId}`).check();
       await page.getByRole("button", { name: "Retry the selected runs" }).click();
@@ -157,8 +157,8 @@ describe("dashboard actions", { skip: skipBrowser }, () => {
       await page.waitForURL((u) => u.pathname === "/schedules");
       assert.equal((await s.call("GET", "/v1/schedules")).body.schedules[0].paused, true);
       assert.match((await card.textContent()) ?? "", /paused/);
-      await assertAccessible(page, "schedules");
-      await screenshot(page, `schedules-${b.name}`);
+      await assertAccessible(page, "schedules", b);
+      await screenshot(page, `schedules-${b.name}`, b);
       await card.getByRole("button", { name: "Resume" }).click();
       await page.waitForURL((u) => u.pathname === "/schedules");
       assert.equal((await s.call("GET", "/v1/schedules")).body.schedules[0].paused, false);

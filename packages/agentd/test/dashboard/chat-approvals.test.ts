@@ -24,8 +24,8 @@ withBrowser("dashboard chat approvals and files", (browser) => {
       assert.match((await decide.textContent()) ?? "", /remember wants: .*the gate code is 4711/);
       const pending = (await s.call("GET", "/v1/approvals")).body.approvals;
       assert.equal(pending.length, 1, "one call waits");
-      await assertAccessible(page, "chat with an approval");
-      await screenshot(page, `chat-approval-${b.name}`);
+      await assertAccessible(page, "chat with an approval", b);
+      await screenshot(page, `chat-approval-${b.name}`, b);
       await decide.getByRole("button", { name: "Approve once" }).click();
       await reply.and(page.locator("[data-done='1']")).waitFor();
       assert.match((await reply.textContent()) ?? "", /Decided: approved/);
@@ -73,7 +73,7 @@ withBrowser("dashboard chat approvals and files", (browser) => {
       const transcript = admin.page.locator("details.att-text");
       assert.match((await transcript.textContent()) ?? "", /Transcript\s*please water the plants at nine/);
       assert.equal(await transcript.getAttribute("open"), "", "a transcript is shown open");
-      await screenshot(admin.page, `session-transcript-${b.name}`);
+      await screenshot(admin.page, `session-transcript-${b.name}`, b);
       await admin.page.goto(`${s.url}/sessions/${sent.body.sessionId}`);
       const ap = admin.page;
       const adminErrors = admin.errors;

@@ -49,8 +49,8 @@ describe("dashboard web chat", { skip: skipBrowser }, () => {
       assert.equal(await reply.locator(".text").textContent(), "Hello there, this reply arrives in small pieces.");
       assert.ok(partials.length >= 3, `seen growing: ${JSON.stringify(partials)}`);
       assert.ok(partials[0] && partials[0].length < 20, "the first piece came before the rest");
-      await assertAccessible(page, "chat");
-      await screenshot(page, `chat-${b.name}`);
+      await assertAccessible(page, "chat", b);
+      await screenshot(page, `chat-${b.name}`, b);
 
       // 2. Reload mid-reply: the page resumes the run's stream after the offset it had shown.
       s.model.script({ text: LONG, tokenDelayMs: 80 });

@@ -38,8 +38,8 @@ withBrowser("dashboard Composio accounts", (browser) => {
       assert.match((await slot.textContent()) ?? "", /github · active · ca_mine/);
       assert.doesNotMatch((await slot.textContent()) ?? "", /ca_theirs/, "another tenant's account is not shown");
       assert.ok(!(await page.content()).includes("gho_"), "never an account's token");
-      await assertAccessible(page, "tools with Composio");
-      await screenshot(page, `tools-composio-${b.name}`);
+      await assertAccessible(page, "tools with Composio", b);
+      await screenshot(page, `tools-composio-${b.name}`, b);
       await slot.getByRole("button", { name: "Remove the github account ca_mine" }).click();
       await page.waitForURL((u) => u.pathname === "/tools");
       assert.deepEqual([...composio.accounts.keys()], ["ca_theirs"], "deleted at Composio, the other's kept");

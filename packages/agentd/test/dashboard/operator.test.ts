@@ -46,8 +46,8 @@ withBrowser("dashboard operator views", (browser) => {
         rig.model.requests.some((r) => r.path === "/v1/models"),
         "the endpoint's model list was asked",
       );
-      await assertAccessible(page, "overview (operator)");
-      await screenshot(page, `overview-operator-${b.name}`);
+      await assertAccessible(page, "overview (operator)", b);
+      await screenshot(page, `overview-operator-${b.name}`, b);
 
       // Tools: Composio's and webhooks' slots say what they hold, or why there is nothing.
       await page.goto(`${rig.server.url}/tools`);
@@ -72,8 +72,8 @@ withBrowser("dashboard operator views", (browser) => {
         );
       const first = await rowsOf();
       assert.equal(first.length, 50);
-      await assertAccessible(page, "runs of every tenant");
-      await screenshot(page, `runs-all-tenants-${b.name}`);
+      await assertAccessible(page, "runs of every tenant", b);
+      await screenshot(page, `runs-all-tenants-${b.name}`, b);
       await page.getByRole("link", { name: "Older runs →" }).click();
       const second = await rowsOf();
       const seen = [...first, ...second];
@@ -129,8 +129,8 @@ withBrowser("dashboard operator views", (browser) => {
       assert.ok(!(await page.content()).includes(TOKEN_A), "the token is not in the page");
       const bots = await rig.call("GET", "/v1/channels/telegram");
       assert.equal(bots.body.bots.length, 1);
-      await assertAccessible(page, "tenant page");
-      await screenshot(page, `tenant-${b.name}`);
+      await assertAccessible(page, "tenant page", b);
+      await screenshot(page, `tenant-${b.name}`, b);
       await page.getByRole("button", { name: "Remove bot @agentd_test_bot" }).click();
       assert.match((await page.getByRole("status").textContent()) ?? "", /Bot removed/);
       assert.equal((await rig.call("GET", "/v1/channels/telegram")).body.bots.length, 0);
@@ -154,7 +154,7 @@ withBrowser("dashboard operator views", (browser) => {
       const table = (await page.locator("table.runs").textContent()) ?? "";
       assert.match(table, /test/);
       assert.match(table, /other/);
-      await assertAccessible(page, "failed runs of every tenant");
+      await assertAccessible(page, "failed runs of every tenant", b);
       broken = false;
       for (const f of failed) await page.getByLabel(`Select run ${f.runId}`).check();
       await page.getByRole("button", { name: "Retry the selected runs" }).click();

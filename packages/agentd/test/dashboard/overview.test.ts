@@ -31,7 +31,7 @@ withBrowser("dashboard overview and schedules", (browser) => {
       assert.match(channels, /up telegram — polling: the Bot API answered/);
       assert.match(channels, /down whatsapp — the Graph API refused the access token/);
       assert.match((await ap.locator("#h-health + p").textContent()) ?? "", /^degraded/);
-      await screenshot(ap, `overview-channels-${b.name}`);
+      await screenshot(ap, `overview-channels-${b.name}`, b);
       assert.deepEqual(admin.errors, []);
 
       // Two turns this hour, one the hour after, and one that fails for good (its channel is down).
@@ -82,8 +82,8 @@ withBrowser("dashboard overview and schedules", (browser) => {
         (await page.locator("#h-wait").locator("..").textContent()) ?? "",
         /0 pending runs and 0 suspended of the last day/,
       );
-      await assertAccessible(page, "overview (tenant)");
-      await screenshot(page, `overview-counts-${b.name}`);
+      await assertAccessible(page, "overview (tenant)", b);
+      await screenshot(page, `overview-counts-${b.name}`, b);
 
       // A recurring job: its tick at 11:00 starts a run; paused for two ticks, then resumed: those
       // ticks are listed as skipped, with why.
@@ -113,8 +113,8 @@ withBrowser("dashboard overview and schedules", (browser) => {
       );
       const started = card.locator("tbody tr", { hasText: "started" });
       assert.equal(await started.count(), 1);
-      await assertAccessible(page, "schedules with ticks");
-      await screenshot(page, `schedules-ticks-${b.name}`);
+      await assertAccessible(page, "schedules with ticks", b);
+      await screenshot(page, `schedules-ticks-${b.name}`, b);
       await started.getByRole("link", { name: "open" }).click();
       await page.waitForURL((u) => u.pathname.startsWith("/runs/"));
       assert.match((await page.locator(".facts").textContent()) ?? "", /agent\.recurring|agent\.turn/);

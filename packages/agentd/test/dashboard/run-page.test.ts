@@ -44,8 +44,8 @@ withBrowser("dashboard run page and memory", (browser) => {
       await waitFor(async () => (await status(r.runId)) === "failed", "the run to fail");
       await page.goto(`${s.url}/runs/${r.runId}`);
       assert.match((await page.getByRole("region", { name: "Error" }).textContent()) ?? "", /flaky channel is down/);
-      await assertAccessible(page, "failed run");
-      await screenshot(page, `run-failed-${b.name}`);
+      await assertAccessible(page, "failed run", b);
+      await screenshot(page, `run-failed-${b.name}`, b);
       broken = false;
       await page.getByRole("button", { name: "Retry" }).click();
       await page.waitForURL((u) => u.pathname === `/runs/${r.runId}`);

@@ -51,7 +51,7 @@ describe("dashboard sign-in and the tenant boundary", { skip: skipBrowser }, () 
       assert.ok(!cookie?.value.includes(s.key.slice(3, 12)), "the cookie is not the key");
       assert.equal(await page.locator(`a[href="/runs/${mine.body.runId}"]`).count(), 1);
       assert.equal(await page.locator(`a[href="/runs/${theirs.body.runId}"]`).count(), 0);
-      await screenshot(page, `runs-${b.name}`);
+      await screenshot(page, `runs-${b.name}`, b);
 
       // The other tenant's run: the page and the API both answer 404, exactly like a missing run.
       const theirPage = await page.goto(`${s.url}/runs/${theirs.body.runId}`);

@@ -94,8 +94,8 @@ withBrowser("dashboard run timeline", (browser) => {
       await page.locator(".stream-events li", { hasText: "calling with" }).first().waitFor();
       assert.match((await page.locator(".stream-events").textContent()) ?? "", /calling with \[secret\]/);
       assert.match((await page.locator(".facts").textContent()) ?? "", /completed/);
-      await assertAccessible(page, "run timeline");
-      await screenshot(page, `run-timeline-kinds-${b.name}`);
+      await assertAccessible(page, "run timeline", b);
+      await screenshot(page, `run-timeline-kinds-${b.name}`, b);
 
       // The child run: its bar's row links to it, and its page links back to the parent.
       await page.locator("table tbody tr", { hasText: "demo.child" }).getByRole("link").click();

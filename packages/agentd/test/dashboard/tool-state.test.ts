@@ -63,8 +63,8 @@ withBrowser("dashboard browser profile and search provider", (browser) => {
         (await search.textContent()) ?? "",
         /brave · the tenant's own, but its vault has no BRAVE_SEARCH_API_KEY: searches fail until it is stored/,
       );
-      await assertAccessible(page, "tools");
-      await screenshot(page, `tools-browser-search-${b.name}`);
+      await assertAccessible(page, "tools", b);
+      await screenshot(page, `tools-browser-search-${b.name}`, b);
 
       // Another tenant has no profile of its own, and cannot forget this one.
       const theirs = await s.call("GET", "/v1/browser/profiles", { token: other.body.apiKey });

@@ -36,9 +36,9 @@ describe("dashboard views", { skip: skipBrowser }, () => {
       const visit = async (page: Page, who: string, path: string, size: string) => {
         const res = await page.goto(`${s.url}${path}`);
         assert.equal(res?.status(), 200, `${who} ${path}`);
-        await assertAccessible(page, `${who} ${path} (${size})`);
+        await assertAccessible(page, `${who} ${path} (${size})`, b);
         const name = path === "/" ? "overview" : path.slice(1).replaceAll("/", "-");
-        await screenshot(page, `${name}-${who}-${size}-${b.name}`);
+        await screenshot(page, `${name}-${who}-${size}-${b.name}`, b);
       };
 
       for (const size of ["desk", "phone"] as const) {

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, describe } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { canSandbox, findChromium } from "../../src/tools/browser/chromium.ts";
+import type { Backend } from "./backends.ts";
 
 export const chromiumPath = findChromium();
 export const skipBrowser = chromiumPath
@@ -46,8 +47,19 @@ interface AxeViolation {
   nodes: { target: unknown[] }[];
 }
 
-/** axe-core run in the page (added through the devtools protocol, not a script tag: the CSP allows none). */
-export async function assertAccessible(page: Page, what: string): Promise<void> {
+/**
+ * Whether a test run on `b` judges the markup itself (axe, screenshots). The markup is made by the same code
+ * from the same rows on every store, and an axe pass costs about a second a page: the sqlite run (on every
+ * machine) judges it, the Postgres run checks what it shows.
+ */
+export const judgesMarkup = (b: Backend | undefined): boolean => b === undefined || b.name === "sqlite";
+
+/**
+ * axe-core run in the page (added through the devtools protocol, not a script tag: the CSP allows none).
+ * Given a backend, only on the one that judges the markup.
+ */
+export async function assertAccessible(page: Page, what: string, b?: Backend): Promise<void> {
+  if (!judgesMarkup(b)) return;
   await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
     const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: AxeViolation[] }> } }).axe;
@@ -61,7 +73,8 @@ export async function assertAccessible(page: Page, what: string): Promise<void> 
   );
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+export async function screenshot(page: Page, name: string, b?: Backend): Promise<string | null> {
+  if (!judgesMarkup(b)) return null;
   mkdirSync(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
