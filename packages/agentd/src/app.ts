@@ -5,7 +5,6 @@ import {
   type Logger,
   openSqliteStore,
   type Store,
-  toMs,
   type WorkerOptions,
   type Workflow,
 } from "@agentd/kernel";
@@ -21,37 +20,35 @@ import type { BlobStore } from "./blobs/types.ts";
 import type { AgentDeps } from "./agent/deps.ts";
 import { embedderOf } from "./agent/embedder.ts";
 import { type Models, resolveModels } from "./agent/model.ts";
-import { turnWorkflow } from "./agent/turn.ts";
+import { lazyTurnWorkflow } from "./agent/turn-workflow.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { ensureAdminToken, makeDataDir } from "./config/startup.ts";
 import { ownerOnlySqlite } from "./db/files.ts";
 import { type Db, openDb } from "./db/index.ts";
 import { describePg } from "./db/describe-pg.ts";
 import { Jobs } from "./jobs/jobs.ts";
-import { McpPool } from "./mcp/pool.ts";
-import { McpServers } from "./mcp/servers.ts";
-import { McpSource } from "./mcp/source.ts";
-import { noSandbox, sandboxSpawner } from "./mcp/transport/sandbox-spawner.ts";
+import type { McpPool } from "./mcp/pool.ts";
+import type { McpServers } from "./mcp/servers.ts";
+import type { McpSource } from "./mcp/source.ts";
 import { jobWorkflows } from "./jobs/workflows.ts";
 import { MemoryStore } from "./memory/store.ts";
 import { Speaker } from "./media/speech.ts";
 import { HealthChecks } from "./health/checks.ts";
-import { Connections } from "./connections/service.ts";
-import { ComposioService, withComposio } from "./composio/service.ts";
+import type { Connections } from "./connections/service.ts";
+import type { ComposioService } from "./composio/service.ts";
 import { Inbox } from "./sessions/inbox.ts";
 import { Tenants } from "./tenancy/tenants.ts";
-import { SshService } from "./ssh/service.ts";
-import { SandboxHost } from "./sandbox/host.ts";
-import { builtinTools } from "./tools/builtins.ts";
+import type { SshService } from "./ssh/service.ts";
+import type { SandboxHost } from "./sandbox/host.ts";
 import { ToolRegistry } from "./tools/registry.ts";
 import type { ToolSource } from "./tools/sources/port.ts";
 import type { Tool } from "./tools/types.ts";
 import type { BrowserManager } from "./tools/browser/index.ts";
-import { browserOf } from "./tools/browser/of-config.ts";
 import { loadMasterKeys } from "./vault/keys.ts";
 import { Vault } from "./vault/vault.ts";
 
 import { type AgentdOptions, WORKER_CONCURRENCY } from "./app-options.ts";
+import { lazyPort, load, Services } from "./app-services.ts";
 
 export type { AgentdOptions };
 
@@ -90,18 +87,33 @@ export class Agentd {
   /** Where channels and other parts report their state for /health and /metrics. */
   readonly health = new HealthChecks();
   /** Tenants' MCP servers: their definitions, the open connections, the source of their tools. */
-  readonly mcp: { servers: McpServers; pool: McpPool; source: McpSource };
+  get mcp(): { servers: McpServers; pool: McpPool; source: McpSource } {
+    return this.#services.mcp;
+  }
   /** The tenants' OAuth connections: the apps they may connect, the authorizations, the tokens (in the vault) and their refresh. */
-  readonly connections: Connections;
+  get connections(): Connections {
+    return this.#services.connections;
+  }
   /** Composio's toolkits for every tenant (src/composio): its accounts, Connect Links, the source of its tools. */
-  readonly composio: ComposioService;
+  get composio(): ComposioService {
+    return this.#services.composio;
+  }
   /** This worker's browser (one Chromium, a context per tenant), or null when the browser tools are off. */
-  readonly browser: BrowserManager | null;
+  get browser(): BrowserManager | null {
+    return this.#services.browser;
+  }
   /** SSH hosts, keys and connections (src/ssh). */
-  readonly ssh: SshService;
+  get ssh(): SshService {
+    return this.#services.ssh;
+  }
   /** The machine's sandbox for run_code and stdio MCP servers (probed on first use), or null when AGENTD_SANDBOX=0. */
-  readonly sandbox: SandboxHost | null;
+  get sandbox(): SandboxHost | null {
+    return this.#services.sandbox;
+  }
+  /** The services above, each built (and its modules loaded) on first use. */
+  readonly #services: Services;
   readonly #running = new AbortController();
+  readonly #loadTurn: () => void;
   #channelsRunning = false;
 
   constructor(parts: {
@@ -143,48 +155,37 @@ export class Agentd {
       now,
     });
     this.channels = new ChannelRegistry();
-    this.browser = browserOf(this.config, this.vault, (t) => this.tenants.scope(t));
-    this.ssh = new SshService({ vault: this.vault, net: this.config.net, now });
-    this.sandbox = this.config.sandbox.enabled
-      ? new SandboxHost(this.config.sandbox, this.config.dataDir, this.config.net)
-      : null;
-    const mcpServers = new McpServers({ operator: this.config.mcp.servers, net: this.config.net, now });
+    const services = new Services({
+      config: this.config,
+      db: this.db,
+      vault: this.vault,
+      blobs: this.blobs,
+      now,
+      log: this.log,
+      scope: (t) => this.tenants.scope(t),
+      kernel: () => this.kernel,
+      mcp: parts.mcp,
+    });
+    this.#services = services;
     tools
-      .register(
-        ...builtinTools({
-          mcp: mcpServers,
+      .registerLater(() =>
+        load<typeof import("./tools/builtins.ts")>("./tools/builtins.ts").builtinTools({
+          mcp: services.mcp.servers,
           config: this.config,
           memory: this.memory,
           tenants: this.tenants,
           blobs: this.blobs,
-          browser: this.browser,
-          ssh: this.ssh,
-          sandbox: this.sandbox,
+          browser: services.browser,
+          ssh: services.ssh,
+          sandbox: services.sandbox,
         }),
-        ...parts.extraTools,
       )
+      .register(...parts.extraTools)
       .addSource(...(parts.toolSources ?? []));
-    const sandbox = this.sandbox;
-    const pool = new McpPool({
-      net: this.config.net,
-      spawner: parts.mcp?.spawner ?? (sandbox ? sandboxSpawner(() => sandbox.get()) : noSandbox),
-      // MCP servers' OAuth goes through the connections' callback and vault, unless a program brings its own.
-      auth: parts.mcp?.auth ?? (({ tenant, server, fetch }) => this.connections.mcpProvider(tenant, server, fetch)),
-      idleMs: this.config.mcp.idleMs,
-      maxPerTenant: this.config.mcp.maxPerTenant,
-      now,
-      log: this.log,
-    });
-    const mcpSource = new McpSource({
-      servers: mcpServers,
-      pool,
-      secrets: (s) => this.vault.reader(s),
-      blobs: { put: (t, data, meta) => this.blobs.put(t, data, meta), maxBytes: this.config.maxMediaBytes },
-      log: this.log,
-    });
-    this.mcp = { servers: mcpServers, pool, source: mcpSource };
-    // A program may bring its own source named "mcp" (tests of the registry do): it replaces this one.
-    if (!(parts.toolSources ?? []).some((s) => s.id === mcpSource.id)) tools.addSource(mcpSource);
+    // A program may bring its own source named "mcp" or "composio" (tests of the registry do): it replaces ours.
+    const own = (id: string) => (parts.toolSources ?? []).some((s) => s.id === id);
+    if (!own("mcp")) tools.addSource(services.source("mcp", () => services.mcp.source));
+    if (!own("composio")) tools.addSource(services.source("composio", () => services.composio.source));
     this.kernel = new Kernel({
       store: this.store,
       worker: parts.worker ?? { leaseMs: this.config.leaseMs, concurrency: WORKER_CONCURRENCY },
@@ -193,27 +194,6 @@ export class Agentd {
       logger: this.log,
     });
     this.jobs = new Jobs(this.kernel);
-    // What connect links need, OAuth apps' and Composio's alike: where to record them, the callback's base, the run's wake-up.
-    const links = {
-      db: this.db,
-      vault: this.vault,
-      now,
-      scope: (t: string) => this.tenants.scope(t),
-      publicUrl: this.config.connections.publicUrl ?? this.config.channels.publicUrl,
-      events: this.kernel,
-      linkTtlMs: toMs(this.config.connections.linkTtl),
-    };
-    this.composio = new ComposioService({ ...links, config: this.config.composio });
-    if (!(parts.toolSources ?? []).some((s) => s.id === "composio")) tools.addSource(this.composio.source);
-    this.connections = new Connections({
-      ...links,
-      net: this.config.net,
-      apps: this.config.connections.apps,
-      mcpServer: async (scope, name) => {
-        const s = await this.mcp.servers.get(scope, name);
-        return s?.transport === "http" ? { name: s.name, url: s.url, oauth: s.oauth } : null;
-      },
-    });
     this.webhooks = new Webhooks(this, now);
     this.deps = {
       now,
@@ -227,7 +207,7 @@ export class Agentd {
         jobs: this.jobs,
         embedder: embedderOf(this.models),
         net: this.config.net,
-        connections: withComposio(this.connections, this.composio.accounts),
+        connections: lazyPort(() => services.connectionsPort),
       },
       secrets: { reader: (s) => this.vault.reader(s), values: (s) => this.vault.values(s) },
       historyWindow: this.config.historyWindow,
@@ -238,7 +218,11 @@ export class Agentd {
       modelRetry: this.config.modelRetry,
       speech: new Speaker({ config: this.config.media, blobs: this.blobs }),
     };
-    const turn = turnWorkflow(this.deps);
+    const lazyTurn = lazyTurnWorkflow(() =>
+      load<typeof import("./agent/turn.ts")>("./agent/turn.ts").turnWorkflow(this.deps),
+    );
+    this.#loadTurn = lazyTurn.load;
+    const turn = lazyTurn.workflow;
     this.inbox = new Inbox(this.db, this.tenants, this.kernel, turn, now);
     const flows = jobWorkflows({ tenants: this.tenants, inbox: this.inbox, memory: this.memory, db: this.db, now });
     for (const w of [turn, flows.reminder, flows.recurring, flows.heartbeat])
@@ -268,15 +252,30 @@ export class Agentd {
   /**
    * Starts executing runs (turns, reminders, schedules), repairing messages a crash left without a
    * turn, then the channels (see startChannels). `channels: false` leaves them to the caller: a
-   * process that starts them once its API listens, a test that drives channels by hand.
+   * process that starts them once its API listens, a test that drives channels by hand. `warm:
+   * false` leaves loading the tools and the turn's code (`warm`) to the caller or their first use.
    */
-  async start(opts: { channels?: boolean } = {}): Promise<this> {
+  async start(opts: { channels?: boolean; warm?: boolean } = {}): Promise<this> {
+    if (opts.warm ?? true) this.warm();
     if (this.executesRuns) {
       this.kernel.startWorker();
       await this.inbox.recover();
     }
     if (opts.channels ?? true) this.startChannels();
     return this;
+  }
+
+  /**
+   * Loads now what the first turn and the first request would (the built-in tools, the turn's code),
+   * so they do not wait for it; `agentd start` calls it once its ready line is out. These modules are
+   * required synchronously, which Node refuses while an import() of one of them is in flight
+   * (ERR_REQUIRE_ESM_RACE_CONDITION): whatever imports agentd's own modules lazily (the API, the
+   * dashboard, the MCP server) calls this first. Idempotent.
+   */
+  warm(): void {
+    this.#services.warm();
+    this.tools.names();
+    this.#loadTurn();
   }
 
   /** Starts the channels' background work until `close`: long polling, rescans of tenants' bots, setWebhook. Idempotent. */
@@ -290,9 +289,7 @@ export class Agentd {
     this.#running.abort();
     this.configuredChannels.close();
     await this.kernel.close();
-    await this.browser?.close();
-    this.ssh.close();
-    await this.mcp.pool.close();
+    await this.#services.close();
     await this.store.close();
     await this.db.close();
   }

@@ -19,6 +19,7 @@ import { runToolCall } from "./tool-call/chain.ts";
 import { tellNow, tellUnavailable, unavailableText } from "./unavailable.ts";
 import { addUsage, usageWith } from "./usage.ts";
 import type { TurnInput, TurnOutput } from "./turn-input.ts";
+import { TURN, TURN_OPTIONS } from "./turn-workflow.ts";
 
 /** What starts a turn: a message (or background event) already persisted in the session. */
 export type { TurnInput, TurnOutput } from "./turn-input.ts";
@@ -31,7 +32,7 @@ export type { TurnInput, TurnOutput } from "./turn-input.ts";
  */
 export function turnWorkflow(deps: AgentDeps) {
   return workflow<TurnInput, TurnOutput>(
-    "agent.turn",
+    TURN,
     async (ctx, input) => {
       const scope = deps.tenants.scope(input.tenantId);
       // What this execution's context step read besides the context (null when the step was replayed),
@@ -114,7 +115,7 @@ export function turnWorkflow(deps: AgentDeps) {
       if (deps.models && tc.compactFrom !== null) await compact(ctx, deps, input, tc.compactFrom);
       return { messageId: reply.messageId, ...out };
     },
-    { concurrency: { key: (i) => `session:${i.sessionId}`, limit: 1 }, retry: { maxAttempts: 3 } },
+    TURN_OPTIONS,
   );
 }
 

@@ -28,6 +28,8 @@ export function preloadApi(): Promise<void> {
 export function lazyApi(app: Agentd, opts: ApiOptions = {}): AgentdApi {
   let built: Promise<Hono> | null = null;
   const api = new Hono().all("*", async (c) => {
+    // Before importing modules the tools or the turn may share (Agentd.warm).
+    if (!built) app.warm();
     built ??= load().then(
       (m) => m.createApi(app, opts) as unknown as Hono,
       (e: unknown) => {

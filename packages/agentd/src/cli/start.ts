@@ -33,7 +33,8 @@ async function run(input: CommandInput, role: Role): Promise<number> {
   const channels = app.configuredChannels;
   let api: ServedApi | null = null;
   try {
-    await app.start({ channels: false });
+    // The tools' and the turn's code load right after the ready line (warm, below), or by the first turn before it.
+    await app.start({ channels: false, warm: false });
     if (role !== "worker") api = await listen(app, channels.mounts);
     app.startChannels();
   } catch (e) {
@@ -46,7 +47,9 @@ async function run(input: CommandInput, role: Role): Promise<number> {
   process.stdout.write(
     `${readyLine(app, role, api?.url ?? "")}${names.length ? `; channels: ${names.join(", ")}` : ""}\n`,
   );
-  // The API's routes load on their first request; once the ready line is out nothing else is waiting, so now.
+  // The built-in tools, the turn's code and the API's routes load on first use; once the ready line is
+  // out nothing else is waiting, so now, before any request (the tools and the turn first: see warm).
+  app.warm();
   if (api) void preloadApi();
   if (firstToken && existsSync(tokenFile))
     process.stdout.write(

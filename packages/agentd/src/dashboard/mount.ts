@@ -35,6 +35,7 @@ export const dashboardPaths = (): string[] => DASHBOARD_ROOTS.flatMap((r) => (r 
 export function dashboardRoute(app: Agentd, o: DashboardOptions): Handler {
   let served: Promise<Hono> | null = null;
   return async (c) => {
+    if (!served) app.warm(); // before importing modules the tools or the turn may share (Agentd.warm)
     served ??= import("./index.ts").then(
       (m) => {
         const d = m.dashboardApp(app, o);

@@ -12,6 +12,7 @@ export const MCP_PATH = "/mcp";
 export function mcpRoute(app: Agentd, o: McpServerAppOptions): Handler {
   let served: Promise<Hono> | null = null;
   return async (c) => {
+    if (!served) app.warm(); // before importing modules the tools or the turn may share (Agentd.warm)
     served ??= import("./index.ts").then(
       (m) => m.mcpServerApp(app, o),
       (e: unknown) => {

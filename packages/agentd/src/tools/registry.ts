@@ -56,6 +56,8 @@ export interface TurnTools {
  */
 export class ToolRegistry {
   readonly #tools = new Map<string, Tool>();
+  /** Tools not made yet (registerLater), in order: made, and checked against the others, on the first read. */
+  readonly #later: (() => readonly Tool[])[] = [];
   readonly #sources = new Map<string, ToolSource>();
   readonly #log: Logger;
   readonly #limits: typeof SOURCE_LIMITS;
@@ -66,18 +68,43 @@ export class ToolRegistry {
   }
 
   register(...tools: Tool[]): this {
-    for (const t of tools) {
-      if (!BUILTIN_NAME.test(t.name))
-        throw new Error(`tool name ${JSON.stringify(t.name)} must be 1-64 letters, digits or underscores`);
-      if (t.name.includes("__"))
-        throw new Error(
-          `tool name ${JSON.stringify(t.name)} contains "__", which only tools from sources carry (mcp__server__tool); use single underscores`,
-        );
-      if (this.#tools.has(t.name)) throw new Error(`tool ${t.name} is registered twice`);
-      if (t.name === LOAD_TOOLS) throw new Error(`tool name ${LOAD_TOOLS} is agentd's own (it loads tool groups)`);
-      this.#tools.set(t.name, t);
-    }
+    for (const t of tools) checkName(t.name);
+    // Behind tools made later, so the order stays the order of registration (it is the order offered).
+    if (this.#later.length > 0) this.#later.push(() => tools);
+    else this.#add(tools);
     return this;
+  }
+
+  /**
+   * Tools made on the registry's first read (a turn, a tenant's settings checked, a policy rule), not
+   * now: `agentd start` registers the built-ins this way, so their modules (some 30) load after its
+   * ready line rather than before. `make` loads them synchronously (a `require` of their module).
+   */
+  registerLater(make: () => readonly Tool[]): this {
+    this.#later.push(make);
+    return this;
+  }
+
+  /** The tools, every one registered made. */
+  get #all(): Map<string, Tool> {
+    // A maker that throws (a module that fails to load) stays, to throw again on the next read.
+    for (let make = this.#later[0]; make; make = this.#later[0]) {
+      const tools = make();
+      for (const t of tools) checkName(t.name);
+      this.#add(tools);
+      this.#later.shift();
+    }
+    return this.#tools;
+  }
+
+  /** Adds all or, when a name is taken, none. */
+  #add(tools: readonly Tool[]): void {
+    const names = new Set<string>();
+    for (const t of tools) {
+      if (this.#tools.has(t.name) || names.has(t.name)) throw new Error(`tool ${t.name} is registered twice`);
+      names.add(t.name);
+    }
+    for (const t of tools) this.#tools.set(t.name, t);
   }
 
   /** Adds a source of tenants' own tools; its id starts its tools' names, so it is unique. */
@@ -95,7 +122,7 @@ export class ToolRegistry {
 
   /** A built-in by name. */
   get(name: string): Tool | undefined {
-    return this.#tools.get(name);
+    return this.#all.get(name);
   }
 
   /**
@@ -104,25 +131,25 @@ export class ToolRegistry {
    * so a rule for one may be set before or after the tool appears.
    */
   knows(name: string): boolean {
-    if (this.#tools.has(name)) return true;
+    if (this.#all.has(name)) return true;
     const source = name.split("__", 1)[0] as string;
     return name.startsWith(`${source}__`) && this.#sources.has(source) && MODEL_TOOL_NAME.test(name);
   }
 
   /** Whether a rule's prefix (`mcp__github__` of `mcp__github__*`) can cover a tool: a built-in's, or a source's. */
   knowsPrefix(prefix: string): boolean {
-    if ([...this.#tools.keys()].some((n) => n.startsWith(prefix))) return true;
+    if ([...this.#all.keys()].some((n) => n.startsWith(prefix))) return true;
     return prefix.length < MAX_TOOL_NAME && this.knows(`${prefix}x`);
   }
 
   /** Every built-in's name. */
   names(): string[] {
-    return [...this.#tools.keys()];
+    return [...this.#all.keys()];
   }
 
   /** The built-ins a tenant may use: all, or those its settings list. */
   list(allowed: readonly string[] | null = null): Tool[] {
-    const all = [...this.#tools.values()];
+    const all = [...this.#all.values()];
     return allowed ? all.filter((t) => allowed.includes(t.name)) : all;
   }
 
@@ -263,6 +290,17 @@ export class ToolRegistry {
         : {}),
     };
   }
+}
+
+/** A built-in's name is one model APIs accept, never a source's (`__`) nor `load_tools`. */
+function checkName(name: string): void {
+  if (!BUILTIN_NAME.test(name))
+    throw new Error(`tool name ${JSON.stringify(name)} must be 1-64 letters, digits or underscores`);
+  if (name.includes("__"))
+    throw new Error(
+      `tool name ${JSON.stringify(name)} contains "__", which only tools from sources carry (mcp__server__tool); use single underscores`,
+    );
+  if (name === LOAD_TOOLS) throw new Error(`tool name ${LOAD_TOOLS} is agentd's own (it loads tool groups)`);
 }
 
 const refKey = (r: ToolRef) => JSON.stringify([r.source, r.server, r.tool]);

@@ -24,7 +24,7 @@ test("starting to serve loads none of the API's routes nor its typed client; the
     const { createServer } = await import(${JSON.stringify(new URL("api/serve.ts", SRC).href)});
     const before = routes();
     // No agentd is needed to see what the first request imports (this stand-in makes it answer 500).
-    await createServer({ config: {}, log: () => {} }, { dashboard: false }).request("/health");
+    await createServer({ config: {}, log: () => {}, warm: () => {} }, { dashboard: false }).request("/health");
     console.log(JSON.stringify({ before, after: routes() }));
   `;
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 120_000 });

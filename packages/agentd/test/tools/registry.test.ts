@@ -37,6 +37,32 @@ test("a built-in may not carry __ (the mark of tools from sources), and a source
   assert.throws(() => new ToolRegistry().addSource(s, s), /added twice/);
 });
 
+test("tools registered for later are made on the first read, in the order of registration, and checked then", () => {
+  let made = 0;
+  const reg = new ToolRegistry()
+    .registerLater(() => {
+      made++;
+      return [builtin("recall"), builtin("remember")];
+    })
+    .register(builtin("web_fetch"));
+  assert.equal(made, 0, "nothing made before a read");
+  assert.deepEqual(reg.names(), ["recall", "remember", "web_fetch"]);
+  assert.ok(reg.get("remember") && reg.knows("web_fetch"));
+  assert.equal(made, 1, "made once");
+  // A program's own tool is checked as it is registered; a clash with a later one, when that is made.
+  assert.throws(() => new ToolRegistry().registerLater(() => []).register(builtin("a__b")), /contains "__"/);
+  const clash = new ToolRegistry().registerLater(() => [builtin("recall")]).register(builtin("recall"));
+  assert.throws(() => clash.names(), /registered twice/);
+  // A maker that fails (its module did not load) fails the read, and the next read tries it again.
+  let fails = 1;
+  const flaky = new ToolRegistry().registerLater(() => {
+    if (fails-- > 0) throw new Error("not loaded");
+    return [builtin("recall")];
+  });
+  assert.throws(() => flaky.list(), /not loaded/);
+  assert.deepEqual(flaky.names(), ["recall"]);
+});
+
 test("each tenant gets the built-ins its settings allow, less what it denies, plus its own tools from the source", async (t) => {
   const server = await startToolServer();
   t.after(() => server.close());
