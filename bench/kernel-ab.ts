@@ -4,13 +4,15 @@
  * blocks of 20 runs so load from elsewhere on the machine weighs on both alike. What a change to the
  * run path gained, measured on a busy machine. JSON lines on stdout.
  *
- *     node bench/kernel-ab.ts --base /tmp/kbase [--store postgres|sqlite] [--runs 1000] [--lane] [--key]
+ *     node bench/kernel-ab.ts --base /tmp/kbase [--store postgres|sqlite] [--runs 1000] [--lane [--lanes n]] [--key]
  *
  * `--lane` gives the workflow a concurrency lane (limit 1, one lane per run, as an agent turn has one
- * per session); `--key` starts each run with an idempotency key of its own, as a turn is started.
+ * per session; with `--lanes n` the runs take n lanes in turn, as a session's turns follow each other);
+ * `--key` starts each run with an idempotency key of its own, as a turn is started.
  * `--read-ms <ms>` makes the first step a read of that long on the same Postgres server (a query of
  * `pg_sleep`, on a client of its own), as a turn's context step reads the OS store; `--unmarked` runs
- * that first step with `startMarker: false` on this tree's side only (the base runs it marked).
+ * that first step with `startMarker: false` on this tree's side only (the base runs it marked; with
+ * `--base-unmarked` unmarked too, to compare two kernels' unmarked steps).
  *
  * `--base` is a checkout holding `packages/kernel` (e.g. `git archive main packages/kernel | tar -x -C
  * /tmp/kbase`, with a `node_modules` link to this tree's). Figures that do not depend on the machine's
@@ -36,6 +38,8 @@ const { values: argv } = parseArgs({
     key: { type: "boolean", default: false },
     "read-ms": { type: "string" },
     unmarked: { type: "boolean", default: false },
+    "base-unmarked": { type: "boolean", default: false },
+    lanes: { type: "string" },
   },
 });
 if (!argv.base) throw new Error("--base <checkout> is required: the kernel to compare this tree's with.");
@@ -43,6 +47,7 @@ const KIND = argv.store === "sqlite" ? "sqlite" : "postgres";
 const RUNS = Number(argv.runs);
 const STEPS = Number(argv.steps);
 const URL = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test";
+const LANES = argv.lanes === undefined ? null : Number(argv.lanes);
 const READ_S = argv["read-ms"] === undefined ? null : Number(argv["read-ms"]) / 1000;
 const reader = READ_S === null ? null : new pg.Client(URL);
 await reader?.connect();
@@ -106,11 +111,17 @@ async function side(root: string, head: boolean) {
           if (read) await reader.query("SELECT pg_sleep($1)", [READ_S]);
           return { run: i, step: s, ok: true };
         };
-        sum += (await ctx.step(`s${s}`, body, read && head && argv.unmarked ? { startMarker: false } : {})).step;
+        sum += (
+          await ctx.step(
+            `s${s}`,
+            body,
+            read && argv.unmarked && (head || argv["base-unmarked"]) ? { startMarker: false } : {},
+          )
+        ).step;
       }
       return sum;
     },
-    argv.lane ? { concurrency: { key: (i) => `session-${i}`, limit: 1 } } : undefined,
+    argv.lane ? { concurrency: { key: (i) => `session-${LANES ? i % LANES : i}`, limit: 1 } } : undefined,
   );
   let started = 0;
   const kernel = new mod.Kernel({ store, workflows: [wf] }).startWorker();
@@ -144,6 +155,8 @@ emit("meta", {
   key: argv.key,
   read_ms: argv["read-ms"] ?? null,
   unmarked: argv.unmarked,
+  base_unmarked: argv["base-unmarked"],
+  lanes: LANES,
   loadavg: loadavg(),
 });
 try {

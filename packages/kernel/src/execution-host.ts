@@ -1,5 +1,6 @@
 import type { Clock } from "./clock.ts";
 import type { Committer } from "./committer.ts";
+import type { LaneEnds } from "./execution/lanes.ts";
 import type { StoredError } from "./errors.ts";
 import type { Store } from "./store/types.ts";
 import type { Telemetry } from "./telemetry/index.ts";
@@ -25,6 +26,8 @@ export interface ExecutionHost {
   /** Chunks kept per run's stream. */
   readonly streamRetention: number;
   readonly telemetry: Telemetry;
+  /** What this process last saw of each lane's ends: a laned run's read-only first step may read while its insert commits. */
+  readonly lanes: LaneEnds;
   finished(run: {
     id: string;
     parentId: string | null;

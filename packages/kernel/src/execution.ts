@@ -1,4 +1,5 @@
 import { type CommandScope, makeContext, type Waiter } from "./commands/index.ts";
+import type { Admission } from "./commands/scope.ts";
 import { never } from "./commands/scope.ts";
 import { CancelledError, LeaseLostError, NonDeterminismError, RunTimeoutError, type StoredError } from "./errors.ts";
 import { decodeJson, encodeJson } from "./json.ts";
@@ -52,6 +53,8 @@ export class Execution implements CommandScope {
   #refusal = false;
   /** It stopped at a new command because the drain was ending: it is due again at once. */
   #yielded = false;
+  /** Its lane's last end as this process saw it before the run began (`admission`). */
+  readonly #laneSeen: number | undefined;
 
   constructor(
     host: ExecutionHost,
@@ -75,6 +78,7 @@ export class Execution implements CommandScope {
       refused: (error) => this.#refused(error),
       lost: () => this.#lose(),
     });
+    this.#laneSeen = run.concurrencyKey === null ? undefined : host.lanes.take(run.concurrencyKey);
     this.events = events;
     for (const c of children) this.children.set(c.id, c);
     this.ctx = makeContext(this);
@@ -205,14 +209,22 @@ export class Execution implements CommandScope {
     return this.#writes.write(op);
   }
 
-  admission(): Promise<boolean> | null {
+  admission(): Admission | null {
     const p = this.#run.concurrencyKey === null ? null : this.#writes.inserting;
-    return p
-      ? p.then(
-          (r) => r.ok && this.#state === "running",
-          () => false,
-        )
-      : null;
+    if (!p) return null;
+    // Seen from a commit before this run began: the same stamp at admission means no run of the lane
+    // ended in between, so whatever was read since saw every write of the runs the lane ran before.
+    const seen = this.#laneSeen;
+    return {
+      early: seen !== undefined,
+      verdict: p.then(
+        (r) => {
+          if (!r.ok || this.#state !== "running") return false;
+          return seen !== undefined && r.laneSeen === seen ? "fresh" : "stale";
+        },
+        () => false,
+      ),
+    };
   }
 
   async durable(): Promise<boolean> {
@@ -369,6 +381,8 @@ export class Execution implements CommandScope {
     } catch {
       return;
     }
+    const lane = this.#run.concurrencyKey;
+    if (r.ok && r.laneEnd !== undefined && lane !== null) this.host.lanes.saw(lane, r.laneEnd);
     if (this.#state !== "finishing" || !r.ok) return;
     this.#state = "done";
     this.#tel?.end(status, error);

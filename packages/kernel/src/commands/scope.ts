@@ -34,11 +34,8 @@ export interface CommandScope {
   /** A failed entry's error is being thrown into the workflow code (if the code goes on, the failure was handled). */
   failed(rec: EntryRecord): void;
   write(op: WriteOp): Promise<GroupResult>;
-  /**
-   * A run started here with a concurrency lane, its insert not committed yet: settles once the insert
-   * admitted it (true) or not (false). Null when there is nothing to wait for.
-   */
-  admission(): Promise<boolean> | null;
+  /** A run started here with a concurrency lane, its insert not committed yet; null when there is nothing to wait for. */
+  admission(): Admission | null;
   /** Waits until the run's writes so far are durable; false if this worker no longer holds the run. */
   durable(): Promise<boolean>;
   until(at: number): Promise<void>;
@@ -50,6 +47,20 @@ export interface CommandScope {
   /** Appends a chunk to the run's stream (committed with the run's next writes). */
   publish(seq: number, attempt: number, data: unknown): void;
   controllers: Set<AbortController>;
+}
+
+/** The commit inserting a laned run started here, as a read-only step sees it while it is in flight. */
+export interface Admission {
+  /**
+   * The step may read now, before the commit: this process saw the lane's last end, and the commit will
+   * say whether another ended since. Otherwise it reads only once admitted.
+   */
+  readonly early: boolean;
+  /**
+   * Settles with the commit: not admitted (false); admitted with no run of the lane ended since this was
+   * asked ("fresh": a read begun since is as fresh as one made once admitted); admitted otherwise ("stale").
+   */
+  readonly verdict: Promise<false | "fresh" | "stale">;
 }
 
 /** A promise that never settles: a command of a run this worker no longer holds. Fresh each time so it can be collected. */

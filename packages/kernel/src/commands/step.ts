@@ -15,7 +15,7 @@ import type { StepContext, StepOptions } from "../workflow.ts";
 import { checkName } from "./names.ts";
 import type { StepTelemetry } from "../telemetry/index.ts";
 import { REDACTED } from "../telemetry/log.ts";
-import { type CommandScope, never } from "./scope.ts";
+import { type Admission, type CommandScope, never } from "./scope.ts";
 
 /**
  * ctx.step: the attempt marker is made durable before the body runs (so a crash spends an attempt),
@@ -49,10 +49,12 @@ export async function step<T>(
     return failStep(s, rec, { name: "WorkerLost", message: `the worker stopped during attempt ${rec.attempt}` });
   }
   const marked = options.startMarker !== false;
-  // Unmarked, it still never runs before its lane admits the run: a read then could see the state
-  // before the lane's previous run ended (a session's last reply not yet there).
+  // Unmarked, its outcome never counts from before its lane admits the run: a read then could see the
+  // state before the lane's previous run ended (a session's last reply not yet there). It reads early
+  // only when the admitting commit can tell whether a run of the lane ended meanwhile, and reads again if so.
   const admission = marked ? null : s.admission();
-  if (admission && !(await s.track(admission))) return never();
+  if (admission && !admission.early && !(await s.track(admission.verdict))) return never();
+  let early = admission?.early ? admission : null;
   for (;;) {
     rec.attempt++;
     rec.status = "running";
@@ -66,8 +68,11 @@ export async function step<T>(
     // A secret step's error may quote what it handles: its message is kept out of the journal too.
     const stored = (e: unknown): StoredError =>
       secret ? { ...toStoredError(e), message: REDACTED, stack: undefined } : toStoredError(e);
+    const run = () => attempt(s, seq, name, rec.attempt, fn, timeoutMs, tel);
+    const before = early;
+    early = null;
     try {
-      const value = await attempt(s, seq, name, rec.attempt, fn, timeoutMs, tel);
+      const value = before ? await admitted(s, before, run) : await run();
       rec.value = encodeJson(value, `the result of step "${name}" (run ${s.runId})`, s.host.maxValueBytes);
       tel?.end();
       rec.status = "completed"; // error keeps the last failed attempt's, for people reading the journal
@@ -131,6 +136,19 @@ async function attempt<T>(
     if (timer !== null) clock.clearTimer(timer);
     s.controllers.delete(ac);
   }
+}
+
+/** A body run before the commit admitting its run: its outcome stands if the read was fresh, else it runs again, admitted. */
+async function admitted<T>(s: CommandScope, admission: Admission, run: () => Promise<T>): Promise<T> {
+  const outcome = await run().then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  const verdict = await s.track(admission.verdict);
+  if (verdict === false) return never();
+  if (verdict === "stale") return run();
+  if ("error" in outcome) throw outcome.error;
+  return outcome.value;
 }
 
 function stepFailed(runId: string, e: EntryRecord): StepFailedError {

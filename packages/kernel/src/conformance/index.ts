@@ -32,6 +32,7 @@ import { failures } from "./failures.ts";
 import { groupCommit } from "./group-commit.ts";
 import { hotCache } from "./hot-cache.ts";
 import { idempotencyKeys } from "./idempotency-keys.ts";
+import { laneReads } from "./lane-reads.ts";
 import { laneStart } from "./lane-start.ts";
 import { leases } from "./leases.ts";
 import { retries } from "./retries.ts";
@@ -65,6 +66,7 @@ export const SUITES = {
   "idempotency-keys": idempotencyKeys,
   concurrency,
   "lane-start": laneStart,
+  "lane-reads": laneReads,
   versioning,
   "bad-input": badInput,
   // Workers: leases and fencing, the lease of a run started locally, hot resumption.

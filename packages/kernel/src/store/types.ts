@@ -115,7 +115,16 @@ export interface WriteGroup {
 }
 
 export type GroupResult =
-  | { ok: true }
+  | {
+      ok: true;
+      /**
+       * A store that stamps its concurrency lanes at each run's end (Postgres): the lane's last stamp as the
+       * commit that inserted and admitted this run found it (absent if no run of the lane ended yet).
+       */
+      laneSeen?: number;
+      /** Such a store: the stamp this group's end of a laned run gave its lane. */
+      laneEnd?: number;
+    }
   | { ok: false; reason: "lease_lost" }
   | { ok: false; reason: "conflict"; existingRunId: string }
   /** The store refused the group for what it holds (too large, not storable): the run fails with `error`. */

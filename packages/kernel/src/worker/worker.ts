@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Clock } from "../clock.ts";
 import type { Committer } from "../committer.ts";
 import { Execution, type ExecutionHost } from "../execution.ts";
+import { LaneEnds } from "../execution/lanes.ts";
 import type { GroupResult, NewRun, Store } from "../store/types.ts";
 import type { Telemetry } from "../telemetry/index.ts";
 import type { Registry, Workflow } from "../workflow.ts";
@@ -29,6 +30,7 @@ export class Worker implements ExecutionHost {
   readonly maxValueBytes: number;
   readonly streamRetention: number;
   readonly telemetry: Telemetry;
+  readonly lanes = new LaneEnds();
   readonly leaseMs: number;
   readonly claimBatch: number;
   readonly #deps: WorkerDeps;

@@ -1,5 +1,5 @@
 /**
- * `kernel_commit` as of schema version 7 (migration 7's SQL, never edited: version 9's in commit.ts replaces it): version 4's, doing less per call. A batch of one group takes no
+ * `kernel_commit` as of schema version 7 (migration 7's SQL, never edited: version 9's in commit-v9.ts replaces it): version 4's, doing less per call. A batch of one group takes no
  * separate lock pass; arrays are walked by index (no query per loop); a step's result updates its entry
  * in place; a run that ends with no parent and no lane costs one UPDATE. What it guarantees is version 4's,
  * and like it every statement reaches its rows by equality on a key, never by an estimate (commit-v4.ts

@@ -1,17 +1,87 @@
 /**
- * `kernel_commit` as of schema version 9: version 7's (commit-v7.ts), but a batch of many groups takes
- * the concurrency lanes it inserts into or frees a slot of in one order (after its runs, in id order),
- * so two workers committing starts and ends of the same lanes never deadlock on them. What it
- * guarantees is version 4's, and like it every statement reaches its rows by equality on a key, never
- * by an estimate (commit-v4.ts says why; test/plans.test.ts checks the plans, test/commit-cost.test.ts
- * the statements per commit).
+ * Every laned run that ends (and frees a slot) stamps its lane with a number from one sequence, under
+ * the lane's lock; the commit that admits a run reports the lane's stamp as it found it. A process that
+ * saw a lane's stamp (from the end of its previous run) can let a new run's read-only first step read
+ * before the insert commits: if the stamp is unchanged at admission, no run of the lane ended meanwhile,
+ * so the read is what it would have been once admitted (otherwise it is made again). A sequence, not a
+ * count: a lane row deleted and made again never repeats a stamp.
+ *
+ * `kernel_start_run` is `kernel_insert_run` (migration 3's, kept as it is for the schedules' inserts)
+ * saying what it did (inserted, inserted claimed, the lane's stamp), so `kernel_commit` no longer reads
+ * back and locks a laned run it has just inserted claimed. `kernel_lane_end` is `kernel_admit_next`
+ * stamping the lane; `kernel_admit_next` (a cancel's) now calls it, so every end that frees a slot stamps.
  */
-export const KERNEL_COMMIT_V9 = `
+const LANE_ENDS = `
+CREATE SEQUENCE kernel_lane_ends;
+CREATE TABLE kernel_lanes (key TEXT PRIMARY KEY, last_end BIGINT NOT NULL);
+
+-- One number, so a caller's plpgsql takes it as a plain expression (no query of its own): -2 not inserted
+-- (the key names another run), -1 inserted not claimed (unclaimed, or queued behind its lane), 0 inserted
+-- claimed and no stamp to report (no lane, or none of its runs ended yet), else the lane's stamp.
+CREATE FUNCTION kernel_start_run(r jsonb, now_ms bigint) RETURNS bigint LANGUAGE plpgsql AS $f$
+DECLARE n int; ckey text := r->>'concurrencyKey'; waiting boolean := false; lane_end bigint;
+  claimed boolean := jsonb_typeof(r->'claimedBy') = 'object';
+BEGIN
+  IF ckey IS NOT NULL THEN
+    PERFORM pg_advisory_xact_lock(hashtext('kernel-concurrency:' || ckey));
+    SELECT count(*) >= (r->>'concurrencyLimit')::int, (SELECT l.last_end FROM kernel_lanes l WHERE l.key = ckey)
+    INTO waiting, lane_end FROM (
+      SELECT 1 FROM runs WHERE concurrency_key = ckey AND status NOT IN ('completed', 'failed', 'cancelled') LIMIT (r->>'concurrencyLimit')::int) x;
+    claimed := claimed AND NOT waiting;
+  END IF;
+  INSERT INTO runs (id, namespace, workflow, key, status, input, parent_id, parent_seq, epoch, lease_owner,
+    lease_expires_at, wake_at, timeout_ms, deadline_at, created_at, updated_at, concurrency_key, concurrency_limit, queued, version, trace_parent)
+  VALUES (r->>'id', r->>'namespace', r->>'workflow', r->>'key', CASE WHEN claimed THEN 'running' ELSE 'pending' END,
+    r->>'input', r->>'parentId', (r->>'parentSeq')::int, CASE WHEN claimed THEN 1 ELSE 0 END,
+    CASE WHEN claimed THEN r->'claimedBy'->>'owner' END, CASE WHEN claimed THEN (r->'claimedBy'->>'leaseExpiresAt')::bigint END,
+    CASE WHEN claimed OR waiting THEN NULL ELSE now_ms END,
+    (r->>'timeoutMs')::bigint, now_ms + (r->>'timeoutMs')::bigint, now_ms, now_ms, ckey, (r->>'concurrencyLimit')::int,
+    CASE WHEN waiting THEN 1 ELSE 0 END, r->>'version', r->>'traceParent')
+  ON CONFLICT DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n = 0 THEN RETURN -2; END IF;
+  IF NOT claimed THEN RETURN -1; END IF;
+  RETURN coalesce(lane_end, 0);
+END $f$;
+
+-- The run ended (or was cancelled) and held a slot of its lane: the lane is stamped, the next queued run
+-- goes. Returns the stamp, negated if a queued run was admitted (workers are told), or 0 if no slot was freed.
+-- A run that ends while running held its slot: kernel_commit, which has just read its lane, passes it.
+CREATE FUNCTION kernel_lane_end(ended text, now_ms bigint, held text) RETURNS bigint LANGUAGE plpgsql AS $f$
+DECLARE ckey text := held; n int; lane_end bigint;
+BEGIN
+  IF ckey IS NULL THEN SELECT concurrency_key INTO ckey FROM runs WHERE id = ended AND queued = 0; END IF;
+  IF ckey IS NULL THEN RETURN 0; END IF;
+  PERFORM pg_advisory_xact_lock(hashtext('kernel-concurrency:' || ckey));
+  UPDATE kernel_lanes SET last_end = nextval('kernel_lane_ends') WHERE key = ckey RETURNING last_end INTO lane_end;
+  IF NOT FOUND THEN
+    INSERT INTO kernel_lanes (key, last_end) VALUES (ckey, nextval('kernel_lane_ends')) RETURNING last_end INTO lane_end;
+  END IF;
+  UPDATE runs SET queued = 0, wake_at = now_ms, updated_at = now_ms WHERE id = (
+    SELECT id FROM runs WHERE concurrency_key = ckey AND queued = 1 AND status = 'pending' ORDER BY created_at, id LIMIT 1);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN CASE WHEN n = 1 THEN -lane_end ELSE lane_end END;
+END $f$;
+
+CREATE OR REPLACE FUNCTION kernel_admit_next(ended text, now_ms bigint) RETURNS boolean LANGUAGE sql AS
+  'SELECT kernel_lane_end(ended, now_ms, NULL) < 0';
+`;
+
+/**
+ * `kernel_commit` as of schema version 10: version 9's (commit-v9.ts), but a run inserted claimed by its
+ * lane is fenced by its insert (not read back and locked), the group that admits a laned run answers the
+ * lane's last stamp (`laneSeen`), and the one that ends it the new stamp (`laneEnd`). What it guarantees
+ * is version 4's, and like it every statement reaches its rows by equality on a key, never by an
+ * estimate (commit-v4.ts says why; test/plans.test.ts checks the plans, test/commit-cost.test.ts the
+ * statements per commit).
+ */
+export const KERNEL_COMMIT_V10 = `
+${LANE_ENDS}
 CREATE OR REPLACE FUNCTION kernel_commit(groups jsonb, now_ms bigint, channel text) RETURNS jsonb LANGUAGE plpgsql AS $f$
 DECLARE
   g jsonb; op jsonb; ops jsonb; first jsonb; e jsonb; r record; out jsonb[] := '{}'; skip int; k int;
   existing text; wake bigint; notify boolean := false; streamed boolean; k2 int; rid text; i int;
-  fenced boolean; parent text; lane text; ends boolean; lanes text[] := '{}'; h int;
+  fenced boolean; parent text; lane text; ends boolean; lanes text[] := '{}'; h int; st bigint; res jsonb;
 BEGIN
   -- Lock the batch's runs in id order first, as lease renewal does: the two never deadlock. A batch of
   -- one group locks its one run below, with its fence.
@@ -35,11 +105,13 @@ BEGIN
   -- Arrays walked by index: each step is a simple expression, not a query of its own.
   FOR i IN 0 .. jsonb_array_length(groups) - 1 LOOP
     g := groups->i;
+    res := '{"ok":true}';
     skip := 0;
     fenced := false;
     first := g->'ops'->0;
     IF first->>'op' = 'insertRun' AND first->'run'->>'id' = g->>'runId' THEN
-      IF NOT kernel_insert_run(first->'run', now_ms) THEN
+      st := kernel_start_run(first->'run', now_ms);
+      IF st = -2 THEN
         SELECT id INTO existing FROM runs WHERE workflow = first->'run'->>'workflow' AND key = first->'run'->>'key';
         out := out || jsonb_build_object('ok', false, 'reason', 'conflict', 'existingRunId', coalesce(existing, g->>'runId'));
         CONTINUE;
@@ -50,12 +122,13 @@ BEGIN
         out := out || '{"ok":true}'::jsonb;
         CONTINUE;
       END IF;
-      -- Inserted just now claimed by this group's owner at epoch 1 (no lane to queue in): that is its
-      -- fence, and the new row is this transaction's until it commits. No need to read it back.
-      fenced := coalesce(jsonb_typeof(first->'run'->'claimedBy') = 'object' AND first->'run'->>'concurrencyKey' IS NULL
-        AND (g->>'epoch')::int = 1 AND g->>'owner' = first->'run'->'claimedBy'->>'owner', false);
+      -- Inserted just now claimed by this group's owner at epoch 1 (admitted by its lane, if it has one):
+      -- that is its fence, and the new row is this transaction's until it commits. No need to read it back.
+      fenced := coalesce(st >= 0 AND (g->>'epoch')::int = 1 AND g->>'owner' = first->'run'->'claimedBy'->>'owner', false);
       parent := first->'run'->>'parentId';
-      lane := NULL;
+      lane := first->'run'->>'concurrencyKey';
+      -- The lane's last end as the commit admitting the run saw it (Execution.admission says why).
+      IF st > 0 THEN res := jsonb_build_object('ok', true, 'laneSeen', st); END IF;
     END IF;
     IF NOT fenced THEN
       -- Its parent and lane come with the fence: a run with neither ends in one statement.
@@ -114,7 +187,11 @@ BEGIN
             UPDATE runs SET wake_at = now_ms WHERE id = parent AND status = 'suspended';
             IF FOUND THEN notify := true; END IF;
           END IF;
-          IF lane IS NOT NULL AND kernel_admit_next(g->>'runId', now_ms) THEN notify := true; END IF;
+          IF lane IS NOT NULL THEN
+            st := kernel_lane_end(g->>'runId', now_ms, lane);
+            IF st < 0 THEN notify := true; END IF;
+            IF st <> 0 THEN res := res || jsonb_build_object('laneEnd', abs(st)); END IF;
+          END IF;
         WHEN 'publish' THEN
           INSERT INTO stream_chunks (run_id, pos, seq, attempt, data, created_at)
           VALUES (g->>'runId', (SELECT coalesce(max(pos), 0) + 1 FROM stream_chunks WHERE run_id = g->>'runId'),
@@ -138,7 +215,7 @@ BEGIN
       END CASE;
     END LOOP;
     IF streamed THEN PERFORM pg_notify(channel || '_stream', g->>'runId'); END IF;
-    out := out || '{"ok":true}'::jsonb;
+    out := out || res;
   END LOOP;
   IF notify THEN PERFORM pg_notify(channel, ''); END IF;
   -- Collected as an array and converted once: appending to a jsonb array copies it every time.

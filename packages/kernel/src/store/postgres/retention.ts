@@ -29,8 +29,23 @@ export async function deleteEndedRuns(c: pg.ClientBase, req: PurgeRequest): Prom
   if (ids.length === 0) return 0;
   for (const t of ["entries", "events", "stream_chunks", "schedule_ticks"])
     await c.query(`DELETE FROM ${t} WHERE run_id = ANY($1::text[])`, [ids]);
-  return (await c.query("DELETE FROM runs WHERE id = ANY($1::text[])", [ids])).rowCount ?? 0;
+  const gone = await c.query<{ k: string | null }>(
+    "DELETE FROM runs WHERE id = ANY($1::text[]) RETURNING concurrency_key AS k",
+    [ids],
+  );
+  const lanes = [...new Set(gone.rows.flatMap((r) => (r.k === null ? [] : [r.k])))];
+  if (lanes.length > 0) await c.query(FORGET_LANES, [lanes]);
+  return gone.rowCount ?? 0;
 }
+
+/**
+ * The end stamps of lanes whose deleted runs were theirs and that run nothing now: a lane's row goes
+ * once its runs do, not kept for every session ever. Always safe: a worker that saw the deleted stamp
+ * finds none (or a new one from the sequence) at its next run's admission, and its early read is made
+ * again (commit.ts). Its unfinished runs are found by their index (runs_concurrency).
+ */
+export const FORGET_LANES = `DELETE FROM kernel_lanes l WHERE l.key = ANY($1::text[]) AND NOT EXISTS (
+  SELECT 1 FROM runs r WHERE r.concurrency_key = l.key AND r.status NOT IN ('completed', 'failed', 'cancelled'))`;
 
 export async function deleteOldTicks(
   c: pg.ClientBase,

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { SchemaTooNewError } from "../../errors.ts";
-import { KERNEL_COMMIT_V9 } from "./commit.ts";
+import { KERNEL_COMMIT_V10 } from "./commit.ts";
+import { KERNEL_COMMIT_V9 } from "./commit-v9.ts";
 import { KERNEL_COMMIT_V7 } from "./commit-v7.ts";
 import { KERNEL_COMMIT_V4 } from "./commit-v4.ts";
 import { RUN_COUNTS_V8 } from "./run-counts.ts";
@@ -126,6 +127,8 @@ END $f$;
   { version: 8, sql: RUN_COUNTS_V8 },
   // A batch takes its lanes in one order: two workers starting and ending runs of the same lanes never deadlock.
   { version: 9, sql: KERNEL_COMMIT_V9 },
+  // Lanes stamped at each end: a turn's context read overlaps the commit that admits it (commit.ts says how).
+  { version: 10, sql: KERNEL_COMMIT_V10 },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
