@@ -153,4 +153,15 @@ BEGIN
 END $$;
 `,
   },
+  {
+    // A session's id names its tenant, but Postgres multiplies the two filters' selectivities: it took a
+    // session's messages for one row and could read them all and sort them instead of walking the index
+    // to the turn's window (test/sessions/plans.test.ts). Its statistics of the dependency, built by
+    // ANALYZE, put the estimate at the session's size. SQLite's planner does not estimate so.
+    version: 18,
+    sql: (d) =>
+      d === "sqlite"
+        ? ""
+        : "CREATE STATISTICS os_messages_session_deps (dependencies) ON tenant_id, session_id FROM os_messages;",
+  },
 ];

@@ -75,9 +75,29 @@ export const toMessage = (r: MessageRow): Message => {
   };
 };
 
-/** The rows `recent` orders: twice the window and one more, since replies to later messages come along. */
-export const RECENT =
-  "SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND (seq <= ? OR role = 'assistant') ORDER BY seq DESC LIMIT ?";
+/**
+ * The rows `recent` orders: the last `rows` of the session's messages up to `upto` and of the replies
+ * stored after it (a reply to an earlier message can come after later messages; parameters:
+ * `recentParams`). Two branches, each a walk of the session's index from its end that stops at `rows`,
+ * merged: with `seq <= ? OR role = 'assistant'` in one filter Postgres could not bound the walk by the
+ * index, and once chose, by its statistics, to read the whole session and sort it.
+ */
+export const RECENT = `SELECT * FROM (
+ SELECT * FROM (SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND seq <= ? ORDER BY seq DESC LIMIT ?) mine
+ UNION ALL
+ SELECT * FROM (SELECT * FROM os_messages WHERE tenant_id = $tenant AND session_id = ? AND seq > ? AND role = 'assistant' ORDER BY seq DESC LIMIT ?) later
+) w ORDER BY seq DESC LIMIT ?`;
+
+/** `RECENT`'s parameters: the session's last `rows` messages up to `upto`, replies after it included. */
+export const recentParams = (sessionId: string, upto: number, rows: number): unknown[] => [
+  sessionId,
+  upto,
+  rows,
+  sessionId,
+  upto,
+  rows,
+  rows,
+];
 
 /**
  * A row when a later message of the person's was answered (`answeredAfter`); parameters: the session
@@ -257,7 +277,10 @@ export const sessions = {
    * first (they queue for their own turns and are not shown).
    */
   async recent(scope: TenantScope, sessionId: string, limit: number, upto: number | null = null): Promise<Message[]> {
-    const rows = await scope.all<MessageRow>(RECENT, [sessionId, upto ?? Number.MAX_SAFE_INTEGER, limit * 2 + 1]);
+    const rows = await scope.all<MessageRow>(
+      RECENT,
+      recentParams(sessionId, upto ?? Number.MAX_SAFE_INTEGER, limit * 2 + 1),
+    );
     return inTurnOrder(rows.map(toMessage), limit);
   },
 

@@ -7,6 +7,7 @@ import {
   type Message,
   type MessageRow,
   RECENT,
+  recentParams,
   type Session,
   type SessionRow,
   sessions,
@@ -65,9 +66,7 @@ export async function turnView(
       used: number | string | null;
     }>(TURN_VIEW, [
       q.sessionId,
-      q.sessionId,
-      q.upto,
-      q.window * 2 + 1,
+      ...recentParams(q.sessionId, q.upto, q.window * 2 + 1),
       q.sessionId,
       q.upto,
       q.sessionId,
