@@ -5,6 +5,13 @@ import type { StoredError } from "./errors.ts";
 import type { Store } from "./store/types.ts";
 import type { Telemetry } from "./telemetry/index.ts";
 
+/** A chunk as a step published it (`data` is its JSON). */
+export interface PublishedChunk {
+  seq: number;
+  attempt: number;
+  data: string;
+}
+
 /** What an execution needs from the worker that runs it. */
 export interface ExecutionHost {
   readonly store: Store;
@@ -21,8 +28,8 @@ export interface ExecutionHost {
   released(exec: { readonly runId: string }, outcome: "finished" | "suspended" | "lost"): void;
   /** New runnable work was committed (a child run). */
   signal(): void;
-  /** Chunks were committed to the run's stream. */
-  published(runId: string): void;
+  /** Chunks were committed to the run's stream: these, in order, the last at `lastChunk` when the store told it. */
+  published(runId: string, chunks: PublishedChunk[], lastChunk: number | undefined): void;
   /** Chunks kept per run's stream. */
   readonly streamRetention: number;
   readonly telemetry: Telemetry;

@@ -67,7 +67,8 @@ export class Kernel {
     this.clock = opts.clock ?? systemClock;
     this.registry = new Registry(opts.workflows ?? []);
     this.#maxValueBytes = opts.maxValueBytes ?? 1024 * 1024;
-    this.#hub = new StreamHub(this.store);
+    // A notice of a run this worker executes is its own commit, whose chunks the hub was handed already.
+    this.#hub = new StreamHub(this.store, (runId) => this.worker?.executing(runId) ?? false);
     const log = opts.logger ?? jsonLogger();
     this.#telemetry = new Telemetry(this.store, this.clock, log);
     this.#onError = opts.onError ?? ((e, where) => log({ level: "error", msg: `kernel: ${where}`, error: String(e) }));
@@ -82,9 +83,12 @@ export class Kernel {
               clock: this.clock,
               registry: this.registry,
               maxValueBytes: this.#maxValueBytes,
-              onFinished: (r) => this.#ends.wake(r.id, r),
+              onFinished: (r) => {
+                this.#ends.wake(r.id, r);
+                this.#hub.ring(r.id);
+              },
               onError: this.#onError,
-              onPublished: (runId) => this.#hub.ring(runId),
+              onPublished: (runId, chunks, lastChunk) => this.#hub.published(runId, chunks, lastChunk),
               streamRetention: opts.streamRetention ?? 10_000,
               telemetry: this.#telemetry,
             },

@@ -79,6 +79,8 @@ export function runEvents(app: Agentd, o: RunEventsOptions): Response {
 async function noOneToRun(app: Agentd, runId: string): Promise<string | null> {
   const run = await app.kernel.getRun(runId);
   if (!run || run.status === "completed" || run.status === "failed" || run.status === "cancelled") return null;
+  // This process's worker serves it: no need to read every process's heartbeat.
+  if (app.kernel.worker?.running && app.kernel.registry.get(run.workflow)) return null;
   return noWorkerFor(app, run.workflow);
 }
 

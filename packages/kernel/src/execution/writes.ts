@@ -1,5 +1,5 @@
 import type { StoredError } from "../errors.ts";
-import type { ExecutionHost } from "../execution-host.ts";
+import type { ExecutionHost, PublishedChunk } from "../execution-host.ts";
 import type { GroupResult, NewRun, WriteOp } from "../store/types.ts";
 
 /** What a write's outcome means for the execution that made it. */
@@ -24,6 +24,8 @@ export class RunWrites {
   readonly #outcomes: WriteOutcomes;
   #watched: Promise<GroupResult> | null = null;
   #publishing: Promise<GroupResult> | null = null;
+  /** The chunks of the commit `#publishing` settles, in the order they were published. */
+  #chunks: PublishedChunk[] = [];
   /** The commit inserting the run, for a run started here: until it settles the run may turn out not to be ours. */
   #insert: Promise<GroupResult> | null = null;
   /** That commit, until it settles. */
@@ -85,10 +87,12 @@ export class RunWrites {
     const p = this.write({ op: "publish", seq, attempt, data, retain: host.streamRetention });
     if (p !== this.#publishing) {
       this.#publishing = p;
+      const chunks: PublishedChunk[] = (this.#chunks = []);
       p.then(
-        (r) => r.ok && host.published(this.#runId),
+        (r) => r.ok && host.published(this.#runId, chunks, r.lastChunk),
         () => {},
       );
     }
+    this.#chunks.push({ seq, attempt, data });
   }
 }

@@ -124,6 +124,12 @@ export type GroupResult =
       laneSeen?: number;
       /** Such a store: the stamp this group's end of a laned run gave its lane. */
       laneEnd?: number;
+      /**
+       * The stream position of the last chunk the group published, when the store tells it (its chunks
+       * are the positions just before it, in order): the kernel hands them to subscribers in its process
+       * without reading them back. A store that omits it leaves them to read the stream.
+       */
+      lastChunk?: number;
     }
   | { ok: false; reason: "lease_lost" }
   | { ok: false; reason: "conflict"; existingRunId: string }

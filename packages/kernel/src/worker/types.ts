@@ -2,6 +2,7 @@ import type { Clock } from "../clock.ts";
 import type { Committer } from "../committer.ts";
 import type { StoredError } from "../errors.ts";
 import type { Store } from "../store/types.ts";
+import type { PublishedChunk } from "../execution-host.ts";
 import type { Telemetry } from "../telemetry/index.ts";
 import type { Registry } from "../workflow.ts";
 
@@ -47,7 +48,7 @@ export interface WorkerDeps {
   registry: Registry;
   maxValueBytes: number;
   onFinished(run: FinishedRun): void;
-  onPublished(runId: string): void;
+  onPublished(runId: string, chunks: PublishedChunk[], lastChunk: number | undefined): void;
   streamRetention: number;
   telemetry: Telemetry;
   onError(e: unknown, where: string): void;

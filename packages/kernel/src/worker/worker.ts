@@ -4,6 +4,7 @@ import type { Committer } from "../committer.ts";
 import { Execution, type ExecutionHost } from "../execution.ts";
 import { LaneEnds } from "../execution/lanes.ts";
 import type { GroupResult, NewRun, Store } from "../store/types.ts";
+import type { PublishedChunk } from "../execution-host.ts";
 import type { Telemetry } from "../telemetry/index.ts";
 import type { Registry, Workflow } from "../workflow.ts";
 import { Claims, type NewStart } from "./claims.ts";
@@ -266,8 +267,18 @@ export class Worker implements ExecutionHost {
     if (outcome !== "finished" || this.#claims.backlog) this.signal();
   }
 
-  published(runId: string): void {
-    this.#deps.onPublished(runId);
+  published(runId: string, chunks: PublishedChunk[], lastChunk: number | undefined): void {
+    this.#deps.onPublished(runId, chunks, lastChunk);
+  }
+
+  /** Started and not stopped: it claims and executes the registry's workflows. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Whether an execution in this worker holds the run now (its stream's chunks are committed here). */
+  executing(runId: string): boolean {
+    return this.#held.active.has(runId);
   }
 
   finished(run: FinishedRun): void {

@@ -118,13 +118,21 @@ export class PostgresStore implements Store {
   async commit(groups: WriteGroup[], now: number): Promise<GroupResult[]> {
     // A named statement: each connection parses and plans it once, not on every commit.
     if (this.#closed) throw new StoreClosedError();
-    const { rows } = await this.#pool.query<{ r: GroupResult[] }>({
-      name: "kernel_commit",
-      text: "SELECT kernel_commit($1::jsonb, $2, $3) AS r",
-      values: [JSON.stringify(groups), now, this.#channel],
-    });
+    // Groups that publish learn their chunks' positions in the same statement (streams-workers.ts).
+    const pub = side.publishing(groups);
+    const { rows } = await this.#pool.query<{ r: GroupResult[]; bases?: unknown[] }>(
+      pub
+        ? side.commitStreamed(groups, now, this.#channel, pub)
+        : {
+            name: "kernel_commit",
+            text: "SELECT kernel_commit($1::jsonb, $2, $3) AS r",
+            values: [JSON.stringify(groups), now, this.#channel],
+          },
+    );
     this.stats.commits++;
-    return rows[0]?.r ?? [];
+    const results = rows[0]?.r ?? [];
+    if (pub) side.placeChunks(results, pub, rows[0]?.bases);
+    return results;
   }
 
   async claim(req: ClaimRequest): Promise<RunRecord[]> {

@@ -179,8 +179,10 @@ export class SqliteWrites {
     if (!fence || fence.epoch !== g.epoch || fence.lease_owner !== g.owner || fence.status !== "running") {
       return { ok: false, reason: "lease_lost" };
     }
-    for (; i < g.ops.length; i++) this.#op(g.runId, g.ops[i] as WriteOp, now);
-    return { ok: true };
+    // The position of the group's last chunk: the kernel hands its chunks to subscribers in its process without a read.
+    let lastChunk: number | undefined;
+    for (; i < g.ops.length; i++) lastChunk = this.#op(g.runId, g.ops[i] as WriteOp, now) ?? lastChunk;
+    return lastChunk === undefined ? { ok: true } : { ok: true, lastChunk };
   }
 
   /** Inserts a run: "claimed" by its writer, "inserted" (pending or queued for its concurrency key), or "conflict". */
@@ -206,7 +208,8 @@ export class SqliteWrites {
     return Number(this.#admitNext.run(now, now, lane).changes) === 1;
   }
 
-  #op(runId: string, o: WriteOp, now: number): void {
+  /** Applies one write; a chunk published returns its stream position. */
+  #op(runId: string, o: WriteOp, now: number): number | undefined {
     switch (o.op) {
       case "insertRun":
         this.insert(o.run, now);
@@ -267,7 +270,7 @@ export class SqliteWrites {
         const pos = Number((this.#publish.get(runId, o.seq, o.attempt, o.data, now) as { pos: number }).pos);
         // Bounded retention, trimmed every 1000 chunks.
         if (pos % 1000 === 0) this.#trim.run(runId, pos - o.retain);
-        return;
+        return pos;
       }
       case "continueAsNew":
         for (const st of this.#renew) st.run(runId);
