@@ -33,6 +33,7 @@ export const COMPOSIO_TOOLS: readonly SourceTool[] = [
     },
     risk: "low",
     defaultDecision: "allow",
+    rerun: true,
     group: "apps",
   },
   {
@@ -55,6 +56,7 @@ export const COMPOSIO_TOOLS: readonly SourceTool[] = [
     connection: CONNECTION_PREFIX,
     connectionArg: "toolkit",
     subjectArgs: ["toolkit", "tool"],
+    // No `rerun`: an action (a star, an email sent) cut by its worker's death may have happened; a person decides.
     group: "apps",
   },
   {
@@ -64,6 +66,7 @@ export const COMPOSIO_TOOLS: readonly SourceTool[] = [
     inputSchema: { type: "object", properties: {}, additionalProperties: false },
     risk: "low",
     defaultDecision: "allow",
+    rerun: true,
     group: "apps",
   },
   {
@@ -79,6 +82,8 @@ export const COMPOSIO_TOOLS: readonly SourceTool[] = [
     },
     risk: "high",
     defaultDecision: "ask",
+    // A delete: a second one of an account already removed changes nothing (it answers that it is gone).
+    rerun: true,
     group: "apps",
   },
 ];

@@ -29,6 +29,8 @@ const authorizeTool = (server: string): SourceTool => ({
   defaultDecision: "allow",
   connection: `mcp:${server}`,
   relists: true,
+  // agentd's own: it only drops a connection, nothing outside.
+  rerun: true,
 });
 
 /** Tools of one server offered at most: a server listing thousands costs its own, not the turn's. */
@@ -95,6 +97,8 @@ export class McpSource implements ToolSource {
       inputSchema: t.inputSchema as Record<string, unknown>,
       risk: "medium",
       defaultDecision: "ask",
+      // A call cut by its worker's death runs again by itself only if the server says the tool only reads; otherwise a person is asked.
+      ...(t.annotations?.readOnlyHint === true ? { rerun: true } : {}),
       // A call that needs a wider authorization (step-up) records a link: the chain's connect stage sends it before the next call.
       ...(server.transport === "http" ? { connection: `mcp:${server.name}` } : {}),
     }));

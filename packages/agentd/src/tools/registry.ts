@@ -284,6 +284,7 @@ export class ToolRegistry {
         ? { connectionArg: t.connectionArg }
         : {}),
       ...(t.relists === true ? { relists: true } : {}),
+      ...(t.rerun === true ? { rerun: true as const } : {}),
       ...(TOOL_GROUP_IDS.includes(t.group as ToolGroup) ? { group: t.group } : {}),
       ...(Array.isArray(t.subjectArgs) && t.subjectArgs.length <= 4 && t.subjectArgs.every((a) => typeof a === "string")
         ? { subjectArgs: t.subjectArgs }

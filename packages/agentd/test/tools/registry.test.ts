@@ -193,6 +193,50 @@ test("what a source lists is bounded: malformed entries and oversized schemas ar
   assert.equal(more.sourced.length, 11);
 });
 
+test("a source's tool runs again by itself after its worker died mid-call only when it says so (rerun: true); any other asks a person, turns recorded before it too", async () => {
+  const source: ToolSource = {
+    id: "mcp",
+    list: async () => [
+      hosted("s", "reads", { rerun: true }),
+      hosted("s", "acts"),
+      hosted("s", "odd", { rerun: "yes" as never }),
+    ],
+    call: async () => null,
+  };
+  const reg = new ToolRegistry().addSource(source);
+  const r = await reg.resolve(tenant("ten_a"), all);
+  assert.deepEqual(
+    r.sourced.map((s) => [s.tool, s.rerun]),
+    [
+      ["acts", undefined],
+      ["odd", undefined],
+      ["reads", true],
+    ],
+    "recorded only when the source says true",
+  );
+  const view = reg.view(r);
+  const answers = await Promise.all(
+    ["mcp__s__reads", "mcp__s__acts", "mcp__s__odd"].map((n) => view.get(n)!.rerun!({}, tenant("ten_a"))),
+  );
+  assert.deepEqual(answers, [true, false, false]);
+  const recordedBefore = reg.view({
+    tools: [],
+    sourced: [
+      {
+        name: "mcp__s__old",
+        source: "mcp",
+        server: "s",
+        tool: "old",
+        description: "",
+        inputSchema: { type: "object" },
+        risk: "medium",
+        defaultDecision: "ask",
+      },
+    ],
+  });
+  assert.equal(await recordedBefore.get("mcp__s__old")!.rerun!({}, tenant("ten_a")), false);
+});
+
 test("a schema's regular expressions are never run: a catastrophic pattern validates in linear time (the server checks it)", () => {
   const reg = new ToolRegistry().addSource({ id: "mcp", list: async () => [], call: async () => null });
   const evil = {

@@ -40,6 +40,12 @@ export interface SourceTool {
   connectionArg?: string;
   /** After a call of it, the turn lists the tenant's tools again: an MCP server just authorized offers its own to the same turn. */
   relists?: boolean;
+  /**
+   * True for a tool that may run again by itself when its worker died mid-call (it only reads: a
+   * second call changes nothing outside). Default: a person is asked first ("RUN AGAIN?"), as for
+   * an ssh command, since the first call's effect is unknown and nobody vetted what it does.
+   */
+  rerun?: boolean;
   /** Offered once the model loads this group (groups.ts), like a built-in of it; none: with every call. */
   group?: ToolGroup;
   /**
@@ -65,6 +71,8 @@ export interface SourcedTool {
   connectionArg?: string;
   /** After a call of it, the turn lists the tenant's tools again: an MCP server just authorized offers its own to the same turn. */
   relists?: boolean;
+  /** Runs again by itself after its worker died mid-call (`SourceTool.rerun`); absent (as in turns recorded before it): a person is asked. */
+  rerun?: true;
   /** Offered once the model loads this group (groups.ts), like a built-in of it; none: with every call. */
   group?: ToolGroup;
   subjectArgs?: string[];

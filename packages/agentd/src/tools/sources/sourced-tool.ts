@@ -5,7 +5,8 @@ import type { SourcedTool, ToolSource } from "./port.ts";
 /**
  * A tool a turn recorded from a source, made callable: the model is shown the schema as published,
  * the arguments are checked against a safe reading of it, and the call goes through the source. Its
- * output comes from outside, so it is always fenced as untrusted.
+ * output comes from outside, so it is always fenced as untrusted, and a call cut by its worker's
+ * death is run again only when the tool said it only reads (`rerun`); otherwise a person is asked.
  */
 export function sourcedTool(t: SourcedTool, source: ToolSource): OfferedTool {
   return {
@@ -16,6 +17,8 @@ export function sourcedTool(t: SourcedTool, source: ToolSource): OfferedTool {
     risk: t.risk,
     defaultDecision: t.defaultDecision,
     untrusted: true,
+    // A call whose worker died mid-call ran outside with an unknown outcome: asked again unless the tool only reads.
+    rerun: async () => t.rerun === true,
     ...(t.group ? { group: t.group } : {}),
     ...(t.subjectArgs?.length ? bySubjectArgs(t.subjectArgs) : {}),
     ...(t.connection ? { connection: (args: unknown) => connectionOf(t, args) } : {}),
