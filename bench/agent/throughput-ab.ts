@@ -5,6 +5,12 @@
  * warm-up apps first, not counted, so neither side pays the process's first compilations.
  *
  *     AB_STORE=sqlite|postgres AB_ROUNDS=4 node bench/agent/throughput-ab.ts
+ *
+ * With AB_BASE=<another checkout>, the two sides are that checkout's agent/openai-stream.ts and this
+ * tree's, each given as the model in code (so both pay the same wrapping): a change to the reading
+ * measured in one process, on the same warm code.
+ *
+ *     AB_BASE=/tmp/base AB_STORE=sqlite node bench/agent/throughput-ab.ts
  */
 import { createOpenAI } from "@ai-sdk/openai";
 import { randomBytes } from "node:crypto";
@@ -12,6 +18,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAgentd } from "../../packages/agentd/src/app.ts";
+import { leanChat } from "../../packages/agentd/src/agent/openai-stream.ts";
 import { startModelProcess } from "../agent-model.ts";
 import { PG_URL, REPLY } from "./config.ts";
 import { ADMIN, benchTenant, pgQuery, round } from "./harness.ts";
@@ -24,7 +31,22 @@ const MESSAGES = 5;
 const model = await startModelProcess();
 await model.reply({ text: REPLY, tokenDelayMs: 0 });
 
-async function once(side: "provider" | "agentd") {
+type Side = "provider" | "agentd" | "base" | "head";
+type ChatModel = Parameters<typeof leanChat>[0];
+const base = process.env.AB_BASE;
+const baseLean: typeof leanChat | undefined = base
+  ? (await import(join(base, "packages/agentd/src/agent/openai-stream.ts"))).leanChat
+  : undefined;
+const chat = () =>
+  createOpenAI({ apiKey: "bench-key", baseURL: model.url, name: "agentd" }).chat("stand-in") as ChatModel;
+const inCode: Record<Side, (() => ChatModel) | undefined> = {
+  provider: chat,
+  agentd: undefined,
+  base: baseLean && (() => baseLean(chat())),
+  head: () => leanChat(chat()),
+};
+
+async function once(side: Side) {
   const dataDir = mkdtempSync(join(tmpdir(), "agentd-ab-"));
   const pgSchema = kind === "postgres" ? `bench_ab_${randomBytes(6).toString("hex")}` : undefined;
   const app = await createAgentd({
@@ -36,9 +58,7 @@ async function once(side: "provider" | "agentd") {
       adminToken: ADMIN,
       model: { id: "stand-in", baseURL: model.url, apiKey: "bench-key" },
     },
-    ...(side === "provider"
-      ? { model: createOpenAI({ apiKey: "bench-key", baseURL: model.url, name: "agentd" }).chat("stand-in") }
-      : {}),
+    ...(inCode[side] ? { model: inCode[side]() } : {}),
     logger: () => {},
   });
   try {
@@ -63,10 +83,11 @@ async function once(side: "provider" | "agentd") {
   }
 }
 
-await once("agentd");
-await once("provider");
+const [a, b]: [Side, Side] = base ? ["base", "head"] : ["provider", "agentd"];
+await once(b);
+await once(a);
 for (let i = 0; i < rounds; i++)
-  for (const side of i % 2 ? (["agentd", "provider"] as const) : (["provider", "agentd"] as const))
+  for (const side of i % 2 ? [b, a] : [a, b])
     console.log(
       JSON.stringify({ bench: "agent", store: kind, metric: "model_reading_ab", round: i + 1, ...(await once(side)) }),
     );

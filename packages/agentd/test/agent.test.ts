@@ -13,7 +13,8 @@ for (const b of BACKENDS) {
   describe(`agent loop (${b.name})`, () => {
     test("a message becomes one turn: the model streams, the reply is saved once, usage is counted", async (t) => {
       const { app, model, tenantId } = await testAgentd(t, b);
-      model.script({ text: "Hello there, friend." });
+      // Tokens 20 ms apart are read apart, so each is a chunk (tokens read together are one: agent/stream-chunks.test.ts).
+      model.script({ text: "Hello there, friend.", tokenDelayMs: 20 });
       const r = await app.inbox.receive({ tenantId, channel: "http", conversation: "c", text: "Hi" });
       const chunks: { t: string; d?: string }[] = [];
       for await (const c of app.kernel.subscribe<{ t: string; d?: string }>(r.runId)) chunks.push(c.data);

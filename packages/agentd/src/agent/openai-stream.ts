@@ -4,7 +4,8 @@ import type { LanguageModel } from "ai";
 // decoder, event parser, JSON parse with a zod check of every chunk, a tee to catch an early error, its
 // transform) before the AI SDK's own: some 40 % of a turn's CPU with a short answer. A plain answer
 // (text, usage, finish reason) is read here in one pass instead, into the very parts the provider
-// makes of it (test/agent/openai-stream.test.ts feeds both the same bytes). The provider still builds
+// makes of it, but with the text of one network read in one part where the provider makes one a
+// token (test/agent/openai-stream.test.ts feeds both the same bytes). The provider still builds
 // and sends the request and judges every failed answer; anything else (tool calls, an error frame, a
 // chunk its schema would refuse, a refusal, unusual framing) is handed back to it whole: it reads
 // the answer again from its first byte and the parts already passed on are skipped.
@@ -138,7 +139,8 @@ async function streamChat(real: OpenAIChat, options: CallOptions): Promise<Strea
           return;
         }
         for (const p of parts) c.enqueue(p);
-        passed += parts.length;
+        // Counted as the provider makes them (one a text chunk): what it re-reads is skipped by that count.
+        passed = 1 + chat.made;
         parts.length = 0;
         if (chat.ended) c.close();
       },
@@ -211,8 +213,9 @@ const SUSPECT = /__proto__|constructor/;
 
 /**
  * The provider's reading of a plain answer: server-sent events (LF line ends, one data line each,
- * comments) of JSON chunks into the parts its transform makes. `feed` and `end` return false at the
- * first thing it would read otherwise.
+ * comments) of JSON chunks into the parts its transform makes, except that the text of the chunks
+ * read together is one text-delta (the provider makes one a chunk). `feed` and `end` return false at
+ * the first thing it would read otherwise.
  */
 class PlainChat {
   #decoder = new TextDecoder();
@@ -226,6 +229,8 @@ class PlainChat {
   /** The first chunk with output (text) was read. */
   output = false;
   ended = false;
+  /** Parts the provider would have made of what was read so far (text-deltas merged here count one each). */
+  made = 0;
 
   feed(bytes: Uint8Array, out: Part[]): boolean {
     return this.#lines(this.#decoder.decode(bytes, { stream: true }), out);
@@ -233,9 +238,9 @@ class PlainChat {
 
   end(out: Part[]): boolean {
     if (!this.#lines(this.#decoder.decode(), out) || this.#line !== "" || this.#data !== null) return false;
-    if (this.#text) out.push({ type: "text-end", id: "0" });
+    if (this.#text) this.#push(out, { type: "text-end", id: "0" });
     const finish = this.#finish;
-    out.push({
+    this.#push(out, {
       type: "finish",
       finishReason:
         finish === undefined ? { unified: "interrupted", raw: undefined } : { unified: reason(finish), raw: finish },
@@ -283,7 +288,7 @@ class PlainChat {
       };
       if (m.id || m.modelId || m.timestamp) {
         this.#metadata = true;
-        out.push({ type: "response-metadata", ...m });
+        this.#push(out, { type: "response-metadata", ...m });
       }
     }
     if (!nullish(v.usage)) {
@@ -303,13 +308,25 @@ class PlainChat {
     const content = (delta as Json).content;
     if (typeof content === "string") {
       if (!this.#text) {
-        out.push({ type: "text-start", id: "0" });
+        this.#push(out, { type: "text-start", id: "0" });
         this.#text = true;
       }
-      out.push({ type: "text-delta", id: "0", delta: content });
+      // Tokens that came in one network read go on as one part: the AI SDK's stages, the step's
+      // publish and the run's stream (a row each) then take them once, not once a token. Parts not yet
+      // passed on came in one read (or, before the first output, in the reads that waited for it).
+      const last = out.at(-1);
+      if (last?.type === "text-delta") {
+        last.delta += content;
+        this.made++;
+      } else this.#push(out, { type: "text-delta", id: "0", delta: content });
       if (content.length > 0) this.output = true;
     }
     return true;
+  }
+
+  #push(out: Part[], part: Part): void {
+    out.push(part);
+    this.made++;
   }
 }
 

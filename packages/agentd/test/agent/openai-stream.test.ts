@@ -62,17 +62,34 @@ function model(answer: Answer, sent: Sent[]): ChatModel {
   return createOpenAI({ apiKey: "test-key", baseURL: "http://model.test/v1", name: "agentd", fetch }).chat("m");
 }
 
-/** What a call came to: its parts (errors by name and message) or the error it threw. */
+type SomePart = { type: string; error?: unknown; delta?: string };
+
+/**
+ * What a call came to: its parts (errors by name and message) or the error it threw. Text-deltas in a
+ * row are taken as one: the provider makes one a chunk, openai-stream.ts one a network read.
+ */
 async function outcome(m: ChatModel): Promise<unknown> {
-  const parts: unknown[] = [];
+  const parts: SomePart[] = [];
   try {
     const r = await m.doStream(OPTIONS);
-    for await (const p of r.stream as unknown as AsyncIterable<{ type: string; error?: unknown }>)
-      parts.push(p.type === "error" ? { type: "error", error: described(p.error) } : p);
+    for await (const p of r.stream as unknown as AsyncIterable<SomePart>) {
+      const last = parts.at(-1);
+      if (p.type === "text-delta" && last?.type === "text-delta") last.delta += p.delta ?? "";
+      else parts.push(p.type === "error" ? { type: "error", error: described(p.error) } : { ...p });
+    }
     return { parts, request: r.request, response: r.response };
   } catch (e) {
     return { thrown: described(e), parts };
   }
+}
+
+/** The text-deltas of our reading, as they came (not merged). */
+async function deltas(answer: Answer): Promise<string[]> {
+  const r = await leanChat(model(answer, [])).doStream(OPTIONS);
+  const out: string[] = [];
+  for await (const p of r.stream as unknown as AsyncIterable<SomePart>)
+    if (p.type === "text-delta") out.push(p.delta as string);
+  return out;
 }
 
 const described = (e: unknown) =>
@@ -160,6 +177,30 @@ describe("a streamed chat answer read by openai-stream.ts", () => {
         .join(""),
       "Hello é ✓",
     );
+  });
+
+  test("the text of the chunks one read brings is one part; chunks read apart stay apart", async () => {
+    // The whole answer in one read: one text-delta (the provider makes one of each of the 4 chunks).
+    assert.deepEqual(await deltas({ body: text }), ["Hello é ✓"]);
+    // Read at each event's end: a part per read (the role's empty text is read with the first text:
+    // the stream is handed on at the first output).
+    const events = text.split(/(?<=\n\n)/);
+    const byEvent = events.map((e) => new TextEncoder().encode(e).length);
+    assert.deepEqual(await deltas({ body: text, cuts: byEvent }), ["Hel", "lo é", " ✓"]);
+    // Two events a read: the provider's parts two by two.
+    const byPairs = [byEvent[0]! + byEvent[1]!, byEvent[2]! + byEvent[3]!];
+    assert.deepEqual(await deltas({ body: text, cuts: byPairs }), ["Hel", "lo é ✓"]);
+    // Handed back after text was passed on: what the provider re-reads is skipped by its own count.
+    const toolAfterText = sse(
+      delta({ content: "Let" }),
+      delta({ content: " me" }),
+      delta({ content: " look" }),
+      delta({ tool_calls: [{ index: 0, id: "c1", type: "function", function: { name: "recall", arguments: "{}" } }] }),
+      delta({}, "tool_calls"),
+    );
+    const first = new TextEncoder().encode(sse(delta({ content: "Let" }), delta({ content: " me" }))).length;
+    assert.deepEqual(await deltas({ body: toolAfterText, cuts: [first] }), ["Let me", " look"]);
+    await same({ body: toolAfterText, cuts: [first] }, 2);
   });
 
   test("finish reasons, no usage, comments, no [DONE], a role-only start", async () => {

@@ -21,6 +21,8 @@ export interface ScriptedReply {
   stallAfterChunks?: number;
   tokenDelayMs?: number;
   firstTokenDelayMs?: number;
+  /** The whole stream in one write (so the client reads its chunks together); no delays. */
+  oneWrite?: boolean;
 }
 export interface RecordedRequest {
   path: string;
@@ -165,6 +167,21 @@ async function streamCompletion(res: ServerResponse, req: RecordedRequest, reply
     "cache-control": "no-cache",
     connection: "keep-alive",
   });
+  if (reply.oneWrite) {
+    const event = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`;
+    const chunk = (delta: Delta | Record<string, never>, finish: string | null = null) =>
+      event({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] });
+    const all = [
+      chunk({ role: "assistant", content: reply.toolCalls?.length && !reply.text ? null : "" }),
+      ...frames.map((f) => chunk(f)),
+      chunk({}, finishReason(reply)),
+      ...(req.body.stream_options?.include_usage === true
+        ? [event({ ...base, choices: [], usage: usage(req, reply) })]
+        : []),
+      "data: [DONE]\n\n",
+    ];
+    return void res.end(all.join(""));
+  }
   // Like OpenAI: the role arrives first with empty content (null when the reply is only tool calls).
   await frame({ role: "assistant", content: reply.toolCalls?.length && !reply.text ? null : "" });
   for (let i = 0; i <= frames.length; i++) {
