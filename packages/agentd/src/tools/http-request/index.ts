@@ -56,6 +56,12 @@ const SHOWN =
 /** Headers the request framing owns: letting the model set them invites smuggling or a wrong length. */
 const OWNED = new Set(["host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer"]);
 export const REDACTED = "[secret]";
+/**
+ * Methods HTTP defines as idempotent (RFC 9110 §9.2.2): a request sent again has the effect of one,
+ * so a call cut by its worker's death is sent again by itself, as HTTP clients retry them. POST and
+ * PATCH may act twice: a person is asked first.
+ */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
 /**
  * http_request: a call to an API, optionally authenticated with a secret from the tenant's vault.
@@ -79,6 +85,7 @@ export const httpRequestTool: Tool<Args> = {
     return { pattern: `* ${origin}/* ${sends(a)}`, shown: `every http_request to ${origin} ${sends(a)}` };
   },
   connection: (a) => a.connection,
+  rerun: async (a) => IDEMPOTENT.has(a.method ?? "GET"),
   async run(args, ctx) {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(args.headers ?? {}))
