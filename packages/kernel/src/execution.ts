@@ -1,6 +1,5 @@
 import { type CommandScope, makeContext, type Waiter } from "./commands/index.ts";
-import type { Admission } from "./commands/scope.ts";
-import { never } from "./commands/scope.ts";
+import { type Abortable, type Admission, never } from "./commands/scope.ts";
 import { CancelledError, LeaseLostError, NonDeterminismError, RunTimeoutError, type StoredError } from "./errors.ts";
 import { decodeJson, encodeJson } from "./json.ts";
 import type { EntryKind, EntryRecord, EventRecord, GroupResult, NewRun, RunRecord, WriteOp } from "./store/types.ts";
@@ -37,7 +36,7 @@ export class Execution implements CommandScope {
   readonly ctx: WorkflowContext;
   readonly consumed = new Set<number>();
   readonly children = new Map<string, RunRecord>();
-  readonly controllers = new Set<AbortController>();
+  readonly controllers = new Set<Abortable>();
   events: EventRecord[];
   epoch: number;
   /** When the suspended run is due again (null: only an event or a child wakes it). */

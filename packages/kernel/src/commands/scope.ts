@@ -46,7 +46,13 @@ export interface CommandScope {
   childTraceParent(): string | null;
   /** Appends a chunk to the run's stream (committed with the run's next writes). */
   publish(seq: number, attempt: number, data: unknown): void;
-  controllers: Set<AbortController>;
+  /** What stops the step attempts in flight when the run ends or is lost. */
+  controllers: Set<Abortable>;
+}
+
+/** A step attempt in flight, stopped with a reason (an AbortController is one). */
+export interface Abortable {
+  abort(reason?: unknown): void;
 }
 
 /** The commit inserting a laned run started here, as a read-only step sees it while it is in flight. */
