@@ -2,8 +2,9 @@
  * This tree's kernel against another checkout's on the throughput workload (`runs` runs of `steps`
  * trivial steps started at once), in one process: reps alternate between the two kernels (base, head,
  * head, base, ...), each on a fresh database, so load from elsewhere on the machine weighs on both.
- * JSON lines on stdout. The figure that depends least on that load is `cpu_us_per_step` (this
- * process's CPU time during the rep); steps/s is wall time.
+ * JSON lines on stdout. The figures that depend least on that load are `alloc_bytes_per_step` (what
+ * the JS heap allocated during the rep: the garbage each step makes, whose collection was a fifth of
+ * the CPU) and `cpu_us_per_step` (this process's CPU time during the rep); steps/s is wall time.
  *
  *     node bench/kernel-ab-throughput.ts --base /tmp/kbase [--store sqlite|postgres] [--reps 10] [--runs 2000] [--concurrency 2000]
  *
@@ -13,6 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { GCProfiler, getHeapStatistics } from "node:v8";
 import pg from "pg";
 import { freshSchema } from "./postgres.ts";
 import { summarize } from "./shared.ts";
@@ -38,6 +40,12 @@ const [REPS, RUNS, STEPS, CONCURRENCY] = [argv.reps, argv.runs, argv.steps, argv
 const URL = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test";
 const WARMUP = 200;
 
+interface Rep {
+  stepsPerSec: number;
+  cpuUsPerStep: number;
+  allocBytesPerStep: number;
+  gcUsPerStep: number;
+}
 interface Handle {
   result(): Promise<unknown>;
 }
@@ -53,8 +61,30 @@ interface KernelModule {
   openSqliteStore: (o: { path: string; synchronous: string }) => Promise<{ close(): Promise<void> }>;
 }
 
+/**
+ * Bytes the JS heap allocated while `fn` ran, and the time its collections took: each collection's
+ * heap before it, less the heap after the one before (what was allocated in between), plus what the
+ * heap grew after the last. It does not move with the machine's load as CPU time does.
+ */
+async function allocating(fn: () => Promise<void>): Promise<{ bytes: number; gcMs: number }> {
+  const profiler = new GCProfiler();
+  let used = getHeapStatistics().used_heap_size;
+  profiler.start();
+  await fn();
+  const end = getHeapStatistics().used_heap_size;
+  const gcs = profiler.stop()?.statistics ?? [];
+  let bytes = 0;
+  let gcUs = 0;
+  for (const g of gcs) {
+    bytes += Math.max(0, g.beforeGC.heapStatistics.usedHeapSize - used);
+    used = g.afterGC.heapStatistics.usedHeapSize;
+    gcUs += g.cost;
+  }
+  return { bytes: bytes + Math.max(0, end - used), gcMs: gcUs / 1000 };
+}
+
 /** One rep of one side: a fresh database, warm-up runs, then the measured batch. */
-async function rep(root: string, label: string): Promise<{ stepsPerSec: number; cpuUsPerStep: number }> {
+async function rep(root: string, label: string): Promise<Rep> {
   const mod = (await import(join(root, "packages/kernel/src/index.ts"))) as KernelModule;
   const tmp = mkdtempSync(join(tmpdir(), "agentd-abt-"));
   const schema = freshSchema("abt");
@@ -83,10 +113,15 @@ async function rep(root: string, label: string): Promise<{ stepsPerSec: number; 
     await batch(WARMUP, 0);
     const c0 = process.cpuUsage();
     const t = performance.now();
-    await batch(RUNS, WARMUP);
+    const heap = await allocating(() => batch(RUNS, WARMUP));
     const secs = (performance.now() - t) / 1000;
     const c = process.cpuUsage(c0);
-    return { stepsPerSec: (RUNS * STEPS) / secs, cpuUsPerStep: (c.user + c.system) / (RUNS * STEPS) };
+    return {
+      stepsPerSec: (RUNS * STEPS) / secs,
+      cpuUsPerStep: (c.user + c.system) / (RUNS * STEPS),
+      allocBytesPerStep: heap.bytes / (RUNS * STEPS),
+      gcUsPerStep: (heap.gcMs * 1000) / (RUNS * STEPS),
+    };
   } finally {
     await kernel.close();
     await store.close();
@@ -104,7 +139,7 @@ const roots = { base: resolve(argv.base), head: resolve(import.meta.dirname, "..
 const emit = (metric: string, fields: Record<string, unknown>) =>
   process.stdout.write(`${JSON.stringify({ bench: "kernel_ab_throughput", store: KIND, metric, ...fields })}\n`);
 emit("meta", { base: roots.base, reps: REPS, runs: RUNS, steps: STEPS, concurrency: CONCURRENCY, loadavg: loadavg() });
-type Rep = { stepsPerSec: number; cpuUsPerStep: number };
+
 const out: { base: Rep[]; head: Rep[] } = { base: [], head: [] };
 for (let r = 0; r < REPS; r++) {
   const order = r % 2 === 0 ? (["base", "head"] as const) : (["head", "base"] as const);
@@ -113,6 +148,8 @@ for (let r = 0; r < REPS; r++) {
 const fig = (xs: Rep[]) => ({
   steps_per_s: summarize(xs.map((x) => x.stepsPerSec)),
   cpu_us_per_step: summarize(xs.map((x) => x.cpuUsPerStep)),
+  alloc_bytes_per_step: summarize(xs.map((x) => x.allocBytesPerStep)),
+  gc_us_per_step: summarize(xs.map((x) => x.gcUsPerStep)),
 });
 const [b, h] = [fig(out.base), fig(out.head)];
 emit("throughput_ab", {
@@ -122,6 +159,11 @@ emit("throughput_ab", {
   head_cpu_us_per_step_p50: h.cpu_us_per_step.p50,
   ratio_steps_per_s: h.steps_per_s.p50 / b.steps_per_s.p50,
   ratio_cpu_per_step: h.cpu_us_per_step.p50 / b.cpu_us_per_step.p50,
+  base_alloc_bytes_per_step_p50: b.alloc_bytes_per_step.p50,
+  head_alloc_bytes_per_step_p50: h.alloc_bytes_per_step.p50,
+  base_gc_us_per_step_p50: b.gc_us_per_step.p50,
+  head_gc_us_per_step_p50: h.gc_us_per_step.p50,
+  ratio_alloc_per_step: h.alloc_bytes_per_step.p50 / b.alloc_bytes_per_step.p50,
   base_steps_per_s: out.base.map((x) => Math.round(x.stepsPerSec)),
   head_steps_per_s: out.head.map((x) => Math.round(x.stepsPerSec)),
   loadavg: loadavg(),

@@ -87,7 +87,7 @@ export const CFG = QUICK
   : {
       limits: { commits: 3_000, warmup: 300, batchSize: 1_000, batchReps: 5, insertSecs: 3, connections: [1, 16] },
       latency: { warmup: 300, runs: 3_000, longRuns: 200, longSteps: 20 },
-      throughput: { warmup: 200, runs: 2_000, steps: 10, concurrency: [100, 500, 2_000], reps: 3 },
+      throughput: { warmup: 200, runs: 2_000, steps: 10, concurrency: [100, 500, 2_000], reps: 5 },
       resume: { ns: [10, 100, 1_000], samples: 20 },
       timer: { sequential: 100, concurrent: 500, minMs: 20, maxMs: 100 },
       background: { sleeping: [2_000, 20_000], latencyRuns: 500, timerSamples: 20 },

@@ -66,6 +66,8 @@ export async function throughput(factory: KernelStoreFactory, figures: Figures):
     await rawRep(raw);
     for (let rep = 0; rep < cfg.reps; rep++) {
       const label = `throughput-c${concurrency}-r${rep}`;
+      // Each kernel rep starts on a collected heap too, whatever the sections and reps before it left.
+      collectGarbage();
       await withKernel(
         factory,
         label,
