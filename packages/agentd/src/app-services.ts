@@ -170,7 +170,15 @@ export class Services {
 
   /** A source of tools whose service is built on its first listing or call. */
   source(id: string, of: () => ToolSource): ToolSource {
-    return { id, list: (tenant, signal) => of().list(tenant, signal), call: (...a) => of().call(...a) };
+    return {
+      id,
+      // Read at a turn's start, where the listing was: the service is built then, as it was by the listing.
+      get prefetch() {
+        return of().prefetch;
+      },
+      list: (tenant, signal, prefetched) => of().list(tenant, signal, prefetched),
+      call: (...a) => of().call(...a),
+    };
   }
 
   /** Loads every service now (Agentd.warm). */

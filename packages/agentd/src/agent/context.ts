@@ -45,10 +45,11 @@ export interface TurnContext {
 /**
  * The context, and what the caller keeps for this execution's later steps without journaling it: the
  * session (they need only its channel and conversation) and whether a later message of the session
- * was answered already (the first model step asks). On Postgres each read is a round trip, so they
- * go at once: the tenant and the session's reads in one statement (turn-view.ts), and the tools resolved
- * for the access a tenant has by default, checked against its settings once read (resolved again,
- * after, only for a tenant whose settings differ).
+ * was answered already (the first model step asks). On Postgres each read is a round trip, so the
+ * tenant, the session's reads and what the tool sources read first (whether the tenant has MCP servers,
+ * a Composio key) are one statement (turn-view.ts); a tenant without sources resolves its tools with
+ * no I/O after it. On SQLite the tools are resolved beside the view for the access a tenant has by
+ * default, checked against its settings once read (resolved again only for a tenant whose settings differ).
  */
 export async function loadContext(
   deps: AgentDeps,
@@ -57,16 +58,16 @@ export async function loadContext(
 ): Promise<{ context: TurnContext; session: Session; answeredAfter: boolean }> {
   const now = deps.now();
   const threshold = deps.historyWindow + deps.compactAfter;
+  const postgres = scope.dialect === "postgres";
   const guess = accessFor(input, null);
   const [view, guessed] = await Promise.all([
-    turnView(scope, {
-      sessionId: input.sessionId,
-      upto: input.seq,
-      window: deps.historyWindow,
-      atMost: threshold + 1,
-      now,
-    }),
-    deps.tools.resolve(scope, guess).catch(() => null),
+    turnView(
+      scope,
+      { sessionId: input.sessionId, upto: input.seq, window: deps.historyWindow, atMost: threshold + 1, now },
+      postgres ? deps.tools.prefetches() : undefined,
+    ),
+    // Postgres: the sources' reads come with the view, so the tools are resolved after it, for the tenant's own access.
+    postgres ? null : deps.tools.resolve(scope, guess).catch(() => null),
   ]);
   const tenant = view.tenant ?? (await deps.tenants.require(input.tenantId));
   const s = tenant.settings;
@@ -74,7 +75,7 @@ export async function loadContext(
   const same = guessed && JSON.stringify(access) === JSON.stringify(guess);
   const [used, { tools, sourced }] = await Promise.all([
     s.dailyTokenBudget > 0 ? (view.usedToday ?? usageOn(scope, now).then((u) => u.tokens)) : 0,
-    same ? guessed : deps.tools.resolve(scope, access),
+    same ? guessed : deps.tools.resolve(scope, access, view.prefetched ?? undefined),
   ]);
   const { session, history, answeredAfter, unsummarized } = view;
   const context: TurnContext = {

@@ -7,6 +7,9 @@ import { composioUserId } from "./user.ts";
 /** The vault secret holding a tenant's own Composio API key (it goes before the operator's). */
 export const TENANT_KEY_SECRET = "COMPOSIO_API_KEY";
 
+/** Postgres: whether the tenant stored its own key, an expression `ComposioAccess.has` takes the value of. */
+export const HAS_TENANT_KEY = `EXISTS (SELECT 1 FROM os_secrets WHERE tenant_id = $tenant AND name = '${TENANT_KEY_SECRET}')`;
+
 /** One tenant's way into Composio: the client for its key, the key (to keep out of messages), its user. */
 export interface TenantComposio {
   sdk: ComposioSdk;
@@ -28,6 +31,15 @@ export class ComposioAccess {
 
   async key(scope: TenantScope): Promise<string | null> {
     return (await this.#vault.get(scope, TENANT_KEY_SECRET)) || this.#operatorKey || null;
+  }
+
+  /**
+   * Whether the tenant has a key, without opening its own (`HAS_TENANT_KEY`'s value when a turn's view
+   * read it along; undefined: read here). The vault refuses empty values, so a stored key is a key.
+   */
+  async has(scope: TenantScope, hasOwn?: unknown): Promise<boolean> {
+    if (this.#operatorKey) return true;
+    return typeof hasOwn === "boolean" ? hasOwn : Boolean(await this.#vault.get(scope, TENANT_KEY_SECRET));
   }
 
   async for(scope: TenantScope): Promise<TenantComposio> {

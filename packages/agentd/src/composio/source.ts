@@ -1,7 +1,7 @@
 import type { TenantScope } from "../tenancy/scope.ts";
 import type { SourceTool, ToolSource } from "../tools/sources/port.ts";
 import type { ToolContext } from "../tools/types.ts";
-import type { ComposioAccess } from "./access.ts";
+import { type ComposioAccess, HAS_TENANT_KEY } from "./access.ts";
 import { type ComposioAccounts, CONNECTION_PREFIX } from "./accounts.ts";
 import type { ComposioTools } from "./tools.ts";
 
@@ -101,8 +101,11 @@ export class ComposioSource implements ToolSource {
     this.#tools = o.tools;
   }
 
-  async list(tenant: TenantScope, _signal: AbortSignal): Promise<readonly SourceTool[]> {
-    return (await this.#access.key(tenant)) ? COMPOSIO_TOOLS : [];
+  /** Whether the tenant stored its own key, read along the turn's view: no statement of its own. */
+  readonly prefetch = HAS_TENANT_KEY;
+
+  async list(tenant: TenantScope, _signal: AbortSignal, prefetched?: unknown): Promise<readonly SourceTool[]> {
+    return (await this.#access.has(tenant, prefetched)) ? COMPOSIO_TOOLS : [];
   }
 
   async call(

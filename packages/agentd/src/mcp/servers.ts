@@ -15,6 +15,11 @@ interface Row {
   created_at: number | string;
 }
 
+const COLUMNS = "name, transport, config, enabled, created_at";
+
+/** Postgres: the tenant's own servers as one JSON array of rows, an expression `list` takes the value of. */
+export const ROWS_JSON = `(SELECT coalesce(json_agg(r ORDER BY r.name), '[]'::json) FROM (SELECT ${COLUMNS} FROM os_mcp_servers WHERE tenant_id = $tenant) r)`;
+
 /**
  * The MCP servers each tenant has: its own (os_mcp_servers, through its scope) and the operator's
  * for every tenant (AGENTD_MCP_SERVERS). An HTTP server's URL passes the SSRF guard when it is
@@ -33,20 +38,23 @@ export class McpServers {
     this.#resolve = opts.resolve;
   }
 
-  /** Every server of the tenant: the operator's first, then its own, by name. */
-  async list(scope: TenantScope): Promise<McpServer[]> {
-    const rows = await scope.all<Row>(
-      "SELECT name, transport, config, enabled, created_at FROM os_mcp_servers WHERE tenant_id = $tenant ORDER BY name",
-    );
+  /**
+   * Every server of the tenant: the operator's first, then its own, by name. `rows`: the tenant's own
+   * as `ROWS_JSON` read them along another statement (a turn's view), so none is read here.
+   */
+  async list(scope: TenantScope, rows?: unknown): Promise<McpServer[]> {
+    const own = Array.isArray(rows)
+      ? (rows as Row[])
+      : await scope.all<Row>(`SELECT ${COLUMNS} FROM os_mcp_servers WHERE tenant_id = $tenant ORDER BY name`);
     return [
       ...this.#operator.map((d) => ({ ...d, origin: "operator" as const, createdAt: null })),
-      ...rows.map(toServer),
+      ...own.map(toServer),
     ];
   }
 
-  /** The enabled ones: what a turn lists tools from. */
-  async enabled(scope: TenantScope): Promise<McpServer[]> {
-    return (await this.list(scope)).filter((s) => s.enabled);
+  /** The enabled ones: what a turn lists tools from (`rows` as in `list`). */
+  async enabled(scope: TenantScope, rows?: unknown): Promise<McpServer[]> {
+    return (await this.list(scope, rows)).filter((s) => s.enabled);
   }
 
   async get(scope: TenantScope, name: string): Promise<McpServer | null> {

@@ -9,7 +9,7 @@ import type { McpServer } from "./definition.ts";
 import { McpError } from "./errors.ts";
 import type { McpPool } from "./pool.ts";
 import { type KeepImage, resultWithImages } from "./results.ts";
-import type { McpServers } from "./servers.ts";
+import { type McpServers, ROWS_JSON } from "./servers.ts";
 
 /** The tenant's files, where images from tools are kept. */
 export interface ImageBlobs {
@@ -65,8 +65,11 @@ export class McpSource implements ToolSource {
     this.#log = opts.log ?? (() => {});
   }
 
-  async list(tenant: TenantScope, _signal: AbortSignal): Promise<SourceTool[]> {
-    const servers = await this.#servers.enabled(tenant);
+  /** The tenant's own servers, read along the turn's view: a tenant with none costs no statement. */
+  readonly prefetch = ROWS_JSON;
+
+  async list(tenant: TenantScope, _signal: AbortSignal, prefetched?: unknown): Promise<SourceTool[]> {
+    const servers = await this.#servers.enabled(tenant, prefetched);
     const lists = await Promise.all(
       servers.map(async (s) => {
         try {

@@ -31,6 +31,8 @@ export interface TurnView {
    * Postgres; null on SQLite, where the caller reads it only when the tenant has a budget.
    */
   usedToday: number | null;
+  /** The values of the `prefetch` expressions asked, by name (Postgres); null on SQLite, where each reader reads its own. */
+  prefetched: Map<string, unknown> | null;
 }
 
 /**
@@ -49,22 +51,27 @@ const TURN_VIEW = `SELECT
 /**
  * A turn's tenant (Postgres), its session, its history up to message `upto` (the last `window`), whether a later message
  * was answered, how many messages wait to be summarized (up to `atMost`) and the tenant's tokens
- * today: one round trip on Postgres; SQLite, in process, runs the statements one by one.
+ * today: one round trip on Postgres, with the `prefetch` expressions (by name; scoped by `$tenant`, no
+ * parameters) read along; SQLite, in process, runs the statements one by one.
  */
 export async function turnView(
   scope: TenantScope,
   q: { sessionId: string; upto: number; window: number; atMost: number; now: number },
+  prefetch: ReadonlyMap<string, string> = new Map(),
 ): Promise<TurnView> {
   if (scope.dialect === "postgres") {
     const day = new Date(q.now).toISOString().slice(0, 10);
-    const r = await scope.get<{
-      tenant: TenantRow | null;
-      session: SessionRow | null;
-      recent: MessageRow[];
-      answered: boolean;
-      unsummarized: number | string;
-      used: number | string | null;
-    }>(TURN_VIEW, [
+    const more = [...prefetch];
+    const r = await scope.get<
+      Record<string, unknown> & {
+        tenant: TenantRow | null;
+        session: SessionRow | null;
+        recent: MessageRow[];
+        answered: boolean;
+        unsummarized: number | string;
+        used: number | string | null;
+      }
+    >(TURN_VIEW + more.map(([, sql], i) => `,\n (${sql}) AS p${i}`).join(""), [
       q.sessionId,
       ...recentParams(q.sessionId, q.upto, q.window * 2 + 1),
       q.sessionId,
@@ -85,6 +92,7 @@ export async function turnView(
       answeredAfter: r.answered,
       unsummarized: Number(r.unsummarized),
       usedToday: Number(r.used ?? 0),
+      prefetched: new Map(more.map(([name], i) => [name, r[`p${i}`]])),
     };
   }
   const session = await sessions.require(scope, q.sessionId);
@@ -95,5 +103,6 @@ export async function turnView(
     answeredAfter: await sessions.answeredAfter(scope, q.sessionId, q.upto),
     unsummarized: await sessions.unsummarized(scope, session, q.upto, q.atMost),
     usedToday: null,
+    prefetched: null,
   };
 }

@@ -156,9 +156,14 @@ export class ToolRegistry {
   /**
    * One tenant's tools now: the built-ins its settings allow, then its own from every source, named
    * for the model (names.ts), less what it denies, at most `totalTools` in all. I/O: call it inside
-   * a step, and offer the turn what that step recorded.
+   * a step, and offer the turn what that step recorded. `prefetched`: what the turn's view read for
+   * the sources (`prefetches`), by source id.
    */
-  async resolve(scope: TenantScope, access: ToolAccess): Promise<{ tools: string[]; sourced: SourcedTool[] }> {
+  async resolve(
+    scope: TenantScope,
+    access: ToolAccess,
+    prefetched?: ReadonlyMap<string, unknown>,
+  ): Promise<{ tools: string[]; sourced: SourcedTool[] }> {
     const denied = (name: string) => access.deny.some((d) => globMatch(d, name));
     const tools = this.list(access.allow)
       .map((t) => t.name)
@@ -166,7 +171,10 @@ export class ToolRegistry {
     if (!access.sources || this.#sources.size === 0) return { tools, sourced: [] };
     const byRef = new Map<string, Omit<SourcedTool, "name">>();
     const lists = await Promise.all(
-      [...this.#sources.values()].map(async (s) => ({ source: s.id, tools: await this.#listOne(scope, s) })),
+      [...this.#sources.values()].map(async (s) => ({
+        source: s.id,
+        tools: await this.#listOne(scope, s, prefetched?.get(s.id)),
+      })),
     );
     for (const { source, tools: listed } of lists)
       for (const t of listed) {
@@ -189,6 +197,11 @@ export class ToolRegistry {
       sourced.push({ ...(byRef.get(refKey(ref)) as Omit<SourcedTool, "name">), name });
     }
     return { tools, sourced };
+  }
+
+  /** What the sources read first (`ToolSource.prefetch`), by source id: a turn's view reads them along (Postgres). */
+  prefetches(): Map<string, string> {
+    return new Map([...this.#sources.values()].flatMap((s) => (s.prefetch ? [[s.id, s.prefetch] as const] : [])));
   }
 
   /** What a turn recorded, as tools to offer and call. */
@@ -223,7 +236,7 @@ export class ToolRegistry {
   }
 
   /** One source's list, bounded in time; a failing source costs its tools for this turn, not the turn. */
-  async #listOne(scope: TenantScope, source: ToolSource): Promise<readonly SourceTool[]> {
+  async #listOne(scope: TenantScope, source: ToolSource, prefetched: unknown): Promise<readonly SourceTool[]> {
     const ac = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
@@ -233,7 +246,7 @@ export class ToolRegistry {
       }, this.#limits.listMs);
     });
     try {
-      const listed = await Promise.race([source.list(scope, ac.signal), late]);
+      const listed = await Promise.race([source.list(scope, ac.signal, prefetched), late]);
       return Array.isArray(listed) ? listed : [];
     } catch (e) {
       // Only the error's kind: a source's message may carry a server's URL with its token.

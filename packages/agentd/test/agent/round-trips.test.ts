@@ -14,10 +14,11 @@ import { BACKENDS } from "../support/backends.ts";
  */
 const BUDGET = {
   // receive: the session found or made and the message (inserted, session touched, returned) in one
-  // statement, and the run's id recorded on it (not waited for); the turn: its context in one wave (the
-  // tenant and the session's reads in one statement, the tools' two); the reply with its model call's
-  // usage and the tenant's webhooks (read in the reply's statement, so the delivery reads none).
-  postgres: { statements: 6, commits: 3 },
+  // statement, and the run's id recorded on it (not waited for); the turn: its context in one statement
+  // (the tenant, the session's reads, and what the tool sources read first: the tenant's MCP servers and
+  // whether it has a Composio key; it was 3 with those two); the reply with its model call's usage and
+  // the tenant's webhooks (read in the reply's statement, so the delivery reads none).
+  postgres: { statements: 4, commits: 3 },
   // SQLite cannot modify in a WITH, and runs the session's reads one by one (in process, no round trips).
   sqlite: { statements: 15, commits: 4 },
 };

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { HAS_TENANT_KEY } from "../../src/composio/access.ts";
 import type { Db } from "../../src/db/index.ts";
+import { ROWS_JSON } from "../../src/mcp/servers.ts";
 import { openAndAppend } from "../../src/sessions/receive.ts";
 import { sessions } from "../../src/sessions/store.ts";
 import { turnView } from "../../src/sessions/turn-view.ts";
@@ -65,7 +67,15 @@ for (const b of BACKENDS.filter((x) => x.name === "postgres"))
     const last = (await sessions.recent(scope, session.id, 1))[0];
     assert.ok(last);
     label("a turn's view");
-    await turnView(scope, { sessionId: session.id, upto: last.seq, window: WINDOW, atMost: AT_MOST, now: NOW });
+    // With what the tool sources read first, as a turn's view reads it along (the tenant's MCP servers, its Composio key).
+    await turnView(
+      scope,
+      { sessionId: session.id, upto: last.seq, window: WINDOW, atMost: AT_MOST, now: NOW },
+      new Map([
+        ["mcp", ROWS_JSON],
+        ["composio", HAS_TENANT_KEY],
+      ]),
+    );
     label("receive");
     await openAndAppend(
       scope,
@@ -78,7 +88,8 @@ for (const b of BACKENDS.filter((x) => x.name === "postgres"))
       NOW,
     );
     const budget: Record<string, number> = {
-      // The recent rows (twice the window and one), the unsummarized ones counted, the session twice, today's usage.
+      // The recent rows (twice the window and one), the unsummarized ones counted, the session twice, today's usage
+      // (the tenant's MCP servers and Composio key: none).
       "a turn's view": 2 * WINDOW + 1 + AT_MOST + 16,
       receive: 16,
     };

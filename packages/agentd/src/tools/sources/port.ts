@@ -11,8 +11,16 @@ import type { Decision, Risk, ToolContext } from "../types.ts";
 export interface ToolSource {
   /** Starts the names of its tools (`<id>__<server>__<tool>`): 1-16 of a-z 0-9, a letter first ("mcp", "app"). */
   readonly id: string;
-  /** The tenant's tools from this source now. A source that fails or is slow costs its tools for this turn, never the turn. */
-  list(tenant: TenantScope, signal: AbortSignal): Promise<readonly SourceTool[]>;
+  /**
+   * The tenant's tools from this source now. A source that fails or is slow costs its tools for this turn, never the turn.
+   * `prefetched`: the value of `prefetch`, when the turn's view read it (Postgres); undefined: read it yourself.
+   */
+  list(tenant: TenantScope, signal: AbortSignal, prefetched?: unknown): Promise<readonly SourceTool[]>;
+  /**
+   * What `list` reads of the store first, as one SQL expression scoped by `$tenant` (no parameters), which the
+   * turn's view evaluates in its own statement on Postgres: a tenant with no server costs no round trip.
+   */
+  readonly prefetch?: string;
   /**
    * Runs one call. `tool` is what `list` said (server and the tool's own name), `args` passed the
    * schema the turn recorded. The result goes through the same redaction, cut and untrusted fence
