@@ -85,6 +85,8 @@ export const kept = z
 
 /** True for a time zone this Node knows (IANA names, "UTC"). */
 export function isTimeZone(zone: string): boolean {
+  // Known without Intl, whose first zone loads some 5 MB of ICU data (the kernel's schedules in UTC skip it too).
+  if (zone === "UTC") return true;
   try {
     new Intl.DateTimeFormat("en", { timeZone: zone });
     return true;
