@@ -56,6 +56,28 @@ test("sqlite: a database written by the first schema is upgraded in place, its r
   check.close();
 });
 
+test("sqlite: the migrations a database lacks are applied in one transaction, all or none", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "agentd-migrate-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, "new.db");
+  const db = new DatabaseSync(path);
+  t.after(() => db.close());
+  // A table with the name of the newest migration's index: that migration fails, after the others ran.
+  db.exec("CREATE TABLE runs_namespace_status (x)");
+  assert.throws(() => migrate(db, path), /runs_namespace_status/);
+  const tables = () =>
+    (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
+      (r) => r.name,
+    );
+  assert.deepEqual(tables(), ["runs_namespace_status", "schema_migrations"], "none of the earlier migrations kept");
+  db.exec("DROP TABLE runs_namespace_status");
+  migrate(db, path);
+  assert.equal(
+    (db.prepare("SELECT max(version) AS v FROM schema_migrations").get() as { v: number }).v,
+    SCHEMA_VERSION,
+  );
+});
+
 test("postgres: a database written by the first schema is upgraded in place, its runs kept", {
   skip: pgUrl ? false : "no Postgres reachable",
 }, async (t) => {

@@ -188,22 +188,29 @@ export function enableIncrementalVacuum(db: DatabaseSync): void {
   }
 }
 
-/** Applies the migrations this database lacks, up to `target` (the newest by default; older targets are for upgrade tests). */
+/**
+ * Applies the migrations this database lacks, up to `target` (the newest by default; older targets
+ * are for upgrade tests), all in one transaction: all or none, and one commit (one fsync) for a new
+ * file rather than one per migration.
+ */
 export function migrate(db: DatabaseSync, file: string, target = SCHEMA_VERSION): void {
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-  const row = db.prepare("SELECT max(version) AS v FROM schema_migrations").get() as { v: number | null };
-  const current = row.v ?? 0;
-  if (current > SCHEMA_VERSION) throw new SchemaTooNewError(file, current, SCHEMA_VERSION);
-  for (const m of MIGRATIONS) {
-    if (m.version <= current || m.version > target) continue;
-    db.exec("BEGIN IMMEDIATE");
-    try {
+  const current = () =>
+    (db.prepare("SELECT max(version) AS v FROM schema_migrations").get() as { v: number | null }).v ?? 0;
+  const lacking = (from: number) => MIGRATIONS.filter((m) => m.version > from && m.version <= target);
+  const seen = current();
+  if (seen > SCHEMA_VERSION) throw new SchemaTooNewError(file, seen, SCHEMA_VERSION);
+  if (lacking(seen).length === 0) return;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    // Read again under the write lock: another process may have migrated the file meanwhile.
+    for (const m of lacking(current())) {
       db.exec(m.sql);
       db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(m.version, Date.now());
-      db.exec("COMMIT");
-    } catch (e) {
-      db.exec("ROLLBACK");
-      throw e;
     }
+    db.exec("COMMIT");
+  } catch (e) {
+    db.exec("ROLLBACK");
+    throw e;
   }
 }
