@@ -116,4 +116,58 @@ for (const backend of BACKENDS) {
       stored.slice(4),
     );
   });
+
+  test(`${backend.name}: a run handed from one worker to another mid-stream: a subscriber beside each receives what the store holds`, async (t) => {
+    const { store } = await tempStore(t, backend);
+    let tries = 0;
+    const more = gate();
+    const talk = workflow("talk", async (ctx) =>
+      ctx.step(
+        "speak",
+        async ({ publish, signal }) => {
+          const me = ++tries;
+          for (let i = 0; i < 5; i++) publish({ w: `${me}.${i}` });
+          if (me === 1)
+            // Held until its worker gives the run up.
+            await new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+          await more.promise;
+          for (let i = 5; i < 10; i++) publish({ w: `${me}.${i}` });
+          return me;
+        },
+        { retry: { maxAttempts: 3, initialInterval: 1 } },
+      ),
+    );
+    const a = fakeKernel(t, store, [talk]);
+    const run = await a.kernel.start(talk, null);
+    const b = fakeKernel(t, store, [talk], { clock: a.clock });
+    const got: Record<"a" | "b", Chunk<{ w: string }>[]> = { a: [], b: [] };
+    const follow = (side: "a" | "b", k: typeof a.kernel) =>
+      (async () => {
+        for await (const c of k.subscribe<{ w: string }>(run.id, { pollMs: 20 })) got[side].push(c);
+      })();
+    const reading = [follow("a", a.kernel), follow("b", b.kernel)];
+    await until(() => got.a.length === 5 && got.b.length === 5, "the first worker's chunks on both sides");
+    await a.kernel.worker?.stop();
+    await until(async () => {
+      b.kernel.worker?.signal();
+      await a.clock.advance(10);
+      return tries === 2;
+    }, "the second worker runs the step again");
+    more.open();
+    await Promise.all(reading);
+    assert.equal(await b.kernel.result(run.id), 2);
+    const stored = (await store.readStream(run.id, 1, 100)).chunks.map((c) => [
+      c.pos,
+      c.seq,
+      c.attempt,
+      JSON.parse(c.data).w,
+    ]);
+    assert.equal(stored.length, 15);
+    for (const side of ["a", "b"] as const)
+      assert.deepEqual(
+        got[side].map((c) => [c.offset, c.seq, c.attempt, c.data.w]),
+        stored,
+        `the subscriber beside worker ${side}`,
+      );
+  });
 }
