@@ -146,7 +146,11 @@ export class Agentd {
     // the registry is made first, the tenants ask it, and the tools are registered on it after.
     const tools = new ToolRegistry({ log: this.log });
     this.tools = tools;
-    this.tenants = new Tenants(this.db, now, { toolNames: () => tools.names(), timezone: this.config.timezone });
+    this.tenants = new Tenants(this.db, now, {
+      toolNames: () => tools.names(),
+      timezone: this.config.timezone,
+      cacheKeys: true,
+    });
     this.memory = new MemoryStore({ now });
     this.blobs = new LocalBlobStore({
       dir: join(this.config.dataDir, "blobs"),
@@ -291,6 +295,7 @@ export class Agentd {
     await this.kernel.close();
     await this.#services.close();
     await this.store.close();
+    await this.tenants.close();
     await this.db.close();
   }
 }

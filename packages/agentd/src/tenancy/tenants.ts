@@ -2,6 +2,8 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "../db/index.ts";
 import { newId, randomCode } from "../ids.ts";
 import { badRequest, notFound } from "../errors.ts";
+import type { PostgresDb } from "../db/postgres.ts";
+import { KeyCache, keysChannel, tenantNotice } from "./key-cache.ts";
 import { TenantScope } from "./scope.ts";
 import { isTimeZone } from "../config/variables.ts";
 import { TenantSettings } from "./settings.ts";
@@ -30,17 +32,32 @@ export class Tenants {
   readonly #now: () => number;
   readonly #toolNames: (() => readonly string[]) | null;
   readonly #timezone: string;
+  readonly #keys: KeyCache | null;
 
-  /** `toolNames`: the tools that exist, which a tenant's `tools` setting may name; `timezone`: new tenants' zone when they name none. */
+  /**
+   * `toolNames`: the tools that exist, which a tenant's `tools` setting may name; `timezone`: new tenants' zone when they name none;
+   * `cacheKeys`: keep API keys' tenants in this process on Postgres (key-cache.ts; `close` stops listening).
+   */
   constructor(
     db: Db,
     now: () => number = Date.now,
-    opts: { toolNames?: () => readonly string[]; timezone?: string } = {},
+    opts: { toolNames?: () => readonly string[]; timezone?: string; cacheKeys?: boolean } = {},
   ) {
     this.#db = db;
     this.#now = now;
     this.#toolNames = opts.toolNames ?? null;
     this.#timezone = opts.timezone ?? "UTC";
+    this.#keys = opts.cacheKeys && db.dialect === "postgres" ? new KeyCache(db as PostgresDb) : null;
+  }
+
+  /** Whether this process keeps API keys it has seen (Postgres, once it listens for revocations). */
+  async keysKept(): Promise<boolean> {
+    return (await this.#keys?.listening()) ?? false;
+  }
+
+  /** Stops listening for revocations (the key cache's connection). */
+  async close(): Promise<void> {
+    await this.#keys?.close();
   }
 
   /** What zod cannot know: the zone must exist in this Node, the tools in this agentd. */
@@ -129,8 +146,19 @@ export class Tenants {
   }
 
   async delete(id: string): Promise<void> {
-    const r = await this.#db.run("DELETE FROM os_tenants WHERE id = ?", [id]);
-    if (r.changes === 0) throw notFound(`tenant ${id}`);
+    const channel = keysChannel(this.#db);
+    if (!channel) {
+      const r = await this.#db.run("DELETE FROM os_tenants WHERE id = ?", [id]);
+      if (r.changes === 0) throw notFound(`tenant ${id}`);
+      return;
+    }
+    // Postgres: every process forgets the tenant's keys (deleted with it) when this commits; this one at once.
+    const rows = await this.#db.all(
+      "WITH d AS (DELETE FROM os_tenants WHERE id = ? RETURNING id) SELECT pg_notify(?, ?) FROM d",
+      [id, channel, tenantNotice(id)],
+    );
+    this.#keys?.notice(tenantNotice(id));
+    if (rows.length === 0) throw notFound(`tenant ${id}`);
   }
 
   /** A new API key for the tenant; only its hash is stored, so this is the one time it is seen. */
@@ -164,23 +192,36 @@ export class Tenants {
     }));
   }
 
+  /** Revokes a key; on Postgres the same statement tells every process to forget it (key-cache.ts) when it commits. */
   async revokeApiKey(tenantId: string, keyId: string): Promise<void> {
-    const r = await this.#db.run(
-      "UPDATE os_api_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL",
-      [this.#now(), keyId, tenantId],
+    const revoke = "UPDATE os_api_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL";
+    const channel = keysChannel(this.#db);
+    if (!channel) {
+      const r = await this.#db.run(revoke, [this.#now(), keyId, tenantId]);
+      if (r.changes === 0) throw notFound(`API key ${keyId}`);
+      return;
+    }
+    const rows = await this.#db.all<{ hash: string }>(
+      `WITH k AS (${revoke} RETURNING hash) SELECT hash, pg_notify(?, hash) FROM k`,
+      [this.#now(), keyId, tenantId, channel],
     );
-    if (r.changes === 0) throw notFound(`API key ${keyId}`);
+    for (const r of rows) this.#keys?.notice(r.hash);
+    if (rows.length === 0) throw notFound(`API key ${keyId}`);
   }
 
   /** The tenant an API key belongs to, or null for an unknown or revoked key. */
   async tenantOfKey(key: string): Promise<string | null> {
     if (!key.startsWith("ak_")) return null;
     // Looked up by its SHA-256: the key itself is never stored or compared.
-    const r = await this.#db.get<{ tenant_id: string }>(
-      "SELECT tenant_id FROM os_api_keys WHERE hash = ? AND revoked_at IS NULL",
-      [hashKey(key)],
-    );
-    return r?.tenant_id ?? null;
+    const hash = hashKey(key);
+    const read = async () =>
+      (
+        await this.#db.get<{ tenant_id: string }>(
+          "SELECT tenant_id FROM os_api_keys WHERE hash = ? AND revoked_at IS NULL",
+          [hash],
+        )
+      )?.tenant_id ?? null;
+    return this.#keys ? this.#keys.tenantOf(hash, read) : read();
   }
 
   /** A one-time code a person sends from a channel (e.g. `/start CODE` on Telegram) to bind that identity to the tenant. */
