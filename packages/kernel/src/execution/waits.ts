@@ -39,9 +39,17 @@ export class Waits {
   /** Counts `p` in flight until it settles; `idle` runs when the last one does. */
   track<T>(p: Promise<T>, idle: () => void): Promise<T> {
     this.#inflight++;
-    return p.finally(() => {
-      if (--this.#inflight === 0) idle();
-    });
+    // then, not finally: finally makes two more promises and a closure each time (two calls a step).
+    return p.then(
+      (v) => {
+        if (--this.#inflight === 0) idle();
+        return v;
+      },
+      (e: unknown) => {
+        if (--this.#inflight === 0) idle();
+        throw e;
+      },
+    );
   }
 
   /** Completes every wait that can complete at `now`; true if any did. */
