@@ -80,7 +80,7 @@ for (const b of BACKENDS) {
   });
 }
 
-test("agentd start prints its ready line before loading the built-in tools and the turn, and loads them right after", async (t) => {
+test("agentd start prints its ready line before loading the built-in tools, the turn and node:https, and loads the first two right after", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "agentd-lazy-start-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // Preloaded into the process: what was loaded when the ready line was written, and a moment after.
@@ -96,6 +96,7 @@ test("agentd start prints its ready line before loading the built-in tools and t
       at,
       tools: loaded.filter((u) => /\\/src\\/tools\\/(?!load-tools)[a-z-]+\\/index\\.ts$/.test(u)).length,
       turn: loaded.some((u) => u.endsWith("/src/agent/turn.ts")),
+      https: process.moduleLoadList.includes("NativeModule https"),
     }) + "\\n";
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = (chunk, ...rest) => {
@@ -146,7 +147,8 @@ test("agentd start prints its ready line before loading the built-in tools and t
     await new Promise((r) => setTimeout(r, 50));
   }
   const [ready, after] = states();
-  assert.deepEqual(ready, { at: "ready", tools: 0, turn: false });
+  // Nor node:https (and TLS): only a request going out needs it (net/guard.ts).
+  assert.deepEqual(ready, { at: "ready", tools: 0, turn: false, https: false });
   assert.equal(after.turn, true);
   assert.ok(after.tools > 5, `the built-ins loaded right after the ready line (${after.tools})`);
 });

@@ -1,4 +1,5 @@
-import { serve } from "@hono/node-server";
+import type * as NodeServer from "@hono/node-server";
+import { createRequire } from "node:module";
 import { Hono } from "hono";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -28,6 +29,11 @@ export interface ServeOptions extends ApiOptions {
   /** Where one line per request goes (api/access-log.ts); none by default. */
   accessLog?: Logger;
 }
+
+// @hono/node-server's CommonJS build: its ES build imports node:http as an ES module, whose namespace
+// reads every export of node:http, the lazy WebSocket ones too, which loads undici before the ready
+// line (the first request's Response loads it anyway, later).
+const { serve } = createRequire(import.meta.url)("@hono/node-server") as typeof NodeServer;
 
 /** Where `agentd start` and `agentd serve` accept SSH tunnels when AGENTD_RELAY_TOKEN is set. */
 export const RELAY_PATH = "/ssh-relay";

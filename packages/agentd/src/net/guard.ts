@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
-import http, { type IncomingMessage } from "node:http";
-import https from "node:https";
+import type http from "node:http";
+import type { IncomingMessage } from "node:http";
 import { isIP, type LookupFunction } from "node:net";
 import type { Readable } from "node:stream";
 import zlib from "node:zlib";
@@ -214,7 +214,9 @@ export function send(
   };
   const h: Record<string, string> = { "user-agent": "agentd/0.1", accept: "*/*", ...headers };
   if (body !== undefined) h["content-length"] = String(Buffer.byteLength(body));
-  const mod = c.url.protocol === "https:" ? https : http;
+  // Not imported as ES modules: node:http's namespace reads its lazy exports, which loads undici at
+  // every start (issue 22), and https (TLS) is needed only by the first request that goes out.
+  const mod = process.getBuiltinModule(c.url.protocol === "https:" ? "node:https" : "node:http");
   return new Promise((ok, fail) => {
     const req = mod.request(
       {
