@@ -123,6 +123,10 @@ for (const b of BACKENDS)
       // Killed again just after the callback: the event is stored; the run resumes on the next start.
       agentd.kill("SIGKILL");
       assert.equal(await exited(agentd), "SIGKILL");
+      // An execution held when the process died is dropped once the stand-in sees its socket close
+      // (which may come after the exit): released before that, it would run at Composio.
+      const sent = composio.requests.filter((q) => q.path.includes("/tools/execute/")).length;
+      await until(() => composio.dropped === sent, "the held executions to lose their client");
       release();
       agentd = await start();
       // A run that woke fast enough to begin the execution before the kill (held, then dropped): agentd
@@ -132,8 +136,13 @@ for (const b of BACKENDS)
           (await client.kernel.getRun(run.id))?.status === "completed" ||
           (await approvals.list(scope)).find((a) => a.subject.startsWith("RUN AGAIN?")),
         "the run to end, or to ask before running the cut execution again",
-        60_000,
-      );
+        200_000,
+      ).catch(async (e) => {
+        const steps = (await client.kernel.journal(run.id)).map((j) => `${j.name}:${j.status}:${j.attempt}`);
+        throw new Error(
+          `${(e as Error).message}; run ${(await client.kernel.getRun(run.id))?.status}, journal ${steps.join(" ")}`,
+        );
+      });
       if (cut !== true) {
         assert.equal(composio.executed.length, 0, "not executed again before the person answers");
         await approvals.decide(scope, cut.id, "once", "test", Date.now(), client.kernel);
