@@ -80,7 +80,7 @@ for (const b of BACKENDS) {
   });
 }
 
-test("agentd start prints its ready line before loading the built-in tools, the turn and node:https, and loads the first two right after", async (t) => {
+test("agentd start prints its ready line before loading the built-in tools, the turn, node:https or pg, and loads the first two right after", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "agentd-lazy-start-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // Preloaded into the process: what was loaded when the ready line was written, and a moment after.
@@ -97,6 +97,7 @@ test("agentd start prints its ready line before loading the built-in tools, the 
       tools: loaded.filter((u) => /\\/src\\/tools\\/(?!load-tools)[a-z-]+\\/index\\.ts$/.test(u)).length,
       turn: loaded.some((u) => u.endsWith("/src/agent/turn.ts")),
       https: process.moduleLoadList.includes("NativeModule https"),
+      pg: loaded.some((u) => u.includes("/node_modules/pg/")),
     }) + "\\n";
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = (chunk, ...rest) => {
@@ -147,8 +148,8 @@ test("agentd start prints its ready line before loading the built-in tools, the 
     await new Promise((r) => setTimeout(r, 50));
   }
   const [ready, after] = states();
-  // Nor node:https (and TLS): only a request going out needs it (net/guard.ts).
-  assert.deepEqual(ready, { at: "ready", tools: 0, turn: false, https: false });
+  // Nor node:https (and TLS): only a request going out needs it (net/guard.ts); nor pg, on SQLite.
+  assert.deepEqual(ready, { at: "ready", tools: 0, turn: false, https: false, pg: false });
   assert.equal(after.turn, true);
   assert.ok(after.tools > 5, `the built-ins loaded right after the ready line (${after.tools})`);
 });

@@ -1,4 +1,5 @@
-import pg from "pg";
+import { createRequire } from "node:module";
+import type pg from "pg";
 import type { Db } from "../db/index.ts";
 import type { PostgresDb } from "../db/postgres.ts";
 
@@ -82,7 +83,9 @@ export class KeyCache {
   /** Starts listening once (not awaited by lookups: they read the store until it is in place). */
   #listen(): void {
     if (this.#client || this.#closed) return;
-    const client = new pg.Client(this.#db.pool.options);
+    // pg by require here, not imported: a process on SQLite never loads it (35 modules of every start).
+    const { Client } = createRequire(import.meta.url)("pg") as typeof pg;
+    const client = new Client(this.#db.pool.options);
     this.#client = client;
     const lost = () => {
       if (this.#client !== client) return;
