@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { approvals } from "../../src/agent/approvals.ts";
 import { policies } from "../../src/agent/policy.ts";
 import { createAgentd } from "../../src/app.ts";
 import { BACKENDS } from "../support/backends.ts";
@@ -122,6 +123,16 @@ for (const b of BACKENDS)
       agentd.kill("SIGKILL");
       assert.equal(await exited(agentd), "SIGKILL");
       agentd = await start();
+      // A run that woke fast enough to begin star_repo's step before the kill: its outcome unknown to
+      // agentd (the tool is not marked read-only), a person is asked before it runs again, and approves.
+      const cut = await until(
+        async () =>
+          (await client.kernel.getRun(run.id))?.status === "completed" ||
+          (await approvals.list(scope)).find((a) => a.subject.startsWith("RUN AGAIN?")),
+        "the run to end, or to ask before running the cut call again",
+        200_000,
+      );
+      if (cut !== true) await approvals.decide(scope, cut.id, "once", "test", Date.now(), client.kernel);
 
       assert.equal((await client.kernel.result<{ text: string }>(run.id)).text, REPLY);
       await until(() => chat().includes(REPLY), "the reply in the chat");
