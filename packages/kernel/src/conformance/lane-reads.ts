@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type GroupResult, type Store, workflow } from "../index.ts";
+import { type GroupResult, Kernel, type Store, workflow } from "../index.ts";
 import type { Backend } from "./backend.ts";
-import { fakeKernel, gate, tempStore, until } from "./helpers.ts";
+import { closes, fakeKernel, gate, tempStore, until } from "./helpers.ts";
 
 /** Counts `store`'s commits, and whether any answered a lane's end stamp (a store that stamps its lanes: Postgres). */
 function spy(
@@ -112,5 +112,56 @@ export function laneReads(backend: Backend): void {
         ["write", "completed", 1, null],
       ],
     );
+  });
+  test("hammered from two workers, one lane: every run's read sees the writes of every run before it", async (t) => {
+    const { store, open } = await tempStore(t, backend);
+    let writes = 0;
+    const nap = () => new Promise((r) => setTimeout(r, Math.random() * 2));
+    const wf = workflow(
+      "lane.hammer",
+      async (ctx, n: number) => {
+        const seen = await ctx.step("read", () => writes, { startMarker: false });
+        await ctx.step("write", async () => {
+          await nap();
+          writes++;
+        });
+        return seen;
+      },
+      { concurrency: { key: () => "session", limit: 1 } },
+    );
+    const errors: string[] = [];
+    const kernels = [store, await open()].map((s) =>
+      closes(
+        t,
+        new Kernel({
+          store: s,
+          workflows: [wf],
+          worker: { pollMs: 50, concurrency: 20 },
+          onError: (e, where) => errors.push(`${where}: ${e}`),
+          logger: () => {},
+          retention: false,
+        }).startWorker(),
+      ),
+    );
+    const t0 = Date.now();
+    const results: number[] = [];
+    // Each worker in turn starts the next run once the one before ended (a session's turns, received by
+    // either); every third time the other worker starts one more a moment later, while the first may be
+    // ending: its read may begin before that end and its insert commit after it.
+    for (let n = 0; n < 60 && Date.now() - t0 < 30_000; n++) {
+      const w = (n * 7) % 3 === 0 ? 1 : 0;
+      const run = await (kernels[w] as Kernel).start(wf, n);
+      if (n % 3 === 2) {
+        await new Promise((r) => setTimeout(r, Math.random() * 4));
+        const next = await (kernels[1 - w] as Kernel).start(wf, n + 1000);
+        results.push((await run.result()) as number, (await next.result()) as number);
+      } else results.push((await run.result()) as number);
+    }
+    assert.deepEqual(
+      results,
+      results.map((_, i) => i),
+      "each read saw exactly the writes of the runs before it",
+    );
+    assert.deepEqual(errors, []);
   });
 }
