@@ -119,7 +119,7 @@ export function laneReads(backend: Backend): void {
     const nap = () => new Promise((r) => setTimeout(r, Math.random() * 2));
     const wf = workflow(
       "lane.hammer",
-      async (ctx, n: number) => {
+      async (ctx, _n: number) => {
         const seen = await ctx.step("read", () => writes, { startMarker: false });
         await ctx.step("write", async () => {
           await nap();
