@@ -27,7 +27,7 @@ export async function step<T>(
   s: CommandScope,
   name: string,
   fn: (c: StepContext) => Promise<T> | T,
-  options: StepOptions = {},
+  options: StepOptions = NO_OPTIONS,
 ): Promise<T> {
   checkName("ctx.step", name);
   if (typeof fn !== "function")
@@ -65,9 +65,6 @@ export async function step<T>(
     } else if (!s.live) return never();
     const secret = options.secret === true;
     const tel = s.stepTelemetry(seq, name, rec.attempt, secret);
-    // A secret step's error may quote what it handles: its message is kept out of the journal too.
-    const stored = (e: unknown): StoredError =>
-      secret ? { ...toStoredError(e), message: REDACTED, stack: undefined } : toStoredError(e);
     const run = () => attempt(s, seq, name, rec.attempt, fn, timeoutMs, tel);
     const before = early;
     early = null;
@@ -80,20 +77,20 @@ export async function step<T>(
       return value as T;
     } catch (e) {
       if (!s.live) {
-        tel?.end(stored(e));
+        tel?.end(stored(e, secret));
         return never();
       }
       const code = KernelError.is(e) ? e.code : "";
       const fatal = FatalError.is(e) || code === "not_serializable" || code === "value_too_large";
       if (fatal || rec.attempt >= policy.maxAttempts) {
-        tel?.end(stored(e));
-        return failStep(s, rec, stored(e));
+        tel?.end(stored(e, secret));
+        return failStep(s, rec, stored(e, secret));
       }
       const delay = retryDelay(policy, rec.attempt, e);
-      tel?.end(stored(e), delay);
+      tel?.end(stored(e, secret), delay);
       rec.status = "retrying";
       rec.wakeAt = s.host.clock.now() + delay;
-      rec.error = stored(e);
+      rec.error = stored(e, secret);
       s.put(rec);
       await s.until(rec.wakeAt);
     }
@@ -196,6 +193,14 @@ async function admitted<T>(s: CommandScope, admission: Admission, run: () => Pro
   if ("error" in outcome) throw outcome.error;
   return outcome.value;
 }
+
+/** A step's error as the journal keeps it: a secret step's may quote what it handles, so its message is kept out too. */
+function stored(e: unknown, secret: boolean): StoredError {
+  return secret ? { ...toStoredError(e), message: REDACTED, stack: undefined } : toStoredError(e);
+}
+
+/** No options: one object for every call that passes none. */
+const NO_OPTIONS: StepOptions = Object.freeze({});
 
 function stepFailed(runId: string, e: EntryRecord): StepFailedError {
   return new StepFailedError(runId, e.name, e.attempt, e.error?.name ?? "Error", e.error?.message ?? "", e.seq);

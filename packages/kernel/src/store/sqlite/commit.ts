@@ -11,6 +11,16 @@ export interface Fence {
 
 export type FenceCache = Map<string, Fence>;
 
+/** A group applied: one frozen result for them all (a group a step, each an object that lived until its commit settled). */
+const OK: GroupResult = Object.freeze({ ok: true });
+
+/** True if the ops take the run out of "running" (what the fence cache knows of its row changes). */
+function leavesRunning(ops: WriteOp[]): boolean {
+  for (const o of ops)
+    if (o.op === "finish" || o.op === "suspend" || o.op === "release" || o.op === "continueAsNew") return true;
+  return false;
+}
+
 /** Prepared statements for the write path, compiled once per connection. */
 export class SqliteWrites {
   readonly #insertRun: StatementSync;
@@ -131,10 +141,7 @@ export class SqliteWrites {
       const res = this.#apply(g, now, fence, early);
       if (res.ok && g.epoch > 0) {
         // The run left "running", or was just inserted claimed: what we know of its row changes with it.
-        if (
-          g.ops.some((o) => o.op === "finish" || o.op === "suspend" || o.op === "release" || o.op === "continueAsNew")
-        )
-          fences.delete(g.runId);
+        if (leavesRunning(g.ops)) fences.delete(g.runId);
         else if (ownInsert) fences.set(g.runId, { epoch: 1, lease_owner: g.owner, status: "running" });
       }
       return res;
@@ -172,7 +179,7 @@ export class SqliteWrites {
         return { ok: false, reason: "conflict", existingRunId: existing?.id ?? first.run.id };
       }
       i = 1;
-      if (g.epoch === 0) return { ok: true };
+      if (g.epoch === 0) return OK;
       // Just inserted: claimed by its writer at epoch 1, unless it had to queue for its concurrency key.
       fence = inserted === "claimed" ? { epoch: 1, lease_owner: g.owner, status: "running" } : undefined;
     }
@@ -182,7 +189,7 @@ export class SqliteWrites {
     // The position of the group's last chunk: the kernel hands its chunks to subscribers in its process without a read.
     let lastChunk: number | undefined;
     for (; i < g.ops.length; i++) lastChunk = this.#op(g.runId, g.ops[i] as WriteOp, now) ?? lastChunk;
-    return lastChunk === undefined ? { ok: true } : { ok: true, lastChunk };
+    return lastChunk === undefined ? OK : { ok: true, lastChunk };
   }
 
   /** Inserts a run: "claimed" by its writer, "inserted" (pending or queued for its concurrency key), or "conflict". */
