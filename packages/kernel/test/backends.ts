@@ -36,11 +36,15 @@ export const sqlite: Backend = {
   },
 };
 
-/** The Postgres to test against: DATABASE_URL, else a local default if one answers; null if none is reachable. */
+/**
+ * The Postgres to test against: DATABASE_URL, else a local default if one answers; null if none is reachable.
+ * A laptop with none refuses the connection at once; the timeout is for a busy machine's slow answer, which must
+ * not quietly drop a file's Postgres half (at load 10 a half-second one did).
+ */
 export const pgUrl: string | null = await (async () => {
   const url = process.env.DATABASE_URL;
   if (url) return url; // set explicitly (as CI does): tests must run, and fail loudly if it is down
-  const c = new pg.Client({ connectionString: DEFAULT_PG, connectionTimeoutMillis: 500 });
+  const c = new pg.Client({ connectionString: DEFAULT_PG, connectionTimeoutMillis: 5_000 });
   try {
     await c.connect();
     return DEFAULT_PG;
