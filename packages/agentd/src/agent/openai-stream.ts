@@ -1,4 +1,5 @@
 import type { LanguageModel } from "ai";
+import { type BodyReader, type HttpAnswer, postStream } from "./model-http.ts";
 
 // The OpenAI provider reads a streamed answer through six web streams a server-sent event (text
 // decoder, event parser, JSON parse with a zod check of every chunk, a tee to catch an early error, its
@@ -53,13 +54,34 @@ class Answered {
   }
 }
 
+/**
+ * What a model's first streamed call taught: where it posts and the headers the provider sent (its
+ * key, its user agents), the same on every call of the model made without headers of the call's own.
+ * Its later calls are sent over node:http (model-http.ts), not through the provider and fetch.
+ */
+interface Learned {
+  url: string;
+  headers: Record<string, string>;
+}
+const learned = new WeakMap<OpenAIChat, Learned>();
+/** Models whose endpoint redirected a call sent over node:http: fetch follows redirects, so they keep it. */
+const redirected = new WeakSet<OpenAIChat>();
+
+/** Sent over node:http once learned: no fetch of the caller's, no headers of the call's, no proxy from the environment. */
+const direct = (real: OpenAIChat, options: CallOptions) =>
+  !real.config.fetch && !options.headers && !process.env.NODE_USE_ENV_PROXY && !redirected.has(real);
+
 async function streamChat(real: OpenAIChat, options: CallOptions): Promise<StreamResult> {
   if (options.includeRawChunks) return real.doStream(options);
+  const known = direct(real, options) ? learned.get(real) : undefined;
+  if (known) return streamDirect(real, options, known);
   const send = real.config.fetch ?? globalThis.fetch;
   // The provider builds and sends the request, and judges a failed answer or a failed fetch itself.
   const sent = withFetch(real, async (url, init) => {
     const res = await send(url, init);
     if (!res.ok || res.body === null) return res;
+    if (direct(real, options) && isStringRecord(init?.headers))
+      learned.set(real, { url: String(url), headers: { ...init.headers } });
     throw new Answered(String(url), res);
   });
   // The request's body and warnings as the provider made them, kept for the parts and the result made here.
@@ -75,12 +97,81 @@ async function streamChat(real: OpenAIChat, options: CallOptions): Promise<Strea
     answered = e;
   }
   const { url, res } = answered;
-  const { warnings } = args as Args;
+  const body = (res.body as ReadableStream<Uint8Array>).getReader();
+  return readAnswer(real, options, args as Args, url, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+    body,
+  });
+}
+
+const isStringRecord = (h: unknown): h is Record<string, string> =>
+  isObject(h) && Object.values(h).every((v) => typeof v === "string");
+
+/** A call of a learned model: the provider's body, sent with its learned headers over node:http. */
+async function streamDirect(real: OpenAIChat, options: CallOptions, known: Learned): Promise<StreamResult> {
+  const args = await (real as unknown as { getArgs(o: CallOptions): Promise<Args> }).getArgs(options);
+  const body = JSON.stringify({ ...args.args, stream: true, stream_options: { include_usage: true } });
+  let answer: HttpAnswer;
+  try {
+    answer = await postStream(known.url, known.headers, body, options.abortSignal);
+  } catch (e) {
+    // The provider judges a failed request as it judges fetch's (the same TypeError).
+    return judged(real, options, args, async () => {
+      throw e;
+    });
+  }
+  const { status, statusText, headers } = answer;
+  if (status >= 300 && status <= 399) {
+    // Redirected: nothing was done there. The call is sent again through fetch, which follows.
+    await answer.body.cancel();
+    redirected.add(real);
+    return streamChat(real, options);
+  }
+  const empty = status === 204 || status === 205 || status === 304;
+  if (status >= 200 && status <= 299 && !empty) return readAnswer(real, options, args, known.url, answer);
+  // A failed answer (or one without a body) is the provider's to judge, whole.
+  const whole = empty ? null : streamOf([], answer.body);
+  return judged(real, options, args, async () => new Response(whole, { status, statusText, headers }));
+}
+
+/** The provider's outcome when its fetch comes to what `f` does, with the request body it already made. */
+async function judged(real: OpenAIChat, options: CallOptions, args: Args, f: typeof fetch): Promise<StreamResult> {
+  const m = withFetch(real, f) as unknown as OpenAIChat & { getArgs(o: CallOptions): Promise<Args> };
+  m.getArgs = async () => args;
+  return await m.doStream(options);
+}
+
+/** The bytes `kept`, then the rest of `reader`'s, as a web stream (what the provider reads). */
+function streamOf(kept: readonly Uint8Array[], reader: BodyReader): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start: (c) => {
+      for (const b of kept) c.enqueue(b);
+    },
+    pull: async (c) => {
+      const r = await reader.read();
+      if (r.done) c.close();
+      else c.enqueue(r.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+/** A successful answer read here in one pass; anything this reading does not know is handed back to the provider. */
+async function readAnswer(
+  real: OpenAIChat,
+  options: CallOptions,
+  args: Args,
+  url: string,
+  res: { status: number; statusText: string; headers: Headers; body: BodyReader },
+): Promise<StreamResult> {
+  const { warnings } = args;
   const head = {
-    request: { body: { ...(args as Args).args, stream: true, stream_options: { include_usage: true } }, url },
+    request: { body: { ...args.args, stream: true, stream_options: { include_usage: true } }, url },
     response: { headers: Object.fromEntries([...res.headers]) },
   };
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const reader = res.body;
   const kept: Uint8Array[] = [];
   const chat = new PlainChat();
   // The provider's answer from its first byte: the bytes read so far, then the rest.
@@ -88,20 +179,7 @@ async function streamChat(real: OpenAIChat, options: CallOptions): Promise<Strea
     withFetch(
       real,
       async () =>
-        new Response(
-          new ReadableStream<Uint8Array>({
-            start: (c) => {
-              for (const b of kept) c.enqueue(b);
-            },
-            pull: async (c) => {
-              const r = await reader.read();
-              if (r.done) c.close();
-              else c.enqueue(r.value);
-            },
-            cancel: (reason) => reader.cancel(reason),
-          }),
-          { status: res.status, statusText: res.statusText, headers: res.headers },
-        ),
+        new Response(streamOf(kept, reader), { status: res.status, statusText: res.statusText, headers: res.headers }),
     ).doStream(options);
   const parts: Part[] = [{ type: "stream-start", warnings }];
   /** Reads on until parts are ready or the answer ends; false: the provider must read it. */
@@ -125,18 +203,19 @@ async function streamChat(real: OpenAIChat, options: CallOptions): Promise<Strea
     ...head,
     stream: new ReadableStream<Part>({
       pull: async (c) => {
-        if (handedBack) {
-          const r = await handedBack.read();
-          if (r.done) c.close();
-          else c.enqueue(r.value);
-          return;
-        }
+        const fromProvider = async (r: ReadableStreamDefaultReader<Part>) => {
+          const next = await r.read();
+          if (next.done) c.close();
+          else c.enqueue(next.value);
+        };
+        if (handedBack) return fromProvider(handedBack);
         while (parts.length === 0 && !chat.ended) {
           if (await readMore()) continue;
-          // The provider reads the answer again from the start; what it makes of the parts passed on is skipped.
+          // The provider reads the answer again from the start; what it makes of the parts passed on is
+          // skipped, and its next part goes on now (a pull that gives nothing is not called again).
           handedBack = (await fromStart()).stream.getReader();
           for (let i = 0; i < passed; i++) if ((await handedBack.read()).done) break;
-          return;
+          return fromProvider(handedBack);
         }
         for (const p of parts) c.enqueue(p);
         // Counted as the provider makes them (one a text chunk): what it re-reads is skipped by that count.
