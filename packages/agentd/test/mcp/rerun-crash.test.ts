@@ -72,9 +72,10 @@ async function rig(t: { after(fn: () => unknown): void }, b: Backend, call: { na
   env.AGENTD_DATA = place.dataDir;
   const scope = client.tenants.scope(tenantId);
   await policies.set(scope, { tool: "mcp__ops__*", decision: "allow" }, Date.now());
-  model.script({ toolCalls: [call] }, (req: RecordedRequest) => ({
-    text: `Result: ${String(req.body.messages.at(-1)?.content ?? "")}`,
-  }));
+  model.script({ toolCalls: [call] });
+  // Every later call answers from the last tool result: a model step may run twice when a busy worker's
+  // short lease lapses (steps are at least once; one result is recorded), and a queued answer would run out.
+  model.fallback = (req: RecordedRequest) => ({ text: `Result: ${String(req.body.messages.at(-1)?.content ?? "")}` });
   const procs: ChildProcess[] = [];
   t.after(() => {
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");

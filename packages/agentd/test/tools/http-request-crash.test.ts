@@ -50,10 +50,10 @@ async function rig(t: { after(fn: () => unknown): void }, b: Backend, method: "G
   env.AGENTD_DATA = place.dataDir;
   const scope = client.tenants.scope(tenantId);
   await policies.set(scope, { tool: "http_request", decision: "allow" }, Date.now());
-  model.script(
-    { toolCalls: [{ name: "http_request", arguments: { method, url: `http://${api.host}/orders` } }] },
-    (req: RecordedRequest) => ({ text: `Result: ${String(req.body.messages.at(-1)?.content ?? "")}` }),
-  );
+  model.script({ toolCalls: [{ name: "http_request", arguments: { method, url: `http://${api.host}/orders` } }] });
+  // Every later call answers from the last tool result: a model step may run twice when a busy worker's
+  // short lease lapses (steps are at least once; one result is recorded), and a queued answer would run out.
+  model.fallback = (req: RecordedRequest) => ({ text: `Result: ${String(req.body.messages.at(-1)?.content ?? "")}` });
   const procs: ChildProcess[] = [];
   t.after(() => {
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
