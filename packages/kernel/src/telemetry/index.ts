@@ -1,15 +1,6 @@
-import {
-  type BatchObservableCallback,
-  type Context,
-  context,
-  createNoopMeter,
-  metrics,
-  propagation,
-  ROOT_CONTEXT,
-  type Span,
-  SpanStatusCode,
-  trace,
-} from "@opentelemetry/api";
+import { createRequire } from "node:module";
+import type * as Otel from "@opentelemetry/api";
+import type { BatchObservableCallback, Context, Meter, Span, SpanStatusCode, Tracer } from "@opentelemetry/api";
 import type { StoredError } from "../errors.ts";
 import type { Store } from "../store/types.ts";
 import { type Logger, REDACTED } from "./log.ts";
@@ -19,13 +10,42 @@ export { jsonLogger } from "./log.ts";
 
 const SCOPE = "@agentd/kernel";
 
+/** Where @opentelemetry/api 1.x keeps what an SDK registers (providers, propagator, context manager). */
+const OTEL_GLOBAL = Symbol.for("opentelemetry.js.api.1");
+let api: typeof Otel | undefined;
+
+/**
+ * @opentelemetry/api once something registered with it, else null. Until an SDK registers, every
+ * call of the API is a no-op, so the kernel makes none and does not load it (44 modules of every
+ * process's start). Checked on each use, as the API's own proxies would: an SDK registered after
+ * the kernel was made still gets its spans. Loaded by require: synchronous, and the module an
+ * import of the package gets (its one build, CommonJS).
+ */
+function otel(): typeof Otel | null {
+  if (api) return api;
+  if ((globalThis as Record<symbol, unknown>)[OTEL_GLOBAL] === undefined) return null;
+  api = createRequire(import.meta.url)("@opentelemetry/api") as typeof Otel;
+  return api;
+}
+
+const ERROR = 2 as SpanStatusCode.ERROR;
+const noop = () => {};
+/** What the kernel asks of a meter when the API is not loaded: instruments that record nothing. */
+const NOOP_METER = {
+  createHistogram: () => ({ record: noop }),
+  createCounter: () => ({ add: noop }),
+  createObservableGauge: () => ({}),
+  addBatchObservableCallback: noop,
+  removeBatchObservableCallback: noop,
+} as unknown as Meter;
+
 /**
  * Spans, metrics and logs of one kernel, through @opentelemetry/api: free when no SDK is installed,
  * exported when one is. A run's spans share one trace across processes and replays: its W3C
  * traceparent is stored with the run and every execution's span is its child.
  */
 export class Telemetry {
-  readonly #tracer = trace.getTracer(SCOPE);
+  #tracer: Tracer | undefined;
   readonly #log: Logger;
   readonly #stepDuration;
   readonly #retries;
@@ -35,8 +55,9 @@ export class Telemetry {
 
   constructor(store: Store, clock: { now(): number }, log: Logger) {
     this.#log = log;
-    const meter = metrics.getMeter(SCOPE);
-    this.metricsOn = meter.constructor !== createNoopMeter().constructor;
+    const otelApi = otel();
+    const meter = otelApi?.metrics.getMeter(SCOPE) ?? NOOP_METER;
+    this.metricsOn = otelApi !== null && meter.constructor !== otelApi.createNoopMeter().constructor;
     this.#stepDuration = meter.createHistogram("kernel.step.duration", {
       unit: "ms",
       description: "Time of one step attempt",
@@ -75,9 +96,12 @@ export class Telemetry {
   }
 
   /** The traceparent of the caller's active span, stored with a new run so its executions join that trace. */
-  traceParent(ctx: Context = context.active()): string | null {
+  traceParent(ctx?: Context | null): string | null {
+    const o = otel();
+    // No context: an execution that began before the API was loaded, whose span context is invalid.
+    if (!o || ctx === null) return null;
     const carrier: Record<string, string> = {};
-    propagation.inject(ctx, carrier);
+    o.propagation.inject(ctx ?? o.context.active(), carrier);
     return carrier.traceparent ?? null;
   }
 
@@ -90,10 +114,13 @@ export class Telemetry {
     replayed: number;
     hot: boolean;
   }): ExecutionTelemetry {
+    const o = otel();
+    const tracer = this.tracer;
+    if (!o || !tracer) return new ExecutionTelemetry(this, null, null, info.runId, info.workflow);
     const parent = info.traceParent
-      ? propagation.extract(ROOT_CONTEXT, { traceparent: info.traceParent })
-      : ROOT_CONTEXT;
-    const span = this.#tracer.startSpan(
+      ? o.propagation.extract(o.ROOT_CONTEXT, { traceparent: info.traceParent })
+      : o.ROOT_CONTEXT;
+    const span = tracer.startSpan(
       `run ${info.workflow}`,
       {
         attributes: {
@@ -106,7 +133,7 @@ export class Telemetry {
       },
       parent,
     );
-    return new ExecutionTelemetry(this, span, trace.setSpan(parent, span), info.runId, info.workflow);
+    return new ExecutionTelemetry(this, span, o.trace.setSpan(parent, span), info.runId, info.workflow);
   }
 
   scheduleTick(scheduleId: string, workflow: string, lagMs: number): void {
@@ -144,21 +171,25 @@ export class Telemetry {
     return new StepTelemetry(this, null, null, { runId, workflow, seq, name, attempt, secret });
   }
 
-  /** @internal */
-  get tracer() {
+  /** @internal The kernel's tracer (the API's proxy, which follows a provider registered later), or null before the API is loaded. */
+  get tracer(): Tracer | null {
+    const o = otel();
+    if (!o) return null;
+    this.#tracer ??= o.trace.getTracer(SCOPE);
     return this.#tracer;
   }
 }
 
 export class ExecutionTelemetry {
   readonly #t: Telemetry;
-  readonly #span: Span;
-  readonly ctx: Context;
+  readonly #span: Span | null;
+  /** Null when the API was not loaded as the execution began (no SDK): nothing to nest or propagate. */
+  readonly ctx: Context | null;
   readonly #runId: string;
   readonly #workflow: string;
   #ended = false;
 
-  constructor(t: Telemetry, span: Span, ctx: Context, runId: string, workflow: string) {
+  constructor(t: Telemetry, span: Span | null, ctx: Context | null, runId: string, workflow: string) {
     this.#t = t;
     this.#span = span;
     this.ctx = ctx;
@@ -169,14 +200,16 @@ export class ExecutionTelemetry {
   /** One step attempt: a child span; the body runs inside it, so spans the body makes nest under it. */
   step(seq: number, name: string, attempt: number, secret: boolean): StepTelemetry | null {
     // With neither a tracing nor a metrics SDK installed, a step costs nothing here.
-    if (!this.#span.isRecording() && !this.#t.metricsOn)
+    const o = otel();
+    const tracer = this.#t.tracer;
+    if ((!this.#span?.isRecording() && !this.#t.metricsOn) || !o || !tracer || !this.ctx)
       return this.#t.logOnly(this.#runId, this.#workflow, seq, name, attempt, secret);
-    const span = this.#t.tracer.startSpan(
+    const span = tracer.startSpan(
       `step ${name}`,
       { attributes: { "kernel.run_id": this.#runId, "kernel.seq": seq, "kernel.attempt": attempt } },
       this.ctx,
     );
-    return new StepTelemetry(this.#t, span, trace.setSpan(this.ctx, span), {
+    return new StepTelemetry(this.#t, span, o.trace.setSpan(this.ctx, span), {
       runId: this.#runId,
       workflow: this.#workflow,
       seq,
@@ -196,9 +229,9 @@ export class ExecutionTelemetry {
   ): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#span.setAttribute("kernel.outcome", outcome);
+    this.#span?.setAttribute("kernel.outcome", outcome);
     if (outcome === "failed") {
-      this.#span.setStatus({ code: SpanStatusCode.ERROR, message: error?.message ?? "failed" });
+      this.#span?.setStatus({ code: ERROR, message: error?.message ?? "failed" });
       this.#t.log({
         level: "error",
         msg: "run failed",
@@ -234,7 +267,8 @@ export class StepTelemetry {
   }
 
   run<T>(fn: () => T): T {
-    return this.#ctx ? context.with(this.#ctx, fn) : fn();
+    const o = this.#ctx ? otel() : null;
+    return this.#ctx && o ? o.context.with(this.#ctx, fn) : fn();
   }
 
   /** The attempt ended: ok, or failed (and retried after `retryInMs`, or not). */
@@ -243,7 +277,7 @@ export class StepTelemetry {
     if (this.#t.metricsOn) this.#t.recordStep(this.#info.workflow, performance.now() - this.#t0, outcome);
     if (error) {
       const message = this.#info.secret ? REDACTED : error.message;
-      this.#span?.setStatus({ code: SpanStatusCode.ERROR, message });
+      this.#span?.setStatus({ code: ERROR, message });
       this.#span?.setAttribute("kernel.error", `${error.name}: ${message}`);
       const { runId, workflow, seq, name, attempt } = this.#info;
       this.#t.log({
