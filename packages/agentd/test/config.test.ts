@@ -206,8 +206,11 @@ describe("configuration", () => {
         .map((s) => s.replace(/^env(\.|\[")/, "")),
     );
     const listed = new Set(catalogue().map((v) => v.name as string));
+    // Node's own variables, read to behave as Node does with them (documented by Node, not settings of agentd's):
+    // with NODE_USE_ENV_PROXY set a model is called through fetch, which then goes through HTTP_PROXY.
+    const nodes = new Set(["NODE_USE_ENV_PROXY"]);
     assert.deepEqual(
-      [...read].filter((n) => !listed.has(n)),
+      [...read].filter((n) => !listed.has(n) && !nodes.has(n)),
       [],
       "variables read but not documented",
     );

@@ -1,5 +1,4 @@
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Agent, IncomingMessage } from "node:http";
 
 // A model's streamed answer over node:http rather than fetch: fetch wraps the request and the body in
 // web streams and its own machinery (about a fifth of a turn's CPU with a short answer), where a
@@ -7,8 +6,21 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 // kept: errors before an answer are fetch's `TypeError("fetch failed", { cause })`, a body that breaks
 // fails with fetch's `TypeError("terminated")`, and both time out after fetch's 300 s without a byte.
 
-/** Connections kept open between calls, as fetch's pool does. */
-const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+/**
+ * node:http or node:https, with its connections kept open between calls as fetch's pool does. Not
+ * imported as ES modules: agentd start loads this file, and https (TLS) is needed only once a model is
+ * called over it (test/app-lazy.test.ts holds the start to that; net/guard.ts does the same).
+ */
+const transports = new Map<"http" | "https", { request: typeof import("node:http").request; agent: Agent }>();
+function transport(kind: "http" | "https") {
+  let t = transports.get(kind);
+  if (!t) {
+    const mod = process.getBuiltinModule(kind === "https" ? "node:https" : "node:http");
+    t = { request: mod.request as typeof import("node:http").request, agent: new mod.Agent({ keepAlive: true }) };
+    transports.set(kind, t);
+  }
+  return t;
+}
 
 /** fetch's limits: 300 s for the answer's head, and between two pieces of its body. */
 const IDLE_MS = 300_000;
@@ -41,11 +53,10 @@ export function postStream(
     const failed = (e: unknown) => reject(isAbort(e) ? e : new TypeError("fetch failed", { cause: fetchCause(e) }));
     if (signal?.aborted) return failed(signal.reason);
     const u = new URL(url);
-    const https = u.protocol === "https:";
-    const send = https ? httpsRequest : httpRequest;
-    const req = send(u, {
+    const { request, agent } = transport(u.protocol === "https:" ? "https" : "http");
+    const req = request(u, {
       method: "POST",
-      agent: https ? agents.https : agents.http,
+      agent,
       headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
       signal,
     });
